@@ -1,0 +1,3 @@
+from ambidex.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,370 @@
+"""The one table: what blocks, and what its asyncio twin is.
+
+Every part of ambidex reads this table and nothing else for that knowledge:
+
+* the generator rewrites with it (sync -> async: ``time.sleep`` becomes
+  ``await asyncio.sleep``; async -> sync: the other way round),
+* the lint reports with it (a call whose row ``blocks``, reached from an
+  ``async def``, is a finding, and the row's twin or ``fix`` is the advice),
+* the runtime detector knows from it which functions to intercept.
+
+Adding a primitive is adding one row. Users add rows in their pyproject.toml::
+
+    [[tool.ambidex.rules]]
+    sync = "mylib.Client.fetch"        # the blocking name
+    async = "mylib.AsyncClient.fetch"  # its twin (omit: no faithful twin)
+    kind = "method"                    # "call" (default), "method" or "name"
+    await = true                       # the twin is awaited at the call site
+    blocks = true                      # the sync side blocks the calling thread
+    returns = "mylib.Response"         # type of the result, to follow objects
+    fix = "use mylib.AsyncClient"      # advice when there is no twin
+
+Names are dotted as the code spells them once imports are resolved:
+``time.sleep``, ``socket.socket.recv`` (method ``recv`` of type
+``socket.socket``), ``__enter__`` (a bare dunder, renamed wherever it is
+defined or called).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Kind(enum.Enum):
+    """How a row applies to code."""
+
+    #: A function or a constructor, called by its dotted name: ``time.sleep(1)``.
+    CALL = "call"
+    #: A method of a type the code tracks: ``sock.recv(n)`` where ``sock`` came
+    #: from ``socket.create_connection``. The row's name is ``Type.method``.
+    METHOD = "method"
+    #: A pure rename with no call semantics: ``Iterator`` <-> ``AsyncIterator``,
+    #: ``__enter__`` <-> ``__aenter__``, ``StopIteration``.
+    NAME = "name"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the table. See the module docstring for the fields' meaning."""
+
+    sync: str | None
+    """The blocking-world name; None for an async-only API (``asyncio.gather``)."""
+    async_: str | None
+    """The asyncio twin; None when there is no faithful twin."""
+    kind: Kind = Kind.CALL
+    awaited: bool = False
+    """The twin is awaited where it is called (``await asyncio.sleep(1)``)."""
+    blocks: bool = False
+    """The sync side blocks the calling thread: the lint reports it when it is
+    reached from an ``async def``; the runtime detector intercepts it."""
+    returns: str | None = None
+    """Dotted type of the sync call's result, so the code can follow the object
+    (``socket.create_connection`` returns a ``socket.socket``)."""
+    fix: str = ""
+    """What to do instead, said by the lint and by the generator's diagnostics."""
+    user: bool = field(default=False, compare=False)
+    """The row came from the user's pyproject.toml, not from ambidex."""
+
+    def advice(self) -> str:
+        """The fix to print: the row's own ``fix``, or "use <twin>"."""
+        if self.fix:
+            return self.fix
+        if self.async_ is not None:
+            return f"use {'await ' if self.awaited else ''}{self.async_}"
+        return "run it with asyncio.to_thread"
+
+
+def _call(sync: str, async_: str | None, *, awaited: bool = True, blocks: bool = True,
+          returns: str | None = None, fix: str = "") -> Rule:
+    return Rule(sync, async_, Kind.CALL, awaited, blocks, returns, fix)
+
+
+def _method(sync: str, async_: str | None, *, awaited: bool = True, blocks: bool = True,
+            returns: str | None = None, fix: str = "") -> Rule:
+    return Rule(sync, async_, Kind.METHOD, awaited, blocks, returns, fix)
+
+
+def _name(sync: str | None, async_: str | None, fix: str = "") -> Rule:
+    return Rule(sync, async_, Kind.NAME, fix=fix)
+
+
+def _plain(sync: str, async_: str) -> Rule:
+    """A method that exists in both colours and is never awaited."""
+    return Rule(sync, async_, Kind.METHOD)
+
+
+def _async_only(async_: str, fix: str) -> Rule:
+    return Rule(None, async_, Kind.CALL, fix=fix)
+
+
+_TO_THREAD = "run it with asyncio.to_thread"
+_FILES = "use ambidex.offload.open_file (or run it with asyncio.to_thread)"
+_SUBPROCESS = "use asyncio.create_subprocess_exec"
+_HTTP = "use an async HTTP client, or run it with asyncio.to_thread"
+
+DEFAULT_RULES: tuple[Rule, ...] = (
+    # --- protocols of the language: dunders, exceptions, builtins -------------
+    _name("__enter__", "__aenter__"),
+    _name("__exit__", "__aexit__"),
+    _name("__iter__", "__aiter__"),
+    _name("__next__", "__anext__"),
+    _name("StopIteration", "StopAsyncIteration"),
+    _call("next", "anext", blocks=False),
+    _call("iter", "aiter", awaited=False, blocks=False),
+    # --- typing and collections.abc ------------------------------------------
+    _name("typing.Iterator", "typing.AsyncIterator"),
+    _name("typing.Iterable", "typing.AsyncIterable"),
+    _name("typing.Generator", "typing.AsyncGenerator"),
+    _name("typing.ContextManager", "typing.AsyncContextManager"),
+    _name("collections.abc.Iterator", "collections.abc.AsyncIterator"),
+    _name("collections.abc.Iterable", "collections.abc.AsyncIterable"),
+    _name("collections.abc.Generator", "collections.abc.AsyncGenerator"),
+    # --- contextlib ------------------------------------------------------------
+    _name("contextlib.contextmanager", "contextlib.asynccontextmanager"),
+    _name("contextlib.AbstractContextManager", "contextlib.AbstractAsyncContextManager"),
+    _name("contextlib.closing", "contextlib.aclosing"),
+    _call("contextlib.ExitStack", "contextlib.AsyncExitStack", awaited=False, blocks=False,
+          returns="contextlib.ExitStack"),
+    _method("contextlib.ExitStack.__enter__", "contextlib.AsyncExitStack.__aenter__",
+            blocks=False),
+    _method("contextlib.ExitStack.enter_context", "contextlib.AsyncExitStack.enter_async_context",
+            blocks=False),
+    _method("contextlib.ExitStack.close", "contextlib.AsyncExitStack.aclose", blocks=False),
+    _plain("contextlib.ExitStack.callback", "contextlib.AsyncExitStack.callback"),
+    _plain("contextlib.ExitStack.push", "contextlib.AsyncExitStack.push"),
+    _plain("contextlib.ExitStack.pop_all", "contextlib.AsyncExitStack.pop_all"),
+    # --- time ------------------------------------------------------------------
+    _call("time.sleep", "asyncio.sleep"),
+    # --- threading -> asyncio synchronisation ----------------------------------
+    _call("threading.Lock", "asyncio.Lock", awaited=False, blocks=False,
+          returns="threading.Lock"),
+    _method("threading.Lock.acquire", "asyncio.Lock.acquire"),
+    _method("threading.Lock.__enter__", "asyncio.Lock.__aenter__"),
+    _plain("threading.Lock.release", "asyncio.Lock.release"),
+    _plain("threading.Lock.locked", "asyncio.Lock.locked"),
+    _call("threading.RLock", None, awaited=False, blocks=False, returns="threading.RLock",
+          fix="asyncio has no re-entrant lock: restructure to take asyncio.Lock once"),
+    _method("threading.RLock.acquire", None, fix="use asyncio.Lock"),
+    _method("threading.RLock.__enter__", None, fix="use asyncio.Lock"),
+    _call("threading.Event", "asyncio.Event", awaited=False, blocks=False,
+          returns="threading.Event"),
+    _method("threading.Event.wait", "asyncio.Event.wait"),
+    _plain("threading.Event.set", "asyncio.Event.set"),
+    _plain("threading.Event.clear", "asyncio.Event.clear"),
+    _plain("threading.Event.is_set", "asyncio.Event.is_set"),
+    _call("threading.Condition", "asyncio.Condition", awaited=False, blocks=False,
+          returns="threading.Condition"),
+    _method("threading.Condition.wait", "asyncio.Condition.wait"),
+    _method("threading.Condition.wait_for", "asyncio.Condition.wait_for"),
+    _method("threading.Condition.acquire", "asyncio.Condition.acquire"),
+    _method("threading.Condition.__enter__", "asyncio.Condition.__aenter__"),
+    _plain("threading.Condition.release", "asyncio.Condition.release"),
+    _plain("threading.Condition.notify", "asyncio.Condition.notify"),
+    _plain("threading.Condition.notify_all", "asyncio.Condition.notify_all"),
+    _call("threading.Semaphore", "asyncio.Semaphore", awaited=False, blocks=False,
+          returns="threading.Semaphore"),
+    _method("threading.Semaphore.acquire", "asyncio.Semaphore.acquire"),
+    _method("threading.Semaphore.__enter__", "asyncio.Semaphore.__aenter__"),
+    _plain("threading.Semaphore.release", "asyncio.Semaphore.release"),
+    _call("threading.BoundedSemaphore", "asyncio.BoundedSemaphore", awaited=False,
+          blocks=False, returns="threading.BoundedSemaphore"),
+    _method("threading.BoundedSemaphore.acquire", "asyncio.BoundedSemaphore.acquire"),
+    _method("threading.BoundedSemaphore.__enter__", "asyncio.BoundedSemaphore.__aenter__"),
+    _plain("threading.BoundedSemaphore.release", "asyncio.BoundedSemaphore.release"),
+    _method("threading.Thread.join", None, fix="await an asyncio.Task instead"),
+    # --- queue -> asyncio.Queue --------------------------------------------------
+    _call("queue.Queue", "asyncio.Queue", awaited=False, blocks=False, returns="queue.Queue"),
+    _method("queue.Queue.get", "asyncio.Queue.get"),
+    _method("queue.Queue.put", "asyncio.Queue.put"),
+    _method("queue.Queue.join", "asyncio.Queue.join"),
+    _plain("queue.Queue.get_nowait", "asyncio.Queue.get_nowait"),
+    _plain("queue.Queue.put_nowait", "asyncio.Queue.put_nowait"),
+    _plain("queue.Queue.task_done", "asyncio.Queue.task_done"),
+    _plain("queue.Queue.qsize", "asyncio.Queue.qsize"),
+    _plain("queue.Queue.empty", "asyncio.Queue.empty"),
+    _plain("queue.Queue.full", "asyncio.Queue.full"),
+    _call("queue.LifoQueue", "asyncio.LifoQueue", awaited=False, blocks=False,
+          returns="queue.Queue"),
+    _call("queue.PriorityQueue", "asyncio.PriorityQueue", awaited=False, blocks=False,
+          returns="queue.Queue"),
+    _name("queue.Empty", "asyncio.QueueEmpty"),
+    _name("queue.Full", "asyncio.QueueFull"),
+    # --- raw sockets -> ambidex.io.AsyncSocket (same method names) -------------
+    _call("socket.create_connection", "ambidex.io.AsyncSocket.create_connection",
+          returns="socket.socket"),
+    _call("socket.socket", "ambidex.io.AsyncSocket", awaited=False, blocks=False,
+          returns="socket.socket"),
+    _method("socket.socket.connect", "ambidex.io.AsyncSocket.connect"),
+    _method("socket.socket.recv", "ambidex.io.AsyncSocket.recv"),
+    _method("socket.socket.recv_into", "ambidex.io.AsyncSocket.recv_into"),
+    _method("socket.socket.send", "ambidex.io.AsyncSocket.send"),
+    _method("socket.socket.sendall", "ambidex.io.AsyncSocket.sendall"),
+    _method("socket.socket.close", "ambidex.io.AsyncSocket.close", blocks=False),
+    _method("socket.socket.__enter__", "ambidex.io.AsyncSocket.__aenter__", blocks=False),
+    _plain("socket.socket.settimeout", "ambidex.io.AsyncSocket.settimeout"),
+    _plain("socket.socket.gettimeout", "ambidex.io.AsyncSocket.gettimeout"),
+    _method("socket.socket.accept", None, fix="use asyncio.start_server"),
+    _method("socket.socket.recvfrom", None, fix="use loop.create_datagram_endpoint"),
+    _method("socket.socket.sendto", None, fix="use loop.create_datagram_endpoint"),
+    _method("socket.socket.makefile", None,
+            fix="use ambidex.io.AsyncStream (read_until, read_exactly)"),
+    _call("socket.getaddrinfo", None, fix="use loop.getaddrinfo"),
+    _call("socket.gethostbyname", None, fix="use loop.getaddrinfo"),
+    _method("ssl.SSLSocket.do_handshake", None, fix="pass ssl= to ambidex.io.AsyncStream.connect"),
+    _call("select.select", None, fix="await the streams instead of polling them"),
+    # --- ambidex.io streams: same names in both colours --------------------------
+    _name("ambidex.io.Stream", "ambidex.io.AsyncStream"),
+    _method("ambidex.io.Stream.connect", "ambidex.io.AsyncStream.connect",
+            returns="ambidex.io.Stream"),
+    _method("ambidex.io.Stream.read", "ambidex.io.AsyncStream.read"),
+    _method("ambidex.io.Stream.read_exactly", "ambidex.io.AsyncStream.read_exactly"),
+    _method("ambidex.io.Stream.read_until", "ambidex.io.AsyncStream.read_until"),
+    _method("ambidex.io.Stream.write", "ambidex.io.AsyncStream.write"),
+    _method("ambidex.io.Stream.close", "ambidex.io.AsyncStream.close", blocks=False),
+    _method("ambidex.io.Stream.start_tls", "ambidex.io.AsyncStream.start_tls"),
+    _method("ambidex.io.Stream.__enter__", "ambidex.io.AsyncStream.__aenter__", blocks=False),
+    # --- files and the OS: no faithful twin; offload them ----------------------
+    _call("open", None, returns="io.IOBase", fix=_FILES),
+    _call("io.open", None, returns="io.IOBase", fix=_FILES),
+    _method("io.IOBase.read", None, fix=_FILES),
+    _method("io.IOBase.readline", None, fix=_FILES),
+    _method("io.IOBase.readlines", None, fix=_FILES),
+    _method("io.IOBase.write", None, fix=_FILES),
+    _method("io.IOBase.flush", None, fix=_FILES),
+    *(_call(f"os.{name}", None, fix=_TO_THREAD) for name in (
+        "stat", "lstat", "listdir", "scandir", "walk", "remove", "unlink", "rename",
+        "replace", "mkdir", "makedirs", "rmdir", "read", "write", "fsync", "open",
+        "system", "wait", "waitpid")),
+    *(_call(f"os.path.{name}", None, fix=_TO_THREAD) for name in (
+        "exists", "isfile", "isdir", "getsize", "getmtime")),
+    *(_method(f"pathlib.Path.{name}", None, fix=_FILES) for name in (
+        "read_text", "read_bytes", "write_text", "write_bytes", "open", "exists",
+        "stat", "iterdir", "glob", "rglob", "mkdir", "unlink")),
+    _call("shutil.copyfile", None, fix=_TO_THREAD),
+    _call("shutil.copy", None, fix=_TO_THREAD),
+    _call("shutil.rmtree", None, fix=_TO_THREAD),
+    # --- databases, processes, HTTP, the terminal -----------------------------------
+    _call("sqlite3.connect", None, returns="sqlite3.Connection",
+          fix="run it with asyncio.to_thread, or use aiosqlite"),
+    _method("sqlite3.Connection.execute", None, fix="run it with asyncio.to_thread"),
+    _method("sqlite3.Connection.commit", None, fix="run it with asyncio.to_thread"),
+    _method("sqlite3.Cursor.execute", None, fix="run it with asyncio.to_thread"),
+    _method("sqlite3.Cursor.fetchall", None, fix="run it with asyncio.to_thread"),
+    *(_call(f"subprocess.{name}", None, fix=_SUBPROCESS) for name in (
+        "run", "call", "check_call", "check_output", "getoutput", "getstatusoutput")),
+    _method("subprocess.Popen.wait", None, fix=_SUBPROCESS),
+    _method("subprocess.Popen.communicate", None, fix=_SUBPROCESS),
+    _call("urllib.request.urlopen", None, fix=_HTTP),
+    _method("http.client.HTTPConnection.request", None, fix=_HTTP),
+    _method("http.client.HTTPConnection.getresponse", None, fix=_HTTP),
+    *(_call(f"requests.{name}", None, fix=_HTTP) for name in (
+        "get", "post", "put", "patch", "delete", "head", "options", "request")),
+    *(_method(f"requests.Session.{name}", None, fix=_HTTP) for name in (
+        "get", "post", "put", "patch", "delete", "head", "options", "request")),
+    _method("concurrent.futures.Future.result", None, fix="await asyncio.wrap_future(future)"),
+    _call("input", None, fix="read stdin with loop.connect_read_pipe, or asyncio.to_thread"),
+    # --- async-only APIs: no faithful sync twin (async -> sync reports them) -----
+    _async_only("asyncio.gather", "no faithful sync twin: call them one after another, "
+                "or mark the block async-only"),
+    _async_only("asyncio.TaskGroup", "no faithful sync twin: mark the block async-only"),
+    _async_only("asyncio.create_task", "no faithful sync twin: mark the block async-only"),
+    _async_only("asyncio.ensure_future", "no faithful sync twin: mark the block async-only"),
+    _async_only("asyncio.wait", "no faithful sync twin: mark the block async-only"),
+    _async_only("asyncio.wait_for", "no faithful sync twin: use the stream's timeout, "
+                "or mark the block async-only"),
+    _async_only("asyncio.timeout", "no faithful sync twin: use the stream's timeout"),
+    _async_only("asyncio.shield", "no faithful sync twin: mark the block async-only"),
+    _async_only("asyncio.to_thread", "already a thread: call the function directly"),
+    _async_only("asyncio.get_running_loop", "no event loop in sync code: mark the block "
+                "async-only"),
+    _async_only("asyncio.run", "no event loop in sync code: call the function directly"),
+)
+
+
+class RuleTable:
+    """The table, indexed both ways. Built once; look-ups are dict hits.
+
+    ``by_sync`` maps a sync name to its row and ``by_async`` an async name to
+    its row (the first row wins where several sync names share one twin, as
+    ``queue.Queue``'s subclasses do).
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self.by_sync: dict[str, Rule] = {}
+        self.by_async: dict[str, Rule] = {}
+        for rule in self.rules:
+            # A user row replaces a default row for the same name.
+            if rule.sync is not None and (rule.user or rule.sync not in self.by_sync):
+                self.by_sync[rule.sync] = rule
+            if rule.async_ is not None and (rule.user or rule.async_ not in self.by_async):
+                self.by_async[rule.async_] = rule
+
+    def blocking(self) -> list[Rule]:
+        """The rows whose sync side blocks: what the lint and the detector watch."""
+        return [rule for rule in self.by_sync.values() if rule.blocks]
+
+    def extended(self, rules: Iterable[Rule]) -> RuleTable:
+        return RuleTable((*self.rules, *rules))
+
+
+class RuleError(ValueError):
+    """A row in ``[tool.ambidex.rules]`` is malformed; the message names it."""
+
+
+_ROW_KEYS = {"sync", "async", "kind", "await", "blocks", "returns", "fix"}
+
+
+def rule_from_toml(row: Mapping[str, Any], where: str = "[[tool.ambidex.rules]]") -> Rule:
+    """Build a user row from its TOML table, with errors that name the row."""
+    unknown = set(row) - _ROW_KEYS
+    if unknown:
+        raise RuleError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(_ROW_KEYS)}")
+    sync, async_ = row.get("sync"), row.get("async")
+    if sync is None and async_ is None:
+        raise RuleError(f"{where}: a rule needs 'sync', 'async' or both")
+    for key in ("sync", "async", "returns", "fix"):
+        if key in row and not isinstance(row[key], str):
+            raise RuleError(f"{where}: '{key}' must be a string, got {row[key]!r}")
+    for key in ("await", "blocks"):
+        if key in row and not isinstance(row[key], bool):
+            raise RuleError(f"{where}: '{key}' must be true or false, got {row[key]!r}")
+    try:
+        kind = Kind(row.get("kind", "call"))
+    except ValueError:
+        raise RuleError(
+            f"{where}: 'kind' must be one of {[k.value for k in Kind]}, got {row.get('kind')!r}"
+        ) from None
+    default_await = kind is not Kind.NAME
+    return Rule(
+        sync=sync,
+        async_=async_,
+        kind=kind,
+        awaited=row.get("await", default_await),
+        blocks=row.get("blocks", kind is not Kind.NAME),
+        returns=row.get("returns"),
+        fix=row.get("fix", ""),
+        user=True,
+    )
+
+
+def load_table(tool_ambidex: Mapping[str, Any] | None = None) -> RuleTable:
+    """The default table extended with ``[[tool.ambidex.rules]]`` rows.
+
+    ``tool_ambidex`` is the parsed ``[tool.ambidex]`` table (or None).
+    """
+    table = DEFAULT_TABLE
+    rows = (tool_ambidex or {}).get("rules", [])
+    if not isinstance(rows, list):
+        raise RuleError("[tool.ambidex] 'rules' must be an array of tables ([[tool.ambidex.rules]])")
+    if rows:
+        table = table.extended(
+            rule_from_toml(row, f"[[tool.ambidex.rules]] #{i + 1}") for i, row in enumerate(rows)
+        )
+    return table
+
+
+DEFAULT_TABLE = RuleTable(DEFAULT_RULES)

@@ -1,0 +1,109 @@
+"""The ``ambidex`` command line: argument parsing only, the work is elsewhere.
+
+Each command's implementation is imported only when that command runs, so
+``ambidex generate --check`` on an up-to-date tree pays for nothing else.
+Exit codes follow ruff and black: 0 clean, 1 findings (or ``--check`` would
+change something), 2 usage or input errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+# command -> "module:function"; the function takes the parsed arguments and
+# returns the exit code.
+_COMMANDS = {
+    "port": "ambidex.codegen._cli:run_port",
+    "generate": "ambidex.codegen._cli:run_generate",
+    "lint": "ambidex.detect._lint_cli:run_lint",
+    "demo": "ambidex._demo:run_demo",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ambidex",
+        description="Write a network client once; get it blocking and asyncio.",
+    )
+    from ambidex import __version__
+
+    parser.add_argument("--version", action="version", version=f"ambidex {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    port = commands.add_parser(
+        "port",
+        help="convert files or folders to the other colour, once",
+        description="Convert Python sources from async to sync or from sync to async. "
+        "A single file without -o is written to standard output.",
+    )
+    port.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to convert")
+    port.add_argument("--to", required=True, choices=("sync", "async"), help="target colour")
+    port.add_argument("-o", "--output", metavar="OUT", help="output file or folder")
+    port.add_argument(
+        "--rename",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="an extra rename (names, dotted names or module paths); repeatable",
+    )
+    port.add_argument("--diff", action="store_true", help="print a unified diff, write nothing")
+    port.add_argument(
+        "--explain",
+        action="store_true",
+        help="print, for every function that changed colour, the chain of calls that forced it",
+    )
+
+    generate = commands.add_parser(
+        "generate",
+        help="write the generated twins configured in [tool.ambidex] of pyproject.toml",
+        description="Write every [[tool.ambidex.generate]] target from its source. "
+        "Unchanged sources are skipped.",
+    )
+    generate.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if any target is stale, missing or orphaned",
+    )
+    generate.add_argument("--diff", action="store_true", help="print what would change")
+    generate.add_argument("--explain", action="store_true", help="as for port")
+
+    lint = commands.add_parser(
+        "lint",
+        help="find blocking calls reachable from async code",
+        description="Report every blocking call reachable from an async def, "
+        "through the call graph, with the chain of calls that reaches it.",
+    )
+    lint.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    lint.add_argument("--format", choices=("text", "json"), default="text")
+    lint.add_argument(
+        "--strict",
+        action="store_true",
+        help="also report '# ambidex: allow-blocking' comments that silence nothing",
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        help="show the toolkit end to end on the example binary protocol",
+        description="Generate a driver's other colour, start the example server on a "
+        "loopback port, run both clients against it and compare pipelined throughput.",
+    )
+    demo.add_argument("--requests", type=int, default=2000, help="requests per measurement")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    module_name, _, function_name = _COMMANDS[args.command].partition(":")
+    run: Callable[[argparse.Namespace], int] = getattr(
+        importlib.import_module(module_name), function_name
+    )
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("ambidex: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `ambidex port x.py | head`
+        return 0
