@@ -359,7 +359,7 @@ def load_table(tool_ambidex: Mapping[str, Any] | None = None) -> RuleTable:
     table = DEFAULT_TABLE
     rows = (tool_ambidex or {}).get("rules", [])
     if not isinstance(rows, list):
-        raise RuleError("[tool.ambidex] 'rules' must be an array of tables ([[tool.ambidex.rules]])")
+        raise RuleError("[tool.ambidex] 'rules' must be an array of tables")
     if rows:
         table = table.extended(
             rule_from_toml(row, f"[[tool.ambidex.rules]] #{i + 1}") for i, row in enumerate(rows)
