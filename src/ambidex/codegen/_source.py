@@ -1,0 +1,124 @@
+"""Byte-faithful edits of Python source, located by the AST.
+
+The generator never re-prints a module: it parses it with :mod:`ast`, decides
+what to change, and splices replacement text into the original string at the
+nodes' positions. Everything it did not touch -- comments, blank lines,
+layout, quoting -- stays byte for byte.
+
+Both directions (async -> sync and sync -> async) use this, so it lives here
+once.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A located message about a source file: ``path:line:col: message``."""
+
+    path: str
+    line: int
+    col: int
+    message: str
+    error: bool = True
+    """An error stops the conversion (nothing is written); a warning does not."""
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+
+
+class ConversionError(Exception):
+    """The conversion cannot be done faithfully; ``diagnostics`` say where and why."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(str(d) for d in diagnostics))
+
+
+class SourceText:
+    """A module's text with (line, column) -> offset conversion.
+
+    ``ast`` gives 1-based lines and columns counted in UTF-8 bytes; string
+    offsets are in characters. This bridges the two.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = text.splitlines(keepends=True)
+        self._starts = [0]
+        for line in self.lines:
+            self._starts.append(self._starts[-1] + len(line))
+
+    def offset(self, lineno: int, col_offset: int) -> int:
+        """String offset of an AST position (1-based line, UTF-8 byte column)."""
+        if lineno > len(self.lines):
+            return len(self.text)
+        line = self.lines[lineno - 1]
+        if line.isascii():
+            return self._starts[lineno - 1] + col_offset
+        prefix = line.encode("utf-8")[:col_offset].decode("utf-8", errors="replace")
+        return self._starts[lineno - 1] + len(prefix)
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        """The (start, end) string offsets of a node that has an end position."""
+        end_lineno = getattr(node, "end_lineno", None)
+        end_col = getattr(node, "end_col_offset", None)
+        if end_lineno is None or end_col is None:
+            raise ValueError(f"{type(node).__name__} has no end position")
+        start = self.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+        return start, self.offset(end_lineno, end_col)
+
+    def segment(self, node: ast.AST) -> str:
+        start, end = self.span(node)
+        return self.text[start:end]
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    start: int
+    end: int
+    text: str
+
+
+class Edits:
+    """A set of non-overlapping replacements applied in one pass.
+
+    Two edits that overlap are a bug in the caller, not something to guess
+    about, so :meth:`apply` raises rather than picking one. Insertions at the
+    same offset are kept in the order they were added.
+    """
+
+    def __init__(self, source: SourceText) -> None:
+        self.source = source
+        self._edits: list[tuple[int, int, int, str]] = []
+
+    def __len__(self) -> int:
+        return len(self._edits)
+
+    def replace(self, start: int, end: int, text: str) -> None:
+        self._edits.append((start, end, len(self._edits), text))
+
+    def replace_node(self, node: ast.AST, text: str) -> None:
+        start, end = self.source.span(node)
+        self.replace(start, end, text)
+
+    def insert(self, offset: int, text: str) -> None:
+        self.replace(offset, offset, text)
+
+    def apply(self) -> str:
+        text = self.source.text
+        pieces: list[str] = []
+        position = 0
+        for start, end, _order, replacement in sorted(self._edits):
+            if start < position:
+                raise ValueError(
+                    f"overlapping edits at offset {start} (previous edit ended at {position})"
+                )
+            pieces.append(text[position:start])
+            pieces.append(replacement)
+            position = end
+        pieces.append(text[position:])
+        return "".join(pieces)
