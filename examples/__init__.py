@@ -1,0 +1,1 @@
+"""The porting guide as running code: each subpackage is one chapter."""
