@@ -122,3 +122,22 @@ class Edits:
             position = end
         pieces.append(text[position:])
         return "".join(pieces)
+
+
+@dataclass
+class Conversion:
+    """What one direction's converter returns for a set of modules converted together.
+
+    ``outputs`` is keyed by the same paths as the input mapping. When any
+    diagnostic is an error, the caller writes nothing at all.
+    """
+
+    outputs: dict[str, str]
+    diagnostics: list[Diagnostic]
+    explanations: list[str]
+    """For ``--explain``: one line per function that changed colour, with the
+    chain of calls down to the primitive that forced it."""
+
+    @property
+    def failed(self) -> bool:
+        return any(d.error for d in self.diagnostics)

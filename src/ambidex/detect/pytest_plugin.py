@@ -1,0 +1,1 @@
+"""pytest plugin: fail async tests that block the event loop (being built)."""
