@@ -1,1 +1,55 @@
-"""Placeholder: being built."""
+"""Two streams with one vocabulary: blocking over a socket, asyncio over streams.
+
+::
+
+    from ambidex.io import Stream, AsyncStream
+
+    with Stream.connect("localhost", 6379, timeout=5) as s:
+        s.write(b"PING\\r\\n")
+        line = s.read_until(b"\\r\\n")
+
+    async with await AsyncStream.connect("localhost", 6379, timeout=5) as s:
+        await s.write(b"PING\\r\\n")
+        line = await s.read_until(b"\\r\\n")
+
+The two classes have the same methods (``connect``, ``read``,
+``read_exactly``, ``read_until``, ``write``, ``start_tls``, ``close``), the
+same arguments and the same exceptions, so the code generator turns a driver
+written against one into the other by adding or dropping ``await`` alone.
+
+What both promise, and what failures leave behind:
+
+* ``timeout`` bounds each whole operation; expiry raises the builtin
+  :class:`TimeoutError` in both colours and on every supported Python.
+* A read that times out or is cancelled consumes nothing: arrived bytes stay
+  buffered for the next read. A write that fails, times out or is cancelled
+  leaves the outgoing framing unknown, so further writes raise
+  :class:`StreamError` (reads still work). A failed ``start_tls`` closes.
+* End of file mid-message raises :class:`IncompleteReadError` (an
+  :class:`EOFError`) with the bytes that did arrive; a line longer than the
+  limit raises :class:`ReadLimitError` instead of buffering without bound;
+  use after ``close()`` raises :class:`StreamClosedError`.
+
+:class:`AsyncSocket` is for porting code written against raw sockets: the
+socket's own method names, awaited.
+"""
+
+from ambidex.io._async import AsyncStream
+from ambidex.io._errors import (
+    IncompleteReadError,
+    ReadLimitError,
+    StreamClosedError,
+    StreamError,
+)
+from ambidex.io._socket import AsyncSocket
+from ambidex.io._sync import Stream
+
+__all__ = [
+    "AsyncSocket",
+    "AsyncStream",
+    "IncompleteReadError",
+    "ReadLimitError",
+    "Stream",
+    "StreamClosedError",
+    "StreamError",
+]
