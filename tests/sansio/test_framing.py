@@ -50,7 +50,7 @@ def test_line_framing_refuses_other_separators_and_lines_with_lf() -> None:
 def test_line_framing_limit_applies_to_reading_and_writing() -> None:
     framing = LineFraming(max_line=4)
     assert framing.encode(b"abc") == b"abc\n"
-    with pytest.raises(LimitExceeded):
+    with pytest.raises(LocalProtocolError, match="line to send: 5 bytes is over max_line=4"):
         framing.encode(b"abcd")
     with pytest.raises(LimitExceeded) as info:
         framing.read(ReceiveBuffer(b"abcd"))
@@ -71,7 +71,7 @@ def test_length_prefix_framing_rejects_a_declared_length_over_the_limit_early() 
     with pytest.raises(LimitExceeded) as info:
         framing.read(ReceiveBuffer(struct.pack("<H", 11)))
     assert (info.value.size, info.value.limit) == (11, 10)
-    with pytest.raises(LimitExceeded):
+    with pytest.raises(LocalProtocolError, match="over max_payload=10"):
         framing.encode(b"x" * 11)
 
 

@@ -22,9 +22,14 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from ambidex.sansio._errors import LimitExceeded, LocalProtocolError
+from ambidex.sansio._errors import LocalProtocolError
 from ambidex.sansio._receivebuffer import DEFAULT_MAX_LINE, DEFAULT_MAX_PAYLOAD, ReceiveBuffer
 from ambidex.sansio._sentinels import NEED_DATA, NeedData
+
+
+def _too_big_to_send(what: str, size: int, limit_name: str, limit: int) -> LocalProtocolError:
+    # Sending more than the limit is our own doing, not the peer's: a local error.
+    return LocalProtocolError(f"{what} to send: {size} bytes is over {limit_name}={limit}")
 
 
 def _as_struct(fmt: struct.Struct | str) -> struct.Struct:
@@ -65,7 +70,7 @@ class LineFraming:
             raise LocalProtocolError("a line to send cannot contain a line feed")
         frame = line + (b"\r\n" if self.separator == b"\r\n" else b"\n")
         if len(frame) > self.max_line:
-            raise LimitExceeded("max_line", len(frame), self.max_line, "line to send")
+            raise _too_big_to_send("line", len(frame), "max_line", self.max_line)
         return frame
 
 
@@ -93,7 +98,7 @@ class LengthPrefixFraming:
 
     def encode(self, payload: bytes) -> bytes:
         if len(payload) > self.max_payload:
-            raise LimitExceeded("max_payload", len(payload), self.max_payload, "payload to send")
+            raise _too_big_to_send("payload", len(payload), "max_payload", self.max_payload)
         try:
             return self.prefix.pack(len(payload)) + payload
         except struct.error as exc:
@@ -141,7 +146,7 @@ class StructFraming:
     def encode(self, fields: tuple[Any, ...], payload: bytes) -> bytes:
         """Header then payload; ``fields`` omits the size field, which is filled in."""
         if len(payload) > self.max_payload:
-            raise LimitExceeded("max_payload", len(payload), self.max_payload, "payload to send")
+            raise _too_big_to_send("payload", len(payload), "max_payload", self.max_payload)
         values = list(fields)
         values.insert(self.size_field, len(payload))
         try:
