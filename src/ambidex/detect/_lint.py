@@ -1,0 +1,371 @@
+"""The static lint: blocking calls reachable from ``async def``, through the call graph.
+
+A linter that only looks inside ``async def`` bodies (ruff's ASYNC rules)
+sees ``time.sleep`` written directly in a coroutine, and nothing else. The
+calls that block event loops in practice are further down: a handler calls
+``load()``, which calls ``fetch()``, which calls ``requests.get``. This lint
+follows those calls -- through methods, ``self.x`` objects, imported and
+renamed names (``from time import sleep as nap``) -- with the same analysis
+the generator uses (:mod:`ambidex._callgraph`), so "this blocks" means the
+same thing in both tools.
+
+Codes:
+
+* ``AMB101`` -- a blocking call (a table row with ``blocks``, or a name in
+  ``[tool.ambidex.lint] blocking``) reached from an ``async def``. One finding
+  per call site, with the shortest chain from a coroutine, and the row's
+  advice. Exit status 1.
+* ``AMB102`` / ``AMB103`` (``--strict``) -- an ``# ambidex: allow-blocking``
+  comment that silences nothing / that gives no reason. Exit status 1.
+* ``AMB201`` -- information: an ``async def`` that is async only in name,
+  because every ``await`` in it hands a blocking call to a thread. It does
+  not block the loop, so it does not change the exit status; it is worth
+  knowing because such a function holds a thread for its whole duration.
+
+Not findings, on purpose: a blocking function passed by reference to
+``asyncio.to_thread``, ``loop.run_in_executor``, ``executor.submit`` or
+``ambidex.offload.run_in_thread`` (or called in a lambda handed to one); code
+under ``if TYPE_CHECKING:``; calls of ``async def`` functions (they are
+checked as roots of their own). The analysis is static: a call through an
+object whose type it cannot tell (an unannotated parameter, a dict lookup) is
+resolved by name only, so the lint can miss blocking calls; what it reports,
+it reports with the chain that proves it.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import io
+import os
+import re
+import tokenize
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ambidex._callgraph import OFFLOAD_CALLS, OFFLOAD_METHODS, Call, CallGraph, CallKind, Function
+from ambidex._callgraph import build as build_callgraph
+from ambidex._rules import DEFAULT_TABLE, RuleTable
+
+BLOCKING = "AMB101"
+UNUSED_ALLOW = "AMB102"
+ALLOW_WITHOUT_REASON = "AMB103"
+FAKE_ASYNC = "AMB201"
+SYNTAX_ERROR = "AMB999"
+
+_ALLOW = re.compile(r"#\s*ambidex:\s*allow-blocking\b(?P<reason>.*)$")
+_SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".venv",
+        "venv",
+        "__pycache__",
+        "node_modules",
+        "build",
+        "dist",
+        ".tox",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".bench-cache",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reported problem, printed ``path:line:col: CODE message`` (col 1-based)."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+    severity: str = "error"
+    """"error" (counts for the exit status) or "info" (does not)."""
+    chain: tuple[str, ...] = ()
+    """For AMB101: the functions from the coroutine down to the one that blocks."""
+    fix: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.col,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "chain": list(self.chain),
+            "fix": self.fix,
+        }
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding] = field(default_factory=list)
+    """Sorted by path, line, column."""
+    syntax_errors: list[Finding] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """2 if any input did not parse, else 1 if any error finding, else 0."""
+        if self.syntax_errors:
+            return 2
+        return 1 if any(f.severity == "error" for f in self.findings) else 0
+
+
+@dataclass
+class _Allow:
+    line: int
+    col: int
+    reason: str
+    used: bool = False
+
+
+def _allow_comments(text: str) -> dict[int, _Allow]:
+    """``# ambidex: allow-blocking`` comments by line, found with the tokenizer
+    (so the phrase inside a string literal does not count)."""
+    if "allow-blocking" not in text:
+        return {}
+    found: dict[int, _Allow] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                match = _ALLOW.search(token.string)
+                if match:
+                    line, col = token.start
+                    found[line] = _Allow(line, col + 1, match.group("reason").strip(" :-\t"))
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return found
+
+
+class _Linter:
+    def __init__(self, graph: CallGraph, extra_blocking: Iterable[str]) -> None:
+        self.graph = graph
+        self.extra = frozenset(extra_blocking)
+        self._reaches: dict[str, bool] = {}
+
+    def blocking_name(self, call: Call) -> str | None:
+        """The name to report if ``call`` blocks, else None."""
+        if call.kind is CallKind.REF or call.offloaded or call.type_checking:
+            return None
+        if call.rule is not None and call.rule.blocks:
+            return call.rule.sync
+        if call.name is not None and self.extra:
+            if call.name in self.extra:
+                return call.name
+            # A user name for analysed code matches by suffix: the analysis
+            # names modules by their path (src.pkg.mod), users by import (pkg.mod).
+            for name in self.extra:
+                if call.name.endswith("." + name):
+                    return name
+        return None
+
+    @staticmethod
+    def describe(call: Call, name: str) -> tuple[str, str]:
+        """What blocks, and the advice, as the finding says them."""
+        rule = call.rule
+        if rule is None:
+            return name, "run it with asyncio.to_thread"
+        if call.kind is CallKind.WITH and call.instance_type is not None:
+            twin = rule.async_.rsplit(".", 1)[0] if rule.async_ else None
+            fix = f"use `async with` on {twin}" if twin else rule.advice()
+            return f"`with` on {call.instance_type}", fix
+        return name, rule.advice()
+
+    @staticmethod
+    def edges(call: Call) -> Iterable[Function]:
+        if call.kind is CallKind.REF or call.offloaded or call.type_checking:
+            return ()
+        return (c for c in call.callees if not c.is_async)
+
+    def findings(self) -> list[Finding]:
+        roots = [f for f in self.graph.functions.values() if f.is_async]
+        seen: set[str] = {f.key for f in roots}
+        queue: deque[tuple[Function, tuple[Function, ...]]] = deque((f, (f,)) for f in roots)
+        reported: dict[tuple[str, int, int], Finding] = {}
+        while queue:
+            function, chain = queue.popleft()
+            for call in function.calls:
+                name = self.blocking_name(call)
+                if name is not None:
+                    where = (function.module.path, call.line, call.col)
+                    if where not in reported:
+                        what, fix = self.describe(call, name)
+                        path = " -> ".join(f.display for f in chain)
+                        reported[where] = Finding(
+                            function.module.path,
+                            call.line,
+                            call.col + 1,
+                            BLOCKING,
+                            f"{what} blocks the event loop; reached from {path}; {fix}",
+                            chain=tuple(f.display for f in chain),
+                            fix=fix,
+                        )
+                for callee in self.edges(call):
+                    if callee.key not in seen:
+                        seen.add(callee.key)
+                        queue.append((callee, (*chain, callee)))
+        return list(reported.values())
+
+    def reaches_blocking(self, function: Function) -> bool:
+        if function.key in self._reaches:
+            return self._reaches[function.key]
+        self._reaches[function.key] = False  # cycles: assume not, until shown
+        result = any(
+            self.blocking_name(c) is not None
+            or any(self.reaches_blocking(callee) for callee in self.edges(c))
+            for c in function.calls
+        )
+        self._reaches[function.key] = result
+        return result
+
+    def fake_async(self) -> list[Finding]:
+        found: list[Finding] = []
+        for function in self.graph.functions.values():
+            if not function.is_async or function.is_generator:
+                continue
+            awaits = [n for n in _own_nodes(function.node) if isinstance(n, ast.Await)]
+            if not awaits or not all(_is_offload_await(a) for a in awaits):
+                continue
+            offloaded = [c for c in function.calls if c.offloaded]
+            if not any(
+                (c.rule is not None and c.rule.blocks)
+                or any(self.reaches_blocking(callee) for callee in c.callees)
+                for c in offloaded
+            ):
+                continue
+            node = function.node
+            found.append(
+                Finding(
+                    function.module.path,
+                    node.lineno,
+                    node.col_offset + 1,
+                    FAKE_ASYNC,
+                    f"{function.display} is async only in name: every await in it hands blocking "
+                    "work to a thread; it holds a thread for its whole run",
+                    severity="info",
+                    fix="port what it calls to async, or make it a plain function and offload "
+                    "it at the call site",
+                )
+            )
+        return found
+
+
+def _own_nodes(function: ast.AST) -> Iterable[ast.AST]:
+    """Nodes of a function's body, not of the functions and lambdas nested in it."""
+    todo = list(ast.iter_child_nodes(function))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        yield node
+        todo.extend(ast.iter_child_nodes(node))
+
+
+def _is_offload_await(node: ast.Await) -> bool:
+    call = node.value
+    if not isinstance(call, ast.Call):
+        return False
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr in OFFLOAD_METHODS:
+        return True
+    # Spelled names only: "to_thread" / "asyncio.to_thread" / "run_in_thread".
+    spelled = ast.unparse(func)
+    return any(spelled == name or name.endswith("." + spelled) for name in OFFLOAD_CALLS)
+
+
+def lint_sources(
+    modules: Mapping[str, str],
+    *,
+    table: RuleTable = DEFAULT_TABLE,
+    blocking: Iterable[str] = (),
+    strict: bool = False,
+) -> LintResult:
+    """Lint ``modules`` (display path -> source), analysed together.
+
+    ``blocking`` adds dotted names that count as blocking besides the table's
+    rows (``[tool.ambidex.lint] blocking``). With ``strict``, allow comments
+    that silence nothing, or that give no reason, are findings too.
+    """
+    graph = build_callgraph(modules, table)
+    linter = _Linter(graph, blocking)
+    result = LintResult()
+    for path, line, col, message in graph.syntax_errors:
+        result.syntax_errors.append(
+            Finding(path, line, col + 1, SYNTAX_ERROR, f"cannot parse: {message}")
+        )
+    allows = {path: _allow_comments(m.text) for path, m in graph.modules.items()}
+    kept: list[Finding] = []
+    for finding in [*linter.findings(), *linter.fake_async()]:
+        allow = allows.get(finding.path, {}).get(finding.line)
+        if allow is not None:
+            allow.used = True
+            continue
+        kept.append(finding)
+    if strict:
+        for path, by_line in allows.items():
+            for allow in by_line.values():
+                if not allow.used:
+                    kept.append(
+                        Finding(
+                            path,
+                            allow.line,
+                            allow.col,
+                            UNUSED_ALLOW,
+                            "'# ambidex: allow-blocking' silences nothing on this line; remove it",
+                        )
+                    )
+                elif not allow.reason:
+                    kept.append(
+                        Finding(
+                            path,
+                            allow.line,
+                            allow.col,
+                            ALLOW_WITHOUT_REASON,
+                            "'# ambidex: allow-blocking' gives no reason; say why blocking is "
+                            "acceptable here",
+                        )
+                    )
+    kept.sort(key=lambda f: (f.path, f.line, f.col, f.code))
+    result.findings = kept
+    return result
+
+
+def collect_files(
+    paths: Sequence[str | os.PathLike[str]], ignore: Sequence[str] = (), root: Path | None = None
+) -> list[Path]:
+    """The .py files under ``paths``, without tool folders and ``ignore`` globs.
+
+    Globs match the path relative to ``root`` (the project's folder) or its
+    file name: ``"tests/fixtures/*"``, ``"*_pb2.py"``.
+    """
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            for folder, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+                files.extend(Path(folder, n) for n in sorted(names) if n.endswith(".py"))
+        else:
+            files.append(path)
+    if not ignore:
+        return files
+    kept = []
+    for file in files:
+        candidates = [file.as_posix(), file.name]
+        if root is not None:
+            try:
+                candidates.append(file.resolve().relative_to(root.resolve()).as_posix())
+            except ValueError:
+                pass
+        if not any(fnmatch.fnmatch(c, glob) for c in candidates for glob in ignore):
+            kept.append(file)
+    return kept
