@@ -1,1 +1,120 @@
-"""Placeholder: being built."""
+"""Find what blocks the event loop: statically, at run time, and in tests.
+
+"You do not block the event loop" is only a rule if you can see when you break
+it. This package gives three ways to see it; each catches what the others miss.
+
+The lint (``ambidex lint``)
+    Reads the code, follows the call graph from every ``async def`` and reports
+    each call of a blocking primitive of the rule table, with the chain of calls
+    that reaches it. Sees code that never ran; misses what it cannot resolve
+    statically (dynamic dispatch, C extensions, CPU-bound loops).
+
+The watchdog (run time)
+    A thread that notices the loop stop answering. The loop runs one timer
+    callback per ``threshold / 4`` (a heartbeat; nothing per task step); when the
+    heartbeat is late by more than ``threshold`` the thread reads the loop
+    thread's stack *while it is blocked*, and when the loop comes back it
+    reports the innermost frame of your code (stdlib, asyncio and ambidex frames
+    skipped), the task, and how long the loop was late. It catches everything
+    that blocks: ``time.sleep`` under any name (``from time import sleep``), CPU
+    loops, C extensions, a slow ``open().read()``. It cannot raise into a thread
+    stuck in C, so "raise" mode raises when the ``watch()`` block ends. A block
+    shorter than ``threshold`` plus one heartbeat interval may go unseen; a run
+    of many short callbacks that together delay the loop is reported too, at
+    whichever one was running.
+
+Interception (run time, opt-in)
+    Replaces the table's blocking primitives (rows with ``blocks=True`` of kind
+    call or method that name a real, patchable Python object: ``time.sleep``,
+    ``socket.socket.recv``, ``os.stat``, ``subprocess.run``, ``Path.read_text``,
+    ...) by wrappers that report a call made on a watched loop's thread, inside a
+    task, directly by non-stdlib code, that would really block (a socket with
+    timeout 0 does not). In "raise" mode the call raises
+    :class:`BlockingCallError` before it happens, so a test fails *at the call*.
+    It misses names bound before activation (``from time import sleep``: the
+    module's own binding still points at the original; that is what the watchdog
+    is for), methods of C types (``threading.Lock`` objects, the file objects of
+    ``open()``: ``open`` itself is caught), third-party modules not yet imported,
+    and anything not in the table. ``detector.not_patched`` says which rows were
+    left alone and why.
+
+Modes: "raise" (tests), "warn" (a :class:`BlockingWarning` at your file:line),
+"log" (the ``ambidex.detect`` logger). Every report is also a
+:class:`BlockingReport` object (duration, file, line, function, task, stack)
+in ``detector.reports`` and handed to ``on_report`` hooks.
+
+In tests::
+
+    async def test_handler_does_not_block():
+        with ambidex.detect.watch(threshold=0.05):     # raise, intercept
+            await handler()
+
+or, for a whole suite, the pytest plugin: ``pytest --ambidex-blocking=raise``
+fails every async test (pytest-asyncio or anyio) whose loop is blocked longer
+than ``--ambidex-blocking-budget`` ms (default 100); ``@pytest.mark.blocking_budget(ms)``
+sets one test's budget and turns detection on for it. The failure shows the
+blocking frame's stack.
+
+In staging, where overhead matters, the watchdog alone in "log" mode::
+
+    detector = ambidex.detect.install(loop, threshold=0.1, mode="log")
+    ...
+    detector.uninstall()
+
+Its cost is one timer callback per 25 ms and a thread that wakes about as often
+(``python tools/bench/detect.py`` measures it against blockbuster and asyncio's
+debug mode).
+
+In a program you cannot edit::
+
+    AMBIDEX_DETECT=warn AMBIDEX_DETECT_THRESHOLD=0.05 python -m ambidex.detect.run app.py args
+    AMBIDEX_DETECT=log python -m ambidex.detect.run -m package.module args
+
+``ambidex.detect.run`` installs a detector that wraps the event loop policy, so
+every loop the program creates through ``asyncio.run``/``asyncio.Runner``/
+``new_event_loop`` is watched (``AMBIDEX_DETECT_INTERCEPT=1`` adds
+interception). A program that builds a loop class by hand bypasses the policy:
+call ``ambidex.detect.install(loop)`` there, or ``install_from_env()`` at start.
+
+Importing this package is cheap and does nothing: the runtime machinery is
+imported on first use (the pytest plugin loads it in every pytest run).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ambidex.detect._detector import Detector, install, install_from_env, watch
+    from ambidex.detect._report import BlockingCallError, BlockingReport, BlockingWarning
+
+_LAZY = {
+    "Detector": "ambidex.detect._detector",
+    "install": "ambidex.detect._detector",
+    "install_from_env": "ambidex.detect._detector",
+    "watch": "ambidex.detect._detector",
+    "BlockingCallError": "ambidex.detect._report",
+    "BlockingReport": "ambidex.detect._report",
+    "BlockingWarning": "ambidex.detect._report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ambidex.detect' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "BlockingCallError",
+    "BlockingReport",
+    "BlockingWarning",
+    "Detector",
+    "install",
+    "install_from_env",
+    "watch",
+]
