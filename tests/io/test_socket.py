@@ -1,0 +1,219 @@
+"""AsyncSocket: raw-socket code and its one-to-one port behave the same."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import time
+
+import pytest
+
+from ambidex.io import AsyncSocket
+from tests.io.conftest import on_signal, sends, thread_server
+
+
+def greeter(conn: socket.socket) -> None:
+    """A little line protocol: greet, upper-case each line, say bye at EOF."""
+    conn.sendall(b"HELLO\r\n")
+    pending = b""
+    while chunk := conn.recv(1024):
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            conn.sendall(line.upper() + b"\n")
+    conn.sendall(b"BYE\r\n")
+
+
+def blocking_client(address: tuple[str, int]) -> list[bytes]:
+    """Written the way people write socket code."""
+    results = []
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(5)
+    sock.connect(address)
+    results.append(sock.recv(7))
+    sock.sendall(b"ping\n")
+    assert sock.send(b"pong\n") == 5
+    got = b""
+    while got.count(b"\n") < 2:
+        got += sock.recv(4096)
+    results.append(got)
+    sock.shutdown(socket.SHUT_WR)
+    buf = bytearray(16)
+    n = sock.recv_into(buf)
+    results.append(bytes(buf[:n]))
+    results.append(sock.recv(100))
+    sock.close()
+    sock.close()
+    return results
+
+
+async def async_client(address: tuple[str, int]) -> list[bytes]:
+    """The same client, ported: constructor swapped, blocking calls awaited."""
+    results = []
+    sock = AsyncSocket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(5)
+    await sock.connect(address)
+    results.append(await sock.recv(7))
+    await sock.sendall(b"ping\n")
+    assert await sock.send(b"pong\n") == 5
+    got = b""
+    while got.count(b"\n") < 2:
+        got += await sock.recv(4096)
+    results.append(got)
+    sock.shutdown(socket.SHUT_WR)
+    buf = bytearray(16)
+    n = await sock.recv_into(buf)
+    results.append(bytes(buf[:n]))
+    results.append(await sock.recv(100))
+    await sock.close()
+    await sock.close()
+    return results
+
+
+async def test_a_socket_client_and_its_async_port_get_the_same_results():
+    with thread_server(greeter) as address:
+        expected = await asyncio.to_thread(blocking_client, address)
+        assert expected == [b"HELLO\r\n", b"PING\nPONG\n", b"BYE\r\n", b""]
+        assert await async_client(address) == expected
+
+
+async def test_create_connection_connects_and_sets_the_timeout(serve):
+    host, port = await serve(sends(b"hi"))
+    async with await AsyncSocket.create_connection((host, port), timeout=3) as sock:
+        assert sock.gettimeout() == 3
+        assert await sock.recv(10) == b"hi"
+        assert sock.getpeername() == (host, port)
+        assert sock.fileno() >= 0
+    assert sock.fileno() == -1
+
+
+async def test_recv_returns_empty_bytes_at_eof_like_a_socket(serve):
+    host, port = await serve(sends(b"x"))
+    sock = await AsyncSocket.create_connection((host, port), timeout=5)
+    assert await sock.recv(10) == b"x"
+    assert await sock.recv(10) == b""
+    assert await sock.recv(10) == b""
+    assert await sock.recv(0) == b""
+    await sock.close()
+
+
+async def test_recv_into_respects_nbytes(serve):
+    host, port = await serve(sends(b"abcdef"))
+    sock = await AsyncSocket.create_connection((host, port), timeout=5)
+    buf = bytearray(10)
+    assert await sock.recv_into(buf, 2) == 2
+    assert buf[:2] == b"ab"
+    with pytest.raises(ValueError):
+        await sock.recv_into(buf, 11)
+    await sock.close()
+
+
+async def test_recv_times_out_with_socket_timeout(serve):
+    host, port = await serve(sends(then_close=False))
+    sock = await AsyncSocket.create_connection((host, port), timeout=0.2)
+    with pytest.raises(socket.timeout):
+        await sock.recv(1)
+    sock.settimeout(0.0)
+    with pytest.raises(BlockingIOError):
+        await sock.recv(1)
+    await sock.close()
+
+
+async def test_create_connection_times_out(full_backlog):
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        await AsyncSocket.create_connection(full_backlog, timeout=0.2)
+    assert time.monotonic() - started < 3
+
+
+async def test_use_after_close_and_before_connect_raise_oserrors_like_a_socket(serve):
+    host, port = await serve(sends(b"x"))
+    sock = AsyncSocket()
+    with pytest.raises(OSError) as info:
+        await sock.recv(1)
+    assert info.value.errno == errno.ENOTCONN
+    await sock.connect((host, port))
+    with pytest.raises(OSError) as info:
+        await sock.connect((host, port))
+    assert info.value.errno == errno.EISCONN
+    await sock.close()
+    for call in (sock.recv(1), sock.sendall(b"x"), sock.connect((host, port))):
+        with pytest.raises(OSError) as info:
+            await call
+        assert info.value.errno == errno.EBADF
+
+
+def test_only_tcp_is_supported():
+    with pytest.raises(ValueError):
+        AsyncSocket(socket.AF_INET, socket.SOCK_DGRAM)
+    with pytest.raises(ValueError):
+        AsyncSocket().settimeout(-1)
+
+
+async def test_a_cancelled_recv_takes_no_data(serve):
+    go = asyncio.Event()
+    host, port = await serve(on_signal(b"", b"late", go))
+    sock = await AsyncSocket.create_connection((host, port))
+    task = asyncio.create_task(sock.recv(100))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    go.set()
+    assert await sock.recv(100) == b"late"
+    await sock.close()
+
+
+async def test_a_cancelled_connect_leaves_the_socket_unconnected_and_reusable(
+    full_backlog, serve
+):
+    host, port = await serve(sends(b"ok"))
+    sock = AsyncSocket()
+    task = asyncio.create_task(sock.connect(full_backlog))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    with pytest.raises(OSError) as info:
+        await sock.recv(1)
+    assert info.value.errno == errno.ENOTCONN
+    await sock.connect((host, port))
+    assert await sock.recv(2) == b"ok"
+    await sock.close()
+
+
+async def test_a_cancelled_sendall_still_delivers_the_queued_rest(serve):
+    received = asyncio.get_running_loop().create_future()
+    go = asyncio.Event()
+
+    async def reads_late(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await go.wait()
+        received.set_result(len(await reader.read()))
+
+    host, port = await serve(reads_late)
+    sock = await AsyncSocket.create_connection((host, port))
+    size = 32 << 20  # more than the kernel buffers hold, so sendall must wait
+    task = asyncio.create_task(sock.sendall(b"s" * size))
+    await asyncio.sleep(0.2)
+    assert not task.done()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    go.set()
+    await sock.close()  # flushes what is queued (bounded), then closes
+    assert await asyncio.wait_for(received, 5) == size
+
+
+async def test_a_cancelled_close_still_closes(silent_listener):
+    sock = await AsyncSocket.create_connection(silent_listener, timeout=0.2)
+    with pytest.raises(TimeoutError):
+        for _ in range(256):
+            await sock.sendall(b"q" * (1 << 20))
+    task = asyncio.create_task(sock.close())
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sock.fileno() == -1
+    await sock.close()
