@@ -1,1 +1,52 @@
-"""Placeholder: being built."""
+"""ambidex.codegen: one source, both colours.
+
+The generator converts Python modules between the two colours of a network
+client: async -> sync (what unasync does, with the AST's knowledge of the
+code) and sync -> async (what a person does by hand when porting a blocking
+client). It rewrites with the one rule table of :mod:`ambidex._rules`, so a
+new primitive is a new row, and it keeps every byte it did not change.
+
+The command line is the usual way in (``ambidex port``, ``ambidex
+generate``); from Python::
+
+    from ambidex.codegen import to_sync
+    result = to_sync({"client.py": text}, table=DEFAULT_TABLE, renames={})
+    if result.failed:
+        for diagnostic in result.diagnostics: print(diagnostic)
+    else:
+        print(result.outputs["client.py"])
+
+A build hook (:mod:`ambidex.codegen._hatch`) runs ``generate`` while a wheel
+is built.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ambidex.codegen._source import Conversion, ConversionError, Diagnostic
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ambidex._rules import RuleTable
+
+__all__ = ["Conversion", "ConversionError", "Diagnostic", "to_async", "to_sync"]
+
+
+def to_sync(modules: Mapping[str, str], *, table: RuleTable, renames: Mapping[str, str],
+            async_prefix: bool = False) -> Conversion:
+    """Convert async modules to sync; see :mod:`ambidex.codegen._to_sync`."""
+    from ambidex.codegen._to_sync import to_sync as convert
+
+    return convert(modules, table=table, renames=renames, async_prefix=async_prefix)
+
+
+def to_async(modules: Mapping[str, str], *, table: RuleTable,
+             renames: Mapping[str, str]) -> Conversion:
+    """Convert sync modules to async; see :mod:`ambidex.codegen._to_async`."""
+    import importlib
+
+    convert: Any = importlib.import_module("ambidex.codegen._to_async").to_async
+    result: Conversion = convert(modules, table=table, renames=renames)
+    return result

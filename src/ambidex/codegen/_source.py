@@ -12,7 +12,7 @@ once.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,51 @@ class Edits:
     def insert(self, offset: int, text: str) -> None:
         self.replace(offset, offset, text)
 
+    def _inside(self, start: int, end: int) -> list[tuple[int, int, int, str]]:
+        # Insertions exactly at a border belong to the outside: text spliced
+        # before or after a node is not part of the node.
+        return [
+            e for e in self._edits
+            if start <= e[0] and e[1] <= end and not (e[0] == e[1] and e[0] in (start, end))
+        ]
+
+    def render(self, start: int, end: int) -> str:
+        """The text of ``[start, end)`` with the edits that lie inside it applied.
+
+        Used when a node is replaced by text built from one of its children
+        (``Awaitable[T]`` -> ``T``): the child's own edits must show in the
+        replacement; :meth:`replace_span` then drops them so that they are not
+        applied twice.
+        """
+        text = self.source.text
+        pieces: list[str] = []
+        position = start
+        for e_start, e_end, _order, replacement in sorted(self._inside(start, end)):
+            if e_start < position:
+                raise ValueError(f"overlapping edits at offset {e_start}")
+            pieces.append(text[position:e_start])
+            pieces.append(replacement)
+            position = e_end
+        pieces.append(text[position:end])
+        return "".join(pieces)
+
+    def replace_span(self, start: int, end: int, text: str) -> None:
+        """Replace ``[start, end)`` by ``text``, dropping the edits inside it.
+
+        The caller has folded those edits into ``text`` (see :meth:`render`)
+        or means to discard them (a branch of the other colour).
+        """
+        inside = set(self._inside(start, end))
+        self._edits = [e for e in self._edits if e not in inside]
+        self.replace(start, end, text)
+
+    def truncate(self, count: int) -> None:
+        """Forget the edits added after the first ``count`` (undo a failed attempt)."""
+        del self._edits[count:]
+
+    def has_edits_inside(self, start: int, end: int) -> bool:
+        return bool(self._inside(start, end))
+
     def apply(self) -> str:
         text = self.source.text
         pieces: list[str] = []
@@ -137,6 +182,9 @@ class Conversion:
     explanations: list[str]
     """For ``--explain``: one line per function that changed colour, with the
     chain of calls down to the primitive that forced it."""
+    unused: list[str] = field(default_factory=list)
+    """User renames and ``[[tool.ambidex.rules]]`` rows that matched nothing
+    (``generate --check`` reports them)."""
 
     @property
     def failed(self) -> bool:

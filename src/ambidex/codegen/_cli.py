@@ -1,0 +1,163 @@
+"""``ambidex port`` and ``ambidex generate``: the codegen commands.
+
+Both behave like ruff and black: quiet on success, ``path:line:col: message``
+on standard error for problems, exit 0 when all is well, 1 when ``--check``
+would change something (or a conversion was refused), 2 for usage and input
+errors (a source that does not parse, a hand-written file in the way, a
+malformed pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ambidex._config import ConfigError, load_config
+from ambidex.codegen import _generate
+
+
+def _diff(old: str, new: str, name: str) -> str:
+    import difflib
+
+    return "".join(difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True),
+        fromfile=f"a/{name}", tofile=f"b/{name}"))
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    check = bool(getattr(args, "check", False))
+    diff = bool(getattr(args, "diff", False))
+    explain = bool(getattr(args, "explain", False))
+    try:
+        config = load_config()
+        # --check compares full conversions with the files, so that a hand
+        # edit of a generated file, or a newer converter, is caught too.
+        result = _generate.plan(config, full=check or diff or explain)
+    except (ConfigError, _generate.GenerateError) as exc:
+        print(f"ambidex generate: {exc}", file=sys.stderr)
+        return 2
+    _generate.print_messages(result.messages)
+    if result.syntax_errors:
+        return 2
+    if result.errors:
+        return 1
+    if explain:
+        for line in result.explanations:
+            print(line)
+    if diff:
+        for target, content in result.writes.items():
+            try:
+                old = target.read_text(encoding="utf-8")
+            except OSError:
+                old = ""
+            sys.stdout.write(_diff(old, content, _display(target, config.root)))
+        for orphan in result.deletes:
+            sys.stdout.write(_diff(orphan.read_text(encoding="utf-8"), "",
+                                   _display(orphan, config.root)))
+    if check:
+        for target in result.writes:
+            state = "missing" if not target.exists() else "stale"
+            print(f"{_display(target, config.root)}: {state}: would regenerate",
+                  file=sys.stderr)
+        for orphan in result.deletes:
+            print(f"{_display(orphan, config.root)}: orphaned: its source is gone; "
+                  "would delete", file=sys.stderr)
+        for line in result.unused:
+            print(line, file=sys.stderr)
+        return 1 if (result.writes or result.deletes or result.unused) else 0
+    if diff:
+        return 0
+    try:
+        _generate.write(result)
+    except OSError as exc:
+        print(f"ambidex generate: cannot write: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _parse_renames(pairs: list[str]) -> dict[str, str]:
+    renames: dict[str, str] = {}
+    for item in pairs:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise ValueError(f"--rename expects OLD=NEW, got {item!r}")
+        renames[old.strip()] = new.strip()
+    return renames
+
+
+def run_port(args: argparse.Namespace) -> int:
+    to: str = args.to
+    try:
+        renames = _parse_renames(list(args.rename or []))
+        config = load_config()
+    except (ValueError, ConfigError) as exc:
+        print(f"ambidex port: {exc}", file=sys.stderr)
+        return 2
+    # Collect the inputs: files as given, folders recursively.
+    inputs: dict[Path, Path] = {}  # file -> path relative to its argument's folder
+    for raw in args.paths:
+        path = Path(raw)
+        if path.is_dir():
+            for file in _generate._python_files(path):
+                inputs[file] = file.relative_to(path)
+        elif path.is_file():
+            inputs[path] = Path(path.name)
+        else:
+            print(f"{raw}: no such file or folder", file=sys.stderr)
+            return 2
+    output = Path(args.output) if args.output else None
+    single = len(inputs) == 1 and len(args.paths) == 1 and Path(args.paths[0]).is_file()
+    if output is None and not single and not args.diff:
+        print("ambidex port: several files need -o OUT (a folder)", file=sys.stderr)
+        return 2
+    modules: dict[str, str] = {}
+    for file in inputs:
+        try:
+            modules[file.as_posix()] = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"{file.as_posix()}:1:1: cannot read: {exc}", file=sys.stderr)
+            return 2
+    try:
+        convert = _generate.converter(to)
+    except _generate.GenerateError as exc:
+        print(f"ambidex port: {exc}", file=sys.stderr)
+        return 2
+    conversion = convert(modules, table=config.table, renames=renames)
+    for diagnostic in conversion.diagnostics:
+        suffix = "" if diagnostic.error else " (warning)"
+        print(f"{diagnostic}{suffix}", file=sys.stderr)
+    if conversion.failed:
+        syntax = any(d.message.startswith(("syntax error", "cannot parse"))
+                     for d in conversion.diagnostics)
+        return 2 if syntax else 1
+    if args.explain:
+        for line in conversion.explanations:
+            print(line)
+    segments = {"sync": {"_async": "_sync"}, "async": {"_sync": "_async"}}[to]
+    for file, relative in inputs.items():
+        text = conversion.outputs[file.as_posix()]
+        if args.diff:
+            sys.stdout.write(_diff(modules[file.as_posix()], text, file.as_posix()))
+            continue
+        if output is None:
+            sys.stdout.write(text)
+            continue
+        if single and (output.suffix == ".py" and not output.is_dir()):
+            destination = output
+        else:
+            parts = [segments.get(part, part) for part in relative.parts[:-1]]
+            destination = output.joinpath(*parts, relative.name)
+        if destination.resolve() == file.resolve():
+            print(f"{file.as_posix()}: refusing to overwrite the source", file=sys.stderr)
+            return 2
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_text(text, encoding="utf-8")
+    return 0

@@ -1,0 +1,464 @@
+"""Renaming names in Python source, both directions, located by the AST.
+
+A conversion renames things: the user's ``rename`` table (``AsyncClient`` ->
+``Client``), the module path segments ``_async`` <-> ``_sync``, the rule
+table's dunders (``__aenter__`` -> ``__enter__``) and method names
+(``aclose`` -> ``close``), and, on request, the ``Async`` prefix of names the
+source defines. Text search-and-replace gets these wrong in both directions:
+it renames a word inside a comment or a docstring, and it misses a name that
+the code spells inside a string. This module renames what the *code* names:
+
+* identifiers: ``Name`` nodes, attribute names, ``def`` / ``class`` names,
+  names imported by ``from x import name``;
+* module paths in ``import`` and ``from ... import``, relative ones too
+  (``from .._async.pool import X`` -> ``from .._sync.pool import X``; a
+  module rename ``pkg._backends.auto = "pkg._backends.sync"`` also rewrites
+  ``from .._backends.auto import AutoBackend`` in a module of ``pkg``);
+* names that live in strings but belong to the code: ``__all__`` entries,
+  forward references in string annotations (``"AsyncClient"``,
+  ``"Optional[AsyncPool]"``), and the attribute name given to ``getattr``,
+  ``hasattr``, ``setattr`` and ``delattr`` (``hasattr(obj, "aclose")``).
+
+The API (the sync -> async converter uses it too):
+
+``Renames``
+    The maps, already oriented in the conversion's direction.
+    ``Renames.build(user, to=..., defined=..., async_prefix=...)`` splits a
+    user table into bare names and dotted module paths and adds the default
+    ``_async`` <-> ``_sync`` segment rename. Its methods are pure string
+    functions: :meth:`Renames.identifier`, :meth:`Renames.attribute`,
+    :meth:`Renames.module`.
+
+``RenameWalker(source, edits, renames, module_name=None)``
+    An :class:`ast.NodeVisitor`; ``walker.visit(tree)`` adds to ``edits``
+    (a :class:`~ambidex.codegen._source.Edits`) every rename above. A
+    converter subclasses it and overrides :meth:`RenameWalker.rename_name`,
+    :meth:`RenameWalker.visit_Attribute` etc. to add its own rewrites; the
+    ``used`` set records which user renames matched something, so
+    ``generate --check`` can report the ones that matched nothing.
+
+``module_name_for(path)``
+    The dotted module name of a display path (``src/pkg/_async/x.py`` ->
+    ``pkg._async.x``), needed to resolve relative imports.
+
+Failure modes: a string that is not a plain literal (escapes, implicit
+concatenation, an f-string) is left alone rather than guessed at; a module
+rename whose target is outside the current package turns a relative import
+into an absolute one.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ambidex.codegen._source import Edits, SourceText
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_ATTR_FUNCTIONS = frozenset({"getattr", "hasattr", "setattr", "delattr"})
+_DEFAULT_SEGMENTS = {"sync": {"_async": "_sync"}, "async": {"_sync": "_async"}}
+
+
+def _strip_async_prefix(name: str) -> str | None:
+    if len(name) > 5 and name.startswith("Async") and name[5].isupper():
+        return name[5:]
+    return None
+
+
+@dataclass
+class Renames:
+    """The renames of one conversion, oriented old -> new."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    """Identifiers renamed wherever the code names them (classes, functions,
+    dunders, attributes, imported names, strings that hold a name)."""
+    attributes: dict[str, str] = field(default_factory=dict)
+    """Identifiers renamed only as attribute / method names (``obj.aclose``,
+    ``def aclose`` in a class, ``getattr(obj, "aclose")``)."""
+    modules: dict[str, str] = field(default_factory=dict)
+    """Dotted module paths: ``pkg._backends.auto`` -> ``pkg._backends.sync``.
+    A key matches a whole module path, a prefix of one, or a run of its
+    segments (so it also matches relative imports)."""
+    segments: dict[str, str] = field(default_factory=dict)
+    """Single module path segments: ``_async`` -> ``_sync``."""
+    user_keys: frozenset[str] = frozenset()
+    """The keys the user wrote, to report the ones that matched nothing."""
+    used: set[str] = field(default_factory=set)
+    used_attributes: set[str] = field(default_factory=set)
+
+    @classmethod
+    def build(
+        cls,
+        user: Mapping[str, str],
+        *,
+        to: Literal["sync", "async"],
+        defined: Iterable[str] = (),
+        async_prefix: bool = False,
+    ) -> Renames:
+        """The renames for a conversion towards ``to``.
+
+        ``user`` is the ``rename`` table (or ``--rename OLD=NEW``): a key
+        without a dot is an identifier, a dotted key a module path (or a
+        dotted name, which the converter resolves through the imports).
+        ``defined`` are the names the converted modules define; with
+        ``async_prefix`` (towards sync only) each ``AsyncFoo`` among them
+        becomes ``Foo``.
+        """
+        renames = cls(segments=dict(_DEFAULT_SEGMENTS[to]), user_keys=frozenset(user))
+        if async_prefix and to == "sync":
+            for name in defined:
+                stripped = _strip_async_prefix(name)
+                if stripped is not None:
+                    renames.names[name] = stripped
+        for old, new in user.items():
+            if "." in old.strip("."):
+                renames.modules[old] = new
+            else:
+                renames.names[old] = new
+        return renames
+
+    def identifier(self, name: str) -> str | None:
+        """The new spelling of an identifier the code names, or None."""
+        new = self.names.get(name)
+        if new is not None:
+            self.used.add(name)
+        return new
+
+    def attribute(self, name: str) -> str | None:
+        """The new spelling of an attribute or method name, or None."""
+        new = self.identifier(name)
+        if new is None:
+            new = self.attributes.get(name)
+            if new is not None:
+                self.used_attributes.add(name)
+        return new
+
+    def module(self, written: str, absolute: str | None = None) -> str | None:
+        """The new spelling of a module path as written (without leading dots).
+
+        ``absolute`` is the path resolved against the current package, for a
+        relative import; a module rename may match either. Returns None when
+        nothing changes.
+        """
+        parts = written.split(".") if written else []
+        new_parts = self._rename_parts(parts)
+        if new_parts != parts:
+            return ".".join(new_parts)
+        if absolute is not None and absolute != written:
+            abs_parts = absolute.split(".")
+            new_abs = self._rename_parts(abs_parts, segments=False)
+            if new_abs != abs_parts:
+                # Keep the relative form when the package part is unchanged.
+                keep = len(abs_parts) - len(parts)
+                if new_abs[:keep] == abs_parts[:keep]:
+                    return ".".join(new_abs[keep:])
+                return "." + ".".join(new_abs)  # marker: now absolute (see below)
+        return None
+
+    def _rename_parts(self, parts: list[str], *, segments: bool = True) -> list[str]:
+        for old, new in self.modules.items():
+            old_parts = old.strip(".").split(".")
+            n = len(old_parts)
+            for i in range(len(parts) - n + 1):
+                if parts[i:i + n] == old_parts:
+                    self.used.add(old)
+                    parts = [*parts[:i], *new.strip(".").split("."), *parts[i + n:]]
+                    break
+        if segments:
+            parts = [self.segments.get(part, part) for part in parts]
+        return parts
+
+
+def module_name_for(path: str) -> str | None:
+    """The dotted module name of a display path, or None if it is not a .py file.
+
+    ``src/pkg/_async/x.py`` -> ``pkg._async.x``; ``pkg/__init__.py`` -> ``pkg``.
+    Only the relative imports' resolution uses it, so a wrong guess about
+    where the import root is costs nothing for relative renames that match
+    by segments.
+    """
+    normalized = path.replace("\\", "/")
+    if not normalized.endswith(".py"):
+        return None
+    parts = [p for p in normalized[:-3].split("/") if p not in ("", ".")]
+    if parts and parts[0] == "src":
+        parts = parts[1:]
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    if not parts or not all(_IDENTIFIER.match(p) for p in parts):
+        return None
+    return ".".join(parts)
+
+
+def _string_body(source: SourceText, node: ast.Constant) -> tuple[int, int] | None:
+    """Offsets of a plain string literal's content, or None when it is not plain."""
+    if not isinstance(node.value, str):
+        return None
+    try:
+        start, end = source.span(node)
+    except ValueError:
+        return None
+    literal = source.text[start:end]
+    match = re.fullmatch(r"([rRuU]?)('''|\"\"\"|'|\")(.*)\2", literal, re.DOTALL)
+    if match is None or "\\" in match.group(3) or match.group(3) != node.value:
+        return None
+    return start + len(match.group(1)) + len(match.group(2)), end - len(match.group(2))
+
+
+class RenameWalker(ast.NodeVisitor):
+    """Adds the edits for ``renames`` to ``edits`` while visiting a module."""
+
+    def __init__(
+        self,
+        source: SourceText,
+        edits: Edits,
+        renames: Renames,
+        module_name: str | None = None,
+    ) -> None:
+        self.source = source
+        self.edits = edits
+        self.renames = renames
+        self.module_name = module_name
+        self.is_package = False
+        self._in_class = 0
+        self._in_annotation = 0
+
+    # --- hooks a converter overrides -------------------------------------------
+    def rename_name(self, node: ast.Name) -> str | None:
+        """The new text of a bare name in the code, or None."""
+        return self.renames.identifier(node.id)
+
+    # --- identifiers -------------------------------------------------------------
+    def visit_Name(self, node: ast.Name) -> None:
+        new = self.rename_name(node)
+        if new is not None and new != node.id:
+            self.edits.replace_node(node, new)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        self.visit(node.value)
+        self.rename_attr(node)
+
+    def rename_attr(self, node: ast.Attribute) -> None:
+        new = self.renames.attribute(node.attr)
+        if new is not None and new != node.attr:
+            _start, end = self.source.span(node)
+            self.edits.replace(end - len(node.attr), end, new)
+
+    def _rename_def_name(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+                         keyword: str) -> None:
+        if isinstance(node, ast.ClassDef) or not self._in_class:
+            new = self.renames.identifier(node.name)
+        else:
+            new = self.renames.attribute(node.name)
+        if new is None or new == node.name:
+            return
+        start = self.source.offset(node.lineno, node.col_offset)
+        match = re.compile(rf"{keyword}\s+({re.escape(node.name)})\b").search(
+            self.source.text, start
+        )
+        if match is not None:
+            self.edits.replace(match.start(1), match.end(1), new)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._visit_function(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._visit_function(node)
+
+    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self._rename_def_name(node, "def")
+        in_class, self._in_class = self._in_class, 0
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        self._visit_arguments(node.args)
+        if node.returns is not None:
+            self.visit_annotation(node.returns)
+        for statement in node.body:
+            self.visit(statement)
+        self._in_class = in_class
+
+    def _visit_arguments(self, args: ast.arguments) -> None:
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs,
+                    *([args.vararg] if args.vararg else []),
+                    *([args.kwarg] if args.kwarg else [])):
+            if arg.annotation is not None:
+                self.visit_annotation(arg.annotation)
+        for default in (*args.defaults, *args.kw_defaults):
+            if default is not None:
+                self.visit(default)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._visit_arguments(node.args)
+        self.visit(node.body)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._rename_def_name(node, "class")
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        for base in node.bases:
+            self.visit(base)
+        for keyword in node.keywords:
+            self.visit(keyword.value)
+        self._in_class += 1
+        for statement in node.body:
+            self.visit(statement)
+        self._in_class -= 1
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self.visit(node.target)
+        self.visit_annotation(node.annotation)
+        if node.value is not None:
+            self.visit(node.value)
+
+    # --- imports ---------------------------------------------------------------
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            new = self.renames.module(alias.name)
+            if new is not None:
+                start = self.source.offset(alias.lineno, alias.col_offset)
+                self._replace_dotted(start, alias.name, new)
+
+    def _replace_dotted(self, start: int, dotted: str, new: str) -> None:
+        # A dotted name may be spelled with spaces around the dots; match it.
+        pattern = r"\s*\.\s*".join(re.escape(part) for part in dotted.split("."))
+        match = re.compile(pattern).match(self.source.text, start)
+        if match is not None:
+            self.edits.replace(match.start(), match.end(), new)
+
+    def resolve_relative(self, module: str | None, level: int) -> str | None:
+        """The absolute module path of ``from <level dots><module> import``."""
+        if level == 0:
+            return module
+        if self.module_name is None:
+            return None
+        parts = self.module_name.split(".")
+        keep = len(parts) - level + (1 if self.is_package else 0)
+        if keep < 0:
+            return None
+        base = parts[:keep]
+        return ".".join([*base, *([module] if module else [])]) or None
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.module == "__future__":
+            return
+        start = self.source.offset(node.lineno, node.col_offset)
+        if node.module is not None:
+            absolute = self.resolve_relative(node.module, node.level)
+            new = self.renames.module(node.module, absolute if node.level else None)
+            if new is not None:
+                header = re.compile(r"from\s*((?:\.\s*)*)").match(self.source.text, start)
+                if header is not None:
+                    if new.startswith("."):  # it became absolute
+                        self.edits.replace(header.start(1), header.end(1), "")
+                        new = new[1:]
+                    self._replace_dotted(header.end(), node.module, new)
+        for alias in node.names:
+            new_name = self.renames.identifier(alias.name)
+            if node.module is None and new_name is None:
+                new_name = self.renames.segments.get(alias.name)
+            if new_name is not None and new_name != alias.name:
+                alias_start = self.source.offset(alias.lineno, alias.col_offset)
+                self.edits.replace(alias_start, alias_start + len(alias.name), new_name)
+
+    # --- names inside strings ----------------------------------------------------
+    def visit_annotation(self, node: ast.expr) -> None:
+        """Visit an annotation; its strings are forward references."""
+        self._in_annotation += 1
+        try:
+            self.visit(node)
+        finally:
+            self._in_annotation -= 1
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if self._in_annotation and isinstance(node.value, str):
+            self.rename_in_string_expression(node)
+
+    def rename_in_string_expression(self, node: ast.Constant) -> None:
+        """Rename inside a string that holds an expression (a forward reference)."""
+        body = _string_body(self.source, node)
+        if body is None:
+            return
+        text = self.source.text[body[0]:body[1]]
+        try:
+            tree = ast.parse(text.strip(), mode="eval")
+        except SyntaxError:
+            return
+        lead = len(text) - len(text.lstrip())
+        inner_source = SourceText(text.strip())
+        inner_edits = Edits(inner_source)
+        outer_source, outer_edits = self.source, self.edits
+        self.source, self.edits = inner_source, inner_edits
+        try:
+            self.visit(tree.body)
+        finally:
+            self.source, self.edits = outer_source, outer_edits
+        if len(inner_edits):
+            new = inner_edits.apply()
+            self.edits.replace(body[0] + lead, body[0] + lead + len(inner_source.text), new)
+
+    def rename_identifier_string(self, node: ast.expr, *, attribute: bool) -> None:
+        """Rename a string that holds one identifier (``__all__``, ``getattr``)."""
+        if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+            return
+        if not _IDENTIFIER.match(node.value):
+            return
+        new = (self.renames.attribute if attribute else self.renames.identifier)(node.value)
+        if new is None or new == node.value:
+            return
+        body = _string_body(self.source, node)
+        if body is not None:
+            self.edits.replace(body[0], body[1], new)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self.visit(target)
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets) \
+                and isinstance(node.value, (ast.List, ast.Tuple)):
+            for element in node.value.elts:
+                if isinstance(element, ast.Constant):
+                    self.rename_identifier_string(element, attribute=False)
+                else:
+                    self.visit(element)
+            return
+        self.visit(node.value)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit(node.target)
+        if isinstance(node.target, ast.Name) and node.target.id == "__all__" \
+                and isinstance(node.value, (ast.List, ast.Tuple)):
+            for element in node.value.elts:
+                if isinstance(element, ast.Constant):
+                    self.rename_identifier_string(element, attribute=False)
+                else:
+                    self.visit(element)
+            return
+        self.visit(node.value)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.visit(node.func)
+        attr_call = isinstance(node.func, ast.Name) and node.func.id in _ATTR_FUNCTIONS
+        for index, argument in enumerate(node.args):
+            if attr_call and index == 1:
+                self.rename_identifier_string(argument, attribute=True)
+            else:
+                self.visit(argument)
+        for keyword in node.keywords:
+            self.visit(keyword.value)
+
+
+def apply_renames(
+    tree: ast.Module,
+    source: SourceText,
+    edits: Edits,
+    renames: Renames,
+    module_name: str | None = None,
+    *,
+    is_package: bool = False,
+) -> None:
+    """Add to ``edits`` the renames of one parsed module (no other rewriting)."""
+    walker = RenameWalker(source, edits, renames, module_name)
+    walker.is_package = is_package
+    walker.visit(tree)
