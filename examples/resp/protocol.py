@@ -1,0 +1,567 @@
+"""RESP, the Redis wire protocol, as a sans-IO machine: bytes in, replies out.
+
+Nothing here touches a socket. A driver feeds whatever bytes it read
+(:meth:`RespParser.feed`) and asks for replies (:meth:`RespParser.next_reply`)
+until it gets :data:`~ambidex.sansio.NEED_DATA`; to send, it writes what
+:func:`encode_command` returns. The same machine serves the blocking and the
+asyncio client, and tests drive it with no server at all.
+
+Replies map to Python values so (RESP2 and RESP3):
+
+========================  ==============================================
+``+OK``                   ``bytes``
+``$5 hello`` / ``$-1``    ``bytes`` / ``None``
+``:42`` / ``(1234...``    ``int`` (a big number is an ``int`` too)
+``-ERR ...`` / ``!n``     a :class:`~examples.resp.errors.ResponseError`
+                          *instance* -- returned, not raised: it may be one
+                          element of a transaction's reply
+``*n`` / ``*-1``          ``list`` / ``None``
+``_``                     ``None``
+``,1.5`` / ``,inf``       ``float`` (``inf``, ``-inf``, ``nan`` included)
+``#t`` / ``#f``           ``bool``
+``%n``                    ``dict`` (an aggregate key becomes a tuple)
+``~n``                    ``list`` (a set may hold unhashable elements)
+``=n txt:...``            :class:`VerbatimString` (``bytes`` with ``format``)
+``>n``                    :class:`PushReply` (a ``list``): out-of-band data
+                          the server sent on its own, never a command's reply
+``|n``                    not a reply: the attribute map is recorded in
+                          :attr:`RespParser.attributes` for the reply it
+                          precedes, and parsing goes on to that reply
+========================  ==============================================
+
+Every size the server controls is bounded, and going over a bound raises a
+:class:`~ambidex.sansio.LimitExceeded` naming it, as soon as the size is
+announced (before the payload is buffered): ``max_bulk_length`` (one bulk,
+verbatim or blob-error payload), ``max_aggregate_length`` (elements of one
+array, set, push, or pairs of one map), ``max_depth`` (nesting of
+aggregates) and ``max_line_length`` (a header or simple-string line).
+Any other malformed input raises :class:`~ambidex.sansio.RemoteProtocolError`;
+after either, the machine refuses to go on (the stream's framing is lost).
+
+Performance notes, because this is the hot path of every command:
+
+* The buffer is one ``bytearray`` and an offset. Consuming a reply moves the
+  offset; the consumed prefix is deleted only once per call, which CPython
+  does in O(1) for a ``bytearray`` prefix.
+* Aggregates are parsed with an explicit stack that survives between calls,
+  so a big array arriving in many reads is parsed once, not re-parsed from its
+  first element on every read (what redis-py's and hiredis's rewinding
+  readers do).
+* A bulk payload of ``stream_threshold`` bytes or more that is not complete
+  yet stops going through the buffer: the bytes already read and every
+  following ``feed`` are kept as a list of chunks and joined once when the
+  payload is complete. So a 100 MB value is copied once, not re-concatenated
+  or re-scanned on every read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, Final, Union
+
+from ambidex.sansio import NEED_DATA, LimitExceeded, NeedData, RemoteProtocolError
+
+from .errors import ResponseError
+
+__all__ = [
+    "DEFAULT_MAX_AGGREGATE_LENGTH",
+    "DEFAULT_MAX_BULK_LENGTH",
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_LINE_LENGTH",
+    "Arg",
+    "PushReply",
+    "RespParser",
+    "VerbatimString",
+    "encode_command",
+]
+
+#: Redis's own ``proto-max-bulk-len`` default: no legitimate reply is bigger.
+DEFAULT_MAX_BULK_LENGTH: Final = 512 * 1024 * 1024
+#: Elements of one aggregate. Redis collections hold at most 2**32 - 1.
+DEFAULT_MAX_AGGREGATE_LENGTH: Final = 2**32 - 1
+#: Nesting of aggregates. Redis's deepest replies (COMMAND DOCS, XINFO FULL)
+#: nest about 7 levels; 32 leaves room and still stops a hostile server.
+DEFAULT_MAX_DEPTH: Final = 32
+#: A header, a simple string, an error line, a number.
+DEFAULT_MAX_LINE_LENGTH: Final = 64 * 1024
+#: Incomplete bulk payloads this big are collected as chunks (see module doc).
+DEFAULT_STREAM_THRESHOLD: Final = 64 * 1024
+
+Arg = Union[bytes, bytearray, memoryview, str, int, float]  # noqa: UP007 (a runtime alias on 3.10)
+"""What a command argument may be. ``bool`` is refused (Redis has no boolean
+argument, and ``True`` would silently become ``1``)."""
+
+
+class VerbatimString(bytes):
+    """A RESP3 verbatim string: the text, and its three-letter ``format``.
+
+    It is ``bytes`` (the text, without the ``txt:`` prefix), so it compares
+    equal to the plain bulk string RESP2 would have sent.
+    """
+
+    format: str
+
+    def __new__(cls, value: bytes, format: str = "txt") -> VerbatimString:
+        self = super().__new__(cls, value)
+        self.format = format
+        return self
+
+    def __repr__(self) -> str:
+        return f"VerbatimString({bytes(self)!r}, format={self.format!r})"
+
+
+class PushReply(list[Any]):
+    """A RESP3 push: data the server sent on its own (pub/sub message, client
+    tracking invalidation), not the reply to any command. A client must route
+    it elsewhere and never pair it with a waiting caller."""
+
+    def __repr__(self) -> str:
+        return f"PushReply({list.__repr__(self)})"
+
+
+# Reply type bytes, as ints (indexing a bytearray gives an int).
+_BULK: Final = 0x24  # $
+_ARRAY: Final = 0x2A  # *
+_SIMPLE: Final = 0x2B  # +
+_ERROR: Final = 0x2D  # -
+_INTEGER: Final = 0x3A  # :
+_NULL: Final = 0x5F  # _
+_DOUBLE: Final = 0x2C  # ,
+_BOOLEAN: Final = 0x23  # #
+_BIG_NUMBER: Final = 0x28  # (
+_VERBATIM: Final = 0x3D  # =
+_BLOB_ERROR: Final = 0x21  # !
+_MAP: Final = 0x25  # %
+_SET: Final = 0x7E  # ~
+_PUSH: Final = 0x3E  # >
+_ATTRIBUTE: Final = 0x7C  # |
+
+_AGGREGATE_NAMES: Final = {
+    _ARRAY: "array", _MAP: "map", _SET: "set", _PUSH: "push", _ATTRIBUTE: "attribute",
+}
+_BLOB_NAMES: Final = {_BULK: "bulk string", _VERBATIM: "verbatim string",
+                      _BLOB_ERROR: "blob error"}
+
+_INTEGER_RE: Final = re.compile(rb"-?[0-9]+\Z")
+_DOUBLE_RE: Final = re.compile(
+    rb"[-+]?(?:inf|nan|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\Z", re.IGNORECASE
+)
+
+
+class _Nothing:
+    """Marks "no value yet" where ``None`` is a legitimate reply."""
+
+
+_NOTHING: Final = _Nothing()
+#: Stands for a length of 19 digits or more: over any limit, and int() of an
+#: arbitrarily long digit string is not something a server should make us do.
+_HUGE: Final = 2**63
+
+
+def _limit(name: str, size: int, limit: int, what: str) -> LimitExceeded:
+    error = LimitExceeded(name, size, limit, what)
+    # LimitExceeded's own message counts bytes; depth and element counts are not.
+    if name in ("max_depth", "max_aggregate_length"):
+        error.args = (f"{what}: {size} is over {name}={limit}",)
+    return error
+
+
+def _hashable(key: Any) -> Any:
+    """A map key as a dict can hold it: aggregates become tuples, recursively."""
+    if isinstance(key, list):
+        return tuple(_hashable(k) for k in key)
+    if isinstance(key, dict):
+        return tuple((_hashable(k), _hashable(v)) for k, v in key.items())
+    return key
+
+
+class RespParser:
+    """Turns the bytes a Redis server sends into replies, one at a time.
+
+    Usage, by any driver::
+
+        parser.feed(data)                 # every chunk read, as read
+        while (reply := parser.next_reply()) is not NEED_DATA:
+            deliver(reply)
+
+    ``feed(b"")`` is allowed and does nothing; the *driver* knows the
+    connection closed (its read returned ``b""``), and it is the driver that
+    must fail whoever still waits (a reply cut in half is never returned).
+
+    After a :class:`~ambidex.sansio.RemoteProtocolError` (including
+    :class:`~ambidex.sansio.LimitExceeded`) every later call raises a
+    ``RemoteProtocolError`` too: nobody knows where the next reply starts.
+
+    :attr:`attributes` holds the RESP3 attribute maps (``|``) that preceded
+    the reply most recently returned, in order (``None`` when there were none).
+    """
+
+    __slots__ = (
+        "_attrs",
+        "_buf",
+        "_chunk_kind",
+        "_chunk_need",
+        "_chunks",
+        "_error",
+        "_fast",
+        "_pending",
+        "_pos",
+        "_stack",
+        "attributes",
+        "max_aggregate_length",
+        "max_bulk_length",
+        "max_depth",
+        "max_line_length",
+        "stream_threshold",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_bulk_length: int = DEFAULT_MAX_BULK_LENGTH,
+        max_aggregate_length: int = DEFAULT_MAX_AGGREGATE_LENGTH,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_line_length: int = DEFAULT_MAX_LINE_LENGTH,
+        stream_threshold: int = DEFAULT_STREAM_THRESHOLD,
+    ) -> None:
+        self.max_bulk_length = max_bulk_length
+        self.max_aggregate_length = max_aggregate_length
+        self.max_depth = max_depth
+        self.max_line_length = max_line_length
+        self.stream_threshold = max(stream_threshold, 1)
+        self.attributes: list[dict[Any, Any]] | None = None
+        self._buf = bytearray()
+        self._pos = 0
+        # Open aggregates, innermost last: [type byte, expected items, items].
+        self._stack: list[list[Any]] = []
+        self._attrs: list[dict[Any, Any]] | None = None
+        # A big bulk payload being collected outside the buffer.
+        self._chunks: list[bytes] | None = None
+        self._chunk_need = 0
+        self._chunk_kind = 0
+        # A payload collected as chunks, complete but for its CRLF.
+        self._pending: tuple[int, bytes] | None = None
+        self._error: RemoteProtocolError | None = None
+        # True when nothing is half-parsed: next_reply may try its fast path.
+        self._fast = True
+
+    # -- input ---------------------------------------------------------------
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Add bytes read from the connection. Never parses, never raises."""
+        chunks = self._chunks
+        if chunks is not None:
+            need = self._chunk_need
+            if len(data) < need:
+                chunks.append(bytes(data))
+                self._chunk_need = need - len(data)
+                return
+            chunks.append(bytes(data[:need]))
+            data = data[need:]
+            self._pending = (self._chunk_kind, b"".join(chunks))
+            self._chunks = None
+        if self._pos:
+            # Drop what was consumed before growing: deleting a bytearray's
+            # prefix is O(1) in CPython (it moves the start pointer).
+            del self._buf[:self._pos]
+            self._pos = 0
+        self._buf += data
+
+    def __len__(self) -> int:
+        """Bytes received and not yet consumed (chunks of a big bulk included)."""
+        pending = 0
+        if self._chunks is not None:
+            pending = sum(map(len, self._chunks))
+        elif self._pending is not None:
+            pending = len(self._pending[1])
+        return len(self._buf) - self._pos + pending
+
+    # -- output --------------------------------------------------------------
+
+    def replies(self) -> list[Any]:
+        """Every complete reply in the buffer, in order (may be empty)."""
+        out = []
+        next_reply = self.next_reply
+        while (reply := next_reply()) is not NEED_DATA:
+            out.append(reply)
+        return out
+
+    def next_reply(self) -> Any | NeedData:
+        """The next complete reply, or ``NEED_DATA`` (feed more bytes, call again)."""
+        # Fast path: a whole top-level bulk string already in the buffer, the
+        # reply to GET and most commands. Anything else, or anything odd about
+        # this one, takes the general path, which checks everything.
+        if self._fast:
+            buf = self._buf
+            pos = self._pos
+            end = buf.find(b"\r\n", pos, pos + 21)
+            if end > pos and buf[pos] == 0x24:
+                header = buf[pos + 1:end]
+                if header.isdigit():
+                    start = end + 2
+                    stop = start + int(header)
+                    if (stop + 2 <= len(buf) and buf[stop] == 13 and buf[stop + 1] == 10
+                            and stop - start <= self.max_bulk_length):
+                        self._pos = stop + 2
+                        self.attributes = None
+                        return bytes(buf[start:stop])
+        return self._next_reply_slow()
+
+    def _next_reply_slow(self) -> Any | NeedData:
+        if self._error is not None:
+            raise RemoteProtocolError(f"the reply stream broke earlier: {self._error}")
+        if self._chunks is not None:
+            return NEED_DATA
+        try:
+            if self._pending is not None:
+                value = self._finish_pending()
+                if value is not _NOTHING:
+                    return value
+                if self._pending is not None:
+                    return NEED_DATA
+            return self._parse()
+        except RemoteProtocolError as exc:
+            self._error = exc
+            self._fast = False
+            raise
+        finally:
+            self._fast = not (self._stack or self._chunks is not None or self._attrs
+                              or self._pending is not None or self._error is not None)
+
+    def _parse(self) -> Any:
+        buf = self._buf
+        pos = self._pos
+        stack = self._stack
+        max_line = self.max_line_length
+        find = buf.find
+        while True:
+            end = find(b"\r\n", pos)
+            if end < 0 or end - pos > max_line:
+                if end < 0 and len(buf) - pos <= max_line:
+                    break
+                raise _limit("max_line_length", (end if end >= 0 else len(buf)) - pos,
+                             max_line, "reply line")
+            t = buf[pos]
+            if t == _BULK or t == _VERBATIM or t == _BLOB_ERROR:
+                header = buf[pos + 1:end]
+                if header.isdigit():
+                    n = int(header) if len(header) < 19 else _HUGE
+                    if n > self.max_bulk_length:
+                        raise _limit("max_bulk_length", n, self.max_bulk_length,
+                                     _BLOB_NAMES[t])
+                    start = end + 2
+                    stop = start + n
+                    if stop + 2 > len(buf):
+                        if n >= self.stream_threshold and len(buf) < stop:
+                            self._start_chunks(t, start, n)
+                            self._pos = 0
+                            return NEED_DATA
+                        break
+                    if buf[stop] != 13 or buf[stop + 1] != 10:
+                        raise RemoteProtocolError(
+                            f"{_BLOB_NAMES[t]} of {n} bytes is not followed by CRLF")
+                    value: Any = bytes(buf[start:stop])
+                    pos = stop + 2
+                    if t != _BULK:
+                        value = _finish_blob(t, value)
+                elif header == b"-1" and t == _BULK:
+                    value = None
+                    pos = end + 2
+                else:
+                    raise RemoteProtocolError(
+                        f"bad {_BLOB_NAMES[t]} length {bytes(header)!r}")
+            elif t == _SIMPLE:
+                value = bytes(buf[pos + 1:end])
+                pos = end + 2
+            elif t == _INTEGER or t == _BIG_NUMBER:
+                line = bytes(buf[pos + 1:end])
+                if not _INTEGER_RE.match(line):
+                    raise RemoteProtocolError(f"bad integer {line!r}")
+                try:
+                    value = int(line)
+                except ValueError:  # more digits than int() converts
+                    raise RemoteProtocolError(f"integer of {len(line)} digits") from None
+                pos = end + 2
+            elif t == _ARRAY or t == _MAP or t == _SET or t == _PUSH or t == _ATTRIBUTE:
+                header = buf[pos + 1:end]
+                pos = end + 2
+                if header.isdigit():
+                    n = int(header) if len(header) < 19 else _HUGE
+                    if n > self.max_aggregate_length:
+                        raise _limit("max_aggregate_length", n, self.max_aggregate_length,
+                                     f"{_AGGREGATE_NAMES[t]} length")
+                elif header == b"-1" and t == _ARRAY:
+                    value = None
+                    n = -1
+                else:
+                    raise RemoteProtocolError(
+                        f"bad {_AGGREGATE_NAMES[t]} length {bytes(header)!r}")
+                if n > 0:
+                    if len(stack) >= self.max_depth:
+                        raise _limit("max_depth", len(stack) + 1, self.max_depth,
+                                     "reply nesting depth")
+                    stack.append([t, 2 * n if t == _MAP or t == _ATTRIBUTE else n, []])
+                    continue
+                if n == 0:
+                    if t == _ATTRIBUTE:
+                        continue
+                    value = _empty(t)
+            elif t == _ERROR:
+                value = ResponseError(buf[pos + 1:end].decode("utf-8", "replace"))
+                pos = end + 2
+            elif t == _NULL:
+                if end != pos + 1:
+                    raise RemoteProtocolError(f"bad null {bytes(buf[pos:end])!r}")
+                value = None
+                pos = end + 2
+            elif t == _DOUBLE:
+                line = bytes(buf[pos + 1:end])
+                if not _DOUBLE_RE.match(line):
+                    raise RemoteProtocolError(f"bad double {line!r}")
+                value = float(line)
+                pos = end + 2
+            elif t == _BOOLEAN:
+                line = bytes(buf[pos + 1:end])
+                if line == b"t":
+                    value = True
+                elif line == b"f":
+                    value = False
+                else:
+                    raise RemoteProtocolError(f"bad boolean {line!r}")
+                pos = end + 2
+            else:
+                raise RemoteProtocolError(
+                    f"unknown reply type byte {bytes(buf[pos:pos + 1])!r}")
+            if not stack:
+                return self._emit(pos, value)
+            value = self._deliver(value)
+            if value is not _NOTHING:
+                return self._emit(pos, value)
+        self._compact(pos)
+        return NEED_DATA
+
+    def _emit(self, pos: int, value: Any) -> Any:
+        """Finish a top-level reply: consume it, attach its attributes."""
+        self._pos = pos
+        self.attributes = self._attrs
+        if self._attrs is not None:
+            self._attrs = None
+        return value
+
+    def _compact(self, pos: int) -> None:
+        self._pos = pos
+
+    def _deliver(self, value: Any) -> Any:
+        """Put ``value`` into the innermost open aggregate, closing every
+        aggregate it completes. Returns the finished top-level reply, or
+        ``_NOTHING`` while an aggregate is still open."""
+        stack = self._stack
+        while stack:
+            frame = stack[-1]
+            items = frame[2]
+            items.append(value)
+            if len(items) < frame[1]:
+                return _NOTHING
+            stack.pop()
+            t = frame[0]
+            if t == _ARRAY or t == _SET:
+                value = items
+            elif t == _MAP:
+                it = iter(items)
+                value = {_hashable(k): v for k, v in zip(it, it, strict=True)}
+            elif t == _PUSH:
+                value = PushReply(items)
+            else:  # an attribute describes the next value; it is not one itself
+                it = iter(items)
+                if self._attrs is None:
+                    self._attrs = []
+                self._attrs.append({_hashable(k): v for k, v in zip(it, it, strict=True)})
+                return _NOTHING
+        return value
+
+    def _start_chunks(self, t: int, start: int, n: int) -> None:
+        buf = self._buf
+        self._chunks = [bytes(buf[start:])] if start < len(buf) else []
+        self._chunk_need = n - (len(buf) - start)
+        self._chunk_kind = t
+        del buf[:]
+
+    def _finish_pending(self) -> Any:
+        """Deliver a chunk-collected payload once its CRLF is in the buffer."""
+        assert self._pending is not None
+        buf = self._buf
+        pos = self._pos
+        if len(buf) - pos < 2:
+            return _NOTHING
+        t, payload = self._pending
+        if buf[pos] != 13 or buf[pos + 1] != 10:
+            raise RemoteProtocolError(
+                f"{_BLOB_NAMES[t]} of {len(payload)} bytes is not followed by CRLF")
+        self._pending = None
+        pos += 2
+        value = payload if t == _BULK else _finish_blob(t, payload)
+        if self._stack:
+            value = self._deliver(value)
+            if value is _NOTHING:
+                self._pos = pos
+                return _NOTHING
+        return self._emit(pos, value)
+
+
+def _finish_blob(t: int, payload: bytes) -> Any:
+    if t == _BLOB_ERROR:
+        return ResponseError(payload.decode("utf-8", "replace"))
+    if len(payload) < 4 or payload[3:4] != b":":
+        raise RemoteProtocolError(f"verbatim string without a format prefix: {payload[:8]!r}")
+    return VerbatimString(payload[4:], payload[:3].decode("ascii", "replace"))
+
+
+def _empty(t: int) -> Any:
+    if t == _MAP:
+        return {}
+    if t == _PUSH:
+        return PushReply()
+    return []
+
+
+# -- encoding -------------------------------------------------------------------
+
+
+def encode_command(args: Iterable[Arg]) -> bytes:
+    """One command as RESP bytes: an array of bulk strings.
+
+    ``str`` is encoded as UTF-8, ``int`` and ``float`` as their decimal text
+    (``repr`` for floats, so no precision is lost; ``inf`` and ``-inf`` are
+    spelled as Redis reads them). Anything else, ``bool`` included, raises
+    ``TypeError`` before a byte is produced: a half-encoded command must never
+    reach the wire.
+    """
+    parts = [b""]  # the array header, once the count is known
+    count = 0
+    for arg in args:
+        data: bytes
+        if isinstance(arg, bytes):
+            data = arg
+        elif isinstance(arg, str):
+            data = arg.encode()
+        elif isinstance(arg, bool):
+            raise TypeError("a bool is not a Redis argument: pass 0/1 or b'true'/b'false'")
+        elif isinstance(arg, int):
+            data = b"%d" % arg
+        elif isinstance(arg, float):
+            data = float.__repr__(arg).encode()
+        elif isinstance(arg, (bytearray, memoryview)):
+            data = bytes(arg)
+        else:
+            raise TypeError(f"cannot send {type(arg).__name__} to Redis: "
+                            "use bytes, str, int or float")
+        if len(data) < 4096:
+            parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
+        else:  # big values are copied once, by the final join
+            parts += (b"$%d\r\n" % len(data), data, b"\r\n")
+        count += 1
+    if not count:
+        raise ValueError("a command needs at least its name")
+    parts[0] = b"*%d\r\n" % count
+    return b"".join(parts)

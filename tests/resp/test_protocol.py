@@ -1,0 +1,240 @@
+"""The RESP machine, with no server: replies, limits, streaming, encoding."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from ambidex.sansio import NEED_DATA, LimitExceeded, RemoteProtocolError
+from examples.resp._hiredis import HiredisParser
+from examples.resp.errors import ResponseError
+from examples.resp.protocol import PushReply, RespParser, VerbatimString, encode_command
+
+
+def parse_all(data: bytes, **limits: int) -> list[Any]:
+    parser = RespParser(**limits)
+    parser.feed(data)
+    return parser.replies()
+
+
+def parse_bytewise(data: bytes, **limits: int) -> list[Any]:
+    parser = RespParser(**limits)
+    out = []
+    for i in range(len(data)):
+        parser.feed(data[i:i + 1])
+        out += parser.replies()
+    return out
+
+
+@pytest.mark.parametrize(
+    ("wire", "expected"),
+    [
+        (b"+OK\r\n", b"OK"),
+        (b"+\r\n", b""),
+        (b"$5\r\nhello\r\n", b"hello"),
+        (b"$0\r\n\r\n", b""),
+        (b"$4\r\na\r\nb\r\n", b"a\r\nb"),  # a bulk's payload may hold CRLF
+        (b"$-1\r\n", None),
+        (b"*-1\r\n", None),
+        (b"_\r\n", None),
+        (b":42\r\n", 42),
+        (b":-7\r\n", -7),
+        (b"(3492890328409238509324850943850943825024385\r\n",
+         3492890328409238509324850943850943825024385),
+        (b",1.5\r\n", 1.5),
+        (b",-2.5e-3\r\n", -2.5e-3),
+        (b",inf\r\n", math.inf),
+        (b",-inf\r\n", -math.inf),
+        (b"#t\r\n", True),
+        (b"#f\r\n", False),
+        (b"*0\r\n", []),
+        (b"*3\r\n:1\r\n$1\r\na\r\n*1\r\n_\r\n", [1, b"a", [None]]),
+        (b"%2\r\n+a\r\n:1\r\n+b\r\n*1\r\n:2\r\n", {b"a": 1, b"b": [2]}),
+        (b"%1\r\n*2\r\n:1\r\n:2\r\n+v\r\n", {(1, 2): b"v"}),  # aggregate key -> tuple
+        (b"~2\r\n:1\r\n*0\r\n", [1, []]),  # a set may hold unhashable elements
+        (b"=15\r\ntxt:Some string\r\n", b"Some string"),
+    ],
+)
+def test_each_reply_type_parses_to_its_python_value(wire: bytes, expected: Any) -> None:
+    assert parse_all(wire) == [expected]
+    assert parse_bytewise(wire) == [expected]
+
+
+def test_nan_double_is_a_nan_float() -> None:
+    (value,) = parse_all(b",nan\r\n")
+    assert math.isnan(value)
+
+
+def test_verbatim_string_keeps_its_format() -> None:
+    (value,) = parse_all(b"=8\r\nmkd:# hi\r\n")
+    assert isinstance(value, VerbatimString)
+    assert value == b"# hi" and value.format == "mkd"
+
+
+def test_error_replies_are_returned_as_response_error_values_not_raised() -> None:
+    replies = parse_all(b"-WRONGTYPE Operation against a key\r\n!11\r\nSYNTAX oops\r\n"
+                        b"*2\r\n+OK\r\n-ERR nope\r\n")
+    assert replies == [ResponseError("WRONGTYPE Operation against a key"),
+                       ResponseError("SYNTAX oops"), [b"OK", ResponseError("ERR nope")]]
+    assert replies[0].code == "WRONGTYPE"
+
+
+def test_push_is_marked_so_a_client_never_pairs_it_with_a_caller() -> None:
+    replies = parse_all(b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n:1\r\n")
+    assert isinstance(replies[0], PushReply) and replies[0] == [b"message", b"ch", b"hi"]
+    assert not isinstance(replies[1], PushReply) and replies[1] == 1
+
+
+def test_attribute_is_attached_to_the_following_reply_never_returned_as_one() -> None:
+    parser = RespParser()
+    parser.feed(b"|1\r\n+key-popularity\r\n%1\r\n$1\r\na\r\n,0.19\r\n*2\r\n:2039123\r\n:9543892\r\n"
+                b":7\r\n")
+    assert parser.next_reply() == [2039123, 9543892]
+    assert parser.attributes == [{b"key-popularity": {b"a": 0.19}}]
+    assert parser.next_reply() == 7
+    assert parser.attributes is None
+
+
+def test_attribute_inside_an_aggregate_does_not_count_as_an_element() -> None:
+    parser = RespParser()
+    parser.feed(b"*2\r\n:1\r\n|1\r\n+ttl\r\n:3\r\n:2\r\n")
+    assert parser.next_reply() == [1, 2]
+    assert parser.attributes == [{b"ttl": 3}]
+
+
+def test_attribute_split_across_feeds_is_still_not_a_reply() -> None:
+    wire = b"|1\r\n+k\r\n+v\r\n$3\r\nabc\r\n"
+    assert parse_bytewise(wire) == [b"abc"]
+
+
+def test_many_replies_in_one_feed_come_out_in_order() -> None:
+    wire = b"".join(b"$%d\r\n%d\r\n" % (len(str(i)), i) for i in range(1000))
+    assert parse_all(wire) == [str(i).encode() for i in range(1000)]
+
+
+def test_incomplete_reply_is_need_data_and_completes_later() -> None:
+    parser = RespParser()
+    parser.feed(b"*2\r\n$5\r\nhel")
+    assert parser.next_reply() is NEED_DATA
+    parser.feed(b"lo\r\n:")
+    assert parser.next_reply() is NEED_DATA
+    parser.feed(b"3\r\n")
+    assert parser.next_reply() == [b"hello", 3]
+    assert parser.next_reply() is NEED_DATA
+    assert len(parser) == 0
+
+
+def test_big_bulk_is_collected_in_chunks_and_joined_once() -> None:
+    payload = bytes(range(256)) * 2000  # 512000 bytes, over the streaming threshold
+    wire = b"*2\r\n$%d\r\n" % len(payload) + payload + b"\r\n+after\r\n"
+    parser = RespParser(stream_threshold=1024)
+    step = 7919
+    out: list[Any] = []
+    for i in range(0, len(wire), step):
+        parser.feed(wire[i:i + step])
+        out += parser.replies()
+    assert out == [[payload, b"after"]]
+
+
+def test_big_bulk_with_bad_terminator_is_a_protocol_error() -> None:
+    parser = RespParser(stream_threshold=16)
+    parser.feed(b"$32\r\n" + b"x" * 10)
+    assert parser.next_reply() is NEED_DATA
+    parser.feed(b"x" * 22 + b"XX")
+    with pytest.raises(RemoteProtocolError, match="not followed by CRLF"):
+        parser.next_reply()
+
+
+def test_bulk_longer_than_its_declared_length_is_a_protocol_error() -> None:
+    with pytest.raises(RemoteProtocolError, match="not followed by CRLF"):
+        parse_all(b"$3\r\nabcd\r\n")
+
+
+@pytest.mark.parametrize(
+    ("wire", "limits", "limit_name"),
+    [
+        (b"$1000\r\n", {"max_bulk_length": 999}, "max_bulk_length"),
+        (b"=1000\r\n", {"max_bulk_length": 999}, "max_bulk_length"),
+        (b"$99999999999999999999999\r\n", {}, "max_bulk_length"),
+        (b"*1000\r\n", {"max_aggregate_length": 999}, "max_aggregate_length"),
+        (b"%600\r\n", {"max_aggregate_length": 599}, "max_aggregate_length"),
+        (b"*1\r\n*1\r\n*1\r\n:1\r\n", {"max_depth": 2}, "max_depth"),
+        (b"+" + b"a" * 100, {"max_line_length": 64}, "max_line_length"),
+        (b"+" + b"a" * 100 + b"\r\n", {"max_line_length": 64}, "max_line_length"),
+    ],
+)
+def test_each_server_controlled_size_has_a_limit_that_names_itself(
+        wire: bytes, limits: dict[str, int], limit_name: str) -> None:
+    parser = RespParser(**limits)
+    parser.feed(wire)
+    with pytest.raises(LimitExceeded) as info:
+        parser.next_reply()
+    assert info.value.limit_name == limit_name
+    assert limit_name in str(info.value)
+
+
+def test_limit_is_raised_from_the_header_before_the_payload_is_buffered() -> None:
+    parser = RespParser(max_bulk_length=10)
+    parser.feed(b"$11\r\n")  # not one payload byte yet
+    with pytest.raises(LimitExceeded):
+        parser.next_reply()
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [b"?\r\n", b"\r\n", b"$abc\r\n", b"$-2\r\n", b"*-2\r\n", b"%-1\r\n", b":1.5\r\n", b":\r\n",
+     b",abc\r\n", b"#x\r\n", b"_x\r\n", b"=3\r\nabc\r\n", b"$+5\r\nhello\r\n", b"$ 5\r\nhello\r\n",
+     b":1_000\r\n", b":" + b"9" * 5000 + b"\r\n"],
+)
+def test_malformed_input_is_a_remote_protocol_error(wire: bytes) -> None:
+    with pytest.raises(RemoteProtocolError):
+        parse_all(wire)
+
+
+def test_parser_refuses_to_go_on_after_a_protocol_error() -> None:
+    parser = RespParser()
+    parser.feed(b"?\r\n+OK\r\n")
+    with pytest.raises(RemoteProtocolError):
+        parser.next_reply()
+    with pytest.raises(RemoteProtocolError, match="broke earlier"):
+        parser.next_reply()
+
+
+def test_hiredis_machine_has_the_same_interface_and_replies() -> None:
+    wire = b"$5\r\nhello\r\n*2\r\n:1\r\n%1\r\n+a\r\n#t\r\n>1\r\n+p\r\n-ERR x\r\n"
+    hiredis_parser = HiredisParser()
+    hiredis_parser.feed(wire)
+    replies = hiredis_parser.replies()
+    assert replies == parse_all(wire)
+    assert isinstance(replies[2], PushReply)
+    hiredis_parser.feed(b"?\r\n")
+    with pytest.raises(RemoteProtocolError):
+        hiredis_parser.next_reply()
+
+
+# -- encoding ---------------------------------------------------------------------
+
+
+def test_command_is_encoded_as_an_array_of_bulk_strings() -> None:
+    assert encode_command(["SET", b"k\r\n", 10, 1.5, bytearray(b"ba"), memoryview(b"mv")]) == (
+        b"*6\r\n$3\r\nSET\r\n$3\r\nk\r\n\r\n$2\r\n10\r\n$3\r\n1.5\r\n$2\r\nba\r\n$2\r\nmv\r\n")
+
+
+def test_command_encoding_round_trips_through_the_parser() -> None:
+    big = b"z" * 100_000
+    wire = encode_command(["SET", "ключ", big, -3, float("inf")])
+    (request,) = parse_all(wire)
+    assert request == [b"SET", "ключ".encode(), big, b"-3", b"inf"]
+
+
+@pytest.mark.parametrize("bad", [True, None, object(), [b"x"]])
+def test_an_argument_redis_cannot_take_is_refused_before_any_byte(bad: object) -> None:
+    with pytest.raises(TypeError):
+        encode_command(["SET", "k", bad])  # type: ignore[list-item]
+
+
+def test_empty_command_is_refused() -> None:
+    with pytest.raises(ValueError):
+        encode_command([])
