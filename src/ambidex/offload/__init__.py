@@ -1,1 +1,37 @@
-"""Placeholder: being built."""
+"""Move what must block off the event loop, with bounded pools and honest cancellation.
+
+The last resort, for code that cannot be ported to asyncio:
+
+* :func:`run_in_thread` / :class:`ThreadPool` -- for code that *waits*: a
+  blocking client library, file I/O, a C call that releases the GIL;
+* :class:`ProcessPool` -- for Python code that *computes*: threads cannot run
+  it in parallel (the GIL), processes can;
+* :func:`open_file` -- files whose every call runs on the thread pool, the
+  twin the lint suggests for ``open``.
+
+Two promises hold for every pool:
+
+1. **Bounded.** At most ``max_workers`` functions run at once; more callers
+   wait (on the loop, first come first served) for a free worker instead of
+   piling up in an unbounded queue.
+2. **Honest cancellation.** Cancelling the awaiting task raises
+   :class:`asyncio.CancelledError` at once. A function not yet started never
+   starts. A function already running cannot be killed: it runs to its end
+   and keeps its worker until then, so the bound stays true. Nothing here
+   pretends otherwise.
+"""
+
+from ambidex.offload._files import AsyncFile, open_file
+from ambidex.offload._pool import PoolClosedError
+from ambidex.offload._processes import ProcessPool
+from ambidex.offload._threads import ThreadPool, default_thread_pool, run_in_thread
+
+__all__ = [
+    "AsyncFile",
+    "PoolClosedError",
+    "ProcessPool",
+    "ThreadPool",
+    "default_thread_pool",
+    "open_file",
+    "run_in_thread",
+]
