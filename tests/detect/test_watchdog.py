@@ -1,0 +1,358 @@
+"""The watchdog sees every kind of block, at the user's line, while it happens.
+
+Blocks last 0.3 s against a 0.05 s threshold: generous both ways, so a loaded
+machine does not make these tests flaky. Nothing here asserts on speed.
+"""
+
+# These tests block the loop on purpose: that is what they detect.
+# ruff: noqa: ASYNC230, ASYNC251
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+from time import sleep  # bound before any detector exists: interception cannot see it
+
+import pytest
+
+import ambidex.detect
+from ambidex.detect import BlockingCallError, BlockingReport, BlockingWarning
+from tests.detect.conftest import line_of
+
+BLOCK = 0.3
+THRESHOLD = 0.05
+
+
+def watchdog_only(**kwargs: object) -> ambidex.detect.Detector:
+    options: dict[str, object] = {"threshold": THRESHOLD, "mode": "log", "intercept": False}
+    options.update(kwargs)
+    return ambidex.detect.install(**options)  # type: ignore[arg-type]
+
+
+async def run_as_task(coro_fn: object, name: str) -> None:
+    task = asyncio.create_task(coro_fn(), name=name)  # type: ignore[operator]
+    await task
+    # One more loop turn with time in it, so the beat that closes the block runs.
+    await asyncio.sleep(0.01)
+
+
+def the_only_report(detector: ambidex.detect.Detector) -> BlockingReport:
+    assert len(detector.reports) == 1, [str(r) for r in detector.reports]
+    return detector.reports[0]
+
+
+async def test_sleep_imported_before_activation_is_reported_at_its_line() -> None:
+    async def blocker() -> None:
+        sleep(BLOCK)  # <- blocks
+
+    detector = watchdog_only()
+    try:
+        await run_as_task(blocker, "sleeper")
+    finally:
+        detector.uninstall()
+    report = the_only_report(detector)
+    assert report.kind == "blocked"
+    assert report.file == __file__
+    assert report.line == line_of(blocker, "# <- blocks")
+    assert report.function == "blocker"
+    assert report.task == "sleeper"
+    assert report.duration is not None and report.duration >= THRESHOLD
+    assert f"{__file__}:{report.line}" in str(report)
+    assert "sleep(BLOCK)" in report.stack
+
+
+async def test_cpu_loop_is_reported_inside_the_loop() -> None:
+    def spin(seconds: float) -> int:
+        count = 0
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:  # <- spins
+            count += 1  # <- counts
+        return count
+
+    async def blocker() -> None:
+        spin(BLOCK)
+
+    detector = watchdog_only()
+    try:
+        await run_as_task(blocker, "spinner")
+    finally:
+        detector.uninstall()
+    report = the_only_report(detector)
+    assert report.function == "spin"
+    assert report.line in (line_of(spin, "# <- spins"), line_of(spin, "# <- counts"))
+    assert report.task == "spinner"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a FIFO (POSIX)")
+async def test_open_read_of_a_slow_file_is_reported_at_the_read(tmp_path: Path) -> None:
+    # A FIFO is a file whose open() and read() wait for a writer: a slow disk,
+    # made exact. The writer shows up after BLOCK seconds.
+    fifo = tmp_path / "slow"
+    os.mkfifo(fifo)
+
+    def writer() -> None:
+        time.sleep(BLOCK)
+        with open(fifo, "wb") as f:
+            f.write(b"x" * 1000)
+
+    thread = threading.Thread(target=writer)
+
+    async def blocker() -> None:
+        thread.start()
+        data = open(fifo, "rb").read()  # <- reads
+        assert len(data) == 1000
+
+    detector = watchdog_only()
+    try:
+        await run_as_task(blocker, "reader")
+    finally:
+        detector.uninstall()
+        thread.join()
+    report = the_only_report(detector)
+    assert (report.file, report.line) == (__file__, line_of(blocker, "# <- reads"))
+    assert report.task == "reader"
+
+
+async def test_recv_on_a_blocking_socket_is_reported_at_the_recv() -> None:
+    a, b = socket.socketpair()
+    timer = threading.Timer(BLOCK, b.sendall, (b"ping",))
+
+    async def blocker() -> None:
+        timer.start()
+        assert a.recv(4) == b"ping"  # <- recv
+
+    detector = watchdog_only()
+    try:
+        with a, b:
+            await run_as_task(blocker, "receiver")
+    finally:
+        detector.uninstall()
+        timer.join()
+    report = the_only_report(detector)
+    assert (report.file, report.line) == (__file__, line_of(blocker, "# <- recv"))
+    assert report.function == "blocker"
+    assert report.task == "receiver"
+
+
+async def test_a_loop_that_keeps_answering_is_not_reported() -> None:
+    # Short awaits only; the threshold is far above any scheduling hiccup.
+    detector = watchdog_only(threshold=0.5)
+    try:
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+    finally:
+        detector.uninstall()
+    assert detector.reports == []
+
+
+async def test_two_blocks_separated_by_a_real_await_are_two_reports() -> None:
+    async def blocker() -> None:
+        sleep(BLOCK)  # <- first
+        await asyncio.sleep(0.02)
+        sleep(BLOCK)  # <- second
+
+    detector = watchdog_only()
+    try:
+        await run_as_task(blocker, "twice")
+    finally:
+        detector.uninstall()
+    assert [r.line for r in detector.reports] == [
+        line_of(blocker, "# <- first"),
+        line_of(blocker, "# <- second"),
+    ]
+
+
+# --- modes ----------------------------------------------------------------------
+
+
+async def test_raise_mode_raises_when_the_watch_block_ends() -> None:
+    def blocked() -> None:
+        sleep(BLOCK)  # <- raise
+
+    with pytest.raises(BlockingCallError) as caught:
+        with ambidex.detect.watch(threshold=THRESHOLD, intercept=False):
+            blocked()
+    assert caught.value.report.line == line_of(blocked, "# <- raise")
+    assert caught.value.report.function == "blocked"
+    assert f"{__file__}:{caught.value.report.line}" in str(caught.value)
+
+
+async def test_raise_mode_does_not_mask_the_blocks_own_exception() -> None:
+    with pytest.raises(KeyError):
+        with ambidex.detect.watch(threshold=THRESHOLD, intercept=False) as detector:
+            sleep(BLOCK)
+            raise KeyError("the test's own failure")
+    assert len(detector.reports) == 1
+
+
+async def test_warn_mode_warns_at_the_users_file_and_line() -> None:
+    def blocked() -> None:
+        sleep(BLOCK)  # <- warn
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with ambidex.detect.watch(threshold=THRESHOLD, mode="warn", intercept=False):
+            blocked()
+    ours = [w for w in seen if issubclass(w.category, BlockingWarning)]
+    assert len(ours) == 1
+    assert (ours[0].filename, ours[0].lineno) == (__file__, line_of(blocked, "# <- warn"))
+    assert "blocked for at least" in str(ours[0].message)
+
+
+async def test_log_mode_logs_the_report_with_its_stack(caplog: pytest.LogCaptureFixture) -> None:
+    def blocked() -> None:
+        sleep(BLOCK)  # <- log
+
+    with caplog.at_level(logging.WARNING, logger="ambidex.detect"):
+        with ambidex.detect.watch(threshold=THRESHOLD, mode="log", intercept=False):
+            blocked()
+    records = [r for r in caplog.records if r.name == "ambidex.detect"]
+    assert len(records) == 1
+    message = records[0].getMessage()
+    assert f"{__file__}:{line_of(blocked, '# <- log')}" in message
+    assert "Stack (most recent call last)" in message
+
+
+async def test_hooks_receive_report_objects() -> None:
+    received: list[BlockingReport] = []
+    with ambidex.detect.watch(
+        threshold=THRESHOLD, mode="log", intercept=False, on_report=received.append
+    ) as detector:
+        sleep(BLOCK)
+    assert received == detector.reports
+    assert len(received) == 1
+
+
+async def test_a_hook_that_raises_does_not_break_the_program(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken_hook(report: BlockingReport) -> None:
+        raise ValueError("broken hook")
+
+    with ambidex.detect.watch(
+        threshold=THRESHOLD, mode="log", intercept=False, on_report=broken_hook
+    ) as detector:
+        sleep(BLOCK)
+    assert len(detector.reports) == 1
+    assert any("a report hook raised" in r.getMessage() for r in caplog.records)
+
+
+def test_bad_mode_and_threshold_are_refused() -> None:
+    with pytest.raises(ValueError, match="mode must be one of"):
+        ambidex.detect.install(mode="loud")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="threshold must be positive"):
+        ambidex.detect.install(threshold=0)
+
+
+# --- installing and uninstalling --------------------------------------------------
+
+
+def watchdog_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("ambidex-watchdog")]
+
+
+async def test_uninstall_stops_the_watchdog_and_nothing_is_reported_after() -> None:
+    before = set(watchdog_threads())
+    detector = watchdog_only()
+    assert len(set(watchdog_threads()) - before) == 1
+    detector.uninstall()
+    detector.uninstall()  # idempotent
+    assert set(watchdog_threads()) <= before
+    sleep(BLOCK)
+    await asyncio.sleep(0.01)
+    assert detector.reports == []
+
+
+def test_install_on_a_loop_that_is_not_running_yet() -> None:
+    loop = asyncio.new_event_loop()
+
+    async def main() -> None:
+        sleep(BLOCK)  # <- not running yet
+        await asyncio.sleep(0.01)
+
+    try:
+        detector = ambidex.detect.install(loop, threshold=THRESHOLD, mode="log")
+        loop.run_until_complete(main())
+        detector.uninstall()
+    finally:
+        loop.close()
+    assert [r.line for r in detector.reports] == [line_of(main, "# <- not running yet")]
+
+
+def test_watch_outside_a_loop_watches_the_loops_asyncio_run_creates() -> None:
+    policy = asyncio.get_event_loop_policy()
+
+    async def main() -> None:
+        sleep(BLOCK)  # <- under asyncio.run
+
+    with pytest.raises(BlockingCallError) as caught:
+        with ambidex.detect.watch(threshold=THRESHOLD, intercept=False):
+            asyncio.run(main())
+    assert caught.value.report.line == line_of(main, "# <- under asyncio.run")
+    assert caught.value.report.task is not None
+    assert asyncio.get_event_loop_policy() is policy
+
+
+def test_a_stopped_loop_between_runs_is_not_a_block() -> None:
+    # run_until_complete() twice with an idle pause between: the heartbeat is
+    # "late" across the pause, but the loop was not running, so nothing is said.
+    loop = asyncio.new_event_loop()
+    try:
+        detector = ambidex.detect.install(loop, threshold=THRESHOLD, mode="log")
+        loop.run_until_complete(asyncio.sleep(0.01))
+        time.sleep(BLOCK)
+        loop.run_until_complete(asyncio.sleep(0.05))
+        detector.uninstall()
+    finally:
+        loop.close()
+    assert detector.reports == []
+
+
+def test_install_from_env_reads_mode_threshold_and_intercept() -> None:
+    assert ambidex.detect.install_from_env({}) is None
+    assert ambidex.detect.install_from_env({"AMBIDEX_DETECT": "off"}) is None
+    with pytest.raises(ValueError, match="AMBIDEX_DETECT="):
+        ambidex.detect.install_from_env({"AMBIDEX_DETECT": "shout"})
+    with pytest.raises(ValueError, match="AMBIDEX_DETECT_THRESHOLD"):
+        ambidex.detect.install_from_env(
+            {"AMBIDEX_DETECT": "warn", "AMBIDEX_DETECT_THRESHOLD": "soon"}
+        )
+    detector = ambidex.detect.install_from_env(
+        {"AMBIDEX_DETECT": "log", "AMBIDEX_DETECT_THRESHOLD": "0.25",
+         "AMBIDEX_DETECT_INTERCEPT": "1"}
+    )
+    assert detector is not None
+    try:
+        assert (detector.mode, detector.threshold, detector.intercept) == ("log", 0.25, True)
+    finally:
+        detector.uninstall()
+
+
+def test_run_wrapper_watches_a_program_it_does_not_edit(tmp_path: Path) -> None:
+    import subprocess
+
+    script = tmp_path / "app.py"
+    script.write_text(
+        "import asyncio, sys\n"
+        "from time import sleep\n"
+        "async def main():\n"
+        "    sleep(0.3)\n"
+        "    await asyncio.sleep(0.02)\n"
+        "    print('args', sys.argv[1:])\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "AMBIDEX_DETECT": "warn", "AMBIDEX_DETECT_THRESHOLD": "0.05"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ambidex.detect.run", str(script), "--flag"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "args ['--flag']" in done.stdout
+    assert f"{script}:4: BlockingWarning" in done.stderr
