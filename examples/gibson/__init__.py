@@ -1,0 +1,9 @@
+"""gibson: the porting guide's first chapter, a small binary key-value protocol.
+
+* :mod:`examples.gibson.protocol` -- the wire format as sans-IO machines.
+* :mod:`examples.gibson._async.client` -- ``AsyncClient``, the driver, written once.
+* :mod:`examples.gibson._sync.client` -- ``Client``, its generated blocking twin.
+* :mod:`examples.gibson.server` -- an asyncio server with an in-memory store.
+
+See README.md in this folder for the chapter itself.
+"""

@@ -1,0 +1,443 @@
+"""The gibson client: written once, here, in the asyncio colour.
+
+The blocking client in ``examples/gibson/_sync/client.py`` is generated from
+this file by ``ambidex generate`` (see ``[[tool.ambidex.generate]]`` in
+pyproject.toml): ``await`` and ``async`` are dropped, ``AsyncStream`` becomes
+``Stream``, ``AsyncClient`` becomes ``Client``. The protocol itself lives in
+``examples.gibson.protocol`` as a sans-IO machine both colours share, so what
+is left here is only the moving of bytes.
+
+Two things differ between the colours, and are marked so the generator knows:
+
+* statements ending in ``# ambidex: async-only`` (or ``sync-only``) exist in
+  one colour only;
+* ``if IS_ASYNC: ... else: ...`` keeps, in each colour, the branch that is
+  right for it.
+
+The asyncio colour shares one connection between any number of tasks: a
+writer task sends requests in the order they were made, a reader task pairs
+each reply with the oldest waiting request through a ``PipelineQueue``. The
+blocking colour sends a request and reads its reply; ``execute_many`` and
+``get_many`` pipeline a batch (send N, then read N) in both colours.
+"""
+
+from __future__ import annotations
+
+import asyncio  # ambidex: async-only
+import collections.abc  # ambidex: async-only
+import copy  # ambidex: async-only
+from collections.abc import Iterable
+from types import TracebackType
+from typing import TypeVar  # ambidex: async-only
+
+from ambidex import sansio  # ambidex: async-only
+from ambidex.io import AsyncStream
+from ambidex.sansio import NEED_DATA
+from examples.gibson.protocol import (
+    DEFAULT_MAX_PAYLOAD,
+    ClientConnection,
+    ConnectionClosed,
+    ConnectionClosedError,
+    Delete,
+    Encoding,
+    Error,
+    Get,
+    NotFound,
+    Ok,
+    Reply,
+    Request,
+    ServerError,
+    Set,
+    Value,
+    as_key,
+)
+
+IS_ASYNC = True
+
+T = TypeVar("T")  # ambidex: async-only
+
+RECEIVE_SIZE = 65536
+"""Bytes asked of the stream per read."""
+
+DEFAULT_MAX_PENDING = 1024
+"""Requests in flight on one connection before new ones wait (or, in a blocking
+batch, before the client stops to read replies)."""
+
+
+class AsyncClient:
+    """A gibson client on one connection.
+
+    ``get``/``set``/``delete`` raise :class:`ServerError` when the server answers
+    ERROR (the connection stays usable). ``execute``/``execute_many`` return the
+    replies as they are, ERROR included.
+
+    **Timeouts.** ``timeout`` (seconds, ``None`` for none) bounds each call and
+    raises the builtin :class:`TimeoutError`. A caller that times out or is
+    cancelled keeps its place in line: its reply is still read, then dropped, so
+    it can never be handed to a later request. In the blocking colour the
+    timeout applies to each socket operation.
+
+    **Failures.** If the server breaks the protocol or the connection drops,
+    every request still waiting fails with that error, and later calls raise
+    :class:`ConnectionClosedError` naming it. A failed write leaves the
+    connection unusable (part of a request may be on the wire).
+
+    **Concurrency.** The asyncio colour is safe to share between tasks on one
+    event loop. The blocking colour is for one thread at a time.
+    """
+
+    def __init__(
+        self,
+        stream: AsyncStream,
+        *,
+        timeout: float | None = None,
+        max_payload: int = DEFAULT_MAX_PAYLOAD,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> None:
+        if max_pending < 1:
+            raise ValueError(f"max_pending must be at least 1, not {max_pending}")
+        self._stream = stream
+        self._conn = ClientConnection(max_payload=max_payload)
+        self.timeout = timeout
+        self.max_pending = max_pending
+        self._error: BaseException | None = None
+        self._closed = False
+        if IS_ASYNC:
+            # The reader task waits for replies as long as the connection lives;
+            # timeouts are enforced where callers wait for their replies.
+            stream.timeout = None
+            self._waiters: sansio.PipelineQueue[asyncio.Future[Reply]] = sansio.PipelineQueue()
+            self._outgoing = bytearray()
+            self._has_output = asyncio.Event()
+            # Callers waiting for room (max_pending), first come first served:
+            # (how many requests, woken when they fit). _reserved counts room
+            # granted to woken callers that have not queued their requests yet.
+            self._room_waiters: collections.deque[tuple[int, asyncio.Future[None]]] = (
+                collections.deque()
+            )
+            self._reserved = 0
+            self._tasks: list[asyncio.Task[None]] = []
+        else:
+            stream.timeout = timeout
+            # Replies come in request order: numbering both sides tells whose
+            # reply has arrived, and which ones belong to callers who gave up.
+            self._sent = 0
+            self._received = 0
+
+    @classmethod
+    async def connect(
+        cls,
+        host: str,
+        port: int,
+        *,
+        timeout: float | None = None,
+        max_payload: int = DEFAULT_MAX_PAYLOAD,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> AsyncClient:
+        """Open a connection; ``timeout`` bounds the connect too."""
+        stream = await AsyncStream.connect(host, port, timeout=timeout)
+        return cls(stream, timeout=timeout, max_payload=max_payload, max_pending=max_pending)
+
+    # -- the API ------------------------------------------------------------------
+
+    async def get(self, key: str | bytes) -> bytes | str | None:
+        """The value of ``key`` (``str`` if it was stored as text), or ``None``."""
+        return _value_of(await self.execute(Get(as_key(key))))
+
+    async def set(self, key: str | bytes, value: bytes | str) -> None:
+        """Store ``value`` under ``key``; ``str`` values are stored as UTF-8 text."""
+        _check_ok(await self.execute(_set_request(key, value)))
+
+    async def delete(self, key: str | bytes) -> bool:
+        """Remove ``key``; True if it existed."""
+        return _deleted(await self.execute(Delete(as_key(key))))
+
+    async def get_many(self, keys: Iterable[str | bytes]) -> list[bytes | str | None]:
+        """Pipelined ``get`` of every key: one write, then the replies in order."""
+        replies = await self.execute_many([Get(as_key(key)) for key in keys])
+        return [_value_of(reply) for reply in replies]
+
+    async def execute(self, request: Request) -> Reply:
+        """Send one request and return its reply (an ERROR reply is returned, not raised)."""
+        (reply,) = await self.execute_many((request,))
+        return reply
+
+    async def execute_many(self, requests: Iterable[Request]) -> list[Reply]:
+        """Pipeline ``requests``: send them together, return their replies in order."""
+        batch = list(requests)
+        self._check_usable()
+        if not batch:
+            return []
+        if IS_ASYNC:
+            deadline = _deadline(self.timeout)
+            futures = await self._submit(batch, deadline)
+            try:
+                return await self._wait_for_replies(futures, deadline)
+            finally:
+                # No-op for answered futures. The others (we timed out or were
+                # cancelled) keep their places; the reader drops their replies.
+                for future in futures:
+                    future.cancel()
+        else:
+            replies: list[Reply] = []
+            # Read between chunks, so a huge batch cannot fill both sockets'
+            # buffers with each side blocked writing to the other.
+            for start in range(0, len(batch), self.max_pending):
+                chunk = batch[start : start + self.max_pending]
+                last = await self._send(chunk)
+                for number in range(last - len(chunk) + 1, last + 1):
+                    replies.append(await self._reply_number(number))
+            return replies
+
+    async def close(self) -> None:
+        """Close the connection. Requests still waiting fail with ConnectionClosedError."""
+        if self._closed:
+            return
+        self._closed = True
+        self._break(ConnectionClosedError("the client was closed"))
+        if IS_ASYNC:
+            try:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            finally:
+                await self._stream.close()
+        else:
+            await self._stream.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "broken" if self._error else "open"
+        return f"<{type(self).__name__} {state} outstanding={self._conn.outstanding}>"
+
+    # -- both colours -------------------------------------------------------------
+
+    async def _receive_reply(self) -> Reply:
+        """Read until the machine has a whole reply."""
+        while True:
+            event = self._conn.next_event()
+            if event is NEED_DATA:
+                self._conn.receive_data(await self._stream.read(RECEIVE_SIZE))
+            elif isinstance(event, ConnectionClosed):
+                raise ConnectionClosedError("the server closed the connection")
+            else:
+                return event
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise ConnectionClosedError("the client is closed")
+        if self._error is not None:
+            raise ConnectionClosedError(
+                f"the connection is unusable since an earlier error: {self._error!r}"
+            ) from self._error
+
+    def _break(self, error: BaseException) -> None:
+        """The connection is unusable: remember why; fail every waiting request with it."""
+        if self._error is None:
+            self._error = error
+        if IS_ASYNC:
+            for waiter in self._waiters.fail_all():
+                if not waiter.done():
+                    waiter.set_exception(_copy_error(error))
+            for _, room in self._room_waiters:
+                if not room.done():
+                    room.set_exception(ConnectionClosedError(f"connection failed: {error!r}"))
+            self._room_waiters.clear()
+            current = asyncio.current_task()
+            for task in self._tasks:
+                if task is not current:
+                    task.cancel()
+
+    # -- blocking colour: one request at a time, replies counted -------------------
+
+    async def _send(self, requests: list[Request]) -> int:  # ambidex: sync-only
+        """Write a batch; the number of its last request."""
+        data = self._conn.send_many(requests)
+        try:
+            await self._stream.write(data)
+        except BaseException as exc:
+            # Part of the batch may be on the wire: the connection is out of step.
+            self._break(exc)
+            raise
+        self._sent += len(requests)
+        return self._sent
+
+    async def _reply_number(self, number: int) -> Reply:  # ambidex: sync-only
+        """The reply to request ``number``, dropping earlier ones nobody waits for."""
+        while True:
+            try:
+                reply = await self._receive_reply()
+            except TimeoutError:
+                # A timed-out read consumes nothing: the reply is still owed,
+                # and the next call will read and drop it before its own.
+                raise
+            except BaseException as exc:
+                self._break(exc)
+                raise
+            self._received += 1
+            if self._received == number:
+                return reply
+
+    # -- asyncio colour: many tasks, one writer, one reader ------------------------
+
+    async def _submit(  # ambidex: async-only
+        self, requests: list[Request], deadline: float | None
+    ) -> list[asyncio.Future[Reply]]:
+        """Queue ``requests`` for the writer task; return their futures in wire order.
+
+        The only await is the wait for room, and it comes first: a caller
+        cancelled there has recorded nothing. Between recording the requests
+        (machine, waiters) and queueing their bytes there is no await, so the
+        waiters' order is the order on the wire and no cancellation falls
+        between them.
+        """
+        await self._wait_for_room(len(requests), deadline)
+        self._check_usable()
+        data = self._conn.send_many(requests)
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Reply]] = [loop.create_future() for _ in requests]
+        for future in futures:
+            self._waiters.push(future)
+        self._outgoing += data
+        self._has_output.set()
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._write_requests(), name="gibson-writer"),
+                asyncio.create_task(self._read_replies(), name="gibson-reader"),
+            ]
+        return futures
+
+    async def _wait_for_replies(  # ambidex: async-only
+        self, futures: list[asyncio.Future[Reply]], deadline: float | None
+    ) -> list[Reply]:
+        if len(futures) == 1:
+            return [await _until(futures[0], deadline)]
+        return await _until(asyncio.gather(*futures), deadline)
+
+    def _fits(self, count: int) -> bool:  # ambidex: async-only
+        in_flight = len(self._waiters) + self._reserved
+        # A batch larger than max_pending still goes, alone.
+        return in_flight == 0 or in_flight + count <= self.max_pending
+
+    async def _wait_for_room(  # ambidex: async-only
+        self, count: int, deadline: float | None
+    ) -> None:
+        """Wait, in line, until ``count`` more requests fit under max_pending."""
+        if not self._room_waiters and self._fits(count):
+            return
+        room: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._room_waiters.append((count, room))
+        try:
+            await _until(room, deadline)
+        except BaseException:
+            if not room.done():
+                room.cancel()
+            elif not room.cancelled() and room.exception() is None:
+                # Room was granted but we are leaving (cancelled): hand it on.
+                self._reserved -= count
+            self._grant_room()
+            raise
+        self._reserved -= count
+
+    def _grant_room(self) -> None:  # ambidex: async-only
+        """Wake waiting callers in order while their requests fit."""
+        while self._room_waiters:
+            count, room = self._room_waiters[0]
+            if room.done():  # cancelled while waiting
+                self._room_waiters.popleft()
+                continue
+            if not self._fits(count):
+                return
+            self._room_waiters.popleft()
+            self._reserved += count
+            room.set_result(None)
+
+    async def _write_requests(self) -> None:  # ambidex: async-only
+        """The only writer: requests go out in the order they were queued."""
+        try:
+            while True:
+                await self._has_output.wait()
+                self._has_output.clear()
+                data = bytes(self._outgoing)
+                self._outgoing.clear()
+                if data:
+                    await self._stream.write(data)
+        except Exception as exc:
+            self._break(exc)
+
+    async def _read_replies(self) -> None:  # ambidex: async-only
+        """The only reader: each reply goes to the oldest waiting request."""
+        try:
+            while True:
+                reply = await self._receive_reply()
+                waiter = self._waiters.pop()
+                if not waiter.done():  # done = its caller gave up: drop the reply
+                    waiter.set_result(reply)
+                if self._room_waiters:
+                    self._grant_room()
+        except Exception as exc:
+            self._break(exc)
+
+
+def _deadline(timeout: float | None) -> float | None:  # ambidex: async-only
+    return None if timeout is None else asyncio.get_running_loop().time() + timeout
+
+
+async def _until(  # ambidex: async-only
+    awaitable: collections.abc.Awaitable[T], deadline: float | None
+) -> T:
+    """Await, giving up at ``deadline`` (loop time) with the builtin TimeoutError."""
+    if deadline is None:
+        return await awaitable
+    remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+    try:
+        return await asyncio.wait_for(awaitable, remaining)
+    except asyncio.TimeoutError:  # not the builtin TimeoutError on 3.10
+        raise TimeoutError("no reply within the client's timeout") from None
+
+
+def _copy_error(error: BaseException) -> BaseException:  # ambidex: async-only
+    # Each waiter raises its own copy, so tracebacks do not pile up on one object.
+    try:
+        return copy.copy(error)
+    except Exception:
+        return error
+
+
+def _set_request(key: str | bytes, value: bytes | str) -> Set:
+    if isinstance(value, str):
+        return Set(as_key(key), value.encode(), Encoding.UTF8)
+    return Set(as_key(key), bytes(value), Encoding.BINARY)
+
+
+def _raise_error(reply: Reply) -> None:
+    if isinstance(reply, Error):
+        raise ServerError(reply.code, reply.message)
+
+
+def _value_of(reply: Reply) -> bytes | str | None:
+    _raise_error(reply)
+    if isinstance(reply, NotFound):
+        return None
+    if isinstance(reply, Value):
+        return reply.decoded()
+    raise AssertionError(f"the machine let {reply!r} through as a GET reply")
+
+
+def _check_ok(reply: Reply) -> None:
+    _raise_error(reply)
+    if not isinstance(reply, Ok):
+        raise AssertionError(f"the machine let {reply!r} through as a SET reply")
+
+
+def _deleted(reply: Reply) -> bool:
+    _raise_error(reply)
+    return isinstance(reply, Ok)

@@ -1,0 +1,456 @@
+"""The gibson wire protocol, as two pure state machines (no sockets, no asyncio).
+
+Every message, in both directions, is a 7-byte little-endian header and a
+payload::
+
+    offset  size  field
+    0       2     code       uint16  request or reply code (Code)
+    2       1     encoding   uint8   how to read a value (Encoding)
+    3       4     size       uint32  payload length in bytes
+    7       size  payload
+
+:class:`ClientConnection` turns requests into bytes and bytes into replies;
+:class:`ServerConnection` does the reverse. Both are built on
+:mod:`ambidex.sansio`: the frames come out of a :class:`ReceiveBuffer` through
+a :class:`StructFraming`, declared sizes are checked against ``max_payload``
+as soon as a header arrives, and the first error from the peer leaves the
+machine in its ERROR state.
+
+The machines check more than framing. The client knows which request each
+reply answers (a :class:`PipelineQueue` of request codes), so a VALUE in reply
+to a SET, or a reply to a request never sent, is a
+:class:`RemoteProtocolError`. The server tells a malformed frame (fatal: the
+stream is out of step) from a well-framed request it cannot serve (an
+:class:`BadRequest` event, answered with an ERROR reply; the connection goes
+on).
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from ambidex.sansio import (
+    NEED_DATA,
+    PAUSED,
+    LocalProtocolError,
+    NeedData,
+    Paused,
+    PipelineQueue,
+    ProtocolMachine,
+    ReceiveBuffer,
+    RemoteProtocolError,
+    StructFraming,
+)
+
+HEADER: Final = struct.Struct("<HBI")
+"""code (uint16), encoding (uint8), payload size (uint32), little-endian: 7 bytes."""
+
+_KEY_LENGTH: Final = struct.Struct("<H")
+_ERROR_CODE: Final = struct.Struct("<H")
+
+DEFAULT_MAX_PAYLOAD: Final = 1024 * 1024
+"""Largest payload either machine accepts unless told otherwise (1 MiB)."""
+
+MAX_KEY: Final = 1024
+"""Longest key, in bytes. Keys are never empty."""
+
+# Bytes a machine may hold beyond one whole frame: a driver reads at most this
+# much at a time and drains every complete frame before reading again.
+_READ_SLACK: Final = 256 * 1024
+
+
+class Code(enum.IntEnum):
+    """The ``code`` field. Requests are below 0x80, replies from 0x80 up."""
+
+    GET = 0x01
+    SET = 0x02
+    DEL = 0x03
+
+    OK = 0x80
+    VALUE = 0x81
+    NOT_FOUND = 0x82
+    ERROR = 0x83
+
+
+class Encoding(enum.IntEnum):
+    """The ``encoding`` field: how the value of a SET or a VALUE is to be read."""
+
+    BINARY = 0
+    UTF8 = 1
+
+
+class ErrorCode(enum.IntEnum):
+    """The first two bytes (uint16 LE) of an ERROR reply's payload."""
+
+    BAD_REQUEST = 1
+    UNKNOWN_COMMAND = 2
+    TOO_LARGE = 3
+    BAD_KEY = 4
+    INTERNAL = 5
+
+
+# -- events ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Get:
+    key: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Set:
+    key: bytes
+    value: bytes
+    encoding: Encoding = Encoding.BINARY
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    key: bytes
+
+
+Request = Get | Set | Delete
+
+
+@dataclass(frozen=True, slots=True)
+class Ok:
+    """SET stored the value; DEL removed the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """GET found the key."""
+
+    value: bytes
+    encoding: Encoding = Encoding.BINARY
+
+    def decoded(self) -> bytes | str:
+        """The value as stored: ``str`` for UTF8, ``bytes`` otherwise."""
+        return self.value.decode() if self.encoding is Encoding.UTF8 else self.value
+
+
+@dataclass(frozen=True, slots=True)
+class NotFound:
+    """GET or DEL of a key that does not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    """The server could not serve the request. The connection is still usable."""
+
+    code: ErrorCode | int
+    message: str
+
+
+Reply = Ok | Value | NotFound | Error
+
+
+@dataclass(frozen=True, slots=True)
+class BadRequest:
+    """Server side: a well-framed request the server cannot serve.
+
+    The frame's size was valid, so the stream is still in step: answer it (with
+    :func:`error_for`) and go on reading.
+    """
+
+    code: ErrorCode
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClosed:
+    """The peer closed the connection cleanly, between messages."""
+
+
+# -- errors a client raises (both colours) ---------------------------------------
+
+
+class GibsonError(Exception):
+    """Base class of the errors the gibson clients raise themselves."""
+
+
+class ServerError(GibsonError):
+    """The server answered ERROR. The connection stays usable."""
+
+    def __init__(self, code: ErrorCode | int, message: str) -> None:
+        self.code = code
+        self.message = message
+        name = code.name if isinstance(code, ErrorCode) else str(code)
+        super().__init__(f"server error {name}: {message}")
+
+
+class ConnectionClosedError(GibsonError, ConnectionError):
+    """The connection is closed (by us or by the server) or unusable after an error."""
+
+
+# -- pure encoders -------------------------------------------------------------------
+
+_REPLIES_TO: Final = {
+    Code.GET: frozenset({Code.VALUE, Code.NOT_FOUND, Code.ERROR}),
+    Code.SET: frozenset({Code.OK, Code.ERROR}),
+    Code.DEL: frozenset({Code.OK, Code.NOT_FOUND, Code.ERROR}),
+}
+
+
+def as_key(key: str | bytes) -> bytes:
+    """A key as bytes (``str`` is UTF-8 encoded), checked: 1 to MAX_KEY bytes."""
+    data = key.encode() if isinstance(key, str) else bytes(key)
+    if not 0 < len(data) <= MAX_KEY:
+        raise LocalProtocolError(f"a key is 1 to {MAX_KEY} bytes, not {len(data)}")
+    return data
+
+
+def _frame(code: Code, encoding: Encoding, payload: bytes, max_payload: int) -> bytes:
+    if len(payload) > max_payload:
+        raise LocalProtocolError(
+            f"{code.name} payload to send: {len(payload)} bytes is over max_payload={max_payload}"
+        )
+    return HEADER.pack(code, encoding, len(payload)) + payload
+
+
+def encode_request(request: Request, *, max_payload: int = DEFAULT_MAX_PAYLOAD) -> bytes:
+    """The bytes of one request. Raises :class:`LocalProtocolError` if it is invalid."""
+    if isinstance(request, Get):
+        return _frame(Code.GET, Encoding.BINARY, as_key(request.key), max_payload)
+    if isinstance(request, Delete):
+        return _frame(Code.DEL, Encoding.BINARY, as_key(request.key), max_payload)
+    if isinstance(request, Set):
+        key = as_key(request.key)
+        payload = _KEY_LENGTH.pack(len(key)) + key + request.value
+        return _frame(Code.SET, Encoding(request.encoding), payload, max_payload)
+    raise LocalProtocolError(f"not a gibson request: {request!r}")
+
+
+def encode_reply(reply: Reply, *, max_payload: int = DEFAULT_MAX_PAYLOAD) -> bytes:
+    """The bytes of one reply. Raises :class:`LocalProtocolError` if it is invalid."""
+    if isinstance(reply, Ok):
+        return _frame(Code.OK, Encoding.BINARY, b"", max_payload)
+    if isinstance(reply, NotFound):
+        return _frame(Code.NOT_FOUND, Encoding.BINARY, b"", max_payload)
+    if isinstance(reply, Value):
+        return _frame(Code.VALUE, Encoding(reply.encoding), reply.value, max_payload)
+    if isinstance(reply, Error):
+        payload = _ERROR_CODE.pack(reply.code) + reply.message.encode()
+        return _frame(Code.ERROR, Encoding.BINARY, payload, max_payload)
+    raise LocalProtocolError(f"not a gibson reply: {reply!r}")
+
+
+def error_for(problem: BadRequest | RemoteProtocolError) -> Error:
+    """The ERROR reply that tells a client what was wrong with what it sent."""
+    if isinstance(problem, BadRequest):
+        return Error(problem.code, problem.message)
+    limit_name = getattr(problem, "limit_name", None)
+    code = ErrorCode.TOO_LARGE if limit_name is not None else ErrorCode.BAD_REQUEST
+    return Error(code, str(problem))
+
+
+# -- the machines --------------------------------------------------------------------
+
+
+class _Connection(ProtocolMachine):
+    """What both ends share: the buffer, the framing, end of file."""
+
+    def __init__(self, *, max_payload: int, max_buffer: int | None) -> None:
+        super().__init__()
+        self.max_payload = max_payload
+        if max_buffer is None:
+            max_buffer = HEADER.size + max_payload + _READ_SLACK
+        self._buffer = ReceiveBuffer(max_buffer=max_buffer)
+        self._framing = StructFraming(HEADER, size_field=2, max_payload=max_payload)
+        self._eof = False
+
+    def receive_data(self, data: bytes) -> None:
+        """Bytes from the peer; ``b""`` means the peer closed its side."""
+        self._check_usable()
+        if self._eof:
+            raise LocalProtocolError("receive_data after end of file (b'') was already fed")
+        if not data:
+            self._eof = True
+            return
+        with self._breaking():
+            self._buffer.feed(data)
+
+    def _next_frame(self) -> tuple[int, int, bytes] | NeedData:
+        frame = self._framing.read(self._buffer)
+        if frame is NEED_DATA:
+            return NEED_DATA
+        code, encoding, _size = frame.header
+        return code, encoding, frame.payload
+
+
+class ClientConnection(_Connection):
+    """The client end: ``send(request) -> bytes``, ``receive_data``, ``next_event()``.
+
+    ``next_event()`` returns the next :data:`Reply` (in the order the requests
+    were sent), :class:`ConnectionClosed` once the server has closed cleanly
+    with nothing outstanding, or :data:`NEED_DATA`. It raises
+    :class:`RemoteProtocolError` (and the machine stays broken) for an unknown
+    code, a reply that does not fit the request it answers, a reply with no
+    request outstanding, a declared size over ``max_payload``, or a close in the
+    middle of a reply or with requests unanswered.
+    """
+
+    def __init__(
+        self, *, max_payload: int = DEFAULT_MAX_PAYLOAD, max_buffer: int | None = None
+    ) -> None:
+        super().__init__(max_payload=max_payload, max_buffer=max_buffer)
+        self._sent: PipelineQueue[Code] = PipelineQueue()
+
+    @property
+    def outstanding(self) -> int:
+        """Requests sent whose replies have not been returned by ``next_event`` yet."""
+        return len(self._sent)
+
+    def send(self, request: Request) -> bytes:
+        return self.send_many((request,))
+
+    def send_many(self, requests: Iterable[Request]) -> bytes:
+        """The bytes of several pipelined requests; all are checked before any is recorded."""
+        self._check_usable()
+        if self._eof:
+            raise LocalProtocolError("cannot send: the server has closed the connection")
+        requests = list(requests)
+        data = b"".join(encode_request(r, max_payload=self.max_payload) for r in requests)
+        for request in requests:
+            self._sent.push(_CODES[type(request)])
+        return data
+
+    def next_event(self) -> Reply | ConnectionClosed | NeedData:
+        self._check_usable()
+        with self._breaking():
+            frame = self._next_frame()
+            if frame is NEED_DATA:
+                return self._at_end() if self._eof else NEED_DATA
+            return self._reply(*frame)
+
+    def _at_end(self) -> ConnectionClosed:
+        if self._buffer:
+            raise RemoteProtocolError(
+                f"the server closed the connection in the middle of a reply "
+                f"({len(self._buffer)} bytes of it received)"
+            )
+        if self._sent:
+            raise RemoteProtocolError(
+                f"the server closed the connection with {len(self._sent)} requests unanswered"
+            )
+        return ConnectionClosed()
+
+    def _reply(self, code: int, encoding: int, payload: bytes) -> Reply:
+        try:
+            reply_code = Code(code)
+        except ValueError:
+            raise RemoteProtocolError(f"unknown reply code 0x{code:04x}") from None
+        if reply_code < Code.OK:
+            raise RemoteProtocolError(f"the server sent a request code ({reply_code.name})")
+        request = self._sent.pop()  # RemoteProtocolError if nothing was asked
+        if reply_code not in _REPLIES_TO[request]:
+            raise RemoteProtocolError(f"{reply_code.name} is not a reply to {request.name}")
+        if reply_code is Code.VALUE:
+            return Value(payload, _encoding(encoding))
+        if encoding != Encoding.BINARY:
+            raise RemoteProtocolError(f"{reply_code.name} with encoding {encoding}")
+        if reply_code is Code.ERROR:
+            if len(payload) < _ERROR_CODE.size:
+                raise RemoteProtocolError(f"ERROR payload of {len(payload)} bytes has no code")
+            (error_code,) = _ERROR_CODE.unpack_from(payload)
+            with_name: ErrorCode | int = (
+                ErrorCode(error_code) if error_code in ErrorCode._value2member_map_ else error_code
+            )
+            return Error(with_name, payload[_ERROR_CODE.size :].decode(errors="replace"))
+        if payload:
+            raise RemoteProtocolError(f"{reply_code.name} carries {len(payload)} unexpected bytes")
+        return Ok() if reply_code is Code.OK else NotFound()
+
+
+class ServerConnection(_Connection):
+    """The server end: ``receive_data``, ``next_event()``, ``send(reply) -> bytes``.
+
+    ``next_event()`` returns a :data:`Request`, a :class:`BadRequest` (answer it
+    with an :class:`Error`), :class:`ConnectionClosed`, :data:`NEED_DATA`, or
+    :data:`PAUSED` when ``max_unanswered`` requests await replies (answer some,
+    then ask again). Every request and bad request gets exactly one reply, in
+    order; ``send`` with nothing to answer is a :class:`LocalProtocolError`.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_payload: int = DEFAULT_MAX_PAYLOAD,
+        max_buffer: int | None = None,
+        max_unanswered: int = 1024,
+    ) -> None:
+        super().__init__(max_payload=max_payload, max_buffer=max_buffer)
+        self.max_unanswered = max_unanswered
+        self.unanswered = 0
+
+    def next_event(self) -> Request | BadRequest | ConnectionClosed | NeedData | Paused:
+        self._check_usable()
+        if self.unanswered >= self.max_unanswered:
+            return PAUSED
+        with self._breaking():
+            frame = self._next_frame()
+            if frame is NEED_DATA:
+                if not self._eof:
+                    return NEED_DATA
+                if self._buffer:
+                    raise RemoteProtocolError(
+                        f"the client closed the connection in the middle of a request "
+                        f"({len(self._buffer)} bytes of it received)"
+                    )
+                return ConnectionClosed()
+            event = _request(*frame)
+            self.unanswered += 1
+            return event
+
+    def send(self, reply: Reply) -> bytes:
+        self._check_usable()
+        if self.unanswered == 0:
+            raise LocalProtocolError("a reply with no request to answer")
+        data = encode_reply(reply, max_payload=self.max_payload)
+        self.unanswered -= 1
+        return data
+
+
+_CODES: Final[dict[type[Get | Set | Delete], Code]] = {
+    Get: Code.GET,
+    Set: Code.SET,
+    Delete: Code.DEL,
+}
+
+
+def _encoding(value: int) -> Encoding:
+    try:
+        return Encoding(value)
+    except ValueError:
+        raise RemoteProtocolError(f"unknown encoding {value}") from None
+
+
+def _request(code: int, encoding: int, payload: bytes) -> Request | BadRequest:
+    """A request from a well-framed message; a BadRequest when its content is wrong."""
+    if code not in (Code.GET, Code.SET, Code.DEL):
+        return BadRequest(ErrorCode.UNKNOWN_COMMAND, f"unknown command code 0x{code:04x}")
+    if encoding not in Encoding._value2member_map_:
+        return BadRequest(ErrorCode.BAD_REQUEST, f"unknown encoding {encoding}")
+    if code == Code.SET:
+        if len(payload) < _KEY_LENGTH.size:
+            return BadRequest(ErrorCode.BAD_REQUEST, "SET payload too short for its key length")
+        (key_length,) = _KEY_LENGTH.unpack_from(payload)
+        key = payload[_KEY_LENGTH.size : _KEY_LENGTH.size + key_length]
+        if len(key) != key_length:
+            return BadRequest(
+                ErrorCode.BAD_REQUEST, f"SET key length {key_length} overruns the payload"
+            )
+        value = payload[_KEY_LENGTH.size + key_length :]
+    else:
+        key, value = payload, b""
+    if not 0 < len(key) <= MAX_KEY:
+        return BadRequest(ErrorCode.BAD_KEY, f"a key is 1 to {MAX_KEY} bytes, not {len(key)}")
+    if code == Code.GET:
+        return Get(key)
+    if code == Code.DEL:
+        return Delete(key)
+    return Set(key, value, Encoding(encoding))
