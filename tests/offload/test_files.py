@@ -1,0 +1,106 @@
+"""open_file: an async file whose calls run on the bounded thread pool."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from ambidex.offload import AsyncFile, ThreadPool, open_file
+
+
+async def test_write_then_read_back_text(tmp_path):
+    path = tmp_path / "notes.txt"
+    async with open_file(path, "w", encoding="utf-8") as f:
+        assert await f.write("first line\n") == 11
+        await f.write("zweite Zeile\n")
+        await f.flush()
+    assert f.closed
+    async with open_file(path, "r", encoding="utf-8") as f:
+        assert await f.readline() == "first line\n"
+        assert await f.read() == "zweite Zeile\n"
+        assert await f.read() == ""
+
+
+async def test_the_default_mode_is_binary(tmp_path):
+    path = tmp_path / "blob"
+    path.write_bytes(b"\x00\x01\x02")
+    async with open_file(path) as f:
+        assert f.mode == "rb"
+        assert await f.read(2) == b"\x00\x01"
+        assert await f.tell() == 2
+        await f.seek(0)
+        assert await f.read() == b"\x00\x01\x02"
+
+
+async def test_async_for_yields_each_line(tmp_path):
+    path = tmp_path / "lines.txt"
+    path.write_text("a\nb\n\nc")
+    async with open_file(path, "r") as f:
+        lines = [line async for line in f]
+    assert lines == ["a\n", "b\n", "\n", "c"]
+
+
+async def test_readlines_reads_a_batch_in_one_hop(tmp_path):
+    path = tmp_path / "many.txt"
+    path.write_text("".join(f"{i}\n" for i in range(100)))
+    async with open_file(path, "r") as f:
+        batch = await f.readlines(10)
+        assert batch[0] == "0\n" and len(batch) < 100
+        rest = await f.readlines()
+    assert len(batch) + len(rest) == 100
+
+
+async def test_awaiting_open_file_gives_a_file_to_close_yourself(tmp_path):
+    path = tmp_path / "log"
+    f = await open_file(path, "ab")
+    assert isinstance(f, AsyncFile)
+    await f.write(b"one")
+    await f.close()
+    await f.close()  # idempotent
+    assert path.read_bytes() == b"one"
+
+
+async def test_open_errors_propagate(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        await open_file(tmp_path / "missing")
+
+
+async def test_file_calls_run_on_the_given_pool(tmp_path):
+    path = tmp_path / "x"
+    path.write_bytes(b"abc")
+    pool = ThreadPool(1)
+    async with open_file(path, pool=pool) as f:
+        reads = await asyncio.gather(f.read(1), f.read(1), f.read(1))
+    assert sorted(reads) == [b"a", b"b", b"c"]
+    await pool.close()
+
+
+async def test_a_cancelled_open_closes_the_file_once_its_thread_opens_it(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    pool = ThreadPool(1)
+    before = len(os.listdir("/proc/self/fd"))
+
+    async def open_it() -> AsyncFile[bytes]:
+        return await open_file(fifo, "rb", pool=pool)
+
+    task = asyncio.create_task(open_it())
+    await asyncio.sleep(0.1)  # the worker is now blocked in open(): no writer yet
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert pool.busy == 1  # the open is still running in its thread
+    writer = os.open(fifo, os.O_WRONLY)  # lets the open complete
+    try:
+        for _ in range(200):
+            if pool.busy == 0 and len(os.listdir("/proc/self/fd")) == before + 1:
+                break
+            await asyncio.sleep(0.01)
+        assert pool.busy == 0
+        # Only the writer is still open: the reader was closed for us.
+        assert len(os.listdir("/proc/self/fd")) == before + 1
+    finally:
+        os.close(writer)
+    await pool.close()

@@ -1,0 +1,199 @@
+"""ThreadPool, ProcessPool and run_in_thread: the bound holds, cancellation is honest."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+import random
+import threading
+import time
+import traceback
+
+import pytest
+
+from ambidex.offload import (
+    PoolClosedError,
+    ProcessPool,
+    ThreadPool,
+    default_thread_pool,
+    run_in_thread,
+)
+
+
+async def until(predicate, timeout: float = 5.0) -> None:
+    """Wait on the loop until ``predicate()`` holds (threads change it)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.005)
+
+
+class Gate:
+    """A blocking function's controls: it records entry and waits to be let go."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most_at_once = 0
+        self.started = 0
+        self.finished = 0
+        self.release = threading.Event()
+
+    def work(self, value: int) -> int:
+        with self.lock:
+            self.started += 1
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        self.release.wait(10)
+        with self.lock:
+            self.running -= 1
+            self.finished += 1
+        return value * 2
+
+
+async def test_no_more_than_max_workers_run_at_once_and_the_rest_wait_on_the_loop():
+    gate = Gate()
+    async with ThreadPool(2) as pool:
+        tasks = [asyncio.create_task(pool.run(gate.work, i)) for i in range(5)]
+        await until(lambda: gate.started == 2 and pool.waiting == 3)
+        await asyncio.sleep(0.1)  # give a broken bound the chance to show
+        assert gate.started == 2
+        assert pool.busy == 2
+        gate.release.set()
+        assert await asyncio.gather(*tasks) == [0, 2, 4, 6, 8]
+    assert gate.most_at_once == 2
+    assert pool.busy == 0
+
+
+async def test_cancelling_a_running_call_returns_at_once_but_keeps_the_worker():
+    gate = Gate()
+    pool = ThreadPool(1)
+    first = asyncio.create_task(pool.run(gate.work, 1))
+    await until(lambda: gate.started == 1)
+    first.cancel()
+    started = time.monotonic()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert time.monotonic() - started < 0.5
+    # The thread cannot be killed: the function is still running and its
+    # worker is still taken, so the next call waits for it.
+    assert gate.finished == 0
+    assert pool.busy == 1
+    second = asyncio.create_task(pool.run(lambda: "second"))
+    await asyncio.sleep(0.1)
+    assert not second.done()
+    assert pool.waiting == 1
+    gate.release.set()
+    assert await second == "second"
+    assert gate.finished == 1  # the cancelled call did run to its end
+    await pool.close()
+
+
+async def test_cancelling_a_call_that_waits_for_a_worker_means_it_never_runs():
+    gate = Gate()
+    ran = threading.Event()
+    pool = ThreadPool(1)
+    first = asyncio.create_task(pool.run(gate.work, 1))
+    await until(lambda: gate.started == 1)
+    queued = asyncio.create_task(pool.run(ran.set))
+    await until(lambda: pool.waiting == 1)
+    queued.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    assert pool.waiting == 0
+    gate.release.set()
+    assert await first == 2
+    await pool.close()
+    assert not ran.is_set()
+    assert pool.busy == 0
+
+
+async def test_random_cancellations_never_leak_or_double_a_worker():
+    rng = random.Random(7)
+    pool = ThreadPool(3)
+    tasks = [
+        asyncio.create_task(pool.run(time.sleep, rng.choice([0, 0.001, 0.005])))
+        for _ in range(60)
+    ]
+    for task in rng.sample(tasks, 30):
+        await asyncio.sleep(rng.choice([0, 0.001]))
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await until(lambda: pool.busy == 0)
+    assert pool.waiting == 0
+    # All three workers are free again: three calls can meet at a barrier.
+    barrier = threading.Barrier(3, timeout=5)
+    await asyncio.gather(*(pool.run(barrier.wait) for _ in range(3)))
+    await pool.close()
+
+
+async def test_an_exception_propagates_with_the_worker_frames_in_its_traceback():
+    def parse(text: str) -> int:
+        return int(text)
+
+    def handler() -> int:
+        return parse("not a number")
+
+    with pytest.raises(ValueError, match="not a number") as info:
+        await run_in_thread(handler)
+    frames = [frame.name for frame in traceback.extract_tb(info.value.__traceback__)]
+    assert "handler" in frames and "parse" in frames
+
+
+async def test_run_in_thread_runs_off_the_loop_thread_with_args_and_context():
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var")
+    var.set("from the caller")
+
+    def job(a: int, *, b: int) -> tuple[int, int, str]:
+        return a + b, threading.get_ident(), var.get()
+
+    total, ident, seen = await run_in_thread(job, 1, b=2)
+    assert total == 3
+    assert ident != threading.get_ident()
+    assert seen == "from the caller"
+
+
+def test_the_default_pool_serves_one_loop_after_another():
+    for _ in range(3):
+        assert asyncio.run(run_in_thread(sum, [1, 2, 3])) == 6
+    assert default_thread_pool().busy == 0
+
+
+async def test_a_closed_pool_refuses_work_and_close_waits_for_running_calls():
+    gate = Gate()
+    pool = ThreadPool(1)
+    running = asyncio.create_task(pool.run(gate.work, 5))
+    await until(lambda: gate.started == 1)
+    closing = asyncio.create_task(pool.close())
+    await asyncio.sleep(0.1)
+    assert not closing.done()  # waits: the running call cannot be killed
+    with pytest.raises(PoolClosedError):
+        await pool.run(print)
+    gate.release.set()
+    await closing
+    assert await running == 10
+    await pool.close()  # idempotent
+
+
+def test_a_pool_needs_a_worker():
+    with pytest.raises(ValueError):
+        ThreadPool(0)
+
+
+async def test_the_process_pool_runs_cpu_work_in_other_processes():
+    async with ProcessPool(2) as pool:
+        pids = set(await asyncio.gather(*(pool.run(os.getpid) for _ in range(4))))
+        assert os.getpid() not in pids
+        assert await pool.run(sum, range(1_000_001)) == 500_000_500_000
+        assert await pool.run(int, "ff", base=16) == 255
+        with pytest.raises(ValueError):
+            await pool.run(int, "zz")
+
+
+async def test_the_process_pool_is_bounded_too():
+    async with ProcessPool(1) as pool:
+        calls = [asyncio.create_task(pool.run(time.sleep, 0.2)) for _ in range(3)]
+        await until(lambda: pool.busy == 1 and pool.waiting == 2)
+        await asyncio.gather(*calls)
+        assert pool.busy == 0
