@@ -86,6 +86,13 @@ class Module:
     imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
     """Module-level import statements, in order (the generator adds after them)."""
 
+    def imported_as(self, name: str) -> str | None:
+        """The dotted name a module-level import binds ``name`` to, if any."""
+        for binding in self.symbols.get(name, ()):
+            if binding.kind == "import":
+                return binding.dotted
+        return None
+
 
 @dataclass(eq=False)
 class Class:
@@ -201,9 +208,41 @@ class CallGraph:
     """(path, line, col, message) of modules that did not parse; they are left out."""
     table: RuleTable
 
+    _resolver: _Resolver | None = None
+
     def iter_calls(self) -> Iterator[Call]:
         for function in self.functions.values():
             yield from function.calls
+
+    def dotted_name(self, node: ast.expr, scope: Function | Module) -> str | None:
+        """The dotted name an expression denotes in ``scope``, imports resolved.
+
+        ``socket.socket`` -> ``socket.socket``; ``nap`` after ``from time import
+        sleep as nap`` -> ``time.sleep``; an analysed class or function -> its
+        dotted name. None for anything that is not a name.
+        """
+        assert self._resolver is not None
+        value = self._resolver.eval(node, scope)
+        if value is None:
+            return None
+        if value.function is not None:
+            return value.function.dotted
+        if value.cls is not None:
+            return value.cls.dotted
+        if value.module is not None:
+            return value.module.name
+        return value.dotted
+
+    def type_of(self, node: ast.expr, scope: Function | Module) -> str | None:
+        """The type of the value of ``node``, when the analysis knows it."""
+        assert self._resolver is not None
+        value = self._resolver.eval(node, scope)
+        return value.instance if value is not None else None
+
+    def method(self, cls: Class, name: str) -> Function | None:
+        """``cls``'s method ``name``, its analysed bases included."""
+        assert self._resolver is not None
+        return self._resolver.method(cls, name)
 
 
 # --- bindings: what a name is bound to, before it is evaluated ----------------------
@@ -977,7 +1016,7 @@ def build(modules: Mapping[str, str], table: RuleTable) -> CallGraph:
         graph.modules[path] = Module(path, module_name_for(path), text, tree)
     for module in graph.modules.values():
         _Indexer(graph, module).run()
-    resolver = _Resolver(graph)
+    resolver = graph._resolver = _Resolver(graph)
     for function in graph.functions.values():
         for pending in function._pending:
             call = resolver.resolve(function, pending)
