@@ -236,6 +236,7 @@ class _SyncWalker(RenameWalker):
         self.bindings: dict[str, _Binding] = {}
         self.local_names: set[str] = set()
         self.local_renames: dict[str, str] = {}
+        self.decided_locals: set[str] = set()
         self.new_imports: set[str] = set()
         self.awaited: set[int] = set()
         self.call_funcs: set[int] = set()
@@ -288,6 +289,47 @@ class _SyncWalker(RenameWalker):
                 self.local_names.add(node.id)
             elif isinstance(node, ast.arg):
                 self.local_names.add(node.arg)
+        self.import_decisions: dict[int, tuple[str, str]] = {}
+        for local, binding in list(self.bindings.items()):
+            if isinstance(binding.node, ast.ImportFrom):
+                decision = self._decide_alias(binding.node, binding.alias)
+                if decision is not None:
+                    self.import_decisions[id(binding.alias)] = decision
+                    self.decided_locals.add(local)
+
+    def _decide_alias(self, node: ast.ImportFrom, alias: ast.alias) -> tuple[str, str] | None:
+        """What becomes of ``from <module> import <alias>`` whose name the table renames.
+
+        ("rename", new name) in the same module; ("builtin", name);
+        ("move", import line) to another module, the code unchanged; or
+        ("spell", qualified) when the local name changes: ``AsyncSocket`` is
+        spelled ``socket.socket`` (with ``import socket``).
+        """
+        base = self.resolve_relative(node.module, node.level)
+        if alias.name == "*" or base is None:
+            return None
+        qualified = f"{base}.{alias.name}"
+        new = self.qualified_renames.get(qualified)
+        if new is None:
+            rule = self.tables.to_sync.get(qualified)
+            if rule is not None and rule.sync is not None:
+                new = rule.sync
+        if new is None or new == qualified:
+            return None
+        local = alias.asname or alias.name
+        new_module, _, new_name = new.rpartition(".")
+        if new_module == base:
+            if alias.asname is None:
+                self.local_renames[local] = new_name
+            return ("rename", new_name)
+        if not new_module:
+            self.local_renames[local] = new_name
+            return ("builtin", new_name)
+        if alias.asname or local == new_name:
+            as_part = f" as {local}" if alias.asname else ""
+            return ("move", f"from {new_module} import {new_name}{as_part}")
+        self.local_renames[local] = new
+        return ("spell", new)
 
     def qualified_name(self, node: ast.expr) -> str | None:
         """The dotted name an expression stands for, resolved through the imports."""
@@ -404,7 +446,17 @@ class _SyncWalker(RenameWalker):
                     indent = " " * statement.col_offset
                     self.edits.replace_span(start, elif_start + 4, indent + "if")
                     continue
+            # Comment lines above the first kept statement belong to the branch.
             keep_start = _line_start(self.source, _first_line(first))
+            if keep is statement.body:
+                header_end = statement.lineno + 1
+            else:
+                header_end = _first_line(first)
+                for lineno in range(statement.body[-1].end_lineno or 0, _first_line(first)):
+                    if re.match(r"\s*else\s*:", self.source.lines[lineno - 1]):
+                        header_end = lineno + 1
+            if header_end < _first_line(first):
+                keep_start = _line_start(self.source, header_end)
             keep_end = _line_start(self.source, keep[-1].end_lineno + 1)  # type: ignore[operator]
             if _first_line(first) == statement.lineno:
                 # `if IS_ASYNC: x` on one line.
@@ -544,7 +596,10 @@ class _SyncWalker(RenameWalker):
     # names
     def rename_name(self, node: ast.Name) -> str | None:
         if node.id in self.local_renames:
-            return self.local_renames[node.id]
+            new = self.local_renames[node.id]
+            return self.spell(new) if "." in new else new
+        if node.id in self.decided_locals:
+            return None
         qualified = self.qualified_name(node)
         if qualified is not None:
             replaced = self._table_rewrite(node, qualified)
@@ -678,44 +733,29 @@ class _SyncWalker(RenameWalker):
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.module == "__future__":
             return
-        base = self.resolve_relative(node.module, node.level)
         module_node = ast.ImportFrom(module=node.module, names=[], level=node.level)
         ast.copy_location(module_node, node)
         module_node.end_lineno, module_node.end_col_offset = node.end_lineno, node.end_col_offset
         super().visit_ImportFrom(module_node)
         handled: set[int] = set()
         for alias in node.names:
-            if alias.name == "*" or base is None:
+            decision = self.import_decisions.get(id(alias))
+            if decision is None:
                 continue
-            qualified = f"{base}.{alias.name}"
-            new = self.qualified_renames.get(qualified)
-            rule = self.tables.to_sync.get(qualified)
-            if new is None and rule is not None and rule.sync is not None:
-                new = rule.sync
-            if new is None or new == qualified:
-                continue
-            if new in self.qualified_renames.values():
-                self.renames.used.add(qualified)
             handled.add(id(alias))
-            new_module, _, new_name = new.rpartition(".")
-            local = alias.asname or alias.name
-            alias_start = self.source.offset(alias.lineno, alias.col_offset)
-            if new_module == base:
-                self.edits.replace(alias_start, alias_start + len(alias.name), new_name)
-                if alias.asname is None:
-                    self.local_renames[local] = new_name
-            elif not new_module:
-                self._remove_alias(node, alias)
-                self.local_renames[local] = new_name
-            elif local == new_name:
-                # `from asyncio import sleep` -> `from time import sleep`: the code is unchanged.
-                self._remove_alias(node, alias)
-                as_part = f" as {local}" if alias.asname else ""
-                self.new_imports.add(f"from {new_module} import {new_name}{as_part}")
+            qualified = f"{self.resolve_relative(node.module, node.level)}.{alias.name}"
+            if qualified in self.qualified_renames:
+                self.renames.used.add(qualified)
             else:
-                # The local name changes (`AsyncSocket` -> `socket.socket`): spell it in full.
+                self.used_rules.add(self.tables.to_sync[qualified])
+            how, new = decision
+            if how == "rename":
+                alias_start = self.source.offset(alias.lineno, alias.col_offset)
+                self.edits.replace(alias_start, alias_start + len(alias.name), new)
+            else:
                 self._remove_alias(node, alias)
-                self.local_renames[local] = self.spell(new)
+                if how == "move":
+                    self.new_imports.add(new)
         for alias in node.names:
             if id(alias) in handled:
                 continue
