@@ -324,8 +324,12 @@ def starttls_server(tls: TLS, *, answer_handshake: bool = True):
         if not answer_handshake:
             await reader.read()  # sit on the ClientHello, say nothing
             return
-        await writer.start_tls(tls.server)
-        await echo(reader, writer)
+        # AsyncStream.start_tls upgrades a server's side too, on every Python
+        # (3.10's StreamWriter has no start_tls).
+        stream = AsyncStream(reader, writer)
+        await stream.start_tls(tls.server)
+        while data := await stream.read():
+            await stream.write(data)
 
     return handler
 

@@ -300,9 +300,12 @@ class AsyncStream:
             await self._writer.drain()
             transport = self._writer.transport
             protocol = transport.get_protocol()
+            # A stream from asyncio.start_server upgrades as the server side.
+            server_side = getattr(protocol, "_client_connected_cb", None) is not None
             loop = asyncio.get_running_loop()
             new_transport = await loop.start_tls(
-                transport, protocol, ssl_context, server_hostname=server_hostname
+                transport, protocol, ssl_context, server_side=server_side,
+                server_hostname=None if server_side else server_hostname,
             )
             cast(Any, self._writer)._transport = new_transport
             cast(Any, protocol)._transport = new_transport
