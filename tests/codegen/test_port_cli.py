@@ -1,0 +1,54 @@
+"""`ambidex port --to sync`: one-off conversions from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ambidex.cli import main
+
+SOURCE = "import asyncio\n\n\nasync def nap() -> None:\n    await asyncio.sleep(0)\n"
+SYNC = "import time\n\n\ndef nap() -> None:\n    time.sleep(0)\n"
+
+
+def test_a_single_file_without_output_goes_to_stdout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text(SOURCE)
+    assert main(["port", "a.py", "--to", "sync"]) == 0
+    assert capsys.readouterr() == (SYNC, "")
+
+
+def test_a_folder_goes_to_the_output_folder_with_renames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src" / "_async").mkdir(parents=True)
+    (tmp_path / "src" / "nap.py").write_text(SOURCE.replace("nap", "anap"))
+    (tmp_path / "src" / "_async" / "x.py").write_text("from ..nap import anap\n")
+    assert main(["port", "src", "--to", "sync", "-o", "out", "--rename", "anap=nap"]) == 0
+    assert (tmp_path / "out" / "nap.py").read_text() == SYNC
+    assert (tmp_path / "out" / "_sync" / "x.py").read_text() == "from ..nap import nap\n"
+
+
+def test_diff_prints_a_unified_diff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text(SOURCE)
+    assert main(["port", "a.py", "--to", "sync", "--diff"]) == 0
+    out = capsys.readouterr().out
+    assert "-    await asyncio.sleep(0)\n+def nap() -> None:\n+    time.sleep(0)\n" in out
+
+
+def test_bad_input_exits_2_with_a_location(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text("def f(:\n")
+    assert main(["port", "a.py", "--to", "sync"]) == 2
+    assert capsys.readouterr().err.startswith("a.py:1:")
+    assert main(["port", "missing.py", "--to", "sync"]) == 2
+    assert main(["port", "a.py", "--to", "sync", "--rename", "nonsense"]) == 2
