@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import multiprocessing
 import multiprocessing.context
 import os
 from collections.abc import Callable
@@ -31,8 +32,12 @@ class ProcessPool(BoundedPool):
     its worker until then. If a worker process dies, the pool is broken and
     calls raise :class:`concurrent.futures.process.BrokenProcessPool`.
 
-    ``mp_context`` picks how workers start (``multiprocessing.get_context
-    ("spawn")`` and so on); the default is the platform's.
+    ``mp_context`` picks how workers start. The default is ``forkserver``
+    where the platform has it, else the platform's default: a process that
+    runs an event loop usually runs threads too (this module's thread pool,
+    the resolver's), and ``fork`` in a multi-threaded process can copy a lock
+    held by another thread into a child that then deadlocks (Python 3.12+
+    warns about it; 3.14 changed its default the same way).
     """
 
     def __init__(
@@ -43,6 +48,8 @@ class ProcessPool(BoundedPool):
     ) -> None:
         if max_workers is None:
             max_workers = os.cpu_count() or 1
+        if mp_context is None and "forkserver" in multiprocessing.get_all_start_methods():
+            mp_context = multiprocessing.get_context("forkserver")
         super().__init__(
             concurrent.futures.ProcessPoolExecutor(max_workers, mp_context=mp_context),
             max_workers,
