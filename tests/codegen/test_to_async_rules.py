@@ -1,0 +1,347 @@
+"""sync -> async, rule by rule: each rewrite a person makes by hand, and each refusal."""
+
+from __future__ import annotations
+
+import textwrap
+
+from ambidex._rules import DEFAULT_TABLE
+from ambidex.codegen._source import Conversion, Diagnostic
+from ambidex.codegen._to_async import to_async
+from ambidex.codegen._to_sync import to_sync
+
+
+def convert(source: str, path: str = "mod.py") -> Conversion:
+    return to_async({path: textwrap.dedent(source)}, table=DEFAULT_TABLE, renames={})
+
+
+def async_of(source: str) -> str:
+    result = convert(source)
+    assert result.diagnostics == [], [str(d) for d in result.diagnostics]
+    output = result.outputs["mod.py"]
+    compile(output, "mod.py", "exec")
+    return output
+
+
+def errors_of(source: str) -> list[Diagnostic]:
+    result = convert(source)
+    assert result.failed, "expected the conversion to be refused"
+    return [d for d in result.diagnostics if d.error]
+
+
+def test_an_aliased_sleep_is_recognised_and_its_import_replaced() -> None:
+    output = async_of("""
+        from time import sleep as nap
+
+        def wait() -> None:
+            nap(1)
+    """)
+    assert output == textwrap.dedent("""
+        import asyncio
+
+        async def wait() -> None:
+            await asyncio.sleep(1)
+    """)
+
+
+def test_callers_are_awaited_up_the_call_graph_and_bystanders_stay_plain() -> None:
+    output = async_of("""
+        import time
+
+        def leaf() -> None:
+            time.sleep(0.1)
+
+        def middle() -> int:
+            leaf()
+            return 1
+
+        def top() -> int:
+            return middle() + pure()
+
+        def pure() -> int:
+            return 2
+    """)
+    assert "async def leaf()" in output
+    assert "async def middle()" in output
+    assert "    await leaf()\n" in output
+    assert "    return await middle() + pure()\n" in output
+    assert "\ndef pure() -> int:" in output
+
+
+def test_an_await_is_parenthesised_where_precedence_needs_it() -> None:
+    output = async_of("""
+        import socket
+
+        def read(sock: socket.socket) -> str:
+            return sock.recv(10).decode() + str(sock.recv(1)[0])
+    """)
+    assert "return (await sock.recv(10)).decode() + str((await sock.recv(1))[0])" in output
+    assert "async def read(sock: AsyncSocket) -> str:" in output
+    assert "from ambidex.io import AsyncSocket" in output
+
+
+def test_a_threading_lock_becomes_an_asyncio_lock_taken_with_async_with() -> None:
+    output = async_of("""
+        from threading import Lock
+
+        LOCK_TIMEOUT = 1
+
+        class Counter:
+            def __init__(self) -> None:
+                self.lock = Lock()
+                self.value = 0
+
+            def bump(self) -> int:
+                with self.lock:
+                    self.value += 1
+                    return self.value
+    """)
+    assert "self.lock = asyncio.Lock()" in output
+    assert "    async def bump(self) -> int:\n        async with self.lock:" in output
+    assert "from threading import Lock" not in output
+    assert "    def __init__(self) -> None:" in output
+
+
+def test_a_class_whose_exit_awaits_gets_aenter_and_aexit_and_its_users_async_with() -> None:
+    output = async_of("""
+        import socket
+
+        class Conn:
+            def __init__(self, sock: socket.socket) -> None:
+                self.sock = sock
+
+            def __enter__(self) -> "Conn":
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                self.sock.close()
+
+        def use(sock: socket.socket) -> None:
+            with Conn(sock) as conn:
+                pass
+    """)
+    assert "async def __aenter__(self)" in output
+    assert "async def __aexit__(self, *exc: object) -> None:\n        await self.sock.close()" in (
+        output
+    )
+    assert "async def use(sock: AsyncSocket) -> None:\n    async with Conn(sock) as conn:" in output
+
+
+def test_the_iterator_protocol_becomes_the_async_iterator_protocol() -> None:
+    output = async_of("""
+        import socket
+
+        class Lines:
+            def __init__(self, sock: socket.socket) -> None:
+                self.sock = sock
+
+            def __iter__(self) -> "Lines":
+                return self
+
+            def __next__(self) -> bytes:
+                data = self.sock.recv(100)
+                if not data:
+                    raise StopIteration
+                return data
+
+        def count(lines: Lines) -> int:
+            n = 0
+            for _line in lines:
+                n += 1
+            return n
+    """)
+    assert '    def __aiter__(self) -> "Lines":' in output
+    assert "    async def __anext__(self) -> bytes:" in output
+    assert "raise StopAsyncIteration" in output
+    assert "async def count(lines: Lines) -> int:" in output
+    assert "    async for _line in lines:" in output
+
+
+def test_a_generator_becomes_an_async_generator_and_its_consumers_async_for() -> None:
+    output = async_of("""
+        import time
+        from typing import Generator
+
+        def ticks(n: int) -> Generator[int, None, None]:
+            for i in range(n):
+                time.sleep(0.01)
+                yield i
+
+        def total(n: int) -> int:
+            return sum([t for t in ticks(n)])
+    """)
+    assert "async def ticks(n: int) -> AsyncGenerator[int, None]:" in output
+    assert "from typing import AsyncGenerator" in output
+    assert "return sum([t async for t in ticks(n)])" in output
+    assert "async def total(n: int) -> int:" in output
+
+
+def test_a_blocking_call_with_no_twin_is_a_warning_with_the_tables_advice() -> None:
+    result = convert("""
+        import time
+
+        def load(path: str) -> str:
+            time.sleep(0)
+            with open(path) as f:
+                return f.read()
+    """)
+    assert not result.failed
+    warnings = [d for d in result.diagnostics if not d.error]
+    assert [(d.line, d.col) for d in warnings] == [(6, 10), (7, 16)]
+    assert "open blocks and has no asyncio twin" in warnings[0].message
+    assert "ambidex.offload.open_file" in warnings[0].message
+
+
+def test_an_init_that_connects_is_refused_naming_the_function_the_call_and_the_fix() -> None:
+    (error,) = errors_of("""
+        import socket
+
+        class Client:
+            def __init__(self, host: str, port: int) -> None:
+                self.sock = socket.create_connection((host, port))
+
+            def ping(self) -> bytes:
+                self.sock.sendall(b"PING")
+                return self.sock.recv(4)
+    """)
+    assert (error.path, error.line, error.col) == ("mod.py", 5, 5)
+    assert "Client.__init__() would have to await socket.create_connection (mod.py:6:21)" in (
+        error.message
+    )
+    assert "async classmethod `create()`" in error.message
+
+
+def test_an_init_that_calls_a_method_that_connects_is_refused_too() -> None:
+    (error,) = errors_of("""
+        import socket
+
+        class Client:
+            def __init__(self, host: str) -> None:
+                self.connect(host)
+
+            def connect(self, host: str) -> None:
+                self.sock = socket.create_connection((host, 1))
+    """)
+    assert error.line == 5
+    assert "Client.connect() (mod.py:6:9), which awaits socket.create_connection (mod.py:9:21)" in (
+        error.message
+    )
+
+
+def test_a_property_that_would_await_is_refused() -> None:
+    (error,) = errors_of("""
+        import time
+
+        class Slow:
+            @property
+            def value(self) -> int:
+                time.sleep(1)
+                return 1
+    """)
+    assert "Slow.value() would have to await time.sleep" in error.message
+    assert "a property cannot be async" in error.message
+
+
+def test_a_lambda_that_would_await_is_refused() -> None:
+    (error,) = errors_of("""
+        import time
+
+        def later() -> object:
+            return lambda: time.sleep(1)
+    """)
+    assert (error.line, error.col) == (5, 20)
+    assert "a lambda in later() would have to await time.sleep" in error.message
+
+
+def test_a_function_handed_elsewhere_as_a_callback_is_refused() -> None:
+    (error,) = errors_of("""
+        import time
+        import atexit
+
+        def goodbye() -> None:
+            time.sleep(1)
+
+        def setup() -> None:
+            atexit.register(goodbye)
+    """)
+    assert (error.line, error.col) == (9, 21)
+    assert "goodbye() becomes async" in error.message
+    assert "callback" in error.message
+
+
+def test_unparsable_input_is_a_located_error() -> None:
+    result = to_async({"bad.py": "def f(:\n"}, table=DEFAULT_TABLE, renames={})
+    assert result.failed
+    assert str(result.diagnostics[0]).startswith("bad.py:1:")
+
+
+def test_renames_and_the_sync_segment_apply_to_the_output() -> None:
+    source = textwrap.dedent("""
+        import time
+
+        from pkg._sync.util import helper
+
+
+        class Client:
+            def wait(self) -> None:
+                time.sleep(helper())
+    """)
+    result = to_async(
+        {"pkg/_sync/client.py": source}, table=DEFAULT_TABLE, renames={"Client": "AsyncClient"}
+    )
+    output = result.outputs["pkg/_sync/client.py"]
+    assert "from pkg._async.util import helper" in output
+    assert "class AsyncClient:" in output
+    assert "    async def wait(self) -> None:\n        await asyncio.sleep(helper())" in output
+
+
+STREAM_CLIENT = '''\
+"""Echo over a Stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ambidex.io import Stream
+
+
+class EchoClient:
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+
+    @classmethod
+    def connect(cls, host: str, port: int) -> EchoClient:
+        return cls(Stream.connect(host, port, timeout=5.0))
+
+    def echo(self, line: bytes) -> bytes:
+        self.stream.write(line + b"\\n")
+        reply = self.stream.read_until(b"\\n")
+        return reply[:-1]
+
+    def echo_all(self, lines: list[bytes]) -> Iterator[bytes]:
+        for line in lines:
+            yield self.echo(line)
+
+    def count(self, lines: list[bytes]) -> int:
+        return len([reply for reply in self.echo_all(lines)])
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def __enter__(self) -> EchoClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+'''
+
+
+def test_stream_code_goes_sync_to_async_to_sync_back_to_the_same_text() -> None:
+    there = to_async({"echo/_sync/client.py": STREAM_CLIENT}, table=DEFAULT_TABLE, renames={})
+    assert there.diagnostics == []
+    async_text = there.outputs["echo/_sync/client.py"]
+    assert "from ambidex.io import AsyncStream\n" in async_text
+    assert "return cls(await AsyncStream.connect(host, port, timeout=5.0))" in async_text
+    assert "async def echo_all(self, lines: list[bytes]) -> AsyncIterator[bytes]:" in async_text
+    back = to_sync({"echo/_async/client.py": async_text}, table=DEFAULT_TABLE, renames={})
+    assert back.diagnostics == []
+    assert back.outputs["echo/_async/client.py"] == STREAM_CLIENT
