@@ -7,3 +7,26 @@
 
 See README.md in this folder for the chapter itself.
 """
+
+from examples.gibson._async.client import AsyncClient
+from examples.gibson._sync.client import Client
+from examples.gibson.protocol import (
+    ClientConnection,
+    ConnectionClosedError,
+    GibsonError,
+    ServerConnection,
+    ServerError,
+)
+from examples.gibson.server import ServerThread, serve
+
+__all__ = [
+    "AsyncClient",
+    "Client",
+    "ClientConnection",
+    "ConnectionClosedError",
+    "GibsonError",
+    "ServerConnection",
+    "ServerError",
+    "ServerThread",
+    "serve",
+]

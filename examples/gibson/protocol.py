@@ -322,6 +322,15 @@ class ClientConnection(_Connection):
     def next_event(self) -> Reply | ConnectionClosed | NeedData:
         self._check_usable()
         with self._breaking():
+            if self._buffer and not self._sent:
+                # Any byte when nothing was asked breaks the protocol; saying so
+                # now keeps it from being taken for the next request's reply.
+                raise RemoteProtocolError(
+                    f"the server sent {len(self._buffer)} bytes with no request pending"
+                )
+            if len(self._buffer) >= HEADER.size:
+                code, encoding, _size = HEADER.unpack(self._buffer.peek(HEADER.size))
+                self._check_header(code, encoding)
             frame = self._next_frame()
             if frame is NEED_DATA:
                 return self._at_end() if self._eof else NEED_DATA
@@ -339,20 +348,32 @@ class ClientConnection(_Connection):
             )
         return ConnectionClosed()
 
-    def _reply(self, code: int, encoding: int, payload: bytes) -> Reply:
+    def _check_header(self, code: int, encoding: int) -> Code:
+        """Judge a reply by its header alone, before waiting for its payload.
+
+        A garbage header is reported as soon as its 7 bytes are in, instead of
+        after whatever payload size it happens to announce.
+        """
         try:
             reply_code = Code(code)
         except ValueError:
             raise RemoteProtocolError(f"unknown reply code 0x{code:04x}") from None
         if reply_code < Code.OK:
             raise RemoteProtocolError(f"the server sent a request code ({reply_code.name})")
-        request = self._sent.pop()  # RemoteProtocolError if nothing was asked
+        request = self._sent.peek()
         if reply_code not in _REPLIES_TO[request]:
             raise RemoteProtocolError(f"{reply_code.name} is not a reply to {request.name}")
         if reply_code is Code.VALUE:
-            return Value(payload, _encoding(encoding))
-        if encoding != Encoding.BINARY:
+            _encoding(encoding)
+        elif encoding != Encoding.BINARY:
             raise RemoteProtocolError(f"{reply_code.name} with encoding {encoding}")
+        return reply_code
+
+    def _reply(self, code: int, encoding: int, payload: bytes) -> Reply:
+        reply_code = self._check_header(code, encoding)
+        self._sent.pop()
+        if reply_code is Code.VALUE:
+            return Value(payload, Encoding(encoding))
         if reply_code is Code.ERROR:
             if len(payload) < _ERROR_CODE.size:
                 raise RemoteProtocolError(f"ERROR payload of {len(payload)} bytes has no code")

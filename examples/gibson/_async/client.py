@@ -260,6 +260,14 @@ class AsyncClient:
 
     async def _send(self, requests: list[Request]) -> int:  # ambidex: sync-only
         """Write a batch; the number of its last request."""
+        if self._conn.outstanding == 0:
+            # Bytes the server sent unasked are an error; find out before they
+            # could be taken for this batch's replies.
+            try:
+                self._conn.next_event()
+            except BaseException as exc:
+                self._break(exc)
+                raise
         data = self._conn.send_many(requests)
         try:
             await self._stream.write(data)
