@@ -1,10 +1,24 @@
 """Chapter 2 of the porting guide: a Redis client written once, in both colours.
 
-The protocol is a sans-IO machine (:mod:`examples.resp.protocol`); the client
-is written once as asyncio code (``_async/``) and generated as blocking code
-(``_sync/``) by ``ambidex generate``. See README.md beside this file.
+::
+
+    from examples.resp import Client, AsyncClient
+
+    with Client("127.0.0.1", 6379) as r:
+        r.set("greeting", "hello")
+
+    async with AsyncClient("127.0.0.1", 6379, auto_pipeline=True) as r:
+        await r.get("greeting")
+
+The protocol is a sans-IO machine (:mod:`examples.resp.protocol`); the
+command set is colourless (:mod:`examples.resp.commands`); the connection,
+pool and client are written once as asyncio code (``_async/``) and the
+blocking twin (``_sync/``) is generated from it by ``ambidex generate``.
+See README.md beside this file.
 """
 
+from ._async import AsyncClient, AsyncConnection, AsyncConnectionPool, AsyncPipeline
+from ._sync import Client, Connection, ConnectionPool, Pipeline, WatchError
 from .errors import (
     PoolTimeout,
     RedisConnectionError,
@@ -15,6 +29,14 @@ from .errors import (
 from .protocol import PushReply, RespParser, VerbatimString, encode_command
 
 __all__ = [
+    "AsyncClient",
+    "AsyncConnection",
+    "AsyncConnectionPool",
+    "AsyncPipeline",
+    "Client",
+    "Connection",
+    "ConnectionPool",
+    "Pipeline",
     "PoolTimeout",
     "PushReply",
     "RedisConnectionError",
@@ -23,5 +45,6 @@ __all__ = [
     "RespParser",
     "ResponseError",
     "VerbatimString",
+    "WatchError",
     "encode_command",
 ]

@@ -1,0 +1,326 @@
+"""One connection to a Redis server: a stream, a RESP machine, and the pairing
+of replies with callers.
+
+Written once, as asyncio code; ``ambidex generate`` writes the blocking twin
+(``examples/resp/_sync/connection.py``). The two colours pair replies with
+callers differently, and the difference is spelled out with ``IS_ASYNC``:
+
+* **Blocking**: one caller at a time owns the connection. It writes its
+  command(s) and reads exactly as many replies back (:meth:`_roundtrip`). If
+  anything interrupts it half way -- a timeout, an error, a
+  KeyboardInterrupt -- nobody knows how much of the reply is still on the
+  wire, so the connection is closed and marked broken; the pool drops it.
+* **asyncio**: many tasks share the connection at once (auto-pipelining).
+  Commands queued in the same loop iteration are written back to back in one
+  write by a writer task; one reader task parses replies and hands each to
+  the oldest waiting caller, through :class:`ambidex.sansio.PipelineQueue`.
+  A caller that gives up (cancelled, timed out) keeps its place in that
+  FIFO: its reply is read and dropped in its turn, never handed to the next
+  caller. That is the whole fix for redis-py's CVE-2023-28858/28859, where a
+  cancelled command left its reply on the wire for the next command to read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl as _ssl
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ambidex.io import AsyncStream, StreamError
+from ambidex.sansio import NEED_DATA, PipelineQueue, RemoteProtocolError
+
+from .._hiredis import HiredisParser
+from ..errors import RedisConnectionError, ResponseError
+from ..protocol import Arg, PushReply, RespParser, encode_command
+
+__all__ = ["AsyncConnection", "make_parser"]
+
+IS_ASYNC = True
+
+_READ_SIZE = 65536
+
+
+def make_parser(kind: str = "python") -> RespParser | HiredisParser:
+    """``"python"``: the pure-Python machine; ``"hiredis"``: hiredis's C reader."""
+    if kind == "python":
+        return RespParser()
+    if kind == "hiredis":
+        return HiredisParser()
+    raise ValueError(f"parser must be 'python' or 'hiredis', not {kind!r}")
+
+
+class _Batch:  # ambidex: async-only
+    """One waiter for several replies (a pipeline): pushed once per command."""
+
+    __slots__ = ("expected", "future", "replies")
+
+    def __init__(self, future: asyncio.Future[list[Any]], expected: int) -> None:
+        self.future = future
+        self.expected = expected
+        self.replies: list[Any] = []
+
+    def add(self, reply: Any) -> None:
+        replies = self.replies
+        replies.append(reply)
+        if len(replies) == self.expected and not self.future.done():
+            self.future.set_result(replies)
+
+
+class AsyncConnection:
+    """A connection, ready for commands once :meth:`connect` returns.
+
+    :meth:`execute` runs one command and returns its raw reply (an error
+    reply is *returned* as a :class:`ResponseError` value; the client raises
+    it). :meth:`execute_many` runs several back to back and returns their
+    replies in order. ``broken`` is ``None`` while the connection is usable,
+    else the reason it is not; a broken connection never becomes usable again.
+    """
+
+    def __init__(self, stream: AsyncStream, parser: RespParser | HiredisParser, *,
+                 timeout: float | None = None) -> None:
+        self._stream = stream
+        self._parser = parser
+        self.timeout = timeout
+        self.broken: str | None = None
+        self.push_handler: Callable[[PushReply], None] | None = None
+        """Called with each RESP3 push (client tracking, pub/sub); dropped if None."""
+        if IS_ASYNC:
+            self._loop = asyncio.get_running_loop()
+            self._waiters: PipelineQueue[Any] = PipelineQueue()
+            self._writes: list[bytes] = []
+            self._wake: asyncio.Future[None] | None = None
+            self._reader_task: asyncio.Task[None] | None = None
+            self._writer_task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def connect(
+        cls,
+        host: str = "127.0.0.1",
+        port: int = 6379,
+        *,
+        protocol: int = 2,
+        username: str | None = None,
+        password: str | None = None,
+        db: int = 0,
+        client_name: str | None = None,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
+        ssl: _ssl.SSLContext | None = None,
+        server_hostname: str | None = None,
+        parser: str = "python",
+    ) -> AsyncConnection:
+        """Open a connection and say hello: HELLO 3 (``protocol=3``), AUTH,
+        CLIENT SETNAME and SELECT as asked, checking every answer.
+
+        ``timeout`` bounds each command (and, unless ``connect_timeout`` is
+        given, the connect and handshake). Refused or unreachable servers raise
+        :class:`RedisConnectionError`; a server that says no to AUTH or SELECT
+        raises its :class:`ResponseError`; nothing is left open either way.
+        """
+        if protocol not in (2, 3):
+            raise ValueError(f"protocol must be 2 or 3, not {protocol}")
+        first_timeout = connect_timeout if connect_timeout is not None else timeout
+        try:
+            stream = await AsyncStream.connect(host, port, timeout=first_timeout, ssl=ssl,
+                                               server_hostname=server_hostname)
+        except TimeoutError:
+            raise
+        except OSError as exc:
+            raise RedisConnectionError(f"cannot connect to {host}:{port}: {exc}") from exc
+        conn = cls(stream, make_parser(parser), timeout=timeout)
+        try:
+            await conn._hello(protocol, username, password, db, client_name)
+        except BaseException:
+            await conn.close()
+            raise
+        stream.timeout = timeout
+        if IS_ASYNC:
+            # From here on the reader task waits for replies for as long as the
+            # connection lives; deadlines belong to the callers, not to reads.
+            stream.timeout = None
+            conn._reader_task = conn._loop.create_task(conn._read_loop())
+            conn._writer_task = conn._loop.create_task(conn._write_loop())
+        return conn
+
+    async def _hello(self, protocol: int, username: str | None, password: str | None,
+                     db: int, client_name: str | None) -> None:
+        commands: list[tuple[Arg, ...]] = []
+        if protocol == 3:
+            hello: list[Arg] = ["HELLO", 3]
+            if password is not None:
+                hello += ("AUTH", username or "default", password)
+            if client_name is not None:
+                hello += ("SETNAME", client_name)
+            commands.append(tuple(hello))
+        else:
+            if password is not None:
+                commands.append(("AUTH", username, password) if username else ("AUTH", password))
+            if client_name is not None:
+                commands.append(("CLIENT", "SETNAME", client_name))
+        if db:
+            commands.append(("SELECT", db))
+        if commands:
+            for reply in await self._roundtrip(commands):
+                if isinstance(reply, ResponseError):
+                    raise reply
+
+    # -- commands ------------------------------------------------------------
+
+    async def execute(self, args: Sequence[Arg]) -> Any:
+        """Send one command; return its reply (an error reply as a value)."""
+        if self.broken is not None:
+            raise RedisConnectionError(f"connection is unusable: {self.broken}")
+        if IS_ASYNC:
+            future = self._loop.create_future()
+            self._send(encode_command(args), future, 1)
+            if self.timeout is None:
+                return await future
+            return await asyncio.wait_for(future, self.timeout)
+        else:
+            replies = await self._roundtrip([args])
+            return replies[0]
+
+    async def execute_many(self, commands: Sequence[Sequence[Arg]]) -> list[Any]:
+        """Send several commands in one write; return their replies in order."""
+        if self.broken is not None:
+            raise RedisConnectionError(f"connection is unusable: {self.broken}")
+        if not commands:
+            return []
+        if IS_ASYNC:
+            future: asyncio.Future[list[Any]] = self._loop.create_future()
+            data = b"".join([encode_command(args) for args in commands])
+            self._send(data, _Batch(future, len(commands)), len(commands))
+            if self.timeout is None:
+                return await future
+            return await asyncio.wait_for(future, self.timeout)
+        else:
+            return await self._roundtrip(commands)
+
+    async def close(self) -> None:
+        """Close the connection; commands still waiting fail with
+        :class:`RedisConnectionError`. Idempotent."""
+        if self.broken is None:
+            self.broken = "closed"
+        if IS_ASYNC:
+            self._fail(RedisConnectionError("connection closed"))
+            for task in (self._reader_task, self._writer_task):
+                if task is not None and task is not asyncio.current_task():
+                    task.cancel()
+        await self._stream.close()
+
+    # -- one caller at a time: write, then read exactly the replies ----------
+
+    async def _roundtrip(self, commands: Sequence[Sequence[Arg]]) -> list[Any]:
+        """Write ``commands``, read their replies. Any interruption breaks the
+        connection for good (it is out of step: unread replies are on the wire)."""
+        parser = self._parser
+        stream = self._stream
+        try:
+            if len(commands) == 1:
+                await stream.write(encode_command(commands[0]))
+            else:
+                await stream.write(b"".join([encode_command(args) for args in commands]))
+            replies: list[Any] = []
+            while len(replies) < len(commands):
+                reply = parser.next_reply()
+                if reply is NEED_DATA:
+                    data = await stream.read(_READ_SIZE)
+                    if not data:
+                        raise RedisConnectionError("the server closed the connection")
+                    parser.feed(data)
+                elif type(reply) is PushReply:
+                    self._on_push(reply)
+                else:
+                    replies.append(reply)
+            return replies
+        except BaseException as exc:
+            self.broken = f"interrupted mid-command: {exc!r}"
+            await self._stream.close()
+            if isinstance(exc, (StreamError, OSError)) and not isinstance(exc, TimeoutError):
+                raise RedisConnectionError(f"connection lost: {exc}") from exc
+            raise
+
+    def _on_push(self, reply: PushReply) -> None:
+        if self.push_handler is not None:
+            self.push_handler(reply)
+
+    # -- many callers at once: the writer and reader tasks -------------------
+
+    def _send(self, data: bytes, waiter: Any, count: int) -> None:  # ambidex: async-only
+        """Queue ``data`` for the writer task; ``waiter`` takes ``count`` replies.
+
+        The waiter is queued before the bytes are written, and the writer task
+        writes everything queued so far in one go on its next turn: so the
+        order of the FIFO is the order of the bytes on the wire.
+        """
+        waiters = self._waiters
+        for _ in range(count):
+            waiters.push(waiter)
+        self._writes.append(data)
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    async def _write_loop(self) -> None:  # ambidex: async-only
+        writes = self._writes
+        try:
+            while True:
+                if not writes:
+                    self._wake = self._loop.create_future()
+                    await self._wake
+                    self._wake = None
+                # Everything queued while we slept goes out in one write.
+                data = writes[0] if len(writes) == 1 else b"".join(writes)
+                writes.clear()
+                await self._stream.write(data)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self._fail(exc)
+            await self._stream.close()
+
+    async def _read_loop(self) -> None:  # ambidex: async-only
+        parser = self._parser
+        waiters = self._waiters
+        read = self._stream.read
+        try:
+            while True:
+                data = await read(_READ_SIZE)
+                if not data:
+                    raise RedisConnectionError("the server closed the connection")
+                parser.feed(data)
+                while (reply := parser.next_reply()) is not NEED_DATA:
+                    if type(reply) is PushReply:
+                        self._on_push(reply)
+                        continue
+                    waiter = waiters.pop()  # the OLDEST: replies come in request order
+                    if type(waiter) is _Batch:
+                        waiter.add(reply)
+                    elif not waiter.done():  # done = its caller gave up: drop the reply
+                        waiter.set_result(reply)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self._fail(exc)
+            await self._stream.close()
+
+    def _fail(self, exc: BaseException) -> None:  # ambidex: async-only
+        """Fail every waiting caller; the connection is broken from now on."""
+        if self.broken is None:
+            self.broken = f"connection lost: {exc!r}"
+        self._writes.clear()
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.cancel()
+        for waiter in self._waiters.fail_all():
+            future = waiter.future if type(waiter) is _Batch else waiter
+            if future.done():
+                continue
+            error: BaseException
+            if isinstance(exc, RemoteProtocolError):
+                error = RemoteProtocolError(str(exc))
+            else:
+                error = RedisConnectionError(str(exc) or repr(exc))
+            error.__cause__ = exc
+            future.set_exception(error)

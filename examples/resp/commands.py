@@ -1,0 +1,236 @@
+"""The command set, written once for every executor: colourless.
+
+A command method does two things that have nothing to do with I/O: it builds
+the argument list (``SET k v PX 100 NX``) and it says how to turn the raw
+reply into a Python value (``+OK`` -> ``True``, a RESP2 flat list -> a dict).
+It hands both to ``self._call`` and returns whatever that returns:
+
+* :class:`~examples.resp.AsyncClient`'s ``_call`` is a coroutine function, so
+  ``client.get(k)`` returns an awaitable: ``await client.get(k)``;
+* :class:`~examples.resp.Client`'s ``_call`` blocks and returns the value;
+* a pipeline's ``_call`` queues the command and returns the pipeline, so
+  calls chain: ``pipe.set(k, v).get(k)``; the transforms run in ``execute()``.
+
+So this module has no ``async`` in it and is not generated: both colours
+import it as it is. (redis-py does the same; its command mixins are shared by
+the client and the pipeline of each colour.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .protocol import Arg
+
+__all__ = ["Commands", "Transform"]
+
+Transform = Callable[[Any], Any]
+
+
+def _ok(reply: Any) -> bool:
+    return reply == b"OK"
+
+
+def _ok_or_none(reply: Any) -> Any:
+    # SET ... NX/XX answers nil when the condition failed; with GET, the old value.
+    if reply is None:
+        return None
+    return True if reply == b"OK" else reply
+
+
+def _bool(reply: Any) -> bool:
+    return bool(reply)
+
+
+def _pairs_to_dict(reply: Any) -> dict[Any, Any]:
+    if isinstance(reply, dict):  # RESP3 sends a map
+        return reply
+    it = iter(reply)
+    return dict(zip(it, it, strict=True))
+
+
+def _to_set(reply: Any) -> set[Any]:
+    return set(reply)
+
+
+def _scan(reply: Any) -> tuple[int, list[Any]]:
+    cursor, keys = reply
+    return int(cursor), keys
+
+
+def _pong(reply: Any) -> bool:
+    return reply == b"PONG"
+
+
+class Commands:
+    """Redis commands as methods. Subclasses provide ``_call``."""
+
+    def _call(self, args: tuple[Arg, ...], transform: Transform | None = None) -> Any:
+        raise NotImplementedError
+
+    # -- connection and server -------------------------------------------------
+
+    def ping(self) -> Any:
+        """``True`` when the server answers PONG."""
+        return self._call(("PING",), _pong)
+
+    def echo(self, message: Arg) -> Any:
+        return self._call(("ECHO", message))
+
+    def flushdb(self) -> Any:
+        """Delete every key of the current database."""
+        return self._call(("FLUSHDB",), _ok)
+
+    # -- strings ---------------------------------------------------------------
+
+    def get(self, name: Arg) -> Any:
+        """The value (``bytes``), or ``None`` if the key does not exist."""
+        return self._call(("GET", name))
+
+    def set(self, name: Arg, value: Arg, *, ex: int | None = None, px: int | None = None,
+            nx: bool = False, xx: bool = False) -> Any:
+        """``True`` when set; ``None`` when ``nx``/``xx`` prevented it.
+
+        ``ex`` / ``px``: expire after that many seconds / milliseconds.
+        """
+        args: list[Arg] = ["SET", name, value]
+        if ex is not None:
+            args += ("EX", ex)
+        if px is not None:
+            args += ("PX", px)
+        if nx:
+            args.append("NX")
+        if xx:
+            args.append("XX")
+        return self._call(tuple(args), _ok_or_none)
+
+    def mget(self, *names: Arg) -> Any:
+        """The values, ``None`` where a key does not exist."""
+        return self._call(("MGET", *names))
+
+    def mset(self, mapping: Mapping[Arg, Arg]) -> Any:
+        args: list[Arg] = ["MSET"]
+        for key, value in mapping.items():
+            args += (key, value)
+        return self._call(tuple(args), _ok)
+
+    def append(self, name: Arg, value: Arg) -> Any:
+        """The length of the string after the append."""
+        return self._call(("APPEND", name, value))
+
+    def strlen(self, name: Arg) -> Any:
+        return self._call(("STRLEN", name))
+
+    # -- counters --------------------------------------------------------------
+
+    def incr(self, name: Arg) -> Any:
+        return self._call(("INCR", name))
+
+    def decr(self, name: Arg) -> Any:
+        return self._call(("DECR", name))
+
+    def incrby(self, name: Arg, amount: int) -> Any:
+        return self._call(("INCRBY", name, amount))
+
+    # -- keys ------------------------------------------------------------------
+
+    def delete(self, *names: Arg) -> Any:
+        """How many of the keys existed (and were deleted)."""
+        return self._call(("DEL", *names))
+
+    def exists(self, *names: Arg) -> Any:
+        """How many of the keys exist (a key named twice counts twice)."""
+        return self._call(("EXISTS", *names))
+
+    def expire(self, name: Arg, seconds: int) -> Any:
+        """``True`` if the timeout was set (the key exists)."""
+        return self._call(("EXPIRE", name, seconds), _bool)
+
+    def ttl(self, name: Arg) -> Any:
+        """Seconds to live; -1 without expiry, -2 if the key does not exist."""
+        return self._call(("TTL", name))
+
+    def persist(self, name: Arg) -> Any:
+        """``True`` if a timeout was removed."""
+        return self._call(("PERSIST", name), _bool)
+
+    def keys(self, pattern: Arg = "*") -> Any:
+        """Every key matching ``pattern``. Blocks the server: prefer ``scan``."""
+        return self._call(("KEYS", pattern))
+
+    def scan(self, cursor: int = 0, *, match: Arg | None = None,
+             count: int | None = None) -> Any:
+        """One step of a cursor walk: ``(next_cursor, keys)``; 0 means done."""
+        args: list[Arg] = ["SCAN", cursor]
+        if match is not None:
+            args += ("MATCH", match)
+        if count is not None:
+            args += ("COUNT", count)
+        return self._call(tuple(args), _scan)
+
+    # -- hashes ----------------------------------------------------------------
+
+    def hset(self, name: Arg, key: Arg | None = None, value: Arg | None = None, *,
+             mapping: Mapping[Arg, Arg] | None = None) -> Any:
+        """How many fields were added (not counting updated ones)."""
+        args: list[Arg] = ["HSET", name]
+        if key is not None:
+            if value is None:
+                raise ValueError("hset: a key needs a value")
+            args += (key, value)
+        for field_name, field_value in (mapping or {}).items():
+            args += (field_name, field_value)
+        if len(args) == 2:
+            raise ValueError("hset: give a key and value, or a mapping")
+        return self._call(tuple(args))
+
+    def hget(self, name: Arg, key: Arg) -> Any:
+        return self._call(("HGET", name, key))
+
+    def hgetall(self, name: Arg) -> Any:
+        """Every field and value, as a dict (RESP2 and RESP3 alike)."""
+        return self._call(("HGETALL", name), _pairs_to_dict)
+
+    def hdel(self, name: Arg, *keys: Arg) -> Any:
+        return self._call(("HDEL", name, *keys))
+
+    # -- lists -----------------------------------------------------------------
+
+    def lpush(self, name: Arg, *values: Arg) -> Any:
+        """The length of the list after the push."""
+        return self._call(("LPUSH", name, *values))
+
+    def rpush(self, name: Arg, *values: Arg) -> Any:
+        return self._call(("RPUSH", name, *values))
+
+    def lpop(self, name: Arg, count: int | None = None) -> Any:
+        """One value (or a list of ``count``); ``None`` if the list is empty."""
+        args: tuple[Arg, ...] = ("LPOP", name) if count is None else ("LPOP", name, count)
+        return self._call(args)
+
+    def rpop(self, name: Arg, count: int | None = None) -> Any:
+        args: tuple[Arg, ...] = ("RPOP", name) if count is None else ("RPOP", name, count)
+        return self._call(args)
+
+    def lrange(self, name: Arg, start: int, end: int) -> Any:
+        return self._call(("LRANGE", name, start, end))
+
+    def llen(self, name: Arg) -> Any:
+        return self._call(("LLEN", name))
+
+    # -- sets ------------------------------------------------------------------
+
+    def sadd(self, name: Arg, *values: Arg) -> Any:
+        """How many members were added."""
+        return self._call(("SADD", name, *values))
+
+    def srem(self, name: Arg, *values: Arg) -> Any:
+        return self._call(("SREM", name, *values))
+
+    def smembers(self, name: Arg) -> Any:
+        """The members, as a Python ``set``."""
+        return self._call(("SMEMBERS", name), _to_set)
+
+    def sismember(self, name: Arg, value: Arg) -> Any:
+        return self._call(("SISMEMBER", name, value), _bool)
