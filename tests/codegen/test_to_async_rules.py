@@ -345,3 +345,40 @@ def test_stream_code_goes_sync_to_async_to_sync_back_to_the_same_text() -> None:
     back = to_sync({"echo/_async/client.py": async_text}, table=DEFAULT_TABLE, renames={})
     assert back.diagnostics == []
     assert back.outputs["echo/_async/client.py"] == STREAM_CLIENT
+
+
+def test_flavour_markers_keep_the_async_branch_and_drop_sync_only_statements() -> None:
+    source = textwrap.dedent("""\
+        import time
+
+        IS_ASYNC = False
+
+
+        def pause() -> str:
+            if IS_ASYNC:
+                mode = "async"
+            else:
+                mode = "sync"
+            if not IS_ASYNC:
+                print("only in the sync colour")
+            time.sleep(0)  # ambidex: sync-only
+            time.sleep(1)
+            return mode
+
+
+        def helper() -> None:  # ambidex: sync-only
+            time.sleep(2)
+    """)
+    result = to_async({"m.py": source}, table=DEFAULT_TABLE, renames={})
+    assert result.diagnostics == []
+    assert result.outputs["m.py"] == textwrap.dedent("""\
+        import asyncio
+
+        IS_ASYNC = True
+
+
+        async def pause() -> str:
+            mode = "async"
+            await asyncio.sleep(1)
+            return mode
+    """)

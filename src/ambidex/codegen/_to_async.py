@@ -639,6 +639,7 @@ def to_async(
     written (``Conversion.failed``). ``explanations`` holds, for each function
     that changed colour, the chain of calls down to the primitive that forced it.
     """
+    modules = {path: _apply_markers(text) for path, text in modules.items()}
     graph = build(modules, table)
     diagnostics = [
         Diagnostic(path, line, col + 1, f"cannot parse: {message}")
@@ -665,6 +666,11 @@ def to_async(
             output = text
         output = _drop_unused_imports(module.tree, output)
         output = _apply_renames(path, output, renames, diagnostics)
+        if _DROPPED in output:
+            output = "".join(
+                line for line in output.splitlines(keepends=True) if line.strip() != _DROPPED
+            )
+            output = output.rstrip("\n") + "\n"  # a dropped last statement leaves blank lines
         try:
             compile(output, path, "exec", dont_inherit=True)
         except SyntaxError as exc:
@@ -742,3 +748,104 @@ def _drop_unused_imports(original: ast.Module, text: str) -> str:
         for alias in statement.names
     }
     return drop(text, _used_names(original), imported)
+
+
+# --- flavour markers -------------------------------------------------------------------
+
+_DROPPED = "# ambidex-internal: dropped line"
+"""Stands in for a line the markers drop, so line numbers (and diagnostics)
+still match the source during the conversion; removed from the output."""
+
+
+def _flag(test: ast.expr) -> bool | None:
+    """True for ``IS_ASYNC``, False for ``not IS_ASYNC``, None otherwise."""
+    if isinstance(test, ast.Name) and test.id == "IS_ASYNC":
+        return True
+    if (
+        isinstance(test, ast.UnaryOp)
+        and isinstance(test.op, ast.Not)
+        and isinstance(test.operand, ast.Name)
+        and test.operand.id == "IS_ASYNC"
+    ):
+        return False
+    return None
+
+
+def _apply_markers(text: str) -> str:
+    """The flavour markers, towards async, keeping every line where it was.
+
+    ``# ambidex: sync-only`` statements go (their block too); ``IS_ASYNC = False``
+    becomes ``True``; ``if IS_ASYNC:`` / ``if not IS_ASYNC:`` statements become the
+    branch that applies to async code, dedented. Dropped lines become a marker
+    line that the end of the conversion removes.
+    """
+    if "IS_ASYNC" not in text and "sync-only" not in text:
+        return text
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text  # reported by the analysis
+    lines = text.splitlines(keepends=True)
+
+    def drop(first: int, last: int) -> None:
+        for index in range(first - 1, last):
+            indent = len(lines[index]) - len(lines[index].lstrip())
+            lines[index] = lines[index][:indent] + _DROPPED + "\n"
+
+    def first_line(node: ast.stmt) -> int:
+        decorators: list[ast.expr] = getattr(node, "decorator_list", [])
+        return min([node.lineno, *(d.lineno for d in decorators)])
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            assert node.end_lineno is not None
+            start = first_line(node)
+            if lines[node.lineno - 1].rstrip().endswith("# ambidex: sync-only") or lines[
+                start - 1
+            ].rstrip().endswith("# ambidex: sync-only"):
+                drop(start, node.end_lineno)
+                continue
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id == "IS_ASYNC"
+                and isinstance(node.value, ast.Constant)
+                and node.value.value is False
+            ):
+                line = lines[node.value.lineno - 1]
+                col = node.value.col_offset  # ASCII: the flag line is plain code
+                lines[node.value.lineno - 1] = line[:col] + "True" + line[col + len("False") :]
+                continue
+            flag = _flag(node.test) if isinstance(node, ast.If) else None
+            if isinstance(node, ast.If) and flag is not None:
+                keep = node.body if flag else node.orelse
+                if (
+                    node.orelse
+                    and isinstance(node.orelse[0], ast.If)
+                    and (
+                        node.orelse[0].col_offset == node.col_offset + 2  # `elif`: left alone
+                    )
+                ):
+                    continue
+                drop(node.lineno, node.end_lineno)
+                if keep:
+                    first, last = first_line(keep[0]), keep[-1].end_lineno
+                    assert last is not None
+                    original = text.splitlines(keepends=True)
+                    shift = keep[0].col_offset - node.col_offset
+                    for index in range(first - 1, last):
+                        line = original[index]
+                        lines[index] = line[shift:] if line[:shift].strip() == "" else line
+                    visit(keep)
+                continue
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                inner = getattr(node, field, None)
+                if isinstance(inner, list):
+                    visit([n for n in inner if isinstance(n, ast.stmt)])
+                    for handler in inner:
+                        if isinstance(handler, ast.ExceptHandler):
+                            visit(handler.body)
+
+    visit(tree.body)
+    return "".join(lines)
