@@ -52,10 +52,17 @@ class Stream:
     ``read_exactly`` and ``read_until`` raise
     :class:`~ambidex.io.IncompleteReadError` carrying the bytes that did
     arrive.
+
+    **Threads.** Like a socket, a ``Stream`` may be read by one thread while
+    another writes (with a timeout set, both then set it on the one socket,
+    so each bounds the other's wait only loosely); other concurrent use
+    needs a lock.
     """
 
     timeout: float | None
     """Seconds each operation may take; None waits forever."""
+    close_timeout: float = 5.0
+    """For parity with AsyncStream; unused here: closing a socket never waits."""
 
     def __init__(self, sock: socket.socket, *, timeout: float | None = None) -> None:
         self._sock = sock
@@ -186,10 +193,14 @@ class Stream:
         view = memoryview(data).cast("B")
         deadline = _deadline(self.timeout)
         try:
-            while view:
-                self._settimeout(_remaining(deadline, "write", self.timeout))
-                sent = self._sock.send(view)
-                view = view[sent:]
+            if deadline is None:
+                self._settimeout(None)
+                self._sock.sendall(view)  # one C loop, no per-send deadline checks
+            else:
+                while view:
+                    self._settimeout(_remaining(deadline, "write", self.timeout))
+                    sent = self._sock.send(view)
+                    view = view[sent:]
         except TimeoutError:
             self._write_broken = "an earlier write timed out part way"
             raise timed_out("write", self.timeout) from None
