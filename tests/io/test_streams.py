@@ -162,9 +162,10 @@ async def test_read_until_rejects_a_bad_separator_or_limit(serve, colour, separa
     await s.close()
 
 
-async def test_write_sends_everything_in_order(serve, colour):
+@pytest.mark.parametrize("timeout", [None, 10])
+async def test_write_sends_everything_in_order(serve, colour, timeout):
     host, port = await serve(echo)
-    s = await Either.connect(colour, host, port, timeout=10)
+    s = await Either.connect(colour, host, port, timeout=timeout)
     payload = bytes(range(256)) * 4096  # 1 MiB: more than one send takes
     # Read while writing (for the sync stream: from a second thread), or the
     # echo would stall once both directions' buffers are full.
