@@ -76,7 +76,8 @@ class Detector:
         if on_report is not None:
             self._hooks.append(on_report)
         self._table = table
-        self._raised: set[int] = set()
+        # Reports check() raised already, held so their ids stay unique.
+        self._raised: dict[int, BlockingReport] = {}
         self._watchdogs: dict[asyncio.AbstractEventLoop, LoopWatchdog] = {}
         self._policy: _WatchingPolicy | None = None
         self._patched: _intercept.Patched | None = None
@@ -108,6 +109,11 @@ class Detector:
         if self._installed:
             return self
         self._installed = True
+        with _intercept.reporting():  # our own thread start is not the program's call
+            self._install()
+        return self
+
+    def _install(self) -> None:
         if self.intercept:
             self._patched = _intercept.acquire(self._table)
         loop = self._target
@@ -117,7 +123,6 @@ class Detector:
             self._attach(loop)
         else:
             self._policy = _WatchingPolicy.install(self)
-        return self
 
     def uninstall(self) -> None:
         """Stop watching and restore everything patched. Idempotent; never raises
@@ -125,6 +130,12 @@ class Detector:
         if not self._installed:
             return
         self._installed = False
+        # Joining the watchdog thread is a Thread.join on the loop's thread: ours,
+        # not the program's, so an enclosing detector must not report it.
+        with _intercept.reporting():
+            self._uninstall()
+
+    def _uninstall(self) -> None:
         if self._policy is not None:
             self._policy.uninstall()
             self._policy = None
@@ -139,12 +150,15 @@ class Detector:
             _intercept.release()
 
     def check(self) -> None:
-        """In "raise" mode, raise :class:`BlockingCallError` for reports not raised yet."""
+        """In "raise" mode, raise :class:`BlockingCallError` for the reports that
+        ``check()`` has not raised before, intercepted calls included (their error
+        may have been swallowed by the code under test). A test that catches one
+        on purpose clears ``detector.reports``."""
         if self.mode != "raise":
             return
         unraised = [r for r in self.reports if id(r) not in self._raised]
         if unraised:
-            self._raised.update(id(r) for r in unraised)
+            self._raised.update((id(r), r) for r in unraised)
             raise BlockingCallError(unraised)
 
     # --- wiring ---------------------------------------------------------------------
@@ -196,7 +210,8 @@ class Detector:
             )
         self._deliver(report)
         if self.mode == "raise":
-            self._raised.add(id(report))
+            # Not marked as raised: if the code under test swallows the error
+            # (a broad except in a retry loop), check() raises it again.
             raise BlockingCallError([report])
 
 

@@ -59,8 +59,11 @@ class Interceptor(Protocol):
     def intercepted(self, rule: Rule, caller: Any) -> None: ...
 
 
-# loop -> the detector intercepting calls made in that loop's tasks.
+# loop -> the detector intercepting calls made in that loop's tasks (the
+# innermost of nested ones).
 _watched: dict[asyncio.AbstractEventLoop, Interceptor] = {}
+# loop -> every detector intercepting on it, outermost first.
+_stacks: dict[asyncio.AbstractEventLoop, list[Interceptor]] = {}
 # Set while a detector reports, so its own use of patched functions (linecache
 # stat-ing files, logging opening a file) is not reported in turn.
 _reporting = threading.local()
@@ -334,12 +337,21 @@ def release() -> None:
 
 
 def watch_loop(loop: asyncio.AbstractEventLoop, detector: Interceptor) -> None:
-    _watched[loop] = detector
+    with _lock:
+        _stacks.setdefault(loop, []).append(detector)
+        _watched[loop] = detector
 
 
 def unwatch_loop(loop: asyncio.AbstractEventLoop, detector: Interceptor) -> None:
-    if _watched.get(loop) is detector:
-        del _watched[loop]
+    with _lock:
+        stack = _stacks.get(loop, [])
+        if detector in stack:
+            stack.remove(detector)
+        if stack:
+            _watched[loop] = stack[-1]
+        else:
+            _stacks.pop(loop, None)
+            _watched.pop(loop, None)
 
 
 class reporting:
