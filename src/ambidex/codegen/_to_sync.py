@@ -409,7 +409,7 @@ class _SyncWalker(RenameWalker):
                     self._plan_statement(kept)
                 continue
             self._plan_statement(statement)
-        if removed == len(body):
+        if body and removed == len(body):
             # Every statement of the block went: Python needs one.
             first = body[0]
             start = _line_start(self.source, _first_line(first))
