@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from ambidex import cli
-from ambidex.detect._lint import lint_sources
-from ambidex.detect._lint_cli import lint_paths
+from ambidex.detect._lint import lint_paths, lint_sources
 
 PROJECT = Path(__file__).parent / "lint_project"
 

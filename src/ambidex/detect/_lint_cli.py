@@ -17,58 +17,9 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 
-from ambidex._config import ConfigError, load_config
-from ambidex.detect._lint import (
-    SYNTAX_ERROR,
-    Finding,
-    LintResult,
-    collect_files,
-    lint_sources,
-)
-
-
-def _display(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def _strings(section: object, key: str, where: str) -> list[str]:
-    if not isinstance(section, dict):
-        raise ConfigError(f"{where}: [tool.ambidex.lint] must be a table")
-    value: object = section.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: [tool.ambidex.lint] '{key}' must be a list of strings")
-    return [str(v) for v in value]
-
-
-def lint_paths(paths: Sequence[str], *, strict: bool = False) -> LintResult:
-    """Lint the files under ``paths`` with the settings of their pyproject.toml.
-
-    Raises :class:`ambidex._config.ConfigError` for a malformed configuration.
-    """
-    start = Path(paths[0]) if paths else Path.cwd()
-    config = load_config(start if start.is_dir() else start.parent)
-    section = config.section.get("lint", {})
-    where = str(config.pyproject or "pyproject.toml")
-    blocking = _strings(section, "blocking", where)
-    ignore = _strings(section, "ignore", where)
-    sources: dict[str, str] = {}
-    unreadable: list[Finding] = []
-    for file in collect_files(paths, ignore, config.root):
-        display = _display(file)
-        try:
-            sources[display] = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            unreadable.append(Finding(display, 1, 1, SYNTAX_ERROR, f"cannot read: {reason}"))
-    result = lint_sources(sources, table=config.table, blocking=blocking, strict=strict)
-    result.syntax_errors[:0] = unreadable
-    return result
+from ambidex._config import ConfigError
+from ambidex.detect._lint import SYNTAX_ERROR, lint_paths
 
 
 def run_lint(args: argparse.Namespace) -> int:
