@@ -87,6 +87,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ambidex.detect._detector import Detector, install, install_from_env, watch
+    from ambidex.detect._lint import Finding, LintResult, lint_paths, lint_sources
     from ambidex.detect._report import BlockingCallError, BlockingReport, BlockingWarning
 
 _LAZY = {
@@ -97,6 +98,10 @@ _LAZY = {
     "BlockingCallError": "ambidex.detect._report",
     "BlockingReport": "ambidex.detect._report",
     "BlockingWarning": "ambidex.detect._report",
+    "Finding": "ambidex.detect._lint",
+    "LintResult": "ambidex.detect._lint",
+    "lint_paths": "ambidex.detect._lint",
+    "lint_sources": "ambidex.detect._lint",
 }
 
 
@@ -114,7 +119,11 @@ __all__ = [
     "BlockingReport",
     "BlockingWarning",
     "Detector",
+    "Finding",
+    "LintResult",
     "install",
     "install_from_env",
+    "lint_paths",
+    "lint_sources",
     "watch",
 ]
