@@ -298,6 +298,18 @@ def module_name_for(path: str) -> str:
     return ".".join(p for p in parts if p != "..") or "__main__"
 
 
+def spelled(node: ast.expr) -> str:
+    """A dotted name as written (``functools.cached_property``); "" for anything else."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return ""
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
@@ -467,7 +479,7 @@ class _Indexer:
             isinstance(node, ast.AsyncFunctionDef),
         )
         fn.decorators = [
-            ast.unparse(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list
+            spelled(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list
         ]
         # Two functions with one name in one scope (a property's setter,
         # overloads): the last one wins, as at run time.

@@ -47,6 +47,7 @@ from pathlib import Path
 
 from ambidex._callgraph import OFFLOAD_CALLS, OFFLOAD_METHODS, Call, CallGraph, CallKind, Function
 from ambidex._callgraph import build as build_callgraph
+from ambidex._callgraph import spelled as dotted_spelling
 from ambidex._config import ConfigError, load_config
 from ambidex._rules import DEFAULT_TABLE, RuleTable
 
@@ -279,7 +280,7 @@ def _is_offload_await(node: ast.Await) -> bool:
     if isinstance(func, ast.Attribute) and func.attr in OFFLOAD_METHODS:
         return True
     # Spelled names only: "to_thread" / "asyncio.to_thread" / "run_in_thread".
-    spelled = ast.unparse(func)
+    spelled = dotted_spelling(func)
     return any(spelled == name or name.endswith("." + spelled) for name in OFFLOAD_CALLS)
 
 
