@@ -162,6 +162,21 @@ class BlockingReport:
     def __str__(self) -> str:
         return f"{self.summary()}\nStack (most recent call last):\n{self.stack.rstrip()}"
 
+    @staticmethod
+    def _from_the_loop(stack: traceback.StackSummary) -> traceback.StackSummary:
+        """The part of ``stack`` run by the event loop: from the callback or task
+        step on. The frames that started the loop (pytest, asyncio.run) say nothing
+        about the block and would bury it."""
+        start = 0
+        for i, summary in enumerate(stack):
+            if summary.name == "_run" and summary.filename.endswith(
+                os.path.join("asyncio", "events.py")
+            ):
+                start = i + 1
+        if start >= len(stack):
+            return stack
+        return traceback.StackSummary.from_list(list(stack)[start:])
+
     @classmethod
     def from_stack(
         cls,
@@ -181,7 +196,7 @@ class BlockingReport:
             line=(culprit.lineno or 0) if culprit else 0,
             function=culprit.name if culprit else "<unknown>",
             task=task,
-            stack="".join(stack.format()),
+            stack="".join(cls._from_the_loop(stack).format()),
             call=call,
             advice=advice,
             frames=stack,

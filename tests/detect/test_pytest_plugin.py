@@ -1,0 +1,157 @@
+"""The pytest plugin fails async tests that block their loop, and only those.
+
+Each test runs a small suite in a pytester sandbox, in-process, with the
+plugin loaded the way every pytest run loads it (its pytest11 entry point).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+ASYNCIO_SUITE = '''
+import asyncio
+import pytest
+from time import sleep
+
+@pytest.mark.asyncio
+async def test_blocks():
+    await asyncio.sleep(0)
+    sleep(0.3)  # <- blocks
+    await asyncio.sleep(0)
+
+@pytest.mark.asyncio
+async def test_clean():
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+
+def test_sync_tests_are_left_alone():
+    sleep(0.01)
+'''
+
+ANYIO_SUITE = '''
+import asyncio
+import pytest
+from time import sleep
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+@pytest.mark.anyio
+async def test_blocks():
+    sleep(0.3)  # <- blocks
+    await asyncio.sleep(0)
+
+@pytest.mark.anyio
+async def test_clean():
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+'''
+
+MARKED_SUITE = '''
+import asyncio
+import pytest
+from time import sleep
+
+@pytest.mark.asyncio
+@pytest.mark.blocking_budget(50)
+async def test_marked_blocks():
+    sleep(0.3)  # <- blocks
+    await asyncio.sleep(0)
+
+@pytest.mark.asyncio
+@pytest.mark.blocking_budget(2000)
+async def test_within_a_generous_budget():
+    sleep(0.01)
+    await asyncio.sleep(0)
+
+@pytest.mark.asyncio
+async def test_unmarked_blocks_unseen():
+    sleep(0.3)
+    await asyncio.sleep(0)
+'''
+
+
+def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_suite=source)
+    return pytester.runpytest("-p", "no:cacheprovider", *args)
+
+
+def blocking_line(pytester: pytest.Pytester) -> int:
+    """The line of ``# <- blocks`` in the suite file as pytester wrote it."""
+    text = (pytester.path / "test_suite.py").read_text()
+    return next(i for i, line in enumerate(text.splitlines(), 1) if "# <- blocks" in line)
+
+
+def test_asyncio_blocking_test_fails_with_the_blocking_line(pytester: pytest.Pytester) -> None:
+    result = run(pytester, ASYNCIO_SUITE, "--ambidex-blocking=raise",
+                 "--ambidex-blocking-budget=50")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "FAILED test_suite.py::test_blocks*",
+    ])
+    line = blocking_line(pytester)
+    result.stdout.fnmatch_lines([f"*BlockingCallError: *test_suite.py:{line}: in test_blocks*"])
+    result.stdout.fnmatch_lines(["*sleep(0.3)  # <- blocks*"])  # the captured stack
+
+
+def test_anyio_blocking_test_fails_with_the_blocking_line(pytester: pytest.Pytester) -> None:
+    result = run(pytester, ANYIO_SUITE, "--ambidex-blocking=raise",
+                 "--ambidex-blocking-budget=50")
+    result.assert_outcomes(passed=1, failed=1)
+    line = blocking_line(pytester)
+    result.stdout.fnmatch_lines([f"*BlockingCallError: *test_suite.py:{line}: in test_blocks*"])
+
+
+def test_plugin_is_inert_by_default(pytester: pytest.Pytester) -> None:
+    result = run(pytester, ASYNCIO_SUITE)
+    result.assert_outcomes(passed=3)
+    assert "BlockingWarning" not in result.stdout.str()
+
+
+def test_warn_mode_passes_and_warns_at_the_blocking_line(pytester: pytest.Pytester) -> None:
+    result = run(pytester, ASYNCIO_SUITE, "--ambidex-blocking=warn",
+                 "--ambidex-blocking-budget=50")
+    result.assert_outcomes(passed=3, warnings=1)
+    line = blocking_line(pytester)
+    result.stdout.fnmatch_lines([f"*test_suite.py:{line}: BlockingWarning*"])
+
+
+def test_marker_sets_the_budget_and_turns_detection_on(pytester: pytest.Pytester) -> None:
+    result = run(pytester, MARKED_SUITE)
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["FAILED test_suite.py::test_marked_blocks*"])
+    line = blocking_line(pytester)
+    result.stdout.fnmatch_lines([f"*test_suite.py:{line}: in test_marked_blocks*"])
+
+
+def test_marker_with_a_bad_budget_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = run(pytester, '''
+import pytest
+
+@pytest.mark.blocking_budget("soon")
+async def test_x():
+    pass
+''', "-p", "asyncio", "-o", "asyncio_mode=auto")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*blocking_budget needs a positive number of milliseconds*"])
+
+
+def test_intercept_option_fails_at_the_call(pytester: pytest.Pytester) -> None:
+    source = '''
+import asyncio
+import time
+import pytest
+
+@pytest.mark.asyncio
+async def test_blocks():
+    time.sleep(0.001)  # <- blocks
+    await asyncio.sleep(0)
+'''
+    result = run(pytester, source, "--ambidex-blocking=raise", "--ambidex-blocking-intercept")
+    result.assert_outcomes(failed=1)
+    line = blocking_line(pytester)
+    result.stdout.fnmatch_lines([
+        f"*BlockingCallError: *test_suite.py:{line}: in test_blocks*blocking call time.sleep()*"
+    ])
