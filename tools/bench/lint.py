@@ -58,7 +58,7 @@ def _ruff(paths: list[str], runs: int) -> tuple[float, int]:
         "--no-cache",
         "--isolated",
         "--select",
-        "ASYNC",
+        "ASYNC2",
         "--ignore-noqa",
         "--output-format",
         "json",
@@ -82,7 +82,7 @@ def main() -> int:
         rows.append(("redis", [str(Path(redis.__file__).parent)]))
     except ImportError:
         print("redis not installed: skipping the redis row", file=sys.stderr)
-    print(f"{'tree':<14} {'ambidex lint':>13} {'findings':>9} {'ruff ASYNC':>11} {'findings':>9}")
+    print(f"{'tree':<14} {'ambidex lint':>13} {'findings':>9} {'ruff ASYNC2':>11} {'findings':>9}")
     for name, paths in rows:
         a_time, a_found = _ambidex(paths, args.runs)
         r_time, r_found = _ruff(paths, args.runs)
