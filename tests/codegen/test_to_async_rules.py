@@ -382,3 +382,32 @@ def test_flavour_markers_keep_the_async_branch_and_drop_sync_only_statements() -
             await asyncio.sleep(1)
             return mode
     """)
+
+
+def test_a_module_level_lock_becomes_an_asyncio_lock_like_the_code_that_takes_it() -> None:
+    output = async_of("""
+        import threading
+
+        _LOCK = threading.Lock()
+
+
+        class Registry:
+            guard = threading.Lock()
+
+            def add(self) -> None:
+                with _LOCK, self.guard:
+                    pass
+    """)
+    assert "_LOCK = asyncio.Lock()" in output
+    assert "    guard = asyncio.Lock()" in output
+    assert "        async with _LOCK, self.guard:" in output
+
+
+def test_a_connection_made_at_import_time_is_refused() -> None:
+    (error,) = errors_of("""
+        import socket
+
+        SOCK = socket.create_connection(("localhost", 1))
+    """)
+    assert (error.line, error.col) == (4, 8)
+    assert "runs at import time" in error.message

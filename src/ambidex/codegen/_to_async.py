@@ -410,6 +410,7 @@ class _ModuleEditor:
         for function in self.functions:
             self.rewrite_calls(function)
         self.rewrite_iter_protocol()
+        self.rewrite_module_level_calls()
         self.rewrite_types(self.module.tree, self.module)
         self.add_imports()
 
@@ -546,6 +547,44 @@ class _ModuleEditor:
             elif call.kind is CallKind.FOR and converted:
                 if any(self.planner.is_async(c) for c in call.callees):
                     self.async_for(call)
+
+    def rewrite_module_level_calls(self) -> None:
+        """Constructors run at import time (``LOCK = threading.Lock()``) get their twin.
+
+        The call graph records calls inside functions only; a module-level lock
+        left a ``threading.Lock`` would be taken with ``async with`` by the
+        converted functions, which fails at run time. A module-level call whose
+        twin must be awaited cannot be converted: import time cannot await.
+        """
+        table = self.graph.table
+        todo: list[ast.AST] = list(self.module.tree.body)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            todo.extend(ast.iter_child_nodes(node))
+            if not isinstance(node, ast.Call) or id(node.func) in self.done:
+                continue
+            dotted = self.graph.dotted_name(node.func, self.module)
+            rule = table.by_sync.get(dotted) if dotted else None
+            if (
+                rule is None
+                or rule.kind is not Kind.CALL
+                or rule.async_ is None
+                or rule.sync is None
+                or "." not in rule.sync
+            ):
+                continue
+            if rule.awaited:
+                if rule.blocks:
+                    self.error(
+                        node,
+                        f"{rule.sync} runs at import time, where nothing can be awaited; "
+                        "move it into an async function (e.g. an async `connect()`)",
+                    )
+                continue
+            self.edits.replace_node(node.func, self.spell(rule.async_))
+            self.done.add(id(node.func))
 
     def async_with(self, call: Call) -> None:
         statement = self.parents.get(id(call.node))
