@@ -36,6 +36,7 @@ from typing import Final
 from ambidex.sansio import (
     NEED_DATA,
     PAUSED,
+    LimitExceeded,
     LocalProtocolError,
     NeedData,
     Paused,
@@ -189,6 +190,13 @@ class ConnectionClosedError(GibsonError, ConnectionError):
 
 # -- pure encoders -------------------------------------------------------------------
 
+_REQUEST_CODES: Final = frozenset({Code.GET, Code.SET, Code.DEL})
+_REPLY_CODES: Final = {c.value: c for c in (Code.OK, Code.VALUE, Code.NOT_FOUND, Code.ERROR)}
+_ENCODINGS: Final = {e.value: e for e in Encoding}
+_ERROR_CODES: Final = {e.value: e for e in ErrorCode}
+_OK: Final = Ok()
+_NOT_FOUND: Final = NotFound()
+
 _REPLIES_TO: Final = {
     Code.GET: frozenset({Code.VALUE, Code.NOT_FOUND, Code.ERROR}),
     Code.SET: frozenset({Code.OK, Code.ERROR}),
@@ -320,21 +328,45 @@ class ClientConnection(_Connection):
         return data
 
     def next_event(self) -> Reply | ConnectionClosed | NeedData:
-        self._check_usable()
-        with self._breaking():
-            if self._buffer and not self._sent:
-                # Any byte when nothing was asked breaks the protocol; saying so
-                # now keeps it from being taken for the next request's reply.
-                raise RemoteProtocolError(
-                    f"the server sent {len(self._buffer)} bytes with no request pending"
-                )
-            if len(self._buffer) >= HEADER.size:
-                code, encoding, _size = HEADER.unpack(self._buffer.peek(HEADER.size))
-                self._check_header(code, encoding)
-            frame = self._next_frame()
-            if frame is NEED_DATA:
-                return self._at_end() if self._eof else NEED_DATA
-            return self._reply(*frame)
+        if self._error is not None:
+            self._check_usable()
+        try:
+            return self._next_reply()
+        except RemoteProtocolError as exc:
+            self._fail(exc)
+            raise
+
+    def _next_reply(self) -> Reply | ConnectionClosed | NeedData:
+        # The hot path of every driver: dictionary lookups instead of enum
+        # calls, one header unpack, no intermediate frame object.
+        buffer = self._buffer
+        if buffer and not self._sent:
+            # Any byte when nothing was asked breaks the protocol; saying so
+            # now keeps it from being taken for the next request's reply.
+            raise RemoteProtocolError(
+                f"the server sent {len(buffer)} bytes with no request pending"
+            )
+        header = buffer.peek_struct(HEADER)
+        if header is None:
+            return self._at_end() if self._eof else NEED_DATA
+        code, encoding, size = header
+        # Judge the header before waiting for the payload: garbage is reported
+        # after 7 bytes, not after whatever size it happens to announce.
+        reply_code = self._check_header(code, encoding)
+        if size > self.max_payload:
+            raise LimitExceeded("max_payload", size, self.max_payload, "declared payload size")
+        if len(buffer) < HEADER.size + size:
+            return self._at_end() if self._eof else NEED_DATA
+        buffer.discard(HEADER.size)
+        payload = buffer.consume(size)
+        self._sent.pop()
+        if reply_code is Code.VALUE:
+            return Value(payload, _ENCODINGS[encoding])
+        if reply_code is Code.ERROR:
+            return _error_reply(payload)
+        if payload:
+            raise RemoteProtocolError(f"{reply_code.name} carries {len(payload)} unexpected bytes")
+        return _OK if reply_code is Code.OK else _NOT_FOUND
 
     def _at_end(self) -> ConnectionClosed:
         if self._buffer:
@@ -349,42 +381,28 @@ class ClientConnection(_Connection):
         return ConnectionClosed()
 
     def _check_header(self, code: int, encoding: int) -> Code:
-        """Judge a reply by its header alone, before waiting for its payload.
-
-        A garbage header is reported as soon as its 7 bytes are in, instead of
-        after whatever payload size it happens to announce.
-        """
-        try:
-            reply_code = Code(code)
-        except ValueError:
-            raise RemoteProtocolError(f"unknown reply code 0x{code:04x}") from None
-        if reply_code < Code.OK:
-            raise RemoteProtocolError(f"the server sent a request code ({reply_code.name})")
+        reply_code = _REPLY_CODES.get(code)
+        if reply_code is None:
+            if code in _REQUEST_CODES:
+                raise RemoteProtocolError(f"the server sent a request code ({Code(code).name})")
+            raise RemoteProtocolError(f"unknown reply code 0x{code:04x}")
         request = self._sent.peek()
         if reply_code not in _REPLIES_TO[request]:
             raise RemoteProtocolError(f"{reply_code.name} is not a reply to {request.name}")
         if reply_code is Code.VALUE:
-            _encoding(encoding)
+            if encoding not in _ENCODINGS:
+                raise RemoteProtocolError(f"unknown encoding {encoding}")
         elif encoding != Encoding.BINARY:
             raise RemoteProtocolError(f"{reply_code.name} with encoding {encoding}")
         return reply_code
 
-    def _reply(self, code: int, encoding: int, payload: bytes) -> Reply:
-        reply_code = self._check_header(code, encoding)
-        self._sent.pop()
-        if reply_code is Code.VALUE:
-            return Value(payload, Encoding(encoding))
-        if reply_code is Code.ERROR:
-            if len(payload) < _ERROR_CODE.size:
-                raise RemoteProtocolError(f"ERROR payload of {len(payload)} bytes has no code")
-            (error_code,) = _ERROR_CODE.unpack_from(payload)
-            with_name: ErrorCode | int = (
-                ErrorCode(error_code) if error_code in ErrorCode._value2member_map_ else error_code
-            )
-            return Error(with_name, payload[_ERROR_CODE.size :].decode(errors="replace"))
-        if payload:
-            raise RemoteProtocolError(f"{reply_code.name} carries {len(payload)} unexpected bytes")
-        return Ok() if reply_code is Code.OK else NotFound()
+
+def _error_reply(payload: bytes) -> Error:
+    if len(payload) < _ERROR_CODE.size:
+        raise RemoteProtocolError(f"ERROR payload of {len(payload)} bytes has no code")
+    (number,) = _ERROR_CODE.unpack_from(payload)
+    code: ErrorCode | int = _ERROR_CODES.get(number, number)
+    return Error(code, payload[_ERROR_CODE.size :].decode(errors="replace"))
 
 
 class ServerConnection(_Connection):
@@ -441,13 +459,6 @@ _CODES: Final[dict[type[Get | Set | Delete], Code]] = {
     Set: Code.SET,
     Delete: Code.DEL,
 }
-
-
-def _encoding(value: int) -> Encoding:
-    try:
-        return Encoding(value)
-    except ValueError:
-        raise RemoteProtocolError(f"unknown encoding {value}") from None
 
 
 def _request(code: int, encoding: int, payload: bytes) -> Request | BadRequest:

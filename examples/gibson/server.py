@@ -13,7 +13,7 @@ Start it from code on a free loopback port::
     with ServerThread() as server:   # for blocking code: its own loop, its own thread
         print(server.port)
 
-or from a shell: ``python -m examples.gibson.server --port 7070``.
+or from a shell: ``python -m examples.gibson --port 7070`` (0 picks a free port).
 """
 
 from __future__ import annotations

@@ -113,6 +113,21 @@ def test_read_frame_rejects_a_size_field_that_is_not_a_length() -> None:
         ReceiveBuffer(struct.pack("<hB", -1, 0)).read_frame(struct.Struct("<hB"), size_index=0)
 
 
+def test_peek_struct_looks_without_consuming_and_discard_drops_without_copying() -> None:
+    header = struct.Struct("<HI")
+    buf = ReceiveBuffer(header.pack(1, 3)[:5])
+    assert buf.peek_struct(header) is None
+    buf += header.pack(1, 3)[5:] + b"abc"
+    assert buf.peek_struct(header) == (1, 3)
+    assert len(buf) == 9
+    buf.discard(header.size)
+    assert bytes(buf) == b"abc"
+    buf.discard(100)
+    assert not buf
+    with pytest.raises(LocalProtocolError):
+        buf.discard(-1)
+
+
 def test_peek_does_not_consume() -> None:
     buf = ReceiveBuffer(b"abcdef")
     assert buf.peek(3) == b"abc"

@@ -108,6 +108,22 @@ class ReceiveBuffer:
         self._advance(end)
         return out
 
+    def discard(self, n: int) -> None:
+        """Drop ``n`` bytes from the front without copying them (fewer if fewer are held)."""
+        if n < 0:
+            raise LocalProtocolError(f"cannot discard a negative count ({n})")
+        self._advance(min(self._start + n, len(self._data)))
+
+    def peek_struct(self, fmt: struct.Struct) -> tuple[Any, ...] | None:
+        """Unpack one ``fmt`` from the front without consuming it; ``None`` if too short.
+
+        For a header that must be judged before its payload arrives: look, decide,
+        and ``discard`` it once the whole frame is in.
+        """
+        if len(self._data) - self._start < fmt.size:
+            return None
+        return fmt.unpack_from(self._data, self._start)
+
     def read_exactly(self, n: int) -> bytes | None:
         """The next ``n`` bytes, or ``None`` (nothing consumed) if fewer are held."""
         if n < 0:

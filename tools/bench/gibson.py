@@ -1,0 +1,230 @@
+"""Benchmark the gibson clients: one at a time vs pipelined, both colours, and the parser.
+
+    python tools/bench/gibson.py [--requests N] [--runs R] [--server process|thread]
+
+Run from the repo root (it imports ``examples.gibson``). One run measures, each
+against the example server with N GETs of a 32-byte value on ONE connection,
+best of R runs:
+
+* raw socket, one at a time -- a hand-written blocking loop (struct + recv),
+  no sans-IO, no ambidex.io: the floor of per-request overhead, the baseline;
+* sync Client (the generated one), one at a time, and batched (``get_many``);
+* async AsyncClient (the source), one at a time; 1, 10 and 100 tasks sharing
+  the connection; and batched (``get_many``).
+
+Then the parser alone, no sockets: 100k VALUE replies fed to the client
+machine in 64 KiB chunks (what a driver does), against a hand-rolled
+``struct.unpack_from`` loop over the same bytes.
+
+The server runs in a separate process by default, so it does not share the
+client's GIL. The machine has 2 cores and other work runs on it: the numbers
+are noisy; compare rows within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from ambidex.sansio import NEED_DATA  # noqa: E402
+from examples.gibson import AsyncClient, Client  # noqa: E402
+from examples.gibson.protocol import (  # noqa: E402
+    HEADER,
+    ClientConnection,
+    Code,
+    Get,
+    Value,
+    encode_reply,
+    encode_request,
+)
+from examples.gibson.server import ServerThread  # noqa: E402
+
+VALUE = b"v" * 32
+KEY = "bench-key"
+
+
+@contextmanager
+def server(kind: str) -> Iterator[int]:
+    if kind == "thread":
+        with ServerThread() as running:
+            yield running.port
+        return
+    process = subprocess.Popen(
+        [sys.executable, "-m", "examples.gibson", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # "gibson server on HOST:PORT"
+        yield int(line.rsplit(":", 1)[1])
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def best(runs: int, n: int, work: Callable[[], object]) -> float:
+    rates = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        rates.append(n / (time.perf_counter() - start))
+    return max(rates)
+
+
+async def abest(runs: int, n: int, work: Callable[[], Awaitable[object]]) -> float:
+    rates = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        await work()
+        rates.append(n / (time.perf_counter() - start))
+    return max(rates)
+
+
+def raw_socket_loop(port: int, n: int) -> None:
+    """What a person writes by hand: send a GET, read 7 bytes, read the payload."""
+    request = encode_request(Get(KEY.encode()))
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for _ in range(n):
+            sock.sendall(request)
+            header = _recv_exactly(sock, HEADER.size)
+            code, _encoding, size = HEADER.unpack(header)
+            payload = _recv_exactly(sock, size)
+            assert code == Code.VALUE and payload == VALUE
+
+
+def _recv_exactly(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+    return data
+
+
+def measure_clients(port: int, n: int, runs: int) -> list[tuple[str, float]]:
+    rows: list[tuple[str, float]] = []
+    with Client.connect("127.0.0.1", port, timeout=30) as client:
+        client.set(KEY, VALUE)
+        raw = best(runs, n, lambda: raw_socket_loop(port, n))
+        rows.append(("raw socket loop, one at a time", raw))
+
+        def one_at_a_time() -> None:
+            for _ in range(n):
+                client.get(KEY)
+
+        rows.append(("sync Client, one at a time", best(runs, n, one_at_a_time)))
+        keys = [KEY] * n
+        rows.append(("sync Client, batched get_many", best(runs, n, lambda: client.get_many(keys))))
+
+    async def async_rows() -> None:
+        async with await AsyncClient.connect("127.0.0.1", port, timeout=30) as client:
+
+            async def sequential() -> None:
+                for _ in range(n):
+                    await client.get(KEY)
+
+            async def tasks(count: int) -> None:
+                async def worker(share: int) -> None:
+                    for _ in range(share):
+                        await client.get(KEY)
+
+                share, extra = divmod(n, count)
+                await asyncio.gather(*(worker(share + (i < extra)) for i in range(count)))
+
+            rows.append(("async AsyncClient, one at a time", await abest(runs, n, sequential)))
+            for count in (1, 10, 100):
+                label = f"async AsyncClient, {count} task{'s' * (count > 1)}, one conn"
+                rows.append((label, await abest(runs, n, lambda c=count: tasks(c))))
+            keys = [KEY] * n
+            rows.append(
+                (
+                    "async AsyncClient, batched get_many",
+                    await abest(runs, n, lambda: client.get_many(keys)),
+                )
+            )
+
+    asyncio.run(async_rows())
+    return rows
+
+
+def measure_parser(replies: int, runs: int) -> list[tuple[str, float, float]]:
+    wire = encode_reply(Value(VALUE)) * replies
+    chunks = [wire[i : i + 65536] for i in range(0, len(wire), 65536)]
+    requests = [Get(b"k")] * replies
+
+    def sansio_machine() -> None:
+        conn = ClientConnection()
+        conn.send_many(requests)
+        count = 0
+        for chunk in chunks:
+            conn.receive_data(chunk)
+            while conn.next_event() is not NEED_DATA:
+                count += 1
+        assert count == replies
+
+    def hand_rolled() -> None:
+        # No limits, no validation, no pairing, no state across chunks: the floor.
+        offset, count, unpack = 0, 0, HEADER.unpack_from
+        while offset < len(wire):
+            _code, _encoding, size = unpack(wire, offset)
+            offset += HEADER.size
+            _payload = wire[offset : offset + size]
+            offset += size
+            count += 1
+        assert count == replies
+
+    rows = []
+    for label, work in (
+        ("sans-IO ClientConnection (64 KiB chunks)", sansio_machine),
+        ("hand-rolled unpack_from loop (one buffer)", hand_rolled),
+    ):
+        rate = best(runs, replies, work)
+        rows.append((label, rate, rate * len(wire) / replies / 1e6))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--replies", type=int, default=100_000)
+    parser.add_argument("--server", choices=("process", "thread"), default="process")
+    args = parser.parse_args()
+
+    print(
+        f"gibson: {args.requests} GETs (32-byte value) per row on one connection, "
+        f"best of {args.runs}; server in a {args.server}; Python {sys.version.split()[0]}"
+    )
+    with server(args.server) as port:
+        rows = measure_clients(port, args.requests, args.runs)
+    base = next(rate for label, rate in rows if label.startswith("sync Client, one"))
+    raw = rows[0][1]
+    print(f"\n{'client':<44}{'requests/s':>12}{'vs sync 1-by-1':>16}{'vs raw loop':>13}")
+    for label, rate in rows:
+        print(f"{label:<44}{rate:>12,.0f}{rate / base:>15.2f}x{rate / raw:>12.2f}x")
+
+    print(
+        f"\nparser alone: {args.replies:,} VALUE replies of {len(VALUE)} bytes, best of {args.runs}"
+    )
+    print(f"\n{'parser':<44}{'replies/s':>12}{'MB/s':>10}")
+    for label, rate, mbps in measure_parser(args.replies, args.runs):
+        print(f"{label:<44}{rate:>12,.0f}{mbps:>10.1f}")
+    print("\nNoisy numbers: a shared 2-core machine; compare rows within this run.")
+
+
+if __name__ == "__main__":
+    main()
