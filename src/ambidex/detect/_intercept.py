@@ -48,7 +48,7 @@ from typing import Any, Protocol
 from ambidex._rules import DEFAULT_TABLE, Kind, Rule, RuleTable
 from ambidex.detect._report import is_stdlib_file
 
-_get_running_loop = asyncio._get_running_loop
+_get_ident = threading.get_ident
 _current_task = asyncio.current_task
 _getframe = sys._getframe
 
@@ -59,14 +59,16 @@ class Interceptor(Protocol):
     def intercepted(self, rule: Rule, caller: Any) -> None: ...
 
 
-# loop -> the detector intercepting calls made in that loop's tasks (the
-# innermost of nested ones).
-_watched: dict[asyncio.AbstractEventLoop, Interceptor] = {}
-# loop -> every detector intercepting on it, outermost first.
-_stacks: dict[asyncio.AbstractEventLoop, list[Interceptor]] = {}
-# Set while a detector reports, so its own use of patched functions (linecache
-# stat-ing files, logging opening a file) is not reported in turn.
-_reporting = threading.local()
+# The wrapper's fast path keys on the calling thread, not the running loop:
+# threading.get_ident() is several times cheaper than asyncio._get_running_loop().
+# thread id -> (loop, the detector intercepting in that loop's tasks: the innermost
+# of nested ones).
+_watched: dict[int, tuple[asyncio.AbstractEventLoop, Interceptor]] = {}
+# loop -> (its thread id once known, every detector on it, outermost first).
+_stacks: dict[asyncio.AbstractEventLoop, tuple[list[int], list[Interceptor]]] = {}
+# Threads on which a detector is reporting, so its own use of patched functions
+# (linecache stat-ing files, logging opening a file) is not reported in turn.
+_reporting: set[int] = set()
 _lock = threading.RLock()
 
 
@@ -193,19 +195,18 @@ def _wrap(function: Callable[..., Any], rule: Rule) -> Callable[..., Any]:
 
     @functools.wraps(function)
     def ambidex_intercepted(*args: Any, **kwargs: Any) -> Any:
-        loop = _get_running_loop()
-        if loop is not None:
-            detector = _watched.get(loop)
+        watched = _watched.get(_get_ident())
+        if watched is not None:
+            # On a watched loop's thread. The checks run cheapest and most often
+            # decisive first: asyncio's own socket calls stop at the caller check.
+            caller = _getframe(1)
             if (
-                detector is not None
-                and _current_task(loop) is not None
-                and not getattr(_reporting, "active", False)
+                not is_stdlib_file(caller.f_code.co_filename)
+                and _current_task(watched[0]) is not None
+                and not (nonblocking is not None and nonblocking(args, kwargs))
+                and _get_ident() not in _reporting
             ):
-                caller = _getframe(1)
-                if not is_stdlib_file(caller.f_code.co_filename) and not (
-                    nonblocking is not None and nonblocking(args, kwargs)
-                ):
-                    detector.intercepted(rule, caller)
+                watched[1].intercepted(rule, caller)
         return function(*args, **kwargs)
 
     ambidex_intercepted.__ambidex_original__ = function  # type: ignore[attr-defined]
@@ -336,30 +337,58 @@ def release() -> None:
             _active = None
 
 
-def watch_loop(loop: asyncio.AbstractEventLoop, detector: Interceptor) -> None:
+def _publish(loop: asyncio.AbstractEventLoop) -> None:
+    """Point each of ``loop``'s known threads at its innermost detector."""
+    threads, detectors = _stacks.get(loop, ([], []))
+    for thread in threads:
+        if detectors:
+            _watched[thread] = (loop, detectors[-1])
+        elif _watched.get(thread, (None,))[0] is loop:
+            del _watched[thread]
+
+
+def _learn_thread(loop: asyncio.AbstractEventLoop) -> None:
+    """Runs on ``loop``'s thread: record which thread that is."""
     with _lock:
-        _stacks.setdefault(loop, []).append(detector)
-        _watched[loop] = detector
+        entry = _stacks.get(loop)
+        if entry is not None and _get_ident() not in entry[0]:
+            entry[0].append(_get_ident())
+            _publish(loop)
+
+
+def watch_loop(loop: asyncio.AbstractEventLoop, detector: Interceptor) -> None:
+    """Intercept in ``loop``'s tasks for ``detector``, from now (on the loop's
+    thread) or from the loop's next iteration (elsewhere)."""
+    with _lock:
+        _stacks.setdefault(loop, ([], []))[1].append(detector)
+        _publish(loop)
+    if asyncio._get_running_loop() is loop:
+        _learn_thread(loop)
+    else:
+        loop.call_soon_threadsafe(_learn_thread, loop)
 
 
 def unwatch_loop(loop: asyncio.AbstractEventLoop, detector: Interceptor) -> None:
     with _lock:
-        stack = _stacks.get(loop, [])
-        if detector in stack:
-            stack.remove(detector)
-        if stack:
-            _watched[loop] = stack[-1]
-        else:
-            _stacks.pop(loop, None)
-            _watched.pop(loop, None)
+        entry = _stacks.get(loop)
+        if entry is None:
+            return
+        detectors = entry[1]
+        if detector in detectors:
+            detectors.remove(detector)
+        _publish(loop)
+        if not detectors:
+            del _stacks[loop]
 
 
 class reporting:
     """``with reporting():`` silences interception on this thread meanwhile."""
 
     def __enter__(self) -> None:
-        self._was = getattr(_reporting, "active", False)
-        _reporting.active = True
+        self._thread = _get_ident()
+        self._was = self._thread in _reporting
+        _reporting.add(self._thread)
 
     def __exit__(self, *exc: object) -> None:
-        _reporting.active = self._was
+        if not self._was:
+            _reporting.discard(self._thread)

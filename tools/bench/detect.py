@@ -1,0 +1,141 @@
+"""What leaving blocking detection on costs a loop that does not block.
+
+Two workloads, each a tight loop that spends its time in the event loop's own
+machinery, so any per-step cost shows:
+
+* ``sleep(0)``: N iterations of ``await asyncio.sleep(0)`` (every one a task step);
+* ``socketpair``: M round trips of ``loop.sock_sendall`` / ``loop.sock_recv`` over
+  a non-blocking socketpair (every one calls ``socket.send``/``recv`` from a task,
+  the worst case for interception, which wraps those methods).
+
+Each runs bare, under ambidex.detect's watchdog, watchdog + interception,
+blockbuster (activated, the peer for interception), and asyncio's debug mode
+with ``slow_callback_duration`` (the peer for the watchdog). Best of R runs.
+
+    python tools/bench/detect.py [--sleeps 200000] [--round-trips 50000] [--repeat 5]
+
+The machine this runs on is shared and has 2 cores: numbers are noisy; compare
+the ratios within one run, not across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ambidex.detect
+
+
+async def sleep_loop(n: int) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def socket_loop(n: int) -> None:
+    loop = asyncio.get_running_loop()
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    try:
+        for _ in range(n):
+            await loop.sock_sendall(a, b"x")
+            await loop.sock_recv(b, 1)
+    finally:
+        a.close()
+        b.close()
+
+
+@contextlib.contextmanager
+def nothing() -> Iterator[None]:
+    yield
+
+
+@contextlib.contextmanager
+def blockbuster() -> Iterator[None]:
+    from blockbuster import blockbuster_ctx
+
+    with blockbuster_ctx():
+        yield
+
+
+def ambidex_detector(intercept: bool) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    @contextlib.contextmanager
+    def setup() -> Iterator[None]:
+        # The staging configuration: warn, 0.1 s. install() before asyncio.run,
+        # so the detector attaches to the loop asyncio.run creates.
+        detector = ambidex.detect.install(threshold=0.1, mode="log", intercept=intercept)
+        try:
+            yield
+        finally:
+            detector.uninstall()
+            if detector.reports:
+                print(f"  (note: {len(detector.reports)} report(s) during the run; the "
+                      "machine stalled the loop)", file=sys.stderr)
+
+    return setup
+
+
+def timed(workload: Callable[[int], Any], n: int, setup: Callable[[], Any],
+          debug: bool = False) -> float:
+    with setup():
+        async def main() -> float:
+            if debug:
+                asyncio.get_running_loop().slow_callback_duration = 0.1
+            start = time.perf_counter()
+            await workload(n)
+            return time.perf_counter() - start
+
+        return asyncio.run(main(), debug=debug)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sleeps", type=int, default=200_000)
+    parser.add_argument("--round-trips", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    configs: list[tuple[str, Callable[[], Any], bool]] = [
+        ("bare", nothing, False),
+        ("ambidex watchdog", ambidex_detector(False), False),
+        ("ambidex watchdog+intercept", ambidex_detector(True), False),
+        ("blockbuster", blockbuster, False),
+        ("asyncio debug mode", nothing, True),
+    ]
+    workloads: list[tuple[str, Callable[[int], Any], int]] = [
+        (f"sleep(0) x{args.sleeps}", sleep_loop, args.sleeps),
+        (f"socketpair x{args.round_trips}", socket_loop, args.round_trips),
+    ]
+    best: dict[tuple[str, str], float] = {}
+    # Interleave configurations in each repetition so a burst of load elsewhere
+    # on the machine hits them all alike.
+    for _ in range(args.repeat):
+        for wname, workload, n in workloads:
+            for cname, setup, debug in configs:
+                t = timed(workload, n, setup, debug)
+                key = (wname, cname)
+                best[key] = min(best.get(key, float("inf")), t)
+
+    print(f"best of {args.repeat}; Python {sys.version.split()[0]}; ratio = time / bare")
+    header = f"{'configuration':<28}" + "".join(
+        f"{w:>22}{'ratio':>8}" for w, _, _ in workloads
+    )
+    print(header)
+    print("-" * len(header))
+    for cname, _, _ in configs:
+        row = f"{cname:<28}"
+        for wname, _, _ in workloads:
+            t = best[(wname, cname)]
+            row += f"{t:>20.3f} s{t / best[(wname, 'bare')]:>7.2f}x"
+        print(row)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
