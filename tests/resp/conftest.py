@@ -18,6 +18,23 @@ from dataclasses import dataclass, field
 
 import pytest
 
+# A reply that takes ARGV[2] microseconds to come (the script blocks the whole
+# server meanwhile) and says whose it is (ARGV[1]). DEBUG SLEEP would do, but
+# Redis 7 disables DEBUG by default.
+SLOW_SCRIPT = """
+local t = redis.call('TIME')
+local start = t[1] * 1000000 + t[2]
+repeat
+  local n = redis.call('TIME')
+until (n[1] * 1000000 + n[2]) - start > tonumber(ARGV[2])
+return ARGV[1]
+"""
+
+
+def slow_command(text: str, seconds: float) -> tuple[str, str, int, str, int]:
+    """The arguments of a command whose reply is ``text`` after ``seconds``."""
+    return ("EVAL", SLOW_SCRIPT, 0, text, int(seconds * 1_000_000))
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -31,6 +48,7 @@ class RedisServer:
 
     port: int
     host: str = "127.0.0.1"
+    extra_args: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self, timeout: float = 10.0) -> RedisServer:
@@ -41,7 +59,7 @@ class RedisServer:
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", self.host, "--save", "",
              "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no",
-             "--loglevel", "warning", "--dir", "/tmp"],
+             "--loglevel", "warning", "--dir", "/tmp", *self.extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + timeout
@@ -59,7 +77,8 @@ class RedisServer:
         try:
             with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
                 sock.sendall(b"PING\r\n")
-                return sock.recv(64).startswith(b"+PONG")
+                # With --requirepass the answer is NOAUTH: still an answer.
+                return sock.recv(64)[:1] in (b"+", b"-")
         except OSError:
             return False
 
@@ -68,6 +87,11 @@ class RedisServer:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+        self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -77,8 +101,7 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
-        if self.process is not None and self.process.stderr is not None:
-            self.process.stderr.close()
+        self._close_pipe()
 
 
 @pytest.fixture(scope="session")

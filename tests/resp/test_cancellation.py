@@ -1,0 +1,158 @@
+"""A caller that gives up never leaves its reply for the next caller.
+
+redis-py's CVE-2023-28858/28859: a command cancelled while it waited for its
+reply left that reply on the connection, and the next command on the
+connection read it as its own. Here the asyncio client keeps the cancelled
+caller's place in the FIFO (the reply is read and dropped in its turn), and
+the blocking client, which cannot do that, closes the connection instead.
+Both are pinned below, with the reply deliberately slow so that the caller
+gives up while it is on its way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from examples.resp import AsyncClient, Client
+
+from .conftest import RedisServer, slow_command
+from .test_client import make_client, v
+
+
+def slow_reply(client: Any, text: str) -> Any:
+    return client.execute_command(*slow_command(text, 0.2))
+
+
+@pytest.fixture
+def keys(redis_server: RedisServer) -> Iterator[tuple[str, str]]:
+    prefix = uuid.uuid4().hex
+    with Client(redis_server.host, redis_server.port) as r:
+        r.set(prefix + ":b", "value-of-b")
+        yield prefix + ":a", prefix + ":b"
+
+
+async def test_async_timed_out_caller_leaves_no_reply_for_the_next_caller(
+        redis_server: RedisServer, keys: tuple[str, str]) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port, max_connections=1) as r:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(slow_reply(r, "stale reply for A"), 0.05)
+        # Same (only) connection; A's reply is still on its way.
+        assert r.pool.size == 1
+        assert await r.get(keys[1]) == b"value-of-b"
+        assert await r.echo("next") == b"next"
+
+
+async def test_async_cancelled_caller_leaves_no_reply_for_the_next_caller(
+        redis_server: RedisServer, keys: tuple[str, str]) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port, max_connections=1) as r:
+        task = asyncio.create_task(slow_reply(r, "stale reply for A"))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await r.get(keys[1]) == b"value-of-b"
+
+
+async def test_async_client_timeout_option_fails_the_caller_not_the_connection(
+        redis_server: RedisServer, keys: tuple[str, str]) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port, timeout=0.05,
+                           max_connections=1) as r:
+        with pytest.raises(TimeoutError):
+            await slow_reply(r, "stale")
+        conn = await r.pool.acquire()
+        await r.pool.release(conn)
+        assert conn.broken is None  # kept: the FIFO keeps it in step
+        # The script blocks the whole server; with this short timeout, wait it out.
+        await asyncio.sleep(0.3)
+        assert await r.get(keys[1]) == b"value-of-b"
+
+
+async def test_async_auto_pipelined_callers_around_a_cancelled_one_get_their_own_replies(
+        redis_server: RedisServer, keys: tuple[str, str]) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port, auto_pipeline=True) as r:
+        before = asyncio.create_task(r.echo("before"))
+        slow = asyncio.create_task(slow_reply(r, "stale"))
+        after = [asyncio.create_task(r.echo(f"after-{i}")) for i in range(20)]
+        await asyncio.sleep(0.05)
+        slow.cancel()
+        assert await before == b"before"
+        assert await asyncio.gather(*after) == [f"after-{i}".encode() for i in range(20)]
+        assert await r.get(keys[1]) == b"value-of-b"
+
+
+async def test_async_cancelled_pipeline_drops_all_its_replies(
+        redis_server: RedisServer, keys: tuple[str, str]) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port, max_connections=1) as r:
+        pipe = r.pipeline()
+        pipe.execute_command(*slow_command("stale-1", 0.2)).echo("stale-2").echo("stale-3")
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(pipe.execute(), 0.05)
+        assert await r.get(keys[1]) == b"value-of-b"
+        assert await r.pipeline().echo("x").get(keys[1]).execute() == [b"x", b"value-of-b"]
+
+
+def test_sync_timed_out_connection_is_dropped_so_the_next_caller_is_not_misled(
+        redis_server: RedisServer, keys: tuple[str, str]) -> None:
+    with Client(redis_server.host, redis_server.port, timeout=0.05, max_connections=1) as r:
+        with pytest.raises(TimeoutError):
+            slow_reply(r, "stale reply for A")
+        assert r.pool.size == 0  # the connection could not be trusted: dropped
+        time.sleep(0.3)  # the script blocks the whole server; wait it out
+        assert r.get(keys[1]) == b"value-of-b"  # on a new connection
+        assert r.pool.size == 1
+
+
+@pytest.mark.parametrize("colour", ["sync", "async"])
+async def test_connect_that_times_out_frees_its_pool_slot(colour: str) -> None:
+    # A listener that never answers: TCP connects, HELLO gets no reply.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        client = make_client(colour, RedisServer(port), protocol=3, timeout=0.1,
+                             max_connections=1)
+        try:
+            with pytest.raises(TimeoutError):
+                await v(client.ping())
+            assert client.pool.size == 0
+            with pytest.raises(TimeoutError):  # the slot was freed: it tries again
+                await v(client.ping())
+        finally:
+            await v(client.close())
+
+
+async def test_cancelled_connect_frees_its_pool_slot() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        client = AsyncClient("127.0.0.1", silent.getsockname()[1], protocol=3,
+                             max_connections=1)
+        try:
+            task = asyncio.create_task(client.ping())
+            await asyncio.sleep(0.05)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert client.pool.size == 0
+        finally:
+            await client.close()
+
+
+async def test_cancelled_pool_wait_takes_no_slot(redis_server: RedisServer) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port, max_connections=1) as r:
+        held = await r.pool.acquire()
+        waiter = asyncio.create_task(r.pool.acquire())
+        await asyncio.sleep(0.02)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        await r.pool.release(held)
+        assert r.pool.size == 1
+        assert await asyncio.wait_for(r.ping(), 1) is True

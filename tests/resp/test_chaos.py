@@ -1,0 +1,194 @@
+"""Storms: thousands of calls with random cancellations, and a server that dies
+mid-pipeline. What must hold: every call that completes got its own reply,
+every call that could not complete failed with a connection error, and no
+connection is left out of step."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from examples.resp import AsyncClient, AsyncConnection, Client, RedisConnectionError
+
+from .conftest import RedisServer, free_port, slow_command
+from .test_client import make_client, v
+
+
+async def _storm(client: AsyncClient, calls: int, seed: int, wave: int) -> dict[str, int]:
+    """``calls`` SET+GET pairs with unique values, ``wave`` at a time, 1 in 10
+    cancelled or timed out at a random point; returns what happened. (Through a
+    pool, a small wave keeps callers on the wire rather than queued for a
+    connection, so that the cancellations land while replies are in flight.)"""
+    rng = random.Random(seed)
+    prefix = uuid.uuid4().hex
+    outcome = {"ok": 0, "cancelled": 0, "timed_out": 0}
+
+    async def set_then_get(i: int) -> None:
+        key, value = f"{prefix}:{i}", f"value-{i}-{rng.random()}".encode()
+        assert await client.set(key, value) is True  # b"OK", not somebody's value
+        got = await client.get(key)
+        assert got == value, f"call {i} got {got!r}, not its own {value!r}"
+
+    # Mostly very short: a caller should give up while its reply is in flight.
+    delays = [0, 0, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.003]
+
+    async def one(i: int) -> None:
+        dice = rng.random()
+        try:
+            if dice < 0.05:
+                task = asyncio.ensure_future(set_then_get(i))
+                asyncio.get_running_loop().call_later(rng.choice(delays), task.cancel)
+                await task
+            elif dice < 0.10:
+                await asyncio.wait_for(set_then_get(i), rng.choice(delays[2:]))
+            else:
+                await set_then_get(i)
+            outcome["ok"] += 1
+        except asyncio.CancelledError:
+            outcome["cancelled"] += 1
+        except TimeoutError:
+            outcome["timed_out"] += 1
+
+    for start in range(0, calls, wave):
+        await asyncio.gather(*(one(i) for i in range(start, min(start + wave, calls))))
+    return outcome
+
+
+async def _assert_in_step(conn: AsyncConnection, key: str, value: bytes) -> None:
+    assert await conn.execute(("PING",)) == b"PONG"
+    assert await conn.execute(("GET", key)) == value
+    assert await conn.execute(("ECHO", "last")) == b"last"
+
+
+async def test_pool_storm_of_cancelled_and_timed_out_calls_keeps_every_reply_paired(
+        redis_server: RedisServer) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port, max_connections=4) as client:
+        outcome = await _storm(client, 14_000, seed=1, wave=12)
+        assert outcome["ok"] > 11_000 and outcome["cancelled"] + outcome["timed_out"] > 0
+        await client.set("chaos:probe", "probe")
+        conns = [await client.pool.acquire() for _ in range(client.pool.size)]
+        assert 1 <= len(conns) <= 4
+        for conn in conns:
+            await _assert_in_step(conn, "chaos:probe", b"probe")
+        for conn in conns:
+            await client.pool.release(conn)
+
+
+async def test_auto_pipelined_storm_keeps_every_reply_paired(
+        redis_server: RedisServer) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port, auto_pipeline=True) as client:
+        outcome = await _storm(client, 6_000, seed=2, wave=500)
+        assert outcome["ok"] > 4_500 and outcome["cancelled"] + outcome["timed_out"] > 0
+        await client.set("chaos:probe2", "probe2")
+        assert client._shared is not None
+        await _assert_in_step(client._shared, "chaos:probe2", b"probe2")
+
+
+# -- the server dies mid-pipeline ---------------------------------------------------------
+
+
+async def test_async_server_killed_mid_pipeline_fails_every_pending_call_then_reconnects(
+        start_redis: Any) -> None:
+    port = free_port()
+    server = start_redis(port)
+    server.start()
+    async with AsyncClient(server.host, port, auto_pipeline=True) as client:
+        await client.ping()
+        # The server sleeps; everything sent meanwhile is pending on the wire.
+        sleeper = asyncio.create_task(client.execute_command(*slow_command("slow", 5)))
+        await asyncio.sleep(0.05)
+        pending = [asyncio.create_task(client.echo(f"p{i}")) for i in range(100)]
+        pipe = asyncio.create_task(client.pipeline().echo("a").echo("b").execute())
+        await asyncio.sleep(0.05)
+        server.kill()
+        results = await asyncio.gather(sleeper, pipe, *pending, return_exceptions=True)
+        assert all(isinstance(r, RedisConnectionError) for r in results), results
+        assert client._shared is not None and client._shared.broken is not None
+
+        with pytest.raises(RedisConnectionError):  # nothing listens now
+            await client.ping()
+        server.start()
+        assert await client.echo("back") == b"back"  # a new connection
+        assert client._shared is not None and client._shared.broken is None
+
+
+async def test_async_pool_drops_connections_of_a_killed_server(start_redis: Any) -> None:
+    port = free_port()
+    server = start_redis(port)
+    server.start()
+    async with AsyncClient(server.host, port, max_connections=3) as client:
+        await asyncio.gather(*(client.ping() for _ in range(3)))
+        sleeper = asyncio.create_task(client.execute_command(*slow_command("slow", 5)))
+        await asyncio.sleep(0.05)
+        pending = [asyncio.create_task(client.pipeline().echo("x").echo("y").execute())
+                   for _ in range(2)]
+        await asyncio.sleep(0.05)
+        server.kill()
+        results = await asyncio.gather(sleeper, *pending, return_exceptions=True)
+        assert all(isinstance(r, RedisConnectionError) for r in results), results
+        assert client.pool.size == 0  # every broken connection was dropped
+        server.start()
+        assert await client.echo("back") == b"back"
+        assert client.pool.size == 1
+
+
+def test_sync_server_killed_mid_command_fails_it_then_the_pool_reconnects(
+        start_redis: Any) -> None:
+    port = free_port()
+    server = start_redis(port)
+    server.start()
+    with Client(server.host, port, max_connections=2) as client:
+        client.ping()
+        errors: list[BaseException] = []
+
+        def call(*args: Any) -> None:
+            try:
+                client.execute_command(*args)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=call, args=slow_command("slow", 5)),
+                   threading.Thread(target=lambda: call("ECHO", "pending"))]
+        threads[0].start()
+        time.sleep(0.05)
+        threads[1].start()
+        time.sleep(0.05)
+        server.kill()
+        for t in threads:
+            t.join(10)
+        assert len(errors) == 2 and all(isinstance(e, RedisConnectionError) for e in errors)
+        assert client.pool.size == 0
+        server.start()
+        assert client.echo("back") == b"back"
+        assert client.pool.size == 1
+
+
+@pytest.mark.parametrize("colour", ["sync", "async"])
+async def test_server_that_closes_mid_reply_is_a_connection_error(colour: str) -> None:
+    # A fake server: answers the first command with half a bulk string, hangs up.
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(100)
+            conn.sendall(b"$10\r\nhalf")
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    client = make_client(colour, RedisServer(listener.getsockname()[1]))
+    try:
+        with pytest.raises(RedisConnectionError):
+            await v(client.get("k"))
+        assert client.pool.size == 0
+    finally:
+        await v(client.close())
+        thread.join(5)
+        listener.close()

@@ -1,0 +1,366 @@
+"""Both colours of the client against a real redis-server: the same bodies, the
+same expectations.
+
+Each test body is an ``async def`` taking a client of either colour; ``v()``
+awaits what the async client returns and passes the blocking client's values
+through. So one body pins the behaviour of both, and a difference between
+the colours is a failing parameter, not a second test that drifted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from examples.resp import (
+    AsyncClient,
+    AsyncConnection,
+    Client,
+    Connection,
+    PoolTimeout,
+    PushReply,
+    RedisConnectionError,
+    ResponseError,
+)
+
+from .conftest import RedisServer, free_port
+
+COLOURS = ["sync", "async"]
+
+
+async def v(value: Any) -> Any:
+    """The value of a call in either colour."""
+    return await value if inspect.isawaitable(value) else value
+
+
+async def collect(iterable: Any) -> list[Any]:
+    if hasattr(iterable, "__aiter__"):
+        return [item async for item in iterable]
+    return list(iterable)
+
+
+def make_client(colour: str, server: RedisServer, **options: Any) -> Any:
+    cls = Client if colour == "sync" else AsyncClient
+    return cls(server.host, server.port, **options)
+
+
+@pytest.fixture(params=COLOURS)
+def colour(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def protocol(request: pytest.FixtureRequest) -> int:
+    return int(request.param)
+
+
+@pytest.fixture
+async def r(colour: str, protocol: int, redis_server: RedisServer) -> AsyncIterator[Any]:
+    client = make_client(colour, redis_server, protocol=protocol)
+    try:
+        yield client
+    finally:
+        await v(client.close())
+
+
+@pytest.fixture
+def key() -> str:
+    return f"test:{uuid.uuid4().hex}"
+
+
+# -- commands -----------------------------------------------------------------------
+
+
+async def test_strings_set_get_mget_mset_append_strlen(r: Any, key: str) -> None:
+    assert await v(r.get(key)) is None
+    assert await v(r.set(key, "hello")) is True
+    assert await v(r.get(key)) == b"hello"
+    assert await v(r.append(key, b" world")) == 11
+    assert await v(r.strlen(key)) == 11
+    assert await v(r.mset({key + "a": 1, key + "b": 2.5})) is True
+    assert await v(r.mget(key + "a", key + "b", key + "missing")) == [b"1", b"2.5", None]
+
+
+async def test_set_options_nx_xx_ex_px(r: Any, key: str) -> None:
+    assert await v(r.set(key, "a", xx=True)) is None  # no key yet: XX refuses
+    assert await v(r.set(key, "a", nx=True)) is True
+    assert await v(r.set(key, "b", nx=True)) is None  # exists: NX refuses
+    assert await v(r.get(key)) == b"a"
+    assert await v(r.set(key, "c", xx=True, ex=100)) is True
+    assert 90 < await v(r.ttl(key)) <= 100
+    assert await v(r.set(key, "d", px=50_000)) is True
+    assert 40 < await v(r.ttl(key)) <= 50
+
+
+async def test_keys_delete_exists_expire_ttl_persist(r: Any, key: str) -> None:
+    await v(r.set(key, 1))
+    assert await v(r.exists(key, key, key + "nope")) == 2
+    assert await v(r.ttl(key)) == -1
+    assert await v(r.expire(key, 100)) is True
+    assert await v(r.persist(key)) is True
+    assert await v(r.persist(key)) is False
+    assert await v(r.keys(key + "*")) == [key.encode()]
+    assert await v(r.delete(key, key + "nope")) == 1
+    assert await v(r.ttl(key)) == -2
+    assert await v(r.expire(key, 100)) is False
+
+
+async def test_scan_walks_the_cursor_to_every_matching_key(r: Any, key: str) -> None:
+    names = {f"{key}:{i}".encode() for i in range(250)}
+    await v(r.mset(dict.fromkeys(names, b"x")))
+    assert set(await collect(r.scan_iter(match=key + ":*", count=20))) == names
+    cursor, page = await v(r.scan(0, match=key + ":*", count=10))
+    assert isinstance(cursor, int) and isinstance(page, list)
+
+
+async def test_counters(r: Any, key: str) -> None:
+    assert await v(r.incr(key)) == 1
+    assert await v(r.incrby(key, 10)) == 11
+    assert await v(r.decr(key)) == 10
+
+
+async def test_hashes(r: Any, key: str) -> None:
+    assert await v(r.hset(key, "f", "1")) == 1
+    assert await v(r.hset(key, mapping={"g": 2, "h": b"3"})) == 2
+    assert await v(r.hget(key, "g")) == b"2"
+    assert await v(r.hget(key, "zz")) is None
+    assert await v(r.hgetall(key)) == {b"f": b"1", b"g": b"2", b"h": b"3"}
+    assert await v(r.hdel(key, "f", "zz")) == 1
+    assert await v(r.hgetall(key + "none")) == {}
+
+
+async def test_lists(r: Any, key: str) -> None:
+    assert await v(r.rpush(key, "b", "c")) == 2
+    assert await v(r.lpush(key, "a")) == 3
+    assert await v(r.lrange(key, 0, -1)) == [b"a", b"b", b"c"]
+    assert await v(r.llen(key)) == 3
+    assert await v(r.lpop(key)) == b"a"
+    assert await v(r.rpop(key, 2)) == [b"c", b"b"]
+    assert await v(r.lpop(key)) is None
+
+
+async def test_sets(r: Any, key: str) -> None:
+    assert await v(r.sadd(key, "a", "b", "a")) == 2
+    assert await v(r.sismember(key, "a")) is True
+    assert await v(r.sismember(key, "z")) is False
+    assert await v(r.srem(key, "a")) == 1
+    assert await v(r.smembers(key)) == {b"b"}
+
+
+async def test_ping_echo_and_any_command_through_execute_command(r: Any, key: str) -> None:
+    assert await v(r.ping()) is True
+    assert await v(r.echo("hi")) == b"hi"
+    await v(r.execute_command("SET", key, "12345"))
+    assert await v(r.execute_command("OBJECT", "ENCODING", key)) == b"int"
+
+
+async def test_flushdb_empties_only_the_selected_database(
+        colour: str, redis_server: RedisServer, key: str) -> None:
+    other = make_client(colour, redis_server, db=0)
+    scratch = make_client(colour, redis_server, db=9)
+    try:
+        await v(other.set(key, 1))
+        await v(scratch.set(key, 2))
+        assert await v(scratch.flushdb()) is True
+        assert await v(scratch.get(key)) is None
+        assert await v(other.get(key)) == b"1"
+    finally:
+        await v(other.close())
+        await v(scratch.close())
+
+
+async def test_big_values_round_trip(r: Any, key: str) -> None:
+    big = bytes(range(256)) * 20_000  # 5 MB: read in many chunks
+    await v(r.set(key, big))
+    assert await v(r.get(key)) == big
+
+
+# -- errors -------------------------------------------------------------------------
+
+
+async def test_server_error_is_raised_with_its_message_and_connection_stays_usable(
+        r: Any, key: str) -> None:
+    await v(r.set(key, "s"))
+    with pytest.raises(ResponseError, match="WRONGTYPE") as info:
+        await v(r.lpush(key, "x"))
+    assert info.value.code == "WRONGTYPE"
+    with pytest.raises(ResponseError, match="unknown command"):
+        await v(r.execute_command("NOSUCHCOMMAND"))
+    assert await v(r.get(key)) == b"s"
+
+
+async def test_refused_connection_is_a_connection_error(colour: str) -> None:
+    client = make_client(colour, RedisServer(free_port()))
+    try:
+        with pytest.raises(RedisConnectionError):
+            await v(client.ping())
+    finally:
+        await v(client.close())
+
+
+# -- pipelines and transactions -------------------------------------------------------
+
+
+async def test_pipeline_returns_transformed_replies_in_order(r: Any, key: str) -> None:
+    pipe = r.pipeline()
+    pipe.set(key, 1).incr(key).get(key).hset(key + "h", "f", "v").hgetall(key + "h")
+    assert len(pipe) == 5
+    assert await v(pipe.execute()) == [True, 2, b"2", 1, {b"f": b"v"}]
+    assert await v(pipe.execute()) == []  # the queue was emptied
+
+
+async def test_pipeline_error_is_raised_after_every_reply_is_read(r: Any, key: str) -> None:
+    await v(r.set(key, "s"))
+    pipe = r.pipeline().lpush(key, "x").set(key + "2", "ok").get(key + "2")
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        await v(pipe.execute())
+    # All replies were consumed: the connection is in step.
+    assert await v(r.get(key + "2")) == b"ok"
+    pipe = r.pipeline().lpush(key, "x").get(key + "2")
+    replies = await v(pipe.execute(raise_on_error=False))
+    assert isinstance(replies[0], ResponseError) and replies[1] == b"ok"
+
+
+async def test_transaction_runs_as_multi_exec(r: Any, key: str) -> None:
+    pipe = r.pipeline(transaction=True).incr(key).incr(key).get(key)
+    assert await v(pipe.execute()) == [1, 2, b"2"]
+
+
+async def test_transaction_with_a_refused_command_runs_nothing(r: Any, key: str) -> None:
+    pipe = r.pipeline(transaction=True).set(key, 1).execute_command("NOSUCHCOMMAND")
+    with pytest.raises(ResponseError, match="unknown command"):
+        await v(pipe.execute())
+    assert await v(r.get(key)) is None
+    assert await v(r.ping()) is True
+
+
+# -- connection setup ---------------------------------------------------------------
+
+
+async def test_password_and_db_are_sent_on_connect(colour: str, start_redis: Any) -> None:
+    secured = start_redis(free_port(), extra_args=("--requirepass", "s3cret"))
+    secured.start()
+    client = make_client(colour, secured, password="s3cret", db=3)
+    anonymous = make_client(colour, secured)
+    wrong = make_client(colour, secured, password="nope")
+    try:
+        assert await v(client.set("k", "in-db-3")) is True
+        assert await v(client.get("k")) == b"in-db-3"
+        with pytest.raises(ResponseError, match="NOAUTH"):
+            await v(anonymous.get("k"))
+        with pytest.raises(ResponseError, match=r"WRONGPASS|invalid password"):
+            await v(wrong.ping())
+    finally:
+        for c in (client, anonymous, wrong):
+            await v(c.close())
+
+
+async def test_resp3_hello_and_resp2_give_the_same_python_values(
+        colour: str, redis_server: RedisServer, key: str) -> None:
+    clients = [make_client(colour, redis_server, protocol=p) for p in (2, 3)]
+    try:
+        await v(clients[0].hset(key, mapping={"a": 1}))
+        await v(clients[0].sadd(key + "s", "x", "y"))
+        results = [(await v(c.hgetall(key)), await v(c.smembers(key + "s")),
+                    await v(c.execute_command("HELLO"))) for c in clients]
+        assert results[0][:2] == results[1][:2] == ({b"a": b"1"}, {b"x", b"y"})
+        assert isinstance(results[0][2], list)  # HELLO's reply: a flat list in RESP2
+        assert isinstance(results[1][2], dict) and results[1][2][b"proto"] == 3  # a map
+    finally:
+        for c in clients:
+            await v(c.close())
+
+
+async def test_resp3_push_is_routed_away_never_taken_as_a_reply(
+        colour: str, redis_server: RedisServer, key: str) -> None:
+    cls = Connection if colour == "sync" else AsyncConnection
+    conn = await v(cls.connect(redis_server.host, redis_server.port, protocol=3))
+    writer = make_client(colour, redis_server)
+    pushes: list[PushReply] = []
+    conn.push_handler = pushes.append
+    try:
+        assert await v(conn.execute(("CLIENT", "TRACKING", "on"))) == b"OK"
+        await v(conn.execute(("GET", key)))  # now tracked
+        await v(writer.set(key, "changed"))  # the server pushes an invalidation
+        # The push arrives before (or with) this reply; it must not be taken for it.
+        assert await v(conn.execute(("ECHO", "mine"))) == b"mine"
+        for _ in range(50):
+            if pushes:
+                break
+            await asyncio.sleep(0.01)
+            await v(conn.execute(("PING",)))
+        assert pushes and pushes[0][0] == b"invalidate" and pushes[0][1] == [key.encode()]
+    finally:
+        await v(conn.close())
+        await v(writer.close())
+
+
+# -- pool ---------------------------------------------------------------------------
+
+
+async def test_pool_waits_up_to_its_timeout_then_raises_pool_timeout(
+        colour: str, redis_server: RedisServer) -> None:
+    client = make_client(colour, redis_server, max_connections=2, pool_timeout=0.2)
+    pool = client.pool
+    try:
+        first = await v(pool.acquire())
+        second = await v(pool.acquire())
+        assert pool.size == 2
+        with pytest.raises(PoolTimeout):
+            await v(pool.acquire())
+        await v(pool.release(first))
+        assert await v(pool.acquire()) is first  # the idle one is reused, none opened
+        await v(pool.release(first))
+        await v(pool.release(second))
+        assert pool.size == 2 and pool.idle == 2
+    finally:
+        await v(client.close())
+
+
+def test_sync_pool_is_thread_safe_and_bounded(redis_server: RedisServer, key: str) -> None:
+    client = Client(redis_server.host, redis_server.port, max_connections=3, pool_timeout=10)
+    seen_sizes: list[int] = []
+
+    def worker() -> None:
+        for _ in range(200):
+            client.incr(key)
+            seen_sizes.append(client.pool.size)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert client.get(key) == b"1600"
+        assert max(seen_sizes) <= 3
+    finally:
+        client.close()
+
+
+async def test_async_pool_is_task_safe_and_bounded(redis_server: RedisServer, key: str) -> None:
+    client = AsyncClient(redis_server.host, redis_server.port, max_connections=3)
+    sizes: list[int] = []
+
+    async def worker() -> None:
+        for _ in range(100):
+            await client.incr(key)
+            sizes.append(client.pool.size)
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(20)))
+        assert await client.get(key) == b"2000"
+        assert max(sizes) <= 3
+    finally:
+        await client.close()
+
+
+def test_auto_pipeline_is_refused_by_the_blocking_client(redis_server: RedisServer) -> None:
+    with pytest.raises(ValueError, match="auto_pipeline"):
+        Client(redis_server.host, redis_server.port, auto_pipeline=True)
