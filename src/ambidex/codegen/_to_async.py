@@ -43,6 +43,7 @@ before it is returned, and a failure to compile is reported, never written.
 from __future__ import annotations
 
 import ast
+import re
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -766,27 +767,69 @@ def _apply_renames(
         return text
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CODE_STRING = re.compile(r"\s*[\w.]+(\s*[\[\],|]\s*[\w.]*)*\s*")
+"""A string that may name code: ``"Client"``, ``"Optional[Conn]"``, ``"A | None"``."""
+
+
+def _used_names(tree: ast.Module) -> set[str]:
+    """Names a module reads, plus the identifiers of strings that look like code
+    (``__all__`` entries, string annotations)."""
+    used: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
+            used.add(node.id)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if _CODE_STRING.fullmatch(node.value):
+                used.update(_IDENTIFIER.findall(node.value))
+    return used
+
+
 def _drop_unused_imports(original: ast.Module, text: str) -> str:
     """Drop the imports the port left unused (``import time`` once it is ``asyncio.sleep``).
 
-    Only imports the source used are dropped: one the source already had
-    unused stays, it is not the port's business. Shares the async -> sync
-    direction's implementation, so both directions agree on what "unused" means.
+    Only names the source used are dropped: an import the source already had
+    unused stays, it is not the port's business. A statement that loses some
+    of its names is rewritten on one line; one that loses all of them goes.
     """
-    from ambidex.codegen._to_sync import _drop_unused_imports as drop
-    from ambidex.codegen._to_sync import _used_names
-
     try:
-        ast.parse(text)
+        tree = ast.parse(text)
     except SyntaxError:
         return text  # reported by the compile check
-    imported = {
-        alias.asname or alias.name.split(".")[0]
-        for statement in original.body
-        if isinstance(statement, (ast.Import, ast.ImportFrom))
-        for alias in statement.names
-    }
-    return drop(text, _used_names(original), imported)
+    before, after = _used_names(original), _used_names(tree)
+    source = SourceText(text)
+    edits = Edits(source)
+    for statement in tree.body:
+        if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
+            continue
+        kept = [
+            alias
+            for alias in statement.names
+            if alias.name == "*"
+            or (local := alias.asname or alias.name.split(".")[0]) in after
+            or local not in before
+        ]
+        if len(kept) == len(statement.names):
+            continue
+        start, end = source.span(statement)
+        line_start = source.offset(statement.lineno, 0)
+        assert statement.end_lineno is not None
+        line_end = source.offset(statement.end_lineno + 1, 0)
+        alone = not text[line_start:start].strip() and not text[end:line_end].strip()
+        if not kept and alone:
+            edits.replace(line_start, line_end, "")
+            continue
+        names = ", ".join(f"{a.name} as {a.asname}" if a.asname else a.name for a in kept)
+        if not kept:
+            edits.replace(start, end, "pass")
+        elif isinstance(statement, ast.Import):
+            edits.replace(start, end, f"import {names}")
+        else:
+            module = "." * statement.level + (statement.module or "")
+            edits.replace(start, end, f"from {module} import {names}")
+    return edits.apply() if len(edits) else text
 
 
 # --- flavour markers -------------------------------------------------------------------
