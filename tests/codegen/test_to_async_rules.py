@@ -411,3 +411,20 @@ def test_a_connection_made_at_import_time_is_refused() -> None:
     """)
     assert (error.line, error.col) == (4, 8)
     assert "runs at import time" in error.message
+
+
+def test_imports_the_port_left_unused_go_and_others_stay() -> None:
+    output = async_of("""
+        import os, time
+        import json  # unused in the source too: not the port's business
+        from time import monotonic, sleep
+
+        def wait() -> float:
+            time.sleep(0)
+            sleep(0)
+            return monotonic() + len(os.sep)
+    """)
+    assert "import os\n" in output
+    assert "import json  # unused in the source too" in output
+    assert "from time import monotonic\n" in output
+    assert "    await asyncio.sleep(0)\n    await asyncio.sleep(0)\n" in output
