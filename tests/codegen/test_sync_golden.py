@@ -588,3 +588,24 @@ def test_a_user_rule_is_one_row() -> None:
     """
     output = sync_of(source, table=table)
     assert "c.fetch()" in output
+
+
+def test_an_import_used_only_in_a_string_annotation_stays() -> None:
+    source = """\
+    from __future__ import annotations
+
+    import asyncio
+    from typing import Optional
+
+    from pkg import Thing
+
+    x: "Optional[Thing]" = None
+
+
+    async def f(t: Thing) -> None:
+        await asyncio.sleep(0)
+    """
+    output = sync_of(source)
+    assert "from typing import Optional\n" in output
+    assert "from pkg import Thing\n" in output
+    assert "import asyncio" not in output and "import time\n" in output

@@ -150,6 +150,13 @@ class Edits:
         """Forget the edits added after the first ``count`` (undo a failed attempt)."""
         del self._edits[count:]
 
+    def checkpoint(self) -> list[tuple[int, int, int, str]]:
+        """The current edits, for :meth:`restore` if an attempt fails."""
+        return list(self._edits)
+
+    def restore(self, checkpoint: list[tuple[int, int, int, str]]) -> None:
+        self._edits = list(checkpoint)
+
     def has_edits_inside(self, start: int, end: int) -> bool:
         return bool(self._inside(start, end))
 

@@ -49,11 +49,13 @@ internal error reported as a diagnostic, never written.
 from __future__ import annotations
 
 import ast
+import dis
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeGuard
+from types import CodeType
+from typing import Any
 
 from ambidex._rules import Kind, Rule, RuleTable
 from ambidex.codegen._renames import Renames, RenameWalker, module_name_for
@@ -66,6 +68,7 @@ CONVERTER_VERSION = "1"
 _PRAGMA = re.compile(r"#\s*ambidex:\s*(async|sync)-only\b")
 # A string that may name code (a forward reference, an __all__ entry), not prose.
 _CODE_STRING = re.compile(r"[\w.\[\], |]{1,200}")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASYNC_KW = re.compile(r"async(?:\s|\\\n)+")
 _AWAIT_KW = re.compile(r"await(?:\s|\\\n)*")
 
@@ -182,24 +185,70 @@ def _is_flag(test: ast.expr) -> bool | None:
     return None
 
 
-def _is_coroutine_function(node: ast.AST) -> TypeGuard[ast.AsyncFunctionDef]:
-    """An ``async def`` without ``yield``: calling it makes a coroutine to await.
+@dataclass
+class _Scan:
+    """What one walk over a module finds, for everything that needs the whole module."""
 
-    (An ``async def`` with ``yield`` is an async generator: calling it makes
-    an iterator, which is fine to keep and pass around.)
-    """
-    if not isinstance(node, ast.AsyncFunctionDef):
-        return False
-    stack: list[ast.AST] = list(node.body)
+    imports: list[tuple[ast.Import | ast.ImportFrom, bool]] = field(default_factory=list)
+    """Every import statement, and whether it is at module level."""
+    local_names: set[str] = field(default_factory=set)
+    used: set[str] = field(default_factory=set)
+    """Names the module uses: loaded names, and the words of strings that look like
+    code (forward references, ``__all__``), which keeps an import on the safe side."""
+    generators: set[int] = field(default_factory=set)
+    """ids of the ``async def`` nodes that contain ``yield`` (async generators)."""
+    async_defs: list[ast.AsyncFunctionDef] = field(default_factory=list)
+    classes: set[str] = field(default_factory=set)
+
+
+_SCOPES = (ast.FunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _scan(tree: ast.Module) -> _Scan:
+    scan = _Scan()
+    module_level = {id(s) for s in tree.body}
+    # (node, the async def whose body it is in, or None)
+    stack: list[tuple[ast.AST, ast.AsyncFunctionDef | None]] = [(tree, None)]
     while stack:
-        current = stack.pop()
-        if isinstance(current, (ast.Yield, ast.YieldFrom)):
-            return False
-        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                                ast.Lambda)):
+        node, owner = stack.pop()
+        kind = type(node)
+        if kind is ast.Name:
+            if type(node.ctx) is ast.Store:  # type: ignore[attr-defined]
+                scan.local_names.add(node.id)  # type: ignore[attr-defined]
+            else:
+                scan.used.add(node.id)  # type: ignore[attr-defined]
             continue
-        stack.extend(ast.iter_child_nodes(current))
-    return True
+        if kind is ast.Constant:
+            value = node.value  # type: ignore[attr-defined]
+            if type(value) is str and _CODE_STRING.fullmatch(value):
+                scan.used.update(_WORD.findall(value))
+            continue
+        if kind is ast.Import or kind is ast.ImportFrom:
+            scan.imports.append((node, id(node) in module_level))  # type: ignore[arg-type]
+            continue
+        if kind is ast.AsyncFunctionDef:
+            scan.async_defs.append(node)  # type: ignore[arg-type]
+            scan.local_names.add(node.name)  # type: ignore[attr-defined]
+            owner = node  # type: ignore[assignment]
+        elif isinstance(node, _SCOPES):
+            if isinstance(node, ast.ClassDef):
+                scan.classes.add(node.name)
+            if not isinstance(node, ast.Lambda):
+                scan.local_names.add(node.name)
+            owner = None
+        elif kind is ast.arg:
+            scan.local_names.add(node.arg)  # type: ignore[attr-defined]
+        elif (kind is ast.Yield or kind is ast.YieldFrom) and owner is not None:
+            scan.generators.add(id(owner))
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        stack.append((item, owner))
+            elif isinstance(value, ast.AST):
+                stack.append((value, owner))
+    return scan
 
 
 def _bodies(node: ast.AST) -> Iterator[list[ast.stmt]]:
@@ -223,6 +272,7 @@ class _SyncWalker(RenameWalker):
         renames: Renames,
         qualified_renames: Mapping[str, str],
         coroutine_functions: frozenset[str],
+        scan: _Scan,
     ) -> None:
         module_name = module_name_for(path)
         super().__init__(source, Edits(source), renames, module_name)
@@ -232,6 +282,7 @@ class _SyncWalker(RenameWalker):
         self.tables = tables
         self.qualified_renames = qualified_renames
         self.coroutine_functions = coroutine_functions
+        self.scan = scan
         self.diagnostics: list[Diagnostic] = []
         self.bindings: dict[str, _Binding] = {}
         self.local_names: set[str] = set()
@@ -244,6 +295,9 @@ class _SyncWalker(RenameWalker):
         self.class_coroutines: list[set[str]] = []
         self.in_async_def = False
         self.plan = _Plan()
+        self.touched: set[str] = set()
+        self.removed_aliases: set[int] = set()
+        """Import names whose uses the rewrite replaced: candidates for becoming unused."""
         self.reported = False
         self.used_rules: set[Rule] = set()
         self._collect_names()
@@ -260,17 +314,16 @@ class _SyncWalker(RenameWalker):
     def _collect_names(self) -> None:
         self._module_source = self.source
         self._string_anchor = (1, 1)
-        module_level = {id(s) for s in self.tree.body}
-        for node in ast.walk(self.tree):
+        self.local_names = self.scan.local_names
+        for node, top in self.scan.imports:
             if isinstance(node, ast.Import):
-                top = id(node) in module_level
                 for alias in node.names:
                     if alias.asname:
                         self.bindings[alias.asname] = _Binding(alias.name, node, alias, True, top)
                     else:
                         root = alias.name.split(".")[0]
                         self.bindings[root] = _Binding(root, node, alias, True, top)
-            elif isinstance(node, ast.ImportFrom):
+            else:
                 if node.module == "__future__":
                     continue
                 base = self.resolve_relative(node.module, node.level)
@@ -281,14 +334,7 @@ class _SyncWalker(RenameWalker):
                     qualified = f"{base}.{alias.name}" if base else alias.name
                     if node.level and base is None:
                         qualified = "." * node.level + (node.module or "") + "." + alias.name
-                    self.bindings[local] = _Binding(qualified, node, alias, False,
-                                                    id(node) in module_level)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                self.local_names.add(node.name)
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                self.local_names.add(node.id)
-            elif isinstance(node, ast.arg):
-                self.local_names.add(node.arg)
+                    self.bindings[local] = _Binding(qualified, node, alias, False, top)
         self.import_decisions: dict[int, tuple[str, str]] = {}
         for local, binding in list(self.bindings.items()):
             if isinstance(binding.node, ast.ImportFrom):
@@ -376,7 +422,8 @@ class _SyncWalker(RenameWalker):
                     and isinstance(statement.value, ast.Constant) \
                     and isinstance(statement.value.value, bool):
                 self.edits.replace_node(statement.value, str(not statement.value.value))
-        self._plan_body(self.tree.body)
+        if "ambidex:" in self.source.text or "IS_ASYNC" in self.source.text:
+            self._plan_body(self.tree.body)
 
     def _pragma(self, statement: ast.stmt) -> str | None:
         for lineno in {_first_line(statement), statement.lineno}:
@@ -475,14 +522,29 @@ class _SyncWalker(RenameWalker):
             self.edits.replace_span(start, end, dedented)
 
     # --- the walk -----------------------------------------------------------------
+    # Dispatch by type, cached: the walk visits every node of every module.
+    _dispatch: dict[type, Callable[[_SyncWalker, Any], None]] = {}
+
     def visit(self, node: ast.AST) -> None:
-        if id(node) in self.plan.skip:
+        if self.plan.skip and id(node) in self.plan.skip:
             return
-        super().visit(node)
+        kind = type(node)
+        method = self._dispatch.get(kind)
+        if method is None:
+            found: Callable[[_SyncWalker, Any], None] = getattr(
+                type(self), "visit_" + kind.__name__, _SyncWalker.generic_visit)
+            method = self._dispatch[kind] = found
+        method(self, node)
 
     def generic_visit(self, node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
-            self.visit(child)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
         start = self.source.offset(node.lineno, node.col_offset)
@@ -500,7 +562,8 @@ class _SyncWalker(RenameWalker):
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.class_coroutines.append({
-            s.name for s in node.body if _is_coroutine_function(s)
+            s.name for s in node.body
+            if isinstance(s, ast.AsyncFunctionDef) and id(s) not in self.scan.generators
         })
         super().visit_ClassDef(node)
         self.class_coroutines.pop()
@@ -647,6 +710,7 @@ class _SyncWalker(RenameWalker):
             if self.reported:
                 return
             if replaced is not None:
+                self.touched.add(current.id)
                 self.edits.replace_node(part, replaced)
                 for outer in reversed(chain[:index]):
                     self.rename_attr(outer)
@@ -706,6 +770,8 @@ class _SyncWalker(RenameWalker):
                     self.generic_visit(node)
                     return
                 inner = inner.elts[2]
+            # Candidates for imports left unused: every name of the dropped part.
+            self.touched.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
             self.visit(inner)
             start, end = self.source.span(inner)
             self.edits.replace_span(*self.source.span(node), self.edits.render(start, end))
@@ -770,6 +836,7 @@ class _SyncWalker(RenameWalker):
         self._removed_aliases_fixup(node)
 
     def _remove_alias(self, node: ast.ImportFrom, alias: ast.alias) -> None:
+        self.removed_aliases.add(id(alias))
         self._pending_removals.setdefault(id(node), (node, []))[1].append(alias)
 
     def _removed_aliases_fixup(self, node: ast.ImportFrom) -> None:
@@ -852,28 +919,28 @@ def remove_aliases(source: SourceText, edits: Edits,
                 edits.replace_span(source.span(names[previous])[1], a_end, "")
 
 
-def _used_names(tree: ast.Module) -> set[str]:
-    """Names a module uses: loaded names, plus identifiers inside its strings.
+def used_names(tree: ast.Module) -> set[str]:
+    """Names a module uses: loaded names, and the words of strings that look like code.
 
     Strings count because a name may be used only in a forward reference or
-    in ``__all__``; counting a word of a docstring keeps an import that
+    in ``__all__``; a string that merely looks like code keeps an import that
     could have gone, which is the safe side.
     """
-    used: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
-            used.add(node.id)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                and _CODE_STRING.fullmatch(node.value):
-            used.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", node.value))
-    return used
+    return _scan(tree).used
 
 
-def _drop_unused_imports(text: str, original_used: set[str],
-                         original_imports: set[str]) -> str:
-    """Drop module-level imports the conversion left unused (but that were used)."""
+def drop_unused_imports(text: str, original_used: set[str], candidates: set[str]) -> str:
+    """Drop the module-level imports of ``text`` that it no longer uses.
+
+    Only names in ``candidates`` that were used in the source
+    (``original_used``, see :func:`used_names`) are dropped: an import that
+    was already unused stays (a re-export, or imported for its side
+    effects). Parses ``text``; the sync -> async converter uses this too.
+    """
+    if not candidates & original_used:
+        return text
     tree = ast.parse(text)
-    used = _used_names(tree)
+    used = used_names(tree)
     source = SourceText(text)
     edits = Edits(source)
     for statement in tree.body:
@@ -886,20 +953,117 @@ def _drop_unused_imports(text: str, original_used: set[str],
             if alias.name == "*":
                 continue
             local = alias.asname or alias.name.split(".")[0]
-            if local not in used and local in original_used and local in original_imports:
+            if local not in used and local in original_used and local in candidates:
                 unused.append(alias)
         if unused:
             remove_aliases(source, edits, statement, unused)
     return edits.apply() if len(edits) else text
 
 
-def _async_definitions(trees: Mapping[str, ast.Module]) -> tuple[frozenset[str], set[str]]:
+# The names the sync -> async converter imported first; kept for it.
+_drop_unused_imports = drop_unused_imports
+_used_names = used_names
+
+
+def _names_in_code(code: CodeType) -> set[str]:
+    """Every name a compiled module may use, read from its code objects.
+
+    Module-level code also holds the import statements' own stores, so it is
+    read instruction by instruction (loads only); nested code (functions,
+    classes) by its ``co_names``. String constants that look like code (string
+    annotations, ``__all__``) count too. Cheaper than parsing the output
+    again, and on the safe side: an attribute of the same name counts as a use.
+    """
+    names: set[str] = set()
+    stack: list[tuple[object, bool]] = [(code, True)]
+    while stack:
+        item, module_level = stack.pop()
+        if isinstance(item, CodeType):
+            if module_level:
+                instructions = list(dis.get_instructions(item))
+                for index, instruction in enumerate(instructions):
+                    value = instruction.argval
+                    if instruction.opname.startswith(("STORE_", "IMPORT_", "DELETE_")):
+                        continue
+                    if isinstance(value, str):
+                        names.add(value)
+                        if _CODE_STRING.fullmatch(value):
+                            names.update(_WORD.findall(value))
+                    elif isinstance(value, (tuple, frozenset)) and not (
+                        index + 1 < len(instructions)
+                        and instructions[index + 1].opname == "IMPORT_NAME"
+                    ):  # a tuple of constants, but not an import's list of names
+                        stack.append((value, False))
+                    elif isinstance(value, CodeType):
+                        stack.append((value, False))
+            else:
+                names.update(item.co_names)
+                stack.extend((const, False) for const in item.co_consts)
+        elif isinstance(item, str):
+            if _CODE_STRING.fullmatch(item):
+                names.update(_WORD.findall(item))
+        elif isinstance(item, (tuple, frozenset)):
+            stack.extend((const, False) for const in item)
+    return names
+
+
+def _drop_unused_after_walk(walker: _SyncWalker, output: str, code: CodeType) -> str:
+    """Drop module-level imports the conversion left unused (they were used in the source).
+
+    Only names whose uses the walk replaced or dropped are candidates; an
+    import that was already unused in the source stays (a re-export, or
+    imported for its side effects).
+    """
+    candidates = set(walker.touched)
+    if walker.plan.replacements:
+        candidates.update(walker.bindings)  # dropped statements may have held any use
+    candidates &= walker.scan.used
+    if not candidates:
+        return output
+    used = _names_in_code(code)
+    changed = False
+    for statement in walker.tree.body:
+        if not isinstance(statement, (ast.Import, ast.ImportFrom)) \
+                or id(statement) in walker.plan.skip:
+            continue
+        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
+            continue
+        unused = []
+        for alias in statement.names:
+            local = alias.asname or alias.name.split(".")[0]
+            if alias.name == "*" or local not in candidates:
+                continue
+            if id(alias) in walker.removed_aliases:
+                continue
+            if walker.local_renames.get(local, local) not in used:
+                unused.append(alias)
+        if unused:
+            saved = walker.edits.checkpoint()
+            try:
+                removable = [*unused, *(a for a in statement.names
+                                        if id(a) in walker.removed_aliases)]
+                remove_aliases(walker.source, walker.edits, statement, removable)
+                candidate = walker.edits.apply()
+            except ValueError:
+                walker.edits.restore(saved)  # keep the import: the safe side
+                continue
+            output = candidate
+            changed = True
+    if changed:
+        compile(output, walker.path, "exec", dont_inherit=True)
+    return output
+
+
+def _async_definitions(trees: Mapping[str, ast.Module], scans: Mapping[str, _Scan],
+                       ) -> tuple[frozenset[str], set[str]]:
     """Module-level coroutine functions, and every name the modules define."""
     coroutines: set[str] = set()
     defined: set[str] = set()
-    for tree in trees.values():
+    for path, tree in trees.items():
+        scan = scans[path]
         for statement in tree.body:
-            if _is_coroutine_function(statement):
+            if isinstance(statement, ast.AsyncFunctionDef) \
+                    and id(statement) not in scan.generators:
                 coroutines.add(statement.name)
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 defined.add(statement.name)
@@ -907,9 +1071,7 @@ def _async_definitions(trees: Mapping[str, ast.Module]) -> tuple[frozenset[str],
                 targets = statement.targets if isinstance(statement, ast.Assign) \
                     else [statement.target]
                 defined.update(t.id for t in targets if isinstance(t, ast.Name))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef):
-                defined.add(node.name)
+        defined.update(scan.classes)
     return frozenset(coroutines), defined
 
 
@@ -945,7 +1107,8 @@ def to_sync(
     trees, diagnostics = parse_modules(modules)
     if diagnostics:
         return Conversion({}, diagnostics, [])
-    coroutines, defined = _async_definitions(trees)
+    scans = {path: _scan(tree) for path, tree in trees.items()}
+    coroutines, defined = _async_definitions(trees, scans)
     tables = _tables(table)
     names = Renames.build(renames, to="sync", defined=defined, async_prefix=async_prefix)
     for old, new in tables.names.items():
@@ -957,7 +1120,8 @@ def to_sync(
     for path, tree in trees.items():
         text = modules[path]
         source = SourceText(text)
-        walker = _SyncWalker(path, tree, source, tables, names, qualified_renames, coroutines)
+        walker = _SyncWalker(path, tree, source, tables, names, qualified_renames, coroutines,
+                             scans[path])
         try:
             walker.run()
             output = walker.edits.apply()
@@ -967,13 +1131,8 @@ def to_sync(
             continue
         diagnostics.extend(walker.diagnostics)
         try:
-            original_imports = {
-                alias.asname or alias.name.split(".")[0]
-                for statement in tree.body if isinstance(statement, (ast.Import, ast.ImportFrom))
-                for alias in statement.names
-            }
-            output = _drop_unused_imports(output, _used_names(tree), original_imports)
-            compile(output, path, "exec", dont_inherit=True)
+            code = compile(output, path, "exec", dont_inherit=True)
+            output = _drop_unused_after_walk(walker, output, code)
         except SyntaxError as exc:
             diagnostics.append(Diagnostic(
                 path, exc.lineno or 1, exc.offset or 1,

@@ -1,0 +1,160 @@
+"""Benchmark: ambidex vs unasync converting the same async code to sync, end to end.
+
+Run: ``python tools/bench/codegen.py`` (from the repo root, in the venv).
+
+Both tools run as fresh processes on the same inputs, so interpreter start
+and imports count, as they do for a user:
+
+* httpcore's ``_async`` package and redis-py's ``redis/asyncio`` package,
+  from the wheels (``pip download --no-deps httpcore redis`` into
+  ``.bench-cache/``, unpacked there);
+* unasync through its public ``unasync_files`` with the ``_async`` -> ``_sync``
+  rule; ambidex through ``ambidex port --to sync -o OUT``.
+
+It also times ``ambidex generate`` on an up-to-date tree of 100 generated
+files (the pre-commit case) and ``ambidex generate --check`` on it.
+
+Each measurement is the best of N runs (N=5 by default, ``--runs``). The
+machine is shared and has 2 cores: read the numbers as rough.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".bench-cache"
+PYTHON = sys.executable
+AMBIDEX = [PYTHON, "-m", "ambidex"]
+
+UNASYNC_SCRIPT = """
+import sys, unasync
+from pathlib import Path
+source, out = Path(sys.argv[1]), Path(sys.argv[2])
+files = [str(p) for p in source.rglob("*.py")]
+rule = unasync.Rule(fromdir=str(source) + "/", todir=str(out) + "/")
+unasync.unasync_files(files, [rule])
+"""
+
+
+def fetch() -> dict[str, Path]:
+    """The two corpora, downloaded and unpacked once into .bench-cache/."""
+    CACHE.mkdir(exist_ok=True)
+    wheels = list(CACHE.glob("*.whl"))
+    if not any(w.name.startswith("httpcore") for w in wheels) or not any(
+        w.name.startswith("redis") for w in wheels
+    ):
+        subprocess.run([PYTHON, "-m", "pip", "download", "--quiet", "--no-deps", "httpcore",
+                        "redis", "-d", str(CACHE)], check=True)
+        wheels = list(CACHE.glob("*.whl"))
+    corpora = {}
+    for wheel in wheels:
+        name = wheel.name.split("-")[0]
+        unpacked = CACHE / name
+        if not unpacked.exists():
+            with zipfile.ZipFile(wheel) as archive:
+                archive.extractall(unpacked)
+        if name == "httpcore":
+            corpora["httpcore/_async"] = unpacked / "httpcore" / "_async"
+        elif name == "redis":
+            corpora["redis/asyncio"] = unpacked / "redis" / "asyncio"
+    return corpora
+
+
+def count_lines(folder: Path) -> int:
+    return sum(len(p.read_text(encoding="utf-8").splitlines()) for p in folder.rglob("*.py"))
+
+
+def best_of(runs: int, command: list[str], cwd: Path | None = None) -> tuple[float, int]:
+    best = float("inf")
+    code = 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        completed = subprocess.run(command, cwd=cwd, capture_output=True)
+        best = min(best, time.perf_counter() - started)
+        code = completed.returncode
+    return best, code
+
+
+def bench_convert(corpora: dict[str, Path], runs: int) -> None:
+    print(f"{'corpus':<18}{'lines':>7}  {'tool':<8}{'seconds':>9}{'lines/s':>10}  note")
+    for label, folder in sorted(corpora.items()):
+        lines = count_lines(folder)
+        with tempfile.TemporaryDirectory() as scratch:
+            # unasync writes beside its input: give it a copy.
+            copy = Path(scratch) / "in" / "_async"
+            shutil.copytree(folder, copy)
+            unasync_s, _ = best_of(runs, [PYTHON, "-c", UNASYNC_SCRIPT, str(copy),
+                                          str(Path(scratch) / "unasync-out")])
+            ambidex_s, code = best_of(runs, [*AMBIDEX, "port", str(copy), "--to", "sync",
+                                             "-o", str(Path(scratch) / "ambidex-out")])
+        note = "" if code == 0 else (f"exit {code}: some modules refused (async-only APIs), "
+                                     "all were converted in memory, none written")
+        print(f"{label:<18}{lines:>7}  {'unasync':<8}{unasync_s:>9.3f}{lines / unasync_s:>10.0f}")
+        print(f"{label:<18}{lines:>7}  {'ambidex':<8}{ambidex_s:>9.3f}{lines / ambidex_s:>10.0f}"
+              f"  {note}")
+        print(f"{'':<18}{'':>7}  ambidex/unasync time ratio: {ambidex_s / unasync_s:.2f}")
+
+
+def bench_generate(runs: int) -> None:
+    module = '''"""A module of the benchmark tree."""
+
+import asyncio
+from typing import AsyncIterator
+
+
+class AsyncThing{n}:
+    async def __aenter__(self) -> "AsyncThing{n}":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.sleep(0)
+
+    async def items(self) -> AsyncIterator[int]:
+        for i in range(3):
+            await asyncio.sleep(0)
+            yield i
+'''
+    with tempfile.TemporaryDirectory() as scratch:
+        project = Path(scratch)
+        (project / "pyproject.toml").write_text(
+            '[project]\nname = "tree"\n\n[[tool.ambidex.generate]]\n'
+            'source = "pkg/_async"\ntarget = "pkg/_sync"\nto = "sync"\nasync_prefix = true\n')
+        source = project / "pkg" / "_async"
+        source.mkdir(parents=True)
+        for n in range(100):
+            (source / f"m{n:03}.py").write_text(module.format(n=n))
+        subprocess.run([*AMBIDEX, "generate"], cwd=project, check=True)
+        generate_s, code = best_of(runs, [*AMBIDEX, "generate"], cwd=project)
+        assert code == 0
+        check_s, code = best_of(runs, [*AMBIDEX, "generate", "--check"], cwd=project)
+        assert code == 0
+        startup_s, _ = best_of(runs, [PYTHON, "-c", "pass"])
+    print()
+    print("ambidex generate on an up-to-date tree of 100 files (goal: < 0.1 s)")
+    print(f"  generate          {generate_s:.3f} s")
+    print(f"  generate --check  {check_s:.3f} s  (converts everything and compares)")
+    print(f"  python -c pass    {startup_s:.3f} s  (interpreter start, for reference)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    print(f"python {sys.version.split()[0]}, best of {args.runs} runs, 2 shared cores: noisy\n")
+    bench_convert(fetch(), args.runs)
+    bench_generate(args.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
