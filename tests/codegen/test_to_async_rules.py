@@ -428,3 +428,13 @@ def test_imports_the_port_left_unused_go_and_others_stay() -> None:
     assert "import json  # unused in the source too" in output
     assert "from time import monotonic\n" in output
     assert "    await asyncio.sleep(0)\n    await asyncio.sleep(0)\n" in output
+
+
+def test_a_user_rename_that_matched_nothing_is_reported_as_unused() -> None:
+    result = to_async(
+        {"m.py": "import time\n\ndef f() -> None:\n    time.sleep(0)\n"},
+        table=DEFAULT_TABLE,
+        renames={"Missing": "Found", "f": "af"},
+    )
+    assert result.unused == ["rename 'Missing'"]
+    assert "async def af() -> None:" in result.outputs["m.py"]

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 
 from ambidex._callgraph import Call, CallGraph, CallKind, Function, Module, build
 from ambidex._rules import Kind, Rule, RuleTable
+from ambidex.codegen._renames import Renames, apply_renames, module_name_for
 from ambidex.codegen._source import Conversion, Diagnostic, Edits, SourceText
 
 #: Dunders that become their async twins when they must await.
@@ -690,6 +691,7 @@ def to_async(
     planner.warn_blocking_without_twin()
     diagnostics += planner.diagnostics
     twins = _type_twins(table)
+    rename_table = Renames.build(dict(renames), to="async")
     outputs: dict[str, str] = {}
     for path, text in modules.items():
         module = graph.modules.get(path)
@@ -705,7 +707,7 @@ def to_async(
             diagnostics.append(Diagnostic(path, 1, 1, f"internal error while converting: {exc}"))
             output = text
         output = _drop_unused_imports(module.tree, output)
-        output = _apply_renames(path, output, renames, diagnostics)
+        output = _apply_renames(path, output, rename_table, diagnostics)
         if _DROPPED in output:
             output = "".join(
                 line for line in output.splitlines(keepends=True) if line.strip() != _DROPPED
@@ -730,26 +732,22 @@ def to_async(
         )
     ]
     diagnostics.sort(key=lambda d: (d.path, d.line, d.col))
-    return Conversion(outputs, diagnostics, explanations)
+    unused = [f"rename {key!r}" for key in sorted(rename_table.user_keys - rename_table.used)]
+    return Conversion(outputs, diagnostics, explanations, unused)
 
 
-def _apply_renames(
-    path: str, text: str, renames: Mapping[str, str], diagnostics: list[Diagnostic]
-) -> str:
+def _apply_renames(path: str, text: str, table: Renames, diagnostics: list[Diagnostic]) -> str:
     """The module-path segments (``_sync`` -> ``_async``) and the user's renames.
 
     A second parse of the converted text: the renames then see the code as
     converted (and never collide with the conversion's own edits).
     """
-    from ambidex.codegen._renames import Renames, apply_renames, module_name_for
-
     try:
         tree = ast.parse(text, filename=path)
     except SyntaxError:
         return text  # reported by the compile check
     source = SourceText(text)
     edits = Edits(source)
-    table = Renames.build(dict(renames), to="async")
     apply_renames(
         tree,
         source,
