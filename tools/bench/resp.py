@@ -1,0 +1,346 @@
+"""Benchmark the RESP client (examples/resp) against redis-py, in one run.
+
+    python tools/bench/resp.py [--requests N] [--runs R]
+
+Run from the repo root. It starts its own redis-server (no persistence) on a
+free loopback port and measures, as operations per second, best of R runs:
+
+* sync GET one at a time (100-byte value);
+* async GET one at a time;
+* async GET from 50 concurrent tasks: redis-py with its pool; ambidex with
+  auto-pipelining on ONE connection, and with its pool (50 connections);
+* a pipeline of 1000 GETs, sync and async;
+* parsing only: 100k bulk replies fed from memory in 64 KiB chunks.
+
+Client rows compare ambidex (pure-Python parser, the default; and with the
+hiredis machine) with redis-py with hiredis (its default when hiredis is
+installed) and with its pure-Python parser; the ratio column is ambidex
+(pure-Python parser) / redis-py+hiredis. Then ``redis-benchmark -t get`` with
+and without ``-P 16``: the C client's ceiling on this machine.
+
+The machine has 2 cores shared by the client, the server and whatever else is
+running: numbers are noisy. Compare rows within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import hiredis  # noqa: E402
+import redis  # noqa: E402
+import redis.asyncio  # noqa: E402
+from redis._parsers import (  # noqa: E402
+    _AsyncHiredisParser,
+    _AsyncRESP2Parser,
+    _HiredisParser,
+    _RESP2Parser,
+)
+from redis._parsers.encoders import Encoder  # noqa: E402
+from redis._parsers.socket import SocketBuffer  # noqa: E402
+
+from ambidex.sansio import NEED_DATA  # noqa: E402
+from examples.resp import AsyncClient, Client, RespParser  # noqa: E402
+from examples.resp._hiredis import HiredisParser  # noqa: E402
+
+KEY = "bench:key"
+VALUE = b"v" * 100
+TASKS = 50
+PIPELINE = 1000
+
+
+@contextmanager
+def redis_server() -> Iterator[int]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("redis-server is not on PATH")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--loglevel", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def best(runs: int, fn: Callable[[], float]) -> float:
+    """Highest ops/s of ``runs`` calls of ``fn`` (which returns ops/s)."""
+    return max(fn() for _ in range(runs))
+
+
+def best_async(runs: int, fn: Callable[[], Awaitable[float]]) -> float:
+    async def main() -> float:
+        return max([await fn() for _ in range(runs)])
+    return asyncio.run(main())
+
+
+# -- sync ------------------------------------------------------------------------------
+
+
+def sync_get_one_at_a_time(client: Any, n: int) -> float:
+    get = client.get
+    start = time.perf_counter()
+    for _ in range(n):
+        get(KEY)
+    return n / (time.perf_counter() - start)
+
+
+def sync_pipeline(client: Any, n: int) -> float:
+    rounds = max(1, n // PIPELINE)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        pipe = client.pipeline(transaction=False)
+        for _ in range(PIPELINE):
+            pipe.get(KEY)
+        replies = pipe.execute()
+        assert len(replies) == PIPELINE and replies[-1] == VALUE
+    return rounds * PIPELINE / (time.perf_counter() - start)
+
+
+# -- async -----------------------------------------------------------------------------
+
+
+async def async_get_one_at_a_time(client: Any, n: int) -> float:
+    get = client.get
+    start = time.perf_counter()
+    for _ in range(n):
+        await get(KEY)
+    return n / (time.perf_counter() - start)
+
+
+async def async_get_concurrent(client: Any, n: int) -> float:
+    per_task = n // TASKS
+
+    async def worker() -> None:
+        get = client.get
+        for _ in range(per_task):
+            await get(KEY)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(TASKS)))
+    return per_task * TASKS / (time.perf_counter() - start)
+
+
+async def async_pipeline(client: Any, n: int) -> float:
+    rounds = max(1, n // PIPELINE)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        pipe = client.pipeline(transaction=False)
+        for _ in range(PIPELINE):
+            pipe.get(KEY)
+        replies = await pipe.execute()
+        assert len(replies) == PIPELINE and replies[-1] == VALUE
+    return rounds * PIPELINE / (time.perf_counter() - start)
+
+
+# -- parsing only ------------------------------------------------------------------------
+
+PARSE_N = 100_000
+CHUNK = 65536
+
+
+def _parse_chunks() -> list[bytes]:
+    data = (b"$%d\r\n" % len(VALUE) + VALUE + b"\r\n") * PARSE_N
+    return [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)]
+
+
+def parse_ambidex(machine: Callable[[], Any]) -> Callable[[], float]:
+    chunks = _parse_chunks()
+
+    def run() -> float:
+        parser = machine()
+        next_reply = parser.next_reply
+        count = 0
+        start = time.perf_counter()
+        for chunk in chunks:
+            parser.feed(chunk)
+            while next_reply() is not NEED_DATA:
+                count += 1
+        elapsed = time.perf_counter() - start
+        assert count == PARSE_N
+        return PARSE_N / elapsed
+    return run
+
+
+class _ChunkSocket:
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = iter(chunks)
+
+    def recv(self, size: int) -> bytes:
+        return next(self._chunks)
+
+    def settimeout(self, timeout: float | None) -> None:
+        pass
+
+
+def parse_redis_py() -> float:
+    sock = _ChunkSocket(_parse_chunks())
+    parser: Any = _RESP2Parser(CHUNK)
+    parser._sock = sock
+    parser._buffer = SocketBuffer(sock, CHUNK, None)  # type: ignore[arg-type]
+    parser.encoder = Encoder("utf-8", "strict", False)
+    read = parser.read_response
+    start = time.perf_counter()
+    for _ in range(PARSE_N):
+        read()
+    return PARSE_N / (time.perf_counter() - start)
+
+
+def parse_hiredis_raw() -> float:
+    chunks = _parse_chunks()
+    reader = hiredis.Reader()
+    gets = reader.gets
+    count = 0
+    start = time.perf_counter()
+    for chunk in chunks:
+        reader.feed(chunk)
+        while gets() is not False:
+            count += 1
+    elapsed = time.perf_counter() - start
+    assert count == PARSE_N
+    return PARSE_N / elapsed
+
+
+# -- table -------------------------------------------------------------------------------
+
+
+def fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.0f}"
+
+
+def row(name: str, ours: float, ours_hiredis: float | None, rp_hiredis: float | None,
+        rp_python: float | None) -> None:
+    ratio = f"{ours / rp_hiredis:.2f}x" if rp_hiredis else "-"
+    print(f"| {name:<44} | {fmt(ours):>12} | {fmt(ours_hiredis):>12} | {fmt(rp_hiredis):>12} "
+          f"| {fmt(rp_python):>12} | {ratio:>6} |", flush=True)
+
+
+def redis_benchmark(port: int, pipeline: int, n: int) -> str:
+    binary = shutil.which("redis-benchmark")
+    if binary is None:
+        return "redis-benchmark not found"
+    args = [binary, "-p", str(port), "-t", "get", "-q", "-n", str(n), "-d", str(len(VALUE))]
+    if pipeline > 1:
+        args += ["-P", str(pipeline)]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=120).stdout
+    return out.strip().splitlines()[-1].split("\r")[-1].strip() if out.strip() else "(no output)"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--requests", type=int, default=20_000, help="GETs per measured run")
+    ap.add_argument("--runs", type=int, default=3, help="runs per row; the best is kept")
+    args = ap.parse_args()
+    n, runs = args.requests, args.runs
+
+    with redis_server() as port:
+        with Client(port=port) as setup:
+            setup.set(KEY, VALUE)
+
+        print(f"redis-server on 127.0.0.1:{port}; {n} GETs of a {len(VALUE)}-byte value per "
+              f"run, best of {runs}; ops/s (higher is better)\n")
+        print(f"| {'':<44} | {'ambidex':>12} | {'ambidex+hi':>12} | {'redis-py+hi':>12} "
+              f"| {'redis-py py':>12} | {'ratio':>6} |")
+        print(f"|{'-' * 46}|{'-' * 14}|{'-' * 14}|{'-' * 14}|{'-' * 14}|{'-' * 8}|")
+
+        def sync_clients(max_connections: int = 1) -> dict[str, Any]:
+            return {
+                "ours": Client(port=port, max_connections=max_connections),
+                "ours_hi": Client(port=port, parser="hiredis", max_connections=max_connections),
+                "rp_hi": redis.Redis(connection_pool=redis.ConnectionPool(
+                    port=port, parser_class=_HiredisParser)),
+                "rp_py": redis.Redis(connection_pool=redis.ConnectionPool(
+                    port=port, parser_class=_RESP2Parser)),
+            }
+
+        # Sync rows.
+        clients = sync_clients()
+        results = {name: best(runs, lambda c=c: sync_get_one_at_a_time(c, n))
+                   for name, c in clients.items()}
+        row("sync GET, one at a time", results["ours"], results["ours_hi"], results["rp_hi"],
+            results["rp_py"])
+        results = {name: best(runs, lambda c=c: sync_pipeline(c, n * 5))
+                   for name, c in clients.items()}
+        row(f"sync pipeline of {PIPELINE} GETs", results["ours"], results["ours_hi"],
+            results["rp_hi"], results["rp_py"])
+        for c in clients.values():
+            c.close()
+
+        # Async rows: each client made and closed inside its own loop.
+        def async_row(name: str, bench: Callable[[Any, int], Awaitable[float]], count: int,
+                      ours_options: dict[str, Any], rp_options: dict[str, Any]) -> None:
+            makers: dict[str, Callable[[], Any]] = {
+                "ours": lambda: AsyncClient(port=port, **ours_options),
+                "ours_hi": lambda: AsyncClient(port=port, parser="hiredis", **ours_options),
+                "rp_hi": lambda: redis.asyncio.Redis(connection_pool=redis.asyncio.ConnectionPool(
+                    port=port, parser_class=_AsyncHiredisParser, **rp_options)),
+                "rp_py": lambda: redis.asyncio.Redis(connection_pool=redis.asyncio.ConnectionPool(
+                    port=port, parser_class=_AsyncRESP2Parser, **rp_options)),
+            }
+            out: dict[str, float] = {}
+            for key, make in makers.items():
+                async def one(make: Callable[[], Any] = make) -> float:
+                    client = make()
+                    try:
+                        await bench(client, count // 10)  # warm up: connections, caches
+                        return await bench(client, count)
+                    finally:
+                        if isinstance(client, AsyncClient):
+                            await client.close()
+                        else:
+                            await client.aclose()
+                out[key] = best_async(runs, one)
+            row(name, out["ours"], out["ours_hi"], out["rp_hi"], out["rp_py"])
+
+        async_row("async GET, one at a time", async_get_one_at_a_time, n, {}, {})
+        async_row(f"async GET x{TASKS} tasks: ambidex auto-pipelined",
+                  async_get_concurrent, n * 2, {"auto_pipeline": True},
+                  {"max_connections": TASKS})
+        async_row(f"async GET x{TASKS} tasks: ambidex pool of {TASKS}", async_get_concurrent,
+                  n * 2, {"max_connections": TASKS}, {"max_connections": TASKS})
+        async_row(f"async pipeline of {PIPELINE} GETs", async_pipeline, n * 5, {}, {})
+
+        # Parsing only.
+        ours = best(runs, parse_ambidex(RespParser))
+        ours_hi = best(runs, parse_ambidex(HiredisParser))
+        rp_py = best(runs, parse_redis_py)
+        raw_hi = best(runs, parse_hiredis_raw)
+        print(f"| {'parse 100k bulk replies (no I/O)':<44} | {fmt(ours):>12} | {fmt(ours_hi):>12} "
+              f"| {fmt(raw_hi):>12} | {fmt(rp_py):>12} | {ours / rp_py:>5.2f}x |")
+        print("\n(parse row: 'redis-py+hi' is hiredis.Reader itself; the ratio is ambidex "
+              "pure-Python / redis-py pure-Python)")
+
+        print("\nredis-benchmark (the C client's ceiling on this machine):")
+        print(f"  -t get -q:        {redis_benchmark(port, 1, 100_000)}")
+        print(f"  -t get -q -P 16:  {redis_benchmark(port, 16, 1_000_000)}")
+
+
+if __name__ == "__main__":
+    main()
