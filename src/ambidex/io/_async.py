@@ -161,8 +161,10 @@ class AsyncStream:
         :class:`~ambidex.io.IncompleteReadError` (``.expected`` is None) if
         the peer closes first. On a timeout nothing is consumed.
         """
-        self._check_open()
-        check_read_until_args(separator, limit)
+        if self._closed:
+            raise StreamClosedError("the stream is closed")
+        if not separator or limit < len(separator):
+            check_read_until_args(separator, limit)
         end = self._buffer.find_separator(separator, limit)
         if end is None:
             end = await run_with_timeout(
@@ -280,7 +282,8 @@ class AsyncStream:
 
     async def _fill_to(self, n: int) -> None:
         while len(self._buffer) < n:
-            if not await self._fill(min(max(n - len(self._buffer), _CHUNK), _MAX_CHUNK)):
+            size = min(max(n - len(self._buffer), _CHUNK), _MAX_CHUNK)
+            if not await self._fill(size):
                 raise IncompleteReadError(self._buffer.take_all(), n)
 
     async def _fill_to_separator(self, separator: bytes, limit: int) -> int:

@@ -152,11 +152,8 @@ class Stream:
         self._check_open()
         if n < 0:
             raise ValueError(f"read_exactly: n must be >= 0, got {n}")
-        deadline = _deadline(self.timeout)
-        while len(self._buffer) < n:
-            if not self._fill(min(max(n - len(self._buffer), _CHUNK), _MAX_CHUNK), deadline,
-                              "read_exactly"):
-                raise IncompleteReadError(self._buffer.take_all(), n)
+        if len(self._buffer) < n:
+            self._fill_to(n, _deadline(self.timeout))
         return self._buffer.take(n)
 
     def read_until(self, separator: bytes = b"\n", *, limit: int = 65536) -> bytes:
@@ -169,15 +166,14 @@ class Stream:
         :class:`~ambidex.io.IncompleteReadError` (``.expected`` is None) if
         the peer closes first. On a timeout nothing is consumed.
         """
-        self._check_open()
-        check_read_until_args(separator, limit)
-        deadline = _deadline(self.timeout)
-        while True:
-            end = self._buffer.find_separator(separator, limit)
-            if end is not None:
-                return self._buffer.take(end)
-            if not self._fill(_CHUNK, deadline, "read_until"):
-                raise IncompleteReadError(self._buffer.take_all(), None)
+        if self._closed:
+            raise StreamClosedError("the stream is closed")
+        if not separator or limit < len(separator):
+            check_read_until_args(separator, limit)
+        end = self._buffer.find_separator(separator, limit)
+        if end is None:
+            end = self._fill_to_separator(separator, limit, _deadline(self.timeout))
+        return self._buffer.take(end)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Send all of ``data``, waiting until the kernel has taken it.
@@ -295,6 +291,20 @@ class Stream:
             return False
         self._buffer.append(chunk)
         return True
+
+    def _fill_to(self, n: int, deadline: float | None) -> None:
+        while len(self._buffer) < n:
+            size = min(max(n - len(self._buffer), _CHUNK), _MAX_CHUNK)
+            if not self._fill(size, deadline, "read_exactly"):
+                raise IncompleteReadError(self._buffer.take_all(), n)
+
+    def _fill_to_separator(self, separator: bytes, limit: int, deadline: float | None) -> int:
+        while True:
+            if not self._fill(_CHUNK, deadline, "read_until"):
+                raise IncompleteReadError(self._buffer.take_all(), None)
+            end = self._buffer.find_separator(separator, limit)
+            if end is not None:
+                return end
 
 
 def _deadline(timeout: float | None) -> float | None:
