@@ -60,6 +60,11 @@ OFFLOAD_CALLS = frozenset(
 OFFLOAD_METHODS = frozenset({"run_in_executor", "submit"})
 
 
+#: The type of a generator object returned by analysed generator function
+#: ``key``: ``GENERATOR_OF + key``.
+GENERATOR_OF = "generator of "
+
+
 class CallKind(enum.Enum):
     """What kind of site a :class:`Call` records."""
 
@@ -68,7 +73,8 @@ class CallKind(enum.Enum):
     WITH = "with"
     """``with x:`` -- calls ``x.__enter__`` and ``x.__exit__``."""
     FOR = "for"
-    """``for _ in x`` (a statement or a comprehension) -- iterates ``x``."""
+    """``for _ in x`` (a statement or a comprehension) -- iterates ``x``; also
+    ``next(x)`` on a generator object of analysed code (node: the ``ast.Call``)."""
     REF = "ref"
     """A function named without being called: passed as an argument, assigned
     or returned. Whoever gets it will call it later, in their own colour."""
@@ -809,6 +815,9 @@ class _Resolver:
         if callee.cls is not None:
             return _Val(instance=callee.cls.key)
         if callee.function is not None:
+            if callee.function.is_generator:
+                # A generator object: iterating it (a loop, next()) runs the function.
+                return _Val(instance=GENERATOR_OF + callee.function.key)
             returns = callee.function.node.returns
             if returns is not None:
                 type_ = self.annotation(returns, callee.function)
@@ -875,6 +884,26 @@ class _Resolver:
             if isinstance(node.func, ast.Attribute):
                 base = self.eval(node.func.value, fn)
                 receiver = base.instance if base is not None else None
+            if (
+                callee is not None
+                and callee.dotted == "next"
+                and node.args
+                and not isinstance(node.args[0], ast.Starred)
+            ):
+                stepped = self.eval(node.args[0], fn)
+                if stepped is not None and stepped.instance is not None:
+                    # next(it) is one step of a loop over it.
+                    step = self.protocol(
+                        fn,
+                        CallKind.FOR,
+                        node,
+                        node,
+                        stepped.instance,
+                        ("__iter__", "__next__"),
+                        common,
+                    )
+                    if step.callees:
+                        return step
             return self.call_site(fn, CallKind.CALL, node, node, callee, receiver, common)
         if pending.kind is CallKind.REF:
             assert isinstance(node, (ast.Name, ast.Attribute))
@@ -938,6 +967,19 @@ class _Resolver:
         methods: tuple[str, str],
         common: _Common,
     ) -> Call:
+        if type_.startswith(GENERATOR_OF):
+            generator = self.graph.functions.get(type_[len(GENERATOR_OF) :])
+            if generator is not None:
+                return Call(
+                    kind,
+                    node,
+                    fn,
+                    at.lineno,
+                    at.col_offset,
+                    generator.dotted,
+                    (generator,),
+                    common=common,
+                )
         cls = self.graph.classes.get(type_)
         if cls is not None:
             found = tuple(m for m in (self.method(cls, name) for name in methods) if m)

@@ -438,3 +438,37 @@ def test_a_user_rename_that_matched_nothing_is_reported_as_unused() -> None:
     )
     assert result.unused == ["rename 'Missing'"]
     assert "async def af() -> None:" in result.outputs["m.py"]
+
+
+def test_next_on_a_generator_that_went_async_becomes_await_anext() -> None:
+    output = async_of("""
+        import socket
+        from collections.abc import Iterator
+
+        class Replies:
+            def __init__(self, sock: socket.socket) -> None:
+                self.sock = sock
+
+            def chunks(self) -> Iterator[bytes]:
+                while True:
+                    yield self.sock.recv(10)
+
+            def first(self) -> bytes:
+                it = self.chunks()
+                return next(it)
+
+            def count(self, n: int) -> int:
+                it = self.chunks()
+                return sum(len(chunk) for chunk in it)
+    """)
+    assert "    async def first(self) -> bytes:" in output
+    assert "        return await anext(it)" in output
+    assert "return sum(len(chunk) async for chunk in it)" in output
+
+
+def test_next_on_a_plain_iterator_is_left_alone() -> None:
+    source = textwrap.dedent("""
+        def first(values: list[int]) -> int:
+            return next(iter(values))
+    """)
+    assert async_of(source) == source

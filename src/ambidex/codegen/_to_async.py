@@ -597,6 +597,12 @@ class _ModuleEditor:
 
     def async_for(self, call: Call) -> None:
         node = call.node
+        if isinstance(node, ast.Call):  # next(it) on an async generator: await anext(it)
+            if id(node.func) not in self.done and isinstance(node.func, ast.Name):
+                self.done.add(id(node.func))
+                self.edits.replace_node(node.func, "anext")
+                self.await_(node)
+            return
         if isinstance(node, ast.For):
             if id(node) not in self.done:
                 self.done.add(id(node))
