@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -49,6 +50,10 @@ class RedisServer:
     port: int
     host: str = "127.0.0.1"
     extra_args: tuple[str, ...] = ()
+    port_option: str = "--port"
+    """``--tls-port`` for a TLS-only server (give ``--port 0`` in ``extra_args``)."""
+    tls: ssl.SSLContext | None = None
+    """For a TLS-only server (``--port 0 --tls-port N``): how to check it answers."""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self, timeout: float = 10.0) -> RedisServer:
@@ -57,7 +62,7 @@ class RedisServer:
             pytest.fail("redis-server is not on PATH: install it (apt-get install redis-server); "
                         "the RESP tests need a real server and do not skip without one")
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", self.host, "--save", "",
+            [binary, self.port_option, str(self.port), "--bind", self.host, "--save", "",
              "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no",
              "--loglevel", "warning", "--dir", "/tmp", *self.extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -75,12 +80,19 @@ class RedisServer:
 
     def answers(self) -> bool:
         try:
-            with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                # With --requirepass the answer is NOAUTH: still an answer.
-                return sock.recv(64)[:1] in (b"+", b"-")
+            with socket.create_connection((self.host, self.port), timeout=0.5) as raw:
+                if self.tls is None:
+                    return self._pings(raw)
+                with self.tls.wrap_socket(raw, server_hostname=self.host) as sock:
+                    return self._pings(sock)
         except OSError:
             return False
+
+    @staticmethod
+    def _pings(sock: socket.socket) -> bool:
+        sock.sendall(b"PING\r\n")
+        # With --requirepass the answer is NOAUTH: still an answer.
+        return sock.recv(64)[:1] in (b"+", b"-")
 
     def kill(self) -> None:
         """SIGKILL: the server vanishes mid-whatever, as a crash would."""

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import ssl
 import threading
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from examples.resp import (
     AsyncClient,
@@ -364,3 +367,48 @@ async def test_async_pool_is_task_safe_and_bounded(redis_server: RedisServer, ke
 def test_auto_pipeline_is_refused_by_the_blocking_client(redis_server: RedisServer) -> None:
     with pytest.raises(ValueError, match="auto_pipeline"):
         Client(redis_server.host, redis_server.port, auto_pipeline=True)
+
+
+# -- parser choice and TLS ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+async def test_hiredis_parser_behaves_the_same(
+        colour: str, redis_server: RedisServer, key: str) -> None:
+    client = make_client(colour, redis_server, parser="hiredis", protocol=3)
+    try:
+        assert await v(client.set(key, "x")) is True
+        assert await v(client.hset(key + "h", mapping={"a": 1})) == 1
+        assert await v(client.hgetall(key + "h")) == {b"a": b"1"}
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            await v(client.lpush(key, "y"))
+        assert await v(client.pipeline().get(key).incr(key + "n").execute()) == [b"x", 1]
+    finally:
+        await v(client.close())
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+async def test_tls_connection_with_an_ssl_context(
+        colour: str, start_redis: Any, tmp_path: Path) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.private_key_pem.write_to_path(tmp_path / "key.pem")
+    cert.cert_chain_pems[0].write_to_path(tmp_path / "cert.pem")
+    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    server = start_redis(free_port(), port_option="--tls-port", tls=context, extra_args=(
+        "--port", "0", "--tls-cert-file", str(tmp_path / "cert.pem"),
+        "--tls-key-file", str(tmp_path / "key.pem"),
+        "--tls-ca-cert-file", str(tmp_path / "ca.pem"), "--tls-auth-clients", "no"))
+    server.start()
+    client = make_client(colour, server, ssl=context)
+    plain = make_client(colour, server, timeout=2)
+    try:
+        assert await v(client.set("k", "over tls")) is True
+        assert await v(client.get("k")) == b"over tls"
+        with pytest.raises((RedisConnectionError, TimeoutError)):
+            await v(plain.ping())  # a TLS port does not speak plain RESP
+    finally:
+        await v(client.close())
+        await v(plain.close())
