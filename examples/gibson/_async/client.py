@@ -24,7 +24,7 @@ blocking colour sends a request and reads its reply; ``execute_many`` and
 from __future__ import annotations
 
 import asyncio  # ambidex: async-only
-import collections.abc  # ambidex: async-only
+import collections  # ambidex: async-only
 import copy  # ambidex: async-only
 from collections.abc import Iterable
 from types import TracebackType
@@ -400,16 +400,36 @@ def _deadline(timeout: float | None) -> float | None:  # ambidex: async-only
 
 
 async def _until(  # ambidex: async-only
-    awaitable: collections.abc.Awaitable[T], deadline: float | None
+    future: asyncio.Future[T], deadline: float | None
 ) -> T:
-    """Await, giving up at ``deadline`` (loop time) with the builtin TimeoutError."""
+    """Await ``future``, cancelling it at ``deadline`` (loop time) with the builtin TimeoutError.
+
+    Not ``asyncio.wait_for``: on Python 3.11 and older it returns the result,
+    swallowing our own cancellation, when the future completes in the same
+    loop turn as the cancel -- a caller cancelled just as its room was granted
+    would go on and send its request.
+    """
     if deadline is None:
-        return await awaitable
-    remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+        return await future
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        if not future.done():
+            expired = True
+            future.cancel()
+
+    handle = asyncio.get_running_loop().call_at(deadline, expire)
     try:
-        return await asyncio.wait_for(awaitable, remaining)
-    except asyncio.TimeoutError:  # not the builtin TimeoutError on 3.10
-        raise TimeoutError("no reply within the client's timeout") from None
+        return await future
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        cancelled_from_outside = task is not None and getattr(task, "cancelling", lambda: 0)()
+        if expired and not cancelled_from_outside:
+            raise TimeoutError("no reply within the client's timeout") from None
+        raise
+    finally:
+        handle.cancel()
 
 
 def _copy_error(error: BaseException) -> BaseException:  # ambidex: async-only
