@@ -185,11 +185,14 @@ async def test_raise_mode_raises_when_the_watch_block_ends() -> None:
 
 
 async def test_raise_mode_does_not_mask_the_blocks_own_exception() -> None:
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError) as caught:
         with ambidex.detect.watch(threshold=THRESHOLD, intercept=False) as detector:
             sleep(BLOCK)
             raise KeyError("the test's own failure")
     assert len(detector.reports) == 1
+    if sys.version_info >= (3, 11):  # the block rides along as a note
+        notes = getattr(caught.value, "__notes__", [])
+        assert any(detector.reports[0].location in note for note in notes)
 
 
 async def test_warn_mode_warns_at_the_users_file_and_line() -> None:

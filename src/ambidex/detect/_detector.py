@@ -318,16 +318,23 @@ def watch(
         loop, threshold=threshold, mode=mode, intercept=intercept, watchdog=watchdog,
         on_report=on_report, table=table,
     )
-    failed = False
     try:
         yield detector
-    except BaseException:
-        failed = True
-        raise
-    finally:
+    except BaseException as exc:
         detector.uninstall()
-        if not failed:
-            detector.check()
+        # The block's own exception wins; the blocks seen ride along as a note
+        # (Python 3.11+), so a test failing for another reason still shows them.
+        if (
+            detector.mode == "raise"
+            and detector.reports
+            and not isinstance(exc, BlockingCallError)
+            and hasattr(exc, "add_note")
+        ):
+            exc.add_note("ambidex.detect also saw:\n" + "\n".join(
+                r.summary() for r in detector.reports))
+        raise
+    detector.uninstall()
+    detector.check()
 
 
 def _env_float(env: dict[str, str] | os._Environ[str], name: str, default: float) -> float:
