@@ -29,7 +29,7 @@ Transform = Callable[[Any], Any]
 
 
 def _ok(reply: Any) -> bool:
-    return reply == b"OK"
+    return bool(reply == b"OK")
 
 
 def _ok_or_none(reply: Any) -> Any:
@@ -60,7 +60,7 @@ def _scan(reply: Any) -> tuple[int, list[Any]]:
 
 
 def _pong(reply: Any) -> bool:
-    return reply == b"PONG"
+    return bool(reply == b"PONG")
 
 
 class Commands:

@@ -40,6 +40,9 @@ IS_ASYNC = True
 
 _READ_SIZE = 65536
 
+PushHandler = Callable[[PushReply], None]
+"""Receives each RESP3 push (client tracking invalidations, pub/sub messages)."""
+
 
 def make_parser(kind: str = "python") -> RespParser | HiredisParser:
     """``"python"``: the pure-Python machine; ``"hiredis"``: hiredis's C reader."""
@@ -83,7 +86,7 @@ class AsyncConnection:
         self._parser = parser
         self.timeout = timeout
         self.broken: str | None = None
-        self.push_handler: Callable[[PushReply], None] | None = None
+        self.push_handler: PushHandler | None = None
         """Called with each RESP3 push (client tracking, pub/sub); dropped if None."""
         if IS_ASYNC:
             self._loop = asyncio.get_running_loop()

@@ -87,7 +87,7 @@ class AsyncConnectionPool:
                     except asyncio.TimeoutError:
                         pass  # checked at the top of the loop
                 else:
-                    await self._condition.wait(remaining)
+                    await self._condition.wait(remaining)  # type: ignore[call-arg, unused-ignore]
         try:
             return await self._connect()
         except BaseException:
