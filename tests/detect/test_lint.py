@@ -232,3 +232,25 @@ def test_cli_exits_2_on_unparsable_input_naming_where(
     captured = capsys.readouterr()
     assert "broken.py:1:7: AMB999 cannot parse" in captured.err
     assert "fine.py:4:5: AMB101" in captured.out  # the other files are still linted
+
+
+def test_cli_strict_reports_unused_allow_comments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.py").write_text(ALLOWS)
+    assert cli.main(["lint", str(tmp_path)]) == 0
+    assert cli.main(["lint", "--strict", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "m.py:10:12: AMB102" in out
+    assert "m.py:9:20: AMB103" in out
+
+
+def test_cli_exits_2_on_a_malformed_lint_section_or_a_missing_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.ambidex.lint]\nblocking = "time.sleep"\n')
+    (tmp_path / "m.py").write_text("")
+    assert cli.main(["lint", str(tmp_path)]) == 2
+    assert "'blocking' must be a list of strings" in capsys.readouterr().err
+    assert cli.main(["lint", str(tmp_path / "missing.py")]) == 2
+    assert "missing.py:1:1: AMB999 no such file or folder" in capsys.readouterr().err
