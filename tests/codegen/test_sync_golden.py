@@ -609,3 +609,22 @@ def test_an_import_used_only_in_a_string_annotation_stays() -> None:
     assert "from typing import Optional\n" in output
     assert "from pkg import Thing\n" in output
     assert "import asyncio" not in output and "import time\n" in output
+
+
+def test_an_import_used_only_in_an_annotation_inside_a_function_stays() -> None:
+    # Such annotations are never compiled, so only the syntax tree knows the use.
+    source = """\
+    from __future__ import annotations
+
+    import asyncio
+    from collections.abc import Callable
+
+
+    class C:
+        def __init__(self) -> None:
+            self.handler: Callable[[int], None] | None = None
+            self.lock = asyncio.Lock()
+    """
+    output = sync_of(source)
+    assert "from collections.abc import Callable\n" in output
+    assert "import asyncio" not in output

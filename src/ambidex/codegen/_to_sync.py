@@ -297,6 +297,7 @@ class _SyncWalker(RenameWalker):
         self.plan = _Plan()
         self.touched: set[str] = set()
         self.removed_aliases: set[int] = set()
+        self.annotation_names: set[str] = set()
         """Import names whose uses the rewrite replaced: candidates for becoming unused."""
         self.reported = False
         self.used_rules: set[Rule] = set()
@@ -658,6 +659,14 @@ class _SyncWalker(RenameWalker):
 
     # names
     def rename_name(self, node: ast.Name) -> str | None:
+        new = self._rename_name(node)
+        if self._in_annotation:
+            # Annotations inside functions are not compiled: remember their names so
+            # that the imports they need are not taken for unused.
+            self.annotation_names.add((new or node.id).split(".")[0])
+        return new
+
+    def _rename_name(self, node: ast.Name) -> str | None:
         if node.id in self.local_renames:
             new = self.local_renames[node.id]
             return self.spell(new) if "." in new else new
@@ -1020,7 +1029,7 @@ def _drop_unused_after_walk(walker: _SyncWalker, output: str, code: CodeType) ->
     candidates &= walker.scan.used
     if not candidates:
         return output
-    used = _names_in_code(code)
+    used = _names_in_code(code) | walker.annotation_names
     changed = False
     for statement in walker.tree.body:
         if not isinstance(statement, (ast.Import, ast.ImportFrom)) \
