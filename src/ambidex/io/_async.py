@@ -143,6 +143,8 @@ class AsyncStream:
         Raises :class:`~ambidex.io.IncompleteReadError` if the peer closes
         first (``.partial`` has what arrived, ``.expected`` is ``n``). On a
         timeout nothing is consumed: the bytes that arrived stay buffered.
+        Up to ``n`` bytes are buffered, so check a length the peer sent
+        against your protocol's maximum before asking for it.
         """
         self._check_open()
         if n < 0:
