@@ -256,7 +256,7 @@ class AsyncClient:
                 if task is not current:
                     task.cancel()
 
-    # -- blocking colour: one request at a time, replies counted -------------------
+    # -- blocking colour only (sync-only): one caller at a time, replies counted ----
 
     async def _send(self, requests: list[Request]) -> int:  # ambidex: sync-only
         """Write a batch; the number of its last request."""
@@ -294,7 +294,8 @@ class AsyncClient:
             if self._received == number:
                 return reply
 
-    # -- asyncio colour: many tasks, one writer, one reader ------------------------
+    # -- asyncio colour only (async-only, absent from the blocking twin): many tasks,
+    #    one writer task, one reader task
 
     async def _submit(  # ambidex: async-only
         self, requests: list[Request], deadline: float | None
