@@ -472,3 +472,10 @@ def test_next_on_a_plain_iterator_is_left_alone() -> None:
             return next(iter(values))
     """)
     assert async_of(source) == source
+
+
+def test_a_block_left_empty_by_the_markers_gets_a_pass() -> None:
+    source = "IS_ASYNC = False\n\n\ndef f() -> None:\n    if not IS_ASYNC:\n        print(1)\n"
+    result = to_async({"m.py": source}, table=DEFAULT_TABLE, renames={})
+    assert result.diagnostics == []
+    assert result.outputs["m.py"] == "IS_ASYNC = True\n\n\ndef f() -> None:\n    pass\n"

@@ -686,6 +686,7 @@ def to_async(
     written (``Conversion.failed``). ``explanations`` holds, for each function
     that changed colour, the chain of calls down to the primitive that forced it.
     """
+    originals = modules
     modules = {path: _apply_markers(text) for path, text in modules.items()}
     graph = build(modules, table)
     diagnostics = [
@@ -707,12 +708,14 @@ def to_async(
         editor = _ModuleEditor(planner, module, twins)
         editor.run()
         diagnostics += editor.diagnostics
-        try:
-            output = editor.edits.apply()
-        except ValueError as exc:  # overlapping edits: a bug here, not in the input
-            diagnostics.append(Diagnostic(path, 1, 1, f"internal error while converting: {exc}"))
-            output = text
-        output = _drop_unused_imports(module.tree, output)
+        output = text
+        if len(editor.edits):
+            try:
+                output = _drop_unused_imports(module.tree, editor.edits.apply())
+            except ValueError as exc:  # overlapping edits: a bug here, not in the input
+                diagnostics.append(
+                    Diagnostic(path, 1, 1, f"internal error while converting: {exc}")
+                )
         output = _apply_renames(path, output, rename_table, diagnostics)
         if _DROPPED in output:
             output = "".join(
@@ -720,7 +723,8 @@ def to_async(
             )
             output = output.rstrip("\n") + "\n"  # a dropped last statement leaves blank lines
         try:
-            compile(output, path, "exec", dont_inherit=True)
+            if output != originals[path]:  # the source itself parsed
+                compile(output, path, "exec", dont_inherit=True)
         except SyntaxError as exc:
             diagnostics.append(
                 Diagnostic(
@@ -883,6 +887,7 @@ def _apply_markers(text: str) -> str:
         return min([node.lineno, *(d.lineno for d in decorators)])
 
     def visit(body: list[ast.stmt]) -> None:
+        gone = 0
         for node in body:
             assert node.end_lineno is not None
             start = first_line(node)
@@ -890,6 +895,7 @@ def _apply_markers(text: str) -> str:
                 start - 1
             ].rstrip().endswith("# ambidex: sync-only"):
                 drop(start, node.end_lineno)
+                gone += 1
                 continue
             if (
                 isinstance(node, ast.Assign)
@@ -909,13 +915,13 @@ def _apply_markers(text: str) -> str:
                 if (
                     node.orelse
                     and isinstance(node.orelse[0], ast.If)
-                    and (
-                        node.orelse[0].col_offset == node.col_offset + 2  # `elif`: left alone
-                    )
+                    and lines[node.orelse[0].lineno - 1].lstrip().startswith("elif")
                 ):
-                    continue
+                    continue  # `if IS_ASYNC: ... elif ...:` is left alone
                 drop(node.lineno, node.end_lineno)
-                if keep:
+                if not keep:
+                    gone += 1
+                else:
                     first, last = first_line(keep[0]), keep[-1].end_lineno
                     assert last is not None
                     original = text.splitlines(keepends=True)
@@ -932,6 +938,11 @@ def _apply_markers(text: str) -> str:
                     for handler in inner:
                         if isinstance(handler, ast.ExceptHandler):
                             visit(handler.body)
+        if body and gone == len(body):
+            # Every statement of the block went: Python needs one.
+            first = first_line(body[0])
+            indent = lines[first - 1][: len(lines[first - 1]) - len(lines[first - 1].lstrip())]
+            lines[first - 1] = indent + "pass\n"
 
     visit(tree.body)
     return "".join(lines)
