@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import sysconfig
 import traceback
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Literal
@@ -91,14 +90,32 @@ def extract_stack(frame: FrameType | None, limit: int = 60) -> traceback.StackSu
     return traceback.StackSummary.extract(frames, lookup_lines=True)
 
 
-def blame(stack: Iterable[traceback.FrameSummary]) -> traceback.FrameSummary | None:
-    """The innermost frame of the user's code in ``stack`` (outermost first).
+def loop_part(stack: traceback.StackSummary) -> traceback.StackSummary:
+    """The part of ``stack`` the event loop is running: from the callback or task
+    step on (after asyncio's ``Handle._run``). The frames that started the loop
+    (pytest, ``asyncio.run``) say nothing about a block and would bury it. The
+    whole stack when there is no such frame."""
+    start = 0
+    for i, summary in enumerate(stack):
+        if summary.name == "_run" and summary.filename.endswith(
+            os.path.join("asyncio", "events.py")
+        ):
+            start = i + 1
+    if start == 0 or start >= len(stack):
+        return stack
+    return traceback.StackSummary.from_list(list(stack)[start:])
 
-    Preference: the innermost frame that is neither stdlib, ambidex.detect nor
-    an installed third-party package; failing that, the innermost that is
-    neither stdlib nor ambidex.detect; failing that, the innermost frame.
+
+def blame(stack: traceback.StackSummary) -> traceback.FrameSummary | None:
+    """The frame to name: the innermost frame of the user's code that the loop runs.
+
+    Among the frames of the running callback or task step (:func:`loop_part`):
+    the innermost that is neither stdlib, ambidex.detect nor an installed
+    third-party package; failing that, the innermost that is not stdlib or
+    ambidex.detect; failing that, the innermost frame (a block inside asyncio's
+    own machinery is named where it is, not at the runner that started the loop).
     """
-    frames = list(stack)
+    frames = list(loop_part(stack))
     for summary in reversed(frames):
         if not _is_skipped(summary.filename) and not _is_third_party(summary.filename):
             return summary
@@ -162,21 +179,6 @@ class BlockingReport:
     def __str__(self) -> str:
         return f"{self.summary()}\nStack (most recent call last):\n{self.stack.rstrip()}"
 
-    @staticmethod
-    def _from_the_loop(stack: traceback.StackSummary) -> traceback.StackSummary:
-        """The part of ``stack`` run by the event loop: from the callback or task
-        step on. The frames that started the loop (pytest, asyncio.run) say nothing
-        about the block and would bury it."""
-        start = 0
-        for i, summary in enumerate(stack):
-            if summary.name == "_run" and summary.filename.endswith(
-                os.path.join("asyncio", "events.py")
-            ):
-                start = i + 1
-        if start >= len(stack):
-            return stack
-        return traceback.StackSummary.from_list(list(stack)[start:])
-
     @classmethod
     def from_stack(
         cls,
@@ -196,7 +198,7 @@ class BlockingReport:
             line=(culprit.lineno or 0) if culprit else 0,
             function=culprit.name if culprit else "<unknown>",
             task=task,
-            stack="".join(cls._from_the_loop(stack).format()),
+            stack="".join(loop_part(stack).format()),
             call=call,
             advice=advice,
             frames=stack,
