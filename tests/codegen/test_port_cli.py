@@ -52,3 +52,17 @@ def test_bad_input_exits_2_with_a_location(
     assert capsys.readouterr().err.startswith("a.py:1:")
     assert main(["port", "missing.py", "--to", "sync"]) == 2
     assert main(["port", "a.py", "--to", "sync", "--rename", "nonsense"]) == 2
+
+
+def test_explain_names_every_function_that_changed_colour(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text(
+        "class C:\n    async def f(self):\n        pass\n\n    async def g(self):\n"
+        "        yield 1\n")
+    assert main(["port", "a.py", "--to", "sync", "--explain", "-o", "out.py"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "a.py:2:5: C.f: async def -> def",
+        "a.py:5:5: C.g: async generator -> generator",
+    ]

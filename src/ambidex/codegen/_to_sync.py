@@ -298,6 +298,8 @@ class _SyncWalker(RenameWalker):
         self.touched: set[str] = set()
         self.removed_aliases: set[int] = set()
         self.annotation_names: set[str] = set()
+        self.explanations: list[str] = []
+        self.scope: list[str] = []
         """Import names whose uses the rewrite replaced: candidates for becoming unused."""
         self.reported = False
         self.used_rules: set[Rule] = set()
@@ -552,13 +554,22 @@ class _SyncWalker(RenameWalker):
         match = _ASYNC_KW.match(self.source.text, start)
         if match is not None:
             self.edits.replace(match.start(), match.end(), "")
+        name = ".".join([*self.scope, node.name])
+        kind = "async generator -> generator" if id(node) in self.scan.generators \
+            else "async def -> def"
+        self.explanations.append(f"{self.path}:{node.lineno}:{node.col_offset + 1}: "
+                                 f"{name}: {kind}")
         outer, self.in_async_def = self.in_async_def, True
+        self.scope.append(node.name)
         self._visit_function(node)
+        self.scope.pop()
         self.in_async_def = outer
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         outer, self.in_async_def = self.in_async_def, False
+        self.scope.append(node.name)
         self._visit_function(node)
+        self.scope.pop()
         self.in_async_def = outer
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
@@ -566,7 +577,9 @@ class _SyncWalker(RenameWalker):
             s.name for s in node.body
             if isinstance(s, ast.AsyncFunctionDef) and id(s) not in self.scan.generators
         })
+        self.scope.append(node.name)
         super().visit_ClassDef(node)
+        self.scope.pop()
         self.class_coroutines.pop()
 
     def _drop_async_keyword(self, node: ast.AST) -> None:
@@ -1126,6 +1139,7 @@ def to_sync(
     qualified_renames = dict(names.modules)
     outputs: dict[str, str] = {}
     used_rules: set[Rule] = set()
+    explanations: list[str] = []
     for path, tree in trees.items():
         text = modules[path]
         source = SourceText(text)
@@ -1150,11 +1164,12 @@ def to_sync(
             continue
         outputs[path] = output
         used_rules.update(walker.used_rules)
+        explanations.extend(walker.explanations)
     unused = [f"rename {key!r}" for key in sorted(names.user_keys - names.used)]
     unused += [f"rule async={rule.async_!r}" for rule in table.rules
                if rule.user and rule.async_ is not None and rule not in used_rules
                and rule.async_ not in tables.names and not _attribute_used(rule, names)]
-    return Conversion(outputs, diagnostics, [], unused)
+    return Conversion(outputs, diagnostics, explanations, unused)
 
 
 def _attribute_used(rule: Rule, names: Renames) -> bool:
