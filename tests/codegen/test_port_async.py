@@ -71,3 +71,19 @@ def test_a_portable_client_is_written_and_explained(
     assert f"{path}:12 Client.ping -> socket.socket.sendall ({path}:13)" in explained
     assert f"{path}:16 Client._read -> socket.socket.recv ({path}:17)" in explained
     assert f"{path}:9 Client.connect -> socket.create_connection ({path}:10)" in explained
+
+
+def test_a_package_folder_is_ported_as_a_whole_and_the_result_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.codegen.test_to_async import ASYNC_CLIENT, ASYNC_CONNECTION, SAMPLE
+
+    source = tmp_path / "blocking"
+    source.mkdir()
+    for path, text in SAMPLE.items():
+        (source / Path(path).name).write_text(text)
+    out = tmp_path / "out"
+    assert cli.main(["port", "--to", "async", str(source), "-o", str(out)]) == 0
+    assert capsys.readouterr().err == ""
+    assert (out / "connection.py").read_text() == ASYNC_CONNECTION
+    assert (out / "client.py").read_text() == ASYNC_CLIENT
