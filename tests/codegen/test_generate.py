@@ -157,7 +157,7 @@ def test_check_reports_renames_that_matched_nothing(
     assert main(["generate", "--check"]) == 1
     err = capsys.readouterr().err
     assert "rename 'AsyncGone' matched nothing" in err
-    assert "rule async='alib.get' matched nothing" in err
+    assert "[[tool.ambidex.rules]] async='alib.get' matched nothing in any" in err
     assert "AsyncClient" not in err
 
 

@@ -300,9 +300,15 @@ class Plan:
     unused: list[str] = field(default_factory=list)
 
 
-def plan(config: Config, *, full: bool, only_stale: bool = True) -> Plan:
-    """Convert every pair that needs it (all of them when ``full``), in memory."""
+def plan(config: Config, *, full: bool) -> Plan:
+    """Convert every pair that needs it (all of them when ``full``), in memory.
+
+    ``unused`` lists the renames of a row that matched nothing in it, and the
+    ``[[tool.ambidex.rules]]`` rows that matched nothing in any row (a rule
+    may serve one row and not another).
+    """
     result = Plan()
+    unused_rules: set[str] | None = None
     for pair in read_pairs(config):
         state = survey(config, pair)
         for path in state.hand_written:
@@ -326,7 +332,9 @@ def plan(config: Config, *, full: bool, only_stale: bool = True) -> Plan:
         result.explanations.extend(conversion.explanations)
         where = f"[[tool.ambidex.generate]] #{pair.index + 1}"
         result.unused.extend(f"{config.pyproject}: {where}: {item} matched nothing"
-                             for item in conversion.unused)
+                             for item in conversion.unused if not item.startswith("rule "))
+        row_rules = {item for item in conversion.unused if item.startswith("rule ")}
+        unused_rules = row_rules if unused_rules is None else unused_rules & row_rules
         if conversion.failed:
             continue
         for source_path, target in state.targets.items():
@@ -342,6 +350,9 @@ def plan(config: Config, *, full: bool, only_stale: bool = True) -> Plan:
             else:
                 result.writes[target] = content
         result.deletes.extend(state.orphans)
+    result.unused.extend(f"{config.pyproject}: [[tool.ambidex.rules]] {item[5:]} matched "
+                         "nothing in any [[tool.ambidex.generate]] row"
+                         for item in sorted(unused_rules or ()))
     return result
 
 

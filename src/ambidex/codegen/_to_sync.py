@@ -1167,14 +1167,28 @@ def to_sync(
         explanations.extend(walker.explanations)
     unused = [f"rename {key!r}" for key in sorted(names.user_keys - names.used)]
     unused += [f"rule async={rule.async_!r}" for rule in table.rules
-               if rule.user and rule.async_ is not None and rule not in used_rules
-               and rule.async_ not in tables.names and not _attribute_used(rule, names)]
+               if rule.user and _rewrites(rule) and not _rule_used(rule, used_rules, names, tables)]
     return Conversion(outputs, diagnostics, explanations, unused)
 
 
-def _attribute_used(rule: Rule, names: Renames) -> bool:
-    return rule.kind is Kind.METHOD and rule.async_ is not None \
-        and rule.async_.rsplit(".", 1)[-1] in names.used_attributes
+def _rewrites(rule: Rule) -> bool:
+    """Whether the row changes code towards sync (others serve the lint and detector)."""
+    if rule.async_ is None or rule.sync is None:
+        return False
+    if rule.kind is Kind.METHOD:
+        return rule.async_.rsplit(".", 1)[-1] != rule.sync.rsplit(".", 1)[-1]
+    return rule.async_ != rule.sync
+
+
+def _rule_used(rule: Rule, used_rules: set[Rule], names: Renames, tables: _Tables) -> bool:
+    """Whether a row of the table rewrote anything in this conversion."""
+    if rule in used_rules or rule.async_ is None:
+        return rule in used_rules
+    if rule.async_ in tables.names:  # a bare name, renamed wherever it appears
+        return rule.async_ in names.used
+    if rule.kind is Kind.METHOD:
+        return rule.async_.rsplit(".", 1)[-1] in names.used_attributes
+    return False
 
 
 def unused_renames(renames: Renames) -> list[str]:
