@@ -479,3 +479,18 @@ def test_a_block_left_empty_by_the_markers_gets_a_pass() -> None:
     result = to_async({"m.py": source}, table=DEFAULT_TABLE, renames={})
     assert result.diagnostics == []
     assert result.outputs["m.py"] == "IS_ASYNC = True\n\n\ndef f() -> None:\n    pass\n"
+
+
+def test_a_with_statement_mixing_an_async_and_a_plain_context_manager_is_refused() -> None:
+    (error,) = errors_of("""
+        import threading
+
+        LOCK = threading.Lock()
+
+        def save(path: str) -> None:
+            with LOCK, open(path, 'w') as f:
+                f.write("x")
+    """)
+    assert (error.line, error.col) == (7, 16)
+    assert "`open(path, 'w')` is not an async context manager" in error.message
+    assert "split the statement" in error.message

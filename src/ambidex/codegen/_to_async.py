@@ -320,6 +320,8 @@ class _ModuleEditor:
         self.provided: set[tuple[str, str | None]] = set()
         """Imports the output has because an import statement was renamed."""
         self.done: set[int] = set()
+        self.async_items: set[int] = set()
+        self.async_withs: list[ast.With] = []
         """ids of nodes already replaced (their insides are not edited again)."""
         self.parents: dict[int, ast.AST] = {}
         for parent in ast.walk(module.tree):
@@ -414,6 +416,7 @@ class _ModuleEditor:
         self.rewrite_iter_protocol()
         self.rewrite_module_level_calls()
         self.rewrite_types(self.module.tree, self.module)
+        self.check_mixed_withs()
         self.add_imports()
 
     def insert_keyword(self, node: ast.stmt) -> None:
@@ -589,11 +592,25 @@ class _ModuleEditor:
             self.done.add(id(node.func))
 
     def async_with(self, call: Call) -> None:
+        self.async_items.add(id(call.node))
         statement = self.parents.get(id(call.node))
         if not isinstance(statement, ast.With) or id(statement) in self.done:
             return
         self.done.add(id(statement))
+        self.async_withs.append(statement)
         self.insert_keyword(statement)
+
+    def check_mixed_withs(self) -> None:
+        """``with a, b:`` where only ``a`` went async cannot be ``async with a, b:``."""
+        for statement in self.async_withs:
+            plain = [i for i in statement.items if id(i) not in self.async_items]
+            if plain:
+                self.error(
+                    plain[0].context_expr,
+                    f"`{self.source.segment(plain[0].context_expr)}` is not an async context "
+                    "manager, but it shares a `with` statement with one that now is; split "
+                    "the statement into nested `with` blocks",
+                )
 
     def async_for(self, call: Call) -> None:
         node = call.node
