@@ -192,3 +192,39 @@ async def test_server_that_closes_mid_reply_is_a_connection_error(colour: str) -
         await v(client.close())
         thread.join(5)
         listener.close()
+
+
+async def test_auto_pipeline_backpressure_bounds_pending_replies(
+        redis_server: RedisServer) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port, auto_pipeline=True,
+                           max_pending=5) as client:
+        await client.ping()
+        conn = client._shared
+        assert conn is not None
+        seen: list[int] = []
+        slow = asyncio.create_task(client.execute_command(*slow_command("slow", 0.1)))
+        callers = [asyncio.create_task(client.echo(f"m{i}")) for i in range(60)]
+        batch = asyncio.create_task(client.pipeline().echo("b1").echo("b2").execute())
+        while not all(t.done() for t in [slow, batch, *callers]):
+            seen.append(len(conn._waiters))
+            await asyncio.sleep(0)
+        assert max(seen) <= 5
+        assert await slow == b"slow"
+        assert [await t for t in callers] == [f"m{i}".encode() for i in range(60)]
+        assert await batch == [b"b1", b"b2"]
+
+
+async def test_caller_cancelled_while_waiting_for_room_takes_no_place(
+        redis_server: RedisServer) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port, auto_pipeline=True,
+                           max_pending=1) as client:
+        slow = asyncio.create_task(client.execute_command(*slow_command("slow", 0.1)))
+        await asyncio.sleep(0.02)
+        waiting = asyncio.create_task(client.echo("never sent"))
+        after = asyncio.create_task(client.echo("after"))
+        await asyncio.sleep(0.02)
+        waiting.cancel()
+        assert await slow == b"slow"
+        assert await after == b"after"
+        with pytest.raises(asyncio.CancelledError):
+            await waiting

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import hiredis
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis._parsers.encoders import Encoder
@@ -29,6 +30,9 @@ from examples.resp.errors import ResponseError
 from examples.resp.protocol import RespParser
 
 Node = tuple[str, Any]
+
+# hypothesis describes these recursive strategies at length; that is all it says.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
 _line_text = st.binary(max_size=20).filter(lambda b: b"\r" not in b and b"\n" not in b)
 _error_text = st.text(

@@ -25,7 +25,7 @@ from typing import Any
 from ..commands import Commands, Transform
 from ..errors import RedisError, ResponseError
 from ..protocol import Arg
-from .connection import AsyncConnection
+from .connection import DEFAULT_MAX_PENDING, AsyncConnection
 from .pool import AsyncConnectionPool
 
 __all__ = ["AsyncClient", "AsyncPipeline", "WatchError"]
@@ -51,7 +51,10 @@ class AsyncClient(Commands):
     are written back to back, in one write per loop iteration, and their
     replies are paired with their callers in order. Throughput with many
     concurrent tasks goes up several times; a blocking command (BLPOP) would
-    hold up everyone behind it, so do not mix those in.
+    hold up everyone behind it, so do not mix those in. ``max_pending``
+    bounds the replies one connection waits for at once; past it, callers
+    wait their turn (so a slow server cannot make the client buffer without
+    bound).
 
     A caller that times out or is cancelled never leaves its reply for the
     next caller: see :mod:`examples.resp._async.connection`.
@@ -75,6 +78,7 @@ class AsyncClient(Commands):
         pool_timeout: float | None = None,
         parser: str = "python",
         auto_pipeline: bool = False,
+        max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         if not IS_ASYNC and auto_pipeline:
             raise ValueError("auto_pipeline needs concurrent callers on one connection: "
@@ -84,7 +88,7 @@ class AsyncClient(Commands):
         self._options: dict[str, Any] = dict(
             protocol=protocol, username=username, password=password, db=db,
             client_name=client_name, timeout=timeout, connect_timeout=connect_timeout,
-            ssl=ssl, server_hostname=server_hostname, parser=parser)
+            ssl=ssl, server_hostname=server_hostname, parser=parser, max_pending=max_pending)
         self.pool = AsyncConnectionPool(self._new_connection, max_connections=max_connections,
                                         timeout=pool_timeout)
         self.auto_pipeline = auto_pipeline

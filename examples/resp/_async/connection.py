@@ -40,6 +40,10 @@ IS_ASYNC = True
 
 _READ_SIZE = 65536
 
+#: Replies a connection may be waiting for at once before new callers wait for
+#: room (asyncio): bounds the memory a slow server makes the client hold.
+DEFAULT_MAX_PENDING = 10_000
+
 PushHandler = Callable[[PushReply], None]
 """Receives each RESP3 push (client tracking invalidations, pub/sub messages)."""
 
@@ -81,10 +85,14 @@ class AsyncConnection:
     """
 
     def __init__(self, stream: AsyncStream, parser: RespParser | HiredisParser, *,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, max_pending: int = DEFAULT_MAX_PENDING) -> None:
+        if max_pending < 1:
+            raise ValueError(f"max_pending must be at least 1, not {max_pending}")
         self._stream = stream
         self._parser = parser
         self.timeout = timeout
+        self.max_pending = max_pending
+        """(asyncio) Replies waited for at once; callers past it wait, in turn, for room."""
         self.broken: str | None = None
         self.push_handler: PushHandler | None = None
         """Called with each RESP3 push (client tracking, pub/sub); dropped if None."""
@@ -95,6 +103,8 @@ class AsyncConnection:
             self._wake: asyncio.Future[None] | None = None
             self._reader_task: asyncio.Task[None] | None = None
             self._writer_task: asyncio.Task[None] | None = None
+            # Callers waiting for room under max_pending, first come first served.
+            self._room: list[asyncio.Future[None]] = []
 
     @classmethod
     async def connect(
@@ -112,6 +122,7 @@ class AsyncConnection:
         ssl: _ssl.SSLContext | None = None,
         server_hostname: str | None = None,
         parser: str = "python",
+        max_pending: int = DEFAULT_MAX_PENDING,
     ) -> AsyncConnection:
         """Open a connection and say hello: HELLO 3 (``protocol=3``), AUTH,
         CLIENT SETNAME and SELECT as asked, checking every answer.
@@ -131,7 +142,7 @@ class AsyncConnection:
             raise
         except OSError as exc:
             raise RedisConnectionError(f"cannot connect to {host}:{port}: {exc}") from exc
-        conn = cls(stream, make_parser(parser), timeout=timeout)
+        conn = cls(stream, make_parser(parser), timeout=timeout, max_pending=max_pending)
         try:
             await conn._hello(protocol, username, password, db, client_name)
         except BaseException:
@@ -175,6 +186,8 @@ class AsyncConnection:
         if self.broken is not None:
             raise RedisConnectionError(f"connection is unusable: {self.broken}")
         if IS_ASYNC:
+            if self._room or len(self._waiters) >= self.max_pending:
+                await self._wait_for_room(1)
             future = self._loop.create_future()
             self._send(encode_command(args), future, 1)
             if self.timeout is None:
@@ -191,6 +204,8 @@ class AsyncConnection:
         if not commands:
             return []
         if IS_ASYNC:
+            if self._room or len(self._waiters) + len(commands) > self.max_pending:
+                await self._wait_for_room(len(commands))
             future: asyncio.Future[list[Any]] = self._loop.create_future()
             data = b"".join([encode_command(args) for args in commands])
             self._send(data, _Batch(future, len(commands)), len(commands))
@@ -265,6 +280,30 @@ class AsyncConnection:
         if wake is not None and not wake.done():
             wake.set_result(None)
 
+    async def _wait_for_room(self, count: int) -> None:  # ambidex: async-only
+        """Wait, in line, until ``count`` more replies fit under ``max_pending``
+        (a batch bigger than that goes alone, once nothing is pending)."""
+        waiters = self._waiters
+        while True:
+            if self.broken is not None:
+                raise RedisConnectionError(f"connection is unusable: {self.broken}")
+            pending = len(waiters)
+            if pending == 0 or pending + count <= self.max_pending:
+                if not self._room or self._room[0].done():
+                    return
+            room = self._loop.create_future()
+            self._room.append(room)
+            try:
+                await room
+            finally:
+                self._room.remove(room)
+
+    def _grant_room(self) -> None:  # ambidex: async-only
+        # Wake every waiter; each re-checks in turn (in the order they came).
+        for room in self._room:
+            if not room.done():
+                room.set_result(None)
+
     async def _write_loop(self) -> None:  # ambidex: async-only
         writes = self._writes
         try:
@@ -302,6 +341,8 @@ class AsyncConnection:
                         waiter.add(reply)
                     elif not waiter.done():  # done = its caller gave up: drop the reply
                         waiter.set_result(reply)
+                if self._room:
+                    self._grant_room()
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
@@ -316,6 +357,7 @@ class AsyncConnection:
         wake = self._wake
         if wake is not None and not wake.done():
             wake.cancel()
+        self._grant_room()  # they see `broken` and fail
         for waiter in self._waiters.fail_all():
             future = waiter.future if type(waiter) is _Batch else waiter
             if future.done():
