@@ -628,3 +628,21 @@ def test_an_import_used_only_in_an_annotation_inside_a_function_stays() -> None:
     output = sync_of(source)
     assert "from collections.abc import Callable\n" in output
     assert "import asyncio" not in output
+
+
+def test_a_twin_module_shadowed_by_a_variable_is_imported_under_another_name() -> None:
+    source = """\
+    import asyncio
+
+
+    async def nap(time: float) -> None:
+        await asyncio.sleep(time)
+    """
+    expected = """\
+    import time as _time
+
+
+    def nap(time: float) -> None:
+        _time.sleep(time)
+    """
+    assert sync_of(source) == dedent(expected)

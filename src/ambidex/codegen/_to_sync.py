@@ -412,6 +412,11 @@ class _SyncWalker(RenameWalker):
         if "." not in qualified:
             return qualified  # a builtin
         module = _module_of(qualified)
+        if module.split(".")[0] in self.local_names:
+            # `time` is also a variable of this module: import under a name nobody uses.
+            alias = "_" + module.replace(".", "_")
+            self.new_imports.add(f"import {module} as {alias}")
+            return alias + qualified[len(module):]
         self.new_imports.add(f"import {module}")
         return qualified
 
