@@ -1,0 +1,101 @@
+"""The call graph the generator and the lint share: who calls what, resolved.
+
+Both the sync -> async generator and the lint ask the same question of a set
+of modules: *which calls reach a blocking primitive, and through whom?* They
+answer it from this one analysis so they never disagree about what a name
+means.
+
+Given modules (display path -> source text) and the rule table, :func:`build`
+parses each module once and walks it once. It indexes modules, classes,
+functions and methods by qualified name; resolves imports between the modules
+analysed together (absolute, relative, ``from x import y as z``,
+``import x.y``); and records, for every function, each call it makes -- with
+its position -- resolved to one of:
+
+* another analysed function or method (plain calls, ``self.m()``/``cls.m()``
+  through the enclosing class and its analysed bases, imported functions and
+  classes; calling a class is calling its ``__init__``),
+* a row of the table, by the dotted name the call spells once imports are
+  resolved (``from time import sleep as nap; nap(1)`` is ``time.sleep``),
+* a method of a tracked object: an object whose type is known from a row's
+  ``returns`` (``sock = socket.create_connection(...)`` is a
+  ``socket.socket``) or from an analysed constructor
+  (``self.conn = Connection(...)``), followed through assignments to locals
+  and ``self.`` attributes (assigned anywhere in the class), parameter
+  annotations and ``with ... as x``.
+
+``with x:`` and ``for _ in x:`` are recorded too (as the ``__enter__`` /
+``__iter__`` they imply), and so are references to functions that are handed
+somewhere instead of called (callbacks), because both clients care.
+
+What it does not do, on purpose: it is not a type checker. Types flow through
+assignments flow-insensitively (the first assignment that tells wins), through
+annotations and through the table; anything else is "unknown" and its calls
+resolve only by name. A call it cannot resolve is still recorded, with
+``name=None`` when even the name is unknown, so callers can decide.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+
+from ambidex._callgraph._index import _Indexer
+from ambidex._callgraph._model import (
+    GENERATOR_OF,
+    OFFLOAD_CALLS,
+    OFFLOAD_METHODS,
+    Call,
+    CallGraph,
+    CallKind,
+    Class,
+    Function,
+    Module,
+    module_name_for,
+    spelled,
+)
+from ambidex._callgraph._resolve import _Resolver
+from ambidex._rules import RuleTable
+
+__all__ = [
+    "GENERATOR_OF",
+    "OFFLOAD_CALLS",
+    "OFFLOAD_METHODS",
+    "Call",
+    "CallGraph",
+    "CallKind",
+    "Class",
+    "Function",
+    "Module",
+    "build",
+    "module_name_for",
+    "spelled",
+]
+
+
+def build(modules: Mapping[str, str], table: RuleTable) -> CallGraph:
+    """Analyse ``modules`` (display path -> source) together.
+
+    A module that does not parse is left out and reported in
+    ``syntax_errors``; the rest are analysed as if it did not exist.
+    """
+    graph = CallGraph({}, {}, {}, [], table)
+    for path, text in modules.items():
+        try:
+            tree = ast.parse(text, filename=path)
+        except SyntaxError as exc:
+            graph.syntax_errors.append(
+                (path, exc.lineno or 1, (exc.offset or 1) - 1, exc.msg or "invalid syntax")
+            )
+            continue
+        graph.modules[path] = Module(path, module_name_for(path), text, tree)
+    for module in graph.modules.values():
+        _Indexer(graph, module).run()
+    resolver = graph._resolver = _Resolver(graph)
+    for function in graph.functions.values():
+        for pending in function._pending:
+            call = resolver.resolve(function, pending)
+            if call is not None:
+                function.calls.append(call)
+        function._pending = []
+    return graph

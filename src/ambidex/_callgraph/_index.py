@@ -1,0 +1,298 @@
+"""The one walk of a module: defines, binds and collects call sites."""
+
+from __future__ import annotations
+
+import ast
+
+from ambidex._callgraph._model import (
+    _UNKNOWN,
+    CallGraph,
+    CallKind,
+    Class,
+    Function,
+    Module,
+    _Binding,
+    _is_type_checking,
+    _Pending,
+    spelled,
+)
+
+
+class _Indexer:
+    """The one walk of a module: defines, binds and collects call sites."""
+
+    def __init__(self, graph: CallGraph, module: Module) -> None:
+        self.graph = graph
+        self.module = module
+
+    def run(self) -> None:
+        for stmt in self.module.tree.body:
+            self.stmt(stmt, None, None, "", False)
+
+    # scope helpers
+    def bind(self, fn: Function | None, cls: Class | None, name: str, b: _Binding) -> None:
+        if fn is not None:
+            fn.locals.setdefault(name, []).append(b)
+        elif cls is not None:
+            cls.attrs.setdefault(name, []).append(b)
+        else:
+            self.module.symbols.setdefault(name, []).append(b)
+
+    def bind_target(
+        self, target: ast.expr, fn: Function | None, cls: Class | None, value: _Binding
+    ) -> None:
+        if isinstance(target, ast.Name):
+            self.bind(fn, cls, target.id, value)
+        elif (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and fn is not None
+            and fn.cls is not None
+            and fn.node.args.args
+            and target.value.id == fn.node.args.args[0].arg
+        ):
+            fn.cls.attrs.setdefault(target.attr, []).append(value)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self.bind_target(element, fn, cls, _UNKNOWN)
+        elif isinstance(target, ast.Starred):
+            self.bind_target(target.value, fn, cls, _UNKNOWN)
+
+    def scope_of(self, fn: Function | None, cls: Class | None) -> Function | Module | Class:
+        return fn if fn is not None else cls if cls is not None else self.module
+
+    def stmt(
+        self, node: ast.stmt, fn: Function | None, cls: Class | None, prefix: str, tc: bool
+    ) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            self.function(node, fn, cls, prefix, tc)
+        elif isinstance(node, ast.ClassDef):
+            for expr in (*node.decorator_list, *node.bases, *(k.value for k in node.keywords)):
+                self.expr(expr, fn, tc, None, None)
+            qualname = prefix + node.name
+            klass = Class(f"{self.module.name}:{qualname}", self.module, qualname, node)
+            self.graph.classes[klass.key] = klass
+            if cls is not None:
+                cls.classes[node.name] = klass
+            self.bind(fn, cls, node.name, _Binding("class", None, cls=klass))
+            for child in node.body:
+                self.stmt(child, fn, klass, qualname + ".", tc)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if fn is None and cls is None:
+                self.module.imports.append(node)
+            self.import_(node, fn, cls)
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            for child in node.body:
+                self.stmt(child, fn, cls, prefix, True)
+            for child in node.orelse:
+                self.stmt(child, fn, cls, prefix, tc)
+        elif isinstance(node, ast.Assign):
+            self.expr(node.value, fn, tc, None, None)
+            binding = _Binding("value", self.scope_of(fn, cls), expr=node.value)
+            for target in node.targets:
+                self.bind_target(target, fn, cls, binding)
+                self.expr(target, fn, tc, None, None, store=True)
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                self.expr(node.value, fn, tc, None, None)
+            scope = self.scope_of(fn, cls)
+            self.bind_target(node.target, fn, cls, _Binding("annotation", scope, node.annotation))
+            if node.value is not None:
+                self.bind_target(node.target, fn, cls, _Binding("value", scope, node.value))
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                self.expr(item.context_expr, fn, tc, None, None)
+                if fn is not None:
+                    fn._pending.append(_Pending(CallKind.WITH, item, tc, None, None))
+                if item.optional_vars is not None:
+                    self.bind_target(
+                        item.optional_vars,
+                        fn,
+                        cls,
+                        _Binding("enter", self.scope_of(fn, cls), item.context_expr),
+                    )
+            for child in node.body:
+                self.stmt(child, fn, cls, prefix, tc)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            self.expr(node.iter, fn, tc, None, None)
+            if fn is not None:
+                fn._pending.append(_Pending(CallKind.FOR, node, tc, None, None))
+            self.bind_target(node.target, fn, cls, _UNKNOWN)
+            for child in (*node.body, *node.orelse):
+                self.stmt(child, fn, cls, prefix, tc)
+        else:
+            if isinstance(node, ast.Return) and node.value is not None:
+                self.ref(node.value, fn, tc, None, None)
+            for field_name, value in ast.iter_fields(node):
+                if isinstance(value, list):
+                    for item in value:
+                        if isinstance(item, ast.stmt):
+                            self.stmt(item, fn, cls, prefix, tc)
+                        elif isinstance(item, ast.AST):
+                            self.generic(item, fn, tc)
+                elif isinstance(value, ast.expr):
+                    if field_name == "target" or (
+                        isinstance(node, ast.AugAssign) and field_name == "target"
+                    ):
+                        self.expr(value, fn, tc, None, None, store=True)
+                    else:
+                        self.expr(value, fn, tc, None, None)
+                elif isinstance(value, ast.AST):
+                    self.generic(value, fn, tc)
+
+    def generic(self, node: ast.AST, fn: Function | None, tc: bool) -> None:
+        # except handlers, match cases, arguments, keywords...
+        if isinstance(node, ast.ExceptHandler):
+            if node.type is not None:
+                self.expr(node.type, fn, tc, None, None)
+            if node.name is not None and fn is not None:
+                fn.locals.setdefault(node.name, []).append(_UNKNOWN)
+            for stmt in node.body:
+                self.stmt(stmt, fn, None, "", tc)
+            return
+        for value in ast.iter_child_nodes(node):
+            if isinstance(value, ast.stmt):
+                self.stmt(value, fn, None, "", tc)
+            elif isinstance(value, ast.expr):
+                self.expr(value, fn, tc, None, None)
+            else:
+                self.generic(value, fn, tc)
+
+    def function(
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef,
+        parent: Function | None,
+        cls: Class | None,
+        prefix: str,
+        tc: bool,
+    ) -> None:
+        for expr in node.decorator_list:
+            self.expr(expr, parent, tc, None, None)
+        for default in (*node.args.defaults, *(d for d in node.args.kw_defaults if d)):
+            self.expr(default, parent, tc, None, None)
+        qualname = prefix + node.name
+        fn = Function(
+            f"{self.module.name}:{qualname}",
+            self.module,
+            qualname,
+            node,
+            cls,
+            parent,
+            isinstance(node, ast.AsyncFunctionDef),
+        )
+        fn.decorators = [
+            spelled(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list
+        ]
+        # Two functions with one name in one scope (a property's setter,
+        # overloads): the last one wins, as at run time.
+        self.graph.functions[fn.key] = fn
+        if cls is not None:
+            cls.methods[node.name] = fn
+        self.bind(parent, cls, node.name, _Binding("function", None, function=fn))
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        for index, arg in enumerate([*positional, *args.kwonlyargs]):
+            if index == 0 and cls is not None and "staticmethod" not in fn.decorators:
+                role = "cls" if "classmethod" in fn.decorators else "self"
+                fn.locals[arg.arg] = [_Binding(role, fn, cls=cls)]
+            elif arg.annotation is not None:
+                fn.locals[arg.arg] = [_Binding("annotation", fn, arg.annotation)]
+            else:
+                fn.locals[arg.arg] = [_UNKNOWN]
+        for extra in (args.vararg, args.kwarg):
+            if extra is not None:
+                fn.locals[extra.arg] = [_UNKNOWN]
+        for stmt in node.body:
+            self.stmt(stmt, fn, None, qualname + ".<locals>.", tc)
+
+    def import_(
+        self, node: ast.Import | ast.ImportFrom, fn: Function | None, cls: Class | None
+    ) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self.bind(fn, cls, alias.asname, _Binding("import", None, dotted=alias.name))
+                else:
+                    top = alias.name.split(".")[0]
+                    self.bind(fn, cls, top, _Binding("import", None, dotted=top))
+            return
+        base = node.module or ""
+        if node.level:
+            package = self.module.name.split(".")
+            is_package = self.module.path.replace("\\", "/").endswith("__init__.py")
+            keep = len(package) - node.level + (1 if is_package else 0)
+            base = ".".join([*package[: max(keep, 0)], *([base] if base else [])])
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            dotted = f"{base}.{alias.name}" if base else alias.name
+            self.bind(fn, cls, alias.asname or alias.name, _Binding("import", None, dotted=dotted))
+
+    def ref(
+        self,
+        node: ast.expr,
+        fn: Function | None,
+        tc: bool,
+        offload: ast.Call | None,
+        lam: ast.Lambda | None,
+    ) -> None:
+        if fn is not None and isinstance(node, (ast.Name, ast.Attribute)):
+            fn._pending.append(_Pending(CallKind.REF, node, tc, offload, lam))
+
+    def expr(
+        self,
+        node: ast.expr,
+        fn: Function | None,
+        tc: bool,
+        offload: ast.Call | None,
+        lam: ast.Lambda | None,
+        store: bool = False,
+    ) -> None:
+        if isinstance(node, ast.Call):
+            if fn is not None:
+                fn._pending.append(_Pending(CallKind.CALL, node, tc, offload, lam))
+            self.expr(node.func, fn, tc, offload, lam)
+            for arg in (*node.args, *(k.value for k in node.keywords)):
+                value = arg.value if isinstance(arg, ast.Starred) else arg
+                if isinstance(value, ast.Lambda):
+                    self.lambda_(value, fn, tc, node)
+                else:
+                    self.ref(value, fn, tc, node, lam)
+                    self.expr(value, fn, tc, offload, lam)
+        elif isinstance(node, ast.Lambda):
+            self.lambda_(node, fn, tc, offload)
+        elif isinstance(node, (ast.Yield, ast.YieldFrom)):
+            if fn is not None and lam is None:
+                fn.is_generator = True
+            if node.value is not None:
+                self.expr(node.value, fn, tc, offload, lam)
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            for comp in node.generators:
+                self.expr(comp.iter, fn, tc, offload, lam)
+                if fn is not None:
+                    fn._pending.append(_Pending(CallKind.FOR, comp, tc, offload, lam))
+                    self.bind_target(comp.target, fn, None, _UNKNOWN)
+                for cond in comp.ifs:
+                    self.expr(cond, fn, tc, offload, lam)
+            if isinstance(node, ast.DictComp):
+                self.expr(node.key, fn, tc, offload, lam)
+                self.expr(node.value, fn, tc, offload, lam)
+            else:
+                self.expr(node.elt, fn, tc, offload, lam)
+        elif isinstance(node, ast.NamedExpr):
+            self.expr(node.value, fn, tc, offload, lam)
+            if fn is not None:
+                binding = _Binding("value", fn, expr=node.value)
+                fn.locals.setdefault(node.target.id, []).append(binding)
+        else:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.expr(child, fn, tc, offload, lam)
+
+    def lambda_(
+        self, node: ast.Lambda, fn: Function | None, tc: bool, offload: ast.Call | None
+    ) -> None:
+        if fn is not None:
+            for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
+                fn.locals.setdefault(arg.arg, []).append(_UNKNOWN)
+        self.expr(node.body, fn, tc, offload, node)

@@ -1,0 +1,292 @@
+"""The call graph's data: modules, classes, functions, call sites, and the
+bindings and values the resolver works with. See :mod:`ambidex._callgraph`."""
+
+from __future__ import annotations
+
+import ast
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ambidex._rules import Rule, RuleTable
+
+if TYPE_CHECKING:
+    from ambidex._callgraph._resolve import _Resolver
+
+#: Calls that run the function they are given in a thread: a blocking function
+#: passed to them by reference (or called in a lambda given to them) does not
+#: block the loop.
+OFFLOAD_CALLS = frozenset(
+    {
+        "asyncio.to_thread",
+        "ambidex.offload.run_in_thread",
+        "anyio.to_thread.run_sync",
+        "trio.to_thread.run_sync",
+    }
+)
+#: Method names that do the same whatever their receiver (the loop and the
+#: executor are rarely typed): ``loop.run_in_executor``, ``executor.submit``.
+OFFLOAD_METHODS = frozenset({"run_in_executor", "submit"})
+
+
+#: The type of a generator object returned by analysed generator function
+#: ``key``: ``GENERATOR_OF + key``.
+GENERATOR_OF = "generator of "
+
+
+class CallKind(enum.Enum):
+    """What kind of site a :class:`Call` records."""
+
+    CALL = "call"
+    """``f(...)``."""
+    WITH = "with"
+    """``with x:`` -- calls ``x.__enter__`` and ``x.__exit__``."""
+    FOR = "for"
+    """``for _ in x`` (a statement or a comprehension) -- iterates ``x``; also
+    ``next(x)`` on a generator object of analysed code (node: the ``ast.Call``)."""
+    REF = "ref"
+    """A function named without being called: passed as an argument, assigned
+    or returned. Whoever gets it will call it later, in their own colour."""
+
+
+@dataclass(eq=False)
+class Module:
+    path: str
+    """The display path the caller gave."""
+    name: str
+    """Dotted name derived from the path (``pkg/sub/mod.py`` -> ``pkg.sub.mod``)."""
+    text: str
+    tree: ast.Module
+    symbols: dict[str, list[_Binding]] = field(default_factory=dict)
+    imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
+    """Module-level import statements, in order (the generator adds after them)."""
+
+    def imported_as(self, name: str) -> str | None:
+        """The dotted name a module-level import binds ``name`` to, if any."""
+        for binding in self.symbols.get(name, ()):
+            if binding.kind == "import":
+                return binding.dotted
+        return None
+
+
+@dataclass(eq=False)
+class Class:
+    key: str
+    """``module.name:Qual.Name``: unique among the modules analysed together."""
+    module: Module
+    qualname: str
+    node: ast.ClassDef
+    methods: dict[str, Function] = field(default_factory=dict)
+    classes: dict[str, Class] = field(default_factory=dict)
+    attrs: dict[str, list[_Binding]] = field(default_factory=dict)
+    """``self.x = ...`` anywhere in the class, and ``x: T`` in its body."""
+    _bases: list[Class] | None = None
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.module.name}.{self.qualname}"
+
+
+@dataclass(eq=False)
+class Function:
+    key: str
+    module: Module
+    qualname: str
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    cls: Class | None
+    """The class whose body defines it directly (a method), else None."""
+    parent: Function | None
+    """The function whose body defines it (a closure), else None."""
+    is_async: bool
+    is_generator: bool = False
+    calls: list[Call] = field(default_factory=list)
+    locals: dict[str, list[_Binding]] = field(default_factory=dict)
+    decorators: list[str] = field(default_factory=list)
+    """Decorators' dotted names as resolved (``property``, ``classmethod``...)."""
+    _pending: list[_Pending] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.module.name}.{self.qualname.replace('.<locals>', '')}"
+
+    @property
+    def display(self) -> str:
+        """How chains print it: ``Client.get()``."""
+        return f"{self.qualname.replace('.<locals>', '')}()"
+
+    @property
+    def line(self) -> int:
+        return self.node.lineno
+
+
+@dataclass(eq=False)
+class Call:
+    """One call site (or ``with``/``for``/reference) in a function, resolved."""
+
+    kind: CallKind
+    node: ast.AST
+    """The ``ast.Call``; the ``ast.withitem``; the ``ast.For``/``ast.comprehension``;
+    or the ``ast.Name``/``ast.Attribute`` of a reference."""
+    caller: Function
+    line: int
+    col: int
+    """0-based column as ast counts it (UTF-8 bytes); printers add 1."""
+    name: str | None
+    """Dotted name after import resolution: ``time.sleep``, ``socket.socket.recv``,
+    ``pkg.client.Client.get``. None when nothing is known."""
+    callees: tuple[Function, ...] = ()
+    """Analysed functions this runs: the callee; a class's ``__init__``; for
+    ``with`` the ``__enter__`` and ``__exit__``; for ``for`` the generator
+    function or ``__iter__`` and ``__next__``."""
+    cls: Class | None = None
+    """For a call of an analysed class: the class constructed."""
+    rule: Rule | None = None
+    """The table row for ``name``, if any."""
+    instance_type: str | None = None
+    """For method calls, ``with`` and ``for``: the receiver's type."""
+    common: _Common | None = None
+
+    @property
+    def offloaded(self) -> bool:
+        """Inside a lambda handed to a thread, or a reference handed to one."""
+        return self.common is not None and self.common.offloaded
+
+    @property
+    def type_checking(self) -> bool:
+        """Under ``if TYPE_CHECKING:``: never runs."""
+        return self.common is not None and self.common.type_checking
+
+    @property
+    def lambda_node(self) -> ast.Lambda | None:
+        """The lambda the site is in, if any."""
+        return self.common.lambda_node if self.common is not None else None
+
+
+@dataclass(frozen=True)
+class _Common:
+    offloaded: bool
+    type_checking: bool
+    lambda_node: ast.Lambda | None
+
+
+@dataclass
+class CallGraph:
+    modules: dict[str, Module]
+    """By display path, in the order given."""
+    functions: dict[str, Function]
+    classes: dict[str, Class]
+    syntax_errors: list[tuple[str, int, int, str]]
+    """(path, line, col, message) of modules that did not parse; they are left out."""
+    table: RuleTable
+
+    _resolver: _Resolver | None = None
+
+    def iter_calls(self) -> Iterator[Call]:
+        for function in self.functions.values():
+            yield from function.calls
+
+    def dotted_name(self, node: ast.expr, scope: Function | Module) -> str | None:
+        """The dotted name an expression denotes in ``scope``, imports resolved.
+
+        ``socket.socket`` -> ``socket.socket``; ``nap`` after ``from time import
+        sleep as nap`` -> ``time.sleep``; an analysed class or function -> its
+        dotted name. None for anything that is not a name.
+        """
+        assert self._resolver is not None
+        value = self._resolver.eval(node, scope)
+        if value is None:
+            return None
+        if value.function is not None:
+            return value.function.dotted
+        if value.cls is not None:
+            return value.cls.dotted
+        if value.module is not None:
+            return value.module.name
+        return value.dotted
+
+    def type_of(self, node: ast.expr, scope: Function | Module) -> str | None:
+        """The type of the value of ``node``, when the analysis knows it."""
+        assert self._resolver is not None
+        value = self._resolver.eval(node, scope)
+        return value.instance if value is not None else None
+
+    def method(self, cls: Class, name: str) -> Function | None:
+        """``cls``'s method ``name``, its analysed bases included."""
+        assert self._resolver is not None
+        return self._resolver.method(cls, name)
+
+
+# --- bindings: what a name is bound to, before it is evaluated ----------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Binding:
+    """A name's binding, evaluated lazily (flow-insensitive)."""
+
+    kind: str
+    """"value" (x = expr), "annotation" (x: T / parameter), "enter" (with expr as x),
+    "import" (dotted), "function", "class", "self", "cls", "unknown"."""
+    scope: Function | Module | Class | None
+    expr: ast.expr | None = None
+    dotted: str | None = None
+    function: Function | None = None
+    cls: Class | None = None
+
+
+@dataclass(frozen=True)
+class _Pending:
+    kind: CallKind
+    node: ast.AST
+    type_checking: bool
+    offload_parent: ast.Call | None
+    lambda_node: ast.Lambda | None
+
+
+@dataclass(frozen=True)
+class _Val:
+    """What an expression evaluates to, as far as the analysis knows."""
+
+    dotted: str | None = None
+    function: Function | None = None
+    cls: Class | None = None
+    module: Module | None = None
+    instance: str | None = None
+    """The value is an instance of this type: a class key or a table type name."""
+    bases_of: Class | None = None
+    """``super()``: members are looked up from this class's bases."""
+
+
+_UNKNOWN = _Binding("unknown", None)
+
+
+def module_name_for(path: str) -> str:
+    """``src/pkg/mod.py`` -> ``src.pkg.mod``; ``pkg/__init__.py`` -> ``pkg``."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
+    if parts and parts[-1].endswith(".py"):
+        parts[-1] = parts[-1][:-3]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(p for p in parts if p != "..") or "__main__"
+
+
+def spelled(node: ast.expr) -> str:
+    """A dotted name as written (``functools.cached_property``); "" for anything else."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return ""
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
