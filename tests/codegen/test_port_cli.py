@@ -66,3 +66,16 @@ def test_explain_names_every_function_that_changed_colour(
         "a.py:2:5: C.f: async def -> def",
         "a.py:5:5: C.g: async generator -> generator",
     ]
+
+
+def test_port_never_overwrites_a_source_and_writes_nothing_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text(SOURCE)
+    (tmp_path / "src" / "b.py").write_text(SOURCE)
+    assert main(["port", "src", "--to", "sync", "-o", "src"]) == 2
+    assert "refusing to overwrite a source" in capsys.readouterr().err
+    assert (tmp_path / "src" / "a.py").read_text() == SOURCE
+    assert (tmp_path / "src" / "b.py").read_text() == SOURCE

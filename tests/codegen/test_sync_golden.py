@@ -646,3 +646,8 @@ def test_a_twin_module_shadowed_by_a_variable_is_imported_under_another_name() -
         _time.sleep(time)
     """
     assert sync_of(source) == dedent(expected)
+
+
+def test_tab_indented_blocks_keep_their_tabs() -> None:
+    source = "async def f(x):\n\tif x:\n\t\tawait x.wait()  # ambidex: async-only\n\treturn x\n"
+    assert sync_of(source) == "def f(x):\n\tif x:\n\t\tpass\n\treturn x\n"

@@ -142,6 +142,8 @@ def run_port(args: argparse.Namespace) -> int:
         for line in conversion.explanations:
             print(line)
     segments = {"sync": {"_async": "_sync"}, "async": {"_sync": "_async"}}[to]
+    sources = {file.resolve() for file in inputs}
+    writes: list[tuple[Path, str]] = []
     for file, relative in inputs.items():
         text = conversion.outputs[file.as_posix()]
         if args.diff:
@@ -155,9 +157,12 @@ def run_port(args: argparse.Namespace) -> int:
         else:
             parts = [segments.get(part, part) for part in relative.parts[:-1]]
             destination = output.joinpath(*parts, relative.name)
-        if destination.resolve() == file.resolve():
-            print(f"{file.as_posix()}: refusing to overwrite the source", file=sys.stderr)
+        if destination.resolve() in sources:
+            print(f"{destination.as_posix()}: refusing to overwrite a source", file=sys.stderr)
             return 2
+        writes.append((destination, text))
+    # Written only once every destination is known to be safe.
+    for destination, text in writes:
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_text(text, encoding="utf-8")
     return 0

@@ -468,7 +468,7 @@ class _SyncWalker(RenameWalker):
             # Every statement of the block went: Python needs one.
             first = body[0]
             start = _line_start(self.source, _first_line(first))
-            indent = " " * first.col_offset
+            indent = self._indent(first)
             self.plan.replacements.append((start, start, None, [], indent + "pass\n"))
 
     def _plan_statement(self, statement: ast.stmt) -> None:
@@ -480,6 +480,11 @@ class _SyncWalker(RenameWalker):
         start = _line_start(self.source, _first_line(statement))
         end = _line_start(self.source, statement.end_lineno + 1)  # type: ignore[operator]
         self.plan.replacements.append((start, end, None, [], ""))
+
+    def _indent(self, statement: ast.stmt) -> str:
+        """The indentation of a statement's line, as written (spaces or tabs)."""
+        line = self.source.lines[statement.lineno - 1]
+        return line[:len(line) - len(line.lstrip(" \t"))]
 
     def apply_plan(self) -> None:
         # Innermost first, so that an outer branch's text includes the inner result.
@@ -498,7 +503,7 @@ class _SyncWalker(RenameWalker):
                 # `elif` chain: the kept part starts with `elif`, at the if's indentation.
                 elif_start = self.source.offset(first.lineno, first.col_offset)
                 if self.source.text.startswith("elif", elif_start) and isinstance(first, ast.If):
-                    indent = " " * statement.col_offset
+                    indent = self._indent(statement)
                     self.edits.replace_span(start, elif_start + 4, indent + "if")
                     continue
             # Comment lines above the first kept statement belong to the branch.
@@ -517,7 +522,7 @@ class _SyncWalker(RenameWalker):
                 # `if IS_ASYNC: x` on one line.
                 text = self.edits.render(self.source.offset(first.lineno, first.col_offset),
                                          keep_end)
-                self.edits.replace_span(start, end, " " * statement.col_offset + text)
+                self.edits.replace_span(start, end, self._indent(statement) + text)
                 continue
             text = self.edits.render(keep_start, keep_end)
             width = first.col_offset - statement.col_offset
