@@ -171,3 +171,46 @@ def test_random_bytes_give_frames_need_data_or_our_own_errors_only(name: str, no
         drain(framing, buf)
     except ProtocolError:
         pass
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lengths=st.lists(st.integers(min_value=0, max_value=300), min_size=1, max_size=200),
+    chunk=st.integers(min_value=1, max_value=5000),
+    separator=st.sampled_from([b"\n", b"\r\n"]),
+)
+def test_lines_survive_compaction_of_the_buffer_under_any_chunk_size(
+    lengths: list[int], chunk: int, separator: bytes
+) -> None:
+    # Enough bytes that the consumed prefix is compacted away many times while
+    # a search position is remembered across feeds.
+    framing = LineFraming(separator, max_line=400)
+    lines = [bytes([65 + i % 26]) * n for i, n in enumerate(lengths)]
+    wire = b"".join(framing.encode(line) for line in lines)
+    buf = ReceiveBuffer()
+    got: list[bytes] = []
+    for start in range(0, len(wire), chunk):
+        buf += wire[start : start + chunk]
+        got.extend(drain(framing, buf))
+    assert got == lines
+    assert not buf
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=3000), min_size=1, max_size=40),
+    chunk=st.integers(min_value=1, max_value=9000),
+)
+def test_struct_frames_survive_compaction_under_any_chunk_size(
+    sizes: list[int], chunk: int
+) -> None:
+    framing = StructFraming("<HBI", size_field=2, max_payload=4000)
+    payloads = [bytes([i % 251]) * n for i, n in enumerate(sizes)]
+    wire = b"".join(framing.encode((i, 0), p) for i, p in enumerate(payloads))
+    buf = ReceiveBuffer()
+    got: list[Frame] = []
+    for start in range(0, len(wire), chunk):
+        buf += wire[start : start + chunk]
+        got.extend(drain(framing, buf))
+    assert [f.payload for f in got] == payloads
+    assert [f.header[0] for f in got] == list(range(len(payloads)))
