@@ -121,7 +121,6 @@ def test_blocking_caller_that_timed_out_keeps_its_place_and_its_reply_is_dropped
             client.get("first")
         released.set()
         client.timeout = 5
-        client._stream.timeout = 5
         assert client.get("second") == b"two"  # not b"one"
 
 

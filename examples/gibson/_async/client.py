@@ -98,7 +98,7 @@ class AsyncClient:
             raise ValueError(f"max_pending must be at least 1, not {max_pending}")
         self._stream = stream
         self._conn = ClientConnection(max_payload=max_payload)
-        self.timeout = timeout
+        self._timeout = timeout
         self.max_pending = max_pending
         self._error: BaseException | None = None
         self._closed = False
@@ -118,7 +118,7 @@ class AsyncClient:
             self._reserved = 0
             self._tasks: list[asyncio.Task[None]] = []
         else:
-            stream.timeout = timeout
+            stream.timeout = timeout  # in this colour, the stream enforces it
             # Replies come in request order: numbering both sides tells whose
             # reply has arrived, and which ones belong to callers who gave up.
             self._sent = 0
@@ -139,6 +139,17 @@ class AsyncClient:
         return cls(stream, timeout=timeout, max_payload=max_payload, max_pending=max_pending)
 
     # -- the API ------------------------------------------------------------------
+
+    @property
+    def timeout(self) -> float | None:
+        """Seconds each call may take (``None``: no limit); may be changed at any time."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, value: float | None) -> None:
+        self._timeout = value
+        if not IS_ASYNC:
+            self._stream.timeout = value
 
     async def get(self, key: str | bytes) -> bytes | str | None:
         """The value of ``key`` (``str`` if it was stored as text), or ``None``."""
