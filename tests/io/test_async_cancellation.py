@@ -187,3 +187,48 @@ async def test_closing_releases_the_socket(serve):
     s = await AsyncStream.connect(host, port)
     await s.close()
     assert await fds_settle_to(before) == before
+
+
+async def test_random_cancellations_and_timeouts_lose_and_reorder_no_bytes(serve):
+    """A peer dribbles a known byte stream; the reader asks for random sizes and
+    lines under random deadlines and cancels. What it does get, concatenated,
+    is exactly the stream, in order."""
+    import random
+
+    rng = random.Random(11)
+    source = b"".join(b"%05d|" % i + (b"\n" if i % 7 == 0 else b"") for i in range(800))
+
+    async def dribble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        view = memoryview(source)
+        while view:
+            size = rng.randint(1, 60)
+            writer.write(view[:size])
+            view = view[size:]
+            await writer.drain()
+            await asyncio.sleep(rng.choice([0, 0.001, 0.002]))
+        await reader.read()
+
+    host, port = await serve(dribble)
+    s = await AsyncStream.connect(host, port, timeout=5)
+    got = bytearray()
+    while len(got) < len(source):
+        want = min(rng.randint(1, 200), len(source) - len(got))
+        what = rng.choice(["exactly", "until", "read"])
+        if what == "until" and b"\n" not in source[len(got):]:
+            what = "exactly"
+        s.timeout = rng.choice([5, 5, 0.001])  # the stream's own deadline, now and then
+        if what == "exactly":
+            task = asyncio.create_task(s.read_exactly(want))
+        elif what == "until":
+            task = asyncio.create_task(s.read_until(b"\n"))
+        else:
+            task = asyncio.create_task(s.read(want))
+        if rng.random() < 0.5:
+            await asyncio.sleep(rng.choice([0, 0.0005, 0.002]))
+            task.cancel()
+        try:
+            got += await task
+        except (asyncio.CancelledError, TimeoutError):
+            pass
+    assert bytes(got) == source
+    await s.close()
