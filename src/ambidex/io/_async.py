@@ -205,6 +205,8 @@ class AsyncStream:
         bytes are buffered: they arrived before the handshake, and treating
         them as if they came over TLS is the classic STARTTLS injection hole.
         If the handshake fails, times out or is cancelled, the stream is closed.
+        (A stream made from ``asyncio.start_server``'s reader and writer
+        upgrades as the server: pass the server's context.)
         """
         self._check_open()
         if self._buffer:
