@@ -359,3 +359,55 @@ def test_run_wrapper_watches_a_program_it_does_not_edit(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "args ['--flag']" in done.stdout
     assert f"{script}:4: BlockingWarning" in done.stderr
+
+
+# --- cancellation and timeouts: the detector never outlives its block ----------
+
+
+async def test_a_cancelled_watch_block_uninstalls_and_lets_the_cancellation_through() -> None:
+    original_sleep = time.sleep
+    before = set(watchdog_threads())
+    entered = asyncio.Event()
+
+    async def watched() -> None:
+        with ambidex.detect.watch(threshold=THRESHOLD):
+            entered.set()
+            await asyncio.sleep(30)
+
+    task = asyncio.create_task(watched())
+    await entered.wait()
+    assert time.sleep is not original_sleep
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.sleep is original_sleep
+    assert set(watchdog_threads()) <= before
+
+
+async def test_a_timeout_inside_a_watch_block_is_the_timeout_not_a_detection() -> None:
+    original_sleep = time.sleep
+    with pytest.raises(TimeoutError):
+        with ambidex.detect.watch(threshold=THRESHOLD) as detector:
+            await asyncio.wait_for(asyncio.sleep(30), timeout=0.05)
+    assert detector.reports == []
+    assert time.sleep is original_sleep
+
+
+async def test_install_on_a_loop_running_in_another_thread() -> None:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever)
+    thread.start()
+
+    async def blocker() -> None:
+        sleep(BLOCK)  # <- in another thread's loop
+        await asyncio.sleep(0.02)
+
+    try:
+        detector = ambidex.detect.install(loop, threshold=THRESHOLD, mode="log")
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(blocker(), loop))
+        detector.uninstall()
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        await asyncio.to_thread(thread.join)
+        loop.close()
+    assert [r.line for r in detector.reports] == [line_of(blocker, "# <- in another thread's loop")]

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ambidex._rules import DEFAULT_TABLE, Kind, Rule, RuleTable
-from ambidex.detect._report import is_stdlib_file
+from ambidex.detect._report import _stdlib_cache, is_stdlib_file
 
 _get_ident = threading.get_ident
 _current_task = asyncio.current_task
@@ -200,8 +200,12 @@ def _wrap(function: Callable[..., Any], rule: Rule) -> Callable[..., Any]:
             # On a watched loop's thread. The checks run cheapest and most often
             # decisive first: asyncio's own socket calls stop at the caller check.
             caller = _getframe(1)
+            filename = caller.f_code.co_filename
+            in_stdlib = _stdlib_cache.get(filename)  # inlined: the hottest check
+            if in_stdlib is None:
+                in_stdlib = is_stdlib_file(filename)
             if (
-                not is_stdlib_file(caller.f_code.co_filename)
+                not in_stdlib
                 and _current_task(watched[0]) is not None
                 and not (nonblocking is not None and nonblocking(args, kwargs))
                 and _get_ident() not in _reporting
