@@ -11,6 +11,8 @@ and reports the best of R runs (wall clock):
 * frames: N length-prefixed frames (4-byte header + 60-byte body).
     sync:  Stream.read_exactly            vs  makefile("rb").read(n)
     async: AsyncStream.read_exactly       vs  StreamReader.readexactly
+* offload: N/20 calls of a no-op function hopping to a worker thread, 8 at
+  a time: ambidex.offload.run_in_thread (bounded slots) vs asyncio.to_thread.
 * dribble: one 64 KiB line arriving 1 byte per receive, searched after each
   byte -- the buffer alone, no sockets: ambidex's resumable search against
   rescanning from the start (what a naive `while sep not in buf` loop does).
@@ -30,11 +32,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from ambidex.io import AsyncStream, IncompleteReadError, Stream
 from ambidex.io._buffer import ReceiveBuffer
+from ambidex.offload import run_in_thread
 
 
 def blob_server(blob: bytes) -> tuple[tuple[str, int], Callable[[], None]]:
@@ -214,6 +218,15 @@ SOCKET_CASES: list[tuple[str, str, str, Callable[..., object]]] = [
 ]
 
 
+async def hop_many(hop: Callable[..., Any], calls: int) -> int:
+    async def worker(count: int) -> None:
+        for _ in range(count):
+            await hop(int)
+
+    await asyncio.gather(*(worker(calls // 8) for _ in range(8)))
+    return calls // 8 * 8
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--lines", type=int, default=200_000)
@@ -249,6 +262,14 @@ def main() -> None:
                 rows.append((f"{case} ({colour})", label, seconds, count))
         finally:
             close()
+
+    calls = max(8, n // 20)
+    for label, hop in (
+        ("ambidex run_in_thread", run_in_thread),
+        ("asyncio.to_thread", asyncio.to_thread),
+    ):
+        seconds, count = best(repeat, lambda hop=hop: asyncio.run(hop_many(hop, calls)))
+        rows.append(("offload", label, seconds, count))
 
     size = 64 * 1024
     for label, fn in (
