@@ -21,7 +21,7 @@ def test_demo_generates_serves_talks_in_both_colours_and_measures(
     assert run_demo(argparse.Namespace(requests=40)) == 0
     out = capsys.readouterr().out
     assert "- class AsyncClient:" in out and "+ class Client:" in out
-    assert "`ambidex generate --check`: the committed twins" in out
+    assert "committed twin examples/gibson/_sync/client.py: current" in out
     assert "async await client.get(\"greeting\")               -> 'hello'" in out
     assert 'sync  client.get("greeting")                     -> None' in out
     for row in ("sync, one at a time", "sync, batched get_many", "async, 100 tasks"):
