@@ -75,7 +75,7 @@ async def test_cancelling_a_running_call_returns_at_once_but_keeps_the_worker():
     started = time.monotonic()
     with pytest.raises(asyncio.CancelledError):
         await first
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 1  # at once, though the thread still blocks
     # The thread cannot be killed: the function is still running and its
     # worker is still taken, so the next call waits for it.
     assert gate.finished == 0
