@@ -494,3 +494,50 @@ def test_a_with_statement_mixing_an_async_and_a_plain_context_manager_is_refused
     assert (error.line, error.col) == (7, 16)
     assert "`open(path, 'w')` is not an async context manager" in error.message
     assert "split the statement" in error.message
+
+
+def test_an_async_factory_handed_to_analysed_code_is_awaited_where_that_code_calls_it() -> None:
+    output = async_of("""
+        import socket
+        from collections.abc import Callable
+
+
+        class Pool:
+            def __init__(self, connect: Callable[[], socket.socket]) -> None:
+                self._connect = connect
+
+            def acquire(self) -> socket.socket:
+                return self._connect()
+
+
+        def retry(attempt: Callable[[], bytes]) -> bytes:
+            return attempt()
+
+
+        class Client:
+            def __init__(self) -> None:
+                self.pool = Pool(self._new_connection)
+
+            def _new_connection(self) -> socket.socket:
+                return socket.create_connection(("localhost", 6379))
+
+            def ping(self) -> bytes:
+                return retry(attempt=self._ping_once)
+
+            def _ping_once(self) -> bytes:
+                sock = self.pool.acquire()
+                sock.sendall(b"PING")
+                return sock.recv(7)
+    """)
+    assert "    async def acquire(self) -> AsyncSocket:\n        return await self._connect()" in (
+        output
+    )
+    assert (
+        "async def retry(attempt: Callable[[], Awaitable[bytes]]) -> bytes:\n"
+        "    return await attempt()"
+    ) in output
+    assert "def __init__(self, connect: Callable[[], Awaitable[AsyncSocket]]) -> None:" in output
+    assert "from collections.abc import Callable, Awaitable" in output
+    assert "        self.pool = Pool(self._new_connection)" in output
+    assert "        return await retry(attempt=self._ping_once)" in output
+    assert "        sock = await self.pool.acquire()" in output

@@ -150,6 +150,13 @@ class Call:
     instance_type: str | None = None
     """For method calls, ``with`` and ``for``: the receiver's type."""
     common: _Common | None = None
+    slot: tuple[str, str, str] | None = None
+    """For a call of a callable the code was handed: ``("param", function key,
+    name)`` for a parameter called (``factory()``), ``("attr", class key, name)``
+    for an attribute called that is not a method (``self._factory()``)."""
+    passed_to: tuple[Function, str] | None = None
+    """For a reference handed to an analysed function: that function and the
+    name of the parameter that receives it."""
 
     @property
     def offloaded(self) -> bool:
@@ -214,6 +221,23 @@ class CallGraph:
         assert self._resolver is not None
         value = self._resolver.eval(node, scope)
         return value.instance if value is not None else None
+
+    def attribute_slots_fed_by(self, function: Function, param: str) -> list[tuple[str, str, str]]:
+        """Attribute slots a method stores its parameter in (``self._factory = factory``)."""
+        cls = function.cls
+        if cls is None:
+            return []
+        return [
+            ("attr", cls.key, attr)
+            for attr, bindings in cls.attrs.items()
+            if any(
+                b.kind == "value"
+                and b.scope is function
+                and isinstance(b.expr, ast.Name)
+                and b.expr.id == param
+                for b in bindings
+            )
+        ]
 
     def method(self, cls: Class, name: str) -> Function | None:
         """``cls``'s method ``name``, its analysed bases included."""

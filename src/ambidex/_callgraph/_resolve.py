@@ -324,13 +324,16 @@ class _Resolver:
                     )
                     if step.callees:
                         return step
-            return self.call_site(fn, CallKind.CALL, node, node, callee, receiver, common)
+            call = self.call_site(fn, CallKind.CALL, node, node, callee, receiver, common)
+            if not call.callees and call.rule is None:
+                call.slot = self.slot(fn, node.func)
+            return call
         if pending.kind is CallKind.REF:
             assert isinstance(node, (ast.Name, ast.Attribute))
             value = self.eval(node, fn)
             if value is None or value.function is None:
                 return None
-            return Call(
+            ref = Call(
                 CallKind.REF,
                 node,
                 fn,
@@ -340,6 +343,9 @@ class _Resolver:
                 (value.function,),
                 common=common,
             )
+            if pending.offload_parent is not None:
+                ref.passed_to = self.receiver(fn, pending.offload_parent, node)
+            return ref
         if pending.kind is CallKind.WITH:
             assert isinstance(node, ast.withitem)
             value = self.eval(node.context_expr, fn)
@@ -426,6 +432,50 @@ class _Resolver:
             instance_type=type_,
             common=common,
         )
+
+    def slot(self, fn: Function, func: ast.expr) -> tuple[str, str, str] | None:
+        """The slot a call of something the code was handed goes through, if any."""
+        args = fn.node.args
+        params = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+        if isinstance(func, ast.Name):
+            if func.id in params and len(fn.locals.get(func.id, ())) == 1:
+                return ("param", fn.key, func.id)
+            return None
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and fn.cls is not None
+            and params
+            and func.value.id == params[0]
+            and "staticmethod" not in fn.decorators
+        ):
+            owner = next((c for c in self.mro(fn.cls) if func.attr in c.attrs), fn.cls)
+            return ("attr", owner.key, func.attr)
+        return None
+
+    def receiver(
+        self, fn: Function, call: ast.Call, argument: ast.expr
+    ) -> tuple[Function, str] | None:
+        """The analysed function and parameter that ``argument`` of ``call`` lands in."""
+        target = self.eval(call.func, fn)
+        if target is None:
+            return None
+        function = target.function
+        if function is None and target.cls is not None:
+            function = self.method(target.cls, "__init__")
+        if function is None:
+            return None
+        args = function.node.args
+        positional = [a.arg for a in (*args.posonlyargs, *args.args)]
+        if function.cls is not None and "staticmethod" not in function.decorators:
+            positional = positional[1:]  # self / cls is bound
+        for index, given in enumerate(call.args):
+            if given is argument:
+                return (function, positional[index]) if index < len(positional) else None
+        for keyword in call.keywords:
+            if keyword.value is argument and keyword.arg is not None:
+                return function, keyword.arg
+        return None
 
     def call_site(
         self,

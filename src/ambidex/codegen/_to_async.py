@@ -135,9 +135,41 @@ class _Planner:
         self.reasons: dict[str, _Reason] = {}
         self.diagnostics: list[Diagnostic] = []
         self.callers: dict[str, list[Call]] = {}
+        self.slot_calls: dict[tuple[str, str, str], list[Call]] = {}
+        self.handed_params: set[tuple[str, str]] = set()
+        """(function key, parameter) that receive an async callable."""
+        self.awaited_sites: set[int] = set()
+        """ids of calls of handed-over callables that went async (``await factory()``)."""
         for call in graph.iter_calls():
             for callee in call.callees:
                 self.callers.setdefault(callee.key, []).append(call)
+            if call.slot is not None:
+                self.slot_calls.setdefault(call.slot, []).append(call)
+
+    def hand_over(self, ref: Call, callee: Function, work: deque[Function]) -> bool:
+        """An async function handed to analysed code that calls it: await it there.
+
+        ``ConnectionPool(factory=self._new_connection)`` where the pool stores
+        the factory and calls ``self._factory()``: the pool's call is awaited
+        and the pool's method goes async, as a person porting both would do.
+        Returns False (the caller reports an error) when the receiver is not
+        analysed or never calls what it was given.
+        """
+        if ref.passed_to is None or ref.offloaded:
+            return False
+        function, param = ref.passed_to
+        slots = [
+            ("param", function.key, param),
+            *self.graph.attribute_slots_fed_by(function, param),
+        ]
+        sites = [c for slot in slots for c in self.slot_calls.get(slot, ()) if not c.type_checking]
+        if not sites:
+            return False
+        self.handed_params.add((function.key, param))
+        for site in sites:
+            self.awaited_sites.add(id(site.node))
+            self.mark(site.caller, _Reason(site, callee, ""), work)
+        return True
 
     @staticmethod
     def awaited_rule(call: Call) -> Rule | None:
@@ -167,6 +199,8 @@ class _Planner:
             callee = work.popleft()
             for call in self.callers.get(callee.key, ()):
                 if call.type_checking:
+                    continue
+                if call.kind is CallKind.REF and self.hand_over(call, callee, work):
                     continue
                 if call.kind is CallKind.REF:
                     self.error_at(
@@ -371,6 +405,19 @@ class _ModuleEditor:
         for module, name in self.needed:
             if name is not None:
                 froms.setdefault(module, []).append(name)
+        # A name from a module the code already imports from joins that statement.
+        for statement in self.module.tree.body:
+            if (
+                isinstance(statement, ast.ImportFrom)
+                and statement.level == 0
+                and statement.module in froms
+                and statement.names[-1].name != "*"
+            ):
+                names = sorted(froms.pop(statement.module))
+                end = self.source.span(statement.names[-1])[1]
+                self.edits.insert(end, "".join(f", {name}" for name in names))
+        if not lines and not froms:
+            return
         lines += [
             f"from {m} import {', '.join(sorted(names))}" for m, names in sorted(froms.items())
         ]
@@ -413,6 +460,7 @@ class _ModuleEditor:
                 self.make_async(function)
         for function in self.functions:
             self.rewrite_calls(function)
+            self.await_callable_annotations(function)
         self.rewrite_iter_protocol()
         self.rewrite_module_level_calls()
         self.rewrite_types(self.module.tree, self.module)
@@ -425,6 +473,27 @@ class _ModuleEditor:
     def def_name_offset(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
         start = self.source.offset(node.lineno, node.col_offset)
         return self.source.text.index(node.name, start)
+
+    def await_callable_annotations(self, function: Function) -> None:
+        """``connect: Callable[[], Conn]`` -> ``Callable[[], Awaitable[Conn]]`` where an
+        async callable is now handed in."""
+        args = function.node.args
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+            annotation = arg.annotation
+            if (function.key, arg.arg) not in self.planner.handed_params or not isinstance(
+                annotation, ast.Subscript
+            ):
+                continue
+            dotted = self.graph.dotted_name(annotation.value, function)
+            if dotted not in ("typing.Callable", "collections.abc.Callable"):
+                continue
+            elements = annotation.slice
+            if isinstance(elements, ast.Tuple) and len(elements.elts) == 2:
+                returns = elements.elts[1]
+                awaitable = self.spell("collections.abc.Awaitable", bare=True)
+                start, end = self.source.span(returns)
+                self.edits.insert(start, f"{awaitable}[")
+                self.edits.insert(end, "]")
 
     def make_async(self, function: Function) -> None:
         node = function.node
@@ -532,7 +601,9 @@ class _ModuleEditor:
             if call.kind is CallKind.CALL:
                 assert isinstance(call.node, ast.Call)
                 rule = call.rule
-                if any(self.planner.is_async(c) and not c.is_generator for c in call.callees):
+                if id(call.node) in self.planner.awaited_sites or any(
+                    self.planner.is_async(c) and not c.is_generator for c in call.callees
+                ):
                     if converted and call.lambda_node is None:
                         self.await_(call.node)
                 elif rule is not None and rule.async_ is not None and rule.sync is not None:
