@@ -286,3 +286,31 @@ async def test_async_server_closing_while_idle_makes_the_next_call_fail_clearly(
             await asyncio.wait_for(client._tasks[1], 5)  # the reader stops at end of file
             with pytest.raises(ConnectionClosedError, match="server closed the connection"):
                 await client.get("b")
+
+
+def test_blocking_batch_cut_by_a_timeout_leaves_its_late_replies_to_be_dropped() -> None:
+    released = threading.Event()
+
+    async def stalls_mid_batch(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(5):
+            await read_request(reader)
+        for i in range(3):
+            writer.write(encode_reply(Value(f"batch-{i}".encode())))
+        await writer.drain()
+        await asyncio.to_thread(released.wait, 10)
+        for i in range(3, 5):
+            writer.write(encode_reply(Value(f"batch-{i}".encode())))
+        await read_request(reader)
+        writer.write(encode_reply(Value(b"fresh")))
+        await writer.drain()
+        await reader.read()
+
+    with (
+        ScriptedServer(stalls_mid_batch) as server,
+        Client.connect("127.0.0.1", server.port, timeout=0.3) as client,
+    ):
+        with pytest.raises(TimeoutError):
+            client.get_many([f"k{i}" for i in range(5)])
+        released.set()
+        client.timeout = 5
+        assert client.get("fresh") == b"fresh"  # batch-3 and batch-4 read and dropped
