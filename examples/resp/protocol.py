@@ -207,6 +207,7 @@ class RespParser:
         "_fast",
         "_pending",
         "_pos",
+        "_scan_from",
         "_stack",
         "attributes",
         "max_aggregate_length",
@@ -233,6 +234,10 @@ class RespParser:
         self.attributes: list[dict[Any, Any]] | None = None
         self._buf = bytearray()
         self._pos = 0
+        # Where the search for the CRLF of an incomplete line resumes: bytes
+        # before it were searched already, so a line fed one byte at a time
+        # costs linear time, not quadratic.
+        self._scan_from = 0
         # Open aggregates, innermost last: [type byte, expected items, items].
         self._stack: list[list[Any]] = []
         self._attrs: list[dict[Any, Any]] | None = None
@@ -265,6 +270,7 @@ class RespParser:
             # Drop what was consumed before growing: deleting a bytearray's
             # prefix is O(1) in CPython (it moves the start pointer).
             del self._buf[:self._pos]
+            self._scan_from = max(0, self._scan_from - self._pos)
             self._pos = 0
         self._buf += data
 
@@ -336,9 +342,11 @@ class RespParser:
         max_line = self.max_line_length
         find = buf.find
         while True:
-            end = find(b"\r\n", pos)
+            scan_from = self._scan_from
+            end = find(b"\r\n", pos if scan_from <= pos else scan_from - 1)
             if end < 0 or end - pos > max_line:
                 if end < 0 and len(buf) - pos <= max_line:
+                    self._scan_from = len(buf)
                     break
                 raise _limit("max_line_length", (end if end >= 0 else len(buf)) - pos,
                              max_line, "reply line")
@@ -486,6 +494,7 @@ class RespParser:
         self._chunk_need = n - (len(buf) - start)
         self._chunk_kind = t
         del buf[:]
+        self._scan_from = 0
 
     def _finish_pending(self) -> Any:
         """Deliver a chunk-collected payload once its CRLF is in the buffer."""

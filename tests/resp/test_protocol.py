@@ -109,6 +109,26 @@ def test_attribute_split_across_feeds_is_still_not_a_reply() -> None:
     assert parse_bytewise(wire) == [b"abc"]
 
 
+def test_long_line_fed_one_byte_at_a_time_is_found_once_complete() -> None:
+    line = b"+" + b"x" * 20_000 + b"\r\n"
+    parser = RespParser()
+    out: list[Any] = []
+    for i in range(len(line)):
+        parser.feed(line[i:i + 1])
+        out += parser.replies()
+    assert out == [b"x" * 20_000]
+
+
+def test_crlf_split_across_feeds_after_a_long_partial_line_is_found() -> None:
+    parser = RespParser()
+    parser.feed(b"*2\r\n+ab")
+    assert parser.next_reply() is NEED_DATA
+    parser.feed(b"c\r")
+    assert parser.next_reply() is NEED_DATA
+    parser.feed(b"\n:1\r\n")
+    assert parser.next_reply() == [b"abc", 1]
+
+
 def test_many_replies_in_one_feed_come_out_in_order() -> None:
     wire = b"".join(b"$%d\r\n%d\r\n" % (len(str(i)), i) for i in range(1000))
     assert parse_all(wire) == [str(i).encode() for i in range(1000)]
@@ -136,6 +156,16 @@ def test_big_bulk_is_collected_in_chunks_and_joined_once() -> None:
         parser.feed(wire[i:i + step])
         out += parser.replies()
     assert out == [[payload, b"after"]]
+
+
+def test_lines_after_a_chunked_bulk_are_found_after_an_earlier_partial_line() -> None:
+    parser = RespParser(stream_threshold=16)
+    parser.feed(b"*3\r\n+" + b"a" * 40)  # a partial line: its scan position is remembered
+    assert parser.next_reply() is NEED_DATA
+    parser.feed(b"\r\n$100\r\n" + b"b" * 10)  # the line ends; a big bulk starts
+    assert parser.next_reply() is NEED_DATA
+    parser.feed(b"b" * 90 + b"\r\n:7\r\n")
+    assert parser.next_reply() == [b"a" * 40, b"b" * 100, 7]
 
 
 def test_big_bulk_with_bad_terminator_is_a_protocol_error() -> None:
