@@ -235,7 +235,7 @@ GOLDEN = {
             yield 1
         """,
         """\
-        from typing import Generator, Iterator, Callable
+        from typing import Callable, Generator, Iterator
 
 
         def f(cb: Callable[..., int], c: str) -> None: ...
@@ -651,3 +651,68 @@ def test_a_twin_module_shadowed_by_a_variable_is_imported_under_another_name() -
 def test_tab_indented_blocks_keep_their_tabs() -> None:
     source = "async def f(x):\n\tif x:\n\t\tawait x.wait()  # ambidex: async-only\n\treturn x\n"
     assert sync_of(source) == "def f(x):\n\tif x:\n\t\tpass\n\treturn x\n"
+
+
+def test_new_imports_go_where_isort_puts_them() -> None:
+    source = """\
+    \"\"\"Doc.\"\"\"
+
+    from __future__ import annotations
+
+    import asyncio
+    import os
+    from collections import deque
+    from typing import AsyncIterator, Awaitable, Callable
+
+    from ambidex.io import AsyncStream
+
+
+    async def f(cb: Callable[[], Awaitable[None]]) -> AsyncIterator[AsyncStream]:
+        lock = asyncio.Lock()
+        await asyncio.sleep(os.cpu_count() or 0)
+        yield deque()
+    """
+    expected = """\
+    \"\"\"Doc.\"\"\"
+
+    from __future__ import annotations
+
+    import os
+    import threading
+    import time
+    from collections import deque
+    from typing import Callable, Iterator
+
+    from ambidex.io import Stream
+
+
+    def f(cb: Callable[[], None]) -> Iterator[Stream]:
+        lock = threading.Lock()
+        time.sleep(os.cpu_count() or 0)
+        yield deque()
+    """
+    assert sync_of(source) == dedent(expected)
+
+
+def test_a_module_without_standard_imports_gets_a_section_of_its_own() -> None:
+    source = """\
+    from __future__ import annotations
+
+    from ambidex.io import AsyncSocket, AsyncStream
+
+
+    async def f(s: AsyncStream) -> None:
+        await AsyncSocket.create_connection(("localhost", 1))
+    """
+    expected = """\
+    from __future__ import annotations
+
+    import socket
+
+    from ambidex.io import Stream
+
+
+    def f(s: Stream) -> None:
+        socket.create_connection(("localhost", 1))
+    """
+    assert sync_of(source) == dedent(expected)

@@ -297,6 +297,10 @@ class _SyncWalker(RenameWalker):
         self.plan = _Plan()
         self.touched: set[str] = set()
         self.removed_aliases: set[int] = set()
+        self.import_touched: set[int] = set()
+        """ids of import statements whose names changed (to sort them again)."""
+        self.import_names: dict[int, str] = {}
+        """id of an alias -> its new name."""
         self.annotation_names: set[str] = set()
         self.explanations: list[str] = []
         self.scope: list[str] = []
@@ -850,6 +854,8 @@ class _SyncWalker(RenameWalker):
             if how == "rename":
                 alias_start = self.source.offset(alias.lineno, alias.col_offset)
                 self.edits.replace(alias_start, alias_start + len(alias.name), new)
+                self.import_names[id(alias)] = new
+                self.import_touched.add(id(node))
             else:
                 self._remove_alias(node, alias)
                 if how == "move":
@@ -863,12 +869,15 @@ class _SyncWalker(RenameWalker):
             if renamed is not None and renamed != alias.name:
                 alias_start = self.source.offset(alias.lineno, alias.col_offset)
                 self.edits.replace(alias_start, alias_start + len(alias.name), renamed)
+                self.import_names[id(alias)] = renamed
+                self.import_touched.add(id(node))
                 if alias.asname is None:
                     self.local_renames.setdefault(alias.name, renamed)
         self._removed_aliases_fixup(node)
 
     def _remove_alias(self, node: ast.ImportFrom, alias: ast.alias) -> None:
         self.removed_aliases.add(id(alias))
+        self.import_touched.add(id(node))
         self._pending_removals.setdefault(id(node), (node, []))[1].append(alias)
 
     def _removed_aliases_fixup(self, node: ast.ImportFrom) -> None:
@@ -884,11 +893,10 @@ class _SyncWalker(RenameWalker):
             self.visit(statement)
         self.apply_plan()
         if self.new_imports:
-            offset = _import_insertion_point(self.source, self.tree)
-            missing = sorted(line for line in self.new_imports
-                             if not _already_imported(self.tree, line))
-            if missing:
-                self.edits.insert(offset, "".join(f"{line}\n" for line in missing))
+            missing = [line for line in self.new_imports
+                       if not _already_imported(self.tree, line)]
+            for offset, text in place_imports(self.source, self.tree, missing):
+                self.edits.insert(offset, text)
 
 
 def _already_imported(tree: ast.Module, line: str) -> bool:
@@ -916,6 +924,63 @@ def _import_insertion_point(source: SourceText, tree: ast.Module) -> int:
     if last is None:
         return 0
     return _line_start(source, last.end_lineno + 1)  # type: ignore[operator]
+
+
+def _import_sort_key(line: str) -> tuple[int, str]:
+    """Where a new import line sorts among the standard library's (isort's order)."""
+    words = line.split()
+    return (0 if words[0] == "import" else 1, words[1].lower())
+
+
+def _statement_key(statement: ast.Import | ast.ImportFrom) -> tuple[int, str]:
+    if isinstance(statement, ast.Import):
+        return (0, statement.names[0].name.lower())
+    return (1, (statement.module or "").lower())
+
+
+def _is_stdlib(statement: ast.stmt) -> bool:
+    if isinstance(statement, ast.Import):
+        return statement.names[0].name.split(".")[0] in sys.stdlib_module_names
+    if isinstance(statement, ast.ImportFrom):
+        return statement.level == 0 and statement.module is not None \
+            and statement.module != "__future__" \
+            and statement.module.split(".")[0] in sys.stdlib_module_names
+    return False
+
+
+def place_imports(source: SourceText, tree: ast.Module, lines: list[str]) -> list[tuple[int, str]]:
+    """(offset, text) insertions that put new standard-library imports where isort would.
+
+    Into the module's standard-library section, in order (``import x`` lines
+    before ``from x import y`` lines, each sorted by module); when the module
+    has no such section, a new one after ``from __future__`` imports (or the
+    docstring), set off by a blank line.
+    """
+    leading: list[ast.Import | ast.ImportFrom] = []
+    for statement in tree.body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            leading.append(statement)
+        elif not (isinstance(statement, ast.Expr) and statement is tree.body[0]):
+            break
+    stdlib = [s for s in leading if _is_stdlib(s)]
+    insertions: list[tuple[int, str]] = []
+    if not stdlib:
+        others = [s for s in leading if not (isinstance(s, ast.ImportFrom)
+                                             and s.module == "__future__")]
+        text = "".join(f"{line}\n" for line in sorted(lines, key=_import_sort_key))
+        if others:
+            return [(_line_start(source, others[0].lineno), text + "\n")]
+        offset = _import_insertion_point(source, tree)
+        return [(offset, ("\n" if offset else "") + text + ("" if offset else "\n"))]
+    for line in sorted(lines, key=_import_sort_key):
+        key = _import_sort_key(line)
+        following = next((s for s in stdlib if _statement_key(s) > key), None)
+        if following is not None:
+            offset = _line_start(source, following.lineno)
+        else:
+            offset = _line_start(source, stdlib[-1].end_lineno + 1)  # type: ignore[operator]
+        insertions.append((offset, f"{line}\n"))
+    return insertions
 
 
 def remove_aliases(source: SourceText, edits: Edits,
@@ -1053,7 +1118,6 @@ def _drop_unused_after_walk(walker: _SyncWalker, output: str, code: CodeType) ->
     if not candidates:
         return output
     used = _names_in_code(code) | walker.annotation_names
-    changed = False
     for statement in walker.tree.body:
         if not isinstance(statement, (ast.Import, ast.ImportFrom)) \
                 or id(statement) in walker.plan.skip:
@@ -1079,11 +1143,62 @@ def _drop_unused_after_walk(walker: _SyncWalker, output: str, code: CodeType) ->
             except ValueError:
                 walker.edits.restore(saved)  # keep the import: the safe side
                 continue
+            walker.removed_aliases.update(id(a) for a in unused)
+            walker.import_touched.add(id(statement))
             output = candidate
-            changed = True
-    if changed:
-        compile(output, walker.path, "exec", dont_inherit=True)
     return output
+
+
+def _sort_import_names(walker: _SyncWalker) -> bool:
+    """Re-sort the names of the ``from`` imports the conversion changed, as isort does.
+
+    ``from typing import AsyncIterator, Awaitable, Callable`` becomes ``from
+    typing import Iterator, Callable`` after the rewrite; sorted again it is
+    ``from typing import Callable, Iterator``, which ruff's import sorting
+    accepts. Only lists written one name per line or all on one line, with
+    no comments among them, are touched.
+    """
+    changed = False
+    for statement in walker.tree.body:
+        if not isinstance(statement, ast.ImportFrom) or id(statement) not in walker.import_touched:
+            continue
+        kept = [a for a in statement.names if id(a) not in walker.removed_aliases]
+        if not kept or len(kept) == len(statement.names) == 1:
+            continue
+        first, last = statement.names[0], statement.names[-1]
+        start = walker.source.span(first)[0]
+        end = walker.source.span(last)[1]
+        region = walker.source.text[start:end]
+        if "#" in region or "\\" in region:
+            continue
+        lines = region.count("\n")
+        if lines and lines != len(statement.names) - 1:
+            continue  # several names on some lines: leave the layout alone
+        spelled = []
+        for alias in kept:
+            name = walker.import_names.get(id(alias), alias.name)
+            spelled.append(f"{name} as {alias.asname}" if alias.asname else name)
+        spelled.sort(key=_isort_key)
+        if lines:
+            line = walker.source.lines[first.lineno - 1]
+            indent = line[:len(line) - len(line.lstrip())]
+            text = (",\n" + indent).join(spelled)
+        else:
+            text = ", ".join(spelled)
+        if text != region:
+            walker.edits.replace_span(start, end, text)
+            changed = True
+    return changed
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    """isort's order by type: CONSTANTS, then Classes, then functions and variables."""
+    bare = name.split(" ")[0]
+    if bare.isupper() and len(bare) > 1:
+        return (0, bare)
+    if bare[:1].isupper():
+        return (1, bare)
+    return (2, bare)
 
 
 def _async_definitions(trees: Mapping[str, ast.Module], scans: Mapping[str, _Scan],
@@ -1165,7 +1280,10 @@ def to_sync(
         diagnostics.extend(walker.diagnostics)
         try:
             code = compile(output, path, "exec", dont_inherit=True)
-            output = _drop_unused_after_walk(walker, output, code)
+            dropped = _drop_unused_after_walk(walker, output, code) != output
+            if _sort_import_names(walker) or dropped:
+                output = walker.edits.apply()
+                compile(output, path, "exec", dont_inherit=True)
         except SyntaxError as exc:
             diagnostics.append(Diagnostic(
                 path, exc.lineno or 1, exc.offset or 1,
