@@ -15,7 +15,13 @@ from typing import Any
 
 import pytest
 
-from examples.resp import AsyncClient, AsyncConnection, Client, RedisConnectionError
+from examples.resp import (
+    AsyncClient,
+    AsyncConnection,
+    Client,
+    RedisConnectionError,
+    RemoteProtocolError,
+)
 
 from .conftest import RedisServer, free_port, slow_command
 from .test_client import make_client, v
@@ -170,19 +176,42 @@ def test_sync_server_killed_mid_command_fails_it_then_the_pool_reconnects(
         assert client.pool.size == 1
 
 
-@pytest.mark.parametrize("colour", ["sync", "async"])
-async def test_server_that_closes_mid_reply_is_a_connection_error(colour: str) -> None:
-    # A fake server: answers the first command with half a bulk string, hangs up.
+def _fake_server(answer: bytes) -> tuple[socket.socket, threading.Thread]:
+    """A one-connection server that answers the first command with ``answer``
+    and hangs up."""
     listener = socket.create_server(("127.0.0.1", 0))
 
     def serve() -> None:
         conn, _ = listener.accept()
         with conn:
             conn.recv(100)
-            conn.sendall(b"$10\r\nhalf")
+            conn.sendall(answer)
 
     thread = threading.Thread(target=serve)
     thread.start()
+    return listener, thread
+
+
+@pytest.mark.parametrize("colour", ["sync", "async"])
+@pytest.mark.parametrize("answer", [b"?what\r\n", b"$99999999999\r\n", b"*1\r\n" * 40])
+async def test_garbage_from_the_server_is_a_protocol_error_and_the_connection_is_dropped(
+        colour: str, answer: bytes) -> None:
+    listener, thread = _fake_server(answer)
+    client = make_client(colour, RedisServer(listener.getsockname()[1]))
+    try:
+        with pytest.raises(RemoteProtocolError):
+            await v(client.get("k"))
+        assert client.pool.size == 0
+    finally:
+        await v(client.close())
+        thread.join(5)
+        listener.close()
+
+
+@pytest.mark.parametrize("colour", ["sync", "async"])
+async def test_server_that_closes_mid_reply_is_a_connection_error(colour: str) -> None:
+    listener, thread = _fake_server(b"$10\r\nhalf")
+
     client = make_client(colour, RedisServer(listener.getsockname()[1]))
     try:
         with pytest.raises(RedisConnectionError):
