@@ -197,3 +197,16 @@ async def test_the_process_pool_is_bounded_too():
         await until(lambda: pool.busy == 1 and pool.waiting == 2)
         await asyncio.gather(*calls)
         assert pool.busy == 0
+
+
+async def test_cancelling_process_calls_at_any_point_leaks_no_worker():
+    async with ProcessPool(2) as pool:
+        rng = random.Random(3)
+        for _ in range(20):
+            task = asyncio.create_task(pool.run(time.sleep, 0.01))
+            await asyncio.sleep(rng.choice([0, 0, 0.001, 0.02]))
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await until(lambda: pool.busy == 0)
+        assert pool.waiting == 0
+        assert await asyncio.gather(pool.run(abs, -1), pool.run(abs, -2)) == [1, 2]

@@ -57,6 +57,18 @@ class BoundedPool:
         await self._slots.acquire()
         try:
             self._check_open()
+        except BaseException:
+            self._slots.release()
+            raise
+        return await self._start(fn, args, kwargs)
+
+    async def _start(
+        self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> concurrent.futures.Future[T]:
+        """Submit with a slot already taken; the slot goes back when the job is
+        done (or at once, if the submit fails). Here: on the loop's thread,
+        which is right when submitting is cheap (starting a thread is)."""
+        try:
             future = self._executor.submit(fn, *args, **kwargs)
         except BaseException:
             self._slots.release()
