@@ -379,3 +379,42 @@ async def test_a_failed_start_tls_closes_the_stream(serve, colour, tls: TLS):
     with pytest.raises(ssl.SSLCertVerificationError):
         await s.start_tls(tls.client, "wrong-name.test")
     assert s.stream.closed
+
+
+# --- the same surface ---------------------------------------------------------------
+
+
+def public_names(cls: type) -> set[str]:
+    return {name for name in dir(cls) if not name.startswith("_")}
+
+
+def test_both_colours_have_the_same_public_names_and_parameters():
+    import inspect
+
+    assert public_names(Stream) == public_names(AsyncStream)
+    awaited = {"connect", "read", "read_exactly", "read_until", "write", "start_tls", "close"}
+    for name in public_names(Stream):
+        sync, async_ = getattr(Stream, name), getattr(AsyncStream, name)
+        if not callable(sync):
+            continue
+        assert list(inspect.signature(sync).parameters.values()) == list(
+            inspect.signature(async_).parameters.values()
+        ), name
+        assert inspect.iscoroutinefunction(async_) == (name in awaited), name
+        assert not inspect.iscoroutinefunction(sync), name
+    assert inspect.iscoroutinefunction(AsyncStream.__aenter__)
+    assert inspect.iscoroutinefunction(AsyncStream.__aexit__)
+
+
+def test_async_socket_has_the_socket_methods_it_stands_in_for():
+    import inspect
+    import socket
+
+    blocking = {"connect", "recv", "recv_into", "send", "sendall", "close"}
+    plain = {"settimeout", "gettimeout", "shutdown", "getpeername", "getsockname", "fileno"}
+    from ambidex.io import AsyncSocket
+
+    for name in blocking | plain:
+        assert hasattr(socket.socket, name), name
+        assert inspect.iscoroutinefunction(getattr(AsyncSocket, name)) == (name in blocking), name
+    assert inspect.iscoroutinefunction(AsyncSocket.create_connection)
