@@ -314,18 +314,25 @@ class ClientConnection(_Connection):
         return len(self._sent)
 
     def send(self, request: Request) -> bytes:
-        return self.send_many((request,))
+        """The bytes of one request, recorded as outstanding."""
+        self._check_can_send()
+        data = encode_request(request, max_payload=self.max_payload)
+        self._sent.push(_CODES[type(request)])
+        return data
 
     def send_many(self, requests: Iterable[Request]) -> bytes:
         """The bytes of several pipelined requests; all are checked before any is recorded."""
-        self._check_usable()
-        if self._eof:
-            raise LocalProtocolError("cannot send: the server has closed the connection")
+        self._check_can_send()
         requests = list(requests)
-        data = b"".join(encode_request(r, max_payload=self.max_payload) for r in requests)
+        data = b"".join([encode_request(r, max_payload=self.max_payload) for r in requests])
         for request in requests:
             self._sent.push(_CODES[type(request)])
         return data
+
+    def _check_can_send(self) -> None:
+        self._check_usable()
+        if self._eof:
+            raise LocalProtocolError("cannot send: the server has closed the connection")
 
     def next_event(self) -> Reply | ConnectionClosed | NeedData:
         if self._error is not None:

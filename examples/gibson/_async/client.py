@@ -170,8 +170,16 @@ class AsyncClient:
 
     async def execute(self, request: Request) -> Reply:
         """Send one request and return its reply (an ERROR reply is returned, not raised)."""
-        (reply,) = await self.execute_many((request,))
-        return reply
+        self._check_usable()
+        if IS_ASYNC:
+            deadline = _deadline(self._timeout)
+            futures = await self._submit([request], deadline)
+            try:
+                return await _until(futures[0], deadline)
+            finally:
+                futures[0].cancel()  # no-op once answered; else its reply is dropped
+        else:
+            return await self._reply_number(await self._send([request]))
 
     async def execute_many(self, requests: Iterable[Request]) -> list[Reply]:
         """Pipeline ``requests``: send them together, return their replies in order."""
