@@ -192,3 +192,22 @@ def test_diff_prints_the_change_and_writes_nothing(
     out = capsys.readouterr().out
     assert "+++ b/pkg/_sync/client.py" in out and "+class Client:" in out
     assert not (project / "pkg" / "_sync").exists()
+
+
+def test_a_newer_converter_refreshes_headers_but_check_judges_the_text(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ambidex.codegen import _generate
+
+    assert main(["generate"]) == 0
+    target = project / "pkg" / "_sync" / "client.py"
+    before = target.read_text()
+    # A different converter (its code is part of the inputs hash) ...
+    monkeypatch.setitem(_generate._fingerprints, "sync", b"a newer converter")
+    # ... whose output is the same: --check passes, nobody's CI breaks,
+    assert main(["generate", "--check"]) == 0
+    # and generate notices it without being told, re-converts, refreshes the header.
+    assert main(["generate"]) == 0
+    after = target.read_text()
+    assert after != before
+    assert after.split("\n", 3)[3] == before.split("\n", 3)[3]

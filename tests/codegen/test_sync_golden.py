@@ -716,3 +716,29 @@ def test_a_module_without_standard_imports_gets_a_section_of_its_own() -> None:
         socket.create_connection(("localhost", 1))
     """
     assert sync_of(source) == dedent(expected)
+
+
+def test_dropped_methods_take_their_blank_lines_with_them() -> None:
+    source = """\
+    class C:
+        def a(self):
+            pass
+
+        async def b(self):  # ambidex: async-only
+            pass
+
+        def c(self):
+            pass
+
+        async def d(self):  # ambidex: async-only
+            pass
+    """
+    expected = """\
+    class C:
+        def a(self):
+            pass
+
+        def c(self):
+            pass
+    """
+    assert sync_of(source) == dedent(expected)

@@ -33,7 +33,7 @@ def run_generate(args: argparse.Namespace) -> int:
         config = load_config()
         # --check compares full conversions with the files, so that a hand
         # edit of a generated file, or a newer converter, is caught too.
-        result = _generate.plan(config, full=check or diff or explain)
+        result = _generate.plan(config, full=check or diff or explain, check=check)
     except (ConfigError, _generate.GenerateError) as exc:
         print(f"ambidex generate: {exc}", file=sys.stderr)
         return 2

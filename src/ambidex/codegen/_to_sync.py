@@ -471,7 +471,7 @@ class _SyncWalker(RenameWalker):
         if body and removed == len(body):
             # Every statement of the block went: Python needs one.
             first = body[0]
-            start = _line_start(self.source, _first_line(first))
+            start = self._drop_start(first)
             indent = self._indent(first)
             self.plan.replacements.append((start, start, None, [], indent + "pass\n"))
 
@@ -481,9 +481,17 @@ class _SyncWalker(RenameWalker):
 
     def _drop(self, statement: ast.stmt) -> None:
         self.plan.skip.add(id(statement))
-        start = _line_start(self.source, _first_line(statement))
+        start = self._drop_start(statement)
         end = _line_start(self.source, statement.end_lineno + 1)  # type: ignore[operator]
         self.plan.replacements.append((start, end, None, [], ""))
+
+    def _drop_start(self, statement: ast.stmt) -> int:
+        """Where a dropped statement's text starts: its first line, and the blank
+        lines above it, so that dropped methods leave no runs of blank lines."""
+        lineno = _first_line(statement)
+        while lineno > 1 and not self.source.lines[lineno - 2].strip():
+            lineno -= 1
+        return _line_start(self.source, lineno)
 
     def _indent(self, statement: ast.stmt) -> str:
         """The indentation of a statement's line, as written (spaces or tabs)."""
