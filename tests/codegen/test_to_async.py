@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 import socketserver
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -136,6 +138,7 @@ ASYNC_CONNECTION = '''\
 from __future__ import annotations
 
 import asyncio
+
 from ambidex.io import AsyncSocket
 
 
@@ -271,6 +274,33 @@ def test_only_what_must_change_changes_comments_spacing_and_quotes_stay() -> Non
         "    return   'done'  # quoting stays\n"
     )
     assert port({"m.py": source}).outputs["m.py"] == expected
+
+
+def test_the_ported_modules_pass_ruffs_import_and_unused_import_rules(tmp_path: Path) -> None:
+    # The port places new imports where isort would and drops the ones it made
+    # unused, so generated code can be committed under the same lint as its source.
+    package = tmp_path / "blocking"
+    package.mkdir()
+    for path, text in port(SAMPLE).outputs.items():
+        (package / Path(path).name).write_text(text)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--isolated",
+            "--select",
+            "I,F401,E,W",
+            "--line-length",
+            "100",
+            str(package),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 # --- the ported client, imported and run -------------------------------------

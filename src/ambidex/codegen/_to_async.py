@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -422,18 +423,15 @@ class _ModuleEditor:
             f"from {m} import {', '.join(sorted(names))}" for m, names in sorted(froms.items())
         ]
         body = self.module.tree.body
-        # Before the first import (after `from __future__`): the imports the port
-        # drops (`import time`) usually sit there, so the new ones take their place.
-        imports = [
-            s
-            for s in body
-            if isinstance(s, (ast.Import, ast.ImportFrom))
-            and not (isinstance(s, ast.ImportFrom) and s.module == "__future__")
-        ]
+        leading: list[ast.Import | ast.ImportFrom] = []
+        for statement in body:
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                leading.append(statement)
+            elif not (statement is body[0] and isinstance(statement, ast.Expr)):
+                break
+        imports = [s for s in leading if _section(s) != "future"]
         if imports:
-            self.edits.insert(
-                self.source.offset(imports[0].lineno, 0), "".join(line + "\n" for line in lines)
-            )
+            self.place_imports(imports, lines)
             return
         futures = [s for s in body if isinstance(s, ast.ImportFrom) and s.module == "__future__"]
         if futures and futures[-1].end_lineno is not None:
@@ -452,6 +450,45 @@ class _ModuleEditor:
             self.edits.insert(offset, prefix + "\n" + "".join(line + "\n" for line in lines))
         else:
             self.edits.insert(0, "".join(line + "\n" for line in lines) + "\n")
+
+    def place_imports(self, imports: list[ast.Import | ast.ImportFrom], lines: list[str]) -> None:
+        """Insert ``lines`` where isort would: into their section, in order.
+
+        Sections are standard library, other absolute imports, relative
+        imports; ``import x`` lines sort before ``from x import y`` lines. A
+        section the module does not have yet is opened, set off by blank lines.
+        """
+        order = ["stdlib", "absolute", "relative"]
+        new: dict[str, list[str]] = {}
+        for line in lines:
+            module = line.split()[1]
+            section = "stdlib" if module.split(".")[0] in sys.stdlib_module_names else "absolute"
+            new.setdefault(section, []).append(line)
+
+        def start(statement: ast.stmt) -> int:
+            return self.source.offset(statement.lineno, 0)
+
+        def after(statement: ast.stmt) -> int:
+            assert statement.end_lineno is not None
+            return self.source.offset(statement.end_lineno + 1, 0)
+
+        for section, section_lines in new.items():
+            members = [s for s in imports if _section(s) == section]
+            section_lines.sort(key=_line_key)
+            if members:
+                for line in section_lines:
+                    following = next(
+                        (s for s in members if _statement_key(s) > _line_key(line)), None
+                    )
+                    offset = start(following) if following is not None else after(members[-1])
+                    self.edits.insert(offset, line + "\n")
+                continue
+            text = "".join(line + "\n" for line in section_lines)
+            later = [s for s in imports if order.index(_section(s)) > order.index(section)]
+            if later:
+                self.edits.insert(start(later[0]), text + "\n")
+            else:
+                self.edits.insert(after(imports[-1]), "\n" + text)
 
     # --- the edits ----------------------------------------------------------------------
     def run(self) -> None:
@@ -879,6 +916,30 @@ def _used_names(tree: ast.Module) -> set[str]:
             if _CODE_STRING.fullmatch(node.value):
                 used.update(_IDENTIFIER.findall(node.value))
     return used
+
+
+def _section(statement: ast.Import | ast.ImportFrom) -> str:
+    """isort's section of an import: future, stdlib, absolute (third and first party), relative."""
+    if isinstance(statement, ast.ImportFrom):
+        if statement.level:
+            return "relative"
+        if statement.module == "__future__":
+            return "future"
+        module = statement.module or ""
+    else:
+        module = statement.names[0].name
+    return "stdlib" if module.split(".")[0] in sys.stdlib_module_names else "absolute"
+
+
+def _statement_key(statement: ast.Import | ast.ImportFrom) -> tuple[int, str]:
+    if isinstance(statement, ast.Import):
+        return (0, statement.names[0].name.lower())
+    return (1, (statement.module or "").lower())
+
+
+def _line_key(line: str) -> tuple[int, str]:
+    words = line.split()
+    return (0 if words[0] == "import" else 1, words[1].lower())
 
 
 def _drop_unused_imports(original: ast.Module, text: str) -> str:
