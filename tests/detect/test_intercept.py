@@ -5,7 +5,7 @@ name bound before activation: that is the watchdog's job, tested elsewhere).
 """
 
 # These tests call blocking functions from async code on purpose.
-# ruff: noqa: ASYNC221, ASYNC251
+# ruff: noqa: ASYNC221, ASYNC240, ASYNC251
 
 from __future__ import annotations
 
@@ -285,3 +285,15 @@ async def test_intercepted_call_in_a_subprocess_run_is_reported() -> None:
     assert detector.reports == caught.value.reports
     assert caught.value.report.call == "subprocess.run"
     assert "asyncio.create_subprocess_exec" in str(caught.value)
+
+
+async def test_classifying_a_new_caller_does_not_call_the_patched_primitives() -> None:
+    # The wrapper asks "is the caller stdlib?" for every file it has not seen;
+    # answering must not itself call os.lstat & co., or the first stdlib caller
+    # of a patched primitive (posixpath.realpath -> os.lstat) recurses forever.
+    from ambidex.detect import _report
+
+    with ambidex.detect.watch(threshold=QUIET_WATCHDOG) as detector:
+        _report._stdlib_cache.clear()
+        assert os.path.realpath(__file__)
+    assert detector.reports == []

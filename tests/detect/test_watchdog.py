@@ -386,7 +386,7 @@ async def test_a_cancelled_watch_block_uninstalls_and_lets_the_cancellation_thro
 
 async def test_a_timeout_inside_a_watch_block_is_the_timeout_not_a_detection() -> None:
     original_sleep = time.sleep
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):  # TimeoutError itself from 3.11 on
         with ambidex.detect.watch(threshold=THRESHOLD) as detector:
             await asyncio.wait_for(asyncio.sleep(30), timeout=0.05)
     assert detector.reports == []

@@ -21,18 +21,24 @@ __all__ = ["BlockingCallError", "BlockingReport", "BlockingWarning"]
 
 
 def _norm(path: str) -> str:
-    return os.path.normcase(os.path.realpath(path))
+    # abspath, not realpath: this runs inside interception's wrapper, and realpath
+    # calls os.lstat, itself a patched primitive. Symlinks are handled by listing
+    # each folder both as given and as resolved (resolved once, at import).
+    return os.path.normcase(os.path.abspath(path))
+
+
+def _both(path: str) -> set[str]:
+    return {_norm(path) + os.sep, os.path.normcase(os.path.realpath(path)) + os.sep}
 
 
 # The standard library's folders. site-packages often lives *inside* the stdlib
 # folder (/usr/lib/python3.11/site-packages), so it is excluded explicitly.
 _STDLIB_DIRS = tuple(
-    {_norm(p) + os.sep for key in ("stdlib", "platstdlib") if (p := sysconfig.get_path(key))}
+    set().union(*(_both(p) for key in ("stdlib", "platstdlib") if (p := sysconfig.get_path(key))))
 )
-_AMBIDEX_DIR = _norm(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
 # Only the detector's own modules are skipped: ambidex.io's sync Stream is user-facing
 # code whose blocking call is a real finding.
-_DETECT_DIR = _norm(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_DETECT_DIRS = tuple(_both(os.path.dirname(os.path.abspath(__file__))))
 _THIRD_PARTY_MARKERS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
 
 _stdlib_cache: dict[str, bool] = {}
@@ -65,7 +71,7 @@ def _is_skipped(filename: str) -> bool:
     known = _skip_cache.get(filename)
     if known is None:
         known = is_stdlib_file(filename) or (
-            not filename.startswith("<") and _norm(filename).startswith(_DETECT_DIR)
+            not filename.startswith("<") and _norm(filename).startswith(_DETECT_DIRS)
         )
         _skip_cache[filename] = known
     return known

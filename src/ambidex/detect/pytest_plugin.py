@@ -23,8 +23,10 @@ loop the runner made:
     this test's budget; on a test it also turns detection on ("raise") when
     the command line did not.
 
-Sync tests, trio-backend tests and hypothesis-wrapped async tests are left
-alone (there is no asyncio loop to watch, or the coroutine is not the test's).
+What is watched is the test's own coroutine, from its first line to its
+last: async fixtures' setup and teardown run outside it and are not. Sync
+tests, trio-backend tests and hypothesis-wrapped async tests are left alone
+(there is no asyncio loop to watch, or the coroutine is not the test's).
 """
 
 from __future__ import annotations
