@@ -23,14 +23,22 @@ The steps, on the call graph of all the modules converted together
    A function made async keeps its return annotation (``-> T`` is right for
    ``async def``). Functions that do no I/O stay plain.
 4. Add the imports the output needs (``import asyncio``,
-   ``from ambidex.io import AsyncSocket``), then apply the renames
+   ``from ambidex.io import AsyncSocket``) where isort would put them, drop
+   the ones the port left unused (``import time``), then apply the renames
    (:mod:`ambidex.codegen._renames`: the ``_sync`` -> ``_async`` module
    segments and the user's table).
 
+A function handed as a callable to analysed code (``Pool(self._connect)``)
+that goes async is awaited where that code calls it -- through the parameter
+or the ``self.`` attribute it was stored in -- and ``Callable[..., R]``
+becomes ``Callable[..., Awaitable[R]]`` there.
+
 What cannot be converted is an error, located, and nothing is written: an
-``__init__`` (or a property, a ``__del__``, a lambda, a function handed
-elsewhere as a callback) that would have to await. Python cannot await
-there, and guessing would produce code that runs but never does the I/O.
+``__init__`` (or a property, a ``__del__``, a lambda, a function handed to
+code that is not analysed or never calls it, a ``with`` statement that would
+mix an async and a plain context manager) that would have to await. Python
+cannot await there, and guessing would produce code that runs but never does
+the I/O.
 A blocking call with no twin (``open``, ``subprocess.run``, ``requests.get``)
 reached from converted code is a warning with the table's advice: the output
 is valid, but that call still blocks the loop.
