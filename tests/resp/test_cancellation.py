@@ -41,7 +41,7 @@ def keys(redis_server: RedisServer) -> Iterator[tuple[str, str]]:
 async def test_async_timed_out_caller_leaves_no_reply_for_the_next_caller(
         redis_server: RedisServer, keys: tuple[str, str]) -> None:
     async with AsyncClient(redis_server.host, redis_server.port, max_connections=1) as r:
-        with pytest.raises(TimeoutError):
+        with pytest.raises(asyncio.TimeoutError):  # the builtin one from 3.11 on
             await asyncio.wait_for(slow_reply(r, "stale reply for A"), 0.05)
         # Same (only) connection; A's reply is still on its way.
         assert r.pool.size == 1
@@ -92,7 +92,7 @@ async def test_async_cancelled_pipeline_drops_all_its_replies(
     async with AsyncClient(redis_server.host, redis_server.port, max_connections=1) as r:
         pipe = r.pipeline()
         pipe.execute_command(*slow_command("stale-1", 0.2)).echo("stale-2").echo("stale-3")
-        with pytest.raises(TimeoutError):
+        with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(pipe.execute(), 0.05)
         assert await r.get(keys[1]) == b"value-of-b"
         assert await r.pipeline().echo("x").get(keys[1]).execute() == [b"x", b"value-of-b"]

@@ -59,7 +59,7 @@ async def _storm(client: AsyncClient, calls: int, seed: int, wave: int) -> dict[
             outcome["ok"] += 1
         except asyncio.CancelledError:
             outcome["cancelled"] += 1
-        except TimeoutError:
+        except asyncio.TimeoutError:  # wait_for's; the builtin TimeoutError from 3.11 on
             outcome["timed_out"] += 1
 
     for start in range(0, calls, wave):

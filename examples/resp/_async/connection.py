@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import ssl as _ssl
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from ambidex.io import AsyncStream, StreamError
 from ambidex.sansio import NEED_DATA, PipelineQueue, RemoteProtocolError
@@ -39,6 +39,8 @@ __all__ = ["AsyncConnection", "make_parser"]
 IS_ASYNC = True
 
 _READ_SIZE = 65536
+
+T = TypeVar("T")  # ambidex: async-only
 
 #: Replies a connection may be waiting for at once before new callers wait for
 #: room (asyncio): bounds the memory a slow server makes the client hold.
@@ -192,7 +194,7 @@ class AsyncConnection:
             self._send(encode_command(args), future, 1)
             if self.timeout is None:
                 return await future
-            return await asyncio.wait_for(future, self.timeout)
+            return await self._wait(future)
         else:
             replies = await self._roundtrip([args])
             return replies[0]
@@ -209,9 +211,7 @@ class AsyncConnection:
             future: asyncio.Future[list[Any]] = self._loop.create_future()
             data = b"".join([encode_command(args) for args in commands])
             self._send(data, _Batch(future, len(commands)), len(commands))
-            if self.timeout is None:
-                return await future
-            return await asyncio.wait_for(future, self.timeout)
+            return await self._wait(future)
         else:
             return await self._roundtrip(commands)
 
@@ -279,6 +279,16 @@ class AsyncConnection:
         wake = self._wake
         if wake is not None and not wake.done():
             wake.set_result(None)
+
+    async def _wait(self, future: asyncio.Future[T]) -> T:  # ambidex: async-only
+        """Await a reply within ``timeout``. Giving up cancels the future; its
+        place in the FIFO stays, so its reply is dropped when it comes."""
+        if self.timeout is None:
+            return await future
+        try:
+            return await asyncio.wait_for(future, self.timeout)
+        except asyncio.TimeoutError:  # not the builtin TimeoutError before 3.11
+            raise TimeoutError(f"no reply within {self.timeout} s") from None
 
     async def _wait_for_room(self, count: int) -> None:  # ambidex: async-only
         """Wait, in line, until ``count`` more replies fit under ``max_pending``

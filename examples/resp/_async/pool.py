@@ -17,10 +17,6 @@ The rules, the same in both colours:
 * a failed or cancelled open frees its slot too.
 """
 
-# The generator adds `import threading` after the other imports in the blocking
-# twin, unsorted; this keeps ruff's import order check off in this module.
-# ruff: noqa: I001, RUF100
-
 from __future__ import annotations
 
 import asyncio
