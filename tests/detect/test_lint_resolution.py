@@ -207,3 +207,52 @@ def test_a_local_name_shadows_the_module_it_replaces(shadow: str) -> None:
     result = lint_sources({"m.py": textwrap.dedent(source)})
     assert result.syntax_errors == []
     assert result.findings == []
+
+
+def test_a_blocking_callable_handed_to_a_sync_helper_is_followed_into_it() -> None:
+    found = _found(
+        {
+            "m.py": """
+            import time
+            from collections.abc import Callable
+
+            def retry(attempt: Callable[[], None]) -> None:
+                attempt()
+
+            class Pool:
+                def __init__(self, connect: Callable[[], None]) -> None:
+                    self._connect = connect
+
+                def acquire(self) -> None:
+                    self._connect()
+
+            def slow() -> None:
+                time.sleep(1)
+
+            def slower() -> None:
+                time.sleep(2)
+
+            async def main() -> None:
+                retry(slow)
+                Pool(slower).acquire()
+        """,
+        }
+    )
+    assert found == [("m.py", 16, "time.sleep"), ("m.py", 19, "time.sleep")]
+    result = lint_sources(
+        {
+            "m.py": textwrap.dedent("""
+        import time
+
+        def retry(attempt) -> None:
+            attempt()
+
+        def slow() -> None:
+            time.sleep(1)
+
+        async def main() -> None:
+            retry(slow)
+    """)
+        }
+    )
+    assert "reached from main() -> retry() -> slow()" in result.findings[0].message

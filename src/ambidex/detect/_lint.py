@@ -153,6 +153,16 @@ class _Linter:
         self.graph = graph
         self.extra = frozenset(extra_blocking)
         self._reaches: dict[str, bool] = {}
+        # Callables handed to analysed code, by the slot they land in: a call
+        # through the slot (`attempt()`, `self._factory()`) may run any of them.
+        self.handed: dict[tuple[str, str, str], list[Function]] = {}
+        for call in graph.iter_calls():
+            if call.kind is CallKind.REF and call.passed_to is not None and not call.offloaded:
+                function, param = call.passed_to
+                slots = [("param", function.key, param)]
+                slots += graph.attribute_slots_fed_by(function, param)
+                for slot in slots:
+                    self.handed.setdefault(slot, []).extend(call.callees)
 
     def blocking_name(self, call: Call) -> str | None:
         """The name to report if ``call`` blocks, else None."""
@@ -182,11 +192,13 @@ class _Linter:
             return f"`with` on {call.instance_type}", fix
         return name, rule.advice()
 
-    @staticmethod
-    def edges(call: Call) -> Iterable[Function]:
+    def edges(self, call: Call) -> Iterable[Function]:
         if call.kind is CallKind.REF or call.offloaded or call.type_checking:
             return ()
-        return (c for c in call.callees if not c.is_async)
+        callees = call.callees
+        if call.slot is not None:
+            callees = (*callees, *self.handed.get(call.slot, ()))
+        return (c for c in callees if not c.is_async)
 
     def findings(self) -> list[Finding]:
         roots = [f for f in self.graph.functions.values() if f.is_async]
