@@ -81,3 +81,16 @@ def test_an_error_with_several_reports_lists_them_all() -> None:
     assert "/app/a.py:1: in f: blocking call time.sleep() from a task; use await asyncio.sleep" \
         in str(error)
     assert "/app/a.py:2" in str(error)
+
+
+def test_ambidex_frames_are_skipped_for_the_line_that_called_them() -> None:
+    import ambidex
+
+    package = os.path.dirname(os.path.abspath(ambidex.__file__))
+    user = frame("/app/handler.py", 30, "handle")
+    summary = stack(
+        RUNNER, LOOP_RUN, user,
+        frame(os.path.join(package, "io", "_sync.py"), 280, "_recv"),
+        frame(os.path.join(STDLIB, "socket.py"), 1, "recv"),
+    )
+    assert blame(summary) is user

@@ -61,7 +61,7 @@ In staging, where overhead matters, the watchdog alone in "log" mode::
     ...
     detector.uninstall()
 
-Its cost is one timer callback per 25 ms and a thread that wakes about as often
+Its cost is one timer callback every 25 ms and a thread that wakes about ten times a second
 (``python tools/bench/detect.py`` measures it against blockbuster and asyncio's
 debug mode).
 

@@ -36,9 +36,9 @@ def _both(path: str) -> set[str]:
 _STDLIB_DIRS = tuple(
     set().union(*(_both(p) for key in ("stdlib", "platstdlib") if (p := sysconfig.get_path(key))))
 )
-# Only the detector's own modules are skipped: ambidex.io's sync Stream is user-facing
-# code whose blocking call is a real finding.
-_DETECT_DIRS = tuple(_both(os.path.dirname(os.path.abspath(__file__))))
+# ambidex's own frames are skipped like the stdlib's: a blocking Stream.read()
+# is reported at the user's line that called it, which is the line to change.
+_AMBIDEX_DIRS = tuple(_both(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 _THIRD_PARTY_MARKERS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
 
 _stdlib_cache: dict[str, bool] = {}
@@ -67,11 +67,12 @@ def is_stdlib_file(filename: str) -> bool:
 
 
 def _is_skipped(filename: str) -> bool:
-    """Frames never blamed: the stdlib (asyncio included) and the detector itself."""
+    """Frames not blamed while a user frame exists: the stdlib (asyncio included)
+    and ambidex itself."""
     known = _skip_cache.get(filename)
     if known is None:
         known = is_stdlib_file(filename) or (
-            not filename.startswith("<") and _norm(filename).startswith(_DETECT_DIRS)
+            not filename.startswith("<") and _norm(filename).startswith(_AMBIDEX_DIRS)
         )
         _skip_cache[filename] = known
     return known
@@ -116,9 +117,9 @@ def blame(stack: traceback.StackSummary) -> traceback.FrameSummary | None:
     """The frame to name: the innermost frame of the user's code that the loop runs.
 
     Among the frames of the running callback or task step (:func:`loop_part`):
-    the innermost that is neither stdlib, ambidex.detect nor an installed
-    third-party package; failing that, the innermost that is not stdlib or
-    ambidex.detect; failing that, the innermost frame (a block inside asyncio's
+    the innermost that is neither stdlib, ambidex nor an installed third-party
+    package; failing that, the innermost that is not stdlib or ambidex;
+    failing that, the innermost frame (a block inside asyncio's
     own machinery is named where it is, not at the runner that started the loop).
     """
     frames = list(loop_part(stack))
