@@ -742,3 +742,24 @@ def test_dropped_methods_take_their_blank_lines_with_them() -> None:
             pass
     """
     assert sync_of(source) == dedent(expected)
+
+
+def test_dropped_imports_keep_the_blank_line_between_sections() -> None:
+    source = """\
+    from __future__ import annotations
+
+    import asyncio  # ambidex: async-only
+    import collections  # ambidex: async-only
+    from types import TracebackType
+
+    from ambidex import sansio  # ambidex: async-only
+    from ambidex.io import AsyncStream
+    """
+    expected = """\
+    from __future__ import annotations
+
+    from types import TracebackType
+
+    from ambidex.io import Stream
+    """
+    assert sync_of(source) == dedent(expected)

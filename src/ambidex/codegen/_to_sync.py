@@ -487,8 +487,13 @@ class _SyncWalker(RenameWalker):
 
     def _drop_start(self, statement: ast.stmt) -> int:
         """Where a dropped statement's text starts: its first line, and the blank
-        lines above it, so that dropped methods leave no runs of blank lines."""
+        lines above it when a blank line (or the end) also follows it, so that
+        dropped methods leave no runs of blank lines while a dropped import keeps
+        the blank line that ends its section."""
         lineno = _first_line(statement)
+        after = statement.end_lineno or lineno
+        if after < len(self.source.lines) and self.source.lines[after].strip():
+            return _line_start(self.source, lineno)
         while lineno > 1 and not self.source.lines[lineno - 2].strip():
             lineno -= 1
         return _line_start(self.source, lineno)
