@@ -541,3 +541,35 @@ def test_an_async_factory_handed_to_analysed_code_is_awaited_where_that_code_cal
     assert "        self.pool = Pool(self._new_connection)" in output
     assert "        return await retry(attempt=self._ping_once)" in output
     assert "        sock = await self.pool.acquire()" in output
+
+
+def test_an_unconnected_socket_queue_event_and_exit_stack_take_their_twins() -> None:
+    output = async_of("""
+        import contextlib
+        import queue
+        import socket
+        import threading
+
+
+        def run(address: tuple[str, int]) -> bytes:
+            sock = socket.socket()
+            sock.settimeout(5)
+            sock.connect(address)
+            jobs = queue.Queue()
+            jobs.put(b"job")
+            done = threading.Event()
+            done.set()
+            done.wait()
+            with contextlib.ExitStack() as stack:
+                stack.callback(print, "bye")
+                stack.close()
+            return jobs.get_nowait() + sock.recv(1)
+    """)
+    assert "    sock = AsyncSocket()\n    sock.settimeout(5)\n    await sock.connect(address)" in (
+        output
+    )
+    assert '    jobs = asyncio.Queue()\n    await jobs.put(b"job")' in output
+    assert "    done = asyncio.Event()\n    done.set()\n    await done.wait()" in output
+    assert "    async with contextlib.AsyncExitStack() as stack:" in output
+    assert "        await stack.aclose()" in output
+    assert "    return jobs.get_nowait() + await sock.recv(1)" in output
