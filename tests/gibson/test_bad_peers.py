@@ -314,3 +314,18 @@ def test_blocking_batch_cut_by_a_timeout_leaves_its_late_replies_to_be_dropped()
         released.set()
         client.timeout = 5
         assert client.get("fresh") == b"fresh"  # batch-3 and batch-4 read and dropped
+
+
+async def test_async_bytes_before_any_request_are_reported_not_taken_for_a_reply() -> None:
+    async def speaks_first(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(encode_reply(NotFound()))
+        await writer.drain()
+        await reader.read()
+
+    with ScriptedServer(speaks_first) as server:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
+            await asyncio.wait_for(client._tasks[1], 5)  # the reader stops at the error
+            assert isinstance(client._error, RemoteProtocolError)
+            assert "no request pending" in str(client._error)
+            with pytest.raises(ConnectionClosedError, match="no request pending"):
+                await client.get("k")

@@ -136,7 +136,11 @@ class AsyncClient:
     ) -> AsyncClient:
         """Open a connection; ``timeout`` bounds the connect too."""
         stream = await AsyncStream.connect(host, port, timeout=timeout)
-        return cls(stream, timeout=timeout, max_payload=max_payload, max_pending=max_pending)
+        client = cls(stream, timeout=timeout, max_payload=max_payload, max_pending=max_pending)
+        # Read from the start: a byte the server sends before any request is an
+        # error to report, not something to mistake for the first reply.
+        client._start_tasks()  # ambidex: async-only
+        return client
 
     # -- the API ------------------------------------------------------------------
 
@@ -336,12 +340,17 @@ class AsyncClient:
             self._waiters.push(future)
         self._outgoing += data
         self._has_output.set()
-        if not self._tasks:
+        self._start_tasks()
+        return futures
+
+    def _start_tasks(self) -> None:  # ambidex: async-only
+        """Start the writer and the reader, once (a client built on a stream by hand
+        starts them at its first request, when there is surely a running loop)."""
+        if not self._tasks and self._error is None:
             self._tasks = [
                 asyncio.create_task(self._write_requests(), name="gibson-writer"),
                 asyncio.create_task(self._read_replies(), name="gibson-reader"),
             ]
-        return futures
 
     async def _wait_for_replies(  # ambidex: async-only
         self, futures: list[asyncio.Future[Reply]], deadline: float | None
