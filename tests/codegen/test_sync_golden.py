@@ -763,3 +763,35 @@ def test_dropped_imports_keep_the_blank_line_between_sections() -> None:
     from ambidex.io import Stream
     """
     assert sync_of(source) == dedent(expected)
+
+
+def test_dotted_renames_follow_the_imports() -> None:
+    source = """\
+    import httpx
+    from httpx import AsyncClient as AC
+    from anyio import sleep
+
+
+    async def get(url: str) -> str:
+        async with httpx.AsyncClient() as client:
+            r = await client.get(url)
+        async with AC():
+            await sleep(1)
+        return r.text
+    """
+    expected = """\
+    from time import sleep
+
+    import httpx
+    from httpx import Client as AC
+
+
+    def get(url: str) -> str:
+        with httpx.Client() as client:
+            r = client.get(url)
+        with AC():
+            sleep(1)
+        return r.text
+    """
+    renames = {"httpx.AsyncClient": "httpx.Client", "anyio.sleep": "time.sleep"}
+    assert sync_of(source, renames=renames) == dedent(expected)
