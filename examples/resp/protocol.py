@@ -286,12 +286,47 @@ class RespParser:
     # -- output --------------------------------------------------------------
 
     def replies(self) -> list[Any]:
-        """Every complete reply in the buffer, in order (may be empty)."""
-        out = []
-        next_reply = self.next_reply
-        while (reply := next_reply()) is not NEED_DATA:
-            out.append(reply)
-        return out
+        """Every complete reply in the buffer, in order (may be empty).
+
+        The same as calling :meth:`next_reply` until ``NEED_DATA``, with the
+        bulk-string fast path inlined in the loop: what a reader that drains
+        the buffer after each read should call.
+        """
+        out: list[Any] = []
+        append = out.append
+        while True:
+            if self._fast:
+                buf = self._buf
+                pos = self._pos
+                size = len(buf)
+                max_bulk = self.max_bulk_length
+                first = pos
+                while True:
+                    end = buf.find(b"\r\n", pos, pos + 21)
+                    if end <= pos or buf[pos] != 0x24:
+                        break
+                    header = buf[pos + 1:end]
+                    if not header.isdigit():
+                        break
+                    start = end + 2
+                    stop = start + int(header)
+                    if (stop + 2 > size or buf[stop] != 13 or buf[stop + 1] != 10
+                            or stop - start > max_bulk):
+                        break
+                    append(bytes(buf[start:stop]))
+                    pos = stop + 2
+                if pos != first:
+                    self._pos = pos
+                    self.attributes = None
+            try:
+                reply = self._next_reply_slow()
+            except RemoteProtocolError:
+                if out:  # deliver what was good; the next call raises again
+                    return out
+                raise
+            if reply is NEED_DATA:
+                return out
+            append(reply)
 
     def next_reply(self) -> Any | NeedData:
         """The next complete reply, or ``NEED_DATA`` (feed more bytes, call again)."""

@@ -364,6 +364,12 @@ async def test_async_pool_is_task_safe_and_bounded(redis_server: RedisServer, ke
         await client.close()
 
 
+def test_unknown_parser_name_is_refused(redis_server: RedisServer) -> None:
+    with pytest.raises(ValueError, match="parser must be"), \
+            Client(redis_server.host, redis_server.port, parser="fast") as client:
+        client.ping()
+
+
 def test_auto_pipeline_is_refused_by_the_blocking_client(redis_server: RedisServer) -> None:
     with pytest.raises(ValueError, match="auto_pipeline"):
         Client(redis_server.host, redis_server.port, auto_pipeline=True)
@@ -373,9 +379,10 @@ def test_auto_pipeline_is_refused_by_the_blocking_client(redis_server: RedisServ
 
 
 @pytest.mark.parametrize("colour", COLOURS)
+@pytest.mark.parametrize("parser", ["hiredis", "auto"])
 async def test_hiredis_parser_behaves_the_same(
-        colour: str, redis_server: RedisServer, key: str) -> None:
-    client = make_client(colour, redis_server, parser="hiredis", protocol=3)
+        colour: str, parser: str, redis_server: RedisServer, key: str) -> None:
+    client = make_client(colour, redis_server, parser=parser, protocol=3)
     try:
         assert await v(client.set(key, "x")) is True
         assert await v(client.hset(key + "h", mapping={"a": 1})) == 1

@@ -223,6 +223,14 @@ def test_malformed_input_is_a_remote_protocol_error(wire: bytes) -> None:
         parse_all(wire)
 
 
+def test_replies_delivers_the_good_replies_before_a_protocol_error_then_raises() -> None:
+    parser = RespParser()
+    parser.feed(b"$2\r\nok\r\n:1\r\n?bad\r\n")
+    assert parser.replies() == [b"ok", 1]
+    with pytest.raises(RemoteProtocolError):
+        parser.replies()
+
+
 def test_parser_refuses_to_go_on_after_a_protocol_error() -> None:
     parser = RespParser()
     parser.feed(b"?\r\n+OK\r\n")

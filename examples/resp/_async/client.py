@@ -44,7 +44,7 @@ class AsyncClient(Commands):
     ``password`` authenticate; ``db`` is SELECTed; ``timeout`` bounds each
     command; ``ssl`` (an :class:`ssl.SSLContext`) turns on TLS;
     ``max_connections`` / ``pool_timeout`` bound the pool; ``parser`` is
-    ``"python"`` (default) or ``"hiredis"``.
+    ``"python"`` (default), ``"hiredis"`` or ``"auto"`` (hiredis if installed).
 
     ``auto_pipeline=True`` (asyncio only) sends every command through one
     shared connection instead of the pool: commands from concurrent tasks

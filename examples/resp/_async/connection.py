@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from ambidex.io import AsyncStream, StreamError
 from ambidex.sansio import NEED_DATA, PipelineQueue, RemoteProtocolError
 
-from .._hiredis import HiredisParser
+from .._hiredis import HIREDIS_AVAILABLE, HiredisParser
 from ..errors import RedisConnectionError, ResponseError
 from ..protocol import Arg, PushReply, RespParser, encode_command
 
@@ -51,12 +51,14 @@ PushHandler = Callable[[PushReply], None]
 
 
 def make_parser(kind: str = "python") -> RespParser | HiredisParser:
-    """``"python"``: the pure-Python machine; ``"hiredis"``: hiredis's C reader."""
-    if kind == "python":
+    """``"python"``: the pure-Python machine (the default); ``"hiredis"``:
+    hiredis's C reader (see ``examples/resp/_hiredis.py`` for what it cannot
+    read); ``"auto"``: hiredis when it is installed, else pure Python."""
+    if kind == "python" or (kind == "auto" and not HIREDIS_AVAILABLE):
         return RespParser()
-    if kind == "hiredis":
+    if kind in ("hiredis", "auto"):
         return HiredisParser()
-    raise ValueError(f"parser must be 'python' or 'hiredis', not {kind!r}")
+    raise ValueError(f"parser must be 'python', 'hiredis' or 'auto', not {kind!r}")
 
 
 class _Batch:  # ambidex: async-only
@@ -136,6 +138,7 @@ class AsyncConnection:
         """
         if protocol not in (2, 3):
             raise ValueError(f"protocol must be 2 or 3, not {protocol}")
+        machine = make_parser(parser)  # a bad name fails before anything is opened
         first_timeout = connect_timeout if connect_timeout is not None else timeout
         try:
             stream = await AsyncStream.connect(host, port, timeout=first_timeout, ssl=ssl,
@@ -144,7 +147,11 @@ class AsyncConnection:
             raise
         except OSError as exc:
             raise RedisConnectionError(f"cannot connect to {host}:{port}: {exc}") from exc
-        conn = cls(stream, make_parser(parser), timeout=timeout, max_pending=max_pending)
+        try:
+            conn = cls(stream, machine, timeout=timeout, max_pending=max_pending)
+        except BaseException:
+            await stream.close()
+            raise
         try:
             await conn._hello(protocol, username, password, db, client_name)
         except BaseException:
@@ -263,10 +270,9 @@ class AsyncConnection:
         if self.push_handler is not None:
             self.push_handler(reply)
 
-    # -- many callers at once: the writer and reader tasks -------------------
-
     def _send(self, data: bytes, waiter: Any, count: int) -> None:  # ambidex: async-only
-        """Queue ``data`` for the writer task; ``waiter`` takes ``count`` replies.
+        """Many callers at once (asyncio): queue ``data`` for the writer task;
+        ``waiter`` takes the next ``count`` replies.
 
         The waiter is queued before the bytes are written, and the writer task
         writes everything queued so far in one go on its next turn: so the
@@ -342,7 +348,7 @@ class AsyncConnection:
                 if not data:
                     raise RedisConnectionError("the server closed the connection")
                 parser.feed(data)
-                while (reply := parser.next_reply()) is not NEED_DATA:
+                for reply in parser.replies():
                     if type(reply) is PushReply:
                         self._on_push(reply)
                         continue
