@@ -79,3 +79,12 @@ def test_port_never_overwrites_a_source_and_writes_nothing_then(
     assert "refusing to overwrite a source" in capsys.readouterr().err
     assert (tmp_path / "src" / "a.py").read_text() == SOURCE
     assert (tmp_path / "src" / "b.py").read_text() == SOURCE
+
+
+def test_a_source_with_a_byte_order_mark_converts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text("\ufeff" + SOURCE, encoding="utf-8")
+    assert main(["port", "a.py", "--to", "sync"]) == 0
+    assert capsys.readouterr().out == SYNC

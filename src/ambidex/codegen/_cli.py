@@ -121,7 +121,7 @@ def run_port(args: argparse.Namespace) -> int:
     modules: dict[str, str] = {}
     for file in inputs:
         try:
-            modules[file.as_posix()] = file.read_text(encoding="utf-8")
+            modules[file.as_posix()] = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             print(f"{file.as_posix()}:1:1: cannot read: {exc}", file=sys.stderr)
             return 2

@@ -213,7 +213,7 @@ def survey(config: Config, pair: Pair) -> PairState:
     sources: dict[Path, str] = {}
     for path in _python_files(pair.source):
         try:
-            sources[path] = path.read_text(encoding="utf-8")
+            sources[path] = path.read_text(encoding="utf-8-sig")  # a BOM is not code
         except (OSError, UnicodeDecodeError) as exc:
             raise GenerateError(f"{_display(path, config.root)}:1:1: cannot read: {exc}") \
                 from exc
