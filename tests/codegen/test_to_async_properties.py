@@ -103,6 +103,9 @@ def test_random_call_graphs_port_to_code_that_compiles_with_the_right_colours(
     for index in range(len(program)):
         is_async = f"async def f{index}()" in output
         assert is_async == (index in expected), (index, source, output)
+    # Porting is idempotent: the output has nothing left to port.
+    again = to_async({"m.py": output}, table=DEFAULT_TABLE, renames={})
+    assert again.diagnostics == [] and again.outputs["m.py"] == output
     # The lock is the module's: ported with it, whoever takes it.
     assert "LOCK = asyncio.Lock()" in output
     if not expected:
