@@ -27,7 +27,7 @@ from .test_client import make_client, v
 
 
 def slow_reply(client: Any, text: str) -> Any:
-    return client.execute_command(*slow_command(text, 0.2))
+    return client.execute_command(*slow_command(text, 0.4))
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ async def test_async_client_timeout_option_fails_the_caller_not_the_connection(
         await r.pool.release(conn)
         assert conn.broken is None  # kept: the FIFO keeps it in step
         # The script blocks the whole server; with this short timeout, wait it out.
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.5)
         assert await r.get(keys[1]) == b"value-of-b"
 
 
@@ -91,7 +91,7 @@ async def test_async_cancelled_pipeline_drops_all_its_replies(
         redis_server: RedisServer, keys: tuple[str, str]) -> None:
     async with AsyncClient(redis_server.host, redis_server.port, max_connections=1) as r:
         pipe = r.pipeline()
-        pipe.execute_command(*slow_command("stale-1", 0.2)).echo("stale-2").echo("stale-3")
+        pipe.execute_command(*slow_command("stale-1", 0.4)).echo("stale-2").echo("stale-3")
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(pipe.execute(), 0.05)
         assert await r.get(keys[1]) == b"value-of-b"
@@ -104,7 +104,7 @@ def test_sync_timed_out_connection_is_dropped_so_the_next_caller_is_not_misled(
         with pytest.raises(TimeoutError):
             slow_reply(r, "stale reply for A")
         assert r.pool.size == 0  # the connection could not be trusted: dropped
-        time.sleep(0.3)  # the script blocks the whole server; wait it out
+        time.sleep(0.5)  # the script blocks the whole server; wait it out
         assert r.get(keys[1]) == b"value-of-b"  # on a new connection
         assert r.pool.size == 1
 
