@@ -411,3 +411,21 @@ async def test_install_on_a_loop_running_in_another_thread() -> None:
         await asyncio.to_thread(thread.join)
         loop.close()
     assert [r.line for r in detector.reports] == [line_of(blocker, "# <- in another thread's loop")]
+
+
+async def test_the_task_is_found_by_its_coroutine_frame_where_asyncio_hides_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Python 3.14 keeps the running task per thread, out of another thread's
+    # reach; the watchdog then finds the task whose coroutine frame is running.
+    monkeypatch.delattr(asyncio.tasks, "_current_tasks", raising=False)
+
+    async def blocker() -> None:
+        sleep(BLOCK)
+
+    detector = watchdog_only()
+    try:
+        await run_as_task(blocker, "found by frame")
+    finally:
+        detector.uninstall()
+    assert the_only_report(detector).task == "found by frame"

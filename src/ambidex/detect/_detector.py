@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -29,6 +30,11 @@ from ambidex.detect._report import (
     extract_stack,
 )
 from ambidex.detect._watchdog import LoopWatchdog
+
+if sys.version_info >= (3, 14):  # the public name is a deprecated alias there
+    from asyncio.events import _AbstractEventLoopPolicy as _PolicyBase
+else:
+    from asyncio import AbstractEventLoopPolicy as _PolicyBase
 
 Mode = Literal["raise", "warn", "log"]
 MODES: tuple[Mode, ...] = ("raise", "warn", "log")
@@ -223,7 +229,7 @@ def _current_task_name() -> str | None:
     return task.get_name() if task is not None else None
 
 
-class _WatchingPolicy(asyncio.AbstractEventLoopPolicy):
+class _WatchingPolicy(_PolicyBase):
     """The installed policy, delegating everything, attaching to each new loop.
 
     This is how a detector with no loop to attach to (``python -m

@@ -64,6 +64,22 @@ def _task_name_from_thread(loop: asyncio.AbstractEventLoop) -> str | None:
     return None
 
 
+def _task_by_frame(loop: asyncio.AbstractEventLoop, frame: FrameType) -> str | None:
+    """The name of ``loop``'s task whose coroutine runs ``frame``.
+
+    Safe from another thread: ``all_tasks`` copies its weak set with retries
+    made for concurrent changes, and the rest only reads attributes.
+    """
+    try:
+        tasks = asyncio.all_tasks(loop)
+    except Exception:  # any failure only costs the task's name
+        return None
+    for task in tasks:
+        if getattr(task.get_coro(), "cr_frame", None) is frame:
+            return task.get_name()
+    return None
+
+
 def _outermost_coroutine(frame: FrameType | None) -> FrameType | None:
     found = None
     while frame is not None:
@@ -142,12 +158,7 @@ class LoopWatchdog:
         self._deliver(report)
 
     def _task_by_frame(self, frame: FrameType) -> str | None:
-        if asyncio._get_running_loop() is self.loop:
-            for task in asyncio.all_tasks(self.loop):
-                coro = task.get_coro()
-                if getattr(coro, "cr_frame", None) is frame:
-                    return task.get_name()
-        return f"<coroutine {frame.f_code.co_name}>"
+        return _task_by_frame(self.loop, frame) or f"<coroutine {frame.f_code.co_name}>"
 
     def stop(self) -> None:
         """Stop watching; deliver a block seen but not yet finished.
@@ -224,6 +235,10 @@ class LoopWatchdog:
         task = _task_name_from_thread(self.loop)
         stack = extract_stack(frame)
         coroutine = _outermost_coroutine(frame) if task is None else None
+        if coroutine is not None:
+            # Now, while the task is surely alive: by the time the loop is back
+            # it may have finished and left all_tasks().
+            task = _task_by_frame(self.loop, coroutine)
         del frame
         with self._lock:
             if self._beats == beats and not self._stopped:
