@@ -104,10 +104,13 @@ class Detector:
         return dict(self._patched.skipped) if self._patched is not None else {}
 
     def add_hook(self, hook: Callable[[BlockingReport], object]) -> None:
-        """Call ``hook(report)`` for every report (on the loop's thread, usually).
+        """Call ``hook(report)`` for every report.
 
-        A hook that raises is logged and otherwise ignored: a detector must not
-        become the thing that breaks the program it watches.
+        Hooks run on the loop's thread when the loop comes back (on the watchdog
+        thread if the loop stopped first), so a slow hook is itself a block: hand
+        the report to a queue or a logger and return. A hook that raises is logged
+        and otherwise ignored: a detector must not become the thing that breaks
+        the program it watches.
         """
         self._hooks.append(hook)
 
