@@ -429,3 +429,22 @@ async def test_the_task_is_found_by_its_coroutine_frame_where_asyncio_hides_it(
     finally:
         detector.uninstall()
     assert the_only_report(detector).task == "found by frame"
+
+
+async def test_a_warning_turned_into_an_error_does_not_stop_the_heartbeat() -> None:
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    previous_handler = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", BlockingWarning)
+            with ambidex.detect.watch(threshold=THRESHOLD, mode="warn", intercept=False) as d:
+                sleep(BLOCK)
+                await asyncio.sleep(0.02)  # the first report raises in the beat
+                sleep(BLOCK)
+                await asyncio.sleep(0.02)  # the heartbeat lives on: a second report
+    finally:
+        loop.set_exception_handler(previous_handler)
+    assert len(d.reports) == 2
+    assert [type(e.get("exception")) for e in errors] == [BlockingWarning, BlockingWarning]

@@ -139,14 +139,17 @@ class LoopWatchdog:
             return
         now = time.monotonic()
         self._loop_thread = threading.get_ident()
+        pending = None
         if self._pending is not None:
             with self._lock:
                 pending, self._pending = self._pending, None
-            if pending is not None and pending.beats == self._beats:
-                self._finish(pending, now)
         self._beats += 1
         self._last_beat = now
         self._timer = self.loop.call_later(self.interval, self._beat)
+        # Delivered after the next beat is scheduled: a delivery that raises
+        # (a warning filter set to "error") must not stop the heartbeat.
+        if pending is not None and pending.beats == self._beats - 1:
+            self._finish(pending, now)
 
     def _finish(self, pending: _Pending, now: float) -> None:
         task = pending.task
