@@ -795,3 +795,24 @@ def test_dotted_renames_follow_the_imports() -> None:
     """
     renames = {"httpx.AsyncClient": "httpx.Client", "anyio.sleep": "time.sleep"}
     assert sync_of(source, renames=renames) == dedent(expected)
+
+
+def test_a_new_import_goes_below_a_shebang_and_licence_comments() -> None:
+    source = """\
+    #!/usr/bin/env python
+    # Licence: MIT
+    async def f() -> None:
+        import asyncio
+        await asyncio.sleep(1)
+    """
+    expected = """\
+    #!/usr/bin/env python
+    # Licence: MIT
+
+    import time
+
+    def f() -> None:
+        import asyncio
+        time.sleep(1)
+    """
+    assert sync_of(source) == dedent(expected)

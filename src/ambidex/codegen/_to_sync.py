@@ -984,7 +984,14 @@ def place_imports(source: SourceText, tree: ast.Module, lines: list[str]) -> lis
         if others:
             return [(_line_start(source, others[0].lineno), text + "\n")]
         offset = _import_insertion_point(source, tree)
-        return [(offset, ("\n" if offset else "") + text + ("" if offset else "\n"))]
+        if offset == 0:
+            # Below a shebang, an encoding line or a licence comment, never above.
+            lineno = 1
+            while lineno <= len(source.lines) and source.lines[lineno - 1].lstrip()[:1] == "#":
+                lineno += 1
+            offset = _line_start(source, lineno)
+            return [(offset, ("\n" if offset else "") + text + "\n")]
+        return [(offset, "\n" + text)]
     for line in sorted(lines, key=_import_sort_key):
         key = _import_sort_key(line)
         following = next((s for s in stdlib if _statement_key(s) > key), None)
