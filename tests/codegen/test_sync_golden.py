@@ -816,3 +816,17 @@ def test_a_new_import_goes_below_a_shebang_and_licence_comments() -> None:
         time.sleep(1)
     """
     assert sync_of(source) == dedent(expected)
+
+
+def test_broken_output_is_an_internal_error_never_an_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Simulate a splicing bug: the converter must catch it by compiling.
+    from ambidex.codegen import _source
+
+    real_apply = _source.Edits.apply
+    monkeypatch.setattr(_source.Edits, "apply", lambda self: real_apply(self) + "def (:\n")
+    result = run_to_sync("async def f():\n    await g()\n", path="m.py")
+    (error,) = result.diagnostics
+    assert error.error and "internal error" in error.message and error.path == "m.py"
+    assert result.outputs == {}
