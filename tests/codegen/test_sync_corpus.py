@@ -111,3 +111,41 @@ def test_the_sync_output_is_as_lint_clean_as_its_source(sync_package: ModuleType
             [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "I,F401,F811,F821",
              str(checked)], capture_output=True, text=True)
         assert completed.returncode == 0, completed.stdout
+
+
+async def test_cancelling_an_async_acquire_gives_its_slot_back() -> None:
+    import asyncio
+
+    from tests.codegen.corpus._async import AsyncConnectionPool
+
+    started = asyncio.Event()
+
+    async def slow_connect() -> object:
+        started.set()
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def close(connection: object) -> None:
+        pass
+
+    pool: AsyncConnectionPool[object] = AsyncConnectionPool(slow_connect, close, max_size=1)
+    task = asyncio.ensure_future(pool.acquire())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert pool.in_use == 0
+    # A timeout at the same await is the same path.
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(pool.acquire(), 0.01)
+    assert pool.in_use == 0
+
+
+def test_a_failing_sync_connect_gives_its_slot_back(sync_package: ModuleType) -> None:
+    def connect() -> object:
+        raise ConnectionRefusedError("nobody home")
+
+    pool = sync_package.ConnectionPool(connect, lambda c: None, max_size=1)
+    with pytest.raises(ConnectionRefusedError):
+        pool.acquire()
+    assert pool.in_use == 0
