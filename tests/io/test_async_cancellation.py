@@ -26,17 +26,18 @@ async def cancel_soon(coro, delay: float = 0.15) -> None:
     assert time.monotonic() - started < 1
 
 
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
+async def open_fds() -> int:
+    # Off the loop: the suite may run with the blocking-call detector on.
+    return len(await asyncio.to_thread(os.listdir, "/proc/self/fd"))
 
 
 async def fds_settle_to(expected: int) -> int:
     """The descriptor count once asyncio (and the test's server) finished closing."""
     for _ in range(50):
-        if open_fds() == expected:
+        if await open_fds() == expected:
             break
         await asyncio.sleep(0.02)
-    return open_fds()
+    return await open_fds()
 
 
 @pytest.mark.parametrize(
@@ -122,13 +123,13 @@ async def test_a_cancelled_close_aborts_and_leaves_the_stream_closed(silent_list
 
 
 async def test_a_cancelled_connect_leaves_nothing_open(full_backlog):
-    before = open_fds()
+    before = await open_fds()
     await cancel_soon(AsyncStream.connect(*full_backlog))
     assert await fds_settle_to(before) == before
 
 
 async def test_a_timed_out_connect_leaves_nothing_open(full_backlog):
-    before = open_fds()
+    before = await open_fds()
     with pytest.raises(TimeoutError):
         await AsyncStream.connect(*full_backlog, timeout=0.2)
     assert await fds_settle_to(before) == before
@@ -154,7 +155,7 @@ async def test_a_cancelled_start_tls_closes_the_stream(serve, tls: TLS):
 async def test_a_cancelled_tls_connect_leaves_nothing_open(serve, tls: TLS):
     # A server that accepts TCP but never answers the TLS ClientHello.
     host, port = await serve(sends(then_close=False))
-    before = open_fds()
+    before = await open_fds()
     await cancel_soon(AsyncStream.connect(host, port, ssl=tls.client, server_hostname="localhost"))
     assert await fds_settle_to(before) == before
 
@@ -183,7 +184,7 @@ async def test_a_stream_survives_many_cancelled_reads(serve):
 
 async def test_closing_releases_the_socket(serve):
     host, port = await serve(echo)
-    before = open_fds()
+    before = await open_fds()
     s = await AsyncStream.connect(host, port)
     await s.close()
     assert await fds_settle_to(before) == before
