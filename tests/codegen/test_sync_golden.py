@@ -830,3 +830,19 @@ def test_broken_output_is_an_internal_error_never_an_output(
     (error,) = result.diagnostics
     assert error.error and "internal error" in error.message and error.path == "m.py"
     assert result.outputs == {}
+
+
+def test_coroutines_handed_to_an_async_only_api_are_one_error() -> None:
+    source = """\
+    import asyncio
+
+
+    class C:
+        async def a(self):
+            pass
+
+        async def both(self):
+            await asyncio.gather(self.a(), self.a())
+    """
+    (error,) = errors_of(source)
+    assert "asyncio.gather has no sync twin" in error.message

@@ -782,12 +782,22 @@ class _SyncWalker(RenameWalker):
         self.call_funcs.add(id(node.func))
         self._check_coroutine_call(node)
         qualified = self.qualified_name(node.func)
+        reported = False
         if qualified is not None and qualified.split(".")[0] in self.tables.async_modules \
                 and qualified not in self.tables.to_sync \
                 and qualified not in self.qualified_renames:
             self.report(node, f"{qualified}() has no sync twin in the rule table: add a "
                         "[[tool.ambidex.rules]] row, or mark the statement "
                         "'# ambidex: async-only'")
+            reported = True
+        elif qualified is not None and qualified not in self.qualified_renames:
+            rule = self.tables.to_sync.get(qualified)
+            reported = rule is not None and rule.sync is None
+        if reported:
+            # asyncio.gather(self.a(), self.b()): one error for the call, not one
+            # more for each coroutine handed to it.
+            self.awaited.update(id(argument) for argument in node.args)
+            self.awaited.update(id(keyword.value) for keyword in node.keywords)
         super().visit_Call(node)
 
     def _check_coroutine_call(self, node: ast.Call) -> None:
