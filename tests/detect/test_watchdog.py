@@ -447,4 +447,6 @@ async def test_a_warning_turned_into_an_error_does_not_stop_the_heartbeat() -> N
     finally:
         loop.set_exception_handler(previous_handler)
     assert len(d.reports) == 2
-    assert [type(e.get("exception")) for e in errors] == [BlockingWarning, BlockingWarning]
+    # At least ours (the pytest plugin, if on, adds its own detector's).
+    raised = [e.get("exception") for e in errors]
+    assert len(raised) >= 2 and all(isinstance(e, BlockingWarning) for e in raised)
