@@ -450,3 +450,30 @@ async def test_a_warning_turned_into_an_error_does_not_stop_the_heartbeat() -> N
     # At least ours (the pytest plugin, if on, adds its own detector's).
     raised = [e.get("exception") for e in errors]
     assert len(raised) >= 2 and all(isinstance(e, BlockingWarning) for e in raised)
+
+
+def test_run_wrapper_runs_modules_and_fails_in_raise_mode(tmp_path: Path) -> None:
+    import subprocess
+
+    package = tmp_path / "blockpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "app.py").write_text(
+        "import asyncio, sys\n"
+        "from time import sleep\n"
+        "async def main():\n"
+        "    sleep(0.3)\n"
+        "    await asyncio.sleep(0.02)\n"
+        "    print('args', sys.argv[1:])\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env.pop("AMBIDEX_DETECT", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "ambidex.detect.run", "--mode", "raise", "--threshold", "0.05",
+         "-m", "blockpkg.app", "--mode", "theirs"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert "args ['--mode', 'theirs']" in done.stdout  # the program's own arguments
+    assert done.returncode == 1
+    assert f"{package / 'app.py'}:4: in main" in done.stderr

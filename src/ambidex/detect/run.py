@@ -29,21 +29,42 @@ from ambidex.detect._report import BlockingCallError
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ambidex.detect.run",
+        usage="python -m ambidex.detect.run [options] (script.py | -m module) [args...]",
         description="Run a Python program with ambidex's blocking detection on.",
     )
     parser.add_argument("--mode", choices=MODES, default=None)
     parser.add_argument("--threshold", type=float, default=None, metavar="SECONDS")
     parser.add_argument("--intercept", action="store_true", default=None)
-    parser.add_argument("-m", dest="module", default=None, metavar="MODULE",
-                        help="run a module as `python -m` does")
-    parser.add_argument("target", nargs=argparse.REMAINDER,
-                        help="script.py [args...] (or the module's args with -m)")
     return parser
 
 
+def _split(argv: list[str]) -> tuple[list[str], str | None, list[str]]:
+    """(our options, the module for -m or None, the program's argv).
+
+    Everything from the script (or from ``-m module``) on belongs to the
+    program, including arguments that look like ours, as with ``python`` itself.
+    """
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "-m":
+            if i + 1 >= len(argv):
+                _parser().error("-m needs a module name")
+            return argv[:i], argv[i + 1], argv[i + 2 :]
+        if arg in ("--mode", "--threshold"):
+            i += 2
+        elif arg.startswith(("--mode=", "--threshold=")) or arg in ("--intercept", "-h",
+                                                                      "--help"):
+            i += 1
+        else:
+            break
+    return argv[:i], None, argv[i:]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.module is None and not args.target:
+    ours, module, target = _split(list(sys.argv[1:] if argv is None else argv))
+    args = _parser().parse_args(ours)
+    if module is None and not target:
         _parser().error("give a script to run, or -m module")
     env_mode = os.environ.get("AMBIDEX_DETECT", "").strip().lower()
     mode = args.mode or (env_mode if env_mode in MODES else "warn")
@@ -56,11 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     detector = install(threshold=threshold, mode=mode, intercept=intercept)
     try:
-        if args.module is not None:
-            sys.argv = [args.module, *args.target]
-            runpy.run_module(args.module, run_name="__main__", alter_sys=True)
+        if module is not None:
+            sys.argv = [module, *target]
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
         else:
-            script, *rest = args.target
+            script, *rest = target
             sys.argv = [script, *rest]
             sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
             runpy.run_path(script, run_name="__main__")
