@@ -433,7 +433,9 @@ class _SyncWalker(RenameWalker):
                     and statement.targets[0].id == "IS_ASYNC" \
                     and isinstance(statement.value, ast.Constant) \
                     and isinstance(statement.value.value, bool):
-                self.edits.replace_node(statement.value, str(not statement.value.value))
+                # The output is sync whatever the source said: a fixed point, not a toggle.
+                if statement.value.value is not False:
+                    self.edits.replace_node(statement.value, "False")
         if "ambidex:" in self.source.text or "IS_ASYNC" in self.source.text:
             self._plan_body(self.tree.body)
 
