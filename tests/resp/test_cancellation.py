@@ -156,3 +156,22 @@ async def test_cancelled_pool_wait_takes_no_slot(redis_server: RedisServer) -> N
         await r.pool.release(held)
         assert r.pool.size == 1
         assert await asyncio.wait_for(r.ping(), 1) is True
+
+
+async def test_cancelled_shared_connect_leaves_no_half_made_connection() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        client = AsyncClient("127.0.0.1", silent.getsockname()[1], protocol=3,
+                             auto_pipeline=True)
+        try:
+            callers = [asyncio.create_task(client.ping()) for _ in range(3)]
+            await asyncio.sleep(0.05)
+            for task in callers:
+                task.cancel()
+            results = await asyncio.gather(*callers, return_exceptions=True)
+            assert all(isinstance(r, asyncio.CancelledError) for r in results)
+            assert client._shared is None  # nothing half-made is kept for the next caller
+            assert not client._shared_lock.locked()
+        finally:
+            await client.close()
