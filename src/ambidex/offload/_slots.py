@@ -37,7 +37,7 @@ class Slots:
 
     async def acquire(self) -> None:
         """Take a slot, waiting (first come, first served) while none is free."""
-        with self._lock:
+        with self._lock:  # ambidex: allow-blocking held briefly, never across I/O
             if self._free > 0 and not self._waiters:
                 self._free -= 1
                 return
@@ -48,7 +48,7 @@ class Slots:
         try:
             await waiter
         except BaseException:
-            with self._lock:
+            with self._lock:  # ambidex: allow-blocking held briefly, never across I/O
                 try:
                     self._waiters.remove(entry)
                     handed_over = False
@@ -63,7 +63,7 @@ class Slots:
     def release(self) -> None:
         """Give a slot back; thread-safe. The oldest waiter, if any, gets it."""
         while True:
-            with self._lock:
+            with self._lock:  # ambidex: allow-blocking held briefly, never across I/O
                 if not self._waiters:
                     self._free += 1
                     return

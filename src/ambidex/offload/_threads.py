@@ -72,7 +72,7 @@ def default_thread_pool() -> ThreadPool:
     from any event loop (and several loops in turn, as in a test suite).
     """
     global _default
-    with _default_lock:
+    with _default_lock:  # ambidex: allow-blocking held briefly, never across I/O
         if _default is None or _default.closed:
             _default = ThreadPool(name="ambidex-offload")
         return _default
