@@ -41,7 +41,6 @@ class ModuleScan:
     code (forward references, ``__all__``), which keeps an import on the safe side."""
     generators: set[int] = field(default_factory=set)
     """ids of the ``async def`` nodes that contain ``yield`` (async generators)."""
-    async_defs: list[ast.AsyncFunctionDef] = field(default_factory=list)
     classes: set[str] = field(default_factory=set)
 
 
@@ -71,7 +70,6 @@ def scan_module(tree: ast.Module) -> ModuleScan:
             scan.imports.append((node, id(node) in module_level))  # type: ignore[arg-type]
             continue
         if kind is ast.AsyncFunctionDef:
-            scan.async_defs.append(node)  # type: ignore[arg-type]
             scan.local_names.add(node.name)  # type: ignore[attr-defined]
             owner = node  # type: ignore[assignment]
         elif isinstance(node, _SCOPES):

@@ -157,9 +157,6 @@ class Edits:
     def restore(self, checkpoint: list[tuple[int, int, int, str]]) -> None:
         self._edits = list(checkpoint)
 
-    def has_edits_inside(self, start: int, end: int) -> bool:
-        return bool(self._inside(start, end))
-
     def apply(self) -> str:
         text = self.source.text
         pieces: list[str] = []

@@ -231,10 +231,8 @@ class _SyncWalker(RenameWalker):
         self.decided_locals: set[str] = set()
         self.new_imports: set[str] = set()
         self.awaited: set[int] = set()
-        self.call_funcs: set[int] = set()
         self.returned: set[int] = set()
         self.class_coroutines: list[set[str]] = []
-        self.in_async_def = False
         self.plan = _Plan()
         self.touched: set[str] = set()
         self.removed_aliases: set[int] = set()
@@ -529,18 +527,14 @@ class _SyncWalker(RenameWalker):
             else "async def -> def"
         self.explanations.append(f"{self.path}:{node.lineno}:{node.col_offset + 1}: "
                                  f"{name}: {kind}")
-        outer, self.in_async_def = self.in_async_def, True
         self.scope.append(node.name)
         self._visit_function(node)
         self.scope.pop()
-        self.in_async_def = outer
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        outer, self.in_async_def = self.in_async_def, False
         self.scope.append(node.name)
         self._visit_function(node)
         self.scope.pop()
-        self.in_async_def = outer
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.class_coroutines.append({
@@ -722,7 +716,6 @@ class _SyncWalker(RenameWalker):
         super().visit_Attribute(node)
 
     def visit_Call(self, node: ast.Call) -> None:
-        self.call_funcs.add(id(node.func))
         self._check_coroutine_call(node)
         qualified = self.qualified_name(node.func)
         reported = False
@@ -795,9 +788,6 @@ class _SyncWalker(RenameWalker):
             self._string_anchor = anchor
 
     # imports
-    def visit_Import(self, node: ast.Import) -> None:
-        super().visit_Import(node)
-
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.module == "__future__":
             return
@@ -1068,11 +1058,6 @@ def _rule_used(rule: Rule, used_rules: set[Rule], names: Renames, tables: _Table
     if rule.kind is Kind.METHOD:
         return rule.async_.rsplit(".", 1)[-1] in names.used_attributes
     return False
-
-
-def unused_renames(renames: Renames) -> list[str]:
-    """The user's rename keys that matched nothing (for ``generate --check``)."""
-    return sorted(renames.user_keys - renames.used)
 
 
 __all__ = ["drop_unused_imports", "place_imports", "remove_aliases", "to_sync", "used_names"]
