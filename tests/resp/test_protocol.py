@@ -20,11 +20,13 @@ def parse_all(data: bytes, **limits: int) -> list[Any]:
 
 
 def parse_bytewise(data: bytes, **limits: int) -> list[Any]:
+    """One byte per feed, drained with next_reply (parse_all drains with replies)."""
     parser = RespParser(**limits)
     out = []
     for i in range(len(data)):
         parser.feed(data[i:i + 1])
-        out += parser.replies()
+        while (reply := parser.next_reply()) is not NEED_DATA:
+            out.append(reply)
     return out
 
 
@@ -131,7 +133,15 @@ def test_crlf_split_across_feeds_after_a_long_partial_line_is_found() -> None:
 
 def test_many_replies_in_one_feed_come_out_in_order() -> None:
     wire = b"".join(b"$%d\r\n%d\r\n" % (len(str(i)), i) for i in range(1000))
-    assert parse_all(wire) == [str(i).encode() for i in range(1000)]
+    wire += b":1\r\n$1\r\nx\r\n"  # the fast path hands over to the general one and back
+    expected = [str(i).encode() for i in range(1000)] + [1, b"x"]
+    assert parse_all(wire) == expected
+    parser = RespParser()
+    parser.feed(wire)
+    one_by_one = []
+    while (reply := parser.next_reply()) is not NEED_DATA:
+        one_by_one.append(reply)
+    assert one_by_one == expected
 
 
 def test_incomplete_reply_is_need_data_and_completes_later() -> None:
