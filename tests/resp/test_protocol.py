@@ -178,6 +178,19 @@ def test_lines_after_a_chunked_bulk_are_found_after_an_earlier_partial_line() ->
     assert parser.next_reply() == [b"a" * 40, b"b" * 100, 7]
 
 
+def test_big_bulk_payload_bypasses_the_buffer_while_it_arrives() -> None:
+    # White-box on purpose: the promise is about copies, which no reply shows.
+    payload = b"p" * 1_000_000
+    wire = b"$%d\r\n" % len(payload) + payload + b"\r\n"
+    parser = RespParser()
+    for i in range(0, len(wire), 65536):
+        parser.feed(wire[i:i + 65536])
+        assert len(parser._buf) <= 65536  # not accumulating there
+        reply = parser.next_reply()
+    assert reply == payload
+    assert len(parser) == 0
+
+
 def test_big_bulk_with_bad_terminator_is_a_protocol_error() -> None:
     parser = RespParser(stream_threshold=16)
     parser.feed(b"$32\r\n" + b"x" * 10)
