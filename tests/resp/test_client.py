@@ -419,3 +419,23 @@ async def test_tls_connection_with_an_ssl_context(
     finally:
         await v(client.close())
         await v(plain.close())
+
+
+async def test_auto_pipelined_calls_of_one_loop_iteration_go_out_in_one_write(
+        redis_server: RedisServer) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port, auto_pipeline=True) as r:
+        await r.ping()
+        conn = r._shared
+        assert conn is not None
+        writes: list[bytes] = []
+        real_write = conn._stream.write
+
+        async def counting_write(data: bytes) -> None:
+            writes.append(bytes(data))
+            await real_write(data)
+
+        conn._stream.write = counting_write  # type: ignore[method-assign]
+        replies = await asyncio.gather(*(r.echo(f"m{i}") for i in range(100)))
+        assert replies == [f"m{i}".encode() for i in range(100)]
+        assert len(writes) == 1  # all 100 commands were queued in the same iteration
+        assert writes[0].count(b"ECHO") == 100
