@@ -45,8 +45,8 @@ Performance notes, because this is the hot path of every command:
   does in O(1) for a ``bytearray`` prefix.
 * Aggregates are parsed with an explicit stack that survives between calls,
   so a big array arriving in many reads is parsed once, not re-parsed from its
-  first element on every read (what redis-py's and hiredis's rewinding
-  readers do).
+  first element on every read (what a sans-IO parser that simply rewinds on
+  incomplete input would do).
 * A bulk payload of ``stream_threshold`` bytes or more that is not complete
   yet stops going through the buffer: the bytes already read and every
   following ``feed`` are kept as a list of chunks and joined once when the
