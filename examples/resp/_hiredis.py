@@ -12,8 +12,8 @@ the fallback; pass ``parser="hiredis"`` to the clients to use this one when the
 * A big number (``(``) arrives as its digits (``bytes``), a verbatim string
   without its format; a push is hiredis's own list subclass, converted here to
   :class:`~examples.resp.protocol.PushReply` so the client can route it.
-* The limits are hiredis's own (its C reader bounds nesting depth and lengths);
-  the ``max_*`` settings of the pure-Python machine do not apply.
+* The limits are hiredis's own, whatever its C reader enforces; the
+  ``max_*`` settings of the pure-Python machine do not apply.
 """
 
 from __future__ import annotations
