@@ -80,8 +80,8 @@ __all__ = [
 DEFAULT_MAX_BULK_LENGTH: Final = 512 * 1024 * 1024
 #: Elements of one aggregate. Redis collections hold at most 2**32 - 1.
 DEFAULT_MAX_AGGREGATE_LENGTH: Final = 2**32 - 1
-#: Nesting of aggregates. Redis's deepest replies (COMMAND DOCS, XINFO FULL)
-#: nest about 7 levels; 32 leaves room and still stops a hostile server.
+#: Nesting of aggregates. Redis 7.0's deepest reply we found, COMMAND DOCS over
+#: RESP3, nests 12 levels; 32 leaves room and still stops a hostile server.
 DEFAULT_MAX_DEPTH: Final = 32
 #: A header, a simple string, an error line, a number.
 DEFAULT_MAX_LINE_LENGTH: Final = 64 * 1024

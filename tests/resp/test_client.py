@@ -439,3 +439,15 @@ async def test_auto_pipelined_calls_of_one_loop_iteration_go_out_in_one_write(
         assert replies == [f"m{i}".encode() for i in range(100)]
         assert len(writes) == 1  # all 100 commands were queued in the same iteration
         assert writes[0].count(b"ECHO") == 100
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+async def test_deeply_nested_server_reply_fits_the_default_limits(
+        colour: str, protocol: int, redis_server: RedisServer) -> None:
+    # COMMAND DOCS nests 12 levels over RESP3 in Redis 7.0: well under max_depth.
+    client = make_client(colour, redis_server, protocol=protocol)
+    try:
+        docs = await v(client.execute_command("COMMAND", "DOCS"))
+        assert len(docs) > 100
+    finally:
+        await v(client.close())
