@@ -38,12 +38,11 @@ DELIBERATE = {
     "generator arity": "typing.Generator takes three arguments; unasync turns "
     "AsyncGenerator[Y, S] into Generator[Y, S], which type checkers reject",
     "foreign Async names": "unasync renames every Async* name to Sync*, including other "
-    "libraries' (AsyncExitStack -> SyncExitStack does not exist); ambidex renames the "
-    "names the source defines and the ones the table or the user names",
+    "libraries' (AsyncExitStack -> SyncExitStack does not exist) and any string that is "
+    "exactly such a name, prose or not; ambidex renames the names the source defines and "
+    "the ones the table or the user names, in code and in strings the code uses as names",
     "flavour markers": "IS_ASYNC branches and '# ambidex: async-only' statements are resolved "
     "by ambidex; unasync keeps both colours' code",
-    "strings": "unasync renames any string that is exactly an Async* name; ambidex renames "
-    "strings only where the code uses them as names (__all__, annotations, getattr)",
 }
 
 CORPUS = Path(__file__).parent / "corpus" / "_async"
@@ -101,34 +100,135 @@ def differences(u: object, a: object, outer: tuple[Pair, ...] = ()) -> Iterator[
             return
 
 
-def classify(u: ast.AST, a: ast.AST) -> str | None:
+class _Deliberate(ast.NodeTransformer):
+    """Applies to unasync's tree the changes ambidex makes on purpose (tree-level ones)."""
+
+    def __init__(self) -> None:
+        self.applied: set[str] = set()
+
+    def visit_If(self, node: ast.If) -> ast.AST | list[ast.stmt] | None:
+        test = node.test
+        flag = isinstance(test, ast.Name) and test.id == "IS_ASYNC"
+        negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) \
+            and isinstance(test.operand, ast.Name) and test.operand.id == "IS_ASYNC"
+        if not (flag or negated):
+            return self.generic_visit(node)
+        self.applied.add("flavour markers")
+        kept = node.orelse if flag else node.body
+        return [self.visit(statement) for statement in kept] or None
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        if any(isinstance(t, ast.Name) and t.id == "IS_ASYNC" for t in node.targets):
+            self.applied.add("flavour markers")
+            node.value = ast.Constant(False)
+        return self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        self.generic_visit(node)
+        name = ast.unparse(node.value).rsplit(".", 1)[-1]
+        elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if name == "Awaitable":
+            self.applied.add("coroutine typing")
+            return node.slice
+        if name == "Coroutine" and len(elements) == 3:
+            self.applied.add("coroutine typing")
+            return elements[2]
+        if name == "Generator" and len(elements) < 3:
+            self.applied.add("generator arity")
+            node.slice = ast.Tuple([*elements, *[ast.Constant(None)] * (3 - len(elements))])
+        return node
+
+
+def _table_twins() -> tuple[dict[str, str], dict[str, str]]:
+    """(asyncio.X -> its sync twin, AsyncX -> its twin's name) from the rule table."""
+    dotted, names = {}, {}
+    for rule in DEFAULT_TABLE.rules:
+        if rule.async_ and rule.sync:
+            if rule.async_.startswith("asyncio."):
+                dotted[rule.async_] = rule.sync
+            names[rule.async_.rsplit(".", 1)[-1]] = rule.sync.rsplit(".", 1)[-1]
+    return dotted, names
+
+
+_DOTTED_TWINS, _NAME_TWINS = _table_twins()
+_TEXT_RULES: list[tuple[str, re.Pattern[str], str]] = [
+    ("method twin", re.compile(r"\baclose\b"), "close"),
+    ("method twin", re.compile(r"\benter_async_context\b"), "enter_context"),
+    ("builtin twin", re.compile(r"\banext\("), "next("),
+    ("builtin twin", re.compile(r"\baiter\("), "iter("),
+]
+
+
+def normalize(node: ast.AST, defined: set[str]) -> tuple[str, set[str]]:
+    """unasync's text of ``node`` with every deliberate difference applied, and which
+    ones applied. ``defined`` are the Sync* names ambidex was told to produce."""
+    transformer = _Deliberate()
+    tree = transformer.visit(ast.parse(ast.unparse(node)))
+    for body_owner in ast.walk(tree):
+        for field_name in ("body", "orelse", "finalbody"):
+            body = getattr(body_owner, field_name, None)
+            if isinstance(body, list) and body == [] and field_name == "body":
+                body.append(ast.Pass())
+    text = ast.unparse(tree)
+    applied = set(transformer.applied)
+    for dotted, twin in _DOTTED_TWINS.items():
+        new = re.sub(rf"\b{re.escape(dotted)}\b", twin, text)
+        if new != text:
+            applied.add("asyncio twin")
+            text = new
+    for reason, pattern, replacement in _TEXT_RULES:
+        new = pattern.sub(replacement, text)
+        if new != text:
+            applied.add(reason)
+            text = new
+
+    def foreign(match: re.Match[str]) -> str:
+        name = match.group(0)
+        if name in defined:
+            return name
+        applied.add("foreign Async names")
+        original = "Async" + name[4:]
+        return _NAME_TWINS.get(original, original)
+
+    text = re.sub(r"\bSync[A-Z]\w*", foreign, text)
+    return text, applied
+
+
+def explain(u: ast.AST, a: ast.AST, defined: set[str]) -> set[str] | None:
+    """The deliberate differences that turn unasync's ``u`` into ambidex's ``a``
+    exactly, or None when they do not."""
     defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    if isinstance(u, defs) and isinstance(a, defs):
-        # Judge a definition by its name only, not by everything in its body.
-        if u.name != a.name:
-            return classify(ast.Name(u.name), ast.Name(a.name))
-    us, as_ = ast.unparse(u), ast.unparse(a)
-    if "IS_ASYNC" in us or "ambidex:" in us:
-        return "flavour markers"
-    if re.search(r"\b(Awaitable|Coroutine)\[", us):
-        return "coroutine typing"
-    if re.search(r"\basyncio\.", us) and not re.search(r"\basyncio\.", as_):
-        return "asyncio twin"
-    if re.search(r"\b(anext|aiter)\(", us):
-        return "builtin twin"
-    if re.search(r"\.(aclose|enter_async_context)\b|\baclose\b", us):
-        return "method twin"
-    if re.search(r"Generator\[", us) and as_.count(",") == us.count(",") + 1:
-        return "generator arity"
-    if isinstance(u, ast.Constant) and isinstance(a, ast.Constant) \
-            and re.fullmatch(r"Sync\w+", str(u.value)):
-        return "strings"
-    if re.search(r"\bSync[A-Z]\w*", us) and re.sub(r"\bSync([A-Z])", r"Async\1", us) \
-            in (as_, re.sub(r"\bSync([A-Z])", r"\1", us)):
-        return "foreign Async names"
-    if re.sub(r"\bSync([A-Z])", r"\1", us) == as_:
-        return "foreign Async names"
+    if isinstance(u, defs) and isinstance(a, defs) and u.name != a.name:
+        # Judge a definition's name alone, not everything in its body.
+        text, applied = normalize(ast.Name(u.name), defined)
+        return applied if text == a.name else None
+    text, applied = normalize(u, defined)
+    if text == ast.unparse(a) or ast.dump(ast.parse(text)) == ast.dump(ast.parse(ast.unparse(a))):
+        return applied
     return None
+
+
+def judge(path: str, theirs_text: str, ours_text: str, seen: Counter[str],
+          unexplained: list[str], defined: set[str]) -> int:
+    """Compare one module's two outputs; returns the number of statements compared."""
+    u_body, a_body = _body(ast.parse(theirs_text)), _body(ast.parse(ours_text))
+    if len(u_body) != len(a_body):
+        unexplained.append(f"{path}: {len(u_body)} vs {len(a_body)} statements")
+        return 0
+    for u_statement, a_statement in zip(u_body, a_body, strict=True):
+        for context in differences(u_statement, a_statement):
+            # The closest enclosing node whose difference the deliberate ones explain.
+            for u, a in context[:4]:
+                reasons = explain(u, a, defined)
+                if reasons:
+                    seen.update(reasons)
+                    break
+            else:
+                u, a = context[0]
+                unexplained.append(
+                    f"{path}:{getattr(u, 'lineno', '?')}: unasync {ast.unparse(u)[:120]!r}"
+                    f" vs ambidex {ast.unparse(a)[:120]!r}")
+    return len(u_body)
 
 
 def compare(modules: dict[str, str]) -> tuple[Counter[str], list[str], int]:
@@ -141,25 +241,32 @@ def compare(modules: dict[str, str]) -> tuple[Counter[str], list[str], int]:
     for path, output in result.outputs.items():
         if any(d.error and d.path == path for d in result.diagnostics):
             continue
-        theirs = ast.parse(unasync_text(modules[path]))
-        ours = ast.parse(output)
-        u_body, a_body = _body(theirs), _body(ours)
-        if len(u_body) != len(a_body):
-            unexplained.append(f"{path}: {len(u_body)} vs {len(a_body)} statements")
-            continue
-        for u_statement, a_statement in zip(u_body, a_body, strict=True):
-            statements += 1
-            for context in differences(u_statement, a_statement):
-                # Judge the difference by its closest enclosing node that explains it.
-                reason = next((r for r in (classify(u, a) for u, a in context[:4]) if r), None)
-                if reason is None:
-                    u, a = context[0]
-                    unexplained.append(
-                        f"{path}:{getattr(u, 'lineno', '?')}: unasync {ast.unparse(u)[:120]!r}"
-                        f" vs ambidex {ast.unparse(a)[:120]!r}")
-                else:
-                    seen[reason] += 1
+        statements += judge(path, unasync_text(modules[path]), output, seen, unexplained,
+                            set(renames.values()))
     return seen, unexplained, statements
+
+
+@pytest.mark.parametrize(
+    ("mistake", "fixed"),
+    [
+        ("time.sleep(0)", "time.sleep(1)"),          # a changed argument
+        ("line = stream", "lines = stream"),         # a renamed variable
+        ("return self", "return None"),              # a changed value
+        ("def echo(", "def echo2("),                 # a renamed method
+    ],
+)
+def test_the_comparison_catches_a_wrong_output(mistake: str, fixed: str) -> None:
+    # The judge must not explain away real differences: sabotage a correct output.
+    modules = {f"corpus/_async/{p.name}": p.read_text() for p in sorted(CORPUS.glob("*.py"))}
+    renames = {name: "Sync" + name[5:] for name in defined_async_names(modules)}
+    outputs = to_sync(modules, table=DEFAULT_TABLE, renames=renames).outputs
+    sabotaged = [path for path, text in outputs.items() if mistake in text]
+    assert sabotaged, mistake
+    path = sabotaged[0]
+    unexplained: list[str] = []
+    judge(path, unasync_text(modules[path]), outputs[path].replace(mistake, fixed, 1),
+          Counter(), unexplained, set(renames.values()))
+    assert unexplained != []
 
 
 def test_the_realistic_corpus_matches_unasync_but_for_deliberate_differences() -> None:
