@@ -257,3 +257,54 @@ async def test_caller_cancelled_while_waiting_for_room_takes_no_place(
         assert await after == b"after"
         with pytest.raises(asyncio.CancelledError):
             await waiting
+
+
+def test_sync_thread_storm_with_tight_timeouts_never_misdelivers(
+        redis_server: RedisServer) -> None:
+    # A 2 ms deadline on every command, and now and then a command whose reply
+    # takes 5 ms (it also holds up the whole server, so other threads' commands
+    # expire mid-flight too). A blocking connection interrupted mid-reply is
+    # dropped, so whatever completes must be the caller's own reply: a late
+    # "slow" reply must never be read by a later SET or GET.
+    prefix = uuid.uuid4().hex
+    client = Client(redis_server.host, redis_server.port, timeout=0.002, max_connections=4,
+                    pool_timeout=30)
+    outcome = {"ok": 0, "timed_out": 0}
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        for i in range(300):
+            key, value = f"{prefix}:{n}:{i}", f"v-{n}-{i}".encode()
+            try:
+                if i % 30 == 0:
+                    client.execute_command(*slow_command("slow", 0.005))
+                assert client.set(key, value) is True
+                got = client.get(key)
+                assert got == value, f"{key} got {got!r}"
+                result = "ok"
+            except TimeoutError:
+                result = "timed_out"
+            with lock:
+                outcome[result] += 1
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        # A failed assert inside a thread shows up here as a missing count.
+        assert outcome["ok"] + outcome["timed_out"] == 2400, outcome
+        assert outcome["ok"] > 0 and outcome["timed_out"] >= 80, outcome
+        time.sleep(0.05)  # let the last scripts finish before the final check
+        client.pool.timeout = 1
+        conns = [client.pool.acquire() for _ in range(client.pool.size)]
+        for conn in conns:
+            conn.timeout = 1
+            conn._stream.timeout = 1
+            assert conn.execute(("PING",)) == b"PONG"
+            assert conn.execute(("ECHO", "last")) == b"last"
+        for conn in conns:
+            client.pool.release(conn)
+    finally:
+        client.close()
