@@ -10,17 +10,18 @@ The lint (``ambidex lint``)
     statically (dynamic dispatch, C extensions, CPU-bound loops).
 
 The watchdog (run time)
-    A thread that notices the loop stop answering. The loop runs one timer
-    callback per ``threshold / 4`` (a heartbeat; nothing per task step); when the
-    heartbeat is late by more than ``threshold`` the thread reads the loop
-    thread's stack *while it is blocked*, and when the loop comes back it
-    reports the innermost frame of your code (stdlib, asyncio and ambidex frames
-    skipped), the task, and how long the loop was late. It catches everything
-    that blocks: ``time.sleep`` under any name (``from time import sleep``), CPU
-    loops, C extensions, a slow ``open().read()``. It cannot raise into a thread
-    stuck in C, so "raise" mode raises when the ``watch()`` block ends. A block
-    shorter than ``threshold`` plus one heartbeat interval may go unseen; a run
-    of many short callbacks that together delay the loop is reported too, at
+    A thread that notices the loop stop answering. Every ``threshold / 4`` it
+    posts the loop one callback (a ping, ``call_soon_threadsafe``; nothing per
+    task step, no timer in the loop's schedule); when a ping has waited longer
+    than ``threshold`` the thread reads the loop thread's stack *while it is
+    blocked*, and when the loop comes back it reports the innermost frame of
+    your code (stdlib, asyncio and ambidex frames skipped), the task, and how
+    long the loop did not answer. It catches everything that blocks:
+    ``time.sleep`` under any name (``from time import sleep``), CPU loops, C
+    extensions, a slow ``open().read()``. It cannot raise into a thread stuck in
+    C, so "raise" mode raises when the ``watch()`` block ends. A block longer
+    than ``threshold`` plus two ping intervals is always seen, a shorter one
+    may not be; a run of many short callbacks that together delay the loop is reported too, at
     whichever one was running.
 
 Interception (run time, opt-in)
@@ -61,9 +62,10 @@ In staging, where overhead matters, the watchdog alone in "log" mode::
     ...
     detector.uninstall()
 
-Its cost is one timer callback every 25 ms and a thread that wakes about ten times a second
-(``python tools/bench/detect.py`` measures it against blockbuster and asyncio's
-debug mode).
+Its cost at ``threshold=0.1`` is one callback and one thread wake-up every 25 ms:
+a few per cent of a loop that does nothing but ``await asyncio.sleep(0)``, noise
+for real work (``python tools/bench/detect.py`` measures it against blockbuster
+and asyncio's debug mode).
 
 In a program you cannot edit::
 

@@ -294,9 +294,9 @@ def install(
     """Start detecting on ``loop`` (default: the running loop, else every new
     loop); return the :class:`Detector`, whose ``uninstall()`` undoes it all.
 
-    The defaults suit staging: warn, watchdog only (its cost is a timer callback
-    per ``threshold / 4``). Add ``intercept=True`` to also catch the table's
-    blocking primitives at the call.
+    The defaults suit staging: warn, watchdog only (its cost is one ping
+    callback per ``threshold / 4``). Add ``intercept=True`` to also catch the
+    table's blocking primitives at the call.
     """
     return Detector(
         loop, threshold=threshold, mode=mode, intercept=intercept, watchdog=watchdog,

@@ -140,7 +140,7 @@ class BlockingReport:
 
     * ``"blocked"``: the watchdog saw the loop stop answering. ``duration`` is
       how long it was late, a lower bound of the time it was blocked (the
-      heartbeat's period is the error bar). ``stack`` was captured *while* the
+      watchdog's ping interval is the error bar). ``stack`` was captured *while* the
       loop was blocked, so for a CPU loop it is wherever the loop was at that
       moment, and for a blocking call it is the call.
     * ``"call"``: interception caught a call of a blocking primitive named in

@@ -1,24 +1,27 @@
 """The watchdog: a thread that notices when one event loop stops answering.
 
-How it stays cheap. The loop pays for one timer callback per *heartbeat
-interval* (a quarter of the threshold, so 40 a second for a 0.1 s threshold),
-never per task step: the beat records the time and schedules the next beat.
-The watchdog thread sleeps until the moment the next beat would be late by
-more than the threshold; if the beat has happened by then it sleeps again.
+How it stays cheap. Every *interval* (a quarter of the threshold: 25 ms for
+0.1 s) the watchdog thread posts one callback to the loop with
+``call_soon_threadsafe``, a ping, and the loop runs it, the pong, in its next
+iteration. Nothing runs per task step, and no timer sits in the loop's
+schedule: an asyncio loop with any timer pending pays a heap check on every
+iteration, a few per cent of a loop that only does ``sleep(0)`` (measured).
 
-How it sees the culprit. When the beat is late by more than the threshold the
-loop is stuck *right now*, so the thread reads the loop thread's current frame
-(``sys._current_frames()``) and keeps that stack. A thread cannot raise into a
-thread stuck in C code, so the report is finished and delivered on the loop
-thread at its next beat, when the loop comes back; the duration is how late
-that beat was.
+How it sees the culprit. When a ping has waited longer than the threshold,
+the loop is stuck *right now*, so the thread reads the loop thread's current
+frame (``sys._current_frames()``) and keeps that stack. A thread cannot raise
+into a thread stuck in C code, so the report is finished and delivered on the
+loop thread by the pong, when the loop comes back; the duration is how long
+the ping waited.
 
-What it cannot do. It sees a block only while it lasts, so a block between
-``threshold`` and ``threshold + interval`` may go unseen (a block longer than
-that never does). It reports where the loop *was* when it looked: for a CPU
-loop that is some line of the loop, for a blocking call it is the call. A long
-run of short callbacks in one loop iteration also makes the loop late, and is
-reported as a block at whichever callback was running.
+What it cannot do. It sees a block only while it lasts and looks once per
+interval, so a block longer than ``threshold + 2 * interval`` is always seen
+and a shorter one may not be; the duration is a lower bound, short by at most
+one interval. It
+reports where the loop *was* when it looked: for a CPU loop that is some line
+of the loop, for a blocking call it is the call. A long run of short callbacks
+in one loop iteration delays the pong too, and is reported as a block at
+whichever callback was running.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
 class _Pending:
     """A block seen by the thread, waiting for the loop to come back."""
 
-    beats: int
+    ping: int
     since: float
     stack: traceback.StackSummary
     task: str | None
@@ -107,16 +110,14 @@ class LoopWatchdog:
             raise ValueError(f"threshold must be positive, got {threshold!r}")
         self.loop = loop
         self.threshold = threshold
-        # The heartbeat's period: the error bar on durations, and the margin above
-        # the threshold past which a block is always seen. Bounded below so a tiny
-        # threshold cannot turn the beat into a busy loop.
+        # The ping's period: the error bar on durations; a block longer than the
+        # threshold plus two of these is always seen. Bounded below so a tiny
+        # threshold cannot turn the watchdog into a busy loop.
         self.interval = min(max(threshold / 4, 0.002), 0.25)
         self._deliver = deliver
         self._on_closed = on_closed
-        self._beats = 0
-        self._last_beat = 0.0
+        self._answered = 0  # the last ping the loop answered (written by the loop only)
         self._loop_thread: int | None = None
-        self._timer: asyncio.TimerHandle | None = None
         self._pending: _Pending | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -128,27 +129,26 @@ class LoopWatchdog:
     # --- the loop's side ---------------------------------------------------------
 
     def start(self) -> None:
+        # The loop's thread must be known before the first block, which may come
+        # before the thread's first ping is answered: now, or at the loop's very
+        # next iteration (a loop not running yet: before any task of it runs).
         if asyncio._get_running_loop() is self.loop:
-            self._beat()
+            self._loop_thread = threading.get_ident()
         else:
-            self.loop.call_soon_threadsafe(self._beat)
+            self.loop.call_soon_threadsafe(self._pong, 0)
         self._thread.start()
 
-    def _beat(self) -> None:
+    def _pong(self, ping: int) -> None:
         if self._stopped:
             return
         now = time.monotonic()
         self._loop_thread = threading.get_ident()
+        self._answered = ping
         pending = None
         if self._pending is not None:
             with self._lock:
                 pending, self._pending = self._pending, None
-        self._beats += 1
-        self._last_beat = now
-        self._timer = self.loop.call_later(self.interval, self._beat)
-        # Delivered after the next beat is scheduled: a delivery that raises
-        # (a warning filter set to "error") must not stop the heartbeat.
-        if pending is not None and pending.beats == self._beats - 1:
+        if pending is not None and pending.ping == ping:
             self._finish(pending, now)
 
     def _finish(self, pending: _Pending, now: float) -> None:
@@ -168,7 +168,8 @@ class LoopWatchdog:
 
         Called on the loop's thread (the usual case, e.g. at the end of a
         ``watch()`` block inside a coroutine), the pending block is the one that
-        just ended, so it is delivered now with its duration up to now.
+        just ended, so it is delivered now with its duration up to now. Pings
+        still queued in the loop do nothing when they run.
         """
         if self._stopped:
             return
@@ -176,15 +177,6 @@ class LoopWatchdog:
         self._stopping.set()
         if self._thread.ident is not None and self._thread is not threading.current_thread():
             self._thread.join()
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            if asyncio._get_running_loop() is self.loop:
-                timer.cancel()
-            elif not self.loop.is_closed():
-                try:
-                    self.loop.call_soon_threadsafe(timer.cancel)
-                except RuntimeError:  # closed in between
-                    pass
         self._flush(time.monotonic())
 
     def _flush(self, now: float) -> None:
@@ -197,43 +189,42 @@ class LoopWatchdog:
 
     def _watch(self) -> None:
         loop = self.loop
-        resumed_at: float | None = None
+        ping = 0
+        since = 0.0  # when the unanswered ping was sent, or the loop seen running again
+        captured = 0
         while not self._stopping.is_set():
             if loop.is_closed():
                 self._flush(time.monotonic())
                 if self._on_closed is not None:
                     self._on_closed(loop)
                 return
-            beats, last = self._beats, self._last_beat
-            if beats == 0 or not loop.is_running():
-                # Not started, or stopped between run_until_complete() calls: the
-                # beat is not late, the loop is idle by the program's choice.
-                if self._pending is not None:
-                    self._flush(time.monotonic())
-                resumed_at = None
-                self._stopping.wait(self.interval)
-                continue
             now = time.monotonic()
-            if resumed_at is None:
-                resumed_at = now
-            since = max(last + self.interval, resumed_at)
-            late = now - since
-            if late < self.threshold:
-                self._stopping.wait(self.threshold - late + 0.001)
-                continue
-            self._capture(beats, since)
-            # One report per block: wait for the loop to come back.
-            while (
-                self._beats == beats
-                and loop.is_running()
-                and not self._stopping.wait(self.interval)
-            ):
-                pass
+            if not loop.is_running():
+                # Stopped between run_until_complete() calls: idle by the program's
+                # choice, not blocked. A queued ping waits; time starts again when
+                # the loop runs.
+                if self._pending is not None:
+                    self._flush(now)
+                since = 0.0
+            elif self._answered >= ping:
+                ping += 1
+                since = now
+                try:
+                    loop.call_soon_threadsafe(self._pong, ping)
+                except RuntimeError:  # closed in between: seen at the top
+                    continue
+            else:
+                if since == 0.0:
+                    since = now
+                if now - since >= self.threshold and captured != ping:
+                    captured = ping
+                    self._capture(ping, since)
+            self._stopping.wait(self.interval)
 
-    def _capture(self, beats: int, since: float) -> None:
+    def _capture(self, ping: int, since: float) -> None:
         thread = self._loop_thread
         frame = sys._current_frames().get(thread) if thread is not None else None
-        if frame is None or self._beats != beats:
+        if frame is None or self._answered >= ping:
             return
         task = _task_name_from_thread(self.loop)
         stack = extract_stack(frame)
@@ -244,5 +235,5 @@ class LoopWatchdog:
             task = _task_by_frame(self.loop, coroutine)
         del frame
         with self._lock:
-            if self._beats == beats and not self._stopped:
-                self._pending = _Pending(beats, since, stack, task, coroutine)
+            if self._answered < ping and not self._stopped:
+                self._pending = _Pending(ping, since, stack, task, coroutine)
