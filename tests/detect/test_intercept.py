@@ -35,6 +35,10 @@ from tests.detect.conftest import line_of
 # not add reports of its own on a loaded machine.
 QUIET_WATCHDOG = 5.0
 
+# These tests block their loop on purpose, under detectors of their own: the
+# suite-wide `pytest --ambidex-blocking=raise` leaves them alone.
+pytestmark = pytest.mark.allow_blocking
+
 
 def resolve(name: str) -> tuple[Any, str]:
     """(owner object, attribute) for a dotted rule name, importing as needed."""

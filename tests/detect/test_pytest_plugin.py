@@ -155,3 +155,37 @@ async def test_blocks():
     result.stdout.fnmatch_lines([
         f"*BlockingCallError: *test_suite.py:{line}: in test_blocks*blocking call time.sleep()*"
     ])
+
+
+def test_allow_blocking_exempts_a_test_or_one_parameter(pytester: pytest.Pytester) -> None:
+    source = '''
+import asyncio
+import pytest
+from time import sleep
+
+@pytest.mark.asyncio
+@pytest.mark.allow_blocking
+async def test_blocks_on_purpose():
+    sleep(0.3)
+    await asyncio.sleep(0)
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("colour", [
+    "async",
+    pytest.param("sync", marks=pytest.mark.allow_blocking),
+])
+async def test_either_colour(colour):
+    if colour == "sync":
+        sleep(0.3)
+    await asyncio.sleep(0)
+
+@pytest.mark.asyncio
+async def test_still_watched():
+    sleep(0.3)  # <- blocks
+    await asyncio.sleep(0)
+'''
+    result = run(pytester, source, "--ambidex-blocking=raise", "--ambidex-blocking-budget=50")
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(["FAILED test_suite.py::test_still_watched*"])
+    line = blocking_line(pytester)
+    result.stdout.fnmatch_lines([f"*test_suite.py:{line}: in test_still_watched*"])

@@ -27,6 +27,10 @@ from ambidex.detect import BlockingCallError, BlockingReport, BlockingWarning
 from tests.detect.conftest import line_of
 
 BLOCK = 0.3
+
+# These tests block their loop on purpose, under detectors of their own: the
+# suite-wide `pytest --ambidex-blocking=raise` leaves them alone.
+pytestmark = pytest.mark.allow_blocking
 THRESHOLD = 0.05
 
 

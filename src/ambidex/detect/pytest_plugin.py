@@ -22,6 +22,11 @@ loop the runner made:
 ``@pytest.mark.blocking_budget(ms)``
     this test's budget; on a test it also turns detection on ("raise") when
     the command line did not.
+``@pytest.mark.allow_blocking``
+    never watch this test: for tests that block the loop on purpose (a sync
+    client driven from an async test body, a test of a detector). On a
+    parameter (``pytest.param(..., marks=pytest.mark.allow_blocking)``) it
+    exempts that case only.
 
 What is watched is the test's own coroutine, from its first line to its
 last: async fixtures' setup and teardown run outside it and are not. Sync
@@ -39,6 +44,7 @@ from typing import Any
 import pytest
 
 _MARKER = "blocking_budget"
+_ALLOW = "allow_blocking"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,6 +77,11 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{_MARKER}(ms): fail this async test if its event loop is blocked longer than ms "
         "milliseconds (turns ambidex's blocking detection on for it)",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{_ALLOW}: this test blocks its event loop on purpose; ambidex's blocking "
+        "detection leaves it alone",
+    )
 
 
 def _settings(item: pytest.Item) -> tuple[str, float, bool] | None:
@@ -78,6 +89,8 @@ def _settings(item: pytest.Item) -> tuple[str, float, bool] | None:
     mode = str(item.config.getoption("ambidex_blocking", "off"))
     marker = item.get_closest_marker(_MARKER)
     if mode == "off" and marker is None:
+        return None
+    if item.get_closest_marker(_ALLOW) is not None:
         return None
     budget_ms = float(item.config.getoption("ambidex_blocking_budget", 100.0))
     if marker is not None:
