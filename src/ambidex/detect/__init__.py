@@ -53,8 +53,9 @@ In tests::
 or, for a whole suite, the pytest plugin: ``pytest --ambidex-blocking=raise``
 fails every async test (pytest-asyncio or anyio) whose loop is blocked longer
 than ``--ambidex-blocking-budget`` ms (default 100); ``@pytest.mark.blocking_budget(ms)``
-sets one test's budget and turns detection on for it. The failure shows the
-blocking frame's stack.
+sets one test's budget and turns detection on for it; ``@pytest.mark.allow_blocking``
+exempts a test that blocks on purpose. The failure shows the blocking frame's
+stack. ``--ambidex-blocking-intercept`` adds interception, failing at the call.
 
 In staging, where overhead matters, the watchdog alone in "log" mode::
 
