@@ -301,3 +301,32 @@ async def test_classifying_a_new_caller_does_not_call_the_patched_primitives() -
         _report._stdlib_cache.clear()
         assert os.path.realpath(__file__)
     assert detector.reports == []
+
+
+async def test_a_blocking_row_of_the_users_pyproject_is_intercepted(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[[tool.ambidex.rules]]\n"
+        'sync = "slowlib_for_ambidex_test.fetch"\n'
+        'fix = "use slowlib_for_ambidex_test.afetch"\n'
+    )
+    (tmp_path / "slowlib_for_ambidex_test.py").write_text(
+        "def fetch():\n    return 'fetched'\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import slowlib_for_ambidex_test  # type: ignore[import-not-found]
+
+    def call_it() -> None:
+        slowlib_for_ambidex_test.fetch()  # <- user row
+
+    with pytest.raises(BlockingCallError) as caught:
+        with ambidex.detect.watch(threshold=QUIET_WATCHDOG) as detector:
+            assert "slowlib_for_ambidex_test.fetch" in detector.patched
+            call_it()
+    assert caught.value.report.call == "slowlib_for_ambidex_test.fetch"
+    assert caught.value.report.line == line_of(call_it, "# <- user row")
+    assert "use slowlib_for_ambidex_test.afetch" in str(caught.value)
+    assert slowlib_for_ambidex_test.fetch() == "fetched"  # restored, and off the loop's watch
+    monkeypatch.delitem(sys.modules, "slowlib_for_ambidex_test")

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, Literal
 
-from ambidex._rules import DEFAULT_TABLE, Rule, RuleTable
+from ambidex._rules import Rule, RuleTable
 from ambidex.detect import _intercept
 from ambidex.detect._report import (
     BlockingCallError,
@@ -44,6 +44,24 @@ logger = logging.getLogger("ambidex.detect")
 #: Reports kept on a detector; older ones are dropped (a staging process that
 #: blocks once a second must not grow without bound). Hooks see every report.
 MAX_REPORTS = 1000
+
+
+_project_tables: dict[str, RuleTable] = {}
+
+
+def project_table() -> RuleTable:
+    """The rule table of the project around the current folder, read once.
+
+    A malformed ``[tool.ambidex]`` raises ConfigError (naming the file): a typo
+    must not silently shrink what is watched.
+    """
+    cwd = os.getcwd()
+    table = _project_tables.get(cwd)
+    if table is None:
+        from ambidex._config import load_config
+
+        table = _project_tables[cwd] = load_config().table
+    return table
 
 
 def _check_mode(mode: str) -> Mode:
@@ -69,7 +87,7 @@ class Detector:
         intercept: bool = False,
         watchdog: bool = True,
         on_report: Callable[[BlockingReport], object] | None = None,
-        table: RuleTable = DEFAULT_TABLE,
+        table: RuleTable | None = None,
     ) -> None:
         if threshold <= 0:
             raise ValueError(f"threshold must be positive (seconds), got {threshold!r}")
@@ -81,7 +99,7 @@ class Detector:
         self._hooks: list[Callable[[BlockingReport], object]] = []
         if on_report is not None:
             self._hooks.append(on_report)
-        self._table = table
+        self._table = table  # None: the project's, read when interception starts
         # Reports check() raised already, held so their ids stay unique.
         self._raised: dict[int, BlockingReport] = {}
         self._watchdogs: dict[asyncio.AbstractEventLoop, LoopWatchdog] = {}
@@ -124,7 +142,9 @@ class Detector:
 
     def _install(self) -> None:
         if self.intercept:
-            self._patched = _intercept.acquire(self._table)
+            self._patched = _intercept.acquire(
+                self._table if self._table is not None else project_table()
+            )
         loop = self._target
         if loop is None:
             loop = asyncio._get_running_loop()
@@ -289,14 +309,18 @@ def install(
     intercept: bool = False,
     watchdog: bool = True,
     on_report: Callable[[BlockingReport], object] | None = None,
-    table: RuleTable = DEFAULT_TABLE,
+    table: RuleTable | None = None,
 ) -> Detector:
     """Start detecting on ``loop`` (default: the running loop, else every new
     loop); return the :class:`Detector`, whose ``uninstall()`` undoes it all.
 
     The defaults suit staging: warn, watchdog only (its cost is one ping
     callback per ``threshold / 4``). Add ``intercept=True`` to also catch the
-    table's blocking primitives at the call.
+    table's blocking primitives at the call; ``table`` defaults to the
+    project's (the default rows plus ``[[tool.ambidex.rules]]`` of the nearest
+    pyproject.toml), so a blocking call of your own library, declared there, is
+    intercepted too. Interception is shared by all detectors: the first one to
+    start it decides the table.
     """
     return Detector(
         loop, threshold=threshold, mode=mode, intercept=intercept, watchdog=watchdog,
@@ -313,7 +337,7 @@ def watch(
     intercept: bool = True,
     watchdog: bool = True,
     on_report: Callable[[BlockingReport], object] | None = None,
-    table: RuleTable = DEFAULT_TABLE,
+    table: RuleTable | None = None,
 ) -> Iterator[Detector]:
     """Detect blocking inside the ``with`` block; the defaults suit tests.
 
