@@ -37,7 +37,9 @@ Interception (run time, opt-in)
     is for), methods of C types (``threading.Lock`` objects, the file objects of
     ``open()``: ``open`` itself is caught), third-party modules not yet imported,
     and anything not in the table. ``detector.not_patched`` says which rows were
-    left alone and why.
+    left alone and why. Blocking rows you add in ``[[tool.ambidex.rules]]`` of
+    your pyproject.toml are intercepted too, so your own slow library can fail
+    a test at its call.
 
 Modes: "raise" (tests), "warn" (a :class:`BlockingWarning` at your file:line),
 "log" (the ``ambidex.detect`` logger). Every report is also a
