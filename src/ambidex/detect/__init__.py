@@ -21,8 +21,8 @@ The watchdog (run time)
     extensions, a slow ``open().read()``. It cannot raise into a thread stuck in
     C, so "raise" mode raises when the ``watch()`` block ends. A block longer
     than ``threshold`` plus two ping intervals is always seen, a shorter one
-    may not be; a run of many short callbacks that together delay the loop is reported too, at
-    whichever one was running.
+    may not be; a run of many short callbacks that together delay the loop is
+    reported too, at whichever one was running.
 
 Interception (run time, opt-in)
     Replaces the table's blocking primitives (rows with ``blocks=True`` of kind
