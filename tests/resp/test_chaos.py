@@ -104,7 +104,7 @@ async def test_async_server_killed_mid_pipeline_fails_every_pending_call_then_re
         start_redis: Any) -> None:
     port = free_port()
     server = start_redis(port)
-    server.start()
+    await asyncio.to_thread(server.start)
     async with AsyncClient(server.host, port, auto_pipeline=True) as client:
         await client.ping()
         # The server sleeps; everything sent meanwhile is pending on the wire.
@@ -113,14 +113,14 @@ async def test_async_server_killed_mid_pipeline_fails_every_pending_call_then_re
         pending = [asyncio.create_task(client.echo(f"p{i}")) for i in range(100)]
         pipe = asyncio.create_task(client.pipeline().echo("a").echo("b").execute())
         await asyncio.sleep(0.05)
-        server.kill()
+        await asyncio.to_thread(server.kill)  # blocking: off the loop
         results = await asyncio.gather(sleeper, pipe, *pending, return_exceptions=True)
         assert all(isinstance(r, RedisConnectionError) for r in results), results
         assert client._shared is not None and client._shared.broken is not None
 
         with pytest.raises(RedisConnectionError):  # nothing listens now
             await client.ping()
-        server.start()
+        await asyncio.to_thread(server.start)
         assert await client.echo("back") == b"back"  # a new connection
         assert client._shared is not None and client._shared.broken is None
 
@@ -128,7 +128,7 @@ async def test_async_server_killed_mid_pipeline_fails_every_pending_call_then_re
 async def test_async_pool_drops_connections_of_a_killed_server(start_redis: Any) -> None:
     port = free_port()
     server = start_redis(port)
-    server.start()
+    await asyncio.to_thread(server.start)
     async with AsyncClient(server.host, port, max_connections=3) as client:
         await asyncio.gather(*(client.ping() for _ in range(3)))
         sleeper = asyncio.create_task(client.execute_command(*slow_command("slow", 5)))
@@ -136,11 +136,11 @@ async def test_async_pool_drops_connections_of_a_killed_server(start_redis: Any)
         pending = [asyncio.create_task(client.pipeline().echo("x").echo("y").execute())
                    for _ in range(2)]
         await asyncio.sleep(0.05)
-        server.kill()
+        await asyncio.to_thread(server.kill)
         results = await asyncio.gather(sleeper, *pending, return_exceptions=True)
         assert all(isinstance(r, RedisConnectionError) for r in results), results
         assert client.pool.size == 0  # every broken connection was dropped
-        server.start()
+        await asyncio.to_thread(server.start)
         assert await client.echo("back") == b"back"
         assert client.pool.size == 1
 
