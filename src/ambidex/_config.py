@@ -53,7 +53,9 @@ def load_config(start: Path | None = None) -> Config:
     if pyproject is None:
         return Config(root=(start or Path.cwd()).resolve(), pyproject=None)
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        # Small, and read once per process where async code asks (detect caches it).
+        text = pyproject.read_text(encoding="utf-8")  # ambidex: allow-blocking read once
+        data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{pyproject}: {exc}") from exc
     section = data.get("tool", {}).get("ambidex", {})

@@ -168,7 +168,7 @@ class Detector:
         if self._policy is not None:
             self._policy.uninstall()
             self._policy = None
-        with self._lock:
+        with self._lock:  # ambidex: allow-blocking cross-thread lock, held briefly
             watched = list(self._watchdogs.items())
             self._watchdogs.clear()
         for loop, dog in watched:
@@ -193,7 +193,7 @@ class Detector:
     # --- wiring ---------------------------------------------------------------------
 
     def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        with self._lock:
+        with self._lock:  # ambidex: allow-blocking cross-thread lock, held briefly
             if loop in self._watchdogs or not self._installed:
                 return
             dog = LoopWatchdog(loop, self.threshold, self._deliver, self._loop_closed)

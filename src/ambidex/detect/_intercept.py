@@ -324,7 +324,7 @@ def _restore(patched: Patched) -> None:
 def acquire(table: RuleTable = DEFAULT_TABLE) -> Patched:
     """Patch the table's primitives (once, however many detectors ask)."""
     global _active, _users
-    with _lock:
+    with _lock:  # ambidex: allow-blocking cross-thread lock, held briefly
         if _active is None:
             _active = _apply(table)
         _users += 1
@@ -334,7 +334,7 @@ def acquire(table: RuleTable = DEFAULT_TABLE) -> Patched:
 def release() -> None:
     """One detector is done with interception; the last one restores everything."""
     global _active, _users
-    with _lock:
+    with _lock:  # ambidex: allow-blocking cross-thread lock, held briefly
         _users -= 1
         if _users == 0 and _active is not None:
             _restore(_active)
@@ -353,7 +353,7 @@ def _publish(loop: asyncio.AbstractEventLoop) -> None:
 
 def _learn_thread(loop: asyncio.AbstractEventLoop) -> None:
     """Runs on ``loop``'s thread: record which thread that is."""
-    with _lock:
+    with _lock:  # ambidex: allow-blocking cross-thread lock, held briefly
         entry = _stacks.get(loop)
         if entry is not None and _get_ident() not in entry[0]:
             entry[0].append(_get_ident())
@@ -363,7 +363,7 @@ def _learn_thread(loop: asyncio.AbstractEventLoop) -> None:
 def watch_loop(loop: asyncio.AbstractEventLoop, detector: Interceptor) -> None:
     """Intercept in ``loop``'s tasks for ``detector``, from now (on the loop's
     thread) or from the loop's next iteration (elsewhere)."""
-    with _lock:
+    with _lock:  # ambidex: allow-blocking cross-thread lock, held briefly
         _stacks.setdefault(loop, ([], []))[1].append(detector)
         _publish(loop)
     if asyncio._get_running_loop() is loop:
@@ -373,7 +373,7 @@ def watch_loop(loop: asyncio.AbstractEventLoop, detector: Interceptor) -> None:
 
 
 def unwatch_loop(loop: asyncio.AbstractEventLoop, detector: Interceptor) -> None:
-    with _lock:
+    with _lock:  # ambidex: allow-blocking cross-thread lock, held briefly
         entry = _stacks.get(loop)
         if entry is None:
             return
