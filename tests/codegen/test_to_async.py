@@ -409,6 +409,7 @@ async def test_the_loop_keeps_ticking_while_the_port_awaits_a_slow_reply(
     assert ticks_while_waiting >= 5
 
 
+@pytest.mark.allow_blocking  # the point of the test: the unported code blocks the loop
 async def test_the_sync_original_run_in_a_coroutine_freezes_the_loop(
     server: tuple[str, int], original: ModuleType
 ) -> None:
