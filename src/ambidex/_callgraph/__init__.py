@@ -52,6 +52,7 @@ from ambidex._callgraph._model import (
     Function,
     Module,
     module_name_for,
+    own_nodes,
     spelled,
 )
 from ambidex._callgraph._resolve import _Resolver
@@ -69,6 +70,7 @@ __all__ = [
     "Module",
     "build",
     "module_name_for",
+    "own_nodes",
     "spelled",
 ]
 

@@ -310,6 +310,17 @@ def spelled(node: ast.expr) -> str:
     return ".".join(reversed(parts))
 
 
+def own_nodes(function: ast.AST) -> Iterator[ast.AST]:
+    """A function's nodes, not those of functions, lambdas and classes nested in it."""
+    todo = list(ast.iter_child_nodes(function))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        yield node
+        todo.extend(ast.iter_child_nodes(node))
+
+
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"

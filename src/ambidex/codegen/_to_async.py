@@ -54,10 +54,10 @@ import ast
 import re
 import sys
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ambidex._callgraph import Call, CallGraph, CallKind, Function, Module, build
+from ambidex._callgraph import Call, CallGraph, CallKind, Function, Module, build, own_nodes
 from ambidex._rules import Kind, Rule, RuleTable
 from ambidex.codegen._renames import Renames, apply_renames, module_name_for
 from ambidex.codegen._source import Conversion, Diagnostic, Edits, SourceText
@@ -338,17 +338,6 @@ class _Planner:
                         queue.append((callee, f"{path} -> {callee.display}"))
 
 
-def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
-    """A function's nodes, not those of functions, lambdas and classes nested in it."""
-    todo = list(ast.iter_child_nodes(function))
-    while todo:
-        node = todo.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            continue
-        yield node
-        todo.extend(ast.iter_child_nodes(node))
-
-
 class _ModuleEditor:
     """The edits of one module."""
 
@@ -550,7 +539,7 @@ class _ModuleEditor:
             offset = self.def_name_offset(node)
             self.edits.replace(offset, offset + len(function.name), twin)
         if function.name == "__anext__" or twin == "__anext__":
-            for child in _own_nodes(node):
+            for child in own_nodes(node):
                 if isinstance(child, ast.Name) and child.id == "StopIteration":
                     self.edits.replace_node(child, "StopAsyncIteration")
                     self.done.add(id(child))
@@ -559,7 +548,7 @@ class _ModuleEditor:
 
     def make_async_generator(self, function: Function) -> None:
         node = function.node
-        for child in _own_nodes(node):
+        for child in own_nodes(node):
             if isinstance(child, ast.YieldFrom):
                 self.error(
                     child,

@@ -47,6 +47,7 @@ from pathlib import Path
 
 from ambidex._callgraph import OFFLOAD_CALLS, OFFLOAD_METHODS, Call, CallGraph, CallKind, Function
 from ambidex._callgraph import build as build_callgraph
+from ambidex._callgraph import own_nodes as _own_nodes
 from ambidex._callgraph import spelled as dotted_spelling
 from ambidex._config import ConfigError, load_config
 from ambidex._rules import DEFAULT_TABLE, RuleTable
@@ -271,17 +272,6 @@ class _Linter:
                 )
             )
         return found
-
-
-def _own_nodes(function: ast.AST) -> Iterable[ast.AST]:
-    """Nodes of a function's body, not of the functions and lambdas nested in it."""
-    todo = list(ast.iter_child_nodes(function))
-    while todo:
-        node = todo.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            continue
-        yield node
-        todo.extend(ast.iter_child_nodes(node))
 
 
 def _is_offload_await(node: ast.Await) -> bool:
