@@ -120,26 +120,35 @@ def _import_insertion_point(source: SourceText, tree: ast.Module) -> int:
     return _line_start(source, last.end_lineno + 1)  # type: ignore[operator]
 
 
-def _import_sort_key(line: str) -> tuple[int, str]:
-    """Where a new import line sorts among the standard library's (isort's order)."""
+def import_sort_key(line: str) -> tuple[int, str]:
+    """Where a new import line sorts within its section (isort's order)."""
     words = line.split()
     return (0 if words[0] == "import" else 1, words[1].lower())
 
 
-def _statement_key(statement: ast.Import | ast.ImportFrom) -> tuple[int, str]:
+def statement_key(statement: ast.Import | ast.ImportFrom) -> tuple[int, str]:
+    """:func:`import_sort_key` of an import statement already in the module."""
     if isinstance(statement, ast.Import):
         return (0, statement.names[0].name.lower())
     return (1, (statement.module or "").lower())
 
 
-def _is_stdlib(statement: ast.stmt) -> bool:
-    if isinstance(statement, ast.Import):
-        return statement.names[0].name.split(".")[0] in sys.stdlib_module_names
+def import_section(statement: ast.Import | ast.ImportFrom) -> str:
+    """isort's section of an import: future, stdlib, absolute (third and first party), relative."""
     if isinstance(statement, ast.ImportFrom):
-        return statement.level == 0 and statement.module is not None \
-            and statement.module != "__future__" \
-            and statement.module.split(".")[0] in sys.stdlib_module_names
-    return False
+        if statement.level:
+            return "relative"
+        if statement.module == "__future__":
+            return "future"
+        module = statement.module or ""
+    else:
+        module = statement.names[0].name
+    return "stdlib" if module.split(".")[0] in sys.stdlib_module_names else "absolute"
+
+
+def _is_stdlib(statement: ast.stmt) -> bool:
+    return isinstance(statement, (ast.Import, ast.ImportFrom)) \
+        and import_section(statement) == "stdlib"
 
 
 def place_imports(source: SourceText, tree: ast.Module, lines: list[str]) -> list[tuple[int, str]]:
@@ -161,7 +170,7 @@ def place_imports(source: SourceText, tree: ast.Module, lines: list[str]) -> lis
     if not stdlib:
         others = [s for s in leading if not (isinstance(s, ast.ImportFrom)
                                              and s.module == "__future__")]
-        text = "".join(f"{line}\n" for line in sorted(lines, key=_import_sort_key))
+        text = "".join(f"{line}\n" for line in sorted(lines, key=import_sort_key))
         if others:
             return [(_line_start(source, others[0].lineno), text + "\n")]
         offset = _import_insertion_point(source, tree)
@@ -173,9 +182,9 @@ def place_imports(source: SourceText, tree: ast.Module, lines: list[str]) -> lis
             offset = _line_start(source, lineno)
             return [(offset, ("\n" if offset else "") + text + "\n")]
         return [(offset, "\n" + text)]
-    for line in sorted(lines, key=_import_sort_key):
-        key = _import_sort_key(line)
-        following = next((s for s in stdlib if _statement_key(s) > key), None)
+    for line in sorted(lines, key=import_sort_key):
+        key = import_sort_key(line)
+        following = next((s for s in stdlib if statement_key(s) > key), None)
         if following is not None:
             offset = _line_start(source, following.lineno)
         else:

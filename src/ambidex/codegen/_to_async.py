@@ -59,6 +59,7 @@ from dataclasses import dataclass
 
 from ambidex._callgraph import Call, CallGraph, CallKind, Function, Module, build, own_nodes
 from ambidex._rules import Kind, Rule, RuleTable
+from ambidex.codegen._imports import import_section, import_sort_key, statement_key
 from ambidex.codegen._renames import Renames, apply_renames, module_name_for
 from ambidex.codegen._source import Conversion, Diagnostic, Edits, SourceText
 
@@ -426,7 +427,7 @@ class _ModuleEditor:
                 leading.append(statement)
             elif not (statement is body[0] and isinstance(statement, ast.Expr)):
                 break
-        imports = [s for s in leading if _section(s) != "future"]
+        imports = [s for s in leading if import_section(s) != "future"]
         if imports:
             self.place_imports(imports, lines)
             return
@@ -470,18 +471,18 @@ class _ModuleEditor:
             return self.source.offset(statement.end_lineno + 1, 0)
 
         for section, section_lines in new.items():
-            members = [s for s in imports if _section(s) == section]
-            section_lines.sort(key=_line_key)
+            members = [s for s in imports if import_section(s) == section]
+            section_lines.sort(key=import_sort_key)
             if members:
                 for line in section_lines:
                     following = next(
-                        (s for s in members if _statement_key(s) > _line_key(line)), None
+                        (s for s in members if statement_key(s) > import_sort_key(line)), None
                     )
                     offset = start(following) if following is not None else after(members[-1])
                     self.edits.insert(offset, line + "\n")
                 continue
             text = "".join(line + "\n" for line in section_lines)
-            later = [s for s in imports if order.index(_section(s)) > order.index(section)]
+            later = [s for s in imports if order.index(import_section(s)) > order.index(section)]
             if later:
                 self.edits.insert(start(later[0]), text + "\n")
             else:
@@ -913,30 +914,6 @@ def _used_names(tree: ast.Module) -> set[str]:
             if _CODE_STRING.fullmatch(node.value):
                 used.update(_IDENTIFIER.findall(node.value))
     return used
-
-
-def _section(statement: ast.Import | ast.ImportFrom) -> str:
-    """isort's section of an import: future, stdlib, absolute (third and first party), relative."""
-    if isinstance(statement, ast.ImportFrom):
-        if statement.level:
-            return "relative"
-        if statement.module == "__future__":
-            return "future"
-        module = statement.module or ""
-    else:
-        module = statement.names[0].name
-    return "stdlib" if module.split(".")[0] in sys.stdlib_module_names else "absolute"
-
-
-def _statement_key(statement: ast.Import | ast.ImportFrom) -> tuple[int, str]:
-    if isinstance(statement, ast.Import):
-        return (0, statement.names[0].name.lower())
-    return (1, (statement.module or "").lower())
-
-
-def _line_key(line: str) -> tuple[int, str]:
-    words = line.split()
-    return (0 if words[0] == "import" else 1, words[1].lower())
 
 
 def _drop_unused_imports(original: ast.Module, text: str) -> str:
