@@ -47,7 +47,8 @@ class ModuleScan:
 _SCOPES = (ast.FunctionDef, ast.Lambda, ast.ClassDef)
 
 
-def scan_module(tree: ast.Module) -> ModuleScan:
+def scan_module(tree: ast.Module, code_string: re.Pattern[str] = _CODE_STRING) -> ModuleScan:
+    """Walk ``tree`` once; ``code_string`` tells which strings may name code."""
     scan = ModuleScan()
     module_level = {id(s) for s in tree.body}
     # (node, the async def whose body it is in, or None)
@@ -63,7 +64,7 @@ def scan_module(tree: ast.Module) -> ModuleScan:
             continue
         if kind is ast.Constant:
             value = node.value  # type: ignore[attr-defined]
-            if type(value) is str and _CODE_STRING.fullmatch(value):
+            if type(value) is str and code_string.fullmatch(value):
                 scan.used.update(_WORD.findall(value))
             continue
         if kind is ast.Import or kind is ast.ImportFrom:
@@ -226,14 +227,15 @@ def remove_aliases(source: SourceText, edits: Edits,
                 edits.replace_span(source.span(names[previous])[1], a_end, "")
 
 
-def used_names(tree: ast.Module) -> set[str]:
+def used_names(tree: ast.Module, code_string: re.Pattern[str] = _CODE_STRING) -> set[str]:
     """Names a module uses: loaded names, and the words of strings that look like code.
 
     Strings count because a name may be used only in a forward reference or
     in ``__all__``; a string that merely looks like code keeps an import that
-    could have gone, which is the safe side.
+    could have gone, which is the safe side. ``code_string`` is what looks
+    like code (the sync -> async converter has its own, stricter about prose).
     """
-    return scan_module(tree).used
+    return scan_module(tree, code_string).used
 
 
 def drop_unused_imports(text: str, original_used: set[str], candidates: set[str]) -> str:

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 
 from ambidex._callgraph import Call, CallGraph, CallKind, Function, Module, build, own_nodes
 from ambidex._rules import Kind, Rule, RuleTable
-from ambidex.codegen._imports import import_section, import_sort_key, statement_key
+from ambidex.codegen._imports import import_section, import_sort_key, statement_key, used_names
 from ambidex.codegen._renames import Renames, apply_renames, module_name_for
 from ambidex.codegen._source import Conversion, Diagnostic, Edits, SourceText
 
@@ -898,22 +898,10 @@ def _apply_renames(path: str, text: str, table: Renames, diagnostics: list[Diagn
         return text
 
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CODE_STRING = re.compile(r"\s*[\w.]+(\s*[\[\],|]\s*[\w.]*)*\s*")
-"""A string that may name code: ``"Client"``, ``"Optional[Conn]"``, ``"A | None"``."""
-
-
-def _used_names(tree: ast.Module) -> set[str]:
-    """Names a module reads, plus the identifiers of strings that look like code
-    (``__all__`` entries, string annotations)."""
-    used: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
-            used.add(node.id)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if _CODE_STRING.fullmatch(node.value):
-                used.update(_IDENTIFIER.findall(node.value))
-    return used
+"""A string that may name code: ``"Client"``, ``"Optional[Conn]"``, ``"A | None"``.
+Stricter than :mod:`._imports`' (no words separated by spaces alone), which
+the names this converter drops depend on."""
 
 
 def _drop_unused_imports(original: ast.Module, text: str) -> str:
@@ -927,7 +915,8 @@ def _drop_unused_imports(original: ast.Module, text: str) -> str:
         tree = ast.parse(text)
     except SyntaxError:
         return text  # reported by the compile check
-    before, after = _used_names(original), _used_names(tree)
+    before = used_names(original, _CODE_STRING)
+    after = used_names(tree, _CODE_STRING)
     source = SourceText(text)
     edits = Edits(source)
     for statement in tree.body:
