@@ -15,6 +15,7 @@ import ast
 import dis
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import CodeType
 
@@ -249,9 +250,22 @@ def drop_unused_imports(text: str, original_used: set[str], candidates: set[str]
     if not candidates & original_used:
         return text
     tree = ast.parse(text)
-    used = used_names(tree)
     source = SourceText(text)
     edits = Edits(source)
+    for statement, unused in unused_imports(tree, used_names(tree), original_used, candidates):
+        remove_aliases(source, edits, statement, unused)
+    return edits.apply() if len(edits) else text
+
+
+def unused_imports(
+    tree: ast.Module, used: set[str], original_used: set[str], candidates: set[str] | None = None
+) -> Iterator[tuple[ast.Import | ast.ImportFrom, list[ast.alias]]]:
+    """Each module-level import of ``tree`` (``__future__`` aside) with its names to drop.
+
+    A name goes when ``tree`` no longer uses it (``used``), the source did
+    (``original_used``) and, if ``candidates`` is given, it is one of them;
+    ``*`` never goes. Statements that keep every name are not yielded.
+    """
     for statement in tree.body:
         if not isinstance(statement, (ast.Import, ast.ImportFrom)):
             continue
@@ -262,11 +276,11 @@ def drop_unused_imports(text: str, original_used: set[str], candidates: set[str]
             if alias.name == "*":
                 continue
             local = alias.asname or alias.name.split(".")[0]
-            if local not in used and local in original_used and local in candidates:
+            if local not in used and local in original_used \
+                    and (candidates is None or local in candidates):
                 unused.append(alias)
         if unused:
-            remove_aliases(source, edits, statement, unused)
-    return edits.apply() if len(edits) else text
+            yield statement, unused
 
 
 

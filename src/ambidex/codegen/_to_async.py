@@ -59,7 +59,13 @@ from dataclasses import dataclass
 
 from ambidex._callgraph import Call, CallGraph, CallKind, Function, Module, build, own_nodes
 from ambidex._rules import Kind, Rule, RuleTable
-from ambidex.codegen._imports import import_section, import_sort_key, statement_key, used_names
+from ambidex.codegen._imports import (
+    import_section,
+    import_sort_key,
+    statement_key,
+    unused_imports,
+    used_names,
+)
 from ambidex.codegen._renames import Renames, apply_renames, module_name_for
 from ambidex.codegen._source import Conversion, Diagnostic, Edits, SourceText
 
@@ -919,20 +925,12 @@ def _drop_unused_imports(original: ast.Module, text: str) -> str:
     after = used_names(tree, _CODE_STRING)
     source = SourceText(text)
     edits = Edits(source)
-    for statement in tree.body:
-        if not isinstance(statement, (ast.Import, ast.ImportFrom)):
-            continue
-        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
-            continue
-        kept = [
-            alias
-            for alias in statement.names
-            if alias.name == "*"
-            or (local := alias.asname or alias.name.split(".")[0]) in after
-            or local not in before
-        ]
-        if len(kept) == len(statement.names):
-            continue
+    # Not _imports.remove_aliases: a statement that keeps some names is rewritten
+    # on one line here, and one that loses all of them keeps a trailing comment
+    # (as `pass`); the outputs of this converter depend on both.
+    for statement, unused in unused_imports(tree, after, before):
+        dropped = {id(alias) for alias in unused}
+        kept = [alias for alias in statement.names if id(alias) not in dropped]
         start, end = source.span(statement)
         line_start = source.offset(statement.lineno, 0)
         assert statement.end_lineno is not None
