@@ -573,3 +573,15 @@ def test_an_unconnected_socket_queue_event_and_exit_stack_take_their_twins() -> 
     assert "    async with contextlib.AsyncExitStack() as stack:" in output
     assert "        await stack.aclose()" in output
     assert "    return jobs.get_nowait() + await sock.recv(1)" in output
+
+
+def test_a_delitem_that_would_await_is_refused_not_made_async() -> None:
+    (error,) = errors_of("""
+        import time
+
+        class Store:
+            def __delitem__(self, key: str) -> None:
+                time.sleep(1)
+    """)
+    assert "Store.__delitem__() would have to await time.sleep" in error.message
+    assert "__delitem__ cannot be async" in error.message

@@ -66,6 +66,7 @@ from ambidex.codegen._imports import (
     unused_imports,
     used_names,
 )
+from ambidex.codegen._markers import colour_marker, marker_comments
 from ambidex.codegen._renames import Renames, apply_renames, module_name_for
 from ambidex.codegen._source import Conversion, Diagnostic, Edits, SourceText
 
@@ -87,6 +88,7 @@ _NEVER_ASYNC = {
     "__contains__": "make it an `async def` method with a name",
     "__getitem__": "make it an `async def get()` method",
     "__setitem__": "make it an `async def set()` method",
+    "__delitem__": "make it an `async def delete()` method",
     "__getattr__": "make it an `async def` method with a name",
     "__call__": "make it a named `async def` method",
 }
@@ -986,6 +988,7 @@ def _apply_markers(text: str) -> str:
     except SyntaxError:
         return text  # reported by the analysis
     lines = text.splitlines(keepends=True)
+    markers = marker_comments(text)
 
     def drop(first: int, last: int) -> None:
         for index in range(first - 1, last):
@@ -1001,9 +1004,7 @@ def _apply_markers(text: str) -> str:
         for node in body:
             assert node.end_lineno is not None
             start = first_line(node)
-            if lines[node.lineno - 1].rstrip().endswith("# ambidex: sync-only") or lines[
-                start - 1
-            ].rstrip().endswith("# ambidex: sync-only"):
+            if colour_marker(markers, node) == "sync-only":
                 drop(start, node.end_lineno)
                 gone += 1
                 continue
@@ -1041,12 +1042,12 @@ def _apply_markers(text: str) -> str:
                         lines[index] = line[shift:] if line[:shift].strip() == "" else line
                     visit(keep)
                 continue
-            for field in ("body", "orelse", "finalbody", "handlers"):
+            for field in ("body", "orelse", "finalbody", "handlers", "cases"):
                 inner = getattr(node, field, None)
                 if isinstance(inner, list):
                     visit([n for n in inner if isinstance(n, ast.stmt)])
                     for handler in inner:
-                        if isinstance(handler, ast.ExceptHandler):
+                        if isinstance(handler, (ast.ExceptHandler, ast.match_case)):
                             visit(handler.body)
         if body and gone == len(body):
             # Every statement of the block went: Python needs one.

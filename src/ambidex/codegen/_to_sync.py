@@ -68,6 +68,7 @@ from ambidex.codegen._imports import (
     scan_module,
     used_names,
 )
+from ambidex.codegen._markers import MarkerComment, colour_marker, marker_comments
 from ambidex.codegen._renames import Renames, RenameWalker, module_name_for
 from ambidex.codegen._source import Conversion, Diagnostic, Edits, SourceText
 
@@ -75,7 +76,6 @@ from ambidex.codegen._source import Conversion, Diagnostic, Edits, SourceText
 #: files made by an older converter are regenerated.
 CONVERTER_VERSION = "1"
 
-_PRAGMA = re.compile(r"#\s*ambidex:\s*(async|sync)-only\b")
 _ASYNC_KW = re.compile(r"async(?:\s|\\\n)+")
 _AWAIT_KW = re.compile(r"await(?:\s|\\\n)*")
 
@@ -234,6 +234,7 @@ class _SyncWalker(RenameWalker):
         self.returned: set[int] = set()
         self.class_coroutines: list[set[str]] = []
         self.plan = _Plan()
+        self._markers: dict[int, MarkerComment] | None = None
         self.touched: set[str] = set()
         self.removed_aliases: set[int] = set()
         self.import_touched: set[int] = set()
@@ -379,17 +380,15 @@ class _SyncWalker(RenameWalker):
             self._plan_body(self.tree.body)
 
     def _pragma(self, statement: ast.stmt) -> str | None:
-        for lineno in {_first_line(statement), statement.lineno}:
-            match = _PRAGMA.search(self.source.lines[lineno - 1])
-            if match:
-                return match.group(1)
-        return None
+        if self._markers is None:
+            self._markers = marker_comments(self.source.text)
+        return colour_marker(self._markers, statement)
 
     def _plan_body(self, body: list[ast.stmt]) -> None:
         removed = 0
         for statement in body:
             flag = _is_flag(statement.test) if isinstance(statement, ast.If) else None
-            if self._pragma(statement) == "async":
+            if self._pragma(statement) == "async-only":
                 self._drop(statement)
                 removed += 1
                 continue

@@ -36,10 +36,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
-import io
 import os
-import re
-import tokenize
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +48,7 @@ from ambidex._callgraph import own_nodes as _own_nodes
 from ambidex._callgraph import spelled as dotted_spelling
 from ambidex._config import ConfigError, load_config
 from ambidex._rules import DEFAULT_TABLE, RuleTable
+from ambidex.codegen._markers import marker_comments
 
 BLOCKING = "AMB101"
 UNUSED_ALLOW = "AMB102"
@@ -58,7 +56,6 @@ ALLOW_WITHOUT_REASON = "AMB103"
 FAKE_ASYNC = "AMB201"
 SYNTAX_ERROR = "AMB999"
 
-_ALLOW = re.compile(r"#\s*ambidex:\s*allow-blocking\b(?P<reason>.*)$")
 _SKIP_DIRS = frozenset(
     {
         ".git",
@@ -132,21 +129,13 @@ class _Allow:
 
 
 def _allow_comments(text: str) -> dict[int, _Allow]:
-    """``# ambidex: allow-blocking`` comments by line, found with the tokenizer
-    (so the phrase inside a string literal does not count)."""
-    if "allow-blocking" not in text:
-        return {}
-    found: dict[int, _Allow] = {}
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.COMMENT:
-                match = _ALLOW.search(token.string)
-                if match:
-                    line, col = token.start
-                    found[line] = _Allow(line, col + 1, match.group("reason").strip(" :-\t"))
-    except (tokenize.TokenError, SyntaxError):
-        pass
-    return found
+    """``# ambidex: allow-blocking`` comments by line, read by the one marker
+    parser (:mod:`ambidex.codegen._markers`: a comment, never a string)."""
+    return {
+        line: _Allow(line, marker.col, marker.reason)
+        for line, marker in marker_comments(text).items()
+        if marker.kind == "allow-blocking"
+    }
 
 
 class _Linter:

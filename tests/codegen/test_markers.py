@@ -1,0 +1,208 @@
+"""``# ambidex:`` markers mean the same thing in both directions and in the lint.
+
+One table: every spelling of a marker that people write, times every place a
+statement can stand. Each cell is run through async -> sync (with
+``async-only``) and sync -> async (with ``sync-only``): the marked statement is
+dropped from the output, its neighbour is kept, in both directions alike. A
+marker is a comment; the same words inside a string are not a marker.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from collections.abc import Callable
+
+import pytest
+
+from ambidex._rules import DEFAULT_TABLE
+from ambidex.codegen import to_async, to_sync
+from ambidex.codegen._markers import colour_marker, marker_comments
+from ambidex.detect._lint import lint_sources
+
+#: How people write a marker; ``{kind}`` is ``sync-only``, ``async-only`` or
+#: ``allow-blocking``.
+SPELLINGS = {
+    "canonical": "# ambidex: {kind}",
+    "no spaces": "#ambidex:{kind}",
+    "extra spaces": "#   ambidex:   {kind}",
+    "reason in parentheses": "# ambidex: {kind} (the other colour has its own)",
+    "reason after a dash": "# ambidex: {kind} -- the other colour has its own",
+    "after another comment": "# noqa: E501  # ambidex: {kind}",
+}
+
+#: Where the marked statement stands; ``{marker}`` is the marker comment.
+POSITIONS = {
+    "function body": """
+        def f(v):
+            print("kept")
+            print("marked")  {marker}
+        """,
+    "module level": """
+        print("kept")
+        print("marked")  {marker}
+        """,
+    "inside match/case": """
+        def f(v):
+            match v:
+                case 1:
+                    print("kept")
+                    print("marked")  {marker}
+                case _:
+                    pass
+        """,
+    "inside try": """
+        def f(v):
+            try:
+                print("kept")
+                print("marked")  {marker}
+            except ValueError:
+                pass
+        """,
+    "inside except": """
+        def f(v):
+            try:
+                pass
+            except ValueError:
+                print("kept")
+                print("marked")  {marker}
+        """,
+    "inside with": """
+        import contextlib
+
+        def f(v):
+            with contextlib.suppress(KeyError):
+                print("kept")
+                print("marked")  {marker}
+        """,
+    "class body": """
+        class C:
+            kept = 1
+            marked = 2  {marker}
+        """,
+    "nested def": """
+        def outer():
+            def inner():
+                print("kept")
+                print("marked")  {marker}
+            return inner
+        """,
+    "a whole method": """
+        class C:
+            def kept(self):
+                pass
+
+            def marked(self):  {marker}
+                pass
+        """,
+    "a decorated method, marker on the decorator": """
+        class C:
+            def kept(self):
+                pass
+
+            @staticmethod  {marker}
+            def marked():
+                pass
+        """,
+    "the only statement of a block": """
+        def f(v):
+            if v:
+                print("marked")  {marker}
+            print("kept")
+        """,
+}
+
+
+def _sync_output(source: str) -> str:
+    result = to_sync({"pkg/_async/mod.py": source}, table=DEFAULT_TABLE, renames={})
+    assert not result.failed, [str(d) for d in result.diagnostics]
+    (output,) = result.outputs.values()
+    return output
+
+
+def _async_output(source: str) -> str:
+    result = to_async({"pkg/_sync/mod.py": source}, table=DEFAULT_TABLE, renames={})
+    assert not result.failed, [str(d) for d in result.diagnostics]
+    (output,) = result.outputs.values()
+    return output
+
+
+DIRECTIONS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "async -> sync": ("async-only", _sync_output),
+    "sync -> async": ("sync-only", _async_output),
+}
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("position", POSITIONS)
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_a_marked_statement_is_dropped_in_either_direction_whatever_the_spelling(
+    direction: str, position: str, spelling: str
+) -> None:
+    kind, convert = DIRECTIONS[direction]
+    marker = SPELLINGS[spelling].format(kind=kind)
+    source = textwrap.dedent(POSITIONS[position]).lstrip().format(marker=marker)
+    output = convert(source)
+    ast.parse(output)
+    assert "marked" not in output
+    assert "kept" in output
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("position", POSITIONS)
+def test_a_statement_marked_for_the_target_colour_is_kept(direction: str, position: str) -> None:
+    kind, convert = DIRECTIONS[direction]
+    other = "sync-only" if kind == "async-only" else "async-only"
+    source = textwrap.dedent(POSITIONS[position]).lstrip().format(marker=f"# ambidex: {other}")
+    output = convert(source)
+    assert "marked" in output
+    assert "kept" in output
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_the_marker_words_inside_a_string_are_not_a_marker(direction: str) -> None:
+    kind, convert = DIRECTIONS[direction]
+    source = f'def f():\n    print("kept")\n    print("marked  # ambidex: {kind}")\n'
+    assert "marked" in convert(source)
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_a_marker_run_on_into_other_words_is_not_a_marker(direction: str) -> None:
+    kind, convert = DIRECTIONS[direction]
+    source = f'def f():\n    print("kept")\n    print("marked")  # ambidex: {kind}-ish\n'
+    assert "marked" in convert(source)
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_the_lint_reads_allow_blocking_with_the_same_spellings(spelling: str) -> None:
+    marker = SPELLINGS[spelling].format(kind="allow-blocking")
+    source = f"import time\n\nasync def main() -> None:\n    time.sleep(1)  {marker}\n"
+    assert lint_sources({"m.py": source}).findings == []
+
+
+def test_the_lint_ignores_allow_blocking_inside_a_string() -> None:
+    source = (
+        'import time\n\nasync def main() -> None:\n    time.sleep(1); "# ambidex: allow-blocking"\n'
+    )
+    assert [f.code for f in lint_sources({"m.py": source}).findings] == ["AMB101"]
+
+
+def test_marker_comments_are_found_by_line_with_their_reason() -> None:
+    source = (
+        'x = 1  # ambidex: sync-only (the async side has its own)\ny = "# ambidex: async-only"\n'
+    )
+    found = marker_comments(source)
+    assert list(found) == [1]
+    assert (found[1].kind, found[1].reason, found[1].col) == (
+        "sync-only",
+        "the async side has its own",
+        8,
+    )
+
+
+def test_colour_marker_looks_at_the_decorator_line_and_the_def_line() -> None:
+    source = "class C:\n    @staticmethod  # ambidex: sync-only\n    def f():\n        pass\n"
+    (cls,) = ast.parse(source).body
+    assert isinstance(cls, ast.ClassDef)
+    assert colour_marker(marker_comments(source), cls.body[0]) == "sync-only"
+    assert colour_marker(marker_comments(source), cls) is None
