@@ -1,0 +1,143 @@
+"""sync -> async: what a person does when porting a blocking client, automated.
+
+The steps, on the call graph of all the modules converted together
+(:mod:`ambidex._callgraph`, the same analysis the lint uses):
+
+1. Find the blocking primitives the table has an awaited twin for, methods of
+   tracked objects included: ``sock.recv(n)`` on a socket that came from
+   ``socket.create_connection``; ``time.sleep``; ``with lock:`` on a
+   ``threading.Lock``.
+2. Replace each with its twin (``await sock.recv(n)``, the socket now an
+   :class:`ambidex.io.AsyncSocket` from ``await AsyncSocket.create_connection``;
+   ``await asyncio.sleep``; ``async with lock:`` on an ``asyncio.Lock``), and
+   make the enclosing function ``async def``.
+3. Await that function at every call site, and repeat for every caller, up
+   the call graph, to a fixed point: methods through ``self``/``cls``,
+   functions and classes across modules. A generator that must await becomes
+   an async generator and the loops over it ``async for`` (comprehensions
+   too); ``with`` over an object whose ``__enter__``/``__exit__`` must await
+   becomes ``async with`` and that class gets ``__aenter__``/``__aexit__``;
+   ``__iter__``/``__next__`` become ``__aiter__``/``__anext__`` (and
+   ``StopIteration`` ``StopAsyncIteration``); ``Iterator[T]`` becomes
+   ``AsyncIterator[T]`` and ``Generator[Y, S, R]`` ``AsyncGenerator[Y, S]``.
+   A function made async keeps its return annotation (``-> T`` is right for
+   ``async def``). Functions that do no I/O stay plain.
+4. Add the imports the output needs (``import asyncio``,
+   ``from ambidex.io import AsyncSocket``) where isort would put them, drop
+   the ones the port left unused (``import time``), then apply the renames
+   (:mod:`ambidex.codegen._renames`: the ``_sync`` -> ``_async`` module
+   segments and the user's table).
+
+A function handed as a callable to analysed code (``Pool(self._connect)``)
+that goes async is awaited where that code calls it -- through the parameter
+or the ``self.`` attribute it was stored in -- and ``Callable[..., R]``
+becomes ``Callable[..., Awaitable[R]]`` there.
+
+What cannot be converted is an error, located, and nothing is written: an
+``__init__`` (or a property, a ``__del__``, a lambda, a function handed to
+code that is not analysed or never calls it, a ``with`` statement that would
+mix an async and a plain context manager) that would have to await. Python
+cannot await there, and guessing would produce code that runs but never does
+the I/O.
+A blocking call with no twin (``open``, ``subprocess.run``, ``requests.get``)
+reached from converted code is a warning with the table's advice: the output
+is valid, but that call still blocks the loop.
+
+The steps live in files named for them: :mod:`.flavour` (the ``# ambidex:
+sync-only`` markers and ``IS_ASYNC`` branches, applied first), :mod:`.plan`
+(which functions become async and why, the refusals, ``--explain``),
+:mod:`.edit` (the text edits of one module and the imports it needs) and
+:mod:`.finish` (unused imports dropped, renames applied); this module runs them.
+
+Edits are spliced into the original text at AST positions, so comments and
+layout survive byte for byte where nothing changed; the output is compiled
+before it is returned, and a failure to compile is reported, never written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ambidex._callgraph import build
+from ambidex._rules import RuleTable
+from ambidex.codegen._renames import Renames
+from ambidex.codegen._source import Conversion, Diagnostic
+from ambidex.codegen._to_async.edit import ModuleEditor, type_twins
+from ambidex.codegen._to_async.finish import drop_unused_imports, rename
+from ambidex.codegen._to_async.flavour import DROPPED, apply_markers
+from ambidex.codegen._to_async.plan import Planner
+
+__all__ = ["to_async"]
+
+
+def to_async(
+    modules: Mapping[str, str],
+    *,
+    table: RuleTable,
+    renames: Mapping[str, str],
+) -> Conversion:
+    """Port ``modules`` (display path -> source), analysed together, to asyncio.
+
+    Returns a :class:`~ambidex.codegen._source.Conversion` with an output for
+    every input path. When any diagnostic is an error the outputs must not be
+    written (``Conversion.failed``). ``explanations`` holds, for each function
+    that changed colour, the chain of calls down to the primitive that forced it.
+    """
+    originals = modules
+    modules = {path: apply_markers(text) for path, text in modules.items()}
+    graph = build(modules, table)
+    diagnostics = [
+        Diagnostic(path, line, col + 1, f"cannot parse: {message}")
+        for path, line, col, message in graph.syntax_errors
+    ]
+    planner = Planner(graph)
+    planner.run()
+    planner.warn_blocking_without_twin()
+    diagnostics += planner.diagnostics
+    twins = type_twins(table)
+    rename_table = Renames.build(dict(renames), to="async")
+    outputs: dict[str, str] = {}
+    for path, text in modules.items():
+        module = graph.modules.get(path)
+        if module is None:
+            outputs[path] = text
+            continue
+        editor = ModuleEditor(planner, module, twins)
+        editor.run()
+        diagnostics += editor.diagnostics
+        output = text
+        if len(editor.edits):
+            try:
+                output = drop_unused_imports(module.tree, editor.edits.apply())
+            except ValueError as exc:  # overlapping edits: a bug here, not in the input
+                diagnostics.append(
+                    Diagnostic(path, 1, 1, f"internal error while converting: {exc}")
+                )
+        output = rename(path, output, rename_table, diagnostics)
+        if DROPPED in output:
+            output = "".join(
+                line for line in output.splitlines(keepends=True) if line.strip() != DROPPED
+            )
+            output = output.rstrip("\n") + "\n"  # a dropped last statement leaves blank lines
+        try:
+            if output != originals[path]:  # the source itself parsed
+                compile(output, path, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            diagnostics.append(
+                Diagnostic(
+                    path,
+                    exc.lineno or 1,
+                    exc.offset or 1,
+                    f"internal error: the converted module does not compile ({exc.msg})",
+                )
+            )
+        outputs[path] = output
+    explanations = [
+        planner.explanation(graph.functions[key])
+        for key in sorted(
+            planner.reasons, key=lambda k: (graph.functions[k].module.path, graph.functions[k].line)
+        )
+    ]
+    diagnostics.sort(key=lambda d: (d.path, d.line, d.col))
+    unused = [f"rename {key!r}" for key in sorted(rename_table.user_keys - rename_table.used)]
+    return Conversion(outputs, diagnostics, explanations, unused)

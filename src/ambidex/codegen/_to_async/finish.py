@@ -1,0 +1,92 @@
+"""sync -> async, step 3: after the edits -- unused imports and renames.
+
+Both work on a second parse of the converted text, so they see the code as
+converted and never collide with the conversion's own edits.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from ambidex.codegen._imports import (
+    unused_imports,
+    used_names,
+)
+from ambidex.codegen._renames import Renames, apply_renames, module_name_for
+from ambidex.codegen._source import Diagnostic, Edits, SourceText
+
+
+def rename(path: str, text: str, table: Renames, diagnostics: list[Diagnostic]) -> str:
+    """The module-path segments (``_sync`` -> ``_async``) and the user's renames.
+
+    A second parse of the converted text: the renames then see the code as
+    converted (and never collide with the conversion's own edits).
+    """
+    try:
+        tree = ast.parse(text, filename=path)
+    except SyntaxError:
+        return text  # reported by the compile check
+    source = SourceText(text)
+    edits = Edits(source)
+    apply_renames(
+        tree,
+        source,
+        edits,
+        table,
+        module_name_for(path),
+        is_package=path.replace("\\", "/").endswith("__init__.py"),
+    )
+    if not len(edits):
+        return text
+    try:
+        return edits.apply()
+    except ValueError as exc:
+        diagnostics.append(Diagnostic(path, 1, 1, f"internal error while renaming: {exc}"))
+        return text
+
+
+_CODE_STRING = re.compile(r"\s*[\w.]+(\s*[\[\],|]\s*[\w.]*)*\s*")
+"""A string that may name code: ``"Client"``, ``"Optional[Conn]"``, ``"A | None"``.
+Stricter than :mod:`._imports`' (no words separated by spaces alone), which
+the names this converter drops depend on."""
+
+
+def drop_unused_imports(original: ast.Module, text: str) -> str:
+    """Drop the imports the port left unused (``import time`` once it is ``asyncio.sleep``).
+
+    Only names the source used are dropped: an import the source already had
+    unused stays, it is not the port's business. A statement that loses some
+    of its names is rewritten on one line; one that loses all of them goes.
+    """
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text  # reported by the compile check
+    before = used_names(original, _CODE_STRING)
+    after = used_names(tree, _CODE_STRING)
+    source = SourceText(text)
+    edits = Edits(source)
+    # Not _imports.remove_aliases: a statement that keeps some names is rewritten
+    # on one line here, and one that loses all of them keeps a trailing comment
+    # (as `pass`); the outputs of this converter depend on both.
+    for statement, unused in unused_imports(tree, after, before):
+        dropped = {id(alias) for alias in unused}
+        kept = [alias for alias in statement.names if id(alias) not in dropped]
+        start, end = source.span(statement)
+        line_start = source.offset(statement.lineno, 0)
+        assert statement.end_lineno is not None
+        line_end = source.offset(statement.end_lineno + 1, 0)
+        alone = not text[line_start:start].strip() and not text[end:line_end].strip()
+        if not kept and alone:
+            edits.replace(line_start, line_end, "")
+            continue
+        names = ", ".join(f"{a.name} as {a.asname}" if a.asname else a.name for a in kept)
+        if not kept:
+            edits.replace(start, end, "pass")
+        elif isinstance(statement, ast.Import):
+            edits.replace(start, end, f"import {names}")
+        else:
+            module = "." * statement.level + (statement.module or "")
+            edits.replace(start, end, f"from {module} import {names}")
+    return edits.apply() if len(edits) else text

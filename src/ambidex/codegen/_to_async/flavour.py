@@ -1,0 +1,117 @@
+"""sync -> async, step 0: the flavour markers, applied before the analysis.
+
+``# ambidex: sync-only`` statements (read by :mod:`ambidex.codegen._markers`)
+are dropped with their block; ``IS_ASYNC = False`` becomes ``True``; ``if
+IS_ASYNC:`` / ``if not IS_ASYNC:`` become the branch for async code. Every line
+keeps its number, so diagnostics point into the source.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ambidex.codegen._markers import colour_marker, marker_comments
+
+DROPPED = "# ambidex-internal: dropped line"
+"""Stands in for a line the markers drop, so line numbers (and diagnostics)
+still match the source during the conversion; removed from the output."""
+
+
+def _flag(test: ast.expr) -> bool | None:
+    """True for ``IS_ASYNC``, False for ``not IS_ASYNC``, None otherwise."""
+    if isinstance(test, ast.Name) and test.id == "IS_ASYNC":
+        return True
+    if (
+        isinstance(test, ast.UnaryOp)
+        and isinstance(test.op, ast.Not)
+        and isinstance(test.operand, ast.Name)
+        and test.operand.id == "IS_ASYNC"
+    ):
+        return False
+    return None
+
+
+def apply_markers(text: str) -> str:
+    """The flavour markers, towards async, keeping every line where it was.
+
+    ``# ambidex: sync-only`` statements go (their block too); ``IS_ASYNC = False``
+    becomes ``True``; ``if IS_ASYNC:`` / ``if not IS_ASYNC:`` statements become the
+    branch that applies to async code, dedented. Dropped lines become a marker
+    line that the end of the conversion removes.
+    """
+    if "IS_ASYNC" not in text and "sync-only" not in text:
+        return text
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text  # reported by the analysis
+    lines = text.splitlines(keepends=True)
+    markers = marker_comments(text)
+
+    def drop(first: int, last: int) -> None:
+        for index in range(first - 1, last):
+            indent = len(lines[index]) - len(lines[index].lstrip())
+            lines[index] = lines[index][:indent] + DROPPED + "\n"
+
+    def first_line(node: ast.stmt) -> int:
+        decorators: list[ast.expr] = getattr(node, "decorator_list", [])
+        return min([node.lineno, *(d.lineno for d in decorators)])
+
+    def visit(body: list[ast.stmt]) -> None:
+        gone = 0
+        for node in body:
+            assert node.end_lineno is not None
+            start = first_line(node)
+            if colour_marker(markers, node) == "sync-only":
+                drop(start, node.end_lineno)
+                gone += 1
+                continue
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id == "IS_ASYNC"
+                and isinstance(node.value, ast.Constant)
+                and node.value.value is False
+            ):
+                line = lines[node.value.lineno - 1]
+                col = node.value.col_offset  # ASCII: the flag line is plain code
+                lines[node.value.lineno - 1] = line[:col] + "True" + line[col + len("False") :]
+                continue
+            flag = _flag(node.test) if isinstance(node, ast.If) else None
+            if isinstance(node, ast.If) and flag is not None:
+                keep = node.body if flag else node.orelse
+                if (
+                    node.orelse
+                    and isinstance(node.orelse[0], ast.If)
+                    and lines[node.orelse[0].lineno - 1].lstrip().startswith("elif")
+                ):
+                    continue  # `if IS_ASYNC: ... elif ...:` is left alone
+                drop(node.lineno, node.end_lineno)
+                if not keep:
+                    gone += 1
+                else:
+                    first, last = first_line(keep[0]), keep[-1].end_lineno
+                    assert last is not None
+                    original = text.splitlines(keepends=True)
+                    shift = keep[0].col_offset - node.col_offset
+                    for index in range(first - 1, last):
+                        line = original[index]
+                        lines[index] = line[shift:] if line[:shift].strip() == "" else line
+                    visit(keep)
+                continue
+            for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                inner = getattr(node, field, None)
+                if isinstance(inner, list):
+                    visit([n for n in inner if isinstance(n, ast.stmt)])
+                    for handler in inner:
+                        if isinstance(handler, (ast.ExceptHandler, ast.match_case)):
+                            visit(handler.body)
+        if body and gone == len(body):
+            # Every statement of the block went: Python needs one.
+            first = first_line(body[0])
+            indent = lines[first - 1][: len(lines[first - 1]) - len(lines[first - 1].lstrip())]
+            lines[first - 1] = indent + "pass\n"
+
+    visit(tree.body)
+    return "".join(lines)

@@ -1,0 +1,273 @@
+"""sync -> async, step 1: the plan -- which functions become async, and why.
+
+Here it is decided that a function becomes ``async def``: the call graph
+(:mod:`ambidex._callgraph`) is coloured from the blocking primitives the
+table has an awaited twin for (``sock.recv``, ``time.sleep``, ``with lock:``)
+up through every caller to a fixed point, methods through ``self``/``cls``,
+functions and classes across modules, callables handed to analysed code
+through the parameter or attribute they land in.
+
+The refusals are decided here too: an ``__init__``, a property, a
+``__del__``, a lambda (or any function Python calls without awaiting) that
+would have to await is a located error. Each function that changes colour
+keeps its :class:`Reason`, the call that forced it, so ``--explain`` can print
+the chain down to the primitive.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from ambidex._callgraph import Call, CallGraph, CallKind, Function
+from ambidex._rules import Kind, Rule
+from ambidex.codegen._source import Diagnostic
+
+#: Dunders that become their async twins when they must await.
+_DUNDER_TWINS = {"__enter__": "__aenter__", "__exit__": "__aexit__", "__next__": "__anext__"}
+
+#: Functions Python calls without awaiting: they can never be async.
+_NEVER_ASYNC = {
+    "__init__": "move the I/O into an async classmethod `create()` or an `async def "
+    "connect()` called after construction",
+    "__new__": "move the I/O into an async classmethod `create()`",
+    "__del__": "close explicitly: an `async def close()` or `async with`",
+    "__repr__": "do not do I/O in __repr__",
+    "__str__": "do not do I/O in __str__",
+    "__len__": "make it an `async def` method with a name",
+    "__bool__": "make it an `async def` method with a name",
+    "__hash__": "do not do I/O in __hash__",
+    "__eq__": "do not do I/O in __eq__",
+    "__contains__": "make it an `async def` method with a name",
+    "__getitem__": "make it an `async def get()` method",
+    "__setitem__": "make it an `async def set()` method",
+    "__delitem__": "make it an `async def delete()` method",
+    "__getattr__": "make it an `async def` method with a name",
+    "__call__": "make it a named `async def` method",
+}
+_PROPERTY_FIX = "make it an `async def` method and await it where the property was read"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a function must be async: the call in it that awaits."""
+
+    call: Call
+    callee: Function | None
+    """The analysed function that became async, or None for a table primitive."""
+    primitive: str
+    """The table name at the bottom (``socket.socket.recv``) when ``callee`` is None."""
+
+
+def _where(call: Call) -> str:
+    return f"{call.caller.module.path}:{call.line}:{call.col + 1}"
+
+
+def _is_property(function: Function) -> bool:
+    return any(
+        d in ("property", "functools.cached_property", "cached_property")
+        or d.endswith((".setter", ".getter", ".deleter"))
+        for d in function.decorators
+    )
+
+
+class Planner:
+    """Decides which functions change colour, and why (the fixed point)."""
+
+    def __init__(self, graph: CallGraph) -> None:
+        self.graph = graph
+        self.reasons: dict[str, Reason] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.callers: dict[str, list[Call]] = {}
+        self.slot_calls: dict[tuple[str, str, str], list[Call]] = {}
+        self.handed_params: set[tuple[str, str]] = set()
+        """(function key, parameter) that receive an async callable."""
+        self.awaited_sites: set[int] = set()
+        """ids of calls of handed-over callables that went async (``await factory()``)."""
+        for call in graph.iter_calls():
+            for callee in call.callees:
+                self.callers.setdefault(callee.key, []).append(call)
+            if call.slot is not None:
+                self.slot_calls.setdefault(call.slot, []).append(call)
+
+    def hand_over(self, ref: Call, callee: Function, work: deque[Function]) -> bool:
+        """An async function handed to analysed code that calls it: await it there.
+
+        ``ConnectionPool(factory=self._new_connection)`` where the pool stores
+        the factory and calls ``self._factory()``: the pool's call is awaited
+        and the pool's method goes async, as a person porting both would do.
+        Returns False (the caller reports an error) when the receiver is not
+        analysed or never calls what it was given.
+        """
+        if ref.passed_to is None or ref.offloaded:
+            return False
+        function, param = ref.passed_to
+        slots = [
+            ("param", function.key, param),
+            *self.graph.attribute_slots_fed_by(function, param),
+        ]
+        sites = [c for slot in slots for c in self.slot_calls.get(slot, ()) if not c.type_checking]
+        if not sites:
+            return False
+        self.handed_params.add((function.key, param))
+        for site in sites:
+            self.awaited_sites.add(id(site.node))
+            self.mark(site.caller, Reason(site, callee, ""), work)
+        return True
+
+    @staticmethod
+    def awaited_rule(call: Call) -> Rule | None:
+        """The row whose twin must be awaited at this site, if any."""
+        rule = call.rule
+        if rule is None or rule.async_ is None or not rule.awaited or rule.kind is Kind.NAME:
+            return None
+        if rule.sync is None or "." not in rule.sync:  # next/iter: only for async iterators
+            return None
+        if call.kind in (CallKind.CALL, CallKind.WITH) and not call.offloaded:
+            return rule
+        return None
+
+    def is_async(self, function: Function) -> bool:
+        return function.key in self.reasons
+
+    def run(self) -> None:
+        work: deque[Function] = deque()
+        for function in self.graph.functions.values():
+            for call in function.calls:
+                if call.type_checking:
+                    continue
+                rule = self.awaited_rule(call)
+                if rule is not None and rule.sync is not None:
+                    self.mark(function, Reason(call, None, rule.sync), work)
+        while work:
+            callee = work.popleft()
+            for call in self.callers.get(callee.key, ()):
+                if call.type_checking:
+                    continue
+                if call.kind is CallKind.REF and self.hand_over(call, callee, work):
+                    continue
+                if call.kind is CallKind.REF:
+                    self.error_at(
+                        call,
+                        f"{callee.display} becomes async (it awaits "
+                        f"{self.bottom(callee.key)}) but is handed elsewhere here as a "
+                        "callback, and its receiver will call it without awaiting; pass an "
+                        "async callable only where the receiver awaits it, or keep a sync "
+                        "callback that schedules the work with asyncio.create_task",
+                    )
+                    continue
+                if call.offloaded:
+                    self.error_at(
+                        call,
+                        f"{callee.display} becomes async (it awaits "
+                        f"{self.bottom(callee.key)}) but is run in a thread here; await it "
+                        "instead",
+                    )
+                    continue
+                if call.kind is CallKind.CALL and callee.is_generator:
+                    continue  # calling an async generator does not await; iterating it does
+                self.mark(call.caller, Reason(call, callee, ""), work)
+
+    def mark(self, function: Function, reason: Reason, work: deque[Function]) -> None:
+        if function.key in self.reasons or function.is_async:
+            return
+        call = reason.call
+        if call.lambda_node is not None:
+            self.error_at(
+                call,
+                f"a lambda in {function.display} would have to await {self.describe(reason)}; "
+                "a lambda cannot await: replace it by an `async def`",
+            )
+            return
+        fix = _NEVER_ASYNC.get(function.name)
+        if fix is None and _is_property(function):
+            fix = _PROPERTY_FIX
+        if fix is not None:
+            node = function.node
+            kind = "a property" if _is_property(function) else function.name
+            self.diagnostics.append(
+                Diagnostic(
+                    function.module.path,
+                    node.lineno,
+                    node.col_offset + 1,
+                    f"{function.display} would have to await {self.describe(reason)}, but "
+                    f"{kind} cannot be async; {fix}",
+                )
+            )
+            return
+        self.reasons[function.key] = reason
+        work.append(function)
+        # `async with` needs both __aenter__ and __aexit__: the pair changes together.
+        partner = {"__enter__": "__exit__", "__exit__": "__enter__"}.get(function.name)
+        if partner is not None and function.cls is not None:
+            other = function.cls.methods.get(partner)
+            if other is not None and other.key not in self.reasons and not other.is_async:
+                self.reasons[other.key] = reason
+                work.append(other)
+
+    def error_at(self, call: Call, message: str) -> None:
+        self.diagnostics.append(
+            Diagnostic(call.caller.module.path, call.line, call.col + 1, message)
+        )
+
+    def describe(self, reason: Reason) -> str:
+        """``socket.socket.recv (client.py:30:16)``, or through a function."""
+        if reason.callee is None:
+            return f"{reason.primitive} ({_where(reason.call)})"
+        return f"{reason.callee.display} ({_where(reason.call)}), which awaits " + self.bottom(
+            reason.callee.key
+        )
+
+    def chain(self, key: str) -> tuple[list[Function], Reason]:
+        functions: list[Function] = []
+        seen: set[str] = set()
+        reason = self.reasons[key]
+        while True:
+            functions.append(reason.call.caller)
+            if reason.callee is None or reason.callee.key in seen:
+                return functions, reason
+            seen.add(reason.callee.key)
+            reason = self.reasons[reason.callee.key]
+
+    def bottom(self, key: str) -> str:
+        _functions, reason = self.chain(key)
+        return f"{reason.primitive} ({_where(reason.call)})"
+
+    def explanation(self, function: Function) -> str:
+        functions, reason = self.chain(function.key)
+        names = " -> ".join(f.qualname.replace(".<locals>", "") for f in functions)
+        if functions[0] is not function:  # __enter__ changes with its __exit__
+            names = f"{function.qualname} (paired with {functions[0].name}) -> {names}"
+        return (
+            f"{function.module.path}:{function.line} {names} -> {reason.primitive} "
+            f"({reason.call.caller.module.path}:{reason.call.line})"
+        )
+
+    def warn_blocking_without_twin(self) -> None:
+        """Blocking rows with no twin, reached from converted code (through sync calls too)."""
+        seen: set[str] = set(self.reasons)
+        queue: deque[tuple[Function, str]] = deque(
+            (self.graph.functions[k], self.graph.functions[k].display) for k in self.reasons
+        )
+        while queue:
+            function, path = queue.popleft()
+            for call in function.calls:
+                if call.offloaded or call.type_checking or call.kind is CallKind.REF:
+                    continue
+                rule = call.rule
+                if rule is not None and rule.blocks and rule.async_ is None:
+                    self.diagnostics.append(
+                        Diagnostic(
+                            function.module.path,
+                            call.line,
+                            call.col + 1,
+                            f"{rule.sync} blocks and has no asyncio twin; it still blocks "
+                            f"the event loop in the converted code (reached from {path}): "
+                            f"{rule.advice()}",
+                            error=False,
+                        )
+                    )
+                for callee in call.callees:
+                    if callee.key not in seen and not callee.is_async:
+                        seen.add(callee.key)
+                        queue.append((callee, f"{path} -> {callee.display}"))
