@@ -1,0 +1,191 @@
+"""async -> sync: what unasync does, with the AST's knowledge of the code.
+
+The converter parses each module, decides what to change, and splices the
+changes into the original text (:mod:`ambidex.codegen._source`), so every
+byte it did not change -- comments, blank lines, layout -- is kept.
+
+What it changes:
+
+* ``async def`` -> ``def``; ``await x`` -> ``x``; ``async with`` /
+  ``async for`` / ``async`` comprehensions lose their ``async``.
+* Every name the rule table (:mod:`ambidex._rules`) knows, resolved through
+  the module's imports: ``asyncio.sleep`` -> ``time.sleep`` (adding
+  ``import time``), ``from asyncio import Lock`` -> ``from threading import
+  Lock``, ``AsyncIterator`` -> ``Iterator``, ``__aenter__`` -> ``__enter__``,
+  ``aclose`` -> ``close``, ``anext`` -> ``next``. The converter knows no
+  primitive itself: a new primitive is a new row of the table.
+* Typing that only means "a coroutine": ``Awaitable[T]`` and
+  ``Coroutine[Any, Any, T]`` -> ``T``; ``AsyncGenerator[Y, S]`` ->
+  ``Generator[Y, S, None]``.
+* The user's renames and the ``_async`` -> ``_sync`` module segments
+  (:mod:`ambidex.codegen._renames`), names inside ``__all__``, string
+  annotations and ``getattr``-style strings included.
+* Flavour markers: statements marked ``# ambidex: async-only`` are dropped,
+  ``IS_ASYNC = True`` becomes ``False`` and ``if IS_ASYNC:`` statements are
+  replaced by the branch for sync code.
+* Imports that the rewrite left unused (they were used in the source) are
+  dropped; imports that were already unused are kept (they may be
+  re-exports or imported for their side effects).
+
+What it refuses to do silently (an error diagnostic, nothing written):
+
+* an async-only API of the table (``asyncio.gather``, ``asyncio.TaskGroup``,
+  ``asyncio.wait_for``, ``asyncio.create_task``, ...) outside a block marked
+  async-only, and any other call into an async-only module (``asyncio.*``)
+  that the table has no row for;
+* a call of a coroutine function of the converted code whose coroutine is
+  not awaited where it is made (kept in a variable, passed on): in sync code
+  the call would run at once, not when the coroutine is awaited. A lambda or
+  a plain function that returns such a coroutine is a warning: the sync
+  version returns the result instead, which is right when the caller awaits
+  it at once;
+* code inside an f-string whose positions this Python version reports
+  wrongly (possible before 3.12): the f-string is named, never mangled.
+
+The steps live in files named for them: :mod:`.resolve` (what each name
+of a module stands for, how the output spells one), :mod:`.flavour` (the
+``# ambidex: async-only`` markers and ``IS_ASYNC`` branches), :mod:`.visit`
+(the walk that rewrites every node) and :mod:`.post` (imports left unused,
+their order); this module runs them over the modules together.
+
+Every output is compiled before it is returned; a failure there is an
+internal error reported as a diagnostic, never written.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+
+from ambidex._rules import Kind, Rule, RuleTable
+from ambidex.codegen._imports import ModuleScan, scan_module
+from ambidex.codegen._renames import Renames
+from ambidex.codegen._source import Conversion, Diagnostic, SourceText
+from ambidex.codegen._to_sync.post import drop_unused_after_walk, sort_import_names
+from ambidex.codegen._to_sync.resolve import Tables, tables_for
+from ambidex.codegen._to_sync.visit import SyncWalker
+
+#: Bumped whenever the output for the same input changes, so that generated
+#: files made by an older converter are regenerated.
+CONVERTER_VERSION = "1"
+
+
+def _async_definitions(trees: Mapping[str, ast.Module], scans: Mapping[str, ModuleScan],
+                       ) -> tuple[frozenset[str], set[str]]:
+    """Module-level coroutine functions, and every name the modules define."""
+    coroutines: set[str] = set()
+    defined: set[str] = set()
+    for path, tree in trees.items():
+        scan = scans[path]
+        for statement in tree.body:
+            if isinstance(statement, ast.AsyncFunctionDef) \
+                    and id(statement) not in scan.generators:
+                coroutines.add(statement.name)
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defined.add(statement.name)
+            elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+                targets = statement.targets if isinstance(statement, ast.Assign) \
+                    else [statement.target]
+                defined.update(t.id for t in targets if isinstance(t, ast.Name))
+        defined.update(scan.classes)
+    return frozenset(coroutines), defined
+
+
+def parse_modules(modules: Mapping[str, str]) -> tuple[dict[str, ast.Module], list[Diagnostic]]:
+    """Parse every module; a syntax error is a located diagnostic."""
+    trees: dict[str, ast.Module] = {}
+    diagnostics: list[Diagnostic] = []
+    for path, text in modules.items():
+        try:
+            trees[path] = ast.parse(text, filename=path)
+        except SyntaxError as exc:
+            diagnostics.append(Diagnostic(path, exc.lineno or 1, exc.offset or 1,
+                                          f"syntax error: {exc.msg}"))
+        except ValueError as exc:  # null bytes
+            diagnostics.append(Diagnostic(path, 1, 1, f"cannot parse: {exc}"))
+    return trees, diagnostics
+
+
+def to_sync(
+    modules: Mapping[str, str],
+    *,
+    table: RuleTable,
+    renames: Mapping[str, str],
+    async_prefix: bool = False,
+) -> Conversion:
+    """Convert async modules to sync, together (one module's names are known to the others).
+
+    ``modules`` maps a display path (used in diagnostics and to resolve
+    relative imports) to its source text. The result's ``outputs`` hold
+    every module's sync text, unless a diagnostic is an error: then the
+    caller must write nothing.
+    """
+    trees, diagnostics = parse_modules(modules)
+    if diagnostics:
+        return Conversion({}, diagnostics, [])
+    scans = {path: scan_module(tree) for path, tree in trees.items()}
+    coroutines, defined = _async_definitions(trees, scans)
+    tables = tables_for(table)
+    names = Renames.build(renames, to="sync", defined=defined, async_prefix=async_prefix)
+    for old, new in tables.names.items():
+        names.names.setdefault(old, new)
+    names.attributes.update(tables.attributes)
+    qualified_renames = dict(names.modules)
+    outputs: dict[str, str] = {}
+    used_rules: set[Rule] = set()
+    explanations: list[str] = []
+    for path, tree in trees.items():
+        text = modules[path]
+        source = SourceText(text)
+        walker = SyncWalker(path, tree, source, tables, names, qualified_renames, coroutines,
+                             scans[path])
+        try:
+            walker.run()
+            output = walker.edits.apply()
+        except (ValueError, RecursionError) as exc:
+            diagnostics.extend(walker.diagnostics)
+            diagnostics.append(Diagnostic(path, 1, 1, f"internal error: {exc}"))
+            continue
+        diagnostics.extend(walker.diagnostics)
+        try:
+            code = compile(output, path, "exec", dont_inherit=True)
+            dropped = drop_unused_after_walk(walker, output, code) != output
+            if sort_import_names(walker) or dropped:
+                output = walker.edits.apply()
+                compile(output, path, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            diagnostics.append(Diagnostic(
+                path, exc.lineno or 1, exc.offset or 1,
+                f"internal error: the sync output does not compile ({exc.msg}); "
+                "please report this with the source"))
+            continue
+        outputs[path] = output
+        used_rules.update(walker.used_rules)
+        explanations.extend(walker.explanations)
+    unused = [f"rename {key!r}" for key in sorted(names.user_keys - names.used)]
+    unused += [f"rule async={rule.async_!r}" for rule in table.rules
+               if rule.user and _rewrites(rule) and not _rule_used(rule, used_rules, names, tables)]
+    return Conversion(outputs, diagnostics, explanations, unused)
+
+
+def _rewrites(rule: Rule) -> bool:
+    """Whether the row changes code towards sync (others serve the lint and detector)."""
+    if rule.async_ is None or rule.sync is None:
+        return False
+    if rule.kind is Kind.METHOD:
+        return rule.async_.rsplit(".", 1)[-1] != rule.sync.rsplit(".", 1)[-1]
+    return rule.async_ != rule.sync
+
+
+def _rule_used(rule: Rule, used_rules: set[Rule], names: Renames, tables: Tables) -> bool:
+    """Whether a row of the table rewrote anything in this conversion."""
+    if rule in used_rules or rule.async_ is None:
+        return rule in used_rules
+    if rule.async_ in tables.names:  # a bare name, renamed wherever it appears
+        return rule.async_ in names.used
+    if rule.kind is Kind.METHOD:
+        return rule.async_.rsplit(".", 1)[-1] in names.used_attributes
+    return False
+
+
+__all__ = ["CONVERTER_VERSION", "parse_modules", "to_sync"]

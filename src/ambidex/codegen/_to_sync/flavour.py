@@ -1,0 +1,198 @@
+"""async -> sync, flavour: the ``# ambidex: async-only`` markers and ``IS_ASYNC``.
+
+Before the walk, :class:`FlavourPlanner` finds the statements to drop
+(marked ``async-only``, read by :mod:`ambidex.codegen._markers`) and the ``if
+IS_ASYNC:`` branches to replace by the branch for sync code; after the walk
+it splices those replacements in, with the walk's edits inside kept
+branches.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ambidex.codegen._markers import MarkerComment, colour_marker, marker_comments
+from ambidex.codegen._source import SourceText
+from ambidex.codegen._to_sync.resolve import Resolver
+
+
+@dataclass
+class Plan:
+    """Statements the flavour markers remove or replace, found before the walk."""
+
+    skip: set[int] = field(default_factory=set)
+    """ids of statements (and discarded branches) not converted at all."""
+    replacements: list[tuple[int, int, ast.If | None, list[ast.stmt], str]] = \
+        field(default_factory=list)
+    """(start, end, if-node, kept statements, how): applied after the walk."""
+
+
+def _line_start(source: SourceText, lineno: int) -> int:
+    return source.offset(lineno, 0)
+
+
+def _first_line(node: ast.stmt) -> int:
+    decorators = getattr(node, "decorator_list", None) or []
+    return int(min([node.lineno, *(d.lineno for d in decorators)]))
+
+
+def _is_flag(test: ast.expr) -> bool | None:
+    """True for ``IS_ASYNC``, False for ``not IS_ASYNC``, None otherwise."""
+    if isinstance(test, ast.Name) and test.id == "IS_ASYNC":
+        return True
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) \
+            and isinstance(test.operand, ast.Name) and test.operand.id == "IS_ASYNC":
+        return False
+    return None
+
+
+def _bodies(node: ast.AST) -> Iterator[list[ast.stmt]]:
+    for name in ("body", "orelse", "finalbody"):
+        value = getattr(node, name, None)
+        if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+            yield value
+    for handler in getattr(node, "handlers", ()) or ():
+        yield handler.body
+    for case in getattr(node, "cases", ()) or ():
+        yield case.body
+
+
+class FlavourPlanner(Resolver):
+    """The flavour markers and ``IS_ASYNC`` branches: found before the walk, applied after."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.plan = Plan()
+        self._markers: dict[int, MarkerComment] | None = None
+        super().__init__(*args, **kwargs)
+
+
+    # --- the plan: flavour markers -------------------------------------------------
+    def make_plan(self) -> None:
+        for module_level, statement in ((True, s) for s in self.tree.body):
+            if module_level and isinstance(statement, ast.Assign) \
+                    and len(statement.targets) == 1 \
+                    and isinstance(statement.targets[0], ast.Name) \
+                    and statement.targets[0].id == "IS_ASYNC" \
+                    and isinstance(statement.value, ast.Constant) \
+                    and isinstance(statement.value.value, bool):
+                # The output is sync whatever the source said: a fixed point, not a toggle.
+                if statement.value.value is not False:
+                    self.edits.replace_node(statement.value, "False")
+        if "ambidex:" in self.source.text or "IS_ASYNC" in self.source.text:
+            self._plan_body(self.tree.body)
+
+    def _pragma(self, statement: ast.stmt) -> str | None:
+        if self._markers is None:
+            self._markers = marker_comments(self.source.text)
+        return colour_marker(self._markers, statement)
+
+    def _plan_body(self, body: list[ast.stmt]) -> None:
+        removed = 0
+        for statement in body:
+            flag = _is_flag(statement.test) if isinstance(statement, ast.If) else None
+            if self._pragma(statement) == "async-only":
+                self._drop(statement)
+                removed += 1
+                continue
+            if flag is not None and isinstance(statement, ast.If):
+                keep = statement.orelse if flag else statement.body
+                discard = statement.body if flag else statement.orelse
+                for dropped in discard:
+                    self.plan.skip.add(id(dropped))
+                if not keep:
+                    self._drop(statement)
+                    removed += 1
+                    continue
+                start = _line_start(self.source, _first_line(statement))
+                end = _line_start(self.source, statement.end_lineno + 1)  # type: ignore[operator]
+                self.plan.replacements.append((start, end, statement, keep, "branch"))
+                for kept in keep:
+                    self._plan_statement(kept)
+                continue
+            self._plan_statement(statement)
+        if body and removed == len(body):
+            # Every statement of the block went: Python needs one.
+            first = body[0]
+            start = self._drop_start(first)
+            indent = self._indent(first)
+            self.plan.replacements.append((start, start, None, [], indent + "pass\n"))
+
+    def _plan_statement(self, statement: ast.stmt) -> None:
+        for body in _bodies(statement):
+            self._plan_body(body)
+
+    def _drop(self, statement: ast.stmt) -> None:
+        self.plan.skip.add(id(statement))
+        start = self._drop_start(statement)
+        end = _line_start(self.source, statement.end_lineno + 1)  # type: ignore[operator]
+        self.plan.replacements.append((start, end, None, [], ""))
+
+    def _drop_start(self, statement: ast.stmt) -> int:
+        """Where a dropped statement's text starts: its first line, and the blank
+        lines above it when a blank line (or the end) also follows it, so that
+        dropped methods leave no runs of blank lines while a dropped import keeps
+        the blank line that ends its section."""
+        lineno = _first_line(statement)
+        after = statement.end_lineno or lineno
+        if after < len(self.source.lines) and self.source.lines[after].strip():
+            return _line_start(self.source, lineno)
+        while lineno > 1 and not self.source.lines[lineno - 2].strip():
+            lineno -= 1
+        return _line_start(self.source, lineno)
+
+    def _indent(self, statement: ast.stmt) -> str:
+        """The indentation of a statement's line, as written (spaces or tabs)."""
+        line = self.source.lines[statement.lineno - 1]
+        return line[:len(line) - len(line.lstrip(" \t"))]
+
+    def apply_plan(self) -> None:
+        # Innermost first, so that an outer branch's text includes the inner result.
+        for start, end, statement, keep, how in sorted(
+            self.plan.replacements, key=lambda r: (r[1] - r[0], r[0])
+        ):
+            if how != "branch":
+                if start == end:
+                    self.edits.insert(start, how)
+                else:
+                    self.edits.replace_span(start, end, how)
+                continue
+            assert statement is not None
+            first = keep[0]
+            if first is statement.orelse[0] if statement.orelse else False:
+                # `elif` chain: the kept part starts with `elif`, at the if's indentation.
+                elif_start = self.source.offset(first.lineno, first.col_offset)
+                if self.source.text.startswith("elif", elif_start) and isinstance(first, ast.If):
+                    indent = self._indent(statement)
+                    self.edits.replace_span(start, elif_start + 4, indent + "if")
+                    continue
+            # Comment lines above the first kept statement belong to the branch.
+            keep_start = _line_start(self.source, _first_line(first))
+            if keep is statement.body:
+                header_end = statement.lineno + 1
+            else:
+                header_end = _first_line(first)
+                for lineno in range(statement.body[-1].end_lineno or 0, _first_line(first)):
+                    if re.match(r"\s*else\s*:", self.source.lines[lineno - 1]):
+                        header_end = lineno + 1
+            if header_end < _first_line(first):
+                keep_start = _line_start(self.source, header_end)
+            keep_end = _line_start(self.source, keep[-1].end_lineno + 1)  # type: ignore[operator]
+            if _first_line(first) == statement.lineno:
+                # `if IS_ASYNC: x` on one line.
+                text = self.edits.render(self.source.offset(first.lineno, first.col_offset),
+                                         keep_end)
+                self.edits.replace_span(start, end, self._indent(statement) + text)
+                continue
+            text = self.edits.render(keep_start, keep_end)
+            width = first.col_offset - statement.col_offset
+            lines = text.splitlines(keepends=True)
+            dedented = "".join(
+                line[width:] if line[:width].isspace() and len(line) > width else
+                (line.lstrip(" \t") if not line.strip() else line)
+                for line in lines
+            )
+            self.edits.replace_span(start, end, dedented)

@@ -1,0 +1,97 @@
+"""async -> sync, after the walk: imports the conversion left unused, and their order."""
+
+from __future__ import annotations
+
+import ast
+from types import CodeType
+
+from ambidex.codegen._imports import isort_name_key, names_in_code, remove_aliases
+from ambidex.codegen._to_sync.visit import SyncWalker
+
+
+def drop_unused_after_walk(walker: SyncWalker, output: str, code: CodeType) -> str:
+    """Drop module-level imports the conversion left unused (they were used in the source).
+
+    Only names whose uses the walk replaced or dropped are candidates; an
+    import that was already unused in the source stays (a re-export, or
+    imported for its side effects).
+    """
+    candidates = set(walker.touched)
+    if walker.plan.replacements:
+        candidates.update(walker.bindings)  # dropped statements may have held any use
+    candidates &= walker.scan.used
+    if not candidates:
+        return output
+    used = names_in_code(code) | walker.annotation_names
+    for statement in walker.tree.body:
+        if not isinstance(statement, (ast.Import, ast.ImportFrom)) \
+                or id(statement) in walker.plan.skip:
+            continue
+        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
+            continue
+        unused = []
+        for alias in statement.names:
+            local = alias.asname or alias.name.split(".")[0]
+            if alias.name == "*" or local not in candidates:
+                continue
+            if id(alias) in walker.removed_aliases:
+                continue
+            if walker.local_renames.get(local, local) not in used:
+                unused.append(alias)
+        if unused:
+            saved = walker.edits.checkpoint()
+            try:
+                removable = [*unused, *(a for a in statement.names
+                                        if id(a) in walker.removed_aliases)]
+                remove_aliases(walker.source, walker.edits, statement, removable)
+                candidate = walker.edits.apply()
+            except ValueError:
+                walker.edits.restore(saved)  # keep the import: the safe side
+                continue
+            walker.removed_aliases.update(id(a) for a in unused)
+            walker.import_touched.add(id(statement))
+            output = candidate
+    return output
+
+
+def sort_import_names(walker: SyncWalker) -> bool:
+    """Re-sort the names of the ``from`` imports the conversion changed, as isort does.
+
+    ``from typing import AsyncIterator, Awaitable, Callable`` becomes ``from
+    typing import Iterator, Callable`` after the rewrite; sorted again it is
+    ``from typing import Callable, Iterator``, which ruff's import sorting
+    accepts. Only lists written one name per line or all on one line, with
+    no comments among them, are touched.
+    """
+    changed = False
+    for statement in walker.tree.body:
+        if not isinstance(statement, ast.ImportFrom) or id(statement) not in walker.import_touched:
+            continue
+        kept = [a for a in statement.names if id(a) not in walker.removed_aliases]
+        if not kept or len(kept) == len(statement.names) == 1:
+            continue
+        first, last = statement.names[0], statement.names[-1]
+        start = walker.source.span(first)[0]
+        end = walker.source.span(last)[1]
+        region = walker.source.text[start:end]
+        if "#" in region or "\\" in region:
+            continue
+        lines = region.count("\n")
+        if lines and lines != len(statement.names) - 1:
+            continue  # several names on some lines: leave the layout alone
+        spelled = []
+        for alias in kept:
+            name = walker.import_names.get(id(alias), alias.name)
+            spelled.append(f"{name} as {alias.asname}" if alias.asname else name)
+        spelled.sort(key=isort_name_key)
+        if lines:
+            line = walker.source.lines[first.lineno - 1]
+            indent = line[:len(line) - len(line.lstrip())]
+            text = (",\n" + indent).join(spelled)
+        else:
+            text = ", ".join(spelled)
+        if text != region:
+            walker.edits.replace_span(start, end, text)
+            changed = True
+    return changed
+

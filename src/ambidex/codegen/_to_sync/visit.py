@@ -1,0 +1,394 @@
+"""async -> sync, the walk: every node of a module, rewritten towards sync.
+
+:class:`SyncWalker` drops ``async``/``await``, rewrites what the rule table
+knows (``asyncio.sleep`` -> ``time.sleep``), unwraps typing that only means
+"a coroutine", applies the renames, and refuses, with a location, what would
+be a silent half-port (an async-only API, a coroutine not awaited where it
+is made).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ambidex.codegen._imports import already_imported, place_imports, remove_aliases
+from ambidex.codegen._to_sync.flavour import FlavourPlanner
+
+_ASYNC_KW = re.compile(r"async(?:\s|\\\n)+")
+_AWAIT_KW = re.compile(r"await(?:\s|\\\n)*")
+
+# Typing that only says "this is a coroutine": unwrapped to its result type.
+_AWAITABLES = frozenset({"typing.Awaitable", "collections.abc.Awaitable"})
+_COROUTINES = frozenset({"typing.Coroutine", "collections.abc.Coroutine"})
+_ASYNC_GENERATORS = frozenset({"typing.AsyncGenerator", "collections.abc.AsyncGenerator"})
+
+
+class SyncWalker(FlavourPlanner):
+    """The walk: every node of one module, rewritten towards sync."""
+
+
+    # --- the walk -----------------------------------------------------------------
+    # Dispatch by type, cached: the walk visits every node of every module.
+    _dispatch: dict[type, Callable[[SyncWalker, Any], None]] = {}
+
+    def visit(self, node: ast.AST) -> None:
+        if self.plan.skip and id(node) in self.plan.skip:
+            return
+        kind = type(node)
+        method = self._dispatch.get(kind)
+        if method is None:
+            found: Callable[[SyncWalker, Any], None] = getattr(
+                type(self), "visit_" + kind.__name__, SyncWalker.generic_visit)
+            method = self._dispatch[kind] = found
+        method(self, node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        start = self.source.offset(node.lineno, node.col_offset)
+        match = _ASYNC_KW.match(self.source.text, start)
+        if match is not None:
+            self.edits.replace(match.start(), match.end(), "")
+        name = ".".join([*self.scope, node.name])
+        kind = "async generator -> generator" if id(node) in self.scan.generators \
+            else "async def -> def"
+        self.explanations.append(f"{self.path}:{node.lineno}:{node.col_offset + 1}: "
+                                 f"{name}: {kind}")
+        self.scope.append(node.name)
+        self._visit_function(node)
+        self.scope.pop()
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self.scope.append(node.name)
+        self._visit_function(node)
+        self.scope.pop()
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.class_coroutines.append({
+            s.name for s in node.body
+            if isinstance(s, ast.AsyncFunctionDef) and id(s) not in self.scan.generators
+        })
+        self.scope.append(node.name)
+        super().visit_ClassDef(node)
+        self.scope.pop()
+        self.class_coroutines.pop()
+
+    def _drop_async_keyword(self, node: ast.AST) -> None:
+        start = self.source.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+        match = _ASYNC_KW.match(self.source.text, start)
+        if match is not None:
+            self.edits.replace(match.start(), match.end(), "")
+
+    def visit_AsyncWith(self, node: ast.AsyncWith) -> None:
+        self._drop_async_keyword(node)
+        self.generic_visit(node)
+
+    def visit_AsyncFor(self, node: ast.AsyncFor) -> None:
+        self._drop_async_keyword(node)
+        self.generic_visit(node)
+
+    def visit_Await(self, node: ast.Await) -> None:
+        start = self.source.offset(node.lineno, node.col_offset)
+        match = _AWAIT_KW.match(self.source.text, start)
+        if match is not None:
+            self.edits.replace(match.start(), match.end(), "")
+        self.awaited.add(id(node.value))
+        self.visit(node.value)
+
+    def visit_Return(self, node: ast.Return) -> None:
+        if node.value is not None:
+            self.returned.add(id(node.value))
+            self.visit(node.value)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.returned.add(id(node.body))
+        super().visit_Lambda(node)
+
+    # comprehensions: `async for` inside has no node position of its own
+    def _visit_comprehension(self, elements: list[ast.expr],
+                             generators: list[ast.comprehension]) -> None:
+        previous_end = self.source.span(elements[-1])[1]
+        for generator in generators:
+            target_start = self.source.span(generator.target)[0]
+            if generator.is_async:
+                gap = self.source.text[previous_end:target_start]
+                matches = list(re.finditer(r"async(?:\s|\\\n)+for\b", gap))
+                if matches:
+                    found = matches[-1]
+                    self.edits.replace(previous_end + found.start(),
+                                       previous_end + found.end() - 3, "")
+            self.visit(generator.target)
+            self.visit(generator.iter)
+            for condition in generator.ifs:
+                self.visit(condition)
+            previous_end = self.source.span(
+                generator.ifs[-1] if generator.ifs else generator.iter)[1]
+        for element in elements:
+            self.visit(element)
+
+    def visit_ListComp(self, node: ast.ListComp) -> None:
+        self._visit_comprehension([node.elt], node.generators)
+
+    def visit_SetComp(self, node: ast.SetComp) -> None:
+        self._visit_comprehension([node.elt], node.generators)
+
+    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> None:
+        self._visit_comprehension([node.elt], node.generators)
+
+    def visit_DictComp(self, node: ast.DictComp) -> None:
+        self._visit_comprehension([node.key, node.value], node.generators)
+
+    # f-strings: positions of the code inside may be wrong before Python 3.12
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        for value in node.values:
+            if not isinstance(value, ast.FormattedValue):
+                continue
+            before = len(self.edits)
+            self.visit(value.value)
+            if value.format_spec is not None:
+                self.visit(value.format_spec)
+            if len(self.edits) != before and not self._located(value.value):
+                self.edits.truncate(before)
+                self.report(value, "cannot locate the code inside this f-string on Python "
+                            f"{sys.version_info[0]}.{sys.version_info[1]}: move the "
+                            "expression out of the f-string into a variable")
+
+    def _located(self, node: ast.expr) -> bool:
+        try:
+            segment = self.source.segment(node)
+            parsed = ast.parse(f"({segment})", mode="eval").body
+        except (SyntaxError, ValueError):
+            return False
+        return ast.dump(parsed) == ast.dump(node)
+
+    # names
+    def rename_name(self, node: ast.Name) -> str | None:
+        new = self._rename_name(node)
+        if self._in_annotation:
+            # Annotations inside functions are not compiled: remember their names so
+            # that the imports they need are not taken for unused.
+            self.annotation_names.add((new or node.id).split(".")[0])
+        return new
+
+    def _rename_name(self, node: ast.Name) -> str | None:
+        if node.id in self.local_renames:
+            new = self.local_renames[node.id]
+            return self.spell(new) if "." in new else new
+        if node.id in self.decided_locals:
+            return None
+        qualified = self.qualified_name(node)
+        if qualified is not None:
+            replaced = self._table_rewrite(node, qualified)
+            if replaced is not None:
+                return replaced
+        return super().rename_name(node)
+
+    def _table_rewrite(self, node: ast.expr, qualified: str) -> str | None:
+        """The output's text for a name the table (or a dotted rename) knows.
+
+        Sets ``self.reported`` when the name is an async-only API (reported).
+        """
+        self.reported = False
+        new = self.qualified_renames.get(qualified)
+        if new is not None:
+            self.renames.used.add(qualified)
+            return self.spell(new)
+        rule = self.tables.to_sync.get(qualified)
+        if rule is None:
+            return None
+        self.used_rules.add(rule)
+        if rule.sync is None:
+            self.report(node, f"{qualified} has no sync twin: {rule.advice()}")
+            self.reported = True
+            return None
+        if rule.sync == qualified:
+            return None
+        return self.spell(rule.sync)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        chain: list[ast.Attribute] = []
+        current: ast.expr = node
+        while isinstance(current, ast.Attribute):
+            chain.append(current)
+            current = current.value
+        if not (isinstance(current, ast.Name) and current.id in self.bindings):
+            super().visit_Attribute(node)
+            return
+        # The longest prefix of the chain that the table (or a dotted rename) knows.
+        for index, part in enumerate(chain):
+            qualified = self.qualified_name(part)
+            if qualified is None:
+                break
+            replaced = self._table_rewrite(part, qualified)
+            if self.reported:
+                return
+            if replaced is not None:
+                self.touched.add(current.id)
+                self.edits.replace_node(part, replaced)
+                for outer in reversed(chain[:index]):
+                    self.rename_attr(outer)
+                return
+        if self.bindings[current.id].is_module:
+            # pkg._async.mod.Name: module path segments along the chain.
+            for part in chain:
+                new_segment = self.renames.segments.get(part.attr)
+                if new_segment is not None:
+                    end = self.source.span(part)[1]
+                    self.edits.replace(end - len(part.attr), end, new_segment)
+            self.visit(current)
+            for part in reversed(chain):
+                if part.attr not in self.renames.segments:
+                    self.rename_attr(part)
+            return
+        super().visit_Attribute(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self._check_coroutine_call(node)
+        qualified = self.qualified_name(node.func)
+        reported = False
+        if qualified is not None and qualified.split(".")[0] in self.tables.async_modules \
+                and qualified not in self.tables.to_sync \
+                and qualified not in self.qualified_renames:
+            self.report(node, f"{qualified}() has no sync twin in the rule table: add a "
+                        "[[tool.ambidex.rules]] row, or mark the statement "
+                        "'# ambidex: async-only'")
+            reported = True
+        elif qualified is not None and qualified not in self.qualified_renames:
+            rule = self.tables.to_sync.get(qualified)
+            reported = rule is not None and rule.sync is None
+        if reported:
+            # asyncio.gather(self.a(), self.b()): one error for the call, not one
+            # more for each coroutine handed to it.
+            self.awaited.update(id(argument) for argument in node.args)
+            self.awaited.update(id(keyword.value) for keyword in node.keywords)
+        super().visit_Call(node)
+
+    def _check_coroutine_call(self, node: ast.Call) -> None:
+        func = node.func
+        name: str | None = None
+        if isinstance(func, ast.Name) and func.id in self.coroutine_functions:
+            name = func.id
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+                and func.value.id in ("self", "cls") and self.class_coroutines \
+                and func.attr in self.class_coroutines[-1]:
+            name = f"{func.value.id}.{func.attr}"
+        if name is None or id(node) in self.awaited:
+            return
+        if id(node) in self.returned:
+            self.report(node, f"returns the coroutine of {name}() without awaiting it: the "
+                        "sync version runs the call here and returns its result", error=False)
+            return
+        self.report(node, f"the coroutine of {name}() is not awaited where it is made: in sync "
+                    "code the call would run here, not where it is awaited; await it here, "
+                    "or mark the statement '# ambidex: async-only'")
+
+    # typing that only means "a coroutine"
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        qualified = self.qualified_name(node.value)
+        if qualified in _AWAITABLES or qualified in _COROUTINES:
+            inner = node.slice
+            if qualified in _COROUTINES:
+                if not (isinstance(inner, ast.Tuple) and len(inner.elts) == 3):
+                    self.generic_visit(node)
+                    return
+                inner = inner.elts[2]
+            # Candidates for imports left unused: every name of the dropped part.
+            self.touched.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+            self.visit(inner)
+            start, end = self.source.span(inner)
+            self.edits.replace_span(*self.source.span(node), self.edits.render(start, end))
+            return
+        self.generic_visit(node)
+        if qualified in _ASYNC_GENERATORS:
+            elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if len(elements) in (1, 2):
+                end = self.source.span(elements[-1])[1]
+                self.edits.insert(end, ", None" if len(elements) == 2 else ", None, None")
+
+    def rename_in_string_expression(self, node: ast.Constant) -> None:
+        anchor = self._string_anchor
+        if self.source is self._module_source:
+            self._string_anchor = (node.lineno, node.col_offset + 1)
+        try:
+            super().rename_in_string_expression(node)
+        finally:
+            self._string_anchor = anchor
+
+    # imports
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.module == "__future__":
+            return
+        module_node = ast.ImportFrom(module=node.module, names=[], level=node.level)
+        ast.copy_location(module_node, node)
+        module_node.end_lineno, module_node.end_col_offset = node.end_lineno, node.end_col_offset
+        super().visit_ImportFrom(module_node)
+        handled: set[int] = set()
+        for alias in node.names:
+            decision = self.import_decisions.get(id(alias))
+            if decision is None:
+                continue
+            handled.add(id(alias))
+            qualified = f"{self.resolve_relative(node.module, node.level)}.{alias.name}"
+            if qualified in self.qualified_renames:
+                self.renames.used.add(qualified)
+            else:
+                self.used_rules.add(self.tables.to_sync[qualified])
+            how, new = decision
+            if how == "rename":
+                alias_start = self.source.offset(alias.lineno, alias.col_offset)
+                self.edits.replace(alias_start, alias_start + len(alias.name), new)
+                self.import_names[id(alias)] = new
+                self.import_touched.add(id(node))
+            else:
+                self._remove_alias(node, alias)
+                if how == "move":
+                    self.new_imports.add(new)
+        for alias in node.names:
+            if id(alias) in handled:
+                continue
+            renamed = self.renames.identifier(alias.name)
+            if node.module is None and renamed is None:
+                renamed = self.renames.segments.get(alias.name)
+            if renamed is not None and renamed != alias.name:
+                alias_start = self.source.offset(alias.lineno, alias.col_offset)
+                self.edits.replace(alias_start, alias_start + len(alias.name), renamed)
+                self.import_names[id(alias)] = renamed
+                self.import_touched.add(id(node))
+                if alias.asname is None:
+                    self.local_renames.setdefault(alias.name, renamed)
+        self._removed_aliases_fixup(node)
+
+    def _remove_alias(self, node: ast.ImportFrom, alias: ast.alias) -> None:
+        self.removed_aliases.add(id(alias))
+        self.import_touched.add(id(node))
+        self._pending_removals.setdefault(id(node), (node, []))[1].append(alias)
+
+    def _removed_aliases_fixup(self, node: ast.ImportFrom) -> None:
+        entry = self._pending_removals.pop(id(node), None)
+        if entry is None:
+            return
+        remove_aliases(self.source, self.edits, node, entry[1])
+
+    def run(self) -> None:
+        self._pending_removals: dict[int, tuple[ast.ImportFrom, list[ast.alias]]] = {}
+        self.make_plan()
+        for statement in self.tree.body:
+            self.visit(statement)
+        self.apply_plan()
+        if self.new_imports:
+            missing = [line for line in self.new_imports
+                       if not already_imported(self.tree, line)]
+            for offset, text in place_imports(self.source, self.tree, missing):
+                self.edits.insert(offset, text)
