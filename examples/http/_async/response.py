@@ -1,0 +1,114 @@
+"""A response whose body is still on the connection.
+
+``AsyncResponse`` adds to :class:`~examples.http._models.BaseResponse` the
+methods that wait for the body: :meth:`aread`, :meth:`aiter_bytes` (decoded),
+:meth:`aiter_raw` (as sent), :meth:`aclose`. The blocking twin,
+``Response``, has ``read``, ``iter_bytes``, ``iter_raw``, ``close``.
+
+The response holds its connection until the body has been read to its end or
+the response is closed; then it gives the connection back to its pool, which
+keeps it only if h11 says the exchange finished cleanly. So a body read to
+the end frees the connection for the next request at once, and a body
+abandoned half way closes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from .._decoders import make_decoder
+from .._models import BaseResponse, Headers, Request, Timeout
+from ..errors import ResponseTooLarge, StreamConsumed
+from .connection import AsyncConnection
+from .pool import AsyncConnectionPool
+
+__all__ = ["AsyncResponse"]
+
+
+class AsyncResponse(BaseResponse):
+    """Status, headers, and a body to read (once)."""
+
+    def __init__(self, status_code: int, headers: Headers, *, request: Request,
+                 reason_phrase: str, http_version: str, connection: AsyncConnection,
+                 pool: AsyncConnectionPool, timeout: Timeout,
+                 max_body_size: int | None = None) -> None:
+        super().__init__(status_code, headers, request=request, reason_phrase=reason_phrase,
+                         http_version=http_version)
+        self._connection: AsyncConnection | None = connection
+        self._pool = pool
+        self._timeout = timeout
+        self._max_body_size = max_body_size
+        self._received = 0
+        self._consumed = False
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the connection went back to the pool (or was closed)."""
+        return self._connection is None
+
+    async def aread(self) -> bytes:
+        """Read the rest of the body, decode it, keep it as ``content``, and
+        give the connection back. Returns the body."""
+        if self._content is not None:
+            return self._content
+        chunks = [chunk async for chunk in self.aiter_bytes()]
+        self._content = b"".join(chunks)
+        return self._content
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """The body as it arrives, decoded (gzip, deflate)."""
+        decoder = make_decoder(self.headers.get("content-encoding"))
+        if decoder is None:
+            async for chunk in self.aiter_raw():
+                yield chunk
+            return
+        async for chunk in self.aiter_raw():
+            decoded = decoder.decode(chunk)
+            if decoded:
+                yield decoded
+        rest = decoder.flush()
+        if rest:
+            yield rest
+
+    async def aiter_raw(self) -> AsyncIterator[bytes]:
+        """The body as it arrives, as the server encoded it.
+
+        If the caller stops early (``break``, an exception, a cancellation,
+        a timeout), the connection is *not* given back as it is:
+        :meth:`aclose` (which the ``stream()`` context manager calls) closes
+        it, since the rest of this body is still on it.
+        """
+        if self._consumed:
+            raise StreamConsumed("the body of this response was already read")
+        self._consumed = True
+        conn = self._connection
+        if conn is None:
+            return
+        limit = self._max_body_size
+        try:
+            while True:
+                chunk = await conn.receive_body(self._timeout)
+                if not chunk:
+                    break
+                if limit is not None:
+                    self._received += len(chunk)
+                    if self._received > limit:
+                        raise ResponseTooLarge(f"the body is larger than max_body_size={limit}")
+                yield chunk
+        except BaseException:
+            await self.aclose()
+            raise
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Give the connection back (kept only if the body was read to its end)."""
+        conn = self._connection
+        if conn is not None:
+            self._connection = None
+            await self._pool.release(conn)
+
+    async def __aenter__(self) -> AsyncResponse:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
