@@ -204,13 +204,22 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _method("socket.socket.sendall", "ambidex.io.AsyncSocket.sendall"),
     _method("socket.socket.close", "ambidex.io.AsyncSocket.close", blocks=False),
     _method("socket.socket.__enter__", "ambidex.io.AsyncSocket.__aenter__", blocks=False),
-    _plain("socket.socket.settimeout", "ambidex.io.AsyncSocket.settimeout"),
-    _plain("socket.socket.gettimeout", "ambidex.io.AsyncSocket.gettimeout"),
+    *(_plain(f"socket.socket.{name}", f"ambidex.io.AsyncSocket.{name}") for name in (
+        "settimeout", "gettimeout", "setblocking", "getblocking", "setsockopt", "getsockopt",
+        "getpeername", "getsockname", "fileno", "bind", "shutdown")),
+    # sock.makefile(mode) does no I/O; the file's reads and writes are awaited.
+    # "socket.SocketIO" stands for whatever makefile returns (a SocketIO, or
+    # the BufferedReader/TextIOWrapper over one), so the file is followed.
+    Rule("socket.socket.makefile", "ambidex.io.AsyncSocket.makefile", Kind.METHOD,
+         returns="socket.SocketIO"),
+    *(_method(f"socket.SocketIO.{name}", f"ambidex.io.AsyncSocketIO.{name}") for name in (
+        "read", "read1", "readinto", "readline", "readlines", "peek", "write", "writelines",
+        "flush")),
+    *(_plain(f"socket.SocketIO.{name}", f"ambidex.io.AsyncSocketIO.{name}") for name in (
+        "close", "fileno", "readable", "writable")),
     _method("socket.socket.accept", None, fix="use asyncio.start_server"),
     _method("socket.socket.recvfrom", None, fix="use loop.create_datagram_endpoint"),
     _method("socket.socket.sendto", None, fix="use loop.create_datagram_endpoint"),
-    _method("socket.socket.makefile", None,
-            fix="use ambidex.io.AsyncStream (read_until, read_exactly)"),
     _call("socket.getaddrinfo", None, fix="use loop.getaddrinfo"),
     _call("socket.gethostbyname", None, fix="use loop.getaddrinfo"),
     _method("ssl.SSLSocket.do_handshake", None, fix="pass ssl= to ambidex.io.AsyncStream.connect"),

@@ -31,7 +31,9 @@ What both promise, and what failures leave behind:
   use after ``close()`` raises :class:`StreamClosedError`.
 
 :class:`AsyncSocket` is for porting code written against raw sockets: the
-socket's own method names, awaited.
+socket's own method names, awaited; its ``makefile`` gives an
+:class:`AsyncSocketIO` (or :class:`AsyncTextSocketIO`) whose reads are
+awaited, and :func:`wrap_socket` is ``ssl_context.wrap_socket``'s twin.
 """
 
 from ambidex.io._async import AsyncStream
@@ -41,15 +43,19 @@ from ambidex.io._errors import (
     StreamClosedError,
     StreamError,
 )
-from ambidex.io._socket import AsyncSocket
+from ambidex.io._socket import AsyncSocket, wrap_socket
+from ambidex.io._socketfile import AsyncSocketIO, AsyncTextSocketIO
 from ambidex.io._sync import Stream
 
 __all__ = [
     "AsyncSocket",
+    "AsyncSocketIO",
     "AsyncStream",
+    "AsyncTextSocketIO",
     "IncompleteReadError",
     "ReadLimitError",
     "Stream",
     "StreamClosedError",
     "StreamError",
+    "wrap_socket",
 ]

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import ssl as _ssl
-import sys
 from types import TracebackType
-from typing import Any, cast
 
 from ambidex.io._buffer import ReceiveBuffer, check_read_until_args
 from ambidex.io._errors import IncompleteReadError, StreamClosedError, StreamError
 from ambidex.io._timeouts import run_with_timeout
+from ambidex.io._tls import upgrade_writer
 
 __all__ = ["AsyncStream"]
 
@@ -299,24 +298,7 @@ class AsyncStream:
                 return end
 
     async def _upgrade(self, ssl_context: _ssl.SSLContext, server_hostname: str | None) -> None:
-        if sys.version_info >= (3, 11):
-            await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
-        else:  # pragma: no cover - Python 3.10 has no StreamWriter.start_tls
-            # Do what 3.11's StreamWriter.start_tls does: swap the transport
-            # under the writer and the protocol (private attributes, hence Any).
-            await self._writer.drain()
-            transport = self._writer.transport
-            protocol = transport.get_protocol()
-            # A stream from asyncio.start_server upgrades as the server side.
-            server_side = getattr(protocol, "_client_connected_cb", None) is not None
-            loop = asyncio.get_running_loop()
-            new_transport = await loop.start_tls(
-                transport, protocol, ssl_context, server_side=server_side,
-                server_hostname=None if server_side else server_hostname,
-            )
-            cast(Any, self._writer)._transport = new_transport
-            cast(Any, protocol)._transport = new_transport
-            cast(Any, protocol)._over_ssl = True
+        await upgrade_writer(self._writer, ssl_context, server_hostname)
 
     def _abort(self) -> None:
         self._closed = True

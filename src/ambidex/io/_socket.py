@@ -10,6 +10,16 @@ changing the constructor and awaiting each call that would block::
     sock.sendall(b"PING\\r\\n")        ->  await sock.sendall(b"PING\\r\\n")
     data = sock.recv(4096)            ->  data = await sock.recv(4096)
 
+The twin's surface is the socket's: what blocks is a coroutine (``connect``,
+``recv``, ``recv_into``, ``send``, ``sendall``, ``close``), what does not stays
+plain (``settimeout``, ``setsockopt``, ``getsockopt``, ``getpeername``,
+``getsockname``, ``shutdown``, ``fileno``, ``bind``, ``setblocking``, the
+``family``/``type``/``proto`` attributes). ``makefile`` returns a file whose
+reads are awaited (:mod:`ambidex.io._socketfile`), and
+``ssl_context.wrap_socket(sock, server_hostname=h)`` has an awaited twin,
+:func:`wrap_socket` (``await wrap_socket(ssl_context, sock, server_hostname=h)``),
+which upgrades the connection in place. ``AF_UNIX`` stream sockets work too.
+
 The generator's rule table maps exactly these names, so ``ambidex port`` does
 this rewrite for you. For new code prefer :class:`~ambidex.io.AsyncStream`:
 it has ``read_exactly`` and ``read_until``, which raw socket code keeps
@@ -22,13 +32,24 @@ import asyncio
 import errno
 import os
 import socket
+import ssl as _ssl
 from collections.abc import Coroutine
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
+from ambidex.io._socketfile import AsyncSocketIO, AsyncTextSocketIO
 from ambidex.io._timeouts import run_with_timeout
+from ambidex.io._tls import upgrade_writer
 
-__all__ = ["AsyncSocket"]
+__all__ = ["AsyncSocket", "wrap_socket"]
+
+#: The families a stream socket may have here: TCP over IPv4/IPv6, and Unix
+#: domain sockets where the platform has them.
+_FAMILIES = (
+    socket.AF_INET,
+    socket.AF_INET6,
+    *((socket.AF_UNIX,) if hasattr(socket, "AF_UNIX") else ()),
+)
 
 T = TypeVar("T")
 
@@ -57,7 +78,16 @@ class AsyncSocket:
     still goes out (a socket would leave an unknown prefix sent). A
     cancelled ``recv`` takes no data. ``close()`` lets queued data go out for
     at most a few seconds, then aborts, so a dead peer cannot make it hang.
-    Only TCP (``SOCK_STREAM`` over IPv4 or IPv6) is supported.
+    Stream sockets only (``SOCK_STREAM``): TCP over IPv4 or IPv6, and
+    ``AF_UNIX`` (``connect`` takes a path). Options set before ``connect``
+    (``setsockopt``, ``bind``) are set on the socket that connects; a connect
+    that fails, times out or is cancelled leaves a fresh unconnected socket
+    with the same options, ready to connect again.
+
+    ``close()`` with files from ``makefile`` still open closes the socket
+    (its own methods raise ``EBADF``) but keeps the connection until the last
+    file is closed, as a socket does: http.client hands the connection to the
+    response that way.
     """
 
     def __init__(
@@ -67,16 +97,24 @@ class AsyncSocket:
         proto: int = 0,
     ) -> None:
         if type != socket.SOCK_STREAM:
-            raise ValueError("AsyncSocket supports SOCK_STREAM (TCP) only")
-        if family not in (socket.AF_INET, socket.AF_INET6):
-            raise ValueError("AsyncSocket supports AF_INET and AF_INET6 only")
-        self.family = family
-        self.type = type
+            raise ValueError("AsyncSocket supports SOCK_STREAM (TCP and Unix stream) only")
+        if family not in _FAMILIES:
+            raise ValueError("AsyncSocket supports AF_INET, AF_INET6 and AF_UNIX only")
+        self.family = socket.AddressFamily(family)
+        self.type = socket.SocketKind(type)
         self.proto = proto
         self._timeout: float | None = socket.getdefaulttimeout()
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._closed = False
+        self._raw: socket.socket | None = None
+        """The unconnected socket, made on first need (an option, ``bind``,
+        ``fileno``, ``connect``); asyncio takes it over once connected."""
+        self._setup: list[tuple[str, tuple[Any, ...]]] = []
+        """``setsockopt``/``bind`` calls made before connecting, to replay on
+        the fresh socket a failed connect leaves."""
+        self._io_refs = 0
+        """Files from ``makefile`` not closed yet: they keep the connection."""
 
     @classmethod
     async def create_connection(
@@ -92,17 +130,110 @@ class AsyncSocket:
         await sock._connect(address, source_address)
         return sock
 
-    async def connect(self, address: tuple[str, int]) -> None:
-        """Connect to ``(host, port)``, within the socket's timeout.
+    async def connect(self, address: Any) -> None:
+        """Connect to ``(host, port)`` (a path for ``AF_UNIX``), within the
+        socket's timeout.
 
-        A timeout or cancellation leaves the socket unconnected (nothing half
-        open); it may be connected again.
+        A failure, timeout or cancellation leaves the socket unconnected
+        (nothing half open); it may be connected again.
         """
-        await self._connect(address, None)
+        self._check_unconnected()
+        raw = self._raw_socket()
+        loop = asyncio.get_running_loop()
+        try:
+            await self._timed(loop.sock_connect(raw, address), "connect")
+            if self.family == getattr(socket, "AF_UNIX", None):
+                streams = await asyncio.open_unix_connection(sock=raw)
+            else:
+                streams = await asyncio.open_connection(sock=raw)
+        except BaseException:
+            self._raw = None
+            raw.close()
+            raise
+        self._raw = None
+        self._reader, self._writer = streams
+
+    async def start_tls(
+        self, ssl_context: _ssl.SSLContext, *, server_hostname: str | None = None
+    ) -> AsyncSocket:
+        """Upgrade the connection to TLS in place and return this socket.
+
+        The twin of ``ssl_context.wrap_socket(sock, server_hostname=...)``
+        for a connected client socket (see :func:`wrap_socket`). Refuses
+        (``ValueError``) while a file from ``makefile`` is open: bytes it has
+        buffered arrived before the handshake, and reading them as if they
+        came over TLS is the classic STARTTLS injection hole; ports close the
+        file and make a new one after the upgrade, as smtplib and poplib do.
+        A failed, timed-out or cancelled handshake closes the socket.
+        """
+        _, writer = self._connected()
+        if self._io_refs:
+            raise ValueError(
+                "start_tls: close the files made with makefile() first (their buffered "
+                "bytes arrived before the handshake)"
+            )
+        try:
+            await self._timed(upgrade_writer(writer, ssl_context, server_hostname), "start_tls")
+        except BaseException:
+            self._closed = True
+            writer.transport.abort()
+            raise
+        return self
+
+    @overload
+    def makefile(
+        self,
+        mode: Literal["rb", "wb", "rwb", "wrb", "br", "bw"],
+        buffering: int | None = None,
+        *,
+        encoding: None = None,
+        errors: None = None,
+        newline: None = None,
+    ) -> AsyncSocketIO: ...
+
+    @overload
+    def makefile(
+        self,
+        mode: Literal["r", "w", "rw", "wr"] = "r",
+        buffering: int | None = None,
+        *,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> AsyncTextSocketIO: ...
+
+    def makefile(
+        self,
+        mode: str = "r",
+        buffering: int | None = None,
+        *,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> AsyncSocketIO | AsyncTextSocketIO:
+        """A file over the socket whose reads and writes are awaited, as
+        ``socket.makefile`` takes its arguments (``buffering`` is accepted and
+        ignored: reads are always buffered, writes never held back). Binary
+        with ``"b"`` in ``mode``; text otherwise. Making it does no I/O."""
+        if not set(mode) <= {"r", "w", "b"} or not set(mode) & {"r", "w"}:
+            raise ValueError(f"invalid mode {mode!r} (only r, w, b allowed)")
+        binary = "b" in mode
+        if binary and (encoding is not None or errors is not None or newline is not None):
+            raise ValueError("binary mode doesn't take an encoding, errors or newline argument")
+        if self._closed:
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        raw = AsyncSocketIO(self, mode.replace("b", "") + "b")
+        self._io_refs += 1
+        if binary:
+            return raw
+        return AsyncTextSocketIO(raw, encoding, errors, newline)
 
     async def recv(self, bufsize: int) -> bytes:
         """Up to ``bufsize`` bytes; ``b""`` at end of file. Cancelled, it takes none."""
-        reader, _ = self._connected()
+        return await self._recv(bufsize)
+
+    async def _recv(self, bufsize: int, *, files: bool = False) -> bytes:
+        reader, _ = self._connected(files=files)
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
         if bufsize == 0:
@@ -127,7 +258,10 @@ class AsyncSocket:
 
     async def sendall(self, data: bytes | bytearray | memoryview) -> None:
         """Send all of ``data``, waiting while the peer is slow to take it."""
-        _, writer = self._connected()
+        await self._sendall(data)
+
+    async def _sendall(self, data: bytes | bytearray | memoryview, *, files: bool = False) -> None:
+        _, writer = self._connected(files=files)
         writer.write(data)
         await self._timed(writer.drain(), "sendall")
 
@@ -142,12 +276,17 @@ class AsyncSocket:
 
     async def close(self) -> None:
         """Close; idempotent. Queued data gets a few seconds, then the
-        connection is aborted (at once if the close is cancelled)."""
+        connection is aborted (at once if the close is cancelled). With files
+        from ``makefile`` still open, the connection waits for the last of
+        them to close (as a socket's does)."""
         if self._closed:
             return
         self._closed = True
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
         writer = self._writer
-        if writer is None:
+        if writer is None or self._io_refs:
             return
         writer.close()
         try:
@@ -169,6 +308,32 @@ class AsyncSocket:
     def gettimeout(self) -> float | None:
         return self._timeout
 
+    def setblocking(self, flag: bool) -> None:
+        """``setblocking(False)`` is ``settimeout(0.0)``, ``True`` is ``settimeout(None)``."""
+        self.settimeout(None if flag else 0.0)
+
+    def getblocking(self) -> bool:
+        return self._timeout != 0.0
+
+    def setsockopt(self, level: int, optname: int, value: Any, optlen: int | None = None) -> None:
+        """As ``socket.setsockopt``; before ``connect`` it applies to the socket
+        that will connect."""
+        args = (level, optname, value) if optlen is None else (level, optname, value, optlen)
+        if self._writer is None and not self._closed:
+            self._setup.append(("setsockopt", args))
+        self._socket().setsockopt(*args)
+
+    def getsockopt(self, level: int, optname: int, buflen: int | None = None) -> Any:
+        if buflen is None:
+            return self._socket().getsockopt(level, optname)
+        return self._socket().getsockopt(level, optname, buflen)
+
+    def bind(self, address: Any) -> None:
+        """Bind the local end before ``connect`` (a source address)."""
+        self._check_unconnected()
+        self._setup.append(("bind", (address,)))
+        self._raw_socket().bind(address)
+
     def getpeername(self) -> Any:
         return self._socket().getpeername()
 
@@ -176,8 +341,8 @@ class AsyncSocket:
         return self._socket().getsockname()
 
     def fileno(self) -> int:
-        """The file descriptor, or -1 when closed or unconnected (as a socket)."""
-        if self._closed or self._writer is None:
+        """The file descriptor, or -1 once closed (as a socket)."""
+        if self._closed and not self._io_refs:
             return -1
         return self._socket().fileno()
 
@@ -207,21 +372,58 @@ class AsyncSocket:
             raise OSError(errno.EISCONN, os.strerror(errno.EISCONN))
         host, port = address[0], address[1]
         self._reader, self._writer = await self._timed(
-            asyncio.open_connection(host, port, family=self.family, local_addr=source_address),
-            "connect",
+            asyncio.open_connection(host, port, local_addr=source_address), "connect"
         )
+        # Any family the name resolves to, as socket.create_connection tries them.
+        self.family = socket.AddressFamily(self._socket().family)
 
-    def _connected(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._closed:
+    def _connected(
+        self, *, files: bool = False
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """The streams; ``files``: for a file from ``makefile``, which may
+        outlive the socket's ``close()``."""
+        if self._closed and not (files and self._io_refs):
             raise OSError(errno.EBADF, os.strerror(errno.EBADF))
         if self._reader is None or self._writer is None:
             raise OSError(errno.ENOTCONN, os.strerror(errno.ENOTCONN))
         return self._reader, self._writer
 
+    def _check_unconnected(self) -> None:
+        if self._closed:
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        if self._writer is not None:
+            raise OSError(errno.EISCONN, os.strerror(errno.EISCONN))
+
+    def _raw_socket(self) -> socket.socket:
+        """The socket that will connect, made (and its setup replayed) on first need."""
+        if self._raw is None:
+            raw = socket.socket(self.family, self.type, self.proto)
+            try:
+                raw.setblocking(False)
+                for method, args in self._setup:
+                    getattr(raw, method)(*args)
+            except BaseException:
+                raw.close()
+                raise
+            self._raw = raw
+        return self._raw
+
     def _socket(self) -> socket.socket:
-        _, writer = self._connected()
+        """The OS socket: the connected one, else the one that will connect."""
+        if self._writer is None:
+            if self._closed:
+                raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+            return self._raw_socket()
+        _, writer = self._connected(files=True)
         sock: socket.socket = writer.get_extra_info("socket")
         return sock
+
+    def _file_closed(self) -> None:
+        """A file from ``makefile`` closed; the last one closes a closed socket's
+        connection (without waiting: ``close()`` itself was awaited already)."""
+        self._io_refs -= 1
+        if self._closed and not self._io_refs and self._writer is not None:
+            self._writer.close()
 
     async def _timed(self, coro: Coroutine[Any, Any, T], what: str) -> T:
         try:
@@ -232,3 +434,32 @@ class AsyncSocket:
                     errno.EAGAIN, f"{what}: {os.strerror(errno.EAGAIN)}"
                 ) from None
             raise
+
+
+async def wrap_socket(
+    ssl_context: _ssl.SSLContext,
+    sock: AsyncSocket,
+    server_side: bool = False,
+    do_handshake_on_connect: bool = True,
+    suppress_ragged_eofs: bool = True,
+    server_hostname: str | None = None,
+    session: _ssl.SSLSession | None = None,
+) -> AsyncSocket:
+    """The awaited twin of ``ssl_context.wrap_socket(sock, server_hostname=h)``.
+
+    The port writes ``sock = await wrap_socket(ssl_context, sock,
+    server_hostname=h)``: the context moves into the first argument, the
+    other arguments keep their names and order. The connection is upgraded
+    in place (see :meth:`AsyncSocket.start_tls`) and the same socket is
+    returned, now speaking TLS. Only the client side of a connected socket,
+    with the handshake done at once, has a twin: other arguments raise
+    ``ValueError`` rather than do something else quietly.
+    """
+    if server_side:
+        raise ValueError("wrap_socket: AsyncSocket is a client socket (server_side=True)")
+    if not do_handshake_on_connect:
+        raise ValueError("wrap_socket: the handshake is done at once (do_handshake_on_connect)")
+    if session is not None:
+        raise ValueError("wrap_socket: TLS session reuse is not supported (session=...)")
+    del suppress_ragged_eofs  # asyncio's TLS treats a ragged EOF as end of file
+    return await sock.start_tls(ssl_context, server_hostname=server_hostname)
