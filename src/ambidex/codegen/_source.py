@@ -12,7 +12,26 @@ once.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
+
+# Characters that ``str.splitlines`` ends a line at and Python does not: inside
+# a comment or a string they are plain characters, and a form feed alone on a
+# line is PEP 8's page break. ``ast`` counts lines as the tokenizer does.
+_NOT_PYTHON_LINE_ENDS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_PYTHON_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def python_lines(text: str) -> list[str]:
+    """``text`` split into lines the way Python's tokenizer counts them, ends kept.
+
+    Only ``\\n``, ``\\r\\n`` and ``\\r`` end a line. Use this, never
+    ``str.splitlines``, for anything indexed by an AST line number: a form feed
+    in a comment would otherwise shift every later edit by one line.
+    """
+    if _NOT_PYTHON_LINE_ENDS.search(text) is None:
+        return text.splitlines(keepends=True)  # the same answer, in C
+    return _PYTHON_LINE.findall(text)
 
 
 @dataclass(frozen=True)
@@ -42,12 +61,13 @@ class SourceText:
     """A module's text with (line, column) -> offset conversion.
 
     ``ast`` gives 1-based lines and columns counted in UTF-8 bytes; string
-    offsets are in characters. This bridges the two.
+    offsets are in characters. This bridges the two. ``lines`` are Python's
+    lines (:func:`python_lines`), so that line ``n`` is the AST's line ``n``.
     """
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.lines = text.splitlines(keepends=True)
+        self.lines = python_lines(text)
         self._starts = [0]
         for line in self.lines:
             self._starts.append(self._starts[-1] + len(line))
