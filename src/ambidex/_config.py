@@ -6,6 +6,7 @@ user's rows of the rule table all come from here, parsed once.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,19 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 
 class ConfigError(ValueError):
-    """pyproject.toml is unreadable or ``[tool.ambidex]`` is malformed."""
+    """pyproject.toml is unreadable or ``[tool.ambidex]`` is malformed.
+
+    The message starts with ``path:line:col:`` where the offending key or
+    table can be found in the file, so that editors jump to it.
+    """
+
+
+#: The keys ``[tool.ambidex]`` may hold. Anything else is an error: a
+#: misspelt ``[[tool.ambidex.generat]]`` that was silently ignored would leave
+#: ``generate --check`` green while nothing is checked. A part that reads a
+#: new key adds it here.
+KNOWN_KEYS = frozenset({"generate", "rules", "lint"})
+_LINT_KEYS = frozenset({"blocking", "ignore"})
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,32 @@ class Config:
     """The raw ``[tool.ambidex]`` table."""
     table: RuleTable = DEFAULT_TABLE
     """The default rule table extended with the user's ``[[tool.ambidex.rules]]``."""
+    text: str = ""
+    """The text of pyproject.toml, to locate errors in it (tomllib gives no lines)."""
+
+    def locate(self, key: str, index: int | None = None) -> str:
+        """``path:line:1`` of ``[tool.ambidex]``'s ``key`` (its ``index``-th row, 0-based)."""
+        return f"{self.pyproject}:{locate_line(self.text, key, index)}:1"
+
+
+def locate_line(text: str, key: str, index: int | None = None) -> int:
+    """The 1-based line where ``[tool.ambidex]``'s ``key`` is written, else 1.
+
+    A row of an array of tables is found by its ``[[tool.ambidex.KEY]]``
+    header; a plain key by ``KEY =`` or a ``[tool.ambidex.KEY]`` header. This
+    is a search, not a TOML parser: an inline spelling that it does not
+    recognise is reported at line 1, which still names the file.
+    """
+    name = re.escape(key)
+    if index is not None:
+        headers = list(re.finditer(
+            rf"^[ \t]*\[\[[ \t]*tool\.ambidex\.{name}[ \t]*\]\]", text, re.MULTILINE))
+        if index < len(headers):
+            return text.count("\n", 0, headers[index].start()) + 1
+    match = re.search(
+        rf"^[ \t]*(?:\[\[?[ \t]*tool\.ambidex\.{name}\b|\"?{name}\"?[ \t]*=)",
+        text, re.MULTILINE)
+    return 1 if match is None else text.count("\n", 0, match.start()) + 1
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -58,11 +97,40 @@ def load_config(start: Path | None = None) -> Config:
         data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{pyproject}: {exc}") from exc
-    section = data.get("tool", {}).get("ambidex", {})
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{pyproject}:{locate_line(text, 'tool')}:1: [tool] must be a table")
+    section = tool.get("ambidex", {})
     if not isinstance(section, dict):
-        raise ConfigError(f"{pyproject}: [tool.ambidex] must be a table")
+        raise ConfigError(f"{pyproject}:{locate_line(text, 'ambidex')}:1: "
+                          "[tool.ambidex] must be a table")
+    config = Config(root=pyproject.parent, pyproject=pyproject, section=section, text=text)
+    for key in section:
+        if key not in KNOWN_KEYS:
+            raise ConfigError(f"{config.locate(key)}: [tool.ambidex]: unknown key {key!r}; "
+                              f"known: {sorted(KNOWN_KEYS)}")
+    _check_lint(config)
     try:
         table = load_table(section)
     except ValueError as exc:
-        raise ConfigError(f"{pyproject}: {exc}") from exc
-    return Config(root=pyproject.parent, pyproject=pyproject, section=section, table=table)
+        row = re.match(r"\[\[tool\.ambidex\.rules\]\] #(\d+)", str(exc))
+        where = config.locate("rules", int(row.group(1)) - 1 if row else None)
+        raise ConfigError(f"{where}: {exc}") from exc
+    return Config(root=pyproject.parent, pyproject=pyproject, section=section, table=table,
+                  text=text)
+
+
+def _check_lint(config: Config) -> None:
+    """``[tool.ambidex.lint]``: a table of known keys, each a list of strings."""
+    if "lint" not in config.section:
+        return
+    lint = config.section["lint"]
+    where = config.locate("lint")
+    if not isinstance(lint, dict):
+        raise ConfigError(f"{where}: [tool.ambidex.lint] must be a table")
+    for key, value in lint.items():
+        if key not in _LINT_KEYS:
+            raise ConfigError(f"{where}: [tool.ambidex.lint]: unknown key {key!r}; "
+                              f"known: {sorted(_LINT_KEYS)}")
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: [tool.ambidex.lint] {key!r} must be a list of strings")

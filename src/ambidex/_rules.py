@@ -329,6 +329,8 @@ _ROW_KEYS = {"sync", "async", "kind", "await", "blocks", "returns", "fix"}
 
 def rule_from_toml(row: Mapping[str, Any], where: str = "[[tool.ambidex.rules]]") -> Rule:
     """Build a user row from its TOML table, with errors that name the row."""
+    if not isinstance(row, Mapping):
+        raise RuleError(f"{where}: must be a table, got {row!r}")
     unknown = set(row) - _ROW_KEYS
     if unknown:
         raise RuleError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(_ROW_KEYS)}")

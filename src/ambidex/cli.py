@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     port.add_argument("--diff", action="store_true", help="print a unified diff, write nothing")
     port.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite existing output files (without it, a file in the way is an error)",
+    )
+    port.add_argument(
         "--explain",
         action="store_true",
         help="print, for every function that changed colour, the chain of calls that forced it",

@@ -88,3 +88,50 @@ def test_a_source_with_a_byte_order_mark_converts(
     (tmp_path / "a.py").write_text("\ufeff" + SOURCE, encoding="utf-8")
     assert main(["port", "a.py", "--to", "sync"]) == 0
     assert capsys.readouterr().out == SYNC
+
+
+def test_port_refuses_to_overwrite_an_existing_file_and_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text(SOURCE)
+    (tmp_path / "existing.py").write_text("# mine\n")
+    assert main(["port", "a.py", "--to", "sync", "-o", "existing.py"]) == 2
+    assert "existing.py:1:1: refusing to overwrite" in capsys.readouterr().err
+    assert (tmp_path / "existing.py").read_text() == "# mine\n"
+
+
+def test_port_into_a_folder_over_hand_written_files_writes_nothing_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text(SOURCE)
+    (tmp_path / "src" / "b.py").write_text(SOURCE)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "b.py").write_text("# mine\n")
+    assert main(["port", "src", "--to", "sync", "-o", "out"]) == 2
+    assert "out/b.py:1:1: refusing to overwrite" in capsys.readouterr().err
+    assert (tmp_path / "out" / "b.py").read_text() == "# mine\n"
+    assert not (tmp_path / "out" / "a.py").exists()
+
+
+def test_port_with_force_overwrites_and_a_rerun_with_the_same_output_is_allowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text(SOURCE)
+    (tmp_path / "existing.py").write_text("# mine\n")
+    assert main(["port", "a.py", "--to", "sync", "-o", "existing.py", "--force"]) == 0
+    assert (tmp_path / "existing.py").read_text() == SYNC
+    # The same port again writes the same text: nothing hand-written is lost.
+    assert main(["port", "a.py", "--to", "sync", "-o", "existing.py"]) == 0
+
+
+def test_port_rejects_a_rename_to_something_that_is_not_a_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text(SOURCE)
+    assert main(["port", "a.py", "--to", "sync", "--rename", "nap=1x"]) == 2
+    assert "'1x' is not a Python name" in capsys.readouterr().err

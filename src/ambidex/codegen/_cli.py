@@ -89,6 +89,10 @@ def _parse_renames(pairs: list[str]) -> dict[str, str]:
         old, sep, new = item.partition("=")
         if not sep or not old.strip() or not new.strip():
             raise ValueError(f"--rename expects OLD=NEW, got {item!r}")
+        for name in (old.strip(), new.strip()):
+            if not _generate.is_python_name(name):
+                raise ValueError(f"--rename {item!r}: {name!r} is not a Python name "
+                                 "(a name or a dotted module path)")
         renames[old.strip()] = new.strip()
     return renames
 
@@ -161,8 +165,35 @@ def run_port(args: argparse.Namespace) -> int:
             print(f"{destination.as_posix()}: refusing to overwrite a source", file=sys.stderr)
             return 2
         writes.append((destination, text))
-    # Written only once every destination is known to be safe.
+    # A file in the way is refused, as generate refuses one without its header:
+    # port's output carries no header (it becomes the user's code), so only
+    # --force, or the very same text, lets it be replaced.
+    plan = _generate.Plan()
+    refused = []
     for destination, text in writes:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        destination.write_text(text, encoding="utf-8")
+        try:
+            existing: str | None = _generate.read_source(destination)
+        except FileNotFoundError:
+            existing = None
+        except (OSError, UnicodeDecodeError, SyntaxError) as exc:
+            if not destination.is_file():
+                print(f"{destination.as_posix()}:1:1: cannot write there: {exc}",
+                      file=sys.stderr)
+                return 2
+            existing = ""
+        if existing == text:
+            continue
+        if existing is not None and not args.force:
+            refused.append(destination)
+        plan.writes[destination] = text
+    for destination in refused:
+        print(f"{destination.as_posix()}:1:1: refusing to overwrite an existing file: move "
+              "it away, choose another -o, or pass --force", file=sys.stderr)
+    if refused:
+        return 2
+    try:
+        _generate.write(plan)
+    except OSError as exc:
+        print(f"ambidex port: cannot write: {exc}", file=sys.stderr)
+        return 2
     return 0

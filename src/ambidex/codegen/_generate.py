@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import keyword
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -78,15 +79,28 @@ class Pair:
     index: int = 0
 
 
+def is_python_name(text: str) -> bool:
+    """Whether ``text`` can be a rename's side: ``Name``, ``pkg.mod.Name`` (``.mod`` too)."""
+    parts = text.lstrip(".").split(".")
+    return all(part.isidentifier() and not keyword.iskeyword(part) for part in parts)
+
+
 def read_pairs(config: Config) -> list[Pair]:
-    """The generate rows of ``[tool.ambidex]``, validated (errors name the row)."""
+    """The generate rows of ``[tool.ambidex]``, validated (errors name and locate the row).
+
+    Besides each row's own keys, the rows are checked against each other:
+    two rows that share a target, or whose targets nest, would each take the
+    other's files for orphans (one run writes them, the next deletes them);
+    a target inside its source (or a source inside its target, ``source =
+    ""``) would generate into itself, one level deeper every run.
+    """
     rows = config.section.get("generate", [])
     if not isinstance(rows, list):
-        raise ConfigError(f"{config.pyproject}: [tool.ambidex] 'generate' must be an array "
-                          "of tables ([[tool.ambidex.generate]])")
+        raise ConfigError(f"{config.locate('generate')}: [tool.ambidex] 'generate' must be an "
+                          "array of tables ([[tool.ambidex.generate]])")
     pairs = []
     for index, row in enumerate(rows):
-        where = f"{config.pyproject}: [[tool.ambidex.generate]] #{index + 1}"
+        where = f"{config.locate('generate', index)}: [[tool.ambidex.generate]] #{index + 1}"
         if not isinstance(row, dict):
             raise ConfigError(f"{where}: must be a table")
         unknown = set(row) - {"source", "target", "to", "rename", "async_prefix"}
@@ -103,11 +117,33 @@ def read_pairs(config: Config) -> list[Pair]:
             isinstance(k, str) and isinstance(v, str) for k, v in rename.items()
         ):
             raise ConfigError(f"{where}: 'rename' must be a table of strings")
+        for name in (*rename, *rename.values()):
+            if not is_python_name(name):
+                raise ConfigError(f"{where}: 'rename': {name!r} is not a Python name "
+                                  "(a name or a dotted module path)")
         async_prefix = row.get("async_prefix", False)
         if not isinstance(async_prefix, bool):
             raise ConfigError(f"{where}: 'async_prefix' must be true or false")
-        pairs.append(Pair(config.root / row["source"], config.root / row["target"], to,
-                          dict(rename), async_prefix, index))
+        pair = Pair(config.root / row["source"], config.root / row["target"], to,
+                    dict(rename), async_prefix, index)
+        if pair.target.exists() and not pair.target.is_dir():
+            raise ConfigError(f"{where}: target {row['target']!r} is a file, not a folder")
+        source, target = pair.source.resolve(), pair.target.resolve()
+        if source == target or source in target.parents or target in source.parents:
+            raise ConfigError(f"{where}: source and target overlap ({row['source']!r}, "
+                              f"{row['target']!r}): a target must lie outside its source")
+        for other in pairs:
+            other_target = other.target.resolve()
+            first = f"[[tool.ambidex.generate]] #{other.index + 1}"
+            shown = _display(pair.target, config.root)
+            if other_target == target:
+                raise ConfigError(f"{where}: its target {shown} is also the target of {first}")
+            if other_target in target.parents or target in other_target.parents:
+                inner, outer = (shown, _display(other.target, config.root))
+                relation = "inside" if other_target in target.parents else "around"
+                raise ConfigError(f"{where}: its target {inner} is {relation} {outer}, the "
+                                  f"target of {first}: each would delete the other's files")
+        pairs.append(pair)
     return pairs
 
 
