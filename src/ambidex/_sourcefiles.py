@@ -22,7 +22,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 # PEP 263: the declaration is a comment in line 1 or 2 matching this.
@@ -83,18 +83,45 @@ def encoding_of(text: str) -> str:
     return "utf-8"
 
 
+TOO_DEEP = "cannot parse: too deeply nested for Python's parser (RecursionError)"
+
+
+def too_deep(modules: Mapping[str, str]) -> list[str]:
+    """The paths of ``modules`` (path -> text) that :func:`ast.parse` cannot nest deep enough for.
+
+    A 20,000-term expression is valid Python, but the parser raises
+    ``RecursionError`` on it. The tools report such a file as one they
+    cannot parse, and go on with the others; this finds it after a
+    ``RecursionError`` escaped from work on many files at once.
+    """
+    import ast
+
+    found = []
+    for path, text in modules.items():
+        try:
+            ast.parse(text)
+        except RecursionError:
+            found.append(path)
+        except (SyntaxError, ValueError):
+            continue  # reported, with its location, by whoever parses it
+    return found
+
+
 def python_files(folder: str | os.PathLike[str], skip: Iterable[str] = ()) -> list[Path]:
     """The ``.py`` files under ``folder``, sorted, each folder entered once.
 
     Symbolic links to folders are followed (a package may be linked in), but
-    a folder whose real path was already entered is not entered again, so a
-    link loop ends. Folders named in ``skip``, ``__pycache__`` and hidden
+    a folder whose real path was already entered is not entered again, and a
+    link to ``folder`` itself or to a folder above it is not followed at all
+    (it would bring the whole tree, generated twins included, in again under
+    a deeper name). So a link loop ends. Folders named in ``skip``, ``__pycache__`` and hidden
     folders are not entered. A folder that vanishes or cannot be listed is
     passed over.
     """
     skipped = SKIPPED_FOLDERS | frozenset(skip)
     found: list[Path] = []
     entered: set[tuple[int, int]] = set()
+    root = os.path.realpath(folder)
     stack = [os.fspath(folder)]
     while stack:
         current = stack.pop()
@@ -116,8 +143,13 @@ def python_files(folder: str | os.PathLike[str], skip: Iterable[str] = ()) -> li
             except OSError:  # a link loop, or a link to nowhere
                 continue
             if is_dir:
-                if entry.name not in skipped and not entry.name.startswith("."):
-                    stack.append(entry.path)
+                if entry.name in skipped or entry.name.startswith("."):
+                    continue
+                if entry.is_symlink():
+                    real = os.path.realpath(entry.path)
+                    if root == real or root.startswith(real.rstrip(os.sep) + os.sep):
+                        continue  # a link to the tree's own root or above it
+                stack.append(entry.path)
             elif entry.name.endswith(".py"):
                 found.append(Path(entry.path))
     return sorted(found)

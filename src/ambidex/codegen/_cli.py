@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from ambidex._config import ConfigError, load_config
+from ambidex._sourcefiles import read_source
 from ambidex.codegen import _generate
 
 
@@ -48,12 +49,12 @@ def run_generate(args: argparse.Namespace) -> int:
     if diff:
         for target, content in result.writes.items():
             try:
-                old = target.read_text(encoding="utf-8")
-            except OSError:
+                old = read_source(target)
+            except (OSError, UnicodeDecodeError, SyntaxError):
                 old = ""
             sys.stdout.write(_diff(old, content, _display(target, config.root)))
         for orphan in result.deletes:
-            sys.stdout.write(_diff(orphan.read_text(encoding="utf-8"), "",
+            sys.stdout.write(_diff(read_source(orphan), "",
                                    _display(orphan, config.root)))
     if check:
         for target in result.writes:
@@ -70,7 +71,7 @@ def run_generate(args: argparse.Namespace) -> int:
         return 0
     try:
         _generate.write(result)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:
         print(f"ambidex generate: cannot write: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -125,8 +126,8 @@ def run_port(args: argparse.Namespace) -> int:
     modules: dict[str, str] = {}
     for file in inputs:
         try:
-            modules[file.as_posix()] = file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
+            modules[file.as_posix()] = read_source(file)  # PEP 263, no BOM
+        except (OSError, UnicodeDecodeError, SyntaxError) as exc:
             print(f"{file.as_posix()}:1:1: cannot read: {exc}", file=sys.stderr)
             return 2
     try:
@@ -134,7 +135,8 @@ def run_port(args: argparse.Namespace) -> int:
     except _generate.GenerateError as exc:
         print(f"ambidex port: {exc}", file=sys.stderr)
         return 2
-    conversion = convert(modules, table=config.table, renames=renames)
+    conversion = _generate.convert_guarded(convert, modules, table=config.table,
+                                           renames=renames)
     for diagnostic in conversion.diagnostics:
         suffix = "" if diagnostic.error else " (warning)"
         print(f"{diagnostic}{suffix}", file=sys.stderr)
@@ -172,7 +174,7 @@ def run_port(args: argparse.Namespace) -> int:
     refused = []
     for destination, text in writes:
         try:
-            existing: str | None = _generate.read_source(destination)
+            existing: str | None = read_source(destination)
         except FileNotFoundError:
             existing = None
         except (OSError, UnicodeDecodeError, SyntaxError) as exc:
@@ -193,7 +195,7 @@ def run_port(args: argparse.Namespace) -> int:
         return 2
     try:
         _generate.write(plan)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:
         print(f"ambidex port: cannot write: {exc}", file=sys.stderr)
         return 2
     return 0

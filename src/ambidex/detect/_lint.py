@@ -48,6 +48,7 @@ from ambidex._callgraph import own_nodes as _own_nodes
 from ambidex._callgraph import spelled as dotted_spelling
 from ambidex._config import ConfigError, load_config
 from ambidex._rules import DEFAULT_TABLE, RuleTable
+from ambidex._sourcefiles import TOO_DEEP, read_source, too_deep
 from ambidex.codegen._markers import marker_comments
 
 BLOCKING = "AMB101"
@@ -288,9 +289,17 @@ def lint_sources(
     rows (``[tool.ambidex.lint] blocking``). With ``strict``, allow comments
     that silence nothing, or that give no reason, are findings too.
     """
-    graph = build_callgraph(modules, table)
-    linter = _Linter(graph, blocking)
     result = LintResult()
+    try:
+        graph = build_callgraph(modules, table)
+    except RecursionError:
+        # One module too deep for the parser (or for the analysis' walks)
+        # must not cost the findings of all the others: name it, lint the rest.
+        deep = too_deep(modules) or _too_deep_to_analyse(modules, table)
+        result.syntax_errors = [Finding(path, 1, 1, SYNTAX_ERROR, TOO_DEEP) for path in deep]
+        modules = {path: text for path, text in modules.items() if path not in deep}
+        graph = build_callgraph(modules, table)
+    linter = _Linter(graph, blocking)
     for path, line, col, message in graph.syntax_errors:
         result.syntax_errors.append(
             Finding(path, line, col + 1, SYNTAX_ERROR, f"cannot parse: {message}")
@@ -330,6 +339,17 @@ def lint_sources(
     kept.sort(key=lambda f: (f.path, f.line, f.col, f.code))
     result.findings = kept
     return result
+
+
+def _too_deep_to_analyse(modules: Mapping[str, str], table: RuleTable) -> list[str]:
+    """The modules that parse but whose analysis alone exhausts the stack."""
+    found = []
+    for path, text in modules.items():
+        try:
+            build_callgraph({path: text}, table)
+        except RecursionError:
+            found.append(path)
+    return found
 
 
 def collect_files(
@@ -396,8 +416,8 @@ def lint_paths(paths: Sequence[str], *, strict: bool = False) -> LintResult:
     for file in collect_files(paths, ignore, config.root):
         display = _display(file)
         try:
-            sources[display] = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            sources[display] = read_source(file)  # as Python reads it: PEP 263, no BOM
+        except (OSError, UnicodeDecodeError, SyntaxError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             unreadable.append(Finding(display, 1, 1, SYNTAX_ERROR, f"cannot read: {reason}"))
     result = lint_sources(sources, table=config.table, blocking=blocking, strict=strict)
