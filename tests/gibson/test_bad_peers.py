@@ -13,7 +13,16 @@ import pytest
 
 from ambidex.sansio import LimitExceeded, RemoteProtocolError
 from examples.gibson import AsyncClient, Client, ConnectionClosedError, ServerError
-from examples.gibson.protocol import HEADER, Code, Error, ErrorCode, NotFound, Value, encode_reply
+from examples.gibson.protocol import (
+    HEADER,
+    Code,
+    Encoding,
+    Error,
+    ErrorCode,
+    NotFound,
+    Value,
+    encode_reply,
+)
 
 from .conftest import Script, ScriptedServer, read_request
 
@@ -329,3 +338,122 @@ async def test_async_bytes_before_any_request_are_reported_not_taken_for_a_reply
             assert "no request pending" in str(client._error)
             with pytest.raises(ConnectionClosedError, match="no request pending"):
                 await client.get("k")
+
+
+# -- replies nobody asked for (issue 12 item 9) ------------------------------------------
+
+
+def speaks_first(sent: threading.Event) -> Script:
+    """A script: send a VALUE as soon as the connection is accepted, then answer
+    every request with NOT_FOUND."""
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(encode_reply(Value(b"stray")))
+        await writer.drain()
+        sent.set()
+        while True:
+            await read_request(reader)
+            writer.write(encode_reply(NotFound()))
+            await writer.drain()
+
+    return script
+
+
+def stray_after_first_reply(sent: threading.Event) -> Script:
+    """A script: answer the first request, send an unasked VALUE 50 ms later,
+    then answer every request with NOT_FOUND."""
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(encode_reply(Value(b"first")))
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(encode_reply(Value(b"STRAY")))
+        await writer.drain()
+        sent.set()
+        while True:
+            await read_request(reader)
+            writer.write(encode_reply(NotFound()))
+            await writer.drain()
+
+    return script
+
+
+def test_blocking_client_refuses_a_reply_sent_before_any_request() -> None:
+    sent = threading.Event()
+    with ScriptedServer(speaks_first(sent)) as server, Client.connect(
+        "127.0.0.1", server.port, timeout=5
+    ) as client:
+        assert sent.wait(5)
+        with pytest.raises(RemoteProtocolError, match="no request pending"):
+            client.get("k")
+
+
+async def test_async_client_refuses_a_reply_that_arrived_before_its_first_request() -> None:
+    sent = threading.Event()
+    with ScriptedServer(speaks_first(sent)) as server:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
+            # Block the loop on purpose: the stray bytes are in the socket, and the
+            # reader task has not had a turn to see them when get() sends.
+            assert sent.wait(5)
+            with pytest.raises((RemoteProtocolError, ConnectionClosedError),
+                               match="no request pending"):
+                await client.get("k")
+
+
+def test_blocking_client_refuses_a_stray_reply_that_came_after_a_real_one() -> None:
+    sent = threading.Event()
+    with ScriptedServer(stray_after_first_reply(sent)) as server, Client.connect(
+        "127.0.0.1", server.port, timeout=5
+    ) as client:
+        assert client.get("k1") == b"first"
+        assert sent.wait(5)
+        with pytest.raises(RemoteProtocolError, match="no request pending"):
+            client.get("k2")  # not b"STRAY": that reply answered nothing
+        with pytest.raises(ConnectionClosedError):
+            client.get("k3")
+
+
+async def test_async_client_refuses_a_stray_reply_that_came_after_a_real_one() -> None:
+    sent = threading.Event()
+    with ScriptedServer(stray_after_first_reply(sent)) as server:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
+            assert await client.get("k1") == b"first"
+            assert sent.wait(5)  # the loop is blocked: get() runs before the reader sees it
+            with pytest.raises((RemoteProtocolError, ConnectionClosedError),
+                               match="no request pending"):
+                await client.get("k2")
+
+
+# -- values that say they are text and are not (issue 12 item 15) ----------------------
+
+
+def bad_utf8_value() -> Script:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(encode_reply(Value(b"ok \xff\xfe", Encoding.UTF8)))
+            await writer.drain()
+
+    return script
+
+
+def test_blocking_get_of_a_text_value_that_is_not_utf8_is_a_protocol_error_naming_the_key(
+        ) -> None:
+    with ScriptedServer(bad_utf8_value()) as server, Client.connect(
+        "127.0.0.1", server.port, timeout=5
+    ) as client:
+        with pytest.raises(RemoteProtocolError, match="'the-key'.*not valid UTF-8"):
+            client.get("the-key")
+        with pytest.raises(RemoteProtocolError, match="'second'"):
+            client.get_many(["second"])
+
+
+async def test_async_get_of_a_text_value_that_is_not_utf8_is_a_protocol_error_naming_the_key(
+        ) -> None:
+    with ScriptedServer(bad_utf8_value()) as server:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
+            with pytest.raises(RemoteProtocolError, match="'the-key'.*not valid UTF-8"):
+                await client.get("the-key")
+            with pytest.raises(RemoteProtocolError, match="'k2'"):
+                await client.get_many(["k2"])

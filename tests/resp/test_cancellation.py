@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from examples.resp import AsyncClient, Client
+from examples.resp import AsyncClient, AsyncConnection, AsyncConnectionPool, Client
+from examples.resp.errors import RedisConnectionError
 
 from .conftest import RedisServer, slow_command
 from .test_client import make_client, v
@@ -175,3 +176,69 @@ async def test_cancelled_shared_connect_leaves_no_half_made_connection() -> None
             assert not client._shared_lock.locked()
         finally:
             await client.close()
+
+
+async def test_async_release_cancelled_while_waiting_for_the_pool_lock_still_returns_the_connection(
+        redis_server: RedisServer) -> None:
+    # Issue 12 item 6: a cancel landing while release() waited for the pool's
+    # lock lost the connection for good; with one slot, every later call then
+    # raised PoolTimeout.
+    async with AsyncClient(redis_server.host, redis_server.port, max_connections=1,
+                           pool_timeout=0.5, auto_pipeline=False) as r:
+        conn = await r.pool.acquire()
+        async with r.pool._condition:  # somebody else holds the pool's lock
+            releasing = asyncio.create_task(r.pool.release(conn))
+            await asyncio.sleep(0.01)
+            releasing.cancel()
+            await asyncio.sleep(0)
+        with pytest.raises(asyncio.CancelledError):
+            await releasing
+        assert r.pool.size == 1
+        assert await r.ping() is True  # the one connection came back
+
+
+async def test_async_failed_connect_frees_its_slot_even_if_cancelled_waiting_for_the_lock(
+        ) -> None:
+    fail = asyncio.Event()
+
+    async def connect() -> AsyncConnection:
+        await fail.wait()
+        raise RedisConnectionError("refused")
+
+    pool = AsyncConnectionPool(connect, max_connections=1, timeout=0.5)
+    opening = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0.01)  # the slot is reserved; the connect is under way
+    assert pool.size == 1
+    async with pool._condition:  # somebody else holds the pool's lock
+        fail.set()
+        await asyncio.sleep(0.01)  # the connect failed; freeing its slot waits for the lock
+        opening.cancel()
+        await asyncio.sleep(0)
+    with pytest.raises((asyncio.CancelledError, RedisConnectionError)):
+        await opening
+    assert pool.size == 0
+
+
+async def test_auto_pipelined_callers_waiting_for_room_give_up_at_their_own_deadline() -> None:
+    # Issue 12 item 7: with the server frozen and max_pending full, the first
+    # callers timed out but the ones waiting for room waited forever.
+    async def frozen(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # reads every command, answers none
+
+    server = await asyncio.start_server(frozen, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with AsyncClient("127.0.0.1", port, auto_pipeline=True, max_pending=2,
+                               timeout=0.3) as r:
+            started = time.monotonic()
+            results = await asyncio.wait_for(
+                asyncio.gather(*(r.get(f"k{i}") for i in range(6)), return_exceptions=True), 5)
+            assert all(isinstance(result, TimeoutError) for result in results), results
+            assert time.monotonic() - started < 2
+            # The timed-out calls keep their slots (their replies are still owed),
+            # so a new caller waits for room -- within its own deadline too.
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(r.get("again"), 5)
+    finally:
+        server.close()
+        await server.wait_closed()

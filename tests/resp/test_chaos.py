@@ -21,6 +21,7 @@ from examples.resp import (
     Client,
     RedisConnectionError,
     RemoteProtocolError,
+    encode_command,
 )
 
 from .conftest import RedisServer, free_port, slow_command
@@ -308,3 +309,33 @@ def test_sync_thread_storm_with_tight_timeouts_never_misdelivers(
             client.pool.release(conn)
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("auto_pipeline", [True, False], ids=["auto-pipelined", "pooled"])
+async def test_async_error_after_a_good_reply_in_the_same_packet_reaches_the_next_caller_at_once(
+        auto_pipeline: bool) -> None:
+    # Issue 12 item 8: one good reply and garbage in one packet; the second
+    # caller waited forever (no timeout set) for bytes that would never come.
+    async def good_then_garbage(reader: asyncio.StreamReader,
+                                writer: asyncio.StreamWriter) -> None:
+        await reader.readexactly(len(encode_command(["GET", "a"])) * 2)
+        writer.write(b"$1\r\nA\r\n?garbage\r\n")
+        await writer.drain()
+        await reader.read()  # stays open: only the bytes already sent can tell
+
+    server = await asyncio.start_server(good_then_garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with AsyncClient("127.0.0.1", port, auto_pipeline=auto_pipeline,
+                               max_connections=1) as r:
+            conn = await r._shared_connection() if auto_pipeline else await r.pool.acquire()
+            first = asyncio.create_task(conn.execute(["GET", "a"]))
+            second = asyncio.create_task(conn.execute(["GET", "b"]))
+            assert await asyncio.wait_for(first, 5) == b"A"
+            with pytest.raises(RemoteProtocolError):
+                await asyncio.wait_for(second, 5)
+            if not auto_pipeline:
+                await r.pool.release(conn)
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -6,6 +6,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ambidex.sansio import NEED_DATA, LimitExceeded, RemoteProtocolError
 from examples.resp._hiredis import HiredisParser
@@ -299,3 +301,81 @@ def test_an_argument_redis_cannot_take_is_refused_before_any_byte(bad: object) -
 def test_empty_command_is_refused() -> None:
     with pytest.raises(ValueError):
         encode_command([])
+
+
+# -- limits do not depend on how the bytes are cut (issue 12 item 14) -----------------
+
+
+def test_a_line_of_exactly_max_line_length_is_accepted_when_cr_and_lf_arrive_apart() -> None:
+    line = b"+" + b"a" * 63  # 64 bytes before its CRLF: exactly the limit
+    whole = RespParser(max_line_length=64)
+    whole.feed(line + b"\r\n")
+    assert whole.next_reply() == b"a" * 63
+    split = RespParser(max_line_length=64)
+    split.feed(line + b"\r")
+    assert split.next_reply() is NEED_DATA
+    split.feed(b"\n")
+    assert split.next_reply() == b"a" * 63
+
+
+def _wire_for(limit_name: str, size: int) -> bytes:
+    """A reply whose size, as the limit ``limit_name`` counts it, is ``size``."""
+    if limit_name == "max_line_length":
+        return b"+" + b"a" * (size - 1) + b"\r\n"
+    if limit_name == "max_bulk_length":
+        return b"$%d\r\n%b\r\n" % (size, b"x" * size)
+    if limit_name == "max_aggregate_length":
+        return b"*%d\r\n%b" % (size, b":1\r\n" * size)
+    assert limit_name == "max_depth"
+    return b"*1\r\n" * size + b":1\r\n"
+
+
+def _outcome(chunks: list[bytes], **limits: int) -> tuple[str, Any]:
+    parser = RespParser(**limits)
+    replies: list[Any] = []
+    try:
+        for chunk in chunks:
+            parser.feed(chunk)
+            while (reply := parser.next_reply()) is not NEED_DATA:
+                replies.append(reply)
+    except LimitExceeded as exc:
+        return "refused", exc.limit_name
+    return "accepted", replies
+
+
+@given(
+    limit_name=st.sampled_from(
+        ["max_line_length", "max_bulk_length", "max_aggregate_length", "max_depth"]),
+    limit=st.integers(min_value=2, max_value=40),
+    over=st.integers(min_value=-1, max_value=1),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8),
+    stream_threshold=st.sampled_from([1, 8, 64 * 1024]),
+)
+@settings(max_examples=300, deadline=None)
+def test_every_limit_gives_the_same_answer_however_the_bytes_are_cut(
+        limit_name: str, limit: int, over: int, cuts: list[int], stream_threshold: int) -> None:
+    size = limit + over
+    wire = _wire_for(limit_name, size) + b":7\r\n"  # then a reply within every limit
+    points = sorted({min(c, len(wire)) for c in cuts})
+    chunks = [wire[a:b] for a, b in zip([0, *points], [*points, len(wire)], strict=True)]
+    limits = {limit_name: limit, "stream_threshold": stream_threshold}
+    whole = _outcome([wire], **limits)
+    assert _outcome(chunks, **limits) == whole
+    assert _outcome([wire[i:i + 1] for i in range(len(wire))], **limits) == whole
+    assert whole[0] == ("accepted" if size <= limit else "refused")
+
+
+@pytest.mark.parametrize(
+    ("wire", "what"),
+    [(b"*4294967295\r\n", "MemoryError in hiredis"),
+     (b"%1\r\n*1\r\n:1\r\n:2\r\n", "a map key that is an array"),
+     (b"%1\r\n%1\r\n:1\r\n:1\r\n:2\r\n", "a map key that is a map")],
+)
+def test_hiredis_machine_turns_what_hiredis_cannot_build_into_a_protocol_error(
+        wire: bytes, what: str) -> None:
+    parser = HiredisParser()
+    parser.feed(wire)
+    with pytest.raises(RemoteProtocolError):
+        parser.next_reply()
+    with pytest.raises(RemoteProtocolError, match="broke earlier"):
+        parser.next_reply()
