@@ -58,6 +58,11 @@ class HiredisParser:
     def __len__(self) -> int:
         return int(self._reader.len())
 
+    @property
+    def error(self) -> RemoteProtocolError | None:
+        """The protocol error that stopped the machine, or ``None`` while it is usable."""
+        return self._error
+
     def next_reply(self) -> Any | NeedData:
         if self._error is not None:
             raise RemoteProtocolError(f"the reply stream broke earlier: {self._error}")
@@ -66,6 +71,14 @@ class HiredisParser:
         except RemoteProtocolError as exc:
             self._error = exc
             raise
+        except (MemoryError, TypeError, ValueError, OverflowError) as exc:
+            # What hiredis cannot build is the server's doing: an aggregate
+            # length it cannot allocate (``*4294967295``: MemoryError), a map
+            # key that is an aggregate (TypeError: unhashable). Either way the
+            # reply stream is lost, like after any protocol error.
+            self._error = RemoteProtocolError(
+                f"hiredis cannot build this reply ({type(exc).__name__}: {exc})")
+            raise self._error from exc
         if type(reply) is self._push_type:
             return PushReply(reply)  # type: ignore[call-overload]
         return reply

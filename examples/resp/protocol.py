@@ -283,6 +283,17 @@ class RespParser:
             pending = len(self._pending[1])
         return len(self._buf) - self._pos + pending
 
+    @property
+    def error(self) -> RemoteProtocolError | None:
+        """The protocol error that stopped the machine, or ``None`` while it is usable.
+
+        :meth:`replies` returns the good replies that came before an error and
+        keeps the error for its next call; a driver that will not call again
+        until more bytes arrive checks this, so an error already received is
+        reported now, not after bytes that may never come.
+        """
+        return self._error
+
     # -- output --------------------------------------------------------------
 
     def replies(self) -> list[Any]:
@@ -380,11 +391,16 @@ class RespParser:
             scan_from = self._scan_from
             end = find(b"\r\n", pos if scan_from <= pos else scan_from - 1)
             if end < 0 or end - pos > max_line:
-                if end < 0 and len(buf) - pos <= max_line:
-                    self._scan_from = len(buf)
-                    break
-                raise _limit("max_line_length", (end if end >= 0 else len(buf)) - pos,
-                             max_line, "reply line")
+                if end < 0:
+                    # Incomplete: within the limit so far? A line of exactly
+                    # max_line bytes may be waiting for the LF after its CR:
+                    # the answer must not depend on where the packets split.
+                    waiting = len(buf) - pos
+                    if waiting <= max_line or (waiting == max_line + 1 and buf[-1] == 13):
+                        self._scan_from = len(buf)
+                        break
+                    end = len(buf) if buf[-1] != 13 else len(buf) - 1
+                raise _limit("max_line_length", end - pos, max_line, "reply line")
             t = buf[pos]
             if t == _BULK or t == _VERBATIM or t == _BLOB_ERROR:
                 header = buf[pos + 1:end]

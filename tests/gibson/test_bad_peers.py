@@ -443,7 +443,7 @@ def test_blocking_get_of_a_text_value_that_is_not_utf8_is_a_protocol_error_namin
     with ScriptedServer(bad_utf8_value()) as server, Client.connect(
         "127.0.0.1", server.port, timeout=5
     ) as client:
-        with pytest.raises(RemoteProtocolError, match="'the-key'.*not valid UTF-8"):
+        with pytest.raises(RemoteProtocolError, match=r"'the-key'.*not valid UTF-8"):
             client.get("the-key")
         with pytest.raises(RemoteProtocolError, match="'second'"):
             client.get_many(["second"])
@@ -453,7 +453,7 @@ async def test_async_get_of_a_text_value_that_is_not_utf8_is_a_protocol_error_na
         ) -> None:
     with ScriptedServer(bad_utf8_value()) as server:
         async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
-            with pytest.raises(RemoteProtocolError, match="'the-key'.*not valid UTF-8"):
+            with pytest.raises(RemoteProtocolError, match=r"'the-key'.*not valid UTF-8"):
                 await client.get("the-key")
             with pytest.raises(RemoteProtocolError, match="'k2'"):
                 await client.get_many(["k2"])

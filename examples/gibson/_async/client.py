@@ -32,7 +32,8 @@ from typing import TypeVar  # ambidex: async-only
 
 from ambidex import sansio  # ambidex: async-only
 from ambidex.io import AsyncStream
-from ambidex.sansio import NEED_DATA
+from ambidex.sansio import NEED_DATA, RemoteProtocolError
+from examples.gibson._unasked import unasked_bytes_waiting
 from examples.gibson.protocol import (
     DEFAULT_MAX_PAYLOAD,
     ClientConnection,
@@ -157,7 +158,7 @@ class AsyncClient:
 
     async def get(self, key: str | bytes) -> bytes | str | None:
         """The value of ``key`` (``str`` if it was stored as text), or ``None``."""
-        return _value_of(await self.execute(Get(as_key(key))))
+        return _value_of(await self.execute(Get(as_key(key))), key)
 
     async def set(self, key: str | bytes, value: bytes | str) -> None:
         """Store ``value`` under ``key``; ``str`` values are stored as UTF-8 text."""
@@ -169,8 +170,9 @@ class AsyncClient:
 
     async def get_many(self, keys: Iterable[str | bytes]) -> list[bytes | str | None]:
         """Pipelined ``get`` of every key: one write, then the replies in order."""
+        keys = list(keys)
         replies = await self.execute_many([Get(as_key(key)) for key in keys])
-        return [_value_of(reply) for reply in replies]
+        return [_value_of(reply, key) for reply, key in zip(replies, keys, strict=True)]
 
     async def execute(self, request: Request) -> Reply:
         """Send one request and return its reply (an ERROR reply is returned, not raised)."""
@@ -279,6 +281,14 @@ class AsyncClient:
                 if task is not current:
                     task.cancel()
 
+    def _refuse_unasked_bytes(self) -> None:
+        """Raise if the server sent bytes while nothing was outstanding and
+        they are still unread (see :mod:`examples.gibson._unasked`)."""
+        if unasked_bytes_waiting(self._stream):
+            raise RemoteProtocolError(
+                "the server sent bytes with no request pending (before this request was sent)"
+            )
+
     # -- blocking colour only (sync-only): one caller at a time, replies counted ----
 
     async def _send(self, requests: list[Request]) -> int:  # ambidex: sync-only
@@ -288,6 +298,7 @@ class AsyncClient:
             # could be taken for this batch's replies.
             try:
                 self._conn.next_event()
+                self._refuse_unasked_bytes()
             except BaseException as exc:
                 self._break(exc)
                 raise
@@ -333,6 +344,12 @@ class AsyncClient:
         """
         await self._wait_for_room(len(requests), deadline)
         self._check_usable()
+        if self._conn.outstanding == 0:
+            try:
+                self._refuse_unasked_bytes()
+            except RemoteProtocolError as exc:
+                self._break(exc)
+                raise
         data = self._conn.send_many(requests)
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[Reply]] = [loop.create_future() for _ in requests]
@@ -480,12 +497,19 @@ def _raise_error(reply: Reply) -> None:
         raise ServerError(reply.code, reply.message)
 
 
-def _value_of(reply: Reply) -> bytes | str | None:
+def _value_of(reply: Reply, key: str | bytes) -> bytes | str | None:
     _raise_error(reply)
     if isinstance(reply, NotFound):
         return None
     if isinstance(reply, Value):
-        return reply.decoded()
+        try:
+            return reply.decoded()
+        except UnicodeDecodeError as exc:
+            # The server's fault, not the caller's: say so, and say which key.
+            # The frame was whole, so the connection is still in step.
+            raise RemoteProtocolError(
+                f"the value of key {key!r} is flagged UTF8 but is not valid UTF-8: {exc}"
+            ) from None
     raise AssertionError(f"the machine let {reply!r} through as a GET reply")
 
 

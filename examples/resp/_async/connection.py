@@ -195,13 +195,19 @@ class AsyncConnection:
         if self.broken is not None:
             raise RedisConnectionError(f"connection is unusable: {self.broken}")
         if IS_ASYNC:
+            if self.timeout is None:
+                if self._room or len(self._waiters) >= self.max_pending:
+                    await self._wait_for_room(1, None)
+                future = self._loop.create_future()
+                self._send(encode_command(args), future, 1)
+                return await future
+            # The wait for room counts against the caller's deadline too.
+            deadline = self._loop.time() + self.timeout
             if self._room or len(self._waiters) >= self.max_pending:
-                await self._wait_for_room(1)
+                await self._wait_for_room(1, deadline)
             future = self._loop.create_future()
             self._send(encode_command(args), future, 1)
-            if self.timeout is None:
-                return await future
-            return await self._wait(future)
+            return await self._wait(future, deadline)
         else:
             replies = await self._roundtrip([args])
             return replies[0]
@@ -213,12 +219,13 @@ class AsyncConnection:
         if not commands:
             return []
         if IS_ASYNC:
+            deadline = None if self.timeout is None else self._loop.time() + self.timeout
             if self._room or len(self._waiters) + len(commands) > self.max_pending:
-                await self._wait_for_room(len(commands))
+                await self._wait_for_room(len(commands), deadline)
             future: asyncio.Future[list[Any]] = self._loop.create_future()
             data = b"".join([encode_command(args) for args in commands])
             self._send(data, _Batch(future, len(commands)), len(commands))
-            return await self._wait(future)
+            return await self._wait(future, deadline)
         else:
             return await self._roundtrip(commands)
 
@@ -286,19 +293,23 @@ class AsyncConnection:
         if wake is not None and not wake.done():
             wake.set_result(None)
 
-    async def _wait(self, future: asyncio.Future[T]) -> T:  # ambidex: async-only
-        """Await a reply within ``timeout``. Giving up cancels the future; its
-        place in the FIFO stays, so its reply is dropped when it comes."""
-        if self.timeout is None:
+    async def _wait(self, future: asyncio.Future[T],  # ambidex: async-only
+                    deadline: float | None) -> T:
+        """Await a reply until ``deadline`` (loop time). Giving up cancels the
+        future; its place in the FIFO stays, so its reply is dropped when it
+        comes (and only then is its slot under ``max_pending`` free again)."""
+        if deadline is None:
             return await future
         try:
-            return await asyncio.wait_for(future, self.timeout)
+            return await asyncio.wait_for(future, deadline - self._loop.time())
         except asyncio.TimeoutError:  # not the builtin TimeoutError before 3.11
             raise TimeoutError(f"no reply within {self.timeout} s") from None
 
-    async def _wait_for_room(self, count: int) -> None:  # ambidex: async-only
+    async def _wait_for_room(self, count: int,  # ambidex: async-only
+                             deadline: float | None) -> None:
         """Wait, in line, until ``count`` more replies fit under ``max_pending``
-        (a batch bigger than that goes alone, once nothing is pending)."""
+        (a batch bigger than that goes alone, once nothing is pending), or
+        until ``deadline`` (loop time): then ``TimeoutError``, nothing sent."""
         waiters = self._waiters
         while True:
             if self.broken is not None:
@@ -310,7 +321,13 @@ class AsyncConnection:
             room = self._loop.create_future()
             self._room.append(room)
             try:
-                await room
+                if deadline is None:
+                    await room
+                else:
+                    await asyncio.wait_for(room, deadline - self._loop.time())
+            except asyncio.TimeoutError:  # not the builtin TimeoutError before 3.11
+                raise TimeoutError(f"no room for the command within {self.timeout} s "
+                                   f"({self.max_pending} replies pending)") from None
             finally:
                 self._room.remove(room)
 
@@ -359,6 +376,8 @@ class AsyncConnection:
                         waiter.set_result(reply)
                 if self._room:
                     self._grant_room()
+                if parser.error is not None:  # after good replies: raise it now, not
+                    raise parser.error        # after bytes that may never come
         except asyncio.CancelledError:
             raise
         except BaseException as exc:

@@ -87,13 +87,20 @@ class AsyncConnectionPool:
         try:
             return await self._connect()
         except BaseException:
-            async with self._condition:
-                self._size -= 1
-                self._condition.notify()
+            await self._settle(self._free_slot)
             raise
 
     async def release(self, conn: AsyncConnection) -> None:
-        """Give ``conn`` back; a broken one is dropped and its slot freed."""
+        """Give ``conn`` back; a broken one is dropped and its slot freed.
+
+        Cancellation-proof: a caller cancelled while this waits for the pool's
+        lock still gives the connection back (else, with ``max_connections=1``,
+        every later ``acquire()`` would wait for a connection that never comes).
+        """
+        await self._settle(self._put_back, conn)
+
+    async def _put_back(self, conn: AsyncConnection | None) -> None:
+        assert conn is not None
         async with self._condition:
             if conn.broken is None and not self._closed:
                 self._idle.append(conn)
@@ -102,6 +109,30 @@ class AsyncConnectionPool:
             self._condition.notify()
         if conn.broken is not None or self._closed:
             await conn.close()
+
+    async def _free_slot(self, conn: AsyncConnection | None = None) -> None:
+        async with self._condition:
+            self._size -= 1
+            self._condition.notify()
+
+    async def _settle(
+        self,
+        bookkeeping: Callable[[AsyncConnection | None], Awaitable[None]],
+        conn: AsyncConnection | None = None,
+    ) -> None:
+        """Run ``bookkeeping(conn)`` (which takes the pool's lock) to the end,
+        even if the caller is cancelled meanwhile.
+
+        In asyncio a free lock is taken without suspending, so the usual case
+        runs in place; only when the lock is busy does the bookkeeping go to a
+        task of its own, shielded from the caller's cancellation. (A blocking
+        thread cannot be cancelled while it waits for a lock.)
+        """
+        if IS_ASYNC:
+            if self._condition.locked():
+                await asyncio.shield(asyncio.ensure_future(bookkeeping(conn)))
+                return
+        await bookkeeping(conn)
 
     async def close(self) -> None:
         """Close the idle connections; the ones in use are closed when released."""
