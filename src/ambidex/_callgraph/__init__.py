@@ -51,11 +51,11 @@ from ambidex._callgraph._model import (
     Class,
     Function,
     Module,
-    module_name_for,
     own_nodes,
     spelled,
 )
 from ambidex._callgraph._resolve import _Resolver
+from ambidex._names import module_label
 from ambidex._rules import RuleTable
 
 __all__ = [
@@ -69,7 +69,6 @@ __all__ = [
     "Function",
     "Module",
     "build",
-    "module_name_for",
     "own_nodes",
     "spelled",
 ]
@@ -81,23 +80,26 @@ def build(modules: Mapping[str, str], table: RuleTable) -> CallGraph:
     A module that does not parse is left out and reported in
     ``syntax_errors``; the rest are analysed as if it did not exist.
     """
-    graph = CallGraph({}, {}, {}, [], table)
+    parsed: dict[str, Module] = {}
+    syntax_errors: list[tuple[str, int, int, str]] = []
     for path, text in modules.items():
         try:
             tree = ast.parse(text, filename=path)
         except SyntaxError as exc:
-            graph.syntax_errors.append(
+            syntax_errors.append(
                 (path, exc.lineno or 1, (exc.offset or 1) - 1, exc.msg or "invalid syntax")
             )
             continue
-        graph.modules[path] = Module(path, module_name_for(path), text, tree)
-    for module in graph.modules.values():
-        _Indexer(graph, module).run()
-    resolver = graph._resolver = _Resolver(graph)
-    for function in graph.functions.values():
+        parsed[path] = Module(path, module_label(path), text, tree)
+    functions: dict[str, Function] = {}
+    classes: dict[str, Class] = {}
+    for module in parsed.values():
+        _Indexer(functions, classes, module).run()
+    resolver = _Resolver(parsed, functions, classes, table)
+    for function in functions.values():
         for pending in function._pending:
             call = resolver.resolve(function, pending)
             if call is not None:
                 function.calls.append(call)
         function._pending = []
-    return graph
+    return CallGraph(parsed, functions, classes, syntax_errors, table, resolver)

@@ -6,7 +6,6 @@ import ast
 
 from ambidex._callgraph._model import (
     _UNKNOWN,
-    CallGraph,
     CallKind,
     Class,
     Function,
@@ -16,13 +15,17 @@ from ambidex._callgraph._model import (
     _Pending,
     spelled,
 )
+from ambidex._names import absolute_module, is_package_path
 
 
 class _Indexer:
     """The one walk of a module: defines, binds and collects call sites."""
 
-    def __init__(self, graph: CallGraph, module: Module) -> None:
-        self.graph = graph
+    def __init__(
+        self, functions: dict[str, Function], classes: dict[str, Class], module: Module
+    ) -> None:
+        self.functions = functions
+        self.classes = classes
         self.module = module
 
     def run(self) -> None:
@@ -71,7 +74,7 @@ class _Indexer:
                 self.expr(expr, fn, tc, None, None)
             qualname = prefix + node.name
             klass = Class(f"{self.module.name}:{qualname}", self.module, qualname, node)
-            self.graph.classes[klass.key] = klass
+            self.classes[klass.key] = klass
             if cls is not None:
                 cls.classes[node.name] = klass
             self.bind(fn, cls, node.name, _Binding("class", None, cls=klass))
@@ -185,7 +188,7 @@ class _Indexer:
         ]
         # Two functions with one name in one scope (a property's setter,
         # overloads): the last one wins, as at run time.
-        self.graph.functions[fn.key] = fn
+        self.functions[fn.key] = fn
         if cls is not None:
             cls.methods[node.name] = fn
         self.bind(parent, cls, node.name, _Binding("function", None, function=fn))
@@ -216,12 +219,10 @@ class _Indexer:
                     top = alias.name.split(".")[0]
                     self.bind(fn, cls, top, _Binding("import", None, dotted=top))
             return
-        base = node.module or ""
-        if node.level:
-            package = self.module.name.split(".")
-            is_package = self.module.path.replace("\\", "/").endswith("__init__.py")
-            keep = len(package) - node.level + (1 if is_package else 0)
-            base = ".".join([*package[: max(keep, 0)], *([base] if base else [])])
+        is_package = is_package_path(self.module.path)
+        base = absolute_module(self.module.name, is_package, node.module, node.level)
+        if base is None:  # above the top: resolved by the name after the dots
+            base = node.module or ""
         for alias in node.names:
             if alias.name == "*":
                 continue

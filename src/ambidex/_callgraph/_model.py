@@ -7,12 +7,9 @@ import ast
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ambidex._rules import Rule, RuleTable
-
-if TYPE_CHECKING:
-    from ambidex._callgraph._resolve import _Resolver
 
 #: Calls that run the function they are given in a thread: a blocking function
 #: passed to them by reference (or called in a lambda given to them) does not
@@ -181,8 +178,20 @@ class _Common:
     lambda_node: ast.Lambda | None
 
 
+class Evaluator(Protocol):
+    """What the call graph asks of its resolver (:mod:`ambidex._callgraph._resolve`):
+    what an expression denotes, and where a class's method is defined."""
+
+    def eval(self, node: ast.expr, scope: Function | Module | Class | None) -> _Val | None: ...
+
+    def method(self, cls: Class, name: str, skip_self: bool = False) -> Function | None: ...
+
+
 @dataclass
 class CallGraph:
+    """The modules analysed together, their classes and functions (each with its
+    calls resolved), and the resolver that answers questions about names."""
+
     modules: dict[str, Module]
     """By display path, in the order given."""
     functions: dict[str, Function]
@@ -190,8 +199,7 @@ class CallGraph:
     syntax_errors: list[tuple[str, int, int, str]]
     """(path, line, col, message) of modules that did not parse; they are left out."""
     table: RuleTable
-
-    _resolver: _Resolver | None = None
+    resolver: Evaluator
 
     def iter_calls(self) -> Iterator[Call]:
         for function in self.functions.values():
@@ -204,8 +212,7 @@ class CallGraph:
         sleep as nap`` -> ``time.sleep``; an analysed class or function -> its
         dotted name. None for anything that is not a name.
         """
-        assert self._resolver is not None
-        value = self._resolver.eval(node, scope)
+        value = self.resolver.eval(node, scope)
         if value is None:
             return None
         if value.function is not None:
@@ -218,8 +225,7 @@ class CallGraph:
 
     def type_of(self, node: ast.expr, scope: Function | Module) -> str | None:
         """The type of the value of ``node``, when the analysis knows it."""
-        assert self._resolver is not None
-        value = self._resolver.eval(node, scope)
+        value = self.resolver.eval(node, scope)
         return value.instance if value is not None else None
 
     def attribute_slots_fed_by(self, function: Function, param: str) -> list[tuple[str, str, str]]:
@@ -241,8 +247,7 @@ class CallGraph:
 
     def method(self, cls: Class, name: str) -> Function | None:
         """``cls``'s method ``name``, its analysed bases included."""
-        assert self._resolver is not None
-        return self._resolver.method(cls, name)
+        return self.resolver.method(cls, name)
 
 
 # --- bindings: what a name is bound to, before it is evaluated ----------------------
@@ -286,16 +291,6 @@ class _Val:
 
 
 _UNKNOWN = _Binding("unknown", None)
-
-
-def module_name_for(path: str) -> str:
-    """``src/pkg/mod.py`` -> ``src.pkg.mod``; ``pkg/__init__.py`` -> ``pkg``."""
-    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
-    if parts and parts[-1].endswith(".py"):
-        parts[-1] = parts[-1][:-3]
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(p for p in parts if p != "..") or "__main__"
 
 
 def spelled(node: ast.expr) -> str:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from ambidex._callgraph._model import (
     GENERATOR_OF,
     OFFLOAD_CALLS,
     OFFLOAD_METHODS,
     Call,
-    CallGraph,
     CallKind,
     Class,
     Function,
@@ -20,17 +19,25 @@ from ambidex._callgraph._model import (
     _Pending,
     _Val,
 )
+from ambidex._rules import RuleTable
 
 
 class _Resolver:
     """Lazy, memoised evaluation of names and expressions to what they denote."""
 
-    def __init__(self, graph: CallGraph) -> None:
-        self.graph = graph
-        self.table = graph.table
+    def __init__(
+        self,
+        modules: Mapping[str, Module],
+        functions: Mapping[str, Function],
+        classes: Mapping[str, Class],
+        table: RuleTable,
+    ) -> None:
+        self.functions = functions
+        self.classes = classes
+        self.table = table
         self.by_name: dict[str, Module] = {}
         self.by_suffix: dict[str, list[Module]] = {}
-        for module in graph.modules.values():
+        for module in modules.values():
             self.by_name[module.name] = module
             parts = module.name.split(".")
             for i in range(1, len(parts)):
@@ -115,7 +122,7 @@ class _Resolver:
 
     def entered(self, type_: str) -> _Val:
         """What ``with x as y`` binds to y: ``__enter__``'s annotation, else x itself."""
-        cls = self.graph.classes.get(type_)
+        cls = self.classes.get(type_)
         if cls is not None:
             enter = self.method(cls, "__enter__")
             returns = enter.node.returns if enter is not None else None
@@ -196,7 +203,7 @@ class _Resolver:
             found = self.method(value.bases_of, attr, skip_self=True)
             return _Val(function=found) if found is not None else None
         if value.instance is not None:
-            cls = self.graph.classes.get(value.instance)
+            cls = self.classes.get(value.instance)
             if cls is not None:
                 found = self.method(cls, attr)
                 if found is not None:
@@ -394,7 +401,7 @@ class _Resolver:
         common: _Common,
     ) -> Call:
         if type_.startswith(GENERATOR_OF):
-            generator = self.graph.functions.get(type_[len(GENERATOR_OF) :])
+            generator = self.functions.get(type_[len(GENERATOR_OF) :])
             if generator is not None:
                 return Call(
                     kind,
@@ -406,7 +413,7 @@ class _Resolver:
                     (generator,),
                     common=common,
                 )
-        cls = self.graph.classes.get(type_)
+        cls = self.classes.get(type_)
         if cls is not None:
             found = tuple(m for m in (self.method(cls, name) for name in methods) if m)
             return Call(

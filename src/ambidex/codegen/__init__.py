@@ -22,7 +22,7 @@ is built.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ambidex.codegen._source import Conversion, ConversionError, Diagnostic
 
@@ -42,11 +42,9 @@ def to_sync(modules: Mapping[str, str], *, table: RuleTable, renames: Mapping[st
     return convert(modules, table=table, renames=renames, async_prefix=async_prefix)
 
 
-def to_async(modules: Mapping[str, str], *, table: RuleTable,
-             renames: Mapping[str, str]) -> Conversion:
+def to_async(modules: Mapping[str, str], *, table: RuleTable, renames: Mapping[str, str],
+             async_prefix: bool = False) -> Conversion:
     """Convert sync modules to async; see :mod:`ambidex.codegen._to_async`."""
-    import importlib
+    from ambidex.codegen._to_async import to_async as convert
 
-    convert: Any = importlib.import_module("ambidex.codegen._to_async").to_async
-    result: Conversion = convert(modules, table=table, renames=renames)
-    return result
+    return convert(modules, table=table, renames=renames, async_prefix=async_prefix)

@@ -41,10 +41,10 @@ import json
 import keyword
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from ambidex._config import Config, ConfigError
 from ambidex._sourcefiles import TOO_DEEP, encoding_of, python_files, read_source, too_deep
@@ -52,6 +52,14 @@ from ambidex._sourcefiles import TOO_DEEP, encoding_of, python_files, read_sourc
 if TYPE_CHECKING:
     from ambidex._rules import RuleTable
     from ambidex.codegen._source import Conversion
+
+
+class Converter(Protocol):
+    """``to_sync`` and ``to_async``: modules (display path -> text) in, a
+    :class:`~ambidex.codegen._source.Conversion` out."""
+
+    def __call__(self, modules: Mapping[str, str], *, table: RuleTable,
+                 renames: Mapping[str, str], async_prefix: bool = False) -> Conversion: ...
 
 #: Bumped whenever the converters' output for the same input changes, so that
 #: ``generate`` rewrites files written by an older converter (their inputs hash
@@ -126,6 +134,8 @@ def read_pairs(config: Config) -> list[Pair]:
         async_prefix = row.get("async_prefix", False)
         if not isinstance(async_prefix, bool):
             raise ConfigError(f"{where}: 'async_prefix' must be true or false")
+        if async_prefix and to == "async":
+            raise ConfigError(f"{where}: 'async_prefix' applies towards sync only")
         pair = Pair(config.root / row["source"], config.root / row["target"], to,
                     dict(rename), async_prefix, index)
         if pair.target.exists() and not pair.target.is_dir():
@@ -340,29 +350,15 @@ def convert_guarded(convert: Callable[..., Conversion], modules: Mapping[str, st
     return Conversion(outputs={}, diagnostics=diagnostics, explanations=[])
 
 
-def converter(to: str) -> Callable[..., Conversion]:
-    """The converter for a direction, imported only when it is needed."""
+def converter(to: str) -> Converter:
+    """The converter for a direction (both take the same arguments)."""
     if to == "sync":
         from ambidex.codegen._to_sync import to_sync
 
         return to_sync
-    import importlib
+    from ambidex.codegen._to_async import to_async
 
-    try:
-        # Imported by name: the sync -> async converter is built separately.
-        to_async: Any = importlib.import_module("ambidex.codegen._to_async").to_async
-    except (ImportError, AttributeError) as exc:
-        raise GenerateError(
-            f"sync -> async conversion is not available in this build of ambidex ({exc})"
-        ) from exc
-
-    def run(modules: Mapping[str, str], *, table: RuleTable, renames: Mapping[str, str],
-            async_prefix: bool = False) -> Conversion:
-        del async_prefix  # only meaningful towards sync
-        result: Conversion = to_async(modules, table=table, renames=renames)
-        return result
-
-    return run
+    return to_async
 
 
 @dataclass

@@ -37,7 +37,7 @@ The API (the sync -> async converter uses it too):
     ``used`` set records which user renames matched something, so
     ``generate --check`` can report the ones that matched nothing.
 
-``module_name_for(path)``
+``module_name_for(path)`` (from :mod:`ambidex._names`, the one name model)
     The dotted module name of a display path (``src/pkg/_async/x.py`` ->
     ``pkg._async.x``), needed to resolve relative imports.
 
@@ -55,6 +55,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ambidex._names import absolute_module
 from ambidex.codegen._source import Edits, SourceText
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -170,27 +171,6 @@ class Renames:
         if segments:
             parts = [self.segments.get(part, part) for part in parts]
         return parts
-
-
-def module_name_for(path: str) -> str | None:
-    """The dotted module name of a display path, or None if it is not a .py file.
-
-    ``src/pkg/_async/x.py`` -> ``pkg._async.x``; ``pkg/__init__.py`` -> ``pkg``.
-    Only the relative imports' resolution uses it, so a wrong guess about
-    where the import root is costs nothing for relative renames that match
-    by segments.
-    """
-    normalized = path.replace("\\", "/")
-    if not normalized.endswith(".py"):
-        return None
-    parts = [p for p in normalized[:-3].split("/") if p not in ("", ".")]
-    if parts and parts[0] == "src":
-        parts = parts[1:]
-    if parts and parts[-1] == "__init__":
-        parts = parts[:-1]
-    if not parts or not all(_IDENTIFIER.match(p) for p in parts):
-        return None
-    return ".".join(parts)
 
 
 def _string_body(source: SourceText, node: ast.Constant) -> tuple[int, int] | None:
@@ -330,16 +310,7 @@ class RenameWalker(ast.NodeVisitor):
 
     def resolve_relative(self, module: str | None, level: int) -> str | None:
         """The absolute module path of ``from <level dots><module> import``."""
-        if level == 0:
-            return module
-        if self.module_name is None:
-            return None
-        parts = self.module_name.split(".")
-        keep = len(parts) - level + (1 if self.is_package else 0)
-        if keep < 0:
-            return None
-        base = parts[:keep]
-        return ".".join([*base, *([module] if module else [])]) or None
+        return absolute_module(self.module_name, self.is_package, module, level)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.module == "__future__":

@@ -75,14 +75,19 @@ def to_async(
     *,
     table: RuleTable,
     renames: Mapping[str, str],
+    async_prefix: bool = False,
 ) -> Conversion:
     """Port ``modules`` (display path -> source), analysed together, to asyncio.
 
     Returns a :class:`~ambidex.codegen._source.Conversion` with an output for
     every input path. When any diagnostic is an error the outputs must not be
-    written (``Conversion.failed``). ``explanations`` holds, for each function
+    written (``Conversion.failed``). ``async_prefix`` is accepted so that both
+    converters take the same arguments; it renames only towards sync (``AsyncFoo``
+    -> ``Foo``), so here it must be False. ``explanations`` holds, for each function
     that changed colour, the chain of calls down to the primitive that forced it.
     """
+    if async_prefix:
+        raise ValueError("async_prefix applies towards sync only")
     originals = modules
     modules = {path: apply_markers(text) for path, text in modules.items()}
     graph = build(modules, table)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import ast
 import re
 
+from ambidex._names import is_package_path, module_name_for
 from ambidex.codegen._imports import (
     unused_imports,
     used_names,
 )
-from ambidex.codegen._renames import Renames, apply_renames, module_name_for
+from ambidex.codegen._renames import Renames, apply_renames
 from ambidex.codegen._source import Diagnostic, Edits, SourceText
 
 
@@ -35,7 +36,7 @@ def rename(path: str, text: str, table: Renames, diagnostics: list[Diagnostic]) 
         edits,
         table,
         module_name_for(path),
-        is_package=path.replace("\\", "/").endswith("__init__.py"),
+        is_package=is_package_path(path),
     )
     if not len(edits):
         return text

@@ -13,9 +13,10 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ambidex._names import import_bindings, is_package_path, module_name_for
 from ambidex._rules import Kind, Rule, RuleTable
 from ambidex.codegen._imports import ModuleScan
-from ambidex.codegen._renames import Renames, RenameWalker, module_name_for
+from ambidex.codegen._renames import Renames, RenameWalker
 from ambidex.codegen._source import Diagnostic, Edits, SourceText
 
 
@@ -113,7 +114,7 @@ class Resolver(RenameWalker):
     ) -> None:
         module_name = module_name_for(path)
         super().__init__(source, Edits(source), renames, module_name)
-        self.is_package = path.replace("\\", "/").endswith("/__init__.py") or path == "__init__.py"
+        self.is_package = is_package_path(path)
         self.path = path
         self.tree = tree
         self.tables = tables
@@ -157,25 +158,9 @@ class Resolver(RenameWalker):
         self._string_anchor = (1, 1)
         self.local_names = self.scan.local_names
         for node, top in self.scan.imports:
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        self.bindings[alias.asname] = Binding(alias.name, node, alias, True, top)
-                    else:
-                        root = alias.name.split(".")[0]
-                        self.bindings[root] = Binding(root, node, alias, True, top)
-            else:
-                if node.module == "__future__":
-                    continue
-                base = self.resolve_relative(node.module, node.level)
-                for alias in node.names:
-                    if alias.name == "*":
-                        continue
-                    local = alias.asname or alias.name
-                    qualified = f"{base}.{alias.name}" if base else alias.name
-                    if node.level and base is None:
-                        qualified = "." * node.level + (node.module or "") + "." + alias.name
-                    self.bindings[local] = Binding(qualified, node, alias, False, top)
+            for local, qualified, alias, is_module in import_bindings(
+                    node, self.module_name, self.is_package):
+                self.bindings[local] = Binding(qualified, node, alias, is_module, top)
         self.import_decisions: dict[int, tuple[str, str]] = {}
         for local, binding in list(self.bindings.items()):
             if isinstance(binding.node, ast.ImportFrom):
