@@ -44,7 +44,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ambidex._config import Config, ConfigError
 from ambidex._sourcefiles import TOO_DEEP, encoding_of, python_files, read_source, too_deep
@@ -60,6 +60,7 @@ class Converter(Protocol):
 
     def __call__(self, modules: Mapping[str, str], *, table: RuleTable,
                  renames: Mapping[str, str], async_prefix: bool = False) -> Conversion: ...
+
 
 #: Bumped whenever the converters' output for the same input changes, so that
 #: ``generate`` rewrites files written by an older converter (their inputs hash
@@ -322,7 +323,7 @@ def convert_pair(config: Config, state: PairState) -> Conversion:
                            renames=pair.rename, async_prefix=pair.async_prefix)
 
 
-def convert_guarded(convert: Callable[..., Conversion], modules: Mapping[str, str],
+def convert_guarded(convert: Converter, modules: Mapping[str, str],
                     **settings: Any) -> Conversion:
     """``convert(modules, **settings)``, with a module too deep to analyse reported, not raised.
 
