@@ -206,8 +206,12 @@ class _Handler:
             await self._respond(200, b"closing after this")
             return False
         if path == "/trailing":
-            await self._respond(200, b"body")
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray")
+            # The response and the stray bytes in one write, so they arrive together.
+            data = self.conn.send(h11.Response(status_code=200, headers=[
+                ("content-length", "4")])) or b""
+            data += (self.conn.send(h11.Data(data=b"body")) or b"") + (
+                self.conn.send(h11.EndOfMessage()) or b"")
+            writer.write(data + b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray")
             await writer.drain()
             await asyncio.sleep(3600)
             return False

@@ -59,6 +59,7 @@ DEFAULT_MAX_HEADER_SIZE = 64 * 1024
 
 _NEED_DATA = h11.NEED_DATA
 _DONE = h11.DONE
+_IDLE = h11.IDLE
 _Data = h11.Data
 _EndOfMessage = h11.EndOfMessage
 _Response = h11.Response
@@ -79,6 +80,7 @@ class AsyncConnection:
         self._stream = stream
         self.origin = origin
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header_size)
+        self.max_header_size = max_header_size
         self.cycles = 0
         self.received = False
         self.idle_since = time.monotonic()
@@ -182,7 +184,12 @@ class AsyncConnection:
         return self.cycles > 1 and not self.received
 
     async def close(self) -> None:
+        """Close the connection. One closed in the middle of an exchange is
+        aborted at once: whatever it still had queued to send is worthless,
+        and a server that stopped reading must not hold up the close."""
         self.closed = True
+        if self._h11.our_state is not _IDLE:
+            self._stream.close_timeout = 0.0
         await self._stream.close()
 
     def __repr__(self) -> str:
@@ -212,6 +219,10 @@ class AsyncConnection:
             try:
                 event = h.next_event()
             except h11.RemoteProtocolError as exc:
+                if exc.error_status_hint == 431:  # h11's "Receive buffer too long"
+                    raise RemoteProtocolError(
+                        f"the server sent a response head larger than "
+                        f"max_header_size={self.max_header_size} bytes") from exc
                 raise RemoteProtocolError(f"the server broke HTTP/1.1: {exc}") from exc
             if event is not _NEED_DATA:
                 return event
