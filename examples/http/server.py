@@ -49,7 +49,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import h11
 
-__all__ = ["ServerThread", "serve"]
+__all__ = ["ServerThread", "serve", "shutdown"]
 
 _RAW = {
     "/garbage-status": b"HTTP/1.1 two hundred OK\r\nContent-Length: 0\r\n\r\n",
@@ -246,6 +246,16 @@ async def serve(host: str = "127.0.0.1", port: int = 0) -> asyncio.Server:
     return server
 
 
+async def shutdown(server: asyncio.Server) -> None:
+    """Stop listening, cancel every connection's handler, and wait for them."""
+    server.close()
+    tasks = list(server.handler_tasks)  # type: ignore[attr-defined]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await server.wait_closed()
+
+
 class ServerThread:
     """The server in a thread of its own, with its own event loop."""
 
@@ -267,10 +277,8 @@ class ServerThread:
             server = await serve()
             self.port = server.sockets[0].getsockname()[1]
             ready.set()
-            async with server:
-                await self._stop.wait()
-                for task in list(server.handler_tasks):  # type: ignore[attr-defined]
-                    task.cancel()
+            await self._stop.wait()
+            await shutdown(server)
 
         def run() -> None:
             self._loop = asyncio.new_event_loop()

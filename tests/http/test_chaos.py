@@ -1,0 +1,105 @@
+"""The chaos test: 5,000 asyncio requests over a pool of 8 connections, a
+random tenth of them cancelled or timed out while their body arrives.
+
+Every request carries its own token; the server (examples/http/server.py, in
+this test's loop) echoes it in ``X-Token`` and builds the body from it, in
+pieces. A response given to the wrong caller -- the bytes of an abandoned
+response read by the next request on its connection -- would show as a
+wrong token or a wrong body. At the end no connection is in use, every idle
+one waits for a new request (h11 ``IDLE`` on both sides), and each still
+answers correctly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from typing import Any
+
+from examples.http import AsyncClient, ReadTimeout, Timeout
+from examples.http.server import serve, shutdown
+
+from .conftest import in_step, pool_of
+
+REQUESTS = 5000
+WORKERS = 64
+POOL = 8
+
+
+def expected(token: str, size: int) -> bytes:
+    unit = token.encode()
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+async def test_five_thousand_requests_with_a_tenth_abandoned_each_get_their_own_response(
+) -> None:
+    server = await serve()
+    port = server.sockets[0].getsockname()[1]
+    rng = random.Random(9)
+    outcomes: Counter[str] = Counter()
+    wrong: list[str] = []
+    async with AsyncClient(base_url=f"http://127.0.0.1:{port}",
+                                   max_connections=POOL, timeout=Timeout(10, pool=None)) as c:
+
+        async def one(i: int, fate: str) -> None:
+            token = f"{i}-{rng.getrandbits(32):08x}"
+            size = rng.randrange(1, 30_000)
+            params: dict[str, Any] = {"t": token, "size": size, "pieces": 3}
+            timeout = None
+            if fate == "timeout":
+                params["delay"] = 0.05  # the body stalls between pieces...
+                timeout = Timeout(10, read=0.01, pool=None)  # ...longer than we wait
+            elif fate == "cancel":
+                params["delay"] = 0.002
+            got: list[bytes] = []
+
+            async def request() -> None:
+                kwargs = {} if timeout is None else {"timeout": timeout}
+                async with c.stream("GET", "/token", params=params, **kwargs) as response:
+                    if response.headers["x-token"] != token:
+                        wrong.append(f"{token}: header {response.headers['x-token']}")
+                    async for chunk in response.aiter_bytes():
+                        got.append(chunk)
+                        if fate == "cancel" and len(got) == 1:
+                            asyncio.current_task().cancel()  # type: ignore[union-attr]
+                body = b"".join(got)
+                if body != expected(token, size):
+                    wrong.append(f"{token}: body {body[:40]!r}")
+
+            try:
+                await request()
+                outcomes["completed"] += 1
+            except asyncio.CancelledError:
+                outcomes["cancelled mid-body" if got else "cancelled"] += 1
+            except ReadTimeout:
+                outcomes["timed out mid-body" if got else "timed out"] += 1
+
+        fates = ["cancel" if r < 0.05 else "timeout" if r < 0.1 else "ok"
+                 for r in (rng.random() for _ in range(REQUESTS))]
+        queue = iter(enumerate(fates))
+
+        async def worker() -> None:
+            for i, fate in queue:
+                await asyncio.create_task(one(i, fate)) if fate == "cancel" else await one(i, fate)
+
+        await asyncio.gather(*(worker() for _ in range(WORKERS)))
+
+        assert not wrong, wrong[:10]
+        assert sum(outcomes.values()) == REQUESTS
+        assert outcomes["completed"] == fates.count("ok")
+        assert outcomes["cancelled mid-body"] == fates.count("cancel")
+        # A read timeout of 10 ms may also hit the head on a loaded machine.
+        timed_out = outcomes["timed out mid-body"] + outcomes["timed out"]
+        assert timed_out == fates.count("timeout")
+        assert outcomes["timed out mid-body"] > timed_out // 2
+        pool = pool_of(c)
+        assert 1 <= pool.size <= POOL
+        assert in_step(c)
+        # Every connection left in the pool answers its next request correctly.
+        checks = [c.get("/token", params={"t": f"check{i}", "size": 5000}) for i in range(POOL)]
+        for i, response in enumerate(await asyncio.gather(*checks)):
+            assert response.headers["x-token"] == f"check{i}"
+            assert response.content == expected(f"check{i}", 5000)
+        assert in_step(c)
+    await shutdown(server)
