@@ -15,8 +15,8 @@ from ambidex.sansio import (
     LimitExceeded,
     LineFraming,
     LocalProtocolError,
-    ProtocolError,
     ReceiveBuffer,
+    RemoteProtocolError,
     StructFraming,
 )
 
@@ -105,6 +105,21 @@ def test_struct_framing_rejects_an_oversized_frame_on_its_header() -> None:
         framing.read(ReceiveBuffer(struct.pack("<HBI", 1, 0, 101)))
 
 
+def test_a_negative_length_from_the_peer_is_a_remote_error_with_any_signed_format() -> None:
+    with pytest.raises(RemoteProtocolError, match="negative"):
+        LengthPrefixFraming("!i").read(ReceiveBuffer(struct.pack("!i", -1) + b"x"))
+    with pytest.raises(RemoteProtocolError, match="negative"):
+        StructFraming("<Hq", size_field=1).read(ReceiveBuffer(struct.pack("<Hq", 1, -5)))
+
+
+def test_a_size_field_that_is_not_an_integer_is_refused_when_the_framing_is_made() -> None:
+    for bad in ("!f", "!?", "!4s"):
+        with pytest.raises(LocalProtocolError, match="integer"):
+            LengthPrefixFraming(bad)
+    with pytest.raises(LocalProtocolError, match="integer"):
+        StructFraming("<Hd", size_field=1)
+
+
 def test_struct_framing_bad_field_values_are_local_errors() -> None:
     with pytest.raises(LocalProtocolError):
         StructFraming("<HBI", size_field=2).encode((70000, 0), b"")
@@ -127,6 +142,8 @@ FRAMINGS = {
     "crlf": LineFraming(b"\r\n", max_line=200),
     "prefix": LengthPrefixFraming("!H", max_payload=200),
     "struct": StructFraming("<HBI", size_field=2, max_payload=200),
+    "signed-prefix": LengthPrefixFraming("!i", max_payload=200),
+    "signed-struct": StructFraming("<Hbq", size_field=2, max_payload=200),
 }
 
 
@@ -163,13 +180,15 @@ def test_any_split_of_a_stream_gives_the_same_frames(
 
 @settings(max_examples=200)
 @given(name=st.sampled_from(sorted(FRAMINGS)), noise=st.binary(max_size=600))
-def test_random_bytes_give_frames_need_data_or_our_own_errors_only(name: str, noise: bytes) -> None:
+def test_random_bytes_give_frames_need_data_or_a_remote_error_only(name: str, noise: bytes) -> None:
+    # Whatever the peer sends, the error blames the peer: a LocalProtocolError
+    # (our bug) from the peer's bytes would send the reader looking in the wrong place.
     framing = FRAMINGS[name]
     buf = ReceiveBuffer(max_buffer=1000)
     try:
         buf += noise
         drain(framing, buf)
-    except ProtocolError:
+    except RemoteProtocolError:
         pass
 
 

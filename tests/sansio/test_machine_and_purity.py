@@ -15,9 +15,11 @@ import ambidex.sansio
 from ambidex.sansio import (
     NEED_DATA,
     PAUSED,
+    LengthPrefixFraming,
     LimitExceeded,
     LocalProtocolError,
     ProtocolMachine,
+    ReceiveBuffer,
     RemoteProtocolError,
 )
 
@@ -47,12 +49,64 @@ def test_a_peer_error_puts_the_machine_in_error_for_good_and_later_use_names_it(
     assert later.value.__cause__ is first.value
 
 
-def test_a_local_error_does_not_break_the_machine() -> None:
+def test_any_error_while_handling_the_peers_bytes_puts_the_machine_in_error() -> None:
     machine = Echo()
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalProtocolError) as first:
         machine.parse(b"")
+    assert machine.broken and machine.error is first.value
+    with pytest.raises(LocalProtocolError, match=r"ERROR state .*empty input"):
+        machine.parse(b"again")
+
+
+def test_an_unexpected_exception_while_parsing_breaks_the_machine_as_our_own_error() -> None:
+    class Buggy(ProtocolMachine):
+        def go(self) -> None:
+            self._check_usable()
+            with self._breaking():
+                b"\xff".decode("utf-8")
+
+    machine = Buggy()
+    with pytest.raises(UnicodeDecodeError):
+        machine.go()
+    assert isinstance(machine.error, LocalProtocolError)
+    with pytest.raises(LocalProtocolError, match=r"ERROR state .*UnicodeDecodeError"):
+        machine.go()
+
+
+def test_a_refusal_before_anything_happens_leaves_the_machine_usable() -> None:
+    class Checked(Echo):
+        def send(self, data: bytes) -> bytes:
+            self._check_usable()
+            if not data:  # validated before any state changes: the machine is in step
+                raise LocalProtocolError("nothing to send")
+            return data
+
+    machine = Checked()
+    with pytest.raises(LocalProtocolError):
+        machine.send(b"")
     assert not machine.broken
     assert machine.parse(b"again") == b"again"
+
+
+def test_a_signed_length_from_the_peer_breaks_a_machine_as_a_remote_error() -> None:
+    class Framed(ProtocolMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.buffer = ReceiveBuffer()
+            self.framing = LengthPrefixFraming("!i")
+
+        def next_frame(self, data: bytes) -> object:
+            self._check_usable()
+            self.buffer += data
+            with self._breaking():
+                return self.framing.read(self.buffer)
+
+    machine = Framed()
+    with pytest.raises(RemoteProtocolError):
+        machine.next_frame(b"\xff\xff\xff\xfe")
+    assert isinstance(machine.error, RemoteProtocolError)
+    with pytest.raises(RemoteProtocolError, match="ERROR state"):
+        machine.next_frame(b"")
 
 
 def test_limit_exceeded_breaks_the_machine_as_a_remote_error() -> None:

@@ -108,9 +108,11 @@ def test_read_frame_rejects_an_oversized_declared_size_from_the_header_alone() -
     assert "4294967295 bytes is over max_payload=1024" in str(info.value)
 
 
-def test_read_frame_rejects_a_size_field_that_is_not_a_length() -> None:
-    with pytest.raises(LocalProtocolError, match="not an unsigned length"):
+def test_read_frame_blames_the_peer_for_a_negative_length_and_us_for_a_float_field() -> None:
+    with pytest.raises(RemoteProtocolError, match="negative payload size"):
         ReceiveBuffer(struct.pack("<hB", -1, 0)).read_frame(struct.Struct("<hB"), size_index=0)
+    with pytest.raises(LocalProtocolError, match="not an integer length"):
+        ReceiveBuffer(struct.pack("<fB", 1.0, 0)).read_frame(struct.Struct("<fB"), size_index=0)
 
 
 def test_peek_struct_looks_without_consuming_and_discard_drops_without_copying() -> None:

@@ -36,6 +36,21 @@ def _as_struct(fmt: struct.Struct | str) -> struct.Struct:
     return fmt if isinstance(fmt, struct.Struct) else struct.Struct(fmt)
 
 
+def _check_size_field(fmt: struct.Struct, index: int) -> None:
+    """Refuse, when the framing is made, a size field that cannot hold a length.
+
+    A float, bool or bytes field is our own mistake and is said so at once,
+    rather than as an error on the first frame. A *signed* integer is allowed
+    (Java's ``writeInt``, PostgreSQL): a negative length on the wire is then
+    the peer's fault, a :class:`RemoteProtocolError` when it arrives.
+    """
+    value = fmt.unpack(bytes(fmt.size))[index]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise LocalProtocolError(
+            f"field {index} of {fmt.format!r} must be an integer to hold a length"
+        )
+
+
 class LineFraming:
     """Lines, returned without their line ending.
 
@@ -78,8 +93,9 @@ class LengthPrefixFraming:
     """Payloads preceded by their length as one unsigned integer.
 
     ``prefix`` is a ``struct`` format with one integer field; the default
-    ``"!I"`` is a 4-byte big-endian (network order) count. ``max_payload``
-    bounds the declared length.
+    ``"!I"`` is a 4-byte big-endian (network order) count. A signed format
+    (``"!i"``) works too: a negative length from the peer is a
+    :class:`RemoteProtocolError`. ``max_payload`` bounds the declared length.
     """
 
     __slots__ = ("max_payload", "prefix")
@@ -90,6 +106,7 @@ class LengthPrefixFraming:
         self.prefix = _as_struct(prefix)
         if len(self.prefix.unpack(bytes(self.prefix.size))) != 1:
             raise LocalProtocolError(f"prefix {self.prefix.format!r} must hold exactly one field")
+        _check_size_field(self.prefix, 0)
         self.max_payload = max_payload
 
     def read(self, buf: ReceiveBuffer) -> bytes | NeedData:
@@ -137,6 +154,7 @@ class StructFraming:
                 f"size_field={size_field} is not a field of {self.header.format!r}"
             )
         self.size_field = size_field % fields
+        _check_size_field(self.header, self.size_field)
         self.max_payload = max_payload
 
     def read(self, buf: ReceiveBuffer) -> Frame | NeedData:

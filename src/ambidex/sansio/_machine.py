@@ -7,6 +7,14 @@ wrong request. So the first :class:`RemoteProtocolError` puts the machine in an
 ERROR state for good, and every later call raises again, naming the original
 error, instead of guessing.
 
+The same holds for any error raised while the machine handles the peer's bytes
+or changes its state, whoever is to blame: a :class:`LocalProtocolError` (or an
+unexpected exception, a bug) halfway through parsing also leaves the machine
+out of step with the stream. So every exception raised inside
+``with self._breaking():`` puts the machine in ERROR, as h11 does; a
+non-protocol exception is recorded as a :class:`LocalProtocolError` (our bug)
+and re-raised as it is.
+
 Subclasses wrap their parsing in ``with self._breaking():`` and start each
 public method with ``self._check_usable()``::
 
@@ -16,7 +24,8 @@ public method with ``self._check_usable()``::
             with self._breaking():
                 return self._parse()
 
-Our own misuse (a :class:`LocalProtocolError`) does not break the machine:
+A refusal *before* anything happens -- argument checks outside
+``_breaking()``, such as a key too long to send -- does not break the machine:
 nothing was sent or consumed, so the connection is still in step.
 """
 
@@ -64,9 +73,15 @@ class ProtocolMachine:
 
     @contextmanager
     def _breaking(self) -> Iterator[None]:
-        """Let a :class:`RemoteProtocolError` raised inside put the machine in ERROR."""
+        """Let any exception raised inside put the machine in ERROR, then propagate."""
         try:
             yield
-        except RemoteProtocolError as exc:
+        except ProtocolError as exc:
             self._fail(exc)
+            raise
+        except Exception as exc:
+            error = LocalProtocolError(f"{type(exc).__name__} while handling the peer's "
+                                       f"bytes: {exc}")
+            error.__cause__ = exc
+            self._fail(error)
             raise

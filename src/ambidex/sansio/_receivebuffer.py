@@ -25,7 +25,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from ambidex.sansio._errors import LimitExceeded, LocalProtocolError
+from ambidex.sansio._errors import LimitExceeded, LocalProtocolError, RemoteProtocolError
 
 DEFAULT_MAX_BUFFER = 16 * 1024 * 1024
 """Bytes a buffer holds at most, unless told otherwise (16 MiB)."""
@@ -199,10 +199,14 @@ class ReceiveBuffer:
             return None
         fields = header.unpack_from(self._data, self._start)
         size = fields[size_index]
-        if not isinstance(size, int) or size < 0:
+        if not isinstance(size, int) or isinstance(size, bool):
+            # The format is ours: a size field that is no integer is our bug.
             raise LocalProtocolError(
-                f"header field {size_index} of {header.format!r} is not an unsigned length"
+                f"header field {size_index} of {header.format!r} is not an integer length"
             )
+        if size < 0:
+            # A signed format ("!i") read from the peer: the peer sent a bad length.
+            raise RemoteProtocolError(f"the peer declared a negative payload size ({size})")
         if size > limit:
             raise LimitExceeded("max_payload", size, limit, "declared payload size")
         if len(self) < header.size + size:
