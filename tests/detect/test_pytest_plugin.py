@@ -146,10 +146,11 @@ import pytest
 
 @pytest.mark.asyncio
 async def test_blocks():
-    time.sleep(0.001)  # <- blocks
+    time.sleep(0.08)  # <- blocks
     await asyncio.sleep(0)
 '''
-    result = run(pytester, source, "--ambidex-blocking=raise", "--ambidex-blocking-intercept")
+    result = run(pytester, source, "--ambidex-blocking=raise", "--ambidex-blocking-intercept",
+                 "--ambidex-blocking-budget=20")
     result.assert_outcomes(failed=1)
     line = blocking_line(pytester)
     result.stdout.fnmatch_lines([
@@ -189,3 +190,81 @@ async def test_still_watched():
     result.stdout.fnmatch_lines(["FAILED test_suite.py::test_still_watched*"])
     line = blocking_line(pytester)
     result.stdout.fnmatch_lines([f"*test_suite.py:{line}: in test_still_watched*"])
+
+
+def test_the_budget_applies_to_intercepted_calls_too(pytester: pytest.Pytester) -> None:
+    source = '''
+import asyncio
+import time
+import pytest
+
+@pytest.mark.asyncio
+@pytest.mark.blocking_budget(500)
+async def test_within_its_budget():
+    time.sleep(0.2)
+    await asyncio.sleep(0)
+
+@pytest.mark.asyncio
+@pytest.mark.blocking_budget(50)
+async def test_over_its_budget():
+    time.sleep(0.2)  # <- blocks
+    await asyncio.sleep(0)
+'''
+    result = run(pytester, source, "--ambidex-blocking-intercept")
+    result.assert_outcomes(passed=1, failed=1)
+    line = blocking_line(pytester)
+    result.stdout.fnmatch_lines([
+        f"*BlockingCallError: *test_suite.py:{line}: in test_over_its_budget*time.sleep()*"
+    ])
+
+
+def test_a_blocking_async_fixture_fails_the_test_that_uses_it(pytester: pytest.Pytester) -> None:
+    source = '''
+import asyncio
+import pytest
+import pytest_asyncio
+from time import sleep
+
+@pytest_asyncio.fixture
+async def slow_setup():
+    sleep(0.3)  # <- blocks
+    await asyncio.sleep(0)
+    return 1
+
+@pytest_asyncio.fixture
+async def slow_teardown():
+    await asyncio.sleep(0)
+    yield 2
+    sleep(0.3)
+
+@pytest_asyncio.fixture
+async def clean():
+    await asyncio.sleep(0)
+    yield 3
+    await asyncio.sleep(0)
+
+@pytest.mark.asyncio
+async def test_uses_slow_setup(slow_setup):
+    await asyncio.sleep(0)
+
+@pytest.mark.asyncio
+async def test_uses_slow_teardown(slow_teardown):
+    await asyncio.sleep(0)
+
+@pytest.mark.asyncio
+async def test_uses_clean(clean):
+    await asyncio.sleep(0)
+
+@pytest.mark.asyncio
+@pytest.mark.allow_blocking
+async def test_allowed(slow_setup):
+    await asyncio.sleep(0)
+'''
+    result = run(pytester, source, "--ambidex-blocking=raise", "--ambidex-blocking-budget=50")
+    result.assert_outcomes(passed=3, errors=2)
+    line = blocking_line(pytester)
+    result.stdout.fnmatch_lines([
+        "ERROR test_suite.py::test_uses_slow_setup*",
+        "ERROR test_suite.py::test_uses_slow_teardown*",
+    ], consecutive=False)
+    result.stdout.fnmatch_lines([f"*BlockingCallError: *test_suite.py:{line}: in slow_setup*"])

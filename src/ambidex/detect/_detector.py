@@ -88,12 +88,17 @@ class Detector:
         watchdog: bool = True,
         on_report: Callable[[BlockingReport], object] | None = None,
         table: RuleTable | None = None,
+        budget_calls: bool = False,
     ) -> None:
         if threshold <= 0:
             raise ValueError(f"threshold must be positive (seconds), got {threshold!r}")
         self.threshold = float(threshold)
         self.mode: Mode = _check_mode(mode)
         self.intercept = intercept
+        self.call_budget: float | None = self.threshold if budget_calls else None
+        """With ``budget_calls``, an intercepted call is reported only when it
+        took longer than ``threshold`` (after it returns); else every
+        intercepted call is reported before it runs."""
         self.watchdog = watchdog
         self.reports: list[BlockingReport] = []
         self._hooks: list[Callable[[BlockingReport], object]] = []
@@ -226,13 +231,17 @@ class Detector:
             elif self.mode == "log":
                 logger.warning("%s", report)
 
-    def intercepted(self, rule: Rule, caller: FrameType) -> None:
-        """A task called a blocking primitive: report it, raise in "raise" mode."""
+    def intercepted(self, rule: Rule, caller: FrameType, duration: float | None = None) -> None:
+        """A task called a blocking primitive: report it, raise in "raise" mode.
+
+        ``duration`` is how long the call took, when it is reported after it
+        returned (``budget_calls``).
+        """
         with _intercept.reporting():
             report = BlockingReport.from_stack(
                 extract_stack(caller),
                 kind="call",
-                duration=None,
+                duration=duration,
                 task=_current_task_name(),
                 call=rule.sync,
                 advice=rule.advice(),
@@ -310,6 +319,7 @@ def install(
     watchdog: bool = True,
     on_report: Callable[[BlockingReport], object] | None = None,
     table: RuleTable | None = None,
+    budget_calls: bool = False,
 ) -> Detector:
     """Start detecting on ``loop`` (default: the running loop, else every new
     loop); return the :class:`Detector`, whose ``uninstall()`` undoes it all.
@@ -320,11 +330,13 @@ def install(
     project's (the default rows plus ``[[tool.ambidex.rules]]`` of the nearest
     pyproject.toml), so a blocking call of your own library, declared there, is
     intercepted too. Interception is shared by all detectors: the first one to
-    start it decides the table.
+    start it decides the table. With ``budget_calls``, the threshold applies to
+    intercepted calls too: one is reported (after it returns) only when it took
+    longer (the pytest plugin's budget works this way).
     """
     return Detector(
         loop, threshold=threshold, mode=mode, intercept=intercept, watchdog=watchdog,
-        on_report=on_report, table=table,
+        on_report=on_report, table=table, budget_calls=budget_calls,
     ).install()
 
 

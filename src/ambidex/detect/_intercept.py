@@ -41,6 +41,7 @@ import importlib
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -51,12 +52,20 @@ from ambidex.detect._report import _stdlib_cache, is_stdlib_file
 _get_ident = threading.get_ident
 _current_task = asyncio.current_task
 _getframe = sys._getframe
+_perf_counter = time.perf_counter
 
 
 class Interceptor(Protocol):
-    """What a wrapper calls on the detector that watches the loop."""
+    """What a wrapper calls on the detector that watches the loop.
 
-    def intercepted(self, rule: Rule, caller: Any) -> None: ...
+    ``call_budget`` is None to report every intercepted call before it runs,
+    or a number of seconds: the call runs, and only one that took longer is
+    reported (with its duration), after it returns.
+    """
+
+    call_budget: float | None
+
+    def intercepted(self, rule: Rule, caller: Any, duration: float | None = None) -> None: ...
 
 
 # The wrapper's fast path keys on the calling thread, not the running loop:
@@ -210,7 +219,16 @@ def _wrap(function: Callable[..., Any], rule: Rule) -> Callable[..., Any]:
                 and not (nonblocking is not None and nonblocking(args, kwargs))
                 and _get_ident() not in _reporting
             ):
-                watched[1].intercepted(rule, caller)
+                budget = watched[1].call_budget
+                if budget is None:
+                    watched[1].intercepted(rule, caller)
+                else:
+                    start = _perf_counter()
+                    result = function(*args, **kwargs)
+                    elapsed = _perf_counter() - start
+                    if elapsed > budget:
+                        watched[1].intercepted(rule, caller, elapsed)
+                    return result
         return function(*args, **kwargs)
 
     ambidex_intercepted.__ambidex_original__ = function  # type: ignore[attr-defined]

@@ -145,7 +145,9 @@ class BlockingReport:
       moment, and for a blocking call it is the call.
     * ``"call"``: interception caught a call of a blocking primitive named in
       the rule table (``call``, e.g. ``"time.sleep"``) from a task. ``duration``
-      is None: in "raise" mode the call never happened.
+      is None when the call is reported before it runs (in "raise" mode it then
+      never happens), or how long it took when the detector budgets calls
+      (``budget_calls``) and reports only the ones over the threshold.
 
     ``file``/``line``/``function`` name the innermost frame of the user's code
     (see :func:`blame`); ``task`` is the asyncio task's name when it was found.
@@ -176,6 +178,8 @@ class BlockingReport:
             where += f" (task {self.task!r})"
         if self.kind == "call":
             what = f"blocking call {self.call}() from a task"
+            if self.duration is not None:
+                what += f" took {self.duration * 1000:.0f} ms"
             if self.advice:
                 what += f"; {self.advice}"
         else:

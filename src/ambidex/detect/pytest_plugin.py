@@ -18,7 +18,10 @@ loop the runner made:
     the default budget (100 ms).
 ``--ambidex-blocking-intercept``
     also intercept the rule table's blocking primitives, so a test fails at
-    the very call (``time.sleep``, ``socket.recv``, ``open``...).
+    the very call (``time.sleep``, ``socket.recv``, ``open``...) with its
+    name and advice. The budget applies to these calls too: a call is
+    reported when it took longer than the budget (a 200 ms sleep passes
+    under ``blocking_budget(500)``), right after it returns.
 ``@pytest.mark.blocking_budget(ms)``
     this test's budget; on a test it also turns detection on ("raise") when
     the command line did not.
@@ -29,16 +32,21 @@ loop the runner made:
     exempts that case only.
 
 What is watched is the test's own coroutine, from its first line to its
-last: async fixtures' setup and teardown run outside it and are not. Sync
-tests, trio-backend tests and hypothesis-wrapped async tests are left alone
-(there is no asyncio loop to watch, or the coroutine is not the test's).
+last, and the async fixtures it uses (pytest-asyncio's and anyio's): a
+fixture's setup, and an async generator fixture's teardown, run watched with
+the settings of the test that requested it, and a fixture that blocks is an
+error of that test, naming the fixture's line. A fixture shared by several
+tests (module or session scope) is watched with the settings of the first
+test that set it up. Sync tests and fixtures, trio-backend tests and
+hypothesis-wrapped async tests are left alone (there is no asyncio loop to
+watch, or the coroutine is not the test's).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any
 
 import pytest
@@ -84,8 +92,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def _settings(item: pytest.Item) -> tuple[str, float, bool] | None:
-    """(mode, budget in seconds, intercept) for this test, or None when off."""
+def _settings(item: pytest.Item | pytest.Collector) -> tuple[str, float, bool] | None:
+    """(mode, budget in seconds, intercept) for this test (or the node a
+    fixture is set up for), or None when off."""
     mode = str(item.config.getoption("ambidex_blocking", "off"))
     marker = item.get_closest_marker(_MARKER)
     if mode == "off" and marker is None:
@@ -107,31 +116,94 @@ def _settings(item: pytest.Item) -> tuple[str, float, bool] | None:
     return mode, budget_ms / 1000.0, intercept
 
 
+async def _run_watched(
+    step: Awaitable[Any], mode: str, threshold: float, intercept: bool
+) -> Any:
+    """Await ``step`` with a detector on the running loop; raise what it found."""
+    import asyncio
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # anyio on trio: no asyncio loop to watch
+        return await step
+    from ambidex.detect._detector import install
+
+    detector = install(
+        loop, threshold=threshold, mode=mode,  # type: ignore[arg-type]
+        intercept=intercept, budget_calls=True,
+    )
+    try:
+        result = await step
+    finally:
+        detector.uninstall()
+    detector.check()
+    return result
+
+
 def _watched(
     test: Callable[..., Any], mode: str, threshold: float, intercept: bool
 ) -> Callable[..., Any]:
     @functools.wraps(test)
     async def ambidex_watched_test(*args: Any, **kwargs: Any) -> Any:
-        import asyncio
-
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # anyio on trio: no asyncio loop to watch
-            return await test(*args, **kwargs)
-        from ambidex.detect._detector import install
-
-        detector = install(
-            loop, threshold=threshold, mode=mode,  # type: ignore[arg-type]
-            intercept=intercept,
-        )
-        try:
-            result = await test(*args, **kwargs)
-        finally:
-            detector.uninstall()
-        detector.check()
-        return result
+        return await _run_watched(test(*args, **kwargs), mode, threshold, intercept)
 
     return ambidex_watched_test
+
+
+async def _finished(steps: AsyncGenerator[Any, None]) -> bool:
+    """Run an async generator fixture's teardown; True when it ended as it should."""
+    try:
+        await steps.__anext__()
+    except StopAsyncIteration:
+        return True
+    return False
+
+
+def _watched_fixture(
+    fixture: Callable[..., Any], mode: str, threshold: float, intercept: bool
+) -> Callable[..., Any]:
+    """An async fixture function whose setup and teardown run watched.
+
+    It stays a coroutine function or an async generator function, with the
+    original's attributes (``functools.wraps``), so that pytest-asyncio and
+    anyio recognise and drive it as they would the original.
+    """
+    if inspect.isasyncgenfunction(fixture):
+
+        @functools.wraps(fixture)
+        async def ambidex_watched_generator_fixture(*args: Any, **kwargs: Any) -> Any:
+            steps = fixture(*args, **kwargs)
+            yield await _run_watched(steps.__anext__(), mode, threshold, intercept)
+            if not await _run_watched(_finished(steps), mode, threshold, intercept):
+                raise RuntimeError(f"async generator fixture {fixture.__name__} yielded twice")
+
+        return ambidex_watched_generator_fixture
+
+    @functools.wraps(fixture)
+    async def ambidex_watched_fixture(*args: Any, **kwargs: Any) -> Any:
+        return await _run_watched(fixture(*args, **kwargs), mode, threshold, intercept)
+
+    return ambidex_watched_fixture
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Generator[None, object, object]:
+    """Watch async fixtures: swap in a watched twin of the function while the
+    async plugins (which run inside this wrapper) set the fixture up."""
+    function = fixturedef.func
+    if not (inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)):
+        return (yield)
+    node = getattr(request, "_pyfuncitem", None) or request.node
+    settings = _settings(node)
+    if settings is None:
+        return (yield)
+    fixturedef.func = _watched_fixture(function, *settings)  # type: ignore[misc]
+    try:
+        return (yield)
+    finally:
+        fixturedef.func = function  # type: ignore[misc]
 
 
 @pytest.hookimpl(wrapper=True)
