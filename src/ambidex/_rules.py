@@ -18,6 +18,8 @@ Adding a primitive is adding one row. Users add rows in their pyproject.toml::
     blocks = true                      # the sync side blocks the calling thread
     returns = "mylib.Response"         # type of the result, to follow objects
     fix = "use mylib.AsyncClient"      # advice when there is no twin
+    cancel = "interrupt"               # wrap: what stops the call (see Rule.cancel)
+    results = true                     # wrap: the call starts a result set
 
 Names are dotted as the code spells them once imports are resolved:
 ``time.sleep``, ``socket.socket.recv`` (method ``recv`` of type
@@ -67,6 +69,15 @@ class Rule:
     """What to do instead, said by the lint and by the generator's diagnostics."""
     user: bool = field(default=False, compare=False)
     """The row came from the user's pyproject.toml, not from ambidex."""
+    cancel: str | None = None
+    """For :func:`ambidex.offload.wrap`: the driver's own way to stop this call
+    while it runs, as a method reached from the receiver (``"interrupt"``:
+    ``receiver.interrupt()``; ``"connection.cancel"``:
+    ``receiver.connection.cancel()``). It is called from the event loop's
+    thread when the awaiting task is cancelled, so the database stops too."""
+    results: bool = False
+    """For :func:`ambidex.offload.wrap`: the call starts a DB-API result set
+    (``execute``), so the first rows travel back in the same thread hop."""
 
     def advice(self) -> str:
         """The fix to print: the row's own ``fix``, or "use <twin>"."""
@@ -83,8 +94,10 @@ def _call(sync: str, async_: str | None, *, awaited: bool = True, blocks: bool =
 
 
 def _method(sync: str, async_: str | None, *, awaited: bool = True, blocks: bool = True,
-            returns: str | None = None, fix: str = "") -> Rule:
-    return Rule(sync, async_, Kind.METHOD, awaited, blocks, returns, fix)
+            returns: str | None = None, fix: str = "", cancel: str | None = None,
+            results: bool = False) -> Rule:
+    return Rule(sync, async_, Kind.METHOD, awaited, blocks, returns, fix,
+                cancel=cancel, results=results)
 
 
 def _name(sync: str | None, async_: str | None, fix: str = "") -> Rule:
@@ -104,6 +117,66 @@ _TO_THREAD = "run it with asyncio.to_thread"
 _FILES = "use ambidex.offload.open_file (or run it with asyncio.to_thread)"
 _SUBPROCESS = "use asyncio.create_subprocess_exec"
 _HTTP = "use an async HTTP client, or run it with asyncio.to_thread"
+
+_WRAP = "use ambidex.offload.wrap (or run it with asyncio.to_thread)"
+
+
+def _driver(connect: str, connection: str, cursor: str, *, cursor_cancel: str | None,
+            connection_execute: bool = True, connection_cancel: str | None = None,
+            connection_methods: tuple[str, ...] = (), cursor_methods: tuple[str, ...] = (),
+            results_methods: tuple[str, ...] = ()) -> tuple[Rule, ...]:
+    """The rows of one DB-API 2.0 driver: ``connect``, the connection's and the
+    cursor's blocking methods, which ones start a result set, and the cancel
+    hooks that :func:`ambidex.offload.wrap` calls when an await is cancelled."""
+    wrap = f"use ambidex.offload.wrap: aconn = await wrap({connect}, ...)"
+    execute: tuple[Rule, ...] = ()
+    if connection_execute:  # not in PEP 249, but sqlite3 and pyodbc have it
+        execute = (_method(f"{connection}.execute", None, returns=cursor, fix=_WRAP,
+                           cancel=connection_cancel, results=True),)
+    return (
+        _call(connect, None, returns=connection, fix=wrap),
+        _method(f"{connection}.cursor", None, returns=cursor, fix=_WRAP),
+        *(_method(f"{connection}.{name}", None, fix=_WRAP)
+          for name in ("commit", "rollback", "close", *connection_methods)),
+        *execute,
+        *(_method(f"{cursor}.{name}", None, fix=_WRAP, cancel=cursor_cancel)
+          for name in ("executemany", "fetchone", "fetchmany", "fetchall", "callproc",
+                       *cursor_methods)),
+        *(_method(f"{cursor}.{name}", None, fix=_WRAP, cancel=cursor_cancel, results=True)
+          for name in ("execute", "nextset", *results_methods)),
+        _method(f"{cursor}.close", None, fix=_WRAP),
+    )
+
+
+# DB-API 2.0 (PEP 249) in general: "dbapi.Connection" and "dbapi.Cursor" stand
+# for the connection and cursor types of any module whose ``apilevel`` is
+# "2.0". wrap() falls back to them for a driver the table does not name; the
+# lint and the detector never meet these names in code.
+_DATABASE_RULES: tuple[Rule, ...] = (
+    *_driver("dbapi.connect", "dbapi.Connection", "dbapi.Cursor", cursor_cancel=None),
+    # sqlite3: interrupt() is documented as callable from any thread.
+    *_driver("sqlite3.connect", "sqlite3.Connection", "sqlite3.Cursor",
+             connection_cancel="interrupt", cursor_cancel="connection.interrupt",
+             connection_methods=("executemany", "executescript", "backup", "iterdump",
+                                 "blobopen"),
+             cursor_methods=("executescript",)),
+    # pyodbc: Cursor.cancel() is SQLCancel, made for another thread to call.
+    # Connection.execute makes a cursor the loop cannot reach while it runs, so
+    # it has no hook: use conn.cursor() then cursor.execute for a cancellable query.
+    *_driver("pyodbc.connect", "pyodbc.Connection", "pyodbc.Cursor", cursor_cancel="cancel",
+             connection_methods=("getinfo", "set_attr"),
+             cursor_methods=("fetchval", "commit", "rollback"),
+             results_methods=("tables", "columns", "statistics", "rowIdColumns",
+                              "primaryKeys", "foreignKeys", "procedures",
+                              "procedureColumns", "getTypeInfo")),
+    # psycopg2: connection.cancel() asks the server to stop the running query.
+    *_driver("psycopg2.connect", "psycopg2.extensions.connection",
+             "psycopg2.extensions.cursor", connection_execute=False,
+             cursor_cancel="connection.cancel",
+             connection_methods=("reset", "set_session", "tpc_begin", "tpc_prepare",
+                                 "tpc_commit", "tpc_rollback", "tpc_recover"),
+             cursor_methods=("copy_from", "copy_to", "copy_expert", "scroll")),
+)
 
 DEFAULT_RULES: tuple[Rule, ...] = (
     # --- protocols of the language: dunders, exceptions, builtins -------------
@@ -256,12 +329,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _call("shutil.copy", None, fix=_TO_THREAD),
     _call("shutil.rmtree", None, fix=_TO_THREAD),
     # --- databases, processes, HTTP, the terminal -----------------------------------
-    _call("sqlite3.connect", None, returns="sqlite3.Connection",
-          fix="run it with asyncio.to_thread, or use aiosqlite"),
-    _method("sqlite3.Connection.execute", None, fix="run it with asyncio.to_thread"),
-    _method("sqlite3.Connection.commit", None, fix="run it with asyncio.to_thread"),
-    _method("sqlite3.Cursor.execute", None, fix="run it with asyncio.to_thread"),
-    _method("sqlite3.Cursor.fetchall", None, fix="run it with asyncio.to_thread"),
+    *_DATABASE_RULES,
     *(_call(f"subprocess.{name}", None, fix=_SUBPROCESS) for name in (
         "run", "call", "check_call", "check_output", "getoutput", "getstatusoutput")),
     _method("subprocess.Popen.wait", None, fix=_SUBPROCESS),
@@ -324,7 +392,7 @@ class RuleError(ValueError):
     """A row in ``[tool.ambidex.rules]`` is malformed; the message names it."""
 
 
-_ROW_KEYS = {"sync", "async", "kind", "await", "blocks", "returns", "fix"}
+_ROW_KEYS = {"sync", "async", "kind", "await", "blocks", "returns", "fix", "cancel", "results"}
 
 
 def rule_from_toml(row: Mapping[str, Any], where: str = "[[tool.ambidex.rules]]") -> Rule:
@@ -337,10 +405,10 @@ def rule_from_toml(row: Mapping[str, Any], where: str = "[[tool.ambidex.rules]]"
     sync, async_ = row.get("sync"), row.get("async")
     if sync is None and async_ is None:
         raise RuleError(f"{where}: a rule needs 'sync', 'async' or both")
-    for key in ("sync", "async", "returns", "fix"):
+    for key in ("sync", "async", "returns", "fix", "cancel"):
         if key in row and not isinstance(row[key], str):
             raise RuleError(f"{where}: '{key}' must be a string, got {row[key]!r}")
-    for key in ("await", "blocks"):
+    for key in ("await", "blocks", "results"):
         if key in row and not isinstance(row[key], bool):
             raise RuleError(f"{where}: '{key}' must be true or false, got {row[key]!r}")
     try:
@@ -359,6 +427,8 @@ def rule_from_toml(row: Mapping[str, Any], where: str = "[[tool.ambidex.rules]]"
         returns=row.get("returns"),
         fix=row.get("fix", ""),
         user=True,
+        cancel=row.get("cancel"),
+        results=row.get("results", False),
     )
 
 

@@ -7,7 +7,11 @@ The last resort, for code that cannot be ported to asyncio:
 * :class:`ProcessPool` -- for Python code that *computes*: threads cannot run
   it in parallel (the GIL), processes can;
 * :func:`open_file` -- files whose every call runs on the thread pool, the
-  twin the lint suggests for ``open``.
+  twin the lint suggests for ``open``;
+* :func:`wrap` -- an async facade over a blocking client object (a DB-API
+  connection first): the rule table says which methods block, each object
+  graph stays on one of a bounded set of :class:`PinnedThreads`, and a
+  cancelled query is stopped in the database by the driver's own hook.
 
 Two promises hold for every pool:
 
@@ -21,17 +25,33 @@ Two promises hold for every pool:
    pretends otherwise.
 """
 
+from ambidex.offload._affinity import PinnedThreads
 from ambidex.offload._files import AsyncFile, open_file
 from ambidex.offload._pool import PoolClosedError
 from ambidex.offload._processes import ProcessPool
 from ambidex.offload._threads import ThreadPool, default_thread_pool, run_in_thread
+from ambidex.offload._wrap import (
+    OutOfStepError,
+    ResultsLostError,
+    Wrapped,
+    WrappedClosedError,
+    Wrapper,
+    wrap,
+)
 
 __all__ = [
     "AsyncFile",
+    "OutOfStepError",
+    "PinnedThreads",
     "PoolClosedError",
     "ProcessPool",
+    "ResultsLostError",
     "ThreadPool",
+    "Wrapped",
+    "WrappedClosedError",
+    "Wrapper",
     "default_thread_pool",
     "open_file",
     "run_in_thread",
+    "wrap",
 ]
