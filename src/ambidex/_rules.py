@@ -76,8 +76,9 @@ class Rule:
     ``receiver.connection.cancel()``). It is called from the event loop's
     thread when the awaiting task is cancelled, so the database stops too."""
     results: bool = False
-    """For :func:`ambidex.offload.wrap`: the call starts a DB-API result set
-    (``execute``), so the first rows travel back in the same thread hop."""
+    """For :func:`ambidex.offload.wrap`: the call ends the cursor's DB-API
+    result set and may start a new one (``execute``, ``executemany``,
+    ``nextset``); the new set's first rows travel back in the same thread hop."""
 
     def advice(self) -> str:
         """The fix to print: the row's own ``fix``, or "use <twin>"."""
@@ -140,10 +141,10 @@ def _driver(connect: str, connection: str, cursor: str, *, cursor_cancel: str | 
           for name in ("commit", "rollback", "close", *connection_methods)),
         *execute,
         *(_method(f"{cursor}.{name}", None, fix=_WRAP, cancel=cursor_cancel)
-          for name in ("executemany", "fetchone", "fetchmany", "fetchall", "callproc",
-                       *cursor_methods)),
+          for name in ("fetchone", "fetchmany", "fetchall", *cursor_methods)),
+        # Each of these ends the cursor's result set and may start a new one.
         *(_method(f"{cursor}.{name}", None, fix=_WRAP, cancel=cursor_cancel, results=True)
-          for name in ("execute", "nextset", *results_methods)),
+          for name in ("execute", "executemany", "callproc", "nextset", *results_methods)),
         _method(f"{cursor}.close", None, fix=_WRAP),
     )
 
@@ -159,7 +160,7 @@ _DATABASE_RULES: tuple[Rule, ...] = (
              connection_cancel="interrupt", cursor_cancel="connection.interrupt",
              connection_methods=("executemany", "executescript", "backup", "iterdump",
                                  "blobopen"),
-             cursor_methods=("executescript",)),
+             results_methods=("executescript",)),
     # pyodbc: Cursor.cancel() is SQLCancel, made for another thread to call.
     # Connection.execute makes a cursor the loop cannot reach while it runs, so
     # it has no hook: use conn.cursor() then cursor.execute for a cancellable query.
@@ -175,7 +176,8 @@ _DATABASE_RULES: tuple[Rule, ...] = (
              cursor_cancel="connection.cancel",
              connection_methods=("reset", "set_session", "tpc_begin", "tpc_prepare",
                                  "tpc_commit", "tpc_rollback", "tpc_recover"),
-             cursor_methods=("copy_from", "copy_to", "copy_expert", "scroll")),
+             cursor_methods=("scroll",),
+             results_methods=("copy_from", "copy_to", "copy_expert")),
 )
 
 DEFAULT_RULES: tuple[Rule, ...] = (

@@ -50,6 +50,9 @@ class Job:
 
     __slots__ = ("fn", "future", "interrupted", "mailbox", "state", "undelivered")
 
+    fn: Callable[[Job], Any] | None
+    undelivered: Callable[[bool, Any], None] | None
+
     def __init__(self, fn: Callable[[Job], Any], future: asyncio.Future[Any],
                  mailbox: _Mailbox, undelivered: Callable[[bool, Any], None] | None) -> None:
         self.fn = fn
@@ -148,24 +151,32 @@ class PinnedThread:
             if job is None:
                 return
             with lock:
-                if job.state is cancelled:
+                fn = job.fn
+                if job.state is cancelled or fn is None:
+                    job.fn = job.undelivered = None
                     continue
                 job.state = running
             try:
-                value = job.fn(job)
+                value = fn(job)
                 ok = True
             except BaseException as exc:  # delivered to the awaiting task
                 value, ok = exc, False
             with lock:
                 job.state = done
-            if not job.interrupted:
-                job.mailbox.post(job.future, ok, value)
-            elif job.undelivered is not None:
+            # Let go of the job (its closure holds the wrapped objects) before
+            # the result wakes the loop: what the loop drops must be freeable.
+            future, mailbox, undelivered = job.future, job.mailbox, job.undelivered
+            interrupted = job.interrupted
+            job.fn = job.undelivered = None
+            del job, fn
+            if not interrupted:
+                mailbox.post(future, ok, value)
+            elif undelivered is not None:
                 try:
-                    job.undelivered(ok, value)
+                    undelivered(ok, value)
                 except Exception:  # nobody waits for it: it must not end the thread
                     pass
-            del job, value  # drop references before the next wait
+            del future, value, undelivered  # nor keep them while waiting for the next job
 
 
 class PinnedThreads:

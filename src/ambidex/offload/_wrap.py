@@ -269,9 +269,28 @@ class Wrapped:
         obj = self.wrapped
 
         def run(job: Job) -> Any:
-            return self._adopt(getattr(obj, name)(*args, **kwargs), rule)
+            result = getattr(obj, name)(*args, **kwargs)
+            if name == "close":
+                object.__setattr__(self, "_buffer", None)
+            return self._adopt(result, rule)
 
         return await self._hop(run, rule)
+
+    async def on_thread(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` on this object's thread, in turn with its
+        other calls: for what the table does not list but the object's thread
+        must do (sqlite3's ``create_function``, with ``check_same_thread`` on)::
+
+            await conn.on_thread(conn.wrapped.create_function, "twice", 1, twice)
+
+        A blocking object it returns is wrapped, as the table's calls' are.
+        """
+        unknown = Rule(None, None)
+
+        def run(job: Job) -> Any:
+            return self._adopt(fn(*args, **kwargs), unknown)
+
+        return await self._hop(run, None)
 
     def _adopt(self, result: Any, rule: Rule) -> Any:
         """On the thread: the facade for a blocking result, prefetching rows
@@ -316,6 +335,9 @@ class Wrapped:
         obj = self.wrapped
 
         def run(job: Job) -> None:
+            lost = self._pending
+            if isinstance(lost, ResultsLostError):
+                raise lost  # queued behind the fetch that lost them
             rows = obj.fetchall() if name == "fetchall" else obj.fetchmany(size)
             buffer = self._buffer
             if buffer is None:
