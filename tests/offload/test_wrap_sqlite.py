@@ -349,16 +349,18 @@ async def test_cancelling_an_iteration_keeps_the_cursor_in_step() -> None:
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000) "
         "SELECT x FROM c")
     seen: list[int] = []
+    enough = asyncio.Event()
 
     async def read() -> None:
         async for (x,) in cur:
             seen.append(x)
+            if x == 300:
+                enough.set()
             if x % 100 == 0:
                 await asyncio.sleep(0)
 
     task = asyncio.ensure_future(read())
-    while len(seen) < 300:
-        await asyncio.sleep(0)
+    await enough.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -396,3 +398,17 @@ async def test_the_context_manager_form_closes_the_connection(tmp_path: Path) ->
         await conn.execute("CREATE TABLE t (x)")
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         await conn.execute("SELECT 1")
+
+
+async def test_cancelling_one_query_leaves_another_cursors_unread_rows_alone() -> None:
+    # sqlite3's interrupt() stays in force while any statement of the connection
+    # is unfinished: this cursor's, here. It must stop the cancelled query only.
+    conn = await wrap(sqlite3.connect, ":memory:")
+    reading = await conn.execute(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300) "
+        "SELECT x FROM c")
+    assert await reading.fetchone() == (1,)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(conn.execute(FOREVER), 0.05)
+    assert await (await conn.execute("SELECT 'next'")).fetchone() == ("next",)
+    assert await reading.fetchall() == [(x,) for x in range(2, 301)]

@@ -56,13 +56,16 @@ from ambidex.offload._affinity import (
     default_pinned_threads,
     mailbox_for,
 )
+from ambidex.offload._precise import SQLiteStop, precise_stop_for
 
 #: Rows an ``execute`` brings back with it (one hop for a small result).
 DEFAULT_PREFETCH = 64
 #: Rows per hop when a cursor is iterated or ``fetchone`` runs dry.
 DEFAULT_BATCH = 256
 
-_FETCHES = frozenset({"fetchone", "fetchmany", "fetchall"})
+_FETCHES = frozenset({"fetchone", "fetchmany", "fetchall", "fetchval"})
+"""Fetches served from the rows fetched ahead (``fetchval``: pyodbc's first
+column of the next row)."""
 
 
 class WrappedClosedError(RuntimeError):
@@ -133,6 +136,18 @@ def _find_rows(table: RuleTable, cls: type) -> dict[str, Rule] | None:
     return rows
 
 
+def _stoppable(fn: Callable[[Job], Any], stop: SQLiteStop) -> Callable[[Job], Any]:
+    def run(job: Job) -> Any:
+        stop.install()
+        stop.running = job
+        try:
+            return fn(job)
+        finally:
+            stop.running = None
+
+    return run
+
+
 def _hook(obj: Any, path: str) -> Callable[[], Any]:
     for name in path.split("."):
         obj = getattr(obj, name)
@@ -146,7 +161,8 @@ class _Graph:
     """What a graph's facades share: their thread, and whether they broke.
     When the last facade of a graph is gone, its thread takes one graph fewer."""
 
-    __slots__ = ("__weakref__", "batch", "broken", "prefetch", "table", "thread", "threads")
+    __slots__ = ("__weakref__", "batch", "broken", "prefetch", "stop", "table", "thread",
+                 "threads")
 
     def __init__(self, threads: PinnedThreads, table: RuleTable, prefetch: int,
                  batch: int) -> None:
@@ -156,9 +172,13 @@ class _Graph:
         self.prefetch = prefetch
         self.batch = batch
         self.broken: str | None = None
+        self.stop: SQLiteStop | None = None
+        """The root's precise stop, if its driver needs one (see ``_precise``)."""
 
     def __del__(self) -> None:
-        self.threads.unpin(self.thread)
+        thread = getattr(self, "thread", None)  # unset if pin() raised
+        if thread is not None:
+            self.threads.unpin(thread)
 
 
 class Wrapped:
@@ -219,6 +239,9 @@ class Wrapped:
         graph = self._graph
         if graph.broken is not None:
             raise WrappedClosedError(graph.broken)
+        stop = graph.stop
+        if stop is not None:
+            fn = _stoppable(fn, stop)
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         job = Job(fn, future, mailbox_for(loop), undelivered)
@@ -243,6 +266,10 @@ class Wrapped:
             job.interrupted = True
             if rule is None or rule.cancel is None:
                 return  # no way to stop it: it runs to its end, its result dropped
+            stop = self._graph.stop
+            if stop is not None and rule.cancel in stop.replaces:
+                stop.target = job  # stops this job's statement, and only while it runs
+                return
             try:
                 _hook(self.wrapped, rule.cancel)()
             except Exception as exc:
@@ -376,6 +403,10 @@ class Wrapped:
         await self._fill("fetchmany", self._graph.batch)
         return self._buffer.popleft() if self._buffer else None
 
+    async def _fetchval(self) -> Any:
+        row = await self._fetchone()
+        return None if row is None else row[0]
+
     async def _fetchmany(self, size: int | None = None) -> list[Any]:
         if size is None:
             size = self.wrapped.arraysize
@@ -483,7 +514,9 @@ class Wrapper:
         if args or kwargs or (callable(target) and rows_for(table, type(target)) is None):
             return _Opening(self, table, target, args, kwargs)
         rows = self._rows(table, target)
-        return Wrapped(target, _Graph(self.threads, table, self.prefetch, self.batch), rows)
+        graph = _Graph(self.threads, table, self.prefetch, self.batch)
+        graph.stop = precise_stop_for(target)
+        return Wrapped(target, graph, rows)
 
 
 class _Opening:
@@ -506,6 +539,7 @@ class _Opening:
 
         def run(job: Job) -> Wrapped:
             obj = factory(*args, **kwargs)
+            graph.stop = precise_stop_for(obj)
             try:
                 return Wrapped(obj, graph, wrapper._rows(table, obj))
             except TypeError:
