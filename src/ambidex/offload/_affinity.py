@@ -89,7 +89,7 @@ class _Mailbox:
             pass  # the loop is closed: nobody waits for these results any more
 
     def _deliver(self) -> None:
-        with self._lock:  # ambidex: allow-blocking held briefly, never across I/O
+        with self._lock:
             items, self._items = self._items, []
             self._scheduled = False
         for future, ok, value in items:
@@ -217,13 +217,13 @@ class PinnedThreads:
             return best
 
     def unpin(self, thread: PinnedThread) -> None:
-        with self._lock:  # ambidex: allow-blocking held briefly, never across I/O
+        with self._lock:
             thread.graphs -= 1
 
     def close(self) -> None:
         """Take no new graphs; each thread ends after the jobs already queued.
         Objects still pinned to them cannot be used any more."""
-        with self._lock:  # ambidex: allow-blocking held briefly, never across I/O
+        with self._lock:
             self._closed = True
             for thread in self._threads:
                 thread.stop()
@@ -240,7 +240,7 @@ _default_lock = threading.Lock()
 def default_pinned_threads() -> PinnedThreads:
     """The process-wide :class:`PinnedThreads` that :func:`wrap` uses by default."""
     global _default
-    with _default_lock:  # ambidex: allow-blocking held briefly, never across I/O
+    with _default_lock:
         if _default is None or _default._closed:
             _default = PinnedThreads(name="ambidex-wrap")
         return _default

@@ -257,7 +257,7 @@ class Wrapped:
     def _cancel(self, job: Job, rule: Rule | None) -> None:
         """On the loop's thread, for a job whose await was cancelled."""
         thread = self._graph.thread
-        with thread.lock:  # ambidex: allow-blocking held briefly (for the hook call)
+        with thread.lock:
             if job.state is JobState.PENDING:
                 job.state = JobState.CANCELLED  # never starts
                 return
