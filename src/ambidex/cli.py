@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
         help="overwrite existing output files (without it, a file in the way is an error)",
     )
     port.add_argument(
+        "--strict",
+        action="store_true",
+        help="to async: a call the port cannot prove right (a receiver of unknown type "
+        "whose method name became async) is an error, not a warning",
+    )
+    port.add_argument(
         "--explain",
         action="store_true",
         help="print, for every function that changed colour, the chain of calls that forced it",

@@ -17,6 +17,15 @@ Codes:
   advice. Exit status 1.
 * ``AMB102`` / ``AMB103`` (``--strict``) -- an ``# ambidex: allow-blocking``
   comment that silences nothing / that gives no reason. Exit status 1.
+* ``AMB301`` -- a coroutine never awaited: a call of an ``async def`` (or of
+  an awaited twin from the table, or of a plain function that returns such a
+  coroutine) that is neither awaited nor handed to ``create_task``,
+  ``gather``, ``ensure_future``, a ``TaskGroup`` or the like (or to any
+  call, or stored in a local that is awaited later); or a method
+  called on a twin from the table (``AsyncSocket``) that the twin does not
+  have. The message says why the callee is a coroutine, through the chain
+  of plain functions that return it (:mod:`ambidex._unawaited`, the check the
+  generator runs on its own output). Exit status 1.
 * ``AMB201`` -- information: an ``async def`` that is async only in name,
   because every ``await`` in it hands a blocking call to a thread. It does
   not block the loop, so it does not change the exit status; it is worth
@@ -49,12 +58,14 @@ from ambidex._callgraph import spelled as dotted_spelling
 from ambidex._config import ConfigError, load_config
 from ambidex._rules import DEFAULT_TABLE, RuleTable
 from ambidex._sourcefiles import TOO_DEEP, read_source, too_deep
+from ambidex._unawaited import find_unawaited
 from ambidex.codegen._markers import marker_comments
 
 BLOCKING = "AMB101"
 UNUSED_ALLOW = "AMB102"
 ALLOW_WITHOUT_REASON = "AMB103"
 FAKE_ASYNC = "AMB201"
+NEVER_AWAITED = "AMB301"
 SYNTAX_ERROR = "AMB999"
 
 _SKIP_DIRS = frozenset(
@@ -305,8 +316,14 @@ def lint_sources(
             Finding(path, line, col + 1, SYNTAX_ERROR, f"cannot parse: {message}")
         )
     allows = {path: _allow_comments(m.text) for path, m in graph.modules.items()}
+    parsed = {path: m.text for path, m in graph.modules.items()}
+    unawaited = [
+        Finding(f.path, f.line, f.col, NEVER_AWAITED, f.message)
+        for f in find_unawaited(parsed, table, lenient=True)
+        if f.sure
+    ]
     kept: list[Finding] = []
-    for finding in [*linter.findings(), *linter.fake_async()]:
+    for finding in [*linter.findings(), *linter.fake_async(), *unawaited]:
         allow = allows.get(finding.path, {}).get(finding.line)
         if allow is not None:
             allow.used = True

@@ -59,7 +59,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ambidex._callgraph import build
-from ambidex._rules import RuleTable
+from ambidex._rules import Kind, RuleTable
+from ambidex._unawaited import find_unawaited, twin_types
 from ambidex.codegen._renames import Renames
 from ambidex.codegen._source import Conversion, Diagnostic
 from ambidex.codegen._to_async.edit import ModuleEditor, type_twins
@@ -76,6 +77,7 @@ def to_async(
     table: RuleTable,
     renames: Mapping[str, str],
     async_prefix: bool = False,
+    strict: bool = False,
 ) -> Conversion:
     """Port ``modules`` (display path -> source), analysed together, to asyncio.
 
@@ -85,6 +87,12 @@ def to_async(
     converters take the same arguments; it renames only towards sync (``AsyncFoo``
     -> ``Foo``), so here it must be False. ``explanations`` holds, for each function
     that changed colour, the chain of calls down to the primitive that forced it.
+
+    Before returning, the outputs are checked (:mod:`ambidex._unawaited`): a
+    call of a function that became async left unawaited, or a method called
+    on a twin that the twin lacks, is an error (a bug of the port, never
+    written); a call on a receiver of unknown type whose method name became
+    async is a warning, an error with ``strict``.
     """
     if async_prefix:
         raise ValueError("async_prefix applies towards sync only")
@@ -137,6 +145,8 @@ def to_async(
                 )
             )
         outputs[path] = output
+    if not any(d.error for d in diagnostics):
+        diagnostics += verify(outputs, table, planner, strict=strict)
     explanations = [
         planner.explanation(graph.functions[key])
         for key in sorted(
@@ -146,3 +156,52 @@ def to_async(
     diagnostics.sort(key=lambda d: (d.path, d.line, d.col))
     unused = [f"rename {key!r}" for key in sorted(rename_table.user_keys - rename_table.used)]
     return Conversion(outputs, diagnostics, explanations, unused)
+
+
+def verify(
+    outputs: Mapping[str, str], table: RuleTable, planner: Planner, *, strict: bool
+) -> list[Diagnostic]:
+    """The guarantee, checked on the output: see :func:`to_async`."""
+    made_async = [planner.graph.functions[key] for key in planner.reasons]
+    names = {f.name for f in made_async if f.cls is not None}
+    # The awaited methods of the twins the port brought in, and of what their
+    # methods return (AsyncSocket -> its makefile's AsyncSocketIO).
+    twins = twin_types(table)
+    used: set[str] = set()
+    for function in planner.graph.functions.values():
+        for call in function.calls:
+            for type_ in (call.instance_type, call.rule.returns if call.rule else None):
+                if type_ in twins:
+                    used.add(twins[type_])
+    grown = True
+    while grown:
+        grown = False
+        for rule in table.rules:
+            if (
+                rule.kind is Kind.METHOD
+                and rule.async_ is not None
+                and rule.returns in twins
+                and rule.async_.rsplit(".", 1)[0] in used
+                and twins[rule.returns] not in used
+            ):
+                used.add(twins[rule.returns])
+                grown = True
+    for rule in table.rules:
+        if (
+            rule.kind is Kind.METHOD
+            and rule.awaited
+            and rule.async_ is not None
+            and rule.async_.rsplit(".", 1)[0] in used
+        ):
+            names.add(rule.async_.rsplit(".", 1)[1])
+    found = find_unawaited(outputs, table, async_names=names)
+    return [
+        Diagnostic(
+            f.path,
+            f.line,
+            f.col,
+            f.message,
+            error=f.sure or strict,
+        )
+        for f in found
+    ]

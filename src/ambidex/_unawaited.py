@@ -1,0 +1,335 @@
+"""Coroutines never awaited, and methods a twin does not have: found statically.
+
+One analysis with two users:
+
+* the sync -> async generator runs it over its own output before anything is
+  written (the guarantee: after a successful port no call of a function that
+  became async is left un-awaited, and no method is called on an
+  ``AsyncSocket``, or any twin from the table, that the twin lacks);
+* the lint reports the same findings (``AMB301``) in hand-written asyncio
+  code, where a forgotten ``await`` is the mistake people make most.
+
+It reads asyncio code with the call graph (:mod:`ambidex._callgraph`), given
+the table *seen from the async side* (:func:`async_side`): each twin becomes a
+row of its own, with its result typed as the twin of the sync result, so
+``sock = await AsyncSocket.create_connection(...)`` is an ``AsyncSocket`` and
+``sock.makefile("rb")`` an ``AsyncSocketIO``, and their methods are known.
+
+A call must be awaited when it runs an analysed ``async def`` (not an async
+generator: calling one does not run it), a twin whose row says ``await``, or
+an analysed plain function that returns such a call unawaited (it returns the
+coroutine to its caller). It counts as handled when it is the operand of
+``await``, an argument of something that schedules or awaits it
+(``asyncio.create_task``, ``gather``, ``ensure_future``, ``wait_for``,
+``shield``, ``TaskGroup.create_task``, ``asyncio.run``, ...), the value a
+function returns (its callers then must await that function), or the body of
+a lambda (whoever calls the lambda gets the coroutine).
+
+Where the receiver's type is unknown (an unannotated parameter, an attribute
+set from one) but the method's name is one that became async, the finding is
+``unknown``: the port says so with a location, as a warning (an error with
+``--strict``).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ambidex._callgraph import Call, CallGraph, CallKind, Function, build
+from ambidex._rules import Kind, Rule, RuleTable
+
+__all__ = ["Unawaited", "async_side", "find_unawaited", "twin_types"]
+
+#: Callables that take a coroutine and schedule or await it themselves.
+SCHEDULERS = frozenset(
+    {
+        "asyncio.create_task",
+        "asyncio.ensure_future",
+        "asyncio.gather",
+        "asyncio.wait_for",
+        "asyncio.shield",
+        "asyncio.run",
+        "asyncio.wait",
+        "asyncio.as_completed",
+        "asyncio.run_coroutine_threadsafe",
+        "anyio.run",
+        "trio.run",
+    }
+)
+#: Method names that do the same whatever their receiver (a TaskGroup, a loop,
+#: a nursery, a Runner): the coroutine handed to them is taken care of.
+SCHEDULER_METHODS = frozenset(
+    {"create_task", "run_until_complete", "start_soon", "start", "run", "ensure_future"}
+)
+
+
+@dataclass(frozen=True)
+class Unawaited:
+    """One finding: where, what, and whether the analysis is sure."""
+
+    path: str
+    line: int
+    col: int
+    """1-based, as printed."""
+    message: str
+    sure: bool
+    """False when the receiver's type is unknown and only the name matches."""
+
+
+def twin_types(table: RuleTable) -> dict[str, str]:
+    """Each sync type with a twin, and its twin: ``socket.socket`` ->
+    ``ambidex.io.AsyncSocket``, ``socket.SocketIO`` -> ``ambidex.io.AsyncSocketIO``,
+    ``threading.Lock`` -> ``asyncio.Lock``."""
+    twins: dict[str, str] = {}
+    for rule in table.rules:
+        if rule.sync is None or rule.async_ is None or "." not in rule.sync:
+            continue
+        if rule.kind is Kind.CALL and rule.returns == rule.sync and not rule.awaited:
+            twins.setdefault(rule.sync, rule.async_)
+        elif rule.kind is Kind.METHOD and "." in rule.async_:
+            twins.setdefault(rule.sync.rsplit(".", 1)[0], rule.async_.rsplit(".", 1)[0])
+    return twins
+
+
+def async_side(table: RuleTable) -> RuleTable:
+    """The table as asyncio code reads it: every twin a row of its own name,
+    typed so objects are followed through their twins' results."""
+    twins = twin_types(table)
+    rows: list[Rule] = []
+    for rule in table.rules:
+        if rule.async_ is None or rule.kind is Kind.NAME:
+            continue
+        returns = twins.get(rule.returns, rule.returns) if rule.returns else None
+        rows.append(
+            Rule(rule.async_, rule.async_, rule.kind, rule.awaited, False, returns, rule.fix)
+        )
+    return RuleTable(rows)
+
+
+def _has_attribute(dotted_type: str, name: str) -> bool | None:
+    """Whether the importable type ``dotted_type`` has ``name``; None if unknown."""
+    module_name, _, type_name = dotted_type.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception:  # not importable here: cannot tell
+        return None
+    cls = getattr(module, type_name, None)
+    if cls is None:
+        return None
+    return hasattr(cls, name)
+
+
+def find_unawaited(
+    modules: Mapping[str, str],
+    table: RuleTable,
+    *,
+    async_names: Iterable[str] = (),
+    graph: CallGraph | None = None,
+    lenient: bool = False,
+) -> list[Unawaited]:
+    """The findings in ``modules`` (display path -> asyncio source).
+
+    ``table`` is the sync -> async table (its async side is derived here).
+    ``async_names``: method names that became async (the generator passes
+    the ones it made async); a call of one of them on a receiver of unknown
+    type that is not awaited is an ``unknown`` finding.
+
+    ``lenient`` (the lint, on code written for asyncio) also accepts a
+    coroutine handed to any call (``run_with_timeout(coro, 5)``: the receiver
+    awaits it) or stored in a local that is later awaited, returned or handed
+    on. Ported code never does either on purpose (sync code had no
+    coroutines to hand over), so the generator checks without it.
+    """
+    if graph is None:
+        graph = build(modules, async_side(table))
+    return _Checker(graph, table, set(async_names), lenient).run()
+
+
+class _Checker:
+    def __init__(
+        self, graph: CallGraph, table: RuleTable, async_names: set[str], lenient: bool
+    ) -> None:
+        self.graph = graph
+        self.lenient = lenient
+        self.twin_type_names = set(twin_types(table).values())
+        self.async_names = async_names
+        self.parents: dict[int, ast.AST] = {}
+        for module in graph.modules.values():
+            for parent in ast.walk(module.tree):
+                for child in ast.iter_child_nodes(parent):
+                    self.parents[id(child)] = parent
+        self.returns_coroutine: dict[str, Call] = {}
+        """Plain functions that return a coroutine they did not await, and the call."""
+
+    def must_await(self, call: Call) -> str | None:
+        """What the call runs that must be awaited, spelled for the message."""
+        for callee in call.callees:
+            if callee.is_async and not callee.is_generator:
+                return f"{callee.display} is async"
+            if callee.key in self.returns_coroutine:
+                inner = self.returns_coroutine[callee.key]
+                return (
+                    f"{callee.display} returns the coroutine of {self.spelled(inner)} "
+                    f"({self.where(inner)})"
+                )
+        rule = call.rule
+        if (
+            rule is not None
+            and rule.awaited
+            and rule.kind is not Kind.NAME
+            and rule.sync is not None
+            and "." in rule.sync
+        ):
+            return f"{rule.sync} is a coroutine function"
+        return None
+
+    def handled(self, call: Call) -> str | None:
+        """How an unawaited coroutine is taken care of here: "await", "returned",
+        "scheduled", "handed", "stored", "lambda"; None when it is not."""
+        node: ast.AST = call.node
+        parent = self.parents.get(id(node))
+        if isinstance(parent, ast.Await):
+            return "await"
+        if isinstance(parent, ast.Attribute) and parent.attr == "__await__":
+            return "await"
+        if isinstance(parent, ast.Lambda):
+            return "lambda"
+        if isinstance(parent, ast.Return):
+            return "returned"
+        # Up through containers (gather(*(f(i) for i in ...)), keywords) to a call.
+        while isinstance(
+            parent,
+            (ast.Starred, ast.keyword, ast.GeneratorExp, ast.ListComp, ast.SetComp,
+             ast.List, ast.Tuple, ast.Set, ast.comprehension),
+        ):
+            if isinstance(parent, ast.comprehension):
+                return "handed" if self.lenient else None  # iterated: awaited one by one?
+            node, parent = parent, self.parents.get(id(parent))
+        if self.lenient:
+            if isinstance(parent, (ast.Assign, ast.AnnAssign)) and self.stored_and_used(
+                call, parent
+            ):
+                return "stored"
+            if isinstance(parent, (ast.For, ast.AsyncFor)) and node is parent.iter:
+                return "handed"
+        if isinstance(parent, ast.Call) and node is not parent.func:
+            func = parent.func
+            if isinstance(func, ast.Attribute) and func.attr in SCHEDULER_METHODS:
+                return "scheduled"
+            dotted = self.graph.dotted_name(func, call.caller)
+            if dotted in SCHEDULERS:
+                return "scheduled"
+            if self.lenient:
+                return "handed"
+        return None
+
+    def stored_and_used(self, call: Call, statement: ast.Assign | ast.AnnAssign) -> bool:
+        """``coro = f()`` with ``coro`` later awaited, returned or handed to a call."""
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+            return False
+        name = targets[0].id
+        for node in ast.walk(call.caller.node):
+            if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
+                parent = self.parents.get(id(node))
+                if isinstance(parent, (ast.Await, ast.Return, ast.Call, ast.keyword,
+                                       ast.Starred, ast.List, ast.Tuple, ast.Attribute)):
+                    return True
+        return False
+
+    def run(self) -> list[Unawaited]:
+        calls = [
+            c
+            for f in self.graph.functions.values()
+            for c in f.calls
+            if c.kind is CallKind.CALL and not c.type_checking
+        ]
+        # Plain functions that hand back a coroutine: their callers must await them.
+        changed = True
+        while changed:
+            changed = False
+            for call in calls:
+                caller = call.caller
+                if caller.is_async or caller.key in self.returns_coroutine:
+                    continue
+                if self.must_await(call) is not None and self.handled(call) == "returned":
+                    self.returns_coroutine[caller.key] = call
+                    changed = True
+        findings: list[Unawaited] = []
+        for call in calls:
+            findings += self.check(call)
+        findings.sort(key=lambda f: (f.path, f.line, f.col))
+        return findings
+
+    def check(self, call: Call) -> list[Unawaited]:
+        why = self.must_await(call)
+        if why is not None:
+            how = self.handled(call)
+            if how is None or (how == "returned" and call.caller.is_async):
+                return [
+                    self.finding(
+                        call,
+                        f"coroutine never awaited: `{self.spelled(call)}` ({why}) is called "
+                        f"in {call.caller.display} without await",
+                    )
+                ]
+            return []
+        node = call.node
+        assert isinstance(node, ast.Call)
+        func = node.func
+        if not isinstance(func, ast.Attribute):
+            return []
+        receiver = call.instance_type
+        if receiver is not None and receiver in self.twin_type_names and call.rule is None:
+            has = _has_attribute(receiver, func.attr)
+            if has is False:
+                short = receiver.rsplit(".", 1)[1]
+                return [
+                    self.finding(
+                        call,
+                        f"{short} has no method `{func.attr}` (the twin of the object "
+                        f"called here); the port cannot keep `{self.spelled(call)}`",
+                    )
+                ]
+            return []
+        if (
+            receiver is None
+            and not call.callees
+            and call.rule is None
+            and func.attr in self.async_names
+            and self.handled(call) not in ("await", "scheduled")
+        ):
+            return [
+                self.finding(
+                    call,
+                    f"`{self.spelled(call)}`: the type of `{ast.unparse(func.value)}` is "
+                    f"unknown, and `{func.attr}` is a method that became async; if it is "
+                    "one of those, this call must be awaited (annotate the receiver, or "
+                    "check it by hand)",
+                    sure=False,
+                )
+            ]
+        return []
+
+    def finding(self, call: Call, message: str, *, sure: bool = True) -> Unawaited:
+        return Unawaited(call.caller.module.path, call.line, call.col + 1, message, sure)
+
+    @staticmethod
+    def spelled(call: Call) -> str:
+        node = call.node
+        if isinstance(node, ast.Call):
+            text = ast.unparse(node.func)
+            return f"{text}(...)" if node.args or node.keywords else f"{text}()"
+        return call.name or "?"
+
+    @staticmethod
+    def where(call: Call) -> str:
+        return f"{call.caller.module.path}:{call.line}"
+
+
+def awaited_function_names(functions: Iterable[Function]) -> set[str]:
+    """The method names of ``functions`` (those a port made async)."""
+    return {f.name for f in functions if f.cls is not None}

@@ -1,0 +1,83 @@
+"""AMB301: a coroutine never awaited, found through the call graph.
+
+The mistake asyncio users make most: calling a coroutine function without
+``await``. ruff and flake8-async catch it when the callee is ``asyncio.sleep``
+written in the same function; this rule knows every ``async def`` of the
+project, the table's awaited twins, and the plain functions that hand a
+coroutine back to their caller (the chain the message spells out). The same
+check runs inside the sync -> async generator over its own output.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from ambidex.detect._lint import NEVER_AWAITED, lint_sources
+
+HAND_WRITTEN = textwrap.dedent(
+    """\
+    import asyncio
+
+    from ambidex.io import AsyncSocket
+
+
+    class Client:
+        async def fetch(self, key: str) -> bytes:
+            await asyncio.sleep(0)
+            return key.encode()
+
+        def fetch_later(self, key: str):
+            return self.fetch(key)  # a plain function handing a coroutine back
+
+        async def forgets(self) -> None:
+            self.fetch("a")                      # line 15: never awaited
+            self.fetch_later("b")                # line 16: never awaited, through fetch_later
+            x = self.fetch("c")                  # line 17: stored, never used
+
+        async def fine(self) -> None:
+            await self.fetch("a")
+            await self.fetch_later("b")
+            task = asyncio.create_task(self.fetch("c"))
+            await asyncio.gather(self.fetch("d"), *(self.fetch(k) for k in "ef"))
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.fetch("g"))
+            coros = [self.fetch(k) for k in "hi"]
+            await asyncio.wait_for(self.fetch("j"), 5)
+            await asyncio.gather(*coros)
+            await task
+
+
+    async def raw(host: str, port: int) -> None:
+        sock = await AsyncSocket.create_connection((host, port))
+        sock.sendall(b"x")                       # line 34: the twin's sendall is awaited
+        sock.settimeout(3)                       # plain on the twin: fine
+        f = sock.makefile("rb")
+        f.readline()                             # line 37: the file's readline is awaited
+        await f.readline()
+        sock.sendfile(f)                         # line 39: AsyncSocket has no sendfile
+    """
+)
+
+
+def test_forgotten_awaits_are_found_with_why_the_callee_is_a_coroutine():
+    result = lint_sources({"client.py": HAND_WRITTEN})
+    found = {(f.line, f.code): f.message for f in result.findings if f.code == NEVER_AWAITED}
+    assert sorted(line for line, _ in found) == [15, 16, 17, 34, 37, 39]
+    assert "`self.fetch(...)` (Client.fetch() is async)" in found[(15, NEVER_AWAITED)]
+    assert (
+        "Client.fetch_later() returns the coroutine of self.fetch(...) (client.py:12)"
+        in found[(16, NEVER_AWAITED)]
+    )
+    assert "ambidex.io.AsyncSocket.sendall is a coroutine function" in found[(34, NEVER_AWAITED)]
+    assert "ambidex.io.AsyncSocketIO.readline" in found[(37, NEVER_AWAITED)]
+    assert "AsyncSocket has no method `sendfile`" in found[(39, NEVER_AWAITED)]
+    assert result.exit_code == 1
+
+
+def test_code_that_awaits_everything_is_clean():
+    clean = "\n".join(
+        line if "# line" not in line else line[: len(line) - len(line.lstrip())] + "pass"
+        for line in HAND_WRITTEN.splitlines()
+    )
+    result = lint_sources({"client.py": clean})
+    assert [f for f in result.findings if f.code == NEVER_AWAITED] == []
