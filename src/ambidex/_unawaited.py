@@ -119,7 +119,12 @@ def _has_attribute(dotted_type: str, name: str) -> bool | None:
     cls = getattr(module, type_name, None)
     if cls is None:
         return None
-    return hasattr(cls, name)
+    if hasattr(cls, name):
+        return True
+    # Set on the instance by __init__ (asyncio.Condition's `locked = lock.locked`).
+    init = getattr(cls, "__init__", None)
+    code = getattr(init, "__code__", None)
+    return None if code is not None and name in code.co_names else False
 
 
 def find_unawaited(
