@@ -111,3 +111,94 @@ async def test_a_cancelled_open_closes_the_file_once_its_thread_opens_it(tmp_pat
     finally:
         os.close(writer)
     await pool.close()
+
+
+# Lines of every kind a text file may hold: the file's newline rule, not
+# str.splitlines, decides where they end (a form feed or U+2028 ends none).
+MIXED_TEXT = "plain\nwindows\r\nold mac\rform\x0cfeed\nsep\u2028arator\n\nlast"
+
+
+@pytest.mark.parametrize("newline", [None, "", "\n", "\r\n", "\r"])
+async def test_async_for_splits_text_lines_as_the_file_does(tmp_path, newline):
+    path = tmp_path / "mixed.txt"
+    await run_in_thread(path.write_bytes, MIXED_TEXT.encode() * 3)
+
+    def sync_lines() -> list[str]:
+        with open(path, encoding="utf-8", newline=newline) as f:
+            return list(f)
+
+    async with open_file(path, "r", encoding="utf-8", newline=newline) as f:
+        lines = [line async for line in f]
+    assert lines == await run_in_thread(sync_lines)
+
+
+@pytest.mark.parametrize("mode", ["r", "rb"])
+async def test_async_for_over_a_large_file_yields_every_line_in_order(tmp_path, mode):
+    # 40,000 lines: several batches, each read while the last is handed out.
+    path = tmp_path / "big.txt"
+    await run_in_thread(path.write_text, "".join(f"{i:07d} é\n" for i in range(40_000)))
+    async with open_file(path, mode) as f:
+        lines = [line async for line in f]
+    assert len(lines) == 40_000
+    expected = "0039999 é\n"
+    assert lines[-1] == (expected if mode == "r" else expected.encode())
+    assert lines[12_345][:7] in ("0012345", b"0012345")
+
+
+@pytest.mark.parametrize("mode", ["r", "rb"])
+async def test_other_calls_during_async_for_see_the_position_after_the_lines_seen(
+    tmp_path, mode
+):
+    # Lines are read ahead in batches; a read, tell or seek in the middle of
+    # the loop must behave as if they had been read one at a time.
+    path = tmp_path / "lines.txt"
+    text = "".join(f"line {i} - ü\n" for i in range(20_000))
+    await run_in_thread(path.write_text, text, "utf-8")
+
+    def sync_story() -> list[object]:
+        with open(path, mode, **({"encoding": "utf-8"} if mode == "r" else {})) as f:
+            story: list[object] = []
+            for i, _line in enumerate(iter(f.readline, "" if mode == "r" else b"")):
+                if i == 2:
+                    break
+            story.append(f.readline())
+            story.append(f.read(5))
+            where = f.tell()
+            story.append(f.readline())
+            f.seek(where)
+            story.append(f.readline())
+            story.append(len(f.readlines()))
+            return story
+
+    async with open_file(path, mode, **({"encoding": "utf-8"} if mode == "r" else {})) as f:
+        story: list[object] = []
+        async for i, _ in _enumerate(f):
+            if i == 2:
+                break
+        story.append(await f.readline())
+        story.append(await f.read(5))
+        where = await f.tell()
+        story.append(await f.readline())
+        await f.seek(where)
+        story.append(await f.readline())
+        story.append(len(await f.readlines()))
+    assert story == await run_in_thread(sync_story)
+
+
+async def _enumerate(lines):
+    i = 0
+    async for line in lines:
+        yield i, line
+        i += 1
+
+
+async def test_async_for_resumes_where_a_readline_left_off(tmp_path):
+    path = tmp_path / "abc.txt"
+    await run_in_thread(path.write_bytes, b"a\nb\nc\nd\n")
+    async with open_file(path) as f:
+        assert await f.readline() == b"a\n"
+        async for line in f:
+            assert line == b"b\n"
+            break
+        assert await f.readline() == b"c\n"
+        assert [line async for line in f] == [b"d\n"]

@@ -4,15 +4,26 @@ Operating systems offer no portable non-blocking file I/O that asyncio could
 wait on, so "async files" everywhere (aiofiles, trio's, anyio's) are what
 this is: each call hops to a worker thread. That is honest about cost too:
 one hop per call, so read in large pieces (``await f.read()``,
-``readlines(hint)``) rather than a byte or a line at a time when speed matters.
+``readlines(hint)``) rather than a byte at a time when speed matters.
+
+``async for line in f`` is the exception made cheap: it reads lines in
+batches (64 KiB, growing to 512 KiB) and hands them out one by one without
+further hops, and it reads the next batch while the current one is handed
+out, so the thread hop's latency hides behind the caller's own work. That
+brings it within a few times the speed of a plain ``for line in f`` (one hop
+per line, as aiofiles and anyio do it, is over a hundred times slower). Any
+other call made in the middle of such a loop first puts the file position
+back where the lines handed out so far end, so reads, ``tell`` and ``seek``
+see the file as if it had been read line by line.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import functools
+import io
 import os
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, AnyStr, Generic, overload
 
@@ -23,12 +34,20 @@ if TYPE_CHECKING:
 
 StrPath = str | os.PathLike[str]
 
+# ``async for`` reads about this many bytes (or characters) of lines in its
+# first hop, and twice as many in each next one, up to the maximum.
+_FIRST_BATCH = 64 * 1024
+_MAX_BATCH = 512 * 1024
+
 
 class AsyncFile(Generic[AnyStr]):
     """A file whose every method runs on a bounded thread pool.
 
     ``bytes`` in binary modes and ``str`` in text modes, as the file gives.
-    Iterating (``async for line in f``) reads a line per hop.
+    Iterating (``async for line in f``) reads about 64 KiB of lines per hop
+    when the file is seekable (a regular file), a line per hop otherwise (a
+    pipe, a terminal); any other call in the middle of the loop first puts
+    the position back after the last line handed out.
 
     **Cancellation.** Cancelling an ``await f.read()`` raises
     :class:`asyncio.CancelledError` at once, but the read itself runs to its
@@ -38,10 +57,25 @@ class AsyncFile(Generic[AnyStr]):
     close the file. ``close()`` is idempotent.
     """
 
-    def __init__(self, file: IO[AnyStr], pool: ThreadPool) -> None:
+    def __init__(
+        self, file: IO[AnyStr], pool: ThreadPool, *, newline: str | bool | None = False
+    ) -> None:
         self.wrapped: IO[AnyStr] = file
         """The underlying file object, for what this class does not forward."""
         self._pool = pool
+        # The ``newline`` the file was opened with (text mode), which says
+        # where its lines end; False when unknown (then text lines are read
+        # with readline, still many per hop).
+        self._newline = newline
+        # Lines ``async for`` read ahead and has not handed out yet, and what
+        # it takes to put the position back before them (see _give_back).
+        self._ahead: Iterator[AnyStr] = iter(())
+        self._batch_start: int = 0
+        self._batch_size = 0
+        # The next batch, being read while the current one is handed out.
+        self._prefetch: asyncio.Future[_Batch[AnyStr]] | None = None
+        self._batch_hint = _FIRST_BATCH
+        self._seekable: bool | None = None
 
     @property
     def name(self) -> Any:
@@ -58,42 +92,138 @@ class AsyncFile(Generic[AnyStr]):
     async def read(self, size: int = -1) -> AnyStr:
         """Up to ``size`` bytes or characters; everything left if ``size`` < 0;
         empty at end of file."""
+        await self._give_back()
         return await self._pool.run(self.wrapped.read, size)
 
     async def readline(self, size: int = -1) -> AnyStr:
         """One line, with its line ending; empty at end of file."""
+        if size < 0:
+            line = next(self._ahead, None)
+            if line is not None:
+                return line
+        await self._give_back()
         return await self._pool.run(self.wrapped.readline, size)
 
     async def readlines(self, hint: int = -1) -> list[AnyStr]:
         """Lines until about ``hint`` bytes or characters (all if < 0), in one hop."""
+        await self._give_back()
         return await self._pool.run(self.wrapped.readlines, hint)
 
     async def write(self, data: AnyStr) -> int:
         """Write ``data`` (all of it, buffered); returns its length."""
+        await self._give_back()
         return await self._pool.run(self.wrapped.write, data)
 
     async def flush(self) -> None:
         await self._pool.run(self.wrapped.flush)
 
     async def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        await self._give_back()
         return await self._pool.run(self.wrapped.seek, offset, whence)
 
     async def tell(self) -> int:
+        await self._give_back()
         return await self._pool.run(self.wrapped.tell)
 
     async def close(self) -> None:
         """Flush and close; idempotent."""
+        self._ahead = iter(())
+        if self._prefetch is not None:
+            # Let the read in flight end before the file closes under it.
+            await asyncio.wait([self._prefetch])
+            if not self._prefetch.cancelled():
+                self._prefetch.exception()  # retrieved: closing, nobody wants it
+            self._prefetch = None
         if not self.wrapped.closed:
             await self._pool.run(self.wrapped.close)
 
-    def __aiter__(self) -> AsyncFile[AnyStr]:
-        return self
+    def __aiter__(self) -> AsyncGenerator[AnyStr, None]:
+        return self._lines()
 
-    async def __anext__(self) -> AnyStr:
-        line = await self.readline()
-        if not line:
-            raise StopAsyncIteration
-        return line
+    async def _lines(self) -> AsyncGenerator[AnyStr, None]:
+        # An async generator, not __anext__: handing out a line already read
+        # is then a C-level step (~0.2 us), where an ``async def __anext__``
+        # costs a coroutine per line (~0.4 us).
+        # The lines are handed out from a list iterator kept on self, so
+        # that _give_back can take what is left of it (and count it) without
+        # the loop counting lines one by one.
+        while True:
+            for line in self._ahead:
+                yield line
+            batch = await self._next_batch()
+            if not batch.lines:
+                return
+            self._ahead = iter(batch.lines)
+            self._batch_start = batch.start
+            self._batch_size = batch.size
+            if batch.seekable:
+                # Read the next batch while this one is handed out. (Not on a
+                # pipe or a terminal: reading ahead there may wait forever.)
+                self._prefetch = self._read_ahead()
+
+    def _read_ahead(self) -> asyncio.Future[_Batch[AnyStr]]:
+        hint = self._batch_hint
+        self._batch_hint = min(hint * 2, _MAX_BATCH)
+        return asyncio.ensure_future(self._pool.run(self._read_batch, hint))
+
+    async def _next_batch(self) -> _Batch[AnyStr]:
+        if self._prefetch is None:
+            self._prefetch = self._read_ahead()
+        # Shielded: if the caller is cancelled, the batch stays in
+        # self._prefetch for the next call instead of being lost.
+        try:
+            batch = await asyncio.shield(self._prefetch)
+        except asyncio.CancelledError:
+            if not self._prefetch.done():
+                raise
+            self._prefetch = None
+            raise
+        except BaseException:
+            self._prefetch = None
+            raise
+        self._prefetch = None
+        return batch
+
+    def _read_batch(self, hint: int) -> _Batch[AnyStr]:
+        """In the worker: the position before, and the next lines (about ``hint``)."""
+        f = self.wrapped
+        if self._seekable is None:
+            self._seekable = f.seekable()
+        if not self._seekable:
+            line = f.readline()
+            return _Batch(0, [line] if line else [], len(line), False)
+        start = f.tell()
+        if isinstance(f, io.TextIOBase):
+            lines, size = _text_lines(f, hint, self._newline)
+        else:
+            lines = f.readlines(hint)
+            size = f.tell() - start
+        return _Batch(start, lines, size, True)
+
+    async def _give_back(self) -> None:
+        """Put the position back after the last line ``async for`` handed out."""
+        rest = list(self._ahead)  # the lines read ahead, not handed out
+        unread = sum(map(len, rest))
+        start, consumed = self._batch_start, self._batch_size - unread
+        if self._prefetch is not None:
+            batch = await self._next_batch()
+            if not rest:
+                # Nothing of it was handed out: go back to where it began.
+                start, consumed = batch.start, 0
+            unread += batch.size
+        if not unread:
+            return
+        await self._pool.run(self._reposition, start, consumed, unread)
+
+    def _reposition(self, start: int, consumed: int, unread: int) -> None:
+        f = self.wrapped
+        if not isinstance(f, io.TextIOBase):
+            f.seek(-unread, os.SEEK_CUR)
+        else:
+            # Characters are not bytes: go back to the batch's start and read
+            # forward over what was handed out.
+            f.seek(start)
+            f.read(consumed)
 
     async def __aenter__(self) -> AsyncFile[AnyStr]:
         return self
@@ -110,6 +240,53 @@ class AsyncFile(Generic[AnyStr]):
         return f"<AsyncFile {self.wrapped!r}>"
 
 
+# Characters str.splitlines() ends a line at and a text file does not.
+_ODD_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def _text_lines(f: io.TextIOBase, hint: int, newline: str | bool | None) -> tuple[list[Any], int]:
+    """About ``hint`` characters of whole lines from a text file, split where the
+    file's own iteration would split them, and their length in characters.
+
+    Not ``readlines(hint)``: it iterates the file, which disables ``tell()``
+    until the end of the file, and the batch's start must be known. So: read
+    a block, complete its last line, and split the block in C.
+    """
+    if newline not in (None, "\n", ""):
+        # "\r" or "\r\n" line endings (or unknown): one readline per line.
+        lines: list[str] = []
+        size = 0
+        while size < hint:
+            line: str = f.readline()
+            if not line:
+                break
+            lines.append(line)
+            size += len(line)
+        return lines, size
+    block = f.read(hint)
+    if block:
+        block += f.readline()
+    # splitlines() is the fastest split, and right unless the block holds a
+    # character it breaks at and the file does not ("\r" too, unless the file
+    # keeps universal endings); StringIO with the file's rule is always right.
+    odd = _ODD_BREAKS if newline == "" else _ODD_BREAKS + "\r"
+    if not any(c in block for c in odd):
+        return block.splitlines(True), len(block)
+    return io.StringIO(block, newline="" if newline == "" else "\n").readlines(), len(block)
+
+
+class _Batch(Generic[AnyStr]):
+    """Lines ``async for`` read in one hop, and where they began."""
+
+    __slots__ = ("lines", "seekable", "size", "start")
+
+    def __init__(self, start: int, lines: list[AnyStr], size: int, seekable: bool) -> None:
+        self.start = start
+        self.lines: list[AnyStr] = lines
+        self.size = size
+        self.seekable = seekable
+
+
 class _FileOpener(Generic[AnyStr]):
     """What :func:`open_file` returns: await it, or ``async with`` it."""
 
@@ -119,15 +296,12 @@ class _FileOpener(Generic[AnyStr]):
         self._file: AsyncFile[AnyStr] | None = None
 
     async def _open(self) -> AsyncFile[AnyStr]:
-        future = await self._pool._submit(_open_raw, self._args, {})
-        try:
-            file: IO[AnyStr] = await asyncio.wrap_future(future)
-        except asyncio.CancelledError:
-            # The open may still succeed in its thread; close what it opens
-            # rather than leak the descriptor.
-            future.add_done_callback(_close_if_opened)
-            raise
-        return AsyncFile(file, self._pool)
+        # If the caller is cancelled while its thread is still opening, the
+        # pool closes what the open returns rather than leak the descriptor.
+        file: IO[AnyStr] = await self._pool._run(
+            functools.partial(_open_raw, *self._args), cleanup=_close
+        )
+        return AsyncFile(file, self._pool, newline=self._args[5])
 
     def __await__(self) -> Generator[Any, None, AsyncFile[AnyStr]]:
         return self._open().__await__()
@@ -157,9 +331,8 @@ def _open_raw(
     return open(path, mode, buffering, encoding, errors, newline)  # AsyncFile closes it
 
 
-def _close_if_opened(future: concurrent.futures.Future[IO[Any]]) -> None:
-    if not future.cancelled() and future.exception() is None:
-        future.result().close()
+def _close(file: IO[Any]) -> None:
+    file.close()
 
 
 @overload

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
+import functools
 import multiprocessing
 import multiprocessing.context
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ambidex.offload._jobs import RUNNING, Job
 from ambidex.offload._pool import BoundedPool
 
 T = TypeVar("T")
@@ -33,8 +34,12 @@ class ProcessPool(BoundedPool):
     its worker until then. If a worker process dies, the pool is broken and
     calls raise :class:`concurrent.futures.process.BrokenProcessPool`.
 
-    Workers are started off the event loop (by a helper thread), since
-    starting a process takes milliseconds to a tenth of a second.
+    Workers are started off the event loop: while the pool has fewer
+    processes than ``max_workers``, a helper thread submits (submitting is
+    what starts a process, which takes milliseconds to a tenth of a second).
+    Once all are up, calls are submitted straight from the loop, and a call
+    that finishes hands its worker to the next waiting call from the
+    executor's own thread, without a trip through the loop.
 
     ``mp_context`` picks how workers start. The default is ``forkserver``
     where the platform has it, else the platform's default: a process that
@@ -56,55 +61,87 @@ class ProcessPool(BoundedPool):
             max_workers = os.cpu_count() or 1
         if mp_context is None and "forkserver" in multiprocessing.get_all_start_methods():
             mp_context = multiprocessing.get_context("forkserver")
-        super().__init__(
-            concurrent.futures.ProcessPoolExecutor(max_workers, mp_context=mp_context),
-            max_workers,
-        )
+        super().__init__(max_workers)
+        self._executor = concurrent.futures.ProcessPoolExecutor(max_workers, mp_context=mp_context)
         self._submitter = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="ambidex-process-submit"
         )
+        self._all_started = False
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` in a worker process and return its result."""
-        return await self._run(fn, args, kwargs)
+        return await self._run(functools.partial(fn, *args, **kwargs))
 
-    async def _start(
-        self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> concurrent.futures.Future[T]:
-        # ProcessPoolExecutor.submit starts worker processes on demand, in the
-        # caller's thread: the first one (and the forkserver) takes ~100 ms,
-        # each later one milliseconds. That must not happen on the event
-        # loop, so submitting is done by a helper thread.
-        handed: concurrent.futures.Future[concurrent.futures.Future[T]]
-        handed = concurrent.futures.Future()
-        # Mark it running, so that cancelling the await below cannot cancel
-        # it (wrap_future would try): the helper thread always completes it.
-        handed.set_running_or_notify_cancel()
+    def _submit(self, job: Job) -> None:
+        with self._lock:
+            self._refuse_if_closed()
+            if self._running < self.max_workers and not len(self._queue):
+                self._running += 1
+                job.state = RUNNING
+                start = True
+            else:
+                self._queue.append(job)
+                start = False
+        if start:
+            self._start(job)
 
-        def submit() -> None:
-            try:
-                job = self._executor.submit(fn, *args, **kwargs)
-            except BaseException as exc:
-                self._slots.release()
-                handed.set_exception(exc)
+    def _start(self, job: Job) -> None:
+        """Hand a RUNNING job to the executor, from whichever thread freed its worker."""
+        if not self._all_started:
+            # ProcessPoolExecutor.submit starts a process when none is idle and
+            # fewer than max_workers exist. That must not happen on the event
+            # loop (nor in the executor's own thread), so a helper submits
+            # until every process is up. ``_processes`` is private: without
+            # it, the helper keeps doing the submitting (slower, still right).
+            processes = getattr(self._executor, "_processes", None)
+            if processes is None or len(processes) < self.max_workers:
+                self._submitter.submit(self._send, job)
                 return
-            job.add_done_callback(self._release)
-            handed.set_result(job)
+            self._all_started = True
+        self._send(job)
 
-        self._submitter.submit(submit)
-        try:
-            return await asyncio.wrap_future(handed)
-        except asyncio.CancelledError:
-            # The submit goes ahead in its thread; a job that has not started
-            # by then is cancelled (its slot comes back through its callback).
-            handed.add_done_callback(_cancel_job)
-            raise
+    def _send(self, job: Job) -> None:
+        current: Job | None = job
+        while current is not None:
+            fn = current.fn
+            assert isinstance(fn, functools.partial)
+            try:
+                sent = self._executor.submit(fn.func, *fn.args, **fn.keywords)
+            except BaseException as exc:  # a broken or shut-down pool
+                # Each waiting job gets the error in turn: a loop, not recursion.
+                self._finish(current, None, exc)
+                current = self._pass_on()
+                continue
+            sent.add_done_callback(functools.partial(self._completed, current))
+            return
 
-    async def close(self, *, wait: bool = True) -> None:
-        await super().close(wait=wait)
+    def _completed(self, job: Job, sent: concurrent.futures.Future[Any]) -> None:
+        # In the executor's thread (or in the submitting one if already done).
+        # The next waiting job is sent first, so its process has work again
+        # as soon as possible; then this job's outcome goes to its caller.
+        following = self._pass_on()
+        if following is not None:
+            self._start(following)
+        error: BaseException | None
+        if sent.cancelled():
+            result, error = None, concurrent.futures.CancelledError()
+        else:
+            error = sent.exception()
+            result = None if error is not None else sent.result()
+        self._finish(job, result, error)
+
+    def _pass_on(self) -> Job | None:
+        """A worker was freed: the next waiting job (now RUNNING, for the
+        caller to start), or None, and then the worker counts as free."""
+        with self._lock:
+            following = self._queue.pop()
+            if following is None:
+                self._running -= 1
+        return following
+
+    def _shutdown(self) -> None:
         self._submitter.shutdown(wait=False)
 
-
-def _cancel_job(handed: concurrent.futures.Future[concurrent.futures.Future[Any]]) -> None:
-    if handed.exception() is None:
-        handed.result().cancel()
+    def _join(self) -> None:
+        self._submitter.shutdown(wait=True)
+        self._executor.shutdown(wait=True)
