@@ -50,13 +50,14 @@ def unasked_bytes_waiting(stream: Any) -> bool:
         return False
     try:
         fd = sock.fileno()
-        if fd < 0 or not select.select([fd], [], [], 0)[0]:
+        if fd < 0 or not select.select([fd], [], [], 0)[0]:  # ambidex: allow-blocking a poll
             return False
         # Readable: data, or end of file. Peek at one byte on our own socket
         # object for the same descriptor (asyncio's wrapper has no recv).
         peek = socket.socket(fileno=fd)
         try:
-            return bool(peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+            flags = socket.MSG_PEEK | socket.MSG_DONTWAIT
+            return bool(peek.recv(1, flags))  # ambidex: allow-blocking MSG_DONTWAIT
         finally:
             peek.detach()
     except (OSError, ValueError):
