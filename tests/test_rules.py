@@ -12,14 +12,15 @@ from ambidex._rules import DEFAULT_TABLE, Kind, Rule, RuleError, load_table
 
 def test_every_row_with_a_twin_is_reachable_from_both_sides() -> None:
     for rule in DEFAULT_TABLE.rules:
-        if rule.sync is not None:
+        if rule.sync is not None and not rule.towards_sync_only:
             assert rule.sync in DEFAULT_TABLE.by_sync
         if rule.async_ is not None:
             assert rule.async_ in DEFAULT_TABLE.by_async
 
 
 def test_sync_names_are_unique_so_no_row_is_silently_shadowed() -> None:
-    names = [rule.sync for rule in DEFAULT_TABLE.rules if rule.sync is not None]
+    names = [rule.sync for rule in DEFAULT_TABLE.rules
+             if rule.sync is not None and not rule.towards_sync_only]
     duplicates = {name for name in names if names.count(name) > 1}
     assert duplicates == set()
 
@@ -109,3 +110,10 @@ def test_a_bad_rule_in_pyproject_names_the_file_and_the_row(tmp_path: Path) -> N
     (tmp_path / "pyproject.toml").write_text('[[tool.ambidex.rules]]\nsink = "x"\n')
     with pytest.raises(ConfigError, match=r"pyproject.toml.*#1.*unknown key"):
         load_config(tmp_path)
+
+
+def test_rows_read_only_towards_sync_are_invisible_to_the_other_readers() -> None:
+    clock = DEFAULT_TABLE.by_async["asyncio.get_running_loop().time"]
+    assert clock.sync == "time.monotonic" and clock.towards_sync_only
+    assert "time.monotonic" not in DEFAULT_TABLE.by_sync
+    assert all(not rule.towards_sync_only for rule in DEFAULT_TABLE.blocking())

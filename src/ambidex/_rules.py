@@ -79,6 +79,10 @@ class Rule:
     """For :func:`ambidex.offload.wrap`: the call ends the cursor's DB-API
     result set and may start a new one (``execute``, ``executemany``,
     ``nextset``); the new set's first rows travel back in the same thread hop."""
+    towards_sync_only: bool = False
+    """Only async -> sync reads the row: its sync side is right in async code
+    too (``time.monotonic``), so sync -> async, the lint and the detector
+    ignore it."""
 
     def advice(self) -> str:
         """The fix to print: the row's own ``fix``, or "use <twin>"."""
@@ -112,6 +116,12 @@ def _plain(sync: str, async_: str) -> Rule:
 
 def _async_only(async_: str, fix: str) -> Rule:
     return Rule(None, async_, Kind.CALL, fix=fix)
+
+
+def _towards_sync(async_: str, sync: str) -> Rule:
+    """An async spelling with a faithful sync twin whose sync side needs no
+    change in async code (so sync -> async leaves it alone)."""
+    return Rule(sync, async_, Kind.CALL, awaited=False, blocks=False, towards_sync_only=True)
 
 
 _TO_THREAD = "run it with asyncio.to_thread"
@@ -357,6 +367,12 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _async_only("asyncio.timeout", "no faithful sync twin: use the stream's timeout"),
     _async_only("asyncio.shield", "no faithful sync twin: mark the block async-only"),
     _async_only("asyncio.to_thread", "already a thread: call the function directly"),
+    # `loop.time()` is the monotonic clock; `asyncio.get_running_loop().time` is
+    # how async code spells it (a call of the row's name, then the attribute).
+    _towards_sync("asyncio.get_running_loop().time", "time.monotonic"),
+    _towards_sync("asyncio.get_event_loop().time", "time.monotonic"),
+    # True sync code: a question about a function, asked the same way in both colours.
+    _towards_sync("asyncio.iscoroutinefunction", "asyncio.iscoroutinefunction"),
     _async_only("asyncio.get_running_loop", "no event loop in sync code: mark the block "
                 "async-only"),
     _async_only("asyncio.run", "no event loop in sync code: call the function directly"),
@@ -377,7 +393,8 @@ class RuleTable:
         self.by_async: dict[str, Rule] = {}
         for rule in self.rules:
             # A user row replaces a default row for the same name.
-            if rule.sync is not None and (rule.user or rule.sync not in self.by_sync):
+            if rule.sync is not None and not rule.towards_sync_only \
+                    and (rule.user or rule.sync not in self.by_sync):
                 self.by_sync[rule.sync] = rule
             if rule.async_ is not None and (rule.user or rule.async_ not in self.by_async):
                 self.by_async[rule.async_] = rule

@@ -58,8 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     port.add_argument(
         "--strict",
         action="store_true",
-        help="to async: a call the port cannot prove right (a receiver of unknown type "
-        "whose method name became async) is an error, not a warning",
+        help="warnings are errors: to async, a call the port cannot prove right (a receiver "
+        "of unknown type whose method name became async); to sync, a coroutine returned "
+        "without being awaited",
     )
     port.add_argument(
         "--explain",

@@ -11,10 +11,11 @@ from ambidex.codegen._to_sync import to_sync
 
 
 def run_to_sync(source: str, *, path: str = "pkg/_async/mod.py",
-                renames: Mapping[str, str] | None = None, async_prefix: bool = False,
-                table: RuleTable = DEFAULT_TABLE) -> Conversion:
+                renames: Mapping[str, str] | None = None, async_prefix: bool | str = False,
+                table: RuleTable = DEFAULT_TABLE, flags: Mapping[str, str] | None = None,
+                rename_prose: bool = False) -> Conversion:
     return to_sync({path: textwrap.dedent(source)}, table=table, renames=renames or {},
-                   async_prefix=async_prefix)
+                   async_prefix=async_prefix, flags=flags, rename_prose=rename_prose)
 
 
 def sync_of(source: str, **kwargs: object) -> str:

@@ -388,8 +388,6 @@ def test_async_only_statements_are_dropped_with_their_block() -> None:
         return 1
     """
     expected = """\
-
-
     def run(tasks):
         results = []
         for task in tasks:

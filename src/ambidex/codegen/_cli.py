@@ -135,9 +135,8 @@ def run_port(args: argparse.Namespace) -> int:
     except _generate.GenerateError as exc:
         print(f"ambidex port: {exc}", file=sys.stderr)
         return 2
-    options = {"strict": bool(args.strict)} if to == "async" else {}
     conversion = _generate.convert_guarded(convert, modules, table=config.table,
-                                           renames=renames, **options)
+                                           renames=renames, strict=bool(args.strict))
     for diagnostic in conversion.diagnostics:
         suffix = "" if diagnostic.error else " (warning)"
         print(f"{diagnostic}{suffix}", file=sys.stderr)

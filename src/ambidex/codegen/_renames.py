@@ -97,7 +97,7 @@ class Renames:
         *,
         to: Literal["sync", "async"],
         defined: Iterable[str] = (),
-        async_prefix: bool = False,
+        async_prefix: bool | str = False,
     ) -> Renames:
         """The renames for a conversion towards ``to``.
 
@@ -106,19 +106,24 @@ class Renames:
         dotted name, which the converter resolves through the imports).
         ``defined`` are the names the converted modules define; with
         ``async_prefix`` (towards sync only) each ``AsyncFoo`` among them
-        becomes ``Foo``.
+        becomes ``Foo``, or, when it is a string such as ``"Sync"``, ``SyncFoo``
+        (unasync's spelling). A bare name also renames module path segments.
         """
         renames = cls(segments=dict(_DEFAULT_SEGMENTS[to]), user_keys=frozenset(user))
         if async_prefix and to == "sync":
+            prefix = async_prefix if isinstance(async_prefix, str) else ""
             for name in defined:
                 stripped = _strip_async_prefix(name)
                 if stripped is not None:
-                    renames.names[name] = stripped
+                    renames.names[name] = prefix + stripped
         for old, new in user.items():
             if "." in old.strip("."):
                 renames.modules[old] = new
             else:
                 renames.names[old] = new
+                # A bare name is a module path segment too (`asynchronous` ->
+                # `synchronous` in `pymongo.asynchronous.pool`).
+                renames.segments[old] = new
         return renames
 
     def identifier(self, name: str) -> str | None:
@@ -169,7 +174,10 @@ class Renames:
                     parts = [*parts[:i], *new.strip(".").split("."), *parts[i + n:]]
                     break
         if segments:
-            parts = [self.segments.get(part, part) for part in parts]
+            renamed = [self.segments.get(part, part) for part in parts]
+            self.used.update(p for p, q in zip(parts, renamed, strict=True)
+                             if p != q and p in self.user_keys)
+            parts = renamed
         return parts
 
 

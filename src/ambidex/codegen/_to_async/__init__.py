@@ -61,6 +61,7 @@ from collections.abc import Mapping
 from ambidex._callgraph import build
 from ambidex._rules import Kind, RuleTable
 from ambidex._unawaited import find_unawaited, twin_types
+from ambidex.codegen._flags import declared_flags
 from ambidex.codegen._renames import Renames
 from ambidex.codegen._source import Conversion, Diagnostic
 from ambidex.codegen._to_async.edit import ModuleEditor, type_twins
@@ -76,7 +77,9 @@ def to_async(
     *,
     table: RuleTable,
     renames: Mapping[str, str],
-    async_prefix: bool = False,
+    async_prefix: bool | str = False,
+    flags: Mapping[str, str] | None = None,
+    rename_prose: bool = False,
     strict: bool = False,
 ) -> Conversion:
     """Port ``modules`` (display path -> source), analysed together, to asyncio.
@@ -85,8 +88,11 @@ def to_async(
     every input path. When any diagnostic is an error the outputs must not be
     written (``Conversion.failed``). ``async_prefix`` is accepted so that both
     converters take the same arguments; it renames only towards sync (``AsyncFoo``
-    -> ``Foo``), so here it must be False. ``explanations`` holds, for each function
-    that changed colour, the chain of calls down to the primitive that forced it.
+    -> ``Foo``), so here it must be False. ``flags`` declares the project's colour
+    flags (:mod:`ambidex.codegen._flags`); ``rename_prose`` is accepted for the
+    same reason as ``async_prefix`` (prose is renamed towards sync only).
+    ``explanations`` holds, for each function that changed colour, the chain of
+    calls down to the primitive that forced it.
 
     Before returning, the outputs are checked (:mod:`ambidex._unawaited`): a
     call of a function that became async left unawaited, or a method called
@@ -97,7 +103,8 @@ def to_async(
     if async_prefix:
         raise ValueError("async_prefix applies towards sync only")
     originals = modules
-    modules = {path: apply_markers(text) for path, text in modules.items()}
+    known_flags = declared_flags(flags)
+    modules = {path: apply_markers(text, known_flags) for path, text in modules.items()}
     graph = build(modules, table)
     diagnostics = [
         Diagnostic(path, line, col + 1, f"cannot parse: {message}")

@@ -9,7 +9,17 @@ keeps its number, so diagnostics point into the source.
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 
+from ambidex.codegen._flags import (
+    DEFAULT_FLAGS,
+    Colour,
+    flag_assignment,
+    fold,
+    originals,
+    render,
+    values_in,
+)
 from ambidex.codegen._markers import colour_marker, marker_comments
 
 DROPPED = "# ambidex-internal: dropped line"
@@ -17,21 +27,7 @@ DROPPED = "# ambidex-internal: dropped line"
 still match the source during the conversion; removed from the output."""
 
 
-def _flag(test: ast.expr) -> bool | None:
-    """True for ``IS_ASYNC``, False for ``not IS_ASYNC``, None otherwise."""
-    if isinstance(test, ast.Name) and test.id == "IS_ASYNC":
-        return True
-    if (
-        isinstance(test, ast.UnaryOp)
-        and isinstance(test.op, ast.Not)
-        and isinstance(test.operand, ast.Name)
-        and test.operand.id == "IS_ASYNC"
-    ):
-        return False
-    return None
-
-
-def apply_markers(text: str) -> str:
+def apply_markers(text: str, flags: Mapping[str, Colour] = DEFAULT_FLAGS) -> str:
     """The flavour markers, towards async, keeping every line where it was.
 
     ``# ambidex: sync-only`` statements go (their block too); ``IS_ASYNC = False``
@@ -39,8 +35,9 @@ def apply_markers(text: str) -> str:
     branch that applies to async code, dedented. Dropped lines become a marker
     line that the end of the conversion removes.
     """
-    if "IS_ASYNC" not in text and "sync-only" not in text:
+    if "sync-only" not in text and not any(flag in text for flag in flags):
         return text
+    values = values_in(flags, "async")
     try:
         tree = ast.parse(text)
     except SyntaxError:
@@ -66,20 +63,35 @@ def apply_markers(text: str) -> str:
                 drop(start, node.end_lineno)
                 gone += 1
                 continue
-            if (
-                isinstance(node, ast.Assign)
-                and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id == "IS_ASYNC"
-                and isinstance(node.value, ast.Constant)
-                and node.value.value is False
-            ):
-                line = lines[node.value.lineno - 1]
-                col = node.value.col_offset  # ASCII: the flag line is plain code
-                lines[node.value.lineno - 1] = line[:col] + "True" + line[col + len("False") :]
+            constant = flag_assignment(node, flags)
+            if constant is not None:
+                target = node.targets[0] if isinstance(node, ast.Assign) else node.target  # type: ignore[attr-defined]
+                assert isinstance(target, ast.Name)
+                value = values[target.id]
+                if constant.value is not value:
+                    line = lines[constant.lineno - 1]
+                    col = constant.col_offset  # ASCII: the flag line is plain code
+                    old = str(constant.value)
+                    lines[constant.lineno - 1] = line[:col] + str(value) + line[col + len(old) :]
                 continue
-            flag = _flag(node.test) if isinstance(node, ast.If) else None
-            if isinstance(node, ast.If) and flag is not None:
+            folded = fold(node.test, values) if isinstance(node, ast.If) else None
+            if isinstance(node, ast.If) and folded is not None and not isinstance(folded, bool):
+                test = node.test
+                if test.lineno == test.end_lineno:  # one line: the rest of the condition stays
+                    # Offsets are in UTF-8 bytes; an outer branch may have dedented the line.
+                    written = text.splitlines(keepends=True)[test.lineno - 1].encode()
+                    current = lines[test.lineno - 1].encode()
+                    shift = len(written) - len(current)
+                    parts = {
+                        id(part): written[part.col_offset : part.end_col_offset].decode()
+                        for part in originals(folded, test)
+                    }
+                    start, end = test.col_offset - shift, (test.end_col_offset or 0) - shift
+                    lines[test.lineno - 1] = (
+                        current[:start].decode() + render(folded, parts) + current[end:].decode()
+                    )
+            if isinstance(node, ast.If) and isinstance(folded, bool):
+                flag = folded
                 keep = node.body if flag else node.orelse
                 if (
                     node.orelse

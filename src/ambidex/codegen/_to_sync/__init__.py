@@ -56,8 +56,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
+from dataclasses import replace
 
 from ambidex._rules import Kind, Rule, RuleTable
+from ambidex.codegen._flags import declared_flags
 from ambidex.codegen._imports import ModuleScan, scan_module
 from ambidex.codegen._renames import Renames
 from ambidex.codegen._source import Conversion, Diagnostic, SourceText
@@ -111,7 +113,10 @@ def to_sync(
     *,
     table: RuleTable,
     renames: Mapping[str, str],
-    async_prefix: bool = False,
+    async_prefix: bool | str = False,
+    flags: Mapping[str, str] | None = None,
+    rename_prose: bool = False,
+    strict: bool = False,
 ) -> Conversion:
     """Convert async modules to sync, together (one module's names are known to the others).
 
@@ -119,7 +124,15 @@ def to_sync(
     relative imports) to its source text. The result's ``outputs`` hold
     every module's sync text, unless a diagnostic is an error: then the
     caller must write nothing.
+
+    ``flags`` declares the project's colour flags (name -> the colour in which
+    it is True, :mod:`ambidex.codegen._flags`); ``IS_ASYNC`` is always known.
+    ``rename_prose`` renames the user's names inside prose too (docstrings,
+    messages, comments), word by word. ``async_prefix``: ``True`` renames each
+    ``AsyncFoo`` the modules define to ``Foo``, a string (``"Sync"``) to
+    ``SyncFoo`` as unasync does. With ``strict`` every warning is an error.
     """
+    known_flags = declared_flags(flags)
     trees, diagnostics = parse_modules(modules)
     if diagnostics:
         return Conversion({}, diagnostics, [])
@@ -138,7 +151,7 @@ def to_sync(
         text = modules[path]
         source = SourceText(text)
         walker = SyncWalker(path, tree, source, tables, names, qualified_renames, coroutines,
-                             scans[path])
+                             scans[path], flags=known_flags)
         try:
             walker.run()
             output = walker.edits.apply()
@@ -159,12 +172,16 @@ def to_sync(
                 f"internal error: the sync output does not compile ({exc.msg}); "
                 "please report this with the source"))
             continue
+        if output[:1] == "\n" and text[:1] != "\n":
+            output = output.lstrip("\n")  # a dropped first statement left its blank lines
         outputs[path] = output
         used_rules.update(walker.used_rules)
         explanations.extend(walker.explanations)
     unused = [f"rename {key!r}" for key in sorted(names.user_keys - names.used)]
     unused += [f"rule async={rule.async_!r}" for rule in table.rules
                if rule.user and _rewrites(rule) and not _rule_used(rule, used_rules, names, tables)]
+    if strict:
+        diagnostics = [d if d.error else replace(d, error=True) for d in diagnostics]
     return Conversion(outputs, diagnostics, explanations, unused)
 
 

@@ -11,10 +11,19 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ambidex.codegen._flags import (
+    DEFAULT_FLAGS,
+    Colour,
+    flag_assignment,
+    fold,
+    originals,
+    render,
+    values_in,
+)
 from ambidex.codegen._markers import MarkerComment, colour_marker, marker_comments
 from ambidex.codegen._source import SourceText
 from ambidex.codegen._to_sync.resolve import Resolver
@@ -29,6 +38,8 @@ class Plan:
     replacements: list[tuple[int, int, ast.If | None, list[ast.stmt], str]] = \
         field(default_factory=list)
     """(start, end, if-node, kept statements, how): applied after the walk."""
+    conditions: list[tuple[ast.expr, ast.expr]] = field(default_factory=list)
+    """(condition, what it folds to) where flags drop out of a condition that stays."""
 
 
 def _line_start(source: SourceText, lineno: int) -> int:
@@ -38,16 +49,6 @@ def _line_start(source: SourceText, lineno: int) -> int:
 def _first_line(node: ast.stmt) -> int:
     decorators = getattr(node, "decorator_list", None) or []
     return int(min([node.lineno, *(d.lineno for d in decorators)]))
-
-
-def _is_flag(test: ast.expr) -> bool | None:
-    """True for ``IS_ASYNC``, False for ``not IS_ASYNC``, None otherwise."""
-    if isinstance(test, ast.Name) and test.id == "IS_ASYNC":
-        return True
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) \
-            and isinstance(test.operand, ast.Name) and test.operand.id == "IS_ASYNC":
-        return False
-    return None
 
 
 def _bodies(node: ast.AST) -> Iterator[list[ast.stmt]]:
@@ -64,26 +65,38 @@ def _bodies(node: ast.AST) -> Iterator[list[ast.stmt]]:
 class FlavourPlanner(Resolver):
     """The flavour markers and ``IS_ASYNC`` branches: found before the walk, applied after."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, flags: Mapping[str, Colour] = DEFAULT_FLAGS,
+                 **kwargs: Any) -> None:
         self.plan = Plan()
         self._markers: dict[int, MarkerComment] | None = None
+        self.flags = flags
+        self.values = values_in(flags, "sync")
+        """Each flag's value in the output."""
+        self.source_values = values_in(flags, "async")
+        """Each flag's value in the source."""
+        self.target_only: set[int] = set()
+        """ids of statements that only the target colour runs (kept by a flag)."""
         super().__init__(*args, **kwargs)
-
 
     # --- the plan: flavour markers -------------------------------------------------
     def make_plan(self) -> None:
-        for module_level, statement in ((True, s) for s in self.tree.body):
-            if module_level and isinstance(statement, ast.Assign) \
-                    and len(statement.targets) == 1 \
-                    and isinstance(statement.targets[0], ast.Name) \
-                    and statement.targets[0].id == "IS_ASYNC" \
-                    and isinstance(statement.value, ast.Constant) \
-                    and isinstance(statement.value.value, bool):
+        for statement in self.tree.body:
+            constant = flag_assignment(statement, self.flags)
+            if constant is not None:
                 # The output is sync whatever the source said: a fixed point, not a toggle.
-                if statement.value.value is not False:
-                    self.edits.replace_node(statement.value, "False")
-        if "ambidex:" in self.source.text or "IS_ASYNC" in self.source.text:
+                target = statement.targets[0] if isinstance(statement, ast.Assign) \
+                    else statement.target  # type: ignore[attr-defined]
+                assert isinstance(target, ast.Name)
+                value = self.values[target.id]
+                if constant.value is not value:
+                    self.edits.replace_node(constant, str(value))
+        text = self.source.text
+        if "ambidex" in text or any(flag in text for flag in self.flags):
             self._plan_body(self.tree.body)
+
+    def _is_elif(self, statement: ast.If) -> bool:
+        offset = self.source.offset(statement.lineno, statement.col_offset)
+        return self.source.text.startswith("elif", offset)
 
     def _pragma(self, statement: ast.stmt) -> str | None:
         if self._markers is None:
@@ -93,16 +106,30 @@ class FlavourPlanner(Resolver):
     def _plan_body(self, body: list[ast.stmt]) -> None:
         removed = 0
         for statement in body:
-            flag = _is_flag(statement.test) if isinstance(statement, ast.If) else None
+            folded = fold(statement.test, self.values) \
+                if isinstance(statement, ast.If) and not self._is_elif(statement) else None
             if self._pragma(statement) == "async-only":
                 self._drop(statement)
                 removed += 1
                 continue
-            if flag is not None and isinstance(statement, ast.If):
-                keep = statement.orelse if flag else statement.body
-                discard = statement.body if flag else statement.orelse
+            if folded is not None and isinstance(statement, ast.If):
+                before = fold(statement.test, self.source_values)
+                if not isinstance(folded, bool):
+                    # Flags folded out of the condition; the rest of it stays.
+                    self.plan.conditions.append((statement.test, folded))
+                    if before is False:
+                        self.target_only.update(id(s) for s in statement.body)
+                    elif before is True:
+                        self.target_only.update(id(s) for s in statement.orelse)
+                    self._plan_statement(statement)
+                    continue
+                keep = statement.body if folded else statement.orelse
+                discard = statement.orelse if folded else statement.body
+                if isinstance(before, bool) and before is not folded:
+                    self.target_only.update(id(s) for s in keep)
                 for dropped in discard:
                     self.plan.skip.add(id(dropped))
+                self.plan.skip.add(id(statement.test))
                 if not keep:
                     self._drop(statement)
                     removed += 1
@@ -150,6 +177,11 @@ class FlavourPlanner(Resolver):
         return line[:len(line) - len(line.lstrip(" \t"))]
 
     def apply_plan(self) -> None:
+        # Conditions first: a kept branch around them renders them as folded.
+        for test, folded in self.plan.conditions:
+            segments = {id(part): self.edits.render(*self.source.span(part))
+                        for part in originals(folded, test)}
+            self.edits.replace_span(*self.source.span(test), render(folded, segments))
         # Innermost first, so that an outer branch's text includes the inner result.
         for start, end, statement, keep, how in sorted(
             self.plan.replacements, key=lambda r: (r[1] - r[0], r[0])

@@ -52,7 +52,8 @@ class Tables:
         names: dict[str, str] = {}
         attributes: dict[str, str] = {}
         ambiguous: set[str] = set()
-        sync_roots = {rule.sync.split(".")[0] for rule in table.rules if rule.sync}
+        sync_roots = {rule.sync.split(".")[0] for rule in table.rules
+                      if rule.sync and not rule.towards_sync_only}
         async_roots = {rule.async_.split(".")[0] for rule in table.rules
                        if rule.async_ and "." in rule.async_}
         for name, rule in table.by_async.items():

@@ -34,6 +34,8 @@ class SyncWalker(FlavourPlanner):
     # --- the walk -----------------------------------------------------------------
     # Dispatch by type, cached: the walk visits every node of every module.
     _dispatch: dict[type, Callable[[SyncWalker, Any], None]] = {}
+    in_target = 0
+    """How many statements that only sync code runs the walk is inside."""
 
     def visit(self, node: ast.AST) -> None:
         if self.plan.skip and id(node) in self.plan.skip:
@@ -44,6 +46,14 @@ class SyncWalker(FlavourPlanner):
             found: Callable[[SyncWalker, Any], None] = getattr(
                 type(self), "visit_" + kind.__name__, SyncWalker.generic_visit)
             method = self._dispatch[kind] = found
+        if self.target_only and id(node) in self.target_only:
+            # Code only the target colour runs: converted (renames), not judged as source.
+            self.in_target += 1
+            try:
+                method(self, node)
+            finally:
+                self.in_target -= 1
+            return
         method(self, node)
 
     def generic_visit(self, node: ast.AST) -> None:
@@ -217,6 +227,28 @@ class SyncWalker(FlavourPlanner):
             return None
         return self.spell(rule.sync)
 
+    def _chained_call_rewrite(self, node: ast.Call) -> bool:
+        """``asyncio.get_running_loop().time()`` -> ``time.monotonic()``: a row whose
+        async name is a call of a name, then an attribute (``name().attr``)."""
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call)
+                and not func.value.args and not func.value.keywords):
+            return False
+        inner = self.qualified_name(func.value.func)
+        rule = self.tables.to_sync.get(f"{inner}().{func.attr}") if inner else None
+        if rule is None or rule.sync is None:
+            return False
+        self.used_rules.add(rule)
+        root: ast.expr = func.value.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name):
+            self.touched.add(root.id)
+        self.edits.replace_node(func, self.spell(rule.sync))
+        for argument in (*node.args, *(k.value for k in node.keywords)):
+            self.visit(argument)
+        return True
+
     def visit_Attribute(self, node: ast.Attribute) -> None:
         chain: list[ast.Attribute] = []
         current: ast.expr = node
@@ -256,6 +288,8 @@ class SyncWalker(FlavourPlanner):
 
     def visit_Call(self, node: ast.Call) -> None:
         self._check_coroutine_call(node)
+        if self._chained_call_rewrite(node):
+            return
         qualified = self.qualified_name(node.func)
         reported = False
         if qualified is not None and qualified.split(".")[0] in self.tables.async_modules \
@@ -284,7 +318,7 @@ class SyncWalker(FlavourPlanner):
                 and func.value.id in ("self", "cls") and self.class_coroutines \
                 and func.attr in self.class_coroutines[-1]:
             name = f"{func.value.id}.{func.attr}"
-        if name is None or id(node) in self.awaited:
+        if name is None or id(node) in self.awaited or self.in_target:
             return
         if id(node) in self.returned:
             self.report(node, f"returns the coroutine of {name}() without awaiting it: the "
