@@ -12,8 +12,26 @@ The parts live in subpackages, each importable on its own:
 Importing ``ambidex`` itself imports none of them, so the command line starts fast.
 """
 
-from ambidex._rules import DEFAULT_TABLE, Kind, Rule, RuleTable
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ambidex._rules import DEFAULT_TABLE, Kind, Rule, RuleTable
 
 __version__ = "0.1.0"
 
 __all__ = ["DEFAULT_TABLE", "Kind", "Rule", "RuleTable", "__version__"]
+
+_FROM_RULES = frozenset({"DEFAULT_TABLE", "Kind", "Rule", "RuleTable"})
+
+
+def __getattr__(name: str) -> Any:
+    # The rule table is built when first asked for, not when the package is
+    # imported: `ambidex generate` on an up-to-date tree never needs it, and
+    # building it is most of what importing ambidex used to cost.
+    if name in _FROM_RULES:
+        from ambidex import _rules
+
+        return getattr(_rules, name)
+    raise AttributeError(f"module 'ambidex' has no attribute {name!r}")

@@ -1,3 +1,3 @@
-from ambidex.cli import main
+from ambidex.cli import console_main
 
-raise SystemExit(main())
+raise SystemExit(console_main())

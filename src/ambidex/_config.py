@@ -11,9 +11,10 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ambidex._rules import DEFAULT_TABLE, RuleTable, load_table
+if TYPE_CHECKING:
+    from ambidex._rules import RuleTable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,10 +47,23 @@ class Config:
     pyproject: Path | None
     section: Mapping[str, Any] = field(default_factory=dict)
     """The raw ``[tool.ambidex]`` table."""
-    table: RuleTable = DEFAULT_TABLE
-    """The default rule table extended with the user's ``[[tool.ambidex.rules]]``."""
+    user_table: RuleTable | None = None
+    """The rule table with the user's ``[[tool.ambidex.rules]]``; None when there are none."""
     text: str = ""
     """The text of pyproject.toml, to locate errors in it (tomllib gives no lines)."""
+
+    @property
+    def table(self) -> RuleTable:
+        """The default rule table extended with the user's ``[[tool.ambidex.rules]]``.
+
+        Built (imported) only when asked for: ``generate`` on an up-to-date
+        tree never asks. The user's rows are built, and checked, at load.
+        """
+        if self.user_table is not None:
+            return self.user_table
+        from ambidex._rules import DEFAULT_TABLE
+
+        return DEFAULT_TABLE
 
     def locate(self, key: str, index: int | None = None) -> str:
         """``path:line:1`` of ``[tool.ambidex]``'s ``key`` (its ``index``-th row, 0-based)."""
@@ -110,14 +124,18 @@ def load_config(start: Path | None = None) -> Config:
             raise ConfigError(f"{config.locate(key)}: [tool.ambidex]: unknown key {key!r}; "
                               f"known: {sorted(KNOWN_KEYS)}")
     _check_lint(config)
+    if "rules" not in section:
+        return config
+    from ambidex._rules import load_table
+
     try:
         table = load_table(section)
     except ValueError as exc:
         row = re.match(r"\[\[tool\.ambidex\.rules\]\] #(\d+)", str(exc))
         where = config.locate("rules", int(row.group(1)) - 1 if row else None)
         raise ConfigError(f"{where}: {exc}") from exc
-    return Config(root=pyproject.parent, pyproject=pyproject, section=section, table=table,
-                  text=text)
+    return Config(root=pyproject.parent, pyproject=pyproject, section=section,
+                  user_table=table, text=text)
 
 
 def _check_lint(config: Config) -> None:

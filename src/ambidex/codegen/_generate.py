@@ -335,8 +335,11 @@ def convert_guarded(convert: Converter, modules: Mapping[str, str],
     """
     from ambidex.codegen._source import Conversion, Diagnostic
 
+    from ambidex._gc import paused
+
     try:
-        return convert(modules, **settings)
+        with paused():  # see ambidex._gc: trees have no cycles to collect
+            return convert(modules, **settings)
     except RecursionError:
         pass
     diagnostics = [Diagnostic(path, 1, 1, TOO_DEEP) for path in too_deep(modules)]

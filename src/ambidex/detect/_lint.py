@@ -56,6 +56,7 @@ from ambidex._callgraph import build as build_callgraph
 from ambidex._callgraph import own_nodes as _own_nodes
 from ambidex._callgraph import spelled as dotted_spelling
 from ambidex._config import ConfigError, load_config
+from ambidex._gc import paused as paused_gc
 from ambidex._rules import DEFAULT_TABLE, RuleTable
 from ambidex._sourcefiles import TOO_DEEP, read_source, too_deep
 from ambidex._unawaited import find_unawaited
@@ -300,6 +301,13 @@ def lint_sources(
     rows (``[tool.ambidex.lint] blocking``). With ``strict``, allow comments
     that silence nothing, or that give no reason, are findings too.
     """
+    with paused_gc():  # millions of AST nodes, no cycles among them (ambidex._gc)
+        return _lint_sources(modules, table=table, blocking=blocking, strict=strict)
+
+
+def _lint_sources(
+    modules: Mapping[str, str], *, table: RuleTable, blocking: Iterable[str], strict: bool
+) -> LintResult:
     result = LintResult()
     try:
         graph = build_callgraph(modules, table)
