@@ -114,6 +114,16 @@ def test_line_break_characters_in_comments_and_strings_move_no_edit_towards_sync
     assert _tree(output) == _tree(PLAIN["sync"][name])
 
 
+@settings(max_examples=25, deadline=None)
+@given(data=st.data(), name=st.sampled_from(sorted(SYNC_SOURCES)))
+def test_line_break_characters_in_comments_and_strings_move_no_edit_towards_async(
+    data: st.DataObject, name: str
+) -> None:
+    sprinkled = _sprinkle(data, SYNC_SOURCES[name])
+    output = _outputs(to_async, {**SYNC_SOURCES, name: sprinkled})[name]
+    assert _tree(output) == _tree(PLAIN["async"][name])
+
+
 def test_a_form_feed_in_a_comment_does_not_shift_the_next_edit() -> None:
     source = "import asyncio\n\n# page\x0cone\nasync def f() -> None:\n    await asyncio.sleep(0)\n"
     result = to_sync({"m/_async/a.py": source}, table=DEFAULT_TABLE, renames={})

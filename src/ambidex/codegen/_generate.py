@@ -333,9 +333,8 @@ def convert_guarded(convert: Converter, modules: Mapping[str, str],
     the stack is found (by parsing each module on its own, or, when they all
     parse, by converting each on its own) and named in a "cannot parse".
     """
-    from ambidex.codegen._source import Conversion, Diagnostic
-
     from ambidex._gc import paused
+    from ambidex.codegen._source import Conversion, Diagnostic
 
     try:
         with paused():  # see ambidex._gc: trees have no cycles to collect

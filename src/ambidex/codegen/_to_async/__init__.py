@@ -63,7 +63,7 @@ from ambidex._rules import Kind, RuleTable
 from ambidex._unawaited import find_unawaited, twin_types
 from ambidex.codegen._flags import declared_flags
 from ambidex.codegen._renames import Renames
-from ambidex.codegen._source import Conversion, Diagnostic
+from ambidex.codegen._source import Conversion, Diagnostic, python_lines
 from ambidex.codegen._to_async.edit import ModuleEditor, type_twins
 from ambidex.codegen._to_async.finish import drop_unused_imports, rename
 from ambidex.codegen._to_async.flavour import DROPPED, apply_markers
@@ -136,7 +136,7 @@ def to_async(
         output = rename(path, output, rename_table, diagnostics)
         if DROPPED in output:
             output = "".join(
-                line for line in output.splitlines(keepends=True) if line.strip() != DROPPED
+                line for line in python_lines(output) if line.strip() != DROPPED
             )
             output = output.rstrip("\n") + "\n"  # a dropped last statement leaves blank lines
         try:

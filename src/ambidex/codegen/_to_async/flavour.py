@@ -21,6 +21,7 @@ from ambidex.codegen._flags import (
     values_in,
 )
 from ambidex.codegen._markers import colour_marker, marker_comments
+from ambidex.codegen._source import python_lines
 
 DROPPED = "# ambidex-internal: dropped line"
 """Stands in for a line the markers drop, so line numbers (and diagnostics)
@@ -42,7 +43,7 @@ def apply_markers(text: str, flags: Mapping[str, Colour] = DEFAULT_FLAGS) -> str
         tree = ast.parse(text)
     except SyntaxError:
         return text  # reported by the analysis
-    lines = text.splitlines(keepends=True)
+    lines = python_lines(text)
     markers = marker_comments(text)
 
     def drop(first: int, last: int) -> None:
@@ -105,7 +106,7 @@ def apply_markers(text: str, flags: Mapping[str, Colour] = DEFAULT_FLAGS) -> str
                 else:
                     first, last = first_line(keep[0]), keep[-1].end_lineno
                     assert last is not None
-                    original = text.splitlines(keepends=True)
+                    original = python_lines(text)
                     shift = keep[0].col_offset - node.col_offset
                     for index in range(first - 1, last):
                         line = original[index]

@@ -25,7 +25,7 @@ from ambidex.codegen._flags import (
     values_in,
 )
 from ambidex.codegen._markers import MarkerComment, colour_marker, marker_comments
-from ambidex.codegen._source import SourceText
+from ambidex.codegen._source import SourceText, python_lines
 from ambidex.codegen._to_sync.resolve import Resolver
 
 
@@ -221,7 +221,7 @@ class FlavourPlanner(Resolver):
                 continue
             text = self.edits.render(keep_start, keep_end)
             width = first.col_offset - statement.col_offset
-            lines = text.splitlines(keepends=True)
+            lines = python_lines(text)
             dedented = "".join(
                 line[width:] if line[:width].isspace() and len(line) > width else
                 (line.lstrip(" \t") if not line.strip() else line)
