@@ -110,7 +110,7 @@ class Headers:
     (names lower-cased).
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_list", "_raw")
 
     def __init__(self, headers: Mapping[str, str] | Sequence[tuple[str, str]] | Headers | None
                  = None) -> None:
@@ -123,16 +123,28 @@ class Headers:
             items = [(k.lower(), v) for k, v in headers.items()]
         else:
             items = [(k.lower(), v) for k, v in headers]
-        self._items = items
+        self._list: list[tuple[str, str]] | None = items
+        self._raw: list[tuple[bytes, bytes]] = []
 
     @classmethod
-    def from_raw(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
-        """From h11's pairs (names already lower-cased bytes)."""
-        headers = cls()
-        headers._items = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
+    def from_raw(cls, raw: list[tuple[bytes, bytes]]) -> Headers:
+        """From h11's pairs (names already lower-cased bytes); decoded when first used."""
+        headers = cls.__new__(cls)
+        headers._list = None
+        headers._raw = raw
         return headers
 
+    @property
+    def _items(self) -> list[tuple[str, str]]:
+        if self._list is None:
+            self._list = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._raw]
+        return self._list
+
     def get(self, name: str, default: str | None = None) -> str | None:
+        if self._list is None:  # not decoded yet: look at the raw bytes
+            key = name.lower().encode("latin-1")
+            found = [v.decode("latin-1") for k, v in self._raw if k == key]
+            return ", ".join(found) if found else default
         values = self.get_list(name)
         return ", ".join(values) if values else default
 
@@ -159,14 +171,15 @@ class Headers:
     def __setitem__(self, name: str, value: str) -> None:
         """Replace every value of ``name`` with ``value``."""
         name = name.lower()
-        self._items = [(k, v) for k, v in self._items if k != name]
-        self._items.append((name, value))
+        items = [(k, v) for k, v in self._items if k != name]
+        items.append((name, value))
+        self._list = items
 
     def __delitem__(self, name: str) -> None:
         name = name.lower()
         if name not in self:
             raise KeyError(name)
-        self._items = [(k, v) for k, v in self._items if k != name]
+        self._list = [(k, v) for k, v in self._items if k != name]
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):

@@ -83,6 +83,7 @@ class AsyncClient:
         self._verify = verify
         self._ssl_context: _ssl.SSLContext | None = None
         self._pools: dict[Origin, AsyncConnectionPool] = {}
+        self._urls: dict[str, URL] = {}  # parsed once: most clients ask few URLs often
         self._closed = False
 
     # --- the verbs ---------------------------------------------------------------------
@@ -150,8 +151,18 @@ class AsyncClient:
                 headers.items() if isinstance(headers, Mapping) else headers)
             for name, value in items:
                 merged[name] = value
-        return build_request(method, URL(url), params=params, headers=merged,
+        return build_request(method, self._parse(url), params=params, headers=merged,
                              content=content, json=json)
+
+    def _parse(self, url: str | URL) -> URL:
+        if isinstance(url, URL):
+            return url
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= 1024:
+                self._urls.clear()
+            parsed = self._urls[url] = URL(url)
+        return parsed
 
     # --- sending -------------------------------------------------------------------------
 

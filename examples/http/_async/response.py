@@ -51,7 +51,31 @@ class AsyncResponse(BaseResponse):
         give the connection back. Returns the body."""
         if self._content is not None:
             return self._content
-        chunks = [chunk async for chunk in self.aiter_bytes()]
+        if self._consumed:
+            raise StreamConsumed("the body of this response was already read")
+        self._consumed = True
+        conn = self._connection
+        decoder = make_decoder(self.headers.get("content-encoding"))
+        limit = self._max_body_size
+        chunks: list[bytes] = []
+        # The loop of aiter_bytes, spelled out: this is every non-streamed
+        # request's path, and a generator per response costs.
+        try:
+            while conn is not None:
+                chunk = await conn.receive_body(self._timeout)
+                if not chunk:
+                    break
+                if limit is not None:
+                    self._received += len(chunk)
+                    if self._received > limit:
+                        raise ResponseTooLarge(f"the body is larger than max_body_size={limit}")
+                chunks.append(decoder.decode(chunk) if decoder is not None else chunk)
+            if decoder is not None:
+                chunks.append(decoder.flush())
+        except BaseException:
+            await self.aclose()
+            raise
+        await self.aclose()
         self._content = b"".join(chunks)
         return self._content
 

@@ -1,0 +1,243 @@
+"""Benchmark the HTTP client (examples/http) against httpx, urllib3, requests
+and aiohttp, against one nginx, in one run.
+
+    python tools/bench/http.py [--requests N] [--runs R]
+
+Run from the repo root with the ``bench`` extra installed. It starts nginx
+(examples/http/nginx.py: the tests' config) on a free loopback port and
+measures, as requests per second, the median of R rounds; within a round the
+clients take turns (interleaved), so a burst of load from elsewhere on the
+machine hits them all alike:
+
+* sync, one request at a time on a kept-alive connection (a 100-byte file):
+  ambidex ``Client``, ``httpx.Client``, ``urllib3.PoolManager``,
+  ``requests.Session``;
+* async, one at a time: ``AsyncClient``, ``httpx.AsyncClient``,
+  ``aiohttp.ClientSession``;
+* async, 50 tasks at once over a pool of 50 connections: the same three;
+* a 1 MiB download, both colours (downloads/s), and the peak memory that
+  one download allocates (tracemalloc, in a separate pass), as a multiple of
+  the body: 1.0x would be the result alone, 2.0x one copy beyond it.
+
+The ratio columns are ambidex / httpx (the issue's goal: >= 2x; httpx runs
+the same h11 underneath, so the difference is all driver), ambidex /
+urllib3 (sync) and ambidex / aiohttp (async). Then ``uptime``: the machine
+is shared, so read the numbers with its load.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named http.py, and Python puts its folder first on sys.path:
+# take it off, or ``import http.client`` (urllib3, httpx, aiohttp) finds us.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from collections.abc import Awaitable, Callable  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+import httpx  # noqa: E402
+import requests  # noqa: E402
+import urllib3  # noqa: E402
+
+from examples.http import AsyncClient, Client  # noqa: E402
+from examples.http.nginx import BIG, SMALL, Nginx  # noqa: E402
+
+TASKS = 50
+
+
+# -- one measurement each: returns requests (or downloads) per second --------------------
+
+
+def sync_rate(get: Callable[[], bytes], n: int, expected: bytes) -> float:
+    assert get() == expected
+    start = time.perf_counter()
+    for _ in range(n):
+        get()
+    return n / (time.perf_counter() - start)
+
+
+async def async_rate(get: Callable[[], Awaitable[bytes]], n: int, expected: bytes,
+                     tasks: int = 1) -> float:
+    assert await get() == expected
+
+    async def worker(count: int) -> None:
+        for _ in range(count):
+            await get()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(n // tasks) for _ in range(tasks)))
+    return (n // tasks * tasks) / (time.perf_counter() - start)
+
+
+def sync_peak(get: Callable[[], bytes]) -> float:
+    get()
+    tracemalloc.start()
+    try:
+        body = get()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert body == BIG
+    return peak / len(BIG)
+
+
+async def async_peak(get: Callable[[], Awaitable[bytes]]) -> float:
+    await get()
+    tracemalloc.start()
+    try:
+        body = await get()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert body == BIG
+    return peak / len(BIG)
+
+
+# -- the clients ---------------------------------------------------------------------------
+
+
+class SyncClients:
+    def __init__(self, base: str) -> None:
+        self.ambidex = Client(max_connections=TASKS)
+        self.httpx = httpx.Client()
+        self.urllib3 = urllib3.PoolManager(maxsize=TASKS)
+        self.requests = requests.Session()
+        self.base = base
+
+    def getters(self, path: str) -> dict[str, Callable[[], bytes]]:
+        url = self.base + path
+        a, h, u, r = self.ambidex, self.httpx, self.urllib3, self.requests
+        return {
+            "ambidex": lambda: a.get(url).content,
+            "httpx": lambda: h.get(url).content,
+            "urllib3": lambda: u.request("GET", url).data,
+            "requests": lambda: r.get(url).content,
+        }
+
+    def close(self) -> None:
+        self.ambidex.close()
+        self.httpx.close()
+        self.urllib3.clear()
+        self.requests.close()
+
+
+class AsyncClients:
+    async def open(self, base: str) -> AsyncClients:
+        self.ambidex = AsyncClient(max_connections=TASKS)
+        self.httpx = httpx.AsyncClient(limits=httpx.Limits(max_connections=TASKS))
+        self.aiohttp = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=TASKS))
+        self.base = base
+        return self
+
+    def getters(self, path: str) -> dict[str, Callable[[], Awaitable[bytes]]]:
+        url = self.base + path
+        a, h, s = self.ambidex, self.httpx, self.aiohttp
+
+        async def ambidex() -> bytes:
+            return (await a.get(url)).content
+
+        async def httpx_() -> bytes:
+            return (await h.get(url)).content
+
+        async def aiohttp_() -> bytes:
+            async with s.get(url) as response:
+                return await response.read()
+
+        return {"ambidex": ambidex, "httpx": httpx_, "aiohttp": aiohttp_}
+
+    async def close(self) -> None:
+        await self.ambidex.aclose()
+        await self.httpx.aclose()
+        await self.aiohttp.close()
+
+
+# -- the table -------------------------------------------------------------------------------
+
+COLUMNS = ["ambidex", "httpx", "urllib3", "requests", "aiohttp"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000,
+                        help="requests per measurement (one-at-a-time rows)")
+    parser.add_argument("--runs", type=int, default=5, help="rounds; the median is reported")
+    args = parser.parse_args()
+    n = args.requests
+    big_n = max(5, n // 40)
+    rows: dict[str, dict[str, list[float]]] = {}
+
+    def record(row: str, client: str, value: float) -> None:
+        rows.setdefault(row, {}).setdefault(client, []).append(value)
+
+    with tempfile.TemporaryDirectory() as directory, Nginx(Path(directory)) as nginx:
+        sync = SyncClients(nginx.url)
+        loop = asyncio.new_event_loop()
+        aio = loop.run_until_complete(AsyncClients().open(nginx.url))
+        try:
+            for _ in range(args.runs):
+                for name, get in sync.getters("/small.txt").items():
+                    record("sync, one at a time (100 B)", name, sync_rate(get, n, SMALL))
+                for name, aget in aio.getters("/small.txt").items():
+                    record("async, one at a time (100 B)", name,
+                           loop.run_until_complete(async_rate(aget, n, SMALL)))
+                for name, aget in aio.getters("/small.txt").items():
+                    record(f"async, {TASKS} tasks, pool of {TASKS} (100 B)", name,
+                           loop.run_until_complete(async_rate(aget, n * 2, SMALL, TASKS)))
+                for name, get in sync.getters("/big.bin").items():
+                    record("sync, 1 MiB download", name, sync_rate(get, big_n, BIG))
+                for name, aget in aio.getters("/big.bin").items():
+                    record("async, 1 MiB download", name,
+                           loop.run_until_complete(async_rate(aget, big_n, BIG)))
+            for name, get in sync.getters("/big.bin").items():
+                record("sync, 1 MiB: peak memory / body", name, sync_peak(get))
+            for name, aget in aio.getters("/big.bin").items():
+                record("async, 1 MiB: peak memory / body", name,
+                       loop.run_until_complete(async_peak(aget)))
+        finally:
+            sync.close()
+            loop.run_until_complete(aio.close())
+            loop.close()
+
+    width = max(len(r) for r in rows) + 2
+    header = f"| {'':<{width}}|" + "".join(f" {c:>9} |" for c in COLUMNS) + \
+        " vs httpx | vs urllib3 | vs aiohttp |"
+    print(header)
+    print("|" + "-" * (width + 1) + "|" + "|".join("-" * 11 for _ in COLUMNS) +
+          "|----------|------------|------------|")
+    for row, values in rows.items():
+        medians = {c: statistics.median(v) for c, v in values.items()}
+        memory = "memory" in row
+        cells = "".join(
+            f" {(f'{medians[c]:.2f}x' if memory else f'{medians[c]:,.0f}'):>9} |"
+            if c in medians else f" {'':>9} |" for c in COLUMNS)
+
+        def ratio(peer: str, medians: dict[str, float] = medians, memory: bool = memory) -> str:
+            if peer not in medians:
+                return ""
+            # memory: lower is better, so the ratio is peer / ambidex
+            value = (medians[peer] / medians["ambidex"] if memory
+                     else medians["ambidex"] / medians[peer])
+            return f"{value:.2f}x"
+
+        print(f"| {row:<{width}}|{cells} {ratio('httpx'):>8} | {ratio('urllib3'):>10} |"
+              f" {ratio('aiohttp'):>10} |")
+    print(f"\n{args.runs} rounds, median; {n} requests per one-at-a-time measurement, "
+          f"{n * 2} for the {TASKS}-task row, {big_n} downloads of 1 MiB.")
+    print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+
+
+if __name__ == "__main__":
+    main()
