@@ -18,12 +18,13 @@ the fallback; pass ``parser="hiredis"`` to the clients to use this one when the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from ambidex.sansio import NEED_DATA, NeedData, RemoteProtocolError
+from ambidex.sansio import NEED_DATA, LocalProtocolError, NeedData, RemoteProtocolError
 
 from .errors import ResponseError
-from .protocol import PushReply
+from .protocol import Arg, ConnectionClosed, PushReply, encode_command
 
 try:
     import hiredis
@@ -36,9 +37,10 @@ HIREDIS_AVAILABLE = hiredis is not None
 
 
 class HiredisParser:
-    """``feed`` / ``next_reply`` / ``replies`` over ``hiredis.Reader``."""
+    """``send`` / ``receive_data`` / ``next_event`` (and ``next_events``) over
+    ``hiredis.Reader``: the interface of :class:`~examples.resp.protocol.RespParser`."""
 
-    __slots__ = ("_error", "_push_type", "_reader", "attributes")
+    __slots__ = ("_eof", "_error", "_push_type", "_reader", "_unparsed", "attributes")
 
     def __init__(self) -> None:
         if hiredis is None:
@@ -50,9 +52,22 @@ class HiredisParser:
         )
         self._push_type: type = hiredis.PushNotification
         self._error: RemoteProtocolError | None = None
+        self._eof = False
+        # Bytes fed since the last complete reply (hiredis does not say whether
+        # it holds half a reply: its len() never shrinks).
+        self._unparsed = False
         self.attributes: list[dict[Any, Any]] | None = None
 
-    def feed(self, data: bytes | bytearray | memoryview) -> None:
+    def send(self, command: Iterable[Arg]) -> bytes:
+        return encode_command(command)
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            self._eof = True
+            return
+        if self._eof:
+            raise LocalProtocolError("receive_data after end of file (b'') was already fed")
+        self._unparsed = True
         self._reader.feed(bytes(data) if isinstance(data, memoryview) else data)  # type: ignore[arg-type]
 
     def __len__(self) -> int:
@@ -63,7 +78,7 @@ class HiredisParser:
         """The protocol error that stopped the machine, or ``None`` while it is usable."""
         return self._error
 
-    def next_reply(self) -> Any | NeedData:
+    def next_event(self) -> Any | ConnectionClosed | NeedData:
         if self._error is not None:
             raise RemoteProtocolError(f"the reply stream broke earlier: {self._error}")
         try:
@@ -79,13 +94,28 @@ class HiredisParser:
             self._error = RemoteProtocolError(
                 f"hiredis cannot build this reply ({type(exc).__name__}: {exc})")
             raise self._error from exc
-        if type(reply) is self._push_type:
-            return PushReply(reply)  # type: ignore[call-overload]
+        if reply is not NEED_DATA:
+            self._unparsed = self._reader.has_data()
+            if type(reply) is self._push_type:
+                return PushReply(reply)  # type: ignore[call-overload]
+        elif self._eof:
+            if self._unparsed:
+                self._error = RemoteProtocolError(
+                    "the server closed the connection in the middle of a reply")
+                raise self._error
+            return ConnectionClosed()
         return reply
 
-    def replies(self) -> list[Any]:
+    def next_events(self) -> list[Any]:
         out = []
-        gets = self.next_reply
-        while (reply := gets()) is not NEED_DATA:
-            out.append(reply)
+        gets = self.next_event
+        try:
+            while (reply := gets()) is not NEED_DATA:
+                out.append(reply)
+                if type(reply) is ConnectionClosed:
+                    break
+        except RemoteProtocolError:
+            if out:  # deliver what was good; the next call raises again
+                return out
+            raise
         return out

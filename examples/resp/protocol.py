@@ -1,10 +1,13 @@
 """RESP, the Redis wire protocol, as a sans-IO machine: bytes in, replies out.
 
-Nothing here touches a socket. A driver feeds whatever bytes it read
-(:meth:`RespParser.feed`) and asks for replies (:meth:`RespParser.next_reply`)
-until it gets :data:`~ambidex.sansio.NEED_DATA`; to send, it writes what
-:func:`encode_command` returns. The same machine serves the blocking and the
-asyncio client, and tests drive it with no server at all.
+Nothing here touches a socket. The machine speaks h11's three calls, like
+every machine in this guide: a driver hands it whatever bytes it read
+(:meth:`RespParser.receive_data`, ``b""`` when the server closed) and asks
+for events (:meth:`RespParser.next_event`: a reply, :class:`ConnectionClosed`,
+or :data:`~ambidex.sansio.NEED_DATA`); to send, it writes what
+:meth:`RespParser.send` returns for a command (:func:`encode_command`). The
+same machine serves the blocking and the asyncio client, and tests drive it
+with no server at all.
 
 Replies map to Python values so (RESP2 and RESP3):
 
@@ -49,7 +52,7 @@ Performance notes, because this is the hot path of every command:
   incomplete input would do).
 * A bulk payload of ``stream_threshold`` bytes or more that is not complete
   yet stops going through the buffer: the bytes already read and every
-  following ``feed`` are kept as a list of chunks and joined once when the
+  following ``receive_data`` are kept as a list of chunks and joined once when the
   payload is complete. So a 100 MB value is copied once, not re-concatenated
   or re-scanned on every read.
 """
@@ -60,7 +63,13 @@ import re
 from collections.abc import Iterable
 from typing import Any, Final, Union
 
-from ambidex.sansio import NEED_DATA, LimitExceeded, NeedData, RemoteProtocolError
+from ambidex.sansio import (
+    NEED_DATA,
+    LimitExceeded,
+    LocalProtocolError,
+    NeedData,
+    RemoteProtocolError,
+)
 
 from .errors import ResponseError
 
@@ -70,6 +79,7 @@ __all__ = [
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_LINE_LENGTH",
     "Arg",
+    "ConnectionClosed",
     "PushReply",
     "RespParser",
     "VerbatimString",
@@ -109,6 +119,26 @@ class VerbatimString(bytes):
 
     def __repr__(self) -> str:
         return f"VerbatimString({bytes(self)!r}, format={self.format!r})"
+
+
+class ConnectionClosed:
+    """The server closed the connection cleanly, between replies.
+
+    Returned by :meth:`RespParser.next_event` once ``receive_data(b"")`` was
+    called and every complete reply before it has been returned. (A close in
+    the middle of a reply is a :class:`~ambidex.sansio.RemoteProtocolError`.)
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ConnectionClosed()"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is ConnectionClosed
+
+    def __hash__(self) -> int:
+        return hash(ConnectionClosed)
 
 
 class PushReply(list[Any]):
@@ -179,15 +209,18 @@ def _hashable(key: Any) -> Any:
 class RespParser:
     """Turns the bytes a Redis server sends into replies, one at a time.
 
-    Usage, by any driver::
+    Usage, by any driver (h11's shape)::
 
-        parser.feed(data)                 # every chunk read, as read
-        while (reply := parser.next_reply()) is not NEED_DATA:
+        wire = parser.send(["GET", "k"])       # bytes to write, however you write
+        parser.receive_data(data)              # every chunk read, as read
+        while (reply := parser.next_event()) is not NEED_DATA:
             deliver(reply)
 
-    ``feed(b"")`` is allowed and does nothing; the *driver* knows the
-    connection closed (its read returned ``b""``), and it is the driver that
-    must fail whoever still waits (a reply cut in half is never returned).
+    ``receive_data(b"")`` says the server closed: once the complete replies
+    before it are returned, ``next_event()`` returns :class:`ConnectionClosed`,
+    or raises :class:`~ambidex.sansio.RemoteProtocolError` if a reply was cut
+    in half (it is never returned). The clients in this chapter see the close
+    themselves (their read returned ``b""``) and fail whoever still waits.
 
     After a :class:`~ambidex.sansio.RemoteProtocolError` (including
     :class:`~ambidex.sansio.LimitExceeded`) every later call raises a
@@ -203,6 +236,7 @@ class RespParser:
         "_chunk_kind",
         "_chunk_need",
         "_chunks",
+        "_eof",
         "_error",
         "_fast",
         "_pending",
@@ -248,13 +282,33 @@ class RespParser:
         # A payload collected as chunks, complete but for its CRLF.
         self._pending: tuple[int, bytes] | None = None
         self._error: RemoteProtocolError | None = None
-        # True when nothing is half-parsed: next_reply may try its fast path.
+        self._eof = False
+        # True when nothing is half-parsed: next_event may try its fast path.
         self._fast = True
 
     # -- input ---------------------------------------------------------------
 
-    def feed(self, data: bytes | bytearray | memoryview) -> None:
-        """Add bytes read from the connection. Never parses, never raises."""
+    def send(self, command: Iterable[Arg]) -> bytes:
+        """The bytes of one command (see :func:`encode_command`).
+
+        RESP needs no record of what was sent to read the replies (they are
+        self-describing, in request order); pairing them with callers is the
+        driver's FIFO. So this is :func:`encode_command`, offered here so the
+        machine has the same three calls as every other machine in the guide.
+        """
+        return encode_command(command)
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Add bytes read from the connection; ``b""`` means the server closed.
+
+        Never parses, never raises (but bytes after ``b""`` are a
+        :class:`~ambidex.sansio.LocalProtocolError`: the driver misused it).
+        """
+        if not data:
+            self._eof = True
+            return
+        if self._eof:
+            raise LocalProtocolError("receive_data after end of file (b'') was already fed")
         chunks = self._chunks
         if chunks is not None:
             need = self._chunk_need
@@ -287,7 +341,7 @@ class RespParser:
     def error(self) -> RemoteProtocolError | None:
         """The protocol error that stopped the machine, or ``None`` while it is usable.
 
-        :meth:`replies` returns the good replies that came before an error and
+        :meth:`next_events` returns the good replies that came before an error and
         keeps the error for its next call; a driver that will not call again
         until more bytes arrive checks this, so an error already received is
         reported now, not after bytes that may never come.
@@ -296,12 +350,14 @@ class RespParser:
 
     # -- output --------------------------------------------------------------
 
-    def replies(self) -> list[Any]:
+    def next_events(self) -> list[Any]:
         """Every complete reply in the buffer, in order (may be empty).
 
-        The same as calling :meth:`next_reply` until ``NEED_DATA``, with the
+        The same as calling :meth:`next_event` until ``NEED_DATA``, with the
         bulk-string fast path inlined in the loop: what a reader that drains
-        the buffer after each read should call.
+        the buffer after each read should call. If a protocol error follows
+        good replies, the good ones are returned, the error is kept in
+        :attr:`error` and raised by the next call.
         """
         out: list[Any] = []
         append = out.append
@@ -330,7 +386,7 @@ class RespParser:
                     self._pos = pos
                     self.attributes = None
             try:
-                reply = self._next_reply_slow()
+                reply = self._next_event_slow()
             except RemoteProtocolError:
                 if out:  # deliver what was good; the next call raises again
                     return out
@@ -338,9 +394,12 @@ class RespParser:
             if reply is NEED_DATA:
                 return out
             append(reply)
+            if type(reply) is ConnectionClosed:
+                return out
 
-    def next_reply(self) -> Any | NeedData:
-        """The next complete reply, or ``NEED_DATA`` (feed more bytes, call again)."""
+    def next_event(self) -> Any | ConnectionClosed | NeedData:
+        """The next complete reply, :class:`ConnectionClosed` once the server
+        closed between replies, or ``NEED_DATA`` (receive more bytes, call again)."""
         # Fast path: a whole top-level bulk string already in the buffer, the
         # reply to GET and most commands. Anything else, or anything odd about
         # this one, takes the general path, which checks everything.
@@ -358,21 +417,24 @@ class RespParser:
                         self._pos = stop + 2
                         self.attributes = None
                         return bytes(buf[start:stop])
-        return self._next_reply_slow()
+        return self._next_event_slow()
 
-    def _next_reply_slow(self) -> Any | NeedData:
+    def _next_event_slow(self) -> Any | NeedData:
         if self._error is not None:
             raise RemoteProtocolError(f"the reply stream broke earlier: {self._error}")
-        if self._chunks is not None:
-            return NEED_DATA
         try:
+            if self._chunks is not None:
+                return self._at_end() if self._eof else NEED_DATA
             if self._pending is not None:
                 value = self._finish_pending()
                 if value is not _NOTHING:
                     return value
                 if self._pending is not None:
-                    return NEED_DATA
-            return self._parse()
+                    return self._at_end() if self._eof else NEED_DATA
+            value = self._parse()
+            if value is NEED_DATA and self._eof:
+                return self._at_end()
+            return value
         except RemoteProtocolError as exc:
             self._error = exc
             self._fast = False
@@ -380,6 +442,14 @@ class RespParser:
         finally:
             self._fast = not (self._stack or self._chunks is not None or self._attrs
                               or self._pending is not None or self._error is not None)
+
+    def _at_end(self) -> ConnectionClosed:
+        """No complete reply left, and the server closed: cleanly, or mid-reply."""
+        if len(self) or self._stack or self._attrs:
+            raise RemoteProtocolError(
+                f"the server closed the connection in the middle of a reply "
+                f"({len(self)} bytes of it received)")
+        return ConnectionClosed()
 
     def _parse(self) -> Any:
         buf = self._buf

@@ -164,8 +164,8 @@ def ours(chunks: list[bytes]) -> list[Any]:
     parser = RespParser(stream_threshold=64)  # small, so streaming is exercised too
     out: list[Any] = []
     for chunk in chunks:
-        parser.feed(chunk)
-        out += parser.replies()
+        parser.receive_data(chunk)
+        out += parser.next_events()
     assert len(parser) == 0
     return out
 
@@ -274,8 +274,8 @@ def test_random_bytes_give_replies_need_data_or_a_protocol_error_only(
                         max_line_length=100, stream_threshold=16)
     try:
         for chunk in split(data, cuts):
-            parser.feed(chunk)
-            while parser.next_reply() is not NEED_DATA:
+            parser.receive_data(chunk)
+            while parser.next_event() is not NEED_DATA:
                 pass
     except RemoteProtocolError:
         pass

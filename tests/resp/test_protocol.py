@@ -9,25 +9,31 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ambidex.sansio import NEED_DATA, LimitExceeded, RemoteProtocolError
+from ambidex.sansio import NEED_DATA, LimitExceeded, LocalProtocolError, RemoteProtocolError
 from examples.resp._hiredis import HiredisParser
 from examples.resp.errors import ResponseError
-from examples.resp.protocol import PushReply, RespParser, VerbatimString, encode_command
+from examples.resp.protocol import (
+    ConnectionClosed,
+    PushReply,
+    RespParser,
+    VerbatimString,
+    encode_command,
+)
 
 
 def parse_all(data: bytes, **limits: int) -> list[Any]:
     parser = RespParser(**limits)
-    parser.feed(data)
-    return parser.replies()
+    parser.receive_data(data)
+    return parser.next_events()
 
 
 def parse_bytewise(data: bytes, **limits: int) -> list[Any]:
-    """One byte per feed, drained with next_reply (parse_all drains with replies)."""
+    """One byte per receive_data, drained with next_event (parse_all drains with next_events)."""
     parser = RespParser(**limits)
     out = []
     for i in range(len(data)):
-        parser.feed(data[i:i + 1])
-        while (reply := parser.next_reply()) is not NEED_DATA:
+        parser.receive_data(data[i:i + 1])
+        while (reply := parser.next_event()) is not NEED_DATA:
             out.append(reply)
     return out
 
@@ -93,22 +99,22 @@ def test_push_is_marked_so_a_client_never_pairs_it_with_a_caller() -> None:
 
 def test_attribute_is_attached_to_the_following_reply_never_returned_as_one() -> None:
     parser = RespParser()
-    parser.feed(b"|1\r\n+key-popularity\r\n%1\r\n$1\r\na\r\n,0.19\r\n*2\r\n:2039123\r\n:9543892\r\n"
+    parser.receive_data(b"|1\r\n+key-popularity\r\n%1\r\n$1\r\na\r\n,0.19\r\n*2\r\n:2039123\r\n:9543892\r\n"
                 b":7\r\n")
-    assert parser.next_reply() == [2039123, 9543892]
+    assert parser.next_event() == [2039123, 9543892]
     assert parser.attributes == [{b"key-popularity": {b"a": 0.19}}]
-    assert parser.next_reply() == 7
+    assert parser.next_event() == 7
     assert parser.attributes is None
 
 
 def test_attribute_inside_an_aggregate_does_not_count_as_an_element() -> None:
     parser = RespParser()
-    parser.feed(b"*2\r\n:1\r\n|1\r\n+ttl\r\n:3\r\n:2\r\n")
-    assert parser.next_reply() == [1, 2]
+    parser.receive_data(b"*2\r\n:1\r\n|1\r\n+ttl\r\n:3\r\n:2\r\n")
+    assert parser.next_event() == [1, 2]
     assert parser.attributes == [{b"ttl": 3}]
 
 
-def test_attribute_split_across_feeds_is_still_not_a_reply() -> None:
+def test_attribute_split_across_reads_is_still_not_a_reply() -> None:
     wire = b"|1\r\n+k\r\n+v\r\n$3\r\nabc\r\n"
     assert parse_bytewise(wire) == [b"abc"]
 
@@ -118,43 +124,43 @@ def test_long_line_fed_one_byte_at_a_time_is_found_once_complete() -> None:
     parser = RespParser()
     out: list[Any] = []
     for i in range(len(line)):
-        parser.feed(line[i:i + 1])
-        out += parser.replies()
+        parser.receive_data(line[i:i + 1])
+        out += parser.next_events()
     assert out == [b"x" * 20_000]
 
 
-def test_crlf_split_across_feeds_after_a_long_partial_line_is_found() -> None:
+def test_crlf_split_across_reads_after_a_long_partial_line_is_found() -> None:
     parser = RespParser()
-    parser.feed(b"*2\r\n+ab")
-    assert parser.next_reply() is NEED_DATA
-    parser.feed(b"c\r")
-    assert parser.next_reply() is NEED_DATA
-    parser.feed(b"\n:1\r\n")
-    assert parser.next_reply() == [b"abc", 1]
+    parser.receive_data(b"*2\r\n+ab")
+    assert parser.next_event() is NEED_DATA
+    parser.receive_data(b"c\r")
+    assert parser.next_event() is NEED_DATA
+    parser.receive_data(b"\n:1\r\n")
+    assert parser.next_event() == [b"abc", 1]
 
 
-def test_many_replies_in_one_feed_come_out_in_order() -> None:
+def test_many_replies_in_one_read_come_out_in_order() -> None:
     wire = b"".join(b"$%d\r\n%d\r\n" % (len(str(i)), i) for i in range(1000))
     wire += b":1\r\n$1\r\nx\r\n"  # the fast path hands over to the general one and back
     expected = [str(i).encode() for i in range(1000)] + [1, b"x"]
     assert parse_all(wire) == expected
     parser = RespParser()
-    parser.feed(wire)
+    parser.receive_data(wire)
     one_by_one = []
-    while (reply := parser.next_reply()) is not NEED_DATA:
+    while (reply := parser.next_event()) is not NEED_DATA:
         one_by_one.append(reply)
     assert one_by_one == expected
 
 
 def test_incomplete_reply_is_need_data_and_completes_later() -> None:
     parser = RespParser()
-    parser.feed(b"*2\r\n$5\r\nhel")
-    assert parser.next_reply() is NEED_DATA
-    parser.feed(b"lo\r\n:")
-    assert parser.next_reply() is NEED_DATA
-    parser.feed(b"3\r\n")
-    assert parser.next_reply() == [b"hello", 3]
-    assert parser.next_reply() is NEED_DATA
+    parser.receive_data(b"*2\r\n$5\r\nhel")
+    assert parser.next_event() is NEED_DATA
+    parser.receive_data(b"lo\r\n:")
+    assert parser.next_event() is NEED_DATA
+    parser.receive_data(b"3\r\n")
+    assert parser.next_event() == [b"hello", 3]
+    assert parser.next_event() is NEED_DATA
     assert len(parser) == 0
 
 
@@ -165,19 +171,19 @@ def test_big_bulk_is_collected_in_chunks_and_joined_once() -> None:
     step = 7919
     out: list[Any] = []
     for i in range(0, len(wire), step):
-        parser.feed(wire[i:i + step])
-        out += parser.replies()
+        parser.receive_data(wire[i:i + step])
+        out += parser.next_events()
     assert out == [[payload, b"after"]]
 
 
 def test_lines_after_a_chunked_bulk_are_found_after_an_earlier_partial_line() -> None:
     parser = RespParser(stream_threshold=16)
-    parser.feed(b"*3\r\n+" + b"a" * 40)  # a partial line: its scan position is remembered
-    assert parser.next_reply() is NEED_DATA
-    parser.feed(b"\r\n$100\r\n" + b"b" * 10)  # the line ends; a big bulk starts
-    assert parser.next_reply() is NEED_DATA
-    parser.feed(b"b" * 90 + b"\r\n:7\r\n")
-    assert parser.next_reply() == [b"a" * 40, b"b" * 100, 7]
+    parser.receive_data(b"*3\r\n+" + b"a" * 40)  # a partial line: its scan position is remembered
+    assert parser.next_event() is NEED_DATA
+    parser.receive_data(b"\r\n$100\r\n" + b"b" * 10)  # the line ends; a big bulk starts
+    assert parser.next_event() is NEED_DATA
+    parser.receive_data(b"b" * 90 + b"\r\n:7\r\n")
+    assert parser.next_event() == [b"a" * 40, b"b" * 100, 7]
 
 
 def test_big_bulk_payload_bypasses_the_buffer_while_it_arrives() -> None:
@@ -186,20 +192,20 @@ def test_big_bulk_payload_bypasses_the_buffer_while_it_arrives() -> None:
     wire = b"$%d\r\n" % len(payload) + payload + b"\r\n"
     parser = RespParser()
     for i in range(0, len(wire), 65536):
-        parser.feed(wire[i:i + 65536])
+        parser.receive_data(wire[i:i + 65536])
         assert len(parser._buf) <= 65536  # not accumulating there
-        reply = parser.next_reply()
+        reply = parser.next_event()
     assert reply == payload
     assert len(parser) == 0
 
 
 def test_big_bulk_with_bad_terminator_is_a_protocol_error() -> None:
     parser = RespParser(stream_threshold=16)
-    parser.feed(b"$32\r\n" + b"x" * 10)
-    assert parser.next_reply() is NEED_DATA
-    parser.feed(b"x" * 22 + b"XX")
+    parser.receive_data(b"$32\r\n" + b"x" * 10)
+    assert parser.next_event() is NEED_DATA
+    parser.receive_data(b"x" * 22 + b"XX")
     with pytest.raises(RemoteProtocolError, match="not followed by CRLF"):
-        parser.next_reply()
+        parser.next_event()
 
 
 def test_bulk_longer_than_its_declared_length_is_a_protocol_error() -> None:
@@ -223,18 +229,18 @@ def test_bulk_longer_than_its_declared_length_is_a_protocol_error() -> None:
 def test_each_server_controlled_size_has_a_limit_that_names_itself(
         wire: bytes, limits: dict[str, int], limit_name: str) -> None:
     parser = RespParser(**limits)
-    parser.feed(wire)
+    parser.receive_data(wire)
     with pytest.raises(LimitExceeded) as info:
-        parser.next_reply()
+        parser.next_event()
     assert info.value.limit_name == limit_name
     assert limit_name in str(info.value)
 
 
 def test_limit_is_raised_from_the_header_before_the_payload_is_buffered() -> None:
     parser = RespParser(max_bulk_length=10)
-    parser.feed(b"$11\r\n")  # not one payload byte yet
+    parser.receive_data(b"$11\r\n")  # not one payload byte yet
     with pytest.raises(LimitExceeded):
-        parser.next_reply()
+        parser.next_event()
 
 
 @pytest.mark.parametrize(
@@ -250,31 +256,31 @@ def test_malformed_input_is_a_remote_protocol_error(wire: bytes) -> None:
 
 def test_replies_delivers_the_good_replies_before_a_protocol_error_then_raises() -> None:
     parser = RespParser()
-    parser.feed(b"$2\r\nok\r\n:1\r\n?bad\r\n")
-    assert parser.replies() == [b"ok", 1]
+    parser.receive_data(b"$2\r\nok\r\n:1\r\n?bad\r\n")
+    assert parser.next_events() == [b"ok", 1]
     with pytest.raises(RemoteProtocolError):
-        parser.replies()
+        parser.next_events()
 
 
 def test_parser_refuses_to_go_on_after_a_protocol_error() -> None:
     parser = RespParser()
-    parser.feed(b"?\r\n+OK\r\n")
+    parser.receive_data(b"?\r\n+OK\r\n")
     with pytest.raises(RemoteProtocolError):
-        parser.next_reply()
+        parser.next_event()
     with pytest.raises(RemoteProtocolError, match="broke earlier"):
-        parser.next_reply()
+        parser.next_event()
 
 
 def test_hiredis_machine_has_the_same_interface_and_replies() -> None:
     wire = b"$5\r\nhello\r\n*2\r\n:1\r\n%1\r\n+a\r\n#t\r\n>1\r\n+p\r\n-ERR x\r\n"
     hiredis_parser = HiredisParser()
-    hiredis_parser.feed(wire)
-    replies = hiredis_parser.replies()
+    hiredis_parser.receive_data(wire)
+    replies = hiredis_parser.next_events()
     assert replies == parse_all(wire)
     assert isinstance(replies[2], PushReply)
-    hiredis_parser.feed(b"?\r\n")
+    hiredis_parser.receive_data(b"?\r\n")
     with pytest.raises(RemoteProtocolError):
-        hiredis_parser.next_reply()
+        hiredis_parser.next_event()
 
 
 # -- encoding ---------------------------------------------------------------------
@@ -309,13 +315,13 @@ def test_empty_command_is_refused() -> None:
 def test_a_line_of_exactly_max_line_length_is_accepted_when_cr_and_lf_arrive_apart() -> None:
     line = b"+" + b"a" * 63  # 64 bytes before its CRLF: exactly the limit
     whole = RespParser(max_line_length=64)
-    whole.feed(line + b"\r\n")
-    assert whole.next_reply() == b"a" * 63
+    whole.receive_data(line + b"\r\n")
+    assert whole.next_event() == b"a" * 63
     split = RespParser(max_line_length=64)
-    split.feed(line + b"\r")
-    assert split.next_reply() is NEED_DATA
-    split.feed(b"\n")
-    assert split.next_reply() == b"a" * 63
+    split.receive_data(line + b"\r")
+    assert split.next_event() is NEED_DATA
+    split.receive_data(b"\n")
+    assert split.next_event() == b"a" * 63
 
 
 def _wire_for(limit_name: str, size: int) -> bytes:
@@ -335,8 +341,8 @@ def _outcome(chunks: list[bytes], **limits: int) -> tuple[str, Any]:
     replies: list[Any] = []
     try:
         for chunk in chunks:
-            parser.feed(chunk)
-            while (reply := parser.next_reply()) is not NEED_DATA:
+            parser.receive_data(chunk)
+            while (reply := parser.next_event()) is not NEED_DATA:
                 replies.append(reply)
     except LimitExceeded as exc:
         return "refused", exc.limit_name
@@ -357,7 +363,7 @@ def test_every_limit_gives_the_same_answer_however_the_bytes_are_cut(
     size = limit + over
     wire = _wire_for(limit_name, size) + b":7\r\n"  # then a reply within every limit
     points = sorted({min(c, len(wire)) for c in cuts})
-    chunks = [wire[a:b] for a, b in zip([0, *points], [*points, len(wire)], strict=True)]
+    chunks = [wire[a:b] for a, b in zip([0, *points], [*points, len(wire)], strict=True) if b > a]
     limits = {limit_name: limit, "stream_threshold": stream_threshold}
     whole = _outcome([wire], **limits)
     assert _outcome(chunks, **limits) == whole
@@ -374,8 +380,52 @@ def test_every_limit_gives_the_same_answer_however_the_bytes_are_cut(
 def test_hiredis_machine_turns_what_hiredis_cannot_build_into_a_protocol_error(
         wire: bytes, what: str) -> None:
     parser = HiredisParser()
-    parser.feed(wire)
+    parser.receive_data(wire)
     with pytest.raises(RemoteProtocolError):
-        parser.next_reply()
+        parser.next_event()
     with pytest.raises(RemoteProtocolError, match="broke earlier"):
-        parser.next_reply()
+        parser.next_event()
+
+
+# -- h11's three calls, like every machine in the guide (issue 11) ----------------------
+
+MACHINES = [RespParser, HiredisParser]
+
+
+@pytest.mark.parametrize("machine", MACHINES)
+def test_send_gives_the_bytes_of_a_command(machine: Any) -> None:
+    assert machine().send(["GET", "k"]) == b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"
+
+
+@pytest.mark.parametrize("machine", MACHINES)
+def test_a_close_between_replies_is_a_connection_closed_event_after_the_replies(
+        machine: Any) -> None:
+    parser = machine()
+    parser.receive_data(b"+OK\r\n:1\r\n")
+    parser.receive_data(b"")
+    assert parser.next_event() == b"OK"
+    assert parser.next_event() == 1
+    assert isinstance(parser.next_event(), ConnectionClosed)
+    again = machine()
+    again.receive_data(b"$2\r\nok\r\n")
+    again.receive_data(b"")
+    assert again.next_events() == [b"ok", ConnectionClosed()]
+
+
+@pytest.mark.parametrize("machine", MACHINES)
+@pytest.mark.parametrize("cut", [b"$5\r\nhel", b"*2\r\n:1\r\n", b"+OK"])
+def test_a_close_in_the_middle_of_a_reply_is_a_remote_protocol_error(
+        machine: Any, cut: bytes) -> None:
+    parser = machine()
+    parser.receive_data(cut)
+    assert parser.next_event() is NEED_DATA
+    parser.receive_data(b"")
+    with pytest.raises(RemoteProtocolError, match="middle of a reply"):
+        parser.next_event()
+
+
+def test_bytes_after_the_close_are_the_drivers_mistake() -> None:
+    parser = RespParser()
+    parser.receive_data(b"")
+    with pytest.raises(LocalProtocolError):
+        parser.receive_data(b"+OK\r\n")

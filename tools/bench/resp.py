@@ -176,12 +176,12 @@ def parse_ambidex(machine: Callable[[], Any]) -> Callable[[], float]:
 
     def run() -> float:
         parser = machine()
-        next_reply = parser.next_reply
+        next_event = parser.next_event
         count = 0
         start = time.perf_counter()
         for chunk in chunks:
-            parser.feed(chunk)
-            while next_reply() is not NEED_DATA:
+            parser.receive_data(chunk)
+            while next_event() is not NEED_DATA:
                 count += 1
         elapsed = time.perf_counter() - start
         assert count == PARSE_N

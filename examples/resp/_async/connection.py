@@ -255,12 +255,12 @@ class AsyncConnection:
                 await stream.write(b"".join([encode_command(args) for args in commands]))
             replies: list[Any] = []
             while len(replies) < len(commands):
-                reply = parser.next_reply()
+                reply = parser.next_event()
                 if reply is NEED_DATA:
                     data = await stream.read(_READ_SIZE)
                     if not data:
                         raise RedisConnectionError("the server closed the connection")
-                    parser.feed(data)
+                    parser.receive_data(data)
                 elif type(reply) is PushReply:
                     self._on_push(reply)
                 else:
@@ -364,8 +364,8 @@ class AsyncConnection:
                 data = await read(_READ_SIZE)
                 if not data:
                     raise RedisConnectionError("the server closed the connection")
-                parser.feed(data)
-                for reply in parser.replies():
+                parser.receive_data(data)
+                for reply in parser.next_events():
                     if type(reply) is PushReply:
                         self._on_push(reply)
                         continue
