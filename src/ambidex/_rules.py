@@ -69,6 +69,14 @@ class Rule:
     """What to do instead, said by the lint and by the generator's diagnostics."""
     user: bool = field(default=False, compare=False)
     """The row came from the user's pyproject.toml, not from ambidex."""
+    receiver_arg: bool = False
+    """A method whose twin is a function taking the receiver first:
+    ``ctx.wrap_socket(sock, ...)`` -> ``await wrap_socket(ctx, sock, ...)``."""
+    match_arg: str | None = None
+    """The row also applies to a method of its name on a receiver of unknown
+    type when the first argument is of this type (``x.wrap_socket(sock)`` with
+    ``sock`` a ``socket.socket``): the rule looks at the arguments, not at the
+    name alone."""
     cancel: str | None = None
     """For :func:`ambidex.offload.wrap`: the driver's own way to stop this call
     while it runs, as a method reached from the receiver (``"interrupt"``:
@@ -300,11 +308,17 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     *(_method(f"socket.SocketIO.{name}", f"ambidex.io.AsyncSocketIO.{name}") for name in (
         "read", "read1", "readinto", "readline", "readlines", "peek", "write", "writelines",
         "flush")),
+    _method("socket.SocketIO.__enter__", "ambidex.io.AsyncSocketIO.__aenter__", blocks=False),
     *(_plain(f"socket.SocketIO.{name}", f"ambidex.io.AsyncSocketIO.{name}") for name in (
         "close", "fileno", "readable", "writable")),
     _method("socket.socket.accept", None, fix="use asyncio.start_server"),
     _method("socket.socket.recvfrom", None, fix="use loop.create_datagram_endpoint"),
     _method("socket.socket.sendto", None, fix="use loop.create_datagram_endpoint"),
+    # TLS on a connected socket: upgraded in place by an awaited twin that takes
+    # the context first. Applies to any receiver given a socket (contexts are
+    # rarely typed: ssl._create_stdlib_context(), self.context).
+    Rule("ssl.SSLContext.wrap_socket", "ambidex.io.wrap_socket", Kind.METHOD, awaited=True,
+         blocks=True, returns="socket.socket", receiver_arg=True, match_arg="socket.socket"),
     _call("socket.getaddrinfo", None, fix="use loop.getaddrinfo"),
     _call("socket.gethostbyname", None, fix="use loop.getaddrinfo"),
     _method("ssl.SSLSocket.do_handshake", None, fix="pass ssl= to ambidex.io.AsyncStream.connect"),

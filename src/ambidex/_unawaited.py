@@ -171,7 +171,9 @@ class _Checker:
 
     def must_await(self, call: Call) -> str | None:
         """What the call runs that must be awaited, spelled for the message."""
-        for callee in call.callees:
+        # Ported code: an override may be what runs. Hand-written code: only
+        # what surely runs (a mixin's sync and async subclasses differ on purpose).
+        for callee in call.callees if self.lenient else call.runs:
             if callee.is_async and not callee.is_generator:
                 return f"{callee.display} is async"
             if callee.key in self.returns_coroutine:
@@ -302,7 +304,7 @@ class _Checker:
             return []
         if (
             receiver is None
-            and not call.callees
+            and not call.runs
             and call.rule is None
             and func.attr in self.async_names
             and self.handled(call) not in ("await", "scheduled")

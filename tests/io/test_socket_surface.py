@@ -19,7 +19,7 @@ import tempfile
 import pytest
 
 from ambidex.io import AsyncSocket, AsyncSocketIO, AsyncTextSocketIO, wrap_socket
-from tests.io.conftest import TLS, on_signal, sends
+from tests.io.conftest import TLS, echo, on_signal, sends
 
 
 def piecewise(*parts: bytes) -> object:
@@ -321,4 +321,28 @@ async def test_wrap_socket_refuses_what_it_has_no_twin_for(serve, tls):
     for kwargs in ({"server_side": True}, {"do_handshake_on_connect": False}):
         with pytest.raises(ValueError):
             await wrap_socket(tls.client, sock, **kwargs)
+    await sock.close()
+
+
+async def test_send_flags_a_stream_cannot_honour_raise_instead_of_going_in_band(serve):
+    host, port = await serve(sends(b"", then_close=False))
+    sock = await AsyncSocket.create_connection((host, port), timeout=2)
+    with pytest.raises(OSError) as info:
+        await sock.sendall(b"\xf2", socket.MSG_OOB)  # ftplib's abort()
+    assert info.value.errno == errno.EOPNOTSUPP
+    with pytest.raises(OSError):
+        await sock.recv(1, socket.MSG_PEEK)
+    await sock.sendall(b"ok", 0)
+    await sock.close()
+
+
+async def test_async_with_on_a_socket_file_closes_the_file_not_the_socket(serve):
+    host, port = await serve(echo)
+    sock = await AsyncSocket.create_connection((host, port), timeout=2)
+    await sock.sendall(b"line\r\n")
+    async with sock.makefile("r", encoding="ascii") as f:
+        assert await f.readline() == "line\n"
+    assert f.closed
+    await sock.sendall(b"more")
+    assert await sock.recv(10) == b"more"
     await sock.close()

@@ -56,8 +56,13 @@ class _Indexer:
         ):
             fn.cls.attrs.setdefault(target.attr, []).append(value)
         elif isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
-                self.bind_target(element, fn, cls, _UNKNOWN)
+            for index, element in enumerate(target.elts):
+                part = _UNKNOWN
+                if value.kind == "value" and not any(
+                    isinstance(e, ast.Starred) for e in target.elts
+                ):
+                    part = _Binding("element", value.scope, expr=value.expr, index=index)
+                self.bind_target(element, fn, cls, part)
         elif isinstance(target, ast.Starred):
             self.bind_target(target.value, fn, cls, _UNKNOWN)
 
@@ -120,7 +125,9 @@ class _Indexer:
             self.expr(node.iter, fn, tc, None, None)
             if fn is not None:
                 fn._pending.append(_Pending(CallKind.FOR, node, tc, None, None))
-            self.bind_target(node.target, fn, cls, _UNKNOWN)
+            self.bind_target(
+                node.target, fn, cls, _Binding("item", self.scope_of(fn, cls), expr=node.iter)
+            )
             for child in (*node.body, *node.orelse):
                 self.stmt(child, fn, cls, prefix, tc)
         else:
@@ -201,7 +208,7 @@ class _Indexer:
             elif arg.annotation is not None:
                 fn.locals[arg.arg] = [_Binding("annotation", fn, arg.annotation)]
             else:
-                fn.locals[arg.arg] = [_UNKNOWN]
+                fn.locals[arg.arg] = [_Binding("param", fn, dotted=arg.arg, function=fn)]
         for extra in (args.vararg, args.kwarg):
             if extra is not None:
                 fn.locals[extra.arg] = [_UNKNOWN]
@@ -272,7 +279,7 @@ class _Indexer:
                 self.expr(comp.iter, fn, tc, offload, lam)
                 if fn is not None:
                     fn._pending.append(_Pending(CallKind.FOR, comp, tc, offload, lam))
-                    self.bind_target(comp.target, fn, None, _UNKNOWN)
+                    self.bind_target(comp.target, fn, None, _Binding("item", fn, expr=comp.iter))
                 for cond in comp.ifs:
                     self.expr(cond, fn, tc, offload, lam)
             if isinstance(node, ast.DictComp):

@@ -31,6 +31,11 @@ OFFLOAD_METHODS = frozenset({"run_in_executor", "submit"})
 #: ``key``: ``GENERATOR_OF + key``.
 GENERATOR_OF = "generator of "
 
+#: The type of a container whose items are of type ``T`` (``list[T]``,
+#: ``dict[str, T]``, ``queue.Queue[T]``, a comprehension of ``T``):
+#: ``ITEMS_OF + T``. Iterating it, indexing it or ``pop()``/``get()`` gives a ``T``.
+ITEMS_OF = "items of "
+
 
 class CallKind(enum.Enum):
     """What kind of site a :class:`Call` records."""
@@ -151,9 +156,19 @@ class Call:
     """For a call of a callable the code was handed: ``("param", function key,
     name)`` for a parameter called (``factory()``), ``("attr", class key, name)``
     for an attribute called that is not a method (``self._factory()``)."""
+    overrides: tuple[Function, ...] = ()
+    """For ``self.m()`` (any call of a method through an instance): the
+    analysed subclasses' overrides of ``m``, which may be what runs. The
+    generator colours them with the callee (:attr:`runs`); the lint, which
+    reports paths that surely run, looks at ``callees`` only."""
     passed_to: tuple[Function, str] | None = None
     """For a reference handed to an analysed function: that function and the
     name of the parameter that receives it."""
+
+    @property
+    def runs(self) -> tuple[Function, ...]:
+        """Every analysed function the site may run: callees and overrides."""
+        return (*self.callees, *self.overrides) if self.overrides else self.callees
 
     @property
     def offloaded(self) -> bool:
@@ -185,6 +200,10 @@ class Evaluator(Protocol):
     def eval(self, node: ast.expr, scope: Function | Module | Class | None) -> _Val | None: ...
 
     def method(self, cls: Class, name: str, skip_self: bool = False) -> Function | None: ...
+
+    def mro(self, cls: Class) -> Iterator[Class]: ...
+
+    def overrides(self, cls: Class, name: str) -> list[Function]: ...
 
 
 @dataclass
@@ -249,6 +268,20 @@ class CallGraph:
         """``cls``'s method ``name``, its analysed bases included."""
         return self.resolver.method(cls, name)
 
+    def same_method_elsewhere(self, function: Function) -> list[Function]:
+        """The methods ``function`` overrides and those that override it: one
+        call through a base may run any of them, so they share a colour."""
+        cls = function.cls
+        if cls is None:
+            return []
+        related = [
+            klass.methods[function.name]
+            for klass in list(self.resolver.mro(cls))[1:]
+            if function.name in klass.methods
+        ]
+        related += self.resolver.overrides(cls, function.name)
+        return [f for f in related if f is not function]
+
 
 # --- bindings: what a name is bound to, before it is evaluated ----------------------
 
@@ -259,12 +292,15 @@ class _Binding:
 
     kind: str
     """"value" (x = expr), "annotation" (x: T / parameter), "enter" (with expr as x),
-    "import" (dotted), "function", "class", "self", "cls", "unknown"."""
+    "item" (for x in expr), "element" (x, y = expr: element ``index``), "param"
+    (an unannotated parameter ``dotted`` of ``function``: typed from its call
+    sites), "import" (dotted), "function", "class", "self", "cls", "unknown"."""
     scope: Function | Module | Class | None
     expr: ast.expr | None = None
     dotted: str | None = None
     function: Function | None = None
     cls: Class | None = None
+    index: int = 0
 
 
 @dataclass(frozen=True)
@@ -288,6 +324,8 @@ class _Val:
     """The value is an instance of this type: a class key or a table type name."""
     bases_of: Class | None = None
     """``super()``: members are looked up from this class's bases."""
+    elements: tuple[str | None, ...] | None = None
+    """A tuple whose elements' types are these (``return conn, size``)."""
 
 
 _UNKNOWN = _Binding("unknown", None)

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 
 from ambidex._callgraph._model import (
     GENERATOR_OF,
+    ITEMS_OF,
     OFFLOAD_CALLS,
     OFFLOAD_METHODS,
     Call,
@@ -18,8 +19,33 @@ from ambidex._callgraph._model import (
     _Common,
     _Pending,
     _Val,
+    own_nodes,
 )
-from ambidex._rules import RuleTable
+from ambidex._rules import Rule, RuleTable
+
+#: Generic containers whose last type argument is the items' type
+#: (``list[T]``, ``dict[K, T]``, ``queue.Queue[T]``, ``Sequence[T]``).
+_CONTAINERS = frozenset(
+    {
+        "list", "set", "frozenset", "dict", "tuple",
+        *(f"typing.{n}" for n in (
+            "List", "Set", "FrozenSet", "Dict", "Tuple", "Sequence", "MutableSequence",
+            "Iterable", "Iterator", "Collection", "Mapping", "MutableMapping", "Deque",
+            "DefaultDict", "OrderedDict", "AbstractSet", "MutableSet")),
+        *(f"collections.abc.{n}" for n in (
+            "Sequence", "MutableSequence", "Iterable", "Iterator", "Collection", "Mapping",
+            "MutableMapping", "Set", "MutableSet")),
+        "collections.deque", "collections.defaultdict", "collections.OrderedDict",
+        "queue.Queue", "queue.LifoQueue", "queue.PriorityQueue", "queue.SimpleQueue",
+        "asyncio.Queue", "asyncio.LifoQueue", "asyncio.PriorityQueue",
+    }
+)
+#: Methods of a container that hand out one of its items.
+_ITEM_METHODS = frozenset(
+    {"pop", "popleft", "get", "get_nowait", "__getitem__", "__next__", "setdefault"}
+)
+#: Methods of a container that return a container of the same items.
+_SAME_ITEMS = frozenset({"copy", "values"})
 
 
 class _Resolver:
@@ -44,6 +70,21 @@ class _Resolver:
                 self.by_suffix.setdefault(".".join(parts[i:]), []).append(module)
         self._memo: dict[int, _Val | None] = {}
         self._busy: set[int] = set()
+        self._returns: dict[str, _Val | None] = {}
+        self._overrides: dict[str, list[Class]] | None = None
+        # Every call site, for typing an unannotated parameter from its arguments.
+        self._sites = [
+            (fn, p.node)
+            for fn in functions.values()
+            for p in fn._pending
+            if p.kind is CallKind.CALL and isinstance(p.node, ast.Call)
+        ]
+        self._sites_by_callee: dict[str, list[tuple[Function, ast.Call]]] | None = None
+        self._indexing = False
+        self._by_argument: dict[str, list[Rule]] = {}
+        for rule in table.rules:
+            if rule.match_arg is not None and rule.sync is not None:
+                self._by_argument.setdefault(rule.sync.rsplit(".", 1)[1], []).append(rule)
         self._offload: dict[int, bool] = {}
         self._types: set[str] = set()
         for rule in self.table.rules:
@@ -96,7 +137,8 @@ class _Resolver:
             value = self._binding(b)
         finally:
             self._busy.discard(key)
-        self._memo[key] = value
+        if not self._indexing:  # values seen while indexing call sites may be partial
+            self._memo[key] = value
         return value
 
     def _binding(self, b: _Binding) -> _Val | None:
@@ -110,7 +152,17 @@ class _Resolver:
             return _Val(cls=b.cls)
         if b.kind == "import" and b.dotted is not None:
             return self.dotted(b.dotted)
+        if b.kind == "param" and b.function is not None and b.dotted is not None:
+            return self.param_type(b.function, b.dotted)
         if b.expr is None:
+            return None
+        if b.kind == "item":
+            return self.item_of(self.eval(b.expr, b.scope))
+        if b.kind == "element":
+            whole = self.eval(b.expr, b.scope)
+            if whole is not None and whole.elements is not None:
+                if b.index < len(whole.elements) and whole.elements[b.index]:
+                    return _Val(instance=whole.elements[b.index])
             return None
         if b.kind == "annotation":
             type_ = self.annotation(b.expr, b.scope)
@@ -119,6 +171,70 @@ class _Resolver:
         if b.kind == "enter" and value is not None and value.instance:
             return self.entered(value.instance)
         return value
+
+    @staticmethod
+    def item_of(container: _Val | None) -> _Val | None:
+        """One item of ``container``, when its items' type is known."""
+        if container is not None and container.instance and container.instance.startswith(
+            ITEMS_OF
+        ):
+            return _Val(instance=container.instance[len(ITEMS_OF) :])
+        return None
+
+    def param_type(self, function: Function, name: str) -> _Val | None:
+        """An unannotated parameter's type: what every analysed call site that
+        passes it agrees on (``HTTPResponse(self.sock)``: a socket). None when
+        no site tells or two disagree; ``None`` arguments do not count."""
+        if self._indexing:
+            return None  # a parameter met while finding call sites: not known yet
+        if self._sites_by_callee is None:
+            self._sites_by_callee = {}
+            self._indexing = True
+            try:
+                for fn, node in self._sites:
+                    callee = self.eval(node.func, fn)
+                    target = None
+                    if callee is not None and callee.function is not None:
+                        target = callee.function
+                    elif callee is not None and callee.cls is not None:
+                        target = self.method(callee.cls, "__init__")
+                    if target is not None:
+                        self._sites_by_callee.setdefault(target.key, []).append((fn, node))
+            finally:
+                self._indexing = False
+        args = function.node.args
+        positional = [a.arg for a in (*args.posonlyargs, *args.args)]
+        if function.cls is not None and "staticmethod" not in function.decorators:
+            positional = positional[1:]
+        found: str | None = None
+        for fn, node in self._sites_by_callee.get(function.key, ()):
+            given: ast.expr | None = None
+            if name in positional and positional.index(name) < len(node.args):
+                given = node.args[positional.index(name)]
+                if any(isinstance(a, ast.Starred) for a in node.args[: positional.index(name) + 1]):
+                    return None
+            for keyword in node.keywords:
+                if keyword.arg == name:
+                    given = keyword.value
+            if given is None or (isinstance(given, ast.Constant) and given.value is None):
+                continue
+            value = self.eval(given, fn)
+            type_ = value.instance if value is not None else None
+            if type_ is None or (found is not None and type_ != found):
+                return None
+            found = type_
+        return _Val(instance=found) if found is not None else None
+
+    def overrides(self, cls: Class, name: str) -> list[Function]:
+        """Methods ``name`` of the analysed subclasses of ``cls`` (overrides)."""
+        if self._overrides is None:
+            self._overrides = {}
+            for klass in self.classes.values():
+                for base in list(self.mro(klass))[1:]:
+                    self._overrides.setdefault(base.key, []).append(klass)
+        return [
+            sub.methods[name] for sub in self._overrides.get(cls.key, ()) if name in sub.methods
+        ]
 
     def entered(self, type_: str) -> _Val:
         """What ``with x as y`` binds to y: ``__enter__``'s annotation, else x itself."""
@@ -178,10 +294,21 @@ class _Resolver:
         for klass in self.mro(cls):
             bindings = klass.attrs.get(name)
             if bindings:
-                return self.first(bindings)
+                found = self.first(bindings)
+                if found is not None:
+                    return found
+                continue  # nothing told here (self.sock = wrap(self.sock)): ask the bases
             nested = klass.classes.get(name)
             if nested is not None:
                 return _Val(cls=nested)
+        # Set only by subclasses (a base's method uses what its subclasses connect).
+        if self._overrides is None:
+            self.overrides(cls, name)
+        assert self._overrides is not None
+        for sub in self._overrides.get(cls.key, ()):
+            bindings = sub.attrs.get(name)
+            if bindings:
+                return self.first(bindings)
         return None
 
     # --- expressions ---------------------------------------------------------------
@@ -222,7 +349,59 @@ class _Resolver:
             return self.member(base, node.attr) if base is not None else None
         if isinstance(node, ast.Await):
             return self.eval(node.value, scope)
+        if isinstance(node, ast.Subscript):
+            base = self.eval(node.value, scope)
+            if base is not None and base.elements is not None:
+                index = node.slice
+                if isinstance(index, ast.Constant) and isinstance(index.value, int):
+                    if -len(base.elements) <= index.value < len(base.elements):
+                        type_ = base.elements[index.value]
+                        return _Val(instance=type_) if type_ else None
+                return None
+            return self.item_of(base)
+        if isinstance(node, ast.Tuple):
+            types = []
+            for element in node.elts:
+                value = None if isinstance(element, ast.Starred) else self.eval(element, scope)
+                types.append(value.instance if value is not None else None)
+            return _Val(elements=tuple(types)) if any(types) else None
+        if isinstance(node, (ast.List, ast.Set)):
+            for element in node.elts:
+                value = self.eval(element, scope)
+                if value is not None and value.instance:
+                    return _Val(instance=ITEMS_OF + value.instance)
+            return None
+        if isinstance(node, ast.Dict):
+            for element in node.values:
+                value = self.eval(element, scope)
+                if value is not None and value.instance:
+                    return _Val(instance=ITEMS_OF + value.instance)
+            return None
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            inner = node.value if isinstance(node, ast.DictComp) else node.elt
+            value = self.eval(inner, scope)
+            if value is not None and value.instance:
+                return _Val(instance=ITEMS_OF + value.instance)
+            return None
+        if isinstance(node, ast.IfExp):
+            return self.eval(node.body, scope) or self.eval(node.orelse, scope)
+        if isinstance(node, ast.BoolOp):
+            for value_node in node.values:
+                value = self.eval(value_node, scope)
+                if value is not None and (value.instance or value.function or value.cls):
+                    return value
+            return None
         if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in self._by_argument and node.args:
+                first = self.eval(node.args[0], scope)
+                for rule in self._by_argument[func.attr]:
+                    if first is not None and first.instance == rule.match_arg and rule.returns:
+                        return _Val(instance=rule.returns)
+            if isinstance(func, ast.Attribute) and func.attr in (*_ITEM_METHODS, *_SAME_ITEMS):
+                base = self.eval(func.value, scope)
+                if base is not None and base.instance and base.instance.startswith(ITEMS_OF):
+                    return base if func.attr in _SAME_ITEMS else self.item_of(base)
             if (
                 isinstance(node.func, ast.Name)
                 and node.func.id == "super"
@@ -250,12 +429,32 @@ class _Resolver:
                 type_ = self.annotation(returns, callee.function)
                 if type_:
                     return _Val(instance=type_)
-            return None
+            return self.returned(callee.function)
         if callee.dotted is not None:
             rule = self.table.by_sync.get(callee.dotted)
             if rule is not None and rule.returns:
                 return _Val(instance=rule.returns)
         return None
+
+    def returned(self, function: Function) -> _Val | None:
+        """What an unannotated function returns, from its ``return`` statements:
+        the first that tells (``return socket.create_connection(...)``)."""
+        key = function.key
+        if key in self._returns:
+            return self._returns[key]
+        self._returns[key] = None  # a recursive function tells nothing more
+        found: _Val | None = None
+        for node in own_nodes(function.node):
+            if isinstance(node, ast.Return) and node.value is not None:
+                value = self.eval(node.value, function)
+                if value is not None and (value.instance or value.elements):
+                    found = _Val(instance=value.instance, elements=value.elements)
+                    break
+        if self._indexing:
+            del self._returns[key]
+        else:
+            self._returns[key] = found
+        return found
 
     def annotation(self, node: ast.expr, scope: Function | Module | Class | None) -> str | None:
         """The type an annotation names: a class key or a dotted external name."""
@@ -273,6 +472,14 @@ class _Resolver:
             outer = self.eval(node.value, scope)
             if outer is not None and outer.dotted in ("typing.Optional", "Optional"):
                 return self.annotation(node.slice, scope)
+            if outer is not None and outer.dotted in _CONTAINERS:
+                elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+                if len(elements) == 2 and isinstance(elements[1], ast.Constant):
+                    elements = elements[:1]  # tuple[T, ...]
+                elif outer.dotted in ("tuple", "typing.Tuple") and len(elements) != 1:
+                    return None  # a fixed tuple: no one type for its items
+                item = self.annotation(elements[-1], scope) if elements else None
+                return ITEMS_OF + item if item else None
             return None
         if (isinstance(node, ast.Name) and node.id == "Self") or (
             isinstance(node, ast.Attribute) and node.attr == "Self"
@@ -331,7 +538,41 @@ class _Resolver:
                     )
                     if step.callees:
                         return step
+            dispatched = self.dispatched(fn, node)
+            if dispatched is not None:
+                name, methods = dispatched
+                return Call(
+                    CallKind.CALL, node, fn, node.lineno, node.col_offset, name,
+                    tuple(methods), common=common,
+                )
             call = self.call_site(fn, CallKind.CALL, node, node, callee, receiver, common)
+            if (
+                call.rule is None
+                and not call.callees
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in self._by_argument
+                and node.args
+            ):
+                first = self.eval(node.args[0], fn)
+                for rule in self._by_argument[node.func.attr]:
+                    if first is not None and first.instance == rule.match_arg:
+                        call.rule, call.name = rule, rule.sync
+                        break
+            if (
+                call.callees
+                and receiver is not None
+                and receiver in self.classes
+                and callee is not None
+                and callee.function is not None
+                and callee.function.cls is not None
+            ):
+                # self.m() may run an override of m in a subclass: all are callees.
+                extra = [
+                    m
+                    for m in self.overrides(self.classes[receiver], callee.function.name)
+                    if m is not callee.function
+                ]
+                call.overrides = tuple(extra)
             if not call.callees and call.rule is None:
                 call.slot = self.slot(fn, node.func)
             return call
@@ -439,6 +680,43 @@ class _Resolver:
             instance_type=type_,
             common=common,
         )
+
+    def dispatched(self, fn: Function, node: ast.Call) -> tuple[str, list[Function]] | None:
+        """``getattr(self, "do_" + cmd)(...)``: every method the name can be.
+
+        The name is a string constant, or starts with one (``"do_" + x``,
+        ``f"do_{x}"``); the object is an instance of an analysed class.
+        Returns the call's spelled name and the candidate methods.
+        """
+        func = node.func
+        if not (
+            isinstance(func, ast.Call)
+            and isinstance(func.func, ast.Name)
+            and func.func.id == "getattr"
+            and len(func.args) >= 2
+        ):
+            return None
+        target = self.eval(func.args[0], fn)
+        cls = self.classes.get(target.instance or "") if target is not None else None
+        if cls is None:
+            return None
+        spelled = func.args[1]
+        exact = True
+        if isinstance(spelled, ast.BinOp) and isinstance(spelled.op, ast.Add):
+            spelled, exact = spelled.left, False
+        elif isinstance(spelled, ast.JoinedStr) and spelled.values:
+            spelled, exact = spelled.values[0], False
+        if not (isinstance(spelled, ast.Constant) and isinstance(spelled.value, str)):
+            return None
+        prefix = spelled.value
+        methods: dict[str, Function] = {}
+        for klass in reversed(list(self.mro(cls))):
+            for name, method in klass.methods.items():
+                if name == prefix or (not exact and name.startswith(prefix)):
+                    methods[name] = method
+        if not methods:
+            return None
+        return f"{cls.dotted}.{prefix}{'' if exact else '*'}", list(methods.values())
 
     def slot(self, fn: Function, func: ast.expr) -> tuple[str, str, str] | None:
         """The slot a call of something the code was handed goes through, if any."""

@@ -228,8 +228,10 @@ class AsyncSocket:
             return raw
         return AsyncTextSocketIO(raw, encoding, errors, newline)
 
-    async def recv(self, bufsize: int) -> bytes:
-        """Up to ``bufsize`` bytes; ``b""`` at end of file. Cancelled, it takes none."""
+    async def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        """Up to ``bufsize`` bytes; ``b""`` at end of file. Cancelled, it takes none.
+        ``flags`` (``MSG_PEEK``, ``MSG_OOB``...) have no stream twin: only 0."""
+        _no_flags(flags, "recv")
         return await self._recv(bufsize)
 
     async def _recv(self, bufsize: int, *, files: bool = False) -> bytes:
@@ -251,13 +253,15 @@ class AsyncSocket:
         view[: len(data)] = data
         return len(data)
 
-    async def send(self, data: bytes | bytearray | memoryview) -> int:
+    async def send(self, data: bytes | bytearray | memoryview, flags: int = 0) -> int:
         """Send ``data``; returns how much was taken, which is all of it."""
-        await self.sendall(data)
+        await self.sendall(data, flags)
         return memoryview(data).nbytes
 
-    async def sendall(self, data: bytes | bytearray | memoryview) -> None:
-        """Send all of ``data``, waiting while the peer is slow to take it."""
+    async def sendall(self, data: bytes | bytearray | memoryview, flags: int = 0) -> None:
+        """Send all of ``data``, waiting while the peer is slow to take it.
+        ``flags`` (``MSG_OOB``...) have no stream twin: only 0."""
+        _no_flags(flags, "sendall")
         await self._sendall(data)
 
     async def _sendall(self, data: bytes | bytearray | memoryview, *, files: bool = False) -> None:
@@ -434,6 +438,13 @@ class AsyncSocket:
                     errno.EAGAIN, f"{what}: {os.strerror(errno.EAGAIN)}"
                 ) from None
             raise
+
+
+def _no_flags(flags: int, what: str) -> None:
+    if flags:
+        # An asyncio stream has no out-of-band data and no peeking: say so, at the
+        # call, rather than send the byte in-band (ftplib's abort() sends MSG_OOB).
+        raise OSError(errno.EOPNOTSUPP, f"{what}: flags {flags:#x} are not supported here")
 
 
 async def wrap_socket(

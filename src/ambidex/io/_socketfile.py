@@ -148,6 +148,13 @@ class AsyncSocketIO:
                 break
         return lines
 
+    async def __aenter__(self) -> AsyncSocketIO:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """``async with sock.makefile(...) as f:`` closes the file (not the socket)."""
+        self.close()
+
     def __aiter__(self) -> AsyncSocketIO:
         return self
 
@@ -285,6 +292,12 @@ class AsyncTextSocketIO:
             if 0 < hint <= total:
                 break
         return lines
+
+    async def __aenter__(self) -> AsyncTextSocketIO:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
 
     def __aiter__(self) -> AsyncTextSocketIO:
         return self

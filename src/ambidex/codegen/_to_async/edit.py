@@ -331,6 +331,23 @@ class ModuleEditor:
         func = call.node.func
         if id(func) in self.done:
             return
+        if rule.kind is Kind.METHOD and rule.receiver_arg and isinstance(func, ast.Attribute):
+            # ctx.wrap_socket(sock, ...) -> wrap_socket(ctx, sock, ...)
+            receiver = self.source.segment(func.value)
+            self.edits.replace_node(func, self.spell(rule.async_))
+            self.done.add(id(func))
+            node = call.node
+            first = node.args[0] if node.args else (node.keywords[0].value if node.keywords
+                                                    else None)
+            if first is None:
+                end = self.source.span(node)[1]
+                self.edits.insert(end - 1, receiver)
+            else:
+                start = self.source.span(first)[0]
+                if node.keywords and first is node.keywords[0].value:
+                    start = self.source.span(node.keywords[0])[0]
+                self.edits.insert(start, f"{receiver}, ")
+            return
         if rule.kind is Kind.METHOD:
             # The receiver stays as written (an object, or a class whose name the
             # type pass renames); only a method whose twin is named differently
@@ -355,7 +372,7 @@ class ModuleEditor:
                 assert isinstance(call.node, ast.Call)
                 rule = call.rule
                 if id(call.node) in self.planner.awaited_sites or any(
-                    self.planner.is_async(c) and not c.is_generator for c in call.callees
+                    self.planner.is_async(c) and not c.is_generator for c in call.runs
                 ):
                     if converted and call.lambda_node is None:
                         self.await_(call.node)
@@ -370,11 +387,11 @@ class ModuleEditor:
                         self.replace_callee(call, rule)
             elif call.kind is CallKind.WITH and converted:
                 if self.planner.awaited_rule(call) is not None or any(
-                    self.planner.is_async(c) for c in call.callees
+                    self.planner.is_async(c) for c in call.runs
                 ):
                     self.async_with(call)
             elif call.kind is CallKind.FOR and converted:
-                if any(self.planner.is_async(c) for c in call.callees):
+                if any(self.planner.is_async(c) for c in call.runs):
                     self.async_for(call)
 
     def rewrite_module_level_calls(self) -> None:

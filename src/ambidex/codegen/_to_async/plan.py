@@ -85,7 +85,7 @@ class Planner:
         self.awaited_sites: set[int] = set()
         """ids of calls of handed-over callables that went async (``await factory()``)."""
         for call in graph.iter_calls():
-            for callee in call.callees:
+            for callee in call.runs:
                 self.callers.setdefault(callee.key, []).append(call)
             if call.slot is not None:
                 self.slot_calls.setdefault(call.slot, []).append(call)
@@ -167,6 +167,19 @@ class Planner:
                 if call.kind is CallKind.CALL and callee.is_generator:
                     continue  # calling an async generator does not await; iterating it does
                 self.mark(call.caller, Reason(call, callee, ""), work)
+                if call.kind is CallKind.CALL:
+                    # The site awaits whichever callee runs (an override, a method
+                    # getattr picks): all of them must be awaitable.
+                    for other in call.runs:
+                        if other is not callee and not other.is_generator:
+                            self.mark(other, Reason(call, callee, ""), work)
+            if callee.cls is not None and not callee.name.startswith("__"):
+                # An override that awaits makes the method it overrides async (its
+                # callers await it), and every other override of it.
+                for other in self.graph.same_method_elsewhere(callee):
+                    if not other.is_generator:
+                        self.mark(other, self.reasons.get(callee.key) or next(
+                            iter(self.reasons.values())), work)
 
     def mark(self, function: Function, reason: Reason, work: deque[Function]) -> None:
         if function.key in self.reasons or function.is_async:
@@ -267,7 +280,7 @@ class Planner:
                             error=False,
                         )
                     )
-                for callee in call.callees:
+                for callee in call.runs:
                     if callee.key not in seen and not callee.is_async:
                         seen.add(callee.key)
                         queue.append((callee, f"{path} -> {callee.display}"))

@@ -1,0 +1,195 @@
+"""The socket's type is followed the way a reader follows it (issue 8, item 1).
+
+Each reproducer was a silent half-port before: ``connect`` awaited, ``send``
+and ``recv`` on the same socket not, and a ``RuntimeWarning: coroutine ...
+was never awaited`` at run time. Each must now port with no diagnostic, the
+same calls awaited a person would await.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from ambidex._rules import DEFAULT_TABLE
+from ambidex.codegen._to_async import to_async
+
+
+def port(source: str) -> str:
+    result = to_async({"client.py": textwrap.dedent(source)}, table=DEFAULT_TABLE, renames={})
+    assert [str(d) for d in result.diagnostics] == []
+    return result.outputs["client.py"]
+
+
+def test_a_socket_returned_by_a_helper_is_followed_into_the_attribute_it_lands_in():
+    out = port(
+        """\
+        import socket
+
+
+        class Client:
+            def _get_socket(self, host, port, timeout):
+                return socket.create_connection((host, port), timeout)
+
+            def connect(self, host, port):
+                self.sock = self._get_socket(host, port, 5)
+                self.file = self.sock.makefile("rb")
+                return self.file.readline()
+
+            def ping(self):
+                self.sock.sendall(b"PING\\r\\n")
+                return self.file.readline()
+        """
+    )
+    assert "        self.sock = await self._get_socket(host, port, 5)" in out
+    assert '        await self.sock.sendall(b"PING\\r\\n")' in out
+    assert out.count("return await self.file.readline()") == 2
+
+
+def test_an_override_that_connects_makes_the_base_method_and_its_callers_async():
+    out = port(
+        """\
+        import socket
+
+
+        class Base:
+            def _connect(self):
+                pass
+
+            def open(self):
+                self._connect()
+                return self
+
+            def talk(self):
+                self.sock.sendall(b"x")
+
+
+        class Sub(Base):
+            def _connect(self):
+                self.sock = socket.create_connection(("localhost", 1))
+        """
+    )
+    assert "    async def _connect(self):\n        pass" in out
+    assert "        await self._connect()" in out
+    assert '        await self.sock.sendall(b"x")' in out  # set only in the subclass
+
+
+def test_items_of_annotated_containers_comprehensions_and_getattr_dispatch_are_followed():
+    out = port(
+        """\
+        import socket
+
+
+        class Host:
+            def __init__(self, addr):
+                self.addr = addr
+
+            def connect(self):
+                self.sock = socket.create_connection(self.addr)
+
+            def send(self, data):
+                self.sock.sendall(data)
+
+
+        class Cluster:
+            def __init__(self, addrs):
+                self.servers: list[Host] = [Host(a) for a in addrs]
+                self.by_name: dict[str, Host] = {}
+                self.spare = [Host(a) for a in addrs]
+
+            def connect_all(self):
+                for s in self.servers:
+                    s.connect()
+
+            def send(self, name, data):
+                self.by_name[name].send(data)
+                self.by_name.get(name).send(data)
+
+            def first(self):
+                self.spare.pop().send(b"x")
+
+            def dispatch(self, cmd, data):
+                getattr(self, "do_" + cmd)(data)
+
+            def do_send(self, data):
+                self.servers[0].send(data)
+
+            def do_nothing(self, data):
+                pass
+        """
+    )
+    assert "            await s.connect()" in out
+    assert "        await self.by_name[name].send(data)" in out
+    assert "        await self.by_name.get(name).send(data)" in out
+    assert '        await self.spare.pop().send(b"x")' in out
+    assert '        await getattr(self, "do_" + cmd)(data)' in out
+    # every method getattr may pick is awaited there, so every one is async
+    assert "    async def do_nothing(self, data):" in out
+
+
+def test_a_tuple_returned_by_a_helper_and_a_parameter_typed_by_its_callers_are_followed():
+    out = port(
+        """\
+        import socket
+
+
+        class Response:
+            def __init__(self, sock):
+                self.fp = sock.makefile("rb")
+
+            def read(self, n):
+                return self.fp.read(n)
+
+
+        class Connection:
+            def ntransfer(self, host, port):
+                conn = socket.create_connection((host, port))
+                return conn, 0
+
+            def transfer(self, host, port):
+                return self.ntransfer(host, port)[0]
+
+            def fetch(self, host, port):
+                conn, size = self.ntransfer(host, port)
+                conn.sendall(b"GET\\r\\n")
+                other = self.transfer(host, port)
+                other.sendall(b"GET\\r\\n")
+                return Response(conn).read(10)
+        """
+    )
+    assert "        conn = await AsyncSocket.create_connection((host, port))" in out
+    assert '        await conn.sendall(b"GET\\r\\n")' in out
+    assert '        await other.sendall(b"GET\\r\\n")' in out
+    assert "        return await self.fp.read(n)" in out
+    assert "        return await Response(conn).read(10)" in out
+
+
+def test_wrap_socket_on_any_receiver_given_a_socket_becomes_the_awaited_tls_upgrade():
+    # The context's type is rarely known (ssl._create_stdlib_context(), self.context):
+    # the rule looks at the argument, a socket, not at the receiver's name.
+    out = port(
+        """\
+        import socket
+
+
+        class Client:
+            def __init__(self, context):
+                self.context = context
+
+            def connect(self, host, port):
+                self.sock = socket.create_connection((host, port))
+
+            def starttls(self, host):
+                self.sock.sendall(b"STARTTLS\\r\\n")
+                self.sock = self.context.wrap_socket(self.sock, server_hostname=host)
+                self.sock.sendall(b"EHLO\\r\\n")
+
+            def unrelated(self, wrapper, text):
+                return wrapper.wrap_socket(text)  # not a socket: not a TLS upgrade
+        """
+    )
+    assert (
+        "        self.sock = await ambidex.io.wrap_socket(self.context, self.sock, "
+        "server_hostname=host)" in out
+    )
+    assert '        await self.sock.sendall(b"EHLO\\r\\n")' in out
+    assert "        return wrapper.wrap_socket(text)" in out
