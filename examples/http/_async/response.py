@@ -14,6 +14,7 @@ abandoned half way closes it.
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 
 from .._decoders import make_decoder
@@ -57,9 +58,12 @@ class AsyncResponse(BaseResponse):
         conn = self._connection
         decoder = make_decoder(self.headers.get("content-encoding"))
         limit = self._max_body_size
-        chunks: list[bytes] = []
         # The loop of aiter_bytes, spelled out: this is every non-streamed
-        # request's path, and a generator per response costs.
+        # request's path, and a generator per response costs. The pieces go
+        # into one BytesIO, whose getvalue() hands over its buffer without a
+        # copy: each piece is freed as soon as it is written, so a big body
+        # costs one buffer (and its growth), not a list of pieces and a join.
+        body = io.BytesIO()
         try:
             while conn is not None:
                 chunk = await conn.receive_body(self._timeout)
@@ -69,14 +73,14 @@ class AsyncResponse(BaseResponse):
                     self._received += len(chunk)
                     if self._received > limit:
                         raise ResponseTooLarge(f"the body is larger than max_body_size={limit}")
-                chunks.append(decoder.decode(chunk) if decoder is not None else chunk)
+                body.write(decoder.decode(chunk) if decoder is not None else chunk)
             if decoder is not None:
-                chunks.append(decoder.flush())
+                body.write(decoder.flush())
         except BaseException:
             await self.aclose()
             raise
         await self.aclose()
-        self._content = b"".join(chunks)
+        self._content = body.getvalue()
         return self._content
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
