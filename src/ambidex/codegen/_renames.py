@@ -85,6 +85,9 @@ class Renames:
     segments (so it also matches relative imports)."""
     segments: dict[str, str] = field(default_factory=dict)
     """Single module path segments: ``_async`` -> ``_sync``."""
+    prose: dict[str, str] = field(default_factory=dict)
+    """Names renamed inside prose too (docstrings, messages, comments), word by
+    word: the user's bare names and the prefix renames, when ``rename_prose``."""
     user_keys: frozenset[str] = frozenset()
     """The keys the user wrote, to report the ones that matched nothing."""
     used: set[str] = field(default_factory=set)
@@ -98,6 +101,7 @@ class Renames:
         to: Literal["sync", "async"],
         defined: Iterable[str] = (),
         async_prefix: bool | str = False,
+        rename_prose: bool = False,
     ) -> Renames:
         """The renames for a conversion towards ``to``.
 
@@ -124,7 +128,16 @@ class Renames:
                 # A bare name is a module path segment too (`asynchronous` ->
                 # `synchronous` in `pymongo.asynchronous.pool`).
                 renames.segments[old] = new
+        if rename_prose:
+            renames.prose = {k: v for k, v in renames.names.items() if k != v}
         return renames
+
+    def prose_pattern(self) -> re.Pattern[str] | None:
+        """The words :attr:`prose` renames, as one pattern (None when none)."""
+        if not self.prose:
+            return None
+        words = "|".join(re.escape(w) for w in sorted(self.prose, key=len, reverse=True))
+        return re.compile(rf"(?<!\w)(?:{words})(?!\w)")
 
     def identifier(self, name: str) -> str | None:
         """The new spelling of an identifier the code names, or None."""
@@ -287,7 +300,7 @@ class RenameWalker(ast.NodeVisitor):
         for decorator in node.decorator_list:
             self.visit(decorator)
         for base in node.bases:
-            self.visit(base)
+            self.visit_annotation(base)  # Base["AsyncConnection[Any]"]: a type
         for keyword in node.keywords:
             self.visit(keyword.value)
         self._in_class += 1
@@ -354,6 +367,29 @@ class RenameWalker(ast.NodeVisitor):
     def visit_Constant(self, node: ast.Constant) -> None:
         if self._in_annotation and isinstance(node.value, str):
             self.rename_in_string_expression(node)
+        elif self.renames.prose and isinstance(node.value, str):
+            self.rename_prose_string(node)
+
+    def rename_prose_string(self, node: ast.Constant) -> None:
+        """Rename the :attr:`Renames.prose` words inside a plain string literal."""
+        body = _string_body(self.source, node)
+        pattern = self.renames.prose_pattern()
+        if body is None or pattern is None:
+            return
+        for match in pattern.finditer(self.source.text, body[0], body[1]):
+            self.renames.used.add(match.group())
+            self.edits.replace(match.start(), match.end(), self.renames.prose[match.group()])
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        """``type(x).__name__ == "AsyncClient"``: the string is a class's name."""
+        sides = [node.left, *node.comparators]
+        names_a_class = any(isinstance(s, ast.Attribute) and s.attr in ("__name__", "__qualname__")
+                            for s in sides)
+        for side in sides:
+            if names_a_class and isinstance(side, ast.Constant) and isinstance(side.value, str):
+                self.rename_identifier_string(side, attribute=False)
+            else:
+                self.visit(side)
 
     def rename_in_string_expression(self, node: ast.Constant) -> None:
         """Rename inside a string that holds an expression (a forward reference)."""
@@ -419,13 +455,24 @@ class RenameWalker(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         self.visit(node.func)
         attr_call = isinstance(node.func, ast.Name) and node.func.id in _ATTR_FUNCTIONS
+        called = node.func.id if isinstance(node.func, ast.Name) else \
+            node.func.attr if isinstance(node.func, ast.Attribute) else ""
+        # Arguments that are type expressions: TypeVar's constraints and bound,
+        # cast's type (a string there is a forward reference).
+        types = {index for index in range(1, len(node.args))} if called == "TypeVar" else \
+            {0} if called == "cast" else set()
         for index, argument in enumerate(node.args):
             if attr_call and index == 1:
                 self.rename_identifier_string(argument, attribute=True)
+            elif index in types:
+                self.visit_annotation(argument)
             else:
                 self.visit(argument)
         for keyword in node.keywords:
-            self.visit(keyword.value)
+            if called == "TypeVar" and keyword.arg == "bound":
+                self.visit_annotation(keyword.value)
+            else:
+                self.visit(keyword.value)
 
 
 def apply_renames(

@@ -139,7 +139,8 @@ def to_sync(
     scans = {path: scan_module(tree) for path, tree in trees.items()}
     coroutines, defined = _async_definitions(trees, scans)
     tables = tables_for(table)
-    names = Renames.build(renames, to="sync", defined=defined, async_prefix=async_prefix)
+    names = Renames.build(renames, to="sync", defined=defined, async_prefix=async_prefix,
+                          rename_prose=rename_prose)
     for old, new in tables.names.items():
         names.names.setdefault(old, new)
     names.attributes.update(tables.attributes)

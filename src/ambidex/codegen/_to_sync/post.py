@@ -9,6 +9,21 @@ from ambidex.codegen._imports import isort_name_key, names_in_code, remove_alias
 from ambidex.codegen._to_sync.visit import SyncWalker
 
 
+def type_checking_blocks(tree: ast.Module) -> list[list[ast.stmt]]:
+    """The bodies of the module's top-level ``if TYPE_CHECKING:`` statements."""
+    return [statement.body for statement in tree.body
+            if isinstance(statement, ast.If) and not statement.orelse and (
+                (isinstance(statement.test, ast.Name) and statement.test.id == "TYPE_CHECKING")
+                or (isinstance(statement.test, ast.Attribute)
+                    and statement.test.attr == "TYPE_CHECKING"))]
+
+
+def module_imports(tree: ast.Module) -> list[ast.stmt]:
+    """The module's top-level statements, then those of its ``if TYPE_CHECKING:``
+    blocks (imports there are the module's too, only lazier)."""
+    return [*tree.body, *(s for block in type_checking_blocks(tree) for s in block)]
+
+
 def drop_unused_after_walk(walker: SyncWalker, output: str, code: CodeType) -> str:
     """Drop module-level imports the conversion left unused (they were used in the source).
 
@@ -23,7 +38,9 @@ def drop_unused_after_walk(walker: SyncWalker, output: str, code: CodeType) -> s
     if not candidates:
         return output
     used = names_in_code(code) | walker.annotation_names
-    for statement in walker.tree.body:
+    blocks = {id(s): block for block in type_checking_blocks(walker.tree) for s in block}
+    gone: set[int] = set()
+    for statement in module_imports(walker.tree):
         if not isinstance(statement, (ast.Import, ast.ImportFrom)) \
                 or id(statement) in walker.plan.skip:
             continue
@@ -43,13 +60,21 @@ def drop_unused_after_walk(walker: SyncWalker, output: str, code: CodeType) -> s
             try:
                 removable = [*unused, *(a for a in statement.names
                                         if id(a) in walker.removed_aliases)]
-                remove_aliases(walker.source, walker.edits, statement, removable)
+                block = blocks.get(id(statement), [])
+                if len(removable) == len(statement.names) and block and all(
+                        id(s) in gone or s is statement for s in block):
+                    # The last import of an `if TYPE_CHECKING:` block: it needs a statement.
+                    walker.edits.replace_span(*walker.source.span(statement), "pass")
+                else:
+                    remove_aliases(walker.source, walker.edits, statement, removable)
                 candidate = walker.edits.apply()
             except ValueError:
                 walker.edits.restore(saved)  # keep the import: the safe side
                 continue
             walker.removed_aliases.update(id(a) for a in unused)
             walker.import_touched.add(id(statement))
+            if all(id(a) in walker.removed_aliases for a in statement.names):
+                gone.add(id(statement))
             output = candidate
     return output
 
@@ -64,7 +89,7 @@ def sort_import_names(walker: SyncWalker) -> bool:
     no comments among them, are touched.
     """
     changed = False
-    for statement in walker.tree.body:
+    for statement in module_imports(walker.tree):
         if not isinstance(statement, ast.ImportFrom) or id(statement) not in walker.import_touched:
             continue
         kept = [a for a in statement.names if id(a) not in walker.removed_aliases]
@@ -83,7 +108,7 @@ def sort_import_names(walker: SyncWalker) -> bool:
         for alias in kept:
             name = walker.import_names.get(id(alias), alias.name)
             spelled.append(f"{name} as {alias.asname}" if alias.asname else name)
-        spelled.sort(key=isort_name_key)
+        spelled = sorted(dict.fromkeys(spelled), key=isort_name_key)  # renames may meet
         if lines:
             line = walker.source.lines[first.lineno - 1]
             indent = line[:len(line) - len(line.lstrip())]

@@ -10,8 +10,10 @@ is made).
 from __future__ import annotations
 
 import ast
+import io
 import re
 import sys
+import tokenize
 from collections.abc import Callable
 from typing import Any
 
@@ -415,11 +417,30 @@ class SyncWalker(FlavourPlanner):
             return
         remove_aliases(self.source, self.edits, node, entry[1])
 
+    def _rename_prose_in_comments(self) -> None:
+        """With ``rename_prose``, the renamed words inside comments too."""
+        pattern = self.renames.prose_pattern()
+        if pattern is None or "#" not in self.source.text:
+            return
+        try:
+            tokens = list(tokenize.generate_tokens(io.StringIO(self.source.text).readline))
+        except (tokenize.TokenError, SyntaxError):
+            return
+        for token in tokens:
+            if token.type != tokenize.COMMENT:
+                continue
+            start = self.source.offset(token.start[0], 0) + token.start[1]  # columns in chars
+            for match in pattern.finditer(token.string):
+                self.renames.used.add(match.group())
+                self.edits.replace(start + match.start(), start + match.end(),
+                                   self.renames.prose[match.group()])
+
     def run(self) -> None:
         self._pending_removals: dict[int, tuple[ast.ImportFrom, list[ast.alias]]] = {}
         self.make_plan()
         for statement in self.tree.body:
             self.visit(statement)
+        self._rename_prose_in_comments()
         self.apply_plan()
         if self.new_imports:
             missing = [line for line in self.new_imports
