@@ -49,6 +49,28 @@ def _parser() -> argparse.ArgumentParser:
         metavar="OLD=NEW",
         help="an extra rename (names, dotted names or module paths); repeatable",
     )
+    port.add_argument(
+        "--flag",
+        action="append",
+        default=[],
+        metavar="NAME=sync|async",
+        help="a colour flag of the project (True in that colour): its value flips in the "
+        "output and branches that cannot run there are dropped; repeatable",
+    )
+    port.add_argument(
+        "--rename-prose",
+        action="store_true",
+        help="also rename the renamed names inside docstrings, messages and comments",
+    )
+    port.add_argument(
+        "--async-prefix",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="PREFIX",
+        help="to sync: each AsyncFoo the sources define becomes Foo (or PREFIXFoo, e.g. "
+        "--async-prefix Sync as unasync does)",
+    )
     port.add_argument("--diff", action="store_true", help="print a unified diff, write nothing")
     port.add_argument(
         "--force",

@@ -49,7 +49,7 @@ WHEELS = ["httpcore==1.0.9", "elasticsearch==9.5.1", "hishel==2.0.0"]
 DEPENDENCIES = [
     "h11", "certifi", "anyio", "sniffio", "idna", "elastic-transport", "urllib3",
     "python-dateutil", "six", "typing-extensions", "httpx", "msgpack", "anysqlite",
-    "orjson", "redis", "async-timeout", "h2", "hpack", "hyperframe", "socksio",
+    "orjson", "redis", "async-timeout", "h2", "hpack", "hyperframe", "socksio", "httpx2",
 ]
 
 
@@ -83,8 +83,9 @@ def httpcore(site: Path) -> Project:
     })
     unasync_renames = {k: v for k, v in renames.items() if "." not in k}
     unasync_renames.update({"auto": "sync", "aclose": "close"})  # the table's rows, for unasync
+    # The regexes run over whole lines, docstrings included: rename_prose.
     return Project("httpcore 1.0.9", "httpcore", [("httpcore/_async", "httpcore/_sync")],
-                   renames, unasync_renames)
+                   renames, unasync_renames, {"rename_prose": True})
 
 
 def elasticsearch(site: Path) -> Project:
@@ -148,7 +149,8 @@ def hishel() -> Project:
     ]
     unasync_renames = {k: v for k, v in renames.items() if "." not in k}
     unasync_renames.update({"aclose": "close", "asyncio": "asyncio"})  # its SUBS has aclose
-    return Project("hishel 2.0.0", "hishel", pairs, renames, unasync_renames)
+    return Project("hishel 2.0.0", "hishel", pairs, renames, unasync_renames,
+                   {"rename_prose": True})
 
 
 def fetch() -> tuple[Path, Path]:

@@ -98,10 +98,24 @@ def _parse_renames(pairs: list[str]) -> dict[str, str]:
     return renames
 
 
+def _parse_flags(items: list[str]) -> dict[str, str]:
+    flags: dict[str, str] = {}
+    for item in items:
+        name, sep, colour = item.partition("=")
+        if not sep or not name.strip().isidentifier() or colour.strip() not in ("sync", "async"):
+            raise ValueError(f"--flag expects NAME=sync or NAME=async, got {item!r}")
+        flags[name.strip()] = colour.strip()
+    return flags
+
+
 def run_port(args: argparse.Namespace) -> int:
     to: str = args.to
     try:
         renames = _parse_renames(list(args.rename or []))
+        flags = _parse_flags(list(getattr(args, "flag", None) or []))
+        async_prefix = getattr(args, "async_prefix", False)
+        if async_prefix and to == "async":
+            raise ValueError("--async-prefix applies towards sync only")
         config = load_config()
     except (ValueError, ConfigError) as exc:
         print(f"ambidex port: {exc}", file=sys.stderr)
@@ -135,12 +149,17 @@ def run_port(args: argparse.Namespace) -> int:
     except _generate.GenerateError as exc:
         print(f"ambidex port: {exc}", file=sys.stderr)
         return 2
-    conversion = _generate.convert_guarded(convert, modules, table=config.table,
-                                           renames=renames, strict=bool(args.strict))
+    conversion = _generate.convert_guarded(
+        convert, modules, table=config.table, renames=renames, strict=bool(args.strict),
+        flags=flags, rename_prose=bool(getattr(args, "rename_prose", False)),
+        async_prefix=async_prefix)
     for diagnostic in conversion.diagnostics:
         suffix = "" if diagnostic.error else " (warning)"
         print(f"{diagnostic}{suffix}", file=sys.stderr)
     if conversion.failed:
+        summary = _generate.refusal_summary(len(modules), conversion.diagnostics)
+        if summary and len(modules) > 1:
+            print(f"ambidex port: {summary}", file=sys.stderr)
         syntax = any(d.message.startswith(("syntax error", "cannot parse"))
                      for d in conversion.diagnostics)
         return 2 if syntax else 1

@@ -8,7 +8,9 @@ folder, a target folder and a direction::
     target = "examples/x/_sync"
     to = "sync"                              # or "async"
     rename = { AsyncClient = "Client" }      # optional
-    async_prefix = true                      # optional: AsyncFoo -> Foo
+    async_prefix = true                      # optional: AsyncFoo -> Foo ("Sync": SyncFoo)
+    flags = { _IS_SYNC = "sync" }            # optional: the project's colour flags
+    rename_prose = true                      # optional: renames in docstrings, comments too
 
 Every ``.py`` file under the source (recursively) becomes one file under
 the target, at the same relative path (with ``_async`` <-> ``_sync``
@@ -40,7 +42,9 @@ import hashlib
 import json
 import keyword
 import os
+import re
 import sys
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +55,7 @@ from ambidex._sourcefiles import TOO_DEEP, encoding_of, python_files, read_sourc
 
 if TYPE_CHECKING:
     from ambidex._rules import RuleTable
-    from ambidex.codegen._source import Conversion
+    from ambidex.codegen._source import Conversion, Diagnostic
 
 
 class Converter(Protocol):
@@ -88,8 +92,10 @@ class Pair:
     target: Path
     to: str
     rename: Mapping[str, str] = field(default_factory=dict)
-    async_prefix: bool = False
+    async_prefix: bool | str = False
     index: int = 0
+    flags: Mapping[str, str] = field(default_factory=dict)
+    rename_prose: bool = False
 
 
 def is_python_name(text: str) -> bool:
@@ -116,7 +122,8 @@ def read_pairs(config: Config) -> list[Pair]:
         where = f"{config.locate('generate', index)}: [[tool.ambidex.generate]] #{index + 1}"
         if not isinstance(row, dict):
             raise ConfigError(f"{where}: must be a table")
-        unknown = set(row) - {"source", "target", "to", "rename", "async_prefix"}
+        unknown = set(row) - {"source", "target", "to", "rename", "async_prefix", "flags",
+                              "rename_prose"}
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
         for key in ("source", "target"):
@@ -135,12 +142,23 @@ def read_pairs(config: Config) -> list[Pair]:
                 raise ConfigError(f"{where}: 'rename': {name!r} is not a Python name "
                                   "(a name or a dotted module path)")
         async_prefix = row.get("async_prefix", False)
-        if not isinstance(async_prefix, bool):
-            raise ConfigError(f"{where}: 'async_prefix' must be true or false")
+        if not isinstance(async_prefix, (bool, str)) or (
+                isinstance(async_prefix, str) and not is_python_name(async_prefix)):
+            raise ConfigError(f"{where}: 'async_prefix' must be true, false or a prefix "
+                              "such as \"Sync\"")
         if async_prefix and to == "async":
             raise ConfigError(f"{where}: 'async_prefix' applies towards sync only")
+        flags = row.get("flags", {})
+        if not isinstance(flags, dict) or not all(
+                isinstance(k, str) and k.isidentifier() and v in ("sync", "async")
+                for k, v in flags.items()):
+            raise ConfigError(f"{where}: 'flags' must be a table of NAME = \"sync\" or "
+                              "\"async\" (the colour in which the flag is True)")
+        rename_prose = row.get("rename_prose", False)
+        if not isinstance(rename_prose, bool):
+            raise ConfigError(f"{where}: 'rename_prose' must be true or false")
         pair = Pair(config.root / row["source"], config.root / row["target"], to,
-                    dict(rename), async_prefix, index)
+                    dict(rename), async_prefix, index, dict(flags), rename_prose)
         if pair.target.exists() and not pair.target.is_dir():
             raise ConfigError(f"{where}: target {row['target']!r} is a file, not a folder")
         source, target = pair.source.resolve(), pair.target.resolve()
@@ -255,6 +273,8 @@ def _inputs_hash(config: Config, pair: Pair, sources: Mapping[Path, str]) -> str
         "to": pair.to,
         "rename": dict(sorted(pair.rename.items())),
         "async_prefix": pair.async_prefix,
+        "flags": dict(sorted(pair.flags.items())),
+        "rename_prose": pair.rename_prose,
         "rules": config.section.get("rules", []),
     }
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
@@ -322,7 +342,8 @@ def convert_pair(config: Config, state: PairState) -> Conversion:
     pair = state.pair
     modules = {_display(path, config.root): text for path, text in state.sources.items()}
     return convert_guarded(converter(pair.to), modules, table=config.table,
-                           renames=pair.rename, async_prefix=pair.async_prefix)
+                           renames=pair.rename, async_prefix=pair.async_prefix,
+                           flags=pair.flags, rename_prose=pair.rename_prose)
 
 
 def convert_guarded(convert: Converter, modules: Mapping[str, str],
@@ -364,6 +385,19 @@ def converter(to: str) -> Converter:
     from ambidex.codegen._to_async import to_async
 
     return to_async
+
+
+def refusal_summary(modules: int, diagnostics: list[Diagnostic]) -> str | None:
+    """One line for a tree with refused modules: how many converted, how many
+    refused, and the most common refusal (its message up to the first colon)."""
+    errors = [d for d in diagnostics if d.error]
+    if not errors:
+        return None
+    refused = len({d.path for d in errors})
+    reasons = Counter(re.sub(r"\s*\(.*", "", d.message.split(":")[0]) for d in errors)
+    reason, count = reasons.most_common(1)[0]
+    return (f"{modules - refused} of {modules} modules convert, {refused} refused "
+            f"(nothing written); most common refusal: {reason!r} ({count}x)")
 
 
 @dataclass
@@ -432,6 +466,9 @@ def plan(config: Config, *, full: bool, check: bool = False) -> Plan:
         row_rules = {item for item in conversion.unused if item.startswith("rule ")}
         unused_rules = row_rules if unused_rules is None else unused_rules & row_rules
         if conversion.failed:
+            summary = refusal_summary(len(state.targets), conversion.diagnostics)
+            if summary:
+                result.messages.append(f"{where}: {summary}")
             continue
         for source_path, target in state.targets.items():
             display = _display(source_path, config.root)

@@ -50,6 +50,7 @@ into an absolute one.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -59,8 +60,15 @@ from ambidex._names import absolute_module
 from ambidex.codegen._source import Edits, SourceText
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_LITERAL = re.compile(r"([rRuUbBfF]{0,2})('\'\'|\"\"\"|'|\")(.*?)\2", re.DOTALL)
+"""A string literal: its prefix, its quotes and its body."""
 _ATTR_FUNCTIONS = frozenset({"getattr", "hasattr", "setattr", "delattr"})
 _DEFAULT_SEGMENTS = {"sync": {"_async": "_sync"}, "async": {"_sync": "_async"}}
+
+
+@functools.lru_cache(maxsize=16)
+def _prose_pattern(words: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w)(?:{words})(?!\w)")
 
 
 def _strip_async_prefix(name: str) -> str | None:
@@ -137,7 +145,7 @@ class Renames:
         if not self.prose:
             return None
         words = "|".join(re.escape(w) for w in sorted(self.prose, key=len, reverse=True))
-        return re.compile(rf"(?<!\w)(?:{words})(?!\w)")
+        return _prose_pattern(words)
 
     def identifier(self, name: str) -> str | None:
         """The new spelling of an identifier the code names, or None."""
@@ -371,14 +379,22 @@ class RenameWalker(ast.NodeVisitor):
             self.rename_prose_string(node)
 
     def rename_prose_string(self, node: ast.Constant) -> None:
-        """Rename the :attr:`Renames.prose` words inside a plain string literal."""
-        body = _string_body(self.source, node)
+        """Rename the :attr:`Renames.prose` words inside a string literal (each
+        part of an implicit concatenation; not inside f-strings or bytes)."""
         pattern = self.renames.prose_pattern()
-        if body is None or pattern is None:
+        if pattern is None:
             return
-        for match in pattern.finditer(self.source.text, body[0], body[1]):
-            self.renames.used.add(match.group())
-            self.edits.replace(match.start(), match.end(), self.renames.prose[match.group()])
+        try:
+            start, end = self.source.span(node)
+        except ValueError:
+            return
+        for literal in _LITERAL.finditer(self.source.text, start, end):
+            if set(literal.group(1)) & set("bBfF"):
+                continue
+            for match in pattern.finditer(self.source.text, literal.start(3), literal.end(3)):
+                self.renames.used.add(match.group())
+                self.edits.replace(match.start(), match.end(),
+                                   self.renames.prose[match.group()])
 
     def visit_Compare(self, node: ast.Compare) -> None:
         """``type(x).__name__ == "AsyncClient"``: the string is a class's name."""

@@ -143,6 +143,12 @@ def to_sync(
                           rename_prose=rename_prose)
     for old, new in tables.names.items():
         names.names.setdefault(old, new)
+    if rename_prose:
+        # The table's type names in prose too: "an AsyncIterator" -> "an Iterator".
+        for dotted, rule in tables.to_sync.items():
+            old, new = dotted.rsplit(".", 1)[-1], (rule.sync or "").rsplit(".", 1)[-1]
+            if rule.kind is Kind.NAME and old[:1].isupper() and new and old != new:
+                names.prose.setdefault(old, new)
     names.attributes.update(tables.attributes)
     qualified_renames = dict(names.modules)
     outputs: dict[str, str] = {}
