@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from examples.http import (
+    LocalProtocolError,
     NetworkError,
     ReadTimeout,
     RemoteProtocolError,
@@ -173,3 +174,22 @@ async def test_json_is_sent_and_read(bad: Any) -> None:
     response = await v(bad.post("/echo", json={"a": "é", "n": [1, 2]}))
     assert response.json() == {"a": "é", "n": [1, 2]}
     assert response.request.headers["content-type"] == "application/json"
+
+
+async def test_a_body_iterator_that_fails_mid_upload_closes_its_connection(bad: Any) -> None:
+    def failing() -> Any:
+        yield b"first part"
+        raise ValueError("the caller's iterator broke")
+
+    with pytest.raises(ValueError, match="iterator broke"):
+        await v(bad.post("/echo", content=failing()))
+    # Half a chunked body went out: the connection is closed, never reused.
+    assert pool_of(bad).size == 0
+    await assert_recovers(bad)
+
+
+async def test_a_local_protocol_error_names_what_we_did_wrong(bad: Any) -> None:
+    with pytest.raises(LocalProtocolError, match="Illegal header value"):
+        await v(bad.get("/conn", headers={"x-bad": "line\r\nbreak"}))
+    assert pool_of(bad).size == 0
+    await assert_recovers(bad)

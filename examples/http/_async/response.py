@@ -59,11 +59,8 @@ class AsyncResponse(BaseResponse):
         decoder = make_decoder(self.headers.get("content-encoding"))
         limit = self._max_body_size
         # The loop of aiter_bytes, spelled out: this is every non-streamed
-        # request's path, and a generator per response costs. The pieces go
-        # into one BytesIO, whose getvalue() hands over its buffer without a
-        # copy: each piece is freed as soon as it is written, so a big body
-        # costs one buffer (and its growth), not a list of pieces and a join.
-        body = io.BytesIO()
+        # request's path, and a generator per response costs.
+        body = _Body(None if decoder is not None else self.headers.get("content-length"))
         try:
             while conn is not None:
                 chunk = await conn.receive_body(self._timeout)
@@ -73,14 +70,14 @@ class AsyncResponse(BaseResponse):
                     self._received += len(chunk)
                     if self._received > limit:
                         raise ResponseTooLarge(f"the body is larger than max_body_size={limit}")
-                body.write(decoder.decode(chunk) if decoder is not None else chunk)
+                body.add(decoder.decode(chunk) if decoder is not None else chunk)
             if decoder is not None:
-                body.write(decoder.flush())
+                body.add(decoder.flush())
         except BaseException:
             await self.aclose()
             raise
         await self.aclose()
-        self._content = body.getvalue()
+        self._content = body.value()
         return self._content
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
@@ -140,3 +137,45 @@ class AsyncResponse(BaseResponse):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+class _Body:
+    """Where ``aread`` collects a body: at most one copy of it beyond the result.
+
+    A large body of known length (``Content-Length``, not encoded) goes into a
+    ``BytesIO`` sized once up front: each piece is copied in and freed at
+    once, and ``getvalue()`` hands the buffer over without copying it. (A
+    ``BytesIO`` left to grow piece by piece reallocates -- and copies -- as it
+    goes.) Anything else is a list of pieces joined once at the end.
+    """
+
+    __slots__ = ("_buffer", "_pieces")
+
+    def __init__(self, content_length: str | None) -> None:
+        self._pieces: list[bytes] = []
+        self._buffer: io.BytesIO | None = None
+        if content_length is not None and content_length.isdigit():
+            size = int(content_length)
+            if size > _PREALLOCATE_OVER:
+                self._buffer = io.BytesIO()
+                self._buffer.seek(size - 1)
+                self._buffer.write(b"\0")  # sizes the buffer once
+                self._buffer.seek(0)
+
+    def add(self, piece: bytes) -> None:
+        if self._buffer is not None:
+            self._buffer.write(piece)
+        elif piece:
+            self._pieces.append(piece)
+
+    def value(self) -> bytes:
+        buffer = self._buffer
+        if buffer is not None:
+            buffer.truncate(buffer.tell())  # a HEAD response has no body
+            return buffer.getvalue()
+        pieces = self._pieces
+        return bytes(pieces[0]) if len(pieces) == 1 else b"".join(pieces)
+
+
+#: Bodies larger than this (and of known length) are collected in one buffer.
+_PREALLOCATE_OVER = 256 * 1024
