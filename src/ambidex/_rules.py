@@ -306,11 +306,10 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("socket.socket.makefile", "ambidex.io.AsyncSocket.makefile", Kind.METHOD,
          returns="socket.SocketIO"),
     *(_method(f"socket.SocketIO.{name}", f"ambidex.io.AsyncSocketIO.{name}") for name in (
-        "read", "read1", "readinto", "readline", "readlines", "peek", "write", "writelines",
-        "flush")),
+        "read", "read1", "readinto", "readline", "readlines", "peek", "write", "writelines")),
     _method("socket.SocketIO.__enter__", "ambidex.io.AsyncSocketIO.__aenter__", blocks=False),
     *(_plain(f"socket.SocketIO.{name}", f"ambidex.io.AsyncSocketIO.{name}") for name in (
-        "close", "fileno", "readable", "writable")),
+        "close", "flush", "fileno", "readable", "writable")),
     _method("socket.socket.accept", None, fix="use asyncio.start_server"),
     _method("socket.socket.recvfrom", None, fix="use loop.create_datagram_endpoint"),
     _method("socket.socket.sendto", None, fix="use loop.create_datagram_endpoint"),

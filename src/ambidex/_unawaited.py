@@ -291,6 +291,8 @@ class _Checker:
             return []
         receiver = call.instance_type
         if receiver is not None and receiver in self.twin_type_names and call.rule is None:
+            if self.guarded_for_another_type(call, func.value, receiver):
+                return []
             has = _has_attribute(receiver, func.attr)
             if has is False:
                 short = receiver.rsplit(".", 1)[1]
@@ -302,6 +304,8 @@ class _Checker:
                     )
                 ]
             return []
+        if receiver is None and self.external(func.value, call):
+            return []  # sys.stdout.write: a module's object, neither analysed nor a twin
         if (
             receiver is None
             and not call.runs
@@ -320,6 +324,62 @@ class _Checker:
                 )
             ]
         return []
+
+    def external(self, node: ast.expr, call: Call) -> bool:
+        """``node`` names an object of a module nobody analysed (``sys.stdout``),
+        or is ``super()`` of a class whose bases are not analysed."""
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "super"
+        ):
+            return True  # an analysed base's method would have resolved
+        value = self.graph.resolver.eval(node, call.caller)
+        return value is not None and value.dotted is not None and "." in value.dotted
+
+    def guarded_for_another_type(self, call: Call, receiver: ast.expr, type_: str) -> bool:
+        """The call sits under ``if isinstance(x, T):`` for its receiver ``x`` and a
+        ``T`` that is not the twin (ftplib's ``isinstance(conn, ssl.SSLSocket)``):
+        a branch for another type, never taken with the twin."""
+        spelled = ast.unparse(receiver)
+
+        def other_type(test: ast.expr) -> bool:
+            return (
+                isinstance(test, ast.Call)
+                and isinstance(test.func, ast.Name)
+                and test.func.id == "isinstance"
+                and len(test.args) == 2
+                and ast.unparse(test.args[0]) == spelled
+                and self.graph.dotted_name(test.args[1], call.caller) != type_
+            )
+
+        node: ast.AST = call.node
+        while True:
+            parent = self.parents.get(id(node))
+            if parent is None:
+                return False
+            if isinstance(parent, ast.If) and node in parent.body:
+                if any(
+                    isinstance(test, ast.expr) and other_type(test)
+                    for test in ast.walk(parent.test)
+                ):
+                    return True
+            # `if not isinstance(x, T): raise ...` earlier in the same block.
+            body = getattr(parent, "body", None)
+            if isinstance(body, list) and node in body:
+                for earlier in body[: body.index(node)]:
+                    if (
+                        isinstance(earlier, ast.If)
+                        and isinstance(earlier.test, ast.UnaryOp)
+                        and isinstance(earlier.test.op, ast.Not)
+                        and other_type(earlier.test.operand)
+                        and earlier.body
+                        and isinstance(earlier.body[-1], (ast.Raise, ast.Return))
+                    ):
+                        return True
+            if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                return False
+            node = parent
 
     def finding(self, call: Call, message: str, *, sure: bool = True) -> Unawaited:
         return Unawaited(call.caller.module.path, call.line, call.col + 1, message, sure)

@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
         help="overwrite existing output files (without it, a file in the way is an error)",
     )
     port.add_argument(
+        "--defer-init-io",
+        action="store_true",
+        help="to async: move the I/O an __init__ does (connect, greet, login) into the "
+        "class's async context manager entry instead of refusing the port; the same as "
+        "defer_init_io = true in [tool.ambidex]",
+    )
+    port.add_argument(
         "--strict",
         action="store_true",
         help="warnings are errors: to async, a call the port cannot prove right (a receiver "

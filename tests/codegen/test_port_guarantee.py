@@ -50,7 +50,7 @@ def test_a_call_on_a_receiver_of_unknown_type_whose_method_became_async_is_locat
     assert cli.main(["port", "--to", "async", str(source), "-o", str(out)]) == 0
     err = capsys.readouterr().err
     assert (
-        f"{source.as_posix()}:18:9: `self.conn.open(...)`: the type of `self.conn` is unknown, "
+        f"{source.as_posix()}:17:9: `self.conn.open(...)`: the type of `self.conn` is unknown, "
         "and `open` is a method that became async" in err
     )
     assert err.rstrip().endswith("(warning)")
@@ -63,7 +63,7 @@ def test_with_strict_the_unknown_receiver_refuses_the_port_and_writes_nothing(
     source.write_text(UNKNOWN_RECEIVER)
     out = tmp_path / "session_async.py"
     assert cli.main(["port", "--to", "async", "--strict", str(source), "-o", str(out)]) == 1
-    assert f"{source.as_posix()}:18:9: " in capsys.readouterr().err
+    assert f"{source.as_posix()}:17:9: " in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -110,10 +110,10 @@ async def test_makefile_writes_are_awaited_and_reach_the_peer(serve):
     sock = await AsyncSocket.create_connection((host, port), timeout=5)
     wf = sock.makefile("wb")
     assert await wf.write(b"EHLO x\r\n") == 8
-    await wf.flush()
+    wf.flush()
     tf = sock.makefile("w", encoding="ascii", newline="\r\n")
     assert await tf.write("QUIT\n") == 5
-    await tf.flush()
+    tf.flush()
     with pytest.raises(io.UnsupportedOperation):
         await wf.readline()
     wf.close()
@@ -293,14 +293,27 @@ async def test_wrap_socket_upgrades_the_connection_in_place_like_context_wrap_so
     assert await f.readline() == b"220 ready\r\n"
     await sock.sendall(b"STARTTLS\r\n")
     assert await f.readline() == b"220 go\r\n"
-    with pytest.raises(ValueError, match="makefile"):
-        await wrap_socket(tls.client, sock, server_hostname=tls.hostname)
-    f.close()  # smtplib and poplib drop the file before the upgrade
     upgraded = await wrap_socket(tls.client, sock, server_hostname=tls.hostname)
     assert upgraded is sock
+    assert f.closed  # as on the socket wrap_socket detaches: make a new file
     await sock.sendall(b"hi\n")
     f = sock.makefile("rb")
     assert await f.readline() == b"secret hi\n"
+    f.close()
+    await sock.close()
+
+
+async def test_wrap_socket_refuses_while_a_file_holds_bytes_from_before_the_handshake(
+    serve, tls
+):
+    # The STARTTLS injection: plaintext sent right behind "220 go" must not be
+    # read later as if it had come over TLS.
+    host, port = await serve(sends(b"220 go\r\n250 injected\r\n", then_close=False))
+    sock = await AsyncSocket.create_connection((host, port), timeout=5)
+    f = sock.makefile("r", encoding="ascii")
+    assert await f.readline() == "220 go\n"
+    with pytest.raises(ValueError, match="before the handshake"):
+        await wrap_socket(tls.client, sock, server_hostname=tls.hostname)
     f.close()
     await sock.close()
 

@@ -149,10 +149,18 @@ def run_port(args: argparse.Namespace) -> int:
     except _generate.GenerateError as exc:
         print(f"ambidex port: {exc}", file=sys.stderr)
         return 2
+    options = {}
+    if to == "async":
+        defer = config.section.get("defer_init_io", False)
+        if not isinstance(defer, bool):
+            print(f"ambidex port: [tool.ambidex] defer_init_io must be true or false, "
+                  f"got {defer!r}", file=sys.stderr)
+            return 2
+        options["defer_init_io"] = bool(args.defer_init_io) or defer
     conversion = _generate.convert_guarded(
         convert, modules, table=config.table, renames=renames, strict=bool(args.strict),
         flags=flags, rename_prose=bool(getattr(args, "rename_prose", False)),
-        async_prefix=async_prefix)
+        async_prefix=async_prefix, **options)
     for diagnostic in conversion.diagnostics:
         suffix = "" if diagnostic.error else " (warning)"
         print(f"{diagnostic}{suffix}", file=sys.stderr)

@@ -33,9 +33,10 @@ import errno
 import os
 import socket
 import ssl as _ssl
+import weakref
 from collections.abc import Coroutine
 from types import TracebackType
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, cast, overload
 
 from ambidex.io._socketfile import AsyncSocketIO, AsyncTextSocketIO
 from ambidex.io._timeouts import run_with_timeout
@@ -114,19 +115,25 @@ class AsyncSocket:
         """``setsockopt``/``bind`` calls made before connecting, to replay on
         the fresh socket a failed connect leaves."""
         self._io_refs = 0
+        self._files: weakref.WeakSet[AsyncSocketIO] = weakref.WeakSet()
         """Files from ``makefile`` not closed yet: they keep the connection."""
 
     @classmethod
     async def create_connection(
         cls,
         address: tuple[str, int],
-        timeout: float | None = None,
+        timeout: float | object | None = None,
         source_address: tuple[str, int] | None = None,
     ) -> AsyncSocket:
         """Connect to ``address`` and return the socket; ``timeout`` bounds the
         connect and becomes the socket's timeout (as in ``socket.create_connection``)."""
         sock = cls()
-        sock.settimeout(timeout)
+        # The stdlib's clients pass socket._GLOBAL_DEFAULT_TIMEOUT through: "the
+        # default", as socket.create_connection reads it.
+        if timeout is getattr(socket, "_GLOBAL_DEFAULT_TIMEOUT", None):
+            sock.settimeout(socket.getdefaulttimeout())
+        else:
+            sock.settimeout(cast("float | None", timeout))
         await sock._connect(address, source_address)
         return sock
 
@@ -159,19 +166,23 @@ class AsyncSocket:
         """Upgrade the connection to TLS in place and return this socket.
 
         The twin of ``ssl_context.wrap_socket(sock, server_hostname=...)``
-        for a connected client socket (see :func:`wrap_socket`). Refuses
-        (``ValueError``) while a file from ``makefile`` is open: bytes it has
-        buffered arrived before the handshake, and reading them as if they
-        came over TLS is the classic STARTTLS injection hole; ports close the
-        file and make a new one after the upgrade, as smtplib and poplib do.
+        for a connected client socket (see :func:`wrap_socket`). Files made
+        with ``makefile`` before the upgrade stop working, as they do on the
+        socket ``wrap_socket`` detaches (smtplib drops its file and makes a new
+        one after STARTTLS). Refuses (``ValueError``) if such a file holds
+        unread bytes: they arrived before the handshake, and reading them as
+        if they came over TLS is the classic STARTTLS injection hole.
         A failed, timed-out or cancelled handshake closes the socket.
         """
         _, writer = self._connected()
-        if self._io_refs:
+        files = [f for f in self._files if not f.closed]
+        if any(f._has_unread() for f in files):
             raise ValueError(
-                "start_tls: close the files made with makefile() first (their buffered "
-                "bytes arrived before the handshake)"
+                "start_tls: a file made with makefile() holds bytes that arrived before "
+                "the handshake; refusing to mix them with the encrypted stream"
             )
+        for f in files:
+            f.close()
         try:
             await self._timed(upgrade_writer(writer, ssl_context, server_hostname), "start_tls")
         except BaseException:
@@ -224,6 +235,7 @@ class AsyncSocket:
             raise OSError(errno.EBADF, os.strerror(errno.EBADF))
         raw = AsyncSocketIO(self, mode.replace("b", "") + "b")
         self._io_refs += 1
+        self._files.add(raw)
         if binary:
             return raw
         return AsyncTextSocketIO(raw, encoding, errors, newline)

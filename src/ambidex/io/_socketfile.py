@@ -21,8 +21,8 @@ ending (or ``size``), ``read()`` until end of file. Each wait on the socket
 is bounded by the socket's timeout, as a blocking file's reads are.
 
 Writes go straight to the socket (``await f.write(data)`` is
-``await sock.sendall(data)``), so ``flush`` has nothing to hold back; it is
-awaitable all the same, because the code being ported calls it.
+``await sock.sendall(data)``), so ``flush`` has nothing to push and stays a
+plain method (``io.IOBase.close`` calls ``flush`` itself, without awaiting).
 
 ``close()`` is plain, as it is on a socket's file: it drops this file's
 buffer and, as with ``socket.makefile``, the connection stays open until the
@@ -35,6 +35,7 @@ import codecs
 import io
 import locale
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -59,6 +60,12 @@ class AsyncSocketIO:
         quadratic rescans when a long line arrives in small pieces)."""
         self._eof = False
         self._closed = False
+        self._decoded: Callable[[], str] | None = None
+        """The text file over this one, if any: its decoded, unread text."""
+
+    def _has_unread(self) -> bool:
+        """Bytes (or decoded text) received and not read yet."""
+        return bool(self._buffer) or (self._decoded is not None and bool(self._decoded()))
 
     # --- the file's face ------------------------------------------------------------
     @property
@@ -175,9 +182,9 @@ class AsyncSocketIO:
         for line in lines:
             await self.write(line)
 
-    async def flush(self) -> None:
-        """Writes are not held back, so there is nothing to push; kept awaitable
-        because ported code calls it."""
+    def flush(self) -> None:
+        """Writes are not held back (each ``write`` is sent and awaited), so
+        there is nothing to push: plain, as ``io.IOBase.close`` calls it."""
         if self._closed:
             raise ValueError("flush of closed file")
 
@@ -241,6 +248,7 @@ class AsyncTextSocketIO:
         self._decoder = codecs.getincrementaldecoder(encoding)(self.errors)
         self._text = ""
         self._eof = False
+        raw._decoded = lambda: self._text
 
     mode = property(lambda self: self.buffer.mode)
     closed = property(lambda self: self.buffer.closed)
@@ -316,8 +324,8 @@ class AsyncTextSocketIO:
         await self.buffer.write(written.encode(self.encoding, self.errors))
         return len(text)
 
-    async def flush(self) -> None:
-        await self.buffer.flush()
+    def flush(self) -> None:
+        self.buffer.flush()
 
     # --- internals ------------------------------------------------------------------
     def _line_end(self) -> int | None:

@@ -56,7 +56,9 @@ before it is returned, and a failure to compile is reported, never written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from ambidex._callgraph import build
 from ambidex._rules import Kind, RuleTable
@@ -64,6 +66,8 @@ from ambidex._unawaited import find_unawaited, twin_types
 from ambidex.codegen._flags import declared_flags
 from ambidex.codegen._renames import Renames
 from ambidex.codegen._source import Conversion, Diagnostic, python_lines
+from ambidex.codegen._to_async.defer import LineMap
+from ambidex.codegen._to_async.defer import defer_init_io as defer
 from ambidex.codegen._to_async.edit import ModuleEditor, type_twins
 from ambidex.codegen._to_async.finish import drop_unused_imports, rename
 from ambidex.codegen._to_async.flavour import DROPPED, apply_markers
@@ -81,6 +85,7 @@ def to_async(
     flags: Mapping[str, str] | None = None,
     rename_prose: bool = False,
     strict: bool = False,
+    defer_init_io: bool = False,
 ) -> Conversion:
     """Port ``modules`` (display path -> source), analysed together, to asyncio.
 
@@ -99,12 +104,19 @@ def to_async(
     on a twin that the twin lacks, is an error (a bug of the port, never
     written); a call on a receiver of unknown type whose method name became
     async is a warning, an error with ``strict``.
+
+    With ``defer_init_io``, the I/O of an ``__init__`` moves into the class's
+    ``__enter__`` first (:mod:`.defer`), which then becomes ``__aenter__``.
     """
     if async_prefix:
         raise ValueError("async_prefix applies towards sync only")
     originals = modules
     known_flags = declared_flags(flags)
     modules = {path: apply_markers(text, known_flags) for path, text in modules.items()}
+    line_maps: dict[str, LineMap] = {}
+    deferred: list[Diagnostic] = []
+    if defer_init_io:
+        modules, deferred, line_maps = defer(modules, table)
     graph = build(modules, table)
     diagnostics = [
         Diagnostic(path, line, col + 1, f"cannot parse: {message}")
@@ -113,6 +125,7 @@ def to_async(
     planner = Planner(graph)
     planner.run()
     planner.warn_blocking_without_twin()
+    planner.warn_external_overrides()
     diagnostics += planner.diagnostics
     twins = type_twins(table)
     rename_table = Renames.build(dict(renames), to="async")
@@ -153,22 +166,34 @@ def to_async(
             )
         outputs[path] = output
     if not any(d.error for d in diagnostics):
-        diagnostics += verify(outputs, table, planner, strict=strict)
+        diagnostics += verify(outputs, table, planner, strict=strict, sources=modules)
     explanations = [
         planner.explanation(graph.functions[key])
         for key in sorted(
             planner.reasons, key=lambda k: (graph.functions[k].module.path, graph.functions[k].line)
         )
     ]
+    if line_maps:
+        diagnostics = [
+            replace(d, line=line_maps[d.path].source_line(d.line)) if d.path in line_maps else d
+            for d in diagnostics
+        ]
+    diagnostics += deferred
     diagnostics.sort(key=lambda d: (d.path, d.line, d.col))
     unused = [f"rename {key!r}" for key in sorted(rename_table.user_keys - rename_table.used)]
     return Conversion(outputs, diagnostics, explanations, unused)
 
 
 def verify(
-    outputs: Mapping[str, str], table: RuleTable, planner: Planner, *, strict: bool
+    outputs: Mapping[str, str],
+    table: RuleTable,
+    planner: Planner,
+    *,
+    strict: bool,
+    sources: Mapping[str, str],
 ) -> list[Diagnostic]:
-    """The guarantee, checked on the output: see :func:`to_async`."""
+    """The guarantee, checked on the output: see :func:`to_async`. Findings
+    are located in ``sources`` (the output has lines the port added)."""
     made_async = [planner.graph.functions[key] for key in planner.reasons]
     names = {f.name for f in made_async if f.cls is not None}
     # The awaited methods of the twins the port brought in, and of what their
@@ -202,13 +227,29 @@ def verify(
         ):
             names.add(rule.async_.rsplit(".", 1)[1])
     found = find_unawaited(outputs, table, async_names=names)
-    return [
-        Diagnostic(
-            f.path,
-            f.line,
-            f.col,
-            f.message,
-            error=f.sure or strict,
-        )
-        for f in found
-    ]
+    mappers: dict[str, Callable[[int], int]] = {}
+    diagnostics = []
+    for f in found:
+        if f.path not in mappers:
+            mappers[f.path] = _source_lines(outputs[f.path], sources.get(f.path, ""))
+        line = mappers[f.path](f.line)
+        diagnostics.append(Diagnostic(f.path, line, f.col, f.message, error=f.sure or strict))
+    return diagnostics
+
+
+def _source_lines(output: str, source: str) -> Callable[[int], int]:
+    """Output line -> source line: lines the port left alone match one to one,
+    a changed line maps to the line it changed, an added line to the next one."""
+    matcher = difflib.SequenceMatcher(
+        None, source.splitlines(), output.splitlines(), autojunk=False
+    )
+    blocks = matcher.get_opcodes()
+
+    def source_line(line: int) -> int:
+        index = line - 1
+        for _tag, s1, s2, o1, o2 in blocks:
+            if o1 <= index < o2:
+                return min(s1 + (index - o1), max(s2 - 1, s1)) + 1
+        return line
+
+    return source_line

@@ -256,6 +256,34 @@ class Planner:
             f"({reason.call.caller.module.path}:{reason.call.line})"
         )
 
+    def warn_external_overrides(self) -> None:
+        """A method that became async but overrides one of a class nobody
+        analysed (``HTTPResponse.read`` over ``io.BufferedIOBase.read``): that
+        class's own methods may call it without awaiting (``readlines``,
+        iteration). Said with a location; the port still stands."""
+        for key in self.reasons:
+            function = self.graph.functions[key]
+            cls = function.cls
+            if cls is None or function.name.startswith("__"):
+                continue
+            for base in cls.node.bases:
+                dotted = self.graph.dotted_name(base, cls.module)
+                if dotted is None or dotted in self.graph.classes or "." not in dotted:
+                    continue
+                if _external_has(dotted, function.name):
+                    node = function.node
+                    self.diagnostics.append(
+                        Diagnostic(
+                            function.module.path,
+                            node.lineno,
+                            node.col_offset + 1,
+                            f"{function.display} becomes async but overrides {dotted}."
+                            f"{function.name}, which {dotted}'s own methods may call "
+                            "without awaiting; call only the async methods of the port",
+                            error=False,
+                        )
+                    )
+
     def warn_blocking_without_twin(self) -> None:
         """Blocking rows with no twin, reached from converted code (through sync calls too)."""
         seen: set[str] = set(self.reasons)
@@ -284,3 +312,15 @@ class Planner:
                     if callee.key not in seen and not callee.is_async:
                         seen.add(callee.key)
                         queue.append((callee, f"{path} -> {callee.display}"))
+
+
+def _external_has(dotted: str, name: str) -> bool:
+    """Whether the importable class ``dotted`` has a method ``name``."""
+    import importlib
+
+    module_name, _, class_name = dotted.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name, None)
+    except Exception:  # not importable here: cannot tell, say nothing
+        return False
+    return cls is not None and callable(getattr(cls, name, None))
