@@ -18,14 +18,59 @@ the client and the pipeline of each colour.)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
 
 from .protocol import Arg
 
-__all__ = ["Commands", "Transform"]
+__all__ = ["Commands", "Transform", "holds_the_connection"]
 
 Transform = Callable[[Any], Any]
+
+#: Commands that hold the connection they run on: they block it until
+#: something happens (a pop, a stream entry, replicas catching up), switch it
+#: into another mode (pub/sub, MONITOR), or give it state that later commands
+#: depend on (a transaction, WATCH). On a connection shared by every caller
+#: (auto-pipelining) any of them would hold up, or change the meaning of,
+#: everybody else's commands.
+CONNECTION_HOLDERS: Final = frozenset({
+    "BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP",
+    "WAIT", "WAITAOF",
+    "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE",
+    "MONITOR", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH",
+})
+_BLOCKABLE: Final = frozenset({"XREAD", "XREADGROUP"})  # only with BLOCK
+
+
+def _upper_name(arg: Any) -> str:
+    if isinstance(arg, str):
+        return arg.upper()
+    if isinstance(arg, (bytes, bytearray, memoryview)):
+        return bytes(arg).decode("latin-1").upper()
+    return ""
+
+
+# Verdicts by command name as given ("GET", b"get"...): True, False, or None
+# for "it depends on the arguments". Asked for every command on the hot path
+# (and for every command of a pipeline), so one dict lookup instead of an
+# upper() and two set lookups; bounded, since names come from callers.
+_VERDICTS: dict[Any, bool | None] = {}
+
+
+def holds_the_connection(args: Sequence[Any]) -> bool:
+    """Whether the command ``args`` holds the connection it runs on (see
+    :data:`CONNECTION_HOLDERS`; XREAD and XREADGROUP only with ``BLOCK``)."""
+    name = args[0]
+    try:
+        verdict = _VERDICTS[name]
+    except (KeyError, TypeError):  # TypeError: an unhashable name (bytearray)
+        upper = _upper_name(name)
+        verdict = True if upper in CONNECTION_HOLDERS else None if upper in _BLOCKABLE else False
+        if len(_VERDICTS) < 1024 and isinstance(name, (str, bytes)):
+            _VERDICTS[name] = verdict
+    if verdict is None:
+        return any(_upper_name(arg) == "BLOCK" for arg in args[1:])
+    return verdict
 
 
 def _ok(reply: Any) -> bool:

@@ -41,7 +41,8 @@ def keys(redis_server: RedisServer) -> Iterator[tuple[str, str]]:
 
 async def test_async_timed_out_caller_leaves_no_reply_for_the_next_caller(
         redis_server: RedisServer, keys: tuple[str, str]) -> None:
-    async with AsyncClient(redis_server.host, redis_server.port, max_connections=1) as r:
+    async with AsyncClient(redis_server.host, redis_server.port,
+                           max_connections=1, auto_pipeline=False) as r:
         with pytest.raises(asyncio.TimeoutError):  # the builtin one from 3.11 on
             await asyncio.wait_for(slow_reply(r, "stale reply for A"), 0.05)
         # Same (only) connection; A's reply is still on its way.
@@ -52,7 +53,8 @@ async def test_async_timed_out_caller_leaves_no_reply_for_the_next_caller(
 
 async def test_async_cancelled_caller_leaves_no_reply_for_the_next_caller(
         redis_server: RedisServer, keys: tuple[str, str]) -> None:
-    async with AsyncClient(redis_server.host, redis_server.port, max_connections=1) as r:
+    async with AsyncClient(redis_server.host, redis_server.port,
+                           max_connections=1, auto_pipeline=False) as r:
         task = asyncio.create_task(slow_reply(r, "stale reply for A"))
         await asyncio.sleep(0.05)
         task.cancel()
@@ -64,7 +66,7 @@ async def test_async_cancelled_caller_leaves_no_reply_for_the_next_caller(
 async def test_async_client_timeout_option_fails_the_caller_not_the_connection(
         redis_server: RedisServer, keys: tuple[str, str]) -> None:
     async with AsyncClient(redis_server.host, redis_server.port, timeout=0.05,
-                           max_connections=1) as r:
+                           max_connections=1, auto_pipeline=False) as r:
         with pytest.raises(TimeoutError):
             await slow_reply(r, "stale")
         conn = await r.pool.acquire()
@@ -90,7 +92,8 @@ async def test_async_auto_pipelined_callers_around_a_cancelled_one_get_their_own
 
 async def test_async_cancelled_pipeline_drops_all_its_replies(
         redis_server: RedisServer, keys: tuple[str, str]) -> None:
-    async with AsyncClient(redis_server.host, redis_server.port, max_connections=1) as r:
+    async with AsyncClient(redis_server.host, redis_server.port,
+                           max_connections=1, auto_pipeline=False) as r:
         pipe = r.pipeline()
         pipe.execute_command(*slow_command("stale-1", 0.4)).echo("stale-2").echo("stale-3")
         with pytest.raises(asyncio.TimeoutError):
@@ -147,7 +150,8 @@ async def test_cancelled_connect_frees_its_pool_slot() -> None:
 
 
 async def test_cancelled_pool_wait_takes_no_slot(redis_server: RedisServer) -> None:
-    async with AsyncClient(redis_server.host, redis_server.port, max_connections=1) as r:
+    async with AsyncClient(redis_server.host, redis_server.port,
+                           max_connections=1, auto_pipeline=False) as r:
         held = await r.pool.acquire()
         waiter = asyncio.create_task(r.pool.acquire())
         await asyncio.sleep(0.02)

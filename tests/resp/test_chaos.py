@@ -76,7 +76,8 @@ async def _assert_in_step(conn: AsyncConnection, key: str, value: bytes) -> None
 
 async def test_pool_storm_of_cancelled_and_timed_out_calls_keeps_every_reply_paired(
         redis_server: RedisServer) -> None:
-    async with AsyncClient(redis_server.host, redis_server.port, max_connections=4) as client:
+    async with AsyncClient(redis_server.host, redis_server.port,
+                           max_connections=4, auto_pipeline=False) as client:
         outcome = await _storm(client, 14_000, seed=1, wave=12)
         assert outcome["ok"] > 11_000 and outcome["cancelled"] + outcome["timed_out"] > 0
         await client.set("chaos:probe", "probe")
@@ -130,7 +131,7 @@ async def test_async_pool_drops_connections_of_a_killed_server(start_redis: Any)
     port = free_port()
     server = start_redis(port)
     await asyncio.to_thread(server.start)
-    async with AsyncClient(server.host, port, max_connections=3) as client:
+    async with AsyncClient(server.host, port, max_connections=3, auto_pipeline=False) as client:
         await asyncio.gather(*(client.ping() for _ in range(3)))
         sleeper = asyncio.create_task(client.execute_command(*slow_command("slow", 5)))
         await asyncio.sleep(0.05)

@@ -31,6 +31,7 @@ from examples.resp import (
     RedisConnectionError,
     ResponseError,
 )
+from examples.resp.commands import holds_the_connection
 
 from .conftest import RedisServer, free_port
 
@@ -309,7 +310,8 @@ async def test_resp3_push_is_routed_away_never_taken_as_a_reply(
 
 async def test_pool_waits_up_to_its_timeout_then_raises_pool_timeout(
         colour: str, redis_server: RedisServer) -> None:
-    client = make_client(colour, redis_server, max_connections=2, pool_timeout=0.2)
+    client = make_client(colour, redis_server, max_connections=2, auto_pipeline=False,
+                         pool_timeout=0.2)
     pool = client.pool
     try:
         first = await v(pool.acquire())
@@ -348,7 +350,8 @@ def test_sync_pool_is_thread_safe_and_bounded(redis_server: RedisServer, key: st
 
 
 async def test_async_pool_is_task_safe_and_bounded(redis_server: RedisServer, key: str) -> None:
-    client = AsyncClient(redis_server.host, redis_server.port, max_connections=3)
+    client = AsyncClient(redis_server.host, redis_server.port, max_connections=3,
+                         auto_pipeline=False)
     sizes: list[int] = []
 
     async def worker() -> None:
@@ -421,7 +424,7 @@ async def test_tls_connection_with_an_ssl_context(
         await v(plain.close())
 
 
-async def test_auto_pipelined_calls_of_one_loop_iteration_go_out_in_one_write(
+async def test_auto_pipelined_calls_of_one_loop_iteration_go_out_in_one_write_after_the_first(
         redis_server: RedisServer) -> None:
     async with AsyncClient(redis_server.host, redis_server.port, auto_pipeline=True) as r:
         await r.ping()
@@ -437,8 +440,9 @@ async def test_auto_pipelined_calls_of_one_loop_iteration_go_out_in_one_write(
         conn._stream.write = counting_write  # type: ignore[method-assign]
         replies = await asyncio.gather(*(r.echo(f"m{i}") for i in range(100)))
         assert replies == [f"m{i}".encode() for i in range(100)]
-        assert len(writes) == 1  # all 100 commands were queued in the same iteration
-        assert writes[0].count(b"ECHO") == 100
+        # The first finds the connection idle and writes at once, in place; the
+        # other 99, queued in the same iteration, go out together in one write.
+        assert [w.count(b"ECHO") for w in writes] == [1, 99]
 
 
 @pytest.mark.parametrize("colour", COLOURS)
@@ -451,3 +455,50 @@ async def test_deeply_nested_server_reply_fits_the_default_limits(
         assert len(docs) > 100
     finally:
         await v(client.close())
+
+
+# -- auto-pipelining is the asyncio default; what holds a connection gets its own --------
+
+
+async def test_async_client_auto_pipelines_by_default_and_the_blocking_one_cannot(
+        redis_server: RedisServer) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port) as r:
+        assert r.auto_pipeline is True
+        await r.ping()
+        assert r._shared is not None and r.pool.size == 0
+    with Client(redis_server.host, redis_server.port) as blocking:
+        assert blocking.auto_pipeline is False
+
+
+async def test_a_blocking_pop_on_the_default_client_holds_up_nobody(
+        redis_server: RedisServer, key: str) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port) as r:
+        popping = asyncio.create_task(r.execute_command("BLPOP", key, 5))
+        await asyncio.sleep(0.05)  # BLPOP is waiting on the server, on its own connection
+        assert not popping.done()
+        assert await asyncio.wait_for(r.echo("not held up"), 2) == b"not held up"
+        assert r.pool.size == 1  # the pooled connection BLPOP runs on
+        await r.rpush(key, "x")
+        assert await asyncio.wait_for(popping, 2) == [key.encode(), b"x"]
+
+
+async def test_a_transaction_on_the_default_client_runs_on_a_pooled_connection(
+        redis_server: RedisServer, key: str) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port) as r:
+        await r.ping()
+        assert await r.pipeline(transaction=True).incr(key).incr(key).execute() == [1, 2]
+        assert r.pool.size == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "holds"),
+    [(("GET", "k"), False), ((b"get", b"k"), False), (("blpop", "k", 0), True),
+     ((b"BZPOPMIN", "k", 0), True), (("SUBSCRIBE", "c"), True), (("MULTI",), True),
+     (("WATCH", "k"), True), (("WAIT", 1, 0), True),
+     (("XREAD", "STREAMS", "s", "0"), False), (("XREAD", "block", 0, "STREAMS", "s", "$"), True),
+     ((b"XREADGROUP", b"GROUP", b"g", b"c", b"BLOCK", 10, b"STREAMS", b"s", b">"), True),
+     ((bytearray(b"BLPOP"), "k", 0), True)],
+)
+def test_which_commands_hold_the_connection_they_run_on(args: tuple[Any, ...],
+                                                        holds: bool) -> None:
+    assert holds_the_connection(args) is holds

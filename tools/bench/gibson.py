@@ -4,7 +4,7 @@
 
 Run from the repo root (it imports ``examples.gibson``). One run measures, each
 against the example server with N GETs of a 32-byte value on ONE connection,
-best of R runs taken round robin:
+the median of R runs taken round robin:
 
 * raw socket, one at a time -- a hand-written blocking loop (struct + recv),
   no sans-IO, no ambidex.io: the floor of per-request overhead, the baseline;
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -167,13 +168,14 @@ def measure_clients(port: int, n: int, runs: int) -> list[tuple[str, float]]:
             lambda: asyncio.run(_async_row(port, n, None, batched=True)),
         )
     )
-    # Round robin, best of the runs: a burst of load from elsewhere on the
-    # machine then costs every row one run, not one row all of its runs.
-    fastest = [float("inf")] * len(rows)
+    # Round robin, the median of the runs: a burst of load from elsewhere on
+    # the machine then costs every row one run, not one row all of its runs.
+    times: list[list[float]] = [[] for _ in rows]
     for _ in range(runs):
         for index, (_label, row) in enumerate(rows):
-            fastest[index] = min(fastest[index], row())
-    return [(label, n / seconds) for (label, _row), seconds in zip(rows, fastest, strict=True)]
+            times[index].append(row())
+    medians = [statistics.median(t) for t in times]
+    return [(label, n / seconds) for (label, _row), seconds in zip(rows, medians, strict=True)]
 
 
 def measure_parser(replies: int, runs: int) -> list[tuple[str, float, float]]:
@@ -222,7 +224,7 @@ def main() -> None:
 
     print(
         f"gibson: {args.requests} GETs (32-byte value) per row on one connection, "
-        f"best of {args.runs}; server in a {args.server}; Python {sys.version.split()[0]}"
+        f"median of {args.runs}; server in a {args.server}; Python {sys.version.split()[0]}"
     )
     with server(args.server) as port:
         rows = measure_clients(port, args.requests, args.runs)

@@ -3,14 +3,19 @@
     python tools/bench/resp.py [--requests N] [--runs R]
 
 Run from the repo root. It starts its own redis-server (no persistence) on a
-free loopback port and measures, as operations per second, best of R runs:
+free loopback port and measures, as operations per second, the MEDIAN of R
+runs, the contenders of a row taking turns run by run (so a burst of load from
+elsewhere on the machine hits them alike):
 
 * sync GET one at a time (100-byte value);
-* async GET one at a time;
-* async GET from 50 concurrent tasks: redis-py with its pool; ambidex with
-  auto-pipelining on ONE connection, and with its pool (50 connections);
+* async GET one at a time (``AsyncClient(host, port)``: the default client);
+* async GET from 50 concurrent tasks: redis-py with its pool of 50; ambidex's
+  default client (auto-pipelined: ONE connection), and its pool of 50
+  (``auto_pipeline=False``);
 * a pipeline of 1000 GETs, sync and async;
-* parsing only: 100k bulk replies fed from memory in 64 KiB chunks.
+* parsing only: 100k bulk replies fed from memory in 64 KiB chunks;
+* loop iterations per async GET one at a time, and the CPU time of a 10 MB
+  GET in each colour.
 
 Client rows compare ambidex (pure-Python parser, the default; and with the
 hiredis machine) with redis-py with hiredis (its default when hiredis is
@@ -28,6 +33,7 @@ import argparse
 import asyncio
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -90,15 +96,13 @@ def redis_server() -> Iterator[int]:
         proc.wait(10)
 
 
-def best(runs: int, fn: Callable[[], float]) -> float:
-    """Highest ops/s of ``runs`` calls of ``fn`` (which returns ops/s)."""
-    return max(fn() for _ in range(runs))
-
-
-def best_async(runs: int, fn: Callable[[], Awaitable[float]]) -> float:
-    async def main() -> float:
-        return max([await fn() for _ in range(runs)])
-    return asyncio.run(main())
+def interleaved(runs: int, measures: dict[str, Callable[[], float]]) -> dict[str, float]:
+    """The median of ``runs`` results of each measure, the measures taking turns."""
+    results: dict[str, list[float]] = {name: [] for name in measures}
+    for _ in range(runs):
+        for name, measure in measures.items():
+            results[name].append(measure())
+    return {name: statistics.median(values) for name, values in results.items()}
 
 
 # -- sync ------------------------------------------------------------------------------
@@ -228,6 +232,100 @@ def parse_hiredis_raw() -> float:
     return PARSE_N / elapsed
 
 
+# -- loop iterations and CPU ------------------------------------------------------------
+
+
+async def _count_iterations(get: Callable[[str], Awaitable[Any]], n: int) -> float:
+    """Event-loop iterations per awaited ``get``, one at a time."""
+    loop = asyncio.get_running_loop()
+    count = 0
+    run_once = loop._run_once  # type: ignore[attr-defined]
+
+    def counting() -> None:
+        nonlocal count
+        count += 1
+        run_once()
+
+    loop._run_once = counting  # type: ignore[attr-defined]
+    try:
+        for _ in range(n):
+            await get(KEY)
+    finally:
+        del loop._run_once  # type: ignore[attr-defined]
+    return count / n
+
+
+def loop_iterations(port: int, runs: int) -> None:
+    n = 2000
+
+    async def ours(parser: str) -> float:
+        async with AsyncClient(port=port, parser=parser) as client:
+            await client.get(KEY)
+            return await _count_iterations(client.get, n)
+
+    async def theirs(parser_class: Any) -> float:
+        client = redis.asyncio.Redis(connection_pool=redis.asyncio.ConnectionPool(
+            port=port, parser_class=parser_class))
+        try:
+            await client.get(KEY)
+            return await _count_iterations(client.get, n)
+        finally:
+            await client.aclose()
+
+    async def raw_streams() -> float:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        command = b"*2\r\n$3\r\nGET\r\n$%d\r\n%b\r\n" % (len(KEY), KEY.encode())
+        reply_size = len(b"$%d\r\n" % len(VALUE)) + len(VALUE) + 2
+
+        async def get(key: str) -> bytes:
+            writer.write(command)
+            return await reader.readexactly(reply_size)
+
+        try:
+            return await _count_iterations(get, n)
+        finally:
+            writer.close()
+            await writer.wait_closed()
+
+    out = interleaved(runs, {
+        "ours": lambda: asyncio.run(ours("python")),
+        "ours_hi": lambda: asyncio.run(ours("hiredis")),
+        "rp_hi": lambda: asyncio.run(theirs(_AsyncHiredisParser)),
+        "rp_py": lambda: asyncio.run(theirs(_AsyncRESP2Parser)),
+        "raw": lambda: asyncio.run(raw_streams()),
+    })
+    print(f"\nloop iterations per async GET, one at a time (fewer is better): ambidex "
+          f"{out['ours']:.2f}, ambidex+hi {out['ours_hi']:.2f}, redis-py+hi {out['rp_hi']:.2f}, "
+          f"redis-py py {out['rp_py']:.2f}; raw asyncio streams {out['raw']:.2f}")
+
+
+def big_get_cpu(port: int, runs: int) -> None:
+    """CPU time (process_time: this process only, not the server) of a 10 MB GET."""
+    key, size, n = "bench:big", 10 * 1024 * 1024, 10
+    with Client(port=port) as setup:
+        setup.set(key, b"x" * size)
+
+    def sync_cpu() -> float:
+        with Client(port=port) as client:
+            client.get(key)
+            start = time.process_time()
+            for _ in range(n):
+                assert len(client.get(key)) == size
+            return (time.process_time() - start) / n
+
+    async def async_cpu() -> float:
+        async with AsyncClient(port=port) as client:
+            await client.get(key)
+            start = time.process_time()
+            for _ in range(n):
+                assert len(await client.get(key)) == size
+            return (time.process_time() - start) / n
+
+    out = interleaved(runs, {"sync": sync_cpu, "async": lambda: asyncio.run(async_cpu())})
+    print(f"10 MB GET, CPU per call: sync {out['sync'] * 1000:.1f} ms, async "
+          f"{out['async'] * 1000:.1f} ms (async/sync {out['async'] / out['sync']:.2f}x)")
+
+
 # -- table -------------------------------------------------------------------------------
 
 
@@ -256,7 +354,8 @@ def redis_benchmark(port: int, pipeline: int, n: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--requests", type=int, default=20_000, help="GETs per measured run")
-    ap.add_argument("--runs", type=int, default=3, help="runs per row; the best is kept")
+    ap.add_argument("--runs", type=int, default=3,
+                    help="runs per row, interleaved; the median is kept")
     args = ap.parse_args()
     n, runs = args.requests, args.runs
 
@@ -265,7 +364,7 @@ def main() -> None:
             setup.set(KEY, VALUE)
 
         print(f"redis-server on 127.0.0.1:{port}; {n} GETs of a {len(VALUE)}-byte value per "
-              f"run, best of {runs}; ops/s (higher is better)\n")
+              f"run, median of {runs} interleaved runs; ops/s (higher is better)\n")
         print(f"| {'':<44} | {'ambidex':>12} | {'ambidex+hi':>12} | {'redis-py+hi':>12} "
               f"| {'redis-py py':>12} | {'ratio':>6} |")
         print(f"|{'-' * 46}|{'-' * 14}|{'-' * 14}|{'-' * 14}|{'-' * 14}|{'-' * 8}|")
@@ -282,12 +381,12 @@ def main() -> None:
 
         # Sync rows.
         clients = sync_clients()
-        results = {name: best(runs, lambda c=c: sync_get_one_at_a_time(c, n))
-                   for name, c in clients.items()}
+        results = interleaved(runs, {name: lambda c=c: sync_get_one_at_a_time(c, n)
+                                     for name, c in clients.items()})
         row("sync GET, one at a time", results["ours"], results["ours_hi"], results["rp_hi"],
             results["rp_py"])
-        results = {name: best(runs, lambda c=c: sync_pipeline(c, n * 5))
-                   for name, c in clients.items()}
+        results = interleaved(runs, {name: lambda c=c: sync_pipeline(c, n * 5)
+                                     for name, c in clients.items()})
         row(f"sync pipeline of {PIPELINE} GETs", results["ours"], results["ours_hi"],
             results["rp_hi"], results["rp_py"])
         for c in clients.values():
@@ -304,9 +403,8 @@ def main() -> None:
                 "rp_py": lambda: redis.asyncio.Redis(connection_pool=redis.asyncio.ConnectionPool(
                     port=port, parser_class=_AsyncRESP2Parser, **rp_options)),
             }
-            out: dict[str, float] = {}
-            for key, make in makers.items():
-                async def one(make: Callable[[], Any] = make) -> float:
+            def measure(make: Callable[[], Any]) -> Callable[[], float]:
+                async def one() -> float:
                     client = make()
                     try:
                         await bench(client, count // 10)  # warm up: connections, caches
@@ -316,15 +414,16 @@ def main() -> None:
                             await client.close()
                         else:
                             await client.aclose()
-                out[key] = best_async(runs, one)
+                return lambda: asyncio.run(one())
+            out = interleaved(runs, {key: measure(make) for key, make in makers.items()})
             row(name, out["ours"], out["ours_hi"], out["rp_hi"], out["rp_py"])
 
         async_row("async GET, one at a time", async_get_one_at_a_time, n, {}, {})
-        async_row(f"async GET x{TASKS} tasks: ambidex auto-pipelined",
-                  async_get_concurrent, n * 2, {"auto_pipeline": True},
-                  {"max_connections": TASKS})
+        async_row(f"async GET x{TASKS} tasks: default AsyncClient",
+                  async_get_concurrent, n * 2, {}, {"max_connections": TASKS})
         async_row(f"async GET x{TASKS} tasks: ambidex pool of {TASKS}", async_get_concurrent,
-                  n * 2, {"max_connections": TASKS}, {"max_connections": TASKS})
+                  n * 2, {"max_connections": TASKS, "auto_pipeline": False},
+                  {"max_connections": TASKS})
         async_row(f"async pipeline of {PIPELINE} GETs", async_pipeline, n * 5, {}, {})
 
         # Parsing only: the contenders take turns, so a burst of load from
@@ -340,6 +439,9 @@ def main() -> None:
               f"| {fmt(raw_hi):>12} | {fmt(rp_py):>12} | {ours / rp_py:>5.2f}x |")
         print("\n(parse row: 'redis-py+hi' is hiredis.Reader itself; the ratio is ambidex "
               "pure-Python / redis-py pure-Python)")
+
+        loop_iterations(port, runs)
+        big_get_cpu(port, runs)
 
         print("\nredis-benchmark (the C client's ceiling on this machine):")
         print(f"  -t get -q:        {redis_benchmark(port, 1, 100_000)}")

@@ -60,6 +60,8 @@ T = TypeVar("T")  # ambidex: async-only
 RECEIVE_SIZE = 65536
 """Bytes asked of the stream per read."""
 
+_DIRECT_WRITE_MAX = 16 * 1024  # ambidex: async-only
+
 DEFAULT_MAX_PENDING = 1024
 """Requests in flight on one connection before new ones wait (or, in a blocking
 batch, before the client stops to read replies)."""
@@ -336,11 +338,12 @@ class AsyncClient:
     ) -> list[asyncio.Future[Reply]]:
         """Queue ``requests`` for the writer task; return their futures in wire order.
 
-        The only await is the wait for room, and it comes first: a caller
-        cancelled there has recorded nothing. Between recording the requests
-        (machine, waiters) and queueing their bytes there is no await, so the
-        waiters' order is the order on the wire and no cancellation falls
-        between them.
+        The wait for room comes first: a caller cancelled there has recorded
+        nothing. Between recording the requests (machine, waiters) and
+        handing their bytes to the transport or the queue there is no await,
+        so the waiters' order is the order on the wire and no cancellation
+        falls between them. (The direct write of an idle connection hands its
+        bytes to the transport before it can wait: see :meth:`_write_now`.)
         """
         await self._wait_for_room(len(requests), deadline)
         self._check_usable()
@@ -353,12 +356,34 @@ class AsyncClient:
         data = self._conn.send_many(requests)
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[Reply]] = [loop.create_future() for _ in requests]
+        # Idle (nothing waiting, nothing queued): the caller writes at once,
+        # saving the writer task's turn of the loop. Else the bytes join the
+        # queue, and the writer sends everything queued in one write.
+        idle = not self._waiters and not self._outgoing
         for future in futures:
             self._waiters.push(future)
-        self._outgoing += data
-        self._has_output.set()
         self._start_tasks()
+        if idle and len(data) <= _DIRECT_WRITE_MAX:
+            await self._write_now(data)
+        else:
+            self._outgoing += data
+            self._has_output.set()
         return futures
+
+    async def _write_now(self, data: bytes) -> None:  # ambidex: async-only
+        """The caller's own write, on an idle connection.
+
+        Below the transport's high-water mark (64 KiB) a write does not wait,
+        so no cancellation can land in it. If it does wait (the server stopped
+        reading) and the caller is cancelled there, or the write fails, part
+        of the request may be missing: the connection is broken, and every
+        waiting request fails with the error -- none gets another's reply.
+        """
+        try:
+            await self._stream.write(data)
+        except BaseException as exc:
+            self._break(exc)
+            raise
 
     def _start_tasks(self) -> None:  # ambidex: async-only
         """Start the writer and the reader, once (a client built on a stream by hand

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Any
 
-from ..commands import Commands, Transform
+from ..commands import Commands, Transform, holds_the_connection
 from ..errors import RedisError, ResponseError
 from ..protocol import Arg
 from .connection import DEFAULT_MAX_PENDING, AsyncConnection
@@ -46,15 +46,20 @@ class AsyncClient(Commands):
     ``max_connections`` / ``pool_timeout`` bound the pool; ``parser`` is
     ``"python"`` (default), ``"hiredis"`` or ``"auto"`` (hiredis if installed).
 
-    ``auto_pipeline=True`` (asyncio only) sends every command through one
-    shared connection instead of the pool: commands from concurrent tasks
-    are written back to back, in one write per loop iteration, and their
-    replies are paired with their callers in order. Throughput with many
-    concurrent tasks goes up several times; a blocking command (BLPOP) would
-    hold up everyone behind it, so do not mix those in. ``max_pending``
-    bounds the replies one connection waits for at once; past it, callers
-    wait their turn (so a slow server cannot make the client buffer without
-    bound).
+    **Auto-pipelining** is the asyncio client's default (as in ioredis and
+    Lettuce): every command goes through one shared connection; commands
+    from concurrent tasks are written back to back, in one write per loop
+    iteration, and their replies are paired with their callers in order.
+    Throughput with many concurrent tasks goes up several times over a pool.
+    The commands that hold a connection -- blocking pops and moves (BLPOP,
+    BRPOP, BLMOVE, BZPOPMIN, ...), XREAD/XREADGROUP with BLOCK, WAIT,
+    SUBSCRIBE and friends, MONITOR, MULTI/EXEC/WATCH and transaction
+    pipelines -- are routed to a pooled connection of their own, so one
+    BLPOP never holds up everybody queued behind it. ``auto_pipeline=False``
+    sends every command through the pool instead (the blocking client always
+    does). ``max_pending`` bounds the replies one connection waits for at
+    once; past it, callers wait their turn, within their ``timeout`` (so a
+    slow server cannot make the client buffer without bound).
 
     A caller that times out or is cancelled never leaves its reply for the
     next caller: see :mod:`examples.resp._async.connection`.
@@ -77,9 +82,11 @@ class AsyncClient(Commands):
         max_connections: int = 10,
         pool_timeout: float | None = None,
         parser: str = "python",
-        auto_pipeline: bool = False,
+        auto_pipeline: bool | None = None,
         max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
+        if auto_pipeline is None:  # the colour's default
+            auto_pipeline = IS_ASYNC
         if not IS_ASYNC and auto_pipeline:
             raise ValueError("auto_pipeline needs concurrent callers on one connection: "
                              "it is for the asyncio client")
@@ -120,7 +127,7 @@ class AsyncClient(Commands):
         """Run any command (``execute_command("OBJECT", "ENCODING", "k")``);
         return its raw reply, raising the server's error as :class:`ResponseError`."""
         if IS_ASYNC:
-            if self.auto_pipeline:
+            if self.auto_pipeline and not holds_the_connection(args):
                 conn = self._shared
                 if conn is None or conn.broken is not None:
                     conn = await self._shared_connection()
@@ -143,7 +150,7 @@ class AsyncClient(Commands):
 
     async def _execute_many(self, commands: Sequence[Sequence[Arg]]) -> list[Any]:
         if IS_ASYNC:
-            if self.auto_pipeline:
+            if self.auto_pipeline and not any(map(holds_the_connection, commands)):
                 conn = self._shared
                 if conn is None or conn.broken is not None:
                     conn = await self._shared_connection()
