@@ -7,7 +7,7 @@
     with Client("127.0.0.1", 6379) as r:
         r.set("greeting", "hello")
 
-    async with AsyncClient("127.0.0.1", 6379, auto_pipeline=True) as r:
+    async with AsyncClient("127.0.0.1", 6379) as r:  # auto-pipelined: one connection
         await r.get("greeting")
 
 The protocol is a sans-IO machine (:mod:`examples.resp.protocol`); the

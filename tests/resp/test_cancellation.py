@@ -247,3 +247,44 @@ async def test_auto_pipelined_callers_waiting_for_room_give_up_at_their_own_dead
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_caller_cancelled_in_its_own_write_fails_the_connection_not_another_caller(
+        ) -> None:
+    # The one await of a direct write (an idle connection's caller writes its
+    # own command) is the transport's drain, which waits only when the server
+    # stopped reading. A cancel there may cut the command: the connection must
+    # fail -- every waiter an error, never a reply meant for somebody else.
+    done = asyncio.Event()
+
+    async def reads_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"+OK\r\n")  # "answers" the big SET without reading it
+        await writer.drain()
+        await done.wait()
+        writer.close()
+
+    server = await asyncio.start_server(reads_nothing, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with AsyncClient("127.0.0.1", port) as r:
+            assert await r.set("big", b"x" * (8 << 20)) is True  # queued: too big to go direct
+            conn = r._shared
+            assert conn is not None and not conn._waiters  # idle, the transport full
+            conn._stream.close_timeout = 0.1  # the server never reads what is queued
+            stuck = asyncio.create_task(conn.execute(["GET", "k"]))
+            await asyncio.sleep(0.05)
+            assert not stuck.done()  # waiting in its own write's drain
+            stuck.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await stuck
+            assert conn.broken is not None
+            assert conn._closing is not None  # the stream is being closed
+            await asyncio.sleep(0)
+            assert conn._stream.closed
+            with pytest.raises(RedisConnectionError):
+                await conn.execute(["GET", "k"])
+    finally:
+        done.set()
+        await asyncio.sleep(0.01)
+        server.close()
+        await server.wait_closed()

@@ -117,6 +117,7 @@ class AsyncConnection:
             self._writer_task: asyncio.Task[None] | None = None
             # Callers waiting for room under max_pending, first come first served.
             self._room: list[asyncio.Future[None]] = []
+            self._closing: asyncio.Task[None] | None = None
 
     @classmethod
     async def connect(
@@ -210,7 +211,7 @@ class AsyncConnection:
             future = self._loop.create_future()
             data = encode_command(args)
             if self._send(data, future, 1):
-                await self._write_now(data)
+                await self._write_now(data, future)
             if deadline is None:
                 return await future
             return await self._wait(future, deadline)
@@ -231,7 +232,7 @@ class AsyncConnection:
             future: asyncio.Future[list[Any]] = self._loop.create_future()
             data = b"".join([encode_command(args) for args in commands])
             if self._send(data, _Batch(future, len(commands)), len(commands)):
-                await self._write_now(data)
+                await self._write_now(data, future)
             return await self._wait(future, deadline)
         else:
             return await self._roundtrip(commands)
@@ -308,7 +309,8 @@ class AsyncConnection:
             wake.set_result(None)
         return False
 
-    async def _write_now(self, data: bytes) -> None:  # ambidex: async-only
+    async def _write_now(self, data: bytes,  # ambidex: async-only
+                         future: asyncio.Future[Any]) -> None:
         """The caller's own write, on an idle connection.
 
         Below the transport's high-water mark the write does not wait, so a
@@ -320,7 +322,12 @@ class AsyncConnection:
         try:
             await self._stream.write(data)
         except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                future.cancel()  # its caller is leaving: nobody to take the error
             self._fail(exc)
+            # Stop the reader and close the stream, whatever becomes of this
+            # caller (it may be cancelled): in a task of its own, kept here.
+            self._closing = self._loop.create_task(self.close())
             if isinstance(exc, asyncio.CancelledError):
                 raise
             # The caller's future holds the error; it raises it when awaited.
