@@ -142,3 +142,28 @@ async def test_closing_the_client_closes_its_idle_connections(colour: str,
     assert conn.closed
     with pytest.raises(RuntimeError, match="closed"):
         await v(c.get("/small.txt"))
+
+
+def test_the_blocking_client_is_shared_safely_by_threads(nginx: Nginx) -> None:
+    import threading
+
+    from examples.http import Client
+
+    wrong: list[str] = []
+    with Client(base_url=nginx.url, max_connections=4, timeout=Timeout(10)) as c:
+
+        def work(n: int) -> None:
+            for i in range(40):
+                token = f"t{n}-{i}"
+                response = c.get("/token", params={"token": token})
+                if response.content != token.encode() or response.headers["x-token"] != token:
+                    wrong.append(token)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not wrong
+        assert pool_of(c).size <= 4
+        assert in_step(c)
