@@ -80,15 +80,21 @@ async def test_cancelled_during_the_tls_handshake(silent_listener: int) -> None:
 
 async def test_cancelled_while_sending_the_body(client: AsyncClient) -> None:
     sent = 0
+    started = asyncio.Event()
 
     async def endless() -> AsyncIterator[bytes]:
         nonlocal sent
         while True:
             sent += 1
+            if sent > 2:
+                started.set()
             yield b"x" * 65536
 
     task = asyncio.create_task(client.post("/sink", content=endless()))
-    await cancel_when(task, lambda: sent > 20)  # the server reads nothing: writes block
+    await asyncio.wait_for(started.wait(), 5)
+    await asyncio.sleep(0.1)  # the server reads nothing: the writes fill the buffers, then block
+    assert not task.done()
+    await cancel_when(task, lambda: True)
     assert pool_of(client).size == 0
     await assert_recovers(client)
 
@@ -119,7 +125,7 @@ async def test_cancelled_while_reading_the_body(client: AsyncClient) -> None:
 
 async def test_a_timeout_around_the_whole_request_leaves_the_pool_in_step(
         client: AsyncClient) -> None:
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):  # TimeoutError on 3.11+
         await asyncio.wait_for(client.get("/token", params={
             "t": "slow", "size": 100, "pieces": 4, "delay": 0.2}), 0.1)
     assert pool_of(client).size == 0

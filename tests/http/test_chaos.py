@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 from collections import Counter
 from typing import Any
 
@@ -69,11 +70,12 @@ async def test_five_thousand_requests_with_a_tenth_abandoned_each_get_their_own_
 
             try:
                 await request()
-                outcomes["completed"] += 1
+                outcome = "completed"
             except asyncio.CancelledError:
-                outcomes["cancelled mid-body" if got else "cancelled"] += 1
+                outcome = "cancelled mid-body" if got else "cancelled"
             except ReadTimeout:
-                outcomes["timed out mid-body" if got else "timed out"] += 1
+                outcome = "timed out mid-body" if got else "timed out"
+            outcomes[f"{fate}: {outcome}"] += 1
 
         fates = ["cancel" if r < 0.05 else "timeout" if r < 0.1 else "ok"
                  for r in (rng.random() for _ in range(REQUESTS))]
@@ -87,12 +89,19 @@ async def test_five_thousand_requests_with_a_tenth_abandoned_each_get_their_own_
 
         assert not wrong, wrong[:10]
         assert sum(outcomes.values()) == REQUESTS
-        assert outcomes["completed"] == fates.count("ok")
-        assert outcomes["cancelled mid-body"] == fates.count("cancel")
+        assert outcomes["ok: completed"] == fates.count("ok"), outcomes
         # A read timeout of 10 ms may also hit the head on a loaded machine.
-        timed_out = outcomes["timed out mid-body"] + outcomes["timed out"]
-        assert timed_out == fates.count("timeout")
-        assert outcomes["timed out mid-body"] > timed_out // 2
+        assert (outcomes["timeout: timed out mid-body"] + outcomes["timeout: timed out"]
+                == fates.count("timeout")), outcomes
+        assert outcomes["timeout: timed out mid-body"] > fates.count("timeout") // 2, outcomes
+        if sys.version_info >= (3, 11):
+            assert outcomes["cancel: cancelled mid-body"] == fates.count("cancel"), outcomes
+        else:
+            # 3.10's asyncio.wait_for (under ambidex.io's timeouts there) can
+            # lose a cancellation that lands as the read completes (CPython
+            # gh-86296): such a request completes, with its own response.
+            assert (outcomes["cancel: cancelled mid-body"] + outcomes["cancel: completed"]
+                    == fates.count("cancel")), outcomes
         pool = pool_of(c)
         assert 1 <= pool.size <= POOL
         assert in_step(c)
