@@ -209,3 +209,66 @@ def test_to_sync_and_to_async_accept_flags_and_prose() -> None:
         result = convert({"m.py": "x = 1\n"}, table=DEFAULT_TABLE, renames={},
                          flags={"_IS_SYNC": "sync"}, rename_prose=False)
         assert result.outputs["m.py"] == "x = 1\n"
+
+
+def test_an_elif_decided_by_a_flag_becomes_the_chains_else() -> None:
+    source = """\
+    import asyncio
+
+    _IS_SYNC = False
+
+
+    async def reset(close, conns):
+        if close:
+            for conn in conns:
+                await conn.close()
+        elif not _IS_SYNC:
+            await asyncio.gather(*[c.close() for c in conns])
+        else:
+            for conn in conns:
+                conn.close()
+    """
+    expected = """\
+    _IS_SYNC = True
+
+
+    def reset(close, conns):
+        if close:
+            for conn in conns:
+                conn.close()
+        else:
+            for conn in conns:
+                conn.close()
+    """
+    assert sync_of(source, flags=FLAGS) == dedent(expected)
+
+
+def test_an_elif_that_cannot_run_in_the_target_colour_goes() -> None:
+    source = """\
+    _IS_SYNC = False
+
+
+    def f(a):
+        if a:
+            return 1
+        elif _IS_SYNC:
+            return 2
+        elif a is None:
+            return 3
+        return 4
+    """
+    expected = """\
+    _IS_SYNC = True
+
+
+    def f(a):
+        if a:
+            return 1
+        else:
+            return 2
+        return 4
+    """
+    assert sync_of(source, flags=FLAGS) == dedent(expected)
+    to_async_source = source.replace("_IS_SYNC = False", "_IS_SYNC = True")
+    result = to_async({"m.py": to_async_source}, table=DEFAULT_TABLE, renames={}, flags=FLAGS)
+    assert "elif _IS_SYNC" in result.outputs["m.py"]  # towards async: left as written

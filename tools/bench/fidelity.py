@@ -44,12 +44,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".bench-cache" / "fidelity"
 PYTHON = sys.executable
 
-WHEELS = ["httpcore==1.0.9", "elasticsearch==9.5.1", "hishel==2.0.0"]
+WHEELS = ["httpcore==1.0.9", "elasticsearch==9.5.1", "hishel==2.0.0", "psycopg==3.3.9",
+          "pymongo==4.20.1"]
 #: What the converted modules need to import (not the projects themselves).
 DEPENDENCIES = [
     "h11", "certifi", "anyio", "sniffio", "idna", "elastic-transport", "urllib3",
     "python-dateutil", "six", "typing-extensions", "httpx", "msgpack", "anysqlite",
-    "orjson", "redis", "async-timeout", "h2", "hpack", "hyperframe", "socksio", "httpx2",
+    "orjson", "redis", "async-timeout", "dnspython", "h2", "hpack", "hyperframe", "socksio",
+    "httpx2",
 ]
 
 
@@ -64,6 +66,9 @@ class Project:
     unasync_renames: dict[str, str]
     """The same for unasync's ``additional_replacements`` (token by token)."""
     options: dict[str, object] = field(default_factory=dict)
+    substitute: tuple[tuple[str, str], ...] = ()
+    """Regex substitutions applied to the sources first: a project's own spelling of
+    something ambidex spells differently (psycopg's `if True:  # ASYNC`)."""
     skip: tuple[str, ...] = ()
     """Files of a source folder that the script does not convert (kept by hand)."""
 
@@ -151,6 +156,51 @@ def hishel() -> Project:
     unasync_renames.update({"aclose": "close", "asyncio": "asyncio"})  # its SUBS has aclose
     return Project("hishel 2.0.0", "hishel", pairs, renames, unasync_renames,
                    {"rename_prose": True})
+
+
+def psycopg(site: Path) -> Project:
+    # tools/async_to_sync.py (an ast transformer): *_async.py -> *.py, Async* -> *,
+    # its `_names` map (aclose -> close, AsyncGenerator -> Generator, ...); the code
+    # keeps `if True:  # ASYNC` blocks, which its tool resolves, like a flag.
+    folder = site / "psycopg"
+    files = sorted(p.name for p in folder.glob("*_async.py"))
+    text = "".join((folder / name).read_text() for name in files)
+    renames = {n: n[5:] for n in re.findall(r"\bAsync[A-Z]\w*", text)}
+    renames.update({f"{name[:-9]}_async": name[:-9] for name in files})
+    renames.update({"connection_async": "connection", "cursor_async": "cursor",
+                    "_copy_async": "_copy", "_pipeline_async": "_pipeline",
+                    "_server_cursor_async": "_server_cursor", "ensure_table_async": "ensure_table",
+                    "wait_async": "wait", "wait_conn_async": "wait_conn",
+                    "conninfo_attempts_async": "conninfo_attempts", "AEvent": "Event",
+                    "ALock": "Lock", "AQueue": "Queue", "AWorker": "Worker",
+                    "agather": "gather", "aspawn": "spawn", "asleep": "sleep",
+                    "aspawn_sync": "spawn_sync"})
+    pairs = [(f"psycopg/{name}", f"psycopg/{name[:-9]}.py") for name in files]
+    # `if True:  # ASYNC` is psycopg's spelling of ambidex's `if IS_ASYNC:` (its tool reads
+    # the comment); the sources are read with that one substitution (see `measure`).
+    unasync_renames = {k: v for k, v in renames.items() if "." not in k}
+    return Project("psycopg 3.3.9", "psycopg", pairs, renames, unasync_renames,
+                   {"rename_prose": True},
+                   substitute=((r"\bif True:(\s*)# ASYNC:?", r"if IS_ASYNC:\1# ASYNC"),))
+
+
+def pymongo(site: Path) -> Project:
+    # tools/synchro.py: asynchronous -> synchronous (modules and names), Async* -> *,
+    # async_* helpers -> *, _ALock/_ACondition, docstrings renamed, `_IS_SYNC` flag.
+    folder = site / "pymongo" / "asynchronous"
+    text = "".join(p.read_text() for p in folder.glob("*.py"))
+    renames = {n: n.replace("Async", "", 1) for n in re.findall(r"\b_?Async[A-Z]\w*", text)}
+    renames.update({m.group(0): m.group(1) + m.group(2)
+                    for m in re.finditer(r"\b(_?)async_(\w+)", text)})
+    renames.update({"asynchronous": "synchronous", "Asynchronous": "Synchronous",
+                    "_ALock": "_Lock", "_ACondition": "_Condition",
+                    "pymongo_server_monitor_task": "pymongo_server_monitor_thread",
+                    "pymongo_server_rtt_task": "pymongo_server_rtt_thread",
+                    "AsyncAutoEncrypter": "_Encrypter", "AsyncContextManager": "ContextManager"})
+    unasync_renames = {k: v for k, v in renames.items() if "." not in k}
+    return Project("pymongo 4.20.1", "pymongo",
+                   [("pymongo/asynchronous", "pymongo/synchronous")], renames, unasync_renames,
+                   {"rename_prose": True, "flags": {"_IS_SYNC": "sync"}})
 
 
 def fetch() -> tuple[Path, Path]:
@@ -243,7 +293,7 @@ def imports(project: Project, outputs: Mapping[str, str], site: Path, deps: Path
                "    try: importlib.import_module(n)\n" \
                "    except Exception as e: bad.append(f'{n}: {type(e).__name__}: {e}')\n" \
                "print('\\n'.join(bad)); sys.exit(1 if bad else 0)\n"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(deps)])}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(site), str(deps)])}
         run = subprocess.run([PYTHON, "-W", "ignore", "-c", code, *names], env=env,
                              capture_output=True, text=True, check=False)
         if run.returncode == 0:
@@ -259,7 +309,10 @@ def measure(project: Project, site: Path, deps: Path, show: bool) -> dict[str, o
         for relative, path in _files(site, source).items():
             if relative in project.skip:
                 continue
-            sources[relative] = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
+            for pattern, replacement in project.substitute:
+                text = re.sub(pattern, replacement, text)
+            sources[relative] = text
             shipped_path = site / _target(relative, project.pairs)
             shipped[relative] = shipped_path.read_text(encoding="utf-8") \
                 if shipped_path.exists() else ""
@@ -294,10 +347,11 @@ def measure(project: Project, site: Path, deps: Path, show: bool) -> dict[str, o
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", action="store_true", help="print ambidex's differences")
-    parser.add_argument("--only", help="one project (httpcore, elasticsearch, hishel)")
+    parser.add_argument("--only", help="one project (httpcore, elasticsearch, hishel, psycopg, "
+                        "pymongo)")
     args = parser.parse_args()
     site, deps = fetch()
-    projects = [httpcore(site), elasticsearch(site), hishel()]
+    projects = [httpcore(site), elasticsearch(site), hishel(), psycopg(site), pymongo(site)]
     if args.only:
         projects = [p for p in projects if p.package == args.only]
     rows = [measure(project, site, deps, args.show) for project in projects]

@@ -107,7 +107,11 @@ class FlavourPlanner(Resolver):
         removed = 0
         for statement in body:
             folded = fold(statement.test, self.values) \
-                if isinstance(statement, ast.If) and not self._is_elif(statement) else None
+                if isinstance(statement, ast.If) else None
+            if isinstance(folded, bool) and isinstance(statement, ast.If) \
+                    and self._is_elif(statement):
+                self._plan_elif(statement, folded)
+                continue
             if self._pragma(statement) == "async-only":
                 self._drop(statement)
                 removed += 1
@@ -147,6 +151,46 @@ class FlavourPlanner(Resolver):
             start = self._drop_start(first)
             indent = self._indent(first)
             self.plan.replacements.append((start, start, None, [], indent + "pass\n"))
+
+    def _plan_elif(self, statement: ast.If, folded: bool) -> None:
+        """``elif FLAG:`` decided by the flags, inside an ``if`` chain that stays.
+
+        True: the clause becomes the chain's ``else:`` (what followed it goes).
+        False: the clause goes, and what followed it (``else:`` / ``elif``) moves up.
+        """
+        before = fold(statement.test, self.source_values)
+        keep = statement.body if folded else statement.orelse
+        discard = statement.orelse if folded else statement.body
+        if isinstance(before, bool) and before is not folded:
+            self.target_only.update(id(s) for s in keep)
+        for dropped in discard:
+            self.plan.skip.add(id(dropped))
+        self.plan.skip.add(id(statement.test))
+        text = self.source.text
+        elif_start = self.source.offset(statement.lineno, statement.col_offset)
+        clause_start = _line_start(self.source, statement.lineno)
+        end = _line_start(self.source, statement.end_lineno + 1)  # type: ignore[operator]
+        rest = self._orelse_start(statement)
+        if folded:
+            colon = text.index(":", self.source.span(statement.test)[1])
+            self.plan.replacements.append((elif_start, colon + 1, None, [], "else:"))
+            if rest is not None:
+                self.plan.replacements.append((rest, end, None, [], ""))
+        else:
+            self.plan.replacements.append((clause_start, rest if rest is not None else end,
+                                           None, [], ""))
+        for kept in keep:
+            self._plan_statement(kept)
+
+    def _orelse_start(self, statement: ast.If) -> int | None:
+        """Where the ``else:`` / ``elif`` line after an ``if`` clause's body starts."""
+        if not statement.orelse:
+            return None
+        last = statement.body[-1].end_lineno or statement.lineno
+        for lineno in range(last + 1, _first_line(statement.orelse[0]) + 1):
+            if re.match(r"\s*(else\s*:|elif\b)", self.source.lines[lineno - 1]):
+                return _line_start(self.source, lineno)
+        return None
 
     def _plan_statement(self, statement: ast.stmt) -> None:
         for body in _bodies(statement):
