@@ -62,3 +62,18 @@ def test_an_import_already_unused_under_type_checking_stays() -> None:
         return 1
     """
     assert sync_of(source) == dedent(source)
+
+
+def test_a_lazy_import_of_a_moved_name_stays_lazy() -> None:
+    source = """\
+    def f():
+        from pkg.aio.pool import AsyncConnection
+        return AsyncConnection()
+    """
+    expected = """\
+    def f():
+        from pkg.blocking.pool import Connection
+        return Connection()
+    """
+    renames = {"pkg.aio.pool.AsyncConnection": "pkg.blocking.pool.Connection"}
+    assert sync_of(source, renames=renames) == dedent(expected)

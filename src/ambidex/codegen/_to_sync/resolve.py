@@ -166,9 +166,25 @@ class Resolver(RenameWalker):
         for local, binding in list(self.bindings.items()):
             if isinstance(binding.node, ast.ImportFrom):
                 decision = self._decide_alias(binding.node, binding.alias)
+                if decision is not None and decision[0] in ("spell", "move") \
+                        and not binding.module_level and len(binding.node.names) == 1:
+                    decision = self._lazy(local, binding.alias, decision)
                 if decision is not None:
                     self.import_decisions[id(binding.alias)] = decision
                     self.decided_locals.add(local)
+
+    def _lazy(self, local: str, alias: ast.alias, decision: tuple[str, str]) -> tuple[str, str]:
+        """A lazy import (inside a function) of a name that moves to another
+        module stays lazy: the statement is rewritten where it is."""
+        how, new = decision
+        if how == "move":
+            return ("lazy", new)
+        module, _, name = new.rpartition(".")
+        if alias.asname:
+            self.local_renames.pop(local, None)
+            return ("lazy", f"from {module} import {name} as {alias.asname}")
+        self.local_renames[local] = name
+        return ("lazy", f"from {module} import {name}")
 
     def _decide_alias(self, node: ast.ImportFrom, alias: ast.alias) -> tuple[str, str] | None:
         """What becomes of ``from <module> import <alias>`` whose name the table renames.

@@ -382,6 +382,9 @@ class SyncWalker(FlavourPlanner):
             else:
                 self.used_rules.add(self.tables.to_sync[qualified])
             how, new = decision
+            if how == "lazy":  # the only name of a lazy import: rewritten in place
+                self.edits.replace_span(*self.source.span(node), new)
+                continue
             if how == "rename":
                 alias_start = self.source.offset(alias.lineno, alias.col_offset)
                 self.edits.replace(alias_start, alias_start + len(alias.name), new)
