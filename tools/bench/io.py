@@ -1,31 +1,37 @@
-"""Benchmark ambidex.io against the stdlib readers people use today.
+"""Benchmark ambidex.io against the stdlib readers people use today, in one run.
 
-    python tools/bench/io.py [--lines N] [--repeat R]
+    python tools/bench/io.py [--scale S] [--rounds R]
 
-Each row reads the same bytes from a local server over loopback, until EOF,
-and reports the best of R runs (wall clock):
+Each cell reads the same bytes from a local server over loopback, until EOF;
+the stdlib reader and ambidex's take turns (interleaved rounds) and the
+table shows medians and stdlib time / ambidex time (>= 1.00: ambidex is at
+least as fast; the goal of issue 13 is >= 0.90 in every cell):
 
-* lines: N lines of 40 bytes, read line by line.
+* 40-byte lines (200,000 x S), read line by line:
     sync:  Stream.read_until(b"\\n")      vs  socket.makefile("rb").readline()
     async: AsyncStream.read_until(b"\\n") vs  StreamReader.readuntil(b"\\n")
-* frames: N length-prefixed frames (4-byte header + 60-byte body).
+* 1 MB lines (20 x S), the same calls with a 2 MiB limit.
+* 64-byte frames (200,000 x S): a 4-byte length, then a 60-byte body.
     sync:  Stream.read_exactly            vs  makefile("rb").read(n)
     async: AsyncStream.read_exactly       vs  StreamReader.readexactly
-* offload: N/20 calls of a no-op function hopping to a worker thread, 8 at
-  a time: ambidex.offload.run_in_thread (bounded slots) vs asyncio.to_thread.
-* dribble: one 64 KiB line arriving 1 byte per receive, searched after each
-  byte -- the buffer alone, no sockets: ambidex's resumable search against
-  rescanning from the start (what a naive `while sep not in buf` loop does).
+* 1 MB frames (20 x S), the same calls.
+
+Then two rows outside the table: offload (run_in_thread vs to_thread, 8
+callers; tools/bench/offload.py has the full comparison) and dribble (one 64
+KiB line arriving a byte at a time, searched after each: the resumable
+search of sansio.ReceiveBuffer against rescanning from the start).
 
 Numbers are noisy: the machine has 2 cores and other work runs on it. Compare
-rows within one run, not across runs.
+cells within one run, and quote them with ``uptime``'s load.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
+import statistics
 import struct
 import sys
 import threading
@@ -37,8 +43,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from ambidex.io import AsyncStream, IncompleteReadError, Stream
-from ambidex.io._buffer import ReceiveBuffer
 from ambidex.offload import run_in_thread
+from ambidex.sansio import ReceiveBuffer
 
 
 def blob_server(blob: bytes) -> tuple[tuple[str, int], Callable[[], None]]:
@@ -67,43 +73,37 @@ def blob_server(blob: bytes) -> tuple[tuple[str, int], Callable[[], None]]:
     return listener.getsockname()[:2], close
 
 
-def best(repeat: int, run: Callable[[], int]) -> tuple[float, int]:
-    times, count = [], 0
-    for _ in range(repeat):
-        started = time.perf_counter()
-        count = run()
-        times.append(time.perf_counter() - started)
-    return min(times), count
-
-
 # --- lines -------------------------------------------------------------------------
 
 
-def sync_lines_ambidex(address: tuple[str, int]) -> int:
+BIG = 1 << 21  # the line limit for the 1 MB rows
+
+
+def sync_lines_ambidex(address: tuple[str, int], limit: int = 65536) -> int:
     n = 0
     with Stream.connect(*address) as s:
         try:
             while True:
-                s.read_until(b"\n")
+                s.read_until(b"\n", limit=limit)
                 n += 1
         except IncompleteReadError:
             return n
 
 
-def sync_lines_makefile(address: tuple[str, int]) -> int:
+def sync_lines_makefile(address: tuple[str, int], limit: int = 65536) -> int:
     n = 0
     with socket.create_connection(address) as sock, sock.makefile("rb") as f:
-        while f.readline():
+        while f.readline(limit):
             n += 1
     return n
 
 
-async def async_lines_ambidex(address: tuple[str, int]) -> int:
+async def async_lines_ambidex(address: tuple[str, int], limit: int = 65536) -> int:
     n = 0
     s = await AsyncStream.connect(*address)
     try:
         while True:
-            await s.read_until(b"\n")
+            await s.read_until(b"\n", limit=limit)
             n += 1
     except IncompleteReadError:
         return n
@@ -111,9 +111,9 @@ async def async_lines_ambidex(address: tuple[str, int]) -> int:
         await s.close()
 
 
-async def async_lines_asyncio(address: tuple[str, int]) -> int:
+async def async_lines_asyncio(address: tuple[str, int], limit: int = 65536) -> int:
     n = 0
-    reader, writer = await asyncio.open_connection(*address)
+    reader, writer = await asyncio.open_connection(*address, limit=limit)
     try:
         while True:
             await reader.readuntil(b"\n")
@@ -187,11 +187,11 @@ async def async_frames_asyncio(address: tuple[str, int]) -> int:
 def dribble_ambidex(size: int) -> int:
     buffer = ReceiveBuffer()
     for _ in range(size - 1):
-        buffer.append(b"x")
-        buffer.find_separator(b"\r\n", size + 2)
-    buffer.append(b"\r\n")
-    end = buffer.find_separator(b"\r\n", size + 2)
-    assert end == size + 1
+        buffer.feed(b"x")
+        assert buffer.read_line(b"\r\n", limit=size + 2) is None
+    buffer.feed(b"\r\n")
+    line = buffer.read_line(b"\r\n", limit=size + 2)
+    assert line is not None and len(line) == size + 1
     return 1
 
 
@@ -205,17 +205,21 @@ def dribble_rescan(size: int) -> int:
     return 1
 
 
-SOCKET_CASES: list[tuple[str, str, str, Callable[..., object]]] = [
-    # (case, colour, reader, client)
-    ("lines", "sync", "ambidex Stream.read_until", sync_lines_ambidex),
-    ("lines", "sync", "socket.makefile readline", sync_lines_makefile),
-    ("lines", "async", "ambidex AsyncStream.read_until", async_lines_ambidex),
-    ("lines", "async", "asyncio StreamReader.readuntil", async_lines_asyncio),
-    ("frames", "sync", "ambidex Stream.read_exactly", sync_frames_ambidex),
-    ("frames", "sync", "socket.makefile read(n)", sync_frames_makefile),
-    ("frames", "async", "ambidex AsyncStream.read_exactly", async_frames_ambidex),
-    ("frames", "async", "asyncio StreamReader.readexactly", async_frames_asyncio),
-]
+CLIENTS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    # colour: (stdlib, ambidex) per kind
+    "lines sync": (sync_lines_makefile, sync_lines_ambidex),
+    "lines async": (async_lines_asyncio, async_lines_ambidex),
+    "frames sync": (sync_frames_makefile, sync_frames_ambidex),
+    "frames async": (async_frames_asyncio, async_frames_ambidex),
+}
+
+
+def run_client(client: Callable[..., Any], address: tuple[str, int], limit: int | None) -> int:
+    result = client(address) if limit is None else client(address, limit)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    assert isinstance(result, int)
+    return result
 
 
 async def hop_many(hop: Callable[..., Any], calls: int) -> int:
@@ -229,60 +233,74 @@ async def hop_many(hop: Callable[..., Any], calls: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--lines", type=int, default=200_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    n, repeat = args.lines, args.repeat
-
-    blobs = {
-        "lines": b"".join(b"%039d\n" % i for i in range(n)),
-        "frames": b"".join(HEADER.pack(60) + b"%060d" % i for i in range(n)),
-    }
-    rows: list[tuple[str, str, float, int]] = []
-    for case, blob in blobs.items():
-        address, close = blob_server(blob)
-        try:
-            for name, colour, label, client in SOCKET_CASES:
-                if name != case:
-                    continue
-
-                def run(
-                    client: Callable[..., object] = client,
-                    colour: str = colour,
-                    address: tuple[str, int] = address,
-                ) -> int:
-                    result = client(address)
-                    if colour == "async":
-                        result = asyncio.run(result)  # type: ignore[arg-type]
-                    assert isinstance(result, int)
-                    return result
-
-                seconds, count = best(repeat, run)
-                assert count == n, (label, count)
-                rows.append((f"{case} ({colour})", label, seconds, count))
-        finally:
+    small, big = int(200_000 * args.scale), max(2, int(20 * args.scale))
+    mb = 1 << 20
+    cells = [
+        # (case, kind, blob, count, limit)
+        ("40-byte lines", "lines", b"".join(b"%039d\n" % i for i in range(small)), small, None),
+        ("1 MB lines", "lines", b"".join(b"%0*d\n" % (mb - 1, i) for i in range(big)), big, BIG),
+        ("64-byte frames", "frames",
+         b"".join(HEADER.pack(60) + b"%060d" % i for i in range(small)), small, None),
+        ("1 MB frames", "frames",
+         b"".join(HEADER.pack(mb - 4) + b"%0*d" % (mb - 4, i) for i in range(big)), big, None),
+    ]
+    results: dict[tuple[str, str, str], list[float]] = {}
+    servers = {case: blob_server(blob) for case, _, blob, _, _ in cells}
+    try:
+        for round_ in range(args.rounds + 1):  # round 0 warms up, untimed
+            for case, kind, _, count, limit in cells:
+                address = servers[case][0]
+                for colour in ("sync", "async"):
+                    pair = CLIENTS[f"{kind} {colour}"]
+                    order = pair if round_ % 2 == 0 else pair[::-1]
+                    for client in order:
+                        who = "stdlib" if client is pair[0] else "ambidex"
+                        started = time.perf_counter()
+                        got = run_client(client, address, limit)
+                        elapsed = time.perf_counter() - started
+                        assert got == count, (case, colour, who, got)
+                        if round_:
+                            results.setdefault((case, colour, who), []).append(elapsed)
+    finally:
+        for _, close in servers.values():
             close()
 
-    calls = max(8, n // 20)
+    load = os.getloadavg()
+    print(
+        f"python {sys.version.split()[0]}, median of {args.rounds} interleaved rounds, "
+        f"loopback; load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    print("stdlib/ambidex: >= 1.00 means ambidex is as fast or faster (goal: >= 0.90)")
+    print(f"{'case':<16} {'colour':<6} {'stdlib s':>9} {'ambidex s':>10} {'stdlib/ambidex':>15}")
+    for case, _, _, _, _ in cells:
+        for colour in ("sync", "async"):
+            stdlib = statistics.median(results[(case, colour, "stdlib")])
+            ours = statistics.median(results[(case, colour, "ambidex")])
+            print(f"{case:<16} {colour:<6} {stdlib:>9.4f} {ours:>10.4f} {stdlib / ours:>15.2f}")
+
+    calls = max(8, small // 20)
+    print()
     for label, hop in (
         ("ambidex run_in_thread", run_in_thread),
         ("asyncio.to_thread", asyncio.to_thread),
     ):
-        seconds, count = best(repeat, lambda hop=hop: asyncio.run(hop_many(hop, calls)))
-        rows.append(("offload", label, seconds, count))
-
+        times = []
+        for _ in range(args.rounds):
+            started = time.perf_counter()
+            asyncio.run(hop_many(hop, calls))
+            times.append(time.perf_counter() - started)
+        print(f"offload x8       {label:<26} {statistics.median(times):>9.4f} s ({calls} calls)")
     size = 64 * 1024
     for label, fn in (
-        ("ambidex ReceiveBuffer (resumes)", dribble_ambidex),
-        ("bytearray.find from 0 (rescans)", dribble_rescan),
+        ("ReceiveBuffer (resumes)", dribble_ambidex),
+        ("bytearray.find from 0", dribble_rescan),
     ):
-        seconds, _ = best(repeat, lambda fn=fn: fn(size))
-        rows.append(("dribble 64 KiB", label, seconds, size))
-
-    print(f"python {sys.version.split()[0]}, best of {repeat}, loopback; noisy 2-core machine")
-    print(f"{'case':<18} {'reader':<34} {'seconds':>9} {'items/s':>12}")
-    for case, label, seconds, count in rows:
-        print(f"{case:<18} {label:<34} {seconds:>9.4f} {count / seconds:>12,.0f}")
+        started = time.perf_counter()
+        fn(size)
+        print(f"dribble 64 KiB   {label:<26} {time.perf_counter() - started:>9.4f} s")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,240 @@
+"""AsyncStream, written once: ``io/_sync/_stream.py`` (``Stream``) is generated from it.
+
+Everything a stream promises is here: argument checks, ``read_until``'s
+limit, which exceptions come out, what a failed write or ``start_tls``
+leaves behind, when the stream counts as closed. What differs between the
+colours (connecting, reading under a deadline, sending, TLS, closing) is in
+the backend this class inherits from: ``AsyncBackend`` here, ``SyncBackend``
+in the generated twin (``ambidex.io._backends``). Edit this file, then run
+``ambidex generate``; CI runs ``ambidex generate --check``.
+
+The hot paths call the backend's reader directly (``self._reader.readuntil``:
+the StreamReader's own, or the socket reader's C ``readline``), so a line
+costs one method of ours on top of the stdlib's.
+"""
+
+from __future__ import annotations
+
+import ssl as _ssl
+from types import TracebackType
+
+from ambidex.io._backends._async import AsyncBackend, IncompleteRead, LimitOverrun
+from ambidex.io._errors import IncompleteReadError, ReadLimitError, StreamClosedError, StreamError
+
+__all__ = ["AsyncStream"]
+
+# What ``read()`` asks for by default.
+_CHUNK = 65536
+
+
+class AsyncStream(AsyncBackend):
+    """A byte stream over a connection, with the reads protocols need.
+
+    :class:`~ambidex.io.Stream` (over a socket) and
+    :class:`~ambidex.io.AsyncStream` (over asyncio's StreamReader and
+    StreamWriter) have the same methods, arguments, results and exceptions;
+    only ``await`` differs. So a driver written against one is the other's
+    twin with ``await`` dropped or added (this class is itself written once
+    and generated in the other colour).
+
+    **Timeouts.** ``timeout`` (seconds, or None for no limit) bounds each
+    operation as a whole: ``read_exactly(1000)`` that receives 999 bytes in
+    time and then waits raises :class:`TimeoutError` when the operation's
+    time is up, not when one receive's is. It can be changed between calls.
+
+    **State after a failure.** A read that times out (or is cancelled, or
+    interrupted) consumes nothing: the bytes that arrived stay buffered and
+    the next read sees them, so a caller may simply retry. A write that
+    times out, fails or is cancelled may have sent any prefix of the data,
+    so the framing of the outgoing stream is lost: the stream refuses
+    further writes (:class:`StreamError`) while reads still work, to collect
+    a reply or an error already in flight. A ``start_tls`` that fails (or
+    is cancelled) closes the stream. ``close()`` may be called any number
+    of times; any other use after it raises :class:`StreamClosedError`.
+
+    **End of file.** ``read`` returns ``b""`` only at end of file;
+    ``read_exactly`` and ``read_until`` raise
+    :class:`~ambidex.io.IncompleteReadError` carrying the bytes that did
+    arrive.
+
+    **Sharing.** An ``AsyncStream`` is for one task at a time (a reader task
+    and a writer task may share it). Like a socket, a ``Stream`` may be read
+    by one thread while another writes (with a timeout set, both then set
+    it on the one socket, so each bounds the other's wait only loosely).
+    """
+
+    @classmethod
+    async def connect(
+        cls,
+        host: str,
+        port: int,
+        *,
+        timeout: float | None = None,
+        ssl: _ssl.SSLContext | None = None,
+        server_hostname: str | None = None,
+    ) -> AsyncStream:
+        """Open a TCP connection (and, with ``ssl``, a TLS session over it).
+
+        ``timeout`` bounds the connect and the TLS handshake together and
+        becomes the stream's per-operation timeout. ``server_hostname`` is
+        the name the certificate is checked against; it defaults to ``host``
+        and is only meaningful with ``ssl``. On any failure (a timeout or a
+        cancellation too) nothing is left open.
+        """
+        if server_hostname is not None and ssl is None:
+            raise ValueError("server_hostname is only meaningful with ssl")
+        transport = await cls._open(host, port, timeout, ssl, server_hostname)
+        stream = cls(*transport, timeout=timeout)
+        stream._host = host
+        return stream
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called (or a failed ``start_tls`` closed it)."""
+        return self._closed
+
+    async def read(self, max_bytes: int = _CHUNK) -> bytes:
+        """Return between 1 and ``max_bytes`` bytes, waiting for at least one.
+
+        Returns ``b""`` only at end of file (the peer closed its side).
+        Buffered bytes (left by ``read_until`` or ``read_exactly``) are
+        returned first, without waiting.
+        """
+        if self._closed:
+            raise StreamClosedError("the stream is closed")
+        if max_bytes < 1:
+            raise ValueError(f"read: max_bytes must be at least 1, got {max_bytes}")
+        if self.timeout is None:
+            return await self._reader.read(max_bytes)
+        return await self._timed(self._reader.read, max_bytes, "read")
+
+    async def read_exactly(self, n: int) -> bytes:
+        """Return exactly ``n`` bytes, waiting for as many as needed.
+
+        Raises :class:`~ambidex.io.IncompleteReadError` if the peer closes
+        first (``.partial`` has what arrived, ``.expected`` is ``n``). On a
+        timeout nothing is consumed: the bytes that arrived stay buffered.
+        Up to ``n`` bytes are buffered, so check a length the peer sent
+        against your protocol's maximum before asking for it.
+        """
+        if self._closed:
+            raise StreamClosedError("the stream is closed")
+        if n < 0:
+            raise ValueError(f"read_exactly: n must be >= 0, got {n}")
+        try:
+            if self.timeout is None:
+                return await self._reader.readexactly(n)
+            return await self._timed(self._reader.readexactly, n, "read_exactly")
+        except IncompleteRead as exc:
+            raise IncompleteReadError(exc.partial, n) from None
+
+    async def read_until(self, separator: bytes = b"\n", *, limit: int = 65536) -> bytes:
+        """Return the bytes up to and including the first ``separator``.
+
+        The line, separator included, must fit in ``limit`` bytes: once
+        ``limit`` bytes are buffered without one, :class:`~ambidex.io.ReadLimitError`
+        is raised and the bytes stay buffered, so a hostile peer cannot make
+        the stream buffer without bound. Raises
+        :class:`~ambidex.io.IncompleteReadError` (``.expected`` is None) if
+        the peer closes first. On a timeout nothing is consumed.
+        """
+        if self._closed:
+            raise StreamClosedError("the stream is closed")
+        if not separator:
+            raise ValueError("read_until: the separator must not be empty")
+        reader = self._reader
+        # The reader's limit counts the bytes before the separator.
+        bound = limit - len(separator)
+        if reader._limit != bound:
+            if bound < 0:
+                raise ValueError(
+                    f"read_until: limit ({limit}) is shorter than the separator "
+                    f"({len(separator)} bytes)"
+                )
+            reader._limit = bound
+        try:
+            if self.timeout is None:
+                return await reader.readuntil(separator)
+            return await self._timed(reader.readuntil, separator, "read_until")
+        except IncompleteRead as exc:
+            raise IncompleteReadError(exc.partial, None) from None
+        except LimitOverrun:
+            raise ReadLimitError(separator, limit, self._buffered()) from None
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Send all of ``data``, waiting until the transport has taken it.
+
+        If this raises (timeout, connection reset, cancellation), any prefix
+        of ``data`` may have been sent: the stream refuses further writes
+        with :class:`StreamError`, since whatever comes next would be read by
+        the peer as the rest of the cut-off message.
+        """
+        if self._closed:
+            raise StreamClosedError("the stream is closed")
+        if self._write_broken:
+            raise StreamError(f"write: the stream can no longer write: {self._write_broken}")
+        try:
+            await self._send_all(data)
+        except TimeoutError:
+            self._write_broken = "an earlier write timed out part way"
+            raise
+        except BaseException as exc:
+            self._write_broken = f"an earlier write failed part way ({exc!r})"
+            raise
+
+    async def start_tls(
+        self, ssl_context: _ssl.SSLContext, server_hostname: str | None = None
+    ) -> None:
+        """Upgrade the connection to TLS in place (STARTTLS and friends).
+
+        Call it right after the peer agreed to switch. ``server_hostname``
+        defaults to the host given to ``connect``. Refuses (StreamError) if
+        bytes are buffered: they arrived before the handshake, and treating
+        them as if they came over TLS is the classic STARTTLS injection hole.
+        If the handshake fails, times out or is cancelled, the stream is
+        closed. (An AsyncStream made from ``asyncio.start_server``'s reader
+        and writer upgrades as the server: pass the server's context.)
+        """
+        if self._closed:
+            raise StreamClosedError("the stream is closed")
+        buffered = self._buffered()
+        if buffered:
+            raise StreamError(
+                f"start_tls: {buffered} unread bytes arrived before the handshake; "
+                "refusing to mix them with the encrypted stream"
+            )
+        try:
+            await self._upgrade(ssl_context, server_hostname or self._host)
+        except BaseException:
+            self._abort()
+            raise
+
+    async def close(self) -> None:
+        """Close the connection. Idempotent; never waits on the peer for long.
+
+        Buffered, unread bytes are dropped. In the asyncio colour, data still
+        queued for sending gets up to ``close_timeout`` seconds to go out;
+        then (or at once if the close is cancelled) the connection is
+        aborted. Every later call other than ``close`` raises
+        :class:`StreamClosedError`.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        await self._close_transport()
+
+    async def __aenter__(self) -> AsyncStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "eof" if self._at_eof() else "open"
+        buffered = 0 if self._closed else self._buffered()
+        return f"<{type(self).__name__} {state} buffered={buffered} timeout={self.timeout}>"

@@ -1,0 +1,123 @@
+"""AsyncBackend: what AsyncStream needs from an asyncio connection.
+
+The reads go straight to the ``StreamReader``: its ``readuntil`` and
+``readexactly`` already keep what a stream promises (a cancelled read
+consumes nothing; a line over the limit stays buffered), so the stream keeps
+no buffer of its own and copies nothing twice. The per-call ``limit`` of
+``read_until`` is the reader's ``_limit``, set for each call (the one
+private attribute used; it exists from 3.8 to 3.13).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl as _ssl
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol, TypeVar, cast
+
+from ambidex.io._timeouts import run_with_timeout
+from ambidex.io._tls import upgrade_writer
+
+T = TypeVar("T")
+A = TypeVar("A")
+
+IncompleteRead = asyncio.IncompleteReadError
+"""What ``_reader`` raises when the peer closes mid-read (``.partial``)."""
+LimitOverrun = asyncio.LimitOverrunError
+"""What ``_reader.readuntil`` raises past ``_limit`` (nothing consumed)."""
+
+# How long close() lets the transport flush what is still queued before it
+# aborts the connection: a dead peer must not make close() hang.
+CLOSE_TIMEOUT = 5.0
+
+
+class Reader(Protocol):
+    """The part of ``asyncio.StreamReader`` the stream uses."""
+
+    _limit: int
+
+    async def read(self, n: int = -1) -> bytes: ...
+    async def readexactly(self, n: int) -> bytes: ...
+    async def readuntil(self, separator: bytes = b"\n") -> bytes: ...
+    def at_eof(self) -> bool: ...
+
+
+class AsyncBackend:
+    """The asyncio half of a stream: a StreamReader and a StreamWriter."""
+
+    timeout: float | None
+    """Seconds each operation may take; None waits forever."""
+    close_timeout: float = CLOSE_TIMEOUT
+    """Seconds ``close()`` waits for queued data to go out before aborting."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        self._reader = cast(Reader, reader)
+        self._writer = writer
+        self.timeout = timeout
+        self._closed = False
+        self._write_broken = ""
+        # The host ``connect`` was given, the default server_hostname of start_tls.
+        self._host: str | None = None
+
+    @staticmethod
+    async def _open(
+        host: str,
+        port: int,
+        timeout: float | None,
+        ssl: _ssl.SSLContext | None,
+        server_hostname: str | None,
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Connect; what ``__init__`` takes. On any failure (timeout and
+        cancellation too) asyncio leaves nothing open."""
+        return await run_with_timeout(
+            asyncio.open_connection(
+                host, port, ssl=ssl, server_hostname=(server_hostname or host) if ssl else None
+            ),
+            timeout,
+            "connect",
+        )
+
+    async def _timed(
+        self, read: Callable[[A], Coroutine[Any, Any, T]], argument: A, what: str
+    ) -> T:
+        """``await read(argument)`` under the stream's timeout (a cancel scope:
+        the read is cancelled where it waits, having consumed nothing)."""
+        return await run_with_timeout(read(argument), self.timeout, what)
+
+    async def _send_all(self, data: bytes | bytearray | memoryview) -> None:
+        self._writer.write(data)
+        await run_with_timeout(self._writer.drain(), self.timeout, "write")
+
+    async def _upgrade(self, ssl_context: _ssl.SSLContext, server_hostname: str | None) -> None:
+        await run_with_timeout(
+            upgrade_writer(self._writer, ssl_context, server_hostname), self.timeout, "start_tls"
+        )
+
+    def _buffered(self) -> int:
+        """Bytes received and not read yet."""
+        return len(cast(Any, self._reader)._buffer)
+
+    def _at_eof(self) -> bool:
+        return self._reader.at_eof()
+
+    async def _close_transport(self) -> None:
+        self._writer.close()
+        try:
+            await asyncio.wait_for(self._writer.wait_closed(), self.close_timeout)
+        except (asyncio.TimeoutError, OSError):
+            # A peer that stopped reading (or a connection already broken):
+            # give up on a clean close.
+            self._writer.transport.abort()
+        except BaseException:
+            self._writer.transport.abort()
+            raise
+
+    def _abort(self) -> None:
+        self._closed = True
+        self._writer.transport.abort()

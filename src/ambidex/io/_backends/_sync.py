@@ -1,0 +1,332 @@
+"""SyncBackend: what Stream needs from a socket, and a reader as fast as makefile's.
+
+``socket.makefile("rb")`` reads through a C ``BufferedReader``: a line is
+one C call. ``SocketReader`` reads through one too, and adds the promise
+``makefile`` does not keep: a read that times out (or is interrupted)
+consumes nothing. The trick is in the raw layer under the buffered reader:
+when ``recv_into`` fails, it records the failure and reports "no data for
+now" instead of raising, so the C ``readline``/``read`` returns what it had
+collected rather than dropping it (which is what it does when the raw read
+raises). ``SocketReader`` puts those bytes back in front (in a
+:class:`~ambidex.sansio.ReceiveBuffer`) and then raises the failure.
+
+Its method names and exceptions are ``asyncio.StreamReader``'s (``read``,
+``readexactly``, ``readuntil``, ``_limit``, ``IncompleteRead``,
+``LimitOverrun``), so the stream written once against the StreamReader is
+right over a socket too.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import ssl as _ssl
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from ambidex.io._errors import timed_out
+from ambidex.sansio import LimitExceeded, ReceiveBuffer
+
+T = TypeVar("T")
+A = TypeVar("A")
+
+# The buffered reader's size: what one recv asks for when lines are short.
+_BUFFER_SIZE = 65536
+
+
+class IncompleteRead(EOFError):
+    """The peer closed mid-read; ``partial`` is what arrived (consumed)."""
+
+    def __init__(self, partial: bytes, expected: int | None) -> None:
+        super().__init__(f"{len(partial)} bytes read before end of file")
+        self.partial = partial
+        self.expected = expected
+
+
+class LimitOverrun(Exception):
+    """``readuntil`` saw ``_limit`` + len(separator) bytes without the
+    separator ending within them; nothing is consumed."""
+
+    def __init__(self, message: str, consumed: int) -> None:
+        super().__init__(message)
+        self.consumed = consumed
+
+
+class _SocketRaw(io.RawIOBase):
+    """``recv_into`` for a BufferedReader, which never raises into it.
+
+    A failure (a timeout, a reset, an exception from a signal handler) is
+    kept in ``failure`` and reported as "no data" (None), so the C reader
+    returns the bytes it collected; SocketReader raises the failure after
+    putting them back. ``deadline`` bounds the operation in progress;
+    ``hold`` makes reads report "no data" without touching the socket.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self.sock = sock
+        self.deadline: float | None = None
+        self.failure: BaseException | None = None
+        self.hold = False
+        self.sock_timeout: float | None = sock.gettimeout()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int | None:  # type: ignore[override]
+        if self.hold:
+            return None
+        try:
+            deadline = self.deadline
+            if deadline is None:
+                if self.sock_timeout is not None:
+                    self.settimeout(None)
+            else:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                self.settimeout(left)
+            return self.sock.recv_into(buffer)
+        except BaseException as exc:
+            self.failure = exc
+            return None
+
+    def settimeout(self, timeout: float | None) -> None:
+        # settimeout is a system call when blocking mode flips; skip it when
+        # nothing changes (the common case: no timeout at all).
+        if timeout is not None or timeout != self.sock_timeout:
+            self.sock.settimeout(timeout)
+            self.sock_timeout = timeout
+
+
+class SocketReader:
+    """``asyncio.StreamReader``'s reads, blocking, over a socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._raw = _SocketRaw(sock)
+        file = io.BufferedReader(self._raw, _BUFFER_SIZE)
+        self._file = file
+        self._readline = file.readline
+        self._read = file.read
+        self._read1 = file.read1
+        # Bytes given back after a failed or over-long read: they come first.
+        # None when there are none, so the hot paths test one attribute.
+        self._pending: ReceiveBuffer | None = None
+        self._limit = 65536
+        self._eof = False
+
+    @property
+    def deadline(self) -> float | None:
+        return self._raw.deadline
+
+    @deadline.setter
+    def deadline(self, deadline: float | None) -> None:
+        self._raw.deadline = deadline
+
+    def settimeout(self, timeout: float | None) -> None:
+        """Set the socket's timeout (for the writer), keeping the reader's note of it."""
+        self._raw.settimeout(timeout)
+
+    def at_eof(self) -> bool:
+        return self._eof and self._pending is None
+
+    def buffered(self) -> int:
+        """Bytes received and not read yet."""
+        self._raw.hold = True
+        try:
+            held = len(self._file.peek())
+        finally:
+            self._raw.hold = False
+        return held + (0 if self._pending is None else len(self._pending))
+
+    def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes, buffered ones first; ``b""`` at end of file."""
+        if self._pending is not None:
+            return self._take(n)
+        data = self._read1(n)
+        if not data:
+            self._raise_failure()
+            self._eof = True
+        return data
+
+    def readexactly(self, n: int) -> bytes:
+        if self._pending is None:
+            data = self._read(n)
+            if data is not None and len(data) == n:
+                return data
+            pending = self._give_back(data)
+        else:
+            pending = self._pending
+            data = self._read(max(n - len(pending), 0))
+            if data:
+                pending.feed(data)
+        if len(pending) >= n:
+            return self._take(n)
+        self._raise_failure()
+        self._eof = True
+        raise IncompleteRead(self._take(-1), n)
+
+    def readuntil(self, separator: bytes = b"\n") -> bytes:
+        if self._pending is None and separator[-1:] == b"\n":
+            # The C path: one readline call per line. Its limit is the
+            # line's longest, separator included.
+            line = self._readline(self._limit + len(separator))
+            if line.endswith(separator):
+                return line
+            # Short (end of file, a failure), over the limit, or a "\n" that
+            # does not end this separator: the careful path decides.
+            self._give_back(line)
+            self._raise_failure()
+        return self._readuntil_pending(separator)
+
+    def _readuntil_pending(self, separator: bytes) -> bytes:
+        pending = self._give_back(b"")
+        limit = self._limit + len(separator)
+        while True:
+            try:
+                line = pending.read_line(separator, limit=limit)
+            except LimitExceeded:
+                raise LimitOverrun(f"no separator within {limit} bytes", len(pending)) from None
+            if line is not None:
+                if not pending:
+                    self._pending = None
+                return line
+            chunk = self._read1(_BUFFER_SIZE)
+            if not chunk:
+                self._raise_failure()
+                self._eof = True
+                raise IncompleteRead(self._take(-1), None)
+            pending.feed(chunk)
+
+    def _give_back(self, data: bytes | None) -> ReceiveBuffer:
+        """Put ``data`` in front of what the buffered reader holds."""
+        pending = self._pending
+        if pending is None:
+            pending = self._pending = ReceiveBuffer(max_buffer=None)
+        if data:
+            pending.feed(data)
+        return pending
+
+    def _take(self, n: int) -> bytes:
+        """Up to ``n`` given-back bytes (all if ``n`` < 0)."""
+        pending = self._pending
+        assert pending is not None
+        out = pending.consume(len(pending) if n < 0 else n)
+        if not pending:
+            self._pending = None
+        return out
+
+    def _raise_failure(self) -> None:
+        failure = self._raw.failure
+        if failure is not None:
+            self._raw.failure = None
+            raise failure
+
+
+class SyncBackend:
+    """The blocking half of a stream: a connected socket."""
+
+    timeout: float | None
+    """Seconds each operation may take; None waits forever."""
+    close_timeout: float = 5.0
+    """For parity with AsyncStream; unused here: closing a socket never waits."""
+
+    def __init__(self, sock: socket.socket, *, timeout: float | None = None) -> None:
+        self._sock = sock
+        self._reader = SocketReader(sock)
+        self.timeout = timeout
+        self._closed = False
+        self._write_broken = ""
+        # The host ``connect`` was given, the default server_hostname of start_tls.
+        self._host: str | None = None
+
+    @staticmethod
+    def _open(
+        host: str,
+        port: int,
+        timeout: float | None,
+        ssl: _ssl.SSLContext | None,
+        server_hostname: str | None,
+    ) -> tuple[socket.socket]:
+        """Connect; what ``__init__`` takes. On any failure nothing is left open."""
+        deadline = _deadline(timeout)
+        try:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        except TimeoutError:
+            raise timed_out("connect", timeout) from None
+        try:
+            # asyncio sets TCP_NODELAY on its transports; do the same so
+            # small request/reply exchanges behave alike in both colours.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if ssl is not None:
+                sock.settimeout(_remaining(deadline, "connect", timeout))
+                sock = ssl.wrap_socket(sock, server_hostname=server_hostname or host)
+        except TimeoutError:
+            sock.close()
+            raise timed_out("connect", timeout) from None
+        except BaseException:
+            sock.close()
+            raise
+        return (sock,)
+
+    def _timed(self, read: Callable[[A], T], argument: A, what: str) -> T:
+        """``read(argument)`` with the socket reads bounded by the stream's timeout."""
+        reader = self._reader
+        reader.deadline = _deadline(self.timeout)
+        try:
+            return read(argument)
+        except TimeoutError:
+            raise timed_out(what, self.timeout) from None
+        finally:
+            reader.deadline = None
+
+    def _send_all(self, data: bytes | bytearray | memoryview) -> None:
+        view = memoryview(data).cast("B")
+        deadline = _deadline(self.timeout)
+        try:
+            if deadline is None:
+                self._reader.settimeout(None)
+                self._sock.sendall(view)  # one C loop, no per-send deadline checks
+            else:
+                while view:
+                    self._reader.settimeout(_remaining(deadline, "write", self.timeout))
+                    sent = self._sock.send(view)
+                    view = view[sent:]
+        except TimeoutError:
+            raise timed_out("write", self.timeout) from None
+
+    def _upgrade(self, ssl_context: _ssl.SSLContext, server_hostname: str | None) -> None:
+        try:
+            self._sock.settimeout(self.timeout)
+            self._sock = ssl_context.wrap_socket(self._sock, server_hostname=server_hostname)
+        except TimeoutError:
+            raise timed_out("start_tls", self.timeout) from None
+        self._reader = SocketReader(self._sock)
+
+    def _buffered(self) -> int:
+        """Bytes received and not read yet."""
+        return self._reader.buffered()
+
+    def _at_eof(self) -> bool:
+        return self._reader.at_eof()
+
+    def _close_transport(self) -> None:
+        self._sock.close()
+
+    def _abort(self) -> None:
+        self._closed = True
+        self._sock.close()
+
+
+def _deadline(timeout: float | None) -> float | None:
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def _remaining(deadline: float | None, what: str, timeout: float | None) -> float | None:
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise timed_out(what, timeout)
+    return left
