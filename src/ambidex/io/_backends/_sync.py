@@ -140,6 +140,13 @@ class SocketReader:
             self._raw.hold = False
         return held + (0 if self._pending is None else len(self._pending))
 
+    @property
+    def _buffer(self) -> int:
+        # What asyncio's StreamReader calls its buffer, for code that peeks at
+        # either colour's reader (examples/gibson/_unasked.py): truthy when
+        # bytes wait. Prefer the stream's own ``_buffered()``.
+        return self.buffered()
+
     def read(self, n: int = -1) -> bytes:
         """Up to ``n`` bytes, buffered ones first; ``b""`` at end of file."""
         if self._pending is not None:
