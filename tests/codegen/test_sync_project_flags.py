@@ -272,3 +272,26 @@ def test_an_elif_that_cannot_run_in_the_target_colour_goes() -> None:
     to_async_source = source.replace("_IS_SYNC = False", "_IS_SYNC = True")
     result = to_async({"m.py": to_async_source}, table=DEFAULT_TABLE, renames={}, flags=FLAGS)
     assert "elif _IS_SYNC" in result.outputs["m.py"]  # towards async: left as written
+
+
+def test_a_conditional_expression_decided_by_a_flag_keeps_its_live_side() -> None:
+    source = """\
+    import asyncio
+    import threading
+
+    _IS_SYNC = False
+
+
+    def lock_type():
+        return threading.Lock if _IS_SYNC else asyncio.Lock
+    """
+    expected = """\
+    import threading
+
+    _IS_SYNC = True
+
+
+    def lock_type():
+        return threading.Lock
+    """
+    assert sync_of(source, flags=FLAGS) == dedent(expected)

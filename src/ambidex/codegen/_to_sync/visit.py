@@ -17,6 +17,7 @@ import tokenize
 from collections.abc import Callable
 from typing import Any
 
+from ambidex.codegen._flags import fold
 from ambidex.codegen._imports import already_imported, place_imports, remove_aliases
 from ambidex.codegen._to_sync.flavour import FlavourPlanner
 
@@ -102,6 +103,19 @@ class SyncWalker(FlavourPlanner):
         match = _ASYNC_KW.match(self.source.text, start)
         if match is not None:
             self.edits.replace(match.start(), match.end(), "")
+
+    def visit_IfExp(self, node: ast.IfExp) -> None:
+        """``a if _IS_SYNC else b``: the flags decide it, so only the live side stays."""
+        folded = fold(node.test, self.values)
+        if not isinstance(folded, bool):
+            self.generic_visit(node)
+            return
+        kept, dead = (node.body, node.orelse) if folded else (node.orelse, node.body)
+        # The dead side's names may have been an import's only use.
+        self.touched.update(n.id for n in ast.walk(dead) if isinstance(n, ast.Name))
+        self.visit(kept)
+        text = self.edits.render(*self.source.span(kept))
+        self.edits.replace_span(*self.source.span(node), text)
 
     def visit_AsyncWith(self, node: ast.AsyncWith) -> None:
         self._drop_async_keyword(node)
