@@ -162,12 +162,22 @@ class _Checker:
         self.twin_type_names = set(twin_types(table).values())
         self.async_names = async_names
         self.parents: dict[int, ast.AST] = {}
-        for module in graph.modules.values():
-            for parent in ast.walk(module.tree):
-                for child in ast.iter_child_nodes(parent):
-                    self.parents[id(child)] = parent
+        """Child -> parent, filled a function at a time (see :meth:`enter`)."""
+        self._walked: set[int] = set()
         self.returns_coroutine: dict[str, Call] = {}
         """Plain functions that return a coroutine they did not await, and the call."""
+
+    def enter(self, function: Function) -> None:
+        """Know the parents of ``function``'s nodes (the whole def, nested ones too)."""
+        outer = function
+        while outer.parent is not None:
+            outer = outer.parent
+        if id(outer.node) in self._walked:
+            return
+        self._walked.add(id(outer.node))
+        for parent in ast.walk(outer.node):
+            for child in ast.iter_child_nodes(parent):
+                self.parents[id(child)] = parent
 
     def must_await(self, call: Call) -> str | None:
         """What the call runs that must be awaited, spelled for the message."""
@@ -196,6 +206,7 @@ class _Checker:
     def handled(self, call: Call) -> str | None:
         """How an unawaited coroutine is taken care of here: "await", "returned",
         "scheduled", "handed", "stored", "lambda"; None when it is not."""
+        self.enter(call.caller)
         node: ast.AST = call.node
         parent = self.parents.get(id(node))
         if isinstance(parent, ast.Await):
@@ -341,6 +352,7 @@ class _Checker:
         """The call sits under ``if isinstance(x, T):`` for its receiver ``x`` and a
         ``T`` that is not the twin (ftplib's ``isinstance(conn, ssl.SSLSocket)``):
         a branch for another type, never taken with the twin."""
+        self.enter(call.caller)
         spelled = ast.unparse(receiver)
 
         def other_type(test: ast.expr) -> bool:

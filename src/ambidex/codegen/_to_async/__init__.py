@@ -115,15 +115,20 @@ def to_async(
     modules = {path: apply_markers(text, known_flags) for path, text in modules.items()}
     line_maps: dict[str, LineMap] = {}
     deferred: list[Diagnostic] = []
-    if defer_init_io:
-        modules, deferred, line_maps = defer(modules, table)
     graph = build(modules, table)
+    planner = Planner(graph)
+    planner.run()
+    if defer_init_io and any(
+        "__init__ cannot be async" in d.message for d in planner.diagnostics
+    ):
+        modules, deferred, line_maps = defer(modules, graph, planner)
+        graph = build(modules, table)
+        planner = Planner(graph)
+        planner.run()
     diagnostics = [
         Diagnostic(path, line, col + 1, f"cannot parse: {message}")
         for path, line, col, message in graph.syntax_errors
     ]
-    planner = Planner(graph)
-    planner.run()
     planner.warn_blocking_without_twin()
     planner.warn_external_overrides()
     diagnostics += planner.diagnostics

@@ -41,8 +41,7 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ambidex._callgraph import Call, CallGraph, Function, build
-from ambidex._rules import RuleTable
+from ambidex._callgraph import Call, CallGraph, Function
 from ambidex.codegen._source import Diagnostic
 from ambidex.codegen._to_async.flavour import DROPPED
 from ambidex.codegen._to_async.plan import Planner
@@ -73,17 +72,15 @@ class LineMap:
 
 
 def defer_init_io(
-    modules: Mapping[str, str], table: RuleTable
+    modules: Mapping[str, str], graph: CallGraph, planner: Planner
 ) -> tuple[dict[str, str], list[Diagnostic], dict[str, LineMap]]:
     """The modules with the I/O of each ``__init__`` moved to ``__enter__``.
 
+    ``graph`` and ``planner`` (run) are the port's own analysis of ``modules``.
     Returns the new texts, the diagnostics (a warning per class that moved,
     an error where moving would change what the code means) and, per path,
     the map from new lines back to source lines.
     """
-    graph = build(modules, table)
-    planner = Planner(graph)
-    planner.run()
     texts = dict(modules)
     diagnostics: list[Diagnostic] = []
     maps: dict[str, LineMap] = {}
