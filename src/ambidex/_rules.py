@@ -72,6 +72,15 @@ class Rule:
     receiver_arg: bool = False
     """A method whose twin is a function taking the receiver first:
     ``ctx.wrap_socket(sock, ...)`` -> ``await wrap_socket(ctx, sock, ...)``."""
+    args_twin: str | None = None
+    """Called with more than ``twin_args`` arguments, the twin is this function
+    instead, the receiver first: ``event.wait(5)`` -> ``await wait_event(event, 5)``
+    (``asyncio.Event.wait`` takes no timeout)."""
+    twin_args: int = 0
+    receiver_typed: str | None = None
+    """For an exception name: rename it only in an ``except`` whose ``try`` body
+    calls a method of an object of this type (which the port converted):
+    ``queue.Empty`` becomes ``asyncio.QueueEmpty`` only around an ``asyncio.Queue``."""
     match_arg: str | None = None
     """The row also applies to a method of its name on a receiver of unknown
     type when the first argument is of this type (``x.wrap_socket(sock)`` with
@@ -234,7 +243,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     # --- threading -> asyncio synchronisation ----------------------------------
     _call("threading.Lock", "asyncio.Lock", awaited=False, blocks=False,
           returns="threading.Lock"),
-    _method("threading.Lock.acquire", "asyncio.Lock.acquire"),
+    Rule("threading.Lock.acquire", "asyncio.Lock.acquire", Kind.METHOD, True, True,
+         args_twin="ambidex.io.acquire_lock"),
     _method("threading.Lock.__enter__", "asyncio.Lock.__aenter__"),
     _plain("threading.Lock.release", "asyncio.Lock.release"),
     _plain("threading.Lock.locked", "asyncio.Lock.locked"),
@@ -244,34 +254,41 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _method("threading.RLock.__enter__", None, fix="use asyncio.Lock"),
     _call("threading.Event", "asyncio.Event", awaited=False, blocks=False,
           returns="threading.Event"),
-    _method("threading.Event.wait", "asyncio.Event.wait"),
+    Rule("threading.Event.wait", "asyncio.Event.wait", Kind.METHOD, True, True,
+         args_twin="ambidex.io.wait_event"),
     _plain("threading.Event.set", "asyncio.Event.set"),
     _plain("threading.Event.clear", "asyncio.Event.clear"),
     _plain("threading.Event.is_set", "asyncio.Event.is_set"),
     _call("threading.Condition", "asyncio.Condition", awaited=False, blocks=False,
           returns="threading.Condition"),
-    _method("threading.Condition.wait", "asyncio.Condition.wait"),
+    Rule("threading.Condition.wait", "asyncio.Condition.wait", Kind.METHOD, True, True,
+         args_twin="ambidex.io.wait_condition"),
     _method("threading.Condition.wait_for", "asyncio.Condition.wait_for"),
-    _method("threading.Condition.acquire", "asyncio.Condition.acquire"),
+    Rule("threading.Condition.acquire", "asyncio.Condition.acquire", Kind.METHOD, True, True,
+         args_twin="ambidex.io.acquire_lock"),
     _method("threading.Condition.__enter__", "asyncio.Condition.__aenter__"),
     _plain("threading.Condition.release", "asyncio.Condition.release"),
     _plain("threading.Condition.notify", "asyncio.Condition.notify"),
     _plain("threading.Condition.notify_all", "asyncio.Condition.notify_all"),
     _call("threading.Semaphore", "asyncio.Semaphore", awaited=False, blocks=False,
           returns="threading.Semaphore"),
-    _method("threading.Semaphore.acquire", "asyncio.Semaphore.acquire"),
+    Rule("threading.Semaphore.acquire", "asyncio.Semaphore.acquire", Kind.METHOD, True, True,
+         args_twin="ambidex.io.acquire_lock"),
     _method("threading.Semaphore.__enter__", "asyncio.Semaphore.__aenter__"),
     _plain("threading.Semaphore.release", "asyncio.Semaphore.release"),
     _call("threading.BoundedSemaphore", "asyncio.BoundedSemaphore", awaited=False,
           blocks=False, returns="threading.BoundedSemaphore"),
-    _method("threading.BoundedSemaphore.acquire", "asyncio.BoundedSemaphore.acquire"),
+    Rule("threading.BoundedSemaphore.acquire", "asyncio.BoundedSemaphore.acquire", Kind.METHOD,
+         True, True, args_twin="ambidex.io.acquire_lock"),
     _method("threading.BoundedSemaphore.__enter__", "asyncio.BoundedSemaphore.__aenter__"),
     _plain("threading.BoundedSemaphore.release", "asyncio.BoundedSemaphore.release"),
     _method("threading.Thread.join", None, fix="await an asyncio.Task instead"),
     # --- queue -> asyncio.Queue --------------------------------------------------
     _call("queue.Queue", "asyncio.Queue", awaited=False, blocks=False, returns="queue.Queue"),
-    _method("queue.Queue.get", "asyncio.Queue.get"),
-    _method("queue.Queue.put", "asyncio.Queue.put"),
+    Rule("queue.Queue.get", "asyncio.Queue.get", Kind.METHOD, True, True,
+         args_twin="ambidex.io.queue_get"),
+    Rule("queue.Queue.put", "asyncio.Queue.put", Kind.METHOD, True, True,
+         args_twin="ambidex.io.queue_put", twin_args=1),
     _method("queue.Queue.join", "asyncio.Queue.join"),
     _plain("queue.Queue.get_nowait", "asyncio.Queue.get_nowait"),
     _plain("queue.Queue.put_nowait", "asyncio.Queue.put_nowait"),
@@ -283,8 +300,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
           returns="queue.Queue"),
     _call("queue.PriorityQueue", "asyncio.PriorityQueue", awaited=False, blocks=False,
           returns="queue.Queue"),
-    _name("queue.Empty", "asyncio.QueueEmpty"),
-    _name("queue.Full", "asyncio.QueueFull"),
+    Rule("queue.Empty", "asyncio.QueueEmpty", Kind.NAME, receiver_typed="queue.Queue"),
+    Rule("queue.Full", "asyncio.QueueFull", Kind.NAME, receiver_typed="queue.Queue"),
     # --- raw sockets -> ambidex.io.AsyncSocket (same method names) -------------
     _call("socket.create_connection", "ambidex.io.AsyncSocket.create_connection",
           returns="socket.socket"),

@@ -46,6 +46,7 @@ from ambidex.io._errors import (
 from ambidex.io._socket import AsyncSocket, wrap_socket
 from ambidex.io._socketfile import AsyncSocketIO, AsyncTextSocketIO
 from ambidex.io._sync import Stream
+from ambidex.io._waits import acquire_lock, queue_get, queue_put, wait_condition, wait_event
 
 __all__ = [
     "AsyncSocket",
@@ -57,5 +58,10 @@ __all__ = [
     "Stream",
     "StreamClosedError",
     "StreamError",
+    "acquire_lock",
+    "queue_get",
+    "queue_put",
+    "wait_condition",
+    "wait_event",
     "wrap_socket",
 ]

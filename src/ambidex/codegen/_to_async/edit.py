@@ -48,10 +48,10 @@ def type_twins(table: RuleTable) -> dict[str, str]:
             continue
         if rule.kind is Kind.CALL and rule.returns == rule.sync and not rule.awaited:
             twins[rule.sync] = rule.async_
-        elif rule.kind is Kind.NAME and rule.sync.split(".")[0] not in (
-            "typing",
-            "collections",
-            "contextlib",
+        elif (
+            rule.kind is Kind.NAME
+            and rule.receiver_typed is None  # renamed only where its receiver was
+            and rule.sync.split(".")[0] not in ("typing", "collections", "contextlib")
         ):
             twins[rule.sync] = rule.async_
     return twins
@@ -331,12 +331,20 @@ class ModuleEditor:
         func = call.node.func
         if id(func) in self.done:
             return
-        if rule.kind is Kind.METHOD and rule.receiver_arg and isinstance(func, ast.Attribute):
-            # ctx.wrap_socket(sock, ...) -> wrap_socket(ctx, sock, ...)
+        node = call.node
+        arguments = len(node.args) + len(node.keywords)
+        with_args = rule.args_twin is not None and arguments > rule.twin_args
+        if (
+            rule.kind is Kind.METHOD
+            and (rule.receiver_arg or with_args)
+            and isinstance(func, ast.Attribute)
+        ):
+            # ctx.wrap_socket(sock, ...) -> wrap_socket(ctx, sock, ...);
+            # event.wait(5) -> wait_event(event, 5)
             receiver = self.source.segment(func.value)
-            self.edits.replace_node(func, self.spell(rule.async_))
+            twin = rule.args_twin if with_args and rule.args_twin else rule.async_
+            self.edits.replace_node(func, self.spell(twin))
             self.done.add(id(func))
-            node = call.node
             first = node.args[0] if node.args else (node.keywords[0].value if node.keywords
                                                     else None)
             if first is None:
@@ -498,10 +506,37 @@ class ModuleEditor:
             if twin is not None and dotted is not None:
                 self.rename_type(node, dotted, twin)
                 return
+            rule = self.graph.table.by_sync.get(dotted or "")
+            if (
+                rule is not None
+                and dotted is not None
+                and rule.async_ is not None
+                and rule.receiver_typed is not None
+                and self.caught_around(node, rule.receiver_typed, scope)
+            ):
+                self.rename_type(node, dotted, rule.async_)
+                return
         if isinstance(node, ast.alias):
             return
         for child in ast.iter_child_nodes(node):
             self.rewrite_types(child, scope)
+
+    def caught_around(self, node: ast.AST, type_: str, scope: Function | Module) -> bool:
+        """``node`` is in the ``except`` of a ``try`` whose body calls a method of
+        an object of ``type_`` (one the port converts, so its exceptions are the
+        twin's)."""
+        if not isinstance(scope, Function):
+            return False
+        handler = self.parents.get(id(node))
+        while handler is not None and not isinstance(handler, ast.ExceptHandler):
+            handler = self.parents.get(id(handler))
+        statement = self.parents.get(id(handler)) if handler is not None else None
+        if not isinstance(statement, ast.Try):
+            return False
+        inside = {id(n) for part in statement.body for n in ast.walk(part)}
+        return any(
+            id(call.node) in inside and call.instance_type == type_ for call in scope.calls
+        )
 
     def rename_type(self, node: ast.Name | ast.Attribute, dotted: str, twin: str) -> None:
         self.done.add(id(node))
