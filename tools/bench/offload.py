@@ -38,6 +38,7 @@ import functools
 import inspect
 import multiprocessing
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -49,15 +50,24 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
+import sqlite3
+
 import anyio
 import anyio.to_thread
 
-from ambidex.offload import ProcessPool, open_file, run_in_thread
+from ambidex.offload import ProcessPool, open_file, run_in_thread, wrap
 
 try:
     import aiofiles
 except ImportError:  # pragma: no cover - `pip install -e '.[bench]'` brings it
     aiofiles = None
+try:  # the wrap rows' peers, from the bench extra too
+    import aioodbc
+    import aiosqlite
+    import pyodbc
+    from asgiref.sync import sync_to_async
+except ImportError:  # pragma: no cover
+    aioodbc = aiosqlite = pyodbc = sync_to_async = None
 
 
 def noop() -> None:
@@ -243,6 +253,328 @@ def file_rows(path: Path, lines: int) -> list[Row]:
     ]
 
 
+# --- offload.wrap: a blocking database client behind an async facade ---------------
+#
+# Five workloads from issue 14, for sqlite3 and for pyodbc over the SQLite ODBC
+# driver, each done by:
+#   ambidex      ambidex.offload.wrap (one hop per query, rows batched per hop)
+#   aiosqlite / aioodbc   the wrapper libraries people use for these drivers
+#   to_thread    asyncio.to_thread per DB-API call (execute, then fetchone)
+#   asgiref      sync_to_async(fn, thread_sensitive=True) per DB-API call
+#   sync         the plain driver on the loop's thread (a floor, not a peer)
+# to_thread/asgiref share a connection between pool threads, so they open it
+# with check_same_thread=False and take an asyncio.Lock per connection.
+# Run the drivers one at a time (--only sqlite, then --only odbc): a pyodbc
+# connection open on the loop's thread was seen to slow every thread hop of
+# the process, whoever makes it, so the sqlite rows are not run next to them.
+
+POINT = "SELECT v FROM t WHERE id = ?"
+LONG = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) "
+        "SELECT count(*) FROM c")
+
+
+class DbContender:
+    """One way to reach the database: ``open`` (untimed), then the workloads."""
+
+    def __init__(self, name: str, args: argparse.Namespace) -> None:
+        self.name = name
+        self.args = args
+        self.conns: list[Any] = []
+        # Each contender has its own copy of the database: no lock of one
+        # contender's connections can slow another's writes.
+        self.path = str(Path(args.folder) / f"{name.replace(' ', '-')}.sqlite")
+        shutil.copy(args.sqlite_path, self.path)
+        self.odbc_dsn = f"DRIVER={{SQLite3}};Database={self.path}"
+
+    async def connect(self) -> Any:
+        raise NotImplementedError
+
+    async def open(self, count: int) -> None:
+        self.conns = [await self.connect() for _ in range(count)]
+
+    async def query(self, conn: Any, sql: str, params: tuple[Any, ...]) -> Any:
+        """execute + fetchone, as the contender does it."""
+        raise NotImplementedError
+
+    async def points(self) -> None:
+        conn = self.conns[0]
+        for i in range(self.args.queries):
+            row = await self.query(conn, POINT, (i % 1000 + 1,))
+            assert row[0] == f"v{i % 1000 + 1}", row
+
+    async def tasks(self) -> None:
+        per_task = self.args.queries // 50
+
+        async def worker(k: int) -> None:
+            conn = self.conns[k % 4]
+            for i in range(per_task):
+                row = await self.query(conn, POINT, ((k * per_task + i) % 1000 + 1,))
+                assert row[0] == f"v{(k * per_task + i) % 1000 + 1}", row
+
+        await asyncio.gather(*(worker(k) for k in range(50)))
+
+    async def long_query(self, conn: Any, sql: str) -> Any:
+        return await self.query(conn, sql, ())
+
+    async def insert(self) -> None:
+        raise NotImplementedError
+
+    async def iterate(self) -> None:
+        raise NotImplementedError
+
+    async def cancels(self) -> None:
+        """Start a long query, cancel it once it runs, and wait until the
+        connection answers again: the time the database stays busy."""
+        conn, long = self.conns[0], LONG.format(n=self.args.long)
+        for _ in range(self.args.cancels):
+            task = asyncio.ensure_future(self.long_query(conn, long))
+            await asyncio.sleep(0.002)
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            assert (await self.query(conn, "SELECT 1", ()))[0] == 1
+
+
+class AmbidexDb(DbContender):
+    def __init__(self, name: str, args: argparse.Namespace, factory: Any) -> None:
+        super().__init__(name, args)
+        self.factory = factory
+
+    async def connect(self) -> Any:
+        if self.factory is sqlite3.connect:
+            return await wrap(sqlite3.connect, self.path)
+        return await wrap(self.factory, self.odbc_dsn, autocommit=True)
+
+    async def query(self, conn: Any, sql: str, params: tuple[Any, ...]) -> Any:
+        cur = await conn.execute(sql, params)  # one hop: the first rows come with it
+        return await cur.fetchone()
+
+    async def long_query(self, conn: Any, sql: str) -> Any:
+        # pyodbc's Connection.execute has no cancel hook (its cursor is made
+        # inside the call), Cursor.execute has: Cursor.cancel().
+        cur = await conn.cursor()
+        await cur.execute(sql)
+        return await cur.fetchone()
+
+    async def insert(self) -> None:
+        conn = self.conns[0]
+        cur = await conn.cursor()
+        await cur.execute("DELETE FROM ins")
+        if self.factory is sqlite3.connect:
+            await cur.executemany("INSERT INTO ins VALUES (?, ?)", insert_rows(self.args))
+            await conn.commit()
+        else:  # autocommit: one transaction, spelled out
+            await cur.execute("BEGIN")
+            await cur.executemany("INSERT INTO ins VALUES (?, ?)", insert_rows(self.args))
+            await cur.execute("COMMIT")
+
+    async def iterate(self) -> None:
+        cur = await (await self.conns[0].cursor()).execute(iterate_sql(self))
+        count = 0
+        async for _ in cur:
+            count += 1
+        assert count == iterate_count(self), count
+
+
+class ThreadedDb(DbContender):
+    """to_thread or asgiref per DB-API call, one lock per shared connection."""
+
+    def __init__(self, name: str, args: argparse.Namespace, factory: Any,
+                 hop: Callable[..., Awaitable[Any]]) -> None:
+        super().__init__(name, args)
+        self.factory, self.hop = factory, hop
+        self.locks: dict[int, asyncio.Lock] = {}
+
+    async def connect(self) -> Any:
+        if self.factory is sqlite3.connect:
+            conn = await self.hop(sqlite3.connect, self.path, check_same_thread=False)
+        else:
+            conn = await self.hop(self.factory, self.odbc_dsn, autocommit=True)
+        self.locks[id(conn)] = asyncio.Lock()
+        return conn
+
+    async def query(self, conn: Any, sql: str, params: tuple[Any, ...]) -> Any:
+        async with self.locks[id(conn)]:
+            cur = await self.hop(conn.cursor)
+            await self.hop(cur.execute, sql, params)
+            return await self.hop(cur.fetchone)
+
+    async def insert(self) -> None:
+        conn = self.conns[0]
+        async with self.locks[id(conn)]:
+            cur = await self.hop(conn.cursor)
+            await self.hop(cur.execute, "DELETE FROM ins")
+            odbc = self.factory is not sqlite3.connect
+            if odbc:
+                await self.hop(cur.execute, "BEGIN")
+            await self.hop(cur.executemany, "INSERT INTO ins VALUES (?, ?)",
+                           insert_rows(self.args))
+            await self.hop(cur.execute, "COMMIT") if odbc else await self.hop(conn.commit)
+
+    async def iterate(self) -> None:
+        conn = self.conns[0]
+        count = 0
+        async with self.locks[id(conn)]:
+            cur = await self.hop(conn.cursor)
+            await self.hop(cur.execute, iterate_sql(self))
+            while rows := await self.hop(cur.fetchmany, 1000):
+                for _ in rows:  # a row at a time, as the other contenders
+                    count += 1
+        assert count == iterate_count(self), count
+
+
+class SyncDb(DbContender):
+    def __init__(self, name: str, args: argparse.Namespace, factory: Any) -> None:
+        super().__init__(name, args)
+        self.factory = factory
+
+    async def connect(self) -> Any:
+        if self.factory is sqlite3.connect:
+            return sqlite3.connect(self.path)
+        return self.factory(self.odbc_dsn, autocommit=True)
+
+    async def query(self, conn: Any, sql: str, params: tuple[Any, ...]) -> Any:
+        return conn.cursor().execute(sql, params).fetchone()
+
+    async def insert(self) -> None:
+        conn = self.conns[0]
+        cur = conn.cursor()
+        cur.execute("DELETE FROM ins")
+        odbc = self.factory is not sqlite3.connect
+        if odbc:
+            cur.execute("BEGIN")
+        cur.executemany("INSERT INTO ins VALUES (?, ?)", insert_rows(self.args))
+        cur.execute("COMMIT") if odbc else conn.commit()
+
+    async def iterate(self) -> None:
+        count = sum(1 for _ in self.conns[0].cursor().execute(iterate_sql(self)))
+        assert count == iterate_count(self), count
+
+
+class AiosqliteDb(DbContender):
+    async def connect(self) -> Any:
+        return await aiosqlite.connect(self.path)
+
+    async def query(self, conn: Any, sql: str, params: tuple[Any, ...]) -> Any:
+        async with conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def insert(self) -> None:
+        conn = self.conns[0]
+        await conn.execute("DELETE FROM ins")
+        await conn.executemany("INSERT INTO ins VALUES (?, ?)", insert_rows(self.args))
+        await conn.commit()
+
+    async def iterate(self) -> None:
+        count = 0
+        async with self.conns[0].execute(iterate_sql(self)) as cur:
+            async for _ in cur:
+                count += 1
+        assert count == iterate_count(self), count
+
+
+class AioodbcDb(DbContender):
+    async def connect(self) -> Any:
+        return await aioodbc.connect(dsn=self.odbc_dsn, autocommit=True)
+
+    async def query(self, conn: Any, sql: str, params: tuple[Any, ...]) -> Any:
+        cur = await conn.cursor()
+        await cur.execute(sql, *params)
+        row = await cur.fetchone()
+        await cur.close()
+        return row
+
+    async def insert(self) -> None:
+        conn = self.conns[0]
+        cur = await conn.cursor()
+        await cur.execute("DELETE FROM ins")
+        await cur.execute("BEGIN")
+        await cur.executemany("INSERT INTO ins VALUES (?, ?)", insert_rows(self.args))
+        await cur.execute("COMMIT")
+
+    async def iterate(self) -> None:
+        cur = await self.conns[0].cursor()
+        await cur.execute(iterate_sql(self))
+        count = 0
+        async for _ in cur:
+            count += 1
+        assert count == iterate_count(self), count
+
+
+def insert_rows(args: argparse.Namespace) -> list[tuple[int, str]]:
+    return [(i, f"r{i}") for i in range(args.insert_rows)]
+
+
+def iterate_count(contender: DbContender) -> int:
+    return contender.args.odbc_iter_rows if contender.name.startswith("odbc") \
+        else contender.args.iter_rows
+
+
+def iterate_sql(contender: DbContender) -> str:
+    return f"SELECT id, v FROM t WHERE id <= {iterate_count(contender)}"
+
+
+def make_database(path: Path, rows: int) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.execute("CREATE TABLE ins (id INTEGER, v TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", ((i, f"v{i}") for i in range(1, rows + 1)))
+    conn.commit()
+    conn.close()
+
+
+def db_contenders(args: argparse.Namespace) -> dict[str, list[DbContender]]:
+    to_thread, asgi = asyncio.to_thread, None
+    if sync_to_async is not None:
+        def asgi(fn: Any, /, *a: Any, **k: Any) -> Awaitable[Any]:
+            return sync_to_async(fn, thread_sensitive=True)(*a, **k)  # type: ignore[no-any-return]
+    sqlite_side: list[DbContender] = [AmbidexDb("sqlite ambidex", args, sqlite3.connect)]
+    if aiosqlite is not None:
+        sqlite_side.append(AiosqliteDb("sqlite aiosqlite", args))
+    sqlite_side.append(ThreadedDb("sqlite to_thread", args, sqlite3.connect, to_thread))
+    if asgi is not None:
+        sqlite_side.append(ThreadedDb("sqlite asgiref", args, sqlite3.connect, asgi))
+    sqlite_side.append(SyncDb("sqlite sync", args, sqlite3.connect))
+    odbc_side: list[DbContender] = []
+    if pyodbc is not None:
+        odbc_side.append(AmbidexDb("odbc ambidex", args, pyodbc.connect))
+        if aioodbc is not None:
+            odbc_side.append(AioodbcDb("odbc aioodbc", args))
+        odbc_side.append(ThreadedDb("odbc to_thread", args, pyodbc.connect, to_thread))
+        if asgi is not None:
+            odbc_side.append(ThreadedDb("odbc asgiref", args, pyodbc.connect, asgi))
+        odbc_side.append(SyncDb("odbc sync", args, pyodbc.connect))
+    return {"sqlite": sqlite_side, "odbc": odbc_side}
+
+
+async def wrap_rows(args: argparse.Namespace, folder: Path) -> list[Row]:
+    """The issue-14 rows; opens every contender's four connections (untimed)."""
+    args.folder = str(folder)
+    args.sqlite_path = str(folder / "bench.sqlite")
+    make_database(Path(args.sqlite_path), max(args.iter_rows, args.odbc_iter_rows, 1000))
+    rows = []
+    for driver, contenders in db_contenders(args).items():
+        if args.only and args.only != "wrap" and driver not in args.only:
+            continue  # its connections would be open (and cost) while the others run
+        for contender in contenders:
+            await contender.open(4)
+        iter_rows = args.odbc_iter_rows if driver == "odbc" else args.iter_rows
+        workloads = [
+            (f"{driver} points x{args.queries}", "points", True),
+            (f"{driver} 50 tasks/4 conns", "tasks", False),
+            (f"{driver} executemany {args.insert_rows}", "insert", True),
+            (f"{driver} iterate {iter_rows}", "iterate", True),
+            (f"{driver} cancel x{args.cancels}", "cancels", False),
+        ]
+        for name, method, with_sync in workloads:
+            rows.append(Row(name, {
+                c.name.split()[1]: getattr(c, method) for c in contenders
+                if with_sync or not c.name.endswith("sync")}))
+    return rows
+
+
 async def run_rows(rows: list[Row], rounds: int) -> None:
     for row in rows:
         row.times = {label: [] for label in row.contenders}
@@ -284,8 +616,12 @@ async def main_async(args: argparse.Namespace) -> None:
         rows += thread_rows(args.calls)
         rows += process_rows(max(10, args.calls // 10), pools)
         rows += file_rows(path, args.lines)
-        if args.only:
+        if not args.only or any(w in args.only for w in ("sqlite", "odbc", "wrap")):
+            rows += await wrap_rows(args, Path(tmp))
+        if args.only and args.only != "wrap":
             rows = [row for row in rows if args.only in row.name]
+        elif args.only == "wrap":
+            rows = [row for row in rows if row.name.startswith(("sqlite", "odbc"))]
         if any(row.name.startswith("process") for row in rows):
             await pools.start()
         try:
@@ -302,7 +638,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--lines", type=int, default=20_000)
-    parser.add_argument("--only", default="", help="run only the rows whose name contains this")
+    parser.add_argument("--only", default="", help="run only the rows whose name contains this "
+                        "('wrap': the offload.wrap rows)")
+    parser.add_argument("--queries", type=int, default=10_000, help="wrap: point SELECTs")
+    parser.add_argument("--insert-rows", type=int, default=100_000, help="wrap: executemany rows")
+    parser.add_argument("--iter-rows", type=int, default=1_000_000,
+                        help="wrap: rows iterated (sqlite3)")
+    parser.add_argument("--odbc-iter-rows", type=int, default=100_000,
+                        help="wrap: rows iterated (pyodbc; aioodbc makes a hop per row)")
+    parser.add_argument("--cancels", type=int, default=200, help="wrap: queries cancelled")
+    parser.add_argument("--long", type=int, default=300_000,
+                        help="wrap: the cancelled query counts to this (tens of ms)")
     asyncio.run(main_async(parser.parse_args()))
 
 

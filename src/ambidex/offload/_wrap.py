@@ -44,7 +44,7 @@ import asyncio
 import functools
 import sys
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator
 from types import TracebackType
 from typing import Any
 
@@ -61,7 +61,7 @@ from ambidex.offload._precise import SQLiteStop, precise_stop_for
 #: Rows an ``execute`` brings back with it (one hop for a small result).
 DEFAULT_PREFETCH = 64
 #: Rows per hop when a cursor is iterated or ``fetchone`` runs dry.
-DEFAULT_BATCH = 256
+DEFAULT_BATCH = 1024
 
 _FETCHES = frozenset({"fetchone", "fetchmany", "fetchall", "fetchval"})
 """Fetches served from the rows fetched ahead (``fetchval``: pyodbc's first
@@ -438,19 +438,24 @@ class Wrapped:
         buffer.clear()
         return rows
 
-    def __aiter__(self) -> Wrapped:
+    def __aiter__(self) -> AsyncIterator[Any]:
+        """``async for row in cursor``: ``batch`` rows per hop. An async
+        generator, so a row already fetched costs no coroutine of its own."""
         if "fetchmany" not in self._rows:
             raise TypeError(f"{_type_name(type(self.wrapped))} is not a DB-API cursor")
-        return self
+        return self._iterate()
 
-    async def __anext__(self) -> Any:
-        buffer = self._buffer
-        if buffer:
-            return buffer.popleft()
-        row = await self._fetchone()
-        if row is None:
-            raise StopAsyncIteration
-        return row
+    async def _iterate(self) -> AsyncIterator[Any]:
+        while True:
+            buffer = self._buffer
+            while buffer:
+                yield buffer.popleft()
+            # Whatever a cancelled fetch brings stays in the buffer: the next
+            # iteration, or fetch, starts where this one stopped.
+            row = await self._fetchone()
+            if row is None:
+                return
+            yield row
 
     # --- context manager ----------------------------------------------------------------
 
