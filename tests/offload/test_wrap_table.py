@@ -269,3 +269,23 @@ async def test_the_runtime_detector_suggests_wrap_for_a_driver_call() -> None:
         detector.reports.clear()
     assert caught.value.report.call == "sqlite3.connect"
     assert "ambidex.offload.wrap" in str(caught.value)
+
+
+def test_a_graph_collected_by_the_gc_inside_pin_does_not_deadlock() -> None:
+    # The garbage collector may run a dead graph's __del__ (which unpins) at any
+    # allocation, including one inside pin() while it holds the lock. Seen in a
+    # full-suite run: the test process hung for good in unpin().
+    threads = PinnedThreads(2)
+    first = threads.pin()
+    done = threading.Event()
+
+    def unpin_while_pinning() -> None:
+        with threads._lock:  # where a __del__ run inside pin() finds itself
+            threads.unpin(first)
+        done.set()
+
+    worker = threading.Thread(target=unpin_while_pinning, daemon=True)
+    worker.start()
+    assert done.wait(5), "unpin() deadlocked on the lock pin() holds"
+    assert first.graphs == 0
+    threads.close()

@@ -195,7 +195,9 @@ class PinnedThreads:
         self.max_threads = max_threads
         self._name = name
         self._threads: list[PinnedThread] = []
-        self._lock = threading.Lock()
+        # Re-entrant: the GC may run a dead graph's __del__ (which unpins) on any
+        # allocation, including one inside pin() while this lock is held.
+        self._lock = threading.RLock()
         self._closed = False
 
     @property
