@@ -323,6 +323,7 @@ async def test_async_error_after_a_good_reply_in_the_same_packet_reaches_the_nex
         writer.write(b"$1\r\nA\r\n?garbage\r\n")
         await writer.drain()
         await reader.read()  # stays open: only the bytes already sent can tell
+        writer.close()
 
     server = await asyncio.start_server(good_then_garbage, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]

@@ -431,13 +431,15 @@ async def test_auto_pipelined_calls_of_one_loop_iteration_go_out_in_one_write_af
         conn = r._shared
         assert conn is not None
         writes: list[bytes] = []
-        real_write = conn._stream.write
+        transport = conn._transport
+        assert transport is not None
+        real_write = transport.write
 
-        async def counting_write(data: bytes) -> None:
+        def counting_write(data: bytes | bytearray | memoryview) -> None:
             writes.append(bytes(data))
-            await real_write(data)
+            real_write(data)
 
-        conn._stream.write = counting_write  # type: ignore[method-assign]
+        transport.write = counting_write  # type: ignore[method-assign]
         replies = await asyncio.gather(*(r.echo(f"m{i}") for i in range(100)))
         assert replies == [f"m{i}".encode() for i in range(100)]
         # The first finds the connection idle and writes at once, in place; the

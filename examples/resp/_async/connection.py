@@ -11,9 +11,12 @@ callers differently, and the difference is spelled out with ``IS_ASYNC``:
   KeyboardInterrupt -- nobody knows how much of the reply is still on the
   wire, so the connection is closed and marked broken; the pool drops it.
 * **asyncio**: many tasks share the connection at once (auto-pipelining).
-  Commands queued in the same loop iteration are written back to back in one
-  write by a writer task; one reader task parses replies and hands each to
-  the oldest waiting caller, through :class:`ambidex.sansio.PipelineQueue`.
+  After the handshake the connection moves its bytes by callbacks
+  (:mod:`examples.resp._transport`): a command on an idle connection is
+  written at once, commands queued in the same loop iteration are written
+  back to back in one write; the transport's ``data_received`` parses the
+  replies and hands each to the oldest waiting caller, through
+  :class:`ambidex.sansio.PipelineQueue`, in the same turn of the loop.
   A caller that gives up (cancelled, timed out) keeps its place in that
   FIFO: its reply is read and dropped in its turn, never handed to the next
   caller. That is the whole fix for redis-py's CVE-2023-28858/28859, where a
@@ -31,6 +34,7 @@ from ambidex.io import AsyncStream, StreamError
 from ambidex.sansio import NEED_DATA, PipelineQueue, RemoteProtocolError
 
 from .._hiredis import HIREDIS_AVAILABLE, HiredisParser
+from .._transport import ReplyProtocol, take_transport  # ambidex: async-only
 from ..errors import RedisConnectionError, ResponseError
 from ..protocol import Arg, PushReply, RespParser, encode_command
 
@@ -39,14 +43,6 @@ __all__ = ["AsyncConnection", "make_parser"]
 IS_ASYNC = True
 
 _READ_SIZE = 65536
-#: (asyncio) What the reader task asks for per read. asyncio's StreamReader
-#: returns what it holds, up to this, without allocating it: asking for a lot
-#: costs nothing for small replies and cuts a 10 MB reply's reads six-fold.
-_ASYNC_READ_SIZE = 1 << 20
-#: (asyncio) Commands up to this size are written by their caller when the
-#: connection is idle. Writing never waits below the transport's high-water
-#: mark (64 KiB), so such a write completes in place.
-_DIRECT_WRITE_MAX = 16 * 1024
 
 T = TypeVar("T")  # ambidex: async-only
 
@@ -111,10 +107,11 @@ class AsyncConnection:
         if IS_ASYNC:
             self._loop = asyncio.get_running_loop()
             self._waiters: PipelineQueue[Any] = PipelineQueue()
+            # Commands queued in this turn of the loop, written together by
+            # _flush (scheduled once per turn); see _send.
             self._writes: list[bytes] = []
-            self._wake: asyncio.Future[None] | None = None
-            self._reader_task: asyncio.Task[None] | None = None
-            self._writer_task: asyncio.Task[None] | None = None
+            self._flush_scheduled = False
+            self._transport: asyncio.Transport | None = None
             # Callers waiting for room under max_pending, first come first served.
             self._room: list[asyncio.Future[None]] = []
             self._closing: asyncio.Task[None] | None = None
@@ -168,11 +165,14 @@ class AsyncConnection:
             raise
         stream.timeout = timeout
         if IS_ASYNC:
-            # From here on the reader task waits for replies for as long as the
-            # connection lives; deadlines belong to the callers, not to reads.
+            # From here on bytes move by callbacks (see examples/resp/_transport.py);
+            # deadlines belong to the callers, not to reads.
             stream.timeout = None
-            conn._reader_task = conn._loop.create_task(conn._read_loop())
-            conn._writer_task = conn._loop.create_task(conn._write_loop())
+            try:
+                conn._take_transport()
+            except BaseException:
+                await conn.close()
+                raise
         return conn
 
     async def _hello(self, protocol: int, username: str | None, password: str | None,
@@ -209,9 +209,7 @@ class AsyncConnection:
             if self._room or len(self._waiters) >= self.max_pending:
                 await self._wait_for_room(1, deadline)
             future = self._loop.create_future()
-            data = encode_command(args)
-            if self._send(data, future, 1):
-                await self._write_now(data, future)
+            self._send(encode_command(args), future, 1)
             if deadline is None:
                 return await future
             return await self._wait(future, deadline)
@@ -231,8 +229,7 @@ class AsyncConnection:
                 await self._wait_for_room(len(commands), deadline)
             future: asyncio.Future[list[Any]] = self._loop.create_future()
             data = b"".join([encode_command(args) for args in commands])
-            if self._send(data, _Batch(future, len(commands)), len(commands)):
-                await self._write_now(data, future)
+            self._send(data, _Batch(future, len(commands)), len(commands))
             return await self._wait(future, deadline)
         else:
             return await self._roundtrip(commands)
@@ -244,9 +241,6 @@ class AsyncConnection:
             self.broken = "closed"
         if IS_ASYNC:
             self._fail(RedisConnectionError("connection closed"))
-            for task in (self._reader_task, self._writer_task):
-                if task is not None and task is not asyncio.current_task():
-                    task.cancel()
         await self._stream.close()
 
     # -- one caller at a time: write, then read exactly the replies ----------
@@ -285,52 +279,80 @@ class AsyncConnection:
         if self.push_handler is not None:
             self.push_handler(reply)
 
-    def _send(self, data: bytes, waiter: Any, count: int) -> bool:  # ambidex: async-only
+    def _take_transport(self) -> None:  # ambidex: async-only
+        """Move the bytes by callbacks from now on (asyncio): see
+        :mod:`examples.resp._transport`."""
+        transport, previous, leftover = take_transport(self._stream)
+        transport.set_protocol(ReplyProtocol(self._on_data, self._on_lost, previous))
+        self._transport = transport
+        if leftover:
+            self._on_data(leftover)
+        transport.resume_reading()  # the StreamReader may have paused it
+
+    def _send(self, data: bytes, waiter: Any, count: int) -> None:  # ambidex: async-only
         """Many callers at once (asyncio): ``waiter`` takes the next ``count``
-        replies; True if the caller is to write ``data`` itself, now.
+        replies; ``data`` goes to the transport now, or with this turn's others.
 
         The waiter is queued before the bytes are written, with no await in
-        between: so the order of the FIFO is the order of the bytes on the
-        wire. On an idle connection (nothing pending, nothing queued) the
-        caller writes at once (:meth:`_write_now`), saving the writer task's
-        turn of the loop; otherwise the bytes join the queue and the writer
-        task writes everything queued so far in one write on its next turn
+        between (``transport.write`` never waits): so the order of the FIFO is
+        the order of the bytes on the wire, and no cancellation can cut a
+        command in half. On an idle connection (nothing pending, nothing
+        queued) the bytes are written at once; otherwise they join the list
+        that :meth:`_flush` writes in one go at the next turn of the loop
         (that is what coalesces many concurrent callers into one write).
         """
         waiters = self._waiters
         idle = not waiters and not self._writes
         for _ in range(count):
             waiters.push(waiter)
-        if idle and len(data) <= _DIRECT_WRITE_MAX:
-            return True
+        transport = self._transport
+        if transport is None:
+            raise RedisConnectionError("the connection is not open")
+        if idle:
+            transport.write(data)
+            return
         self._writes.append(data)
-        wake = self._wake
-        if wake is not None and not wake.done():
-            wake.set_result(None)
-        return False
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
 
-    async def _write_now(self, data: bytes,  # ambidex: async-only
-                         future: asyncio.Future[Any]) -> None:
-        """The caller's own write, on an idle connection.
+    def _flush(self) -> None:  # ambidex: async-only
+        self._flush_scheduled = False
+        writes = self._writes
+        if writes and self._transport is not None and self.broken is None:
+            # Everything queued in the last turn goes out in one write.
+            self._transport.write(writes[0] if len(writes) == 1 else b"".join(writes))
+        writes.clear()
 
-        Below the transport's high-water mark the write does not wait, so a
-        cancellation cannot land in it. If it does wait (the server stopped
-        reading 64 KiB ago) and the caller is cancelled there, or the write
-        fails, part of the bytes may be missing: the connection is failed, so
-        every waiter gets an error -- never somebody else's reply.
-        """
+    def _on_data(self, data: bytes) -> None:  # ambidex: async-only
+        """Bytes from the server (the transport's callback): each reply goes to
+        the OLDEST waiter, in the same turn of the loop."""
+        parser = self._parser
+        waiters = self._waiters
         try:
-            await self._stream.write(data)
-        except BaseException as exc:
-            if isinstance(exc, asyncio.CancelledError):
-                future.cancel()  # its caller is leaving: nobody to take the error
+            parser.receive_data(data)
+            for reply in parser.next_events():
+                if type(reply) is PushReply:
+                    self._on_push(reply)
+                    continue
+                waiter = waiters.pop()  # the OLDEST: replies come in request order
+                if type(waiter) is _Batch:
+                    waiter.add(reply)
+                elif not waiter.done():  # done = its caller gave up: drop the reply
+                    waiter.set_result(reply)
+            if self._room:
+                self._grant_room()
+            if parser.error is not None:  # after good replies: raise it now, not
+                raise parser.error        # after bytes that may never come
+        except BaseException as exc:  # a callback: report it to the callers
             self._fail(exc)
-            # Stop the reader and close the stream, whatever becomes of this
-            # caller (it may be cancelled): in a task of its own, kept here.
-            self._closing = self._loop.create_task(self.close())
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            # The caller's future holds the error; it raises it when awaited.
+            self._closing = self._loop.create_task(self._stream.close())
+
+    def _on_lost(self, exc: BaseException | None) -> None:  # ambidex: async-only
+        if exc is None:
+            self._fail(RedisConnectionError("the server closed the connection"))
+        else:
+            self._fail(RedisConnectionError(f"connection lost: {exc}"))
 
     async def _wait(self, future: asyncio.Future[T],  # ambidex: async-only
                     deadline: float | None) -> T:
@@ -376,61 +398,11 @@ class AsyncConnection:
             if not room.done():
                 room.set_result(None)
 
-    async def _write_loop(self) -> None:  # ambidex: async-only
-        writes = self._writes
-        try:
-            while True:
-                if not writes:
-                    self._wake = self._loop.create_future()
-                    await self._wake
-                    self._wake = None
-                # Everything queued while we slept goes out in one write.
-                data = writes[0] if len(writes) == 1 else b"".join(writes)
-                writes.clear()
-                await self._stream.write(data)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:
-            self._fail(exc)
-            await self._stream.close()
-
-    async def _read_loop(self) -> None:  # ambidex: async-only
-        parser = self._parser
-        waiters = self._waiters
-        read = self._stream.read
-        try:
-            while True:
-                data = await read(_ASYNC_READ_SIZE)
-                if not data:
-                    raise RedisConnectionError("the server closed the connection")
-                parser.receive_data(data)
-                for reply in parser.next_events():
-                    if type(reply) is PushReply:
-                        self._on_push(reply)
-                        continue
-                    waiter = waiters.pop()  # the OLDEST: replies come in request order
-                    if type(waiter) is _Batch:
-                        waiter.add(reply)
-                    elif not waiter.done():  # done = its caller gave up: drop the reply
-                        waiter.set_result(reply)
-                if self._room:
-                    self._grant_room()
-                if parser.error is not None:  # after good replies: raise it now, not
-                    raise parser.error        # after bytes that may never come
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:
-            self._fail(exc)
-            await self._stream.close()
-
     def _fail(self, exc: BaseException) -> None:  # ambidex: async-only
         """Fail every waiting caller; the connection is broken from now on."""
         if self.broken is None:
             self.broken = f"connection lost: {exc!r}"
         self._writes.clear()
-        wake = self._wake
-        if wake is not None and not wake.done():
-            wake.cancel()
         self._grant_room()  # they see `broken` and fail
         for waiter in self._waiters.fail_all():
             future = waiter.future if type(waiter) is _Batch else waiter
