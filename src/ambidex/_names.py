@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from typing import Literal
 
 __all__ = [
     "absolute_module",
@@ -80,14 +81,20 @@ def absolute_module(
 
 
 def import_bindings(
-    node: ast.Import | ast.ImportFrom, module_name: str | None, is_package: bool
+    node: ast.Import | ast.ImportFrom,
+    module_name: str | None,
+    is_package: bool,
+    *,
+    above_top: Literal["dots", "name"] = "dots",
 ) -> Iterator[tuple[str, str, ast.alias, bool]]:
     """What an import statement binds: (local name, dotted name, alias, is a module).
 
     ``import a.b`` binds ``a`` to ``a``; ``import a.b as c`` binds ``c`` to
     ``a.b``; ``from .x import y as z`` binds ``z`` to ``<package>.x.y``. A
     relative import that cannot be resolved binds to its spelling with the dots
-    (``..x.y``). ``*`` and ``__future__`` bind nothing.
+    (``..x.y``), or with ``above_top="name"`` to the name after the dots
+    (``x.y``: the call graph then finds a module by that name if it can).
+    ``*`` and ``__future__`` bind nothing.
     """
     if isinstance(node, ast.Import):
         for alias in node.names:
@@ -105,6 +112,8 @@ def import_bindings(
             continue
         if base is not None:
             dotted = f"{base}.{alias.name}"
+        elif node.level and above_top == "name":
+            dotted = f"{node.module}.{alias.name}" if node.module else alias.name
         elif node.level:
             dotted = "." * node.level + (node.module or "") + "." + alias.name
         else:

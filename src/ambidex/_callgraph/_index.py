@@ -15,7 +15,7 @@ from ambidex._callgraph._model import (
     _Pending,
     spelled,
 )
-from ambidex._names import absolute_module, is_package_path
+from ambidex._names import import_bindings, is_package_path
 
 
 class _Indexer:
@@ -218,23 +218,11 @@ class _Indexer:
     def import_(
         self, node: ast.Import | ast.ImportFrom, fn: Function | None, cls: Class | None
     ) -> None:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    self.bind(fn, cls, alias.asname, _Binding("import", None, dotted=alias.name))
-                else:
-                    top = alias.name.split(".")[0]
-                    self.bind(fn, cls, top, _Binding("import", None, dotted=top))
-            return
         is_package = is_package_path(self.module.path)
-        base = absolute_module(self.module.name, is_package, node.module, node.level)
-        if base is None:  # above the top: resolved by the name after the dots
-            base = node.module or ""
-        for alias in node.names:
-            if alias.name == "*":
-                continue
-            dotted = f"{base}.{alias.name}" if base else alias.name
-            self.bind(fn, cls, alias.asname or alias.name, _Binding("import", None, dotted=dotted))
+        for local, dotted, _, _ in import_bindings(
+            node, self.module.name, is_package, above_top="name"
+        ):
+            self.bind(fn, cls, local, _Binding("import", None, dotted=dotted))
 
     def ref(
         self,
