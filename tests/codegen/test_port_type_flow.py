@@ -193,3 +193,26 @@ def test_wrap_socket_on_any_receiver_given_a_socket_becomes_the_awaited_tls_upgr
     )
     assert '        await self.sock.sendall(b"EHLO\\r\\n")' in out
     assert "        return wrapper.wrap_socket(text)" in out
+
+
+def test_a_method_only_looked_at_by_a_builtin_is_not_a_callback():
+    # imaplib: `if type(literal) is type(self._command):` -- type() never calls it.
+    out = port(
+        """\
+        import socket
+
+
+        class Client:
+            def connect(self):
+                self.sock = socket.create_connection(("localhost", 143))
+
+            def _command(self, data):
+                self.sock.sendall(data)
+
+            def run(self, literal):
+                if type(literal) is type(self._command) or callable(self._command):
+                    literal = literal()
+                self._command(literal)
+        """
+    )
+    assert "        await self._command(literal)" in out

@@ -161,6 +161,8 @@ class Call:
     analysed subclasses' overrides of ``m``, which may be what runs. The
     generator colours them with the callee (:attr:`runs`); the lint, which
     reports paths that surely run, looks at ``callees`` only."""
+    argument_of: ast.Call | None = None
+    """For a reference passed as an argument: the call it is passed to."""
     passed_to: tuple[Function, str] | None = None
     """For a reference handed to an analysed function: that function and the
     name of the parameter that receives it."""

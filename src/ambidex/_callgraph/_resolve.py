@@ -593,6 +593,7 @@ class _Resolver:
             )
             if pending.offload_parent is not None:
                 ref.passed_to = self.receiver(fn, pending.offload_parent, node)
+                ref.argument_of = pending.offload_parent
             return ref
         if pending.kind is CallKind.WITH:
             assert isinstance(node, ast.withitem)

@@ -71,6 +71,13 @@ def _is_property(function: Function) -> bool:
     )
 
 
+#: Builtins that take a function as a value and never call it.
+_INSPECTORS = frozenset(
+    {"type", "isinstance", "issubclass", "id", "callable", "repr", "str", "hash", "getattr",
+     "hasattr", "setattr", "vars", "dir", "print", "len", "bool", "format"}
+)
+
+
 class Planner:
     """Decides which functions change colour, and why (the fixed point)."""
 
@@ -115,6 +122,13 @@ class Planner:
             self.mark(site.caller, Reason(site, callee, ""), work)
         return True
 
+    def only_inspected(self, ref: Call) -> bool:
+        """A function handed to a builtin that looks at it and never calls it."""
+        if ref.argument_of is None:
+            return False
+        dotted = self.graph.dotted_name(ref.argument_of.func, ref.caller)
+        return dotted in _INSPECTORS
+
     @staticmethod
     def awaited_rule(call: Call) -> Rule | None:
         """The row whose twin must be awaited at this site, if any."""
@@ -146,6 +160,8 @@ class Planner:
                     continue
                 if call.kind is CallKind.REF and self.hand_over(call, callee, work):
                     continue
+                if call.kind is CallKind.REF and self.only_inspected(call):
+                    continue  # type(self._command), callable(f): looked at, never called
                 if call.kind is CallKind.REF:
                     self.error_at(
                         call,
@@ -261,6 +277,7 @@ class Planner:
         analysed (``HTTPResponse.read`` over ``io.BufferedIOBase.read``): that
         class's own methods may call it without awaiting (``readlines``,
         iteration). Said with a location; the port still stands."""
+        analysed = {cls.dotted for cls in self.graph.classes.values()}
         for key in self.reasons:
             function = self.graph.functions[key]
             cls = function.cls
@@ -268,7 +285,7 @@ class Planner:
                 continue
             for base in cls.node.bases:
                 dotted = self.graph.dotted_name(base, cls.module)
-                if dotted is None or dotted in self.graph.classes or "." not in dotted:
+                if dotted is None or dotted in analysed or "." not in dotted:
                     continue
                 if _external_has(dotted, function.name):
                     node = function.node
