@@ -216,3 +216,46 @@ def test_a_method_only_looked_at_by_a_builtin_is_not_a_callback():
         """
     )
     assert "        await self._command(literal)" in out
+
+
+def test_functions_held_as_values_are_awaited_where_they_are_called():
+    # pymemcache: reader = partial(_readsegment, ...) if ... else _readline; reader(sock, buf)
+    out = port(
+        """\
+        import socket
+        from functools import partial
+
+
+        def _readline(sock, buf):
+            return sock.recv(10)
+
+
+        def _readsegment(sock, buf, end):
+            return sock.recv(10)
+
+
+        def fetch(host, end=None):
+            sock = socket.create_connection((host, 11211))
+            if end:
+                reader = partial(_readsegment, end=end)
+            else:
+                reader = _readline
+            return reader(sock, b"")
+
+
+        def make_reader(sock):
+            def read():
+                return sock.recv(10)
+            return read
+
+
+        def use(host):
+            sock = socket.create_connection((host, 11211))
+            read = make_reader(sock)
+            return read()
+        """
+    )
+    assert "async def _readline(sock, buf):" in out
+    assert "async def _readsegment(sock, buf, end):" in out
+    assert '    return await reader(sock, b"")' in out
+    assert "    read = make_reader(sock)\n    return await read()" in out

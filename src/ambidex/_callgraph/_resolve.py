@@ -40,6 +40,9 @@ _CONTAINERS = frozenset(
         "asyncio.Queue", "asyncio.LifoQueue", "asyncio.PriorityQueue",
     }
 )
+_PARTIAL = _Val(dotted="functools.partial")
+_PARTIAL_BARE = _Val(dotted="partial")
+
 #: Methods of a container that hand out one of its items.
 _ITEM_METHODS = frozenset(
     {"pop", "popleft", "get", "get_nowait", "__getitem__", "__next__", "setdefault"}
@@ -198,8 +201,12 @@ class _Resolver:
                         target = callee.function
                     elif callee is not None and callee.cls is not None:
                         target = self.method(callee.cls, "__init__")
-                    if target is not None:
-                        self._sites_by_callee.setdefault(target.key, []).append((fn, node))
+                    targets = [target] if target is not None else []
+                    for bound in self.bound_functions(fn, node.func):
+                        if bound not in targets:
+                            targets.append(bound)
+                    for each in targets:
+                        self._sites_by_callee.setdefault(each.key, []).append((fn, node))
             finally:
                 self._indexing = False
         args = function.node.args
@@ -393,6 +400,11 @@ class _Resolver:
             return None
         if isinstance(node, ast.Call):
             func = node.func
+            if node.args and self.eval(func, scope) in (_PARTIAL, _PARTIAL_BARE):
+                # functools.partial(f, ...) is called as f is: same colour.
+                wrapped = self.eval(node.args[0], scope)
+                if wrapped is not None and wrapped.function is not None:
+                    return _Val(function=wrapped.function)
             if isinstance(func, ast.Attribute) and func.attr in self._by_argument and node.args:
                 first = self.eval(node.args[0], scope)
                 for rule in self._by_argument[func.attr]:
@@ -449,6 +461,9 @@ class _Resolver:
                 value = self.eval(node.value, function)
                 if value is not None and (value.instance or value.elements):
                     found = _Val(instance=value.instance, elements=value.elements)
+                    break
+                if value is not None and value.function is not None:
+                    found = _Val(function=value.function)  # a closure handed back
                     break
         if self._indexing:
             del self._returns[key]
@@ -546,6 +561,10 @@ class _Resolver:
                     tuple(methods), common=common,
                 )
             call = self.call_site(fn, CallKind.CALL, node, node, callee, receiver, common)
+            bound = self.bound_functions(fn, node.func)
+            if len(bound) > 1 or (bound and not call.callees):
+                # reader = partial(_readsegment, ...) if x else _readline; reader(...)
+                call.callees = tuple(bound)
             if (
                 call.rule is None
                 and not call.callees
@@ -681,6 +700,36 @@ class _Resolver:
             instance_type=type_,
             common=common,
         )
+
+    def bound_functions(self, fn: Function, func: ast.expr) -> list[Function]:
+        """Every function a local (or ``self.`` attribute) is bound to, when each
+        of its value bindings is one (directly or through ``functools.partial``)."""
+        bindings: list[_Binding] | None = None
+        if isinstance(func, ast.Name):
+            scope: Function | None = fn
+            while scope is not None and bindings is None:
+                bindings = scope.locals.get(func.id)
+                scope = scope.parent
+        elif (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and fn.cls is not None
+            and fn.node.args.args
+            and func.value.id == fn.node.args.args[0].arg
+        ):
+            for klass in self.mro(fn.cls):
+                if func.attr in klass.attrs:
+                    bindings = klass.attrs[func.attr]
+                    break
+        values = [b for b in bindings or () if b.kind == "value"]
+        found: list[Function] = []
+        for binding in values:
+            value = self.binding(binding)
+            if value is None or value.function is None:
+                return []
+            if value.function not in found:
+                found.append(value.function)
+        return found
 
     def dispatched(self, fn: Function, node: ast.Call) -> tuple[str, list[Function]] | None:
         """``getattr(self, "do_" + cmd)(...)``: every method the name can be.

@@ -16,6 +16,7 @@ the chain down to the primitive.
 
 from __future__ import annotations
 
+import ast
 from collections import deque
 from dataclasses import dataclass
 
@@ -122,6 +123,24 @@ class Planner:
             self.mark(site.caller, Reason(site, callee, ""), work)
         return True
 
+    def bound_and_called_here(self, ref: Call) -> bool:
+        """A function returned (a closure handed back: its callers get it as a
+        value and their calls of it resolve to it), or wrapped in
+        ``functools.partial`` whose result is bound to a name or attribute
+        (calls through that name resolve to it, and are awaited)."""
+        if ref.argument_of is None:
+            return True  # `return inner`
+        partial = ref.argument_of
+        if self.graph.dotted_name(partial.func, ref.caller) not in (
+            "functools.partial",
+            "partial",
+        ) or not partial.args or partial.args[0] is not ref.node:
+            return False
+        for node in ast.walk(ref.caller.node):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is partial:
+                return True
+        return False
+
     def only_inspected(self, ref: Call) -> bool:
         """A function handed to a builtin that looks at it and never calls it."""
         if ref.argument_of is None:
@@ -162,6 +181,8 @@ class Planner:
                     continue
                 if call.kind is CallKind.REF and self.only_inspected(call):
                     continue  # type(self._command), callable(f): looked at, never called
+                if call.kind is CallKind.REF and self.bound_and_called_here(call):
+                    continue  # reader = partial(f, ...); reader(...): awaited at the call
                 if call.kind is CallKind.REF:
                     self.error_at(
                         call,
