@@ -13,9 +13,10 @@ from ambidex.codegen._to_sync import to_sync
 def run_to_sync(source: str, *, path: str = "pkg/_async/mod.py",
                 renames: Mapping[str, str] | None = None, async_prefix: bool | str = False,
                 table: RuleTable = DEFAULT_TABLE, flags: Mapping[str, str] | None = None,
-                rename_prose: bool = False) -> Conversion:
+                rename_prose: bool = False, sort_imports: bool = True) -> Conversion:
     return to_sync({path: textwrap.dedent(source)}, table=table, renames=renames or {},
-                   async_prefix=async_prefix, flags=flags, rename_prose=rename_prose)
+                   async_prefix=async_prefix, flags=flags, rename_prose=rename_prose,
+                   sort_imports=sort_imports)
 
 
 def sync_of(source: str, **kwargs: object) -> str:

@@ -77,3 +77,58 @@ def test_a_lazy_import_of_a_moved_name_stays_lazy() -> None:
     """
     renames = {"pkg.aio.pool.AsyncConnection": "pkg.blocking.pool.Connection"}
     assert sync_of(source, renames=renames) == dedent(expected)
+
+
+def test_an_import_whose_module_is_renamed_moves_to_its_sorted_place() -> None:
+    source = """\
+    import asyncio
+    from ._async_base import AsyncBase
+    from ._models import Model
+    from .zeta import Z
+
+
+    class AsyncStore(AsyncBase):
+        model = Model
+        z = Z
+    """
+    expected = """\
+    import asyncio
+    from ._models import Model
+    from ._sync_base import Base
+    from .zeta import Z
+
+
+    class Store(Base):
+        model = Model
+        z = Z
+    """
+    renames = {"_async_base": "_sync_base", "AsyncBase": "Base", "AsyncStore": "Store"}
+    assert sync_of(source, renames=renames) == dedent(expected)
+
+
+def test_an_import_block_that_was_not_sorted_is_left_in_its_order() -> None:
+    source = """\
+    from .zeta import Z
+    from ._async_base import AsyncBase
+
+
+    class AsyncStore(AsyncBase):
+        z = Z
+    """
+    renames = {"_async_base": "_sync_base", "AsyncBase": "Base", "AsyncStore": "Store"}
+    assert sync_of(source, renames=renames).startswith(
+        "from .zeta import Z\nfrom ._sync_base import Base\n")
+
+
+def test_without_sort_imports_a_renamed_import_stays_where_it_was() -> None:
+    source = """\
+    from ._async_base import AsyncBase
+    from ._models import Model
+
+
+    class AsyncStore(AsyncBase):
+        model = Model
+    """
+    renames = {"_async_base": "_sync_base", "AsyncBase": "Base", "AsyncStore": "Store"}
+    assert sync_of(source, renames=renames, sort_imports=False).startswith(
+        "from ._sync_base import Base\nfrom ._models import Model\n")

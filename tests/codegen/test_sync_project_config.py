@@ -88,6 +88,7 @@ def test_a_generate_row_declares_flags_prose_and_a_prefix(project: Path) -> None
         ('flags = { _IS_SYNC = "both" }', "'flags' must be a table"),
         ("rename_prose = 1", "'rename_prose' must be true or false"),
         ('async_prefix = "not a name"', "'async_prefix' must be true, false or a prefix"),
+        ('sort_imports = "no"', "'sort_imports' must be true or false"),
     ],
 )
 def test_malformed_project_options_are_usage_errors(

@@ -88,9 +88,10 @@ def httpcore(site: Path) -> Project:
     })
     unasync_renames = {k: v for k, v in renames.items() if "." not in k}
     unasync_renames.update({"auto": "sync", "aclose": "close"})  # the table's rows, for unasync
-    # The regexes run over whole lines, docstrings included: rename_prose.
+    # The regexes run over whole lines, docstrings included: rename_prose; and they
+    # leave a renamed import where it was: sort_imports = false.
     return Project("httpcore 1.0.9", "httpcore", [("httpcore/_async", "httpcore/_sync")],
-                   renames, unasync_renames, {"rename_prose": True})
+                   renames, unasync_renames, {"rename_prose": True, "sort_imports": False})
 
 
 def elasticsearch(site: Path) -> Project:
@@ -155,7 +156,7 @@ def hishel() -> Project:
     unasync_renames = {k: v for k, v in renames.items() if "." not in k}
     unasync_renames.update({"aclose": "close", "asyncio": "asyncio"})  # its SUBS has aclose
     return Project("hishel 2.0.0", "hishel", pairs, renames, unasync_renames,
-                   {"rename_prose": True})
+                   {"rename_prose": True, "sort_imports": False})
 
 
 def psycopg(site: Path) -> Project:

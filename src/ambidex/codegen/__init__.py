@@ -36,19 +36,23 @@ __all__ = ["Conversion", "ConversionError", "Diagnostic", "to_async", "to_sync"]
 
 def to_sync(modules: Mapping[str, str], *, table: RuleTable, renames: Mapping[str, str],
             async_prefix: bool | str = False, flags: Mapping[str, str] | None = None,
-            rename_prose: bool = False, strict: bool = False) -> Conversion:
+            rename_prose: bool = False, strict: bool = False,
+            sort_imports: bool = True) -> Conversion:
     """Convert async modules to sync; see :mod:`ambidex.codegen._to_sync`."""
     from ambidex.codegen._to_sync import to_sync as convert
 
     return convert(modules, table=table, renames=renames, async_prefix=async_prefix,
-                   flags=flags, rename_prose=rename_prose, strict=strict)
+                   flags=flags, rename_prose=rename_prose, strict=strict,
+                   sort_imports=sort_imports)
 
 
 def to_async(modules: Mapping[str, str], *, table: RuleTable, renames: Mapping[str, str],
              async_prefix: bool | str = False, flags: Mapping[str, str] | None = None,
-             rename_prose: bool = False, strict: bool = False) -> Conversion:
+             rename_prose: bool = False, strict: bool = False,
+             sort_imports: bool = True) -> Conversion:
     """Convert sync modules to async; see :mod:`ambidex.codegen._to_async`."""
     from ambidex.codegen._to_async import to_async as convert
 
     return convert(modules, table=table, renames=renames, async_prefix=async_prefix,
-                   flags=flags, rename_prose=rename_prose, strict=strict)
+                   flags=flags, rename_prose=rename_prose, strict=strict,
+                   sort_imports=sort_imports)

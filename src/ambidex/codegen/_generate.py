@@ -11,6 +11,7 @@ folder, a target folder and a direction::
     async_prefix = true                      # optional: AsyncFoo -> Foo ("Sync": SyncFoo)
     flags = { _IS_SYNC = "sync" }            # optional: the project's colour flags
     rename_prose = true                      # optional: renames in docstrings, comments too
+    sort_imports = false                     # optional: renamed imports stay where they were
 
 Every ``.py`` file under the source (recursively) becomes one file under
 the target, at the same relative path (with ``_async`` <-> ``_sync``
@@ -65,7 +66,8 @@ class Converter(Protocol):
     def __call__(self, modules: Mapping[str, str], *, table: RuleTable,
                  renames: Mapping[str, str], async_prefix: bool | str = False,
                  flags: Mapping[str, str] | None = None,
-                 rename_prose: bool = False, strict: bool = False) -> Conversion: ...
+                 rename_prose: bool = False, strict: bool = False,
+                 sort_imports: bool = True) -> Conversion: ...
 
 
 #: Bumped whenever the converters' output for the same input changes, so that
@@ -96,6 +98,7 @@ class Pair:
     index: int = 0
     flags: Mapping[str, str] = field(default_factory=dict)
     rename_prose: bool = False
+    sort_imports: bool = True
 
 
 def is_python_name(text: str) -> bool:
@@ -123,7 +126,7 @@ def read_pairs(config: Config) -> list[Pair]:
         if not isinstance(row, dict):
             raise ConfigError(f"{where}: must be a table")
         unknown = set(row) - {"source", "target", "to", "rename", "async_prefix", "flags",
-                              "rename_prose"}
+                              "rename_prose", "sort_imports"}
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
         for key in ("source", "target"):
@@ -157,8 +160,12 @@ def read_pairs(config: Config) -> list[Pair]:
         rename_prose = row.get("rename_prose", False)
         if not isinstance(rename_prose, bool):
             raise ConfigError(f"{where}: 'rename_prose' must be true or false")
+        sort_imports = row.get("sort_imports", True)
+        if not isinstance(sort_imports, bool):
+            raise ConfigError(f"{where}: 'sort_imports' must be true or false")
         pair = Pair(config.root / row["source"], config.root / row["target"], to,
-                    dict(rename), async_prefix, index, dict(flags), rename_prose)
+                    dict(rename), async_prefix, index, dict(flags), rename_prose,
+                    sort_imports)
         if pair.target.exists() and not pair.target.is_dir():
             raise ConfigError(f"{where}: target {row['target']!r} is a file, not a folder")
         source, target = pair.source.resolve(), pair.target.resolve()
@@ -275,6 +282,7 @@ def _inputs_hash(config: Config, pair: Pair, sources: Mapping[Path, str]) -> str
         "async_prefix": pair.async_prefix,
         "flags": dict(sorted(pair.flags.items())),
         "rename_prose": pair.rename_prose,
+        "sort_imports": pair.sort_imports,
         "rules": config.section.get("rules", []),
     }
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
@@ -343,7 +351,8 @@ def convert_pair(config: Config, state: PairState) -> Conversion:
     modules = {_display(path, config.root): text for path, text in state.sources.items()}
     return convert_guarded(converter(pair.to), modules, table=config.table,
                            renames=pair.rename, async_prefix=pair.async_prefix,
-                           flags=pair.flags, rename_prose=pair.rename_prose)
+                           flags=pair.flags, rename_prose=pair.rename_prose,
+                           sort_imports=pair.sort_imports)
 
 
 def convert_guarded(convert: Converter, modules: Mapping[str, str],

@@ -86,6 +86,7 @@ def to_async(
     rename_prose: bool = False,
     strict: bool = False,
     defer_init_io: bool = False,
+    sort_imports: bool = True,
 ) -> Conversion:
     """Port ``modules`` (display path -> source), analysed together, to asyncio.
 
@@ -95,7 +96,9 @@ def to_async(
     converters take the same arguments; it renames only towards sync (``AsyncFoo``
     -> ``Foo``), so here it must be False. ``flags`` declares the project's colour
     flags (:mod:`ambidex.codegen._flags`); ``rename_prose`` is accepted for the
-    same reason as ``async_prefix`` (prose is renamed towards sync only).
+    same reason as ``async_prefix`` (prose is renamed towards sync only), and
+    ``sort_imports`` too (this converter never moves an import statement; it
+    places the ones it adds where isort would).
     ``explanations`` holds, for each function that changed colour, the chain of
     calls down to the primitive that forced it.
 

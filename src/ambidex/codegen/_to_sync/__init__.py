@@ -63,7 +63,11 @@ from ambidex.codegen._flags import declared_flags
 from ambidex.codegen._imports import ModuleScan, scan_module
 from ambidex.codegen._renames import Renames
 from ambidex.codegen._source import Conversion, Diagnostic, SourceText
-from ambidex.codegen._to_sync.post import drop_unused_after_walk, sort_import_names
+from ambidex.codegen._to_sync.post import (
+    drop_unused_after_walk,
+    sort_import_names,
+    sort_import_statements,
+)
 from ambidex.codegen._to_sync.resolve import Tables, tables_for
 from ambidex.codegen._to_sync.visit import SyncWalker
 
@@ -117,6 +121,7 @@ def to_sync(
     flags: Mapping[str, str] | None = None,
     rename_prose: bool = False,
     strict: bool = False,
+    sort_imports: bool = True,
 ) -> Conversion:
     """Convert async modules to sync, together (one module's names are known to the others).
 
@@ -130,7 +135,10 @@ def to_sync(
     ``rename_prose`` renames the user's names inside prose too (docstrings,
     messages, comments), word by word. ``async_prefix``: ``True`` renames each
     ``AsyncFoo`` the modules define to ``Foo``, a string (``"Sync"``) to
-    ``SyncFoo`` as unasync does. With ``strict`` every warning is an error.
+    ``SyncFoo`` as unasync does. With ``strict`` every warning is an error. With
+    ``sort_imports`` (the default) an import statement the renames changed moves
+    to where isort puts it in its run of imports; without, it stays where it was
+    (as projects' own scripts leave it).
     """
     known_flags = declared_flags(flags)
     trees, diagnostics = parse_modules(modules)
@@ -170,7 +178,9 @@ def to_sync(
         try:
             code = compile(output, path, "exec", dont_inherit=True)
             dropped = drop_unused_after_walk(walker, output, code) != output
-            if sort_import_names(walker) or dropped:
+            names_sorted = sort_import_names(walker)
+            moved = sort_imports and sort_import_statements(walker)
+            if moved or names_sorted or dropped:
                 output = walker.edits.apply()
                 compile(output, path, "exec", dont_inherit=True)
         except SyntaxError as exc:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import ast
 from types import CodeType
 
-from ambidex.codegen._imports import isort_name_key, names_in_code, remove_aliases
+from ambidex.codegen._imports import (
+    import_section,
+    isort_name_key,
+    names_in_code,
+    remove_aliases,
+    statement_key,
+)
 from ambidex.codegen._to_sync.visit import SyncWalker
 
 
@@ -120,3 +126,57 @@ def sort_import_names(walker: SyncWalker) -> bool:
             changed = True
     return changed
 
+
+
+def sort_import_statements(walker: SyncWalker) -> bool:
+    """Move the import statements the conversion renamed to where isort (and ruff's
+    default order) puts them, inside their run of imports.
+
+    A run is consecutive top-level import lines of one section. Only runs the
+    source had sorted, and in which the conversion changed a statement, are
+    touched (``from ._async_base import X`` renamed to ``._sync_base`` moves
+    after ``from ._models import Y``); each statement moves whole, its trailing
+    comment with it.
+    """
+    source, edits = walker.source, walker.edits
+    runs: list[list[ast.Import | ast.ImportFrom]] = [[]]
+    for statement in walker.tree.body:
+        previous = runs[-1][-1] if runs[-1] else None
+        if not isinstance(statement, (ast.Import, ast.ImportFrom)) \
+                or id(statement) in walker.plan.skip:
+            runs.append([])
+            continue
+        if previous is not None and (
+                statement.lineno != (previous.end_lineno or 0) + 1
+                or import_section(statement) != import_section(previous)):
+            runs.append([])
+        runs[-1].append(statement)
+    changed = False
+    for run in runs:
+        if len(run) < 2 or [statement_key(s) for s in run] != sorted(
+                statement_key(s) for s in run):
+            continue
+        spans = [(source.offset(s.lineno, 0), source.offset((s.end_lineno or s.lineno) + 1, 0))
+                 for s in run]
+        if any(source.text[start:source.offset(s.lineno, s.col_offset)].strip()
+               for s, (start, _) in zip(run, spans, strict=True)):
+            continue  # another statement shares a line
+        texts = [edits.render(start, end) for start, end in spans]
+        if texts == [source.text[start:end] for start, end in spans]:
+            continue
+        keys = []
+        for text in texts:
+            try:
+                parsed = ast.parse(text.strip()).body
+            except SyntaxError:
+                break
+            if len(parsed) != 1 or not isinstance(parsed[0], (ast.Import, ast.ImportFrom)):
+                break
+            keys.append(statement_key(parsed[0]))
+        else:
+            order = sorted(range(len(run)), key=lambda i: keys[i])
+            if order != list(range(len(run))):
+                for (start, end), index in zip(spans, order, strict=True):
+                    edits.replace_span(start, end, texts[index])
+                changed = True
+    return changed
