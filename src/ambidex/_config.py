@@ -34,7 +34,9 @@ class ConfigError(ValueError):
 #: misspelt ``[[tool.ambidex.generat]]`` that was silently ignored would leave
 #: ``generate --check`` green while nothing is checked. A part that reads a
 #: new key adds it here.
-KNOWN_KEYS = frozenset({"generate", "rules", "lint", "defer_init_io"})
+KNOWN_KEYS = frozenset(
+    {"generate", "rules", "lint", "defer_init_io", "sync_only", "async_only"}
+)
 _LINT_KEYS = frozenset({"blocking", "ignore"})
 
 

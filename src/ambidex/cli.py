@@ -78,6 +78,23 @@ def _parser() -> argparse.ArgumentParser:
         help="overwrite existing output files (without it, a file in the way is an error)",
     )
     port.add_argument(
+        "--sync-only",
+        action="append",
+        default=[],
+        metavar="QUALNAME",
+        help="to async: leave out this definition (Client.__getitem__), as a "
+        "'# ambidex: sync-only' marker on it would; repeatable; also sync_only in "
+        "[tool.ambidex]",
+    )
+    port.add_argument(
+        "--async-only",
+        action="append",
+        default=[],
+        metavar="QUALNAME",
+        help="to sync: leave out this definition, as '# ambidex: async-only' would; "
+        "repeatable; also async_only in [tool.ambidex]",
+    )
+    port.add_argument(
         "--defer-init-io",
         action="store_true",
         help="to async: move the I/O an __init__ does (connect, greet, login) into the "

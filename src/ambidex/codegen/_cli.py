@@ -16,6 +16,8 @@ from pathlib import Path
 from ambidex._config import ConfigError, load_config
 from ambidex._sourcefiles import read_source
 from ambidex.codegen import _generate
+from ambidex.codegen._directives import CONFIG_KEYS, apply_directives
+from ambidex.codegen._markers import MarkerKind
 
 
 def _diff(old: str, new: str, name: str) -> str:
@@ -149,6 +151,22 @@ def run_port(args: argparse.Namespace) -> int:
     except _generate.GenerateError as exc:
         print(f"ambidex port: {exc}", file=sys.stderr)
         return 2
+    # Marker directives by qualified name (--sync-only Client.__getitem__, and
+    # [tool.ambidex] sync_only / async_only): the marker that applies to this direction.
+    kind: MarkerKind = "sync-only" if to == "async" else "async-only"
+    key = next(k for k, v in CONFIG_KEYS.items() if v == kind)
+    configured = config.section.get(key, [])
+    if not isinstance(configured, list) or not all(isinstance(n, str) for n in configured):
+        print(f"ambidex port: [tool.ambidex] {key} must be a list of qualified names",
+              file=sys.stderr)
+        return 2
+    given = list(getattr(args, key, None) or [])
+    modules, unused = apply_directives(modules, {kind: [*given, *configured]})
+    for name in unused:
+        if name in given:
+            print(f"ambidex port: --{kind} {name}: no definition of that name in the input",
+                  file=sys.stderr)
+            return 2
     options = {}
     if to == "async":
         defer = config.section.get("defer_init_io", False)
