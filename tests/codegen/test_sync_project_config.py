@@ -112,3 +112,18 @@ def test_a_tree_with_refused_modules_ends_with_a_summary_line(
     assert ("1 of 3 modules convert, 2 refused (nothing written); most common refusal: "
             "'asyncio.gather has no sync twin' (2x)") in err
     assert not (project / "pkg" / "_sync").exists()
+
+
+def test_port_of_a_tree_with_refused_modules_ends_with_the_summary_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "ok.py").write_text("async def f():\n    return 1\n")
+    (tmp_path / "src" / "bad.py").write_text(
+        "import asyncio\n\n\nasync def f(x):\n    await asyncio.wait_for(x, 1)\n")
+    assert main(["port", "--to", "sync", "src", "-o", "out"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == ("ambidex port: 1 of 2 modules convert, 1 refused (nothing written); "
+                       "most common refusal: 'asyncio.wait_for has no sync twin' (1x)")
+    assert not (tmp_path / "out").exists()
