@@ -195,7 +195,7 @@ async def test_async_reply_to_a_request_never_sent_breaks_the_connection() -> No
     with ScriptedServer(reply_after(1, extra)) as server:
         async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
             assert await client.get("a") is None
-            await asyncio.wait_for(client._tasks[1], 5)  # the reader stops at the error
+            await asyncio.wait_for(client._broken.wait(), 5)  # the connection fails at the error
             assert isinstance(client._error, RemoteProtocolError)
             assert "no request pending" in str(client._error)
             with pytest.raises(ConnectionClosedError):
@@ -292,7 +292,7 @@ async def test_async_server_closing_while_idle_makes_the_next_call_fail_clearly(
     with ScriptedServer(reply_after(1, encode_reply(NotFound()), close=True)) as server:
         async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
             assert await client.get("a") is None
-            await asyncio.wait_for(client._tasks[1], 5)  # the reader stops at end of file
+            await asyncio.wait_for(client._broken.wait(), 5)  # the connection fails at end of file
             with pytest.raises(ConnectionClosedError, match="server closed the connection"):
                 await client.get("b")
 
@@ -333,7 +333,7 @@ async def test_async_bytes_before_any_request_are_reported_not_taken_for_a_reply
 
     with ScriptedServer(speaks_first) as server:
         async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
-            await asyncio.wait_for(client._tasks[1], 5)  # the reader stops at the error
+            await asyncio.wait_for(client._broken.wait(), 5)  # the connection fails at the error
             assert isinstance(client._error, RemoteProtocolError)
             assert "no request pending" in str(client._error)
             with pytest.raises(ConnectionClosedError, match="no request pending"):

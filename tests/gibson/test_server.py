@@ -96,7 +96,7 @@ async def test_stopping_the_server_fails_a_connected_client_clearly() -> None:
         client = await AsyncClient.connect("127.0.0.1", server.port, timeout=5)
         await client.set("k", "v")
     # serve() closed every connection on the way out; the reader sees the end.
-    await asyncio.wait_for(client._tasks[1], 5)
+    await asyncio.wait_for(client._broken.wait(), 5)
     with pytest.raises(ConnectionClosedError, match="server closed the connection"):
         await client.get("k")
     await client.close()

@@ -14,9 +14,11 @@ Two things differ between the colours, and are marked so the generator knows:
 * ``if IS_ASYNC: ... else: ...`` keeps, in each colour, the branch that is
   right for it.
 
-The asyncio colour shares one connection between any number of tasks: a
-writer task sends requests in the order they were made, a reader task pairs
-each reply with the oldest waiting request through a ``PipelineQueue``. The
+The asyncio colour shares one connection between any number of tasks and
+moves its bytes by callbacks (``examples/_transport.py``): requests go to the
+transport in the order they were made, and the transport's ``data_received``
+pairs each reply with the oldest waiting request through a ``PipelineQueue``,
+in the same turn of the loop (two turns per request, like raw streams). The
 blocking colour sends a request and reads its reply; ``execute_many`` and
 ``get_many`` pipeline a batch (send N, then read N) in both colours.
 """
@@ -33,6 +35,7 @@ from typing import TypeVar  # ambidex: async-only
 from ambidex import sansio  # ambidex: async-only
 from ambidex.io import AsyncStream
 from ambidex.sansio import NEED_DATA, RemoteProtocolError
+from examples._transport import ReplyProtocol, take_transport  # ambidex: async-only
 from examples.gibson._unasked import unasked_bytes_waiting
 from examples.gibson.protocol import (
     DEFAULT_MAX_PAYLOAD,
@@ -59,8 +62,6 @@ T = TypeVar("T")  # ambidex: async-only
 
 RECEIVE_SIZE = 65536
 """Bytes asked of the stream per read."""
-
-_DIRECT_WRITE_MAX = 16 * 1024  # ambidex: async-only
 
 DEFAULT_MAX_PENDING = 1024
 """Requests in flight on one connection before new ones wait (or, in a blocking
@@ -106,12 +107,16 @@ class AsyncClient:
         self._error: BaseException | None = None
         self._closed = False
         if IS_ASYNC:
-            # The reader task waits for replies as long as the connection lives;
-            # timeouts are enforced where callers wait for their replies.
+            # Replies are read as long as the connection lives (by callbacks, see
+            # examples/_transport.py); timeouts are enforced where callers wait.
             stream.timeout = None
             self._waiters: sansio.PipelineQueue[asyncio.Future[Reply]] = sansio.PipelineQueue()
-            self._outgoing = bytearray()
-            self._has_output = asyncio.Event()
+            # Requests queued in this turn of the loop, written together by
+            # _flush (scheduled once per turn); see _submit.
+            self._outgoing: list[bytes] = []
+            self._flush_scheduled = False
+            self._transport: asyncio.Transport | None = None
+            self._broken = asyncio.Event()  # set when the connection fails or closes
             # Callers waiting for room (max_pending), first come first served:
             # (how many requests, woken when they fit). _reserved counts room
             # granted to woken callers that have not queued their requests yet.
@@ -119,7 +124,6 @@ class AsyncClient:
                 collections.deque()
             )
             self._reserved = 0
-            self._tasks: list[asyncio.Task[None]] = []
         else:
             stream.timeout = timeout  # in this colour, the stream enforces it
             # Replies come in request order: numbering both sides tells whose
@@ -142,7 +146,7 @@ class AsyncClient:
         client = cls(stream, timeout=timeout, max_payload=max_payload, max_pending=max_pending)
         # Read from the start: a byte the server sends before any request is an
         # error to report, not something to mistake for the first reply.
-        client._start_tasks()  # ambidex: async-only
+        client._start()  # ambidex: async-only
         return client
 
     # -- the API ------------------------------------------------------------------
@@ -222,13 +226,7 @@ class AsyncClient:
             return
         self._closed = True
         self._break(ConnectionClosedError("the client was closed"))
-        if IS_ASYNC:
-            try:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
-            finally:
-                await self._stream.close()
-        else:
-            await self._stream.close()
+        await self._stream.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -278,10 +276,8 @@ class AsyncClient:
                 if not room.done():
                     room.set_exception(ConnectionClosedError(f"connection failed: {error!r}"))
             self._room_waiters.clear()
-            current = asyncio.current_task()
-            for task in self._tasks:
-                if task is not current:
-                    task.cancel()
+            self._outgoing.clear()
+            self._broken.set()
 
     def _refuse_unasked_bytes(self) -> None:
         """Raise if the server sent bytes while nothing was outstanding and
@@ -331,19 +327,19 @@ class AsyncClient:
                 return reply
 
     # -- asyncio colour only (async-only, absent from the blocking twin): many tasks,
-    #    one writer task, one reader task
+    #    one transport, replies delivered by its callbacks
 
     async def _submit(  # ambidex: async-only
         self, requests: list[Request], deadline: float | None
     ) -> list[asyncio.Future[Reply]]:
-        """Queue ``requests`` for the writer task; return their futures in wire order.
+        """Send ``requests`` (now, or with this turn's others); return their futures
+        in wire order.
 
         The wait for room comes first: a caller cancelled there has recorded
         nothing. Between recording the requests (machine, waiters) and
         handing their bytes to the transport or the queue there is no await,
         so the waiters' order is the order on the wire and no cancellation
-        falls between them. (The direct write of an idle connection hands its
-        bytes to the transport before it can wait: see :meth:`_write_now`.)
+        falls between them (``transport.write`` never waits).
         """
         await self._wait_for_room(len(requests), deadline)
         self._check_usable()
@@ -353,46 +349,45 @@ class AsyncClient:
             except RemoteProtocolError as exc:
                 self._break(exc)
                 raise
+        transport = self._start()
         data = self._conn.send_many(requests)
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[Reply]] = [loop.create_future() for _ in requests]
-        # Idle (nothing waiting, nothing queued): the caller writes at once,
-        # saving the writer task's turn of the loop. Else the bytes join the
-        # queue, and the writer sends everything queued in one write.
         idle = not self._waiters and not self._outgoing
         for future in futures:
             self._waiters.push(future)
-        self._start_tasks()
-        if idle and len(data) <= _DIRECT_WRITE_MAX:
-            await self._write_now(data)
+        # transport.write never waits, so nothing can cut a request in half.
+        # Idle (nothing waiting, nothing queued): written at once. Else the
+        # bytes join this turn's queue, which _flush writes in one go.
+        if idle:
+            transport.write(data)
         else:
-            self._outgoing += data
-            self._has_output.set()
+            self._outgoing.append(data)
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                loop.call_soon(self._flush)
         return futures
 
-    async def _write_now(self, data: bytes) -> None:  # ambidex: async-only
-        """The caller's own write, on an idle connection.
+    def _start(self) -> asyncio.Transport:  # ambidex: async-only
+        """Take the stream's transport over, once (a client built on a stream by
+        hand does it at its first request, when there is surely a running loop):
+        from then on replies arrive in :meth:`_on_data`."""
+        if self._transport is None:
+            transport, previous, leftover = take_transport(self._stream)
+            transport.set_protocol(ReplyProtocol(self._on_data, self._on_lost, previous))
+            self._transport = transport
+            if leftover:
+                self._on_data(leftover)
+            transport.resume_reading()  # the StreamReader may have paused it
+        return self._transport
 
-        Below the transport's high-water mark (64 KiB) a write does not wait,
-        so no cancellation can land in it. If it does wait (the server stopped
-        reading) and the caller is cancelled there, or the write fails, part
-        of the request may be missing: the connection is broken, and every
-        waiting request fails with the error -- none gets another's reply.
-        """
-        try:
-            await self._stream.write(data)
-        except BaseException as exc:
-            self._break(exc)
-            raise
-
-    def _start_tasks(self) -> None:  # ambidex: async-only
-        """Start the writer and the reader, once (a client built on a stream by hand
-        starts them at its first request, when there is surely a running loop)."""
-        if not self._tasks and self._error is None:
-            self._tasks = [
-                asyncio.create_task(self._write_requests(), name="gibson-writer"),
-                asyncio.create_task(self._read_replies(), name="gibson-reader"),
-            ]
+    def _flush(self) -> None:  # ambidex: async-only
+        self._flush_scheduled = False
+        outgoing = self._outgoing
+        if outgoing and self._error is None and self._transport is not None:
+            # Everything queued in the last turn goes out in one write.
+            self._transport.write(outgoing[0] if len(outgoing) == 1 else b"".join(outgoing))
+        outgoing.clear()
 
     async def _wait_for_replies(  # ambidex: async-only
         self, futures: list[asyncio.Future[Reply]], deadline: float | None
@@ -439,31 +434,41 @@ class AsyncClient:
             self._reserved += count
             room.set_result(None)
 
-    async def _write_requests(self) -> None:  # ambidex: async-only
-        """The only writer: requests go out in the order they were queued."""
+    def _on_data(self, data: bytes) -> None:  # ambidex: async-only
+        """Bytes from the server (the transport's callback): each reply goes to
+        the oldest waiting request, in the same turn of the loop."""
+        conn = self._conn
+        waiters = self._waiters
         try:
-            while True:
-                await self._has_output.wait()
-                self._has_output.clear()
-                data = bytes(self._outgoing)
-                self._outgoing.clear()
-                if data:
-                    await self._stream.write(data)
-        except Exception as exc:
-            self._break(exc)
-
-    async def _read_replies(self) -> None:  # ambidex: async-only
-        """The only reader: each reply goes to the oldest waiting request."""
-        try:
-            while True:
-                reply = await self._receive_reply()
-                waiter = self._waiters.pop()
+            conn.receive_data(data)
+            while (event := conn.next_event()) is not NEED_DATA:
+                if isinstance(event, ConnectionClosed):
+                    raise ConnectionClosedError("the server closed the connection")
+                waiter = waiters.pop()
                 if not waiter.done():  # done = its caller gave up: drop the reply
-                    waiter.set_result(reply)
-                if self._room_waiters:
-                    self._grant_room()
+                    waiter.set_result(event)
+            if self._room_waiters:
+                self._grant_room()
         except Exception as exc:
             self._break(exc)
+            self._abort()
+
+    def _on_lost(self, exc: BaseException | None) -> None:  # ambidex: async-only
+        """The connection ended: the machine says whether cleanly (nothing owed)."""
+        if self._error is not None:
+            return
+        try:
+            if exc is not None:
+                raise ConnectionClosedError(f"the connection was lost: {exc}") from exc
+            self._conn.receive_data(b"")
+            self._conn.next_event()  # ConnectionClosed, or the error of a cut reply
+            raise ConnectionClosedError("the server closed the connection")
+        except Exception as error:
+            self._break(error)
+
+    def _abort(self) -> None:  # ambidex: async-only
+        if self._transport is not None:
+            self._transport.abort()
 
 
 def _deadline(timeout: float | None) -> float | None:  # ambidex: async-only

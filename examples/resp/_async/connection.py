@@ -12,7 +12,7 @@ callers differently, and the difference is spelled out with ``IS_ASYNC``:
   wire, so the connection is closed and marked broken; the pool drops it.
 * **asyncio**: many tasks share the connection at once (auto-pipelining).
   After the handshake the connection moves its bytes by callbacks
-  (:mod:`examples.resp._transport`): a command on an idle connection is
+  (:mod:`examples._transport`): a command on an idle connection is
   written at once, commands queued in the same loop iteration are written
   back to back in one write; the transport's ``data_received`` parses the
   replies and hands each to the oldest waiting caller, through
@@ -32,9 +32,9 @@ from typing import Any, TypeVar
 
 from ambidex.io import AsyncStream, StreamError
 from ambidex.sansio import NEED_DATA, PipelineQueue, RemoteProtocolError
+from examples._transport import ReplyProtocol, take_transport  # ambidex: async-only
 
 from .._hiredis import HIREDIS_AVAILABLE, HiredisParser
-from .._transport import ReplyProtocol, take_transport  # ambidex: async-only
 from ..errors import RedisConnectionError, ResponseError
 from ..protocol import Arg, PushReply, RespParser, encode_command
 
@@ -165,7 +165,7 @@ class AsyncConnection:
             raise
         stream.timeout = timeout
         if IS_ASYNC:
-            # From here on bytes move by callbacks (see examples/resp/_transport.py);
+            # From here on bytes move by callbacks (see examples/_transport.py);
             # deadlines belong to the callers, not to reads.
             stream.timeout = None
             try:
@@ -281,7 +281,7 @@ class AsyncConnection:
 
     def _take_transport(self) -> None:  # ambidex: async-only
         """Move the bytes by callbacks from now on (asyncio): see
-        :mod:`examples.resp._transport`."""
+        :mod:`examples._transport`."""
         transport, previous, leftover = take_transport(self._stream)
         transport.set_protocol(ReplyProtocol(self._on_data, self._on_lost, previous))
         self._transport = transport

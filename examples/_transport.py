@@ -1,22 +1,23 @@
-"""asyncio only: the shared connection's bytes, moved by callbacks, not by tasks.
+"""asyncio only: a shared connection's bytes, moved by callbacks, not by tasks.
 
-An auto-pipelined connection has many callers and one stream. Read with a
-task, and every reply crosses the event loop three times: the poll that sees
-the bytes, the reader task that parses them, the caller it wakes. Raw asyncio
-streams need two. So once the handshake is done (over
+Both chapters' asyncio clients share one connection between many callers.
+Read with a task, and every reply crosses the event loop three times: the
+poll that sees the bytes, the reader task that parses them, the caller it
+wakes. Raw asyncio streams need two. So once the connection is open (over
 :class:`ambidex.io.AsyncStream`, the same code as the blocking twin), the
-asyncio connection takes the stream's transport over and sets its own
-protocol: bytes arrive in :meth:`ReplyProtocol.data_received`, which parses
-them and resolves the waiting callers' futures right there -- two turns of
-the loop per request, like raw streams, and no second buffer between the
-socket and the parser (a 10 MB reply is not copied into a StreamReader and
-out again). Writes go to ``transport.write``, which never waits: a caller
-cannot be interrupted half way through writing its command.
+client takes the stream's transport over and sets its own protocol: bytes
+arrive in :meth:`ReplyProtocol.data_received`, where the client's sans-IO
+machine parses them and the waiting callers' futures are resolved right
+there -- two turns of the loop per request, like raw streams, and no second
+buffer between the socket and the parser (a 10 MB reply is not copied into
+a StreamReader and out again). Writes go to ``transport.write``, which never
+waits: a caller cannot be interrupted half way through writing its request.
 
-:func:`take_transport` reads private state of ``AsyncStream`` (its
-StreamWriter, its StreamReader's buffer, its own buffer); ``ambidex.io`` has
-no public way to hand a transport over yet (asked for in the notes of issue
-13). It refuses, loudly, when that state is not what it expects.
+Used by ``examples/resp`` and ``examples/gibson`` (one copy, here). It is
+what ``ambidex.io`` should offer and does not yet: :func:`take_transport`
+reads private state of ``AsyncStream`` (its StreamWriter and its
+StreamReader's buffer), and refuses, loudly, when that state is not what it
+expects (asked for in the notes of issue 13).
 """
 
 from __future__ import annotations
