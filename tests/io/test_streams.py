@@ -125,6 +125,28 @@ async def test_read_until_raises_read_limit_when_no_separator_within_limit(serve
     await s.close()
 
 
+async def test_without_a_timeout_the_fast_paths_keep_limits_separators_and_eof(serve, colour):
+    # With no timeout, both colours take lines and frames that have already
+    # arrived by a shortcut (asyncio: straight from the StreamReader's buffer;
+    # sockets: one C readline/read). It must decide exactly as the careful
+    # path does: a bare "\n" inside a "\r\n" line, a line past the limit
+    # (which stays buffered), a frame cut by end of file.
+    payload = b"a\nb\r\n" + b"y" * 60 + b"\r\n" + b"\x00\x00\x00\x05hello" + b"tail"
+    host, port = await serve(sends(payload))
+    s = await Either.connect(colour, host, port)
+    assert await s.read_until(b"\r\n") == b"a\nb\r\n"
+    with pytest.raises(ReadLimitError):
+        await s.read_until(b"\r\n", limit=40)
+    assert await s.read_until(b"\r\n", limit=62) == b"y" * 60 + b"\r\n"
+    assert await s.read_exactly(4) == b"\x00\x00\x00\x05"
+    assert await s.read_exactly(5) == b"hello"
+    with pytest.raises(IncompleteReadError) as info:
+        await s.read_exactly(10)
+    assert info.value.partial == b"tail"
+    assert await s.read(10) == b""
+    await s.close()
+
+
 async def test_read_until_limit_holds_while_the_peer_keeps_sending(serve, colour):
     """A peer streaming bytes without a separator is cut off at the limit,
     not buffered until it stops."""

@@ -8,9 +8,12 @@ the backend this class inherits from: ``AsyncBackend`` here, ``SyncBackend``
 in the generated twin (``ambidex.io._backends``). Edit this file, then run
 ``ambidex generate``; CI runs ``ambidex generate --check``.
 
-The hot paths call the backend's reader directly (``self._reader.readuntil``:
-the StreamReader's own, or the socket reader's C ``readline``), so a line
-costs one method of ours on top of the stdlib's.
+The hot paths reach the stdlib's fast paths directly, differently per
+colour (``if IS_ASYNC:`` keeps one branch in each): asyncio takes a line or
+frame that has already arrived straight from the StreamReader's buffer, with
+no coroutine of its own; the socket stream calls its C ``BufferedReader``'s
+``readline``/``read``. Everything else goes through the backend's reader
+(``readuntil``, ``readexactly``), which keeps every guarantee.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from ambidex.io._backends._async import AsyncBackend, IncompleteRead, LimitOverr
 from ambidex.io._errors import IncompleteReadError, ReadLimitError, StreamClosedError, StreamError
 
 __all__ = ["AsyncStream"]
+
+IS_ASYNC = True
 
 # What ``read()`` asks for by default.
 _CHUNK = 65536
@@ -121,10 +126,29 @@ class AsyncStream(AsyncBackend):
             raise StreamClosedError("the stream is closed")
         if n < 0:
             raise ValueError(f"read_exactly: n must be >= 0, got {n}")
+        reader = self._reader
+        if IS_ASYNC:
+            # Already received: taken from the StreamReader's buffer without
+            # awaiting its coroutine.
+            buffer = reader._buffer
+            if len(buffer) >= n and reader._exception is None:
+                data = bytes(buffer[:n])
+                del buffer[:n]
+                if reader._paused:
+                    reader._maybe_resume_transport()
+                return data
+        elif reader._pending is None and self.timeout is None:
+            # The C path: one BufferedReader.read; a short read (end of file,
+            # a failure) is given back for readexactly to sort out.
+            data = reader._read(n)
+            if data is not None and len(data) == n:
+                return data
+            reader._give_back(data)
+            reader._raise_failure()
         try:
             if self.timeout is None:
-                return await self._reader.readexactly(n)
-            return await self._timed(self._reader.readexactly, n, "read_exactly")
+                return await reader.readexactly(n)
+            return await self._timed(reader.readexactly, n, "read_exactly")
         except IncompleteRead as exc:
             raise IncompleteReadError(exc.partial, n) from None
 
@@ -152,6 +176,28 @@ class AsyncStream(AsyncBackend):
                     f"({len(separator)} bytes)"
                 )
             reader._limit = bound
+        if IS_ASYNC:
+            # A whole line already received is taken from the StreamReader's
+            # buffer without awaiting its coroutine; anything else (not all
+            # there, past the limit, an error pending) is readuntil's to decide.
+            buffer = reader._buffer
+            end = buffer.find(separator, 0, limit)
+            if end >= 0 and reader._exception is None:
+                end += len(separator)
+                line = bytes(buffer[:end])
+                del buffer[:end]
+                if reader._paused:
+                    reader._maybe_resume_transport()
+                return line
+        elif reader._pending is None and self.timeout is None and separator[-1:] == b"\n":
+            # The C path: one BufferedReader.readline per line. Short (end of
+            # file, a failure), over the limit, or a "\n" that does not end
+            # this separator: given back for readuntil to sort out.
+            line = reader._readline(limit)
+            if line.endswith(separator):
+                return line
+            reader._give_back(line)
+            reader._raise_failure()
         try:
             if self.timeout is None:
                 return await reader.readuntil(separator)

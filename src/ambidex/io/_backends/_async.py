@@ -32,9 +32,20 @@ CLOSE_TIMEOUT = 5.0
 
 
 class Reader(Protocol):
-    """The part of ``asyncio.StreamReader`` the stream uses."""
+    """The part of ``asyncio.StreamReader`` the stream uses.
+
+    Its private state too: ``_limit`` (read_until's limit, set per call) and,
+    for taking what has already arrived without awaiting a coroutine (most of
+    what a short read costs), ``_buffer``, ``_exception``, ``_paused`` and
+    ``_maybe_resume_transport``. They exist, unchanged, from 3.8 to 3.13.
+    """
 
     _limit: int
+    _buffer: bytearray
+    _exception: BaseException | None
+    _paused: bool
+
+    def _maybe_resume_transport(self) -> None: ...
 
     async def read(self, n: int = -1) -> bytes: ...
     async def readexactly(self, n: int) -> bytes: ...
