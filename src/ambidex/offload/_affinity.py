@@ -11,8 +11,8 @@ idle thread while there is one (starting it, up to the bound), else to the
 thread with the fewest graphs: more connections than threads share threads,
 each call still on its own object's thread.
 
-**The hop.** The loop puts a job on the thread's queue (a
-:class:`queue.SimpleQueue`, one C call); the thread runs it and hands the
+**The hop.** The loop appends a job to the thread's deque and wakes the
+thread only if it sleeps; the thread runs its jobs in order and hands each
 result back through a per-loop mailbox. A mailbox wakes its loop with one
 ``call_soon_threadsafe`` however many results arrive before the loop gets
 to them, so a busy loop is woken once per burst, not once per result, and
@@ -26,6 +26,7 @@ import enum
 import queue
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -125,7 +126,14 @@ class PinnedThread:
         self.graphs = 0
         """How many object graphs live on this thread."""
         self.stopped = False
-        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        # Jobs wait in a deque; the thread sleeps on ``_wake`` only when the
+        # deque is empty, and only then does a submit pay for waking it. Jobs
+        # submitted while it is awake (running, or waiting for the GIL) are a
+        # deque append: under load, many calls cost one wake-up.
+        self._pending: deque[Job | None] = deque()
+        self._mutex = threading.Lock()
+        self._awake = False
+        self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
 
@@ -136,18 +144,36 @@ class PinnedThread:
     def submit(self, job: Job) -> None:
         if self.stopped:
             raise RuntimeError(f"{self.name} is stopped: its PinnedThreads was closed")
-        self._jobs.put(job)
+        self._push(job)
 
     def stop(self) -> None:
         """Let the thread end once the jobs already queued have run."""
         self.stopped = True
-        self._jobs.put(None)
+        self._push(None)
+
+    def _push(self, job: Job | None) -> None:
+        with self._mutex:
+            self._pending.append(job)
+            if self._awake:
+                return
+            self._awake = True
+        self._wake.put(None)
+
+    def _next(self) -> Job | None:
+        """On the thread: the next job, sleeping while there is none."""
+        pending, mutex = self._pending, self._mutex
+        while True:
+            with mutex:
+                if pending:
+                    return pending.popleft()
+                self._awake = False
+            self._wake.get()
 
     def _main(self) -> None:
-        get, lock = self._jobs.get, self.lock
+        next_job, lock = self._next, self.lock
         running, done, cancelled = JobState.RUNNING, JobState.DONE, JobState.CANCELLED
         while True:
-            job = get()
+            job = next_job()
             if job is None:
                 return
             with lock:
