@@ -1,11 +1,14 @@
 """sync -> async on random call graphs: the output compiles, and exactly the right functions
 changed colour.
 
-Each example is a module of functions that sleep, take a lock, do nothing
-blocking, call each other (recursion included) and iterate each other when
-they are generators. A function must become async exactly when it reaches a
-blocking primitive through calls or loops; every other function must stay
-plain; and the output must compile (``await`` / ``async for`` / ``async
+Each example is a module of functions that sleep, take a lock (around nothing,
+or around a sleep), do nothing blocking, call each other (recursion included)
+and iterate each other when they are generators. A function must become async
+exactly when it reaches a blocking primitive through calls or loops; the lock
+becomes an asyncio lock, and every block taking it ``async with``, exactly when
+some block it guards awaits (else it stays a threading lock: held across no
+await, it is right and cheaper); every other function must stay plain; and the
+output must compile (``await`` / ``async for`` / ``async
 with`` outside an ``async def`` is a compile-time error, so compiling checks
 that every call site was handled).
 """
@@ -23,7 +26,7 @@ from ambidex.codegen._to_async import to_async
 
 @dataclass(frozen=True)
 class _Step:
-    kind: str  # "sleep", "lock", "pure", "call" (a statement), "nested" (inside an expression)
+    kind: str  # "sleep", "lock", "locked_sleep", "pure", "call" (a statement), "nested"
     target: int = 0
 
 
@@ -36,6 +39,7 @@ class _Function:
 _step = st.one_of(
     st.just(_Step("sleep")),
     st.just(_Step("lock")),
+    st.just(_Step("locked_sleep")),
     st.just(_Step("pure")),
     st.builds(_Step, st.sampled_from(["call", "nested"]), st.integers(min_value=0, max_value=5)),
 )
@@ -52,6 +56,8 @@ def _render(program: list[_Function]) -> str:
                 lines.append("    time.sleep(0)")
             elif step.kind == "lock":
                 lines += ["    with LOCK:", "        pass"]
+            elif step.kind == "locked_sleep":
+                lines += ["    with LOCK:", "        time.sleep(0)"]
             elif step.kind == "pure":
                 lines.append("    x = len('abc')")
             else:
@@ -70,10 +76,13 @@ def _render(program: list[_Function]) -> str:
     return "\n".join(lines)
 
 
+def _lock_converts(program: list[_Function]) -> bool:
+    return any(s.kind == "locked_sleep" for f in program for s in f.steps)
+
+
 def _must_be_async(program: list[_Function]) -> set[int]:
-    reaches = {
-        i for i, f in enumerate(program) if any(s.kind in ("sleep", "lock") for s in f.steps)
-    }
+    blocking = {"sleep", "locked_sleep", *(("lock",) if _lock_converts(program) else ())}
+    reaches = {i for i, f in enumerate(program) if any(s.kind in blocking for s in f.steps)}
     changed = True
     while changed:
         changed = False
@@ -106,7 +115,11 @@ def test_random_call_graphs_port_to_code_that_compiles_with_the_right_colours(
     # Porting is idempotent: the output has nothing left to port.
     again = to_async({"m.py": output}, table=DEFAULT_TABLE, renames={})
     assert again.diagnostics == [] and again.outputs["m.py"] == output
-    # The lock is the module's: ported with it, whoever takes it.
-    assert "LOCK = asyncio.Lock()" in output
+    # The lock is the module's: one colour for it, whoever takes it.
+    takes_lock = any(s.kind in ("lock", "locked_sleep") for f in program for s in f.steps)
+    if _lock_converts(program):
+        assert "LOCK = asyncio.Lock()" in output and "    with LOCK" not in output
+    elif takes_lock:
+        assert "LOCK = threading.Lock()" in output and "async with LOCK" not in output
     if not expected:
         assert "await" not in output

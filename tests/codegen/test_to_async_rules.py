@@ -79,8 +79,10 @@ def test_an_await_is_parenthesised_where_precedence_needs_it() -> None:
     assert "from ambidex.io import AsyncSocket" in output
 
 
-def test_a_threading_lock_becomes_an_asyncio_lock_taken_with_async_with() -> None:
+def test_a_threading_lock_held_across_an_await_becomes_an_asyncio_lock_taken_with_async_with(
+) -> None:
     output = async_of("""
+        import time
         from threading import Lock
 
         LOCK_TIMEOUT = 1
@@ -92,6 +94,7 @@ def test_a_threading_lock_becomes_an_asyncio_lock_taken_with_async_with() -> Non
 
             def bump(self) -> int:
                 with self.lock:
+                    time.sleep(0.01)
                     self.value += 1
                     return self.value
     """)
@@ -387,6 +390,7 @@ def test_flavour_markers_keep_the_async_branch_and_drop_sync_only_statements() -
 def test_a_module_level_lock_becomes_an_asyncio_lock_like_the_code_that_takes_it() -> None:
     output = async_of("""
         import threading
+        import time
 
         _LOCK = threading.Lock()
 
@@ -396,11 +400,50 @@ def test_a_module_level_lock_becomes_an_asyncio_lock_like_the_code_that_takes_it
 
             def add(self) -> None:
                 with _LOCK, self.guard:
-                    pass
+                    time.sleep(0)
     """)
     assert "_LOCK = asyncio.Lock()" in output
     assert "    guard = asyncio.Lock()" in output
     assert "        async with _LOCK, self.guard:" in output
+
+
+def test_a_lock_no_guarded_block_awaits_on_stays_a_threading_lock() -> None:
+    # Issue 8, item 4: in async code a lock held across no await is correct and
+    # cheaper; only a lock some block of which awaits must be an asyncio.Lock.
+    output = async_of("""
+        import socket
+        import threading
+
+        _REGISTRY = threading.Lock()
+
+        class Pool:
+            def __init__(self) -> None:
+                self._lock = threading.Lock()
+                self._io_lock = threading.RLock()
+                self._free: list[socket.socket] = []
+
+            def _take(self) -> socket.socket:
+                with self._lock:
+                    return self._free.pop()
+
+            def send(self, data: bytes) -> None:
+                sock = self._take()
+                sock.sendall(data)
+                with self._lock:
+                    self._free.append(sock)
+                with self._io_lock:
+                    pass
+
+        def register() -> None:
+            with _REGISTRY:
+                pass
+    """)
+    assert "_REGISTRY = threading.Lock()" in output
+    assert "        self._lock = threading.Lock()" in output
+    assert "        self._io_lock = threading.RLock()" in output
+    assert "    def _take(self) -> AsyncSocket:\n        with self._lock:" in output
+    assert "        await sock.sendall(data)\n        with self._lock:" in output
+    assert "def register() -> None:\n    with _REGISTRY:" in output
 
 
 def test_a_connection_made_at_import_time_is_refused() -> None:
@@ -484,14 +527,15 @@ def test_a_block_left_empty_by_the_markers_gets_a_pass() -> None:
 def test_a_with_statement_mixing_an_async_and_a_plain_context_manager_is_refused() -> None:
     (error,) = errors_of("""
         import threading
+        import time
 
         LOCK = threading.Lock()
 
         def save(path: str) -> None:
             with LOCK, open(path, 'w') as f:
-                f.write("x")
+                time.sleep(0)
     """)
-    assert (error.line, error.col) == (7, 16)
+    assert (error.line, error.col) == (8, 16)
     assert "`open(path, 'w')` is not an async context manager" in error.message
     assert "split the statement" in error.message
 

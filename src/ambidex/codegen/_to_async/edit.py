@@ -391,7 +391,7 @@ class ModuleEditor:
                         if converted and call.lambda_node is None:
                             self.replace_callee(call, rule)
                             self.await_(call.node)
-                    else:
+                    elif not self.stays_threading_lock(call.node, function):
                         self.replace_callee(call, rule)
             elif call.kind is CallKind.WITH and converted:
                 if self.planner.awaited_rule(call) is not None or any(
@@ -437,8 +437,39 @@ class ModuleEditor:
                         "move it into an async function (e.g. an async `connect()`)",
                     )
                 continue
+            if self.stays_threading_lock(node, None):
+                continue
             self.edits.replace_node(node.func, self.spell(rule.async_))
             self.done.add(id(node.func))
+
+    def stays_threading_lock(self, node: ast.Call, function: Function | None) -> bool:
+        """``self._lock = threading.Lock()`` for a lock no guarded block awaits on:
+        it stays a threading lock (the type pass must not rename it either)."""
+        if not self.planner.sync_locks:
+            return False
+        statement = self.parents.get(id(node))
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+        elif isinstance(statement, ast.AnnAssign):
+            target = statement.target
+        else:
+            return False
+        if function is not None:
+            ident = self.planner.lock_identity(target, function)
+        elif isinstance(target, ast.Name):
+            owner = self.parents.get(id(statement))
+            classes = [c for c in self.graph.classes.values() if c.node is owner]
+            ident = (
+                ("attr", classes[0].key, target.id)
+                if classes
+                else ("global", self.module.path, target.id)
+            )
+        else:
+            return False
+        if ident not in self.planner.sync_locks:
+            return False
+        self.done.add(id(node.func))
+        return True
 
     def async_with(self, call: Call) -> None:
         self.async_items.add(id(call.node))

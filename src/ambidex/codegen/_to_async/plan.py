@@ -72,6 +72,14 @@ def _is_property(function: Function) -> bool:
     )
 
 
+#: Lock types whose `with` blocks stay plain (and the lock a threading lock)
+#: when nothing inside awaits: a lock held across no await is correct in
+#: asyncio code and cheaper than an asyncio.Lock.
+_LOCKS = frozenset(
+    {"threading.Lock", "threading.RLock", "threading.Condition", "threading.Semaphore",
+     "threading.BoundedSemaphore"}
+)
+
 #: Builtins that take a function as a value and never call it.
 _INSPECTORS = frozenset(
     {"type", "isinstance", "issubclass", "id", "callable", "repr", "str", "hash", "getattr",
@@ -90,6 +98,12 @@ class Planner:
         self.slot_calls: dict[tuple[str, str, str], list[Call]] = {}
         self.handed_params: set[tuple[str, str]] = set()
         """(function key, parameter) that receive an async callable."""
+        self.deferred_locks: set[int] = set()
+        """ids of ``with lock:`` items whose lock may stay a threading lock."""
+        self.lock_sites: dict[tuple[str, str, str], list[Call]] = {}
+        self.acquired_locks: set[tuple[str, str, str]] = set()
+        self.sync_locks: set[tuple[str, str, str]] = set()
+        """Locks that stay threading locks: no block they guard awaits."""
         self.awaited_sites: set[int] = set()
         """ids of calls of handed-over callables that went async (``await factory()``)."""
         for call in graph.iter_calls():
@@ -148,9 +162,17 @@ class Planner:
         dotted = self.graph.dotted_name(ref.argument_of.func, ref.caller)
         return dotted in _INSPECTORS
 
+    def awaited_rule(self, call: Call) -> Rule | None:
+        """The row whose twin must be awaited at this site, if any. A ``with``
+        on a lock that stays a threading lock (no await inside any block it
+        guards) has none."""
+        if id(call.node) in self.deferred_locks:
+            return None
+        return self.table_rule(call)
+
     @staticmethod
-    def awaited_rule(call: Call) -> Rule | None:
-        """The row whose twin must be awaited at this site, if any."""
+    def table_rule(call: Call) -> Rule | None:
+        """The row whose twin must be awaited at this site, by the table alone."""
         rule = call.rule
         if rule is None or rule.async_ is None or not rule.awaited or rule.kind is Kind.NAME:
             return None
@@ -165,6 +187,7 @@ class Planner:
 
     def run(self) -> None:
         work: deque[Function] = deque()
+        self.find_lock_sites()
         for function in self.graph.functions.values():
             for call in function.calls:
                 if call.type_checking:
@@ -172,6 +195,104 @@ class Planner:
                 rule = self.awaited_rule(call)
                 if rule is not None and rule.sync is not None:
                     self.mark(function, Reason(call, None, rule.sync), work)
+        self.propagate(work)
+        # A lock whose guarded block now awaits must be an asyncio lock: every
+        # `with` on it awaits, which may make more blocks await, to a fixed point.
+        converted: set[tuple[str, str, str]] = set(self.acquired_locks)
+        while True:
+            newly = {
+                ident
+                for ident, sites in self.lock_sites.items()
+                if ident not in converted
+                and (ident in self.acquired_locks or any(self.block_awaits(s) for s in sites))
+            }
+            if not newly:
+                break
+            converted |= newly
+            for ident in newly:
+                for site in self.lock_sites[ident]:
+                    self.deferred_locks.discard(id(site.node))
+                    rule = self.table_rule(site)
+                    if rule is not None and rule.sync is not None:
+                        self.mark(site.caller, Reason(site, None, rule.sync), work)
+            self.propagate(work)
+        self.sync_locks = set(self.lock_sites) - converted
+
+    def find_lock_sites(self) -> None:
+        """``with lock:`` sites on threading locks, by lock; locks ``acquire()``d."""
+        for function in self.graph.functions.values():
+            for call in function.calls:
+                if call.type_checking or call.offloaded or call.instance_type not in _LOCKS:
+                    continue
+                if call.kind is CallKind.WITH and isinstance(call.node, ast.withitem):
+                    ident = self.lock_identity(call.node.context_expr, function)
+                    self.lock_sites.setdefault(ident, []).append(call)
+                    self.deferred_locks.add(id(call.node))
+                elif (
+                    call.kind is CallKind.CALL
+                    and isinstance(call.node, ast.Call)
+                    and isinstance(call.node.func, ast.Attribute)
+                    and self.table_rule(call) is not None
+                ):
+                    # acquire(), wait(): the lock is awaited outside `with`: asyncio.
+                    self.acquired_locks.add(self.lock_identity(call.node.func.value, function))
+
+    def lock_identity(self, expr: ast.expr, function: Function) -> tuple[str, str, str]:
+        """Which lock an expression names: a ``self.`` attribute (by the class
+        that binds it), a local, a module global; else one of its own."""
+        args = function.node.args.args
+        if (
+            isinstance(expr, ast.Attribute)
+            and isinstance(expr.value, ast.Name)
+            and function.cls is not None
+            and args
+            and expr.value.id == args[0].arg
+        ):
+            owner = function.cls
+            for klass in self.graph.resolver.mro(function.cls):
+                if expr.attr in klass.attrs:
+                    owner = klass
+                    break
+            return ("attr", owner.key, expr.attr)
+        if isinstance(expr, ast.Name):
+            scope: Function | None = function
+            while scope is not None:
+                if expr.id in scope.locals:
+                    return ("local", scope.key, expr.id)
+                scope = scope.parent
+            return ("global", function.module.path, expr.id)
+        return ("expr", str(id(expr)), "")
+
+    def block_awaits(self, site: Call) -> bool:
+        """Whether the block of this ``with lock:`` awaits anything after the port."""
+        statement = next(
+            (
+                node
+                for node in ast.walk(site.caller.node)
+                if isinstance(node, ast.With) and site.node in node.items
+            ),
+            None,
+        )
+        if statement is None:
+            return True
+        inside = {id(n) for part in statement.body for n in ast.walk(part)}
+        for call in site.caller.calls:
+            node = call.node.context_expr if isinstance(call.node, ast.withitem) else call.node
+            if id(node) not in inside and id(call.node) not in inside:
+                continue
+            if self.awaited_rule(call) is not None or id(call.node) in self.awaited_sites:
+                return True
+            if call.kind is CallKind.CALL and any(
+                self.is_async(c) and not c.is_generator for c in call.runs
+            ):
+                return True
+            if call.kind in (CallKind.WITH, CallKind.FOR) and any(
+                self.is_async(c) for c in call.runs
+            ):
+                return True
+        return False
+
+    def propagate(self, work: deque[Function]) -> None:
         while work:
             callee = work.popleft()
             for call in self.callers.get(callee.key, ()):
@@ -333,6 +454,8 @@ class Planner:
             for call in function.calls:
                 if call.offloaded or call.type_checking or call.kind is CallKind.REF:
                     continue
+                if id(call.node) in self.deferred_locks:
+                    continue  # a `with` on a lock that stays a threading lock: holds no await
                 rule = call.rule
                 if rule is not None and rule.blocks and rule.async_ is None:
                     self.diagnostics.append(
