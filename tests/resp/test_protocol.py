@@ -429,3 +429,17 @@ def test_bytes_after_the_close_are_the_drivers_mistake() -> None:
     parser.receive_data(b"")
     with pytest.raises(LocalProtocolError):
         parser.receive_data(b"+OK\r\n")
+
+
+@given(st.lists(st.one_of(st.binary(max_size=1100), st.text(max_size=400),
+                          st.integers(), st.floats(allow_nan=False),
+                          st.binary(max_size=40).map(bytearray)), min_size=1, max_size=6),
+       st.booleans())
+@settings(max_examples=200, deadline=None)
+def test_the_fast_encoder_gives_the_same_bytes_as_the_general_one(
+        args: list[Any], as_tuple: bool) -> None:
+    from examples.resp.protocol import _encode_any
+
+    command = tuple(args) if as_tuple else args
+    assert encode_command(command) == _encode_any(command)
+    assert encode_command(iter(args)) == _encode_any(args)

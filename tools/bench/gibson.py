@@ -214,6 +214,35 @@ def measure_parser(replies: int, runs: int) -> list[tuple[str, float, float]]:
     return rows
 
 
+def measure_cpu(port: int, n: int, runs: int) -> tuple[float, float]:
+    """Client-process CPU (process_time) per GET one at a time: sync, async, in
+    microseconds, median of ``runs`` interleaved. Less at the mercy of other
+    load on the machine than requests/s, which waits on the server too."""
+
+    def sync_cpu() -> float:
+        with Client.connect("127.0.0.1", port, timeout=30) as client:
+            client.get(KEY)
+            start = time.process_time()
+            for _ in range(n):
+                client.get(KEY)
+            return (time.process_time() - start) / n * 1e6
+
+    async def async_cpu() -> float:
+        async with await AsyncClient.connect("127.0.0.1", port, timeout=30) as client:
+            await client.get(KEY)
+            start = time.process_time()
+            for _ in range(n):
+                await client.get(KEY)
+            return (time.process_time() - start) / n * 1e6
+
+    sync_times: list[float] = []
+    async_times: list[float] = []
+    for _ in range(runs):
+        sync_times.append(sync_cpu())
+        async_times.append(asyncio.run(async_cpu()))
+    return statistics.median(sync_times), statistics.median(async_times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=10_000)
@@ -228,12 +257,17 @@ def main() -> None:
     )
     with server(args.server) as port:
         rows = measure_clients(port, args.requests, args.runs)
+        sync_cpu, async_cpu = measure_cpu(port, args.requests, args.runs)
     base = next(rate for label, rate in rows if label.startswith("sync Client, one"))
     raw = rows[0][1]
     print(f"\n{'client':<44}{'requests/s':>12}{'vs sync 1-by-1':>16}{'vs raw loop':>13}")
     for label, rate in rows:
         print(f"{label:<44}{rate:>12,.0f}{rate / base:>15.2f}x{rate / raw:>12.2f}x")
 
+    print(
+        f"\nclient CPU per GET, one at a time (median of {args.runs}): sync {sync_cpu:.1f} us, "
+        f"async {async_cpu:.1f} us (async/sync {async_cpu / sync_cpu:.2f}x)"
+    )
     print(
         f"\nparser alone: {args.replies:,} VALUE replies of {len(VALUE)} bytes, best of {args.runs}"
     )
