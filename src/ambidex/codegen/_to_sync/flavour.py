@@ -13,7 +13,6 @@ import ast
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from ambidex.codegen._flags import (
     DEFAULT_FLAGS,
@@ -24,9 +23,11 @@ from ambidex.codegen._flags import (
     render,
     values_in,
 )
+from ambidex.codegen._imports import ModuleScan
 from ambidex.codegen._markers import MarkerComment, colour_marker, marker_comments
+from ambidex.codegen._renames import Renames
 from ambidex.codegen._source import SourceText, python_lines
-from ambidex.codegen._to_sync.resolve import Resolver
+from ambidex.codegen._to_sync.resolve import Resolver, Tables
 
 
 @dataclass
@@ -65,8 +66,19 @@ def _bodies(node: ast.AST) -> Iterator[list[ast.stmt]]:
 class FlavourPlanner(Resolver):
     """The flavour markers and ``IS_ASYNC`` branches: found before the walk, applied after."""
 
-    def __init__(self, *args: Any, flags: Mapping[str, Colour] = DEFAULT_FLAGS,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        path: str,
+        tree: ast.Module,
+        source: SourceText,
+        tables: Tables,
+        renames: Renames,
+        qualified_renames: Mapping[str, str],
+        coroutine_functions: frozenset[str],
+        scan: ModuleScan,
+        *,
+        flags: Mapping[str, Colour] = DEFAULT_FLAGS,
+    ) -> None:
         self.plan = Plan()
         self._markers: dict[int, MarkerComment] | None = None
         self.flags = flags
@@ -76,7 +88,8 @@ class FlavourPlanner(Resolver):
         """Each flag's value in the source."""
         self.target_only: set[int] = set()
         """ids of statements that only the target colour runs (kept by a flag)."""
-        super().__init__(*args, **kwargs)
+        super().__init__(path, tree, source, tables, renames, qualified_renames,
+                         coroutine_functions, scan)
 
     # --- the plan: flavour markers -------------------------------------------------
     def make_plan(self) -> None:
