@@ -17,19 +17,41 @@ cores: read the numbers as rough. ruff is a compiled binary that checks each
 file's bodies in parallel; the ambidex lint is pure Python and builds the
 whole call graph, so ruff is expected to be faster -- the question is whether
 ambidex is fast enough for pre-commit (well under a second on a project).
+
+``--scale`` adds the large-codebase rows (issue 13, section 4), each run as a
+fresh process with its wall time, CPU time (user + system) and peak RSS:
+
+* ``lint site-packages``: the whole site-packages of the running venv (about
+  2,000 files, 850k lines with the test extra), ambidex and ruff's ASYNC2
+  rules interleaved; lines per CPU-second and how many times faster ruff is.
+* ``port --to async``: a ~100k-line tree of realistic blocking clients (this
+  repository's generated ``examples/*/_sync`` packages, copied 70 times as
+  separate packages) converted into a temporary folder.
+* ``generate no-op``: ``ambidex generate`` on a project of 100 up-to-date
+  files, next to ``python -c pass`` (the interpreter's own floor).
+
+On a loaded machine wall time mostly measures the other processes; CPU time
+is the steadier number. ``uptime`` is printed before and after.
+``--src DIR`` runs ambidex from another source tree (``git archive REV src``
+unpacked), to put a before and an after in the same conditions.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
+ENV = dict(os.environ)
 
 
 def _best(command: list[str], runs: int) -> tuple[float, str]:
@@ -37,7 +59,8 @@ def _best(command: list[str], runs: int) -> tuple[float, str]:
     out = ""
     for _ in range(runs):
         start = time.perf_counter()
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False,
+                              env=ENV)
         best = min(best, time.perf_counter() - start)
         out = done.stdout
     return best, out
@@ -68,10 +91,108 @@ def _ruff(paths: list[str], runs: int) -> tuple[float, int]:
     return seconds, len(json.loads(out or "[]"))
 
 
+# --- the scale rows -----------------------------------------------------------------
+
+
+def _measure(command: list[str], cwd: Path) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MB) of one fresh process, its output discarded."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    _, _status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = 0  # reaped by wait4
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def _best_of(results: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    return (min(r[0] for r in results), min(r[1] for r in results),
+            max(r[2] for r in results))
+
+
+def _lines(files: list[Path]) -> int:
+    total = 0
+    for file in files:
+        with open(file, "rb") as handle:
+            total += handle.read().count(b"\n")
+    return total
+
+
+def _uptime() -> str:
+    with open("/proc/loadavg") as handle:
+        return "load average " + " ".join(handle.read().split()[:3])
+
+
+def _row(name: str, lines: int, measured: tuple[float, float, float], extra: str = "") -> None:
+    wall, cpu, rss = measured
+    print(f"{name:<26} {wall:>8.2f}s {cpu:>8.2f}s {rss:>8.0f} MB {lines / cpu:>12,.0f} {extra}")
+
+
+def scale(runs: int) -> None:
+    ambidex = [PYTHON, "-m", "ambidex"]
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {_uptime()}")
+    print(f"{'case':<26} {'wall':>9} {'CPU':>9} {'peak RSS':>11} {'lines/CPU-s':>12}")
+    # 1. lint over site-packages, interleaved with ruff on the same tree.
+    site = Path(sysconfig.get_paths()["purelib"])
+    lines = _lines(sorted(site.rglob("*.py")))
+    ours, theirs = [], []
+    ruff = [PYTHON, "-m", "ruff", "check", "--no-cache", "--isolated", "--select", "ASYNC2",
+            "--exit-zero", str(site)]
+    for _ in range(runs):
+        ours.append(_measure([*ambidex, "lint", str(site)], ROOT))
+        theirs.append(_measure(ruff, ROOT))
+    mine, peer = _best_of(ours), _best_of(theirs)
+    _row("lint site-packages", lines, mine)
+    _row("  ruff ASYNC2, same tree", lines, peer,
+         f"(ruff {mine[0] / peer[0]:.0f}x faster wall, {mine[1] / peer[1]:.0f}x less CPU)")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        # 2. port --to async of ~100k lines of blocking clients.
+        tree = work / "port" / "src"
+        for copy in range(70):
+            for example in sorted((ROOT / "examples").glob("*/_sync")):
+                shutil.copytree(example, tree / f"p{copy:02d}" / example.parent.name)
+        lines = _lines(sorted(tree.rglob("*.py")))
+        port = [*ambidex, "port", "src", "--to", "async", "-o", "out", "--force"]
+        _row(f"port --to async ({lines // 1000}k lines)", lines,
+             _best_of([_measure(port, tree.parent) for _ in range(max(1, runs // 2))]))
+        # 3. generate on 100 up-to-date files, next to the interpreter's floor.
+        project = work / "generate"
+        source = project / "pkg" / "_async"
+        source.mkdir(parents=True)
+        (project / "pyproject.toml").write_text(
+            '[project]\nname = "x"\n\n[[tool.ambidex.generate]]\nsource = "pkg/_async"\n'
+            'target = "pkg/_sync"\nto = "sync"\n')
+        for index in range(100):
+            (source / f"m{index}.py").write_text(
+                f"import asyncio\n\n\nasync def f{index}() -> None:\n"
+                "    await asyncio.sleep(0)\n")
+        subprocess.run([*ambidex, "generate"], cwd=project, env=ENV, check=True)
+        noop, floor = [], []
+        for _ in range(runs * 4):
+            noop.append(_measure([*ambidex, "generate"], project))
+            floor.append(_measure([PYTHON, "-c", "pass"], project))
+        lines = _lines(sorted(source.glob("*.py")))
+        _row("generate no-op, 100 files", lines, _best_of(noop))
+        _row("  python -c pass", lines, _best_of(floor))
+    print(f"# after: {_uptime()}; best of {runs} (port: {max(1, runs // 2)}, generate: "
+          f"{runs * 4}) fresh processes, wall and CPU minima, RSS maximum")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--scale", action="store_true",
+                        help="only the large-codebase rows (site-packages lint, 100k-line "
+                             "port, generate no-op), with CPU time and peak RSS")
+    parser.add_argument("--src", metavar="DIR",
+                        help="run ambidex from this source tree (for before/after tables)")
     args = parser.parse_args()
+    if args.src:
+        ENV["PYTHONPATH"] = str(Path(args.src).resolve())
+    if args.scale:
+        scale(args.runs)
+        return 0
     rows: list[tuple[str, list[str]]] = [
         ("src examples", ["src", "examples"]),
         ("lint_project", ["tests/detect/lint_project"]),
