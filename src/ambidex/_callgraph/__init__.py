@@ -74,17 +74,26 @@ __all__ = [
 ]
 
 
-def build(modules: Mapping[str, str], table: RuleTable) -> CallGraph:
+def build(
+    modules: Mapping[str, str],
+    table: RuleTable,
+    *,
+    trees: Mapping[str, ast.Module] | None = None,
+) -> CallGraph:
     """Analyse ``modules`` (display path -> source) together.
 
     A module that does not parse is left out and reported in
     ``syntax_errors``; the rest are analysed as if it did not exist.
+    ``trees`` are syntax trees already parsed from these texts (another
+    graph's ``modules[path].tree``; the analysis does not change them), so
+    that two analyses of one large tree parse it, and hold it, once.
     """
     parsed: dict[str, Module] = {}
     syntax_errors: list[tuple[str, int, int, str]] = []
     for path, text in modules.items():
         try:
-            tree = ast.parse(text, filename=path)
+            known = trees.get(path) if trees is not None else None
+            tree = known if known is not None else ast.parse(text, filename=path)
         except SyntaxError as exc:
             syntax_errors.append(
                 (path, exc.lineno or 1, (exc.offset or 1) - 1, exc.msg or "invalid syntax")

@@ -59,7 +59,7 @@ from ambidex._config import ConfigError, load_config
 from ambidex._gc import paused as paused_gc
 from ambidex._rules import DEFAULT_TABLE, RuleTable
 from ambidex._sourcefiles import TOO_DEEP, read_source, too_deep
-from ambidex._unawaited import find_unawaited
+from ambidex._unawaited import async_side, find_unawaited
 from ambidex.codegen._markers import marker_comments
 
 BLOCKING = "AMB101"
@@ -325,13 +325,21 @@ def _lint_sources(
         )
     allows = {path: _allow_comments(m.text) for path, m in graph.modules.items()}
     parsed = {path: m.text for path, m in graph.modules.items()}
+    trees = {path: m.tree for path, m in graph.modules.items()}
+    blocking_findings = [*linter.findings(), *linter.fake_async()]
+    # The never-awaited check needs a graph of its own (the table's async side);
+    # it reuses the syntax trees, and this graph goes before that one is built:
+    # on a site-packages each costs hundreds of megabytes.
+    del linter, graph
+    async_graph = build_callgraph(parsed, async_side(table), trees=trees)
     unawaited = [
         Finding(f.path, f.line, f.col, NEVER_AWAITED, f.message)
-        for f in find_unawaited(parsed, table, lenient=True)
+        for f in find_unawaited(parsed, table, lenient=True, graph=async_graph)
         if f.sure
     ]
+    del async_graph, trees
     kept: list[Finding] = []
-    for finding in [*linter.findings(), *linter.fake_async(), *unawaited]:
+    for finding in [*blocking_findings, *unawaited]:
         allow = allows.get(finding.path, {}).get(finding.line)
         if allow is not None:
             allow.used = True
