@@ -132,3 +132,19 @@ def test_without_sort_imports_a_renamed_import_stays_where_it_was() -> None:
     renames = {"_async_base": "_sync_base", "AsyncBase": "Base", "AsyncStore": "Store"}
     assert sync_of(source, renames=renames, sort_imports=False).startswith(
         "from ._sync_base import Base\nfrom ._models import Model\n")
+
+
+def test_a_moved_name_of_a_lazy_import_of_several_gets_its_own_lazy_import() -> None:
+    source = """\
+    def f():
+        from pkg.aio.pool import AsyncConnection, helper
+        return AsyncConnection(helper)
+    """
+    expected = """\
+    def f():
+        from pkg.aio.pool import helper
+        from pkg.blocking.pool import Connection
+        return Connection(helper)
+    """
+    renames = {"pkg.aio.pool.AsyncConnection": "pkg.blocking.pool.Connection"}
+    assert sync_of(source, renames=renames) == dedent(expected)

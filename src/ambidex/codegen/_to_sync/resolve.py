@@ -172,6 +172,15 @@ class Resolver(RenameWalker):
                 if decision is not None:
                     self.import_decisions[id(binding.alias)] = decision
                     self.decided_locals.add(local)
+        # A lazy import of several names, some of which stay: the moved ones get a
+        # lazy import of their own, on the next line.
+        for local, binding in self.bindings.items():
+            decision = self.import_decisions.get(id(binding.alias))
+            if decision is not None and decision[0] in ("spell", "move") \
+                    and not binding.module_level and isinstance(binding.node, ast.ImportFrom) \
+                    and any(id(a) not in self.import_decisions for a in binding.node.names):
+                line = self._lazy(local, binding.alias, decision)[1]
+                self.import_decisions[id(binding.alias)] = ("lazy_add", line)
 
     def _lazy(self, local: str, alias: ast.alias, decision: tuple[str, str]) -> tuple[str, str]:
         """A lazy import (inside a function) of a name that moves to another

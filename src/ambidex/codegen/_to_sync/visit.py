@@ -399,6 +399,13 @@ class SyncWalker(FlavourPlanner):
             if how == "lazy":  # the only name of a lazy import: rewritten in place
                 self.edits.replace_span(*self.source.span(node), new)
                 continue
+            if how == "lazy_add":  # one of several names: its own lazy import below
+                self._remove_alias(node, alias)
+                line = self.source.lines[node.lineno - 1]
+                indent = line[:len(line) - len(line.lstrip())]
+                self.edits.insert(self.source.offset((node.end_lineno or node.lineno) + 1, 0),
+                                  f"{indent}{new}\n")
+                continue
             if how == "rename":
                 alias_start = self.source.offset(alias.lineno, alias.col_offset)
                 self.edits.replace(alias_start, alias_start + len(alias.name), new)
