@@ -259,3 +259,31 @@ def test_functions_held_as_values_are_awaited_where_they_are_called():
     assert "async def _readsegment(sock, buf, end):" in out
     assert '    return await reader(sock, b"")' in out
     assert "    read = make_reader(sock)\n    return await read()" in out
+
+
+def test_a_call_already_awaited_in_an_async_def_of_the_source_is_not_awaited_twice():
+    # redis-py: sync and async classes side by side; the async one already awaits a
+    # method the port now knows is async.
+    out = port(
+        """\
+        import socket
+
+
+        class Pipeline:
+            def execute(self):
+                self.sock.sendall(b"EXEC")
+
+            def connect(self):
+                self.sock = socket.create_connection(("localhost", 6379))
+
+
+        class AsyncIndexer:
+            def __init__(self, client):
+                self._pipeline: Pipeline = client
+
+            async def commit(self):
+                await self._pipeline.execute()
+        """
+    )
+    assert "        await self._pipeline.execute()" in out
+    assert "await await" not in out

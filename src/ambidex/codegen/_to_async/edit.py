@@ -315,6 +315,8 @@ class ModuleEditor:
 
     def await_(self, node: ast.expr) -> None:
         parent = self.parents.get(id(node))
+        if isinstance(parent, ast.Await):
+            return  # already awaited in the source (an async def next to the sync code)
         wrap = (
             (isinstance(parent, (ast.Attribute, ast.Subscript)) and parent.value is node)
             or (isinstance(parent, ast.Call) and parent.func is node)
