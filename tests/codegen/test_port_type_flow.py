@@ -287,3 +287,49 @@ def test_a_call_already_awaited_in_an_async_def_of_the_source_is_not_awaited_twi
     )
     assert "        await self._pipeline.execute()" in out
     assert "await await" not in out
+
+
+def test_items_put_into_an_unannotated_pool_are_followed_out_of_it():
+    # python-memcached: self.buckets = []; self.buckets.append(_Host(...)); later
+    # server = self.buckets[i]; a queue of connections: self.pool.put(conn) / get()
+    out = port(
+        """\
+        import queue
+        import socket
+
+
+        class Host:
+            def connect(self):
+                self.sock = socket.create_connection(("localhost", 11211))
+
+            def send(self, data):
+                self.sock.sendall(data)
+
+
+        class Client:
+            def __init__(self, addresses):
+                self.buckets = []
+                self.pool = queue.LifoQueue()
+                for address in addresses:
+                    host = Host()
+                    self.buckets.append(host)
+                    self.pool.put_nowait(host)
+
+            def pick(self, key):
+                server = self.buckets[hash(key) % len(self.buckets)]
+                server.connect()
+                for other in self.buckets:
+                    other.send(b"x")
+                self.pool.get_nowait().send(b"y")
+                names = []
+                names.append(key)  # a list of str: append is not Client.append
+                return names
+
+            def append(self, key, value):
+                self.pick(key)
+        """
+    )
+    assert "        await server.connect()" in out
+    assert '            await other.send(b"x")' in out
+    assert '        await self.pool.get_nowait().send(b"y")' in out
+    assert "        names.append(key)" in out

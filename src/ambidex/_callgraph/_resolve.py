@@ -47,6 +47,13 @@ _PARTIAL_BARE = _Val(dotted="partial")
 _ITEM_METHODS = frozenset(
     {"pop", "popleft", "get", "get_nowait", "__getitem__", "__next__", "setdefault"}
 )
+#: What a literal is, when nothing says what it holds: a builtin, never a twin
+#: and never analysed code, so its methods are not the ones that became async.
+_BUILTIN_CONTAINERS = frozenset({"list", "set", "dict", "str", "bytes"})
+
+#: Methods that put an item into a container (the last argument for insert).
+_ADDERS = frozenset({"append", "appendleft", "add", "put", "put_nowait", "insert"})
+
 #: Methods of a container that return a container of the same items.
 _SAME_ITEMS = frozenset({"copy", "values"})
 
@@ -81,6 +88,7 @@ class _Resolver:
         self._busy: set[int] = set()
         self._returns: dict[str, _Val | None] = {}
         self._overrides: dict[str, list[Class]] | None = None
+        self._adders: dict[tuple[str, str], list[tuple[Function, ast.expr]]] | None = None
         # Every call site, for typing an unannotated parameter from its arguments.
         self._sites = [
             (fn, p.node)
@@ -129,11 +137,18 @@ class _Resolver:
         return _Val(dotted=name)  # a builtin: open, next, input...
 
     def first(self, bindings: list[_Binding]) -> _Val | None:
+        """The first binding that tells; a bare builtin container (``x = []``)
+        gives way to a later binding that says what it holds."""
+        plain: _Val | None = None
         for binding in bindings:
             value = self.binding(binding)
-            if value is not None:
-                return value
-        return None
+            if value is None:
+                continue
+            if value.instance in _BUILTIN_CONTAINERS:
+                plain = plain or value
+                continue
+            return value
+        return plain
 
     def binding(self, b: _Binding) -> _Val | None:
         key = id(b)
@@ -167,7 +182,10 @@ class _Resolver:
         if b.expr is None:
             return None
         if b.kind == "item":
-            return self.item_of(self.eval(b.expr, b.scope))
+            item = self.item_of(self.eval(b.expr, b.scope))
+            if item is None and isinstance(b.scope, Function):
+                item = self.added_item(b.expr, b.scope)  # for s in self.servers
+            return item
         if b.kind == "element":
             whole = self.eval(b.expr, b.scope)
             if whole is not None and whole.elements is not None:
@@ -239,6 +257,48 @@ class _Resolver:
             if type_ is None or (found is not None and type_ != found):
                 return None
             found = type_
+        return _Val(instance=found) if found is not None else None
+
+    def added_item(self, container: ast.expr, scope: Function) -> _Val | None:
+        """The type of what the code adds to ``self.<attr>`` (``append``, ``put``,
+        ``add``...), when every such call adds the same known type: the items of
+        an unannotated pool or queue."""
+        if not (
+            isinstance(container, ast.Attribute)
+            and isinstance(container.value, ast.Name)
+            and scope.cls is not None
+            and scope.node.args.args
+            and container.value.id == scope.node.args.args[0].arg
+        ):
+            return None
+        if self._adders is None:
+            self._adders = {}
+            for fn, node in self._sites:
+                func = node.func
+                if (
+                    isinstance(func, ast.Attribute)
+                    and func.attr in _ADDERS
+                    and node.args
+                    and isinstance(func.value, ast.Attribute)
+                    and isinstance(func.value.value, ast.Name)
+                    and fn.cls is not None
+                    and fn.node.args.args
+                    and func.value.value.id == fn.node.args.args[0].arg
+                ):
+                    for klass in self.mro(fn.cls):
+                        self._adders.setdefault((klass.key, func.value.attr), []).append(
+                            (fn, node.args[-1] if func.attr == "insert" else node.args[0])
+                        )
+        found: str | None = None
+        for klass in self.mro(scope.cls):
+            for fn, given in self._adders.get((klass.key, container.attr), ()):
+                value = self.eval(given, fn)
+                type_ = value.instance if value is not None else None
+                if type_ is None or (found is not None and type_ != found):
+                    return None
+                found = type_
+            if found is not None:
+                break
         return _Val(instance=found) if found is not None else None
 
     def overrides(self, cls: Class, name: str) -> list[Function]:
@@ -374,7 +434,10 @@ class _Resolver:
                         type_ = base.elements[index.value]
                         return _Val(instance=type_) if type_ else None
                 return None
-            return self.item_of(base)
+            item = self.item_of(base)
+            if item is None and isinstance(scope, Function):
+                item = self.added_item(node.value, scope)  # self.buckets[i]
+            return item
         if isinstance(node, ast.Tuple):
             types = []
             for element in node.elts:
@@ -386,13 +449,17 @@ class _Resolver:
                 value = self.eval(element, scope)
                 if value is not None and value.instance:
                     return _Val(instance=ITEMS_OF + value.instance)
-            return None
+            return _Val(instance="list" if isinstance(node, ast.List) else "set")
         if isinstance(node, ast.Dict):
             for element in node.values:
                 value = self.eval(element, scope)
                 if value is not None and value.instance:
                     return _Val(instance=ITEMS_OF + value.instance)
-            return None
+            return _Val(instance="dict")
+        if isinstance(node, ast.JoinedStr):
+            return _Val(instance="str")
+        if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+            return _Val(instance=type(node.value).__name__)
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             inner = node.value if isinstance(node, ast.DictComp) else node.elt
             value = self.eval(inner, scope)
@@ -423,6 +490,11 @@ class _Resolver:
                 base = self.eval(func.value, scope)
                 if base is not None and base.instance and base.instance.startswith(ITEMS_OF):
                     return base if func.attr in _SAME_ITEMS else self.item_of(base)
+                if func.attr in _ITEM_METHODS and isinstance(scope, Function):
+                    # self.pool.get() where the code puts Conn objects into self.pool
+                    item = self.added_item(func.value, scope)
+                    if item is not None:
+                        return item
             if (
                 isinstance(node.func, ast.Name)
                 and node.func.id == "super"
