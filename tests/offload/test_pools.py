@@ -287,3 +287,22 @@ async def test_a_worker_takes_the_next_waiting_call_without_the_loop():
     assert ran == [0, 1, 2]
     await asyncio.gather(*calls)
     await pool.close()
+
+
+async def test_a_process_call_handed_ahead_and_then_cancelled_never_runs(tmp_path):
+    # ProcessPool hands waiting calls to the executor ahead of time (so a
+    # process never waits to be sent its next call); cancelling one there
+    # must still mean it never runs.
+    marker = tmp_path / "ran"
+    async with ProcessPool(1) as pool:
+        first = asyncio.create_task(pool.run(time.sleep, 0.5))
+        await until(lambda: pool.busy == 1)
+        ahead = asyncio.create_task(pool.run(marker.touch))
+        await until(lambda: pool.waiting == 1)
+        ahead.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await ahead
+        await first
+        await until(lambda: pool.busy == 0 and pool.waiting == 0)
+        assert await pool.run(abs, -3) == 3  # the worker and its place are free again
+    assert not marker.exists()

@@ -44,7 +44,7 @@ _COMPACT_MIN = 64
 class Job:
     """One call: the function, where its result goes, and its state."""
 
-    __slots__ = ("abandoned", "cleanup", "fn", "future", "inbox", "state")
+    __slots__ = ("abandoned", "cleanup", "fn", "future", "inbox", "slot", "state")
 
     def __init__(
         self,
@@ -61,6 +61,8 @@ class Job:
         self.state = QUEUED
         self.abandoned = False
         """Set (under the lock) when the caller gave up on a running job."""
+        self.slot: int | None = None
+        """ProcessPool: the job's cancel flag while it is in the executor."""
 
 
 class JobQueue:

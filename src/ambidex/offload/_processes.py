@@ -41,6 +41,12 @@ class ProcessPool(BoundedPool):
     that finishes hands its worker to the next waiting call from the
     executor's own thread, without a trip through the loop.
 
+    So that a process never waits for its next call to be shipped to it, up
+    to ``max_workers`` waiting calls are handed to the executor ahead of
+    time (as ``run_in_executor`` does with every call). They still count as
+    waiting, and cancelling one is still honest: its worker finds it marked
+    (a flag in shared memory, checked just before the call) and skips it.
+
     ``mp_context`` picks how workers start. The default is ``forkserver``
     where the platform has it, else the platform's default: a process that
     runs an event loop usually runs threads too (this module's thread pool,
@@ -62,20 +68,47 @@ class ProcessPool(BoundedPool):
         if mp_context is None and "forkserver" in multiprocessing.get_all_start_methods():
             mp_context = multiprocessing.get_context("forkserver")
         super().__init__(max_workers)
-        self._executor = concurrent.futures.ProcessPoolExecutor(max_workers, mp_context=mp_context)
+        if mp_context is None:
+            mp_context = multiprocessing.get_context()
+        # Calls in the executor: max_workers running, as many handed ahead.
+        self._capacity = 2 * max_workers
+        # One cancel flag per place in the executor, shared with the workers.
+        self._flags = mp_context.RawArray("b", self._capacity)
+        self._free_slots = list(range(self._capacity))
+        self._executor = concurrent.futures.ProcessPoolExecutor(
+            max_workers, mp_context=mp_context, initializer=_share_flags, initargs=(self._flags,)
+        )
         self._submitter = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="ambidex-process-submit"
         )
         self._all_started = False
 
+    @property
+    def busy(self) -> int:
+        """How many workers are taken (calls handed ahead are still waiting)."""
+        return min(self._running, self.max_workers)
+
+    @property
+    def waiting(self) -> int:
+        """How many callers wait for a free worker, handed ahead or not."""
+        with self._lock:
+            return len(self._queue) + max(0, self._running - self.max_workers)
+
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` in a worker process and return its result."""
         return await self._run(functools.partial(fn, *args, **kwargs))
 
+    def _abandon(self, job: Job) -> None:
+        super()._abandon(job)
+        with self._lock:
+            if job.slot is not None:
+                # In the executor: a call not yet started there never starts.
+                self._flags[job.slot] = 1
+
     def _submit(self, job: Job) -> None:
         with self._lock:
             self._refuse_if_closed()
-            if self._running < self.max_workers and not len(self._queue):
+            if self._running < self._capacity and not len(self._queue):
                 self._running += 1
                 job.state = RUNNING
                 start = True
@@ -105,10 +138,16 @@ class ProcessPool(BoundedPool):
         while current is not None:
             fn = current.fn
             assert isinstance(fn, functools.partial)
+            with self._lock:
+                slot = current.slot = self._free_slots.pop()
+                self._flags[slot] = 1 if current.abandoned else 0
             try:
-                sent = self._executor.submit(fn.func, *fn.args, **fn.keywords)
+                sent = self._executor.submit(
+                    _unless_cancelled, slot, fn.func, fn.args, fn.keywords
+                )
             except BaseException as exc:  # a broken or shut-down pool
                 # Each waiting job gets the error in turn: a loop, not recursion.
+                self._free_slot(current)
                 self._finish(current, None, exc)
                 current = self._pass_on()
                 continue
@@ -119,6 +158,7 @@ class ProcessPool(BoundedPool):
         # In the executor's thread (or in the submitting one if already done).
         # The next waiting job is sent first, so its process has work again
         # as soon as possible; then this job's outcome goes to its caller.
+        self._free_slot(job)
         following = self._pass_on()
         if following is not None:
             self._start(following)
@@ -129,6 +169,12 @@ class ProcessPool(BoundedPool):
             error = sent.exception()
             result = None if error is not None else sent.result()
         self._finish(job, result, error)
+
+    def _free_slot(self, job: Job) -> None:
+        with self._lock:
+            if job.slot is not None:
+                self._free_slots.append(job.slot)
+                job.slot = None
 
     def _pass_on(self) -> Job | None:
         """A worker was freed: the next waiting job (now RUNNING, for the
@@ -145,3 +191,26 @@ class ProcessPool(BoundedPool):
     def _join(self) -> None:
         self._submitter.shutdown(wait=True)
         self._executor.shutdown(wait=True)
+
+
+# --- in the worker processes ---------------------------------------------------------
+
+_flags: Any = None
+
+
+def _share_flags(flags: Any) -> None:
+    """The executor's initializer: keep the pool's cancel flags."""
+    global _flags
+    _flags = flags
+
+
+class _Skipped:
+    """What a call cancelled before it started returns instead of running."""
+
+
+def _unless_cancelled(
+    slot: int, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    if _flags is not None and _flags[slot]:
+        return _Skipped()
+    return fn(*args, **kwargs)
