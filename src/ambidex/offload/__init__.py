@@ -15,9 +15,10 @@ The last resort, for code that cannot be ported to asyncio:
 
 Two promises hold for every pool:
 
-1. **Bounded.** At most ``max_workers`` functions run at once; more callers
-   wait (on the loop, first come first served) for a free worker instead of
-   piling up in an unbounded queue.
+1. **Bounded.** At most ``max_workers`` functions run at once; more calls
+   wait, first come first served, in a queue that holds only calls whose
+   callers are still awaiting them (a cancelled one is marked and skipped in
+   constant time). A worker that finishes takes the next call itself.
 2. **Honest cancellation.** Cancelling the awaiting task raises
    :class:`asyncio.CancelledError` at once. A function not yet started never
    starts. A function already running cannot be killed: it runs to its end
