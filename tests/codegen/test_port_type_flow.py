@@ -333,3 +333,27 @@ def test_items_put_into_an_unannotated_pool_are_followed_out_of_it():
     assert '            await other.send(b"x")' in out
     assert '        await self.pool.get_nowait().send(b"y")' in out
     assert "        names.append(key)" in out
+
+
+def test_a_module_given_as_a_parameter_default_is_followed():
+    # pymemcache: def __init__(self, ..., socket_module: ModuleType = socket)
+    out = port(
+        """\
+        import socket
+        from types import ModuleType
+
+
+        class Client:
+            def __init__(self, server, socket_module: ModuleType = socket):
+                self.server = server
+                self.socket_module = socket_module
+
+            def connect(self):
+                s = self.socket_module
+                sock = s.socket(s.AF_INET, s.SOCK_STREAM)
+                sock.connect(self.server)
+                self.sock = sock
+        """
+    )
+    assert "        sock = AsyncSocket(s.AF_INET, s.SOCK_STREAM)" in out
+    assert "        await sock.connect(self.server)" in out

@@ -206,7 +206,7 @@ class _Indexer:
                 role = "cls" if "classmethod" in fn.decorators else "self"
                 fn.locals[arg.arg] = [_Binding(role, fn, cls=cls)]
             elif arg.annotation is not None:
-                fn.locals[arg.arg] = [_Binding("annotation", fn, arg.annotation)]
+                fn.locals[arg.arg] = [_Binding("annotation", fn, arg.annotation, dotted=arg.arg)]
             else:
                 fn.locals[arg.arg] = [_Binding("param", fn, dotted=arg.arg, function=fn)]
         for extra in (args.vararg, args.kwarg):

@@ -51,6 +51,12 @@ _ITEM_METHODS = frozenset(
 #: and never analysed code, so its methods are not the ones that became async.
 _BUILTIN_CONTAINERS = frozenset({"list", "set", "dict", "str", "bytes"})
 
+#: Annotations that say "some module / class / function": the parameter's
+#: default says which one the code uses unless told otherwise.
+_WHICH_CODE = frozenset(
+    {"types.ModuleType", "type", "typing.Type", "typing.Callable", "collections.abc.Callable"}
+)
+
 #: Methods that put an item into a container (the last argument for insert).
 _ADDERS = frozenset({"append", "appendleft", "add", "put", "put_nowait", "insert"})
 
@@ -194,6 +200,9 @@ class _Resolver:
             return None
         if b.kind == "annotation":
             type_ = self.annotation(b.expr, b.scope)
+            if type_ in _WHICH_CODE and isinstance(b.scope, Function) and b.dotted:
+                # socket_module: ModuleType = socket: the default says which module
+                return self.default_of(b.scope, b.dotted) or _Val(instance=type_)
             return _Val(instance=type_) if type_ else None
         value = self.eval(b.expr, b.scope)
         if b.kind == "enter" and value is not None and value.instance:
@@ -254,10 +263,35 @@ class _Resolver:
                 continue
             value = self.eval(given, fn)
             type_ = value.instance if value is not None else None
-            if type_ is None or (found is not None and type_ != found):
+            if type_ is None:
+                continue  # this site does not tell (it may pass the parameter on)
+            if found is not None and type_ != found:
                 return None
             found = type_
-        return _Val(instance=found) if found is not None else None
+        if found is not None:
+            return _Val(instance=found)
+        return self.default_of(function, name)
+
+    def default_of(self, function: Function, name: str) -> _Val | None:
+        """What a parameter's default names, when it names code rather than a
+        value (``socket_module=socket``: the module the function uses unless
+        told otherwise) or an object of a known type."""
+        args = function.node.args
+        positional = [*args.posonlyargs, *args.args]
+        with_defaults = positional[len(positional) - len(args.defaults) :]
+        pairs = list(zip(with_defaults, args.defaults, strict=True))
+        pairs += [
+            (a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None
+        ]
+        for arg, default in pairs:
+            if arg.arg != name or (isinstance(default, ast.Constant)):
+                continue
+            value = self.eval(default, function.parent or function.cls or function.module)
+            if value is not None and (
+                value.instance or value.dotted or value.module or value.cls or value.function
+            ):
+                return value
+        return None
 
     def added_item(self, container: ast.expr, scope: Function) -> _Val | None:
         """The type of what the code adds to ``self.<attr>`` (``append``, ``put``,
