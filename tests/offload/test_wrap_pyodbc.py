@@ -83,7 +83,7 @@ async def test_a_cancelled_query_is_stopped_by_cursor_cancel(conn: Wrapped) -> N
 
 async def test_a_timeout_on_a_running_query_cancels_it(conn: Wrapped) -> None:
     cursor = await conn.cursor()
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(cursor.execute(FOREVER), 0.05)
     other = await asyncio.wait_for(conn.cursor(), GUARD)
     await other.execute("SELECT 1")

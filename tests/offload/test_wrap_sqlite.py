@@ -302,7 +302,7 @@ async def test_a_long_query_cancelled_mid_run_stops_and_the_connection_answers_t
 async def test_a_timeout_on_a_running_query_interrupts_it() -> None:
     conn = await wrap(sqlite3.connect, ":memory:")
     cur = await conn.cursor()
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(cur.execute(FOREVER), 0.05)
     await asyncio.wait_for(cur.execute("SELECT 1"), GUARD)
     assert await cur.fetchall() == [(1,)]
@@ -330,7 +330,7 @@ async def test_an_interrupted_fetch_says_the_rows_are_lost_until_executed_again(
     conn = await wrap(sqlite3.connect, ":memory:")
     cur = await conn.execute(ENDLESS_ROWS)
     assert await cur.fetchone() == (1,)
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(cur.fetchall(), 0.05)
     # Never silently out of step: sqlite3 alone would now say "no more rows".
     with pytest.raises(ResultsLostError):
@@ -408,7 +408,7 @@ async def test_cancelling_one_query_leaves_another_cursors_unread_rows_alone() -
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300) "
         "SELECT x FROM c")
     assert await reading.fetchone() == (1,)
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(conn.execute(FOREVER), 0.05)
     assert await (await conn.execute("SELECT 'next'")).fetchone() == ("next",)
     assert await reading.fetchall() == [(x,) for x in range(2, 301)]
