@@ -412,3 +412,39 @@ async def test_cancelling_one_query_leaves_another_cursors_unread_rows_alone() -
         await asyncio.wait_for(conn.execute(FOREVER), 0.05)
     assert await (await conn.execute("SELECT 'next'")).fetchone() == ("next",)
     assert await reading.fetchall() == [(x,) for x in range(2, 301)]
+
+
+QUEUED_CALLS = {
+    "cursor": lambda conn, cur: conn.cursor(),
+    "execute": lambda conn, cur: conn.execute("INSERT INTO t VALUES (1)"),
+    "executemany": lambda conn, cur: conn.executemany("INSERT INTO t VALUES (?)", [(1,), (2,)]),
+    "executescript": lambda conn, cur: conn.executescript("INSERT INTO t VALUES (1);"),
+    "commit": lambda conn, cur: conn.commit(),
+    "rollback": lambda conn, cur: conn.rollback(),
+    "cursor.execute": lambda conn, cur: cur.execute("INSERT INTO t VALUES (1)"),
+    "fetchall": lambda conn, cur: cur.fetchall(),
+    "close": lambda conn, cur: conn.close(),
+    "on_thread": lambda conn, cur: conn.on_thread(conn.wrapped.execute, "INSERT INTO t VALUES (1)"),
+    "async with": lambda conn, cur: conn.__aenter__(),
+}
+
+
+@pytest.mark.parametrize("call", QUEUED_CALLS.values(), ids=QUEUED_CALLS.keys())
+async def test_any_call_cancelled_while_queued_never_runs(call: Any) -> None:
+    conn = await wrap(sqlite3.connect, ":memory:")
+    await conn.execute("CREATE TABLE t (x)")
+    await conn.commit()
+    cur = await conn.cursor()
+    blocker = asyncio.ensure_future(conn.execute(FOREVER))
+    await asyncio.sleep(0.02)
+    queued = asyncio.ensure_future(call(conn, cur))
+    await asyncio.sleep(0)
+    queued.cancel()
+    blocker.cancel()
+    for task in (queued, blocker):
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    # Still open, nothing inserted, nothing begun: the queued call never ran.
+    assert not conn.in_transaction
+    counted = await asyncio.wait_for(conn.execute("SELECT count(*) FROM t"), GUARD)
+    assert await counted.fetchone() == (0,)
