@@ -195,17 +195,16 @@ class Wrapped:
     __slots__ = ("_buffer", "_exhausted", "_graph", "_methods", "_pending", "_rows", "wrapped")
 
     def __init__(self, obj: Any, graph: _Graph, rows: dict[str, Rule]) -> None:
-        set_ = object.__setattr__
-        set_(self, "wrapped", obj)
-        set_(self, "_graph", graph)
-        set_(self, "_rows", rows)
-        set_(self, "_methods", {})
+        _set_wrapped(self, obj)
+        _set_graph(self, graph)
+        _set_rows(self, rows)
+        _set_methods(self, {})
         # Rows fetched ahead and not read yet; None while the object has no
         # result set that this facade fetched from.
-        set_(self, "_buffer", None)
-        set_(self, "_exhausted", False)
+        _set_buffer(self, None)
+        _set_exhausted(self, False)
         # An error to raise at the next fetch: a prefetch's error, or a lost result set.
-        set_(self, "_pending", None)
+        _set_pending(self, None)
 
     # --- attributes -------------------------------------------------------------
 
@@ -298,7 +297,7 @@ class Wrapped:
         def run(job: Job) -> Any:
             result = getattr(obj, name)(*args, **kwargs)
             if name == "close":
-                object.__setattr__(self, "_buffer", None)
+                _set_buffer(self, None)
             return self._adopt(result, rule)
 
         return await self._hop(run, rule)
@@ -338,21 +337,20 @@ class Wrapped:
 
     def _start_results(self) -> None:
         """On the thread, right after a call that starts a result set."""
-        set_ = object.__setattr__
-        set_(self, "_pending", None)
+        _set_pending(self, None)
         if "fetchmany" not in self._rows or self.wrapped.description is None:
-            set_(self, "_buffer", None)
-            set_(self, "_exhausted", False)
+            _set_buffer(self, None)
+            _set_exhausted(self, False)
             return
         try:
             rows = self.wrapped.fetchmany(self._graph.prefetch)
         except Exception as exc:  # raised at the fetch that would have met it
-            set_(self, "_buffer", deque())
-            set_(self, "_exhausted", False)
-            set_(self, "_pending", exc)
+            _set_buffer(self, deque())
+            _set_exhausted(self, False)
+            _set_pending(self, exc)
             return
-        set_(self, "_buffer", deque(rows))
-        set_(self, "_exhausted", len(rows) < self._graph.prefetch)
+        _set_buffer(self, deque(rows))
+        _set_exhausted(self, len(rows) < self._graph.prefetch)
 
     # --- buffered fetches (DB-API cursors) ----------------------------------------------
 
@@ -369,16 +367,16 @@ class Wrapped:
             buffer = self._buffer
             if buffer is None:
                 buffer = deque()
-                object.__setattr__(self, "_buffer", buffer)
+                _set_buffer(self, buffer)
             buffer.extend(rows)
             if name == "fetchall" or len(rows) < size:
-                object.__setattr__(self, "_exhausted", True)
+                _set_exhausted(self, True)
 
         def undelivered(ok: bool, value: Any) -> None:
             # The await was cancelled while the fetch ran. Fetched rows are in
             # the buffer; an interrupted fetch lost the rest of the result set.
             if not ok:
-                object.__setattr__(self, "_pending", ResultsLostError(
+                _set_pending(self, ResultsLostError(
                     f"a cancelled {name}() was interrupted ({value!r}): "
                     "the result set is lost; execute the query again"))
 
@@ -388,7 +386,7 @@ class Wrapped:
         pending = self._pending
         if pending is not None:
             if not isinstance(pending, ResultsLostError):
-                object.__setattr__(self, "_pending", None)
+                _set_pending(self, None)
             raise pending
 
     async def _fetchone(self) -> Any:
@@ -470,6 +468,13 @@ class Wrapped:
         exit_ = getattr(self.wrapped, "__exit__", None)
         if exit_ is not None:
             await self._hop(lambda job: exit_(exc_type, exc, tb), None)
+
+
+# The facade's own slots are set through their descriptors: its __setattr__
+# sets attributes of the wrapped object, and this is the cheapest way around it.
+_set_buffer, _set_exhausted, _set_graph, _set_methods, _set_pending, _set_rows, _set_wrapped = (
+    Wrapped.__dict__[name].__set__ for name in Wrapped.__slots__
+)
 
 
 # --- wrap ---------------------------------------------------------------------------
