@@ -448,3 +448,34 @@ async def test_any_call_cancelled_while_queued_never_runs(call: Any) -> None:
     assert not conn.in_transaction
     counted = await asyncio.wait_for(conn.execute("SELECT count(*) FROM t"), GUARD)
     assert await counted.fetchone() == (0,)
+
+
+@pytest.mark.allow_blocking
+async def test_a_factory_cancelled_after_it_returned_but_before_delivery_still_closes() -> None:
+    made: list[sqlite3.Connection] = []
+    returned = threading.Event()
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(":memory:", check_same_thread=False)
+        made.append(conn)
+        returned.set()
+        return conn
+
+    wrapper = Wrapper(threads=PinnedThreads(1))
+    task = asyncio.ensure_future(wrapper.wrap(connect))
+    await asyncio.sleep(0)  # the job is on the thread now
+    # Hold the loop (on purpose) until the factory has returned, so the result
+    # is posted but not delivered when the cancel comes.
+    assert returned.wait(GUARD)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(int(GUARD / 0.01)):
+        try:
+            made[0].execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            break  # closed
+        await asyncio.sleep(0.01)
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        made[0].execute("SELECT 1")
+    wrapper.threads.close()

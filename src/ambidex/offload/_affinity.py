@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import queue
 import threading
 import weakref
@@ -74,13 +75,16 @@ class _Mailbox:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._lock = threading.Lock()
-        self._items: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        self._items: list[tuple[asyncio.Future[Any], bool, Any, _Late | None]] = []
         self._scheduled = False
 
-    def post(self, future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-        """From a worker thread: deliver ``value`` (a result, or an exception)."""
+    def post(self, future: asyncio.Future[Any], ok: bool, value: Any,
+             late: _Late | None = None) -> None:
+        """From a worker thread: deliver ``value`` (a result, or an exception).
+        If the await was cancelled meanwhile, ``late`` (the job's
+        ``undelivered`` and its thread) gets the value instead, on that thread."""
         with self._lock:
-            self._items.append((future, ok, value))
+            self._items.append((future, ok, value, late))
             if self._scheduled:
                 return
             self._scheduled = True
@@ -93,13 +97,27 @@ class _Mailbox:
         with self._lock:
             items, self._items = self._items, []
             self._scheduled = False
-        for future, ok, value in items:
-            if future.done():  # cancelled meanwhile
+        for future, ok, value, late in items:
+            if future.done():  # cancelled after the job had finished
+                if late is not None:
+                    undelivered, thread = late
+                    try:
+                        thread.submit(Job(functools.partial(_run_late, undelivered, ok, value),
+                                          self._loop.create_future(), self, None))
+                    except RuntimeError:
+                        pass  # its threads were closed: nothing more runs there
                 continue
             if ok:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+
+_Late = tuple[Callable[[bool, Any], None], "PinnedThread"]
+
+
+def _run_late(undelivered: Callable[[bool, Any], None], ok: bool, value: Any, job: Job) -> None:
+    undelivered(ok, value)
 
 
 _mailboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Mailbox] = (
@@ -196,7 +214,9 @@ class PinnedThread:
             job.fn = job.undelivered = None
             del job, fn
             if not interrupted:
-                mailbox.post(future, ok, value)
+                # If the await is cancelled before delivery, undelivered gets it.
+                late = None if undelivered is None else (undelivered, self)
+                mailbox.post(future, ok, value, late)
             elif undelivered is not None:
                 try:
                     undelivered(ok, value)
