@@ -10,7 +10,8 @@ peer, in the same run and interleaved with it, is unasync on the same file
 (a token rewrite: it does not port sync code to async, but it is the time
 the codegen benchmark's goal is stated against: ambidex must not be slower
 than unasync on the same lines). Each time is the best of N runs
-(``--runs``, 5 by default). The table also gives the lines, the port's
+(``--runs``, 5 by default), wall clock and the child's CPU time (user +
+system), which a loaded machine disturbs less. The table also gives the lines, the port's
 refusals (errors, nothing written) and warnings (located, output written).
 
 Whether each port works against a real server is what ``tests/realports``
@@ -23,6 +24,7 @@ import argparse
 import importlib
 import inspect
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -45,10 +47,16 @@ unasync.unasync_files([str(source)], [rule])
 """
 
 
-def timed(command: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+def timed(command: list[str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall time, CPU time (user + system of the child: steadier on a loaded
+    machine), and the result."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
-    return time.perf_counter() - started, done
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done
 
 
 def main() -> None:
@@ -57,8 +65,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load: {os.getloadavg()[0]:.2f} (1 min), python {sys.version.split()[0]}")
     print()
-    print("| client | lines | ambidex port (s) | unasync (s) | refusals | warnings | "
-          "works against its server |")
+    print("| client | lines | ambidex port: wall / CPU (s) | unasync: wall / CPU (s) | "
+          "refusals | warnings | works against its server |")
     print("|---|---:|---:|---:|---:|---:|---|")
     with tempfile.TemporaryDirectory() as folder:
         for name in CLIENTS:
@@ -74,25 +82,25 @@ def main() -> None:
             source = work / Path(source_file).name
             shutil.copy(source_file, source)
             lines = len(source.read_text(encoding="utf-8").splitlines())
-            best_port = best_unasync = float("inf")
+            best_port = best_unasync = cpu_port = cpu_unasync = float("inf")
             result = None
             for run in range(args.runs):
                 out = work / f"out{run}"
-                took, result = timed([PYTHON, "-m", "ambidex", "port", "--to", "async",
-                                      "--defer-init-io", str(source), "-o",
-                                      str(out / source.name)])
-                best_port = min(best_port, took)
-                took, _ = timed([PYTHON, "-c", UNASYNC_SCRIPT, str(source),
-                                 str(work / f"unasync{run}")])
-                best_unasync = min(best_unasync, took)
+                took, cpu, result = timed([PYTHON, "-m", "ambidex", "port", "--to", "async",
+                                           "--defer-init-io", str(source), "-o",
+                                           str(out / source.name)])
+                best_port, cpu_port = min(best_port, took), min(cpu_port, cpu)
+                took, cpu, _ = timed([PYTHON, "-c", UNASYNC_SCRIPT, str(source),
+                                      str(work / f"unasync{run}")])
+                best_unasync, cpu_unasync = min(best_unasync, took), min(cpu_unasync, cpu)
             assert result is not None
             messages = [m for m in result.stderr.splitlines() if m.strip()]
             warnings = sum(m.endswith("(warning)") for m in messages)
             refusals = len(messages) - warnings
             works = ("yes (tests/realports)" if name in TESTED and result.returncode == 0
                      else "not tested" if result.returncode == 0 else "no: refused")
-            print(f"| {name} | {lines} | {best_port:.2f} | {best_unasync:.2f} | {refusals} | "
-                  f"{warnings} | {works} |")
+            print(f"| {name} | {lines} | {best_port:.2f} / {cpu_port:.2f} | "
+                  f"{best_unasync:.2f} / {cpu_unasync:.2f} | {refusals} | {warnings} | {works} |")
 
 
 if __name__ == "__main__":

@@ -248,9 +248,9 @@ def verify(
 def _source_lines(output: str, source: str) -> Callable[[int], int]:
     """Output line -> source line: lines the port left alone match one to one,
     a changed line maps to the line it changed, an added line to the next one."""
-    matcher = difflib.SequenceMatcher(
-        None, source.splitlines(), output.splitlines(), autojunk=False
-    )
+    # autojunk: blank and docstring lines are too common to anchor on; the rest
+    # of the lines the port left alone match one to one.
+    matcher = difflib.SequenceMatcher(None, source.splitlines(), output.splitlines())
     blocks = matcher.get_opcodes()
 
     def source_line(line: int) -> int:
