@@ -23,7 +23,7 @@ import io
 import sys
 import types
 import warnings
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +59,24 @@ def port_stdlib(
     sys.modules[unique] = ported
     spec.loader.exec_module(ported)
     return ported, messages
+
+
+@contextlib.contextmanager
+def ported_package(package_root: Path, name: str) -> Iterator[types.ModuleType]:
+    """Import module ``name`` of a ported package under ``package_root`` (its
+    absolute imports need the package's own name), shadowing an installed
+    package of that name for the block only."""
+    top = name.split(".")[0]
+    ours = [m for m in sys.modules if m == top or m.startswith(top + ".")]
+    saved = {m: sys.modules.pop(m) for m in ours}
+    sys.path.insert(0, str(package_root))
+    try:
+        yield importlib.import_module(name)
+    finally:
+        sys.path.remove(str(package_root))
+        for m in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+            del sys.modules[m]
+        sys.modules.update(saved)
 
 
 def strict_asyncio(main: Coroutine[Any, Any, T]) -> T:
