@@ -146,6 +146,9 @@ _FILES = "use ambidex.offload.open_file (or run it with asyncio.to_thread)"
 _SUBPROCESS = "use asyncio.create_subprocess_exec"
 _HTTP = "use an async HTTP client, or run it with asyncio.to_thread"
 
+_POLLING = ("await the socket's reads (with asyncio.timeout for a deadline) instead of "
+            "polling its file descriptor")
+
 _WRAP = "use ambidex.offload.wrap (or run it with asyncio.to_thread)"
 
 
@@ -327,6 +330,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _method("socket.SocketIO.__enter__", "ambidex.io.AsyncSocketIO.__aenter__", blocks=False),
     *(_plain(f"socket.SocketIO.{name}", f"ambidex.io.AsyncSocketIO.{name}") for name in (
         "close", "flush", "fileno", "readable", "writable")),
+    # `for line in sock.makefile("rb")` reads the socket: `async for` over the twin.
+    _method("socket.SocketIO.__iter__", "ambidex.io.AsyncSocketIO.__aiter__"),
     _method("socket.socket.accept", None, fix="use asyncio.start_server"),
     _method("socket.socket.recvfrom", None, fix="use loop.create_datagram_endpoint"),
     _method("socket.socket.sendto", None, fix="use loop.create_datagram_endpoint"),
@@ -339,6 +344,17 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _call("socket.gethostbyname", None, fix="use loop.getaddrinfo"),
     _method("ssl.SSLSocket.do_handshake", None, fix="pass ssl= to ambidex.io.AsyncStream.connect"),
     _call("select.select", None, fix="await the streams instead of polling them"),
+    # Readiness polling (telnetlib's `with selectors.PollSelector() as s: s.select(t)`)
+    # blocks, and on a ported socket it is wrong too: bytes may already wait in the
+    # stream's buffer while the file descriptor says nothing is there.
+    *(_call(f"selectors.{name}", None, awaited=False, blocks=False,
+            returns="selectors.BaseSelector")
+      for name in ("DefaultSelector", "SelectSelector", "PollSelector", "EpollSelector",
+                   "KqueueSelector", "DevpollSelector", "BaseSelector")),
+    _method("selectors.BaseSelector.select", None, fix=_POLLING),
+    *(_call(f"select.{name}", None, awaited=False, blocks=False, returns=f"select.{name}")
+      for name in ("poll", "epoll", "devpoll")),
+    *(_method(f"select.{name}.poll", None, fix=_POLLING) for name in ("poll", "epoll", "devpoll")),
     # --- ambidex.io streams: same names in both colours --------------------------
     _name("ambidex.io.Stream", "ambidex.io.AsyncStream"),
     _method("ambidex.io.Stream.connect", "ambidex.io.AsyncStream.connect",

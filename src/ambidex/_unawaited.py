@@ -66,6 +66,17 @@ SCHEDULER_METHODS = frozenset(
 )
 
 
+#: Builtins that iterate their argument at once, with a plain ``for``: an async
+#: generator handed to one is a TypeError (``b"".join(agen())``, ``list(agen())``).
+SYNC_CONSUMERS = frozenset(
+    {
+        "list", "tuple", "set", "frozenset", "dict", "sorted", "sum", "min", "max", "any",
+        "all", "enumerate", "zip", "map", "filter", "iter", "next", "reversed", "bytes",
+        "bytearray",
+    }
+)
+
+
 @dataclass(frozen=True)
 class Unawaited:
     """One finding: where, what, and whether the analysis is sure."""
@@ -283,6 +294,9 @@ class _Checker:
         return findings
 
     def check(self, call: Call) -> list[Unawaited]:
+        misused = self.iterated_without_async_for(call)
+        if misused is not None:
+            return [self.finding(call, misused)]
         why = self.must_await(call)
         if why is not None:
             how = self.handled(call)
@@ -335,6 +349,47 @@ class _Checker:
                 )
             ]
         return []
+
+    def iterated_without_async_for(self, call: Call) -> str | None:
+        """An async generator's call iterated the sync way: by ``for``, a plain
+        comprehension, or a builtin that iterates (``list``, ``str.join``)."""
+        generator = next(
+            (
+                c
+                for c in (call.callees if self.lenient else call.runs)
+                if c.is_async and c.is_generator
+            ),
+            None,
+        )
+        if generator is None:
+            return None
+        self.enter(call.caller)
+        node = call.node
+        parent = self.parents.get(id(node))
+        how = None
+        if isinstance(parent, ast.For) and node is parent.iter:
+            how = "a `for` loop iterates it"
+        elif isinstance(parent, ast.comprehension) and node is parent.iter and not parent.is_async:
+            how = "a comprehension iterates it without `async for`"
+        elif isinstance(parent, ast.Call) and node in parent.args:
+            func = parent.func
+            if isinstance(func, ast.Attribute) and func.attr == "join":
+                how = f"`{ast.unparse(func)}` iterates it"
+            elif (
+                isinstance(func, ast.Name)
+                and func.id in SYNC_CONSUMERS
+                and self.graph.dotted_name(func, call.caller) == func.id
+            ):
+                how = f"`{func.id}` iterates it"
+            elif (self.graph.dotted_name(func, call.caller) or "").startswith("itertools."):
+                how = f"`{ast.unparse(func)}` iterates it"
+        if how is None:
+            return None
+        return (
+            f"`{self.spelled(call)}` makes an async generator ({generator.display}) but "
+            f"{how} without `async for` (a TypeError at run time); iterate it with "
+            "`async for` (`[x async for x in ...]`)"
+        )
 
     def external(self, node: ast.expr, call: Call) -> bool:
         """``node`` names an object of a module nobody analysed (``sys.stdout``),

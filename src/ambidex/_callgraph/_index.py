@@ -275,6 +275,18 @@ class _Indexer:
                 self.expr(node.value, fn, tc, offload, lam)
             else:
                 self.expr(node.elt, fn, tc, offload, lam)
+        elif isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)) and not store:
+            # A function put in a container escapes: whoever takes it out calls it.
+            elements = node.values if isinstance(node, ast.Dict) else node.elts
+            for element in elements:
+                value = element.value if isinstance(element, ast.Starred) else element
+                if fn is not None and isinstance(value, (ast.Name, ast.Attribute)):
+                    fn._pending.append(
+                        _Pending(CallKind.REF, value, tc, None, lam, container=node)
+                    )
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.expr(child, fn, tc, offload, lam)
         elif isinstance(node, ast.NamedExpr):
             self.expr(node.value, fn, tc, offload, lam)
             if fn is not None:

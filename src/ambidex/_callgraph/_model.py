@@ -166,6 +166,10 @@ class Call:
     passed_to: tuple[Function, str] | None = None
     """For a reference handed to an analysed function: that function and the
     name of the parameter that receives it."""
+    stored_in: ast.expr | None = None
+    """For a reference placed in a list, tuple, set or dict display
+    (``{"a": self._read_a}``): that display. Calls through the container
+    (``self.handlers[kind]()``) are not followed."""
 
     @property
     def runs(self) -> tuple[Function, ...]:
@@ -312,6 +316,7 @@ class _Pending:
     type_checking: bool
     offload_parent: ast.Call | None
     lambda_node: ast.Lambda | None
+    container: ast.expr | None = None
 
 
 @dataclass(frozen=True)

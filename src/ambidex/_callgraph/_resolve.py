@@ -723,6 +723,7 @@ class _Resolver:
                 (value.function,),
                 common=common,
             )
+            ref.stored_in = pending.container
             if pending.offload_parent is not None:
                 ref.passed_to = self.receiver(fn, pending.offload_parent, node)
                 ref.argument_of = pending.offload_parent

@@ -401,7 +401,9 @@ class ModuleEditor:
                 ):
                     self.async_with(call)
             elif call.kind is CallKind.FOR and converted:
-                if any(self.planner.is_async(c) for c in call.runs):
+                if self.planner.awaited_rule(call) is not None or any(
+                    self.planner.is_async(c) for c in call.runs
+                ):
                     self.async_for(call)
 
     def rewrite_module_level_calls(self) -> None:

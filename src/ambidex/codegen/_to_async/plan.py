@@ -178,7 +178,7 @@ class Planner:
             return None
         if rule.sync is None or "." not in rule.sync:  # next/iter: only for async iterators
             return None
-        if call.kind in (CallKind.CALL, CallKind.WITH) and not call.offloaded:
+        if call.kind in (CallKind.CALL, CallKind.WITH, CallKind.FOR) and not call.offloaded:
             return rule
         return None
 
@@ -297,6 +297,15 @@ class Planner:
             callee = work.popleft()
             for call in self.callers.get(callee.key, ()):
                 if call.type_checking:
+                    continue
+                if call.kind is CallKind.REF and call.stored_in is not None:
+                    self.error_at(
+                        call,
+                        f"{callee.display} becomes async (it awaits "
+                        f"{self.bottom(callee.key)}) but is stored in a container here, "
+                        "and the calls that take it out are not followed (they would not "
+                        "await it); call it by name, or keep the container's functions sync",
+                    )
                     continue
                 if call.kind is CallKind.REF and self.hand_over(call, callee, work):
                     continue

@@ -1,0 +1,227 @@
+"""Patterns found by porting clients nobody named (telnetlib, python-memcached,
+hand-made reproducers of what real clients do): each was ported with exit 0
+into code that blocked the loop or left a coroutine un-awaited, and nothing
+said so. Each now ports right, or is said with its location.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ambidex import cli
+from ambidex._rules import DEFAULT_TABLE
+from ambidex._unawaited import find_unawaited
+from ambidex.codegen._to_async import to_async
+
+
+def port(source: str) -> tuple[str, list[str], list[str]]:
+    """The output (empty when refused), the errors and the warnings."""
+    result = to_async({"client.py": textwrap.dedent(source)}, table=DEFAULT_TABLE, renames={})
+    errors = [str(d) for d in result.diagnostics if d.error]
+    warnings = [str(d) for d in result.diagnostics if not d.error]
+    return result.outputs.get("client.py", ""), errors, warnings
+
+
+def test_a_selector_polling_a_ported_socket_is_located_as_still_blocking() -> None:
+    # telnetlib: `_TelnetSelector = selectors.PollSelector`, then
+    # `with _TelnetSelector() as selector: ... selector.select(timeout)`.
+    _, errors, warnings = port(
+        """\
+        import selectors
+        import socket
+
+        if hasattr(selectors, "PollSelector"):
+            _Selector = selectors.PollSelector
+        else:
+            _Selector = selectors.SelectSelector
+
+
+        class Client:
+            def open(self, host, port):
+                self.sock = socket.create_connection((host, port))
+
+            def fileno(self):
+                return self.sock.fileno()
+
+            def read_some(self, timeout):
+                with _Selector() as selector:
+                    selector.register(self, selectors.EVENT_READ)
+                    if selector.select(timeout):
+                        return self.sock.recv(50)
+                return b""
+
+            def ready(self):
+                with selectors.DefaultSelector() as selector:
+                    selector.register(self, selectors.EVENT_READ)
+                    return bool(selector.select(0))
+
+            def read_eager(self):
+                if self.ready():
+                    return self.sock.recv(50)
+        """
+    )
+    assert errors == []
+    located = [w for w in warnings if "selectors.BaseSelector.select blocks" in w]
+    assert [w.split(": ", 1)[0] for w in located] == ["client.py:20:16", "client.py:27:25"]
+
+
+def test_polling_with_select_poll_in_ported_code_is_located_as_still_blocking() -> None:
+    _, _, warnings = port(
+        """\
+        import select
+        import socket
+
+
+        def read_some(host, timeout):
+            sock = socket.create_connection((host, 1))
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            if poller.poll(timeout):
+                return sock.recv(10)
+        """
+    )
+    assert any(w.startswith("client.py:9:8: select.poll.poll blocks") for w in warnings)
+
+
+def test_a_for_loop_over_a_ported_socket_file_becomes_async_for() -> None:
+    out, errors, _ = port(
+        """\
+        import socket
+
+
+        class Client:
+            def open(self):
+                self.sock = socket.create_connection(("h", 1))
+                self.file = self.sock.makefile("rb")
+
+            def lines(self):
+                out = []
+                for line in self.file:
+                    out.append(line)
+                return out
+        """
+    )
+    assert errors == []
+    assert "    async def lines(self):" in out
+    assert "        async for line in self.file:" in out
+
+
+def test_a_function_that_became_async_stored_in_a_container_is_refused_with_its_location() -> (
+    None
+):
+    # Called later through the container (`self.handlers[kind]()`), where the
+    # port cannot follow it: refused, not left returning a coroutine.
+    _, errors, _ = port(
+        """\
+        import socket
+
+
+        class Client:
+            def open(self):
+                self.sock = socket.create_connection(("h", 1))
+                self.handlers = {"a": self._read_a, "b": self._read_b}
+
+            def _read_a(self):
+                return self.sock.recv(1)
+
+            def _read_b(self):
+                return self.sock.recv(2)
+
+            def read(self, kind):
+                return self.handlers[kind]()
+
+            def pick(self, x):
+                return [self._read_a, self._read_b][x]()
+        """
+    )
+    assert [e.split(": ", 1)[0] for e in errors] == [
+        "client.py:7:31",
+        "client.py:7:50",
+        "client.py:19:17",
+        "client.py:19:31",
+    ]
+    assert all("Client._read_" in e and "stored in a container" in e for e in errors)
+
+
+def test_an_async_generator_handed_to_list_or_join_is_refused_with_its_location() -> None:
+    # `b"".join(self.chunks())` where chunks() became an async generator joins
+    # nothing: it raises TypeError at run time.
+    _, errors, _ = port(
+        """\
+        import socket
+
+
+        class Client:
+            def open(self):
+                self.sock = socket.create_connection(("h", 1))
+
+            def chunks(self):
+                while True:
+                    data = self.sock.recv(10)
+                    if not data:
+                        return
+                    yield data
+
+            def all(self):
+                return b"".join(self.chunks())
+
+            def first(self):
+                for chunk in self.chunks():
+                    return chunk
+        """
+    )
+    assert len(errors) == 1
+    assert errors[0].startswith("client.py:16:25: ")
+    assert "async generator" in errors[0] and "Client.chunks" in errors[0]
+
+
+def test_the_lint_finds_an_async_generator_iterated_without_async_for() -> None:
+    findings = find_unawaited(
+        {
+            "m.py": textwrap.dedent(
+                """\
+                async def rows():
+                    yield 1
+
+
+                async def main():
+                    got = list(rows())
+                    for row in rows():
+                        print(row)
+                    return [r for r in rows()], got
+                """
+            )
+        },
+        DEFAULT_TABLE,
+        lenient=True,
+    )
+    assert [(f.line, f.col) for f in findings] == [(6, 16), (7, 16), (9, 24)]
+
+
+def test_a_refused_half_port_writes_nothing_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "client.py"
+    source.write_text(
+        textwrap.dedent(
+            """\
+            import socket
+
+
+            class Client:
+                def open(self):
+                    self.sock = socket.create_connection(("h", 1))
+                    self.readers = [self.read]
+
+                def read(self):
+                    return self.sock.recv(1)
+            """
+        )
+    )
+    out = tmp_path / "client_async.py"
+    assert cli.main(["port", "--to", "async", str(source), "-o", str(out)]) == 1
+    assert f"{source.as_posix()}:7:25: Client.read() becomes async" in capsys.readouterr().err
+    assert not out.exists()
