@@ -23,6 +23,7 @@ from types import TracebackType
 
 from ambidex.io._backends._async import AsyncBackend, IncompleteRead, LimitOverrun
 from ambidex.io._errors import IncompleteReadError, ReadLimitError, StreamClosedError, StreamError
+from ambidex.io._peek import Waiting
 
 __all__ = ["AsyncStream"]
 
@@ -206,6 +207,42 @@ class AsyncStream(AsyncBackend):
             raise IncompleteReadError(exc.partial, None) from None
         except LimitOverrun:
             raise ReadLimitError(separator, limit, self._buffered()) from None
+
+    def unread_bytes_waiting(self) -> bool:
+        """True if bytes have arrived that no read has taken yet. Never waits, never consumes.
+
+        For a protocol that pairs replies with requests by their order alone
+        (no request ids), or a connection kept for reuse (HTTP keep-alive):
+        ask before writing the next request on an idle connection. Bytes
+        nobody asked for would otherwise be read as the next request's
+        answer. The bytes may be in the stream's buffer (left by a read that
+        timed out, or after a line) or still in the socket; an orderly close
+        from the peer is not bytes (see :meth:`peer_closed`).
+
+        The answer is about *now*: bytes still on the wire are not seen, so a
+        stray reply that crosses the request is the protocol's to catch.
+        Over TLS, the blocking ``Stream`` decrypts whatever records have
+        arrived (without waiting) to tell data from, say, a TLS 1.3 session
+        ticket, keeping the data buffered for the next read. The asyncio
+        ``AsyncStream`` counts the bytes its event loop has decrypted, which
+        it does whenever the loop runs (at any ``await``); records still in
+        the socket are not counted, since they may hold no data.
+        """
+        if self._closed:
+            raise StreamClosedError("the stream is closed")
+        return self._buffered() > 0 or self._waiting() is Waiting.BYTES
+
+    def peer_closed(self) -> bool:
+        """True if a read now would find end of file (or a reset) and nothing before it.
+
+        Never waits, never consumes. A kept-alive connection the server
+        closed while it sat idle says True here: drop it rather than find it
+        stale on the next write. False while unread bytes are waiting, even
+        if the close follows them (those are :meth:`unread_bytes_waiting`'s).
+        """
+        if self._closed:
+            raise StreamClosedError("the stream is closed")
+        return self._buffered() == 0 and self._waiting() is Waiting.CLOSED
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         """Send all of ``data``, waiting until the transport has taken it.

@@ -11,10 +11,12 @@ private attribute used; it exists from 3.8 to 3.13).
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl as _ssl
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar, cast
 
+from ambidex.io._peek import Waiting, peek_socket
 from ambidex.io._timeouts import run_with_timeout
 from ambidex.io._tls import upgrade_writer
 
@@ -116,6 +118,33 @@ class AsyncBackend:
 
     def _at_eof(self) -> bool:
         return self._reader.at_eof()
+
+    def _waiting(self) -> Waiting:
+        """What a read would find beyond the (empty) StreamReader buffer.
+
+        The loop may not have run since bytes reached the socket: peek at it.
+        asyncio's socket wrapper has no ``recv``, so the peek goes through a
+        socket object borrowed for the same descriptor (and detached, so it
+        never closes it). Over TLS, bytes in the socket are records not yet
+        decrypted, perhaps holding no data: only a close is believed there.
+        """
+        reader = self._reader
+        if reader._exception is not None or reader.at_eof():
+            return Waiting.CLOSED
+        sock = self._writer.get_extra_info("socket")
+        if sock is None:
+            return Waiting.NOTHING
+        fd = sock.fileno()
+        if fd < 0:
+            return Waiting.CLOSED
+        borrowed = socket.socket(sock.family, sock.type, sock.proto, fileno=fd)
+        try:
+            waiting = peek_socket(borrowed)
+        finally:
+            borrowed.detach()
+        if waiting is Waiting.BYTES and self._writer.get_extra_info("ssl_object") is not None:
+            return Waiting.NOTHING
+        return waiting
 
     async def _close_transport(self) -> None:
         self._writer.close()

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ambidex.io._errors import timed_out
+from ambidex.io._peek import Waiting, peek_socket, readable_now
 from ambidex.sansio import LimitExceeded, ReceiveBuffer
 
 T = TypeVar("T")
@@ -140,12 +141,32 @@ class SocketReader:
             self._raw.hold = False
         return held + (0 if self._pending is None else len(self._pending))
 
-    @property
-    def _buffer(self) -> int:
-        # What asyncio's StreamReader calls its buffer, for code that peeks at
-        # either colour's reader (examples/gibson/_unasked.py): truthy when
-        # bytes wait. Prefer the stream's own ``_buffered()``.
-        return self.buffered()
+    def receive_nowait(self) -> Waiting:
+        """TLS: decrypt the records that have arrived, without waiting.
+
+        An ``SSLSocket`` cannot be peeked at, and its socket's bytes may be
+        records with no data in them (a TLS 1.3 session ticket). So take what
+        has arrived through the SSL object, non-blocking, and keep any data
+        in front of the buffered reader (which is empty when this is asked),
+        where the next read finds it: the stream consumes nothing.
+        """
+        raw = self._raw
+        sock = raw.sock
+        assert isinstance(sock, _ssl.SSLSocket)
+        try:
+            if not sock.pending() and not readable_now(sock):
+                return Waiting.NOTHING
+            raw.settimeout(0.0)  # the next read or write sets its own timeout again
+            data = sock.recv(_BUFFER_SIZE)
+        except (_ssl.SSLWantReadError, _ssl.SSLWantWriteError, BlockingIOError):
+            return Waiting.NOTHING  # records with no data in them
+        except OSError:
+            return Waiting.CLOSED  # a read would fail too
+        if not data:
+            self._eof = True
+            return Waiting.CLOSED
+        self._give_back(data)
+        return Waiting.BYTES
 
     def read(self, n: int = -1) -> bytes:
         """Up to ``n`` bytes, buffered ones first; ``b""`` at end of file."""
@@ -317,6 +338,15 @@ class SyncBackend:
 
     def _at_eof(self) -> bool:
         return self._reader.at_eof()
+
+    def _waiting(self) -> Waiting:
+        """What a read would find beyond the (empty) reader buffer."""
+        reader = self._reader
+        if reader._eof:
+            return Waiting.CLOSED
+        if isinstance(self._sock, _ssl.SSLSocket):
+            return reader.receive_nowait()
+        return peek_socket(self._sock)
 
     def _close_transport(self) -> None:
         self._sock.close()
