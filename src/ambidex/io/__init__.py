@@ -16,6 +16,9 @@ The two classes have the same methods (``connect``, ``read``,
 ``read_exactly``, ``read_until``, ``write``, ``start_tls``, ``close``), the
 same arguments and the same exceptions, so the code generator turns a driver
 written against one into the other by adding or dropping ``await`` alone.
+Two questions are asked without ``await`` in either colour, since they never
+wait: ``unread_bytes_waiting()`` (has the peer sent bytes no read has taken?
+asked before reusing an idle connection) and ``peer_closed()``.
 
 What both promise, and what failures leave behind:
 

@@ -44,7 +44,7 @@ def peek_socket(sock: socket.socket) -> Waiting:
         timeout = sock.gettimeout()
         if (not _DONTWAIT or (timeout is not None and timeout > 0)) and not readable_now(sock):
             return Waiting.NOTHING
-        data = sock.recv(1, _PEEK)  # MSG_DONTWAIT, or readable per select
+        data = sock.recv(1, _PEEK)  # ambidex: allow-blocking MSG_DONTWAIT (or select said readable)
     except (BlockingIOError, InterruptedError):
         return Waiting.NOTHING
     except OSError:
@@ -62,4 +62,4 @@ def readable_now(sock: socket.socket) -> bool:
         poller = select.poll()
         poller.register(fd, select.POLLIN)
         return bool(poller.poll(0))
-    return bool(select.select([fd], [], [], 0)[0])
+    return bool(select.select([fd], [], [], 0)[0])  # ambidex: allow-blocking a zero-timeout poll

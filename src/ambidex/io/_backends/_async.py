@@ -28,6 +28,9 @@ IncompleteRead = asyncio.IncompleteReadError
 LimitOverrun = asyncio.LimitOverrunError
 """What ``_reader.readuntil`` raises past ``_limit`` (nothing consumed)."""
 
+# Creates a socket object in non-blocking mode without a system call (Linux).
+_NONBLOCK: int = getattr(socket, "SOCK_NONBLOCK", 0)
+
 # How long close() lets the transport flush what is still queued before it
 # aborts the connection: a dead peer must not make close() hang.
 CLOSE_TIMEOUT = 5.0
@@ -137,8 +140,12 @@ class AsyncBackend:
         fd = sock.fileno()
         if fd < 0:
             return Waiting.CLOSED
-        borrowed = socket.socket(sock.family, sock.type, sock.proto, fileno=fd)
+        # Non-blocking like the descriptor under it (asyncio made it so), so
+        # the peek is one recv, and visibly no wait to the blocking detector.
+        borrowed = socket.socket(sock.family, sock.type | _NONBLOCK, sock.proto, fileno=fd)
         try:
+            if not _NONBLOCK:
+                borrowed.settimeout(0.0)
             waiting = peek_socket(borrowed)
         finally:
             borrowed.detach()

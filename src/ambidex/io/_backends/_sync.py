@@ -157,7 +157,7 @@ class SocketReader:
             if not sock.pending() and not readable_now(sock):
                 return Waiting.NOTHING
             raw.settimeout(0.0)  # the next read or write sets its own timeout again
-            data = sock.recv(_BUFFER_SIZE)
+            data = sock.recv(_BUFFER_SIZE)  # ambidex: allow-blocking non-blocking (timeout 0)
         except (_ssl.SSLWantReadError, _ssl.SSLWantWriteError, BlockingIOError):
             return Waiting.NOTHING  # records with no data in them
         except OSError:
