@@ -91,6 +91,8 @@ class _Resolver:
         # whole tree: lint over a site-packages did not end in 6 minutes.
         self._indexing_memo: dict[int, _Val | None] = {}
         self._indexing_returns: dict[str, _Val | None] = {}
+        self._evals: dict[tuple[int, int], _Val | None] = {}
+        self._indexing_evals: dict[tuple[int, int], _Val | None] = {}
         self._busy: set[int] = set()
         self._returns: dict[str, _Val | None] = {}
         self._overrides: dict[str, list[Class]] | None = None
@@ -245,6 +247,7 @@ class _Resolver:
                 self._indexing = False
                 self._indexing_memo.clear()
                 self._indexing_returns.clear()
+                self._indexing_evals.clear()
         args = function.node.args
         positional = [a.arg for a in (*args.posonlyargs, *args.args)]
         if function.cls is not None and "staticmethod" not in function.decorators:
@@ -452,6 +455,18 @@ class _Resolver:
         return None
 
     def eval(self, node: ast.expr, scope: Function | Module | Class | None) -> _Val | None:
+        """What ``node`` evaluates to in ``scope``, remembered per (node, scope).
+
+        Like :meth:`binding`'s, the memo of the indexing phase is its own.
+        """
+        memo = self._indexing_evals if self._indexing else self._evals
+        key = (id(node), id(scope))
+        if key in memo:
+            return memo[key]
+        value = memo[key] = self._eval(node, scope)
+        return value
+
+    def _eval(self, node: ast.expr, scope: Function | Module | Class | None) -> _Val | None:
         if isinstance(node, ast.Name):
             return self.lookup(node.id, scope)
         if isinstance(node, ast.Attribute):
