@@ -289,3 +289,33 @@ def test_a_graph_collected_by_the_gc_inside_pin_does_not_deadlock() -> None:
     assert done.wait(5), "unpin() deadlocked on the lock pin() holds"
     assert first.graphs == 0
     threads.close()
+
+
+class FailingCursor(FakeCursor):
+    """Rows 0, 1, ...; a fetch that would reach row 7 fails (a driver error
+    mid-result, as sqlite3's: the rows of that fetch are lost with it)."""
+
+    def fetchmany(self, size: int) -> list[tuple[int]]:
+        if (7,) in self.rows[:size]:
+            raise OSError("the server went away")
+        out, self.rows = self.rows[:size], self.rows[size:]
+        return out
+
+
+async def test_an_error_met_while_reading_ahead_is_raised_after_the_rows_before_it() -> None:
+    fake = types.ModuleType("fakedb2")
+    fake.apilevel = "2.0"  # type: ignore[attr-defined]
+    cursor_type = type("Cursor", (FailingCursor,), {"__module__": "fakedb2"})
+    sys.modules["fakedb2"] = fake
+    try:
+        cursor = Wrapper(table=DEFAULT_TABLE, prefetch=2, batch=3).wrap(cursor_type())
+        await cursor.execute("10")
+        seen = []
+        with pytest.raises(OSError, match="went away"):
+            async for (x,) in cursor:
+                seen.append(x)
+        # prefetch [0, 1], batches [2, 3, 4], then [5, 6, 7] fails: every row
+        # fetched before the error, in order, then the error.
+        assert seen == list(range(5))
+    finally:
+        del sys.modules["fakedb2"]

@@ -235,6 +235,11 @@ class Wrapped:
 
     async def _hop(self, fn: Callable[[Job], Any], rule: Rule | None,
                    undelivered: Callable[[bool, Any], None] | None = None) -> Any:
+        return await self._wait(self._submit(fn, undelivered), rule)
+
+    def _submit(self, fn: Callable[[Job], Any],
+                undelivered: Callable[[bool, Any], None] | None) -> Job:
+        """Put ``fn`` on the graph's thread; :meth:`_wait` awaits its result."""
         graph = self._graph
         if graph.broken is not None:
             raise WrappedClosedError(graph.broken)
@@ -242,9 +247,12 @@ class Wrapped:
         if stop is not None:
             fn = _stoppable(fn, stop)
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        job = Job(fn, future, mailbox_for(loop), undelivered)
+        job = Job(fn, loop.create_future(), mailbox_for(loop), undelivered)
         graph.thread.submit(job)
+        return job
+
+    async def _wait(self, job: Job, rule: Rule | None) -> Any:
+        future = job.future
         try:
             return await future
         except asyncio.CancelledError:
@@ -356,14 +364,24 @@ class Wrapped:
 
     async def _fill(self, name: str, size: int) -> None:
         """One hop: fetch ``size`` rows (all, if ``name`` is fetchall) into the buffer."""
-        rule = self._rows[name]
+        await self._wait(self._submit_fill(name, size), self._rows[name])
+
+    def _submit_fill(self, name: str, size: int, *, ahead: bool = False) -> Job:
+        """Start a fetch of ``size`` rows into the buffer. ``ahead``: nobody may
+        wait for it, so a driver error is kept for the next fetch to raise."""
         obj = self.wrapped
 
         def run(job: Job) -> None:
             lost = self._pending
             if isinstance(lost, ResultsLostError):
                 raise lost  # queued behind the fetch that lost them
-            rows = obj.fetchall() if name == "fetchall" else obj.fetchmany(size)
+            try:
+                rows = obj.fetchall() if name == "fetchall" else obj.fetchmany(size)
+            except Exception as exc:
+                if not ahead or job.interrupted:
+                    raise
+                _set_pending(self, exc)  # raised by the fetch that would have met it
+                return
             buffer = self._buffer
             if buffer is None:
                 buffer = deque()
@@ -380,7 +398,7 @@ class Wrapped:
                     f"a cancelled {name}() was interrupted ({value!r}): "
                     "the result set is lost; execute the query again"))
 
-        await self._hop(run, rule, undelivered)
+        return self._submit(run, undelivered)
 
     def _check_pending(self) -> None:
         pending = self._pending
@@ -444,10 +462,19 @@ class Wrapped:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Any]:
+        batch, rule = self._graph.batch, self._rows["fetchmany"]
         while True:
             buffer = self._buffer
+            # Read ahead: the thread fetches the next batch while this one is
+            # handed out (the database steps with the GIL released).
+            ahead = None
+            if buffer and not self._exhausted and self._pending is None:
+                ahead = self._submit_fill("fetchmany", batch, ahead=True)
             while buffer:
                 yield buffer.popleft()
+            if ahead is not None:
+                await self._wait(ahead, rule)
+                continue
             # Whatever a cancelled fetch brings stays in the buffer: the next
             # iteration, or fetch, starts where this one stopped.
             row = await self._fetchone()
