@@ -30,7 +30,14 @@ Misbehaving paths:
 * ``/huge-headers`` -- 100 KiB of headers;
 * ``/then-close`` -- a correct keep-alive response, then the connection is
   closed anyway (as a server does with idle connections);
+* ``/close-next`` -- a correct keep-alive response; the next request on the
+  connection is read and the connection closed without an answer (a close
+  that crosses the request, which no check before reuse can see);
 * ``/trailing`` -- a correct response followed by bytes nobody asked for;
+* ``/stray-later?t=T`` -- a correct keep-alive response; later, when
+  ``/send-stray?t=T`` is asked on another connection (so the client has read
+  the response by then), a stray response on the first connection, which
+  then goes on serving: a request written on it now gets the stray answer;
 * ``/never`` -- never answers;
 * ``/stall?after=N`` -- the head and ``N`` bytes of a longer body, then nothing;
 * ``/sink`` -- never reads the request body, never answers (write timeouts).
@@ -65,6 +72,9 @@ def _token_body(query: dict[str, list[str]]) -> tuple[str, bytes]:
     body = (unit * (size // len(unit) + 1))[:size]
     return token, body
 
+# /stray-later and /send-stray, paired by token: (send it, sent).
+_STRAYS: dict[str, tuple[asyncio.Event, asyncio.Event]] = {}
+
 
 class _Handler:
     """One client connection: an h11 server machine and the stream under it."""
@@ -77,12 +87,13 @@ class _Handler:
         self.conn = h11.Connection(h11.SERVER)
         self.number = next(self.counter)
         self.requests = 0
+        self.close_on_next = False
 
     async def run(self) -> None:
         try:
             while True:
                 request, body, chunks = await self._read_request()
-                if request is None:
+                if request is None or self.close_on_next:
                     return
                 self.requests += 1
                 keep = await self._answer(request, body, chunks)
@@ -202,6 +213,10 @@ class _Handler:
         if path == "/huge-headers":
             await self._respond(200, b"", [(f"x-h{i}", "v" * 1000) for i in range(100)])
             return True
+        if path == "/close-next":
+            await self._respond(200, b"closing on the next request")
+            self.close_on_next = True
+            return True
         if path == "/then-close":
             await self._respond(200, b"closing after this")
             return False
@@ -215,6 +230,21 @@ class _Handler:
             await writer.drain()
             await asyncio.sleep(3600)
             return False
+        if path in ("/stray-later", "/send-stray"):
+            # One pair of events per token, in this loop: "send it" and "sent".
+            go, sent = _STRAYS.setdefault(query.get("t", [""])[0],
+                                          (asyncio.Event(), asyncio.Event()))
+            if path == "/send-stray":
+                go.set()
+                await sent.wait()  # the stray bytes are in the client's socket now
+                await self._respond(200, b"sent")
+                return True
+            await self._respond(200, b"ok", [("x-conn", str(self.number))])
+            await go.wait()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray")
+            await writer.drain()
+            sent.set()
+            return True
         if path == "/stall":
             after = int(query.get("after", ["10"])[0])
             await self._send(h11.Response(status_code=200, headers=[

@@ -4,6 +4,8 @@ is handed to the next request. Both colours, the same bodies."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -127,7 +129,8 @@ async def test_a_kept_alive_connection_closed_by_the_server_is_retried_once(bad:
 
 
 async def test_a_post_on_a_closed_kept_alive_connection_is_not_retried(bad: Any) -> None:
-    await v(bad.get("/then-close"))
+    # The close crosses the request: the pool's check before reuse saw nothing.
+    await v(bad.get("/close-next"))
     # EOF (h11: no response), or a reset seen by the write or the read.
     with pytest.raises((RemoteProtocolError, NetworkError)):
         await v(bad.post("/echo", content=b"once only"))
@@ -141,6 +144,44 @@ async def test_stray_bytes_after_a_response_keep_its_connection_out_of_the_pool(
     pool = pool_of(bad)
     # h11 finished the exchange, but more bytes came: the connection is not reused.
     assert pool.size == 0 and not pool.idle
+    await assert_recovers(bad)
+
+
+async def test_a_kept_alive_connection_seen_closed_while_idle_is_not_reused(bad: Any) -> None:
+    first = await v(bad.get("/then-close"))
+    assert first.content == b"closing after this"
+    (conn,) = pool_of(bad).idle
+    for _ in range(500):  # until the server's close has reached the client
+        if conn._stream.peer_closed():
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the server's close never arrived")
+    # Not even tried: a POST (never retried) goes on a fresh connection.
+    response = await v(bad.post("/echo", content=b"once only"))
+    assert response.content == b"once only"
+    assert conn.closed
+    await assert_recovers(bad)
+
+
+async def test_stray_bytes_that_arrive_while_a_connection_is_idle_keep_it_from_reuse(
+        bad: Any, colour: str, server: ServerThread) -> None:
+    token = uuid.uuid4().hex
+    first = await v(bad.get("/stray-later", params={"t": token}))
+    assert first.content == b"ok"
+    assert len(pool_of(bad).idle) == 1  # a complete response, kept alive
+    # Asked on another connection: when it answers, the stray response is in
+    # the idle connection's socket.
+    other = make_client(colour, base_url=server.url, timeout=Timeout(5))
+    try:
+        assert (await v(other.get("/send-stray", params={"t": token}))).content == b"sent"
+    finally:
+        await close(other)
+    # Reused, the connection would give this request the stray answer.
+    second = await v(bad.get("/conn"))
+    assert second.content == b"ok"
+    assert second.headers["x-conn"] != first.headers["x-conn"]
+    assert second.headers["x-requests"] == "1"  # on a fresh connection
     await assert_recovers(bad)
 
 

@@ -19,7 +19,10 @@ between it and the stream and turns its events into calls that wait:
   request. Anything else -- a response abandoned half read, a cancelled or
   timed-out task, an error -- leaves h11 in some other state, and the pool
   closes the connection instead. That is how an abandoned response never
-  leaves its bytes for the next request.
+  leaves its bytes for the next request;
+* :meth:`quiet_while_idle` asks the stream, without waiting, whether bytes
+  or a close arrived while the connection sat idle; the pool reuses it only
+  if nothing did.
 
 Every failure is raised as one of :mod:`examples.http.errors`, the same
 classes in both colours: a timeout of the stream as the phase's timeout, an
@@ -170,6 +173,20 @@ class AsyncConnection:
         h = self._h11
         return (not self.closed and h.our_state is _DONE and h.their_state is _DONE
                 and not h.trailing_data[0])
+
+    def quiet_while_idle(self) -> bool:
+        """True if nothing came while the connection sat idle in the pool.
+
+        Asked (without waiting) before the connection is reused. Bytes the
+        server sent with no request outstanding -- a broken server, a response
+        to a request never sent -- would be read as the next request's
+        response; a close means the server gave up on the connection. Either
+        way the connection is closed, not reused. A stray response that
+        crosses the request on the wire cannot be told from the real one.
+        """
+        stream = self._stream
+        return not (self.closed or stream.closed or stream.unread_bytes_waiting()
+                    or stream.peer_closed())
 
     def start_next_cycle(self) -> None:
         """Reset h11 for the next request (only after :meth:`reusable`)."""

@@ -11,7 +11,10 @@ The rules, the same in both colours:
   opens one, else waits up to ``timeout.pool`` seconds for one to come back,
   then raises :class:`~examples.http.errors.PoolTimeout`;
 * an idle connection older than ``keepalive_expiry`` seconds is closed
-  instead of used (servers close idle connections too: nginx after 75 s);
+  instead of used (servers close idle connections too: nginx after 75 s),
+  and so is one that received bytes nobody asked for, or the server's close,
+  while it was idle (:meth:`AsyncConnection.quiet_while_idle`, which asks
+  the stream without waiting);
 * ``release()`` keeps a connection only when h11 says the exchange is over
   on both sides (:meth:`AsyncConnection.reusable`); then it resets the
   machine (``start_next_cycle``). Any other connection -- a response not
@@ -78,7 +81,7 @@ class AsyncConnectionPool:
                         raise TransportError("the client is closed")
                     while self._idle:
                         conn = self._idle.pop()
-                        if self._fresh(conn):
+                        if self._fresh(conn) and conn.quiet_while_idle():
                             return conn
                         expired.append(conn)
                         self._size -= 1

@@ -61,5 +61,5 @@ def readable_now(sock: socket.socket) -> bool:
     if hasattr(select, "poll"):
         poller = select.poll()
         poller.register(fd, select.POLLIN)
-        return bool(poller.poll(0))
+        return bool(poller.poll(0))  # ambidex: allow-blocking a zero-timeout poll
     return bool(select.select([fd], [], [], 0)[0])  # ambidex: allow-blocking a zero-timeout poll
