@@ -37,6 +37,9 @@ What both promise, and what failures leave behind:
 socket's own method names, awaited; its ``makefile`` gives an
 :class:`AsyncSocketIO` (or :class:`AsyncTextSocketIO`) whose reads are
 awaited, and :func:`wrap_socket` is ``ssl_context.wrap_socket``'s twin.
+:func:`wait_event`, :func:`wait_condition`, :func:`acquire_lock`,
+:func:`queue_get` and :func:`queue_put` are the twins of the blocking waits
+that take a timeout (``event.wait(5)`` returns False when it runs out).
 """
 
 from ambidex.io._async import AsyncStream
