@@ -42,7 +42,7 @@ from examples.gibson.protocol import (
 
 
 def events(machine: ClientConnection | ServerConnection) -> list[object]:
-    out = []
+    out: list[object] = []
     while (event := machine.next_event()) is not NEED_DATA and event is not PAUSED:
         out.append(event)
         if isinstance(event, ConnectionClosed):
@@ -196,7 +196,7 @@ def test_the_server_answers_a_well_framed_bad_request_and_carries_on() -> None:
     )
     got = events(server)
     assert [type(e) for e in got] == [BadRequest] * 5 + [Get]
-    assert [e.code for e in got[:5]] == [  # type: ignore[union-attr]
+    assert [e.code for e in got[:5] if isinstance(e, BadRequest)] == [
         ErrorCode.UNKNOWN_COMMAND,
         ErrorCode.BAD_REQUEST,
         ErrorCode.BAD_REQUEST,

@@ -29,7 +29,7 @@ from examples.gibson.server import ServerThread, serve
 def read_replies(sock: socket.socket, count: int) -> list[tuple[int, bytes]]:
     """``count`` raw replies: (code, payload)."""
     data = b""
-    replies = []
+    replies: list[tuple[int, bytes]] = []
     while len(replies) < count:
         chunk = sock.recv(65536)
         if not chunk:
@@ -72,7 +72,7 @@ def test_server_refuses_an_oversized_request_with_too_large_and_hangs_up() -> No
 
 def test_server_answers_pipelined_requests_in_order(server_thread: ServerThread) -> None:
     conn = ClientConnection()
-    requests = [Set(b"a", b"1"), Get(b"a"), Get(b"b"), Set(b"b", b"2"), Get(b"b")]
+    requests: list[Get | Set] = [Set(b"a", b"1"), Get(b"a"), Get(b"b"), Set(b"b", b"2"), Get(b"b")]
     with socket.create_connection(("127.0.0.1", server_thread.port), timeout=5) as sock:
         sock.sendall(conn.send_many(requests))
         replies: list[object] = []

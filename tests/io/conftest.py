@@ -19,7 +19,7 @@ import contextlib
 import socket
 import ssl
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +65,7 @@ async def serve() -> AsyncIterator[Callable[..., Awaitable[Address]]]:
 
 
 @contextlib.contextmanager
-def thread_server(handler: Callable[[socket.socket], None]) -> Iterator[Address]:
+def thread_server(handler: Callable[[socket.socket], object]) -> Iterator[Address]:
     """Serve each connection with ``handler(conn)`` in a thread, until the block ends."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.05)
@@ -181,7 +181,7 @@ class Either:
     def is_async(self) -> bool:
         return isinstance(self.stream, AsyncStream)
 
-    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+    def __getattr__(self, name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
         method = getattr(self.stream, name)
 
         async def call(*args: Any, **kwargs: Any) -> Any:

@@ -172,7 +172,7 @@ async def test_a_stream_survives_many_cancelled_reads(serve):
 
     host, port = await serve(slow)
     s = await AsyncStream.connect(host, port)
-    lines = []
+    lines: list[bytes] = []
     while len(lines) < 20:
         try:
             lines.append(await asyncio.wait_for(s.read_until(b"\n"), 0.004))

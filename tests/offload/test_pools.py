@@ -210,7 +210,7 @@ async def test_cancelling_process_calls_at_any_point_leaks_no_worker():
             await asyncio.gather(task, return_exceptions=True)
         await until(lambda: pool.busy == 0)
         assert pool.waiting == 0
-        assert await asyncio.gather(pool.run(abs, -1), pool.run(abs, -2)) == [1, 2]
+        assert list(await asyncio.gather(pool.run(abs, -1), pool.run(abs, -2))) == [1, 2]
 
 
 class CountingDeque(collections.deque):

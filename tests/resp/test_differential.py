@@ -36,7 +36,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
 _line_text = st.binary(max_size=20).filter(lambda b: b"\r" not in b and b"\n" not in b)
 _error_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"),
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n"),
     min_size=1, max_size=20,
 ).map(lambda s: "ERR " + s)
 _doubles = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -21,8 +22,10 @@ from ambidex.sansio import (
 )
 
 
-def drain(framing: LineFraming | LengthPrefixFraming | StructFraming, buf: ReceiveBuffer) -> list:
-    frames = []
+def drain(
+    framing: LineFraming | LengthPrefixFraming | StructFraming, buf: ReceiveBuffer
+) -> list[Any]:
+    frames: list[Any] = []
     while (frame := framing.read(buf)) is not NEED_DATA:
         frames.append(frame)
     return frames
@@ -137,7 +140,8 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
     return pieces
 
 
-FRAMINGS = {
+# Any: the three framings differ in their encode() signature; encode_all() tells them apart.
+FRAMINGS: dict[str, Any] = {
     "lf": LineFraming(max_line=200),
     "crlf": LineFraming(b"\r\n", max_line=200),
     "prefix": LengthPrefixFraming("!H", max_payload=200),

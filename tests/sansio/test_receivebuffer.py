@@ -186,7 +186,7 @@ class CountingBytearray(bytearray):
 
     scanned = 0
 
-    def find(  # type: ignore[override]
+    def find(
         self, sub: Any, start: SupportsIndex | None = None, end: SupportsIndex | None = None
     ) -> int:
         begin = 0 if start is None else int(start)
@@ -197,7 +197,7 @@ class CountingBytearray(bytearray):
 
 def counting_buffer() -> ReceiveBuffer:
     buf = ReceiveBuffer(max_buffer=None)
-    buf._data = CountingBytearray()  # type: ignore[misc]
+    buf._data = CountingBytearray()
     CountingBytearray.scanned = 0
     return buf
 
