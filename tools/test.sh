@@ -1,14 +1,66 @@
 #!/usr/bin/env bash
-# The test command: set up .venv if needed, then lint, type-check, check that
-# generated files are current, and run the suite. pytest runs last so its
-# summary line closes the output.
+# The test command (the README, CONTRIBUTING.md and .ci/run all run exactly this):
+#
+#   bash tools/test.sh [PYTEST ARGS...]
+#
+# 1. sets up .venv with the tools, pinned by tools/constraints.txt;
+# 2. ruff; mypy --strict on src/ and examples/, mypy on tests/; ambidex generate --check;
+# 3. pytest on every Python the package claims, 3.10 to 3.13: one nox session each
+#    (noxfile.py), AMBIDEX_TEST_JOBS of them at a time (default 2), each into its own
+#    log under .nox/logs/. A line per version as it finishes, the full log of any that
+#    failed, then the primary version's (3.11) pytest output, whose summary line closes
+#    the output. Exit 1 if any version failed (pytest's exit 5, "no tests ran", too).
+#
+# AMBIDEX_PYTHONS="3.11" runs fewer versions, for a quick local run; CI runs all four.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PRIMARY=3.11
+PYTHONS=${AMBIDEX_PYTHONS:-"3.11 3.10 3.12 3.13"}
+JOBS=${AMBIDEX_TEST_JOBS:-2}
+
+# nox looks for pythonX.Y on the PATH: put pyenv's interpreters there (its shims
+# answer only for the selected version).
+for bin in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[0-3].*/bin; do
+  if [ -x "$bin/python3" ]; then PATH="$bin:$PATH"; fi
+done
+export PATH
+
 if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+  "python$PRIMARY" -m venv .venv 2>/dev/null || python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
-echo "== ruff";  .venv/bin/python -m ruff check --quiet src tests tools examples
-echo "== mypy";  .venv/bin/python -m mypy --no-error-summary src/ambidex
+.venv/bin/python -m pip install -q --disable-pip-version-check \
+  -c tools/constraints.txt -e '.[test]' nox
+echo "== ruff";  .venv/bin/python -m ruff check --quiet src tests tools examples noxfile.py
+echo "== mypy --strict src examples"
+.venv/bin/python -m mypy --no-error-summary src/ambidex examples noxfile.py
+echo "== mypy tests"; .venv/bin/python -m mypy --no-error-summary tests
 echo "== ambidex generate --check"; .venv/bin/ambidex generate --check
-echo "== pytest"; .venv/bin/python -m pytest -q "$@"
+
+LOGS=.nox/logs
+STARTED=$(date +%s)
+export LOGS STARTED
+mkdir -p "$LOGS"
+rm -f "$LOGS"/*.log "$LOGS"/*.rc
+echo "== pytest on Python $PYTHONS, $JOBS at a time (logs in $LOGS/)"
+# xargs appends the version after the pytest arguments; the exit codes are read below.
+printf '%s\n' $PYTHONS | xargs -n 1 -P "$JOBS" bash -c '
+  v=${!#}; set -- "${@:1:$#-1}"
+  .venv/bin/nox --no-color -s "tests-$v" -- "$@" >"$LOGS/$v.log" 2>&1 && rc=0 || rc=$?
+  echo "$rc" >"$LOGS/$v.rc"
+  summary=$(grep -E "^[0-9]+ (passed|failed)|^no tests ran" "$LOGS/$v.log" | tail -n 1)
+  echo "   $v: ${summary:-no pytest summary} (exit $rc, finished at +$(( $(date +%s) - STARTED ))s)"
+' _ "$@" || true
+
+failed=0
+shown=""
+for v in $PYTHONS; do
+  rc=$(cat "$LOGS/$v.rc" 2>/dev/null || echo missing)
+  if [ "$rc" != 0 ]; then failed=1; fi
+  if [ "$rc" != 0 ] && [ "$v" != "$PRIMARY" ]; then
+    echo "== pytest on $v FAILED (exit $rc)"; grep -v '^nox > ' "$LOGS/$v.log" || true
+  fi
+  if [ "$v" = "$PRIMARY" ] || [ -z "$shown" ]; then shown=$v; fi
+done
+echo "== pytest on $shown"
+grep -v '^nox > ' "$LOGS/$shown.log" || true
+exit $failed
