@@ -61,7 +61,7 @@ class URL:
         if not host:
             raise ValueError(f"{url!r}: no host")
         port = parts.port or _DEFAULT_PORTS[scheme]
-        self.raw = url
+        self.raw: str = url
         self.scheme = scheme
         self.host = host
         self.port = port
@@ -124,10 +124,10 @@ class Headers:
         else:
             items = [(k.lower(), v) for k, v in headers]
         self._list: list[tuple[str, str]] | None = items
-        self._raw: list[tuple[bytes, bytes]] = []
+        self._raw: Sequence[tuple[bytes, bytes]] = []
 
     @classmethod
-    def from_raw(cls, raw: list[tuple[bytes, bytes]]) -> Headers:
+    def from_raw(cls, raw: Sequence[tuple[bytes, bytes]]) -> Headers:
         """From h11's pairs (names already lower-cased bytes); decoded when first used."""
         headers = cls.__new__(cls)
         headers._list = None

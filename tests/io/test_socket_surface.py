@@ -15,11 +15,13 @@ import io
 import os
 import socket
 import tempfile
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from ambidex.io import AsyncSocket, AsyncSocketIO, AsyncTextSocketIO, wrap_socket
-from tests.io.conftest import TLS, echo, on_signal, sends
+from tests.io.conftest import TLS, echo, on_signal, sends, thread_server
 
 
 def piecewise(*parts: bytes) -> object:
@@ -125,9 +127,9 @@ async def test_makefile_writes_are_awaited_and_reach_the_peer(serve):
 def test_makefile_rejects_modes_and_arguments_a_socket_rejects():
     sock = AsyncSocket()
     with pytest.raises(ValueError):
-        sock.makefile("rt")
+        sock.makefile("rt")  # type: ignore[call-overload]  # the point of the test
     with pytest.raises(ValueError):
-        sock.makefile("rb", encoding="utf-8")
+        sock.makefile("rb", encoding="utf-8")  # type: ignore[call-overload]
     with pytest.raises(ValueError):
         sock.makefile("r", newline="x")
 
@@ -270,37 +272,44 @@ def test_only_stream_sockets_are_supported():
         AsyncSocket(socket.AF_PACKET if hasattr(socket, "AF_PACKET") else 12345)
 
 
-def starttls_server(tls: TLS) -> object:
-    """``STARTTLS`` -> ``220 go``, then the handshake, then ``secret`` over TLS."""
+def starttls_handler(tls: TLS) -> Callable[[socket.socket], None]:
+    """``STARTTLS`` -> ``220 go``, then the handshake, then ``secret`` over TLS.
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"220 ready\r\n")
-        await reader.readline()
-        writer.write(b"220 go\r\n")
-        await writer.drain()
-        await writer.start_tls(tls.server)
-        writer.write(b"secret " + await reader.readline())
-        await writer.drain()
-        writer.close()
+    A blocking server in a thread: asyncio's ``StreamWriter.start_tls`` is 3.11+,
+    and this must run on 3.10 too.
+    """
+
+    def read_line(sock: socket.socket) -> bytes:
+        line = b""
+        while not line.endswith(b"\n") and (byte := sock.recv(1)):
+            line += byte
+        return line
+
+    def handler(conn: socket.socket) -> None:
+        conn.sendall(b"220 ready\r\n")
+        read_line(conn)
+        conn.sendall(b"220 go\r\n")
+        with tls.server.wrap_socket(conn, server_side=True) as secure:
+            secure.sendall(b"secret " + read_line(secure))
 
     return handler
 
 
-async def test_wrap_socket_upgrades_the_connection_in_place_like_context_wrap_socket(serve, tls):
-    host, port = await serve(starttls_server(tls))
-    sock = await AsyncSocket.create_connection((host, port), timeout=5)
-    f = sock.makefile("rb")
-    assert await f.readline() == b"220 ready\r\n"
-    await sock.sendall(b"STARTTLS\r\n")
-    assert await f.readline() == b"220 go\r\n"
-    upgraded = await wrap_socket(tls.client, sock, server_hostname=tls.hostname)
-    assert upgraded is sock
-    assert f.closed  # as on the socket wrap_socket detaches: make a new file
-    await sock.sendall(b"hi\n")
-    f = sock.makefile("rb")
-    assert await f.readline() == b"secret hi\n"
-    f.close()
-    await sock.close()
+async def test_wrap_socket_upgrades_the_connection_in_place_like_context_wrap_socket(tls):
+    with thread_server(starttls_handler(tls)) as (host, port):
+        sock = await AsyncSocket.create_connection((host, port), timeout=5)
+        f = sock.makefile("rb")
+        assert await f.readline() == b"220 ready\r\n"
+        await sock.sendall(b"STARTTLS\r\n")
+        assert await f.readline() == b"220 go\r\n"
+        upgraded = await wrap_socket(tls.client, sock, server_hostname=tls.hostname)
+        assert upgraded is sock
+        assert f.closed  # as on the socket wrap_socket detaches: make a new file
+        await sock.sendall(b"hi\n")
+        f = sock.makefile("rb")
+        assert await f.readline() == b"secret hi\n"
+        f.close()
+        await sock.close()
 
 
 async def test_wrap_socket_refuses_while_a_file_holds_bytes_from_before_the_handshake(
@@ -331,7 +340,8 @@ async def test_a_failed_handshake_closes_the_socket(serve, tls):
 async def test_wrap_socket_refuses_what_it_has_no_twin_for(serve, tls):
     host, port = await serve(sends(b"", then_close=False))
     sock = await AsyncSocket.create_connection((host, port), timeout=2)
-    for kwargs in ({"server_side": True}, {"do_handshake_on_connect": False}):
+    cases: tuple[dict[str, Any], ...] = ({"server_side": True}, {"do_handshake_on_connect": False})
+    for kwargs in cases:
         with pytest.raises(ValueError):
             await wrap_socket(tls.client, sock, **kwargs)
     await sock.close()

@@ -156,7 +156,7 @@ async def test_other_calls_during_async_for_see_the_position_after_the_lines_see
     await run_in_thread(path.write_text, text, "utf-8")
 
     def sync_story() -> list[object]:
-        with open(path, mode, **({"encoding": "utf-8"} if mode == "r" else {})) as f:
+        with open(path, mode, **({"encoding": "utf-8"} if mode == "r" else {})) as f:  # type: ignore[call-overload]
             story: list[object] = []
             for i, _line in enumerate(iter(f.readline, "" if mode == "r" else b"")):
                 if i == 2:
@@ -170,7 +170,7 @@ async def test_other_calls_during_async_for_see_the_position_after_the_lines_see
             story.append(len(f.readlines()))
             return story
 
-    async with open_file(path, mode, **({"encoding": "utf-8"} if mode == "r" else {})) as f:
+    async with open_file(path, mode, **({"encoding": "utf-8"} if mode == "r" else {})) as f:  # type: ignore[call-overload]
         story: list[object] = []
         async for i, _ in _enumerate(f):
             if i == 2:

@@ -10,6 +10,7 @@ import random
 import threading
 import time
 import traceback
+from typing import Any
 
 import pytest
 
@@ -213,7 +214,7 @@ async def test_cancelling_process_calls_at_any_point_leaks_no_worker():
         assert list(await asyncio.gather(pool.run(abs, -1), pool.run(abs, -2))) == [1, 2]
 
 
-class CountingDeque(collections.deque):
+class CountingDeque(collections.deque[Any]):
     """A deque that counts the entries its searching methods step over."""
 
     visited = 0

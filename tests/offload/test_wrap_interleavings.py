@@ -75,7 +75,7 @@ async def scenario(plan: list[tuple[int, str, int | None]]) -> None:
         tasks[n].cancel()
     _, pending = await asyncio.wait(tasks, timeout=GUARD)
     assert not pending, "a task hung"
-    for n, ((_, kind, after), task) in enumerate(zip(plan, tasks, strict=True)):
+    for n, ((_, kind, after), task) in enumerate(zip(plan, tasks, strict=True)):  # type: ignore[assignment]  # `after` above was an int
         if task.cancelled():
             assert after is not None
             continue

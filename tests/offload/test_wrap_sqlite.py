@@ -242,7 +242,7 @@ async def test_a_connection_and_its_cursors_stay_on_one_thread_with_check_same_t
     # A user function runs where the query runs: on that thread.
     seen: list[int] = []
     await conn.on_thread(conn.wrapped.create_function, "home", 0,
-                         lambda: seen.append(threading.get_ident()) or 1)
+                         lambda: seen.append(threading.get_ident()) or 1)  # type: ignore[func-returns-value]
     assert await (await cur.execute("SELECT home()")).fetchone() == (1,)
     assert seen == [home]
     await conn.close()

@@ -130,7 +130,7 @@ class AsyncConnection:
             await self._write(data, timeout.write)
             if IS_ASYNC:
                 if hasattr(body, "__aiter__"):
-                    async for chunk in body:  # type: ignore[union-attr]
+                    async for chunk in body:
                         await self._send_chunk(chunk, timeout)
                     await self._write(h.send(_EndOfMessage()), timeout.write)
                     return
@@ -156,7 +156,7 @@ class AsyncConnection:
             event = await self._next_event(timeout.read)
             kind = type(event)
             if kind is _Data:
-                data: bytes = event.data  # type: ignore[union-attr]
+                data: bytes = event.data  # type: ignore[attr-defined]
                 if data:
                     return data
             elif kind is _EndOfMessage:
