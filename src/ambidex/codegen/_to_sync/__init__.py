@@ -170,7 +170,14 @@ def to_sync(
         try:
             walker.run()
             output = walker.edits.apply()
-        except (ValueError, RecursionError) as exc:
+        except RecursionError:
+            # Python 3.10's parser takes nesting that the walk cannot follow (3.11's
+            # refuses it first): the same "cannot parse" as convert_guarded's.
+            diagnostics.extend(walker.diagnostics)
+            diagnostics.append(Diagnostic(path, 1, 1, "cannot parse: too deeply nested "
+                                          "to analyse (RecursionError)"))
+            continue
+        except ValueError as exc:
             diagnostics.extend(walker.diagnostics)
             diagnostics.append(Diagnostic(path, 1, 1, f"internal error: {exc}"))
             continue
