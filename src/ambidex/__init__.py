@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ambidex._rules import DEFAULT_TABLE, Kind, Rule, RuleTable
 
+# The one place the version is written: hatchling reads it for the package metadata
+# ([tool.hatch.version]), `ambidex --version` prints it, and a release is tagged
+# v<this> (the `rev:` that .pre-commit-hooks.yaml advertises).
 __version__ = "0.1.0"
 
 __all__ = ["DEFAULT_TABLE", "Kind", "Rule", "RuleTable", "__version__"]
