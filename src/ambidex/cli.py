@@ -178,9 +178,14 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         formatter_class=_Formatter,
-        help="show the toolkit end to end on the example binary protocol",
+        help="show the toolkit end to end on the example binary protocol "
+        "(run from the root of an ambidex checkout)",
         description="Generate a driver's other colour, start the example server on a "
-        "loopback port, run both clients against it and compare pipelined throughput.",
+        "loopback port, run both clients against it and compare pipelined throughput. "
+        "The example (examples/gibson) ships in the ambidex repository, not in the "
+        "installed package: run the demo from the root of a checkout "
+        "(git clone ... ambidex && cd ambidex && ambidex demo). Anywhere else it "
+        "says so and exits 2.",
     )
     demo.add_argument("--requests", type=int, default=2000, help="requests per measurement")
     return parser

@@ -37,6 +37,20 @@ def test_demo_outside_a_checkout_says_so_and_exits_2(
     assert "run it from the root of a checkout" in capsys.readouterr().err
 
 
+def test_demo_help_says_it_needs_a_checkout(capsys: pytest.CaptureFixture[str]) -> None:
+    from ambidex.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--help"])
+    assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "not in the installed package: run the demo from the root of a checkout" in text
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "(run from the root of an ambidex checkout)" in " ".join(
+        capsys.readouterr().out.split())
+
+
 def test_the_installed_command_runs_the_demo_from_the_repo_root() -> None:
     # The console script's sys.path does not hold the current folder; the demo
     # must find examples/ by itself.
