@@ -65,3 +65,18 @@ def test_the_license_file_is_the_license_pyproject_names() -> None:
     assert isinstance(project, dict)
     assert project["license"] == {"text": "MIT"}
     assert (REPO / "LICENSE").read_text(encoding="utf-8").startswith("MIT License\n")
+
+
+def test_every_test_dependency_is_pinned_in_the_constraints() -> None:
+    # A dependency added to the `test` extra without a pin would float: add its
+    # version (on each Python) to tools/constraints.txt.
+    def name(requirement: str) -> str:
+        return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+    project = pyproject()["project"]
+    assert isinstance(project, dict)
+    wanted = {name(r) for r in project["optional-dependencies"]["test"]} | {"nox"}
+    constraints = (REPO / "tools" / "constraints.txt").read_text(encoding="utf-8")
+    pinned = {name(line) for line in constraints.splitlines()
+              if line.strip() and not line.startswith("#")}
+    assert wanted - pinned == set()

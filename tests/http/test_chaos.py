@@ -56,7 +56,7 @@ async def test_five_thousand_requests_with_a_tenth_abandoned_each_get_their_own_
             got: list[bytes] = []
 
             async def request() -> None:
-                kwargs = {} if timeout is None else {"timeout": timeout}
+                kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
                 async with c.stream("GET", "/token", params=params, **kwargs) as response:
                     if response.headers["x-token"] != token:
                         wrong.append(f"{token}: header {response.headers['x-token']}")
