@@ -55,3 +55,12 @@ def test_the_code_blocks_of_the_guide_run(guide: Path) -> None:
 def test_the_readme_links_the_guide() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "(docs/porting.md)" in readme
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda p: str(p.relative_to(REPO)))
+def test_the_guide_links_to_files_that_exist(guide: Path) -> None:
+    text = guide.read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)#:\s]+)(?:#[^)]*)?\)", text)
+    assert targets
+    missing = [t for t in targets if not (guide.parent / t).exists()]
+    assert missing == []
