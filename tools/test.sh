@@ -51,6 +51,14 @@ printf '%s\n' $PYTHONS | xargs -n 1 -P "$JOBS" bash -c '
   echo "   $v: ${summary:-no pytest summary} (exit $rc, finished at +$(( $(date +%s) - STARTED ))s)"
 ' _ "$@" || true
 
+# The budget check for CI (2 cores, well under 10 minutes): wall time of the whole
+# command and the CPU time of everything it ran (the CPU total does not depend on
+# how busy the machine was; on 2 idle cores the wall time is at least half of it).
+times >"$LOGS/times"  # a builtin, in this shell: its second line is the children's
+read -r cpu_user cpu_sys < <(tail -n 1 "$LOGS/times" | tr 'ms' '  ' |
+                             awk '{printf "%.0f %.0f\n", $1 * 60 + $2, $3 * 60 + $4}')
+echo "== time: ${SECONDS}s wall for tools/test.sh; CPU of its children ${cpu_user}s user + ${cpu_sys}s system"
+
 failed=0
 shown=""
 for v in $PYTHONS; do
