@@ -130,3 +130,27 @@ def test_defer_init_io_in_pyproject_does_the_same(
     monkeypatch.chdir(tmp_path)
     assert cli.main(["port", "--to", "async", "client.py", "-o", "out.py"]) == 0
     assert "async def __aenter__(self):" in (tmp_path / "out.py").read_text()
+
+
+def test_generate_rows_to_async_read_defer_init_io_and_sync_only_from_pyproject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.ambidex]\n"
+        "defer_init_io = true\n"
+        'sync_only = ["Client.__repr__"]\n'
+        "[[tool.ambidex.generate]]\n"
+        'source = "pkg/_sync"\ntarget = "pkg/_async"\nto = "async"\n'
+    )
+    source = tmp_path / "pkg" / "_sync"
+    source.mkdir(parents=True)
+    (source / "client.py").write_text(
+        CONNECTS_IN_INIT
+        + "\n    def __repr__(self):\n        return repr(self.ping())\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["generate"]) == 0
+    written = (tmp_path / "pkg" / "_async" / "client.py").read_text()
+    assert "    async def __aenter__(self):" in written
+    assert "__repr__" not in written
+    assert cli.main(["generate", "--check"]) == 0

@@ -56,6 +56,7 @@ from ambidex._sourcefiles import TOO_DEEP, encoding_of, python_files, read_sourc
 
 if TYPE_CHECKING:
     from ambidex._rules import RuleTable
+    from ambidex.codegen._markers import MarkerKind
     from ambidex.codegen._source import Conversion, Diagnostic
 
 
@@ -285,6 +286,9 @@ def _inputs_hash(config: Config, pair: Pair, sources: Mapping[Path, str]) -> str
         "sort_imports": pair.sort_imports,
         "rules": config.section.get("rules", []),
     }
+    for key in ("defer_init_io", "sync_only", "async_only"):  # only when set: no churn
+        if key in config.section:
+            settings[key] = config.section[key]
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
     for path in sorted(sources):
         digest.update(_display(path, pair.source).encode())
@@ -349,10 +353,20 @@ def convert_pair(config: Config, state: PairState) -> Conversion:
     """Run the pair's converter on all its sources together."""
     pair = state.pair
     modules = {_display(path, config.root): text for path, text in state.sources.items()}
+    # [tool.ambidex] sync_only / async_only: the markers for this direction, by name.
+    kind: MarkerKind = "sync-only" if pair.to == "async" else "async-only"
+    names = config.section.get(kind.replace("-", "_"), [])
+    if isinstance(names, list) and names:
+        from ambidex.codegen._directives import apply_directives
+
+        modules, _unused = apply_directives(modules, {kind: [str(n) for n in names]})
+    options: dict[str, Any] = {}
+    if pair.to == "async" and config.section.get("defer_init_io") is True:
+        options["defer_init_io"] = True
     return convert_guarded(converter(pair.to), modules, table=config.table,
                            renames=pair.rename, async_prefix=pair.async_prefix,
                            flags=pair.flags, rename_prose=pair.rename_prose,
-                           sort_imports=pair.sort_imports)
+                           sort_imports=pair.sort_imports, **options)
 
 
 def convert_guarded(convert: Converter, modules: Mapping[str, str],
