@@ -161,3 +161,23 @@ async def test_a_tls_peer_that_closed_is_peer_closed(serve, colour, tls: TLS):
     assert not s.stream.unread_bytes_waiting()
     assert await s.read() == b""
     await s.close()
+
+
+async def test_after_start_tls_records_without_data_are_not_bytes_waiting(serve, colour, tls):
+    from tests.io.test_streams import starttls_server
+
+    host, port = await serve(starttls_server(tls))
+    s = await Either.connect(colour, host, port, timeout=5)
+    await s.write(b"STARTTLS\n")
+    assert await s.read_until(b"\n") == b"GO\n"
+    assert not s.stream.unread_bytes_waiting()  # asked in the clear first
+    await s.start_tls(tls.client, tls.hostname)
+    await s.write(b"ping")
+    assert await s.read_exactly(4) == b"ping"
+    for _ in range(3):
+        assert not s.stream.unread_bytes_waiting()
+        await asyncio.sleep(0.01)
+    await s.write(b"stray")
+    assert await eventually(s.stream.unread_bytes_waiting)
+    assert await s.read_exactly(5) == b"stray"
+    await s.close()

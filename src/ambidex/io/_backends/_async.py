@@ -80,6 +80,8 @@ class AsyncBackend:
         self._write_broken = ""
         # The host ``connect`` was given, the default server_hostname of start_tls.
         self._host: str | None = None
+        # For _waiting: the socket to peek at, and whether TLS runs over it.
+        self._peekable: tuple[Any, bool] | None = None
 
     @staticmethod
     async def _open(
@@ -111,6 +113,7 @@ class AsyncBackend:
         await run_with_timeout(self._writer.drain(), self.timeout, "write")
 
     async def _upgrade(self, ssl_context: _ssl.SSLContext, server_hostname: str | None) -> None:
+        self._peekable = None  # the socket stays; TLS starts over it
         await run_with_timeout(
             upgrade_writer(self._writer, ssl_context, server_hostname), self.timeout, "start_tls"
         )
@@ -126,32 +129,49 @@ class AsyncBackend:
         """What a read would find beyond the (empty) StreamReader buffer.
 
         The loop may not have run since bytes reached the socket: peek at it.
-        asyncio's socket wrapper has no ``recv``, so the peek goes through a
-        socket object borrowed for the same descriptor (and detached, so it
-        never closes it). Over TLS, bytes in the socket are records not yet
-        decrypted, perhaps holding no data: only a close is believed there.
+        asyncio's socket wrapper has no ``recv``; the socket it wraps (its
+        ``_sock``, 3.8 to 3.13) is non-blocking and is peeked at directly,
+        else a socket object is borrowed for the descriptor (and detached, so
+        it never closes it). Over TLS, bytes in the socket are records not
+        yet decrypted, perhaps holding no data: only a close is believed there.
         """
         reader = self._reader
         if reader._exception is not None or reader.at_eof():
             return Waiting.CLOSED
-        sock = self._writer.get_extra_info("socket")
+        peekable = self._peekable
+        if peekable is None:
+            peekable = self._peekable = self._find_peekable()
+        sock, tls = peekable
         if sock is None:
             return Waiting.NOTHING
-        fd = sock.fileno()
-        if fd < 0:
-            return Waiting.CLOSED
-        # Non-blocking like the descriptor under it (asyncio made it so), so
-        # the peek is one recv, and visibly no wait to the blocking detector.
-        borrowed = socket.socket(sock.family, sock.type | _NONBLOCK, sock.proto, fileno=fd)
-        try:
-            if not _NONBLOCK:
-                borrowed.settimeout(0.0)
-            waiting = peek_socket(borrowed)
-        finally:
-            borrowed.detach()
-        if waiting is Waiting.BYTES and self._writer.get_extra_info("ssl_object") is not None:
+        if isinstance(sock, socket.socket):
+            waiting = peek_socket(sock)
+        else:
+            fd = sock.fileno()
+            if fd < 0:
+                return Waiting.CLOSED
+            # Non-blocking like the descriptor under it (asyncio made it so),
+            # so the peek is one recv, and visibly no wait to the detector.
+            borrowed = socket.socket(sock.family, sock.type | _NONBLOCK, sock.proto, fileno=fd)
+            try:
+                if not _NONBLOCK:
+                    borrowed.settimeout(0.0)
+                waiting = peek_socket(borrowed)
+            finally:
+                borrowed.detach()
+        if waiting is Waiting.BYTES and tls:
             return Waiting.NOTHING
         return waiting
+
+    def _find_peekable(self) -> tuple[Any, bool]:
+        """The transport's socket (a real one if asyncio's wrapper holds one),
+        and whether TLS runs over it; kept until ``start_tls``."""
+        writer = self._writer
+        sock = writer.get_extra_info("socket")
+        inner = getattr(sock, "_sock", None)
+        if isinstance(inner, socket.socket) and inner.gettimeout() == 0.0:
+            sock = inner
+        return sock, writer.get_extra_info("ssl_object") is not None
 
     async def _close_transport(self) -> None:
         self._writer.close()
