@@ -77,6 +77,10 @@ SYNC_CONSUMERS = frozenset(
 )
 
 
+#: Where a socket method takes its ``flags``, positionally.
+_FLAGS_AT = {"recv": 1, "send": 1, "sendall": 1, "recv_into": 2}
+
+
 @dataclass(frozen=True)
 class Unawaited:
     """One finding: where, what, and whether the analysis is sure."""
@@ -294,8 +298,13 @@ class _Checker:
         return findings
 
     def check(self, call: Call) -> list[Unawaited]:
-        misused = self.iterated_without_async_for(call)
+        misused = self.iterated_without_async_for(call) or self.flags_refused(call)
         if misused is not None:
+            self.enter(call.caller)
+            parent = self.parents.get(id(call.node))
+            if isinstance(parent, ast.Await):  # where the call began before the port
+                return [Unawaited(call.caller.module.path, call.line, parent.col_offset + 1,
+                                  misused, True)]
             return [self.finding(call, misused)]
         why = self.must_await(call)
         if why is not None:
@@ -349,6 +358,29 @@ class _Checker:
                 )
             ]
         return []
+
+    def flags_refused(self, call: Call) -> str | None:
+        """``sock.recv(n, socket.MSG_PEEK)`` on an ``AsyncSocket``: a stream has
+        no peeking or out-of-band data, so the twin takes flags of 0 only."""
+        rule = call.rule
+        if rule is None or rule.sync is None:
+            return None
+        owner, _, name = rule.sync.rpartition(".")
+        index = _FLAGS_AT.get(name)
+        if owner != "ambidex.io.AsyncSocket" or index is None:
+            return None
+        node = call.node
+        assert isinstance(node, ast.Call)
+        flags = node.args[index] if len(node.args) > index else next(
+            (k.value for k in node.keywords if k.arg == "flags"), None
+        )
+        if flags is None or (isinstance(flags, ast.Constant) and flags.value == 0):
+            return None
+        return (
+            f"`{self.spelled(call)}` passes `flags` ({ast.unparse(flags)}), which "
+            f"AsyncSocket.{name} cannot honour (a stream has no peeking or out-of-band "
+            "data: only 0); read into a buffer of your own instead"
+        )
 
     def iterated_without_async_for(self, call: Call) -> str | None:
         """An async generator's call iterated the sync way: by ``for``, a plain

@@ -225,3 +225,118 @@ def test_a_refused_half_port_writes_nothing_and_exits_1(
     assert cli.main(["port", "--to", "async", str(source), "-o", str(out)]) == 1
     assert f"{source.as_posix()}:7:25: Client.read() becomes async" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_function_that_became_async_under_a_decorator_of_the_code_is_refused_there() -> None:
+    # A retry decorator's wrapper stays sync: it hands the coroutine back
+    # unawaited, so its `try/except OSError` around the call catches nothing.
+    _, errors, _ = port(
+        """\
+        import functools
+        import socket
+
+
+        def retry(fn):
+            @functools.wraps(fn)
+            def wrapper(self, *args):
+                for _ in range(3):
+                    try:
+                        return fn(self, *args)
+                    except OSError:
+                        pass
+                raise OSError("gave up")
+
+            return wrapper
+
+
+        def logged(times):
+            def decorate(fn):
+                def inner(*args):
+                    return fn(*args)
+
+                return inner
+
+            return decorate
+
+
+        class Client:
+            def open(self):
+                self.sock = socket.create_connection(("h", 1))
+
+            @retry
+            def get(self, key):
+                self.sock.sendall(key)
+                return self.sock.recv(10)
+
+            @logged(2)
+            def put(self, key):
+                self.sock.sendall(key)
+
+            @functools.lru_cache()
+            def info(self):
+                return self.sock.recv(5)
+        """
+    )
+    assert [e.split(": ", 1)[0] for e in errors] == [
+        "client.py:32:6",
+        "client.py:37:6",
+        "client.py:41:6",
+    ]
+    assert "Client.get() becomes async" in errors[0] and "retry" in errors[0]
+
+
+def test_a_socket_method_bound_to_an_attribute_is_awaited_under_its_own_name() -> None:
+    # `self._send = self.sock.sendall` then `self._send(data)`: the port once
+    # wrote `await self.sendall(data)`, an attribute the client does not have.
+    out, errors, _ = port(
+        """\
+        import socket
+        import threading
+
+
+        class Client:
+            def open(self):
+                self.sock = socket.create_connection(("h", 1))
+                self._send = self.sock.sendall
+                self.ready = threading.Event()
+                self._wait = self.ready.wait
+
+            def ping(self):
+                self._send(b"PING")
+                return self.sock.recv(4)
+
+            def settle(self):
+                return self._wait(5)
+        """
+    )
+    assert "        await self._send(b\"PING\")" in out
+    assert [e.split(": ", 1)[0] for e in errors] == ["client.py:17:16"]
+    assert "`self._wait(...)`" in errors[0] and "threading.Event.wait" in errors[0]
+
+
+def test_socket_flags_the_stream_twin_cannot_honour_refuse_the_port_where_they_are_passed() -> (
+    None
+):
+    # `recv(n, MSG_PEEK)` ported with exit 0 raised EOPNOTSUPP at run time.
+    _, errors, _ = port(
+        """\
+        import socket
+
+
+        class Client:
+            def open(self):
+                self.sock = socket.create_connection(("h", 1))
+
+            def peek(self):
+                return self.sock.recv(10, socket.MSG_PEEK)
+
+            def urgent(self, data):
+                self.sock.sendall(data, flags=socket.MSG_OOB)
+
+            def plain(self, data):
+                self.sock.send(data, 0)
+                return self.sock.recv(10)
+        """
+    )
+    assert [e.split(": ", 1)[0] for e in errors] == ["client.py:9:16", "client.py:12:9"]
+    assert "`flags`" in errors[0] and "MSG_PEEK" in errors[0]

@@ -211,6 +211,8 @@ class Evaluator(Protocol):
 
     def overrides(self, cls: Class, name: str) -> list[Function]: ...
 
+    def returned(self, function: Function) -> _Val | None: ...
+
 
 @dataclass
 class CallGraph:

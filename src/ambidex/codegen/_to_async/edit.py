@@ -336,6 +336,28 @@ class ModuleEditor:
         node = call.node
         arguments = len(node.args) + len(node.keywords)
         with_args = rule.args_twin is not None and arguments > rule.twin_args
+        if rule.kind is Kind.METHOD and rule.sync is not None and not (
+            isinstance(func, ast.Attribute) and func.attr == rule.sync.rsplit(".", 1)[1]
+        ):
+            # Called through a name bound to the method (`self._send =
+            # self.sock.sendall; self._send(data)`): the receiver is not in
+            # sight, and the call keeps its own name. Fine when the twin is the
+            # same method awaited; not when the twin is another name or takes
+            # the receiver as an argument.
+            twin = rule.args_twin if with_args and rule.args_twin else rule.async_
+            if (
+                rule.receiver_arg
+                or with_args
+                or twin.rsplit(".", 1)[1] != rule.sync.rsplit(".", 1)[1]
+            ):
+                self.error(
+                    node,
+                    f"`{ast.unparse(func)}(...)` calls {rule.sync} through a name bound to "
+                    f"it, and its twin {twin} cannot be spelled here (it needs the "
+                    "receiver, or another name); call the method on its object",
+                )
+            self.done.add(id(func))
+            return
         if (
             rule.kind is Kind.METHOD
             and (rule.receiver_arg or with_args)

@@ -49,6 +49,13 @@ _NEVER_ASYNC = {
 _PROPERTY_FIX = "make it an `async def` method and await it where the property was read"
 
 
+#: Decorators that keep what the function returns: on an ``async def``, the
+#: coroutine object, which cannot be awaited twice.
+_CACHING_DECORATORS = frozenset(
+    {"functools.lru_cache", "functools.cache", "functools.cached_property"}
+)
+
+
 @dataclass(frozen=True)
 class Reason:
     """Why a function must be async: the call in it that awaits."""
@@ -217,6 +224,49 @@ class Planner:
                         self.mark(site.caller, Reason(site, None, rule.sync), work)
             self.propagate(work)
         self.sync_locks = set(self.lock_sites) - converted
+        self.check_decorators()
+
+    def check_decorators(self) -> None:
+        """A function that became async under a decorator that would call it
+        without awaiting: one of the analysed code's own (a retry wrapper that
+        stays a plain ``def`` hands the coroutine back, and its ``try`` around
+        the call catches nothing), or a cache that would keep the coroutine."""
+        resolver = self.graph.resolver
+        for function in self.graph.functions.values():
+            if not self.is_async(function):
+                continue
+            scope = function.parent or function.module
+            for decorator in function.node.decorator_list:
+                dotted = self.graph.dotted_name(
+                    decorator.func if isinstance(decorator, ast.Call) else decorator, function
+                )
+                if dotted in _CACHING_DECORATORS:
+                    why = f"{dotted} would cache the coroutine, not its result"
+                else:
+                    value = resolver.eval(decorator, scope)
+                    if value is None or value.function is None:
+                        continue  # property, staticmethod, an external decorator: not ours
+                    wrapper = resolver.returned(value.function)
+                    if (
+                        wrapper is not None
+                        and wrapper.function is not None
+                        and self.is_async(wrapper.function)
+                    ):
+                        continue
+                    why = (
+                        f"its decorator {value.function.display} wraps it in a plain "
+                        "function that calls it without awaiting"
+                    )
+                self.diagnostics.append(
+                    Diagnostic(
+                        function.module.path,
+                        decorator.lineno,
+                        decorator.col_offset + 1,
+                        f"{function.display} becomes async (it awaits "
+                        f"{self.bottom(function.key)}) but {why}; make the decorator's "
+                        "wrapper an `async def` that awaits it, or leave the decorator off",
+                    )
+                )
 
     def find_lock_sites(self) -> None:
         """``with lock:`` sites on threading locks, by lock; locks ``acquire()``d."""
