@@ -298,14 +298,17 @@ class _Checker:
         return findings
 
     def check(self, call: Call) -> list[Unawaited]:
-        misused = self.iterated_without_async_for(call) or self.flags_refused(call)
+        misused = self.iterated_without_async_for(call)
         if misused is not None:
+            return [self.finding(call, misused)]
+        flags = self.flags_refused(call)
+        if flags is not None:
+            # A warning (an error with --strict): the call may sit on a path
+            # the client never takes (ftplib's abort() sends MSG_OOB).
             self.enter(call.caller)
             parent = self.parents.get(id(call.node))
-            if isinstance(parent, ast.Await):  # where the call began before the port
-                return [Unawaited(call.caller.module.path, call.line, parent.col_offset + 1,
-                                  misused, True)]
-            return [self.finding(call, misused)]
+            col = parent.col_offset if isinstance(parent, ast.Await) else call.col
+            return [Unawaited(call.caller.module.path, call.line, col + 1, flags, False)]
         why = self.must_await(call)
         if why is not None:
             how = self.handled(call)
@@ -379,7 +382,8 @@ class _Checker:
         return (
             f"`{self.spelled(call)}` passes `flags` ({ast.unparse(flags)}), which "
             f"AsyncSocket.{name} cannot honour (a stream has no peeking or out-of-band "
-            "data: only 0); read into a buffer of your own instead"
+            "data: only 0), and raises EOPNOTSUPP when called; read into a buffer of "
+            "your own instead"
         )
 
     def iterated_without_async_for(self, call: Call) -> str | None:

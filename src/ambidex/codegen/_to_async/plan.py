@@ -20,7 +20,7 @@ import ast
 from collections import deque
 from dataclasses import dataclass
 
-from ambidex._callgraph import Call, CallGraph, CallKind, Function
+from ambidex._callgraph import Call, CallGraph, CallKind, Function, own_nodes
 from ambidex._rules import Kind, Rule
 from ambidex.codegen._source import Diagnostic
 
@@ -225,6 +225,65 @@ class Planner:
             self.propagate(work)
         self.sync_locks = set(self.lock_sites) - converted
         self.check_decorators()
+        self.check_method_values()
+
+    def check_method_values(self) -> None:
+        """A method whose twin is awaited, handed on as a value (``partial(
+        sock.sendall, data)``, ``executor.submit(sock.recv, 4)``, ``getattr(sock,
+        "recv")``): whoever calls it gets a coroutine and does not await it."""
+        resolver = self.graph.resolver
+        by_sync = self.graph.table.by_sync
+        seen: set[int] = set()
+
+        def awaited_twin(dotted: str | None) -> Rule | None:
+            rule = by_sync.get(dotted) if dotted else None
+            if (
+                rule is None
+                or rule.kind is not Kind.METHOD
+                or not rule.awaited
+                or rule.async_ is None
+                or rule.sync is None
+                or not rule.sync.startswith(("socket.socket.", "socket.SocketIO."))
+            ):
+                return None
+            return rule
+
+        for function in self.graph.functions.values():
+            for node in own_nodes(function.node):
+                if not isinstance(node, ast.Call) or id(node) in seen:
+                    continue
+                seen.add(id(node))
+                found: list[tuple[ast.expr, Rule]] = []
+                for arg in (*node.args, *(k.value for k in node.keywords)):
+                    if isinstance(arg, ast.Attribute):
+                        value = resolver.eval(arg, function)
+                        rule = awaited_twin(value.dotted if value is not None else None)
+                        if rule is not None:
+                            found.append((arg, rule))
+                if (
+                    isinstance(node.func, ast.Name)
+                    and node.func.id == "getattr"
+                    and len(node.args) >= 2
+                    and isinstance(node.args[1], ast.Constant)
+                    and isinstance(node.args[1].value, str)
+                ):
+                    value = resolver.eval(node.args[0], function)
+                    if value is not None and value.instance:
+                        rule = awaited_twin(f"{value.instance}.{node.args[1].value}")
+                        if rule is not None:
+                            found.append((node, rule))
+                for where, rule in found:
+                    self.diagnostics.append(
+                        Diagnostic(
+                            function.module.path,
+                            where.lineno,
+                            where.col_offset + 1,
+                            f"`{ast.unparse(where)}` hands {rule.sync} on as a value; its "
+                            f"twin {rule.async_} must be awaited, and whoever calls it "
+                            "later would not: call it here (await it), or wrap the call in "
+                            "an `async def` of your own",
+                        )
+                    )
 
     def check_decorators(self) -> None:
         """A function that became async under a decorator that would call it
