@@ -371,3 +371,32 @@ def test_a_socket_method_handed_on_as_a_value_is_refused_where_it_is_handed() ->
         "client.py:13:16",
     ]
     assert "socket.socket.sendall" in errors[0] and "value" in errors[0]
+
+
+
+def test_a_port_that_finds_nothing_to_make_async_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # xmlrpc.client does its I/O through http.client's putrequest/send/
+    # endheaders: the port returned it unchanged, exit 0, and said nothing.
+    source = tmp_path / "client.py"
+    text = textwrap.dedent(
+        """\
+        import http.client
+
+
+        class Transport:
+            def request(self, host, body):
+                connection = http.client.HTTPConnection(host)
+                connection.putrequest("POST", "/RPC2")
+                connection.endheaders(body)
+                return connection.getresponse().read()
+        """
+    )
+    source.write_text(text)
+    out = tmp_path / "client_async.py"
+    assert cli.main(["port", "--to", "async", str(source), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"{source.as_posix()}:1:1: nothing became async")
+    assert err.rstrip().endswith("(warning)")
+    assert out.read_text() == text

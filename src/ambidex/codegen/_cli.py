@@ -189,6 +189,15 @@ def run_port(args: argparse.Namespace) -> int:
         syntax = any(d.message.startswith(("syntax error", "cannot parse"))
                      for d in conversion.diagnostics)
         return 2 if syntax else 1
+    if to == "async" and modules and all(
+        conversion.outputs.get(path) == text for path, text in modules.items()
+    ):
+        # Exit 0 with the input handed back is not a port: say why.
+        print(f"{next(iter(modules))}:1:1: nothing became async: the port knows no blocking "
+              "call in this code, so the output is the input. I/O through a library its "
+              "table does not name (a client of http.client, a driver's own methods) is not "
+              "seen: port that library too, or add its rows in [[tool.ambidex.rules]] "
+              "(warning)", file=sys.stderr)
     if args.explain:
         for line in conversion.explanations:
             print(line)
