@@ -301,6 +301,9 @@ class _Checker:
         misused = self.iterated_without_async_for(call)
         if misused is not None:
             return [self.finding(call, misused)]
+        closing = self.closed_without_await(call)
+        if closing is not None:
+            return [self.finding(call, closing)]
         flags = self.flags_refused(call)
         if flags is not None:
             # A warning (an error with --strict): the call may sit on a path
@@ -361,6 +364,37 @@ class _Checker:
                 )
             ]
         return []
+
+    def closed_without_await(self, call: Call) -> str | None:
+        """``contextlib.closing(x)`` where ``x.close()`` is a coroutine function
+        (an ``AsyncSocket``, a class whose ``close`` became async): its exit
+        would call it without awaiting."""
+        node = call.node
+        if (
+            not isinstance(node, ast.Call)
+            or not node.args
+            or self.graph.dotted_name(node.func, call.caller) != "contextlib.closing"
+        ):
+            return None
+        value = self.graph.resolver.eval(node.args[0], call.caller)
+        type_ = value.instance if value is not None else None
+        if not type_:
+            return None
+        cls = self.graph.classes.get(type_)
+        if cls is not None:
+            close = self.graph.resolver.method(cls, "close")
+            if close is None or not close.is_async:
+                return None
+        else:
+            rule = self.graph.table.by_sync.get(f"{type_}.close")
+            if rule is None or not rule.awaited:
+                return None
+        short = type_.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+        return (
+            f"`{self.spelled(call)}` would call {short}.close() without awaiting it (its "
+            "close is a coroutine function); use `async with` on the object itself, or "
+            "try/finally with `await x.close()`"
+        )
 
     def flags_refused(self, call: Call) -> str | None:
         """``sock.recv(n, socket.MSG_PEEK)`` on an ``AsyncSocket``: a stream has

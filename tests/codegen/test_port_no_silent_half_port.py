@@ -400,3 +400,30 @@ def test_a_port_that_finds_nothing_to_make_async_says_so(
     assert err.startswith(f"{source.as_posix()}:1:1: nothing became async")
     assert err.rstrip().endswith("(warning)")
     assert out.read_text() == text
+
+
+def test_contextlib_closing_is_kept_and_refused_where_close_must_be_awaited() -> None:
+    # The port renamed every closing() to aclosing(), in functions that stayed
+    # sync too (`with aclosing(urlopen(url))`: a TypeError), and kept a plain
+    # `with` around an AsyncSocket (whose close() must be awaited).
+    out, errors, _ = port(
+        """\
+        import contextlib
+        import socket
+        import urllib.request
+
+
+        def fetch(host):
+            with contextlib.closing(socket.create_connection((host, 1))) as s:
+                return s.recv(1)
+
+
+        def page(url):
+            with contextlib.closing(urllib.request.urlopen(url)) as r:
+                return r.read()
+        """
+    )
+    assert "aclosing" not in out
+    assert "    with contextlib.closing(urllib.request.urlopen(url)) as r:" in out
+    assert [e.split(": ", 1)[0] for e in errors] == ["client.py:7:10"]
+    assert "close()" in errors[0] and "without awaiting" in errors[0]

@@ -411,6 +411,11 @@ class ModuleEditor:
                 elif rule is not None and rule.async_ is not None and rule.sync is not None:
                     if "." not in rule.sync:
                         continue  # next()/iter(): left alone (see awaited_rule)
+                    if rule.kind is Kind.NAME:
+                        # contextlib.closing(x): aclosing only suits an object whose
+                        # close is awaited, under `async with`; the verifier refuses
+                        # closing() of such an object, and the rest stays as it was.
+                        continue
                     if self.planner.awaited_rule(call) is not None:
                         if converted and call.lambda_node is None:
                             self.replace_callee(call, rule)
