@@ -38,7 +38,7 @@ import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ambidex._callgraph import Call, CallGraph, CallKind, Function, build
+from ambidex._callgraph import Call, CallGraph, CallKind, Function, build, own_nodes
 from ambidex._rules import Kind, Rule, RuleTable
 
 __all__ = ["Unawaited", "async_side", "find_unawaited", "twin_types"]
@@ -294,6 +294,8 @@ class _Checker:
         findings: list[Unawaited] = []
         for call in calls:
             findings += self.check(call)
+        for function in self.graph.functions.values():
+            findings += self.async_genexps_consumed(function)
         findings.sort(key=lambda f: (f.path, f.line, f.col))
         return findings
 
@@ -395,6 +397,43 @@ class _Checker:
             "close is a coroutine function); use `async with` on the object itself, or "
             "try/finally with `await x.close()`"
         )
+
+    def async_genexps_consumed(self, function: Function) -> list[Unawaited]:
+        """``any(x async for x in ...)``: an async generator expression handed to
+        a builtin that iterates with a plain ``for`` (a TypeError at run time)."""
+        found: list[Unawaited] = []
+        for node in own_nodes(function.node):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr == "join":
+                name = ast.unparse(func)
+            elif (
+                isinstance(func, ast.Name)
+                and func.id in SYNC_CONSUMERS
+                and self.graph.dotted_name(func, function) == func.id
+            ):
+                name = func.id
+            else:
+                continue
+            for arg in node.args:
+                if isinstance(arg, ast.GeneratorExp) and (
+                    any(g.is_async for g in arg.generators)
+                    or any(isinstance(n, ast.Await) for n in ast.walk(arg))
+                ):
+                    found.append(
+                        Unawaited(
+                            function.module.path,
+                            node.lineno,
+                            node.col_offset + 1,
+                            f"`{name}` is handed an async generator expression, which it "
+                            "iterates without `async for` (a TypeError at run time); "
+                            "collect it first (`[x async for x in ...]`) if reading all "
+                            "of it is right, or loop with `async for`",
+                            True,
+                        )
+                    )
+        return found
 
     def flags_refused(self, call: Call) -> str | None:
         """``sock.recv(n, socket.MSG_PEEK)`` on an ``AsyncSocket``: a stream has

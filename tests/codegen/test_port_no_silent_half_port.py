@@ -427,3 +427,73 @@ def test_contextlib_closing_is_kept_and_refused_where_close_must_be_awaited() ->
     assert "    with contextlib.closing(urllib.request.urlopen(url)) as r:" in out
     assert [e.split(": ", 1)[0] for e in errors] == ["client.py:7:10"]
     assert "close()" in errors[0] and "without awaiting" in errors[0]
+
+
+def test_an_explicit_call_of_a_dunder_that_became_async_uses_the_async_dunders_name() -> None:
+    # `c = C().__enter__()` became `await C().__enter__()`, while the method
+    # itself was renamed `__aenter__`: an AttributeError at run time.
+    out, errors, _ = port(
+        """\
+        import socket
+
+
+        class C:
+            def __enter__(self):
+                self.sock = socket.create_connection(("h", 1))
+                return self
+
+            def __exit__(self, *exc):
+                self.sock.close()
+
+
+        def main():
+            c = C().__enter__()
+            try:
+                return c.sock.recv(1)
+            finally:
+                c.__exit__(None, None, None)
+        """
+    )
+    assert errors == []
+    assert "    c = await C().__aenter__()" in out
+    assert "        await c.__aexit__(None, None, None)" in out
+
+
+def test_a_generator_expression_made_async_is_collected_for_a_builtin_that_consumes_it_all() -> (
+    None
+):
+    # `sum(1 for _ in self.lines())` became `sum(1 async for _ in ...)`: an
+    # async generator handed to sum() (TypeError). sum/list/join... read it all
+    # anyway: an async list comprehension is the same reading. any() stops
+    # early (on a socket it would read less): refused, with its location.
+    out, errors, _ = port(
+        """\
+        import socket
+
+
+        class C:
+            def open(self):
+                self.sock = socket.create_connection(("h", 1))
+                self.rfile = self.sock.makefile("rb")
+
+            def lines(self):
+                while True:
+                    line = self.rfile.readline()
+                    if not line:
+                        return
+                    yield line
+
+            def count(self):
+                return sum(1 for _ in self.lines())
+
+            def joined(self):
+                return b"".join((line.strip() for line in self.lines()))
+
+            def any_ok(self):
+                return any(line.startswith(b"OK") for line in self.lines())
+        """
+    )
+    assert "        return sum([1 async for _ in self.lines()])" in out
+    assert '        return b"".join(([line.strip() async for line in self.lines()]))' in out
+    assert [e.split(": ", 1)[0] for e in errors] == ["client.py:23:16"]
+    assert "`any`" in errors[0]

@@ -506,7 +506,9 @@ def test_next_on_a_generator_that_went_async_becomes_await_anext() -> None:
     """)
     assert "    async def first(self) -> bytes:" in output
     assert "        return await anext(it)" in output
-    assert "return sum(len(chunk) async for chunk in it)" in output
+    # sum() iterates with a plain for: it is handed the items, collected by an
+    # async list comprehension (an async generator expression is a TypeError there).
+    assert "return sum([len(chunk) async for chunk in it])" in output
 
 
 def test_next_on_a_plain_iterator_is_left_alone() -> None:

@@ -26,6 +26,13 @@ from ambidex.codegen._source import Diagnostic, Edits, SourceText
 from ambidex.codegen._to_async.plan import Planner
 
 #: Dunders that become their async twins when they must await.
+#: Builtins that read every item of what they are given (so a list of the
+#: items is the same reading): an async generator expression handed to one
+#: becomes an async list comprehension.
+_CONSUMES_ALL = frozenset(
+    {"sum", "list", "tuple", "set", "frozenset", "sorted", "min", "max", "dict", "bytes",
+     "bytearray"}
+)
 _DUNDER_TWINS = {"__enter__": "__aenter__", "__exit__": "__aexit__", "__next__": "__anext__"}
 
 
@@ -313,6 +320,19 @@ class ModuleEditor:
         col = getattr(node, "col_offset", 0)
         self.diagnostics.append(Diagnostic(self.module.path, line, col + 1, message))
 
+    def rename_dunder_call(self, call: Call) -> None:
+        """``x.__enter__()`` spelled out, where ``__enter__`` became ``__aenter__``:
+        the call follows the method's new name."""
+        func = call.node.func if isinstance(call.node, ast.Call) else None
+        if not isinstance(func, ast.Attribute) or id(func) in self.done:
+            return
+        twin = _DUNDER_TWINS.get(func.attr)
+        if twin is None or not all(c.name == func.attr for c in call.runs):
+            return
+        self.done.add(id(func))
+        end = self.source.span(func)[1]
+        self.edits.replace(end - len(func.attr), end, twin)
+
     def await_(self, node: ast.expr) -> None:
         parent = self.parents.get(id(node))
         if isinstance(parent, ast.Await):
@@ -408,6 +428,7 @@ class ModuleEditor:
                 ):
                     if converted and call.lambda_node is None:
                         self.await_(call.node)
+                        self.rename_dunder_call(call)
                 elif rule is not None and rule.async_ is not None and rule.sync is not None:
                     if "." not in rule.sync:
                         continue  # next()/iter(): left alone (see awaited_rule)
@@ -540,6 +561,38 @@ class ModuleEditor:
             target = self.source.offset(node.target.lineno, node.target.col_offset)
             keyword = self.source.text.rfind("for", 0, target)
             self.edits.insert(keyword, "async ")
+            self.collect_for_consumer(node)
+
+    def collect_for_consumer(self, comprehension: ast.comprehension) -> None:
+        """``sum(x for x in agen())``: a generator expression made async, handed
+        to a builtin that reads all of it, becomes an async list comprehension
+        (``sum([x async for x in agen()])``), which reads the same items. Other
+        receivers (``any`` stops early) are left to the verifier to refuse."""
+        genexp = self.parents.get(id(comprehension))
+        call = self.parents.get(id(genexp)) if isinstance(genexp, ast.GeneratorExp) else None
+        if (
+            not isinstance(genexp, ast.GeneratorExp)
+            or id(genexp) in self.done
+            or not isinstance(call, ast.Call)
+            or genexp not in call.args
+        ):
+            return
+        func = call.func
+        if isinstance(func, ast.Attribute):
+            consumer = func.attr == "join"
+        else:
+            consumer = (
+                isinstance(func, ast.Name)
+                and func.id in _CONSUMES_ALL
+                and self.graph.dotted_name(func, self.module) == func.id
+            )
+        start, end = self.source.span(genexp)
+        text = self.source.text
+        if not consumer or text[start] != "(" or text[end - 1] != ")":
+            return
+        self.done.add(id(genexp))
+        self.edits.insert(start + 1, "[")
+        self.edits.insert(end - 1, "]")
 
     def rewrite_iter_protocol(self) -> None:
         """``__iter__`` returning self becomes ``__aiter__`` where ``__next__`` went async."""
