@@ -13,41 +13,43 @@ buffer between the socket and the parser (a 10 MB reply is not copied into
 a StreamReader and out again). Writes go to ``transport.write``, which never
 waits: a caller cannot be interrupted half way through writing its request.
 
-Used by ``examples/resp`` and ``examples/gibson`` (one copy, here). It is
-what ``ambidex.io`` should offer and does not yet: :func:`take_transport`
-reads private state of ``AsyncStream`` (its StreamWriter and its
-StreamReader's buffer), and refuses, loudly, when that state is not what it
-expects (asked for in the notes of issue 13).
+Used by ``examples/resp`` and ``examples/gibson`` (one copy, here). The
+handover itself is :meth:`ambidex.io.AsyncStream.take_transport`: it gives
+the protocol the bytes the stream had received and no read had taken, in
+order, before anything newer.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import cast
 
-from ambidex.io import AsyncStream
-
-__all__ = ["ReplyProtocol", "take_transport"]
+__all__ = ["ReplyProtocol"]
 
 
 class ReplyProtocol(asyncio.Protocol):
     """Hands a connection's events to the connection's own methods.
 
-    ``previous`` is the protocol the stream had (asyncio's
-    StreamReaderProtocol): it is told when the connection is lost, so the
-    stream's ``close()`` (which waits for that) still finishes at once.
+    Given to :meth:`ambidex.io.AsyncStream.take_transport`, which calls
+    ``connection_made`` (``on_made`` keeps the transport) and then
+    ``data_received`` with the bytes the stream had already received, all
+    before it returns: so the client has its transport before the first
+    byte reaches ``on_data``.
     """
 
     def __init__(
         self,
+        on_made: Callable[[asyncio.Transport], None],
         on_data: Callable[[bytes], None],
         on_lost: Callable[[BaseException | None], None],
-        previous: asyncio.BaseProtocol,
     ) -> None:
+        self._on_made = on_made
         self._on_data = on_data
         self._on_lost = on_lost
-        self._previous = previous
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._on_made(cast(asyncio.Transport, transport))
 
     def data_received(self, data: bytes) -> None:
         self._on_data(data)
@@ -58,7 +60,6 @@ class ReplyProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._on_lost(exc)
-        self._previous.connection_lost(exc)
 
     # Flow control: writes are bounded by the connection's max_pending, and
     # transport.write never waits; nothing to pause.
@@ -67,29 +68,3 @@ class ReplyProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         pass
-
-
-def take_transport(stream: AsyncStream) -> tuple[asyncio.Transport, asyncio.BaseProtocol, bytes]:
-    """The stream's transport, its current protocol, and the bytes it had
-    received but not handed out yet (which the new protocol must see first).
-
-    From here on the stream must not be read or written; ``close()`` still
-    closes it. Raises ``RuntimeError`` if the stream is not what this code
-    knows (then the caller keeps using the stream as it is).
-    """
-    writer: Any = getattr(stream, "_writer", None)
-    reader: Any = getattr(stream, "_reader", None)
-    own: Any = getattr(stream, "_buffer", None)  # a stream that keeps a buffer of its own
-    transport = getattr(writer, "transport", None)
-    if (transport is None or reader is None
-            or not isinstance(getattr(reader, "_buffer", None), bytearray)
-            or not hasattr(transport, "set_protocol") or transport.is_closing()):
-        raise RuntimeError("this AsyncStream cannot hand its transport over")
-    leftover = own.take_all() if own is not None and len(own) else b""
-    if reader._buffer:
-        leftover += bytes(reader._buffer)
-        reader._buffer.clear()
-    if getattr(reader, "_eof", False):
-        raise RuntimeError("the server already closed the connection")
-    previous = transport.get_protocol()
-    return transport, previous, leftover

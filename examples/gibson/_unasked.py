@@ -22,7 +22,7 @@ reply with no request pending.
 
 from __future__ import annotations
 
-from ambidex.io import AsyncStream, Stream
+from ambidex.io import AsyncStream, Stream, StreamClosedError
 
 __all__ = ["unasked_bytes_waiting"]
 
@@ -31,6 +31,11 @@ def unasked_bytes_waiting(stream: Stream | AsyncStream) -> bool:
     """True if ``stream`` holds, or its socket has, bytes not read yet.
 
     Never blocks, never consumes. A closed stream has nothing waiting (the
-    write that follows reports it closed).
+    write that follows reports it closed). After ``AsyncStream.take_transport``
+    the stream still answers, about the bytes still in the socket (those
+    already received went to the protocol, whose machine refuses them).
     """
-    return not stream.closed and stream.unread_bytes_waiting()
+    try:
+        return stream.unread_bytes_waiting()
+    except StreamClosedError:
+        return False

@@ -35,7 +35,7 @@ from typing import TypeVar  # ambidex: async-only
 from ambidex import sansio  # ambidex: async-only
 from ambidex.io import AsyncStream
 from ambidex.sansio import NEED_DATA, RemoteProtocolError
-from examples._transport import ReplyProtocol, take_transport  # ambidex: async-only
+from examples._transport import ReplyProtocol  # ambidex: async-only
 from examples.gibson._unasked import unasked_bytes_waiting
 from examples.gibson.protocol import (
     DEFAULT_MAX_PAYLOAD,
@@ -373,13 +373,15 @@ class AsyncClient:
         hand does it at its first request, when there is surely a running loop):
         from then on replies arrive in :meth:`_on_data`."""
         if self._transport is None:
-            transport, previous, leftover = take_transport(self._stream)
-            transport.set_protocol(ReplyProtocol(self._on_data, self._on_lost, previous))
-            self._transport = transport
-            if leftover:
-                self._on_data(leftover)
-            transport.resume_reading()  # the StreamReader may have paused it
+            # connection_made sets self._transport, then the bytes the stream
+            # had already received reach _on_data: all before this returns.
+            return self._stream.take_transport(
+                ReplyProtocol(self._on_made, self._on_data, self._on_lost)
+            )
         return self._transport
+
+    def _on_made(self, transport: asyncio.Transport) -> None:  # ambidex: async-only
+        self._transport = transport
 
     def _flush(self) -> None:  # ambidex: async-only
         self._flush_scheduled = False

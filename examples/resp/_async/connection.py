@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from ambidex.io import AsyncStream, StreamError
 from ambidex.sansio import NEED_DATA, PipelineQueue, RemoteProtocolError
-from examples._transport import ReplyProtocol, take_transport  # ambidex: async-only
+from examples._transport import ReplyProtocol  # ambidex: async-only
 
 from .._hiredis import HIREDIS_AVAILABLE, HiredisParser
 from ..errors import RedisConnectionError, ResponseError
@@ -282,12 +282,11 @@ class AsyncConnection:
     def _take_transport(self) -> None:  # ambidex: async-only
         """Move the bytes by callbacks from now on (asyncio): see
         :mod:`examples._transport`."""
-        transport, previous, leftover = take_transport(self._stream)
-        transport.set_protocol(ReplyProtocol(self._on_data, self._on_lost, previous))
+        self._stream.take_transport(ReplyProtocol(self._on_made, self._on_data, self._on_lost))
+
+    def _on_made(self, transport: asyncio.Transport) -> None:  # ambidex: async-only
+        # Called by take_transport before the bytes already received reach _on_data.
         self._transport = transport
-        if leftover:
-            self._on_data(leftover)
-        transport.resume_reading()  # the StreamReader may have paused it
 
     def _send(self, data: bytes, waiter: Any, count: int) -> None:  # ambidex: async-only
         """Many callers at once (asyncio): ``waiter`` takes the next ``count``

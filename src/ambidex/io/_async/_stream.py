@@ -18,6 +18,7 @@ no coroutine of its own; the socket stream calls its C ``BufferedReader``'s
 
 from __future__ import annotations
 
+import asyncio  # ambidex: async-only
 import ssl as _ssl
 from types import TracebackType
 
@@ -69,6 +70,11 @@ class AsyncStream(AsyncBackend):
     it on the one socket, so each bounds the other's wait only loosely).
     """
 
+    _closed_why = "the stream is closed"
+    """What StreamClosedError says (take_transport changes it)."""
+    _transport_taken = False
+    """True from take_transport to close(): the questions still answer."""
+
     @classmethod
     async def connect(
         cls,
@@ -107,7 +113,7 @@ class AsyncStream(AsyncBackend):
         returned first, without waiting.
         """
         if self._closed:
-            raise StreamClosedError("the stream is closed")
+            raise StreamClosedError(self._closed_why)
         if max_bytes < 1:
             raise ValueError(f"read: max_bytes must be at least 1, got {max_bytes}")
         if self.timeout is None:
@@ -124,7 +130,7 @@ class AsyncStream(AsyncBackend):
         against your protocol's maximum before asking for it.
         """
         if self._closed:
-            raise StreamClosedError("the stream is closed")
+            raise StreamClosedError(self._closed_why)
         if n < 0:
             raise ValueError(f"read_exactly: n must be >= 0, got {n}")
         reader = self._reader
@@ -164,7 +170,7 @@ class AsyncStream(AsyncBackend):
         the peer closes first. On a timeout nothing is consumed.
         """
         if self._closed:
-            raise StreamClosedError("the stream is closed")
+            raise StreamClosedError(self._closed_why)
         if not separator:
             raise ValueError("read_until: the separator must not be empty")
         reader = self._reader
@@ -228,8 +234,8 @@ class AsyncStream(AsyncBackend):
         it does whenever the loop runs (at any ``await``); records still in
         the socket are not counted, since they may hold no data.
         """
-        if self._closed:
-            raise StreamClosedError("the stream is closed")
+        if self._closed and not self._transport_taken:
+            raise StreamClosedError(self._closed_why)
         return self._buffered() > 0 or self._waiting() is Waiting.BYTES
 
     def peer_closed(self) -> bool:
@@ -240,8 +246,8 @@ class AsyncStream(AsyncBackend):
         stale on the next write. False while unread bytes are waiting, even
         if the close follows them (those are :meth:`unread_bytes_waiting`'s).
         """
-        if self._closed:
-            raise StreamClosedError("the stream is closed")
+        if self._closed and not self._transport_taken:
+            raise StreamClosedError(self._closed_why)
         return self._buffered() == 0 and self._waiting() is Waiting.CLOSED
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -253,7 +259,7 @@ class AsyncStream(AsyncBackend):
         the peer as the rest of the cut-off message.
         """
         if self._closed:
-            raise StreamClosedError("the stream is closed")
+            raise StreamClosedError(self._closed_why)
         if self._write_broken:
             raise StreamError(f"write: the stream can no longer write: {self._write_broken}")
         try:
@@ -279,7 +285,7 @@ class AsyncStream(AsyncBackend):
         and writer upgrades as the server: pass the server's context.)
         """
         if self._closed:
-            raise StreamClosedError("the stream is closed")
+            raise StreamClosedError(self._closed_why)
         buffered = self._buffered()
         if buffered:
             raise StreamError(
@@ -292,6 +298,71 @@ class AsyncStream(AsyncBackend):
             self._abort()
             raise
 
+    def take_transport(  # ambidex: async-only
+        self, protocol: asyncio.Protocol
+    ) -> asyncio.Transport:
+        """Hand the connection to ``protocol``: from now on asyncio calls it, not the stream.
+
+        **When.** A client that shares one connection between many callers
+        (pipelining: RESP, a multiplexed protocol) and reads replies with a
+        task makes every reply cross the event loop three times: the poll
+        that sees the bytes, the reader task that parses them, the caller it
+        wakes. A protocol whose ``data_received`` feeds a sans-IO parser and
+        resolves the callers' futures right there needs two, and no second
+        buffer sits between the socket and the parser. So: open and set up
+        the connection with the stream (connect, TLS, a handshake, all with
+        the stream's timeouts and the same code as the blocking twin), then
+        take the transport for the hot path. ``examples/_transport.py``
+        (used by the resp and gibson chapters) is the worked example.
+
+        **What the protocol gets**, as if the connection had just been made
+        with it, before this returns: ``connection_made(transport)``, then
+        ``data_received(bytes)`` once with every byte the stream had
+        received and no read had taken (none if there were none), then, from
+        the next turn of the loop, whatever arrives next. No byte is lost or
+        delivered twice, and the order is the order on the wire: nothing can
+        arrive in between, since this never awaits. Over TLS the bytes are
+        the decrypted ones, and the transport is the TLS transport. If the
+        stream had paused reading (its buffer was full), reading is resumed;
+        pausing again is the protocol's business (``transport.pause_reading``).
+
+        **What you give up.** The stream's guarantees stop here: no
+        ``timeout`` (put deadlines on your callers' futures), no
+        ``read_until`` limit (bound your parser's buffer yourself), no
+        refusal of writes after a failed one (``transport.write`` never
+        waits, so a request is never cut in half, but it never pushes back
+        either: bound what you queue, and watch ``pause_writing``).
+
+        **The stream after it** refuses every read and write with
+        :class:`StreamClosedError` saying the transport was taken; ``closed``
+        is True. The two questions that never wait still answer, until
+        ``close()``, about what the protocol has not been given yet (bytes or
+        a close still in the socket): ``unread_bytes_waiting()`` is what a
+        client that pairs replies with requests by order alone asks before
+        writing on an idle connection (over TLS, only a close is seen there).
+        It still owns the connection's lifetime: ``close()`` closes
+        the transport (asyncio sends what is queued, then calls the
+        protocol's ``connection_lost``) and returns without waiting for it.
+        Keep the stream while you use the transport: on Python 3.11+ asyncio
+        closes a transport whose StreamWriter is garbage collected.
+
+        Refuses, with :class:`StreamError` and nothing consumed (the stream
+        stays usable, so read what is left with it), when the peer already
+        closed its side or the connection failed, and when an earlier write
+        failed part way (the outgoing framing is unknown). Raises
+        :class:`StreamClosedError` after ``close()``. If the protocol's own
+        ``connection_made`` or ``data_received`` raises, the exception comes
+        out of this call and the transport is the protocol's all the same.
+        Asyncio only: the blocking ``Stream`` has no transport to give.
+        """
+        if self._closed:
+            raise StreamClosedError(self._closed_why)
+        if self._write_broken:
+            raise StreamError(
+                f"take_transport: the stream can no longer write: {self._write_broken}"
+            )
+        return self._hand_over(protocol)
+
     async def close(self) -> None:
         """Close the connection. Idempotent; never waits on the peer for long.
 
@@ -299,9 +370,12 @@ class AsyncStream(AsyncBackend):
         queued for sending gets up to ``close_timeout`` seconds to go out;
         then (or at once if the close is cancelled) the connection is
         aborted. Every later call other than ``close`` raises
-        :class:`StreamClosedError`.
+        :class:`StreamClosedError`. After :meth:`take_transport` (asyncio),
+        ``close()`` closes the transport and returns at once.
         """
         if self._closed:
+            if IS_ASYNC:
+                self._close_taken()
             return
         self._closed = True
         await self._close_transport()

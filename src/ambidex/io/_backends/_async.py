@@ -16,6 +16,7 @@ import ssl as _ssl
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar, cast
 
+from ambidex.io._errors import StreamError
 from ambidex.io._peek import Waiting, peek_socket
 from ambidex.io._timeouts import run_with_timeout
 from ambidex.io._tls import upgrade_writer
@@ -49,6 +50,7 @@ class Reader(Protocol):
     _buffer: bytearray
     _exception: BaseException | None
     _paused: bool
+    _eof: bool
 
     def _maybe_resume_transport(self) -> None: ...
 
@@ -65,6 +67,8 @@ class AsyncBackend:
     """Seconds each operation may take; None waits forever."""
     close_timeout: float = CLOSE_TIMEOUT
     """Seconds ``close()`` waits for queued data to go out before aborting."""
+    _closed_why: str
+    _transport_taken: bool
 
     def __init__(
         self,
@@ -82,6 +86,8 @@ class AsyncBackend:
         self._host: str | None = None
         # For _waiting: the socket to peek at, and whether TLS runs over it.
         self._peekable: tuple[Any, bool] | None = None
+        # The transport take_transport handed over, which close() still closes.
+        self._taken: asyncio.Transport | None = None
 
     @staticmethod
     async def _open(
@@ -184,6 +190,46 @@ class AsyncBackend:
         except BaseException:
             self._writer.transport.abort()
             raise
+
+    def _hand_over(self, protocol: asyncio.Protocol) -> asyncio.Transport:
+        """take_transport's asyncio part: the StreamReader's buffer is emptied
+        into ``protocol`` and the transport is pointed at it, with no await
+        in between (so no byte can land in the StreamReader after it)."""
+        reader = self._reader
+        transport = cast(asyncio.Transport, self._writer.transport)
+        if reader._exception is not None or reader._eof or transport.is_closing():
+            raise StreamError(
+                "take_transport: the connection already ended (the peer closed it or it "
+                "failed); read what is left with the stream"
+            )
+        buffer = reader._buffer
+        leftover = bytes(buffer)
+        buffer.clear()
+        transport.set_protocol(protocol)
+        self._taken = transport
+        self._closed = True
+        self._transport_taken = True
+        self._closed_why = (
+            "the stream handed its transport over (take_transport): use the transport"
+        )
+        if reader._paused:
+            # The StreamReader paused reading when its buffer filled; that
+            # buffer is empty now, and pausing is the new protocol's to decide.
+            reader._paused = False
+            transport.resume_reading()
+        protocol.connection_made(transport)
+        if leftover:
+            protocol.data_received(leftover)
+        return transport
+
+    def _close_taken(self) -> None:
+        """close() after take_transport: close the transport the protocol now
+        has (it hears of it in connection_lost); no waiting for the peer."""
+        self._transport_taken = False
+        self._closed_why = "the stream is closed"
+        taken = self._taken
+        if taken is not None and not taken.is_closing():
+            taken.close()
 
     def _abort(self) -> None:
         self._closed = True
