@@ -497,3 +497,28 @@ def test_a_generator_expression_made_async_is_collected_for_a_builtin_that_consu
     assert '        return b"".join(([line.strip() async for line in self.lines()]))' in out
     assert [e.split(": ", 1)[0] for e in errors] == ["client.py:23:16"]
     assert "`any`" in errors[0]
+
+
+def test_a_blocking_call_through_a_parameter_default_says_the_parameter_is_ignored() -> None:
+    # `def __init__(self, connect=socket.create_connection)`, then
+    # `self._connect(addr)`: the port calls the twin directly, so a callable
+    # passed for `connect` is no longer used. Said where, as a warning.
+    out, errors, warnings = port(
+        """\
+        import socket
+
+
+        class Client:
+            def __init__(self, connect=socket.create_connection):
+                self._connect = connect
+
+            def open(self):
+                self.sock = self._connect(("h", 1))
+                return self.sock.recv(1)
+        """
+    )
+    assert errors == []
+    assert '        self.sock = await AsyncSocket.create_connection(("h", 1))' in out
+    located = [w for w in warnings if "self._connect" in w]
+    assert [w.split(": ", 1)[0] for w in located] == ["client.py:9:21"]
+    assert "ignored" in located[0]

@@ -412,8 +412,49 @@ class ModuleEditor:
             return
         spelled = self.spell(rule.async_)
         if self.source.segment(func) != spelled:
+            bound = self.bound_elsewhere(func, call.caller)
+            if bound is not None:
+                self.diagnostics.append(
+                    Diagnostic(
+                        self.module.path,
+                        node.lineno,
+                        node.col_offset + 1,
+                        f"`{ast.unparse(func)}(...)` calls {rule.sync} through `{bound}`, "
+                        f"bound to it elsewhere (a parameter's default, an attribute); the "
+                        f"port calls {rule.async_} here directly, so another callable given "
+                        f"for `{bound}` is ignored",
+                        error=False,
+                    )
+                )
             self.edits.replace_node(func, spelled)
         self.done.add(id(func))
+
+    def bound_elsewhere(self, func: ast.expr, scope: Function) -> str | None:
+        """The name ``func`` is when it holds the blocking callable itself, bound
+        elsewhere (a parameter ``connect``, ``self._connect``, a class attribute
+        ``self.sock_factory``), else None. A module given in place of another
+        (``s = self.socket_module; s.socket(...)``) is followed, not reported."""
+        owner = scope
+        while owner.parent is not None:
+            owner = owner.parent
+        args = owner.node.args.args
+        first = args[0].arg if owner.cls is not None and args else None
+        if isinstance(func, ast.Attribute):
+            if isinstance(func.value, ast.Name) and func.value.id == first:
+                return ast.unparse(func)
+            return None
+        if not isinstance(func, ast.Name):
+            return None
+        bindings = None
+        function: Function | None = scope
+        while function is not None and bindings is None:
+            bindings = function.locals.get(func.id)
+            function = function.parent
+        if bindings is None:
+            bindings = self.module.symbols.get(func.id, [])
+        if bindings and all(b.kind == "import" for b in bindings):
+            return None
+        return func.id
 
     def rewrite_calls(self, function: Function) -> None:
         converted = self.planner.is_async(function) or function.is_async
