@@ -522,3 +522,26 @@ def test_a_blocking_call_through_a_parameter_default_says_the_parameter_is_ignor
     located = [w for w in warnings if "self._connect" in w]
     assert [w.split(": ", 1)[0] for w in located] == ["client.py:9:21"]
     assert "ignored" in located[0]
+
+
+def test_a_module_global_assigned_under_a_global_statement_is_followed() -> None:
+    out, errors, warnings = port(
+        """\
+        import socket
+
+        _conn = None
+
+
+        def connect():
+            global _conn
+            _conn = socket.create_connection(("h", 1))
+
+
+        def send(x):
+            _conn.sendall(x)
+            return _conn.recv(1)
+        """
+    )
+    assert errors == [] and warnings == []
+    assert "    await _conn.sendall(x)" in out
+    assert "    return await _conn.recv(1)" in out

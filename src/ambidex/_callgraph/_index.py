@@ -27,6 +27,8 @@ class _Indexer:
         self.functions = functions
         self.classes = classes
         self.module = module
+        self.globals: dict[int, set[str]] = {}
+        """Per function (by id): the names its ``global`` statements declare."""
 
     def run(self) -> None:
         for stmt in self.module.tree.body:
@@ -34,7 +36,9 @@ class _Indexer:
 
     # scope helpers
     def bind(self, fn: Function | None, cls: Class | None, name: str, b: _Binding) -> None:
-        if fn is not None:
+        if fn is not None and name in self.globals.get(id(fn), ()):
+            self.module.symbols.setdefault(name, []).append(b)  # `global _conn`
+        elif fn is not None:
             fn.locals.setdefault(name, []).append(b)
         elif cls is not None:
             cls.attrs.setdefault(name, []).append(b)
@@ -94,6 +98,9 @@ class _Indexer:
                 self.stmt(child, fn, cls, prefix, True)
             for child in node.orelse:
                 self.stmt(child, fn, cls, prefix, tc)
+        elif isinstance(node, ast.Global):
+            if fn is not None:
+                self.globals.setdefault(id(fn), set()).update(node.names)
         elif isinstance(node, ast.Assign):
             self.expr(node.value, fn, tc, None, None)
             binding = _Binding("value", self.scope_of(fn, cls), expr=node.value)
