@@ -1,0 +1,98 @@
+"""Which class body defines a name: bases, method resolution order, attributes
+and overrides.
+
+A class's bases are evaluated once; its methods are found along a
+breadth-first walk of them (enough for the single and simple multiple
+inheritance clients use); an attribute (``self.x = ...`` anywhere in the
+class) is typed from the first binding that tells, in the class, its bases,
+or -- set only by subclasses -- its analysed subclasses. ``self.m()`` may run
+an override of ``m``: :meth:`_Classes.overrides` lists them, which is how a
+subclass's method shares the colour of the one it replaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ambidex._callgraph._model import Class, Function, _Val
+from ambidex._callgraph._resolving import _Resolving
+
+
+class _Classes:
+    """Bases, MRO, methods, attributes and overrides (a part of the resolver)."""
+
+    _overrides: dict[str, list[Class]] | None
+    """Analysed subclasses by base class key, found on the first question."""
+
+    def bases(self: _Resolving, cls: Class) -> list[Class]:
+        if cls._bases is None:
+            cls._bases = []
+            for base in cls.node.bases:
+                value = self.eval(base, cls.module)
+                if value is not None and value.cls is not None and value.cls is not cls:
+                    cls._bases.append(value.cls)
+        return cls._bases
+
+    def mro(self: _Resolving, cls: Class) -> Iterator[Class]:
+        seen: set[str] = set()
+        todo = [cls]
+        while todo:
+            current = todo.pop(0)
+            if current.key in seen:
+                continue
+            seen.add(current.key)
+            yield current
+            todo.extend(self.bases(current))
+
+    def method(self: _Resolving, cls: Class, name: str, skip_self: bool = False) -> Function | None:
+        for klass in self.mro(cls):
+            if skip_self and klass is cls:
+                continue
+            found = klass.methods.get(name)
+            if found is not None:
+                return found
+        return None
+
+    def attr_type(self: _Resolving, cls: Class, name: str) -> _Val | None:
+        for klass in self.mro(cls):
+            bindings = klass.attrs.get(name)
+            if bindings:
+                found = self.first(bindings)
+                if found is not None:
+                    return found
+                continue  # nothing told here (self.sock = wrap(self.sock)): ask the bases
+            nested = klass.classes.get(name)
+            if nested is not None:
+                return _Val(cls=nested)
+        # Set only by subclasses (a base's method uses what its subclasses connect).
+        if self._overrides is None:
+            self.overrides(cls, name)
+        assert self._overrides is not None
+        for sub in self._overrides.get(cls.key, ()):
+            bindings = sub.attrs.get(name)
+            if bindings:
+                return self.first(bindings)
+        return None
+
+    def overrides(self: _Resolving, cls: Class, name: str) -> list[Function]:
+        """Methods ``name`` of the analysed subclasses of ``cls`` (overrides)."""
+        if self._overrides is None:
+            self._overrides = {}
+            for klass in self.classes.values():
+                for base in list(self.mro(klass))[1:]:
+                    self._overrides.setdefault(base.key, []).append(klass)
+        return [
+            sub.methods[name] for sub in self._overrides.get(cls.key, ()) if name in sub.methods
+        ]
+
+    def entered(self: _Resolving, type_: str) -> _Val:
+        """What ``with x as y`` binds to y: ``__enter__``'s annotation, else x itself."""
+        cls = self.classes.get(type_)
+        if cls is not None:
+            enter = self.method(cls, "__enter__")
+            returns = enter.node.returns if enter is not None else None
+            if returns is not None and enter is not None:
+                annotated = self.annotation(returns, enter)
+                if annotated:
+                    return _Val(instance=annotated)
+        return _Val(instance=type_)
