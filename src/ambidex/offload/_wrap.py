@@ -13,7 +13,7 @@ database. :func:`wrap` answers each:
    from the object directly, without a hop. A blocking object that a blocking
    call returns (the cursor of ``conn.cursor()`` or ``conn.execute(...)``) is
    wrapped too, on the same thread. Rows for a library of your own go in
-   ``[[tool.ambidex.rules]]``.
+   ``[[tool.ambidex.rules]]``; :mod:`._rows` reads them per type.
 2. **Thread affinity with a bound.** An object graph (a connection and all
    that comes from it) is pinned to one thread of a
    :class:`~ambidex.offload.PinnedThreads` for its life, so sqlite3's
@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import sys
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Generator
 from types import TracebackType
@@ -57,6 +56,7 @@ from ambidex.offload._affinity import (
     mailbox_for,
 )
 from ambidex.offload._precise import SQLiteStop, precise_stop_for
+from ambidex.offload._rows import _type_name, rows_for
 
 #: Rows an ``execute`` brings back with it (one hop for a small result).
 DEFAULT_PREFETCH = 64
@@ -82,58 +82,7 @@ class OutOfStepError(RuntimeError):
     """A call would skip rows that were fetched ahead and not read yet."""
 
 
-# --- which methods block: the table, per type --------------------------------------
-
-
-def _type_name(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-@functools.lru_cache(maxsize=64)
-def _methods_by_owner(table: RuleTable) -> dict[str, dict[str, Rule]]:
-    owners: dict[str, dict[str, Rule]] = {}
-    for sync, rule in table.by_sync.items():
-        if rule.kind.value == "method":
-            owner, _, method = sync.rpartition(".")
-            owners.setdefault(owner, {})[method] = rule
-    return owners
-
-
-_rows_cache: dict[tuple[RuleTable, type], dict[str, Rule] | None] = {}
-
-
-def rows_for(table: RuleTable, cls: type) -> dict[str, Rule] | None:
-    """The rows of ``cls``'s methods (its base classes' too, the nearest first),
-    falling back to the generic DB-API rows for a driver whose module says
-    ``apilevel = "2.0"``. None when no row says a method of it blocks."""
-    key = (table, cls)
-    try:
-        return _rows_cache[key]
-    except KeyError:
-        pass
-    if len(_rows_cache) > 1024:
-        _rows_cache.clear()
-    rows = _rows_cache[key] = _find_rows(table, cls)
-    return rows
-
-
-def _find_rows(table: RuleTable, cls: type) -> dict[str, Rule] | None:
-    owners = _methods_by_owner(table)
-    rows: dict[str, Rule] = {}
-    for klass in reversed(cls.__mro__):
-        rows.update(owners.get(_type_name(klass), {}))
-    module = sys.modules.get(cls.__module__.partition(".")[0])
-    if getattr(module, "apilevel", None) == "2.0":
-        generic = None
-        if hasattr(cls, "cursor") and hasattr(cls, "commit"):
-            generic = owners.get("dbapi.Connection")
-        elif hasattr(cls, "execute") and hasattr(cls, "fetchone"):
-            generic = owners.get("dbapi.Cursor")
-        for method, rule in (generic or {}).items():
-            rows.setdefault(method, rule)
-    if not any(rule.blocks for rule in rows.values()):
-        return None
-    return rows
+# --- cancel hooks ------------------------------------------------------------------
 
 
 def _stoppable(fn: Callable[[Job], Any], stop: SQLiteStop) -> Callable[[Job], Any]:
