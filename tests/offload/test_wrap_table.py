@@ -23,7 +23,7 @@ from ambidex._rules import DEFAULT_TABLE, RuleError, load_table, rule_from_toml
 from ambidex.detect import BlockingCallError
 from ambidex.detect._lint import lint_sources
 from ambidex.offload import PinnedThreads, Wrapped, WrappedClosedError, Wrapper
-from ambidex.offload._wrap import rows_for
+from ambidex.offload._rows import rows_for
 
 GUARD = 20.0  # a hang guard, not a timing
 
