@@ -46,8 +46,9 @@ is valid, but that call still blocks the loop.
 The steps live in files named for them: :mod:`.flavour` (the ``# ambidex:
 sync-only`` markers and ``IS_ASYNC`` branches, applied first), :mod:`.plan`
 (which functions become async and why, the refusals, ``--explain``),
-:mod:`.edit` (the text edits of one module and the imports it needs) and
-:mod:`.finish` (unused imports dropped, renames applied); this module runs them.
+:mod:`.edit` (the text edits of one module), :mod:`.imports` (how those edits
+spell names, and the imports they need) and :mod:`.finish` (unused imports
+dropped, renames applied); this module runs them.
 
 Edits are spliced into the original text at AST positions, so comments and
 layout survive byte for byte where nothing changed; the output is compiled
