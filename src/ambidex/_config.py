@@ -37,7 +37,7 @@ class ConfigError(ValueError):
 KNOWN_KEYS = frozenset(
     {"generate", "rules", "lint", "defer_init_io", "sync_only", "async_only"}
 )
-_LINT_KEYS = frozenset({"blocking", "ignore"})
+_LINT_KEYS = frozenset({"blocking", "ignore", "allow_blocking"})
 
 
 @dataclass(frozen=True)
@@ -152,5 +152,14 @@ def _check_lint(config: Config) -> None:
         if key not in _LINT_KEYS:
             raise ConfigError(f"{where}: [tool.ambidex.lint]: unknown key {key!r}; "
                               f"known: {sorted(_LINT_KEYS)}")
+        at = config.locate(key) if key == "allow_blocking" else where
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: [tool.ambidex.lint] {key!r} must be a list of strings")
+            raise ConfigError(f"{at}: [tool.ambidex.lint] {key!r} must be a list of strings")
+        if key == "allow_blocking":
+            from ambidex.codegen._directives import split_reason
+
+            for entry in value:
+                try:
+                    split_reason(entry)
+                except ValueError as exc:
+                    raise ConfigError(f"{at}: [tool.ambidex.lint] allow_blocking: {exc}") from exc

@@ -174,6 +174,15 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also report '# ambidex: allow-blocking' comments that silence nothing",
     )
+    lint.add_argument(
+        "--allow-blocking",
+        action="append",
+        default=[],
+        metavar="QUALNAME[=REASON]",
+        help="allow the blocking calls written in this function (pkg.mod.Client.fetch or "
+        "Client.fetch), as '# ambidex: allow-blocking' on each of its lines would, without "
+        "editing it; repeatable; also allow_blocking in [tool.ambidex.lint]",
+    )
 
     demo = commands.add_parser(
         "demo",

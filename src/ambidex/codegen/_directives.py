@@ -16,17 +16,23 @@ putting the marker on the definition's first line in the text handed to the
 converter -- the same marker, read by the same parser
 (:mod:`ambidex.codegen._markers`), so a directive and a marker never mean two
 different things, and line numbers do not move.
+
+The lint's ``allow-blocking`` has the same by-name form (``ambidex lint
+--allow-blocking Client.fetch=reason``, ``[tool.ambidex.lint] allow_blocking``);
+it resolves names with :func:`names_definition` here, and applies them in
+:mod:`ambidex.detect._lint` (a finding, not a line to mark, is what it silences).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Mapping
 
 from ambidex._names import module_label
 from ambidex.codegen._markers import MarkerKind, marker_comments
 
-__all__ = ["CONFIG_KEYS", "apply_directives"]
+__all__ = ["CONFIG_KEYS", "apply_directives", "definitions", "names_definition", "split_reason"]
 
 #: ``[tool.ambidex]`` keys, and the marker each stands for.
 CONFIG_KEYS: dict[str, MarkerKind] = {"sync_only": "sync-only", "async_only": "async-only"}
@@ -51,9 +57,9 @@ def apply_directives(
         module = module_label(path)
         lines = text.splitlines(keepends=True)
         existing = marker_comments(text)
-        for node, qualname in _definitions(tree):
+        for node, qualname in definitions(tree):
             for kind, name in wanted:
-                if name not in (qualname, f"{module}.{qualname}"):
+                if not names_definition(name, module, qualname):
                     continue
                 used.add((kind, name))
                 decorators = getattr(node, "decorator_list", [])
@@ -70,7 +76,37 @@ def apply_directives(
     return out, unused
 
 
-def _definitions(tree: ast.Module) -> Iterable[tuple[ast.stmt, str]]:
+def names_definition(name: str, module: str, qualname: str) -> bool:
+    """Whether ``name`` names the definition ``qualname`` of ``module``: its
+    qualified name alone, or behind the module's dotted name -- or behind the
+    end of it, since a module is labelled by its path (``ambidex lint
+    /abs/vendor/pkg/mod.py`` labels it ``abs.vendor.pkg.mod``) while users
+    name it by import (``pkg.mod.Client.fetch``)."""
+    if name == qualname:
+        return True
+    prefix, dot, rest = name.rpartition("." + qualname) if name.endswith(qualname) else ("", "", "")
+    return bool(dot) and not rest and (module == prefix or module.endswith("." + prefix))
+
+
+_QUALNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+
+
+def split_reason(entry: str) -> tuple[str, str]:
+    """``"pkg.mod.Client.fetch = reason"`` -> ``("pkg.mod.Client.fetch", "reason")``.
+
+    The reason is optional (``""`` when absent). Raises ValueError when the
+    name is not a dotted name: a typo must not become a name that matches nothing.
+    """
+    name, _, reason = entry.partition("=")
+    name = name.strip()
+    if not _QUALNAME.match(name):
+        raise ValueError(f"{name!r} is not a qualified name (pkg.mod.Class.method or Class.method)")
+    return name, reason.strip()
+
+
+def definitions(tree: ast.Module) -> Iterable[tuple[ast.stmt, str]]:
+    """Every function and class of a module, nested ones included, with its
+    qualified name in the module (``Client.fetch``)."""
     todo: list[tuple[list[ast.stmt], str]] = [(tree.body, "")]
     while todo:
         body, prefix = todo.pop()

@@ -17,6 +17,18 @@ Codes:
   advice. Exit status 1.
 * ``AMB102`` / ``AMB103`` (``--strict``) -- an ``# ambidex: allow-blocking``
   comment that silences nothing / that gives no reason. Exit status 1.
+  The same for an allow given by qualified name (below), and one that names
+  no definition at all, located where it was given (its line of
+  pyproject.toml, or ``--allow-blocking``).
+
+Code that must not be edited (vendored, third-party) is allowed by name:
+``ambidex lint --allow-blocking pkg.mod.Client.fetch=reason`` (repeatable) or
+``[tool.ambidex.lint] allow_blocking = ["pkg.mod.Client.fetch = reason"]``.
+A name resolves as ``--sync-only`` does (:mod:`ambidex.codegen._directives`:
+``Client.fetch`` or the same behind the module's dotted name). It allows the
+AMB101 findings on the lines of that definition -- the calls written in its
+body, as an allow comment on each of those lines would; not what the calls it
+makes reach (name those too), and not the other codes.
 * ``AMB301`` -- a coroutine never awaited: a call of an ``async def`` (or of
   an awaited twin from the table, or of a plain function that returns such a
   coroutine) that is neither awaited nor handed to ``create_task``,
@@ -55,11 +67,13 @@ from ambidex._callgraph import OFFLOAD_CALLS, OFFLOAD_METHODS, Call, CallGraph, 
 from ambidex._callgraph import build as build_callgraph
 from ambidex._callgraph import own_nodes as _own_nodes
 from ambidex._callgraph import spelled as dotted_spelling
-from ambidex._config import ConfigError, load_config
+from ambidex._config import Config, ConfigError, load_config, locate_line
 from ambidex._gc import paused as paused_gc
+from ambidex._names import module_label
 from ambidex._rules import DEFAULT_TABLE, RuleTable
 from ambidex._sourcefiles import TOO_DEEP, read_source, too_deep
 from ambidex._unawaited import async_side, find_unawaited
+from ambidex.codegen._directives import definitions, names_definition, split_reason
 from ambidex.codegen._markers import marker_comments
 
 BLOCKING = "AMB101"
@@ -139,6 +153,37 @@ class _Allow:
     col: int
     reason: str
     used: bool = False
+
+
+@dataclass(frozen=True)
+class AllowByName:
+    """An ``allow-blocking`` given by qualified name, and where it was given
+    (a line of pyproject.toml, or ``--allow-blocking`` on the command line)."""
+
+    name: str
+    reason: str
+    path: str
+    line: int = 1
+    col: int = 1
+
+
+def _named_spans(
+    trees: Mapping[str, ast.Module], allows: Sequence[AllowByName]
+) -> list[tuple[int, str, int, int]]:
+    """(index in ``allows``, path, first line, last line) of every definition
+    an allow names (its decorators included)."""
+    spans: list[tuple[int, str, int, int]] = []
+    if not allows:
+        return spans
+    for path, tree in trees.items():
+        module = module_label(path)
+        for node, qualname in definitions(tree):
+            for index, allow in enumerate(allows):
+                if names_definition(allow.name, module, qualname):
+                    decorators = getattr(node, "decorator_list", [])
+                    first = min([node.lineno, *(d.lineno for d in decorators)])
+                    spans.append((index, path, first, node.end_lineno or node.lineno))
+    return spans
 
 
 def _allow_comments(text: str) -> dict[int, _Allow]:
@@ -294,19 +339,24 @@ def lint_sources(
     table: RuleTable = DEFAULT_TABLE,
     blocking: Iterable[str] = (),
     strict: bool = False,
+    allow_blocking: Sequence[AllowByName] = (),
 ) -> LintResult:
     """Lint ``modules`` (display path -> source), analysed together.
 
     ``blocking`` adds dotted names that count as blocking besides the table's
-    rows (``[tool.ambidex.lint] blocking``). With ``strict``, allow comments
-    that silence nothing, or that give no reason, are findings too.
+    rows (``[tool.ambidex.lint] blocking``). ``allow_blocking`` allows the
+    blocking calls written in the definitions it names. With ``strict``, allows
+    (comments or names) that silence nothing, or that give no reason, are
+    findings too.
     """
     with paused_gc():  # millions of AST nodes, no cycles among them (ambidex._gc)
-        return _lint_sources(modules, table=table, blocking=blocking, strict=strict)
+        return _lint_sources(modules, table=table, blocking=blocking, strict=strict,
+                             allow_blocking=allow_blocking)
 
 
 def _lint_sources(
-    modules: Mapping[str, str], *, table: RuleTable, blocking: Iterable[str], strict: bool
+    modules: Mapping[str, str], *, table: RuleTable, blocking: Iterable[str], strict: bool,
+    allow_blocking: Sequence[AllowByName],
 ) -> LintResult:
     result = LintResult()
     try:
@@ -326,6 +376,9 @@ def _lint_sources(
     allows = {path: _allow_comments(m.text) for path, m in graph.modules.items()}
     parsed = {path: m.text for path, m in graph.modules.items()}
     trees = {path: m.tree for path, m in graph.modules.items()}
+    spans = _named_spans(trees, allow_blocking)
+    named: set[int] = {index for index, _path, _first, _last in spans}
+    silenced: set[int] = set()
     blocking_findings = [*linter.findings(), *linter.fake_async()]
     # The never-awaited check needs a graph of its own (the table's async side);
     # it reuses the syntax trees, and this graph goes before that one is built:
@@ -340,12 +393,18 @@ def _lint_sources(
     del async_graph, trees
     kept: list[Finding] = []
     for finding in [*blocking_findings, *unawaited]:
+        by_name = [index for index, path, first, last in spans
+                    if finding.code == BLOCKING and path == finding.path
+                    and first <= finding.line <= last]
+        silenced.update(by_name)
         allow = allows.get(finding.path, {}).get(finding.line)
         if allow is not None:
             allow.used = True
             continue
-        kept.append(finding)
+        if not by_name:
+            kept.append(finding)
     if strict:
+        kept.extend(_unused_names(allow_blocking, named, silenced))
         for path, by_line in allows.items():
             for allow in by_line.values():
                 if not allow.used:
@@ -372,6 +431,26 @@ def _lint_sources(
     kept.sort(key=lambda f: (f.path, f.line, f.col, f.code))
     result.findings = kept
     return result
+
+
+def _unused_names(
+    allows: Sequence[AllowByName], named: set[int], silenced: set[int]
+) -> Iterable[Finding]:
+    """``--strict``'s findings on allows by name: one that names no definition,
+    silences nothing, or gives no reason."""
+    for index, allow in enumerate(allows):
+        if index not in named:
+            problem = (UNUSED_ALLOW, "matches no definition in the linted files; fix or remove it")
+        elif index not in silenced:
+            problem = (UNUSED_ALLOW, "silences nothing; remove it")
+        elif not allow.reason:
+            problem = (ALLOW_WITHOUT_REASON,
+                       "gives no reason; say why blocking is acceptable there")
+        else:
+            continue
+        code, message = problem
+        yield Finding(allow.path, allow.line, allow.col, code,
+                      f"allow_blocking {allow.name!r} {message}")
 
 
 def _too_deep_to_analyse(modules: Mapping[str, str], table: RuleTable) -> list[str]:
@@ -433,10 +512,44 @@ def _strings(section: object, key: str, where: str) -> list[str]:
     return [str(v) for v in value]
 
 
-def lint_paths(paths: Sequence[str], *, strict: bool = False) -> LintResult:
+def _configured_allows(config: Config, entries: Sequence[str]) -> list[AllowByName]:
+    """``[tool.ambidex.lint] allow_blocking``, each located at its string in
+    pyproject.toml (else at the key's line); validated at load (ambidex._config)."""
+    path = _display(config.pyproject) if config.pyproject else "pyproject.toml"
+    key_line = locate_line(config.text, "allow_blocking")
+    lines = config.text.splitlines()
+    allows = []
+    for entry in entries:
+        name, reason = split_reason(entry)
+        line, col = key_line, 1
+        for number in range(key_line, len(lines) + 1):
+            found = max(lines[number - 1].find(f'"{entry}'), lines[number - 1].find(f"'{entry}"))
+            if found >= 0:
+                line, col = number, found + 1
+                break
+        allows.append(AllowByName(name, reason, path, line, col))
+    return allows
+
+
+def _given_allows(entries: Sequence[str]) -> list[AllowByName]:
+    allows = []
+    for entry in entries:
+        try:
+            name, reason = split_reason(entry)
+        except ValueError as exc:
+            raise ConfigError(f"--allow-blocking {entry!r}: {exc}") from exc
+        allows.append(AllowByName(name, reason, "--allow-blocking"))
+    return allows
+
+
+def lint_paths(
+    paths: Sequence[str], *, strict: bool = False, allow_blocking: Sequence[str] = ()
+) -> LintResult:
     """Lint the files under ``paths`` with the settings of their pyproject.toml.
 
-    Raises :class:`ambidex._config.ConfigError` for a malformed configuration.
+    ``allow_blocking`` holds ``--allow-blocking`` values (``QUALNAME[=reason]``),
+    used besides ``[tool.ambidex.lint] allow_blocking``. Raises
+    :class:`ambidex._config.ConfigError` for a malformed configuration or value.
     """
     start = Path(paths[0]) if paths else Path.cwd()
     config = load_config(start if start.is_dir() else start.parent)
@@ -444,6 +557,8 @@ def lint_paths(paths: Sequence[str], *, strict: bool = False) -> LintResult:
     where = str(config.pyproject or "pyproject.toml")
     blocking = _strings(section, "blocking", where)
     ignore = _strings(section, "ignore", where)
+    allows = [*_given_allows(allow_blocking),
+              *_configured_allows(config, _strings(section, "allow_blocking", where))]
     sources: dict[str, str] = {}
     unreadable: list[Finding] = []
     for file in collect_files(paths, ignore, config.root):
@@ -453,6 +568,7 @@ def lint_paths(paths: Sequence[str], *, strict: bool = False) -> LintResult:
         except (OSError, UnicodeDecodeError, SyntaxError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             unreadable.append(Finding(display, 1, 1, SYNTAX_ERROR, f"cannot read: {reason}"))
-    result = lint_sources(sources, table=config.table, blocking=blocking, strict=strict)
+    result = lint_sources(sources, table=config.table, blocking=blocking, strict=strict,
+                          allow_blocking=allows)
     result.syntax_errors[:0] = unreadable
     return result

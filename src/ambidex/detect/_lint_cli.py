@@ -9,6 +9,7 @@ nearest pyproject.toml::
     [tool.ambidex.lint]
     blocking = ["mylib.legacy.fetch"]   # more names that block, besides the table
     ignore = ["tests/fixtures/*"]       # globs of paths not to lint
+    allow_blocking = ["vendor.lib.Client.fetch = reason"]  # as --allow-blocking QUALNAME=reason
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def run_lint(args: argparse.Namespace) -> int:
             print(f"{path}:1:1: {SYNTAX_ERROR} no such file or folder", file=sys.stderr)
         return 2
     try:
-        result = lint_paths(paths, strict=bool(getattr(args, "strict", False)))
+        result = lint_paths(paths, strict=bool(getattr(args, "strict", False)),
+                            allow_blocking=list(getattr(args, "allow_blocking", None) or []))
     except ConfigError as exc:
         print(f"ambidex lint: {exc}", file=sys.stderr)
         return 2
