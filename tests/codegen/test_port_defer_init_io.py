@@ -53,7 +53,7 @@ def test_the_io_of_init_moves_into_a_new_aenter_and_aexit_closes(
     err = capsys.readouterr().err
     assert (
         f"{source.as_posix()}:5:5: --defer-init-io: lines 8-11 of Client.__init__() (the I/O, "
-        "and what depends on it) moved into Client.__enter__" in err
+        "and what depends on it) moved into Client.__aenter__" in err
     )
     assert "host, port, timeout kept for it" in err
     written = out.read_text()
@@ -154,3 +154,22 @@ def test_generate_rows_to_async_read_defer_init_io_and_sync_only_from_pyproject(
     assert "    async def __aenter__(self):" in written
     assert "__repr__" not in written
     assert cli.main(["generate", "--check"]) == 0
+
+
+def test_the_defer_message_names_the_methods_the_output_contains(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "client.py"
+    source.write_text(CONNECTS_IN_INIT)
+    out = tmp_path / "client_async.py"
+    assert cli.main(["port", "--to", "async", "--defer-init-io", str(source), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    written = out.read_text()
+    assert "    async def __aenter__(self):" in written
+    assert "    async def __aexit__(self, *exc_info):" in written
+    assert "def __enter__" not in written and "def __exit__" not in written
+    assert (
+        "moved into Client.__aenter__ (the async context manager entry: "
+        "`async with Client(...)`); Client gets __aenter__/__aexit__;" in err
+    ), err
+    assert "__enter__" not in err.replace("__aenter__", ""), err

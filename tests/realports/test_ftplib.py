@@ -50,7 +50,7 @@ def test_ported_ftplib_logs_in_lists_retrieves_and_stores(
 ) -> None:
     port, home = ftp_server
     ported, messages = port_stdlib(ftplib, tmp_path, "--defer-init-io")
-    assert any("moved into FTP.__enter__" in m for m in messages), messages
+    assert any("moved into FTP.__aenter__" in m for m in messages), messages
 
     async def main() -> None:
         async with ported.FTP() as client:  # no host: connect and login by hand

@@ -61,7 +61,7 @@ def test_ported_imaplib_logs_in_selects_searches_and_fetches_without_blocking_th
     tmp_path: Path,
 ) -> None:
     ported, messages = port_stdlib(imaplib, tmp_path, "--defer-init-io")
-    assert any("moved into IMAP4.__enter__" in m for m in messages), messages
+    assert any("moved into IMAP4.__aenter__" in m for m in messages), messages
 
     async def main() -> None:
         server = await asyncio.start_server(imap_responder, "127.0.0.1", 0)

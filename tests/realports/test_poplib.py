@@ -71,7 +71,7 @@ def test_ported_poplib_lists_retrieves_and_deletes_mail_without_blocking_the_loo
     tmp_path: Path,
 ) -> None:
     ported, messages = port_stdlib(poplib, tmp_path, "--defer-init-io")
-    assert any("moved into POP3.__enter__" in m for m in messages), messages
+    assert any("moved into POP3.__aenter__" in m for m in messages), messages
 
     async def main() -> None:
         server = await asyncio.start_server(pop3_responder, "127.0.0.1", 0)

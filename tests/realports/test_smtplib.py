@@ -33,7 +33,7 @@ def test_ported_smtplib_sends_mail_and_a_large_message_without_blocking_the_loop
     tmp_path: Path,
 ) -> None:
     ported, messages = port_stdlib(smtplib, tmp_path, "--defer-init-io")
-    assert any("moved into SMTP.__enter__" in m for m in messages), messages
+    assert any("moved into SMTP.__aenter__" in m for m in messages), messages
     big = "Subject: big\r\n\r\n" + ("x" * 998 + "\r\n") * 1000  # 1 MB
 
     async def main() -> None:

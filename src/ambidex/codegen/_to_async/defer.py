@@ -182,7 +182,9 @@ def _plan_move(
     inherited_enter = any("__enter__" in k.methods for k in bases[1:])
     inherited_exit = any("__exit__" in k.methods for k in bases[1:])
     first, last = moved[0].lineno, moved[-1].end_lineno or moved[-1].lineno
-    where = "__enter__ (the async context manager entry: `async with "
+    # Named as the output spells them: the moved I/O awaits, so the port turns
+    # the __enter__/__exit__ written here into __aenter__/__aexit__.
+    where = "__aenter__ (the async context manager entry: `async with "
     where += f"{cls.qualname}(...)`)"
     message = Diagnostic(
         init.module.path,
@@ -190,7 +192,7 @@ def _plan_move(
         node.col_offset + 1,
         f"--defer-init-io: lines {first}-{last} of {init.display} (the I/O, and what "
         f"depends on it) moved into {cls.qualname}.{where}"
-        + ("" if enter is not None else f"; {cls.qualname} gets __enter__/__exit__")
+        + ("" if enter is not None else f"; {cls.qualname} gets __aenter__/__aexit__")
         + f"; {', '.join(names) or 'no argument'} kept for it in self.{_ARGS}",
         error=False,
     )
