@@ -135,9 +135,12 @@ def _parser() -> argparse.ArgumentParser:
     port.add_argument(
         "--strict",
         action="store_true",
-        help="warnings are errors: to async, a call the port cannot prove right (a receiver "
-        "of unknown type whose method name became async); to sync, a coroutine returned "
-        "without being awaited",
+        help="warnings are errors (exit 1, nothing written): to async, every warning that "
+        "the output may block the loop or may be wrong (a blocking call with no asyncio "
+        "twin, a receiver of unknown type whose method name became async, a coroutine "
+        "overriding a method of a class outside the port, nothing became async); only what "
+        "--defer-init-io moved stays a warning; to sync, a coroutine returned without being "
+        "awaited",
     )
     port.add_argument(
         "--explain",

@@ -192,12 +192,15 @@ def run_port(args: argparse.Namespace) -> int:
     if to == "async" and modules and all(
         conversion.outputs.get(path) == text for path, text in modules.items()
     ):
-        # Exit 0 with the input handed back is not a port: say why.
+        # Exit 0 with the input handed back is not a port: say why (and with
+        # --strict refuse it: the output may still block wherever it does I/O).
         print(f"{next(iter(modules))}:1:1: nothing became async: the port knows no blocking "
               "call in this code, so the output is the input. I/O through a library its "
               "table does not name (a client of http.client, a driver's own methods) is not "
-              "seen: port that library too, or add its rows in [[tool.ambidex.rules]] "
-              "(warning)", file=sys.stderr)
+              "seen: port that library too, or add its rows in [[tool.ambidex.rules]]"
+              + ("" if args.strict else " (warning)"), file=sys.stderr)
+        if args.strict:
+            return 1
     if args.explain:
         for line in conversion.explanations:
             print(line)

@@ -41,7 +41,8 @@ cannot await there, and guessing would produce code that runs but never does
 the I/O.
 A blocking call with no twin (``open``, ``subprocess.run``, ``requests.get``)
 reached from converted code is a warning with the table's advice: the output
-is valid, but that call still blocks the loop.
+is valid, but that call still blocks the loop. ``strict`` makes it, and every
+other warning that doubts the output, an error.
 
 The steps live in files named for them: :mod:`.flavour` (the ``# ambidex:
 sync-only`` markers and ``IS_ASYNC`` branches, applied first), :mod:`.plan`
@@ -107,10 +108,18 @@ def to_async(
     call of a function that became async left unawaited, or a method called
     on a twin that the twin lacks, is an error (a bug of the port, never
     written); a call on a receiver of unknown type whose method name became
-    async is a warning, an error with ``strict``.
+    async is a warning.
+
+    With ``strict`` every warning that doubts the output is an error, so
+    nothing is written: the unknown receivers, a blocking call with no twin
+    that still blocks the loop (a selector polling the ported socket, ``open``),
+    a coroutine overriding a method of a class outside the port, a call
+    through a name bound elsewhere. Only the report of what ``defer_init_io``
+    moved stays a warning.
 
     With ``defer_init_io``, the I/O of an ``__init__`` moves into the class's
-    ``__enter__`` first (:mod:`.defer`), which then becomes ``__aenter__``.
+    ``__enter__`` first (:mod:`.defer`), which then becomes ``__aenter__``
+    (the message names ``__aenter__``, as the output does).
     """
     if async_prefix:
         raise ValueError("async_prefix applies towards sync only")
@@ -175,7 +184,14 @@ def to_async(
             )
         outputs[path] = output
     if not any(d.error for d in diagnostics):
-        diagnostics += verify(outputs, table, planner, strict=strict, sources=modules)
+        diagnostics += verify(outputs, table, planner, sources=modules)
+    if strict:
+        # Every warning above says the output may block the loop or may be
+        # wrong: a call that still blocks, a coroutine overriding an outside
+        # class's method, a receiver of unknown type. With --strict each one
+        # refuses the port. What --defer-init-io says it moved (`deferred`,
+        # added below) reports what was done, not a doubt, and stays a warning.
+        diagnostics = [replace(d, error=True) for d in diagnostics]
     explanations = [
         planner.explanation(graph.functions[key])
         for key in sorted(
@@ -198,7 +214,6 @@ def verify(
     table: RuleTable,
     planner: Planner,
     *,
-    strict: bool,
     sources: Mapping[str, str],
 ) -> list[Diagnostic]:
     """The guarantee, checked on the output: see :func:`to_async`. Findings
@@ -242,7 +257,7 @@ def verify(
         if f.path not in mappers:
             mappers[f.path] = _source_lines(outputs[f.path], sources.get(f.path, ""))
         line = mappers[f.path](f.line)
-        diagnostics.append(Diagnostic(f.path, line, f.col, f.message, error=f.sure or strict))
+        diagnostics.append(Diagnostic(f.path, line, f.col, f.message, error=f.sure))
     return diagnostics
 
 
