@@ -8,6 +8,17 @@ from __future__ import annotations
 
 import pytest
 
+# Imported here, before any sandbox run: pytester runs each sandbox in-process
+# and afterwards drops from sys.modules every module the run imported. The
+# plugin imports the detector lazily, and the detector reads the rule table
+# through ambidex._config, which imports ambidex._rules lazily too; a module
+# first imported inside one run would be imported afresh by the next run while
+# its older copy stayed bound elsewhere (the interceptor compared the second
+# run's rules against the first run's Kind enum, patched nothing, and the
+# watchdog's "loop blocked" report came instead of the intercepted call).
+import ambidex._rules
+import ambidex.detect._detector  # noqa: F401
+
 ASYNCIO_SUITE = '''
 import asyncio
 import pytest
