@@ -319,3 +319,29 @@ async def test_an_error_met_while_reading_ahead_is_raised_after_the_rows_before_
         assert seen == list(range(5))
     finally:
         del sys.modules["fakedb2"]
+
+
+def test_a_graph_collected_while_pin_starts_a_thread_does_not_deadlock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Seen on 3.10 in CI: pin() started a new pinned thread while holding its lock;
+    # the new thread ran the GC while starting up, a dead graph's __del__ unpinned,
+    # which waited for that lock, while pin() waited for the thread to start.
+    threads = PinnedThreads(2)
+    first = threads.pin()
+    real_start = threading.Thread.start
+    unpinned = threading.Event()
+
+    def start_after_an_unpin_elsewhere(thread: threading.Thread) -> None:
+        if thread.name.startswith("ambidex-pinned") and not unpinned.is_set():
+            other = threading.Thread(target=lambda: (threads.unpin(first), unpinned.set()),
+                                     daemon=True)
+            real_start(other)
+            other.join(5)  # what the starting thread does: wait, in the middle of start()
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start_after_an_unpin_elsewhere)
+    second = threads.pin()  # first has a graph: the bound allows a second thread
+    assert unpinned.is_set(), "unpin() from another thread waited on the lock pin() held"
+    assert second is not first and first.graphs == 0
+    threads.close()

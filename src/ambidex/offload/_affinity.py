@@ -153,6 +153,9 @@ class PinnedThread:
         self._awake = False
         self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+
+    def start(self) -> None:
+        """Start the worker (jobs submitted before this wait in its queue)."""
         self._thread.start()
 
     @property
@@ -254,15 +257,21 @@ class PinnedThreads:
     def pin(self) -> PinnedThread:
         """The thread for a new object graph: an idle one, a new one while
         under the bound, else the one with the fewest graphs."""
+        new = None
         with self._lock:  # ambidex: allow-blocking held briefly, never across I/O
             if self._closed:
                 raise RuntimeError("PinnedThreads is closed")
             best = min(self._threads, key=lambda t: t.graphs, default=None)
             if best is None or (best.graphs > 0 and len(self._threads) < self.max_threads):
-                best = PinnedThread(f"{self._name}-{len(self._threads)}")
+                best = new = PinnedThread(f"{self._name}-{len(self._threads)}")
                 self._threads.append(best)
             best.graphs += 1
-            return best
+        if new is not None:
+            # Outside the lock: Thread.start() waits for the new thread, which may
+            # run the GC as it starts, and a dead graph's __del__ there unpins,
+            # which takes this lock (a deadlock seen on 3.10).
+            new.start()
+        return best
 
     def unpin(self, thread: PinnedThread) -> None:
         with self._lock:
