@@ -82,6 +82,19 @@ class ScriptedServer:
         self.port = listener.sockets[0].getsockname()[1]
         self._ready.set()
         await self._stop.wait()
+        # A connection accepted in the last loop turns may still have its accept
+        # task (asyncio's _accept_connection2) or its handler task waiting for a
+        # first step. Closing the listener first makes that accept task fail
+        # (3.10/3.11: the server has no sockets left to attach the transport to)
+        # and drop the accepted socket unclosed; cancelling a handler before its
+        # first step never runs the ``finally`` that closes its writer. Either is
+        # a ResourceWarning, an error under -W error. So let every other task on
+        # this loop start first: a few turns, counted, not timed.
+        me = asyncio.current_task()
+        for _ in range(1000):
+            if all(task in handlers for task in asyncio.all_tasks() if task is not me):
+                break
+            await asyncio.sleep(0)
         listener.close()
         for task in list(handlers):
             task.cancel()
