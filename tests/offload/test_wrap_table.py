@@ -332,10 +332,13 @@ def test_a_graph_collected_while_pin_starts_a_thread_does_not_deadlock(
     real_start = threading.Thread.start
     unpinned = threading.Event()
 
+    def unpin_first() -> None:
+        threads.unpin(first)
+        unpinned.set()
+
     def start_after_an_unpin_elsewhere(thread: threading.Thread) -> None:
         if thread.name.startswith("ambidex-pinned") and not unpinned.is_set():
-            other = threading.Thread(target=lambda: (threads.unpin(first), unpinned.set()),
-                                     daemon=True)
+            other = threading.Thread(target=unpin_first, daemon=True)
             real_start(other)
             other.join(5)  # what the starting thread does: wait, in the middle of start()
         real_start(thread)
