@@ -36,7 +36,7 @@ import io
 import locale
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, AnyStr, Generic, TypeVar
 
 if TYPE_CHECKING:
     from ambidex.io._socket import AsyncSocket
@@ -46,7 +46,47 @@ __all__ = ["AsyncSocketIO", "AsyncTextSocketIO"]
 _CHUNK = 64 * 1024
 
 
-class AsyncSocketIO:
+_File = TypeVar("_File", bound="_Lines[Any]")
+
+
+class _Lines(Generic[AnyStr]):
+    """What the binary and the text file share, given ``readline`` and ``close``:
+    ``readlines``, ``async for line in f`` and ``async with f`` (which closes the
+    file, not the socket)."""
+
+    async def readline(self, size: int | None = -1) -> AnyStr:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    async def readlines(self, hint: int = -1) -> list[AnyStr]:
+        lines: list[AnyStr] = []
+        total = 0
+        while line := await self.readline():
+            lines.append(line)
+            total += len(line)
+            if 0 < hint <= total:
+                break
+        return lines
+
+    async def __aenter__(self: _File) -> _File:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __aiter__(self: _File) -> _File:
+        return self
+
+    async def __anext__(self) -> AnyStr:
+        line = await self.readline()
+        if not line:
+            raise StopAsyncIteration
+        return line
+
+
+class AsyncSocketIO(_Lines[bytes]):
     """A binary file over an :class:`~ambidex.io.AsyncSocket`; reads are awaited."""
 
     def __init__(self, sock: AsyncSocket, mode: str) -> None:
@@ -145,32 +185,6 @@ class AsyncSocketIO:
             count = limit
         return self._take(count)
 
-    async def readlines(self, hint: int = -1) -> list[bytes]:
-        lines: list[bytes] = []
-        total = 0
-        while line := await self.readline():
-            lines.append(line)
-            total += len(line)
-            if 0 < hint <= total:
-                break
-        return lines
-
-    async def __aenter__(self) -> AsyncSocketIO:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        """``async with sock.makefile(...) as f:`` closes the file (not the socket)."""
-        self.close()
-
-    def __aiter__(self) -> AsyncSocketIO:
-        return self
-
-    async def __anext__(self) -> bytes:
-        line = await self.readline()
-        if not line:
-            raise StopAsyncIteration
-        return line
-
     # --- writing --------------------------------------------------------------------
     async def write(self, data: bytes | bytearray | memoryview) -> int:
         """Send ``data`` (all of it); return its length."""
@@ -218,7 +232,7 @@ class AsyncSocketIO:
         return f"<AsyncSocketIO mode={self.mode!r} closed={self._closed}>"
 
 
-class AsyncTextSocketIO:
+class AsyncTextSocketIO(_Lines[str]):
     """A text file over an :class:`~ambidex.io.AsyncSocket`, as
     ``sock.makefile("r", encoding=...)`` gives; reads are awaited.
 
@@ -290,31 +304,6 @@ class AsyncTextSocketIO:
         while len(self._text) < size and await self._more():
             pass
         return self._take(min(size, len(self._text)))
-
-    async def readlines(self, hint: int = -1) -> list[str]:
-        lines: list[str] = []
-        total = 0
-        while line := await self.readline():
-            lines.append(line)
-            total += len(line)
-            if 0 < hint <= total:
-                break
-        return lines
-
-    async def __aenter__(self) -> AsyncTextSocketIO:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __aiter__(self) -> AsyncTextSocketIO:
-        return self
-
-    async def __anext__(self) -> str:
-        line = await self.readline()
-        if not line:
-            raise StopAsyncIteration
-        return line
 
     async def write(self, text: str) -> int:
         """Send ``text`` encoded (all of it); return its length in characters."""
