@@ -307,3 +307,121 @@ async def test_a_process_call_handed_ahead_and_then_cancelled_never_runs(tmp_pat
         await until(lambda: pool.busy == 0 and pool.waiting == 0)
         assert await pool.run(abs, -3) == 3  # the worker and its place are free again
     assert not marker.exists()
+
+
+class CountingSubmits:
+    """Wraps a ProcessPool's executor: how many trips calls took to the workers."""
+
+    def __init__(self, executor: Any) -> None:
+        self.executor = executor
+        self.submits = 0
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        self.submits += 1
+        return self.executor.submit(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.executor, name)
+
+
+async def test_short_process_calls_that_wait_travel_to_the_workers_several_at_a_time():
+    # Issue 13 §1: 64 callers of a tiny function were 0.83x run_in_executor:
+    # every call was its own trip (pickled alone, fed alone through the pipe,
+    # its result read alone). Calls that wait behind busy workers and are
+    # known to be short go together: one trip for many calls.
+    async with ProcessPool(1) as pool:
+        assert await pool.run(abs, -1) == 1  # the worker is up
+        counting = CountingSubmits(pool._executor)
+        pool._executor = counting  # type: ignore[assignment]
+        for _ in range(3):
+            results = await asyncio.gather(*(pool.run(abs, -i) for i in range(200)))
+            assert results == list(range(200))
+        assert counting.submits < 600 / 4, counting.submits
+        pool._executor = counting.executor
+
+
+async def test_cancelled_or_timed_out_calls_in_a_trip_handed_ahead_never_run(tmp_path):
+    # A trip of several calls waits in the executor behind a running call;
+    # cancelling some of its calls (or letting a timeout cancel one) means
+    # exactly those never run, and the rest of the trip runs as usual.
+    markers = [tmp_path / f"ran-{i}" for i in range(8)]
+    # batch_time=60: even these calls count as short enough to travel together.
+    async with ProcessPool(1, batch_time=60) as pool:
+        assert await pool.run(abs, -1) == 1  # the worker is up, calls are known short
+        first = asyncio.create_task(pool.run(time.sleep, 0.3))
+        await until(lambda: pool.busy == 1)
+        second = asyncio.create_task(pool.run(time.sleep, 1.0))  # handed ahead alone
+        await until(lambda: pool.waiting == 1)
+        touches = [asyncio.create_task(pool.run(marker.touch)) for marker in markers]
+        await until(lambda: pool.waiting == 9)
+        await first
+        # The eight went to the executor together while ``second`` runs.
+        await until(lambda: pool.waiting == 8 and len(pool._queue) == 0)
+        touches[2].cancel()
+        touches[5].cancel()
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(touches[6], timeout=0.01)
+        outcomes = await asyncio.gather(*touches, return_exceptions=True)
+        await second
+        await until(lambda: pool.busy == 0 and pool.waiting == 0)
+        assert await pool.run(abs, -3) == 3  # every place is free again
+    cancelled = {i for i, o in enumerate(outcomes) if isinstance(o, asyncio.CancelledError)}
+    assert cancelled == {2, 5, 6}
+    assert {i for i, marker in enumerate(markers) if marker.exists()} == set(range(8)) - cancelled
+
+
+class Unpicklable(Exception):
+    def __init__(self, a: int, b: int) -> None:  # pickle rebuilds it with one argument
+        super().__init__(a)
+        self.b = b
+
+
+def raise_unpicklable() -> None:
+    raise Unpicklable(1, 2)
+
+
+def parse(text: str) -> int:
+    return int(text)
+
+
+async def test_each_call_in_a_trip_gets_its_own_result_or_its_own_error():
+    async with ProcessPool(1, batch_time=60) as pool:
+        assert await pool.run(abs, -1) == 1
+        counting = CountingSubmits(pool._executor)
+        pool._executor = counting  # type: ignore[assignment]
+        blocker = asyncio.create_task(pool.run(time.sleep, 0.2))
+        await until(lambda: pool.busy == 1)
+        calls = [pool.run(abs, -2), pool.run(parse, "zz"), pool.run(os.getpid),
+                 pool.run(raise_unpicklable), pool.run(abs, -3)]
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        await blocker
+        pool._executor = counting.executor
+    assert counting.submits < 1 + len(calls)  # some of them shared a trip
+    assert outcomes[0] == 2 and outcomes[4] == 3
+    assert isinstance(outcomes[1], ValueError)
+    # The worker's traceback comes along as text, as with concurrent.futures.
+    assert "parse" in str(outcomes[1].__cause__)
+    assert isinstance(outcomes[2], int) and outcomes[2] != os.getpid()
+    assert isinstance(outcomes[3], TypeError)  # it could not be rebuilt here: it alone fails
+
+
+async def test_calls_longer_than_batch_time_travel_one_per_trip():
+    async with ProcessPool(1, batch_time=0.001) as pool:
+        await pool.run(time.sleep, 0.01)  # calls are known to take ~10 ms
+        counting = CountingSubmits(pool._executor)
+        pool._executor = counting  # type: ignore[assignment]
+        await asyncio.gather(*(pool.run(time.sleep, 0.01) for _ in range(10)))
+        pool._executor = counting.executor
+    assert counting.submits == 10
+
+
+async def test_batch_time_zero_sends_every_call_on_its_own():
+    async with ProcessPool(1, batch_time=0) as pool:
+        await pool.run(abs, -1)
+        counting = CountingSubmits(pool._executor)
+        pool._executor = counting  # type: ignore[assignment]
+        assert await asyncio.gather(*(pool.run(abs, -i) for i in range(50))) == list(range(50))
+        pool._executor = counting.executor
+    assert counting.submits == 50
+    with pytest.raises(ValueError):
+        ProcessPool(1, batch_time=-1)

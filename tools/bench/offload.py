@@ -90,6 +90,8 @@ class Row:
     setup: Callable[[], Awaitable[None]] | None = None
     teardown: Callable[[], Awaitable[None]] | None = None
     times: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+    """CPU seconds of this process (every thread of it; worker processes not counted)."""
 
 
 async def many_callers(hop: Callable[[], Awaitable[Any]], calls: int, callers: int) -> None:
@@ -578,16 +580,19 @@ async def wrap_rows(args: argparse.Namespace, folder: Path) -> list[Row]:
 async def run_rows(rows: list[Row], rounds: int) -> None:
     for row in rows:
         row.times = {label: [] for label in row.contenders}
+        row.cpu = {label: [] for label in row.contenders}
     for round_ in range(rounds):
         for row in rows:
             labels = list(row.contenders)
             shift = round_ % len(labels)
             for label in labels[shift:] + labels[:shift]:
+                cpu = time.process_time()
                 started = time.perf_counter()
                 result = row.contenders[label]()
                 if inspect.isawaitable(result):
                     await result
                 row.times[label].append(time.perf_counter() - started)
+                row.cpu[label].append(time.process_time() - cpu)
 
 
 def print_table(rows: list[Row], rounds: int) -> None:
@@ -596,14 +601,50 @@ def print_table(rows: list[Row], rounds: int) -> None:
         f"python {sys.version.split()[0]}, median of {rounds} interleaved rounds, "
         f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
-    print("peer/ambidex > 1.00: ambidex is faster")
-    print(f"{'row':<22} {'contender':<16} {'median s':>10} {'peer/ambidex':>13}")
+    print("peer/ambidex > 1.00: ambidex is faster; cpu s: this process's CPU (all its threads)")
+    print(f"{'row':<22} {'contender':<16} {'median s':>10} {'peer/ambidex':>13} {'cpu s':>8}")
     for row in rows:
         medians = {label: statistics.median(times) for label, times in row.times.items()}
         base = medians[next(iter(row.contenders))]
         for label, seconds in medians.items():
             ratio = "" if label == next(iter(row.contenders)) else f"{seconds / base:13.3g}"
-            print(f"{row.name:<22} {label:<16} {seconds:>10.4f} {ratio:>13}")
+            cpu = statistics.median(row.cpu[label]) if row.cpu.get(label) else float("nan")
+            print(f"{row.name:<22} {label:<16} {seconds:>10.4f} {ratio:>13} {cpu:>8.4f}")
+    print_goals(rows)
+
+
+# Issue 13 §1's goals: (row name starts with, peer, the least peer/ambidex that meets it).
+GOALS = [
+    ("threads x1", "to_thread", 1.0),
+    ("threads x64", "to_thread", 1.0),
+    ("threads x1000", "to_thread", 1.0),
+    ("process x1", "run_in_executor", 1.0),
+    ("process x64", "run_in_executor", 1.0),
+    ("file lines (", "sync", 1 / 3),
+    ("file lines binary", "sync", 1 / 3),
+    ("file chunks", "aiofiles", 1.0),
+]
+
+
+def print_goals(rows: list[Row]) -> None:
+    """One line per goal of issue 13 §1 that this run measured: met or not."""
+    lines = []
+    for prefix, peer, least in GOALS:
+        for row in rows:
+            if not row.name.startswith(prefix) or peer not in row.times:
+                continue
+            ours = statistics.median(row.times[next(iter(row.contenders))])
+            theirs = statistics.median(row.times[peer])
+            ratio = theirs / ours
+            if peer == "sync":
+                goal = f"ambidex time / sync time = {ours / theirs:.2f}x, goal <= 3x"
+            else:
+                goal = f"{peer} time / ambidex time = {ratio:.2f}x, goal >= {least:.1f}x"
+            verdict = "met" if ratio >= least else "NOT met"
+            lines.append(f"  {row.name:<22} {goal:<52} {verdict}")
+    if lines:
+        print("goals (issue 13 §1, medians of this run):")
+        print("\n".join(lines))
 
 
 async def main_async(args: argparse.Namespace) -> None:

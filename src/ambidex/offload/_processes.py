@@ -7,6 +7,9 @@ import functools
 import multiprocessing
 import multiprocessing.context
 import os
+import pickle
+import time
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -41,11 +44,24 @@ class ProcessPool(BoundedPool):
     that finishes hands its worker to the next waiting call from the
     executor's own thread, without a trip through the loop.
 
-    So that a process never waits for its next call to be shipped to it, up
-    to ``max_workers`` waiting calls are handed to the executor ahead of
-    time (as ``run_in_executor`` does with every call). They still count as
-    waiting, and cancelling one is still honest: its worker finds it marked
-    (a flag in shared memory, checked just before the call) and skips it.
+    So that a process never waits for its next call to be shipped to it,
+    waiting calls are handed to the executor ahead of time (as
+    ``run_in_executor`` does with every call): at most ``max_workers`` trips
+    run and as many wait in the executor. They still count as waiting, and
+    cancelling one is still honest: its worker finds it marked (a flag in
+    shared memory, checked just before each call) and skips it.
+
+    A trip to a worker costs about as much as a short call (pickling, the
+    executor's threads, a pipe each way, a wake-up of the loop), so short
+    calls that wait behind busy workers travel together, like the
+    ``chunksize`` of ``ProcessPoolExecutor.map``: one trip carries as many
+    waiting calls as fit in ``batch_time`` seconds of work, judged by how
+    long the pool's recent calls took in their workers, and no more than
+    the waiting calls divided among the workers. Calls that take longer than
+    ``batch_time`` go one per trip, so a long call never holds a short one
+    back for long, nor keeps another worker idle. The results of one trip
+    come back together when its last call is done. ``batch_time=0`` sends
+    every call on its own.
 
     ``mp_context`` picks how workers start. The default is ``forkserver``
     where the platform has it, else the platform's default: a process that
@@ -62,19 +78,28 @@ class ProcessPool(BoundedPool):
         max_workers: int | None = None,
         *,
         mp_context: multiprocessing.context.BaseContext | None = None,
+        batch_time: float = 0.001,
     ) -> None:
         if max_workers is None:
             max_workers = os.cpu_count() or 1
+        if batch_time < 0:
+            raise ValueError(f"batch_time must be >= 0, got {batch_time}")
         if mp_context is None and "forkserver" in multiprocessing.get_all_start_methods():
             mp_context = multiprocessing.get_context("forkserver")
         super().__init__(max_workers)
         if mp_context is None:
             mp_context = multiprocessing.get_context()
-        # Calls in the executor: max_workers running, as many handed ahead.
+        self.batch_time = batch_time
+        # Trips in the executor (``_running``): max_workers running, as many ahead.
         self._capacity = 2 * max_workers
-        # One cancel flag per place in the executor, shared with the workers.
-        self._flags = mp_context.RawArray("b", self._capacity)
-        self._free_slots = list(range(self._capacity))
+        # Calls in the executor, over all its trips.
+        self._sent = 0
+        # How long one call took in its worker, recently (None: not known yet).
+        self._per_call: float | None = None
+        # One cancel flag per call in the executor, shared with the workers.
+        flags = self._capacity * _MAX_BATCH
+        self._flags = mp_context.RawArray("b", flags)
+        self._free_slots = list(range(flags))
         self._executor = concurrent.futures.ProcessPoolExecutor(
             max_workers, mp_context=mp_context, initializer=_share_flags, initargs=(self._flags,)
         )
@@ -92,7 +117,7 @@ class ProcessPool(BoundedPool):
     def waiting(self) -> int:
         """How many callers wait for a free worker, handed ahead or not."""
         with self._lock:
-            return len(self._queue) + max(0, self._running - self.max_workers)
+            return len(self._queue) + self._sent - min(self._running, self.max_workers)
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` in a worker process and return its result."""
@@ -110,16 +135,17 @@ class ProcessPool(BoundedPool):
             self._refuse_if_closed()
             if self._running < self._capacity and not len(self._queue):
                 self._running += 1
+                self._sent += 1
                 job.state = RUNNING
                 start = True
             else:
                 self._queue.append(job)
                 start = False
         if start:
-            self._start(job)
+            self._start([job])
 
-    def _start(self, job: Job) -> None:
-        """Hand a RUNNING job to the executor, from whichever thread freed its worker."""
+    def _start(self, trip: list[Job]) -> None:
+        """Hand RUNNING jobs to the executor, from whichever thread freed their place."""
         if not self._all_started:
             # ProcessPoolExecutor.submit starts a process when none is idle and
             # fewer than max_workers exist. That must not happen on the event
@@ -128,62 +154,97 @@ class ProcessPool(BoundedPool):
             # it, the helper keeps doing the submitting (slower, still right).
             processes = getattr(self._executor, "_processes", None)
             if processes is None or len(processes) < self.max_workers:
-                self._submitter.submit(self._send, job)
+                self._submitter.submit(self._send, trip)
                 return
             self._all_started = True
-        self._send(job)
+        self._send(trip)
 
-    def _send(self, job: Job) -> None:
-        current: Job | None = job
-        while current is not None:
-            fn = current.fn
-            assert isinstance(fn, functools.partial)
+    def _send(self, trip: list[Job]) -> None:
+        current: list[Job] | None = trip
+        while current:
+            calls = []
             with self._lock:
-                slot = current.slot = self._free_slots.pop()
-                self._flags[slot] = 1 if current.abandoned else 0
+                for job in current:
+                    fn = job.fn
+                    assert isinstance(fn, functools.partial)
+                    slot = job.slot = self._free_slots.pop()
+                    self._flags[slot] = 1 if job.abandoned else 0
+                    calls.append((slot, fn.func, fn.args, fn.keywords))
             try:
-                sent = self._executor.submit(
-                    _unless_cancelled, slot, fn.func, fn.args, fn.keywords
-                )
+                sent = self._executor.submit(_run_trip, calls)
             except BaseException as exc:  # a broken or shut-down pool
                 # Each waiting job gets the error in turn: a loop, not recursion.
-                self._free_slot(current)
-                self._finish(current, None, exc)
+                self._free_slots_of(current)
+                for job in current:
+                    self._finish(job, None, exc)
                 current = self._pass_on()
                 continue
             sent.add_done_callback(functools.partial(self._completed, current))
             return
 
-    def _completed(self, job: Job, sent: concurrent.futures.Future[Any]) -> None:
+    def _completed(self, trip: list[Job], sent: concurrent.futures.Future[Any]) -> None:
         # In the executor's thread (or in the submitting one if already done).
-        # The next waiting job is sent first, so its process has work again
-        # as soon as possible; then this job's outcome goes to its caller.
-        self._free_slot(job)
-        following = self._pass_on()
-        if following is not None:
-            self._start(following)
-        error: BaseException | None
+        # The next waiting jobs are sent first, so their process has work
+        # again as soon as possible; then this trip's outcomes go to their callers.
+        outcomes: list[tuple[Any, BaseException | None]] | None = None
+        error: BaseException | None = None
         if sent.cancelled():
-            result, error = None, concurrent.futures.CancelledError()
+            error = concurrent.futures.CancelledError()
+        elif (error := sent.exception()) is None:
+            pickled, ran, seconds = sent.result()
+            if ran:
+                self._learn(seconds / ran)
+            outcomes = [_outcome(data) for data in pickled]
+        self._free_slots_of(trip)
+        following = self._pass_on()
+        if following:
+            self._start(following)
+        if outcomes is None:
+            for job in trip:
+                self._finish(job, None, error)
         else:
-            error = sent.exception()
-            result = None if error is not None else sent.result()
-        self._finish(job, result, error)
+            for job, (result, failure) in zip(trip, outcomes, strict=True):
+                self._finish(job, result, failure)
 
-    def _free_slot(self, job: Job) -> None:
-        with self._lock:
-            if job.slot is not None:
-                self._free_slots.append(job.slot)
-                job.slot = None
+    def _learn(self, per_call: float) -> None:
+        """Remember how long calls take (a moving average, so one odd call
+        does not decide the size of the next trips alone)."""
+        known = self._per_call
+        self._per_call = per_call if known is None else 0.75 * known + 0.25 * per_call
 
-    def _pass_on(self) -> Job | None:
-        """A worker was freed: the next waiting job (now RUNNING, for the
-        caller to start), or None, and then the worker counts as free."""
+    def _free_slots_of(self, trip: list[Job]) -> None:
         with self._lock:
-            following = self._queue.pop()
-            if following is None:
-                self._running -= 1
-        return following
+            self._sent -= len(trip)
+            for job in trip:
+                if job.slot is not None:
+                    self._free_slots.append(job.slot)
+                    job.slot = None
+
+    def _trip_size(self, waiting: int) -> int:
+        """How many waiting calls the next trip takes (under the lock)."""
+        per_call = self._per_call
+        if per_call is None or waiting <= 1 or per_call >= self.batch_time:
+            return 1
+        fit = int(self.batch_time / per_call) if per_call > 0 else _MAX_BATCH
+        share = -(-waiting // self.max_workers)  # the waiting calls divided among the workers
+        return max(1, min(fit, share, _MAX_BATCH))
+
+    def _pass_on(self) -> list[Job] | None:
+        """A trip ended: the next waiting jobs (now RUNNING, for the caller to
+        send), or None, and then its place in the executor counts as free."""
+        with self._lock:
+            queue = self._queue
+            following = []
+            for _ in range(self._trip_size(len(queue))):
+                job = queue.pop()
+                if job is None:
+                    break
+                following.append(job)
+            if following:
+                self._sent += len(following)
+                return following
+            self._running -= 1
+            return None
 
     def _shutdown(self) -> None:
         self._submitter.shutdown(wait=False)
@@ -193,7 +254,26 @@ class ProcessPool(BoundedPool):
         self._executor.shutdown(wait=True)
 
 
+# At most this many calls travel in one trip (and the cancel flags are sized by it).
+_MAX_BATCH = 64
+
+
+def _outcome(data: bytes) -> tuple[Any, BaseException | None]:
+    """One call's outcome from its worker, as (result, error)."""
+    try:
+        kind, value = pickle.loads(data)
+    except Exception as exc:  # a result that cannot be unpickled here
+        return None, exc
+    if kind == _RETURNED:
+        return value, None
+    if kind == _RAISED:
+        return None, value
+    return None, concurrent.futures.CancelledError()  # skipped: its caller is gone
+
+
 # --- in the worker processes ---------------------------------------------------------
+
+_RETURNED, _RAISED, _SKIPPED = 0, 1, 2
 
 _flags: Any = None
 
@@ -204,13 +284,59 @@ def _share_flags(flags: Any) -> None:
     _flags = flags
 
 
-class _Skipped:
-    """What a call cancelled before it started returns instead of running."""
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker process, as text: it
+    is the ``__cause__`` of the exception the caller receives (as with
+    ``concurrent.futures``), since frames cannot cross a process boundary."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
 
 
-def _unless_cancelled(
-    slot: int, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    if _flags is not None and _flags[slot]:
-        return _Skipped()
-    return fn(*args, **kwargs)
+def _with_cause(exc: BaseException, text: str) -> BaseException:
+    exc.__cause__ = RemoteTraceback(text)
+    return exc
+
+
+class _Raised:
+    """An exception on its way back, with its worker's traceback as text."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+        self.text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _with_cause, (self.exc, f'\n"""\n{self.text}"""')
+
+
+def _run_trip(calls: list[tuple[int, Callable[..., Any], tuple[Any, ...], dict[str, Any]]]) -> Any:
+    """Run a trip's calls in order, each unless its caller cancelled it by
+    then; return their outcomes (each pickled), how many ran, and their time."""
+    flags = _flags
+    packed: list[tuple[int, Any]] = []
+    ran = 0
+    started = time.perf_counter()
+    for slot, fn, args, kwargs in calls:
+        if flags is not None and flags[slot]:
+            packed.append((_SKIPPED, None))
+            continue
+        ran += 1
+        try:
+            packed.append((_RETURNED, fn(*args, **kwargs)))
+        except BaseException as exc:
+            packed.append((_RAISED, _Raised(exc)))
+    seconds = time.perf_counter() - started
+    return [_pickled(item) for item in packed], ran, seconds
+
+
+def _pickled(item: tuple[int, Any]) -> bytes:
+    """One outcome, pickled on its own: if it cannot be, only its caller gets
+    the pickling error (and one that cannot be unpickled fails alone too)."""
+    try:
+        return pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        return pickle.dumps((_RAISED, _Raised(exc)), pickle.HIGHEST_PROTOCOL)
