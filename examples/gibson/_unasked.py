@@ -18,13 +18,33 @@ bytes (the read reports it). It is exact for bytes that arrived before the
 request is written; a stray reply that crosses the request on the wire is
 indistinguishable from the real one, and is caught one reply later, as a
 reply with no request pending.
+
+Once the asyncio client has taken the transport over (its replies arrive by
+callbacks, see ``examples/_transport.py``) nothing sits between the socket
+and the machine: every byte read went to the machine, so "bytes waiting" is
+just the socket's receive queue. :func:`transport_check` asks the kernel
+for its length (``FIONREAD``): one ``ioctl``, where a peek is a ``recv``
+that fails with ``EAGAIN`` when nothing is there -- an exception raised and
+caught in Python on every idle request (1.3 us against 0.5 us here, and the
+stream's layers around it).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from ambidex.io import AsyncStream, Stream, StreamClosedError
 
-__all__ = ["unasked_bytes_waiting"]
+try:
+    import fcntl
+    import termios
+
+    _FIONREAD: int | None = termios.FIONREAD
+except ImportError:  # Windows: no fcntl; the stream's peek answers there
+    _FIONREAD = None
+
+__all__ = ["transport_check", "unasked_bytes_waiting"]
 
 
 def unasked_bytes_waiting(stream: Stream | AsyncStream) -> bool:
@@ -39,3 +59,29 @@ def unasked_bytes_waiting(stream: Stream | AsyncStream) -> bool:
         return stream.unread_bytes_waiting()
     except StreamClosedError:
         return False
+
+
+def transport_check(stream: AsyncStream, transport: asyncio.Transport) -> Callable[[], bool]:
+    """The question of :func:`unasked_bytes_waiting`, for a connection whose
+    transport ``stream`` handed over: a function that answers it, cheaply.
+
+    A plain TCP socket where ``FIONREAD`` exists: the length of the socket's
+    receive queue, through its descriptor. Otherwise (TLS, whose records in
+    the socket may hold no data; no ``fcntl``): the stream's own answer.
+    """
+    sock = transport.get_extra_info("socket")
+    if _FIONREAD is None or sock is None or transport.get_extra_info("ssl_object") is not None:
+        return lambda: unasked_bytes_waiting(stream)
+    fd = sock.fileno()
+    request = _FIONREAD
+    count = bytearray(4)
+    nothing = bytes(4)
+
+    def bytes_queued() -> bool:
+        try:
+            fcntl.ioctl(fd, request, count, True)
+        except OSError:
+            return False  # closed or reset: not bytes (the write reports it)
+        return count != nothing
+
+    return bytes_queued

@@ -50,6 +50,9 @@ from ambidex.sansio import (
 HEADER: Final = struct.Struct("<HBI")
 """code (uint16), encoding (uint8), payload size (uint32), little-endian: 7 bytes."""
 
+_HEADER_SIZE: Final = HEADER.size
+_SMALL: Final = 4096  # payloads up to this size are taken with their header, then sliced
+
 _KEY_LENGTH: Final = struct.Struct("<H")
 _ERROR_CODE: Final = struct.Struct("<H")
 
@@ -273,14 +276,21 @@ class _Connection(ProtocolMachine):
 
     def receive_data(self, data: bytes) -> None:
         """Bytes from the peer; ``b""`` means the peer closed its side."""
-        self._check_usable()
+        if self._error is not None:
+            self._check_usable()
         if self._eof:
             raise LocalProtocolError("receive_data after end of file (b'') was already fed")
         if not data:
             self._eof = True
             return
-        with self._breaking():
+        try:
             self._buffer.feed(data)
+        except Exception:
+            # The rare path goes through _breaking (which records the error):
+            # entering a context manager for every chunk costs more than the
+            # rest of this method.
+            with self._breaking():
+                raise
 
     def _next_frame(self) -> tuple[int, int, bytes] | NeedData:
         frame = self._framing.read(self._buffer)
@@ -315,7 +325,8 @@ class ClientConnection(_Connection):
 
     def send(self, request: Request) -> bytes:
         """The bytes of one request, recorded as outstanding."""
-        self._check_can_send()
+        if self._error is not None or self._eof:
+            self._check_can_send()
         data = encode_request(request, max_payload=self.max_payload)
         self._sent.push(_CODES[type(request)])
         return data
@@ -337,43 +348,48 @@ class ClientConnection(_Connection):
     def next_event(self) -> Reply | ConnectionClosed | NeedData:
         if self._error is not None:
             self._check_usable()
+        # The hot path of every driver, called at least twice per reply (the
+        # reply, then NEED_DATA): one length, one header unpack, dictionary
+        # lookups instead of enum calls, no intermediate frame object.
+        buffer = self._buffer
+        held = len(buffer)
         try:
-            return self._next_reply()
+            if held and not self._sent:
+                # Any byte when nothing was asked breaks the protocol; saying so
+                # now keeps it from being taken for the next request's reply.
+                raise RemoteProtocolError(f"the server sent {held} bytes with no request pending")
+            if held < _HEADER_SIZE:
+                return self._at_end() if self._eof else NEED_DATA
+            # held >= 7, so never None:
+            code, encoding, size = buffer.peek_struct(HEADER)  # type: ignore[misc]
+            # Judge the header before waiting for the payload: garbage is
+            # reported after 7 bytes, not after whatever size it announces.
+            reply_code = self._check_header(code, encoding)
+            if size > self.max_payload:
+                raise LimitExceeded(
+                    "max_payload", size, self.max_payload, "declared payload size"
+                )
+            if held < _HEADER_SIZE + size:
+                return self._at_end() if self._eof else NEED_DATA
+            if size <= _SMALL:
+                # One call and two small copies beat two calls.
+                payload = buffer.consume(_HEADER_SIZE + size)[_HEADER_SIZE:]
+            else:
+                buffer.discard(_HEADER_SIZE)
+                payload = buffer.consume(size)
+            self._sent.pop()
+            if reply_code is Code.VALUE:
+                return Value(payload, _ENCODINGS[encoding])
+            if reply_code is Code.ERROR:
+                return _error_reply(payload)
+            if payload:
+                raise RemoteProtocolError(
+                    f"{reply_code.name} carries {len(payload)} unexpected bytes"
+                )
+            return _OK if reply_code is Code.OK else _NOT_FOUND
         except RemoteProtocolError as exc:
             self._fail(exc)
             raise
-
-    def _next_reply(self) -> Reply | ConnectionClosed | NeedData:
-        # The hot path of every driver: dictionary lookups instead of enum
-        # calls, one header unpack, no intermediate frame object.
-        buffer = self._buffer
-        if buffer and not self._sent:
-            # Any byte when nothing was asked breaks the protocol; saying so
-            # now keeps it from being taken for the next request's reply.
-            raise RemoteProtocolError(
-                f"the server sent {len(buffer)} bytes with no request pending"
-            )
-        header = buffer.peek_struct(HEADER)
-        if header is None:
-            return self._at_end() if self._eof else NEED_DATA
-        code, encoding, size = header
-        # Judge the header before waiting for the payload: garbage is reported
-        # after 7 bytes, not after whatever size it happens to announce.
-        reply_code = self._check_header(code, encoding)
-        if size > self.max_payload:
-            raise LimitExceeded("max_payload", size, self.max_payload, "declared payload size")
-        if len(buffer) < HEADER.size + size:
-            return self._at_end() if self._eof else NEED_DATA
-        buffer.discard(HEADER.size)
-        payload = buffer.consume(size)
-        self._sent.pop()
-        if reply_code is Code.VALUE:
-            return Value(payload, _ENCODINGS[encoding])
-        if reply_code is Code.ERROR:
-            return _error_reply(payload)
-        if payload:
-            raise RemoteProtocolError(f"{reply_code.name} carries {len(payload)} unexpected bytes")
-        return _OK if reply_code is Code.OK else _NOT_FOUND
 
     def _at_end(self) -> ConnectionClosed:
         if self._buffer:

@@ -135,6 +135,18 @@ async def serve(
     try:
         yield server
     finally:
+        # A connection accepted in the last turns of the loop may still have its
+        # accept task (asyncio's _accept_connection2) or its handler task
+        # waiting for a first step: closing the listener first makes that
+        # accept fail (3.10/3.11) and drop the socket unclosed, and a handler
+        # cancelled before its first step never runs the ``finally`` that
+        # closes its writer -- a ResourceWarning either way. So let the other
+        # tasks on this loop start first: a few turns, counted, not timed.
+        me = asyncio.current_task()
+        for _ in range(100):
+            if all(task in server._handlers for task in asyncio.all_tasks() if task is not me):
+                break
+            await asyncio.sleep(0)
         # Close the listener, then the connections, then wait: from Python 3.12
         # wait_closed() also waits for open connections to finish.
         listener.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,7 @@ async def test_room_granted_to_a_caller_cancelled_before_it_runs_is_handed_on() 
             assert len(client._room_waiters) == 2
             # What the reader does when first's reply comes, and, before second
             # can run, second is cancelled: the race this pins, made exact.
-            client._waiters.pop().cancel()
+            client._waiters.popleft()[0].cancel()
             client._grant_room()
             assert client._reserved == 1
             second.cancel()
@@ -92,3 +93,85 @@ async def test_cancelling_a_batch_caller_drops_all_its_replies_and_keeps_the_ord
             await batch
         assert await client.get("x") == "1"
         assert len(client._waiters) == 0
+
+
+# -- timeouts: one timer per connection (see AsyncClient._expire) -----------------------
+
+
+async def test_fifty_waiting_requests_arm_one_timer_and_all_time_out() -> None:
+    loop = asyncio.get_running_loop()
+    armed: list[float] = []
+    call_at = loop.call_at
+
+    def counting_call_at(when: float, callback: Any, *args: Any, **kwargs: Any) -> Any:
+        armed.append(when)
+        return call_at(when, callback, *args, **kwargs)
+
+    with ScriptedServer(silent) as server:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=0.3) as client:
+            setattr(loop, "call_at", counting_call_at)  # noqa: B010 (mypy: a method)
+            try:
+                tasks = [asyncio.create_task(client.get(f"k{i}")) for i in range(50)]
+                results = await asyncio.wait_for(
+                    asyncio.gather(*tasks, return_exceptions=True), 10
+                )
+            finally:
+                delattr(loop, "call_at")
+            assert all(type(result) is TimeoutError for result in results)
+            # Every request had a deadline; the connection armed a timer for the
+            # earliest, and again for what was left when it fired (deadlines
+            # microseconds apart), not one per request.
+            assert 1 <= len(armed) <= 3
+            assert len(client._waiters) == 50  # they keep their places
+
+
+async def test_a_shorter_timeout_set_while_a_longer_one_waits_fires_on_its_own_deadline() -> None:
+    with ScriptedServer(silent) as server:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=60) as client:
+            patient = asyncio.create_task(client.get("a"))
+            await asyncio.sleep(0)
+            client.timeout = 0.1
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(client.get("b"), 10)
+            assert not patient.done()  # its own deadline is a minute away
+            patient.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await patient
+            assert len(client._waiters) == 2
+
+
+async def test_the_timer_is_armed_again_for_requests_whose_deadline_is_later() -> None:
+    with ScriptedServer(silent) as server:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=0.2) as client:
+            first = asyncio.create_task(client.get("a"))
+            await asyncio.sleep(0.1)
+            second = asyncio.create_task(client.get("b"))
+            results = await asyncio.wait_for(
+                asyncio.gather(first, second, return_exceptions=True), 10
+            )
+            assert [type(result) for result in results] == [TimeoutError, TimeoutError]
+
+
+async def test_a_batch_that_times_out_raises_timeout_error_and_keeps_its_places() -> None:
+    with ScriptedServer(silent) as server:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=0.1) as client:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(client.get_many(["a", "b", "c"]), 10)
+            assert len(client._waiters) == 3
+            assert all(future.done() for future, _ in client._waiters)
+
+
+async def test_a_caller_cancelled_as_its_deadline_passes_is_cancelled_not_timed_out() -> None:
+    with ScriptedServer(silent) as server:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=0.05) as client:
+            task = asyncio.create_task(client.get("a"))
+            await asyncio.sleep(0)
+            future, deadline = client._waiters[0]
+            assert deadline is not None
+            # The timer and the cancellation in the same turn of the loop: the
+            # caller's own cancellation wins, and the timer leaves it alone.
+            client._expire()  # as if the deadline had come
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert future.done()

@@ -21,8 +21,8 @@ def test_the_blocking_client_is_the_generated_one() -> None:
     assert Client is generated.Client
     # The asyncio-only parts are gone, not merely unused.
     assert "asyncio" not in vars(generated)
-    assert not hasattr(Client, "_submit") and not hasattr(Client, "_read_replies")
-    assert hasattr(AsyncClient, "_submit")
+    assert not hasattr(Client, "_queue") and not hasattr(Client, "_read_replies")
+    assert hasattr(AsyncClient, "_queue")
 
 
 # -- blocking ---------------------------------------------------------------------------
@@ -142,3 +142,25 @@ def test_max_pending_below_one_is_refused_in_both_colours() -> None:
     for cls in (Client, AsyncClient):
         with pytest.raises(ValueError, match="max_pending"):
             cls(None, max_pending=0)  # type: ignore[arg-type]
+
+
+async def test_async_values_larger_than_one_read_arrive_whole_and_the_read_buffer_grows(
+    server: GibsonServer,
+) -> None:
+    from examples._transport import MIN_READ, ReplyProtocol
+
+    big = bytes(range(256)) * 4000  # 1,024,000 bytes: many reads of the first buffer size
+    async with await AsyncClient.connect("127.0.0.1", server.port) as client:
+        await client.set("big", big)
+        await client.set("small", b"s")
+        values = await asyncio.gather(
+            client.get("big"), client.get("small"), client.get("big"), client.get("small")
+        )
+        assert list(values) == [big, b"s", big, b"s"]
+        assert client._transport is not None
+        protocol = client._transport.get_protocol()
+        # The transport reads into the protocol's own buffer (no 256 KiB bytes
+        # object per read), which grew while the big values streamed in.
+        assert isinstance(protocol, ReplyProtocol)
+        assert isinstance(protocol, asyncio.BufferedProtocol)
+        assert len(protocol.get_buffer(-1)) > MIN_READ

@@ -17,26 +17,31 @@ Two things differ between the colours, and are marked so the generator knows:
 The asyncio colour shares one connection between any number of tasks and
 moves its bytes by callbacks (``examples/_transport.py``): requests go to the
 transport in the order they were made, and the transport's ``data_received``
-pairs each reply with the oldest waiting request through a ``PipelineQueue``,
-in the same turn of the loop (two turns per request, like raw streams). The
-blocking colour sends a request and reads its reply; ``execute_many`` and
-``get_many`` pipeline a batch (send N, then read N) in both colours.
+pairs each reply with the oldest waiting request (the machine's
+``PipelineQueue`` says which request a reply answers), in the same turn of
+the loop (two turns per request, like raw streams). The blocking colour
+sends a request and reads its reply; ``execute_many`` and ``get_many``
+pipeline a batch (send N, then read N) in both colours.
 """
 
 from __future__ import annotations
 
 import asyncio  # ambidex: async-only
-import collections  # ambidex: async-only
+import collections.abc  # ambidex: async-only
 import copy  # ambidex: async-only
+import functools  # ambidex: async-only
+import time  # ambidex: async-only
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TypeVar  # ambidex: async-only
 
-from ambidex import sansio  # ambidex: async-only
 from ambidex.io import AsyncStream
 from ambidex.sansio import NEED_DATA, RemoteProtocolError
 from examples._transport import ReplyProtocol  # ambidex: async-only
-from examples.gibson._unasked import unasked_bytes_waiting
+from examples.gibson._unasked import (
+    transport_check,  # ambidex: async-only
+    unasked_bytes_waiting,
+)
 from examples.gibson.protocol import (
     DEFAULT_MAX_PAYLOAD,
     ClientConnection,
@@ -57,6 +62,8 @@ from examples.gibson.protocol import (
 )
 
 IS_ASYNC = True
+
+_UNASKED = "the server sent bytes with no request pending (before this request was sent)"
 
 T = TypeVar("T")  # ambidex: async-only
 
@@ -110,12 +117,33 @@ class AsyncClient:
             # Replies are read as long as the connection lives (by callbacks, see
             # examples/_transport.py); timeouts are enforced where callers wait.
             stream.timeout = None
-            self._waiters: sansio.PipelineQueue[asyncio.Future[Reply]] = sansio.PipelineQueue()
+            # One entry per request on the wire, oldest first: (the caller's
+            # future, its deadline in loop time or None). The machine's own
+            # PipelineQueue pairs replies with requests; this deque mirrors it
+            # one for one (pushed and popped together), so a reply goes to
+            # the oldest entry. A future already done when its reply comes
+            # belongs to a caller who gave up: the reply is dropped.
+            self._waiters: collections.deque[tuple[asyncio.Future[Reply], float | None]] = (
+                collections.deque()
+            )
             # Requests queued in this turn of the loop, written together by
-            # _flush (scheduled once per turn); see _submit.
+            # _flush (scheduled once per turn); see _queue.
             self._outgoing: list[bytes] = []
             self._flush_scheduled = False
             self._transport: asyncio.Transport | None = None
+            # The running loop's clock (until _start binds the loop's own
+            # methods: once, not looked up per request).
+            self._loop_time: collections.abc.Callable[[], float] = _no_loop_yet
+            self._create_future: collections.abc.Callable[[], asyncio.Future[Reply]]
+            # Has the server sent bytes nobody asked for? (_start binds the
+            # cheapest exact answer once it has the transport.)
+            self._bytes_waiting: collections.abc.Callable[[], bool] = functools.partial(
+                unasked_bytes_waiting, stream
+            )
+            # One timer per connection, not per request: armed for the
+            # earliest deadline among the waiting requests; see _expire.
+            self._timer: asyncio.TimerHandle | None = None
+            self._timer_when = _NEVER
             self._broken = asyncio.Event()  # set when the connection fails or closes
             # Callers waiting for room (max_pending), first come first served:
             # (how many requests, woken when they fit). _reserved counts room
@@ -184,12 +212,17 @@ class AsyncClient:
         """Send one request and return its reply (an ERROR reply is returned, not raised)."""
         self._check_usable()
         if IS_ASYNC:
-            deadline = _deadline(self._timeout)
-            futures = await self._submit([request], deadline)
+            # The hot path of every call: no coroutine but this one, no timer
+            # of its own (see _expire), and the reply set on the future by
+            # _on_data in the turn it arrives.
+            deadline = None if self._timeout is None else self._loop_time() + self._timeout
+            if self._room_waiters or len(self._waiters) + self._reserved >= self.max_pending:
+                await self._wait_for_room(1, deadline)
+            future = self._queue([request], deadline)[0]
             try:
-                return await _until(futures[0], deadline)
+                return await future
             finally:
-                futures[0].cancel()  # no-op once answered; else its reply is dropped
+                future.cancel()  # no-op once answered; else its reply is dropped
         else:
             return await self._reply_number(await self._send([request]))
 
@@ -200,13 +233,16 @@ class AsyncClient:
         if not batch:
             return []
         if IS_ASYNC:
-            deadline = _deadline(self.timeout)
-            futures = await self._submit(batch, deadline)
+            deadline = None if self._timeout is None else self._loop_time() + self._timeout
+            await self._wait_for_room(len(batch), deadline)
+            futures = self._queue(batch, deadline)
             try:
-                return await self._wait_for_replies(futures, deadline)
+                if len(futures) == 1:
+                    return [await futures[0]]
+                return await asyncio.gather(*futures)
             finally:
                 # No-op for answered futures. The others (we timed out or were
-                # cancelled) keep their places; the reader drops their replies.
+                # cancelled) keep their places; _on_data drops their replies.
                 for future in futures:
                     future.cancel()
         else:
@@ -269,9 +305,14 @@ class AsyncClient:
         if self._error is None:
             self._error = error
         if IS_ASYNC:
-            for waiter in self._waiters.fail_all():
+            waiters = list(self._waiters)
+            self._waiters.clear()
+            for waiter, _ in waiters:
                 if not waiter.done():
                     waiter.set_exception(_copy_error(error))
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             for _, room in self._room_waiters:
                 if not room.done():
                     room.set_exception(ConnectionClosedError(f"connection failed: {error!r}"))
@@ -283,9 +324,7 @@ class AsyncClient:
         """Raise if the server sent bytes while nothing was outstanding and
         they are still unread (see :mod:`examples.gibson._unasked`)."""
         if unasked_bytes_waiting(self._stream):
-            raise RemoteProtocolError(
-                "the server sent bytes with no request pending (before this request was sent)"
-            )
+            raise RemoteProtocolError(_UNASKED)
 
     # -- blocking colour only (sync-only): one caller at a time, replies counted ----
 
@@ -329,33 +368,40 @@ class AsyncClient:
     # -- asyncio colour only (async-only, absent from the blocking twin): many tasks,
     #    one transport, replies delivered by its callbacks
 
-    async def _submit(  # ambidex: async-only
+    def _queue(  # ambidex: async-only
         self, requests: list[Request], deadline: float | None
     ) -> list[asyncio.Future[Reply]]:
         """Send ``requests`` (now, or with this turn's others); return their futures
-        in wire order.
+        in wire order. Called once the requests fit under max_pending.
 
-        The wait for room comes first: a caller cancelled there has recorded
-        nothing. Between recording the requests (machine, waiters) and
-        handing their bytes to the transport or the queue there is no await,
-        so the waiters' order is the order on the wire and no cancellation
-        falls between them (``transport.write`` never waits).
+        Not a coroutine: between recording the requests (machine, waiters)
+        and handing their bytes to the transport or the queue nothing can
+        interrupt, so the waiters' order is the order on the wire and no
+        cancellation falls between them (``transport.write`` never waits).
         """
-        await self._wait_for_room(len(requests), deadline)
-        self._check_usable()
-        if self._conn.outstanding == 0:
-            try:
-                self._refuse_unasked_bytes()
-            except RemoteProtocolError as exc:
-                self._break(exc)
-                raise
-        transport = self._start()
-        data = self._conn.send_many(requests)
-        loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[Reply]] = [loop.create_future() for _ in requests]
-        idle = not self._waiters and not self._outgoing
-        for future in futures:
-            self._waiters.push(future)
+        if self._closed or self._error is not None:
+            self._check_usable()
+        transport = self._transport
+        if transport is None:
+            transport = self._start()
+        waiters = self._waiters
+        idle = not waiters  # nothing on the wire, so nothing queued either
+        if idle and self._bytes_waiting():
+            # Bytes the server sent unasked (see examples.gibson._unasked):
+            # refused before they could be taken for these requests' replies.
+            error = RemoteProtocolError(_UNASKED)
+            self._break(error)
+            raise error
+        conn = self._conn
+        data = conn.send(requests[0]) if len(requests) == 1 else conn.send_many(requests)
+        create_future = self._create_future
+        futures: list[asyncio.Future[Reply]] = []
+        for _ in requests:
+            future = create_future()
+            futures.append(future)
+            waiters.append((future, deadline))
+        if deadline is not None and deadline < self._timer_when:
+            self._arm(deadline)
         # transport.write never waits, so nothing can cut a request in half.
         # Idle (nothing waiting, nothing queued): written at once. Else the
         # bytes join this turn's queue, which _flush writes in one go.
@@ -365,7 +411,7 @@ class AsyncClient:
             self._outgoing.append(data)
             if not self._flush_scheduled:
                 self._flush_scheduled = True
-                loop.call_soon(self._flush)
+                self._call_soon(self._flush)
         return futures
 
     def _start(self) -> asyncio.Transport:  # ambidex: async-only
@@ -373,11 +419,27 @@ class AsyncClient:
         hand does it at its first request, when there is surely a running loop):
         from then on replies arrive in :meth:`_on_data`."""
         if self._transport is None:
+            loop = asyncio.get_running_loop()
+            self._loop = loop
+            self._call_soon = loop.call_soon
+            # The loop's own methods, bound once. asyncio's loops make a plain
+            # Future and read time.monotonic: call those directly, one Python
+            # frame less per request (another loop's methods are kept).
+            if type(loop).create_future is asyncio.BaseEventLoop.create_future:
+                self._create_future = functools.partial(asyncio.Future, loop=loop)
+            else:
+                self._create_future = loop.create_future
+            if type(loop).time is asyncio.BaseEventLoop.time:
+                self._loop_time = time.monotonic
+            else:
+                self._loop_time = loop.time
             # connection_made sets self._transport, then the bytes the stream
             # had already received reach _on_data: all before this returns.
-            return self._stream.take_transport(
+            transport = self._stream.take_transport(
                 ReplyProtocol(self._on_made, self._on_data, self._on_lost)
             )
+            self._bytes_waiting = transport_check(self._stream, transport)
+            return transport
         return self._transport
 
     def _on_made(self, transport: asyncio.Transport) -> None:  # ambidex: async-only
@@ -391,12 +453,38 @@ class AsyncClient:
             self._transport.write(outgoing[0] if len(outgoing) == 1 else b"".join(outgoing))
         outgoing.clear()
 
-    async def _wait_for_replies(  # ambidex: async-only
-        self, futures: list[asyncio.Future[Reply]], deadline: float | None
-    ) -> list[Reply]:
-        if len(futures) == 1:
-            return [await _until(futures[0], deadline)]
-        return await _until(asyncio.gather(*futures), deadline)
+    def _arm(self, deadline: float) -> None:  # ambidex: async-only
+        """Make the connection's timer fire at ``deadline`` (earlier than it would)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(deadline, self._expire)
+        self._timer_when = deadline
+
+    def _expire(self) -> None:  # ambidex: async-only
+        """The timer fired: every waiting request whose deadline has come fails
+        with the builtin TimeoutError (its caller raises it; its reply, when it
+        comes, is dropped, as for any caller who gave up); the timer is armed
+        again for the earliest deadline left.
+
+        One timer per connection instead of one per request: a request with
+        a timeout costs a tuple entry and a comparison, not a TimerHandle
+        pushed on and taken off the loop's heap. The scan is over requests
+        still on the wire (at most max_pending, more only for one big batch),
+        once per deadline that comes.
+        """
+        due = max(self._timer_when, self._loop.time())
+        self._timer = None
+        self._timer_when = _NEVER
+        earliest = _NEVER
+        for future, deadline in self._waiters:
+            if deadline is None or future.done():
+                continue
+            if deadline <= due:
+                future.set_exception(TimeoutError("no reply within the client's timeout"))
+            elif deadline < earliest:
+                earliest = deadline
+        if earliest is not _NEVER:
+            self._arm(earliest)
 
     def _fits(self, count: int) -> bool:  # ambidex: async-only
         in_flight = len(self._waiters) + self._reserved
@@ -440,13 +528,15 @@ class AsyncClient:
         """Bytes from the server (the transport's callback): each reply goes to
         the oldest waiting request, in the same turn of the loop."""
         conn = self._conn
-        waiters = self._waiters
+        pop = self._waiters.popleft
         try:
             conn.receive_data(data)
             while (event := conn.next_event()) is not NEED_DATA:
                 if isinstance(event, ConnectionClosed):
                     raise ConnectionClosedError("the server closed the connection")
-                waiter = waiters.pop()
+                # The machine returned a reply, so a request was outstanding
+                # and its entry is here: the oldest, never the newest.
+                waiter = pop()[0]
                 if not waiter.done():  # done = its caller gave up: drop the reply
                     waiter.set_result(event)
             if self._room_waiters:
@@ -473,8 +563,13 @@ class AsyncClient:
             self._transport.abort()
 
 
-def _deadline(timeout: float | None) -> float | None:  # ambidex: async-only
-    return None if timeout is None else asyncio.get_running_loop().time() + timeout
+_NEVER = float("inf")  # ambidex: async-only
+
+
+def _no_loop_yet() -> float:  # ambidex: async-only
+    # Until the transport is taken over (the first request, or connect), the
+    # running loop's clock; afterwards _start binds loop.time directly.
+    return asyncio.get_running_loop().time()
 
 
 async def _until(  # ambidex: async-only
@@ -530,10 +625,7 @@ def _raise_error(reply: Reply) -> None:
 
 
 def _value_of(reply: Reply, key: str | bytes) -> bytes | str | None:
-    _raise_error(reply)
-    if isinstance(reply, NotFound):
-        return None
-    if isinstance(reply, Value):
+    if isinstance(reply, Value):  # the common case first
         try:
             return reply.decoded()
         except UnicodeDecodeError as exc:
@@ -542,6 +634,9 @@ def _value_of(reply: Reply, key: str | bytes) -> bytes | str | None:
             raise RemoteProtocolError(
                 f"the value of key {key!r} is flagged UTF8 but is not valid UTF-8: {exc}"
             ) from None
+    _raise_error(reply)
+    if isinstance(reply, NotFound):
+        return None
     raise AssertionError(f"the machine let {reply!r} through as a GET reply")
 
 

@@ -53,7 +53,8 @@ class PipelineQueue(Generic[T]):
 
     def push(self, token: T) -> None:
         """Record a request just written; its reply comes after all earlier ones."""
-        if self.full:
+        # `full` spelled out: this runs once per request of every pipelining driver.
+        if self.max_pending is not None and len(self._tokens) >= self.max_pending:
             raise LocalProtocolError(
                 f"{len(self._tokens)} requests already pending (max_pending={self.max_pending})"
             )

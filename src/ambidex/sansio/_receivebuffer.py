@@ -70,7 +70,7 @@ class ReceiveBuffer:
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append ``data``. Raises :class:`LimitExceeded` past ``max_buffer``."""
         if self.max_buffer is not None:
-            size = len(self) + len(data)
+            size = len(self._data) - self._start + len(data)  # len(self), without the call
             if size > self.max_buffer:
                 raise LimitExceeded("max_buffer", size, self.max_buffer, "unparsed data")
         self._data += data
