@@ -36,6 +36,12 @@ _MARKER = re.compile(
     r"#\s*ambidex\s*:\s*(?P<kind>sync-only|async-only|allow-blocking)(?![\w-])(?P<reason>.*)$"
 )
 
+_MAYBE_MARKER = re.compile(r"#\s*ambidex\s*:\s*(?:sync-only|async-only|allow-blocking)(?![\w-])")
+"""What every marker comment contains, searched in the whole text before the
+tokenizer runs: a text without it has no marker (a generated file names ambidex
+in its header, and tokenizing it just to find none cost the port a third of a
+second per 100k lines)."""
+
 
 @dataclass(frozen=True)
 class MarkerComment:
@@ -54,7 +60,7 @@ def marker_comments(text: str) -> dict[int, MarkerComment]:
     Text that does not tokenize has no markers: the converters and the lint
     report the syntax error themselves.
     """
-    if "ambidex" not in text:
+    if "ambidex" not in text or _MAYBE_MARKER.search(text) is None:
         return {}
     found: dict[int, MarkerComment] = {}
     try:

@@ -58,13 +58,14 @@ before it is returned, and a failure to compile is reported, never written.
 
 from __future__ import annotations
 
+import ast
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from ambidex._callgraph import build
+from ambidex._callgraph import Function, build
 from ambidex._rules import Kind, RuleTable
-from ambidex._unawaited import find_unawaited, twin_types
+from ambidex._unawaited import async_side, find_unawaited, twin_types
 from ambidex.codegen._flags import declared_flags
 from ambidex.codegen._renames import Renames
 from ambidex.codegen._source import Conversion, Diagnostic, python_lines
@@ -148,43 +149,43 @@ def to_async(
     twins = type_twins(table)
     rename_table = Renames.build(dict(renames), to="async")
     outputs: dict[str, str] = {}
+    output_trees: dict[str, ast.Module] = {}
+    functions_of: dict[str, list[Function]] = {path: [] for path in graph.modules}
+    for function in graph.functions.values():
+        functions_of[function.module.path].append(function)
     for path, text in modules.items():
         module = graph.modules.get(path)
         if module is None:
             outputs[path] = text
             continue
-        editor = ModuleEditor(planner, module, twins)
+        editor = ModuleEditor(planner, module, twins, functions_of[path])
         editor.run()
         diagnostics += editor.diagnostics
+        # Each step hands on the tree of its text while it has one: parsed once
+        # per distinct text, and the compile check and `verify` read the last one.
+        tree: ast.Module | None = module.tree
         output = text
         if len(editor.edits):
             try:
-                output = drop_unused_imports(module.tree, editor.edits.apply())
+                output, tree = drop_unused_imports(module.tree, editor.edits.apply())
             except ValueError as exc:  # overlapping edits: a bug here, not in the input
                 diagnostics.append(
                     Diagnostic(path, 1, 1, f"internal error while converting: {exc}")
                 )
-        output = rename(path, output, rename_table, diagnostics)
+        output, tree = rename(path, output, rename_table, diagnostics, tree)
         if DROPPED in output:
             output = "".join(
                 line for line in python_lines(output) if line.strip() != DROPPED
             )
             output = output.rstrip("\n") + "\n"  # a dropped last statement leaves blank lines
-        try:
-            if output != originals[path]:  # the source itself parsed
-                compile(output, path, "exec", dont_inherit=True)
-        except SyntaxError as exc:
-            diagnostics.append(
-                Diagnostic(
-                    path,
-                    exc.lineno or 1,
-                    exc.offset or 1,
-                    f"internal error: the converted module does not compile ({exc.msg})",
-                )
-            )
+            tree = None
+        if output != originals[path]:  # the source itself parsed
+            tree = compiled(path, output, tree, diagnostics)
         outputs[path] = output
+        if tree is not None:
+            output_trees[path] = tree
     if not any(d.error for d in diagnostics):
-        diagnostics += verify(outputs, table, planner, sources=modules)
+        diagnostics += verify(outputs, table, planner, sources=modules, trees=output_trees)
     if strict:
         # Every warning above says the output may block the loop or may be
         # wrong: a call that still blocks, a coroutine overriding an outside
@@ -209,15 +210,51 @@ def to_async(
     return Conversion(outputs, diagnostics, explanations, unused)
 
 
+def compiled(
+    path: str, output: str, tree: ast.Module | None, diagnostics: list[Diagnostic]
+) -> ast.Module | None:
+    """Compile a converted module (``tree``: its parse, when known); a failure
+    is an internal error, added to ``diagnostics``. Returns the module's tree
+    (None when it does not compile).
+
+    Compiling the tree finds what compiling the text finds (both run the
+    same compiler after the parser: ``await`` outside ``async def``,
+    ``return`` outside a function, a misplaced ``nonlocal``), and a text
+    that does not parse raises the same error from :func:`ast.parse`.
+    """
+    try:
+        if tree is None:
+            tree = ast.parse(output, filename=path)
+        compile(tree, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        diagnostics.append(
+            Diagnostic(
+                path,
+                exc.lineno or 1,
+                exc.offset or 1,
+                f"internal error: the converted module does not compile ({exc.msg})",
+            )
+        )
+        return None
+    return tree
+
+
 def verify(
     outputs: Mapping[str, str],
     table: RuleTable,
     planner: Planner,
     *,
     sources: Mapping[str, str],
+    trees: Mapping[str, ast.Module] | None = None,
 ) -> list[Diagnostic]:
     """The guarantee, checked on the output: see :func:`to_async`. Findings
-    are located in ``sources`` (the output has lines the port added)."""
+    are located in ``sources`` (the output has lines the port added).
+
+    ``trees``: the syntax trees of some outputs, parsed from exactly those
+    texts (the analysis reads them, it does not parse those texts again).
+    What is checked is the output's text either way: a tree given here is
+    the parse of that text, never the conversion's tree of the source.
+    """
     made_async = [planner.graph.functions[key] for key in planner.reasons]
     names = {f.name for f in made_async if f.cls is not None}
     # The awaited methods of the twins the port brought in, and of what their
@@ -250,7 +287,8 @@ def verify(
             and rule.async_.rsplit(".", 1)[0] in used
         ):
             names.add(rule.async_.rsplit(".", 1)[1])
-    found = find_unawaited(outputs, table, async_names=names)
+    graph = build(outputs, async_side(table), trees=trees)
+    found = find_unawaited(outputs, table, async_names=names, graph=graph)
     mappers: dict[str, Callable[[int], int]] = {}
     diagnostics = []
     for f in found:

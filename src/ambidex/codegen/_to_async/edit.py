@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from ambidex._callgraph import Call, CallKind, Function, Module, own_nodes
 from ambidex._rules import Kind, Rule, RuleTable
-from ambidex.codegen._source import Diagnostic, Edits, SourceText
+from ambidex.codegen._source import Diagnostic, Edits, SourceText, parent_map
 from ambidex.codegen._to_async.imports import ImportSpeller
 from ambidex.codegen._to_async.plan import Planner
 
@@ -62,7 +62,16 @@ def type_twins(table: RuleTable) -> dict[str, str]:
 class ModuleEditor(ImportSpeller):
     """The edits of one module."""
 
-    def __init__(self, planner: Planner, module: Module, type_twins: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        planner: Planner,
+        module: Module,
+        type_twins: Mapping[str, str],
+        functions: list[Function] | None = None,
+    ) -> None:
+        """``functions``: the graph's functions defined in ``module``, in the graph's
+        order (found here when not given; a caller editing every module groups
+        them once instead of scanning the whole graph for each module)."""
         self.planner = planner
         self.graph = planner.graph
         self.module = module
@@ -76,11 +85,10 @@ class ModuleEditor(ImportSpeller):
         self.async_items: set[int] = set()
         self.async_withs: list[ast.With] = []
         """ids of nodes already replaced (their insides are not edited again)."""
-        self.parents: dict[int, ast.AST] = {}
-        for parent in ast.walk(module.tree):
-            for child in ast.iter_child_nodes(parent):
-                self.parents[id(child)] = parent
-        self.functions = [f for f in self.graph.functions.values() if f.module is module]
+        self.parents = parent_map(module.tree)
+        if functions is None:
+            functions = [f for f in self.graph.functions.values() if f.module is module]
+        self.functions = functions
         self.by_node = {id(f.node): f for f in self.functions}
         self.diagnostics: list[Diagnostic] = []
 

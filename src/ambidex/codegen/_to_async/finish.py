@@ -1,7 +1,11 @@
 """sync -> async, step 3: after the edits -- unused imports and renames.
 
 Both work on a second parse of the converted text, so they see the code as
-converted and never collide with the conversion's own edits.
+converted and never collide with the conversion's own edits. Each hands back,
+with its text, the syntax tree of that text when it has one (it parsed the
+text and changed nothing): the next step, the compile check and the
+verification (:func:`ambidex.codegen._to_async.verify`) then read that tree
+instead of parsing the same text again.
 """
 
 from __future__ import annotations
@@ -18,16 +22,25 @@ from ambidex.codegen._renames import Renames, apply_renames
 from ambidex.codegen._source import Diagnostic, Edits, SourceText
 
 
-def rename(path: str, text: str, table: Renames, diagnostics: list[Diagnostic]) -> str:
+def rename(
+    path: str,
+    text: str,
+    table: Renames,
+    diagnostics: list[Diagnostic],
+    tree: ast.Module | None = None,
+) -> tuple[str, ast.Module | None]:
     """The module-path segments (``_sync`` -> ``_async``) and the user's renames.
 
     A second parse of the converted text: the renames then see the code as
-    converted (and never collide with the conversion's own edits).
+    converted (and never collide with the conversion's own edits). ``tree``
+    is that parse when the caller has it. Returns the text and its tree (None
+    when the renames changed it, or it does not parse).
     """
-    try:
-        tree = ast.parse(text, filename=path)
-    except SyntaxError:
-        return text  # reported by the compile check
+    if tree is None:
+        try:
+            tree = ast.parse(text, filename=path)
+        except SyntaxError:
+            return text, None  # reported by the compile check
     source = SourceText(text)
     edits = Edits(source)
     apply_renames(
@@ -39,12 +52,12 @@ def rename(path: str, text: str, table: Renames, diagnostics: list[Diagnostic]) 
         is_package=is_package_path(path),
     )
     if not len(edits):
-        return text
+        return text, tree
     try:
-        return edits.apply()
+        return edits.apply(), None
     except ValueError as exc:
         diagnostics.append(Diagnostic(path, 1, 1, f"internal error while renaming: {exc}"))
-        return text
+        return text, tree
 
 
 _CODE_STRING = re.compile(r"\s*[\w.]+(\s*[\[\],|]\s*[\w.]*)*\s*")
@@ -53,17 +66,18 @@ Stricter than :mod:`._imports`' (no words separated by spaces alone), which
 the names this converter drops depend on."""
 
 
-def drop_unused_imports(original: ast.Module, text: str) -> str:
+def drop_unused_imports(original: ast.Module, text: str) -> tuple[str, ast.Module | None]:
     """Drop the imports the port left unused (``import time`` once it is ``asyncio.sleep``).
 
     Only names the source used are dropped: an import the source already had
     unused stays, it is not the port's business. A statement that loses some
     of its names is rewritten on one line; one that loses all of them goes.
+    Returns the text and its tree (None when an import went, or it does not parse).
     """
     try:
         tree = ast.parse(text)
     except SyntaxError:
-        return text  # reported by the compile check
+        return text, None  # reported by the compile check
     before = used_names(original, _CODE_STRING)
     after = used_names(tree, _CODE_STRING)
     source = SourceText(text)
@@ -90,4 +104,4 @@ def drop_unused_imports(original: ast.Module, text: str) -> str:
         else:
             module = "." * statement.level + (statement.module or "")
             edits.replace(start, end, f"from {module} import {names}")
-    return edits.apply() if len(edits) else text
+    return (edits.apply(), None) if len(edits) else (text, tree)
