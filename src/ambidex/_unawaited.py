@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ambidex._callgraph import Call, CallGraph, CallKind, Function, build, own_nodes
+from ambidex._callgraph._model import parent_map
 from ambidex._rules import Kind, Rule, RuleTable
 
 __all__ = ["Unawaited", "async_side", "find_unawaited", "twin_types"]
@@ -190,9 +191,7 @@ class _Checker:
         if id(outer.node) in self._walked:
             return
         self._walked.add(id(outer.node))
-        for parent in ast.walk(outer.node):
-            for child in ast.iter_child_nodes(parent):
-                self.parents[id(child)] = parent
+        self.parents.update(parent_map(outer.node))
 
     def must_await(self, call: Call) -> str | None:
         """What the call runs that must be awaited, spelled for the message."""
