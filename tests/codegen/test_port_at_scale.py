@@ -23,6 +23,7 @@ import inspect
 import smtplib
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -41,10 +42,10 @@ def test_the_port_parses_each_text_once_the_verification_reads_the_outputs_trees
     parsed: Counter[str] = Counter()
     real_parse = ast.parse
 
-    def counting_parse(source: str | bytes, *args: object, **kwargs: object) -> ast.Module:
+    def counting_parse(source: str | bytes, *args: Any, **kwargs: Any) -> Any:
         assert isinstance(source, str)
         parsed[source] += 1
-        return real_parse(source, *args, **kwargs)  # type: ignore[arg-type]
+        return real_parse(source, *args, **kwargs)
 
     monkeypatch.setattr(ast, "parse", counting_parse)
     conversion = to_async(SAMPLE, table=DEFAULT_TABLE, renames={})
