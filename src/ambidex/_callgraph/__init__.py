@@ -70,6 +70,7 @@ __all__ = [
     "Module",
     "build",
     "own_nodes",
+    "resolve_again",
     "spelled",
 ]
 
@@ -79,6 +80,7 @@ def build(
     table: RuleTable,
     *,
     trees: Mapping[str, ast.Module] | None = None,
+    keep_sites: bool = False,
 ) -> CallGraph:
     """Analyse ``modules`` (display path -> source) together.
 
@@ -87,6 +89,9 @@ def build(
     ``trees`` are syntax trees already parsed from these texts (another
     graph's ``modules[path].tree``; the analysis does not change them), so
     that two analyses of one large tree parse it, and hold it, once.
+    ``keep_sites`` keeps what the walk collected, so that
+    :func:`resolve_again` can read the same modules through another table
+    without parsing or walking them again.
     """
     parsed: dict[str, Module] = {}
     syntax_errors: list[tuple[str, int, int, str]] = []
@@ -104,11 +109,44 @@ def build(
     classes: dict[str, Class] = {}
     for module in parsed.values():
         _Indexer(functions, classes, module).run()
-    resolver = _Resolver(parsed, functions, classes, table)
+    return _resolved(parsed, functions, classes, syntax_errors, table, keep_sites)
+
+
+def resolve_again(graph: CallGraph, table: RuleTable) -> CallGraph:
+    """The modules of ``graph`` (built with ``keep_sites``) with every call site
+    resolved anew against ``table``.
+
+    The lint reads one tree twice: for blocking calls with the table, then for
+    coroutines never awaited with the table's async side. The walk that finds
+    definitions, bindings and call sites does not depend on the table, so it
+    is done once; what depends on it (types from rows, each call's row and
+    callees) is decided again. The functions and classes are shared, and
+    their calls replaced: ``graph`` must not be used after this.
+    """
+    for function in graph.functions.values():
+        function.calls = []
+    for cls in graph.classes.values():
+        cls._bases = None
+    return _resolved(
+        graph.modules, graph.functions, graph.classes, graph.syntax_errors, table, False
+    )
+
+
+def _resolved(
+    modules: dict[str, Module],
+    functions: dict[str, Function],
+    classes: dict[str, Class],
+    syntax_errors: list[tuple[str, int, int, str]],
+    table: RuleTable,
+    keep_sites: bool,
+) -> CallGraph:
+    """Every call site the walk collected, resolved against ``table``."""
+    resolver = _Resolver(modules, functions, classes, table)
     for function in functions.values():
         for pending in function._pending:
             call = resolver.resolve(function, pending)
             if call is not None:
                 function.calls.append(call)
-        function._pending = []
-    return CallGraph(parsed, functions, classes, syntax_errors, table, resolver)
+        if not keep_sites:
+            function._pending = []
+    return CallGraph(modules, functions, classes, syntax_errors, table, resolver)

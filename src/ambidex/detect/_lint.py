@@ -63,7 +63,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ambidex._callgraph import OFFLOAD_CALLS, OFFLOAD_METHODS, Call, CallGraph, CallKind, Function
+from ambidex._callgraph import (
+    OFFLOAD_CALLS,
+    OFFLOAD_METHODS,
+    Call,
+    CallGraph,
+    CallKind,
+    Function,
+    resolve_again,
+)
 from ambidex._callgraph import build as build_callgraph
 from ambidex._callgraph import own_nodes as _own_nodes
 from ambidex._callgraph import spelled as dotted_spelling
@@ -360,14 +368,14 @@ def _lint_sources(
 ) -> LintResult:
     result = LintResult()
     try:
-        graph = build_callgraph(modules, table)
+        graph = build_callgraph(modules, table, keep_sites=True)
     except RecursionError:
         # One module too deep for the parser (or for the analysis' walks)
         # must not cost the findings of all the others: name it, lint the rest.
         deep = too_deep(modules) or _too_deep_to_analyse(modules, table)
         result.syntax_errors = [Finding(path, 1, 1, SYNTAX_ERROR, TOO_DEEP) for path in deep]
         modules = {path: text for path, text in modules.items() if path not in deep}
-        graph = build_callgraph(modules, table)
+        graph = build_callgraph(modules, table, keep_sites=True)
     linter = _Linter(graph, blocking)
     for path, line, col, message in graph.syntax_errors:
         result.syntax_errors.append(
@@ -380,11 +388,12 @@ def _lint_sources(
     named: set[int] = {index for index, _path, _first, _last in spans}
     silenced: set[int] = set()
     blocking_findings = [*linter.findings(), *linter.fake_async()]
-    # The never-awaited check needs a graph of its own (the table's async side);
-    # it reuses the syntax trees, and this graph goes before that one is built:
-    # on a site-packages each costs hundreds of megabytes.
-    del linter, graph
-    async_graph = build_callgraph(parsed, async_side(table), trees=trees)
+    # The never-awaited check reads the same modules through the table's async
+    # side: the call sites are resolved again (the parse and the walk are
+    # shared), and this graph's calls go as that one's are made.
+    del linter
+    async_graph = resolve_again(graph, async_side(table))
+    del graph
     unawaited = [
         Finding(f.path, f.line, f.col, NEVER_AWAITED, f.message)
         for f in find_unawaited(parsed, table, lenient=True, graph=async_graph)
