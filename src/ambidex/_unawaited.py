@@ -34,7 +34,9 @@ set from one) but the method's name is one that became async, the finding is
 from __future__ import annotations
 
 import ast
+import bisect
 import importlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -180,6 +182,8 @@ class _Checker:
         self.parents: dict[int, ast.AST] = {}
         """Child -> parent, filled a function at a time (see :meth:`enter`)."""
         self._walked: set[int] = set()
+        self._async_lines: dict[str, list[int]] = {}
+        """Per module: the numbers of the lines that spell ``async`` or ``await``."""
         self.returns_coroutine: dict[str, Call] = {}
         """Plain functions that return a coroutine they did not await, and the call."""
 
@@ -280,10 +284,14 @@ class _Checker:
             if c.kind is CallKind.CALL and not c.type_checking
         ]
         # Plain functions that hand back a coroutine: their callers must await them.
+        # Only a call that runs analysed code or has a row can be one (must_await);
+        # the rest are left out of the rounds, in the same order.
+        returning = [c for c in calls if (c.callees or c.overrides or c.rule is not None)
+                     and not c.caller.is_async]
         changed = True
         while changed:
             changed = False
-            for call in calls:
+            for call in returning:
                 caller = call.caller
                 if caller.is_async or caller.key in self.returns_coroutine:
                     continue
@@ -294,8 +302,7 @@ class _Checker:
         for call in calls:
             findings += self.check(call)
         for function in self.graph.functions.values():
-            text = function.module.text
-            if "async" in text or "await" in text:  # an async genexp needs one of them
+            if self.may_hold_async_genexp(function):
                 findings += self.async_genexps_consumed(function)
         findings.sort(key=lambda f: (f.path, f.line, f.col))
         return findings
@@ -398,6 +405,31 @@ class _Checker:
             "close is a coroutine function); use `async with` on the object itself, or "
             "try/finally with `await x.close()`"
         )
+
+    def may_hold_async_genexp(self, function: Function) -> bool:
+        """Whether the lines of ``function`` (its decorators included) spell
+        ``async`` or ``await``, which an async generator expression needs: most
+        functions of a large tree do not, and walking them all was the check's
+        main cost."""
+        module = function.module
+        lines = self._async_lines.get(module.path)
+        if lines is None:
+            text = module.text
+            lines = self._async_lines[module.path] = (
+                [
+                    number
+                    for number, line in enumerate(_source_lines(text), start=1)
+                    if "async" in line or "await" in line
+                ]
+                if "async" in text or "await" in text
+                else []
+            )
+        if not lines:
+            return False
+        node = function.node
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        at = bisect.bisect_left(lines, first)
+        return at < len(lines) and lines[at] <= (node.end_lineno or node.lineno)
 
     def async_genexps_consumed(self, function: Function) -> list[Unawaited]:
         """``any(x async for x in ...)``: an async generator expression handed to
@@ -572,6 +604,16 @@ class _Checker:
     @staticmethod
     def where(call: Call) -> str:
         return f"{call.caller.module.path}:{call.line}"
+
+
+#: What ends a line for the tokenizer (and so for ``lineno``): not the other
+#: characters ``str.splitlines`` breaks at (form feed, U+2028...).
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _source_lines(text: str) -> list[str]:
+    """``text``'s lines as the parser numbers them."""
+    return _LINE_END.split(text)
 
 
 def awaited_function_names(functions: Iterable[Function]) -> set[str]:
