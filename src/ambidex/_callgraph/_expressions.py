@@ -28,6 +28,9 @@ from ambidex._callgraph._model import (
 )
 from ambidex._callgraph._resolving import _Resolving
 
+#: A memo's "not asked yet" (None is a value: "nothing known").
+_UNSEEN = _Val(dotted="<unseen>")
+
 
 class _Expressions:
     """Expressions, call results, return values, annotations (a part of the resolver)."""
@@ -38,12 +41,18 @@ class _Expressions:
         """What ``node`` evaluates to in ``scope``, remembered per (node, scope).
 
         Like :meth:`binding`'s, the memo of the indexing phase is its own.
+        Keyed by the objects themselves (nodes and scopes hash by identity): no
+        key to build per question, and a node parsed for the occasion (a string
+        annotation) stays alive while its value is remembered, so its address
+        is never taken by another node that would find that value.
         """
-        memo = self._indexing_evals if self._indexing else self._evals
-        key = (id(node), id(scope))
-        if key in memo:
-            return memo[key]
-        value = memo[key] = self._eval(node, scope)
+        evals = self._indexing_evals if self._indexing else self._evals
+        memo = evals.get(scope)
+        if memo is None:
+            memo = evals[scope] = {}
+        value = memo.get(node, _UNSEEN)
+        if value is _UNSEEN:
+            value = memo[node] = self._eval(node, scope)
         return value
 
     def _eval(

@@ -70,8 +70,8 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         # whole tree: lint over a site-packages did not end in 6 minutes.
         self._indexing_memo: dict[int, _Val | None] = {}
         self._indexing_returns: dict[str, _Val | None] = {}
-        self._evals: dict[tuple[int, int], _Val | None] = {}
-        self._indexing_evals: dict[tuple[int, int], _Val | None] = {}
+        self._evals: dict[object, dict[ast.expr, _Val | None]] = {}
+        self._indexing_evals: dict[object, dict[ast.expr, _Val | None]] = {}
         self._busy: set[int] = set()
         self._returns: dict[str, _Val | None] = {}
         self._overrides: dict[str, list[Class]] | None = None

@@ -33,8 +33,8 @@ class _Resolving(Protocol):
     _memo: dict[int, _Val | None]
     _indexing_memo: dict[int, _Val | None]
     _indexing_returns: dict[str, _Val | None]
-    _evals: dict[tuple[int, int], _Val | None]
-    _indexing_evals: dict[tuple[int, int], _Val | None]
+    _evals: dict[object, dict[ast.expr, _Val | None]]
+    _indexing_evals: dict[object, dict[ast.expr, _Val | None]]
     _busy: set[int]
     _returns: dict[str, _Val | None]
     _overrides: dict[str, list[Class]] | None
