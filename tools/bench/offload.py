@@ -1,6 +1,9 @@
 """Benchmark ambidex.offload against what people use today, in one run.
 
-    python tools/bench/offload.py [--rounds R] [--calls N] [--lines L] [--only WORD]
+    python tools/bench/offload.py [--rounds R] [--calls N] [--lines L] [--only WORD[,WORD]]
+
+``--only threads,process,file`` runs the rows issue 13 sets goals for (a few
+seconds); the output ends with each goal and whether this run met it.
 
 Each row times one workload done by every contender; the contenders of a
 row take turns (round 1: A B C D, round 2: B C D A, ...) and the table shows
@@ -17,6 +20,8 @@ above 1.00 means ambidex is faster than that peer.
   (both with the ``forkserver`` start method, workers started before timing).
 * file lines: ``async for line in f`` over an L-line text file, against the
   same loop in plain blocking Python (the "sync" column), aiofiles and anyio.
+* file lines binary: the same in binary mode (``"rb"``), against plain
+  blocking Python only.
 * file chunks: ``await f.read(64 KiB)`` until EOF over the same file (binary),
   against aiofiles and anyio.
 
@@ -219,6 +224,20 @@ def file_rows(path: Path, lines: int) -> list[Row]:
                 count += 1
         assert count == lines, count
 
+    async def binary_lines_ambidex() -> None:
+        count = 0
+        async with open_file(path, "rb") as f:
+            async for _ in f:
+                count += 1
+        assert count == lines, count
+
+    def binary_lines_sync() -> None:
+        count = 0
+        with open(path, "rb") as f:  # the sync baseline, blocking on purpose
+            for _ in f:
+                count += 1
+        assert count == lines, count
+
     size = path.stat().st_size
 
     async def chunks_ambidex() -> None:
@@ -251,6 +270,7 @@ def file_rows(path: Path, lines: int) -> list[Row]:
     chunk_contenders["anyio"] = chunks_anyio
     return [
         Row(f"file lines ({lines})", line_contenders),
+        Row("file lines binary", {"ambidex": binary_lines_ambidex, "sync": binary_lines_sync}),
         Row(f"file chunks ({size >> 10} KiB)", chunk_contenders),
     ]
 
@@ -620,7 +640,7 @@ GOALS = [
     ("threads x1000", "to_thread", 1.0),
     ("process x1", "run_in_executor", 1.0),
     ("process x64", "run_in_executor", 1.0),
-    ("file lines (", "sync", 1 / 3),
+    ("file lines", "sync", 1 / 3),
     ("file lines binary", "sync", 1 / 3),
     ("file chunks", "aiofiles", 1.0),
 ]
@@ -631,7 +651,7 @@ def print_goals(rows: list[Row]) -> None:
     lines = []
     for prefix, peer, least in GOALS:
         for row in rows:
-            if not row.name.startswith(prefix) or peer not in row.times:
+            if row.name.split(" (")[0] != prefix or peer not in row.times:
                 continue
             ours = statistics.median(row.times[next(iter(row.contenders))])
             theirs = statistics.median(row.times[peer])
@@ -660,7 +680,8 @@ async def main_async(args: argparse.Namespace) -> None:
         if not args.only or any(w in args.only for w in ("sqlite", "odbc", "wrap")):
             rows += await wrap_rows(args, Path(tmp))
         if args.only and args.only != "wrap":
-            rows = [row for row in rows if args.only in row.name]
+            words = args.only.split(",")
+            rows = [row for row in rows if any(word in row.name for word in words)]
         elif args.only == "wrap":
             rows = [row for row in rows if row.name.startswith(("sqlite", "odbc"))]
         if any(row.name.startswith("process") for row in rows):
@@ -680,7 +701,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--lines", type=int, default=20_000)
     parser.add_argument("--only", default="", help="run only the rows whose name contains this "
-                        "('wrap': the offload.wrap rows)")
+                        "(or one of these, comma-separated; 'wrap': the offload.wrap rows; "
+                        "'threads,process,file': issue 13's goal rows)")
     parser.add_argument("--queries", type=int, default=10_000, help="wrap: point SELECTs")
     parser.add_argument("--insert-rows", type=int, default=100_000, help="wrap: executemany rows")
     parser.add_argument("--iter-rows", type=int, default=1_000_000,
