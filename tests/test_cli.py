@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +45,41 @@ def test_importing_the_cli_imports_no_part_of_the_toolkit() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "['ambidex.cli']"
+
+
+def test_generate_with_nothing_to_do_imports_only_what_reading_and_hashing_need(
+    tmp_path: Path,
+) -> None:
+    # `ambidex generate` on an up-to-date tree reads and hashes files: it must not
+    # pay for the converters, the markers, the rule table or the syntax-tree
+    # machinery (dataclasses brings inspect, ast, dis and tokenize).
+    (tmp_path / "pyproject.toml").write_text(
+        '[[tool.ambidex.generate]]\nsource = "pkg/_async"\ntarget = "pkg/_sync"\n'
+    )
+    (tmp_path / "pkg" / "_async").mkdir(parents=True)
+    (tmp_path / "pkg" / "_async" / "m.py").write_text(
+        "import asyncio\n\n\nasync def f() -> None:\n    await asyncio.sleep(0)\n"
+    )
+    assert main_in(tmp_path, ["generate"]) == 0  # writes pkg/_sync/m.py
+    code = (
+        "import sys\n"
+        "from ambidex.cli import main\n"
+        "assert main(['generate']) == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ambidex.') or m in "
+        "('dataclasses', 'inspect', 'ast', 'tokenize', 'dis')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert result.stdout.strip() == str(
+        ["ambidex._config", "ambidex._sourcefiles", "ambidex.cli", "ambidex.codegen",
+         "ambidex.codegen._cli", "ambidex.codegen._generate"]
+    )
+
+
+def main_in(folder: Path, argv: list[str]) -> int:
+    result = subprocess.run(
+        [sys.executable, "-m", "ambidex", *argv], capture_output=True, text=True, cwd=folder,
+        check=False,
+    )
+    return result.returncode

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,19 +39,35 @@ KNOWN_KEYS = frozenset(
 _LINT_KEYS = frozenset({"blocking", "ignore", "allow_blocking"})
 
 
-@dataclass(frozen=True)
 class Config:
-    """``[tool.ambidex]`` of one project, with paths resolved against its root."""
+    """``[tool.ambidex]`` of one project, with paths resolved against its root.
 
-    root: Path
-    """The folder holding pyproject.toml (the current folder when there is none)."""
-    pyproject: Path | None
-    section: Mapping[str, Any] = field(default_factory=dict)
-    """The raw ``[tool.ambidex]`` table."""
-    user_table: RuleTable | None = None
-    """The rule table with the user's ``[[tool.ambidex.rules]]``; None when there are none."""
-    text: str = ""
-    """The text of pyproject.toml, to locate errors in it (tomllib gives no lines)."""
+    A plain class, not a dataclass: ``generate`` on an up-to-date tree reads
+    the configuration and nothing else, and importing :mod:`dataclasses`
+    (which imports :mod:`inspect`, :mod:`ast`, :mod:`dis` and :mod:`tokenize`)
+    was a tenth of its time.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        pyproject: Path | None,
+        section: Mapping[str, Any] | None = None,
+        user_table: RuleTable | None = None,
+        text: str = "",
+    ) -> None:
+        self.root = root
+        """The folder holding pyproject.toml (the current folder when there is none)."""
+        self.pyproject = pyproject
+        self.section: Mapping[str, Any] = {} if section is None else section
+        """The raw ``[tool.ambidex]`` table."""
+        self.user_table = user_table
+        """The rule table with the user's ``[[tool.ambidex.rules]]``; None when there are none."""
+        self.text = text
+        """The text of pyproject.toml, to locate errors in it (tomllib gives no lines)."""
+
+    def __repr__(self) -> str:
+        return f"Config(root={self.root!r}, pyproject={self.pyproject!r})"
 
     @property
     def table(self) -> RuleTable:

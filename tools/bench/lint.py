@@ -125,11 +125,28 @@ def _uptime() -> str:
 
 def _row(name: str, lines: int, measured: tuple[float, float, float], extra: str = "") -> None:
     wall, cpu, rss = measured
-    print(f"{name:<26} {wall:>8.2f}s {cpu:>8.2f}s {rss:>8.0f} MB {lines / cpu:>12,.0f} {extra}")
+    digits = 3 if cpu < 1 else 2  # the generate rows are judged in milliseconds
+    print(f"{name:<26} {wall:>8.{digits}f}s {cpu:>8.{digits}f}s {rss:>8.0f} MB "
+          f"{lines / cpu:>12,.0f} {extra}")
+
+
+def _compile_ambidex() -> None:
+    """Write the bytecode cache of the ambidex that runs, as installing it would.
+
+    A user's ``ambidex`` runs from compiled modules (pip writes them; an
+    editable install writes them on the first run). With PYTHONDONTWRITEBYTECODE
+    set, or in a fresh ``--src`` tree, every run would compile the package from
+    source again: ~12 ms of the no-op ``generate`` row that no user pays.
+    """
+    found = subprocess.run([PYTHON, "-c", "import ambidex, os; print(os.path.dirname("
+                            "ambidex.__file__))"], env=ENV, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    subprocess.run([PYTHON, "-m", "compileall", "-q", found], env=ENV, check=True)
 
 
 def scale(runs: int) -> None:
     ambidex = [PYTHON, "-m", "ambidex"]
+    _compile_ambidex()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {_uptime()}")
     print(f"{'case':<26} {'wall':>9} {'CPU':>9} {'peak RSS':>11} {'lines/CPU-s':>12}")
     # 1. lint over site-packages, interleaved with ruff on the same tree.

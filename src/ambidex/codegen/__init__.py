@@ -22,14 +22,13 @@ is built.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from ambidex.codegen._source import Conversion, ConversionError, Diagnostic
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ambidex._rules import RuleTable
+    from ambidex.codegen._source import Conversion, ConversionError, Diagnostic
 
 __all__ = ["Conversion", "ConversionError", "Diagnostic", "to_async", "to_sync"]
 
@@ -56,3 +55,14 @@ def to_async(modules: Mapping[str, str], *, table: RuleTable, renames: Mapping[s
     return convert(modules, table=table, renames=renames, async_prefix=async_prefix,
                    flags=flags, rename_prose=rename_prose, strict=strict,
                    sort_imports=sort_imports)
+
+
+def __getattr__(name: str) -> Any:
+    # The result types come from the converters' module when first asked for:
+    # `ambidex generate` on an up-to-date tree imports this package (for
+    # ._generate) and must not pay for the syntax-tree machinery it never uses.
+    if name in ("Conversion", "ConversionError", "Diagnostic"):
+        from ambidex.codegen import _source
+
+        return getattr(_source, name)
+    raise AttributeError(f"module 'ambidex.codegen' has no attribute {name!r}")

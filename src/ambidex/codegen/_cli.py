@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ambidex._config import ConfigError, load_config
 from ambidex._sourcefiles import read_source
 from ambidex.codegen import _generate
-from ambidex.codegen._directives import CONFIG_KEYS, apply_directives
-from ambidex.codegen._markers import MarkerKind
+
+if TYPE_CHECKING:
+    from ambidex.codegen._markers import MarkerKind
 
 
 def _diff(old: str, new: str, name: str) -> str:
@@ -153,6 +155,8 @@ def run_port(args: argparse.Namespace) -> int:
         return 2
     # Marker directives by qualified name (--sync-only Client.__getitem__, and
     # [tool.ambidex] sync_only / async_only): the marker that applies to this direction.
+    from ambidex.codegen._directives import CONFIG_KEYS, apply_directives
+
     kind: MarkerKind = "sync-only" if to == "async" else "async-only"
     key = next(k for k, v in CONFIG_KEYS.items() if v == kind)
     configured = config.section.get(key, [])

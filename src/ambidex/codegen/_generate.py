@@ -47,7 +47,6 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -87,19 +86,30 @@ class GenerateError(Exception):
     """A problem that stops ``generate`` before anything is written (exit 2)."""
 
 
-@dataclass(frozen=True)
 class Pair:
-    """One ``[[tool.ambidex.generate]]`` row, resolved against the project root."""
+    """One ``[[tool.ambidex.generate]]`` row, resolved against the project root.
 
-    source: Path
-    target: Path
-    to: str
-    rename: Mapping[str, str] = field(default_factory=dict)
-    async_prefix: bool | str = False
-    index: int = 0
-    flags: Mapping[str, str] = field(default_factory=dict)
-    rename_prose: bool = False
-    sort_imports: bool = True
+    This module's classes are plain classes, not dataclasses, so that a
+    ``generate`` with nothing to do does not import :mod:`dataclasses` (see
+    :class:`ambidex._config.Config`).
+    """
+
+    def __init__(self, source: Path, target: Path, to: str,
+                 rename: Mapping[str, str] | None = None, async_prefix: bool | str = False,
+                 index: int = 0, flags: Mapping[str, str] | None = None,
+                 rename_prose: bool = False, sort_imports: bool = True) -> None:
+        self.source = source
+        self.target = target
+        self.to = to
+        self.rename: Mapping[str, str] = {} if rename is None else rename
+        self.async_prefix = async_prefix
+        self.index = index
+        self.flags: Mapping[str, str] = {} if flags is None else flags
+        self.rename_prose = rename_prose
+        self.sort_imports = sort_imports
+
+    def __repr__(self) -> str:
+        return f"Pair({self.source!r} -> {self.target!r}, to={self.to!r})"
 
 
 def is_python_name(text: str) -> bool:
@@ -256,20 +266,22 @@ def is_generated(text: str) -> bool:
     return text.startswith(HEADER_FIRST)
 
 
-@dataclass
 class PairState:
     """What is on disk for one pair, and whether it is current."""
 
-    pair: Pair
-    sources: dict[Path, str]
-    inputs_hash: str
-    targets: dict[Path, Path]
-    """source file -> target file."""
-    current: bool
-    orphans: list[Path]
-    hand_written: list[Path]
-    leftovers: list[Path] = field(default_factory=list)
-    """Temporary files of an interrupted write, to sweep."""
+    def __init__(self, pair: Pair, sources: dict[Path, str], inputs_hash: str,
+                 targets: dict[Path, Path], current: bool, orphans: list[Path],
+                 hand_written: list[Path], leftovers: list[Path] | None = None) -> None:
+        self.pair = pair
+        self.sources = sources
+        self.inputs_hash = inputs_hash
+        self.targets = targets
+        """source file -> target file."""
+        self.current = current
+        self.orphans = orphans
+        self.hand_written = hand_written
+        self.leftovers: list[Path] = [] if leftovers is None else leftovers
+        """Temporary files of an interrupted write, to sweep."""
 
 
 def _inputs_hash(config: Config, pair: Pair, sources: Mapping[Path, str]) -> str:
@@ -423,21 +435,21 @@ def refusal_summary(modules: int, diagnostics: list[Diagnostic]) -> str | None:
             f"(nothing written); most common refusal: {reason!r} ({count}x)")
 
 
-@dataclass
 class Plan:
     """What generate would do: file contents to write, files to delete."""
 
-    writes: dict[Path, str] = field(default_factory=dict)
-    deletes: list[Path] = field(default_factory=list)
-    unchanged: list[Path] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
-    """Diagnostics, in ``path:line:col: message`` form."""
-    errors: int = 0
-    syntax_errors: int = 0
-    explanations: list[str] = field(default_factory=list)
-    unused: list[str] = field(default_factory=list)
-    leftovers: list[Path] = field(default_factory=list)
-    """Temporary files of an earlier, interrupted run (``write`` sweeps them)."""
+    def __init__(self) -> None:
+        self.writes: dict[Path, str] = {}
+        self.deletes: list[Path] = []
+        self.unchanged: list[Path] = []
+        self.messages: list[str] = []
+        """Diagnostics, in ``path:line:col: message`` form."""
+        self.errors = 0
+        self.syntax_errors = 0
+        self.explanations: list[str] = []
+        self.unused: list[str] = []
+        self.leftovers: list[Path] = []
+        """Temporary files of an earlier, interrupted run (``write`` sweeps them)."""
 
 
 def _same_text(existing: str | None, content: str) -> bool:
