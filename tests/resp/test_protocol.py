@@ -443,3 +443,25 @@ def test_the_fast_encoder_gives_the_same_bytes_as_the_general_one(
     command = tuple(args) if as_tuple else args
     assert encode_command(command) == _encode_any(command)
     assert encode_command(iter(args)) == _encode_any(args)
+
+
+@pytest.mark.parametrize("count", [1, 2, 63, 64, 200])
+def test_commands_of_any_length_encode_the_same_on_the_fast_path(count: int) -> None:
+    from examples.resp.protocol import _encode_any
+
+    # One format per argument count up to 63; longer commands take the general path.
+    command = ["RPUSH", *(f"v{i}" for i in range(count - 1))]
+    assert encode_command(command) == _encode_any(command)
+    assert encode_command(tuple(command)) == _encode_any(command)
+
+
+def test_replies_that_end_exactly_at_the_end_of_the_buffer_leave_the_parser_ready() -> None:
+    parser = RespParser()
+    parser.receive_data(b"$3\r\nabc\r\n$1\r\nx\r\n")
+    assert parser.next_events() == [b"abc", b"x"]  # all taken: it returns before asking for more
+    parser.receive_data(b"+OK\r\n:5\r\n$2\r\nhi")
+    assert parser.next_events() == [b"OK", 5]
+    parser.receive_data(b"\r\n")
+    assert parser.next_events() == [b"hi"]
+    parser.receive_data(b"")
+    assert parser.next_events() == [ConnectionClosed()]

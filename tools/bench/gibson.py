@@ -10,7 +10,13 @@ the median of R runs taken round robin:
   no sans-IO, no ambidex.io: the floor of per-request overhead, the baseline;
 * sync Client (the generated one), one at a time, and batched (``get_many``);
 * async AsyncClient (the source), one at a time; 1, 10 and 100 tasks sharing
-  the connection; and batched (``get_many``).
+  the connection; and batched (``get_many``);
+* raw asyncio, one at a time -- a hand-written BufferedProtocol, one future
+  per GET: the floor of an asyncio client (two turns of the loop per request).
+
+Then client CPU per GET in each colour, the CPU of one turn of asyncio's loop,
+and the goal of issue 13 section 3 (async one at a time >= 1.0x sync) judged
+on this run, with the load average before and after.
 
 Then the parser alone, no sockets: 100k VALUE replies fed to the client
 machine in 64 KiB chunks (what a driver does), against a hand-rolled
@@ -143,6 +149,48 @@ def _raw_row(port: int, n: int) -> float:
     return time.perf_counter() - start
 
 
+async def _raw_asyncio_row(port: int, n: int) -> float:
+    """The asyncio floor: a hand-written BufferedProtocol, one future per GET,
+    no sans-IO, no checks (it assumes each reply arrives in one read)."""
+    loop = asyncio.get_running_loop()
+    request = encode_request(Get(KEY.encode()))
+
+    class Floor(asyncio.BufferedProtocol):
+        future: asyncio.Future[bytes]
+        view = memoryview(bytearray(65536))
+
+        def get_buffer(self, sizehint: int) -> memoryview:
+            return self.view
+
+        def buffer_updated(self, nbytes: int) -> None:
+            self.future.set_result(self.view[:nbytes].tobytes())
+
+    transport, floor = await loop.create_connection(Floor, "127.0.0.1", port)
+    try:
+        start = time.perf_counter()
+        for _ in range(n):
+            floor.future = loop.create_future()
+            transport.write(request)
+            reply = await floor.future
+            assert len(reply) == HEADER.size + len(VALUE)
+        return time.perf_counter() - start
+    finally:
+        transport.close()
+
+
+def loop_iteration_cost(n: int = 200_000) -> float:
+    """CPU per turn of asyncio's own loop (one ``await asyncio.sleep(0)``: a
+    select with timeout 0, one callback), in microseconds."""
+
+    async def turns() -> float:
+        start = time.process_time()
+        for _ in range(n):
+            await asyncio.sleep(0)
+        return (time.process_time() - start) / n * 1e6
+
+    return min(asyncio.run(turns()) for _ in range(3))
+
+
 def measure_clients(port: int, n: int, runs: int) -> list[tuple[str, float]]:
     with Client.connect("127.0.0.1", port, timeout=30) as client:
         client.set(KEY, VALUE)
@@ -153,6 +201,10 @@ def measure_clients(port: int, n: int, runs: int) -> list[tuple[str, float]]:
         (
             "async AsyncClient, one at a time",
             lambda: asyncio.run(_async_row(port, n, None, batched=False)),
+        ),
+        (
+            "raw asyncio BufferedProtocol, one at a time",
+            lambda: asyncio.run(_raw_asyncio_row(port, n)),
         ),
     ]
     for count in (1, 10, 100):
@@ -250,6 +302,7 @@ def main() -> None:
     parser.add_argument("--replies", type=int, default=100_000)
     parser.add_argument("--server", choices=("process", "thread"), default="process")
     args = parser.parse_args()
+    load_before = _load()
 
     print(
         f"gibson: {args.requests} GETs (32-byte value) per row on one connection, "
@@ -268,13 +321,32 @@ def main() -> None:
         f"\nclient CPU per GET, one at a time (median of {args.runs}): sync {sync_cpu:.1f} us, "
         f"async {async_cpu:.1f} us (async/sync {async_cpu / sync_cpu:.2f}x)"
     )
+    turn = loop_iteration_cost()
+    print(
+        f"one turn of asyncio's loop (await asyncio.sleep(0)): {turn:.2f} us of CPU; an async "
+        f"request one at a time takes two turns, a blocking one none"
+    )
     print(
         f"\nparser alone: {args.replies:,} VALUE replies of {len(VALUE)} bytes, best of {args.runs}"
     )
     print(f"\n{'parser':<44}{'replies/s':>12}{'MB/s':>10}")
     for label, rate, mbps in measure_parser(args.replies, args.runs):
         print(f"{label:<44}{rate:>12,.0f}{mbps:>10.1f}")
+    ratio = next(rate for label, rate in rows if label.startswith("async AsyncClient, one")) / base
+    print(
+        f"\ngoal (issue 13, section 3): async one at a time >= 1.0x the sync client: "
+        f"{ratio:.2f}x, {'met' if ratio >= 1.0 else 'NOT met'}; "
+        f"load before the run: {load_before}, after: {_load()}"
+    )
     print("\nNoisy numbers: a shared 2-core machine; compare rows within this run.")
+
+
+def _load() -> str:
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 if __name__ == "__main__":

@@ -255,7 +255,7 @@ async def _count_iterations(get: Callable[[str], Awaitable[Any]], n: int) -> flo
     return count / n
 
 
-def loop_iterations(port: int, runs: int) -> None:
+def loop_iterations(port: int, runs: int) -> float:
     n = 2000
 
     async def ours(parser: str) -> float:
@@ -297,9 +297,10 @@ def loop_iterations(port: int, runs: int) -> None:
     print(f"\nloop iterations per async GET, one at a time (fewer is better): ambidex "
           f"{out['ours']:.2f}, ambidex+hi {out['ours_hi']:.2f}, redis-py+hi {out['rp_hi']:.2f}, "
           f"redis-py py {out['rp_py']:.2f}; raw asyncio streams {out['raw']:.2f}")
+    return out["ours"]
 
 
-def big_get_cpu(port: int, runs: int) -> None:
+def big_get_cpu(port: int, runs: int) -> float:
     """CPU time (process_time: this process only, not the server) of a 10 MB GET."""
     key, size, n = "bench:big", 10 * 1024 * 1024, 10
     with Client(port=port) as setup:
@@ -324,6 +325,36 @@ def big_get_cpu(port: int, runs: int) -> None:
     out = interleaved(runs, {"sync": sync_cpu, "async": lambda: asyncio.run(async_cpu())})
     print(f"10 MB GET, CPU per call: sync {out['sync'] * 1000:.1f} ms, async "
           f"{out['async'] * 1000:.1f} ms (async/sync {out['async'] / out['sync']:.2f}x)")
+    return out["async"] / out["sync"]
+
+
+def one_at_a_time_cpu(port: int, runs: int, n: int) -> None:
+    """Client CPU (process_time) per async GET one at a time, ambidex and
+    redis-py+hiredis: what load on the machine blurs least."""
+
+    async def cpu(make: Callable[[], Any]) -> float:
+        client = make()
+        try:
+            for _ in range(n // 10):
+                await client.get(KEY)
+            start = time.process_time()
+            for _ in range(n):
+                await client.get(KEY)
+            return (time.process_time() - start) / n * 1e6
+        finally:
+            if isinstance(client, AsyncClient):
+                await client.close()
+            else:
+                await client.aclose()
+
+    out = interleaved(runs, {
+        "ours": lambda: asyncio.run(cpu(lambda: AsyncClient(port=port))),
+        "rp_hi": lambda: asyncio.run(cpu(lambda: redis.asyncio.Redis(
+            connection_pool=redis.asyncio.ConnectionPool(
+                port=port, parser_class=_AsyncHiredisParser)))),
+    })
+    print(f"client CPU per async GET, one at a time: ambidex {out['ours']:.1f} us, "
+          f"redis-py+hiredis {out['rp_hi']:.1f} us")
 
 
 # -- table -------------------------------------------------------------------------------
@@ -333,9 +364,15 @@ def fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:,.0f}"
 
 
+RATIOS: dict[str, float] = {}
+"""Each row's ratio (ambidex / redis-py+hiredis), for the goals at the end."""
+
+
 def row(name: str, ours: float, ours_hiredis: float | None, rp_hiredis: float | None,
         rp_python: float | None) -> None:
     ratio = f"{ours / rp_hiredis:.2f}x" if rp_hiredis else "-"
+    if rp_hiredis:
+        RATIOS[name] = ours / rp_hiredis
     print(f"| {name:<44} | {fmt(ours):>12} | {fmt(ours_hiredis):>12} | {fmt(rp_hiredis):>12} "
           f"| {fmt(rp_python):>12} | {ratio:>6} |", flush=True)
 
@@ -358,6 +395,7 @@ def main() -> None:
                     help="runs per row, interleaved; the median is kept")
     args = ap.parse_args()
     n, runs = args.requests, args.runs
+    load_before = _load()
 
     with redis_server() as port:
         with Client(port=port) as setup:
@@ -440,12 +478,37 @@ def main() -> None:
         print("\n(parse row: 'redis-py+hi' is hiredis.Reader itself; the ratio is ambidex "
               "pure-Python / redis-py pure-Python)")
 
-        loop_iterations(port, runs)
-        big_get_cpu(port, runs)
+        iterations = loop_iterations(port, runs)
+        big_cpu = big_get_cpu(port, runs)
+        one_at_a_time_cpu(port, runs, n // 2)
 
         print("\nredis-benchmark (the C client's ceiling on this machine):")
         print(f"  -t get -q:        {redis_benchmark(port, 1, 100_000)}")
         print(f"  -t get -q -P 16:  {redis_benchmark(port, 16, 1_000_000)}")
+
+    # The goals of issue 13 section 3, judged on this run.
+    goals = [
+        ("async GET one at a time vs redis-py+hiredis", ">= 1.3x",
+         RATIOS["async GET, one at a time"], lambda x: x >= 1.3),
+        (f"default AsyncClient, {TASKS} tasks vs redis-py+hiredis", ">= 5x",
+         RATIOS[f"async GET x{TASKS} tasks: default AsyncClient"], lambda x: x >= 5),
+        (f"async pipeline of {PIPELINE} vs redis-py+hiredis", ">= 5x",
+         RATIOS[f"async pipeline of {PIPELINE} GETs"], lambda x: x >= 5),
+        ("10 MB GET CPU, async / sync", "<= 1.5x", big_cpu, lambda x: x <= 1.5),
+        ("loop iterations per async GET", "2.0", iterations, lambda x: x <= 2.05),
+    ]
+    print(f"\ngoals (issue 13, section 3); load before the run: {load_before}")
+    for name, goal, value, met in goals:
+        print(f"  {name:<48} {value:6.2f}  goal {goal:<8} {'met' if met(value) else 'NOT met'}")
+    print(f"load after the run: {_load()}")
+
+
+def _load() -> str:
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 if __name__ == "__main__":

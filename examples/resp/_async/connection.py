@@ -66,7 +66,8 @@ def make_parser(kind: str = "python") -> RespParser | HiredisParser:
 
 
 class _Batch:  # ambidex: async-only
-    """One waiter for several replies (a pipeline): pushed once per command."""
+    """One waiter for several replies (a pipeline): pushed once per command;
+    ``_on_data`` appends each reply and resolves ``future`` with the last."""
 
     __slots__ = ("expected", "future", "replies")
 
@@ -74,12 +75,6 @@ class _Batch:  # ambidex: async-only
         self.future = future
         self.expected = expected
         self.replies: list[Any] = []
-
-    def add(self, reply: Any) -> None:
-        replies = self.replies
-        replies.append(reply)
-        if len(replies) == self.expected and not self.future.done():
-            self.future.set_result(replies)
 
 
 class AsyncConnection:
@@ -335,8 +330,11 @@ class AsyncConnection:
                     self._on_push(reply)
                     continue
                 waiter = waiters.pop()  # the OLDEST: replies come in request order
-                if type(waiter) is _Batch:
-                    waiter.add(reply)
+                if type(waiter) is _Batch:  # _Batch.add, inlined: once per reply
+                    replies = waiter.replies
+                    replies.append(reply)
+                    if len(replies) == waiter.expected and not waiter.future.done():
+                        waiter.future.set_result(replies)
                 elif not waiter.done():  # done = its caller gave up: drop the reply
                     waiter.set_result(reply)
             if self._room:
