@@ -210,7 +210,8 @@ class AsyncClient:
 
     async def execute(self, request: Request) -> Reply:
         """Send one request and return its reply (an ERROR reply is returned, not raised)."""
-        self._check_usable()
+        if self._closed or self._error is not None:
+            self._check_usable()  # raises
         if IS_ASYNC:
             # The hot path of every call: no coroutine but this one, no timer
             # of its own (see _expire), and the reply set on the future by
