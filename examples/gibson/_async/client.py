@@ -219,11 +219,10 @@ class AsyncClient:
             deadline = None if self._timeout is None else self._loop_time() + self._timeout
             if self._room_waiters or len(self._waiters) + self._reserved >= self.max_pending:
                 await self._wait_for_room(1, deadline)
-            future = self._queue([request], deadline)[0]
-            try:
-                return await future
-            finally:
-                future.cancel()  # no-op once answered; else its reply is dropped
+            # Awaited bare: a caller cancelled here cancels the future itself
+            # (Task.cancel does), so it is done either way and, if its reply
+            # has not come, the reply is dropped when it does.
+            return await self._queue([request], deadline)[0]
         else:
             return await self._reply_number(await self._send([request]))
 
