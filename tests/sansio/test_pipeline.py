@@ -107,3 +107,17 @@ def test_every_surviving_caller_gets_exactly_its_own_reply(ops: list[str]) -> No
             replied += 1
     assert all(token == reply for token, reply in delivered.items())
     assert len(queue) == sent - replied
+
+
+def test_push_many_is_that_many_pushes_of_one_token_and_is_refused_whole() -> None:
+    queue: PipelineQueue[str] = PipelineQueue(max_pending=5)
+    queue.push("a")
+    queue.push_many("batch", 3)
+    assert list(queue) == ["a", "batch", "batch", "batch"]
+    with pytest.raises(LocalProtocolError):
+        queue.push_many("b", 2)  # 4 + 2 > 5: nothing recorded
+    assert len(queue) == 4
+    with pytest.raises(LocalProtocolError):
+        queue.push_many("b", -1)
+    queue.push_many("c", 0)
+    assert [queue.pop() for _ in range(4)] == ["a", "batch", "batch", "batch"]

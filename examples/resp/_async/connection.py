@@ -297,8 +297,10 @@ class AsyncConnection:
         """
         waiters = self._waiters
         idle = not waiters and not self._writes
-        for _ in range(count):
+        if count == 1:
             waiters.push(waiter)
+        else:
+            waiters.push_many(waiter, count)  # one entry per reply, in one step
         transport = self._transport
         if transport is None:
             raise RedisConnectionError("the connection is not open")

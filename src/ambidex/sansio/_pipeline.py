@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
+from itertools import repeat
 from typing import Generic, TypeVar
 
 from ambidex.sansio._errors import LocalProtocolError, RemoteProtocolError
@@ -39,6 +40,7 @@ class PipelineQueue(Generic[T]):
       sent a reply to a request that was never made.
     * ``push()`` past ``max_pending`` raises :class:`LocalProtocolError`: the
       driver should have waited (check :attr:`full` before writing).
+      ``push_many(token, n)`` is ``n`` pushes of one token (a batch's waiter).
     * ``fail_all()`` empties the queue and returns every pending token, oldest
       first, for the driver to fail (the connection was lost).
     """
@@ -59,6 +61,20 @@ class PipelineQueue(Generic[T]):
                 f"{len(self._tokens)} requests already pending (max_pending={self.max_pending})"
             )
         self._tokens.append(token)
+
+    def push_many(self, token: T, count: int) -> None:
+        """Record ``count`` requests written together whose replies all go to
+        ``token`` (one waiter for a batch): the same as ``count`` pushes, in
+        one step. Refused whole, nothing recorded, if it would pass
+        ``max_pending``."""
+        if count < 0:
+            raise LocalProtocolError(f"cannot push a negative count ({count})")
+        if self.max_pending is not None and len(self._tokens) + count > self.max_pending:
+            raise LocalProtocolError(
+                f"{len(self._tokens)} requests already pending, {count} more would pass "
+                f"max_pending={self.max_pending}"
+            )
+        self._tokens.extend(repeat(token, count))
 
     def pop(self) -> T:
         """The oldest pending token: the one the reply that just arrived belongs to."""
