@@ -72,8 +72,10 @@ async def test_async_client_timeout_option_fails_the_caller_not_the_connection(
         conn = await r.pool.acquire()
         await r.pool.release(conn)
         assert conn.broken is None  # kept: the FIFO keeps it in step
-        # The script blocks the whole server; with this short timeout, wait it out.
-        await asyncio.sleep(0.5)
+        # The script blocks the whole server; with this short timeout, wait it out
+        # (a client without a timeout gets its PING answered once the script ends).
+        async with AsyncClient(redis_server.host, redis_server.port) as waiter:
+            assert await waiter.ping()
         assert await r.get(keys[1]) == b"value-of-b"
 
 
@@ -108,7 +110,8 @@ def test_sync_timed_out_connection_is_dropped_so_the_next_caller_is_not_misled(
         with pytest.raises(TimeoutError):
             slow_reply(r, "stale reply for A")
         assert r.pool.size == 0  # the connection could not be trusted: dropped
-        time.sleep(0.5)  # the script blocks the whole server; wait it out
+        with Client(redis_server.host, redis_server.port) as waiter:
+            assert waiter.ping()  # answered once the script that blocks the server ends
         assert r.get(keys[1]) == b"value-of-b"  # on a new connection
         assert r.pool.size == 1
 
