@@ -425,3 +425,13 @@ async def test_batch_time_zero_sends_every_call_on_its_own():
     assert counting.submits == 50
     with pytest.raises(ValueError):
         ProcessPool(1, batch_time=-1)
+
+
+async def test_an_exception_that_cannot_be_rebuilt_here_fails_its_call_and_not_the_pool():
+    # ProcessPoolExecutor unpickles results in its own thread; an exception
+    # whose class cannot be rebuilt from its args kills that thread, and the
+    # whole pool is broken (run_in_executor: BrokenProcessPool for every call).
+    async with ProcessPool(1) as pool:
+        with pytest.raises(TypeError):
+            await pool.run(raise_unpicklable)
+        assert await pool.run(abs, -4) == 4

@@ -315,7 +315,14 @@ class _Raised:
 
 def _run_trip(calls: list[tuple[int, Callable[..., Any], tuple[Any, ...], dict[str, Any]]]) -> Any:
     """Run a trip's calls in order, each unless its caller cancelled it by
-    then; return their outcomes (each pickled), how many ran, and their time."""
+    then; return their outcomes (each pickled), how many ran, and their time.
+
+    Each outcome is pickled here, on its own, even when it travels alone: a
+    result or exception that cannot be pickled here, or rebuilt in the pool's
+    process, then fails its own call only. (Left to the executor, the first
+    fails every call of the trip, and the second breaks the whole pool: its
+    result thread dies, and every call, running or waiting, gets
+    BrokenProcessPool.)"""
     flags = _flags
     packed: list[tuple[int, Any]] = []
     ran = 0
