@@ -111,14 +111,20 @@ async def test_a_cancelled_open_closes_the_file_once_its_thread_opens_it(tmp_pat
         return await open_file(fifo, "rb", pool=pool)
 
     task = asyncio.create_task(open_it())
-    await asyncio.sleep(0.1)  # the worker is now blocked in open(): no writer yet
+    # Until the worker has taken the open (a fixed sleep was too short on a
+    # loaded machine: the open was still waiting, so it never ran at all).
+    for _ in range(1000):
+        if pool.busy == 1:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)  # the worker is now blocked in open(): no writer yet
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert pool.busy == 1  # the open is still running in its thread
     writer = await run_in_thread(os.open, fifo, os.O_WRONLY)  # lets the open complete
     try:
-        for _ in range(200):
+        for _ in range(1000):
             if pool.busy == 0 and await fd_count() == before + 1:
                 break
             await asyncio.sleep(0.01)
