@@ -184,6 +184,40 @@ async def test_read_until_rejects_a_bad_separator_or_limit(serve, colour, separa
     await s.close()
 
 
+@pytest.mark.parametrize("timeout", [None, 5])
+@pytest.mark.parametrize(
+    "separator, limit", [(b"", 10), (b"\r\n", 1), (b"\n", 0), (b"\n", -1), (b"\r\n", -2)]
+)
+async def test_a_bad_separator_or_limit_is_refused_with_nothing_consumed(
+    serve, colour, separator, limit, timeout
+):
+    # Both colours check the lines that have already arrived before anything
+    # else (the fast paths): a limit of 0 or below must still be refused, not
+    # read as "no limit" (a negative index) or as a line's length.
+    host, port = await serve(sends(b"x\r\ny\r\n"))
+    s = await Either.connect(colour, host, port, timeout=timeout)
+    assert await s.read_exactly(1) == b"x"  # the rest has arrived
+    with pytest.raises(ValueError):
+        await s.read_until(separator, limit=limit)
+    assert await s.read_until(b"\n") == b"\r\n"
+    assert await s.read_until(b"\r\n") == b"y\r\n"
+    await s.close()
+
+
+@pytest.mark.parametrize("timeout", [None, 5])
+async def test_a_closed_stream_refuses_reads_even_with_lines_buffered(serve, colour, timeout):
+    host, port = await serve(sends(b"one\ntwo\n" + bytes(100)))
+    s = await Either.connect(colour, host, port, timeout=timeout)
+    assert await s.read_until(b"\n") == b"one\n"  # "two" is buffered now
+    await s.close()
+    with pytest.raises(StreamClosedError):
+        await s.read_until(b"\n")
+    with pytest.raises(StreamClosedError):
+        await s.read_exactly(4)
+    with pytest.raises(StreamClosedError):
+        await s.read(4)
+
+
 @pytest.mark.parametrize("timeout", [None, 10])
 async def test_write_sends_everything_in_order(serve, colour, timeout):
     host, port = await serve(echo)

@@ -21,8 +21,12 @@ callers; tools/bench/offload.py has the full comparison) and dribble (one 64
 KiB line arriving a byte at a time, searched after each: the resumable
 search of sansio.ReceiveBuffer against rescanning from the start).
 
-Numbers are noisy: the machine has 2 cores and other work runs on it. Compare
-cells within one run, and quote them with ``uptime``'s load.
+Two ratios per cell: wall time, and the reading thread's CPU time
+(``time.thread_time``: the client and, for asyncio, its event loop; the
+server thread's sending is not in it). On a loaded machine the CPU ratio is
+the one to trust (waiting for a core is not counted); on a quiet one they
+agree. Numbers are noisy: the machine has 2 cores and other work runs on it.
+Compare cells within one run, and quote them with ``uptime``'s load.
 """
 
 from __future__ import annotations
@@ -247,7 +251,7 @@ def main() -> None:
         ("1 MB frames", "frames",
          b"".join(HEADER.pack(mb - 4) + b"%0*d" % (mb - 4, i) for i in range(big)), big, None),
     ]
-    results: dict[tuple[str, str, str], list[float]] = {}
+    results: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
     servers = {case: blob_server(blob) for case, _, blob, _, _ in cells}
     try:
         for round_ in range(args.rounds + 1):  # round 0 warms up, untimed
@@ -258,9 +262,9 @@ def main() -> None:
                     order = pair if round_ % 2 == 0 else pair[::-1]
                     for client in order:
                         who = "stdlib" if client is pair[0] else "ambidex"
-                        started = time.perf_counter()
+                        started, cpu = time.perf_counter(), time.thread_time()
                         got = run_client(client, address, limit)
-                        elapsed = time.perf_counter() - started
+                        elapsed = time.perf_counter() - started, time.thread_time() - cpu
                         assert got == count, (case, colour, who, got)
                         if round_:
                             results.setdefault((case, colour, who), []).append(elapsed)
@@ -274,12 +278,23 @@ def main() -> None:
         f"loopback; load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
     print("stdlib/ambidex: >= 1.00 means ambidex is as fast or faster (goal: >= 0.90)")
-    print(f"{'case':<16} {'colour':<6} {'stdlib s':>9} {'ambidex s':>10} {'stdlib/ambidex':>15}")
+    print(
+        f"{'case':<16} {'colour':<6} {'stdlib s':>9} {'ambidex s':>10} {'stdlib/ambidex':>15}"
+        f" {'CPU: stdlib ms':>15} {'ambidex ms':>11} {'stdlib/ambidex':>15}"
+    )
     for case, _, _, _, _ in cells:
         for colour in ("sync", "async"):
-            stdlib = statistics.median(results[(case, colour, "stdlib")])
-            ours = statistics.median(results[(case, colour, "ambidex")])
-            print(f"{case:<16} {colour:<6} {stdlib:>9.4f} {ours:>10.4f} {stdlib / ours:>15.2f}")
+            stdlib_runs = results[(case, colour, "stdlib")]
+            our_runs = results[(case, colour, "ambidex")]
+            stdlib = statistics.median(wall for wall, _ in stdlib_runs)
+            ours = statistics.median(wall for wall, _ in our_runs)
+            stdlib_cpu = statistics.median(cpu for _, cpu in stdlib_runs)
+            our_cpu = statistics.median(cpu for _, cpu in our_runs)
+            print(
+                f"{case:<16} {colour:<6} {stdlib:>9.4f} {ours:>10.4f} {stdlib / ours:>15.2f}"
+                f" {stdlib_cpu * 1e3:>15.1f} {our_cpu * 1e3:>11.1f}"
+                f" {stdlib_cpu / max(our_cpu, 1e-9):>15.2f}"
+            )
 
     calls = max(8, small // 20)
     print()

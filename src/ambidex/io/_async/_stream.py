@@ -116,7 +116,7 @@ class AsyncStream(AsyncBackend):
             raise StreamClosedError(self._closed_why)
         if max_bytes < 1:
             raise ValueError(f"read: max_bytes must be at least 1, got {max_bytes}")
-        if self.timeout is None:
+        if self._timeout is None:
             return await self._reader.read(max_bytes)
         return await self._timed(self._reader.read, max_bytes, "read")
 
@@ -129,6 +129,18 @@ class AsyncStream(AsyncBackend):
         Up to ``n`` bytes are buffered, so check a length the peer sent
         against your protocol's maximum before asking for it.
         """
+        if not IS_ASYNC:
+            # The C path, before anything else (a Python frame's every step
+            # counts against makefile's one C call): one BufferedReader.read
+            # while the reader's door is open (open stream, no timeout,
+            # nothing given back; see SocketReader). A short read (end of
+            # file, a failed receive) goes back for the careful path below.
+            read = self._reader.exact
+            if read is not None and n >= 0:
+                data = read(n)
+                if data is not None and len(data) == n:
+                    return data
+                self._reader.missed(data)
         if self._closed:
             raise StreamClosedError(self._closed_why)
         if n < 0:
@@ -144,16 +156,8 @@ class AsyncStream(AsyncBackend):
                 if reader._paused:
                     reader._maybe_resume_transport()
                 return data
-        elif reader._pending is None and self.timeout is None:
-            # The C path: one BufferedReader.read; a short read (end of file,
-            # a failure) is given back for readexactly to sort out.
-            data = reader._read(n)
-            if data is not None and len(data) == n:
-                return data
-            reader._give_back(data)
-            reader._raise_failure()
         try:
-            if self.timeout is None:
+            if self._timeout is None:
                 return await reader.readexactly(n)
             return await self._timed(reader.readexactly, n, "read_exactly")
         except IncompleteRead as exc:
@@ -169,6 +173,31 @@ class AsyncStream(AsyncBackend):
         :class:`~ambidex.io.IncompleteReadError` (``.expected`` is None) if
         the peer closes first. On a timeout nothing is consumed.
         """
+        if not IS_ASYNC:
+            # The C path, first (see read_exactly): one BufferedReader.readline,
+            # whose limit is the line's, separator included, so it never
+            # holds more than ``limit`` bytes of a line. A line that does not
+            # end with the separator (end of file, over the limit, a failed
+            # receive, a bare "\n" inside a "\r\n" line) goes back for the
+            # careful path below, which decides. "\n" and "\r\n" are
+            # spelled out: a slice compare costs half of ``endswith``.
+            readline = self._reader.lines
+            if readline is not None and limit > 0:
+                if separator == b"\n":
+                    line = readline(limit)
+                    if line[-1:] == b"\n":
+                        return line
+                    self._reader.missed(line)
+                elif separator == b"\r\n":
+                    line = readline(limit)
+                    if line[-2:] == b"\r\n":
+                        return line
+                    self._reader.missed(line)
+                elif separator[-1:] == b"\n":
+                    line = readline(limit)
+                    if line[-len(separator) :] == separator:
+                        return line
+                    self._reader.missed(line)
         if self._closed:
             raise StreamClosedError(self._closed_why)
         if not separator:
@@ -196,17 +225,8 @@ class AsyncStream(AsyncBackend):
                 if reader._paused:
                     reader._maybe_resume_transport()
                 return line
-        elif reader._pending is None and self.timeout is None and separator[-1:] == b"\n":
-            # The C path: one BufferedReader.readline per line. Short (end of
-            # file, a failure), over the limit, or a "\n" that does not end
-            # this separator: given back for readuntil to sort out.
-            line = reader._readline(limit)
-            if line.endswith(separator):
-                return line
-            reader._give_back(line)
-            reader._raise_failure()
         try:
-            if self.timeout is None:
+            if self._timeout is None:
                 return await reader.readuntil(separator)
             return await self._timed(reader.readuntil, separator, "read_until")
         except IncompleteRead as exc:

@@ -63,8 +63,6 @@ class Reader(Protocol):
 class AsyncBackend:
     """The asyncio half of a stream: a StreamReader and a StreamWriter."""
 
-    timeout: float | None
-    """Seconds each operation may take; None waits forever."""
     close_timeout: float = CLOSE_TIMEOUT
     """Seconds ``close()`` waits for queued data to go out before aborting."""
     _closed_why: str
@@ -79,7 +77,7 @@ class AsyncBackend:
     ) -> None:
         self._reader = cast(Reader, reader)
         self._writer = writer
-        self.timeout = timeout
+        self._timeout = timeout
         self._closed = False
         self._write_broken = ""
         # The host ``connect`` was given, the default server_hostname of start_tls.
@@ -88,6 +86,15 @@ class AsyncBackend:
         self._peekable: tuple[Any, bool] | None = None
         # The transport take_transport handed over, which close() still closes.
         self._taken: asyncio.Transport | None = None
+
+    @property
+    def timeout(self) -> float | None:
+        """Seconds each operation may take; None waits forever. May be changed between calls."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, timeout: float | None) -> None:
+        self._timeout = timeout
 
     @staticmethod
     async def _open(
@@ -112,16 +119,16 @@ class AsyncBackend:
     ) -> T:
         """``await read(argument)`` under the stream's timeout (a cancel scope:
         the read is cancelled where it waits, having consumed nothing)."""
-        return await run_with_timeout(read(argument), self.timeout, what)
+        return await run_with_timeout(read(argument), self._timeout, what)
 
     async def _send_all(self, data: bytes | bytearray | memoryview) -> None:
         self._writer.write(data)
-        await run_with_timeout(self._writer.drain(), self.timeout, "write")
+        await run_with_timeout(self._writer.drain(), self._timeout, "write")
 
     async def _upgrade(self, ssl_context: _ssl.SSLContext, server_hostname: str | None) -> None:
         self._peekable = None  # the socket stays; TLS starts over it
         await run_with_timeout(
-            upgrade_writer(self._writer, ssl_context, server_hostname), self.timeout, "start_tls"
+            upgrade_writer(self._writer, ssl_context, server_hostname), self._timeout, "start_tls"
         )
 
     def _buffered(self) -> int:

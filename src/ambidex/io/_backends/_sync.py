@@ -102,9 +102,25 @@ class _SocketRaw(io.RawIOBase):
 
 
 class SocketReader:
-    """``asyncio.StreamReader``'s reads, blocking, over a socket."""
+    """``asyncio.StreamReader``'s reads, blocking, over a socket.
 
-    def __init__(self, sock: socket.socket) -> None:
+    **The open door.** ``lines`` and ``exact`` are the C ``BufferedReader``'s
+    own ``readline`` and ``read`` while nothing stands between the caller and
+    them, and None otherwise: bytes were given back (they must come first), a
+    timeout applies (the reads need a deadline), or the stream is closed. So
+    the stream's hot path asks one attribute, calls C, and checks the
+    result's length or last bytes, with no Python frame of the reader's own
+    (on CPython a Python call costs about as much as ``makefile``'s whole
+    ``readline``). Every change of those three conditions goes through
+    :meth:`_reopen`.
+    """
+
+    lines: Callable[[int], bytes] | None
+    """``BufferedReader.readline`` while the C path is open, else None."""
+    exact: Callable[[int], bytes | None] | None
+    """``BufferedReader.read`` while the C path is open, else None."""
+
+    def __init__(self, sock: socket.socket, *, bounded: bool = False) -> None:
         self._raw = _SocketRaw(sock)
         file = io.BufferedReader(self._raw, _BUFFER_SIZE)
         self._file = file
@@ -116,6 +132,39 @@ class SocketReader:
         self._pending: ReceiveBuffer | None = None
         self._limit = 65536
         self._eof = False
+        # The stream has a timeout: every read needs a deadline.
+        self._bounded = bounded
+        self._shut = False
+        self._reopen()
+
+    def _reopen(self) -> None:
+        """Open the C path (``lines``, ``exact``) if nothing stands in its way, else shut it."""
+        if self._pending is None and not self._bounded and not self._shut:
+            self.lines, self.exact = self._readline, self._read
+        else:
+            self.lines = self.exact = None
+
+    def set_bounded(self, bounded: bool) -> None:
+        """The stream's timeout changed: its reads need a deadline (True) or not."""
+        self._bounded = bounded
+        self._reopen()
+
+    def shut(self) -> None:
+        """The stream is closed: the C path stays shut for good."""
+        self._shut = True
+        self._reopen()
+
+    def missed(self, data: bytes | None) -> None:
+        """The C path's answer was not a whole line or frame: keep it, raise any failure.
+
+        ``data`` (a short line or frame: end of file, an over-long line, a
+        failed receive) goes back in front; then the failure the raw layer
+        recorded, if any, is raised with nothing consumed; otherwise the
+        caller lets the careful path (``readuntil``, ``readexactly``) decide.
+        """
+        if data:
+            self._give_back(data)
+        self._raise_failure()
 
     @property
     def deadline(self) -> float | None:
@@ -219,6 +268,7 @@ class SocketReader:
             if line is not None:
                 if not pending:
                     self._pending = None
+                    self._reopen()
                 return line
             chunk = self._read1(_BUFFER_SIZE)
             if not chunk:
@@ -232,6 +282,7 @@ class SocketReader:
         pending = self._pending
         if pending is None:
             pending = self._pending = ReceiveBuffer(max_buffer=None)
+            self._reopen()
         if data:
             pending.feed(data)
         return pending
@@ -243,6 +294,7 @@ class SocketReader:
         out = pending.consume(len(pending) if n < 0 else n)
         if not pending:
             self._pending = None
+            self._reopen()
         return out
 
     def _raise_failure(self) -> None:
@@ -255,19 +307,28 @@ class SocketReader:
 class SyncBackend:
     """The blocking half of a stream: a connected socket."""
 
-    timeout: float | None
-    """Seconds each operation may take; None waits forever."""
     close_timeout: float = 5.0
     """For parity with AsyncStream; unused here: closing a socket never waits."""
 
     def __init__(self, sock: socket.socket, *, timeout: float | None = None) -> None:
         self._sock = sock
-        self._reader = SocketReader(sock)
-        self.timeout = timeout
+        self._timeout = timeout
+        self._reader = SocketReader(sock, bounded=timeout is not None)
         self._closed = False
         self._write_broken = ""
         # The host ``connect`` was given, the default server_hostname of start_tls.
         self._host: str | None = None
+
+    @property
+    def timeout(self) -> float | None:
+        """Seconds each operation may take; None waits forever. May be changed between calls."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, timeout: float | None) -> None:
+        self._timeout = timeout
+        # Without a timeout the reads need no deadline and may take the C path.
+        self._reader.set_bounded(timeout is not None)
 
     @staticmethod
     def _open(
@@ -301,36 +362,36 @@ class SyncBackend:
     def _timed(self, read: Callable[[A], T], argument: A, what: str) -> T:
         """``read(argument)`` with the socket reads bounded by the stream's timeout."""
         reader = self._reader
-        reader.deadline = _deadline(self.timeout)
+        reader.deadline = _deadline(self._timeout)
         try:
             return read(argument)
         except TimeoutError:
-            raise timed_out(what, self.timeout) from None
+            raise timed_out(what, self._timeout) from None
         finally:
             reader.deadline = None
 
     def _send_all(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data).cast("B")
-        deadline = _deadline(self.timeout)
+        deadline = _deadline(self._timeout)
         try:
             if deadline is None:
                 self._reader.settimeout(None)
                 self._sock.sendall(view)  # one C loop, no per-send deadline checks
             else:
                 while view:
-                    self._reader.settimeout(_remaining(deadline, "write", self.timeout))
+                    self._reader.settimeout(_remaining(deadline, "write", self._timeout))
                     sent = self._sock.send(view)
                     view = view[sent:]
         except TimeoutError:
-            raise timed_out("write", self.timeout) from None
+            raise timed_out("write", self._timeout) from None
 
     def _upgrade(self, ssl_context: _ssl.SSLContext, server_hostname: str | None) -> None:
         try:
-            self._sock.settimeout(self.timeout)
+            self._sock.settimeout(self._timeout)
             self._sock = ssl_context.wrap_socket(self._sock, server_hostname=server_hostname)
         except TimeoutError:
-            raise timed_out("start_tls", self.timeout) from None
-        self._reader = SocketReader(self._sock)
+            raise timed_out("start_tls", self._timeout) from None
+        self._reader = SocketReader(self._sock, bounded=self._timeout is not None)
 
     def _buffered(self) -> int:
         """Bytes received and not read yet."""
@@ -349,10 +410,12 @@ class SyncBackend:
         return peek_socket(self._sock)
 
     def _close_transport(self) -> None:
+        self._reader.shut()
         self._sock.close()
 
     def _abort(self) -> None:
         self._closed = True
+        self._reader.shut()
         self._sock.close()
 
 
