@@ -152,3 +152,108 @@ def test_a_timeout_mid_line_keeps_the_first_half_for_the_retry():
     assert s.read_until(b"\r\n") == b"hello world\r\n"
     assert s.read_until(b"\r\n") == b"next\r\n"
     assert sock.timeouts == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    bodies=st.lists(st.text(alphabet="a\r\nbx", max_size=12), min_size=1, max_size=12),
+    tail=st.integers(min_value=0, max_value=12),
+    limit=st.integers(min_value=1, max_value=10),
+    separator=st.sampled_from([b"\n", b"\r\n", b"ab\n", b"x"]),
+    timed=st.lists(st.booleans(), min_size=1, max_size=8),
+    cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=12),
+    stalls=st.lists(st.integers(min_value=0, max_value=30), max_size=4),
+)
+def test_the_c_path_and_the_careful_path_agree_on_lines_around_the_limit(
+    bodies, tail, limit, separator, timed, cuts, stalls
+):
+    # Without a timeout the socket stream reads a line with one C readline;
+    # with one it goes through the deadline and, after any miss, the given-
+    # back buffer. Switching between the two at every read (the timeout may
+    # change between calls), over any chunking, with receives that fail in
+    # between, must give exactly the lines a naive split gives: lines as long
+    # as the limit or one byte longer, "\n" inside "\r\n", an over-long line
+    # that stays buffered, a tail cut by end of file.
+    limit += len(separator) - 1  # a shorter limit is refused (another test)
+    stream = b"".join(body.encode() + separator for body in bodies) + b"y" * tail
+    expected, overflow_expected = naive_lines(stream, separator, limit)
+    s = Stream(ChunkSocket(split(stream, cuts, stalls)))  # type: ignore[arg-type]
+    got: list[bytes] = []
+    overflow = False
+    for turn in itertools.count():
+        s.timeout = 30.0 if timed[turn % len(timed)] else None
+        try:
+            got.append(s.read_until(separator, limit=limit))
+        except TimeoutError:
+            continue  # nothing was consumed: simply retry
+        except ReadLimitError:
+            overflow = True
+            break
+        except IncompleteReadError as exc:
+            assert b"".join(got) + exc.partial == stream
+            break
+    assert got == expected
+    assert overflow == overflow_expected
+    if overflow:
+        # Nothing of the over-long line was lost: read_exactly and read see it, in order.
+        rest = b""
+        while True:
+            s.timeout = 30.0 if timed[len(rest) % len(timed)] else None
+            try:
+                rest += s.read_exactly(1)
+            except TimeoutError:
+                continue
+            except IncompleteReadError as exc:
+                assert exc.partial == b""
+                break
+        assert b"".join(got) + rest == stream
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=300), min_size=1, max_size=10),
+    timed=st.lists(st.booleans(), min_size=1, max_size=8),
+    cuts=st.lists(st.integers(min_value=0, max_value=3000), max_size=20),
+    stalls=st.lists(st.integers(min_value=0, max_value=40), max_size=5),
+)
+def test_read_exactly_agrees_with_and_without_a_timeout(sizes, timed, cuts, stalls):
+    stream = bytes(i % 251 for i in range(sum(sizes) + 5))
+    s = Stream(ChunkSocket(split(stream, cuts, stalls)))  # type: ignore[arg-type]
+    got = []
+    turn = 0
+    for size in [*sizes, 10]:  # the last one is cut by end of file
+        while True:
+            s.timeout = 30.0 if timed[turn % len(timed)] else None
+            turn += 1
+            try:
+                got.append(s.read_exactly(size))
+                break
+            except TimeoutError:
+                continue
+            except IncompleteReadError as exc:
+                assert exc.partial == stream[sum(sizes) :]
+                assert exc.expected == 10
+                got.append(exc.partial)
+                break
+    assert got[:-1] == [stream[sum(sizes[:i]) : sum(sizes[: i + 1])] for i in range(len(sizes))]
+    assert b"".join(got) == stream
+
+
+def test_setting_a_timeout_shuts_the_c_path_and_clearing_it_opens_it_again():
+    s = Stream(ChunkSocket([b"one\ntwo\nthree\n"]))  # type: ignore[arg-type]
+    reader = s._reader
+    assert reader.lines is not None and reader.exact is not None
+    s.timeout = 5
+    assert reader.lines is None and reader.exact is None  # reads need a deadline
+    assert s.read_until(b"\n") == b"one\n"
+    s.timeout = None
+    assert reader.lines is not None
+    with pytest.raises(ReadLimitError):
+        s.read_until(b"\n", limit=3)  # "two\n" is 4: given back, so the door shuts
+    assert reader.lines is None
+    assert s.read_until(b"\n") == b"two\n"  # "three\n" came with it: still given back
+    assert reader.lines is None
+    assert s.read_until(b"\n") == b"three\n"  # the given-back bytes are used up...
+    assert reader.lines is not None  # ...and the door opens again
+    s.close()
+    assert reader.lines is None and reader.exact is None
