@@ -129,7 +129,20 @@ class AsyncStream(AsyncBackend):
         Up to ``n`` bytes are buffered, so check a length the peer sent
         against your protocol's maximum before asking for it.
         """
-        if not IS_ASYNC:
+        if IS_ASYNC:
+            # Already received: taken from the StreamReader's buffer without
+            # awaiting its coroutine, before anything else (every step here
+            # counts against readexactly's own). Anything else (not all
+            # there, an error pending, closed, a bad n) is for below.
+            reader = self._reader
+            buffer = reader._buffer
+            if 0 <= n <= len(buffer) and not self._closed and reader._exception is None:
+                data = bytes(buffer[:n])
+                del buffer[:n]
+                if reader._paused:
+                    reader._maybe_resume_transport()
+                return data
+        else:
             # The C path, before anything else (a Python frame's every step
             # counts against makefile's one C call): one BufferedReader.read
             # while the reader's door is open (open stream, no timeout,
@@ -146,16 +159,6 @@ class AsyncStream(AsyncBackend):
         if n < 0:
             raise ValueError(f"read_exactly: n must be >= 0, got {n}")
         reader = self._reader
-        if IS_ASYNC:
-            # Already received: taken from the StreamReader's buffer without
-            # awaiting its coroutine.
-            buffer = reader._buffer
-            if len(buffer) >= n and reader._exception is None:
-                data = bytes(buffer[:n])
-                del buffer[:n]
-                if reader._paused:
-                    reader._maybe_resume_transport()
-                return data
         try:
             if self._timeout is None:
                 return await reader.readexactly(n)
@@ -173,7 +176,29 @@ class AsyncStream(AsyncBackend):
         :class:`~ambidex.io.IncompleteReadError` (``.expected`` is None) if
         the peer closes first. On a timeout nothing is consumed.
         """
-        if not IS_ASYNC:
+        if IS_ASYNC:
+            # A whole line already received is taken from the StreamReader's
+            # buffer without awaiting its coroutine, first (see read_exactly).
+            # ``find`` stops at ``limit``, so a line found fits in it; anything
+            # else (not all there, past the limit, an error pending, closed,
+            # a bad argument) is for the checks and readuntil below.
+            reader = self._reader
+            buffer = reader._buffer
+            end = buffer.find(separator, 0, limit)
+            if (
+                end >= 0
+                and limit > 0
+                and separator
+                and not self._closed
+                and reader._exception is None
+            ):
+                end += len(separator)
+                line = bytes(buffer[:end])
+                del buffer[:end]
+                if reader._paused:
+                    reader._maybe_resume_transport()
+                return line
+        else:
             # The C path, first (see read_exactly): one BufferedReader.readline,
             # whose limit is the line's, separator included, so it never
             # holds more than ``limit`` bytes of a line. A line that does not
@@ -212,19 +237,6 @@ class AsyncStream(AsyncBackend):
                     f"({len(separator)} bytes)"
                 )
             reader._limit = bound
-        if IS_ASYNC:
-            # A whole line already received is taken from the StreamReader's
-            # buffer without awaiting its coroutine; anything else (not all
-            # there, past the limit, an error pending) is readuntil's to decide.
-            buffer = reader._buffer
-            end = buffer.find(separator, 0, limit)
-            if end >= 0 and reader._exception is None:
-                end += len(separator)
-                line = bytes(buffer[:end])
-                del buffer[:end]
-                if reader._paused:
-                    reader._maybe_resume_transport()
-                return line
         try:
             if self._timeout is None:
                 return await reader.readuntil(separator)
