@@ -38,7 +38,7 @@ resolve only by name. A call it cannot resolve is still recorded, with
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from ambidex._callgraph._index import _Indexer
 from ambidex._callgraph._model import (
@@ -112,9 +112,12 @@ def build(
     return _resolved(parsed, functions, classes, syntax_errors, table, keep_sites)
 
 
-def resolve_again(graph: CallGraph, table: RuleTable) -> CallGraph:
+def resolve_again(
+    graph: CallGraph, table: RuleTable, kinds: Collection[CallKind] = tuple(CallKind)
+) -> CallGraph:
     """The modules of ``graph`` (built with ``keep_sites``) with every call site
-    resolved anew against ``table``.
+    of ``kinds`` resolved anew against ``table`` (the never-awaited check
+    reads calls only: references, ``with`` and ``for`` sites are left out).
 
     The lint reads one tree twice: for blocking calls with the table, then for
     coroutines never awaited with the table's async side. The walk that finds
@@ -128,7 +131,7 @@ def resolve_again(graph: CallGraph, table: RuleTable) -> CallGraph:
     for cls in graph.classes.values():
         cls._bases = None
     return _resolved(
-        graph.modules, graph.functions, graph.classes, graph.syntax_errors, table, False
+        graph.modules, graph.functions, graph.classes, graph.syntax_errors, table, False, kinds
     )
 
 
@@ -139,11 +142,15 @@ def _resolved(
     syntax_errors: list[tuple[str, int, int, str]],
     table: RuleTable,
     keep_sites: bool,
+    kinds: Collection[CallKind] = tuple(CallKind),
 ) -> CallGraph:
-    """Every call site the walk collected, resolved against ``table``."""
+    """Every call site the walk collected (of ``kinds``), resolved against ``table``."""
     resolver = _Resolver(modules, functions, classes, table)
+    every = len(kinds) == len(CallKind)
     for function in functions.values():
         for pending in function._pending:
+            if not every and pending.kind not in kinds:
+                continue
             call = resolver.resolve(function, pending)
             if call is not None:
                 function.calls.append(call)

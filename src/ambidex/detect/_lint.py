@@ -392,7 +392,7 @@ def _lint_sources(
     # side: the call sites are resolved again (the parse and the walk are
     # shared), and this graph's calls go as that one's are made.
     del linter
-    async_graph = resolve_again(graph, async_side(table))
+    async_graph = resolve_again(graph, async_side(table), kinds=(CallKind.CALL,))
     del graph
     unawaited = [
         Finding(f.path, f.line, f.col, NEVER_AWAITED, f.message)
