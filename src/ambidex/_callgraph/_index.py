@@ -254,6 +254,9 @@ class _Indexer:
         kind = type(node)
         if kind is ast.Name or kind is ast.Constant:
             return  # leaves: half of all expressions, nothing to record
+        if isinstance(node, ast.Attribute):
+            self.expr(node.value, fn, tc, offload, lam)  # its one child
+            return
         if isinstance(node, ast.Call):
             if fn is not None:
                 fn._pending.append(_Pending(CallKind.CALL, node, tc, offload, lam))
