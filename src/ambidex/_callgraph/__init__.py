@@ -81,6 +81,7 @@ def build(
     *,
     trees: Mapping[str, ast.Module] | None = None,
     keep_sites: bool = False,
+    lazy: bool = False,
 ) -> CallGraph:
     """Analyse ``modules`` (display path -> source) together.
 
@@ -91,7 +92,9 @@ def build(
     that two analyses of one large tree parse it, and hold it, once.
     ``keep_sites`` keeps what the walk collected, so that
     :func:`resolve_again` can read the same modules through another table
-    without parsing or walking them again.
+    without parsing or walking them again. ``lazy`` resolves a function's
+    calls when :meth:`CallGraph.calls_of` first asks for them (``calls`` is
+    empty until then; the sites are kept).
     """
     parsed: dict[str, Module] = {}
     syntax_errors: list[tuple[str, int, int, str]] = []
@@ -109,6 +112,11 @@ def build(
     classes: dict[str, Class] = {}
     for module in parsed.values():
         _Indexer(functions, classes, module).run()
+    if lazy:
+        for function in functions.values():
+            function._unresolved = True
+        resolver = _Resolver(parsed, functions, classes, table)
+        return CallGraph(parsed, functions, classes, syntax_errors, table, resolver)
     return _resolved(parsed, functions, classes, syntax_errors, table, keep_sites)
 
 
@@ -128,6 +136,7 @@ def resolve_again(
     """
     for function in graph.functions.values():
         function.calls = []
+        function._unresolved = False
     for cls in graph.classes.values():
         cls._bases = None
     return _resolved(

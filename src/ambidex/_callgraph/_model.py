@@ -107,6 +107,8 @@ class Function:
     decorators: list[str] = field(default_factory=list)
     """Decorators' dotted names as resolved (``property``, ``classmethod``...)."""
     _pending: list[_Pending] = field(default_factory=list)
+    _unresolved: bool = False
+    """In a graph built ``lazy``: ``calls`` is not filled yet (see :meth:`CallGraph.calls_of`)."""
 
     @property
     def name(self) -> str:
@@ -213,6 +215,8 @@ class Evaluator(Protocol):
 
     def returned(self, function: Function) -> _Val | None: ...
 
+    def resolve(self, fn: Function, pending: _Pending) -> Call | None: ...
+
 
 @dataclass
 class CallGraph:
@@ -230,7 +234,34 @@ class CallGraph:
 
     def iter_calls(self) -> Iterator[Call]:
         for function in self.functions.values():
-            yield from function.calls
+            yield from self.calls_of(function)
+
+    def calls_of(self, function: Function) -> list[Call]:
+        """``function.calls``; in a graph built ``lazy``, resolved on this first
+        question (the lint's blocking check needs the calls of the functions
+        reachable from a coroutine only: a few percent of a large tree's)."""
+        if function._unresolved:
+            function._unresolved = False
+            for pending in function._pending:
+                call = self.resolver.resolve(function, pending)
+                if call is not None:
+                    function.calls.append(call)
+        return function.calls
+
+    def passed_references(self) -> Iterator[Call]:
+        """Every function handed to a call as an argument, resolved (in a lazy
+        graph too, without resolving anything else), in the order of the graph."""
+        for function in self.functions.values():
+            if function._unresolved:
+                for pending in function._pending:
+                    if pending.kind is CallKind.REF and pending.offload_parent is not None:
+                        call = self.resolver.resolve(function, pending)
+                        if call is not None and call.passed_to is not None:
+                            yield call
+            else:
+                for call in function.calls:
+                    if call.kind is CallKind.REF and call.passed_to is not None:
+                        yield call
 
     def dotted_name(self, node: ast.expr, scope: Function | Module) -> str | None:
         """The dotted name an expression denotes in ``scope``, imports resolved.

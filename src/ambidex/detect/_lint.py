@@ -212,8 +212,8 @@ class _Linter:
         # Callables handed to analysed code, by the slot they land in: a call
         # through the slot (`attempt()`, `self._factory()`) may run any of them.
         self.handed: dict[tuple[str, str, str], list[Function]] = {}
-        for call in graph.iter_calls():
-            if call.kind is CallKind.REF and call.passed_to is not None and not call.offloaded:
+        for call in graph.passed_references():
+            if call.passed_to is not None and not call.offloaded:
                 function, param = call.passed_to
                 slots = [("param", function.key, param)]
                 slots += graph.attribute_slots_fed_by(function, param)
@@ -263,7 +263,7 @@ class _Linter:
         reported: dict[tuple[str, int, int], Finding] = {}
         while queue:
             function, chain = queue.popleft()
-            for call in function.calls:
+            for call in self.graph.calls_of(function):
                 name = self.blocking_name(call)
                 if name is not None:
                     where = (function.module.path, call.line, call.col)
@@ -292,7 +292,7 @@ class _Linter:
         result = any(
             self.blocking_name(c) is not None
             or any(self.reaches_blocking(callee) for callee in self.edges(c))
-            for c in function.calls
+            for c in self.graph.calls_of(function)
         )
         self._reaches[function.key] = result
         return result
@@ -305,7 +305,7 @@ class _Linter:
             awaits = [n for n in _own_nodes(function.node) if isinstance(n, ast.Await)]
             if not awaits or not all(_is_offload_await(a) for a in awaits):
                 continue
-            offloaded = [c for c in function.calls if c.offloaded]
+            offloaded = [c for c in self.graph.calls_of(function) if c.offloaded]
             if not any(
                 (c.rule is not None and c.rule.blocks)
                 or any(self.reaches_blocking(callee) for callee in c.callees)
@@ -362,44 +362,53 @@ def lint_sources(
                              allow_blocking=allow_blocking)
 
 
+def _analyse(
+    modules: Mapping[str, str], table: RuleTable, blocking: Iterable[str]
+) -> tuple[CallGraph, list[Finding], list[Finding]]:
+    """Both analyses of ``modules``: the graph (its calls spent), the blocking
+    findings (AMB101, AMB201) and the never-awaited ones (AMB301)."""
+    # The blocking check resolves the calls of what a coroutine reaches, when
+    # it reaches it (lazy): a few percent of a large tree's functions.
+    graph = build_callgraph(modules, table, keep_sites=True, lazy=True)
+    linter = _Linter(graph, blocking)
+    blocking_findings = [*linter.findings(), *linter.fake_async()]
+    # The never-awaited check reads the same modules through the table's async
+    # side: the call sites are resolved again (the parse and the walk are
+    # shared), and the first resolution's calls go as these are made.
+    del linter
+    async_graph = resolve_again(graph, async_side(table), kinds=(CallKind.CALL,))
+    parsed = {path: m.text for path, m in async_graph.modules.items()}
+    unawaited = [
+        Finding(f.path, f.line, f.col, NEVER_AWAITED, f.message)
+        for f in find_unawaited(parsed, table, lenient=True, graph=async_graph)
+        if f.sure
+    ]
+    return async_graph, blocking_findings, unawaited
+
+
 def _lint_sources(
     modules: Mapping[str, str], *, table: RuleTable, blocking: Iterable[str], strict: bool,
     allow_blocking: Sequence[AllowByName],
 ) -> LintResult:
     result = LintResult()
     try:
-        graph = build_callgraph(modules, table, keep_sites=True)
+        graph, blocking_findings, unawaited = _analyse(modules, table, blocking)
     except RecursionError:
         # One module too deep for the parser (or for the analysis' walks)
         # must not cost the findings of all the others: name it, lint the rest.
         deep = too_deep(modules) or _too_deep_to_analyse(modules, table)
         result.syntax_errors = [Finding(path, 1, 1, SYNTAX_ERROR, TOO_DEEP) for path in deep]
         modules = {path: text for path, text in modules.items() if path not in deep}
-        graph = build_callgraph(modules, table, keep_sites=True)
-    linter = _Linter(graph, blocking)
+        graph, blocking_findings, unawaited = _analyse(modules, table, blocking)
     for path, line, col, message in graph.syntax_errors:
         result.syntax_errors.append(
             Finding(path, line, col + 1, SYNTAX_ERROR, f"cannot parse: {message}")
         )
     allows = {path: _allow_comments(m.text) for path, m in graph.modules.items()}
-    parsed = {path: m.text for path, m in graph.modules.items()}
-    trees = {path: m.tree for path, m in graph.modules.items()}
-    spans = _named_spans(trees, allow_blocking)
+    spans = _named_spans({path: m.tree for path, m in graph.modules.items()}, allow_blocking)
     named: set[int] = {index for index, _path, _first, _last in spans}
     silenced: set[int] = set()
-    blocking_findings = [*linter.findings(), *linter.fake_async()]
-    # The never-awaited check reads the same modules through the table's async
-    # side: the call sites are resolved again (the parse and the walk are
-    # shared), and this graph's calls go as that one's are made.
-    del linter
-    async_graph = resolve_again(graph, async_side(table), kinds=(CallKind.CALL,))
     del graph
-    unawaited = [
-        Finding(f.path, f.line, f.col, NEVER_AWAITED, f.message)
-        for f in find_unawaited(parsed, table, lenient=True, graph=async_graph)
-        if f.sure
-    ]
-    del async_graph, trees
     kept: list[Finding] = []
     for finding in [*blocking_findings, *unawaited]:
         by_name = [index for index, path, first, last in spans
