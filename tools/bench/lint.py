@@ -159,7 +159,7 @@ def scale(runs: int) -> None:
         ours.append(_measure([*ambidex, "lint", str(site)], ROOT))
         theirs.append(_measure(ruff, ROOT))
     mine, peer = _best_of(ours), _best_of(theirs)
-    _row("lint site-packages", lines, mine, "(goal, issue 13: < 10 s CPU, < 400 MB)")
+    _row("lint site-packages", lines, mine, "(goal: < 10 s CPU, < 400 MB)")
     _row("  ruff ASYNC2, same tree", lines, peer,
          f"(ruff {mine[0] / peer[0]:.0f}x faster wall, {mine[1] / peer[1]:.0f}x less CPU)")
     with tempfile.TemporaryDirectory() as folder:
