@@ -35,7 +35,11 @@ class ProcessPool(BoundedPool):
     raises :class:`asyncio.CancelledError` at once, a call not yet started
     never starts, and a started one runs to its end in its process, keeping
     its worker until then. If a worker process dies, the pool is broken and
-    calls raise :class:`concurrent.futures.process.BrokenProcessPool`.
+    calls raise :class:`concurrent.futures.process.BrokenProcessPool`. An
+    exception raised in a worker arrives with the worker's traceback as its
+    ``__cause__`` (:class:`RemoteTraceback`); a result or exception that
+    cannot be pickled there, or rebuilt here, fails its own call only (left
+    to the executor, one that cannot be rebuilt breaks the whole pool).
 
     Workers are started off the event loop: while the pool has fewer
     processes than ``max_workers``, a helper thread submits (submitting is
