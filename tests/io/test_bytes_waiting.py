@@ -181,3 +181,27 @@ async def test_after_start_tls_records_without_data_are_not_bytes_waiting(serve,
     assert await eventually(s.stream.unread_bytes_waiting)
     assert await s.read_exactly(5) == b"stray"
     await s.close()
+
+
+async def test_read_would_wait_only_while_neither_bytes_nor_a_close_are_waiting(serve, colour):
+    host, port = await serve(sends(b"last words"))
+    s = await Either.connect(colour, host, port, timeout=5)
+    assert await eventually(lambda: not s.stream.read_would_wait())
+    assert s.stream.unread_bytes_waiting()  # bytes first: asking took nothing
+    assert await s.read_exactly(10) == b"last words"
+    assert await eventually(s.stream.peer_closed)
+    assert not s.stream.read_would_wait()  # the close is waiting now
+    await s.close()
+    with pytest.raises(StreamClosedError):
+        s.stream.read_would_wait()
+
+
+async def test_read_would_wait_on_a_quiet_connection(serve, colour):
+    host, port = await serve(echo)
+    s = await Either.connect(colour, host, port, timeout=5)
+    assert s.stream.read_would_wait()
+    await s.write(b"x")
+    assert await eventually(lambda: not s.stream.read_would_wait())
+    assert await s.read_exactly(1) == b"x"
+    assert s.stream.read_would_wait()
+    await s.close()

@@ -16,9 +16,10 @@ The two classes have the same methods (``connect``, ``read``,
 ``read_exactly``, ``read_until``, ``write``, ``start_tls``, ``close``), the
 same arguments and the same exceptions, so the code generator turns a driver
 written against one into the other by adding or dropping ``await`` alone.
-Two questions are asked without ``await`` in either colour, since they never
+Three questions are asked without ``await`` in either colour, since they never
 wait: ``unread_bytes_waiting()`` (has the peer sent bytes no read has taken?
-asked before reusing an idle connection) and ``peer_closed()``. One method
+asked before reusing an idle connection), ``peer_closed()``, and both at once,
+``read_would_wait()``. One method
 is asyncio's alone: ``AsyncStream.take_transport(protocol)`` hands the
 connection, with the bytes already received, to an ``asyncio.Protocol`` of
 your own (a client that resolves its callers from ``data_received``).

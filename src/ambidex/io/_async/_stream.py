@@ -282,6 +282,19 @@ class AsyncStream(AsyncBackend):
             raise StreamClosedError(self._closed_why)
         return self._buffered() == 0 and self._waiting() is Waiting.CLOSED
 
+    def read_would_wait(self) -> bool:
+        """True if a read now would wait: no unread bytes, and no close from the peer.
+
+        Both of the questions above in one look at the socket (one system
+        call where each of them takes one): what a pool asks before reusing
+        an idle connection, which it reuses only if nothing at all came
+        while it sat idle. Never waits, never consumes; the same caveats
+        about *now* and about TLS as :meth:`unread_bytes_waiting`.
+        """
+        if self._closed and not self._transport_taken:
+            raise StreamClosedError(self._closed_why)
+        return self._buffered() == 0 and self._waiting() is Waiting.NOTHING
+
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         """Send all of ``data``, waiting until the transport has taken it.
 
