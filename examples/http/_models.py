@@ -127,24 +127,30 @@ class Headers:
         self._raw: Sequence[tuple[bytes, bytes]] = []
 
     @classmethod
-    def from_raw(cls, raw: Sequence[tuple[bytes, bytes]]) -> Headers:
-        """From h11's pairs (names already lower-cased bytes); decoded when first used."""
+    def from_raw(cls, raw: Any) -> Headers:
+        """From h11's headers (an event's ``headers``), as sent: names in their
+        own case (``raw_items()``), matched whatever their case, decoded only
+        if the caller looks at them all. A list of ``(name, value)`` byte
+        pairs is taken too."""
         headers = cls.__new__(cls)
         headers._list = None
-        headers._raw = raw
+        headers._raw = raw.raw_items() if hasattr(raw, "raw_items") else list(raw)
         return headers
 
     @property
     def _items(self) -> list[tuple[str, str]]:
         if self._list is None:
-            self._list = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._raw]
+            self._list = [(k.lower().decode("latin-1"), v.decode("latin-1"))
+                          for k, v in self._raw]
         return self._list
 
     def get(self, name: str, default: str | None = None) -> str | None:
         if self._list is None:  # not decoded yet: look at the raw bytes
             key = name.lower().encode("latin-1")
-            found = [v.decode("latin-1") for k, v in self._raw if k == key]
-            return ", ".join(found) if found else default
+            found = [v for k, v in self._raw if k.lower() == key]
+            if not found:
+                return default
+            return (found[0] if len(found) == 1 else b", ".join(found)).decode("latin-1")
         values = self.get_list(name)
         return ", ".join(values) if values else default
 
@@ -276,6 +282,12 @@ class Request:
 
     def h11_headers(self) -> list[tuple[str, str]]:
         return [("host", self.url.host_header), *self.headers.multi_items()]
+
+    def key(self) -> tuple[Any, ...]:
+        """Everything h11's ``Request`` event is built from (method, target,
+        ``Host``, the other headers in order): equal keys, equal events."""
+        url = self.url
+        return (self.method, url.target, url.host_header, *self.headers._items)
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.url.raw}>"

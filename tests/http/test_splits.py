@@ -2,7 +2,8 @@
 
 The connection runs over a fake stream that hands out the response's bytes
 in the pieces hypothesis chose (one byte, a few, all at once), in both
-colours. Bodies come with ``Content-Length`` or chunked (chunk sizes chosen
+colours: to the blocking connection's reads, and to the asyncio
+connection's ``data_received``, one piece per turn of the loop. Bodies come with ``Content-Length`` or chunked (chunk sizes chosen
 too), plain or gzip-encoded; whatever the cuts, the body read is the body
 sent and the connection ends ready for its next request.
 """
@@ -85,15 +86,53 @@ class FakeStream:
         pass
 
 
-class AsyncFakeStream(FakeStream):
-    async def read(self, max_bytes: int = 65536) -> bytes:  # type: ignore[override]
-        return FakeStream.read(self, max_bytes)
+class FakeTransport:
+    """asyncio's side (the async connection takes the stream's transport): each
+    write (the request) starts the delivery of the pieces, one per turn of the
+    loop, to the protocol's ``data_received``."""
 
-    async def write(self, data: bytes) -> None:  # type: ignore[override]
-        FakeStream.write(self, data)
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = list(pieces)
+        self.protocol: Any = None
+        self.written = b""
+        self.closing = False
 
-    async def close(self) -> None:  # type: ignore[override]
-        pass
+    def write(self, data: bytes) -> None:
+        self.written += data
+        asyncio.get_running_loop().call_soon(self.deliver)
+
+    def deliver(self) -> None:
+        if self.pieces and not self.closing:
+            self.protocol.data_received(self.pieces.pop(0))
+            asyncio.get_running_loop().call_soon(self.deliver)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    abort = close
+
+
+class AsyncFakeStream:
+    """What the async connection asks of its stream: the transport, and a close."""
+
+    close_timeout = 5.0
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.transport = FakeTransport(pieces)
+
+    def take_transport(self, protocol: Any) -> FakeTransport:
+        self.transport.protocol = protocol
+        protocol.connection_made(self.transport)
+        return self.transport
+
+    def read_would_wait(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        self.transport.close()
 
 
 class FakePool:

@@ -4,11 +4,11 @@ Written once, as asyncio code; ``ambidex generate`` writes the blocking twin
 (``examples/http/_sync/connection.py``).
 
 The machine is not ours. h11 parses and frames; this module only moves bytes
-between it and the stream and turns its events into calls that wait:
+between it and the connection and turns its events into calls that wait:
 
 * :meth:`send_request` gives h11 a ``Request`` (then ``Data`` and
   ``EndOfMessage``) and writes the bytes it returns;
-* :meth:`receive_head` feeds h11 what the stream reads until it yields a
+* :meth:`receive_head` feeds h11 what arrives until it yields a
   ``Response`` (skipping ``1xx`` ``InformationalResponse`` events);
 * :meth:`receive_body` returns the next piece of the body, ``b""`` at
   ``EndOfMessage``;
@@ -20,19 +20,38 @@ between it and the stream and turns its events into calls that wait:
   timed-out task, an error -- leaves h11 in some other state, and the pool
   closes the connection instead. That is how an abandoned response never
   leaves its bytes for the next request;
-* :meth:`quiet_while_idle` asks the stream, without waiting, whether bytes
-  or a close arrived while the connection sat idle; the pool reuses it only
-  if nothing did.
+* :meth:`quiet_while_idle` asks, without waiting, whether bytes or a close
+  arrived while the connection sat idle; the pool reuses it only if nothing
+  did.
+
+**How the bytes move differs by colour** (``IS_ASYNC`` keeps both):
+
+* Blocking: the caller reads the stream (``Stream.read``) when h11 says
+  ``NEED_DATA`` and writes with ``Stream.write``, under the phase's timeout.
+* asyncio: once the connection is open (TCP and TLS through
+  :class:`ambidex.io.AsyncStream`, the same code as the blocking twin), the
+  connection takes the stream's transport (``AsyncStream.take_transport``)
+  and sets its own protocol (:class:`_Callbacks`). Bytes arrive in
+  :meth:`_on_data`, which feeds h11 right there and wakes the caller waiting
+  for them (one future per wait, nothing else: no StreamReader, no reader
+  task, no timeout scope per read); a request is ``transport.write``, which
+  never waits, and only waits for the transport to drain when asyncio asks
+  us to pause. A request's phases are bounded by one deadline each, kept on
+  the connection and checked by one timer that is re-armed lazily
+  (:meth:`_arm`), so a request that finishes in time costs a clock read, not
+  a timer.
 
 Every failure is raised as one of :mod:`examples.http.errors`, the same
-classes in both colours: a timeout of the stream as the phase's timeout, an
-``OSError`` as a read or write error, h11's errors as ours.
+classes in both colours: a timeout as the phase's timeout, an ``OSError``
+(or a lost connection) as a read or write error, h11's errors as ours.
 """
 
 from __future__ import annotations
 
+import asyncio  # ambidex: async-only
 import ssl as _ssl
 import time
+from typing import Any
 
 import h11
 
@@ -50,7 +69,7 @@ from ..errors import (
     WriteTimeout,
 )
 
-__all__ = ["DEFAULT_MAX_HEADER_SIZE", "AsyncConnection"]
+__all__ = ["DEFAULT_MAX_HEADER_SIZE", "AsyncConnection", "RequestEvents"]
 
 IS_ASYNC = True
 
@@ -67,6 +86,71 @@ _Data = h11.Data
 _EndOfMessage = h11.EndOfMessage
 _Response = h11.Response
 _InformationalResponse = h11.InformationalResponse
+#: h11's events are immutable values: one ``EndOfMessage`` serves every request.
+_END = h11.EndOfMessage()
+_TIMED_OUT: Any = object()  # ambidex: async-only  (a wait's result when its deadline passed)
+
+
+class RequestEvents:
+    """h11 ``Request`` events, built once per distinct request and sent again.
+
+    Building a ``Request`` event is most of what h11 spends on sending one:
+    it validates every header name and value with a regular expression and
+    lower-cases it. The event is an immutable value, and ``send()`` takes
+    the same event any number of times, so a client that sends the same
+    request again and again (the same method, target and headers: polling
+    an API, fetching one resource) validates it once. The cache is keyed by
+    everything the event holds, and bounded: past ``max_size`` distinct
+    requests it starts over.
+    """
+
+    __slots__ = ("_events", "max_size")
+
+    def __init__(self, max_size: int = 256) -> None:
+        self._events: dict[tuple[Any, ...], h11.Request] = {}
+        self.max_size = max_size
+
+    def get(self, request: Request) -> h11.Request:
+        key = request.key()
+        event = self._events.get(key)
+        if event is None:
+            event = h11.Request(method=request.method, target=request.url.target,
+                                headers=request.h11_headers())
+            events = self._events
+            if len(events) >= self.max_size:
+                events.clear()
+            events[key] = event
+        return event
+
+
+class _Callbacks(asyncio.Protocol):  # ambidex: async-only
+    """The protocol the transport calls (asyncio): each event goes to the connection."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._conn._transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self._conn._on_data(data)
+
+    def eof_received(self) -> bool:
+        self._conn._on_lost(None)
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._conn._on_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._conn._paused = True
+
+    def resume_writing(self) -> None:
+        conn = self._conn
+        conn._paused = False
+        conn._wake()
 
 
 class AsyncConnection:
@@ -76,23 +160,50 @@ class AsyncConnection:
     who sends a request, reads the response, and gives it back.
     ``cycles`` counts the requests started on it; ``received`` says whether
     any byte of the current response arrived (the pool's retry needs both).
+    (asyncio: made over a stream, the connection takes the stream's
+    transport at once; the stream serves no reads or writes after that.)
     """
 
     def __init__(self, stream: AsyncStream, origin: Origin, *,
-                 max_header_size: int = DEFAULT_MAX_HEADER_SIZE) -> None:
+                 max_header_size: int = DEFAULT_MAX_HEADER_SIZE,
+                 events: RequestEvents | None = None) -> None:
         self._stream = stream
         self.origin = origin
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header_size)
         self.max_header_size = max_header_size
+        self._events = events if events is not None else RequestEvents()
         self.cycles = 0
         self.received = False
+        self.arrived = 0  # bytes of this exchange's response received so far
         self.idle_since = time.monotonic()
         self.closed = False
+        if IS_ASYNC:
+            self._loop = asyncio.get_running_loop()
+            self._transport: asyncio.Transport | None = None
+            # True when h11 may hold an event not yet taken: set by _on_data,
+            # cleared when next_event says NEED_DATA (and by start_next_cycle,
+            # whose buffer is empty), so a wait needs no next_event to know.
+            self._unparsed = False
+            # The caller's one wait (for bytes, or for the transport to drain).
+            self._waiter: asyncio.Future[Any] | None = None
+            # The connection ended (None until it did; then the error, or EOF).
+            self._lost: BaseException | None = None
+            self._ended = False
+            self._paused = False  # the transport asked us to stop writing
+            # The current wait's deadline (loop time), and the one timer that
+            # enforces deadlines: armed at the earliest, re-armed when it fires early.
+            self._deadline: float | None = None
+            self._timer: asyncio.TimerHandle | None = None
+            self._timer_when = 0.0
+            # From here on bytes move by callbacks (see the module's docstring):
+            # take_transport calls connection_made, which sets _transport.
+            stream.take_transport(_Callbacks(self))
 
     @classmethod
     async def connect(cls, origin: Origin, *, timeout: Timeout,
                       ssl_context: _ssl.SSLContext | None = None,
-                      max_header_size: int = DEFAULT_MAX_HEADER_SIZE) -> AsyncConnection:
+                      max_header_size: int = DEFAULT_MAX_HEADER_SIZE,
+                      events: RequestEvents | None = None) -> AsyncConnection:
         """Open a connection to ``origin``; TLS with ``ssl_context`` for ``https``."""
         scheme, host, port = origin
         tls = ssl_context if scheme == "https" else None
@@ -103,7 +214,13 @@ class AsyncConnection:
                                  f"{timeout.connect} s") from exc
         except (OSError, StreamError) as exc:
             raise ConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
-        return cls(stream, origin, max_header_size=max_header_size)
+        try:
+            return cls(stream, origin, max_header_size=max_header_size, events=events)
+        except BaseException as exc:
+            await stream.close()
+            if isinstance(exc, (OSError, StreamError)):
+                raise ConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
+            raise
 
     # --- one exchange ----------------------------------------------------------------
 
@@ -116,15 +233,15 @@ class AsyncConnection:
         """
         self.cycles += 1
         self.received = False
+        self.arrived = 0
         h = self._h11
         body = request.body
         try:
-            data = h.send(h11.Request(method=request.method, target=request.url.target,
-                                      headers=request.h11_headers()))
+            data = h.send(self._events.get(request))
             if isinstance(body, bytes):
                 if body:
                     data += h.send(_Data(data=body))
-                data += h.send(_EndOfMessage())
+                data += h.send(_END)
                 await self._write(data, timeout.write)
                 return
             await self._write(data, timeout.write)
@@ -132,18 +249,29 @@ class AsyncConnection:
                 if hasattr(body, "__aiter__"):
                     async for chunk in body:
                         await self._send_chunk(chunk, timeout)
-                    await self._write(h.send(_EndOfMessage()), timeout.write)
+                    await self._write(h.send(_END), timeout.write)
                     return
             for chunk in body:  # type: ignore[union-attr]
                 await self._send_chunk(chunk, timeout)
-            await self._write(h.send(_EndOfMessage()), timeout.write)
+            await self._write(h.send(_END), timeout.write)
         except h11.LocalProtocolError as exc:
             raise LocalProtocolError(str(exc)) from exc
 
     async def receive_head(self, timeout: Timeout) -> h11.Response:
-        """Wait for the response's status line and headers."""
+        """Wait for the response's status line and headers.
+
+        h11's ``max_incomplete_event_size`` bounds a head that has not all
+        arrived yet; one that arrives whole in a single read is parsed
+        whatever its size. So when more than ``max_header_size`` bytes have
+        come, the head is measured too.
+        """
         while True:
-            event = await self._next_event(timeout.read)
+            event = self._event()
+            if event is _NEED_DATA:
+                await self._receive(timeout.read)
+                continue
+            if self.arrived > self.max_header_size:
+                self._check_head_size(event)
             kind = type(event)
             if kind is _Response:
                 return event  # type: ignore[return-value]
@@ -153,7 +281,10 @@ class AsyncConnection:
     async def receive_body(self, timeout: Timeout) -> bytes:
         """The next piece of the body as it arrived; ``b""`` once it is complete."""
         while True:
-            event = await self._next_event(timeout.read)
+            event = self._event()
+            if event is _NEED_DATA:
+                await self._receive(timeout.read)
+                continue
             kind = type(event)
             if kind is _Data:
                 data: bytes = event.data  # type: ignore[attr-defined]
@@ -183,15 +314,29 @@ class AsyncConnection:
         response; a close means the server gave up on the connection. Either
         way the connection is closed, not reused. A stray response that
         crosses the request on the wire cannot be told from the real one.
+
+        Blocking: the stream is asked (one peek at the socket). asyncio: the
+        transport has already told us -- whatever the event loop received
+        went to :meth:`_on_data` and into h11's buffer (empty after
+        :meth:`start_next_cycle`), and a close to :meth:`_on_lost` -- so
+        this is two attributes and no system call. (It sees what the loop
+        has received, which is everything that came before the loop's last
+        poll: a stray response the server sends in the same instant as we
+        reuse the connection is one that crosses the request.)
         """
+        if IS_ASYNC:
+            # (the stream counts as closed once its transport was taken)
+            return not (self.closed or self._ended or self._unparsed) and \
+                self._stream.read_would_wait()
         stream = self._stream
-        return not (self.closed or stream.closed or stream.unread_bytes_waiting()
-                    or stream.peer_closed())
+        return not (self.closed or stream.closed) and stream.read_would_wait()
 
     def start_next_cycle(self) -> None:
         """Reset h11 for the next request (only after :meth:`reusable`)."""
         self._h11.start_next_cycle()
         self.idle_since = time.monotonic()
+        if IS_ASYNC:
+            self._unparsed = False  # reusable() saw h11's buffer empty
 
     @property
     def maybe_stale(self) -> bool:
@@ -205,7 +350,15 @@ class AsyncConnection:
         aborted at once: whatever it still had queued to send is worthless,
         and a server that stopped reading must not hold up the close."""
         self.closed = True
-        if self._h11.our_state is not _IDLE:
+        mid_exchange = self._h11.our_state is not _IDLE
+        if IS_ASYNC:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            transport = self._transport
+            if mid_exchange and transport is not None:
+                transport.abort()
+        if mid_exchange:
             self._stream.close_timeout = 0.0
         await self._stream.close()
 
@@ -214,13 +367,117 @@ class AsyncConnection:
         return (f"<{type(self).__name__} {self.origin[0]}://{self.origin[1]}:{self.origin[2]} "
                 f"cycles={self.cycles} ours={h.our_state} theirs={h.their_state}>")
 
+    def _on_data(self, data: bytes) -> None:  # ambidex: async-only
+        """(asyncio, the transport's callback) Bytes from the server: into
+        h11's buffer now, and the caller woken.
+
+        Bytes that arrive while no request is out (the connection idle in
+        the pool) go there too: :meth:`quiet_while_idle` then says no, and
+        the connection is closed, never reused.
+        """
+        if self._ended:  # pragma: no cover - asyncio delivers nothing after EOF
+            return
+        self._h11.receive_data(data)
+        self._unparsed = True
+        self.received = True
+        self.arrived += len(data)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _on_lost(self, exc: BaseException | None) -> None:  # ambidex: async-only
+        """The server closed its side (``exc`` None) or the connection failed."""
+        if not self._ended:
+            self._ended = True
+            self._lost = exc
+            if exc is None:  # end of file: h11 decides what it means
+                self._h11.receive_data(b"")
+                self._unparsed = True
+        self._wake()
+
+    def _wake(self) -> None:  # ambidex: async-only
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _drained(self, timeout: float | None) -> None:  # ambidex: async-only
+        """Wait until asyncio resumes our writing (its buffer drained), within ``timeout``."""
+        deadline = None if timeout is None else self._loop.time() + timeout
+        while self._paused:
+            if self._ended:
+                raise WriteError(f"sending failed: the connection is closed ({self._lost!r})")
+            if await self._wait(deadline):
+                raise WriteTimeout(f"the server took nothing for {timeout} s")
+
+    async def _wait(self, deadline: float | None) -> bool:  # ambidex: async-only
+        """One wait for a callback to wake us; True if ``deadline`` (loop
+        time) passed first.
+
+        A cancellation leaves the connection mid-exchange, so the pool
+        closes it: nothing more to undo here.
+        """
+        waiter = self._loop.create_future()
+        self._waiter = waiter
+        if deadline is not None:
+            self._arm(deadline)
+        try:
+            return await waiter is _TIMED_OUT
+        finally:
+            self._waiter = None
+            self._deadline = None
+
+    def _arm(self, deadline: float) -> None:  # ambidex: async-only
+        """Set the current wait's deadline; make sure a timer fires by then.
+
+        The timer is not cancelled when a wait ends in time (most do, in
+        microseconds): it fires later, finds no wait or a later deadline, and
+        re-arms or retires. So a wait costs a clock read, and the loop's
+        timer heap holds at most one entry per connection.
+        """
+        self._deadline = deadline
+        timer = self._timer
+        if timer is None or self._timer_when > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer_when = deadline
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:  # ambidex: async-only
+        self._timer = None
+        deadline = self._deadline
+        waiter = self._waiter
+        if deadline is None or waiter is None or waiter.done():
+            return
+        if deadline <= self._timer_when:
+            waiter.set_result(_TIMED_OUT)
+        else:  # this wait started after the timer was armed: its deadline is later
+            self._timer_when = deadline
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+
     # --- internals ----------------------------------------------------------------
+
+    def _check_head_size(self, event: object) -> None:
+        head: h11.Response = event  # type: ignore[assignment]
+        size = len(head.reason) + 15  # "HTTP/1.1 200 " and CRLF
+        for name, value in head.headers:
+            size += len(name) + len(value) + 4  # ": " and CRLF
+        if size > self.max_header_size:
+            raise RemoteProtocolError(f"the server sent a response head larger than "
+                                      f"max_header_size={self.max_header_size} bytes")
 
     async def _send_chunk(self, chunk: bytes, timeout: Timeout) -> None:
         if chunk:
             await self._write(self._h11.send(_Data(data=chunk)), timeout.write)
 
     async def _write(self, data: bytes | None, timeout: float | None) -> None:
+        if IS_ASYNC:
+            transport = self._transport
+            if self._ended or transport is None or transport.is_closing():
+                raise WriteError(f"sending failed: the connection is closed ({self._lost!r})")
+            transport.write(data or b"")
+            if self._paused:  # asyncio's buffer is past its high-water mark
+                await self._drained(timeout)
+            return
         stream = self._stream
         stream.timeout = timeout
         try:
@@ -230,27 +487,52 @@ class AsyncConnection:
         except (OSError, StreamError) as exc:
             raise WriteError(f"sending failed: {exc!r}") from exc
 
-    async def _next_event(self, timeout: float | None) -> object:
-        h = self._h11
-        while True:
-            try:
-                event = h.next_event()
-            except h11.RemoteProtocolError as exc:
-                if exc.error_status_hint == 431:  # h11's "Receive buffer too long"
-                    raise RemoteProtocolError(
-                        f"the server sent a response head larger than "
-                        f"max_header_size={self.max_header_size} bytes") from exc
-                raise RemoteProtocolError(f"the server broke HTTP/1.1: {exc}") from exc
-            if event is not _NEED_DATA:
-                return event
-            stream = self._stream
-            stream.timeout = timeout
-            try:
-                data = await stream.read(_READ_SIZE)
-            except TimeoutError as exc:
-                raise ReadTimeout(f"the server sent nothing for {timeout} s") from exc
-            except (OSError, StreamError) as exc:
-                raise ReadError(f"receiving failed: {exc!r}") from exc
-            if data:
-                self.received = True
-            h.receive_data(data)
+    def _event(self) -> object:
+        """h11's next event, or ``NEED_DATA``; h11's errors raised as ours."""
+        if IS_ASYNC:
+            if not self._unparsed:  # nothing new since h11 last said NEED_DATA
+                return _NEED_DATA
+        try:
+            event = self._h11.next_event()
+        except h11.RemoteProtocolError as exc:
+            if exc.error_status_hint == 431:  # h11's "Receive buffer too long"
+                raise RemoteProtocolError(
+                    f"the server sent a response head larger than "
+                    f"max_header_size={self.max_header_size} bytes") from exc
+            raise RemoteProtocolError(f"the server broke HTTP/1.1: {exc}") from exc
+        if IS_ASYNC:
+            if event is _NEED_DATA:
+                self._unparsed = False
+        return event
+
+    async def _receive(self, timeout: float | None) -> None:
+        """Wait for more bytes and give them to h11 (``b""`` at end of file).
+
+        asyncio: :meth:`_on_data` gives them to h11; this waits until it did.
+        A connection that ended in a failure (a reset) raises here once h11
+        has parsed every byte that came before it; a clean end of file went
+        to h11 as ``b""``, and h11 says what it means (an error if a response
+        was due, the end of a body delimited by the close).
+        """
+        if IS_ASYNC:
+            deadline = None if timeout is None else self._loop.time() + timeout
+            while not self._unparsed:
+                if self._ended:
+                    lost = self._lost
+                    raise ReadError(f"receiving failed: {lost!r}" if lost is not None else
+                                    "receiving failed: the connection ended") from lost
+                if await self._wait(deadline):
+                    raise ReadTimeout(f"the server sent nothing for {timeout} s")
+            return
+        stream = self._stream
+        stream.timeout = timeout
+        try:
+            data = await stream.read(_READ_SIZE)
+        except TimeoutError as exc:
+            raise ReadTimeout(f"the server sent nothing for {timeout} s") from exc
+        except (OSError, StreamError) as exc:
+            raise ReadError(f"receiving failed: {exc!r}") from exc
+        if data:
+            self.received = True
+            self.arrived += len(data)
+        self._h11.receive_data(data)

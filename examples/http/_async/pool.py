@@ -33,7 +33,7 @@ from collections import deque
 
 from .._models import Origin, Timeout
 from ..errors import PoolTimeout, TransportError
-from .connection import DEFAULT_MAX_HEADER_SIZE, AsyncConnection
+from .connection import DEFAULT_MAX_HEADER_SIZE, AsyncConnection, RequestEvents
 
 __all__ = ["AsyncConnectionPool"]
 
@@ -58,6 +58,10 @@ class AsyncConnectionPool:
         self._size = 0
         self._closed = False
         self._condition = asyncio.Condition()
+        self._waiting = 0  # callers waiting on the condition for a connection
+        # The h11 Request events of this origin's requests, built once each
+        # and shared by its connections (see RequestEvents).
+        self._events = RequestEvents()
 
     @property
     def size(self) -> int:
@@ -72,6 +76,15 @@ class AsyncConnectionPool:
     async def acquire(self, timeout: Timeout) -> AsyncConnection:
         """A connection for the caller's exclusive use; give it back with
         :meth:`release` (in a ``finally``)."""
+        if IS_ASYNC:
+            # One thread runs the loop, and this path has no await: nobody can
+            # come between the look and the pop, so it needs no lock.
+            idle = self._idle
+            if idle and not self._closed:
+                conn = idle[-1]
+                if self._fresh(conn) and conn.quiet_while_idle():
+                    idle.pop()
+                    return conn
         deadline = None if timeout.pool is None else time.monotonic() + timeout.pool
         expired: list[AsyncConnection] = []
         try:
@@ -93,20 +106,25 @@ class AsyncConnectionPool:
                         raise PoolTimeout(f"no connection to {self.origin[1]}:{self.origin[2]} "
                                           f"came free within {timeout.pool} s "
                                           f"({self.max_connections} in use)")
-                    if IS_ASYNC:
-                        try:
-                            await asyncio.wait_for(self._condition.wait(), remaining)
-                        except asyncio.TimeoutError:
-                            pass  # checked at the top of the loop
-                    else:
-                        await self._condition.wait(remaining)  # type: ignore[call-arg, unused-ignore]
+                    self._waiting += 1
+                    try:
+                        if IS_ASYNC:
+                            try:
+                                await asyncio.wait_for(self._condition.wait(), remaining)
+                            except asyncio.TimeoutError:
+                                pass  # checked at the top of the loop
+                        else:
+                            await self._condition.wait(remaining)  # type: ignore[call-arg, unused-ignore]
+                    finally:
+                        self._waiting -= 1
         finally:
             for conn in expired:
                 await conn.close()
         try:
             return await AsyncConnection.connect(self.origin, timeout=timeout,
                                                  ssl_context=self._ssl_context,
-                                                 max_header_size=self._max_header_size)
+                                                 max_header_size=self._max_header_size,
+                                                 events=self._events)
         except BaseException:
             async with self._condition:
                 self._size -= 1
@@ -118,6 +136,10 @@ class AsyncConnectionPool:
         keep = conn.reusable() and not self._closed
         if keep:
             conn.start_next_cycle()
+            if IS_ASYNC:
+                if not self._waiting:  # nobody to wake, and no await: no lock
+                    self._idle.append(conn)
+                    return
         async with self._condition:
             if keep:
                 self._idle.append(conn)
