@@ -202,3 +202,61 @@ async def test_after_the_handover_unread_bytes_waiting_sees_bytes_still_in_the_s
     transport.resume_reading()
     assert await protocol.until(5) == b"stray"
     await s.close()
+
+
+class CollectBuffered(asyncio.BufferedProtocol):
+    """A BufferedProtocol with a small buffer: every delivery is copied out of it."""
+
+    def __init__(self, size: int) -> None:
+        self.buffer = bytearray(size)
+        self.chunks: list[bytes] = []
+        self.sizes_asked: list[int] = []
+        self.transport: asyncio.BaseTransport | None = None
+        self._enough: asyncio.Future[None] | None = None
+        self._want = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        # A memoryview, not the bytearray: asyncio's TLS transport (3.11+)
+        # fills the rest of a buffer through buffer[offset:], which is a
+        # copy of a bytearray, and the bytes written there were lost.
+        self.sizes_asked.append(sizehint)
+        return memoryview(self.buffer)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.chunks.append(bytes(self.buffer[:nbytes]))
+        if self._enough is not None and sum(map(len, self.chunks)) >= self._want:
+            if not self._enough.done():
+                self._enough.set_result(None)
+
+    async def until(self, total: int) -> bytes:
+        if sum(map(len, self.chunks)) < total:
+            self._want = total
+            self._enough = asyncio.get_running_loop().create_future()
+            await asyncio.wait_for(self._enough, 10)
+        return b"".join(self.chunks)
+
+
+async def test_a_buffered_protocol_gets_the_buffered_bytes_through_its_own_buffer(serve, over):
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"hello\n" + PAYLOAD[:5000])
+        await writer.drain()
+        assert await reader.readexactly(2) == b"go"
+        writer.write(PAYLOAD[5000:])
+        await writer.drain()
+        await reader.read()
+
+    s = await connect(serve, handler, over)
+    assert await s.read_until(b"\n") == b"hello\n"
+    assert await eventually(lambda: s._buffered() == 5000)
+    protocol = CollectBuffered(1000)
+    transport = s.take_transport(protocol)
+    # Before the call returned: 5000 bytes, in buffers of at most 1000.
+    assert protocol.transport is transport
+    assert [len(c) for c in protocol.chunks] == [1000] * 5
+    assert b"".join(protocol.chunks) == PAYLOAD[:5000]
+    transport.write(b"go")  # the rest is received straight into the protocol's buffer
+    assert await protocol.until(len(PAYLOAD)) == PAYLOAD
+    await s.close()

@@ -344,7 +344,7 @@ class AsyncStream(AsyncBackend):
             raise
 
     def take_transport(  # ambidex: async-only
-        self, protocol: asyncio.Protocol
+        self, protocol: asyncio.Protocol | asyncio.BufferedProtocol
     ) -> asyncio.Transport:
         """Hand the connection to ``protocol``: from now on asyncio calls it, not the stream.
 
@@ -366,7 +366,11 @@ class AsyncStream(AsyncBackend):
         received and no read had taken (none if there were none), then, from
         the next turn of the loop, whatever arrives next. No byte is lost or
         delivered twice, and the order is the order on the wire: nothing can
-        arrive in between, since this never awaits. Over TLS the bytes are
+        arrive in between, since this never awaits. (A ``BufferedProtocol``
+        gets them the way asyncio gives it bytes: copied into the buffers its
+        ``get_buffer`` returns, each followed by ``buffer_updated``; so do the
+        bytes that come later, received straight into its buffer with no
+        ``bytes`` object made per read.) Over TLS the bytes are
         the decrypted ones, and the transport is the TLS transport. If the
         stream had paused reading (its buffer was full), reading is resumed;
         pausing again is the protocol's business (``transport.pause_reading``).

@@ -198,7 +198,9 @@ class AsyncBackend:
             self._writer.transport.abort()
             raise
 
-    def _hand_over(self, protocol: asyncio.Protocol) -> asyncio.Transport:
+    def _hand_over(
+        self, protocol: asyncio.Protocol | asyncio.BufferedProtocol
+    ) -> asyncio.Transport:
         """take_transport's asyncio part: the StreamReader's buffer is emptied
         into ``protocol`` and the transport is pointed at it, with no await
         in between (so no byte can land in the StreamReader after it)."""
@@ -226,7 +228,10 @@ class AsyncBackend:
             transport.resume_reading()
         protocol.connection_made(transport)
         if leftover:
-            protocol.data_received(leftover)
+            if isinstance(protocol, asyncio.BufferedProtocol):
+                _feed_buffered(protocol, leftover)
+            else:
+                protocol.data_received(leftover)
         return transport
 
     def _close_taken(self) -> None:
@@ -241,3 +246,18 @@ class AsyncBackend:
     def _abort(self) -> None:
         self._closed = True
         self._writer.transport.abort()
+
+
+def _feed_buffered(protocol: asyncio.BufferedProtocol, data: bytes) -> None:
+    """Give ``data`` to a BufferedProtocol as asyncio would: into the buffers
+    ``get_buffer`` returns (each may be smaller than asked), ``buffer_updated``
+    after each."""
+    view = memoryview(data)
+    while view:
+        buffer = memoryview(protocol.get_buffer(len(view))).cast("B")
+        n = min(len(buffer), len(view))
+        if not n:
+            raise RuntimeError("take_transport: the protocol's get_buffer() returned no room")
+        buffer[:n] = view[:n]
+        protocol.buffer_updated(n)
+        view = view[n:]
