@@ -3,8 +3,9 @@
 The connection runs over a fake stream that hands out the response's bytes
 in the pieces hypothesis chose (one byte, a few, all at once), in both
 colours: to the blocking connection's reads, and to the asyncio
-connection's ``data_received``, one piece per turn of the loop. Bodies come with ``Content-Length`` or chunked (chunk sizes chosen
-too), plain or gzip-encoded; whatever the cuts, the body read is the body
+connection's ``data_received``, one piece per turn of the loop. Bodies come
+with ``Content-Length`` or chunked (chunk sizes chosen too), plain or
+gzip-encoded; whatever the cuts, the body read is the body
 sent and the connection ends ready for its next request.
 """
 

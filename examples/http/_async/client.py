@@ -171,11 +171,11 @@ class AsyncClient:
         """Send ``request``; return the response with its body still to read."""
         limits = self.timeout if timeout is _USE_CLIENT_DEFAULT else Timeout.of(timeout)
         follow = self.follow_redirects if follow_redirects is None else follow_redirects
+        response = await self._send_once(request, limits)
+        if not (follow and response.is_redirect):
+            return response  # most requests: nothing to follow, no history to keep
         history: list[AsyncResponse] = []
-        while True:
-            response = await self._send_once(request, limits)
-            if not (follow and response.is_redirect):
-                break
+        while response.is_redirect:
             try:
                 if len(history) >= self.max_redirects:
                     raise TooManyRedirects(f"more than {self.max_redirects} redirects "
@@ -186,6 +186,7 @@ class AsyncClient:
                 await response.aclose()
                 raise
             history.append(response)
+            response = await self._send_once(request, limits)
         response.history = list(history)
         return response
 

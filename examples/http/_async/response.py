@@ -58,26 +58,44 @@ class AsyncResponse(BaseResponse):
         conn = self._connection
         decoder = make_decoder(self.headers.get("content-encoding"))
         limit = self._max_body_size
+        timeout = self._timeout
         # The loop of aiter_bytes, spelled out: this is every non-streamed
-        # request's path, and a generator per response costs.
-        body = _Body(None if decoder is not None else self.headers.get("content-length"))
+        # request's path, and a generator per response costs. A body that
+        # comes in one piece (most small ones) is that piece: the buffer
+        # for the pieces is made when a second one comes.
+        first = b""
+        body: _Body | None = None
         try:
             while conn is not None:
-                chunk = await conn.receive_body(self._timeout)
+                chunk = await conn.receive_body(timeout)
                 if not chunk:
                     break
                 if limit is not None:
                     self._received += len(chunk)
                     if self._received > limit:
                         raise ResponseTooLarge(f"the body is larger than max_body_size={limit}")
-                body.add(decoder.decode(chunk) if decoder is not None else chunk)
+                if decoder is not None:
+                    chunk = decoder.decode(chunk)
+                if body is None:
+                    if not first:
+                        first = chunk
+                        continue
+                    body = _Body(None if decoder is not None else
+                                 self.headers.get("content-length"))
+                    body.add(first)
+                body.add(chunk)
             if decoder is not None:
-                body.add(decoder.flush())
+                rest = decoder.flush()
+                if rest:
+                    if body is None:
+                        body = _Body(None)
+                        body.add(first)
+                    body.add(rest)
         except BaseException:
             await self.aclose()
             raise
         await self.aclose()
-        self._content = body.value()
+        self._content = first if body is None else body.value()
         return self._content
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
