@@ -193,13 +193,15 @@ class AsyncConnection:
         self.arrived = 0  # bytes of this exchange's response received so far
         self.idle_since = time.monotonic()
         self.closed = False
+        # True when h11 may hold an event not yet taken: set when bytes are
+        # given to it, cleared when next_event says NEED_DATA (and by
+        # start_next_cycle, whose buffer is empty). While it is False, asking
+        # h11 is skipped: it could only say NEED_DATA (which costs as much as
+        # parsing a small event).
+        self._unparsed = False
         if IS_ASYNC:
             self._loop = asyncio.get_running_loop()
             self._transport: asyncio.Transport | None = None
-            # True when h11 may hold an event not yet taken: set by _on_data,
-            # cleared when next_event says NEED_DATA (and by start_next_cycle,
-            # whose buffer is empty), so a wait needs no next_event to know.
-            self._unparsed = False
             # The caller's one wait (for bytes, or for the transport to drain).
             self._waiter: asyncio.Future[Any] | None = None
             # The connection ended (None until it did; then the error, or EOF).
@@ -351,8 +353,7 @@ class AsyncConnection:
         """Reset h11 for the next request (only after :meth:`reusable`)."""
         self._h11.start_next_cycle()
         self.idle_since = time.monotonic()
-        if IS_ASYNC:
-            self._unparsed = False  # reusable() saw h11's buffer empty
+        self._unparsed = False  # reusable() saw h11's buffer empty
 
     @property
     def maybe_stale(self) -> bool:
@@ -505,9 +506,8 @@ class AsyncConnection:
 
     def _event(self) -> object:
         """h11's next event, or ``NEED_DATA``; h11's errors raised as ours."""
-        if IS_ASYNC:
-            if not self._unparsed:  # nothing new since h11 last said NEED_DATA
-                return _NEED_DATA
+        if not self._unparsed:  # nothing new since h11 last said NEED_DATA
+            return _NEED_DATA
         try:
             event = self._h11.next_event()
         except h11.RemoteProtocolError as exc:
@@ -516,9 +516,8 @@ class AsyncConnection:
                     f"the server sent a response head larger than "
                     f"max_header_size={self.max_header_size} bytes") from exc
             raise RemoteProtocolError(f"the server broke HTTP/1.1: {exc}") from exc
-        if IS_ASYNC:
-            if event is _NEED_DATA:
-                self._unparsed = False
+        if event is _NEED_DATA:
+            self._unparsed = False
         return event
 
     async def _receive(self, timeout: float | None) -> None:
@@ -552,3 +551,4 @@ class AsyncConnection:
             self.received = True
             self.arrived += len(data)
         self._h11.receive_data(data)
+        self._unparsed = True
