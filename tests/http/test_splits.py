@@ -3,7 +3,7 @@
 The connection runs over a fake stream that hands out the response's bytes
 in the pieces hypothesis chose (one byte, a few, all at once), in both
 colours: to the blocking connection's reads, and to the asyncio
-connection's ``data_received``, one piece per turn of the loop. Bodies come
+connection's receive buffer, one piece per turn of the loop. Bodies come
 with ``Content-Length`` or chunked (chunk sizes chosen too), plain or
 gzip-encoded; whatever the cuts, the body read is the body
 sent and the connection ends ready for its next request.
@@ -90,7 +90,7 @@ class FakeStream:
 class FakeTransport:
     """asyncio's side (the async connection takes the stream's transport): each
     write (the request) starts the delivery of the pieces, one per turn of the
-    loop, to the protocol's ``data_received``."""
+    loop, into the protocol's buffer."""
 
     def __init__(self, pieces: list[bytes]) -> None:
         self.pieces = list(pieces)
@@ -103,8 +103,16 @@ class FakeTransport:
         asyncio.get_running_loop().call_soon(self.deliver)
 
     def deliver(self) -> None:
+        """One piece, the way asyncio gives bytes to a BufferedProtocol: into
+        the buffer it asks for (at most its size at a time), then its length."""
         if self.pieces and not self.closing:
-            self.protocol.data_received(self.pieces.pop(0))
+            piece = self.pieces.pop(0)
+            buffer = self.protocol.get_buffer(len(piece))
+            if len(piece) > len(buffer):
+                self.pieces.insert(0, piece[len(buffer):])
+                piece = piece[:len(buffer)]
+            buffer[:len(piece)] = piece
+            self.protocol.buffer_updated(len(piece))
             asyncio.get_running_loop().call_soon(self.deliver)
 
     def is_closing(self) -> bool:

@@ -149,10 +149,6 @@ class _Callbacks(asyncio.BufferedProtocol):  # ambidex: async-only
     def buffer_updated(self, nbytes: int) -> None:
         self._conn._on_data(self._view[:nbytes])
 
-    def data_received(self, data: bytes) -> None:
-        # What take_transport hands over: the bytes the stream had received.
-        self._conn._on_data(data)
-
     def eof_received(self) -> bool:
         self._conn._on_lost(None)
         return False  # let the transport close itself

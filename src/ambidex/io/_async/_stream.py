@@ -367,10 +367,11 @@ class AsyncStream(AsyncBackend):
         the next turn of the loop, whatever arrives next. No byte is lost or
         delivered twice, and the order is the order on the wire: nothing can
         arrive in between, since this never awaits. (A ``BufferedProtocol``
-        gets them the way asyncio gives it bytes: copied into the buffers its
-        ``get_buffer`` returns, each followed by ``buffer_updated``; so do the
-        bytes that come later, received straight into its buffer with no
-        ``bytes`` object made per read.) Over TLS the bytes are
+        that is not also a ``Protocol`` gets them the way asyncio gives it
+        bytes: copied into the buffers its ``get_buffer`` returns, each
+        followed by ``buffer_updated``. Either kind gets the bytes that come
+        later as asyncio delivers them: a ``BufferedProtocol`` straight into
+        its buffer, with no ``bytes`` object made per read.) Over TLS the bytes are
         the decrypted ones, and the transport is the TLS transport. If the
         stream had paused reading (its buffer was full), reading is resumed;
         pausing again is the protocol's business (``transport.pause_reading``).

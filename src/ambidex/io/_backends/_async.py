@@ -228,10 +228,10 @@ class AsyncBackend:
             transport.resume_reading()
         protocol.connection_made(transport)
         if leftover:
-            if isinstance(protocol, asyncio.BufferedProtocol):
-                _feed_buffered(protocol, leftover)
-            else:
+            if isinstance(protocol, asyncio.Protocol):
                 protocol.data_received(leftover)
+            else:
+                _feed_buffered(protocol, leftover)
         return transport
 
     def _close_taken(self) -> None:
