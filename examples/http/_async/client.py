@@ -95,7 +95,12 @@ class AsyncClient:
         """Send a request and read the whole response body."""
         request = self.build_request(method, url, params=params, headers=headers,
                                      content=content, json=json)
-        response = await self.send(request, timeout=timeout, follow_redirects=follow_redirects)
+        # send(), spelled out: this is every request's path.
+        limits = self.timeout if timeout is _USE_CLIENT_DEFAULT else Timeout.of(timeout)
+        response = await self._send_once(request, limits)
+        if response.is_redirect and (
+                self.follow_redirects if follow_redirects is None else follow_redirects):
+            response = await self._follow(request, response, limits)
         await response.aread()
         return response
 
@@ -170,10 +175,16 @@ class AsyncClient:
                    follow_redirects: bool | None = None) -> AsyncResponse:
         """Send ``request``; return the response with its body still to read."""
         limits = self.timeout if timeout is _USE_CLIENT_DEFAULT else Timeout.of(timeout)
-        follow = self.follow_redirects if follow_redirects is None else follow_redirects
         response = await self._send_once(request, limits)
-        if not (follow and response.is_redirect):
-            return response  # most requests: nothing to follow, no history to keep
+        if response.is_redirect and (
+                self.follow_redirects if follow_redirects is None else follow_redirects):
+            response = await self._follow(request, response, limits)
+        return response
+
+    async def _follow(self, request: Request, response: AsyncResponse,
+                      timeout: Timeout) -> AsyncResponse:
+        """Follow ``response``'s redirects, up to ``max_redirects``; the last
+        response, with the ones before it as its ``history``."""
         history: list[AsyncResponse] = []
         while response.is_redirect:
             try:
@@ -186,7 +197,7 @@ class AsyncClient:
                 await response.aclose()
                 raise
             history.append(response)
-            response = await self._send_once(request, limits)
+            response = await self._send_once(request, timeout)
         response.history = list(history)
         return response
 

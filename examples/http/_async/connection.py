@@ -526,13 +526,22 @@ class AsyncConnection:
         was due, the end of a body delimited by the close).
         """
         if IS_ASYNC:
+            # _wait, spelled out: this is every response's wait.
             deadline = None if timeout is None else self._loop.time() + timeout
             while not self._unparsed:
                 if self._ended:
                     lost = self._lost
                     raise ReadError(f"receiving failed: {lost!r}" if lost is not None else
                                     "receiving failed: the connection ended") from lost
-                if await self._wait(deadline):
+                waiter = self._waiter = self._loop.create_future()
+                if deadline is not None:
+                    self._arm(deadline)
+                try:
+                    woken = await waiter
+                finally:
+                    self._waiter = None
+                    self._deadline = None
+                if woken is _TIMED_OUT:
                     raise ReadTimeout(f"the server sent nothing for {timeout} s")
             return
         stream = self._stream

@@ -6,9 +6,11 @@ own buffers are empty. The kernel keeps three states apart that a blocking
 ``recv`` would not: nothing yet (``recv`` would wait), bytes (it would
 return them), and the peer's orderly close or a reset (it would return
 ``b""`` or raise). One ``recv(1, MSG_PEEK | MSG_DONTWAIT)`` tells which,
-consuming nothing. On a socket with a timeout Python polls before a
-``recv``, for up to that timeout, so there a zero-timeout ``select`` asks
-first (as it does where ``MSG_DONTWAIT`` does not exist).
+consuming nothing. A zero-timeout poll asks first, so the usual answer
+(nothing) costs one system call and no exception (a ``recv`` that finds
+nothing raises ``BlockingIOError``, which costs more than the call); and
+on a socket with a timeout Python would poll before a ``recv`` anyway, for
+up to that timeout.
 """
 
 from __future__ import annotations
@@ -41,10 +43,9 @@ def peek_socket(sock: socket.socket) -> Waiting:
     records, which the caller must decrypt to know whether they are data).
     """
     try:
-        timeout = sock.gettimeout()
-        if (not _DONTWAIT or (timeout is not None and timeout > 0)) and not readable_now(sock):
+        if not readable_now(sock):
             return Waiting.NOTHING
-        data = sock.recv(1, _PEEK)  # ambidex: allow-blocking MSG_DONTWAIT (or select said readable)
+        data = sock.recv(1, _PEEK)  # ambidex: allow-blocking the poll said readable
     except (BlockingIOError, InterruptedError):
         return Waiting.NOTHING
     except OSError:
