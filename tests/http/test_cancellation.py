@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from examples.http import AsyncClient, Timeout
+from examples.http import AsyncClient, ReadTimeout, Timeout
 from examples.http.server import ServerThread
 
 from .conftest import in_step, pool_of
@@ -130,3 +130,31 @@ async def test_a_timeout_around_the_whole_request_leaves_the_pool_in_step(
             "t": "slow", "size": 100, "pieces": 4, "delay": 0.2}), 0.1)
     assert pool_of(client).size == 0
     await assert_recovers(client)
+
+
+# The asyncio connection keeps one timer and re-arms it lazily (see
+# AsyncConnection._arm): a wait whose deadline comes before the timer's must
+# move it earlier, and a timer that fires during a later wait must not end it.
+
+async def test_a_shorter_read_timeout_after_a_longer_one_still_fires_in_time(
+        client: AsyncClient) -> None:
+    await assert_recovers(client)  # the connection's timer is armed 5 s ahead
+    # Bounded well under those 5 s: if the timer were not moved earlier, the
+    # outer wait_for would end the request, not the ReadTimeout.
+    with pytest.raises(ReadTimeout):
+        await asyncio.wait_for(client.get("/never", timeout=Timeout(5, read=0.2)), 4)
+    assert pool_of(client).size == 0
+    await assert_recovers(client)
+
+
+async def test_a_timer_armed_for_an_earlier_request_does_not_end_a_later_wait(
+        client: AsyncClient) -> None:
+    fast = Timeout(5, read=0.2)
+    response = await client.get("/token", params={"t": "fast"}, timeout=fast)
+    assert response.content == b"fast"
+    # The timer armed for that request's 0.2 s fires while this one waits
+    # between pieces (0.25 s apart, each within its own 5 s): it re-arms.
+    response = await client.get("/token", params={
+        "t": "slow", "size": 40, "pieces": 4, "delay": 0.25})
+    assert response.content == b"slow" * 10
+    assert in_step(client)
