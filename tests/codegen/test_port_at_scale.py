@@ -31,6 +31,7 @@ from ambidex._callgraph import own_nodes
 from ambidex._callgraph._model import parent_map
 from ambidex._rules import DEFAULT_TABLE
 from ambidex.codegen._markers import marker_comments
+from ambidex.codegen._renames import Renames
 from ambidex.codegen._source import Diagnostic
 from ambidex.codegen._to_async import compiled, to_async
 from tests.codegen.test_to_async import SAMPLE
@@ -150,3 +151,27 @@ def test_the_parent_map_is_the_breadth_first_walks_map() -> None:
         assert found.keys() == reference.keys()
         # ast.Load() and ast.Store() are shared by every name: the last parent wins.
         assert all(found[key] is reference[key] for key in reference)
+
+
+def test_the_renames_walk_is_skipped_only_where_no_rename_can_apply() -> None:
+    segments_only = Renames.build({}, to="async")
+    assert not segments_only.may_apply("import os\n\nos.getcwd()\n")
+    assert segments_only.may_apply("from pkg._sync.client import Client\n")
+    assert segments_only.may_apply("from . import _sync\n")
+    # A user's rename may apply where its key is not written (a relative import
+    # resolved against a renamed package): never skipped.
+    assert Renames.build({"pkg.old": "pkg.new"}, to="async").may_apply("import os\n")
+    assert Renames.build({"Client": "AsyncClient"}, to="async").may_apply("import os\n")
+
+
+def test_the_port_still_renames_the_sync_segments_it_must() -> None:
+    modules = {
+        "pkg/_sync/client.py": "from pkg._sync.conn import Conn\nfrom . import conn\n",
+        "pkg/_sync/conn.py": "import time\n\n\nclass Conn:\n    def wait(self) -> None:\n"
+        "        time.sleep(1)\n",
+    }
+    conversion = to_async(modules, table=DEFAULT_TABLE, renames={})
+    assert not conversion.failed, conversion.diagnostics
+    assert conversion.outputs["pkg/_sync/client.py"].startswith(
+        "from pkg._async.conn import Conn\n"
+    )

@@ -140,6 +140,15 @@ class Renames:
             renames.prose = {k: v for k, v in renames.names.items() if k != v}
         return renames
 
+    def may_apply(self, text: str) -> bool:
+        """Whether some rename could change ``text``; False only when the renames
+        are module path segments alone (the port's ``_sync`` -> ``_async`` with
+        no ``--rename``) and none of them is written in it: a segment is renamed
+        where it is spelled, so the walk over the module can be skipped."""
+        if self.names or self.attributes or self.modules or self.prose:
+            return True
+        return any(segment in text for segment in self.segments)
+
     def prose_pattern(self) -> re.Pattern[str] | None:
         """The words :attr:`prose` renames, as one pattern (None when none)."""
         if not self.prose:

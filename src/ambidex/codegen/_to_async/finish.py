@@ -36,6 +36,8 @@ def rename(
     is that parse when the caller has it. Returns the text and its tree (None
     when the renames changed it, or it does not parse).
     """
+    if not table.may_apply(text):
+        return text, tree
     if tree is None:
         try:
             tree = ast.parse(text, filename=path)
