@@ -80,8 +80,16 @@ def drop_unused_imports(original: ast.Module, text: str) -> tuple[str, ast.Modul
         tree = ast.parse(text)
     except SyntaxError:
         return text, None  # reported by the compile check
-    before = used_names(original, _CODE_STRING)
     after = used_names(tree, _CODE_STRING)
+    if all(
+        (alias.asname or alias.name.split(".")[0]) in after or alias.name == "*"
+        for statement in tree.body
+        if isinstance(statement, ast.Import)
+        or (isinstance(statement, ast.ImportFrom) and statement.module != "__future__")
+        for alias in statement.names
+    ):
+        return text, tree  # every import is still used: the source's uses are not needed
+    before = used_names(original, _CODE_STRING)
     source = SourceText(text)
     edits = Edits(source)
     # Not _imports.remove_aliases: a statement that keeps some names is rewritten
