@@ -104,10 +104,11 @@ def test_blocking_client_works_with_a_server_that_dribbles_one_byte_at_a_time() 
 def test_blocking_client_times_out_on_a_silent_server() -> None:
     with (
         ScriptedServer(silent) as server,
-        Client.connect("127.0.0.1", server.port, timeout=0.2) as client,
-        pytest.raises(TimeoutError),
+        Client.connect("127.0.0.1", server.port, timeout=5) as client,
     ):
-        client.get("a")
+        client.timeout = 0.2  # after the connect: under load a connect can take 0.2 s
+        with pytest.raises(TimeoutError):
+            client.get("a")
 
 
 def test_blocking_caller_that_timed_out_keeps_its_place_and_its_reply_is_dropped() -> None:
@@ -124,8 +125,9 @@ def test_blocking_caller_that_timed_out_keeps_its_place_and_its_reply_is_dropped
 
     with (
         ScriptedServer(late) as server,
-        Client.connect("127.0.0.1", server.port, timeout=0.2) as client,
+        Client.connect("127.0.0.1", server.port, timeout=5) as client,
     ):
+        client.timeout = 0.2  # after the connect: under load a connect can take 0.2 s
         with pytest.raises(TimeoutError):
             client.get("first")
         released.set()
@@ -221,7 +223,8 @@ async def test_async_client_works_with_a_server_that_dribbles_one_byte_at_a_time
 
 async def test_async_silent_server_times_out_every_waiting_request_and_close_is_prompt() -> None:
     with ScriptedServer(silent) as server:
-        client = await AsyncClient.connect("127.0.0.1", server.port, timeout=0.2)
+        client = await AsyncClient.connect("127.0.0.1", server.port, timeout=5)
+        client.timeout = 0.2  # after the connect: under load a connect can take 0.2 s
         results = await asyncio.gather(
             *(client.get(f"k{i}") for i in range(10)), return_exceptions=True
         )
@@ -244,7 +247,8 @@ async def test_async_caller_that_timed_out_keeps_its_place_and_its_reply_is_drop
         await reader.read()
 
     with ScriptedServer(late) as server:
-        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=0.2) as client:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
+            client.timeout = 0.2  # after the connect: under load a connect can take 0.2 s
             with pytest.raises(TimeoutError):
                 await client.get("first")
             gate.set()
@@ -316,8 +320,9 @@ def test_blocking_batch_cut_by_a_timeout_leaves_its_late_replies_to_be_dropped()
 
     with (
         ScriptedServer(stalls_mid_batch) as server,
-        Client.connect("127.0.0.1", server.port, timeout=0.3) as client,
+        Client.connect("127.0.0.1", server.port, timeout=5) as client,
     ):
+        client.timeout = 0.3  # after the connect: under load a connect can take 0.3 s
         with pytest.raises(TimeoutError):
             client.get_many([f"k{i}" for i in range(5)])
         released.set()

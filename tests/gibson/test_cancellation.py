@@ -19,8 +19,9 @@ async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 async def test_a_timeout_while_waiting_for_room_records_nothing() -> None:
     with ScriptedServer(silent) as server:
         async with await AsyncClient.connect(
-            "127.0.0.1", server.port, timeout=0.2, max_pending=1
+            "127.0.0.1", server.port, timeout=5, max_pending=1
         ) as client:
+            client.timeout = 0.2  # after the connect: under load a connect can take 0.2 s
             first = asyncio.create_task(client.get("a"))
             await asyncio.sleep(0)
             assert client._conn.outstanding == 1
@@ -108,7 +109,8 @@ async def test_fifty_waiting_requests_arm_one_timer_and_all_time_out() -> None:
         return call_at(when, callback, *args, **kwargs)
 
     with ScriptedServer(silent) as server:
-        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=0.3) as client:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
+            client.timeout = 0.3  # after the connect: under load a connect can take 0.3 s
             setattr(loop, "call_at", counting_call_at)  # noqa: B010 (mypy: a method)
             try:
                 tasks = [asyncio.create_task(client.get(f"k{i}")) for i in range(50)]
@@ -142,7 +144,8 @@ async def test_a_shorter_timeout_set_while_a_longer_one_waits_fires_on_its_own_d
 
 async def test_the_timer_is_armed_again_for_requests_whose_deadline_is_later() -> None:
     with ScriptedServer(silent) as server:
-        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=0.2) as client:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
+            client.timeout = 0.2  # after the connect: under load a connect can take 0.2 s
             first = asyncio.create_task(client.get("a"))
             await asyncio.sleep(0.1)
             second = asyncio.create_task(client.get("b"))
@@ -154,7 +157,8 @@ async def test_the_timer_is_armed_again_for_requests_whose_deadline_is_later() -
 
 async def test_a_batch_that_times_out_raises_timeout_error_and_keeps_its_places() -> None:
     with ScriptedServer(silent) as server:
-        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=0.1) as client:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
+            client.timeout = 0.1  # after the connect: under load a connect can take 0.1 s
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(client.get_many(["a", "b", "c"]), 10)
             assert len(client._waiters) == 3
@@ -163,7 +167,8 @@ async def test_a_batch_that_times_out_raises_timeout_error_and_keeps_its_places(
 
 async def test_a_caller_cancelled_as_its_deadline_passes_is_cancelled_not_timed_out() -> None:
     with ScriptedServer(silent) as server:
-        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=0.05) as client:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
+            client.timeout = 0.05  # after the connect: under load a connect can take 0.05 s
             task = asyncio.create_task(client.get("a"))
             await asyncio.sleep(0)
             future, deadline = client._waiters[0]
