@@ -98,6 +98,13 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
     # --- call sites --------------------------------------------------------------
     def resolve(self, fn: Function, pending: _Pending) -> Call | None:
         node = pending.node
+        if pending.kind is CallKind.REF:
+            # Most names handed around are not functions: no need to ask
+            # whether the call they are handed to runs things in a thread.
+            assert isinstance(node, (ast.Name, ast.Attribute))
+            value = self.eval(node, fn)
+            if value is None or value.function is None:
+                return None
         offloaded = pending.offload_parent is not None and self.is_offload(
             pending.offload_parent, fn
         )
