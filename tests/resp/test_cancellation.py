@@ -12,10 +12,11 @@ gives up while it is on its way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -230,27 +231,17 @@ async def test_async_failed_connect_frees_its_slot_even_if_cancelled_waiting_for
 async def test_auto_pipelined_callers_waiting_for_room_give_up_at_their_own_deadline() -> None:
     # Issue 12 item 7: with the server frozen and max_pending full, the first
     # callers timed out but the ones waiting for room waited forever.
-    async def frozen(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read()  # reads every command, answers none
-        writer.close()
-
-    server = await asyncio.start_server(frozen, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        async with AsyncClient("127.0.0.1", port, auto_pipeline=True, max_pending=2,
-                               timeout=0.3) as r:
-            started = time.monotonic()
-            results = await asyncio.wait_for(
-                asyncio.gather(*(r.get(f"k{i}") for i in range(6)), return_exceptions=True), 5)
-            assert all(isinstance(result, TimeoutError) for result in results), results
-            assert time.monotonic() - started < 2
-            # The timed-out calls keep their slots (their replies are still owed),
-            # so a new caller waits for room -- within its own deadline too.
-            with pytest.raises(TimeoutError):
-                await asyncio.wait_for(r.get("again"), 5)
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with frozen_server() as port, AsyncClient(
+            "127.0.0.1", port, auto_pipeline=True, max_pending=2, timeout=0.3) as r:
+        started = time.monotonic()
+        results = await asyncio.wait_for(
+            asyncio.gather(*(r.get(f"k{i}") for i in range(6)), return_exceptions=True), 5)
+        assert all(isinstance(result, TimeoutError) for result in results), results
+        assert time.monotonic() - started < 2
+        # The timed-out calls keep their slots (their replies are still owed),
+        # so a new caller waits for room -- within its own deadline too.
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(r.get("again"), 5)
 
 
 async def test_caller_cancelled_while_the_server_reads_nothing_keeps_the_connection_in_step(
@@ -261,11 +252,18 @@ async def test_caller_cancelled_while_the_server_reads_nothing_keeps_the_connect
     # its place in the FIFO, even with the server not reading at all.
     done = asyncio.Event()
 
+    handlers: list[asyncio.Task[Any]] = []
+
     async def reads_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"+OK\r\n")  # "answers" the big SET without reading it
-        await writer.drain()
-        await done.wait()
-        writer.close()
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.append(task)
+        try:
+            writer.write(b"+OK\r\n")  # "answers" the big SET without reading it
+            await writer.drain()
+            await done.wait()
+        finally:
+            writer.close()
 
     server = await asyncio.start_server(reads_nothing, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -285,6 +283,99 @@ async def test_caller_cancelled_while_the_server_reads_nothing_keeps_the_connect
             assert len(conn._waiters) == 1
     finally:
         done.set()
-        await asyncio.sleep(0.01)
+        # Each handler closes its side before the loop ends (a bare sleep
+        # here left a transport open on a loaded machine: ResourceWarning).
+        await asyncio.wait_for(asyncio.gather(*handlers, return_exceptions=True), 10)
         server.close()
         await server.wait_closed()
+
+
+# -- timeouts: one timer per connection (AsyncConnection._expire) ------------------------
+
+
+@contextlib.asynccontextmanager
+async def frozen_server() -> AsyncIterator[int]:
+    """A server that reads every command and answers none; its port."""
+    handlers: set[asyncio.Task[Any]] = set()
+
+    async def frozen(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
+        try:
+            await reader.read()  # until the client closes
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(frozen, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        # The clients have closed: let each handler see it and close its side
+        # (else the loop ends with their transports open).
+        await asyncio.wait_for(asyncio.gather(*handlers, return_exceptions=True), 10)
+        await server.wait_closed()
+
+
+async def test_fifty_waiting_commands_arm_one_timer_and_all_time_out_in_their_places() -> None:
+    loop = asyncio.get_running_loop()
+    armed: list[float] = []
+    call_at = loop.call_at
+
+    def counting_call_at(when: float, callback: Any, *args: Any, **kwargs: Any) -> Any:
+        armed.append(when)
+        return call_at(when, callback, *args, **kwargs)
+
+    async with frozen_server() as port, AsyncClient("127.0.0.1", port, timeout=0.3) as r:
+        setattr(loop, "call_at", counting_call_at)  # noqa: B010 (mypy: a method)
+        try:
+            results = await asyncio.wait_for(
+                asyncio.gather(*(r.get(f"k{i}") for i in range(50)),
+                               return_exceptions=True), 10)
+        finally:
+            delattr(loop, "call_at")
+        assert all(type(result) is TimeoutError for result in results), results
+        # Not one timer per command: one for the earliest deadline, and
+        # again for what was left when it fired (deadlines microseconds apart).
+        assert 1 <= len(armed) <= 3, armed
+        conn = r._shared
+        assert conn is not None and conn.broken is None
+        assert len(conn._waiters) == 50  # their replies are still owed: places kept
+
+
+async def test_a_shorter_timeout_set_while_a_longer_one_waits_fires_on_its_own_deadline() -> None:
+    async with frozen_server() as port, AsyncClient("127.0.0.1", port, timeout=60) as r:
+        patient = asyncio.create_task(r.get("a"))
+        await asyncio.sleep(0.05)
+        conn = r._shared
+        assert conn is not None
+        conn.timeout = 0.1
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(r.get("b"), 10)
+        assert not patient.done()  # its deadline is a minute away
+        patient.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await patient
+
+
+async def test_a_pipeline_that_times_out_raises_timeout_error_and_keeps_its_places() -> None:
+    async with frozen_server() as port, AsyncClient("127.0.0.1", port, timeout=0.1) as r:
+        pipe = r.pipeline()
+        for i in range(5):
+            pipe.get(f"k{i}")
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(pipe.execute(), 10)
+        conn = r._shared
+        assert conn is not None and conn.broken is None
+        assert len(conn._waiters) == 5
+
+
+async def test_answered_calls_leave_the_deadline_list(redis_server: RedisServer) -> None:
+    async with AsyncClient(redis_server.host, redis_server.port, timeout=30) as r:
+        for _ in range(200):
+            assert await r.echo("x") == b"x"
+        conn = r._shared
+        assert conn is not None
+        assert len(conn._deadlines) <= 1  # not one entry per call made
+        assert conn._timer is not None  # armed once, for the first deadline
