@@ -19,6 +19,8 @@ right over a socket too.
 from __future__ import annotations
 
 import io
+import math
+import select
 import socket
 import ssl as _ssl
 import time
@@ -62,6 +64,13 @@ class _SocketRaw(io.RawIOBase):
     returns the bytes it collected; SocketReader raises the failure after
     putting them back. ``deadline`` bounds the operation in progress;
     ``hold`` makes reads report "no data" without touching the socket.
+
+    Under a deadline, a plain (not TLS) socket is left non-blocking and
+    polled here (``poll_in``; ``poll_out`` is the writer's): one ``poll``
+    and one ``recv`` per receive. ``settimeout(left)`` before each receive
+    would add an ``ioctl`` every time, and Python polls before the ``recv``
+    all the same. A TLS socket keeps ``settimeout``: it may hold decrypted
+    bytes that a poll of the socket cannot see.
     """
 
     def __init__(self, sock: socket.socket) -> None:
@@ -71,6 +80,14 @@ class _SocketRaw(io.RawIOBase):
         self.failure: BaseException | None = None
         self.hold = False
         self.sock_timeout: float | None = sock.gettimeout()
+        self.poll_in: select.poll | None = None
+        self.poll_out: select.poll | None = None
+        if (hasattr(select, "poll") and isinstance(sock, socket.socket)
+                and not isinstance(sock, _ssl.SSLSocket)):
+            self.poll_in = select.poll()
+            self.poll_in.register(sock, select.POLLIN)
+            self.poll_out = select.poll()
+            self.poll_out.register(sock, select.POLLOUT)
 
     def readable(self) -> bool:
         return True
@@ -83,6 +100,16 @@ class _SocketRaw(io.RawIOBase):
             if deadline is None:
                 if self.sock_timeout is not None:
                     self.settimeout(None)
+            elif self.poll_in is not None:
+                self.settimeout(0.0)
+                while True:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not self.poll_in.poll(math.ceil(left * 1000)):
+                        raise TimeoutError
+                    try:
+                        return self.sock.recv_into(buffer)
+                    except BlockingIOError:
+                        continue  # woken with nothing to take after all: wait again
             else:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -94,9 +121,9 @@ class _SocketRaw(io.RawIOBase):
             return None
 
     def settimeout(self, timeout: float | None) -> None:
-        # settimeout is a system call when blocking mode flips; skip it when
-        # nothing changes (the common case: no timeout at all).
-        if timeout is not None or timeout != self.sock_timeout:
+        # settimeout is a system call (an ioctl) every time; skip it when
+        # nothing changes (no timeout at all, or non-blocking under a deadline).
+        if timeout != self.sock_timeout:
             self.sock.settimeout(timeout)
             self.sock_timeout = timeout
 
@@ -374,9 +401,23 @@ class SyncBackend:
         view = memoryview(data).cast("B")
         deadline = _deadline(self._timeout)
         try:
+            poll_out = self._reader._raw.poll_out
             if deadline is None:
                 self._reader.settimeout(None)
                 self._sock.sendall(view)  # one C loop, no per-send deadline checks
+            elif poll_out is not None:
+                # Non-blocking, polled only when the socket's buffer is full:
+                # a request that fits is one send (see _SocketRaw).
+                self._reader.settimeout(0.0)
+                while view:
+                    try:
+                        sent = self._sock.send(view)
+                    except BlockingIOError:
+                        left = deadline - time.monotonic()
+                        if left <= 0 or not poll_out.poll(math.ceil(left * 1000)):
+                            raise timed_out("write", self.timeout) from None
+                        continue
+                    view = view[sent:]
             else:
                 while view:
                     self._reader.settimeout(_remaining(deadline, "write", self._timeout))
