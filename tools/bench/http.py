@@ -21,8 +21,9 @@ machine hits them all alike:
 
 The ratio columns are ambidex / httpx (the issue's goal: >= 2x; httpx runs
 the same h11 underneath, so the difference is all driver), ambidex /
-urllib3 (sync) and ambidex / aiohttp (async). Then ``uptime``: the machine
-is shared, so read the numbers with its load.
+urllib3 (sync) and ambidex / aiohttp (async). Then issue 9's goals, each
+MET or NOT MET on this run, and ``uptime``: the machine is shared, so read
+the numbers with its load.
 """
 
 from __future__ import annotations
@@ -234,6 +235,29 @@ def main() -> None:
 
         print(f"| {row:<{width}}|{cells} {ratio('httpx'):>8} | {ratio('urllib3'):>10} |"
               f" {ratio('aiohttp'):>10} |")
+    # Issue 9's goals, judged on this run.
+    medians_of = {row: {c: statistics.median(v) for c, v in values.items()}
+                  for row, values in rows.items()}
+    goals: list[tuple[str, float, float]] = []
+    for row, m in medians_of.items():
+        if "memory" in row:
+            goals.append((f"{row}: ambidex <= 2.0x the body (one copy beyond it)",
+                          2.0 / m["ambidex"], 1.0))
+        else:
+            goals.append((f"{row}: >= 2x httpx", m["ambidex"] / m["httpx"], 2.0))
+    sync_row = "sync, one at a time (100 B)"
+    tasks_row = f"async, {TASKS} tasks, pool of {TASKS} (100 B)"
+    if sync_row in medians_of:
+        m = medians_of[sync_row]
+        goals.append((f"{sync_row}: >= 1.0x urllib3", m["ambidex"] / m["urllib3"], 1.0))
+    if tasks_row in medians_of:
+        m = medians_of[tasks_row]
+        goals.append((f"{tasks_row}: >= 1.0x aiohttp", m["ambidex"] / m["aiohttp"], 1.0))
+    print("\nGoals (issue 9):")
+    for text, measured, bound in goals:
+        shown = f"{measured:.2f}x" if "memory" not in text else \
+            f"{2.0 / measured:.2f}x the body"
+        print(f"  {'MET    ' if measured >= bound else 'NOT MET'}  {text}  ({shown})")
     print(f"\n{args.runs} rounds, median; {n} requests per one-at-a-time measurement, "
           f"{n * 2} for the {TASKS}-task row, {big_n} downloads of 1 MiB.")
     print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
