@@ -674,9 +674,13 @@ def print_goals(rows: list[Row]) -> None:
             else:
                 goal = f"{peer} time / ambidex time = {ratio:.2f}x, goal >= {least:.1f}x"
             verdict = "met" if ratio >= least else "NOT met"
-            lines.append(f"  {row.name:<26} {goal:<52} {verdict}")
+            # CPU time is what load distorts least: shown beside the verdict.
+            cpu = statistics.median(row.cpu[peer]) / statistics.median(
+                row.cpu[next(iter(row.contenders))]
+            )
+            lines.append(f"  {row.name:<26} {goal:<52} {verdict:<8} (cpu {cpu:.2f}x)")
     if lines:
-        print("goals (issue 13 §1, medians of this run):")
+        print("goals (issue 13 §1, medians of this run; cpu: the same ratio in CPU time):")
         print("\n".join(lines))
 
 
