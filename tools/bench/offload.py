@@ -678,6 +678,8 @@ def print_goals(rows: list[Row]) -> None:
             cpu = statistics.median(row.cpu[peer]) / statistics.median(
                 row.cpu[next(iter(row.contenders))]
             )
+            if peer == "sync":
+                cpu = 1 / cpu  # ambidex / sync, as the goal reads
             lines.append(f"  {row.name:<26} {goal:<52} {verdict:<8} (cpu {cpu:.2f}x)")
     if lines:
         print("goals (issue 13 §1, medians of this run; cpu: the same ratio in CPU time):")
