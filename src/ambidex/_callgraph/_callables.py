@@ -19,6 +19,51 @@ from ambidex._callgraph._resolving import _Resolving
 _PARTIAL = _Val(dotted="functools.partial")
 _PARTIAL_BARE = _Val(dotted="partial")
 
+#: Expressions whose value may be a function (:meth:`._expressions._Expressions._eval`
+#: gives every other kind an instance, elements or nothing).
+_MAY_GIVE_FUNCTION = (ast.Name, ast.Attribute, ast.Await, ast.IfExp, ast.BoolOp, ast.Call)
+
+#: Bindings whose value is never a function (a class, an instance, an item...).
+_NEVER_FUNCTION = frozenset({"class", "self", "cls", "element", "item", "unknown"})
+
+
+def _code_default(function: Function, name: str) -> bool:
+    """Whether parameter ``name`` of ``function`` has a default that is not a
+    constant: the only way a parameter's value can be a function
+    (:meth:`._params._Params.default_of`)."""
+    args = function.node.args
+    positional = [*args.posonlyargs, *args.args]
+    with_defaults = positional[len(positional) - len(args.defaults) :]
+    pairs = [
+        *zip(with_defaults, args.defaults, strict=True),
+        *zip(args.kwonlyargs, args.kw_defaults, strict=True),
+    ]
+    return any(
+        arg.arg == name and default is not None and not isinstance(default, ast.Constant)
+        for arg, default in pairs
+    )
+
+
+def _may_bind_function(b: _Binding) -> bool:
+    kind = b.kind
+    if kind == "function" or kind == "import":
+        return True
+    if kind in _NEVER_FUNCTION:
+        return False
+    if kind == "param":
+        function = b.function
+        return function is not None and b.dotted is not None and _code_default(function, b.dotted)
+    if kind == "annotation":
+        # An instance of the annotated type, unless the annotation says "some
+        # code" and the default names which (``socket_module: ModuleType = socket``).
+        scope = b.scope
+        return (
+            isinstance(scope, Function) and b.dotted is not None and _code_default(scope, b.dotted)
+        )
+    if kind == "value" or kind == "enter":
+        return isinstance(b.expr, _MAY_GIVE_FUNCTION)
+    return True
+
 
 class _Callables:
     """Callable values, dispatch, slots, receivers, offloads (a part of the resolver)."""
@@ -33,6 +78,25 @@ class _Callables:
                 value = self.eval(func, scope)
                 self._offload[key] = value is not None and value.dotted in OFFLOAD_CALLS
         return self._offload[key]
+
+    @staticmethod
+    def may_be_function(node: ast.AST, fn: Function) -> bool:
+        """False when ``node`` (in ``fn``) cannot evaluate to a function, told
+        from its bindings alone, without evaluating anything: a name bound only
+        to parameters without a default, call results' items, literals... (most
+        names passed as arguments). True when it may (or when it cannot tell)."""
+        if not isinstance(node, ast.Name):
+            return True
+        scope: Function | None = fn
+        bindings: list[_Binding] | None = None
+        while scope is not None and bindings is None:
+            bindings = scope.locals.get(node.id)
+            scope = scope.parent
+        if bindings is None:
+            bindings = fn.module.symbols.get(node.id)
+            if bindings is None:
+                return False  # a builtin: only its dotted name is known
+        return any(_may_bind_function(b) for b in bindings)
 
     def bound_functions(self: _Resolving, fn: Function, func: ast.expr) -> list[Function]:
         """Every function a local (or ``self.`` attribute) is bound to, when each

@@ -217,6 +217,8 @@ class Evaluator(Protocol):
 
     def resolve(self, fn: Function, pending: _Pending) -> Call | None: ...
 
+    def may_be_function(self, node: ast.AST, fn: Function) -> bool: ...
+
 
 @dataclass
 class CallGraph:
@@ -250,11 +252,18 @@ class CallGraph:
 
     def passed_references(self) -> Iterator[Call]:
         """Every function handed to a call as an argument, resolved (in a lazy
-        graph too, without resolving anything else), in the order of the graph."""
+        graph too, without resolving anything else), in the order of the graph.
+        In a lazy graph, a name whose bindings cannot give a function (most
+        arguments: parameters, call results' items, literals) is not evaluated."""
+        may_be_function = self.resolver.may_be_function
         for function in self.functions.values():
             if function._unresolved:
                 for pending in function._pending:
-                    if pending.kind is CallKind.REF and pending.offload_parent is not None:
+                    if (
+                        pending.kind is CallKind.REF
+                        and pending.offload_parent is not None
+                        and may_be_function(pending.node, function)
+                    ):
                         call = self.resolver.resolve(function, pending)
                         if call is not None and call.passed_to is not None:
                             yield call

@@ -76,12 +76,16 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         self._returns: dict[str, _Val | None] = {}
         self._overrides: dict[str, list[Class]] | None = None
         self._adders: dict[tuple[str, str], list[tuple[Function, ast.expr]]] | None = None
-        # Every call site, for typing an unannotated parameter from its arguments.
+        # Every call site that passes something, for typing an unannotated
+        # parameter from its arguments (a call without arguments tells no
+        # parameter's type and puts nothing in a container: a third of them).
         self._sites = [
             (fn, p.node)
             for fn in functions.values()
             for p in fn._pending
-            if p.kind is CallKind.CALL and isinstance(p.node, ast.Call)
+            if p.kind is CallKind.CALL
+            and isinstance(p.node, ast.Call)
+            and (p.node.args or p.node.keywords)
         ]
         self._sites_by_callee: dict[str, list[tuple[Function, ast.Call]]] | None = None
         self._indexing = False

@@ -1,0 +1,116 @@
+"""The lint's shortcuts on a large tree skip work, never findings.
+
+On a site-packages the blocking check resolves only what it needs: the
+functions handed to calls (for the slots they land in) and the calls of what
+a coroutine reaches. Most names passed as arguments cannot name a function
+(a parameter without a default, a loop item, a literal), and the call graph
+tells them from their bindings without evaluating them. These tests pin that
+the shortcut is sound -- a name it skips never evaluates to a function -- and
+that the lazy graph hands over exactly what a fully resolved one does.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+from ambidex._callgraph import CallKind, build
+from ambidex._rules import DEFAULT_TABLE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Every way a name can be bound, and names that do or may name a function.
+_KINDS = textwrap.dedent("""
+    import functools
+    import socket
+    from types import ModuleType
+    from collections.abc import Callable
+
+    def helper(x):
+        return x
+
+    alias = helper
+    literal = "text"
+    counted = len(literal)
+
+    class Box:
+        items: list[int]
+
+        def run(self, plain, fallback=helper, *rest, socket_module: ModuleType = socket,
+                hook: Callable[[], None] = helper, number: int = 3, **extra):
+            first, second = (1, 2)
+            for item in [1, 2]:
+                helper(item)
+            with open("f") as handle:
+                helper(handle)
+            chosen = helper if plain else alias
+            either = plain or helper
+            bound = functools.partial(helper, 1)
+            listed = [helper]
+            squared = [n * n for n in range(3)]
+            total = number + 1
+            helper(self, plain, fallback, rest, socket_module, hook, number, extra,
+                   first, second, item, handle, chosen, either, bound, listed, squared,
+                   total, alias, literal, counted, Box, len, functools, helper)
+            lambda: helper(plain)
+            helper(self.run, socket.create_connection)
+""")
+
+
+def _modules() -> dict[str, str]:
+    modules = {"kinds.py": _KINDS}
+    for folder in ("src/ambidex", "examples"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            modules[str(path.relative_to(ROOT))] = path.read_text(encoding="utf-8")
+    return modules
+
+
+def test_a_name_whose_bindings_cannot_give_a_function_never_evaluates_to_one() -> None:
+    graph = build(_modules(), DEFAULT_TABLE, keep_sites=True, lazy=True)
+    resolver = graph.resolver
+    skipped = kept = 0
+    told: dict[str, bool] = {}
+    for function in graph.functions.values():
+        for pending in function._pending:
+            if pending.kind is not CallKind.REF or pending.offload_parent is None:
+                continue
+            node = pending.node
+            assert isinstance(node, (ast.Name, ast.Attribute))
+            may = resolver.may_be_function(node, function)
+            value = resolver.eval(node, function)
+            if not may:
+                skipped += 1
+                assert value is None or value.function is None, (
+                    function.display, ast.unparse(node)
+                )
+            else:
+                kept += 1
+            if function.module.path == "kinds.py" and isinstance(node, ast.Name):
+                told[node.id] = may
+    # The shortcut is not vacuous: it skips most arguments of a real tree.
+    assert skipped > kept > 0
+    never = {"self", "plain", "number", "first", "second", "item", "listed", "squared",
+             "total", "literal", "Box", "len", "rest", "extra"}
+    # Defaults that name code, imports, functions, and any value that is a name,
+    # a call's result or a choice between values: these are evaluated.
+    maybe = {"fallback", "socket_module", "hook", "handle", "chosen", "either", "bound",
+             "alias", "counted", "functools", "helper"}
+    assert {name for name in never | maybe if told[name]} == maybe
+
+
+def test_the_lazy_graph_hands_over_the_functions_a_resolved_graph_does() -> None:
+    modules = _modules()
+
+    def handed(lazy: bool) -> list[tuple[str, int, int, str, str]]:
+        graph = build(modules, DEFAULT_TABLE, keep_sites=True, lazy=lazy)
+        found = []
+        for call in graph.passed_references():
+            assert call.passed_to is not None
+            target, param = call.passed_to
+            found.append((call.caller.module.path, call.line, call.col, target.key, param))
+        return found
+
+    eager = handed(lazy=False)
+    assert eager  # the tree hands callables around (retry helpers, callbacks)
+    assert handed(lazy=True) == eager
