@@ -45,6 +45,14 @@ class _Classes:
             todo.extend(self.bases(current))
 
     def method(self: _Resolving, cls: Class, name: str, skip_self: bool = False) -> Function | None:
+        if not skip_self:
+            # Most methods asked for are the class's own, most classes have no
+            # analysed base: no walk (the bases are evaluated when the walk would).
+            found = cls.methods.get(name)
+            if found is not None:
+                return found
+            if not self.bases(cls):
+                return None
         for klass in self.mro(cls):
             if skip_self and klass is cls:
                 continue

@@ -78,7 +78,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         self._adders: dict[tuple[str, str], list[tuple[Function, ast.expr]]] | None = None
         # Every call site that passes something, for typing an unannotated
         # parameter from its arguments (a call without arguments tells no
-        # parameter's type and puts nothing in a container: a third of them).
+        # parameter's type and puts nothing in a container: one in seven).
         self._sites = [
             (fn, p.node)
             for fn in functions.values()
