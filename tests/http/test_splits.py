@@ -118,6 +118,9 @@ class FakeTransport:
     def is_closing(self) -> bool:
         return self.closing
 
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default  # no socket under it: nothing to poll
+
     def close(self) -> None:
         self.closing = True
 
@@ -155,6 +158,9 @@ class FakePool:
 class AsyncFakePool(FakePool):
     async def release(self, conn: Any) -> None:  # type: ignore[override]
         FakePool.release(self, conn)
+
+    def put_back(self, conn: Any) -> bool:
+        return False  # the response then awaits release()
 
 
 REQUEST = Request("GET", URL("http://x/"), Headers(), b"")

@@ -38,6 +38,8 @@ from .response import AsyncResponse
 
 __all__ = ["AsyncClient"]
 
+IS_ASYNC = True
+
 _USE_CLIENT_DEFAULT: Any = object()
 
 DEFAULT_HEADERS = {
@@ -205,7 +207,10 @@ class AsyncClient:
         pool = self._pool_for(request.url.origin)
         retried = False
         while True:
-            conn = await pool.acquire(timeout)
+            if IS_ASYNC:
+                conn = pool.take_idle() or await pool.acquire(timeout)
+            else:
+                conn = await pool.acquire(timeout)
             try:
                 await conn.send_request(request, timeout)
                 head = await conn.receive_head(timeout)

@@ -49,6 +49,7 @@ classes in both colours: a timeout as the phase's timeout, an ``OSError``
 from __future__ import annotations
 
 import asyncio  # ambidex: async-only
+import select  # ambidex: async-only
 import ssl as _ssl
 import time
 from typing import Any
@@ -121,6 +122,17 @@ class RequestEvents:
                 events.clear()
             events[key] = event
         return event
+
+
+def _poller_for(transport: asyncio.BaseTransport | None) -> Any:  # ambidex: async-only
+    """A ``select.poll`` watching the transport's socket for input, or None
+    (no ``poll`` on this platform, no socket)."""
+    sock = None if transport is None else transport.get_extra_info("socket")
+    if sock is None or not hasattr(select, "poll"):
+        return None
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    return poller
 
 
 class _Callbacks(asyncio.BufferedProtocol):  # ambidex: async-only
@@ -212,6 +224,9 @@ class AsyncConnection:
             # From here on bytes move by callbacks (see the module's docstring):
             # take_transport calls connection_made, which sets _transport.
             stream.take_transport(_Callbacks(self))
+            # What quiet_while_idle asks the socket (plain TCP): one poll
+            # object, made once, so the question is one system call.
+            self._poller = _poller_for(self._transport) if origin[0] == "http" else None
 
     @classmethod
     async def connect(cls, origin: Origin, *, timeout: Timeout,
@@ -295,10 +310,20 @@ class AsyncConnection:
     async def receive_body(self, timeout: Timeout) -> bytes:
         """The next piece of the body as it arrived; ``b""`` once it is complete."""
         while True:
+            piece = self.body_piece()
+            if piece is not None:
+                return piece
+            await self._receive(timeout.read)
+
+    def body_piece(self) -> bytes | None:
+        """The next piece of the body if h11 holds it already (``b""`` once
+        the body is complete), without waiting; None when more must arrive
+        first (then :meth:`receive_body` waits for it). A small response
+        comes whole in one read, so its reader needs no wait after the head."""
+        while True:
             event = self._event()
             if event is _NEED_DATA:
-                await self._receive(timeout.read)
-                continue
+                return None
             kind = type(event)
             if kind is _Data:
                 data: bytes = event.data  # type: ignore[attr-defined]
@@ -330,18 +355,26 @@ class AsyncConnection:
         crosses the request on the wire cannot be told from the real one.
 
         Blocking: the stream is asked (one peek at the socket). asyncio: the
-        transport has already told us -- whatever the event loop received
+        transport has told us most of it -- whatever the event loop received
         went to :meth:`_on_data` and into h11's buffer (empty after
-        :meth:`start_next_cycle`), and a close to :meth:`_on_lost` -- so
-        this is two attributes and no system call. (It sees what the loop
-        has received, which is everything that came before the loop's last
-        poll: a stray response the server sends in the same instant as we
-        reuse the connection is one that crosses the request.)
+        :meth:`start_next_cycle`), and a close to :meth:`_on_lost` -- and
+        what reached the socket since the loop last looked is one
+        zero-timeout ``poll`` on a poll object the connection keeps (over
+        TLS, where the socket holds records that may carry no data, the
+        stream's own check). A stray response the server sends in the same
+        instant as we reuse the connection is one that crosses the request.
         """
         if IS_ASYNC:
-            # (the stream counts as closed once its transport was taken)
-            return not (self.closed or self._ended or self._unparsed) and \
-                self._stream.read_would_wait()
+            if self.closed or self._ended or self._unparsed:
+                return False
+            # Bytes, the server's close or an error in the socket, not yet
+            # delivered by the loop: any of them, and the answer is no.
+            poller = self._poller
+            if poller is not None:
+                return not poller.poll(0)  # ambidex: allow-blocking a zero-timeout poll
+            # TLS: the socket holds records, maybe no data; the stream knows
+            # (the stream counts as closed once its transport was taken).
+            return self._stream.read_would_wait()
         stream = self._stream
         return not (self.closed or stream.closed) and stream.read_would_wait()
 

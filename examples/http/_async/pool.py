@@ -77,14 +77,9 @@ class AsyncConnectionPool:
         """A connection for the caller's exclusive use; give it back with
         :meth:`release` (in a ``finally``)."""
         if IS_ASYNC:
-            # One thread runs the loop, and this path has no await: nobody can
-            # come between the look and the pop, so it needs no lock.
-            idle = self._idle
-            if idle and not self._closed:
-                conn = idle[-1]
-                if self._fresh(conn) and conn.quiet_while_idle():
-                    idle.pop()
-                    return conn
+            conn = self.take_idle()
+            if conn is not None:
+                return conn
         deadline = None if timeout.pool is None else time.monotonic() + timeout.pool
         expired: list[AsyncConnection] = []
         try:
@@ -131,15 +126,42 @@ class AsyncConnectionPool:
                 self._condition.notify()
             raise
 
+    def take_idle(self) -> AsyncConnection | None:  # ambidex: async-only
+        """(asyncio) :meth:`acquire` when it need not wait: the most recently
+        used idle connection, if it is fresh and quiet; else None, and the
+        caller goes through :meth:`acquire`.
+
+        One thread runs the loop, and nothing here awaits: nobody can come
+        between the look and the pop, so it needs no lock (and the request's
+        path no coroutine for it).
+        """
+        idle = self._idle
+        if idle and not self._closed:
+            conn = idle[-1]
+            if self._fresh(conn) and conn.quiet_while_idle():
+                idle.pop()
+                return conn
+        return None
+
+    def put_back(self, conn: AsyncConnection) -> bool:  # ambidex: async-only
+        """(asyncio) :meth:`release` when it need not wait: ``conn`` is kept
+        (True) if h11 says it can be reused and nobody waits for a connection
+        (nobody to wake, so no lock). False: nothing was done, call
+        :meth:`release`."""
+        if self._waiting or self._closed or not conn.reusable():
+            return False
+        conn.start_next_cycle()
+        self._idle.append(conn)
+        return True
+
     async def release(self, conn: AsyncConnection) -> None:
         """Give ``conn`` back: kept if h11 says it can be reused, else closed."""
+        if IS_ASYNC:
+            if self.put_back(conn):
+                return
         keep = conn.reusable() and not self._closed
         if keep:
             conn.start_next_cycle()
-            if IS_ASYNC:
-                if not self._waiting:  # nobody to wake, and no await: no lock
-                    self._idle.append(conn)
-                    return
         async with self._condition:
             if keep:
                 self._idle.append(conn)

@@ -25,6 +25,8 @@ from .pool import AsyncConnectionPool
 
 __all__ = ["AsyncResponse"]
 
+IS_ASYNC = True
+
 
 class AsyncResponse(BaseResponse):
     """Status, headers, and a body to read (once)."""
@@ -67,7 +69,9 @@ class AsyncResponse(BaseResponse):
         body: _Body | None = None
         try:
             while conn is not None:
-                chunk = await conn.receive_body(timeout)
+                chunk = conn.body_piece()  # what came with the head, without a wait
+                if chunk is None:
+                    chunk = await conn.receive_body(timeout)
                 if not chunk:
                     break
                 if limit is not None:
@@ -95,7 +99,8 @@ class AsyncResponse(BaseResponse):
             await self.aclose()
             raise
         await self.aclose()
-        self._content = first if body is None else body.value()
+        # (h11 gives each piece as a bytearray: content is bytes)
+        self._content = bytes(first) if body is None else body.value()
         return self._content
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
@@ -148,6 +153,9 @@ class AsyncResponse(BaseResponse):
         conn = self._connection
         if conn is not None:
             self._connection = None
+            if IS_ASYNC:
+                if self._pool.put_back(conn):  # kept, and nobody to wake: no await
+                    return
             await self._pool.release(conn)
 
     async def __aenter__(self) -> AsyncResponse:
