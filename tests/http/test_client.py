@@ -38,6 +38,13 @@ async def test_a_get_returns_the_status_the_headers_and_the_body(client: Any) ->
     assert response.is_success
 
 
+async def test_content_is_bytes_though_h11_hands_the_body_out_as_a_bytearray(
+        client: Any) -> None:
+    for path in ("/small.txt", "/page.txt", "/big.bin"):  # one piece, gzip, many pieces
+        response = await v(client.get(path))
+        assert type(response.content) is bytes, path
+
+
 async def test_requests_on_one_client_reuse_one_kept_alive_connection(client: Any) -> None:
     for _ in range(5):
         assert (await v(client.get("/small.txt"))).content == SMALL
