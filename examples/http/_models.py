@@ -147,7 +147,8 @@ class Headers:
     def get(self, name: str, default: str | None = None) -> str | None:
         if self._list is None:  # not decoded yet: look at the raw bytes
             key = name.lower().encode("latin-1")
-            found = [v for k, v in self._raw if k.lower() == key]
+            size = len(key)  # most names differ in length: no lower() for them
+            found = [v for k, v in self._raw if len(k) == size and k.lower() == key]
             if not found:
                 return default
             return (found[0] if len(found) == 1 else b", ".join(found)).decode("latin-1")
