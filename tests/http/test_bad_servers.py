@@ -117,6 +117,16 @@ async def test_a_server_that_reads_nothing_is_a_write_timeout(bad: Any) -> None:
     await assert_recovers(bad)
 
 
+async def test_a_server_that_reads_nothing_is_a_write_timeout_for_a_bytes_body_too(
+        bad: Any) -> None:
+    # One write of head and body (asyncio: the transport buffers what the
+    # socket does not take, and the request waits for it to drain).
+    with pytest.raises(WriteTimeout):
+        await v(bad.post("/sink", content=b"x" * (32 << 20), timeout=Timeout(5, write=0.3)))
+    assert pool_of(bad).size == 0
+    await assert_recovers(bad)
+
+
 async def test_a_kept_alive_connection_closed_by_the_server_is_retried_once(bad: Any) -> None:
     first = await v(bad.get("/then-close"))
     assert first.content == b"closing after this"

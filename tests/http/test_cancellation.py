@@ -99,6 +99,17 @@ async def test_cancelled_while_sending_the_body(client: AsyncClient) -> None:
     await assert_recovers(client)
 
 
+async def test_cancelled_while_a_bytes_body_waits_to_drain(client: AsyncClient) -> None:
+    # The server reads nothing: the transport holds most of the 32 MiB, and
+    # the request waits for it to drain (the one await of a bytes body's send).
+    task = asyncio.create_task(client.post("/sink", content=b"x" * (32 << 20)))
+    await asyncio.sleep(0.2)
+    assert not task.done()
+    await cancel_when(task, lambda: True)
+    assert pool_of(client).size == 0
+    await assert_recovers(client)
+
+
 async def test_cancelled_while_waiting_for_the_head(client: AsyncClient) -> None:
     task = asyncio.create_task(client.get("/never"))
     await asyncio.sleep(0.1)  # connected, request sent, waiting for the head

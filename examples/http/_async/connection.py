@@ -271,6 +271,11 @@ class AsyncConnection:
                 if body:
                     data += h.send(_Data(data=body))
                 data += h.send(_END)
+                if IS_ASYNC:  # _write, spelled out: this is every bodiless request's path
+                    self._transport_write(data)
+                    if self._paused:
+                        await self._drained(timeout.write)
+                    return
                 await self._write(data, timeout.write)
                 return
             await self._write(data, timeout.write)
@@ -517,10 +522,7 @@ class AsyncConnection:
 
     async def _write(self, data: bytes | None, timeout: float | None) -> None:
         if IS_ASYNC:
-            transport = self._transport
-            if self._ended or transport is None or transport.is_closing():
-                raise WriteError(f"sending failed: the connection is closed ({self._lost!r})")
-            transport.write(data or b"")
+            self._transport_write(data or b"")
             if self._paused:  # asyncio's buffer is past its high-water mark
                 await self._drained(timeout)
             return
@@ -532,6 +534,15 @@ class AsyncConnection:
             raise WriteTimeout(f"the server took nothing for {timeout} s") from exc
         except (OSError, StreamError) as exc:
             raise WriteError(f"sending failed: {exc!r}") from exc
+
+    def _transport_write(self, data: bytes) -> None:  # ambidex: async-only
+        """(asyncio) Hand ``data`` to the transport, which never waits (it
+        sends what the socket takes and buffers the rest, then calls
+        ``pause_writing`` past its high-water mark)."""
+        transport = self._transport
+        if self._ended or transport is None or transport.is_closing():
+            raise WriteError(f"sending failed: the connection is closed ({self._lost!r})")
+        transport.write(data)
 
     def _event(self) -> object:
         """h11's next event, or ``NEED_DATA``; h11's errors raised as ours."""
