@@ -105,7 +105,11 @@ async def test_five_thousand_requests_with_a_tenth_abandoned_each_get_their_own_
             assert (outcomes["cancel: cancelled mid-body"] + outcomes["cancel: completed"]
                     == fates.count("cancel")), outcomes
         pool = pool_of(c)
-        assert 1 <= pool.size <= POOL
+        # Not "at least 1": the abandoned requests are the slow ones (a read
+        # timeout, a stalled body), so they are often the last to finish, and
+        # each closes the connection it held. Seen on 3.10 under load: size 0,
+        # every close accounted for (270 timed out + 280 cancelled, no other).
+        assert 0 <= pool.size <= POOL
         assert in_step(c)
         # Every connection left in the pool answers its next request correctly.
         checks = [c.get("/token", params={"t": f"check{i}", "size": 5000}) for i in range(POOL)]
