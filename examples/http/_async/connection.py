@@ -376,7 +376,7 @@ class AsyncConnection:
             # delivered by the loop: any of them, and the answer is no.
             poller = self._poller
             if poller is not None:
-                return not poller.poll(0)  # ambidex: allow-blocking a zero-timeout poll
+                return not poller.poll(0)  # a zero timeout: never waits
             # TLS: the socket holds records, maybe no data; the stream knows
             # (the stream counts as closed once its transport was taken).
             return self._stream.read_would_wait()
