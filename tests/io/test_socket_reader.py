@@ -11,6 +11,7 @@ chunks and fails (times out) between any two of them.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -71,6 +72,29 @@ def naive_lines(stream: bytes, separator: bytes, limit: int) -> tuple[list[bytes
     return lines, rest.find(separator) >= 0 or len(rest) >= limit
 
 
+def read_lines(
+    s: Stream, stream: bytes, separator: bytes, limit: int,
+    before_each: Callable[[int], None] | None = None,
+) -> tuple[list[bytes], bool]:
+    """Read lines until end of file or an over-long line, retrying after each
+    timeout (a timed-out read consumes nothing); say whether the limit stopped it."""
+    got: list[bytes] = []
+    for turn in itertools.count():
+        if before_each is not None:
+            before_each(turn)
+        try:
+            got.append(s.read_until(separator, limit=limit))
+        except TimeoutError:
+            continue  # nothing was consumed: simply retry
+        except ReadLimitError:
+            return got, True
+        except IncompleteReadError as exc:
+            # End of file: what is left is the tail after the last line.
+            assert b"".join(got) + exc.partial == stream
+            return got, False
+    raise AssertionError("unreachable")
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     data=st.binary(max_size=200).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
@@ -87,20 +111,7 @@ def test_read_until_agrees_with_a_naive_split_under_any_chunking_and_timeouts(
     expected, overflow_expected = naive_lines(stream, separator, limit)
     sock = ChunkSocket(split(stream, cuts, stalls))
     s = Stream(sock)  # type: ignore[arg-type]
-    got: list[bytes] = []
-    overflow = False
-    while True:
-        try:
-            got.append(s.read_until(separator, limit=limit))
-        except TimeoutError:
-            continue  # nothing was consumed: simply retry
-        except ReadLimitError:
-            overflow = True
-            break
-        except IncompleteReadError as exc:
-            # End of file: what is left is the tail after the last line.
-            assert b"".join(got) + exc.partial == stream
-            break
+    got, overflow = read_lines(s, stream, separator, limit)
     assert got == expected
     assert overflow == overflow_expected
     if overflow:
@@ -178,20 +189,11 @@ def test_the_c_path_and_the_careful_path_agree_on_lines_around_the_limit(
     stream = b"".join(body.encode() + separator for body in bodies) + b"y" * tail
     expected, overflow_expected = naive_lines(stream, separator, limit)
     s = Stream(ChunkSocket(split(stream, cuts, stalls)))  # type: ignore[arg-type]
-    got: list[bytes] = []
-    overflow = False
-    for turn in itertools.count():
+
+    def switch_the_timeout(turn: int) -> None:
         s.timeout = 30.0 if timed[turn % len(timed)] else None
-        try:
-            got.append(s.read_until(separator, limit=limit))
-        except TimeoutError:
-            continue  # nothing was consumed: simply retry
-        except ReadLimitError:
-            overflow = True
-            break
-        except IncompleteReadError as exc:
-            assert b"".join(got) + exc.partial == stream
-            break
+
+    got, overflow = read_lines(s, stream, separator, limit, before_each=switch_the_timeout)
     assert got == expected
     assert overflow == overflow_expected
     if overflow:
