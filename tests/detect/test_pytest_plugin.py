@@ -121,6 +121,9 @@ def test_plugin_is_inert_by_default(pytester: pytest.Pytester) -> None:
     assert "BlockingWarning" not in result.stdout.str()
 
 
+# The suite makes RuntimeWarning an error; the inner run under test must see its
+# BlockingWarning (a RuntimeWarning) as the warning warn mode emits.
+@pytest.mark.filterwarnings("default::ambidex.detect.BlockingWarning")
 def test_warn_mode_passes_and_warns_at_the_blocking_line(pytester: pytest.Pytester) -> None:
     result = run(pytester, ASYNCIO_SUITE, "--ambidex-blocking=warn",
                  "--ambidex-blocking-budget=50")
