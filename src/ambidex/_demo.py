@@ -199,8 +199,10 @@ def _show_throughput(gibson: Any, port: int, requests: int) -> None:
         print(f"   {label:<36}{rate:>12,.0f}{rate / base:>13.1f}x")
     print("   Measured just now, server in a thread of this process: noisy, but the shape holds.")
     print("   Pipelining pays in both colours: a batch shares one round trip, and tasks")
-    print("   sharing a connection overlap their waits. One at a time, asyncio costs more")
-    print("   per request (each crosses the event loop several times); it wins on concurrency.\n")
+    print("   sharing a connection overlap their waits. One at a time, each colour waits a")
+    print("   round trip per request (the async client turns the event loop twice: it writes,")
+    print("   then wakes for the reply); with the server in this process those rows mostly")
+    print("   measure thread hand-offs. tools/bench/gibson.py runs the server on its own.\n")
 
 
 def _serial(client: Any, n: int) -> None:
