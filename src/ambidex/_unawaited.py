@@ -41,7 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ambidex._callgraph import Call, CallGraph, CallKind, Function, build, own_nodes
-from ambidex._callgraph._model import parent_map
+from ambidex._callgraph._model import branch_parents
 from ambidex._rules import Kind, Rule, RuleTable
 
 __all__ = ["Unawaited", "async_side", "find_unawaited", "twin_types"]
@@ -182,8 +182,9 @@ class _Checker:
         self.parents: dict[int, ast.AST] = {}
         """Child -> parent, filled a function at a time (see :meth:`enter`)."""
         self._walked: set[int] = set()
-        self._async_lines: dict[str, list[int]] = {}
-        """Per module: the numbers of the lines that spell ``async`` or ``await``."""
+        self._async_lines: dict[str, tuple[list[int], list[int]]] = {}
+        """Per module: the numbers of the lines that spell ``async`` or ``await``,
+        and of those that spell the word ``for``."""
         self.returns_coroutine: dict[str, Call] = {}
         """Plain functions that return a coroutine they did not await, and the call."""
 
@@ -195,7 +196,7 @@ class _Checker:
         if id(outer.node) in self._walked:
             return
         self._walked.add(id(outer.node))
-        self.parents.update(parent_map(outer.node))
+        self.parents.update(branch_parents(outer.node))
 
     def must_await(self, call: Call) -> str | None:
         """What the call runs that must be awaited, spelled for the message."""
@@ -408,28 +409,29 @@ class _Checker:
 
     def may_hold_async_genexp(self, function: Function) -> bool:
         """Whether the lines of ``function`` (its decorators included) spell
-        ``async`` or ``await``, which an async generator expression needs: most
-        functions of a large tree do not, and walking them all was the check's
+        ``async`` or ``await``, and the keyword ``for``, which an async generator
+        expression needs: most functions of a large tree do not (in ported code,
+        most coroutines have no ``for``), and walking them all was the check's
         main cost."""
         module = function.module
-        lines = self._async_lines.get(module.path)
-        if lines is None:
+        found = self._async_lines.get(module.path)
+        if found is None:
             text = module.text
-            lines = self._async_lines[module.path] = (
-                [
-                    number
-                    for number, line in enumerate(_source_lines(text), start=1)
-                    if "async" in line or "await" in line
-                ]
-                if "async" in text or "await" in text
-                else []
-            )
-        if not lines:
-            return False
+            found = self._async_lines[module.path] = ([], [])
+            if "async" in text or "await" in text:
+                for number, line in enumerate(_source_lines(text), start=1):
+                    if "async" in line or "await" in line:
+                        found[0].append(number)
+                    if "for" in line and _FOR.search(line):
+                        found[1].append(number)
         node = function.node
         first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-        at = bisect.bisect_left(lines, first)
-        return at < len(lines) and lines[at] <= (node.end_lineno or node.lineno)
+        last = node.end_lineno or node.lineno
+        for lines in found:
+            at = bisect.bisect_left(lines, first)
+            if at == len(lines) or lines[at] > last:
+                return False
+        return True
 
     def async_genexps_consumed(self, function: Function) -> list[Unawaited]:
         """``any(x async for x in ...)``: an async generator expression handed to
@@ -609,6 +611,12 @@ class _Checker:
 #: What ends a line for the tokenizer (and so for ``lineno``): not the other
 #: characters ``str.splitlines`` breaks at (form feed, U+2028...).
 _LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+#: The keyword ``for`` somewhere in a line (or a word that merely ends like it
+#: after a digit, ``1for``: what the tokenizer reads as ``1 for``). A line
+#: where it is only part of a name (``format``, ``before``) does not match.
+_FOR = re.compile(r"(?<![^\W\d])for(?!\w)")
 
 
 def _source_lines(text: str) -> list[str]:

@@ -422,6 +422,44 @@ def parent_map(tree: ast.AST) -> dict[int, ast.AST]:
     return parents
 
 
+def branch_parents(tree: ast.AST) -> dict[int, ast.AST]:
+    """:func:`parent_map` without the leaves nobody asks about: constants,
+    the ``Load``/``Store``/``Del`` of a name, operators. Every other node has
+    the same parent as there. The port asks for the parents of calls, names,
+    statements and what holds them; a third of a tree's nodes are those leaves.
+    """
+    parents: dict[int, ast.AST] = {}
+    todo: list[ast.AST] = [tree]
+    node_type = ast.AST
+    constant = ast.Constant
+    fields_of = _BRANCH_FIELDS
+    index = 0
+    while index < len(todo):
+        node = todo[index]
+        index += 1
+        kind = type(node)
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = fields_of[kind] = tuple(
+                name for name in kind._fields if name not in ("ctx", "op", "ops")
+            )
+        for name in fields:
+            value = getattr(node, name, None)
+            if isinstance(value, node_type):
+                if type(value) is not constant:
+                    parents[id(value)] = node
+                    todo.append(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, node_type) and type(item) is not constant:
+                        parents[id(item)] = node
+                        todo.append(item)
+    return parents
+
+
+_BRANCH_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Per node class: its fields but ``ctx``, ``op`` and ``ops``, in order."""
+
 _NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 

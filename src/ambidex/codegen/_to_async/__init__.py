@@ -63,7 +63,7 @@ import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from ambidex._callgraph import Function, build
+from ambidex._callgraph import CallKind, Function, build, resolve_again
 from ambidex._rules import Kind, RuleTable
 from ambidex._unawaited import async_side, find_unawaited, twin_types
 from ambidex.codegen._flags import declared_flags
@@ -287,7 +287,12 @@ def verify(
             and rule.async_.rsplit(".", 1)[0] in used
         ):
             names.add(rule.async_.rsplit(".", 1)[1])
-    graph = build(outputs, async_side(table), trees=trees)
+    # The checks read calls only (no references, `with` or `for` sites): the
+    # output is indexed, and its calls alone resolved, as the lint's check does.
+    side = async_side(table)
+    graph = resolve_again(
+        build(outputs, side, trees=trees, lazy=True), side, kinds=(CallKind.CALL,)
+    )
     found = find_unawaited(outputs, table, async_names=names, graph=graph)
     mappers: dict[str, Callable[[int], int]] = {}
     diagnostics = []

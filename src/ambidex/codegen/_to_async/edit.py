@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from functools import cached_property
 
 from ambidex._callgraph import Call, CallKind, Function, Module, own_nodes
-from ambidex._callgraph._model import parent_map
+from ambidex._callgraph._model import branch_parents
 from ambidex._rules import Kind, Rule, RuleTable
 from ambidex.codegen._source import Diagnostic, Edits, SourceText
 from ambidex.codegen._to_async.imports import ImportSpeller
@@ -42,6 +42,13 @@ _ITERATOR_TWINS = {
     "collections.abc.Generator": "collections.abc.AsyncGenerator",
 }
 _CONTEXTMANAGER = {"contextlib.contextmanager": "contextlib.asynccontextmanager"}
+
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
+"""Fields that hold only leaves no type is named in (``Load``, ``Add``, ``Eq``):
+the type pass does not visit them."""
+
+_VISITED_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Per node class: its fields but the leaf ones, in order (filled on first use)."""
 
 
 def type_twins(table: RuleTable) -> dict[str, str]:
@@ -97,7 +104,7 @@ class ModuleEditor(ImportSpeller):
     def parents(self) -> dict[int, ast.AST]:
         """``id(node) -> parent`` over the module, made on first use (a module
         with nothing to await never asks)."""
-        return parent_map(self.module.tree)
+        return branch_parents(self.module.tree)
 
     # --- the edits ----------------------------------------------------------------------
     def run(self) -> None:
@@ -537,9 +544,10 @@ class ModuleEditor(ImportSpeller):
 
         Visits every node of the module, in :func:`ast.iter_child_nodes` order,
         reading each node's fields itself (no generators per node: a third
-        less time). Inside a ``def`` the scope is that function for its
-        arguments and body, the enclosing one for its decorators and return
-        annotation.
+        less time), but the leaves that cannot name a type (constants, the
+        ``Load``/``Store`` of a name, operators). Inside a ``def`` the scope is
+        that function for its arguments and body, the enclosing one for its
+        decorators and return annotation.
         """
         if id(node) in self.done:
             return
@@ -555,15 +563,20 @@ class ModuleEditor(ImportSpeller):
             assert isinstance(node, (ast.Name, ast.Attribute))
             if type(node.ctx) is ast.Load and self.rewrite_type(node, scope):
                 return
-        elif kind is ast.alias:
+        elif kind is ast.alias or kind is ast.Constant:
             return
-        for name in node._fields:
+        fields = _VISITED_FIELDS.get(kind)
+        if fields is None:
+            fields = _VISITED_FIELDS[kind] = tuple(
+                name for name in kind._fields if name not in _LEAF_FIELDS
+            )
+        for name in fields:
             value = getattr(node, name, None)
             if isinstance(value, list):
                 for item in value:
-                    if isinstance(item, ast.AST):
+                    if isinstance(item, ast.AST) and type(item) is not ast.Constant:
                         self.rewrite_types(item, scope)
-            elif isinstance(value, ast.AST):
+            elif isinstance(value, ast.AST) and type(value) is not ast.Constant:
                 self.rewrite_types(value, scope)
 
     def rewrite_type(self, node: ast.Name | ast.Attribute, scope: Function | Module) -> bool:
