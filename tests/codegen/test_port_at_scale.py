@@ -11,7 +11,11 @@ shortcuts that make it cheaper must not change what it finds or writes:
 * marker comments are looked for with the tokenizer only in a text that can
   hold one;
 * the walks (``own_nodes``, the parent map) read each node's fields
-  themselves, and visit what :func:`ast.iter_child_nodes` would, in its order.
+  themselves, and visit what :func:`ast.iter_child_nodes` would, in its order;
+  the port's parent maps leave out only leaves nobody asks about;
+* the verification resolves the output's calls only, and looks for async
+  generator expressions only in functions whose lines spell ``for`` and
+  ``async``/``await``.
 
 No timings here (the machine is shared): ``tools/bench/lint.py --scale`` has them.
 """
@@ -28,8 +32,10 @@ from typing import Any
 import pytest
 
 from ambidex._callgraph import own_nodes
-from ambidex._callgraph._model import parent_map
+from ambidex._callgraph import build
+from ambidex._callgraph._model import branch_parents, parent_map
 from ambidex._rules import DEFAULT_TABLE
+from ambidex._unawaited import _Checker, async_side, find_unawaited
 from ambidex.codegen._markers import marker_comments
 from ambidex.codegen._renames import Renames
 from ambidex.codegen._source import Diagnostic
@@ -175,3 +181,46 @@ def test_the_port_still_renames_the_sync_segments_it_must() -> None:
     assert conversion.outputs["pkg/_sync/client.py"].startswith(
         "from pkg._async.conn import Conn\n"
     )
+
+
+def test_the_ports_parent_maps_leave_out_only_constants_contexts_and_operators() -> None:
+    leaves = (ast.Constant, ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+    for tree in _stdlib_trees():
+        full = parent_map(tree)
+        found = branch_parents(tree)
+        assert found.keys() <= full.keys()
+        assert all(found[key] is full[key] for key in found)
+        left_out = {id(n): n for n in ast.walk(tree) if id(n) in full.keys() - found.keys()}
+        assert left_out and all(isinstance(n, leaves) for n in left_out.values())
+        assert not any(isinstance(n, ast.Constant) for n in ast.walk(tree) if id(n) in found)
+
+
+def test_an_async_generator_expression_is_found_however_its_for_is_spelled() -> None:
+    # The check walks a function only if its lines spell `for` (and async or
+    # await): `)for(` and a `for` alone on a continuation line count.
+    source = """\
+async def tight(items):
+    return any(await(x)for(x)in(items))
+
+
+async def spread(items):
+    return sum(
+        await x
+        for
+        x in items
+    )
+
+
+async def plain(items):
+    \"\"\"Waits for nothing: a format, a forum, before and after.\"\"\"
+    return await items.format()
+"""
+    findings = find_unawaited({"m.py": source}, DEFAULT_TABLE, lenient=True)
+    assert [(f.line, f.col) for f in findings] == [(2, 12), (6, 12)]
+    graph = build({"m.py": source}, async_side(DEFAULT_TABLE))
+    checker = _Checker(graph, DEFAULT_TABLE, set(), lenient=True)
+    walked = {f.name: checker.may_hold_async_genexp(f) for f in graph.functions.values()}
+    assert walked == {"tight": True, "spread": True, "plain": True}  # "for" in the docstring
+    graph = build({"m.py": source.replace("Waits for", "Waits on")}, async_side(DEFAULT_TABLE))
+    checker = _Checker(graph, DEFAULT_TABLE, set(), lenient=True)
+    assert not checker.may_hold_async_genexp(graph.functions["m:plain"])
