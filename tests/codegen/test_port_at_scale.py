@@ -31,8 +31,7 @@ from typing import Any
 
 import pytest
 
-from ambidex._callgraph import own_nodes
-from ambidex._callgraph import build
+from ambidex._callgraph import build, own_nodes
 from ambidex._callgraph._model import branch_parents, parent_map
 from ambidex._rules import DEFAULT_TABLE
 from ambidex._unawaited import _Checker, async_side, find_unawaited
