@@ -95,6 +95,11 @@ class JobQueue:
             self._dead -= 1
         return None
 
+    def push_front(self, jobs: list[Job]) -> None:
+        """Put QUEUED jobs back at the front, in their order (ProcessPool: calls
+        a worker had not started when it died, or that wait for a big one)."""
+        self._jobs.extendleft(reversed(jobs))
+
     def cancel(self, job: Job) -> bool:
         """Mark a waiting job so that it never runs; False if it already left the queue."""
         if job.state != QUEUED:
