@@ -240,3 +240,24 @@ def test_a_process_pool_serves_one_event_loop_after_another():
         await pool.close()
 
     asyncio.run(finish())
+
+
+def test_a_process_pool_outlives_a_loop_closed_in_the_middle_of_a_call():
+    # The first loop ends while a call runs (asyncio.run cancels it): its
+    # worker finishes and exits; the next loop gets a fresh one, and close()
+    # waits for both.
+    pool = ProcessPool(1)
+
+    async def leave_one_running() -> None:
+        asyncio.create_task(pool.run(time.sleep, 0.3))
+        await until(lambda: pool.busy == 1)
+
+    asyncio.run(leave_one_running())
+    processes = [worker.process for worker in pool._workers]
+
+    async def finish() -> None:
+        assert await pool.run(abs, -1) == 1
+        await pool.close()
+
+    asyncio.run(finish())
+    assert [process.exitcode for process in processes] == [0]

@@ -228,7 +228,19 @@ class ProcessPool(BoundedPool):
         """Serve ``loop`` from now on (the first call, or a new loop once the
         old one is closed or idle)."""
         old = self._loop
-        if old is not None and not old.is_closed():
+        self._drained = None
+        if old is not None and old.is_closed():
+            # Whoever awaited the calls in flight or waiting is gone with that
+            # loop: the workers running them finish and exit, the rest is dropped.
+            self._queue.take_all()
+            for worker in list(self._workers):
+                if worker.trips or worker.out:
+                    for trip in worker.trips:
+                        for job in trip.jobs:
+                            self._free(job)
+                    worker.trips.clear()
+                    self._stop(worker)
+        elif old is not None:
             if old.is_running():
                 raise RuntimeError(
                     "this ProcessPool serves another event loop that is running; "
@@ -561,7 +573,9 @@ class ProcessPool(BoundedPool):
     def _start_worker(self) -> None:
         """Start a process on the helper thread (it takes milliseconds to a
         tenth of a second); it joins the pool on the loop when it is up."""
-        self._starting += 1
+        # The helper thread counts down instead when the loop is gone.
+        with self._lock:  # ambidex: allow-blocking held briefly, never across I/O
+            self._starting += 1
         loop = self._loop
         assert loop is not None
         context = self._context
@@ -589,14 +603,18 @@ class ProcessPool(BoundedPool):
                 theirs.close()
             try:
                 loop.call_soon_threadsafe(self._started, outcome)
-            except RuntimeError:
-                if isinstance(outcome, _Worker):  # the loop is closed: nobody needs it
+            except RuntimeError:  # the loop is closed: nobody needs this process
+                with self._lock:
+                    self._starting -= 1
+                if isinstance(outcome, _Worker):
                     outcome.sock.close()
+                    outcome.process.join()
 
         self._helper.submit(start)
 
     def _started(self, outcome: _Worker | BaseException) -> None:
-        self._starting -= 1
+        with self._lock:
+            self._starting -= 1
         if isinstance(outcome, BaseException):
             if not self._workers:
                 # No process can run these calls: they fail with the reason.
@@ -618,14 +636,16 @@ class ProcessPool(BoundedPool):
         loop.add_reader(worker.sentinel, self._died, worker)
 
     def _stop(self, worker: _Worker) -> None:
-        """An idle worker of a closed pool: tell it to stop, forget it."""
+        """An idle worker of a closed pool (or one whose callers' loop is gone):
+        tell it to stop, forget it; close() joins its process."""
         worker.stopping = True
         if worker in self._idle:
             self._idle.remove(worker)
-        try:
-            worker.sock.send(wire.FRAME.pack(0))  # ambidex: allow-blocking non-blocking socket
-        except OSError:
-            pass  # it stops anyway when its stream ends, just below
+        if not worker.out:  # (never in the middle of a frame)
+            try:
+                worker.sock.send(wire.FRAME.pack(0))  # ambidex: allow-blocking non-blocking socket
+            except OSError:
+                pass  # it stops anyway when its stream ends, just below
         self._forget(worker)
         self._stopped.append(worker.process)
 
