@@ -249,8 +249,8 @@ def test_a_process_pool_outlives_a_loop_closed_in_the_middle_of_a_call():
     pool = ProcessPool(1)
 
     async def leave_one_running() -> None:
-        asyncio.create_task(pool.run(time.sleep, 0.3))
-        await until(lambda: pool.busy == 1)
+        running = asyncio.create_task(pool.run(time.sleep, 0.3))
+        await until(lambda: pool.busy == 1 and not running.done())
 
     asyncio.run(leave_one_running())
     processes = [worker.process for worker in pool._workers]

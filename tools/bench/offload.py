@@ -21,6 +21,10 @@ above 1.00 means ambidex is faster than that peer.
 * process xC: N/10 calls of a tiny function in a 2-process pool from C
   callers: ``ProcessPool`` against ``run_in_executor(ProcessPoolExecutor)``
   (both with the ``forkserver`` start method, workers started before timing).
+  ``ProcessPool`` talks to each worker over its own socket pair from the event
+  loop; the executor goes loop -> manager thread -> feeder thread -> worker and
+  back through the manager thread. The cpu column counts this process only
+  (both pools' workers run the same calls).
 * file lines: ``async for line in f`` over an L-line text file, against the
   same loop in plain blocking Python (the "sync" column), aiofiles and anyio.
 * file lines binary: the same in binary mode (``"rb"``), against plain
