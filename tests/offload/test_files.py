@@ -331,3 +331,121 @@ async def test_a_timed_out_async_for_leaves_the_file_after_the_last_line_seen(tm
     seen += [line async for line in f]
     await f.close()
     assert seen == expected
+
+
+class CountingPool(ThreadPool):
+    """A thread pool that counts the calls a file makes on it."""
+
+    hops = 0
+
+    async def run(self, fn, /, *args, **kwargs):
+        self.hops += 1
+        return await super().run(fn, *args, **kwargs)
+
+
+def page_cache_reads_work_here(path) -> bool:
+    """Whether this kernel and file system read from the page cache without
+    blocking (``RWF_NOWAIT``); if not, every read must take the thread."""
+    if not hasattr(os, "RWF_NOWAIT"):
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.preadv(fd, [bytearray(1)], 0, os.RWF_NOWAIT)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+async def written(tmp_path, size: int = 1 << 20) -> tuple[os.PathLike[str], bytes]:
+    path = tmp_path / "data.bin"
+    data = bytes(range(251)) * (size // 251)
+    await run_in_thread(path.write_bytes, data)
+    return path, data
+
+
+async def test_binary_reads_of_a_cached_regular_file_take_no_thread_hop(tmp_path):
+    # Issue 13 §1: 64 KiB reads were a thread hop each (two cross-thread
+    # wake-ups, as for aiofiles). Data the page cache holds is read on the
+    # loop with RWF_NOWAIT, which never waits for the disk.
+    path, data = await written(tmp_path)
+    direct = await run_in_thread(page_cache_reads_work_here, path)
+    pool = CountingPool(2)
+    async with open_file(path, "rb", pool=pool) as f:
+        before = pool.hops
+        chunks = []
+        while chunk := await f.read(65536):
+            chunks.append(chunk)
+        reads = pool.hops - before
+        assert await f.tell() == len(data)
+    await pool.close()
+    assert b"".join(chunks) == data
+    assert [len(c) for c in chunks[:-1]] == [65536] * (len(chunks) - 1)
+    assert reads == (0 if direct else len(chunks) + 1)
+
+
+async def test_reads_on_the_loop_and_on_the_thread_share_one_position(tmp_path):
+    path = tmp_path / "lines.bin"
+    data = b"".join(b"line %d\n" % i for i in range(50_000))
+    await run_in_thread(path.write_bytes, data)
+
+    def sync_story() -> list[object]:
+        with open(path, "rb") as f:
+            story: list[object] = [f.read(100), f.readline(), f.read(70_000)]
+            story += [f.tell(), f.readline()]
+            f.seek(10)
+            story += [f.read(5), f.readlines()[-1], f.read(10)]
+            return story
+
+    async with open_file(path, "rb") as f:
+        story: list[object] = [await f.read(100), await f.readline(), await f.read(70_000)]
+        story += [await f.tell(), await f.readline()]
+        await f.seek(10)
+        story += [await f.read(5), (await f.readlines())[-1], await f.read(10)]
+    assert story == await run_in_thread(sync_story)
+
+
+async def test_a_read_the_page_cache_serves_only_in_part_is_finished_on_the_thread(
+    tmp_path, monkeypatch
+):
+    path, data = await written(tmp_path)
+    real = os.preadv
+    calls = []
+
+    def partly_cached(fd, buffers, offset, flags=0):
+        calls.append(flags)
+        if flags and len(calls) % 2 == 0:
+            raise BlockingIOError  # the rest is not in the page cache
+        view = memoryview(buffers[0])[:1000] if flags else buffers[0]
+        return real(fd, [view], offset, flags)
+
+    monkeypatch.setattr(os, "preadv", partly_cached)
+    async with open_file(path, "rb") as f:
+        first = await f.read(65536)
+        second = await f.read(65536)
+        where = await f.tell()
+    assert first + second == data[: 2 * 65536]
+    assert where == 2 * 65536
+
+
+async def test_a_file_system_without_page_cache_reads_falls_back_to_the_thread(
+    tmp_path, monkeypatch
+):
+    path, data = await written(tmp_path)
+    calls = []
+
+    def unsupported(fd, buffers, offset, flags=0):
+        calls.append(flags)
+        raise OSError(95, "Operation not supported")
+
+    monkeypatch.setattr(os, "preadv", unsupported)
+    pool = CountingPool(1)
+    async with open_file(path, "rb", pool=pool) as f:
+        before = pool.hops
+        assert await f.read(65536) == data[:65536]
+        assert await f.read(65536) == data[65536 : 2 * 65536]
+        reads = pool.hops - before
+    await pool.close()
+    assert len(calls) <= 1  # tried once, then never again for this file
+    assert reads == 2

@@ -21,8 +21,7 @@ from typing import Any
 
 import pytest
 
-from ambidex.offload import PoolClosedError, ProcessPool
-from ambidex.offload._processes import WorkerDiedError
+from ambidex.offload import PoolClosedError, ProcessPool, WorkerDiedError
 
 
 async def until(predicate, timeout: float = 10.0) -> None:

@@ -29,7 +29,7 @@ Two promises hold for every pool:
 from ambidex.offload._affinity import PinnedThreads
 from ambidex.offload._files import AsyncFile, open_file
 from ambidex.offload._pool import PoolClosedError
-from ambidex.offload._processes import ProcessPool
+from ambidex.offload._processes import ProcessPool, RemoteTraceback, WorkerDiedError
 from ambidex.offload._threads import ThreadPool, default_thread_pool, run_in_thread
 from ambidex.offload._wrap import (
     OutOfStepError,
@@ -46,8 +46,10 @@ __all__ = [
     "PinnedThreads",
     "PoolClosedError",
     "ProcessPool",
+    "RemoteTraceback",
     "ResultsLostError",
     "ThreadPool",
+    "WorkerDiedError",
     "Wrapped",
     "WrappedClosedError",
     "Wrapper",
