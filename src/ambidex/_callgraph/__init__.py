@@ -55,6 +55,7 @@ from ambidex._callgraph._model import (
     spelled,
 )
 from ambidex._callgraph._resolve import _Resolver
+from ambidex._callgraph._slim import slim_tree
 from ambidex._names import module_label
 from ambidex._rules import RuleTable
 
@@ -82,6 +83,7 @@ def build(
     trees: Mapping[str, ast.Module] | None = None,
     keep_sites: bool = False,
     lazy: bool = False,
+    slim: bool = False,
 ) -> CallGraph:
     """Analyse ``modules`` (display path -> source) together.
 
@@ -94,7 +96,9 @@ def build(
     :func:`resolve_again` can read the same modules through another table
     without parsing or walking them again. ``lazy`` resolves a function's
     calls when :meth:`CallGraph.calls_of` first asks for them (``calls`` is
-    empty until then; the sites are kept).
+    empty until then; the sites are kept). ``slim`` holds the trees it parses
+    as read-only copies in a third of the memory (:mod:`._slim`: for an
+    analysis that reads them only, such as the lint's).
     """
     parsed: dict[str, Module] = {}
     syntax_errors: list[tuple[str, int, int, str]] = []
@@ -107,6 +111,11 @@ def build(
                 (path, exc.lineno or 1, (exc.offset or 1) - 1, exc.msg or "invalid syntax")
             )
             continue
+        if slim and known is None:
+            try:
+                tree = slim_tree(tree)
+            except RecursionError:  # too deep to rebuild: the parser's tree serves as well
+                tree = ast.parse(text, filename=path)
         parsed[path] = Module(path, module_label(path), text, tree)
     functions: dict[str, Function] = {}
     classes: dict[str, Class] = {}

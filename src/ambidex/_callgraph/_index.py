@@ -15,6 +15,7 @@ from ambidex._callgraph._model import (
     _Pending,
     spelled,
 )
+from ambidex._callgraph._slim import NAME_OR_CONSTANT
 from ambidex._names import import_bindings, is_package_path
 
 
@@ -251,8 +252,7 @@ class _Indexer:
         lam: ast.Lambda | None,
         store: bool = False,
     ) -> None:
-        kind = type(node)
-        if kind is ast.Name or kind is ast.Constant:
+        if type(node) in NAME_OR_CONSTANT:
             return  # leaves: half of all expressions, nothing to record
         if isinstance(node, ast.Attribute):
             self.expr(node.value, fn, tc, offload, lam)  # its one child

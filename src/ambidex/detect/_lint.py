@@ -369,7 +369,7 @@ def _analyse(
     findings (AMB101, AMB201) and the never-awaited ones (AMB301)."""
     # The blocking check resolves the calls of what a coroutine reaches, when
     # it reaches it (lazy): a few percent of a large tree's functions.
-    graph = build_callgraph(modules, table, keep_sites=True, lazy=True)
+    graph = build_callgraph(modules, table, keep_sites=True, lazy=True, slim=True)
     linter = _Linter(graph, blocking)
     blocking_findings = [*linter.findings(), *linter.fake_async()]
     # The never-awaited check reads the same modules through the table's async

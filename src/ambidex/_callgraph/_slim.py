@@ -1,0 +1,113 @@
+"""Syntax trees in a third of the memory, for analyses that only read them.
+
+A node made by :func:`ast.parse` is a small object with a ``__dict__`` of its
+six or seven fields: 48 bytes, plus a 272-byte dict table, plus a 32-byte
+``int`` for each line number above 256. A venv's site-packages parses into
+about 2.4 million such nodes: 900 MB, most of what ``ambidex lint`` held at
+its peak. The same node as an instance of a subclass of its own class with
+``__slots__`` for those fields keeps no dict (120 bytes for a call);
+positions share one ``int`` per value; empty lists share one list.
+
+:func:`slim_tree` rebuilds a tree that way. Every node of the copy is an
+instance of (a subclass of) the original node's class, named like it, with
+the same fields and positions, so ``isinstance``, :func:`ast.walk`,
+:func:`ast.iter_child_nodes` and :func:`ast.unparse` read it unchanged. Two
+differences, both harmless to a reader:
+
+* the copy is **read-only**: empty lists are one shared list (appending to
+  ``node.keywords`` of one node would add a keyword to all of them);
+* ``type(node) is ast.Name`` is false (it is a subclass): test with
+  ``isinstance``, or with :data:`NAME_OR_CONSTANT`; and :func:`ast.dump`
+  prints ``None`` fields it would leave out (class defaults are shadowed).
+
+Rebuilding costs about a microsecond per node, once; the lint pays it for the
+memory (the port edits its trees and keeps :func:`ast.parse`'s).
+"""
+
+from __future__ import annotations
+
+import ast
+
+#: Classes kept by :mod:`ast` for old code (``ast.Num``...): never produced by the parser.
+_DEPRECATED = frozenset(
+    {"Num", "Str", "Bytes", "NameConstant", "Ellipsis", "Index", "ExtSlice", "Suite",
+     "AugLoad", "AugStore", "Param", "slice"}
+)
+#: Nodes without fields that the parser shares (``ast.Load()``, ``ast.Add()``): kept as they are.
+_SHARED = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+
+
+def _concrete(base: type[ast.AST]) -> list[type[ast.AST]]:
+    found: list[type[ast.AST]] = []
+    for sub in base.__subclasses__():
+        if sub.__name__ in _DEPRECATED or sub.__module__ != "ast" or issubclass(sub, _SHARED):
+            continue
+        below = _concrete(sub)
+        found.extend(below if below else [sub])
+    return found
+
+
+def _slim_class(kind: type[ast.AST]) -> type[ast.AST]:
+    slots = tuple(dict.fromkeys((*kind._fields, *kind._attributes)))
+    return type(kind.__name__, (kind,), {"__slots__": slots, "__module__": kind.__module__,
+                                        "__qualname__": kind.__qualname__})
+
+
+#: Each node class the parser makes -> its slotted twin.
+_SLIM: dict[type, type[ast.AST]] = {kind: _slim_class(kind) for kind in _concrete(ast.AST)}
+
+#: ``ast.Name``, ``ast.Constant`` and their slotted twins: the leaves a walk can skip.
+NAME_OR_CONSTANT = frozenset(
+    {ast.Name, ast.Constant, _SLIM[ast.Name], _SLIM[ast.Constant]}
+)
+
+
+#: Fields that hold a name, a number or a flag, never a node or a list of nodes.
+_PLAIN_FIELDS = frozenset(
+    {"ctx", "op", "id", "attr", "arg", "asname", "module", "level", "is_async", "conversion",
+     "kind", "type_comment", "simple", "tag"}
+)
+
+
+def slim_tree(tree: ast.Module) -> ast.Module:
+    """``tree`` with its nodes replaced by slotted twins (see the module's doc).
+
+    The nodes of ``tree`` are taken apart on the way (their children move to
+    the twins): use the result, never ``tree`` again. Raises :class:`RecursionError` for
+    a tree nested too deep to copy (a few hundred levels): parse the text
+    again then.
+    """
+    numbers: dict[int, int] = {}
+    shared_number = numbers.setdefault
+    empty: list[ast.AST] = []
+    slim = _SLIM
+    children: dict[type, tuple[str, ...]] = {}
+
+    def copy(node: ast.AST) -> ast.AST:
+        kind = type(node)
+        values = node.__dict__
+        names = children.get(kind)
+        if names is None:
+            names = children[kind] = tuple(n for n in kind._fields if n not in _PLAIN_FIELDS)
+        for name in names:
+            value = values[name]
+            if type(value) is list:
+                if value:
+                    for index, item in enumerate(value):
+                        if type(item) in slim:
+                            value[index] = copy(item)
+                else:
+                    values[name] = empty
+            elif type(value) in slim:
+                values[name] = copy(value)
+        line = values.get("lineno")
+        if line is not None and line > 256:  # smaller ones are shared by CPython already
+            values["lineno"] = shared_number(line, line)
+            end = values["end_lineno"]
+            if end is not None:
+                values["end_lineno"] = shared_number(end, end)
+        return slim[kind](**values)
+
+    result = copy(tree)
+    assert isinstance(result, ast.Module)
+    return result

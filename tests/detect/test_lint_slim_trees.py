@@ -1,0 +1,132 @@
+"""The lint holds slim syntax trees, and they read as the parser's do.
+
+On a venv's site-packages the syntax trees were most of the lint's memory
+(900 MB of 1.3 GB): a node of :func:`ast.parse` keeps a dict of its fields.
+The lint's call graph keeps copies whose nodes are slotted twins of the
+parser's classes (:mod:`ambidex._callgraph._slim`). These tests pin that the
+copy is the same tree (fields, positions, unparsed text), that the call
+graph resolves every call of it as it resolves the parser's tree, that the
+lint really keeps no node dict, and that a module too deep to copy is linted
+from the parser's tree.
+"""
+
+from __future__ import annotations
+
+import ast
+import sysconfig
+import textwrap
+from pathlib import Path
+
+from ambidex._callgraph import CallGraph, CallKind, build, resolve_again
+from ambidex._callgraph._slim import slim_tree
+from ambidex._rules import DEFAULT_TABLE
+from ambidex._unawaited import async_side
+from ambidex.detect._lint import _analyse, lint_sources
+
+ROOT = Path(__file__).resolve().parents[2]
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+#: Shared by the parser (``ast.Load()``...): not copied.
+_SHARED = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+
+
+def _modules() -> dict[str, str]:
+    modules: dict[str, str] = {}
+    for folder in ("src/ambidex", "examples"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            modules[str(path.relative_to(ROOT))] = path.read_text(encoding="utf-8")
+    for name in ("ftplib.py", "smtplib.py", "poplib.py", "imaplib.py", "http/client.py",
+                 "asyncio/streams.py", "asyncio/base_events.py"):
+        modules[f"stdlib/{name}"] = (STDLIB / name).read_text(encoding="utf-8")
+    return modules
+
+
+def _slotted(node: ast.AST) -> bool:
+    """A slim node: its class keeps its fields in slots (``__dict__`` stays unmade)."""
+    return "__slots__" in vars(type(node))
+
+
+def _same_tree(slim: object, parsed: object) -> None:
+    if not isinstance(parsed, ast.AST) or isinstance(parsed, _SHARED):
+        assert slim == parsed
+        return
+    assert isinstance(slim, type(parsed)) and type(slim).__name__ == type(parsed).__name__
+    assert _slotted(slim)
+    for name in (*parsed._fields, *parsed._attributes):
+        mine, theirs = getattr(slim, name), getattr(parsed, name)
+        if isinstance(theirs, list):
+            assert isinstance(mine, list) and len(mine) == len(theirs)
+            for one, other in zip(mine, theirs, strict=True):
+                _same_tree(one, other)
+        else:
+            _same_tree(mine, theirs)
+
+
+def test_a_slim_tree_has_the_parsers_nodes_fields_positions_and_text() -> None:
+    modules = _modules()
+    some = [p for p in modules if p.startswith(("stdlib/", "src/ambidex/_callgraph/"))]
+    for path in some:
+        text = modules[path]
+        slim = slim_tree(ast.parse(text, filename=path))
+        parsed = ast.parse(text, filename=path)
+        _same_tree(slim, parsed)
+        assert ast.unparse(slim) == ast.unparse(parsed), path
+
+
+def _calls(graph: CallGraph) -> list[tuple[object, ...]]:
+    """Every call the graph resolved, spelled without node identities."""
+    return [
+        (
+            function.key, call.kind, call.line, call.col, call.name,
+            tuple(c.key for c in call.callees), tuple(c.key for c in call.overrides),
+            call.cls.key if call.cls else None, call.rule.sync if call.rule else None,
+            call.instance_type, call.slot, call.offloaded, call.type_checking,
+            (call.passed_to[0].key, call.passed_to[1]) if call.passed_to else None,
+            call.stored_in is not None,
+        )
+        for function in graph.functions.values()
+        for call in graph.calls_of(function)
+    ]
+
+
+def test_the_call_graph_of_slim_trees_resolves_every_call_as_that_of_parsed_trees() -> None:
+    modules = _modules()
+    slim = build(modules, DEFAULT_TABLE, keep_sites=True, slim=True)
+    parsed = build(modules, DEFAULT_TABLE, keep_sites=True)
+    slim_calls, parsed_calls = _calls(slim), _calls(parsed)
+    assert len(slim_calls) > 5_000
+    assert slim_calls == parsed_calls
+    # ... and through the table's async side, as the never-awaited check reads them.
+    side = async_side(DEFAULT_TABLE)
+    slim_calls = _calls(resolve_again(slim, side, kinds=(CallKind.CALL,)))
+    parsed_calls = _calls(resolve_again(parsed, side, kinds=(CallKind.CALL,)))
+    assert len(slim_calls) > 5_000
+    assert slim_calls == parsed_calls
+
+
+def test_the_lint_keeps_no_node_dict_of_the_trees_it_analyses() -> None:
+    modules = {path: text for path, text in _modules().items() if path.startswith("src/")}
+    graph, _blocking, _unawaited = _analyse(modules, DEFAULT_TABLE, ())
+    nodes = [n for m in graph.modules.values() for n in ast.walk(m.tree)
+             if not isinstance(n, _SHARED)]
+    assert len(nodes) > 50_000
+    assert all(_slotted(n) for n in nodes)
+
+
+def test_a_module_too_deep_to_rebuild_is_linted_from_the_parsers_tree() -> None:
+    # An annotation the walk never enters, nested deeper than the copy can recurse.
+    deep = "x: " + ".".join(["a"] * 1500) + "\n"
+    blocking = textwrap.dedent("""
+        import time
+
+        async def handler():
+            time.sleep(1)
+    """)
+    modules = {"deep.py": deep + blocking, "plain.py": blocking}
+    graph = build(modules, DEFAULT_TABLE, slim=True)
+    assert not _slotted(graph.modules["deep.py"].tree)  # the parser's
+    assert _slotted(graph.modules["plain.py"].tree)
+    result = lint_sources(modules)
+    assert not result.syntax_errors
+    assert [(f.path, f.line, f.code) for f in result.findings] == [
+        ("deep.py", 6, "AMB101"), ("plain.py", 5, "AMB101"),
+    ]
