@@ -1,0 +1,73 @@
+"""The optional C accelerator: ``Stream.read_until`` / ``read_exactly`` with no Python frame.
+
+The blocking stream's hot path is one C call (``BufferedReader.readline`` or
+``.read``) plus a check of its result; on CPython the Python method frame
+around that call costs about as much as ``makefile``'s whole ``readline``, so
+no pure-Python method reaches 0.9x of it for short lines (measured
+0.62-0.75x). ``_speedups.FastRead`` is that method in C: it takes the fast
+case and hands every other one, arguments unchanged, to the pure-Python
+method it wraps, so the careful path (timeouts, limits, end of file, errors)
+exists once, in Python.
+
+It is optional. ``_speedups`` is compiled only when asked
+(``AMBIDEX_BUILD_EXTENSIONS=1`` while building; see ``tools/hatch_speedups.py``);
+without it, or with ``AMBIDEX_NO_EXTENSIONS=1`` in the environment, or when the
+compiled module was built from another version of ``_speedups.c`` (a stale
+in-place build), the pure methods run, with the same results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["accelerate", "pure_methods", "source_hash"]
+
+# What FastRead wraps: method name -> the C kind (see _speedups.c).
+_KINDS = {"read_until": 0, "read_exactly": 1}
+
+
+def source_hash(source: Path) -> str:
+    """What the build stamps into the module (``SOURCE_HASH``): sha256 of the C source, 16 hex digits."""
+    return hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+
+
+def _load() -> Any:
+    if os.environ.get("AMBIDEX_NO_EXTENSIONS"):
+        return None
+    try:
+        from ambidex.io import _speedups
+    except ImportError:
+        return None
+    source = Path(__file__).with_name("_speedups.c")
+    if source.exists() and source_hash(source) != _speedups.SOURCE_HASH:
+        return None  # built from another version of the source: rebuild (pip install -e .)
+    return _speedups
+
+
+def pure_methods(cls: type) -> dict[str, Any]:
+    """The pure-Python ``read_until`` / ``read_exactly`` of ``cls``, accelerated or not."""
+    return {name: getattr(getattr(cls, name), "__wrapped__", getattr(cls, name)) for name in _KINDS}
+
+
+def accelerate(cls: type) -> bool:
+    """Give ``cls`` (the generated ``Stream``) the C ``read_until`` / ``read_exactly``.
+
+    Returns whether it did. Each C method keeps the pure one as ``__wrapped__``
+    (``inspect.signature`` and ``help`` see the pure method's signature and
+    docstring) and calls it for every case it does not take itself.
+    """
+    speedups = _load()
+    if speedups is None:
+        return False
+    for name, kind in _KINDS.items():
+        pure = pure_methods(cls)[name]
+        if name == "read_until":
+            (separator,) = pure.__defaults__
+            limit = pure.__kwdefaults__["limit"]
+        else:
+            separator, limit = b"", 0
+        setattr(cls, name, speedups.FastRead(pure, kind, separator, limit))
+    return True

@@ -1,0 +1,11 @@
+# The optional compiled module (src/ambidex/io/_speedups.c); see _accelerate.py.
+from collections.abc import Callable
+from typing import Any
+
+SOURCE_HASH: str
+
+class FastRead:
+    __wrapped__: Callable[..., Any]
+    def __init__(self, pure: Callable[..., Any], kind: int, separator: bytes, limit: int) -> None: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    def __get__(self, obj: object, type: type | None = None) -> Any: ...
