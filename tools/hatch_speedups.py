@@ -76,7 +76,7 @@ class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
         except Exception as exc:
             if asked == "require":
                 raise
-            print(f"ambidex: building pure Python, without the C accelerator: {exc}", file=sys.stderr)
+            print(f"ambidex: building pure Python, without the accelerator: {exc}", file=sys.stderr)
             return
         build_data["pure_python"] = False
         build_data["infer_tag"] = True

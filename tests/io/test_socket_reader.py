@@ -18,8 +18,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ambidex.io import IncompleteReadError, ReadLimitError, Stream
+from ambidex.io._accelerate import pure_methods
 
 TIMEOUT = object()
+
+# Stream's read_until / read_exactly are C (ambidex.io._speedups) when the
+# optional accelerator was built, and the pure-Python methods otherwise;
+# PureStream always has the pure ones. The property tests run on both, so the
+# C fast path is held to the same answers as the pure one.
+PureStream: type[Stream] = type("PureStream", (Stream,), pure_methods(Stream))
+BOTH_PATHS = pytest.mark.parametrize("stream_class", [Stream, PureStream], ids=["stream", "pure"])
 
 
 class ChunkSocket:
@@ -95,6 +103,7 @@ def read_lines(
     raise AssertionError("unreachable")
 
 
+@BOTH_PATHS
 @settings(max_examples=300, deadline=None)
 @given(
     data=st.binary(max_size=200).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
@@ -105,12 +114,12 @@ def read_lines(
     separator=st.sampled_from([b"\r\n", b"\n", b"x"]),
 )
 def test_read_until_agrees_with_a_naive_split_under_any_chunking_and_timeouts(
-    data, pieces, cuts, stalls, limit, separator
+    stream_class, data, pieces, cuts, stalls, limit, separator
 ):
     stream = data + b"".join(pieces)
     expected, overflow_expected = naive_lines(stream, separator, limit)
     sock = ChunkSocket(split(stream, cuts, stalls))
-    s = Stream(sock)  # type: ignore[arg-type]
+    s = stream_class(sock)
     got, overflow = read_lines(s, stream, separator, limit)
     assert got == expected
     assert overflow == overflow_expected
@@ -128,15 +137,16 @@ def test_read_until_agrees_with_a_naive_split_under_any_chunking_and_timeouts(
         assert b"".join(got) + rest == stream
 
 
+@BOTH_PATHS
 @settings(max_examples=200, deadline=None)
 @given(
     sizes=st.lists(st.integers(min_value=0, max_value=300), min_size=1, max_size=10),
     cuts=st.lists(st.integers(min_value=0, max_value=3000), max_size=20),
     stalls=st.lists(st.integers(min_value=0, max_value=40), max_size=5),
 )
-def test_read_exactly_loses_nothing_to_a_timeout(sizes, cuts, stalls):
+def test_read_exactly_loses_nothing_to_a_timeout(stream_class, sizes, cuts, stalls):
     stream = bytes(i % 251 for i in range(sum(sizes)))
-    s = Stream(ChunkSocket(split(stream, cuts, stalls)))  # type: ignore[arg-type]
+    s = stream_class(ChunkSocket(split(stream, cuts, stalls)))
     got = []
     for size in sizes:
         while True:
@@ -165,6 +175,7 @@ def test_a_timeout_mid_line_keeps_the_first_half_for_the_retry():
     assert sock.timeouts == 1
 
 
+@BOTH_PATHS
 @settings(max_examples=300, deadline=None)
 @given(
     bodies=st.lists(st.text(alphabet="a\r\nbx", max_size=12), min_size=1, max_size=12),
@@ -176,6 +187,7 @@ def test_a_timeout_mid_line_keeps_the_first_half_for_the_retry():
     stalls=st.lists(st.integers(min_value=0, max_value=30), max_size=4),
 )
 def test_the_c_path_and_the_careful_path_agree_on_lines_around_the_limit(
+    stream_class,
     bodies, tail, limit, separator, timed, cuts, stalls
 ):
     # Without a timeout the socket stream reads a line with one C readline;
@@ -188,7 +200,7 @@ def test_the_c_path_and_the_careful_path_agree_on_lines_around_the_limit(
     limit += len(separator) - 1  # a shorter limit is refused (another test)
     stream = b"".join(body.encode() + separator for body in bodies) + b"y" * tail
     expected, overflow_expected = naive_lines(stream, separator, limit)
-    s = Stream(ChunkSocket(split(stream, cuts, stalls)))  # type: ignore[arg-type]
+    s = stream_class(ChunkSocket(split(stream, cuts, stalls)))
 
     def switch_the_timeout(turn: int) -> None:
         s.timeout = 30.0 if timed[turn % len(timed)] else None
@@ -211,6 +223,7 @@ def test_the_c_path_and_the_careful_path_agree_on_lines_around_the_limit(
         assert b"".join(got) + rest == stream
 
 
+@BOTH_PATHS
 @settings(max_examples=200, deadline=None)
 @given(
     sizes=st.lists(st.integers(min_value=0, max_value=300), min_size=1, max_size=10),
@@ -218,9 +231,9 @@ def test_the_c_path_and_the_careful_path_agree_on_lines_around_the_limit(
     cuts=st.lists(st.integers(min_value=0, max_value=3000), max_size=20),
     stalls=st.lists(st.integers(min_value=0, max_value=40), max_size=5),
 )
-def test_read_exactly_agrees_with_and_without_a_timeout(sizes, timed, cuts, stalls):
+def test_read_exactly_agrees_with_and_without_a_timeout(stream_class, sizes, timed, cuts, stalls):
     stream = bytes(i % 251 for i in range(sum(sizes) + 5))
-    s = Stream(ChunkSocket(split(stream, cuts, stalls)))  # type: ignore[arg-type]
+    s = stream_class(ChunkSocket(split(stream, cuts, stalls)))
     got = []
     turn = 0
     for size in [*sizes, 10]:  # the last one is cut by end of file

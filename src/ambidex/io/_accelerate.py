@@ -30,7 +30,7 @@ _KINDS = {"read_until": 0, "read_exactly": 1}
 
 
 def source_hash(source: Path) -> str:
-    """What the build stamps into the module (``SOURCE_HASH``): sha256 of the C source, 16 hex digits."""
+    """What the build stamps into the module (``SOURCE_HASH``): the C source's sha256, 16 digits."""
     return hashlib.sha256(source.read_bytes()).hexdigest()[:16]
 
 

@@ -1,0 +1,245 @@
+"""The optional C accelerator (ambidex.io._speedups) answers exactly as the pure methods do.
+
+``Stream.read_until`` / ``read_exactly`` are C when the accelerator was built
+(``AMBIDEX_BUILD_EXTENSIONS=1``; the test sessions build it and set
+``AMBIDEX_EXPECT_EXTENSIONS=1``) and the pure-Python methods otherwise. The C
+method takes only the plain case (bytes separator ending in "\\n", int limit
+of at least 1, the C path open) and hands every other call, arguments
+unchanged, to the pure one: these tests call both with every kind of
+argument and compare what comes out, result or exception.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ambidex.io import AsyncStream, Stream, _accelerate
+from ambidex.io._accelerate import accelerate, pure_methods
+
+from .test_socket_reader import TIMEOUT, ChunkSocket, PureStream, split
+
+
+class Bytes(bytes):
+    pass
+
+
+class Int(int):
+    pass
+
+
+def accelerated(cls: type) -> bool:
+    return type(cls.__dict__["read_until"]).__name__ == "FastRead"
+
+
+def test_stream_uses_the_c_reads_exactly_when_they_were_built():
+    speedups = _accelerate._load()
+    if os.environ.get("AMBIDEX_EXPECT_EXTENSIONS"):
+        assert speedups is not None, "the test session was to build ambidex.io._speedups"
+    assert accelerated(Stream) == (speedups is not None)
+    assert not accelerated(PureStream)
+    assert inspect.isfunction(PureStream.read_until) and inspect.isfunction(PureStream.read_exactly)
+
+
+def test_the_c_reads_look_like_the_pure_methods_to_introspection():
+    for name in ("read_until", "read_exactly"):
+        method, pure = getattr(Stream, name), pure_methods(Stream)[name]
+        assert inspect.signature(method) == inspect.signature(pure)
+        assert inspect.signature(method) == inspect.signature(getattr(AsyncStream, name))
+        assert (method.__name__, method.__qualname__, method.__doc__, method.__module__) == (
+            pure.__name__, pure.__qualname__, pure.__doc__, pure.__module__
+        )
+        assert not inspect.iscoroutinefunction(method)
+    s = Stream(ChunkSocket([b"one\ntwo\n"]))  # type: ignore[arg-type]
+    assert Stream.read_until(s, b"\n") == b"one\n"  # called on the class, like a function
+    bound: Any = s.read_until
+    assert bound.__self__ is s and bound(limit=10) == b"two\n"
+
+
+def test_a_build_from_another_version_of_the_source_is_not_used(monkeypatch):
+    speedups = _accelerate._load()
+    Fresh: type[Stream] = type("Fresh", (Stream,), pure_methods(Stream))
+    if speedups is not None:
+        monkeypatch.setattr(speedups, "SOURCE_HASH", "0" * 16)
+    assert accelerate(Fresh) is False
+    assert inspect.isfunction(Fresh.read_until)
+    monkeypatch.undo()
+    assert accelerate(Fresh) is (speedups is not None)
+
+
+def test_the_pure_methods_run_when_extensions_are_turned_off():
+    program = (
+        "import inspect, socket\n"
+        "from ambidex.io import Stream\n"
+        "assert inspect.isfunction(Stream.read_until), Stream.read_until\n"
+        "a, b = socket.socketpair()\n"
+        "b.sendall(b'hi\\n1234')\n"
+        "s = Stream(a)\n"
+        "assert s.read_until(b'\\n') == b'hi\\n' and s.read_exactly(4) == b'1234'\n"
+        "s.close(); b.close()\n"
+    )
+    env = {**os.environ, "AMBIDEX_NO_EXTENSIONS": "1"}
+    subprocess.run([sys.executable, "-c", program], env=env, check=True, timeout=60)
+
+
+SEPARATORS = [b"\n", b"\r\n", b"ab\n", b"x", b"", Bytes(b"\n"), bytearray(b"\n")]
+LIMITS = [1, 2, 3, 5, 8, 65536, 0, -1, True, 2**70, -(2**70), Int(4)]
+SIZES = [0, 1, 3, 7, -1, True, 2**70, Int(2)]
+
+
+def outcome(s: Stream, how: str, separator: Any, limit: Any, n: Any) -> tuple[str, object]:
+    """What one call returns or raises (the exception's type and message)."""
+    try:
+        if how == "until":
+            return "ok", s.read_until(separator, limit=limit)
+        if how == "until-default":
+            return "ok", s.read_until(separator)
+        if how == "until-keywords":
+            return "ok", s.read_until(separator=separator, limit=limit)
+        if how == "until-limit":
+            return "ok", s.read_until(limit=limit)
+        if how == "exactly":
+            return "ok", s.read_exactly(n)
+        if how == "exactly-n=":
+            return "ok", s.read_exactly(n=n)
+        # The timeout decides whether the C path is open.
+        s.timeout = None if s.timeout else 30.0
+        return "ok", s.timeout
+    except Exception as exc:
+        return type(exc).__name__, str(exc)
+
+
+CALLS = [
+    "until", "until-default", "until-keywords", "until-limit", "exactly", "exactly-n=", "timeout"
+]
+PIECES = [b"a", b"ab", b"\r", b"\n", b"\r\n", b"x", b"yyyy"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.lists(st.sampled_from(PIECES), max_size=20),
+    cuts=st.lists(st.integers(min_value=0, max_value=60), max_size=8),
+    stalls=st.lists(st.integers(min_value=0, max_value=20), max_size=3),
+    calls=st.lists(
+        st.tuples(
+            st.sampled_from(CALLS),
+            st.sampled_from(SEPARATORS),
+            st.sampled_from(LIMITS),
+            st.sampled_from(SIZES),
+        ),
+        min_size=1, max_size=12,
+    ),
+)
+def test_the_c_reads_and_the_pure_reads_agree_on_any_arguments(body, cuts, stalls, calls):
+    data = b"".join(body)
+    fast, pure = (
+        cls(ChunkSocket(split(data, cuts, stalls)))  # type: ignore[arg-type]
+        for cls in (Stream, PureStream)
+    )
+    for how, separator, limit, n in calls:
+        assert outcome(fast, how, separator, limit, n) == outcome(pure, how, separator, limit, n), (
+            how, separator, limit, n
+        )
+    assert fast._buffered() == pure._buffered()
+
+
+def test_a_timeout_inside_the_c_read_consumes_nothing():
+    for cls in (Stream, PureStream):
+        sock = ChunkSocket([b"hel", TIMEOUT, b"lo\n12", TIMEOUT, b"34"])
+        s = cls(sock)  # type: ignore[arg-type]
+        with pytest.raises(TimeoutError):
+            s.read_until(b"\n", limit=100)
+        assert s.read_until(b"\n", limit=100) == b"hello\n"
+        with pytest.raises(TimeoutError):
+            s.read_exactly(4)
+        assert s.read_exactly(4) == b"1234"
+        assert sock.timeouts == 2
+
+
+def load_hook() -> Any:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "hatch_speedups.py"
+    spec = importlib.util.spec_from_file_location("hatch_speedups", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class FakeBuild:
+    """What the hook reads of hatchling's BuildHookInterface."""
+
+    def __init__(self, root: Any) -> None:
+        self.root = str(root)
+        self.target_name = "wheel"
+
+
+def copy_source(tmp_path: Any) -> Any:
+    from pathlib import Path
+
+    import ambidex.io
+
+    source = Path(ambidex.io.__file__).with_name("_speedups.c")
+    target = tmp_path / "src" / "ambidex" / "io" / "_speedups.c"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(source.read_bytes())
+    return target
+
+
+@pytest.mark.primary_only
+def test_the_build_hook_compiles_only_when_asked_and_falls_back_to_pure_python(
+    tmp_path, monkeypatch, capsys
+):
+    import sysconfig
+
+    hook = load_hook()
+    source = copy_source(tmp_path)
+    build = FakeBuild(tmp_path)
+
+    def build_data() -> dict[str, Any]:
+        return {"pure_python": True, "infer_tag": False, "force_include": {}}
+
+    # Not asked: a pure wheel, nothing compiled.
+    monkeypatch.delenv("AMBIDEX_BUILD_EXTENSIONS", raising=False)
+    data = build_data()
+    hook.SpeedupsHook.initialize(build, "standard", data)
+    assert data == build_data()
+    assert list(source.parent.iterdir()) == [source]
+
+    # Asked: compiled in place, in the wheel, which is tagged for this Python.
+    monkeypatch.setenv("AMBIDEX_BUILD_EXTENSIONS", "1")
+    data = build_data()
+    hook.SpeedupsHook.initialize(build, "standard", data)
+    (module,) = source.parent.glob("_speedups*" + sysconfig.get_config_var("EXT_SUFFIX"))
+    assert data == {
+        "pure_python": False, "infer_tag": True,
+        "force_include": {str(module): f"ambidex/io/{module.name}"},
+    }
+    data = build_data()
+    hook.SpeedupsHook.initialize(build, "editable", data)  # found in place by the .pth
+    assert data["pure_python"] is False and data["force_include"] == {}
+
+    # Asked, with no working compiler: said on stderr, and the wheel stays pure...
+    real = sysconfig.get_config_var
+
+    def no_compiler(name: str) -> Any:
+        return "/nonexistent/cc -shared" if name == "LDSHARED" else real(name)
+
+    monkeypatch.setattr(hook.sysconfig, "get_config_var", no_compiler)
+    data = build_data()
+    hook.SpeedupsHook.initialize(build, "standard", data)
+    assert data == build_data()
+    assert "building pure Python, without the accelerator" in capsys.readouterr().err
+    # ...unless it was required (CI: both paths must be tested).
+    monkeypatch.setenv("AMBIDEX_BUILD_EXTENSIONS", "require")
+    with pytest.raises(OSError):
+        hook.SpeedupsHook.initialize(build, "standard", build_data())
