@@ -21,6 +21,11 @@ callers; tools/bench/offload.py has the full comparison) and dribble (one 64
 KiB line arriving a byte at a time, searched after each: the resumable
 search of sansio.ReceiveBuffer against rescanning from the start).
 
+``Stream`` is measured as it is installed: with the optional C accelerator
+(``ambidex.io._speedups``, built with ``AMBIDEX_BUILD_EXTENSIONS=1``; the test
+sessions build it in place) or pure Python; the output says which, and
+``AMBIDEX_NO_EXTENSIONS=1`` measures the pure methods with the module built.
+
 Two ratios per cell: wall time, and the reading thread's CPU time
 (``time.thread_time``: the client and, for asyncio, its event loop; the
 server thread's sending is not in it). On a loaded machine the CPU ratio is
@@ -278,6 +283,13 @@ def main() -> None:
         f"loopback; load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
     print("stdlib/ambidex: >= 1.00 means ambidex is as fast or faster (goal: >= 0.90)")
+    fast = type(vars(Stream)["read_until"]).__name__ == "FastRead"
+    how = (
+        "the C accelerator (ambidex.io._speedups; AMBIDEX_NO_EXTENSIONS=1: the pure ones)"
+        if fast
+        else "pure Python (AMBIDEX_BUILD_EXTENSIONS=1 at install builds the C accelerator)"
+    )
+    print(f"Stream's read_until/read_exactly: {how}")
     print(
         f"{'case':<16} {'colour':<6} {'stdlib s':>9} {'ambidex s':>10} {'stdlib/ambidex':>15}"
         f" {'CPU: stdlib ms':>15} {'ambidex ms':>11} {'stdlib/ambidex':>15}"
