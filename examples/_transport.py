@@ -27,6 +27,14 @@ that is a fresh mapping of 256 KiB, a page fault to write into it, a
 one ``mmap``, ``mremap`` and ``munmap`` per request; client CPU per
 one-at-a-time request halved without them). Each read is then copied out
 of the buffer, sized to what arrived, so the parser may keep it.
+
+Closing a transport is asynchronous: ``transport.close()`` returns at once,
+a plain socket is closed on the loop's next turn, a TLS one only once the
+peer has answered the TLS close (asyncio waits up to 30 s for that). A
+client's ``close()`` that returned there would leave the socket open past
+the end of ``asyncio.run`` ("unclosed transport" ResourceWarning, found by
+the GC later). :meth:`ReplyProtocol.close` closes and waits until the
+socket is closed -- within a bound, then it aborts.
 """
 
 from __future__ import annotations
@@ -72,9 +80,45 @@ class ReplyProtocol(asyncio.BufferedProtocol, asyncio.Protocol):
         self._on_data = on_data
         self._on_lost = on_lost
         self._view = memoryview(bytearray(MIN_READ))
+        self._transport: asyncio.Transport | None = None
+        self._lost = False  # connection_lost came: the socket is closed
+        self._lost_waiter: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._on_made(cast(asyncio.Transport, transport))
+        self._transport = cast(asyncio.Transport, transport)
+        self._on_made(self._transport)
+
+    async def close(self, timeout: float) -> None:
+        """Close the transport and return once its socket is closed.
+
+        Waits up to ``timeout`` seconds for the close to finish (queued
+        bytes going out; for TLS, the peer's answer to the TLS close), then
+        aborts: the socket is closed either way when this returns. Cancelled
+        while it waits, it aborts too (the socket is closed on the loop's
+        next turn) and lets the cancellation through. Idempotent.
+        """
+        transport = self._transport
+        if transport is None or self._lost:
+            return
+        if not transport.is_closing():
+            transport.close()
+        try:
+            await self._wait_lost(timeout)
+        except asyncio.TimeoutError:  # not the builtin TimeoutError before 3.11
+            # A peer that reads nothing (or never answers the TLS close).
+            transport.abort()
+            await self._wait_lost(timeout)  # abort closes it on the next turn
+        except BaseException:
+            transport.abort()
+            raise
+
+    async def _wait_lost(self, timeout: float) -> None:
+        if self._lost:
+            return
+        if self._lost_waiter is None:
+            self._lost_waiter = asyncio.get_running_loop().create_future()
+        # shield: wait_for's timeout must not cancel the waiter others may share
+        await asyncio.wait_for(asyncio.shield(self._lost_waiter), timeout)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._view
@@ -96,6 +140,10 @@ class ReplyProtocol(asyncio.BufferedProtocol, asyncio.Protocol):
         return False  # let the transport close itself
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        waiter = self._lost_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
         self._on_lost(exc)
 
     # Flow control: writes are bounded by the connection's max_pending, and

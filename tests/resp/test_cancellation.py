@@ -14,12 +14,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+import trustme
 
 from examples.resp import AsyncClient, AsyncConnection, AsyncConnectionPool, Client
 from examples.resp.errors import RedisConnectionError
@@ -294,8 +297,10 @@ async def test_caller_cancelled_while_the_server_reads_nothing_keeps_the_connect
 
 
 @contextlib.asynccontextmanager
-async def frozen_server() -> AsyncIterator[int]:
-    """A server that reads every command and answers none; its port."""
+async def frozen_server(tls: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """A server that reads every command and answers none; its port.
+    ``tls``: the server's context, for a TLS server (asyncio's: it answers
+    the client's TLS close like any well-behaved peer)."""
     handlers: set[asyncio.Task[Any]] = set()
 
     async def frozen(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -307,7 +312,7 @@ async def frozen_server() -> AsyncIterator[int]:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(frozen, "127.0.0.1", 0)
+    server = await asyncio.start_server(frozen, "127.0.0.1", 0, ssl=tls)
     try:
         yield server.sockets[0].getsockname()[1]
     finally:
@@ -380,3 +385,110 @@ async def test_answered_calls_leave_the_deadline_list(redis_server: RedisServer)
         assert conn is not None
         assert len(conn._deadlines) <= 1  # not one entry per call made
         assert conn._timer is not None  # armed once, for the first deadline
+
+
+# -- closing: the socket is closed when close() returns ------------------------------
+#
+# After the handshake the asyncio connection owns its transport (take_transport),
+# and closing a transport is asynchronous: a plain socket closes on the loop's
+# next turn, a TLS one only after the peer answers the TLS close (or asyncio's
+# own 30 s shutdown timeout). A close() that returned at once left the socket
+# open past the end of asyncio.run (CI: "unclosed transport" ResourceWarning,
+# collected in whichever test ran next).
+
+
+@contextlib.contextmanager
+def tls_contexts() -> Iterator[tuple[ssl.SSLContext, ssl.SSLContext]]:
+    """(server context, client context) trusting each other, for 127.0.0.1."""
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server)
+    client = ssl.create_default_context()
+    ca.configure_trust(client)
+    yield server, client
+
+
+@contextlib.contextmanager
+def tls_peer_that_never_answers_the_close(context: ssl.SSLContext) -> Iterator[int]:
+    """A TLS server (a thread, blocking sockets) that completes the handshake
+    and then reads nothing, so the client's TLS close is never answered."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    release = threading.Event()
+
+    def serve() -> None:
+        try:
+            raw, _ = listener.accept()
+        except OSError:
+            return
+        try:
+            with context.wrap_socket(raw, server_side=True):
+                release.wait(10)
+        except OSError:
+            raw.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        release.set()
+        thread.join(10)
+        listener.close()
+
+
+def socket_of(conn: AsyncConnection) -> Any:
+    assert conn._transport is not None
+    return conn._transport.get_extra_info("socket")
+
+
+@pytest.mark.parametrize("auto_pipeline", [True, False], ids=["shared", "pooled"])
+async def test_closing_an_async_client_closes_its_sockets_before_close_returns(
+        redis_server: RedisServer, auto_pipeline: bool) -> None:
+    r = AsyncClient(redis_server.host, redis_server.port, auto_pipeline=auto_pipeline)
+    try:
+        assert await r.ping() is True
+        conn = r._shared if auto_pipeline else r.pool._idle[0]
+        assert conn is not None
+        sock = socket_of(conn)
+        assert sock.fileno() != -1
+    finally:
+        await r.close()
+    assert sock.fileno() == -1
+
+
+async def test_closing_a_tls_connection_waits_for_the_peer_to_answer_the_close() -> None:
+    with tls_contexts() as (server_context, client_context):
+        async with frozen_server(tls=server_context) as port:
+            conn = await AsyncConnection.connect("127.0.0.1", port, ssl=client_context)
+            sock = socket_of(conn)
+            await asyncio.wait_for(conn.close(), 10)
+            assert sock.fileno() == -1
+
+
+async def test_closing_a_tls_connection_whose_peer_never_answers_aborts_it_after_close_timeout(
+        ) -> None:
+    with tls_contexts() as (server_context, client_context), \
+            tls_peer_that_never_answers_the_close(server_context) as port:
+        conn = await AsyncConnection.connect("127.0.0.1", port, ssl=client_context)
+        conn._stream.close_timeout = 0.1
+        sock = socket_of(conn)
+        # asyncio alone would wait 30 s for the peer's answer (ssl_shutdown_timeout)
+        await asyncio.wait_for(conn.close(), 10)
+        assert sock.fileno() == -1
+
+
+async def test_a_close_cancelled_while_waiting_for_the_peer_aborts_the_connection() -> None:
+    with tls_contexts() as (server_context, client_context), \
+            tls_peer_that_never_answers_the_close(server_context) as port:
+        conn = await AsyncConnection.connect("127.0.0.1", port, ssl=client_context)
+        conn._stream.close_timeout = 30
+        sock = socket_of(conn)
+        closing = asyncio.create_task(conn.close())
+        await asyncio.sleep(0.05)
+        assert not closing.done()  # waiting for the peer's answer
+        closing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await closing
+        assert sock.fileno() == -1
+        assert conn.broken == "closed"

@@ -109,6 +109,7 @@ class AsyncConnection:
             self._writes: list[bytes] = []
             self._flush_scheduled = False
             self._transport: asyncio.Transport | None = None
+            self._protocol: ReplyProtocol | None = None
             # Callers waiting for room under max_pending, first come first served.
             self._room: list[asyncio.Future[None]] = []
             self._closing: asyncio.Task[None] | None = None
@@ -241,12 +242,21 @@ class AsyncConnection:
 
     async def close(self) -> None:
         """Close the connection; commands still waiting fail with
-        :class:`RedisConnectionError`. Idempotent."""
+        :class:`RedisConnectionError`. Idempotent.
+
+        When it returns, the socket is closed. asyncio: that may take a turn
+        of the loop, or, over TLS, the server's answer to the TLS close; it
+        waits up to the stream's ``close_timeout`` (5 s) for it, then aborts
+        the connection (and at once if the close is cancelled).
+        """
         if self.broken is None:
             self.broken = "closed"
         if IS_ASYNC:
             self._fail(RedisConnectionError("connection closed"))
         await self._stream.close()
+        if IS_ASYNC:
+            if self._protocol is not None:
+                await self._protocol.close(self._stream.close_timeout)
 
     # -- one caller at a time: write, then read exactly the replies ----------
 
@@ -287,7 +297,8 @@ class AsyncConnection:
     def _take_transport(self) -> None:  # ambidex: async-only
         """Move the bytes by callbacks from now on (asyncio): see
         :mod:`examples._transport`."""
-        self._stream.take_transport(ReplyProtocol(self._on_made, self._on_data, self._on_lost))
+        self._protocol = ReplyProtocol(self._on_made, self._on_data, self._on_lost)
+        self._stream.take_transport(self._protocol)
 
     def _on_made(self, transport: asyncio.Transport) -> None:  # ambidex: async-only
         # Called by take_transport before the bytes already received reach _on_data.
@@ -355,7 +366,7 @@ class AsyncConnection:
                 raise parser.error        # after bytes that may never come
         except BaseException as exc:  # a callback: report it to the callers
             self._fail(exc)
-            self._closing = self._loop.create_task(self._stream.close())
+            self._closing = self._loop.create_task(self.close())
 
     def _on_lost(self, exc: BaseException | None) -> None:  # ambidex: async-only
         if exc is None:
