@@ -260,3 +260,16 @@ def test_a_process_pool_outlives_a_loop_closed_in_the_middle_of_a_call():
 
     asyncio.run(finish())
     assert [process.exitcode for process in processes] == [0]
+
+
+def test_a_pool_whose_loop_closed_mid_call_can_be_closed_from_the_next_loop():
+    pool = ProcessPool(1)
+
+    async def leave_one_running() -> None:
+        running = asyncio.create_task(pool.run(time.sleep, 0.2))
+        await until(lambda: pool.busy == 1 and not running.done())
+
+    asyncio.run(leave_one_running())
+    processes = [worker.process for worker in pool._workers]
+    asyncio.run(pool.close())  # nothing of the first loop's is awaited any more
+    assert [process.exitcode for process in processes] == [0]

@@ -179,6 +179,9 @@ class ProcessPool(BoundedPool):
         run). With ``wait`` (the default), also wait until every call already
         started has returned and every worker process has exited; a function
         stuck forever keeps this waiting forever. Idempotent."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not None and loop is not self._loop:
+            self._bind(loop)  # (what the old loop's callers awaited is dropped if it is closed)
         if not self._closed:
             self._closed = True
             for job in self._queue.take_all():
@@ -188,7 +191,6 @@ class ProcessPool(BoundedPool):
         if not wait:
             self._helper.shutdown(wait=False)
             return
-        loop = asyncio.get_running_loop()
         while self._starting or any(worker.trips for worker in self._workers):
             if self._drained is None or self._drained.done():
                 self._drained = loop.create_future()
