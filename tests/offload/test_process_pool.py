@@ -51,6 +51,11 @@ def touch_after(path: str, seconds: float) -> None:
     Path(path).touch()
 
 
+def start_then_touch(started: str, path: str, seconds: float) -> None:
+    Path(started).touch()
+    touch_after(path, seconds)
+
+
 def touch_with(path: str, data: bytes) -> int:
     Path(path).touch()
     return len(data)
@@ -66,15 +71,19 @@ def a_lock() -> Any:
 
 async def test_a_worker_that_dies_fails_only_its_call_and_a_new_process_takes_its_place():
     async with ProcessPool(2) as pool:
-        first = set(await asyncio.gather(*(pool.run(pid_after, 0.05) for _ in range(2))))
-        dying = asyncio.create_task(pool.run(die, 0.05))
+        await asyncio.gather(*(pool.run(pid_after, 0.05) for _ in range(2)))
+        await until(lambda: len(pool._workers) == 2 and pool.busy == 0)
+        first = {worker.process.pid for worker in pool._workers}
+        dying = asyncio.create_task(pool.run(die, 0.05))  # each goes to an idle worker
         other = asyncio.create_task(pool.run(pid_after, 0.3))
         with pytest.raises(WorkerDiedError, match="SIGKILL"):
             await dying
         assert await other in first  # the other worker was not touched
-        later = set(await asyncio.gather(*(pool.run(pid_after, 0.05) for _ in range(2))))
-        assert len(later) == 2 and len(later - first) == 1  # one new process
-        assert pool.busy == 0 and pool.waiting == 0
+        await asyncio.gather(*(pool.run(pid_after, 0.05) for _ in range(4)))
+        await until(lambda: len(pool._workers) == 2 and pool.busy == 0)
+        later = {worker.process.pid for worker in pool._workers}
+        assert len(later - first) == 1 and len(later & first) == 1  # one new process
+        assert pool.waiting == 0
 
 
 async def test_calls_handed_ahead_to_a_worker_that_dies_run_on_its_replacement(tmp_path):
@@ -83,7 +92,7 @@ async def test_calls_handed_ahead_to_a_worker_that_dies_run_on_its_replacement(t
     async with ProcessPool(1, batch_time=60) as pool:
         assert await pool.run(abs, -1) == 1
         old = await pool.run(os.getpid)
-        dying = asyncio.create_task(pool.run(die, 0.2))
+        dying = asyncio.create_task(pool.run(die, 0.5))
         await until(lambda: pool.busy == 1)
         ahead = asyncio.create_task(pool.run(touch, str(tmp_path / "ran")))
         await until(lambda: pool.waiting == 1 and len(pool._queue) == 0)
@@ -161,11 +170,11 @@ async def test_a_call_that_times_out_while_the_first_process_starts_never_runs(t
 
 async def test_a_cancelled_running_call_keeps_its_worker_until_it_ends(tmp_path):
     marker = tmp_path / "ran"
+    started = tmp_path / "started"
     async with ProcessPool(1) as pool:
         assert await pool.run(abs, -1) == 1
-        call = asyncio.create_task(pool.run(touch_after, str(marker), 0.3))
-        await until(lambda: pool.busy == 1)
-        await asyncio.sleep(0.05)  # it has started in its worker
+        call = asyncio.create_task(pool.run(start_then_touch, str(started), str(marker), 0.3))
+        await until(started.exists)  # it has started in its worker
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
             await call
@@ -177,7 +186,7 @@ async def test_a_cancelled_running_call_keeps_its_worker_until_it_ends(tmp_path)
 async def test_closing_the_process_pool_refuses_waiting_calls_and_ends_every_process(tmp_path):
     marker = tmp_path / "ran"
     pool = ProcessPool(1)
-    running = asyncio.create_task(pool.run(pid_after, 0.3))
+    running = asyncio.create_task(pool.run(pid_after, 0.5))
     await until(lambda: pool.busy == 1)
     waiting = asyncio.create_task(pool.run(touch, str(marker)))
     await until(lambda: pool.waiting == 1)
@@ -213,7 +222,8 @@ def test_each_start_method_serves_calls_and_its_workers_end_when_the_pool_is_dro
     async def use() -> None:
         pool = ProcessPool(2, mp_context=context)
         pids = await asyncio.gather(*(pool.run(pid_after, 0.1) for _ in range(2)))
-        assert len(set(pids)) == 2
+        assert os.getpid() not in pids
+        await until(lambda: len(pool._workers) == 2)  # the second one started on demand
         processes.extend(worker.process for worker in pool._workers)
 
     with warnings.catch_warnings():
