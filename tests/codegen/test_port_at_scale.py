@@ -223,3 +223,117 @@ async def plain(items):
     graph = build({"m.py": source.replace("Waits for", "Waits on")}, async_side(DEFAULT_TABLE))
     checker = _Checker(graph, DEFAULT_TABLE, set(), lenient=True)
     assert not checker.may_hold_async_genexp(graph.functions["m:plain"])
+
+
+_FLAVOURED = {
+    "a flag and a dropped method, last of its class": """\
+IS_ASYNC = False
+
+
+class C:
+    def a(self):
+        return 1
+
+    @staticmethod  # ambidex: sync-only
+    def b():
+        return 2
+""",
+    "branches kept and dropped, last in nested blocks": """\
+IS_ASYNC = False
+
+
+class C:
+    def f(self, x):
+        if x:
+            y = 1
+        else:
+            y = 2
+        if IS_ASYNC:
+            return "async"
+        else:
+            return "sync"
+
+
+def g():
+    try:
+        pass
+    except ValueError:
+        if not IS_ASYNC:
+            print("sync")
+""",
+    "an elif, a one-line block, semicolons, a partly folded test": """\
+IS_ASYNC = False
+x = 1; IS_ASYNC = False
+
+
+def f(a):
+    if a:
+        pass
+    elif IS_ASYNC:
+        return 1
+    for i in a: IS_ASYNC = False
+    if IS_ASYNC and a:
+        return 2
+    while a:
+        a -= 1; b = 2  # ambidex: sync-only
+""",
+    "a block that ends at a semicolon": """\
+IS_ASYNC = False
+
+
+def f():
+    if not IS_ASYNC:
+        return 1
+    else:
+        g();
+""",
+    "every statement of a block dropped": """\
+def f():
+    x = 1  # ambidex: sync-only
+    y = 2  # ambidex: sync-only
+
+
+class D:
+    def f(self):  # ambidex: sync-only
+        pass
+""",
+    "a match statement": """\
+IS_ASYNC = False
+
+
+def f(c):
+    match c:
+        case 1:
+            pass
+        case _:
+            if IS_ASYNC:
+                return 1
+            else:
+                return 2
+""",
+    "a dropped statement with a blank line in it": """\
+class C:
+    def f(self):  # ambidex: sync-only
+
+        return 1
+
+    def g(self):
+        return 2
+""",
+}
+
+
+@pytest.mark.parametrize("name", list(_FLAVOURED))
+def test_the_markers_steps_tree_is_the_parse_of_the_text_it_returns(name: str) -> None:
+    # The source's tree, with what the markers changed parsed again in place,
+    # stands for the whole text's parse: node for node, position for position.
+    from ambidex.codegen._to_async.flavour import markers_applied
+
+    source = _FLAVOURED[name]
+    output, tree = markers_applied(source)
+    assert output != source
+    if tree is not None:
+        expected = ast.dump(ast.parse(output), include_attributes=True)
+        assert ast.dump(tree, include_attributes=True) == expected
+    elif name != "a dropped statement with a blank line in it":  # that one gains a line
+        pytest.fail("the tree was not kept")

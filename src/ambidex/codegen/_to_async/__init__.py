@@ -73,7 +73,7 @@ from ambidex.codegen._to_async.defer import LineMap
 from ambidex.codegen._to_async.defer import defer_init_io as defer
 from ambidex.codegen._to_async.edit import ModuleEditor, type_twins
 from ambidex.codegen._to_async.finish import drop_unused_imports, rename
-from ambidex.codegen._to_async.flavour import DROPPED, apply_markers
+from ambidex.codegen._to_async.flavour import DROPPED, markers_applied
 from ambidex.codegen._to_async.plan import Planner
 
 __all__ = ["to_async"]
@@ -126,10 +126,13 @@ def to_async(
         raise ValueError("async_prefix applies towards sync only")
     originals = modules
     known_flags = declared_flags(flags)
-    modules = {path: apply_markers(text, known_flags) for path, text in modules.items()}
+    applied = {path: markers_applied(text, known_flags) for path, text in modules.items()}
+    modules = {path: text for path, (text, _) in applied.items()}
+    # The trees the markers step parsed (the texts with flags): not parsed again.
+    marked = {path: tree for path, (_, tree) in applied.items() if tree is not None}
     line_maps: dict[str, LineMap] = {}
     deferred: list[Diagnostic] = []
-    graph = build(modules, table)
+    graph = build(modules, table, trees=marked)
     planner = Planner(graph)
     planner.run()
     if defer_init_io and any(

@@ -4,11 +4,18 @@
 are dropped with their block; ``IS_ASYNC = False`` becomes ``True``; ``if
 IS_ASYNC:`` / ``if not IS_ASYNC:`` become the branch for async code. Every line
 keeps its number, so diagnostics point into the source.
+
+The analysis needs the syntax tree of the text this step returns. Since no
+line moves, the tree of the source, parsed here to find the markers, serves
+for it once the statements this step changed are parsed again from their
+new lines and put in their place (:func:`markers_applied`): a text that has
+flags is not parsed a second time whole.
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
 from collections.abc import Mapping
 
 from ambidex.codegen._flags import (
@@ -29,22 +36,45 @@ still match the source during the conversion; removed from the output."""
 
 
 def apply_markers(text: str, flags: Mapping[str, Colour] = DEFAULT_FLAGS) -> str:
-    """The flavour markers, towards async, keeping every line where it was.
+    """The flavour markers, towards async, keeping every line where it was:
+    see :func:`markers_applied`."""
+    return markers_applied(text, flags)[0]
+
+
+def markers_applied(
+    text: str, flags: Mapping[str, Colour] = DEFAULT_FLAGS
+) -> tuple[str, ast.Module | None]:
+    """The flavour markers, towards async, keeping every line where it was;
+    and the syntax tree of the text returned, when this step parsed one (None
+    when the text has no marker or flag to look at, or does not parse).
 
     ``# ambidex: sync-only`` statements go (their block too); ``IS_ASYNC = False``
     becomes ``True``; ``if IS_ASYNC:`` / ``if not IS_ASYNC:`` statements become the
     branch that applies to async code, dedented. Dropped lines become a marker
     line that the end of the conversion removes.
+
+    The tree is the source's, where the statements that changed (and, when
+    that moved where a block ends, the statement holding the block) are
+    parsed again from their new lines: the same tree as parsing the whole
+    text returned, node for node and position for position.
     """
     if "sync-only" not in text and not any(flag in text for flag in flags):
-        return text
+        return text, None
     values = values_in(flags, "async")
     try:
         tree = ast.parse(text)
     except SyntaxError:
-        return text  # reported by the analysis
+        return text, None  # reported by the analysis
     lines = python_lines(text)
     markers = marker_comments(text)
+    changed: set[int] = set()
+    """The ids of the statements whose lines this step rewrote."""
+    changed_lines: list[int] = []
+    """And the lines they start on."""
+
+    def touch(node: ast.stmt) -> None:
+        changed.add(id(node))
+        changed_lines.append(node.lineno)
 
     def drop(first: int, last: int) -> None:
         for index in range(first - 1, last):
@@ -62,6 +92,7 @@ def apply_markers(text: str, flags: Mapping[str, Colour] = DEFAULT_FLAGS) -> str
             start = first_line(node)
             if colour_marker(markers, node) == "sync-only":
                 drop(start, node.end_lineno)
+                touch(node)
                 gone += 1
                 continue
             constant = flag_assignment(node, flags)
@@ -74,6 +105,7 @@ def apply_markers(text: str, flags: Mapping[str, Colour] = DEFAULT_FLAGS) -> str
                     col = constant.col_offset  # ASCII: the flag line is plain code
                     old = str(constant.value)
                     lines[constant.lineno - 1] = line[:col] + str(value) + line[col + len(old) :]
+                    touch(node)
                 continue
             folded = fold(node.test, values) if isinstance(node, ast.If) else None
             if isinstance(node, ast.If) and folded is not None and not isinstance(folded, bool):
@@ -91,6 +123,7 @@ def apply_markers(text: str, flags: Mapping[str, Colour] = DEFAULT_FLAGS) -> str
                     lines[test.lineno - 1] = (
                         current[:start].decode() + render(folded, parts) + current[end:].decode()
                     )
+                    touch(node)
             if isinstance(node, ast.If) and isinstance(folded, bool):
                 flag = folded
                 keep = node.body if flag else node.orelse
@@ -101,6 +134,7 @@ def apply_markers(text: str, flags: Mapping[str, Colour] = DEFAULT_FLAGS) -> str
                 ):
                     continue  # `if IS_ASYNC: ... elif ...:` is left alone
                 drop(node.lineno, node.end_lineno)
+                touch(node)
                 if not keep:
                     gone += 1
                 else:
@@ -127,4 +161,166 @@ def apply_markers(text: str, flags: Mapping[str, Colour] = DEFAULT_FLAGS) -> str
             lines[first - 1] = indent + "pass\n"
 
     visit(tree.body)
-    return "".join(lines)
+    output = "".join(lines)
+    if output == text:
+        return text, tree
+    if len(python_lines(output)) != len(lines):
+        # A dropped blank line gains a line (its "indent" is its line end): the
+        # lines moved, so the source's tree does not serve. Parsed whole.
+        return output, None
+    try:
+        _reparse_changed(tree, lines, changed, sorted(changed_lines))  # a module has no end
+    except SyntaxError:
+        return output, None  # reported by the analysis, which parses the text
+    return output, tree
+
+
+_BLOCKS = ("body", "handlers", "orelse", "finalbody", "cases")
+"""The fields of a node that hold a block, in the order they are written."""
+
+
+def _reparse_changed(
+    owner: ast.AST, lines: list[str], changed: set[int], starts: list[int]
+) -> bool:
+    """Put in each block of ``owner`` the statements that ``changed`` parsed again
+    from ``lines`` (the text as rewritten, with the source's line numbers).
+
+    A run of statements sharing lines (``a = 1; b = 2``) is parsed together.
+    Returns whether where ``owner`` ends moved (its last statement was parsed
+    again, or one that holds it): its end is then set to that statement's.
+    Raises SyntaxError when that cannot be done here (changed lines that do
+    not parse on their own, such as an ``elif``, which is an ``if`` in the
+    ``else`` of another; a block that ends at a ``;``): the caller then
+    parses ``owner`` again whole. ``starts``: the first lines of the changed
+    statements, sorted (a statement with none inside is not looked into).
+    """
+    fields = [f for f in _BLOCKS if getattr(owner, f, None)]
+    moved = False
+    for field in fields:
+        block = getattr(owner, field)
+        last_block = field == fields[-1]
+        if field in ("handlers", "cases"):  # except / case clauses: not statements
+            for part in block:
+                ended = _reparse_changed(part, lines, changed, starts)
+                if ended and last_block and part is block[-1]:
+                    moved = True
+            continue
+        again = []
+        for statement in block:
+            if id(statement) in changed:
+                again.append(True)
+                continue
+            if _holds_blocks(statement) and _holds_line(statement, starts):
+                try:
+                    ended = _reparse_changed(statement, lines, changed, starts)
+                except SyntaxError:
+                    again.append(True)  # parsed again whole, here
+                    continue
+                if ended and last_block and statement is block[-1]:
+                    moved = True
+            again.append(False)
+        if not any(again):
+            continue
+        if field == "orelse" and _is_elif(owner, block[0]):
+            raise SyntaxError("an elif")  # the whole if statement is parsed again
+        statements: list[ast.stmt] = []
+        index = 0
+        while index < len(block):
+            end = index
+            last = block[index].end_lineno or block[index].lineno
+            while end + 1 < len(block) and _first_line(block[end + 1]) <= last:
+                end += 1
+                last = max(last, block[end].end_lineno or block[end].lineno)
+            if any(again[index : end + 1]):
+                statements += _parsed(lines, block[index], last)
+                if last_block and end == len(block) - 1:
+                    moved = True
+            else:
+                statements += block[index : end + 1]
+            index = end + 1
+        if not statements:
+            raise SyntaxError("a block left empty")
+        block[:] = statements
+    if moved and not isinstance(owner, ast.Module):
+        _end_with_last_statement(owner, lines)
+    return moved
+
+
+def _end_with_last_statement(owner: ast.AST, lines: list[str]) -> None:
+    """Set where ``owner`` ends: where its last statement ends, as the parser
+    does (a ``;`` after that statement would be the end: SyntaxError here)."""
+    last: ast.AST = owner
+    while not isinstance(last, ast.stmt) or last is owner:
+        blocks = [b for f in _BLOCKS if (b := getattr(last, f, None))]
+        last = blocks[-1][-1]
+        if isinstance(last, ast.excepthandler):
+            break  # an except clause has an end of its own, already set
+    end_line = getattr(last, "end_lineno", None)
+    end_col = getattr(last, "end_col_offset", None)
+    if end_line is None or end_col is None:
+        raise SyntaxError("no end position")
+    if lines[end_line - 1].encode()[end_col:].lstrip().startswith(b";"):
+        raise SyntaxError("a block that ends at a semicolon")
+    if "end_lineno" in owner._attributes:  # not a `case` clause
+        owner.end_lineno = end_line  # type: ignore[attr-defined]
+        owner.end_col_offset = end_col  # type: ignore[attr-defined]
+
+
+def _is_elif(owner: ast.AST, statement: ast.stmt) -> bool:
+    """``statement``, first of ``owner``'s ``else``, is the ``if`` of an ``elif``:
+    it starts in ``owner``'s column (a block's statements are indented deeper)."""
+    return (
+        isinstance(owner, ast.If)
+        and isinstance(statement, ast.If)
+        and statement.col_offset == owner.col_offset
+    )
+
+
+def _holds_line(statement: ast.stmt, starts: list[int]) -> bool:
+    """Whether one of the (sorted) line numbers ``starts`` is within ``statement``."""
+    at = bisect.bisect_left(starts, statement.lineno)
+    return at < len(starts) and starts[at] <= (statement.end_lineno or statement.lineno)
+
+
+_HOLDS_BLOCKS: dict[type, bool] = {}
+
+
+def _holds_blocks(statement: ast.stmt) -> bool:
+    kind = type(statement)
+    holds = _HOLDS_BLOCKS.get(kind)
+    if holds is None:
+        holds = _HOLDS_BLOCKS[kind] = any(field in kind._fields for field in _BLOCKS)
+    return holds
+
+
+def _first_line(node: ast.stmt) -> int:
+    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
+    return min([node.lineno, *(d.lineno for d in decorators)])
+
+
+def _parsed(lines: list[str], first: ast.stmt, last: int) -> list[ast.stmt]:
+    """The statements of the lines from ``first``'s to ``last`` (1-based),
+    numbered as in the text. SyntaxError when they do not parse on their own,
+    or ``first`` shares its line with what holds it (``else: x = 1``)."""
+    start = _first_line(first)
+    chunk = "".join(lines[start - 1 : last])
+    head = lines[start - 1]
+    indent = head[: len(head) - len(head.lstrip())]
+    code = head[len(indent) :]
+    if not (code.startswith("@") if start < first.lineno else len(indent) == first.col_offset):
+        raise SyntaxError("not the first statement of its line")
+    if not indent:
+        statements = ast.parse(chunk).body
+        shift = start - 1
+    else:
+        # An indented run parses inside `if 1:`, its columns unchanged; the
+        # `pass` after it keeps the block valid when every statement went.
+        if not chunk.endswith(("\n", "\r")):
+            chunk += "\n"
+        wrapper = ast.parse(f"if 1:\n{chunk}{indent}pass\n").body[0]
+        assert isinstance(wrapper, ast.If)
+        statements = wrapper.body[:-1]
+        shift = start - 2
+    for statement in statements:
+        ast.increment_lineno(statement, shift)
+    return statements
