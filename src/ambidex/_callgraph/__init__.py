@@ -148,6 +148,11 @@ def resolve_again(
         function._unresolved = False
     for cls in graph.classes.values():
         cls._bases = None
+    # What the first resolution remembered answers for the other table: let
+    # it go before the second remembers its own (on a site-packages, ~40 MB).
+    spent = graph.resolver
+    if isinstance(spent, _Resolver):
+        spent.forget()
     return _resolved(
         graph.modules, graph.functions, graph.classes, graph.syntax_errors, table, False, kinds
     )

@@ -128,7 +128,7 @@ class Function:
         return self.node.lineno
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Call:
     """One call site (or ``with``/``for``/reference) in a function, resolved."""
 
@@ -194,7 +194,7 @@ class Call:
         return self.common.lambda_node if self.common is not None else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Common:
     offloaded: bool
     type_checking: bool
@@ -334,7 +334,7 @@ class CallGraph:
 # --- bindings: what a name is bound to, before it is evaluated ----------------------
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class _Binding:
     """A name's binding, evaluated lazily (flow-insensitive)."""
 
@@ -351,7 +351,7 @@ class _Binding:
     index: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Pending:
     kind: CallKind
     node: ast.AST
@@ -361,7 +361,7 @@ class _Pending:
     container: ast.expr | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Val:
     """What an expression evaluates to, as far as the analysis knows."""
 

@@ -99,6 +99,18 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
             if rule.returns:
                 self._types.add(rule.returns)
 
+    def forget(self) -> None:
+        """Drop every value remembered and every index built (the graph's
+        questions are over: :func:`ambidex._callgraph.resolve_again`)."""
+        self._memo = {}
+        self._evals = {}
+        self._returns = {}
+        self._overrides = None
+        self._adders = None
+        self._sites = []
+        self._sites_by_callee = None
+        self._offload = {}
+
     # --- call sites --------------------------------------------------------------
     def resolve(self, fn: Function, pending: _Pending) -> Call | None:
         node = pending.node
