@@ -96,6 +96,36 @@ async def test_async_auto_pipelined_callers_around_a_cancelled_one_get_their_own
         assert await r.get(keys[1]) == b"value-of-b"
 
 
+async def test_a_command_method_cancelled_while_its_reply_is_on_the_way_leaves_it_for_nobody(
+        redis_server: RedisServer, keys: tuple[str, str]) -> None:
+    # r.get and the other methods await the reply's future directly (no
+    # execute_command/execute coroutines on the shared connection): the same
+    # FIFO guarantee must hold for them.
+    async with AsyncClient(redis_server.host, redis_server.port) as r:
+        assert await r.ping() is True  # the shared connection is open
+        conn = r._shared
+        assert conn is not None
+        started: list[Any] = []
+        start = conn._start
+
+        def spy(args: Any) -> Any:
+            started.append(args[0])
+            return start(args)
+
+        conn._start = spy  # type: ignore[method-assign]
+        slow = asyncio.create_task(slow_reply(r, "slow"))
+        get = asyncio.create_task(r.get(keys[1]))
+        await asyncio.sleep(0.05)
+        assert started == ["GET"]  # the method went the direct way
+        get.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await get
+        assert await slow == b"slow"
+        assert await r.echo("next") == b"next"  # not the cancelled GET's value
+        assert await r.get(keys[0]) is None
+        assert conn.broken is None and not conn._waiters
+
+
 async def test_async_cancelled_pipeline_drops_all_its_replies(
         redis_server: RedisServer, keys: tuple[str, str]) -> None:
     async with AsyncClient(redis_server.host, redis_server.port,

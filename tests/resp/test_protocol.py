@@ -18,6 +18,7 @@ from examples.resp.protocol import (
     RespParser,
     VerbatimString,
     encode_command,
+    encode_commands,
 )
 
 
@@ -453,6 +454,28 @@ def test_commands_of_any_length_encode_the_same_on_the_fast_path(count: int) -> 
     command = ["RPUSH", *(f"v{i}" for i in range(count - 1))]
     assert encode_command(command) == _encode_any(command)
     assert encode_command(tuple(command)) == _encode_any(command)
+
+
+_ARG = st.one_of(st.binary(max_size=300), st.text(max_size=100), st.integers(),
+                 st.floats(allow_nan=False), st.binary(max_size=20).map(bytearray))
+
+
+@given(st.lists(st.lists(_ARG, min_size=1, max_size=5).map(tuple) | st.lists(
+    st.one_of(st.binary(max_size=50), st.text(max_size=20), st.integers()),
+    min_size=1, max_size=70), max_size=8))
+@settings(max_examples=200, deadline=None)
+def test_a_pipeline_encodes_as_its_commands_one_after_the_other(
+        commands: list[Any]) -> None:
+    # encode_commands formats the block at once when every command is on the
+    # fast path (str, bytes, int; 1-63 arguments) and falls back otherwise.
+    assert encode_commands(commands) == b"".join(encode_command(c) for c in commands)
+
+
+def test_a_pipeline_with_a_bad_argument_raises_before_any_byte_is_made() -> None:
+    with pytest.raises(TypeError):
+        encode_commands([("GET", "a"), ("SET", "k", True)])
+    with pytest.raises(ValueError):
+        encode_commands([("GET", "a"), ()])
 
 
 def test_replies_that_end_exactly_at_the_end_of_the_buffer_leave_the_parser_ready() -> None:

@@ -8,7 +8,13 @@ runs, the contenders of a row taking turns run by run (so a burst of load from
 elsewhere on the machine hits them alike):
 
 * sync GET one at a time (100-byte value);
-* async GET one at a time (``AsyncClient(host, port)``: the default client);
+* async GET one at a time (``AsyncClient(host, port)``: the default client),
+  with a hand-written raw asyncio ``BufferedProtocol`` client in the same runs:
+  one write, one future, no checks -- the floor any asyncio client can reach
+  (two loop turns, four system calls per GET). Its line below the table gives
+  wall time, client CPU and sleeps (voluntary context switches) per GET for
+  each contender: on a quiet machine most of a one-at-a-time GET is waiting
+  (the server, and waking the client's CPU), which no client can shorten;
 * async GET from 50 concurrent tasks: redis-py with its pool of 50; ambidex's
   default client (auto-pipelined: ONE connection), and its pool of 50
   (``auto_pipeline=False``);
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import shutil
 import socket
 import statistics
@@ -137,6 +144,51 @@ async def async_get_one_at_a_time(client: Any, n: int) -> float:
     for _ in range(n):
         await get(KEY)
     return n / (time.perf_counter() - start)
+
+
+class RawProtocolClient(asyncio.BufferedProtocol):
+    """The floor of an asyncio client, for GET of the bench's key only: the
+    command prebuilt, each reply a fixed number of bytes; one future per GET,
+    resolved in ``buffer_updated``. No parser, no FIFO, no checks."""
+
+    COMMAND = b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (3, b"GET", len(KEY), KEY.encode())
+    REPLY = len(b"$%d\r\n" % len(VALUE)) + len(VALUE) + 2
+
+    def __init__(self) -> None:
+        self._view = memoryview(bytearray(65536))
+        self._have = 0
+        self._waiter: asyncio.Future[bytes] | None = None
+        self._transport: asyncio.Transport | None = None
+
+    @classmethod
+    async def connect(cls, port: int) -> RawProtocolClient:
+        loop = asyncio.get_running_loop()
+        _, protocol = await loop.create_connection(cls, "127.0.0.1", port)
+        return protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view[self._have:]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._have += nbytes
+        if self._have >= self.REPLY and self._waiter is not None:
+            reply = self._view[6:self.REPLY - 2].tobytes()
+            self._have = 0
+            self._waiter.set_result(reply)
+
+    async def get(self, key: str) -> bytes:
+        assert self._transport is not None
+        self._waiter = asyncio.get_running_loop().create_future()
+        self._transport.write(self.COMMAND)
+        return await self._waiter
+
+    async def aclose(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            await asyncio.sleep(0)  # the socket closes on the next turn
 
 
 async def async_get_concurrent(client: Any, n: int) -> float:
@@ -367,6 +419,9 @@ def fmt(x: float | None) -> str:
 RATIOS: dict[str, float] = {}
 """Each row's ratio (ambidex / redis-py+hiredis), for the goals at the end."""
 
+FLOOR: dict[str, Any] = {}
+"""The one-at-a-time row's raw-Protocol ratio and per-GET wall/CPU/sleeps."""
+
 
 def row(name: str, ours: float, ours_hiredis: float | None, rp_hiredis: float | None,
         rp_python: float | None) -> None:
@@ -432,7 +487,8 @@ def main() -> None:
 
         # Async rows: each client made and closed inside its own loop.
         def async_row(name: str, bench: Callable[[Any, int], Awaitable[float]], count: int,
-                      ours_options: dict[str, Any], rp_options: dict[str, Any]) -> None:
+                      ours_options: dict[str, Any], rp_options: dict[str, Any],
+                      floor: bool = False) -> None:
             makers: dict[str, Callable[[], Any]] = {
                 "ours": lambda: AsyncClient(port=port, **ours_options),
                 "ours_hi": lambda: AsyncClient(port=port, parser="hiredis", **ours_options),
@@ -441,22 +497,48 @@ def main() -> None:
                 "rp_py": lambda: redis.asyncio.Redis(connection_pool=redis.asyncio.ConnectionPool(
                     port=port, parser_class=_AsyncRESP2Parser, **rp_options)),
             }
-            def measure(make: Callable[[], Any]) -> Callable[[], float]:
+            # Per operation, in the same timed runs: wall and client CPU (us),
+            # sleeps (voluntary context switches: waits the process could not
+            # avoid), medians over the runs.
+            per_op: dict[str, dict[str, list[float]]] = {}
+
+            def measure(key: str, make: Callable[[], Any]) -> Callable[[], float]:
                 async def one() -> float:
                     client = make()
+                    if asyncio.iscoroutine(client):
+                        client = await client
                     try:
                         await bench(client, count // 10)  # warm up: connections, caches
-                        return await bench(client, count)
+                        cpu, sleeps = time.process_time(), resource.getrusage(
+                            resource.RUSAGE_SELF).ru_nvcsw
+                        rate = await bench(client, count)
+                        stats = per_op.setdefault(key, {"wall": [], "cpu": [], "sleeps": []})
+                        stats["wall"].append(1e6 / rate)
+                        stats["cpu"].append((time.process_time() - cpu) / count * 1e6)
+                        stats["sleeps"].append((resource.getrusage(
+                            resource.RUSAGE_SELF).ru_nvcsw - sleeps) / count)
+                        return rate
                     finally:
                         if isinstance(client, AsyncClient):
                             await client.close()
                         else:
                             await client.aclose()
                 return lambda: asyncio.run(one())
-            out = interleaved(runs, {key: measure(make) for key, make in makers.items()})
+            if floor:
+                makers["raw"] = lambda: RawProtocolClient.connect(port)
+            out = interleaved(runs, {key: measure(key, make) for key, make in makers.items()})
             row(name, out["ours"], out["ours_hi"], out["rp_hi"], out["rp_py"])
+            if floor:
+                FLOOR["raw"] = out["raw"] / out["rp_hi"]
+                FLOOR["per_op"] = {
+                    key: {k: statistics.median(v) for k, v in stats.items()}
+                    for key, stats in per_op.items()}
+                label = "  raw asyncio Protocol (the asyncio floor)"
+                print(f"| {label:<44} | {fmt(out['raw']):>12} | {'':>12} "
+                      f"| {fmt(out['rp_hi']):>12} | {'':>12} | {FLOOR['raw']:5.2f}x |",
+                      flush=True)
 
-        async_row("async GET, one at a time", async_get_one_at_a_time, n, {}, {})
+        async_row("async GET, one at a time", async_get_one_at_a_time, n, {}, {}, floor=True)
         async_row(f"async GET x{TASKS} tasks: default AsyncClient",
                   async_get_concurrent, n * 2, {}, {"max_connections": TASKS})
         async_row(f"async GET x{TASKS} tasks: ambidex pool of {TASKS}", async_get_concurrent,
@@ -477,6 +559,15 @@ def main() -> None:
               f"| {fmt(raw_hi):>12} | {fmt(rp_py):>12} | {ours / rp_py:>5.2f}x |")
         print("\n(parse row: 'redis-py+hi' is hiredis.Reader itself; the ratio is ambidex "
               "pure-Python / redis-py pure-Python)")
+
+        labels = {"ours": "ambidex", "ours_hi": "ambidex+hi", "raw": "raw Protocol",
+                  "rp_hi": "redis-py+hi", "rp_py": "redis-py py"}
+        print("\nasync GET one at a time, per GET in the same runs (wall us / client CPU us "
+              "/ sleeps):")
+        for key, label in labels.items():
+            stats = FLOOR["per_op"][key]
+            print(f"  {label:<13} {stats['wall']:7.1f} / {stats['cpu']:6.1f} / "
+                  f"{stats['sleeps']:.2f}   (waiting: {stats['wall'] - stats['cpu']:6.1f} us)")
 
         iterations = loop_iterations(port, runs)
         big_cpu = big_get_cpu(port, runs)
@@ -500,6 +591,8 @@ def main() -> None:
     print(f"\ngoals (issue 13, section 3); load before the run: {load_before}")
     for name, goal, value, met in goals:
         print(f"  {name:<48} {value:6.2f}  goal {goal:<8} {'met' if met(value) else 'NOT met'}")
+    print(f"  (one at a time: the raw asyncio Protocol, the floor of any asyncio client, "
+          f"reached {FLOOR['raw']:.2f}x redis-py+hiredis in this run)")
     print(f"load after the run: {_load()}")
 
 

@@ -145,6 +145,18 @@ class AsyncClient(Commands):
         return reply
 
     async def _call(self, args: tuple[Arg, ...], transform: Transform | None = None) -> Any:
+        if IS_ASYNC:
+            # The hot path of every command method (r.get, r.set, ...) on the
+            # shared connection: what execute_command and the connection's
+            # execute do, without their two coroutine frames.
+            conn = self._shared
+            if conn is not None and self.auto_pipeline and not holds_the_connection(args):
+                future = conn._start(args)
+                if future is not None:
+                    reply = await future
+                    if isinstance(reply, ResponseError):
+                        raise reply
+                    return reply if transform is None else transform(reply)
         reply = await self.execute_command(*args)
         return reply if transform is None else transform(reply)
 
