@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from .protocol import Arg
 
-__all__ = ["Commands", "Transform", "holds_the_connection"]
+__all__ = ["Commands", "Transform", "holds_the_connection", "switches_mode"]
 
 Transform = Callable[[Any], Any]
 
@@ -40,6 +40,13 @@ CONNECTION_HOLDERS: Final = frozenset({
     "MONITOR", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH",
 })
 _BLOCKABLE: Final = frozenset({"XREAD", "XREADGROUP"})  # only with BLOCK
+
+#: Commands after which a connection is in another mode for good (for this
+#: client, which has no pub/sub API yet): subscribed, it answers only pub/sub
+#: commands (RESP2) and receives messages; under MONITOR it streams every
+#: command the server runs. Such a connection must never serve a normal
+#: command again: it is retired once the command is sent.
+MODE_SWITCHES: Final = frozenset({"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR"})
 
 
 def _upper_name(arg: Any) -> str:
@@ -71,6 +78,23 @@ def holds_the_connection(args: Sequence[Any]) -> bool:
     if verdict is None:
         return any(_upper_name(arg) == "BLOCK" for arg in args[1:])
     return verdict
+
+
+_SWITCHES: dict[Any, str | None] = {}
+
+
+def switches_mode(args: Sequence[Any]) -> str | None:
+    """The mode ``args`` switches its connection into (``"SUBSCRIBE"``,
+    ``"MONITOR"``...: see :data:`MODE_SWITCHES`), or ``None`` for a normal command."""
+    name = args[0]
+    try:
+        return _SWITCHES[name]
+    except (KeyError, TypeError):
+        upper = _upper_name(name)
+        mode = upper if upper in MODE_SWITCHES else None
+        if len(_SWITCHES) < 1024 and isinstance(name, (str, bytes)):
+            _SWITCHES[name] = mode
+        return mode
 
 
 def _ok(reply: Any) -> bool:

@@ -504,3 +504,44 @@ async def test_a_transaction_on_the_default_client_runs_on_a_pooled_connection(
 def test_which_commands_hold_the_connection_they_run_on(args: tuple[Any, ...],
                                                         holds: bool) -> None:
     assert holds_the_connection(args) is holds
+
+
+# -- pub/sub mode: a connection that subscribed never serves another command ----------
+#
+# SUBSCRIBE switches a connection into pub/sub mode: RESP2 answers one
+# confirmation per channel (the second one used to be read by the next
+# command of the pooled connection, which went back to the pool), RESP3 as
+# pushes (the caller used to wait for a reply that never came). Until the
+# client has a pub/sub API, the caller gets the first confirmation and the
+# connection is retired: the pool closes it instead of lending it again.
+
+
+async def test_a_pooled_connection_that_subscribed_never_serves_another_command(
+        colour: str, protocol: int, redis_server: RedisServer, key: str) -> None:
+    client = make_client(colour, redis_server, protocol=protocol, max_connections=1,
+                         timeout=5, auto_pipeline=False)
+    try:
+        assert await v(client.execute_command("SUBSCRIBE", "ch1", "ch2")) == [
+            b"subscribe", b"ch1", 1]
+        assert client.pool.size == 0  # retired, not put back
+        assert await v(client.set(key, "after")) is True
+        assert await v(client.get(key)) == b"after"  # not ch2's confirmation
+        assert client.pool.size == 1
+    finally:
+        await v(client.close())
+
+
+@pytest.mark.parametrize("command", [("SUBSCRIBE", "c"), ("PSUBSCRIBE", "c*"), ("MONITOR",)])
+async def test_a_connection_in_pub_sub_or_monitor_mode_refuses_normal_commands(
+        colour: str, protocol: int, redis_server: RedisServer,
+        command: tuple[str, ...]) -> None:
+    cls = Connection if colour == "sync" else AsyncConnection
+    conn = await v(cls.connect(redis_server.host, redis_server.port, protocol=protocol,
+                               timeout=5))
+    try:
+        assert await v(conn.execute(command)) is not None
+        assert conn.broken is not None and "mode" in conn.broken
+        with pytest.raises(RedisConnectionError, match="mode"):
+            await v(conn.execute(("GET", "k")))
+    finally:
+        await v(conn.close())

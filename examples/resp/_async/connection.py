@@ -37,10 +37,15 @@ from ambidex.sansio import NEED_DATA, PipelineQueue, RemoteProtocolError
 from examples._transport import ReplyProtocol  # ambidex: async-only
 
 from .._hiredis import HIREDIS_AVAILABLE, HiredisParser
+from ..commands import switches_mode
 from ..errors import RedisConnectionError, ResponseError
 from ..protocol import Arg, PushReply, RespParser, encode_command, encode_commands
 
 __all__ = ["AsyncConnection", "make_parser"]
+
+# The kinds of a RESP3 push that confirm a subscription (RESP2 sends them as
+# ordinary arrays): the first one is the reply to the SUBSCRIBE that asked.
+_CONFIRMATIONS = frozenset({b"subscribe", b"psubscribe", b"ssubscribe"})
 
 IS_ASYNC = True
 
@@ -102,6 +107,13 @@ class AsyncConnection:
         self.broken: str | None = None
         self.push_handler: PushHandler | None = None
         """Called with each RESP3 push (client tracking, pub/sub); dropped if None."""
+        # Set once a command switched the connection into another mode
+        # (SUBSCRIBE, MONITOR: see commands.MODE_SWITCHES); from then on
+        # `broken` says so, and replies nobody waits for are that mode's own.
+        self._mode: str | None = None
+        # RESP3 confirmations of a subscription still owed to the caller that
+        # asked (one per SUBSCRIBE-like command: its reply).
+        self._confirmations = 0
         if IS_ASYNC:
             self._loop = loop = asyncio.get_running_loop()
             # asyncio's own loops make a plain Future: call it directly (one
@@ -221,11 +233,17 @@ class AsyncConnection:
             if self._room or len(self._waiters) >= self.max_pending:
                 await self._wait_for_room(1, deadline)
             future = self._create_future()
+            mode = switches_mode(args)
+            if mode is not None:
+                self._switch(mode, 1)
             self._send(encode_command(args), future, 1)
             if deadline is None:
                 return await future
             return await self._wait(future, deadline)
         else:
+            mode = switches_mode(args)
+            if mode is not None:
+                self._switch(mode, 1)
             replies = await self._roundtrip([args])
             return replies[0]
 
@@ -258,10 +276,29 @@ class AsyncConnection:
             if self._room or len(self._waiters) + len(commands) > self.max_pending:
                 await self._wait_for_room(len(commands), deadline)
             future: asyncio.Future[list[Any]] = self._create_future()
+            self._switch_for(commands)
             self._send(encode_commands(commands), _Batch(future, len(commands)), len(commands))
             return await self._wait(future, deadline)
         else:
+            self._switch_for(commands)
             return await self._roundtrip(commands)
+
+    def _switch_for(self, commands: Sequence[Sequence[Arg]]) -> None:
+        for args in commands:
+            mode = switches_mode(args)
+            if mode is not None:
+                self._switch(mode, 1)
+
+    def _switch(self, mode: str, count: int) -> None:
+        """A command about to be sent switches the connection into ``mode``
+        for good: no command may be sent after it (``broken`` says why, so
+        the pool closes the connection instead of lending it again)."""
+        self._mode = mode
+        if mode != "MONITOR":
+            self._confirmations += count
+        if self.broken is None:
+            self.broken = (f"in {mode} mode: a connection that ran {mode} answers "
+                           "nothing else (no pub/sub API yet: it is retired)")
 
     async def close(self) -> None:
         """Close the connection; commands still waiting fail with
@@ -301,7 +338,7 @@ class AsyncConnection:
                     if not data:
                         raise RedisConnectionError("the server closed the connection")
                     parser.receive_data(data)
-                elif type(reply) is PushReply:
+                elif type(reply) is PushReply and not self._confirms(reply):
                     self._on_push(reply)
                 else:
                     replies.append(reply)
@@ -316,6 +353,14 @@ class AsyncConnection:
     def _on_push(self, reply: PushReply) -> None:
         if self.push_handler is not None:
             self.push_handler(reply)
+
+    def _confirms(self, push: PushReply) -> bool:
+        """Whether ``push`` is the (RESP3) reply to a SUBSCRIBE-like command
+        still waiting for one; if so it is counted as given."""
+        if self._confirmations and push and push[0] in _CONFIRMATIONS:
+            self._confirmations -= 1
+            return True
+        return False
 
     def _take_transport(self) -> None:  # ambidex: async-only
         """Move the bytes by callbacks from now on (asyncio): see
@@ -359,7 +404,9 @@ class AsyncConnection:
     def _flush(self) -> None:  # ambidex: async-only
         self._flush_scheduled = False
         writes = self._writes
-        if writes and self._transport is not None and self.broken is None:
+        # (_fail empties the list; a connection retired by a mode switch
+        # still sends what was queued before and with the switching command)
+        if writes and self._transport is not None:
             # Everything queued in the last turn goes out in one write.
             self._transport.write(writes[0] if len(writes) == 1 else b"".join(writes))
         writes.clear()
@@ -372,9 +419,11 @@ class AsyncConnection:
         try:
             parser.receive_data(data)
             for reply in parser.next_events():
-                if type(reply) is PushReply:
+                if type(reply) is PushReply and not self._confirms(reply):
                     self._on_push(reply)
                     continue
+                if self._mode is not None and not waiters:
+                    continue  # the mode's own traffic (confirmations, MONITOR lines)
                 waiter = waiters.pop()  # the OLDEST: replies come in request order
                 if type(waiter) is _Batch:  # _Batch.add, inlined: once per reply
                     replies = waiter.replies
