@@ -22,7 +22,12 @@ The watchdog (run time)
     C, so "raise" mode raises when the ``watch()`` block ends. A block longer
     than ``threshold`` plus two ping intervals is always seen, a shorter one
     may not be; a run of many short callbacks that together delay the loop is
-    reported too, at whichever one was running.
+    reported too, at whichever one was running. On a busy machine the loop's
+    thread may wait for a CPU longer than the threshold: on Linux, where the
+    kernel counts that wait per thread, the threshold is counted in the loop's
+    own time and such a late answer is no report (``detector.starved`` keeps
+    it); a sleep, a blocking call or a CPU loop is still reported, however
+    loaded the machine.
 
 Interception (run time, opt-in)
     Replaces the table's blocking primitives (rows with ``blocks=True`` of kind

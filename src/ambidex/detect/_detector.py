@@ -29,7 +29,7 @@ from ambidex.detect._report import (
     BlockingWarning,
     extract_stack,
 )
-from ambidex.detect._watchdog import LoopWatchdog
+from ambidex.detect._watchdog import LoopWatchdog, Starved
 
 if sys.version_info >= (3, 14):  # the public name is a deprecated alias there
     from asyncio.events import _AbstractEventLoopPolicy as _PolicyBase
@@ -101,6 +101,10 @@ class Detector:
         intercepted call is reported before it runs."""
         self.watchdog = watchdog
         self.reports: list[BlockingReport] = []
+        self.starved: list[Starved] = []
+        """Late answers set aside because the loop's thread was waiting for a
+        CPU, not blocked (Linux; see the watchdog): the machine was too busy.
+        Kept like ``reports`` (the last MAX_REPORTS), and logged at INFO."""
         self._hooks: list[Callable[[BlockingReport], object]] = []
         if on_report is not None:
             self._hooks.append(on_report)
@@ -201,7 +205,9 @@ class Detector:
         with self._lock:  # ambidex: allow-blocking cross-thread lock, held briefly
             if loop in self._watchdogs or not self._installed:
                 return
-            dog = LoopWatchdog(loop, self.threshold, self._deliver, self._loop_closed)
+            dog = LoopWatchdog(
+                loop, self.threshold, self._deliver, self._loop_closed, self._starved
+            )
             self._watchdogs[loop] = dog
         if self.intercept:
             _intercept.watch_loop(loop, self)
@@ -230,6 +236,16 @@ class Detector:
                 )
             elif self.mode == "log":
                 logger.warning("%s", report)
+
+    def _starved(self, starved: Starved) -> None:
+        self.starved.append(starved)
+        if len(self.starved) > MAX_REPORTS:
+            del self.starved[: len(self.starved) - MAX_REPORTS]
+        logger.info(
+            "ambidex.detect: the event loop did not answer for %.0f ms, %.0f ms of which its "
+            "thread waited for a CPU (the machine is busy): not a block",
+            starved.duration * 1000, starved.waited * 1000,
+        )
 
     def intercepted(self, rule: Rule, caller: FrameType, duration: float | None = None) -> None:
         """A task called a blocking primitive: report it, raise in "raise" mode.

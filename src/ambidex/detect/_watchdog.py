@@ -14,6 +14,21 @@ into a thread stuck in C code, so the report is finished and delivered on the
 loop thread by the pong, when the loop comes back; the duration is how long
 the ping waited.
 
+How it tells a block from a busy machine. A loop whose thread waits for a
+CPU (more runnable threads than cores: a CI runner, a loaded test machine)
+does not answer either, and its code did nothing wrong. Where the kernel
+counts each thread's wait for a CPU (Linux, see ``_runqueue``), the watchdog
+measures the loop's own hold-up: the time it did not answer minus the time
+its thread waited for a CPU. A wait for a CPU is not a block: the threshold is
+counted in the loop's own time, and a late answer that only the machine's
+load explains is set aside as *starved* (``Detector.starved``, an INFO line of
+the ``ambidex.detect`` logger), never reported. A sleep or a blocking system
+call does not add to that wait (the thread sleeps), and neither does code
+that computes (it runs), so no real block is hidden, however loaded the
+machine: a CPU loop is measured by the CPU it got. The stack is taken only
+when the loop thread sleeps or has run since the last look, never while it
+waits for its CPU (it would be a random innocent line).
+
 What it cannot do. It sees a block only while it lasts and looks once per
 interval, so a block longer than ``threshold + 2 * interval`` is always seen
 and a shorter one may not be; the duration is a lower bound, short by at most
@@ -21,7 +36,13 @@ one interval. It
 reports where the loop *was* when it looked: for a CPU loop that is some line
 of the loop, for a blocking call it is the call. A long run of short callbacks
 in one loop iteration delays the pong too, and is reported as a block at
-whichever callback was running.
+whichever callback was running. The kernel's count covers waits for a CPU,
+not every pause it imposes: a process stopped (SIGSTOP, a debugger) with a
+ping on its way is reported as a block, and so is a wait for the GIL while
+another thread that holds it waits for a CPU. Without the count (not Linux)
+every late answer is a block, as before. A C call that keeps the GIL keeps
+this thread from running too: it is seen only if a ping was already on its
+way when it started, at wherever the loop is when it ends.
 """
 
 from __future__ import annotations
@@ -34,10 +55,31 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
+from typing import NamedTuple
 
 from ambidex.detect._report import BlockingReport, extract_stack
+from ambidex.detect._runqueue import Sample, ThreadClock, thread_clock
 
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+
+
+class Starved(NamedTuple):
+    """A late answer set aside: the loop's thread was waiting for a CPU."""
+
+    duration: float
+    """How long the loop did not answer, in seconds."""
+    waited: float
+    """How much of it the loop's thread waited for a CPU (the machine's load)."""
+
+
+@dataclass
+class _Ping:
+    """The ping on its way: its number, the loop thread's clocks when it was
+    posted, and when (0.0 until the post returned)."""
+
+    number: int
+    base: Sample | None
+    since: float = 0.0
 
 
 @dataclass
@@ -49,6 +91,12 @@ class _Pending:
     stack: traceback.StackSummary
     task: str | None
     coroutine_frame: FrameType | None
+    waited: float = 0.0
+    """The loop thread's run-queue wait count when the stack was taken."""
+    final: bool = True
+    """Taken while the loop thread slept (or with no counts to go by): a later
+    look cannot do better. A stack taken while it was runnable is replaced if
+    a wait for a CPU turns out to have been under way."""
 
 
 def _task_name_from_thread(loop: asyncio.AbstractEventLoop) -> str | None:
@@ -105,6 +153,7 @@ class LoopWatchdog:
         threshold: float,
         deliver: Callable[[BlockingReport], None],
         on_closed: Callable[[asyncio.AbstractEventLoop], None] | None = None,
+        on_starved: Callable[[Starved], None] | None = None,
     ) -> None:
         if threshold <= 0:
             raise ValueError(f"threshold must be positive, got {threshold!r}")
@@ -116,8 +165,12 @@ class LoopWatchdog:
         self.interval = min(max(threshold / 4, 0.002), 0.25)
         self._deliver = deliver
         self._on_closed = on_closed
+        self._on_starved = on_starved
         self._answered = 0  # the last ping the loop answered (written by the loop only)
         self._loop_thread: int | None = None
+        self._loop_native: int | None = None  # the kernel's id of the loop's thread
+        self._clock: ThreadClock | None = None  # its clocks (opened by the watchdog thread)
+        self._sent: _Ping | None = None
         self._pending: _Pending | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -134,6 +187,7 @@ class LoopWatchdog:
         # next iteration (a loop not running yet: before any task of it runs).
         if asyncio._get_running_loop() is self.loop:
             self._loop_thread = threading.get_ident()
+            self._loop_native = threading.get_native_id()
         else:
             self.loop.call_soon_threadsafe(self._pong, 0)
         self._thread.start()
@@ -143,13 +197,44 @@ class LoopWatchdog:
             return
         now = time.monotonic()
         self._loop_thread = threading.get_ident()
+        self._loop_native = threading.get_native_id()
         self._answered = ping
         pending = None
         if self._pending is not None:
             with self._lock:
                 pending, self._pending = self._pending, None
-        if pending is not None and pending.ping == ping:
+        if pending is not None and pending.ping != ping:
+            pending = None
+        sent = self._sent
+        if (
+            sent is not None and sent.number == ping and sent.since
+            and now - sent.since >= self.threshold and self._starved(sent, now)
+        ):
+            return
+        if pending is not None:
             self._finish(pending, now)
+
+    def _starved(self, sent: _Ping, now: float) -> bool:
+        """Whether the loop's late answer to ``sent`` is explained by its thread's
+        wait for a CPU (the loop's own hold-up is under the threshold); if so,
+        say so to ``on_starved``.
+
+        Exact on the loop's thread (the pong): a thread that runs has every
+        wait of its own counted.
+        """
+        clock = self._clock
+        if clock is None or sent.base is None or clock.native_id != self._loop_native:
+            return False
+        current = clock.sample()
+        if current is None:
+            return False
+        duration = now - sent.since
+        waited = current.waited - sent.base.waited
+        if duration - waited >= self.threshold:
+            return False
+        if self._on_starved is not None:
+            self._on_starved(Starved(duration, waited))
+        return True
 
     def _finish(self, pending: _Pending, now: float) -> None:
         task = pending.task
@@ -182,16 +267,41 @@ class LoopWatchdog:
     def _flush(self, now: float) -> None:
         with self._lock:
             pending, self._pending = self._pending, None
-        if pending is not None:
-            self._finish(pending, now)
+        if pending is None:
+            return
+        sent = self._sent
+        if sent is not None and sent.number == pending.ping and self._starved(sent, now):
+            return
+        self._finish(pending, now)
 
     # --- the watchdog thread -------------------------------------------------------
 
     def _watch(self) -> None:
+        try:
+            self._watch_loop()
+        finally:
+            if self._clock is not None:
+                self._clock.close()
+                self._clock = None
+
+    def _loop_clock(self) -> ThreadClock | None:
+        """The loop thread's clocks, opened on first need (and again if the loop
+        moved to another thread)."""
+        native = self._loop_native
+        clock = self._clock
+        if native is None:
+            return None
+        if clock is None or clock.native_id != native:
+            if clock is not None:
+                clock.close()
+            clock = self._clock = thread_clock(native)
+        return clock
+
+    def _watch_loop(self) -> None:
         loop = self.loop
         ping = 0
-        since = 0.0  # when the unanswered ping was sent, or the loop seen running again
-        captured = 0
+        sent: _Ping | None = None
+        last: Sample | None = None  # the loop thread's clocks at the last look
         while not self._stopping.is_set():
             if loop.is_closed():
                 self._flush(time.monotonic())
@@ -205,23 +315,63 @@ class LoopWatchdog:
                 # the loop runs.
                 if self._pending is not None:
                     self._flush(now)
-                since = 0.0
+                if sent is not None:
+                    sent.since = 0.0
             elif self._answered >= ping:
                 ping += 1
-                since = now
+                clock = self._loop_clock()
+                last = clock.sample() if clock is not None else None
+                sent = self._sent = _Ping(ping, last)
                 try:
                     loop.call_soon_threadsafe(self._pong, ping)
                 except RuntimeError:  # closed in between: seen at the top
                     continue
-            else:
-                if since == 0.0:
-                    since = now
-                if now - since >= self.threshold and captured != ping:
-                    captured = ping
-                    self._capture(ping, since)
+                # After the post: a wait of this thread's before it is not the loop's.
+                sent.since = time.monotonic()
+            elif sent is not None:
+                if sent.since == 0.0:  # running again: counted from now
+                    clock = self._loop_clock()
+                    last = clock.sample() if clock is not None else None
+                    sent = self._sent = _Ping(ping, last, now)
+                if now - sent.since >= self.threshold:
+                    last = self._look(sent, now, last)
             self._stopping.wait(self.interval)
 
-    def _capture(self, ping: int, since: float) -> None:
+    def _look(self, sent: _Ping, now: float, last: Sample | None) -> Sample | None:
+        """The ping ``sent`` is late: take the loop thread's stack if the loop is
+        really held up and its thread is not waiting for a CPU right now.
+        Returns the loop thread's clocks now, for the next look."""
+        pending = self._pending
+        if pending is not None and pending.ping != sent.number:
+            pending = None
+        clock = self._clock
+        current = clock.sample() if clock is not None and sent.base is not None else None
+        if clock is None or current is None or sent.base is None:
+            # No counts to go by: every late answer is a block, as it always was.
+            if pending is None:
+                self._capture(sent.number, sent.since, 0.0, final=True)
+            return current
+        if pending is not None and (pending.final or current.waited == pending.waited):
+            return current  # nothing new: the stack taken stands
+        own = (now - sent.since) - (current.waited - sent.base.waited)
+        if own < self.threshold:
+            # Not (or no longer) held up long enough by itself: a stack taken
+            # while a wait for a CPU was under way, now counted, is dropped.
+            if pending is not None:
+                with self._lock:
+                    if self._pending is pending:
+                        self._pending = None
+            return current
+        sleeping = clock.is_sleeping()
+        if sleeping or sleeping is None:
+            self._capture(sent.number, sent.since, current.waited, final=True)
+        elif sleeping is False and last is not None and current.cpu > last.cpu:
+            self._capture(sent.number, sent.since, current.waited, final=False)
+        # else: runnable and no CPU since the last look: it is waiting for its CPU
+        # (a wait the count does not hold yet); look again next time.
+        return current
+
+    def _capture(self, ping: int, since: float, waited: float, *, final: bool) -> None:
         thread = self._loop_thread
         frame = sys._current_frames().get(thread) if thread is not None else None
         if frame is None or self._answered >= ping:
@@ -236,4 +386,4 @@ class LoopWatchdog:
         del frame
         with self._lock:
             if self._answered < ping and not self._stopped:
-                self._pending = _Pending(ping, since, stack, task, coroutine)
+                self._pending = _Pending(ping, since, stack, task, coroutine, waited, final)

@@ -1,0 +1,164 @@
+"""The watchdog tells a loop that blocks from a process the machine does not run.
+
+On a loaded machine the OS may leave the loop's thread waiting for a CPU for
+longer than the threshold while its code does nothing wrong; the watchdog must
+not report that as a block (it did: an extra report, or a report at the wrong
+line, in tests/detect/test_watchdog.py under load), and it must still report
+every real block while the machine is that busy.
+
+The starvation here is made, not hoped for: a child process runs its loop on
+one CPU, in the SCHED_IDLE class, next to a process that spins on that CPU.
+The kernel then runs the loop thread only when the spinner's CPU has nothing
+else to do, which is rarely: the loop thread waits for its CPU for hundreds of
+milliseconds at a time, whatever else the machine does (more load only starves
+it more). Its watchdog thread keeps the ordinary class and every CPU.
+"""
+
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from ambidex.detect import _runqueue
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or _runqueue.thread_clock(threading.get_native_id())
+    is None,
+    reason="the kernel's per-thread run-queue wait is a Linux count",
+)
+
+STARVED_CHILD = textwrap.dedent('''
+    import asyncio, json, os, subprocess, sys, threading, time
+    from time import sleep
+    import ambidex.detect
+
+    cpu = min(os.sched_getaffinity(0))
+    spinner = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import os; os.sched_setaffinity(0, {{{cpu}}}); print('spinning', flush=True)\\n"
+         "while True: pass"],
+        stdout=subprocess.PIPE, text=True)
+
+    async def main():
+        detector = ambidex.detect.install(threshold=0.05, mode="log", intercept=False)
+        # Only the loop's thread is starved: the watchdog thread exists already
+        # and keeps its class and its CPUs.
+        loop_thread = threading.get_native_id()
+        os.sched_setaffinity(loop_thread, {cpu})
+        os.sched_setscheduler(loop_thread, os.SCHED_IDLE, os.sched_param(0))
+        deadline = time.monotonic() + 60
+        while len(detector.starved) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        starved_before_block = len(detector.starved)
+        sleep(0.6)  # <- blocks
+        await asyncio.sleep(0.005)  # the block's report comes with this turn
+        # Starved no more: what is left runs at the machine's pace.
+        spinner.kill()
+        os.sched_setscheduler(loop_thread, os.SCHED_OTHER, os.sched_param(0))
+        for _ in range(5):
+            await asyncio.sleep(0.005)
+        detector.uninstall()
+        return {
+            "starved_before_block": starved_before_block,
+            "starved": [list(s) for s in detector.starved],
+            "reports": [[r.line, r.function, r.duration] for r in detector.reports],
+            "block_line": next(i for i, line in enumerate(open(__file__), 1)
+                               if "# <- blocks" in line),
+        }
+
+    try:
+        assert spinner.stdout.readline() == "spinning\\n"
+        print(json.dumps(asyncio.run(main())))
+    finally:
+        spinner.kill()
+        spinner.wait()
+''')
+
+
+@pytest.fixture(scope="module")
+def starved_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One run of the starved child: what its detector saw."""
+    script = tmp_path_factory.mktemp("starved") / "starved_loop.py"
+    script.write_text(STARVED_CHILD)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=180,
+        env={**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning"},
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+@linux_only
+def test_a_loop_that_waits_for_a_cpu_is_not_reported_as_blocked(
+    starved_run: dict[str, Any],
+) -> None:
+    # The child waited (at most a minute) until its detector had set aside two
+    # late answers as waits for a CPU: the starvation really happened.
+    assert starved_run["starved_before_block"] >= 2
+    for duration, waited in starved_run["starved"]:
+        assert duration >= 0.05 and waited > duration - 0.05
+    # ... and none of those waits is a report: the only one is the real block.
+    lines = [line for line, _, _ in starved_run["reports"]]
+    assert lines == [starved_run["block_line"]], starved_run
+
+
+@linux_only
+def test_a_blocking_sleep_while_the_loop_is_starved_is_still_reported_at_its_line(
+    starved_run: dict[str, Any],
+) -> None:
+    [(line, function, duration)] = starved_run["reports"]
+    assert (line, function) == (starved_run["block_line"], "main")
+    assert duration >= 0.05
+
+
+@linux_only
+def test_the_run_queue_wait_is_read_per_thread_and_grows_only_while_runnable() -> None:
+    clock = _runqueue.thread_clock(threading.get_native_id())
+    assert clock is not None
+    try:
+        first = clock.sample()
+        assert first is not None
+        assert clock.is_sleeping() is False  # this thread runs: it is reading
+        time.sleep(0.05)  # asleep, not runnable: no wait for a CPU is added...
+        second = clock.sample()
+        assert second is not None
+        assert second.waited >= first.waited and second.cpu >= first.cpu
+    finally:
+        clock.close()
+    # ... and a thread that sleeps says so from another thread.
+    sleeping = threading.Event()
+    done = threading.Event()
+    ids: list[int] = []
+
+    def sleeper() -> None:
+        ids.append(threading.get_native_id())
+        sleeping.set()
+        done.wait(30)
+
+    thread = threading.Thread(target=sleeper)
+    thread.start()
+    try:
+        sleeping.wait(30)
+        other = _runqueue.thread_clock(ids[0])
+        assert other is not None
+        try:
+            deadline = time.monotonic() + 30
+            while other.is_sleeping() is not True and time.monotonic() < deadline:
+                time.sleep(0.01)  # between set() and wait() it still runs
+            assert other.is_sleeping() is True
+        finally:
+            other.close()
+    finally:
+        done.set()
+        thread.join()
+    assert _runqueue.thread_clock(0) is None  # no such thread
