@@ -27,6 +27,7 @@ import inspect
 import smtplib
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,6 +41,8 @@ from ambidex.codegen._renames import Renames
 from ambidex.codegen._source import Diagnostic
 from ambidex.codegen._to_async import compiled, to_async
 from tests.codegen.test_to_async import SAMPLE
+
+_EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_the_port_parses_each_text_once_the_verification_reads_the_outputs_trees(
@@ -337,3 +340,53 @@ def test_the_markers_steps_tree_is_the_parse_of_the_text_it_returns(name: str) -
         assert ast.dump(tree, include_attributes=True) == expected
     elif name != "a dropped statement with a blank line in it":  # that one gains a line
         pytest.fail("the tree was not kept")
+
+
+def test_renames_of_module_segments_alone_visit_the_imports_and_change_what_the_full_walk_does(
+) -> None:
+    # With no --rename, the port's renames are the `_sync` -> `_async` segments,
+    # which only import statements can spell: those alone are visited, wherever
+    # they stand, and the edits are the ones the walk over every node makes.
+    from ambidex.codegen._renames import RenameWalker, apply_renames
+    from ambidex.codegen._source import Edits, SourceText
+
+    nested = """\
+from pkg._sync import client
+import pkg._sync.conn as conn
+
+
+def f():
+    from ._sync import helper
+    try:
+        import pkg._sync.x
+    except ImportError:
+        from . import _sync
+    else:
+        from .._sync.y import z
+    finally:
+        import other._sync
+    match helper:
+        case 1:
+            from pkg._sync import case_import
+    with open("pkg._sync.txt"):
+        x: "pkg._sync.Client" = pkg._sync.x
+    return [_sync for _sync in ()]
+
+
+class C:
+    if True:
+        from pkg._sync import in_class
+"""
+    renames = Renames.build({}, to="async")
+    assert renames.in_imports_only
+    sources = [nested, *(path.read_text() for path in _EXAMPLES.glob("*/_sync/*.py"))]
+    for text in sources:
+        tree = ast.parse(text)
+        fast, full = Edits(SourceText(text)), Edits(SourceText(text))
+        apply_renames(tree, SourceText(text), fast, renames, "pkg._sync.m")
+        RenameWalker(SourceText(text), full, renames, "pkg._sync.m").visit(tree)
+        assert fast.apply() == full.apply()
+    out = Edits(SourceText(nested))
+    apply_renames(ast.parse(nested), SourceText(nested), out, renames, "pkg._sync.m")
+    assert out.apply().count("_async") == 9  # the nine imports; no other spelling
+    assert not Renames.build({"Client": "AsyncClient"}, to="async").in_imports_only

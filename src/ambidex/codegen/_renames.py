@@ -52,7 +52,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -148,6 +148,14 @@ class Renames:
         if self.names or self.attributes or self.modules or self.prose:
             return True
         return any(segment in text for segment in self.segments)
+
+    @property
+    def in_imports_only(self) -> bool:
+        """Whether these renames can change import statements only: module
+        path segments alone (``_sync`` -> ``_async``, no ``--rename``), which
+        :class:`RenameWalker` renames in ``import`` and ``from ... import``
+        statements and nowhere else."""
+        return not (self.names or self.attributes or self.modules or self.prose)
 
     def prose_pattern(self) -> re.Pattern[str] | None:
         """The words :attr:`prose` renames, as one pattern (None when none)."""
@@ -509,7 +517,35 @@ def apply_renames(
     *,
     is_package: bool = False,
 ) -> None:
-    """Add to ``edits`` the renames of one parsed module (no other rewriting)."""
+    """Add to ``edits`` the renames of one parsed module (no other rewriting).
+
+    When the renames can change import statements only
+    (:attr:`Renames.in_imports_only`), only those are visited: the same
+    edits, without walking every expression of the module."""
     walker = RenameWalker(source, edits, renames, module_name)
     walker.is_package = is_package
-    walker.visit(tree)
+    if renames.in_imports_only:
+        for statement in _import_statements(tree.body):
+            walker.visit(statement)
+    else:
+        walker.visit(tree)
+
+
+_BLOCKS = ("body", "handlers", "orelse", "finalbody", "cases")
+
+
+def _import_statements(block: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The import statements of ``block`` and of the blocks inside it, in order."""
+    for statement in block:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            yield statement
+            continue
+        for name in _BLOCKS:
+            inner = getattr(statement, name, None)
+            if not inner:
+                continue
+            if name in ("handlers", "cases"):  # except / case clauses
+                for part in inner:
+                    yield from _import_statements(part.body)
+            else:
+                yield from _import_statements(inner)
