@@ -192,7 +192,8 @@ def test_the_ports_parent_maps_leave_out_only_constants_contexts_and_operators()
         found = branch_parents(tree)
         assert found.keys() <= full.keys()
         assert all(found[key] is full[key] for key in found)
-        left_out = {id(n): n for n in ast.walk(tree) if id(n) in full.keys() - found.keys()}
+        missing = full.keys() - found.keys()
+        left_out = {id(n): n for n in ast.walk(tree) if id(n) in missing}
         assert left_out and all(isinstance(n, leaves) for n in left_out.values())
         assert not any(isinstance(n, ast.Constant) for n in ast.walk(tree) if id(n) in found)
 
