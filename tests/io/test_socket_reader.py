@@ -257,18 +257,36 @@ def test_read_exactly_agrees_with_and_without_a_timeout(stream_class, sizes, tim
 def test_setting_a_timeout_shuts_the_c_path_and_clearing_it_opens_it_again():
     s = Stream(ChunkSocket([b"one\ntwo\nthree\n"]))  # type: ignore[arg-type]
     reader = s._reader
-    assert reader.lines is not None and reader.exact is not None
+
+    def door() -> tuple[object, object]:
+        # The stream keeps its own copy of the reader's door (one attribute
+        # load on the hot path): it must follow the reader's at every step.
+        assert (s._lines, s._exact) == (reader.lines, reader.exact)
+        return reader.lines, reader.exact
+
+    assert None not in door()
     s.timeout = 5
-    assert reader.lines is None and reader.exact is None  # reads need a deadline
+    assert door() == (None, None)  # reads need a deadline
     assert s.read_until(b"\n") == b"one\n"
     s.timeout = None
-    assert reader.lines is not None
+    assert door()[0] is not None
     with pytest.raises(ReadLimitError):
         s.read_until(b"\n", limit=3)  # "two\n" is 4: given back, so the door shuts
-    assert reader.lines is None
+    assert door()[0] is None
     assert s.read_until(b"\n") == b"two\n"  # "three\n" came with it: still given back
-    assert reader.lines is None
+    assert door()[0] is None
     assert s.read_until(b"\n") == b"three\n"  # the given-back bytes are used up...
-    assert reader.lines is not None  # ...and the door opens again
+    assert door()[0] is not None  # ...and the door opens again
     s.close()
-    assert reader.lines is None and reader.exact is None
+    assert door() == (None, None)
+
+
+def test_the_reader_does_not_keep_its_stream_alive():
+    import weakref
+
+    s = Stream(ChunkSocket([b"one\n"]))  # type: ignore[arg-type]
+    reader, gone = s._reader, weakref.ref(s)
+    del s  # no cycle through the reader: freed at once, no garbage collection
+    assert gone() is None
+    reader.shut()  # a reader whose stream is gone updates nobody
+    assert reader.lines is None

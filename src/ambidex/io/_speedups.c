@@ -14,7 +14,7 @@
  * careful path exists once, in Python, and this file holds only the part
  * that the pure method's own fast path does (tests/io checks both agree):
  *
- *     read = self._reader.lines                      # or .exact
+ *     read = self._lines                             # or ._exact (the reader's door)
  *     if read is not None and <arguments are the plain kind>:
  *         data = read(limit)                         # or read(n)
  *         if <data is a whole line / frame>:
@@ -64,21 +64,29 @@ miss(FastRead *self, PyObject *reader, PyObject *data,
     return call_pure(self, args, nargsf, kwnames);
 }
 
-/* self._reader and its open door (``lines`` or ``exact``); NULL door with no
- * error set: the door is shut (None). */
+/* The stream's copy of its reader's open door (``_lines`` or ``_exact``); NULL
+ * with no error set: the door is shut (None). */
 static PyObject *
-door(PyObject *stream, PyObject *name, PyObject **reader)
+door(PyObject *stream, PyObject *name)
 {
-    *reader = PyObject_GetAttr(stream, str_reader);
-    if (*reader == NULL)
-        return NULL;
-    PyObject *read = PyObject_GetAttr(*reader, name);
-    if (read == NULL || read == Py_None) {
-        Py_XDECREF(read);
-        Py_CLEAR(*reader);
+    PyObject *read = PyObject_GetAttr(stream, name);
+    if (read == Py_None) {
+        Py_DECREF(read);
         return NULL;
     }
     return read;
+}
+
+/* After a miss: self._reader.missed(data), then the pure method. */
+static PyObject *
+miss_on(FastRead *self, PyObject *data, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    PyObject *reader = PyObject_GetAttr(args[0], str_reader);
+    if (reader == NULL) {
+        Py_DECREF(data);
+        return NULL;
+    }
+    return miss(self, reader, data, args, nargsf, kwnames);
 }
 
 static int
@@ -106,8 +114,7 @@ read_until(FastRead *self, PyObject *const *args, size_t nargsf, PyObject *kwnam
      * and limits of at least 1 (readline(-1) is unbounded, 0 reads nothing). */
     if (size == 0 || PyBytes_AS_STRING(separator)[size - 1] != '\n' || (bound <= 0 && overflow <= 0))
         return call_pure(self, args, nargsf, kwnames);
-    PyObject *reader;
-    PyObject *readline = door(args[0], str_lines, &reader);
+    PyObject *readline = door(args[0], str_lines);
     if (readline == NULL) {
         if (PyErr_Occurred())
             return NULL;
@@ -115,18 +122,14 @@ read_until(FastRead *self, PyObject *const *args, size_t nargsf, PyObject *kwnam
     }
     PyObject *line = PyObject_Vectorcall(readline, &limit, 1, NULL);
     Py_DECREF(readline);
-    if (line == NULL) {
-        Py_DECREF(reader);
+    if (line == NULL)
         return NULL;
-    }
     if (PyBytes_CheckExact(line)) {
         Py_ssize_t n = PyBytes_GET_SIZE(line);
-        if (n >= size && memcmp(PyBytes_AS_STRING(line) + n - size, PyBytes_AS_STRING(separator), size) == 0) {
-            Py_DECREF(reader);
+        if (n >= size && memcmp(PyBytes_AS_STRING(line) + n - size, PyBytes_AS_STRING(separator), size) == 0)
             return line;
-        }
     }
-    return miss(self, reader, line, args, nargsf, kwnames);
+    return miss_on(self, line, args, nargsf, kwnames);
 }
 
 /* read_exactly(self, n) */
@@ -141,8 +144,7 @@ read_exactly(FastRead *self, PyObject *const *args, size_t nargsf, PyObject *kwn
             PyErr_Clear();  /* too big for a size: the pure method says so */
         return call_pure(self, args, nargsf, kwnames);
     }
-    PyObject *reader;
-    PyObject *read = door(args[0], str_exact, &reader);
+    PyObject *read = door(args[0], str_exact);
     if (read == NULL) {
         if (PyErr_Occurred())
             return NULL;
@@ -150,15 +152,11 @@ read_exactly(FastRead *self, PyObject *const *args, size_t nargsf, PyObject *kwn
     }
     PyObject *data = PyObject_Vectorcall(read, &args[1], 1, NULL);
     Py_DECREF(read);
-    if (data == NULL) {
-        Py_DECREF(reader);
+    if (data == NULL)
         return NULL;
-    }
-    if (PyBytes_CheckExact(data) && PyBytes_GET_SIZE(data) == n) {
-        Py_DECREF(reader);
+    if (PyBytes_CheckExact(data) && PyBytes_GET_SIZE(data) == n)
         return data;
-    }
-    return miss(self, reader, data, args, nargsf, kwnames);
+    return miss_on(self, data, args, nargsf, kwnames);
 }
 
 static PyObject *
@@ -281,8 +279,8 @@ PyInit__speedups(void)
     if (PyType_Ready(&FastReadType) < 0)
         return NULL;
     str_reader = PyUnicode_InternFromString("_reader");
-    str_lines = PyUnicode_InternFromString("lines");
-    str_exact = PyUnicode_InternFromString("exact");
+    str_lines = PyUnicode_InternFromString("_lines");
+    str_exact = PyUnicode_InternFromString("_exact");
     str_missed = PyUnicode_InternFromString("missed");
     str_limit = PyUnicode_InternFromString("limit");
     if (!str_reader || !str_lines || !str_exact || !str_missed || !str_limit)

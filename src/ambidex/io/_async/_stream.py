@@ -146,9 +146,12 @@ class AsyncStream(AsyncBackend):
             # The C path, before anything else (a Python frame's every step
             # counts against makefile's one C call): one BufferedReader.read
             # while the reader's door is open (open stream, no timeout,
-            # nothing given back; see SocketReader). A short read (end of
-            # file, a failed receive) goes back for the careful path below.
-            read = self._reader.exact
+            # nothing given back; see SocketReader, which keeps the stream's
+            # copy, ``_exact``/``_lines``, one attribute load away). A short
+            # read (end of file, a failed receive) goes back for the careful
+            # path below. With ambidex.io._speedups built, this method is C
+            # (the same fast case, then this method for the rest).
+            read = self._exact
             if read is not None and n >= 0:
                 data = read(n)
                 if data is not None and len(data) == n:
@@ -206,7 +209,7 @@ class AsyncStream(AsyncBackend):
             # receive, a bare "\n" inside a "\r\n" line) goes back for the
             # careful path below, which decides. "\n" and "\r\n" are
             # spelled out: a slice compare costs half of ``endswith``.
-            readline = self._reader.lines
+            readline = self._lines
             if readline is not None and limit > 0:
                 if separator == b"\n":
                     line = readline(limit)

@@ -24,6 +24,7 @@ import select
 import socket
 import ssl as _ssl
 import time
+import weakref
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -139,7 +140,11 @@ class SocketReader:
     result's length or last bytes, with no Python frame of the reader's own
     (on CPython a Python call costs about as much as ``makefile``'s whole
     ``readline``). Every change of those three conditions goes through
-    :meth:`_reopen`.
+    :meth:`_reopen`, which also sets the owner's copy of the door
+    (``owner._lines``, ``owner._exact``): the stream's hot path then loads one
+    attribute of its own instead of two. The owner is held weakly: it owns
+    this reader, and a cycle would keep an unclosed socket alive until the
+    garbage collector runs.
     """
 
     lines: Callable[[int], bytes] | None
@@ -147,7 +152,10 @@ class SocketReader:
     exact: Callable[[int], bytes | None] | None
     """``BufferedReader.read`` while the C path is open, else None."""
 
-    def __init__(self, sock: socket.socket, *, bounded: bool = False) -> None:
+    def __init__(
+        self, sock: socket.socket, *, bounded: bool = False, owner: SyncBackend | None = None
+    ) -> None:
+        self._owner = None if owner is None else weakref.ref(owner)
         self._raw = _SocketRaw(sock)
         file = io.BufferedReader(self._raw, _BUFFER_SIZE)
         self._file = file
@@ -170,6 +178,9 @@ class SocketReader:
             self.lines, self.exact = self._readline, self._read
         else:
             self.lines = self.exact = None
+        owner = None if self._owner is None else self._owner()
+        if owner is not None:
+            owner._lines, owner._exact = self.lines, self.exact
 
     def set_bounded(self, bounded: bool) -> None:
         """The stream's timeout changed: its reads need a deadline (True) or not."""
@@ -336,11 +347,15 @@ class SyncBackend:
 
     close_timeout: float = 5.0
     """For parity with AsyncStream; unused here: closing a socket never waits."""
+    _lines: Callable[[int], bytes] | None
+    """The reader's ``lines`` (its C ``readline`` while the door is open), kept by the reader."""
+    _exact: Callable[[int], bytes | None] | None
+    """The reader's ``exact`` (its C ``read`` while the door is open), kept by the reader."""
 
     def __init__(self, sock: socket.socket, *, timeout: float | None = None) -> None:
         self._sock = sock
         self._timeout = timeout
-        self._reader = SocketReader(sock, bounded=timeout is not None)
+        self._reader = SocketReader(sock, bounded=timeout is not None, owner=self)
         self._closed = False
         self._write_broken = ""
         # The host ``connect`` was given, the default server_hostname of start_tls.
@@ -432,7 +447,7 @@ class SyncBackend:
             self._sock = ssl_context.wrap_socket(self._sock, server_hostname=server_hostname)
         except TimeoutError:
             raise timed_out("start_tls", self._timeout) from None
-        self._reader = SocketReader(self._sock, bounded=self._timeout is not None)
+        self._reader = SocketReader(self._sock, bounded=self._timeout is not None, owner=self)
 
     def _buffered(self) -> int:
         """Bytes received and not read yet."""
