@@ -40,6 +40,12 @@ def build_speedups(root: Path) -> Path:
     suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
     target = source.with_name("_speedups" + suffix)
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    # The C uses CPython's API under the GIL: other implementations and free-
+    # threaded builds (which would turn the GIL back on to import it) stay pure.
+    if sys.implementation.name != "cpython":
+        raise RuntimeError(f"the accelerator is for CPython, not {sys.implementation.name}")
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        raise RuntimeError("the accelerator is not written for a free-threaded build")
     ldshared = sysconfig.get_config_var("LDSHARED")
     if not ldshared or sys.platform == "win32":
         raise RuntimeError("no C compiler settings in this Python's sysconfig")

@@ -239,6 +239,17 @@ def test_the_build_hook_compiles_only_when_asked_and_falls_back_to_pure_python(
     hook.SpeedupsHook.initialize(build, "standard", data)
     assert data == build_data()
     assert "building pure Python, without the accelerator" in capsys.readouterr().err
+
+    # A free-threaded build stays pure too (the C is written for the GIL).
+    def free_threaded(name: str) -> Any:
+        return 1 if name == "Py_GIL_DISABLED" else real(name)
+
+    monkeypatch.setattr(hook.sysconfig, "get_config_var", free_threaded)
+    data = build_data()
+    hook.SpeedupsHook.initialize(build, "standard", data)
+    assert data == build_data()
+    assert "free-threaded" in capsys.readouterr().err
+    monkeypatch.setattr(hook.sysconfig, "get_config_var", no_compiler)
     # ...unless it was required (CI: both paths must be tested).
     monkeypatch.setenv("AMBIDEX_BUILD_EXTENSIONS", "require")
     with pytest.raises(OSError):

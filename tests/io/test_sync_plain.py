@@ -61,3 +61,23 @@ def test_a_server_that_hangs_up_mid_frame_gives_incomplete_read():
             with pytest.raises(IncompleteReadError) as info:
                 s.read_exactly(16)
             assert (info.value.partial, info.value.expected) == (b"abc", 16)
+
+
+async def test_a_sync_stream_freed_inside_a_watched_task_is_not_a_blocking_call():
+    # A blocking Stream dropped (or collected by the garbage collector) while a
+    # task runs is finalized there: its buffered reader closes its raw layer,
+    # and closing flushes. A reader has nothing to flush, so the detector, which
+    # watches io.IOBase.flush (files), must not report it from the task.
+    import asyncio
+    import gc
+
+    import ambidex.detect
+
+    a, b = socket.socketpair()
+    s = Stream(a)
+    s.close()
+    b.close()
+    with ambidex.detect.watch(watchdog=False):
+        del s
+        gc.collect()
+        await asyncio.sleep(0)

@@ -93,6 +93,11 @@ class _SocketRaw(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def flush(self) -> None:
+        """Nothing to flush: a reader. (Not ``io.IOBase.flush``, which the
+        blocking-call detector watches as a file's: a stream freed while a task
+        runs is closed there, and closing flushes.)"""
+
     def readinto(self, buffer: memoryview) -> int | None:  # type: ignore[override]
         if self.hold:
             return None
