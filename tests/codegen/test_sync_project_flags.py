@@ -295,3 +295,51 @@ def test_a_conditional_expression_decided_by_a_flag_keeps_its_live_side() -> Non
         return threading.Lock
     """
     assert sync_of(source, flags=FLAGS) == dedent(expected)
+
+
+def _async_behaviour(source: str, *calls: object) -> list[object]:
+    """What ``f`` returns for each argument in the async port of ``source``."""
+    result = to_async({"m.py": dedent(source)}, table=DEFAULT_TABLE, renames={},
+                      flags={"IS_ASYNC": "async"})
+    assert not result.failed, result.diagnostics
+    namespace: dict[str, object] = {}
+    exec(compile(result.outputs["m.py"], "m.py", "exec"), namespace)
+    f = namespace["f"]
+    assert callable(f)
+    return [f(a) for a in calls]
+
+
+def test_an_elif_decided_by_a_flag_stays_in_its_chain_towards_async() -> None:
+    # The async port once folded `elif IS_ASYNC:` as a plain `if`: its kept
+    # branch was dedented out of the chain and ran whatever `a` said.
+    source = """\
+    IS_ASYNC = False
+
+
+    def f(a):
+        taken = []
+        if a:
+            taken.append("a")
+        elif IS_ASYNC:
+            taken.append("async")
+        return taken
+    """
+    assert _async_behaviour(source, True, False) == [["a"], ["async"]]
+
+
+def test_an_elif_not_flag_with_an_else_keeps_the_else_towards_async() -> None:
+    source = """\
+    IS_ASYNC = False
+
+
+    def f(a):
+        taken = []
+        if a:
+            taken.append("a")
+        elif not IS_ASYNC:
+            taken.append("sync")
+        else:
+            taken.append("other")
+        return taken
+    """
+    assert _async_behaviour(source, True, False) == [["a"], ["other"]]

@@ -85,7 +85,8 @@ def markers_applied(
         decorators: list[ast.expr] = getattr(node, "decorator_list", [])
         return min([node.lineno, *(d.lineno for d in decorators)])
 
-    def visit(body: list[ast.stmt]) -> None:
+    def visit(body: list[ast.stmt], chained: bool = False) -> None:
+        """``chained``: ``body`` is an ``else`` whose ``if`` is written ``elif``."""
         gone = 0
         for node in body:
             assert node.end_lineno is not None
@@ -124,7 +125,10 @@ def markers_applied(
                         current[:start].decode() + render(folded, parts) + current[end:].decode()
                     )
                     touch(node)
-            if isinstance(node, ast.If) and isinstance(folded, bool):
+            if isinstance(node, ast.If) and isinstance(folded, bool) and not chained:
+                # An ``elif`` decided by a flag is left as written: folding it as
+                # an ``if`` would move its branch out of the chain. The flag's
+                # assignment says the target colour, so the test is still right.
                 flag = folded
                 keep = node.body if flag else node.orelse
                 if (
@@ -150,7 +154,14 @@ def markers_applied(
             for field in ("body", "orelse", "finalbody", "handlers", "cases"):
                 inner = getattr(node, field, None)
                 if isinstance(inner, list):
-                    visit([n for n in inner if isinstance(n, ast.stmt)])
+                    statements = [n for n in inner if isinstance(n, ast.stmt)]
+                    visit(
+                        statements,
+                        chained=field == "orelse"
+                        and isinstance(node, ast.If)
+                        and bool(statements)
+                        and lines[statements[0].lineno - 1].lstrip().startswith("elif"),
+                    )
                     for handler in inner:
                         if isinstance(handler, (ast.ExceptHandler, ast.match_case)):
                             visit(handler.body)
