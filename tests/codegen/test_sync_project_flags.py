@@ -343,3 +343,42 @@ def test_an_elif_not_flag_with_an_else_keeps_the_else_towards_async() -> None:
         return taken
     """
     assert _async_behaviour(source, True, False) == [["a"], ["other"]]
+
+
+def _run_f(text: str, *calls: object) -> list[object]:
+    namespace: dict[str, object] = {}
+    exec(compile(text, "m.py", "exec"), namespace)
+    f = namespace["f"]
+    assert callable(f)
+    return [f(a) for a in calls]
+
+
+_MARKED_ELIF = """\
+{keyword}f(a):
+    taken = []
+    if a == 1:
+        taken.append(1)
+    elif a == 2:  # ambidex: {marker}
+        taken.append(2)
+    else:
+        taken.append(3)
+    if a == 1:
+        taken.append(4)
+    elif a == 2:  # ambidex: {marker}
+        taken.append(5)
+    elif a == 3: taken.append(6)
+    return taken
+"""
+
+
+def test_a_colour_marker_on_an_elif_drops_that_clause_only_towards_sync() -> None:
+    # It once dropped the rest of the chain too: the else went with it.
+    text = sync_of(_MARKED_ELIF.format(keyword="async def ", marker="async-only"))
+    assert _run_f(text, 1, 2, 3) == [[1, 4], [3], [3, 6]]
+
+
+def test_a_colour_marker_on_an_elif_drops_that_clause_only_towards_async() -> None:
+    source = _MARKED_ELIF.format(keyword="def ", marker="sync-only")
+    result = to_async({"m.py": source}, table=DEFAULT_TABLE, renames={})
+    assert not result.failed, result.diagnostics
+    assert _run_f(result.outputs["m.py"], 1, 2, 3) == [[1, 4], [3], [3, 6]]

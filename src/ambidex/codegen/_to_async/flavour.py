@@ -66,6 +66,7 @@ def markers_applied(
     except SyntaxError:
         return text, None  # reported by the analysis
     lines = python_lines(text)
+    text_lines = python_lines(text)  # as written: ``lines`` is edited in place
     markers = marker_comments(text)
     changed: set[int] = set()
     """The ids of the statements whose lines this step rewrote."""
@@ -85,6 +86,10 @@ def markers_applied(
         decorators: list[ast.expr] = getattr(node, "decorator_list", [])
         return min([node.lineno, *(d.lineno for d in decorators)])
 
+    def elif_first(orelse: list[ast.stmt]) -> bool:
+        """An ``if``'s ``else`` block is an ``elif`` clause."""
+        return bool(orelse) and text_lines[orelse[0].lineno - 1].lstrip().startswith("elif")
+
     def visit(body: list[ast.stmt], chained: bool = False) -> None:
         """``chained``: ``body`` is an ``else`` whose ``if`` is written ``elif``."""
         gone = 0
@@ -92,6 +97,15 @@ def markers_applied(
             assert node.end_lineno is not None
             start = first_line(node)
             if colour_marker(markers, node) == "sync-only":
+                if chained and isinstance(node, ast.If):
+                    # Only this clause goes; what follows it (``else``, ``elif``)
+                    # now follows the clause before it.
+                    body_end = node.body[-1].end_lineno
+                    assert body_end is not None
+                    drop(node.lineno, body_end)
+                    touch(node)
+                    visit(node.orelse, chained=elif_first(node.orelse))
+                    continue
                 drop(start, node.end_lineno)
                 touch(node)
                 gone += 1
@@ -159,8 +173,7 @@ def markers_applied(
                         statements,
                         chained=field == "orelse"
                         and isinstance(node, ast.If)
-                        and bool(statements)
-                        and lines[statements[0].lineno - 1].lstrip().startswith("elif"),
+                        and elif_first(statements),
                     )
                     for handler in inner:
                         if isinstance(handler, (ast.ExceptHandler, ast.match_case)):

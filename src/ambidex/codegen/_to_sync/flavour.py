@@ -121,10 +121,14 @@ class FlavourPlanner(Resolver):
         for statement in body:
             folded = fold(statement.test, self.values) \
                 if isinstance(statement, ast.If) else None
-            if isinstance(folded, bool) and isinstance(statement, ast.If) \
-                    and self._is_elif(statement):
-                self._plan_elif(statement, folded)
-                continue
+            if isinstance(statement, ast.If) and self._is_elif(statement):
+                if self._pragma(statement) == "async-only":
+                    # Only this clause goes; what follows it moves up the chain.
+                    self._plan_elif(statement, False)
+                    continue
+                if isinstance(folded, bool):
+                    self._plan_elif(statement, folded)
+                    continue
             if self._pragma(statement) == "async-only":
                 self._drop(statement)
                 removed += 1
