@@ -206,3 +206,55 @@ def test_colour_marker_looks_at_the_decorator_line_and_the_def_line() -> None:
     assert isinstance(cls, ast.ClassDef)
     assert colour_marker(marker_comments(source), cls.body[0]) == "sync-only"
     assert colour_marker(marker_comments(source), cls) is None
+
+
+
+def test_a_dropped_statement_takes_its_blank_lines_with_it() -> None:
+    # A blank line's line end was taken for its indent: the dropped text
+    # gained a line, and the blank line survived into the output.
+    source = textwrap.dedent("""\
+        import socket
+
+
+        def helper():  # ambidex: sync-only
+            x = 1
+        {blank}
+            return x
+
+
+        def f(sock: socket.socket) -> bytes:
+            return sock.recv(4)
+        """)
+    with_blank, without = (
+        to_async({"mod.py": source.format(blank=blank)}, table=DEFAULT_TABLE, renames={})
+        for blank in ("", "    x += 1")
+    )
+    assert with_blank.outputs["mod.py"] == without.outputs["mod.py"]
+    assert "await sock.recv(4)" in with_blank.outputs["mod.py"]
+
+
+def test_a_branch_kept_by_a_flag_keeps_its_blank_lines_and_later_lines_stay_put() -> None:
+    # Dedenting the kept branch took a blank line's line end with it: the
+    # text lost a line, and diagnostics after it pointed one line too high.
+    source = textwrap.dedent("""\
+        import socket
+
+        IS_ASYNC = False
+
+
+        def f(sock: socket.socket) -> bytes:
+            if IS_ASYNC:
+                a = 1
+
+                b = 2
+            return sock.recv(4)
+
+
+        class Client:
+            def __init__(self, host: str) -> None:
+                self.sock = socket.create_connection((host, 1))
+        """)
+    result = to_async({"mod.py": source}, table=DEFAULT_TABLE, renames={})
+    (error,) = [d for d in result.diagnostics if d.error]
+    assert (error.line, error.col) == (15, 5)
+    assert "socket.create_connection (mod.py:16:21)" in error.message

@@ -79,8 +79,9 @@ def markers_applied(
 
     def drop(first: int, last: int) -> None:
         for index in range(first - 1, last):
-            indent = len(lines[index]) - len(lines[index].lstrip())
-            lines[index] = lines[index][:indent] + DROPPED + "\n"
+            line = lines[index].rstrip("\r\n")  # a blank line has no indent
+            indent = len(line) - len(line.lstrip())
+            lines[index] = line[:indent] + DROPPED + "\n"
 
     def first_line(node: ast.stmt) -> int:
         decorators: list[ast.expr] = getattr(node, "decorator_list", [])
@@ -162,7 +163,12 @@ def markers_applied(
                     shift = keep[0].col_offset - node.col_offset
                     for index in range(first - 1, last):
                         line = original[index]
-                        lines[index] = line[shift:] if line[:shift].strip() == "" else line
+                        if not line.strip():  # blank: keeps its line end
+                            lines[index] = line[len(line.rstrip("\r\n")) :]
+                        elif line[:shift].strip() == "":
+                            lines[index] = line[shift:]
+                        else:
+                            lines[index] = line
                     visit(keep)
                 continue
             for field in ("body", "orelse", "finalbody", "handlers", "cases"):
