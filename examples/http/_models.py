@@ -335,14 +335,32 @@ class BaseResponse:
     """
 
     def __init__(self, status_code: int, headers: Headers, *, request: Request,
-                 reason_phrase: str = "", http_version: str = "HTTP/1.1") -> None:
+                 reason_phrase: str | bytes = "", http_version: str | bytes = "HTTP/1.1") -> None:
         self.status_code = status_code
         self.headers = headers
         self.request = request
-        self.reason_phrase = reason_phrase
-        self.http_version = http_version
+        # As h11 hands them out (bytes: the reason, and the version without
+        # "HTTP/"), decoded when first asked for: most callers never ask.
+        self._reason_phrase = reason_phrase
+        self._http_version = http_version
         self.history: list[BaseResponse] = []
         self._content: bytes | None = None
+
+    @property
+    def reason_phrase(self) -> str:
+        """The status line's reason (``"OK"``), as the server wrote it."""
+        reason = self._reason_phrase
+        if isinstance(reason, bytes):
+            reason = self._reason_phrase = reason.decode("latin-1")
+        return reason
+
+    @property
+    def http_version(self) -> str:
+        """``"HTTP/1.1"`` (or ``"HTTP/1.0"``)."""
+        version = self._http_version
+        if isinstance(version, bytes):
+            version = self._http_version = "HTTP/" + version.decode("ascii")
+        return version
 
     @property
     def url(self) -> URL:

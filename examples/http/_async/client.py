@@ -226,8 +226,7 @@ class AsyncClient:
                 raise
             return AsyncResponse(
                 head.status_code, Headers.from_raw(head.headers), request=request,
-                reason_phrase=head.reason.decode("latin-1"),
-                http_version="HTTP/" + head.http_version.decode("ascii"),
+                reason_phrase=head.reason, http_version=head.http_version,
                 connection=conn, pool=pool, timeout=timeout, max_body_size=self.max_body_size)
 
     def _pool_for(self, origin: Origin) -> AsyncConnectionPool:

@@ -32,7 +32,8 @@ class AsyncResponse(BaseResponse):
     """Status, headers, and a body to read (once)."""
 
     def __init__(self, status_code: int, headers: Headers, *, request: Request,
-                 reason_phrase: str, http_version: str, connection: AsyncConnection,
+                 reason_phrase: str | bytes, http_version: str | bytes,
+                 connection: AsyncConnection,
                  pool: AsyncConnectionPool, timeout: Timeout,
                  max_body_size: int | None = None) -> None:
         super().__init__(status_code, headers, request=request, reason_phrase=reason_phrase,
