@@ -455,3 +455,15 @@ async def test_connect_to_a_closed_port_raises_the_same_error_as_the_original() 
     connection_class = namespace["Connection"]
     with pytest.raises(ConnectionRefusedError):
         await connection_class.open(*closed)  # type: ignore[attr-defined]
+
+
+def test_a_module_whose_only_import_goes_does_not_start_with_a_blank_line() -> None:
+    # The dropped `import socket` left the blank line that separated it from
+    # the added `from ambidex.io import ...` at the top of the module.
+    source = (
+        "import socket\n\n\ndef fetch(sock: socket.socket) -> bytes:\n    return sock.recv(4)\n"
+    )
+    result = to_async({"m.py": source}, table=DEFAULT_TABLE, renames={})
+    assert not result.failed, result.diagnostics
+    output = result.outputs["m.py"]
+    assert output.startswith("from ambidex.io import AsyncSocket\n"), output

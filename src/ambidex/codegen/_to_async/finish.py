@@ -114,4 +114,11 @@ def drop_unused_imports(original: ast.Module, text: str) -> tuple[str, ast.Modul
         else:
             module = "." * statement.level + (statement.module or "")
             edits.replace(start, end, f"from {module} import {names}")
-    return (edits.apply(), None) if len(edits) else (text, tree)
+    if not len(edits):
+        return text, tree
+    output = edits.apply()
+    if output[:1] in ("\n", "\r") and text[:1] not in ("\n", "\r"):
+        # The first import went, and the blank line that followed it (before
+        # the next group of imports) would open the module.
+        output = output.lstrip("\r\n")
+    return output, None
