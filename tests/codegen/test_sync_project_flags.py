@@ -297,16 +297,20 @@ def test_a_conditional_expression_decided_by_a_flag_keeps_its_live_side() -> Non
     assert sync_of(source, flags=FLAGS) == dedent(expected)
 
 
+def _run_f(text: str, *calls: object) -> list[object]:
+    namespace: dict[str, object] = {}
+    exec(compile(text, "m.py", "exec"), namespace)
+    f = namespace["f"]
+    assert callable(f)
+    return [f(a) for a in calls]
+
+
 def _async_behaviour(source: str, *calls: object) -> list[object]:
     """What ``f`` returns for each argument in the async port of ``source``."""
     result = to_async({"m.py": dedent(source)}, table=DEFAULT_TABLE, renames={},
                       flags={"IS_ASYNC": "async"})
     assert not result.failed, result.diagnostics
-    namespace: dict[str, object] = {}
-    exec(compile(result.outputs["m.py"], "m.py", "exec"), namespace)
-    f = namespace["f"]
-    assert callable(f)
-    return [f(a) for a in calls]
+    return _run_f(result.outputs["m.py"], *calls)
 
 
 def test_an_elif_decided_by_a_flag_stays_in_its_chain_towards_async() -> None:
@@ -344,13 +348,6 @@ def test_an_elif_not_flag_with_an_else_keeps_the_else_towards_async() -> None:
     """
     assert _async_behaviour(source, True, False) == [["a"], ["other"]]
 
-
-def _run_f(text: str, *calls: object) -> list[object]:
-    namespace: dict[str, object] = {}
-    exec(compile(text, "m.py", "exec"), namespace)
-    f = namespace["f"]
-    assert callable(f)
-    return [f(a) for a in calls]
 
 
 _MARKED_ELIF = """\

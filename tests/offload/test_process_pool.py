@@ -251,18 +251,24 @@ def test_a_process_pool_serves_one_event_loop_after_another():
     asyncio.run(finish())
 
 
+def _end_a_loop_in_the_middle_of_a_call(pool: ProcessPool, seconds: float) -> list[Any]:
+    """Run a loop that ends (``asyncio.run`` cancels the call) while ``pool``
+    sleeps ``seconds`` in a worker; the worker processes it had."""
+
+    async def leave_one_running() -> None:
+        running = asyncio.create_task(pool.run(time.sleep, seconds))
+        await until(lambda: pool.busy == 1 and not running.done())
+
+    asyncio.run(leave_one_running())
+    return [worker.process for worker in pool._workers]
+
+
 def test_a_process_pool_outlives_a_loop_closed_in_the_middle_of_a_call():
     # The first loop ends while a call runs (asyncio.run cancels it): its
     # worker finishes and exits; the next loop gets a fresh one, and close()
     # waits for both.
     pool = ProcessPool(1)
-
-    async def leave_one_running() -> None:
-        running = asyncio.create_task(pool.run(time.sleep, 0.3))
-        await until(lambda: pool.busy == 1 and not running.done())
-
-    asyncio.run(leave_one_running())
-    processes = [worker.process for worker in pool._workers]
+    processes = _end_a_loop_in_the_middle_of_a_call(pool, 0.3)
 
     async def finish() -> None:
         assert await pool.run(abs, -1) == 1
@@ -274,12 +280,6 @@ def test_a_process_pool_outlives_a_loop_closed_in_the_middle_of_a_call():
 
 def test_a_pool_whose_loop_closed_mid_call_can_be_closed_from_the_next_loop():
     pool = ProcessPool(1)
-
-    async def leave_one_running() -> None:
-        running = asyncio.create_task(pool.run(time.sleep, 0.2))
-        await until(lambda: pool.busy == 1 and not running.done())
-
-    asyncio.run(leave_one_running())
-    processes = [worker.process for worker in pool._workers]
+    processes = _end_a_loop_in_the_middle_of_a_call(pool, 0.2)
     asyncio.run(pool.close())  # nothing of the first loop's is awaited any more
     assert [process.exitcode for process in processes] == [0]
