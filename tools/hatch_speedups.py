@@ -1,16 +1,28 @@
 """hatchling build hook: compile the optional C accelerator, ``ambidex.io._speedups``.
 
-Off unless asked: with ``AMBIDEX_BUILD_EXTENSIONS=1`` in the environment of
-``pip install`` (editable or not) or ``python -m build``, the hook compiles
-``src/ambidex/io/_speedups.c`` with the building Python's own compiler
-settings (``sysconfig``) into ``src/ambidex/io/`` (where an editable install
-finds it) and puts it in the wheel, which is then tagged for that Python and
-platform. Without the variable the wheel is pure Python, as it always was.
+Like markupsafe's and PyYAML's: a default install (``pip install ambidex``
+from the sdist, ``pip install -e .``, ``python -m build``) compiles
+``src/ambidex/io/_speedups.c`` when a C compiler is there, and when it is not
+(or the Python headers are missing, or it fails) says so in one line on
+stderr (``pip install -v`` shows it) and builds pure Python: ``ambidex.io``
+works the same without the module (``ambidex/io/_accelerate.py``), only its
+blocking short reads are slower. ``ambidex.io.accelerated()`` says which an
+install got.
 
-If the compiler is missing or fails, the hook says so on stderr and the build
-goes on pure Python: ``ambidex.io`` works the same without the module
-(``ambidex/io/_accelerate.py``). ``AMBIDEX_BUILD_EXTENSIONS=require`` makes
-that a build failure instead (for CI, which must test both paths).
+``AMBIDEX_BUILD_EXTENSIONS`` in the build's environment decides:
+
+* unset or ``1``: try, fall back to pure Python;
+* ``0``: do not try (a pure wheel, ``py3-none-any``; an editable install also
+  drops a module compiled in place earlier for this Python);
+* ``require``: a failure to compile fails the build (CI, which tests both
+  paths, and the release's platform wheels).
+
+The compiler is the building Python's own (``sysconfig``: ``LDSHARED``,
+``CCSHARED``, ``CFLAGS``), with the usual overrides from the environment:
+``CC`` (replaces the compiler at the head of ``LDSHARED``, as distutils does),
+``LDSHARED``, ``CFLAGS``. The module is compiled into ``src/ambidex/io/``
+(where an editable install finds it) and put in the wheel, which is then
+tagged for that Python and platform.
 
 The module records a hash of the source it was built from (``SOURCE_HASH``);
 ``_accelerate`` ignores a module built from another version of the C file,
@@ -32,13 +44,34 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 SOURCE = Path("src/ambidex/io/_speedups.c")
+CHOICES = {"": "try", "1": "try", "0": "skip", "require": "require"}
+
+
+def module_path(root: Path) -> Path:
+    """Where the module for the building Python goes: beside its source."""
+    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+    return (root / SOURCE).with_name("_speedups" + suffix)
+
+
+def compiler_command() -> list[str]:
+    """The command that compiles and links a C file into this Python's extension module."""
+    config = sysconfig.get_config_var
+    ldshared = os.environ.get("LDSHARED") or config("LDSHARED") or ""
+    cc, default_cc = os.environ.get("CC"), config("CC") or ""
+    if cc and "LDSHARED" not in os.environ and default_cc and ldshared.startswith(default_cc):
+        ldshared = cc + ldshared[len(default_cc):]
+    return [
+        *shlex.split(ldshared),
+        *shlex.split(config("CCSHARED") or ""),
+        *shlex.split(config("CFLAGS") or ""),
+        *shlex.split(os.environ.get("CFLAGS", "")),
+    ]
 
 
 def build_speedups(root: Path) -> Path:
     """Compile ``_speedups.c`` next to itself; return the module's path. Raises on failure."""
     source = root / SOURCE
-    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    target = source.with_name("_speedups" + suffix)
+    target = module_path(root)
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
     # The C uses CPython's API under the GIL: other implementations and free-
     # threaded builds (which would turn the GIL back on to import it) stay pure.
@@ -46,13 +79,11 @@ def build_speedups(root: Path) -> Path:
         raise RuntimeError(f"the accelerator is for CPython, not {sys.implementation.name}")
     if sysconfig.get_config_var("Py_GIL_DISABLED"):
         raise RuntimeError("the accelerator is not written for a free-threaded build")
-    ldshared = sysconfig.get_config_var("LDSHARED")
-    if not ldshared or sys.platform == "win32":
+    ldshared = os.environ.get("LDSHARED") or sysconfig.get_config_var("LDSHARED")
+    if sys.platform == "win32" or not ldshared:
         raise RuntimeError("no C compiler settings in this Python's sysconfig")
-    flags = [
-        *shlex.split(ldshared),
-        *shlex.split(sysconfig.get_config_var("CCSHARED") or ""),
-        "-O2",
+    command = [
+        *compiler_command(),
         f"-I{sysconfig.get_paths()['include']}",
         f'-DAMBIDEX_SOURCE_HASH="{digest}"',
     ]
@@ -60,29 +91,58 @@ def build_speedups(root: Path) -> Path:
     # Python version, tools/test.sh) never load a half-written file.
     with tempfile.TemporaryDirectory() as scratch:
         built = Path(scratch) / target.name
-        result = subprocess.run(
-            [*flags, str(source), "-o", str(built)],
-            capture_output=True, text=True, timeout=300, check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"compiling {SOURCE} failed:\n{result.stdout}{result.stderr}")
+        try:
+            result = subprocess.run(
+                [*command, str(source), "-o", str(built)],
+                capture_output=True, text=True, timeout=300, check=False,
+            )
+        except OSError as exc:  # no such compiler
+            raise RuntimeError(f"cannot run the C compiler {command[0]!r}: {exc}") from exc
+        if result.returncode != 0 or not built.exists():
+            output = (result.stdout + result.stderr).strip()
+            raise RuntimeError(
+                f"compiling {SOURCE} with {command[0]!r} failed (exit {result.returncode})"
+                + (f":\n{output}" if output else "")
+            )
         os.replace(built, target)
     return target
+
+
+def one_line(exc: Exception) -> str:
+    """A failure in one line: its first line, and the compiler's first error if it printed one."""
+    lines = str(exc).splitlines() or [type(exc).__name__]
+    errors = [line.strip() for line in lines[1:] if "error" in line.lower()]
+    return lines[0].rstrip(":") + (f": {errors[0]}" if errors else "")
 
 
 class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
-        asked = os.environ.get("AMBIDEX_BUILD_EXTENSIONS", "")
-        if self.target_name != "wheel" or asked not in {"1", "require"}:
+        if self.target_name != "wheel":
+            return
+        value = os.environ.get("AMBIDEX_BUILD_EXTENSIONS", "")
+        choice = CHOICES.get(value.strip().lower())
+        if choice is None:
+            raise ValueError(
+                f"AMBIDEX_BUILD_EXTENSIONS={value!r}: use 1 (try, the default), 0 (skip) or require"
+            )
+        root = Path(self.root)
+        if choice == "skip":
+            if version == "editable":  # the install means what it says: no stale module in place
+                module_path(root).unlink(missing_ok=True)
             return
         try:
-            module = build_speedups(Path(self.root))
+            module = build_speedups(root)
         except Exception as exc:
-            if asked == "require":
+            if choice == "require":
                 raise
-            print(f"ambidex: building pure Python, without the accelerator: {exc}", file=sys.stderr)
+            if version == "editable":
+                module_path(root).unlink(missing_ok=True)
+            print(
+                f"ambidex: building pure Python, without the accelerator: {one_line(exc)}",
+                file=sys.stderr,
+            )
             return
         build_data["pure_python"] = False
         build_data["infer_tag"] = True

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import ambidex.io
 from ambidex.io import AsyncStream, Stream, _accelerate
 from ambidex.io._accelerate import accelerate, pure_methods
 
@@ -44,6 +45,7 @@ def test_stream_uses_the_c_reads_exactly_when_they_were_built():
     if os.environ.get("AMBIDEX_EXPECT_EXTENSIONS"):
         assert speedups is not None, "the test session was to build ambidex.io._speedups"
     assert accelerated(Stream) == (speedups is not None)
+    assert ambidex.io.accelerated() is (speedups is not None)
     assert not accelerated(PureStream)
     assert inspect.isfunction(PureStream.read_until) and inspect.isfunction(PureStream.read_exactly)
 
@@ -77,8 +79,9 @@ def test_a_build_from_another_version_of_the_source_is_not_used(monkeypatch):
 def test_the_pure_methods_run_when_extensions_are_turned_off():
     program = (
         "import inspect, socket\n"
-        "from ambidex.io import Stream\n"
+        "from ambidex.io import Stream, accelerated\n"
         "assert inspect.isfunction(Stream.read_until), Stream.read_until\n"
+        "assert accelerated() is False\n"
         "a, b = socket.socketpair()\n"
         "b.sendall(b'hi\\n1234')\n"
         "s = Stream(a)\n"
@@ -195,8 +198,12 @@ def copy_source(tmp_path: Any) -> Any:
     return target
 
 
+def build_data() -> dict[str, Any]:
+    return {"pure_python": True, "infer_tag": False, "force_include": {}}
+
+
 @pytest.mark.primary_only
-def test_the_build_hook_compiles_only_when_asked_and_falls_back_to_pure_python(
+def test_the_build_hook_compiles_by_default_and_falls_back_to_pure_python_without_a_compiler(
     tmp_path, monkeypatch, capsys
 ):
     import sysconfig
@@ -204,19 +211,10 @@ def test_the_build_hook_compiles_only_when_asked_and_falls_back_to_pure_python(
     hook = load_hook()
     source = copy_source(tmp_path)
     build = FakeBuild(tmp_path)
+    for name in ("AMBIDEX_BUILD_EXTENSIONS", "CC", "LDSHARED", "CFLAGS"):
+        monkeypatch.delenv(name, raising=False)
 
-    def build_data() -> dict[str, Any]:
-        return {"pure_python": True, "infer_tag": False, "force_include": {}}
-
-    # Not asked: a pure wheel, nothing compiled.
-    monkeypatch.delenv("AMBIDEX_BUILD_EXTENSIONS", raising=False)
-    data = build_data()
-    hook.SpeedupsHook.initialize(build, "standard", data)
-    assert data == build_data()
-    assert list(source.parent.iterdir()) == [source]
-
-    # Asked: compiled in place, in the wheel, which is tagged for this Python.
-    monkeypatch.setenv("AMBIDEX_BUILD_EXTENSIONS", "1")
+    # The default: compiled in place, in the wheel, which is tagged for this Python.
     data = build_data()
     hook.SpeedupsHook.initialize(build, "standard", data)
     (module,) = source.parent.glob("_speedups*" + sysconfig.get_config_var("EXT_SUFFIX"))
@@ -227,30 +225,54 @@ def test_the_build_hook_compiles_only_when_asked_and_falls_back_to_pure_python(
     data = build_data()
     hook.SpeedupsHook.initialize(build, "editable", data)  # found in place by the .pth
     assert data["pure_python"] is False and data["force_include"] == {}
+    assert capsys.readouterr().err == ""
 
-    # Asked, with no working compiler: said on stderr, and the wheel stays pure...
-    real = sysconfig.get_config_var
-
-    def no_compiler(name: str) -> Any:
-        return "/nonexistent/cc -shared" if name == "LDSHARED" else real(name)
-
-    monkeypatch.setattr(hook.sysconfig, "get_config_var", no_compiler)
-    data = build_data()
-    hook.SpeedupsHook.initialize(build, "standard", data)
-    assert data == build_data()
-    assert "building pure Python, without the accelerator" in capsys.readouterr().err
+    # No working compiler (CC is honoured, as distutils does): one line on stderr,
+    # and the wheel is pure. An editable install drops the module built earlier.
+    for compiler in ("/bin/false", str(tmp_path / "no-such-cc")):
+        monkeypatch.setenv("CC", compiler)
+        data = build_data()
+        hook.SpeedupsHook.initialize(build, "standard", data)
+        assert data == build_data()
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith("ambidex: building pure Python, without the accelerator: ")
+        assert compiler in line
+        assert module.exists()
+    hook.SpeedupsHook.initialize(build, "editable", build_data())
+    assert not module.exists()
+    assert list(source.parent.iterdir()) == [source]
+    monkeypatch.delenv("CC")
 
     # A free-threaded build stays pure too (the C is written for the GIL).
+    real = sysconfig.get_config_var
+
     def free_threaded(name: str) -> Any:
         return 1 if name == "Py_GIL_DISABLED" else real(name)
 
-    monkeypatch.setattr(hook.sysconfig, "get_config_var", free_threaded)
+    with monkeypatch.context() as patch:
+        patch.setattr(hook.sysconfig, "get_config_var", free_threaded)
+        data = build_data()
+        hook.SpeedupsHook.initialize(build, "standard", data)
+        assert data == build_data()
+        assert "free-threaded" in capsys.readouterr().err
+
+    # =0 does not try (and an editable install drops a module built earlier).
+    hook.SpeedupsHook.initialize(build, "editable", build_data())
+    assert module.exists()
+    monkeypatch.setenv("AMBIDEX_BUILD_EXTENSIONS", "0")
+    monkeypatch.setenv("CC", "/bin/false")
     data = build_data()
     hook.SpeedupsHook.initialize(build, "standard", data)
-    assert data == build_data()
-    assert "free-threaded" in capsys.readouterr().err
-    monkeypatch.setattr(hook.sysconfig, "get_config_var", no_compiler)
-    # ...unless it was required (CI: both paths must be tested).
+    assert data == build_data() and module.exists()
+    hook.SpeedupsHook.initialize(build, "editable", data)
+    assert not module.exists()
+    assert capsys.readouterr().err == ""
+
+    # =require makes a failure fatal (CI: both paths must be tested); a value the
+    # hook does not know is refused rather than guessed.
     monkeypatch.setenv("AMBIDEX_BUILD_EXTENSIONS", "require")
-    with pytest.raises(OSError):
+    with pytest.raises(RuntimeError, match="/bin/false"):
+        hook.SpeedupsHook.initialize(build, "standard", build_data())
+    monkeypatch.setenv("AMBIDEX_BUILD_EXTENSIONS", "requre")
+    with pytest.raises(ValueError, match="requre"):
         hook.SpeedupsHook.initialize(build, "standard", build_data())

@@ -46,7 +46,7 @@ awaited, and :func:`wrap_socket` is ``ssl_context.wrap_socket``'s twin.
 that take a timeout (``event.wait(5)`` returns False when it runs out).
 """
 
-from ambidex.io._accelerate import accelerate
+from ambidex.io._accelerate import accelerate, accelerated
 from ambidex.io._async import AsyncStream
 from ambidex.io._errors import (
     IncompleteReadError,
@@ -60,7 +60,8 @@ from ambidex.io._sync import Stream
 from ambidex.io._waits import acquire_lock, queue_get, queue_put, wait_condition, wait_event
 
 # The C read_until / read_exactly when the optional ambidex.io._speedups was
-# built (same results as the pure methods; see _accelerate.py).
+# built (same results as the pure methods; see _accelerate.py). accelerated()
+# says whether it was.
 accelerate(Stream)
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "Stream",
     "StreamClosedError",
     "StreamError",
+    "accelerated",
     "acquire_lock",
     "queue_get",
     "queue_put",

@@ -9,11 +9,13 @@ case and hands every other one, arguments unchanged, to the pure-Python
 method it wraps, so the careful path (timeouts, limits, end of file, errors)
 exists once, in Python.
 
-It is optional. ``_speedups`` is compiled only when asked
-(``AMBIDEX_BUILD_EXTENSIONS=1`` while building; see ``tools/hatch_speedups.py``);
-without it, or with ``AMBIDEX_NO_EXTENSIONS=1`` in the environment, or when the
-compiled module was built from another version of ``_speedups.c`` (a stale
-in-place build), the pure methods run, with the same results.
+It is optional. An install compiles ``_speedups`` when a C compiler is there
+and goes on pure Python when it is not (``AMBIDEX_BUILD_EXTENSIONS=0`` skips
+the attempt, ``=require`` makes a failure fatal; see ``tools/hatch_speedups.py``).
+Without the module, or with ``AMBIDEX_NO_EXTENSIONS=1`` in the environment, or
+when the compiled module was built from another version of ``_speedups.c`` (a
+stale in-place build), the pure methods run, with the same results.
+``ambidex.io.accelerated()`` says which this process got.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["accelerate", "pure_methods", "source_hash"]
+__all__ = ["accelerate", "accelerated", "pure_methods", "source_hash"]
 
 # What FastRead wraps: method name -> the C kind (see _speedups.c).
 _KINDS = {"read_until": 0, "read_exactly": 1}
@@ -50,6 +52,24 @@ def _load() -> Any:
 def pure_methods(cls: type) -> dict[str, Any]:
     """The pure-Python ``read_until`` / ``read_exactly`` of ``cls``, accelerated or not."""
     return {name: getattr(getattr(cls, name), "__wrapped__", getattr(cls, name)) for name in _KINDS}
+
+
+def accelerated() -> bool:
+    """Whether ``Stream.read_until`` / ``read_exactly`` run the compiled fast path here.
+
+    False when the install has no compiled module (no C compiler when it was
+    built, ``AMBIDEX_BUILD_EXTENSIONS=0``, PyPy), when ``AMBIDEX_NO_EXTENSIONS=1``
+    was set when ``ambidex.io`` was imported, or when the module in place was
+    built from another version of its source. Either way the results are the
+    same; only blocking short reads are faster with it::
+
+        python -c "import ambidex.io; print(ambidex.io.accelerated())"
+    """
+    from ambidex.io._sync import Stream
+
+    return all(
+        type(vars(Stream).get(name)).__module__ == "ambidex.io._speedups" for name in _KINDS
+    )
 
 
 def accelerate(cls: type) -> bool:
