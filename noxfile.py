@@ -35,7 +35,7 @@ def tests(session: nox.Session) -> None:
     """
     # The optional C accelerator (ambidex.io._speedups) is built in place for this
     # Python, and the tests are told to expect it: tests/io runs the C reads and the
-    # pure ones side by side (the default install, without it, is the pure one).
+    # pure ones side by side (an install without a C compiler is the pure one).
     session.install(
         "-c", "tools/constraints.txt", "-e", ".[test]",
         env={"AMBIDEX_BUILD_EXTENSIONS": "require"},

@@ -276,3 +276,44 @@ def test_the_build_hook_compiles_by_default_and_falls_back_to_pure_python_withou
     monkeypatch.setenv("AMBIDEX_BUILD_EXTENSIONS", "requre")
     with pytest.raises(ValueError, match="requre"):
         hook.SpeedupsHook.initialize(build, "standard", build_data())
+
+
+@pytest.mark.primary_only
+def test_pip_builds_a_pure_wheel_when_the_compiler_fails_and_a_tagged_one_when_it_works(tmp_path):
+    """The whole chain (pyproject -> hatchling -> the hook -> pip), on a copy of the project."""
+    import shutil
+    import sysconfig
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    project = tmp_path / "project"
+    (project / "tools").mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, project / name)
+    shutil.copy(root / "tools" / "hatch_speedups.py", project / "tools")
+    shutil.copytree(
+        root / "src", project / "src",
+        ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd", "*.egg-info"),
+    )
+
+    def wheel(out: str, **env: str) -> tuple[str, list[str], str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation",
+             "--no-index", "-w", str(tmp_path / out), str(project)],
+            env={**os.environ, "AMBIDEX_BUILD_EXTENSIONS": "", **env},
+            capture_output=True, text=True, timeout=300, check=True,
+        )
+        (built,) = (tmp_path / out).glob("*.whl")
+        with zipfile.ZipFile(built) as archive:
+            names = [n for n in archive.namelist() if "_speedups" in n]
+        said = [line.strip() for line in result.stderr.splitlines() + result.stdout.splitlines()]
+        return built.name, names, "\n".join(line for line in said if line.startswith("ambidex:"))
+
+    name, files, said = wheel("nocc", CC="/bin/false")
+    assert name.endswith("-py3-none-any.whl") and not any(f.endswith(".so") for f in files)
+    assert said.startswith("ambidex: building pure Python, without the accelerator")
+    name, files, said = wheel("cc")
+    tag = sysconfig.get_config_var("EXT_SUFFIX")
+    assert not name.endswith("-none-any.whl") and f"ambidex/io/_speedups{tag}" in files
+    assert said == ""

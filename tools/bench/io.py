@@ -22,8 +22,8 @@ KiB line arriving a byte at a time, searched after each: the resumable
 search of sansio.ReceiveBuffer against rescanning from the start).
 
 ``Stream`` is measured as it is installed: with the optional C accelerator
-(``ambidex.io._speedups``, built with ``AMBIDEX_BUILD_EXTENSIONS=1``; the test
-sessions build it in place) or pure Python; the output says which, and
+(``ambidex.io._speedups``, compiled by the install when a C compiler was there;
+``ambidex.io.accelerated()``) or pure Python; the output says which, and
 ``AMBIDEX_NO_EXTENSIONS=1`` measures the pure methods with the module built.
 
 Two ratios per cell: wall time, and the reading thread's CPU time
@@ -51,7 +51,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
-from ambidex.io import AsyncStream, IncompleteReadError, Stream
+from ambidex.io import AsyncStream, IncompleteReadError, Stream, accelerated
 from ambidex.offload import run_in_thread
 from ambidex.sansio import ReceiveBuffer
 
@@ -283,11 +283,11 @@ def main() -> None:
         f"loopback; load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
     print("stdlib/ambidex: >= 1.00 means ambidex is as fast or faster (goal: >= 0.90)")
-    fast = type(vars(Stream)["read_until"]).__name__ == "FastRead"
     how = (
         "the C accelerator (ambidex.io._speedups; AMBIDEX_NO_EXTENSIONS=1: the pure ones)"
-        if fast
-        else "pure Python (AMBIDEX_BUILD_EXTENSIONS=1 at install builds the C accelerator)"
+        if accelerated()
+        else "pure Python (no C compiler at install, AMBIDEX_BUILD_EXTENSIONS=0"
+        " or AMBIDEX_NO_EXTENSIONS=1)"
     )
     print(f"Stream's read_until/read_exactly: {how}")
     print(

@@ -44,6 +44,10 @@ awaited, and :func:`wrap_socket` is ``ssl_context.wrap_socket``'s twin.
 :func:`wait_event`, :func:`wait_condition`, :func:`acquire_lock`,
 :func:`queue_get` and :func:`queue_put` are the twins of the blocking waits
 that take a timeout (``event.wait(5)`` returns False when it runs out).
+
+``Stream.read_until`` / ``read_exactly`` run in C when the install compiled
+the optional accelerator (it does when a C compiler is there);
+:func:`accelerated` says whether they do. The results are the same either way.
 """
 
 from ambidex.io._accelerate import accelerate, accelerated

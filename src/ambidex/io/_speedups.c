@@ -1,9 +1,8 @@
 /* ambidex.io._speedups: Stream's two hot reads, without a Python frame.
  *
- * Optional. Built only when asked (AMBIDEX_BUILD_EXTENSIONS=1 while the wheel
- * or the editable install is built, see hatch_build.py); without it the
- * pure-Python methods run, with the same results. ambidex/io/_accelerate.py
- * decides whether to use it.
+ * Optional. An install compiles it when a C compiler is there
+ * (tools/hatch_speedups.py); without it the pure-Python methods run, with the
+ * same results. ambidex/io/_accelerate.py decides whether to use it.
  *
  * Why C: Stream.read_until's fast path is one C call (BufferedReader.readline)
  * and a check that the line ends with the separator. On CPython the Python
