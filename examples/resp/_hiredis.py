@@ -106,6 +106,12 @@ class HiredisParser:
             return ConnectionClosed()
         return reply
 
+    def receive_events(self, data: bytes) -> list[Any]:
+        """:meth:`receive_data` then :meth:`next_events`, in one call (see
+        :meth:`~examples.resp.protocol.RespParser.receive_events`)."""
+        self.receive_data(data)
+        return self.next_events()
+
     def next_events(self) -> list[Any]:
         out = []
         gets = self.next_event

@@ -352,3 +352,34 @@ async def test_async_error_after_a_good_reply_in_the_same_packet_reaches_the_nex
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_a_reply_nobody_asked_for_is_a_protocol_error_that_retires_the_shared_connection(
+        ) -> None:
+    # The FIFO's other edge: a reply with no caller waiting for it. Handing it
+    # to the next caller would shift every pairing after it by one.
+    async def one_reply_too_many(reader: asyncio.StreamReader,
+                                 writer: asyncio.StreamWriter) -> None:
+        await reader.readexactly(len(encode_command(["GET", "a"])))
+        writer.write(b"$1\r\nA\r\n$1\r\nB\r\n")
+        await writer.drain()
+        await reader.read()  # stays open: only the bytes already sent can tell
+        writer.close()
+
+    server = await asyncio.start_server(one_reply_too_many, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with AsyncClient("127.0.0.1", port) as r:
+            assert await asyncio.wait_for(r.get("a"), 5) == b"A"
+            conn = r._shared
+            assert conn is not None
+            for _ in range(100):  # the extra reply may come in a later read
+                if conn.broken is not None:
+                    break
+                await asyncio.sleep(0.01)
+            assert conn.broken is not None and "no request pending" in conn.broken
+            with pytest.raises(RedisConnectionError, match="no request pending"):
+                await conn.execute(["GET", "b"])
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -167,6 +167,13 @@ def ours(chunks: list[bytes]) -> list[Any]:
         parser.receive_data(chunk)
         out += parser.next_events()
     assert len(parser) == 0
+    # The asyncio client's call: receive_data and next_events in one.
+    in_one_call = RespParser(stream_threshold=64)
+    again: list[Any] = []
+    for chunk in chunks:
+        again += in_one_call.receive_events(chunk)
+    assert len(in_one_call) == 0
+    assert repr(again) == repr(out)  # the same types too (PushReply, VerbatimString)
     return out
 
 
@@ -272,10 +279,26 @@ def test_random_bytes_give_replies_need_data_or_a_protocol_error_only(
         data: bytes, cuts: list[int]) -> None:
     parser = RespParser(max_bulk_length=1000, max_aggregate_length=1000, max_depth=8,
                         max_line_length=100, stream_threshold=16)
+    replies: list[Any] = []
+    error: str | None = None
     try:
         for chunk in split(data, cuts):
             parser.receive_data(chunk)
-            while parser.next_event() is not NEED_DATA:
-                pass
-    except RemoteProtocolError:
-        pass
+            while (reply := parser.next_event()) is not NEED_DATA:
+                replies.append(reply)
+    except RemoteProtocolError as exc:
+        error = str(exc)
+    # receive_events gives the same replies, then the same error.
+    in_one_call = RespParser(max_bulk_length=1000, max_aggregate_length=1000, max_depth=8,
+                             max_line_length=100, stream_threshold=16)
+    again: list[Any] = []
+    again_error: str | None = None
+    try:
+        for chunk in split(data, cuts):
+            again += in_one_call.receive_events(chunk)
+            if in_one_call.error is not None:
+                raise in_one_call.error
+    except RemoteProtocolError as exc:
+        again_error = str(exc)
+    assert repr(again) == repr(replies)
+    assert again_error == error

@@ -488,3 +488,70 @@ def test_replies_that_end_exactly_at_the_end_of_the_buffer_leave_the_parser_read
     assert parser.next_events() == [b"hi"]
     parser.receive_data(b"")
     assert parser.next_events() == [ConnectionClosed()]
+
+
+def _drain_in_two_calls(parser: RespParser | HiredisParser,
+                        chunks: list[bytes]) -> tuple[str, str | None]:
+    out: list[Any] = []
+    try:
+        for chunk in chunks:
+            parser.receive_data(chunk)
+            out += parser.next_events()
+            if parser.error is not None:
+                raise parser.error
+    except (RemoteProtocolError, LocalProtocolError) as exc:
+        return repr(out), repr(exc)
+    return repr(out), None
+
+
+def _drain_in_one_call(parser: RespParser | HiredisParser,
+                       chunks: list[bytes]) -> tuple[str, str | None]:
+    out: list[Any] = []
+    try:
+        for chunk in chunks:
+            out += parser.receive_events(chunk)
+            if parser.error is not None:
+                raise parser.error
+    except (RemoteProtocolError, LocalProtocolError) as exc:
+        return repr(out), repr(exc)
+    return repr(out), None
+
+
+_BULK_A = b"$1\r\nA\r\n"
+
+
+_ONE_CALL_CASES = [
+    [_BULK_A],                                      # one whole reply: the fast path
+    [_BULK_A * 3],                                  # several
+    [b"$0\r\n\r\n"],                                # empty bulk
+    [_BULK_A + b"$3\r\nab", b"c\r\n" + _BULK_A],    # a reply cut across reads
+    [b"$3\r\nab", b"c\r\n"],                        # nothing whole in the first read
+    [_BULK_A + b"+OK\r\n:5\r\n$-1\r\n*1\r\n$1\r\nx\r\n"],  # other types after a bulk
+    [b"+OK\r\n" + _BULK_A],                         # a bulk after another type
+    [_BULK_A + b"?garbage\r\n", _BULK_A],           # an error after a good reply
+    [b"?garbage\r\n"],                              # an error alone
+    [_BULK_A + b"$4\r\nabcdX\r\n"],                 # a bulk not followed by CRLF
+    [_BULK_A + b"$2000\r\n"],                       # over max_bulk_length, announced
+    [b"$1001\r\n" + b"x" * 1001 + b"\r\n"],          # over max_bulk_length, and all there
+    [_BULK_A + b"$40\r\n" + b"x" * 20, b"x" * 20 + b"\r\n"],  # collected as chunks
+    [_BULK_A + b"$1", b"0\r\n0123456789\r\n"],      # the header itself cut
+    [_BULK_A, b""],                                 # the server closed between replies
+    [_BULK_A + b"$3\r\nab", b""],                   # ... and in the middle of one
+    [b">2\r\n+p\r\n+q\r\n" + _BULK_A],              # a push, then a reply
+    [b"|1\r\n+a\r\n:1\r\n" + _BULK_A, _BULK_A],     # an attribute, then replies
+]
+# hiredis does not understand RESP3 attributes (documented in _hiredis.py)
+_ONE_CALL_PARAMS = [(RespParser, chunks) for chunks in _ONE_CALL_CASES] + [
+    (HiredisParser, chunks) for chunks in _ONE_CALL_CASES if not chunks[0].startswith(b"|")]
+
+
+@pytest.mark.parametrize(("machine", "chunks"), _ONE_CALL_PARAMS)
+def test_receive_events_gives_what_receive_data_then_next_events_give(
+        machine: type[RespParser] | type[HiredisParser], chunks: list[bytes]) -> None:
+    limits = {"max_bulk_length": 1000, "stream_threshold": 32} if machine is RespParser else {}
+    two, one = machine(**limits), machine(**limits)
+    assert _drain_in_one_call(one, chunks) == _drain_in_two_calls(two, chunks)
+    assert len(one) == len(two)
+    assert one.attributes == two.attributes
+    # and the machines are in the same state: the same answer to what comes next
+    assert _drain_in_one_call(one, [_BULK_A]) == _drain_in_two_calls(two, [_BULK_A])

@@ -15,8 +15,9 @@ callers differently, and the difference is spelled out with ``IS_ASYNC``:
   (:mod:`examples._transport`): a command on an idle connection is
   written at once, commands queued in the same loop iteration are written
   back to back in one write; the transport's ``data_received`` parses the
-  replies and hands each to the oldest waiting caller, through
-  :class:`ambidex.sansio.PipelineQueue`, in the same turn of the loop.
+  replies and hands each to the oldest waiting caller, first in first out
+  (the rules of :class:`ambidex.sansio.PipelineQueue`, spelled with a
+  ``deque`` on this hot path), in the same turn of the loop.
   A caller that gives up (cancelled, timed out) keeps its place in that
   FIFO: its reply is read and dropped in its turn, never handed to the next
   caller. That is the whole fix for redis-py's CVE-2023-28858/28859, where a
@@ -28,12 +29,13 @@ from __future__ import annotations
 import asyncio
 import collections  # ambidex: async-only
 import functools  # ambidex: async-only
+import itertools  # ambidex: async-only
 import ssl as _ssl
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ambidex.io import AsyncStream, StreamError
-from ambidex.sansio import NEED_DATA, PipelineQueue, RemoteProtocolError
+from ambidex.sansio import NEED_DATA, RemoteProtocolError
 from examples._transport import ReplyProtocol  # ambidex: async-only
 
 from .._hiredis import HIREDIS_AVAILABLE, HiredisParser
@@ -121,7 +123,12 @@ class AsyncConnection:
             self._create_future: Callable[[], asyncio.Future[Any]] = loop.create_future
             if type(loop).create_future is asyncio.BaseEventLoop.create_future:
                 self._create_future = functools.partial(asyncio.Future, loop=loop)
-            self._waiters: PipelineQueue[Any] = PipelineQueue()
+            # Who takes the next reply, oldest first: a future, or a _Batch
+            # once per reply it waits for. PipelineQueue's rules (push when
+            # written, pop the OLDEST when a reply comes, a caller who gave
+            # up keeps its place) on a bare deque: its push and pop are
+            # Python calls, and this is every command's path.
+            self._waiters: collections.deque[Any] = collections.deque()
             # Commands queued in this turn of the loop, written together by
             # _flush (scheduled once per turn); see _send.
             self._writes: list[bytes] = []
@@ -258,11 +265,25 @@ class AsyncConnection:
         ``execute`` does, cancellation included (a cancelled caller cancels
         the future, and its reply is dropped in its turn).
         """
+        waiters = self._waiters
         if (self.broken is not None or self.timeout is not None or self._room
-                or len(self._waiters) >= self.max_pending):
+                or len(waiters) >= self.max_pending):
             return None
+        data = encode_command(args)  # a bad argument raises here: nothing queued
         future = self._create_future()
-        self._send(encode_command(args), future, 1)
+        # _send(data, future, 1), inlined (see there for the why of the order)
+        transport = self._transport
+        if transport is None:
+            raise RedisConnectionError("the connection is not open")
+        if not waiters and not self._writes:
+            waiters.append(future)
+            transport.write(data)
+            return future
+        waiters.append(future)
+        self._writes.append(data)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
         return future
 
     async def execute_many(self, commands: Sequence[Sequence[Arg]]) -> list[Any]:
@@ -384,15 +405,15 @@ class AsyncConnection:
         that :meth:`_flush` writes in one go at the next turn of the loop
         (that is what coalesces many concurrent callers into one write).
         """
-        waiters = self._waiters
-        idle = not waiters and not self._writes
-        if count == 1:
-            waiters.push(waiter)
-        else:
-            waiters.push_many(waiter, count)  # one entry per reply, in one step
         transport = self._transport
         if transport is None:
             raise RedisConnectionError("the connection is not open")
+        waiters = self._waiters
+        idle = not waiters and not self._writes
+        if count == 1:
+            waiters.append(waiter)
+        else:
+            waiters.extend(itertools.repeat(waiter, count))  # one entry per reply
         if idle:
             transport.write(data)
             return
@@ -417,14 +438,17 @@ class AsyncConnection:
         parser = self._parser
         waiters = self._waiters
         try:
-            parser.receive_data(data)
-            for reply in parser.next_events():
+            for reply in parser.receive_events(data):
                 if type(reply) is PushReply and not self._confirms(reply):
                     self._on_push(reply)
                     continue
                 if self._mode is not None and not waiters:
                     continue  # the mode's own traffic (confirmations, MONITOR lines)
-                waiter = waiters.pop()  # the OLDEST: replies come in request order
+                try:
+                    waiter = waiters.popleft()  # the OLDEST: replies come in request order
+                except IndexError:
+                    raise RemoteProtocolError(
+                        "the server sent a reply with no request pending") from None
                 if type(waiter) is _Batch:  # _Batch.add, inlined: once per reply
                     replies = waiter.replies
                     replies.append(reply)
@@ -537,7 +561,9 @@ class AsyncConnection:
             self._timer = None
             self._timer_when = _NEVER
         self._grant_room()  # they see `broken` and fail
-        for waiter in self._waiters.fail_all():
+        waiters = list(self._waiters)
+        self._waiters.clear()
+        for waiter in waiters:
             future = waiter.future if type(waiter) is _Batch else waiter
             if future.done():
                 continue
