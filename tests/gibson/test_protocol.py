@@ -17,6 +17,7 @@ from ambidex.sansio import (
     RemoteProtocolError,
 )
 from examples.gibson.protocol import (
+    DEFAULT_MAX_PAYLOAD,
     HEADER,
     MAX_KEY,
     BadRequest,
@@ -316,3 +317,158 @@ def test_random_bytes_give_the_server_only_requests_bad_requests_or_protocol_err
             server.send(error_for(event) if isinstance(event, BadRequest) else Ok())
     except ProtocolError:
         pass
+
+
+# -- receive_replies: what the callback driver calls -----------------------------------
+
+
+def any_frame(data: st.DataObject) -> bytes:
+    """A well-framed reply of any code, encoding and size: valid or not."""
+    code = data.draw(st.sampled_from([0x80, 0x81, 0x82, 0x83, 0x01, 0x99]))
+    encoding = data.draw(st.sampled_from([0, 0, 1, 7]))
+    payload = data.draw(st.binary(max_size=24))
+    return HEADER.pack(code, encoding, len(payload)) + payload
+
+
+def one_by_one(client: ClientConnection, pieces: list[bytes]) -> list[object]:
+    """The reference: receive_data, then next_event until NEED_DATA, per piece."""
+    got: list[object] = []
+    try:
+        for piece in pieces:
+            client.receive_data(piece)
+            while (event := client.next_event()) is not NEED_DATA:
+                got.append(event)
+    except ProtocolError:
+        pass
+    return got
+
+
+def in_lists(client: ClientConnection, pieces: list[bytes]) -> list[object]:
+    got: list[object] = []
+    try:
+        for piece in pieces:
+            got.extend(client.receive_replies(piece))
+            if client.error is not None:
+                # Good replies came before the error: the next call raises.
+                with pytest.raises(ProtocolError):
+                    client.receive_replies(b"more")
+                break
+    except ProtocolError:
+        pass
+    return got
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    requests=requests_st,
+    data=st.data(),
+    cuts=st.lists(st.integers(0), max_size=15),
+    limits=st.sampled_from([(DEFAULT_MAX_PAYLOAD, None), (16, None), (1024, 40)]),
+)
+def test_receive_replies_gives_what_receive_data_and_next_event_give_for_any_split(
+    requests: list[Request],
+    data: st.DataObject,
+    cuts: list[int],
+    limits: tuple[int, int | None],
+) -> None:
+    # Mostly the right replies; sometimes a frame of any code, encoding and
+    # size instead (a reply that does not fit its request, a payload where
+    # none belongs, an unknown encoding, one over max_payload); sometimes
+    # more replies than requests.
+    frames = [
+        any_frame(data) if data.draw(st.integers(0, 9)) == 0 else encode_reply(reply_for(r, data))
+        for r in requests
+    ]
+    frames += [any_frame(data) for _ in range(data.draw(st.integers(0, 2)))]
+    pieces = [p for p in chunks(b"".join(frames), cuts) if p]
+    max_payload, max_buffer = limits
+    reference = ClientConnection(max_buffer=max_buffer)
+    client = ClientConnection(max_buffer=max_buffer)
+    for machine in (reference, client):
+        machine.send_many(requests)
+        machine.max_payload = max_payload  # the limit on replies (requests may be larger)
+    assert in_lists(client, pieces) == one_by_one(reference, pieces)
+    assert repr(client.error) == repr(reference.error)
+    assert client.outstanding == reference.outstanding
+
+
+def test_receive_replies_takes_a_read_holding_many_whole_replies_in_one_call() -> None:
+    client = ClientConnection()
+    client.send_many([Get(b"a"), Set(b"b", b"x"), Delete(b"c"), Get(b"d")])
+    wire = b"".join(
+        encode_reply(r) for r in (Value("é".encode(), Encoding.UTF8), Ok(), NotFound(), NotFound())
+    )
+    assert client.receive_replies(wire) == [
+        Value("é".encode(), Encoding.UTF8), Ok(), NotFound(), NotFound()
+    ]
+    assert client.outstanding == 0 and client.next_event() is NEED_DATA
+
+
+def test_receive_replies_returns_the_good_replies_before_an_error_the_next_call_raises() -> None:
+    client = ClientConnection()
+    client.send_many([Get(b"a"), Set(b"b", b"x")])
+    wire = encode_reply(Value(b"one")) + encode_reply(Value(b"not for a SET"))
+    assert client.receive_replies(wire) == [Value(b"one")]
+    assert isinstance(client.error, RemoteProtocolError)
+    assert "VALUE is not a reply to SET" in str(client.error)
+    with pytest.raises(RemoteProtocolError, match="ERROR state"):
+        client.receive_replies(encode_reply(Ok()))
+
+
+def test_receive_replies_refuses_a_read_larger_than_max_buffer_as_receive_data_does() -> None:
+    client = ClientConnection(max_buffer=50)
+    client.send_many([Get(b"k")] * 3)
+    with pytest.raises(LimitExceeded):
+        client.receive_replies(encode_reply(Value(b"v" * 20)) * 3)  # 81 bytes, all whole
+
+
+@pytest.mark.parametrize(
+    ("request_", "wire", "message"),
+    [
+        (Get(b"k"), HEADER.pack(0x81, 0, 17) + b"v" * 17, "declared payload size"),
+        (Set(b"k", b"v"), encode_reply(Value(b"v")), "VALUE is not a reply to SET"),
+        (Set(b"k", b"v"), encode_reply(NotFound()), "NOT_FOUND is not a reply to SET"),
+        (Get(b"k"), encode_reply(Ok()), "OK is not a reply to GET"),
+        (Get(b"k"), HEADER.pack(0x81, 7, 1) + b"v", "unknown encoding 7"),
+        (Delete(b"k"), HEADER.pack(0x80, 1, 0), "OK with encoding 1"),
+        (Delete(b"k"), HEADER.pack(0x82, 0, 1) + b"x", "NOT_FOUND carries 1 unexpected bytes"),
+    ],
+)
+def test_receive_replies_refuses_a_whole_reply_that_next_event_refuses(
+    request_: Request, wire: bytes, message: str
+) -> None:
+    client = ClientConnection(max_payload=16)
+    client.send(request_)
+    with pytest.raises(RemoteProtocolError, match=message):
+        client.receive_replies(wire)
+    assert client.broken
+
+
+def test_receive_replies_with_nothing_pending_is_a_remote_error() -> None:
+    with pytest.raises(RemoteProtocolError, match="no request pending"):
+        ClientConnection().receive_replies(encode_reply(Ok()))
+
+
+# -- send: the GET fast path -----------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    key=st.one_of(st.binary(max_size=MAX_KEY + 2), st.binary(max_size=8).map(bytearray)),
+    max_payload=st.sampled_from([4, 1024, DEFAULT_MAX_PAYLOAD]),
+)
+def test_send_of_a_get_gives_the_bytes_of_encode_request_and_refuses_what_it_refuses(
+    key: bytes, max_payload: int
+) -> None:
+    client = ClientConnection(max_payload=max_payload)
+    try:
+        expected = encode_request(Get(key), max_payload=max_payload)
+    except LocalProtocolError as refusal:
+        with pytest.raises(LocalProtocolError) as raised:
+            client.send(Get(key))
+        assert str(raised.value) == str(refusal)
+        assert client.outstanding == 0  # nothing recorded
+    else:
+        assert client.send(Get(key)) == expected
+        assert client.outstanding == 1
+        assert client.receive_replies(encode_reply(NotFound())) == [NotFound()]

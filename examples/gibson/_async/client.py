@@ -192,15 +192,31 @@ class AsyncClient:
 
     async def get(self, key: str | bytes) -> bytes | str | None:
         """The value of ``key`` (``str`` if it was stored as text), or ``None``."""
-        return _value_of(await self.execute(Get(as_key(key))), key)
+        request = Get(as_key(key))
+        if IS_ASYNC:
+            future = self._begin(request)
+            if future is not None:
+                return _value_of(await future, key)
+        return _value_of(await self.execute(request), key)
 
     async def set(self, key: str | bytes, value: bytes | str) -> None:
         """Store ``value`` under ``key``; ``str`` values are stored as UTF-8 text."""
-        _check_ok(await self.execute(_set_request(key, value)))
+        request = _set_request(key, value)
+        if IS_ASYNC:
+            future = self._begin(request)
+            if future is not None:
+                _check_ok(await future)
+                return
+        _check_ok(await self.execute(request))
 
     async def delete(self, key: str | bytes) -> bool:
         """Remove ``key``; True if it existed."""
-        return _deleted(await self.execute(Delete(as_key(key))))
+        request = Delete(as_key(key))
+        if IS_ASYNC:
+            future = self._begin(request)
+            if future is not None:
+                return _deleted(await future)
+        return _deleted(await self.execute(request))
 
     async def get_many(self, keys: Iterable[str | bytes]) -> list[bytes | str | None]:
         """Pipelined ``get`` of every key: one write, then the replies in order."""
@@ -368,6 +384,50 @@ class AsyncClient:
     # -- asyncio colour only (async-only, absent from the blocking twin): many tasks,
     #    one transport, replies delivered by its callbacks
 
+    def _begin(self, request: Request) -> asyncio.Future[Reply] | None:  # ambidex: async-only
+        """:meth:`execute` without its coroutine, for get/set/delete: the
+        request goes out as ``execute`` sends it and the future of its reply
+        is returned -- or ``None``, nothing sent, when ``execute`` has more to
+        do (raise for a closed or broken connection, wait for room, take the
+        transport over): the caller then awaits ``execute`` instead.
+
+        :meth:`_queue`'s steps for one request, in the same order, without
+        its lists: every call but a batch comes here. Awaiting the future is
+        what ``execute`` does, cancellation included (a cancelled caller
+        cancels the future; its reply is dropped when it comes), and the
+        deadline is the same entry for the same timer.
+        """
+        transport = self._transport
+        waiters = self._waiters
+        if (
+            transport is None
+            or self._closed
+            or self._error is not None
+            or self._room_waiters
+            or len(waiters) + self._reserved >= self.max_pending
+        ):
+            return None
+        timeout = self._timeout
+        deadline = None if timeout is None else self._loop_time() + timeout
+        idle = not waiters  # nothing on the wire, so nothing queued either
+        if idle and self._bytes_waiting():
+            error = RemoteProtocolError(_UNASKED)
+            self._break(error)
+            raise error
+        data = self._conn.send(request)
+        future = self._create_future()
+        waiters.append((future, deadline))
+        if deadline is not None and deadline < self._timer_when:
+            self._arm(deadline)
+        if idle:
+            transport.write(data)
+        else:
+            self._outgoing.append(data)
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self._call_soon(self._flush)
+        return future
+
     def _queue(  # ambidex: async-only
         self, requests: list[Request], deadline: float | None
     ) -> list[asyncio.Future[Reply]]:
@@ -530,8 +590,7 @@ class AsyncClient:
         conn = self._conn
         pop = self._waiters.popleft
         try:
-            conn.receive_data(data)
-            while (event := conn.next_event()) is not NEED_DATA:
+            for event in conn.receive_replies(data):
                 if isinstance(event, ConnectionClosed):
                     raise ConnectionClosedError("the server closed the connection")
                 # The machine returned a reply, so a request was outstanding
@@ -539,6 +598,9 @@ class AsyncClient:
                 waiter = pop()[0]
                 if not waiter.done():  # done = its caller gave up: drop the reply
                     waiter.set_result(event)
+            if conn.error is not None:
+                # A protocol error after good replies (delivered above).
+                raise conn.error
             if self._room_waiters:
                 self._grant_room()
         except Exception as exc:
