@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ambidex._rules import DEFAULT_TABLE
+from ambidex.codegen._markers import marker_comments
 from ambidex.codegen._source import SourceText
 from ambidex.codegen._to_async import to_async
 from ambidex.codegen._to_sync import to_sync
@@ -148,3 +149,29 @@ def test_a_page_break_alone_on_a_line_is_kept_in_both_directions() -> None:
 def test_source_lines_are_the_tokenizers_lines() -> None:
     text = "a = 1  # x\x0cy\u2028z\r\nb = '\x85'\rc = 3\n"
     assert SourceText(text).lines == ["a = 1  # x\x0cy\u2028z\r\n", "b = '\x85'\r", "c = 3\n"]
+
+
+def test_markers_in_a_file_with_carriage_return_line_ends_are_on_their_own_lines() -> None:
+    text = "x = 1\ry = 2  # ambidex: sync-only\rz = 3  # ambidex: async-only (why)\r"
+    found = marker_comments(text)
+    assert [(m.line, m.col, m.kind, m.reason) for m in found.values()] == [
+        (2, 8, "sync-only", ""), (3, 8, "async-only", "why"),
+    ]
+
+
+def test_a_marked_statement_in_a_carriage_return_file_is_the_one_dropped() -> None:
+    source = "import time\r\rdef f() -> None:\r    time.sleep(1)\r    g()  # ambidex: sync-only\r\r\rdef g() -> None:\r    pass\r"
+    result = to_async({"m/a.py": source}, table=DEFAULT_TABLE, renames={})
+    assert [str(d) for d in result.diagnostics if d.error] == []
+    output = result.outputs["m/a.py"]
+    assert "    g()" not in output and "await asyncio.sleep(1)\r" in output
+
+
+def test_prose_renames_in_comments_of_a_carriage_return_file_land_on_their_words() -> None:
+    source = "x = 1\r# uses AsyncThing here\rasync def f() -> None:\r    pass  # AsyncThing too\r"
+    result = to_sync({"m/_async/a.py": source}, table=DEFAULT_TABLE,
+                     renames={"AsyncThing": "Thing"}, rename_prose=True)
+    assert [str(d) for d in result.diagnostics] == []
+    assert result.outputs["m/_async/a.py"] == (
+        "x = 1\r# uses Thing here\rdef f() -> None:\r    pass  # Thing too\r"
+    )

@@ -13,7 +13,9 @@ Both converters and the lint read markers through this module, so they agree
 on every spelling: ``#ambidex:sync-only``, ``# ambidex: sync-only (reason)``,
 ``# noqa: E501  # ambidex: sync-only`` are all the same marker, wherever the
 statement stands (a ``match`` case, a ``try``, a class body). Markers are
-found with the tokenizer: the words inside a string literal are not a marker.
+found with the tokenizer: the words inside a string literal are not a marker,
+and lines are counted as the AST counts them (a file whose lines end in a
+lone ``\\r`` too).
 
 A colour marker belongs to the statement whose first line carries it: the
 line of its first decorator, or the line of the statement itself.
@@ -22,11 +24,12 @@ line of its first decorator, or the line of the statement itself.
 from __future__ import annotations
 
 import ast
-import io
 import re
 import tokenize
 from dataclasses import dataclass
 from typing import Literal
+
+from ._source import python_tokens
 
 __all__ = ["MarkerComment", "MarkerKind", "colour_marker", "marker_comments"]
 
@@ -64,7 +67,7 @@ def marker_comments(text: str) -> dict[int, MarkerComment]:
         return {}
     found: dict[int, MarkerComment] = {}
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        for token in python_tokens(text):
             if token.type != tokenize.COMMENT:
                 continue
             match = _MARKER.search(token.string)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ast
 import re
+import tokenize
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 # Characters that ``str.splitlines`` ends a line at and Python does not: inside
@@ -32,6 +34,19 @@ def python_lines(text: str) -> list[str]:
     if _NOT_PYTHON_LINE_ENDS.search(text) is None:
         return text.splitlines(keepends=True)  # the same answer, in C
     return _PYTHON_LINE.findall(text)
+
+
+def python_tokens(text: str) -> Iterator[tokenize.TokenInfo]:
+    """The tokens of ``text``, their lines numbered as the AST numbers them.
+
+    ``tokenize`` reading through ``io.StringIO(text).readline`` gets one line
+    for a whole file whose lines end in a lone ``\\r`` (``StringIO`` splits at
+    ``\\n`` only), and every token of it lands on line 1. Fed
+    :func:`python_lines`, it sees the lines Python sees. Raises what
+    ``tokenize`` raises for text that does not tokenize.
+    """
+    lines = iter(python_lines(text))
+    return tokenize.generate_tokens(lambda: next(lines, ""))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ is made).
 from __future__ import annotations
 
 import ast
-import io
 import re
 import sys
 import tokenize
@@ -19,6 +18,7 @@ from typing import Any
 
 from ambidex.codegen._flags import fold
 from ambidex.codegen._imports import already_imported, place_imports, remove_aliases
+from ambidex.codegen._source import python_tokens
 from ambidex.codegen._to_sync.flavour import FlavourPlanner
 
 _ASYNC_KW = re.compile(r"async(?:\s|\\\n)+")
@@ -447,7 +447,7 @@ class SyncWalker(FlavourPlanner):
         if pattern is None or "#" not in self.source.text:
             return
         try:
-            tokens = list(tokenize.generate_tokens(io.StringIO(self.source.text).readline))
+            tokens = list(python_tokens(self.source.text))
         except (tokenize.TokenError, SyntaxError):
             return
         for token in tokens:
