@@ -160,7 +160,10 @@ def test_markers_in_a_file_with_carriage_return_line_ends_are_on_their_own_lines
 
 
 def test_a_marked_statement_in_a_carriage_return_file_is_the_one_dropped() -> None:
-    source = "import time\r\rdef f() -> None:\r    time.sleep(1)\r    g()  # ambidex: sync-only\r\r\rdef g() -> None:\r    pass\r"
+    source = (
+        "import time\r\rdef f() -> None:\r    time.sleep(1)\r    g()  # ambidex: sync-only\r\r\r"
+        "def g() -> None:\r    pass\r"
+    )
     result = to_async({"m/a.py": source}, table=DEFAULT_TABLE, renames={})
     assert [str(d) for d in result.diagnostics if d.error] == []
     output = result.outputs["m/a.py"]

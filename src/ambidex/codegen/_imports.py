@@ -195,6 +195,16 @@ def place_imports(source: SourceText, tree: ast.Module, lines: list[str]) -> lis
     return insertions
 
 
+def _blank_line_before(source: SourceText, edits: Edits, offset: int) -> bool:
+    """The output's text before ``offset`` (a line start) ends in a blank line:
+    the source's, or one that an insertion made there."""
+    inserted = "".join(e.text for e in edits.at(offset))
+    if inserted:
+        return inserted.endswith(("\n\n", "\r\r", "\r\n\r\n"))
+    before = source.text[:offset].splitlines()
+    return bool(before) and not before[-1].strip() and edits.untouched(offset - 1)
+
+
 def remove_aliases(source: SourceText, edits: Edits,
                    node: ast.Import | ast.ImportFrom, aliases: list[ast.alias]) -> None:
     """Remove some names from an import statement; the whole statement if all go."""
@@ -207,6 +217,11 @@ def remove_aliases(source: SourceText, edits: Edits,
                 rest.strip() and not rest.strip().startswith("#")):
             edits.replace_span(start, source.span(node)[1], "pass")
         else:
+            if _blank_line_before(source, edits, line_start) and end < len(source.text) \
+                    and not source.lines[node.end_lineno].strip():  # type: ignore[index]
+                # Between two blank lines (or at the top, a new import set off
+                # before it): one blank line is enough where it stood.
+                end = _line_start(source, node.end_lineno + 2)  # type: ignore[operator]
             edits.replace_span(line_start, end, "")
         return
     removed = {id(a) for a in aliases}

@@ -12,6 +12,7 @@ once.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 import tokenize
 from collections.abc import Iterator
@@ -126,8 +127,12 @@ class Edits:
     same offset are kept in the order they were added.
     """
 
-    def __init__(self, source: SourceText) -> None:
+    def __init__(self, source: SourceText, tree: ast.Module | None = None) -> None:
+        """``tree``, the parse of ``source`` when the caller has it, lets
+        :meth:`apply` read only the statements whose alignment an edit may
+        change (:func:`realigned`) instead of tokenizing the whole module."""
         self.source = source
+        self.tree = tree
         self._edits: list[tuple[int, int, int, str]] = []
 
     def __len__(self) -> int:
@@ -142,6 +147,19 @@ class Edits:
 
     def insert(self, offset: int, text: str) -> None:
         self.replace(offset, offset, text)
+
+    def at(self, offset: int) -> list[Edit]:
+        """The insertions at ``offset``, in the order they were added."""
+        return [Edit(s, e, t) for s, e, _o, t in sorted(self._edits)
+                if s == e == offset]
+
+    def deleted_from(self, offset: int) -> int | None:
+        """Where the deletion that starts at ``offset`` ends (None: no such edit)."""
+        return next((e for s, e, _o, t in self._edits if s == offset < e and not t), None)
+
+    def untouched(self, offset: int) -> bool:
+        """No edit replaces the character at ``offset``."""
+        return not any(s <= offset < e for s, e, _o, _t in self._edits)
 
     def _inside(self, start: int, end: int) -> list[tuple[int, int, int, str]]:
         # Insertions exactly at a border belong to the outside: text spliced
@@ -193,10 +211,13 @@ class Edits:
         self._edits = list(checkpoint)
 
     def apply(self) -> str:
+        """The text with every edit applied, continuation lines kept aligned
+        to their brackets (:func:`realigned`)."""
         text = self.source.text
         pieces: list[str] = []
         position = 0
-        for start, end, _order, replacement in sorted(self._edits):
+        edits = realigned(self.source, sorted(self._edits), self.tree)
+        for start, end, _order, replacement in edits:
             if start < position:
                 raise ValueError(
                     f"overlapping edits at offset {start} (previous edit ended at {position})"
@@ -206,6 +227,273 @@ class Edits:
             position = end
         pieces.append(text[position:])
         return "".join(pieces)
+
+
+_OPENING = frozenset("([{")
+_CLOSING = frozenset(")]}")
+# Python 3.12+ tokenizes f-strings: a line whose first token is inside one
+# starts inside a string. (Before 3.12 an f-string is one STRING token.)
+_FSTRING_START = getattr(tokenize, "FSTRING_START", -1)
+_FSTRING_END = getattr(tokenize, "FSTRING_END", -1)
+_NOT_CODE = frozenset({tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT,
+                       tokenize.DEDENT, tokenize.ENDMARKER})
+_OPENING_AT = re.compile(r"[(\[{]")
+_WINDOW = 12  # lines after an edit where a line aligned to its brackets is looked for
+
+_Edit = tuple[int, int, int, str]
+
+
+class _Bracket:
+    __slots__ = ("col", "followed", "offset", "row")
+
+    def __init__(self, row: int, col: int, offset: int) -> None:
+        self.row, self.col, self.offset = row, col, offset
+        self.followed = False  # something stands after it on its own line
+
+
+def realigned(source: SourceText, edits: list[_Edit],
+              tree: ast.Module | None = None) -> list[_Edit]:
+    """``edits`` (sorted) plus the shifts that keep continuation lines aligned.
+
+    PEP 8's visual indent lines a continuation line up under the first thing
+    after an opening bracket::
+
+        def fetch(sock: socket.socket,
+                  size: int) -> bytes:
+
+    An edit that makes the text before that bracket longer or shorter on its
+    line (``async `` before ``def``, ``await `` before a call, a rename) moves
+    the bracket by k columns; every line aligned to it moves by k too, and so,
+    in turn, do the lines aligned to a bracket on a line that moved. Only a
+    bracket with something after it on its own line counts (a hanging indent
+    follows the statement, which did not move). A line never moves when it
+    starts inside a string, has a tab before its first token or before the
+    bracket, has its indent touched by an edit, or when an edit replaces the
+    bracket or runs into its line from the line before. The result is sorted
+    like ``edits``, and the shifts overlap none of them.
+
+    The tokenizer reads only the logical lines (statements) that hold a line
+    an edit changed before a bracket, when ``tree`` says where they start;
+    the whole module otherwise.
+    """
+    if not edits:
+        return edits
+    rows = _rows_to_realign(source, edits)
+    if not rows:
+        return edits
+    regions = None if tree is None else _logical_lines(source, tree, rows)
+    shifts: list[_Edit] = []
+    if regions is not None:
+        for first, last in regions:
+            tokens = _tokens_of(source, first, last)
+            if tokens is None:
+                regions = None
+                shifts = []
+                break
+            shifts += _shifts(source, edits, tokens)
+    if regions is None:
+        try:
+            tokens = list(python_tokens(source.text))
+        except (tokenize.TokenError, SyntaxError):
+            return edits
+        shifts = _shifts(source, edits, tokens)
+    if not shifts:
+        return edits
+    return sorted(edits + shifts)
+
+
+def _shifts(source: SourceText, edits: list[_Edit],
+            tokens: list[tokenize.TokenInfo]) -> list[_Edit]:
+    """The shifts of the lines in ``tokens`` (whole logical lines)."""
+    text, starts = source.text, source._starts
+    edit_starts = [edit[0] for edit in edits]
+    by_line: dict[int, list[_Edit]] = {}
+    for edit in edits:
+        by_line.setdefault(bisect.bisect_right(starts, edit[0]) - 1, []).append(edit)
+
+    def crossed(offset: int) -> bool:
+        """An edit starts before ``offset`` and ends after it."""
+        index = bisect.bisect_left(edit_starts, offset) - 1
+        return any(edits[i][1] > offset for i in range(max(index - 1, 0), index + 1))
+
+    shift: dict[int, int] = {}  # by row (1-based): columns a line moved
+
+    def column_in_output(bracket: _Bracket) -> int | None:
+        line_start = starts[bracket.row - 1]
+        if crossed(line_start):
+            return None
+        pieces: list[str] = []
+        position = line_start
+        for start, end, _order, replacement in by_line.get(bracket.row - 1, ()):
+            if start > bracket.offset or (start == bracket.offset and end > start):
+                break
+            if end > bracket.offset:
+                return None  # the edit replaces the bracket itself
+            pieces.append(text[position:start])
+            pieces.append(replacement)
+            position = end
+        pieces.append(text[position : bracket.offset])
+        prefix = "".join(pieces)
+        if "\t" in prefix:
+            return None
+        if "\n" in prefix or "\r" in prefix:  # an edit broke the line before the bracket
+            return len(prefix) - max(prefix.rfind("\n"), prefix.rfind("\r")) - 1
+        return len(prefix) + shift.get(bracket.row, 0)
+
+    def shift_line(row: int, col: int) -> None:
+        line_start = starts[row - 1]
+        if text[line_start : line_start + col].strip(" ") or crossed(line_start):
+            return  # a tab, or an edit running into the line
+        if any(e[0] < line_start + col for e in by_line.get(row - 1, ())):
+            return  # an edit touches the indent
+        for bracket in reversed(stack):
+            if bracket.followed and bracket.col + 1 == col:
+                break
+        else:
+            return
+        column = column_in_output(bracket)
+        if column is None or column == bracket.col or col + column - bracket.col < 0:
+            return
+        moved = column - bracket.col
+        shift[row] = moved
+        if moved > 0:
+            shifts.append((line_start, line_start, -1, " " * moved))
+        else:
+            shifts.append((line_start, line_start - moved, -1, ""))
+
+    def followed(row: int) -> None:
+        for bracket in reversed(stack):
+            if bracket.row != row:
+                break
+            bracket.followed = True
+
+    stack: list[_Bracket] = []
+    shifts: list[_Edit] = []
+    in_fstring = 0
+    last_row = 0
+    for kind, string, (row, col), (end_row, _), _line in tokens:
+        if row > last_row and stack and not in_fstring and kind not in (
+            tokenize.NL, tokenize.NEWLINE
+        ):
+            shift_line(row, col)
+        last_row = end_row
+        if kind == _FSTRING_START:
+            if not in_fstring:
+                followed(row)
+            in_fstring += 1
+        elif kind == _FSTRING_END:
+            in_fstring -= 1
+        elif in_fstring:
+            continue  # a bracket of a replacement field: inside the string
+        elif kind == tokenize.OP and string in _OPENING:
+            followed(row)
+            stack.append(_Bracket(row, col, starts[row - 1] + col))
+        elif kind == tokenize.OP and string in _CLOSING:
+            if stack:
+                stack.pop()
+            followed(row)
+        elif kind not in _NOT_CODE:
+            followed(row)
+    return shifts
+
+
+def _rows_to_realign(source: SourceText, edits: list[_Edit]) -> list[int]:
+    """Cheaply, the rows (1-based) where an edit changes the length of the line
+    before a bracket at column c, and a line soon after is indented by c + 1:
+    nothing else can need a shift (most modules have none of them, and no
+    tokenizer runs for those)."""
+    lines, starts = source.lines, source._starts
+    rows: list[int] = []
+    for start, end, _order, replacement in edits:
+        if end - start == len(replacement) and "\n" not in replacement:
+            continue
+        line = bisect.bisect_right(starts, end) - 1
+        if line >= len(lines) - 1 or (rows and rows[-1] == line + 1):
+            continue
+        after = end - starts[line]
+        columns = {match.start() + 1 for match in _OPENING_AT.finditer(lines[line], after)}
+        if not columns:
+            continue
+        for later in lines[line + 1 : line + 1 + _WINDOW]:
+            if len(later) - len(later.lstrip(" ")) in columns:
+                rows.append(line + 1)
+                break
+    return rows
+
+
+def _logical_lines(source: SourceText, tree: ast.Module,
+                   rows: list[int]) -> list[tuple[int, int]] | None:
+    """For each row, the first and last row of the statement line that holds it
+    (a simple statement, or a compound one's header with its decorators), or
+    None when some row's statement does not start its line (the tokenizer could
+    then begin inside a string)."""
+    regions: list[tuple[int, int]] = []
+    for row in rows:
+        if regions and regions[-1][0] <= row <= regions[-1][1]:
+            continue
+        region = _statement_rows(source, tree.body, row)
+        if region is None:
+            return None
+        regions.append(region)
+    return regions
+
+
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _statement_rows(source: SourceText, body: list[ast.stmt],
+                    row: int) -> tuple[int, int] | None:
+    while True:
+        firsts = [_first_row(statement) for statement in body]
+        index = bisect.bisect_right(firsts, row) - 1
+        if index < 0:
+            return None
+        statement = body[index]
+        first = firsts[index]
+        last = statement.end_lineno or statement.lineno
+        if row > last:
+            return None  # a line between statements: no bracket of ours is there
+        line = source.lines[first - 1]
+        decorators: list[ast.expr] = getattr(statement, "decorator_list", None) or []
+        start_col = decorators[0].col_offset - 1 if decorators else statement.col_offset
+        if line[: len(line) - len(line.lstrip())] != line.encode("utf-8")[:start_col].decode(
+                "utf-8", errors="replace"):
+            return None  # another statement (or a string's end) before it on its line
+        inner = [child for block in _BLOCKS for child in getattr(statement, block, None) or []]
+        if not inner or row < _first_row(inner[0]):
+            header_end = last if not inner else _first_row(inner[0]) - 1
+            return first, max(header_end, row)
+        body = []
+        for block in _BLOCKS:
+            for child in getattr(statement, block, None) or []:
+                if isinstance(child, ast.stmt):
+                    body.append(child)
+                else:  # an except handler or a match case: its own header
+                    header = getattr(child, "lineno", None) or child.pattern.lineno
+                    if header <= row < _first_row(child.body[0]):
+                        return header, _first_row(child.body[0]) - 1
+                    body.extend(child.body)
+        body.sort(key=_first_row)
+
+
+def _first_row(node: ast.AST) -> int:
+    decorators = getattr(node, "decorator_list", None)
+    return decorators[0].lineno if decorators else node.lineno  # type: ignore[attr-defined,no-any-return]
+
+
+def _tokens_of(source: SourceText, first: int, last: int) -> list[tokenize.TokenInfo] | None:
+    """The tokens of rows ``first``..``last`` (a whole logical line), numbered as
+    the module's rows; None when they do not tokenize on their own."""
+    lines = iter(source.lines[first - 1 : last])
+    try:
+        tokens = list(tokenize.generate_tokens(lambda: next(lines, "")))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return [
+        token._replace(start=(token.start[0] + first - 1, token.start[1]),
+                       end=(token.end[0] + first - 1, token.end[1]))
+        for token in tokens
+    ]
 
 
 @dataclass

@@ -85,7 +85,7 @@ class ModuleEditor(ImportSpeller):
         self.graph = planner.graph
         self.module = module
         self.source = SourceText(module.text)
-        self.edits = Edits(self.source)
+        self.edits = Edits(self.source, module.tree)
         self.type_twins = type_twins
         self.needed: set[tuple[str, str | None]] = set()
         self.provided: set[tuple[str, str | None]] = set()

@@ -114,7 +114,7 @@ class Resolver(RenameWalker):
         scan: ModuleScan,
     ) -> None:
         module_name = module_name_for(path)
-        super().__init__(source, Edits(source), renames, module_name)
+        super().__init__(source, Edits(source, tree), renames, module_name)
         self.is_package = is_package_path(path)
         self.path = path
         self.tree = tree

@@ -470,4 +470,10 @@ class SyncWalker(FlavourPlanner):
             missing = [line for line in self.new_imports
                        if not already_imported(self.tree, line)]
             for offset, text in place_imports(self.source, self.tree, missing):
+                deleted = self.edits.deleted_from(offset)
+                if text.endswith("\n\n") and deleted is not None \
+                        and self.source.text[deleted:].startswith(("\n", "\r")):
+                    # Set off from an import that the walk removed, which a
+                    # blank line set off from what follows: one blank line.
+                    text = text[:-1]
                 self.edits.insert(offset, text)
