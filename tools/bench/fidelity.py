@@ -178,11 +178,10 @@ def psycopg(site: Path) -> Project:
                     "aspawn_sync": "spawn_sync"})
     pairs = [(f"psycopg/{name}", f"psycopg/{name[:-9]}.py") for name in files]
     # `if True:  # ASYNC` is psycopg's spelling of ambidex's `if IS_ASYNC:` (its tool reads
-    # the comment); the sources are read with that one substitution (see `measure`).
+    # the comment); ambidex reads it too, so the sources are converted as shipped.
     unasync_renames = {k: v for k, v in renames.items() if "." not in k}
     return Project("psycopg 3.3.9", "psycopg", pairs, renames, unasync_renames,
-                   {"rename_prose": True},
-                   substitute=((r"\bif True:(\s*)# ASYNC:?", r"if IS_ASYNC:\1# ASYNC"),))
+                   {"rename_prose": True})
 
 
 def pymongo(site: Path) -> Project:

@@ -26,13 +26,17 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ._markers import MarkerComment
 
 __all__ = [
     "DEFAULT_FLAGS",
     "Colour",
     "declared_flags",
     "flag_assignment",
+    "flag_test",
     "fold",
     "render",
 ]
@@ -77,6 +81,26 @@ def flag_assignment(statement: ast.stmt, flags: Mapping[str, Colour]) -> ast.Con
     ):
         return value
     return None
+
+
+def flag_test(statement: ast.If, markers: Mapping[int, MarkerComment]) -> ast.expr:
+    """The condition to fold for ``statement``: its test, or ``IS_ASYNC`` /
+    ``not IS_ASYNC`` for psycopg's ``if True:  # ASYNC`` / ``if False:  # ASYNC``.
+
+    psycopg writes its colour flag as a comment on a constant condition (its
+    ``tools/async_to_sync.py`` keeps the ``else:`` of ``if True:  # ASYNC`` in
+    the sync file, the body of ``if False:  # ASYNC``). Left to be read as
+    Python, ``if True:`` would keep the async branch in sync code, silently. The
+    comment is found by the one marker parser (kind ``async-flag``, on the
+    ``if``'s own line); on any other condition it means nothing, as in psycopg.
+    """
+    test = statement.test
+    marker = markers.get(statement.lineno)
+    if (marker is None or marker.kind != "async-flag"
+            or not isinstance(test, ast.Constant) or not isinstance(test.value, bool)):
+        return test
+    flag = ast.Name(id="IS_ASYNC", ctx=ast.Load())
+    return flag if test.value else ast.UnaryOp(op=ast.Not(), operand=flag)
 
 
 def fold(test: ast.expr, values: Mapping[str, bool]) -> bool | ast.expr | None:

@@ -8,6 +8,11 @@ stands on:
 * ``# ambidex: async-only`` -- the mirror image; async -> sync drops it.
 * ``# ambidex: allow-blocking`` -- the lint does not report blocking calls on
   this line (say why after the marker; ``--strict`` asks for a reason).
+* ``# ASYNC`` on ``if True:`` / ``if False:`` -- psycopg's spelling of a colour
+  flag (its ``tools/async_to_sync.py`` reads the comment): ``if True:  # ASYNC``
+  means ``if IS_ASYNC:``, ``if False:  # ASYNC`` means ``if not IS_ASYNC:``. Read
+  here as kind ``async-flag``; :func:`ambidex.codegen._flags.flag_test` turns
+  the ``if``'s test into the flag, so both converters fold it like any flag.
 
 Both converters and the lint read markers through this module, so they agree
 on every spelling: ``#ambidex:sync-only``, ``# ambidex: sync-only (reason)``,
@@ -33,13 +38,17 @@ from ._source import python_tokens
 
 __all__ = ["MarkerComment", "MarkerKind", "colour_marker", "marker_comments"]
 
-MarkerKind = Literal["sync-only", "async-only", "allow-blocking"]
+MarkerKind = Literal["sync-only", "async-only", "allow-blocking", "async-flag"]
 
 _MARKER = re.compile(
     r"#\s*ambidex\s*:\s*(?P<kind>sync-only|async-only|allow-blocking)(?![\w-])(?P<reason>.*)$"
 )
 
-_MAYBE_MARKER = re.compile(r"#\s*ambidex\s*:\s*(?:sync-only|async-only|allow-blocking)(?![\w-])")
+_ASYNC_FLAG = re.compile(r"#\s*ASYNC\b")
+
+_MAYBE_MARKER = re.compile(
+    r"#\s*(?:ambidex\s*:\s*(?:sync-only|async-only|allow-blocking)(?![\w-])|ASYNC\b)"
+)
 """What every marker comment contains, searched in the whole text before the
 tokenizer runs: a text without it has no marker (a generated file names ambidex
 in its header, and tokenizing it just to find none cost the port a third of a
@@ -63,7 +72,7 @@ def marker_comments(text: str) -> dict[int, MarkerComment]:
     Text that does not tokenize has no markers: the converters and the lint
     report the syntax error themselves.
     """
-    if "ambidex" not in text or _MAYBE_MARKER.search(text) is None:
+    if ("ambidex" not in text and "ASYNC" not in text) or _MAYBE_MARKER.search(text) is None:
         return {}
     found: dict[int, MarkerComment] = {}
     try:
@@ -72,6 +81,9 @@ def marker_comments(text: str) -> dict[int, MarkerComment]:
                 continue
             match = _MARKER.search(token.string)
             if match is None:
+                if _ASYNC_FLAG.match(token.string):
+                    line, col = token.start
+                    found.setdefault(line, MarkerComment(line, col + 1, "async-flag", ""))
                 continue
             line, col = token.start
             kind: MarkerKind = match.group("kind")  # type: ignore[assignment]
@@ -92,6 +104,6 @@ def colour_marker(
     decorators: list[ast.expr] = getattr(statement, "decorator_list", None) or []
     for line in sorted({statement.lineno, *(d.lineno for d in decorators)}):
         marker = markers.get(line)
-        if marker is not None and marker.kind != "allow-blocking":
+        if marker is not None and marker.kind in ("sync-only", "async-only"):
             return marker.kind
     return None

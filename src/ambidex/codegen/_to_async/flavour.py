@@ -22,6 +22,7 @@ from ambidex.codegen._flags import (
     DEFAULT_FLAGS,
     Colour,
     flag_assignment,
+    flag_test,
     fold,
     originals,
     render,
@@ -58,7 +59,7 @@ def markers_applied(
     parsed again from their new lines: the same tree as parsing the whole
     text returned, node for node and position for position.
     """
-    if "sync-only" not in text and not any(flag in text for flag in flags):
+    if "sync-only" not in text and "ASYNC" not in text and not any(flag in text for flag in flags):
         return text, None
     values = values_in(flags, "async")
     try:
@@ -123,7 +124,7 @@ def markers_applied(
                     lines[constant.lineno - 1] = line[:col] + str(value) + line[col + len(old) :]
                     touch(node)
                 continue
-            folded = fold(node.test, values) if isinstance(node, ast.If) else None
+            folded = fold(flag_test(node, markers), values) if isinstance(node, ast.If) else None
             if isinstance(node, ast.If) and folded is not None and not isinstance(folded, bool):
                 test = node.test
                 if test.lineno == test.end_lineno:  # one line: the rest of the condition stays

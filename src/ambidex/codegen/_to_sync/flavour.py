@@ -18,6 +18,7 @@ from ambidex.codegen._flags import (
     DEFAULT_FLAGS,
     Colour,
     flag_assignment,
+    flag_test,
     fold,
     originals,
     render,
@@ -104,7 +105,7 @@ class FlavourPlanner(Resolver):
                 if constant.value is not value:
                     self.edits.replace_node(constant, str(value))
         text = self.source.text
-        if "ambidex" in text or any(flag in text for flag in self.flags):
+        if "ambidex" in text or "ASYNC" in text or any(flag in text for flag in self.flags):
             self._plan_body(self.tree.body)
 
     def _is_elif(self, statement: ast.If) -> bool:
@@ -112,14 +113,21 @@ class FlavourPlanner(Resolver):
         return self.source.text.startswith("elif", offset)
 
     def _pragma(self, statement: ast.stmt) -> str | None:
+        return colour_marker(self._all_markers(), statement)
+
+    def _all_markers(self) -> dict[int, MarkerComment]:
         if self._markers is None:
             self._markers = marker_comments(self.source.text)
-        return colour_marker(self._markers, statement)
+        return self._markers
+
+    def _test(self, statement: ast.If) -> ast.expr:
+        """The condition the flags fold (psycopg's ``if True:  # ASYNC`` is a flag)."""
+        return flag_test(statement, self._all_markers())
 
     def _plan_body(self, body: list[ast.stmt]) -> None:
         removed = 0
         for statement in body:
-            folded = fold(statement.test, self.values) \
+            folded = fold(self._test(statement), self.values) \
                 if isinstance(statement, ast.If) else None
             if isinstance(statement, ast.If) and self._is_elif(statement):
                 if self._pragma(statement) == "async-only":
@@ -134,7 +142,7 @@ class FlavourPlanner(Resolver):
                 removed += 1
                 continue
             if folded is not None and isinstance(statement, ast.If):
-                before = fold(statement.test, self.source_values)
+                before = fold(self._test(statement), self.source_values)
                 if not isinstance(folded, bool):
                     # Flags folded out of the condition; the rest of it stays.
                     self.plan.conditions.append((statement.test, folded))
@@ -175,7 +183,7 @@ class FlavourPlanner(Resolver):
         True: the clause becomes the chain's ``else:`` (what followed it goes).
         False: the clause goes, and what followed it (``else:`` / ``elif``) moves up.
         """
-        before = fold(statement.test, self.source_values)
+        before = fold(self._test(statement), self.source_values)
         keep = statement.body if folded else statement.orelse
         discard = statement.orelse if folded else statement.body
         if isinstance(before, bool) and before is not folded:
