@@ -108,3 +108,46 @@ def test_with_strict_a_warning_that_the_output_may_be_wrong_refuses_the_port(
     assert [line.startswith(source.as_posix()) for line in lines] == [True], err
     assert not lines[0].endswith("(warning)"), err
     assert not out.exists()
+
+
+RETURNS_A_COROUTINE = textwrap.dedent(
+    """\
+    import asyncio
+
+
+    async def fetch() -> int:
+        await asyncio.sleep(0)
+        return 1
+
+
+    def later():
+        return fetch()
+
+
+    async def main() -> int:
+        f = lambda: fetch()
+        return await later() + await f()
+    """
+)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_towards_sync_a_coroutine_returned_unawaited_is_a_warning_and_with_strict_an_error(
+    strict: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The sync twin runs the call where the coroutine was made, not where it
+    # was awaited: the same result here, not if the caller awaits it later.
+    source = tmp_path / "_async" / "m.py"
+    source.parent.mkdir()
+    source.write_text(RETURNS_A_COROUTINE)
+    out = tmp_path / "_sync" / "m.py"
+    argv = ["port", "--to", "sync", *(["--strict"] if strict else []), str(source), "-o", str(out)]
+    assert cli.main(argv) == (1 if strict else 0)
+    err = capsys.readouterr().err.splitlines()
+    suffix = "" if strict else " (warning)"
+    assert err == [
+        f"{source.as_posix()}:{line}: returns the coroutine of fetch() without awaiting it: the "
+        f"sync version runs the call here and returns its result{suffix}"
+        for line in ("10:12", "14:17")
+    ]
+    assert out.exists() is not strict
