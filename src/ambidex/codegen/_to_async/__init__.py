@@ -75,6 +75,7 @@ from ambidex.codegen._to_async.edit import ModuleEditor, type_twins
 from ambidex.codegen._to_async.finish import drop_unused_imports, rename
 from ambidex.codegen._to_async.flavour import DROPPED, markers_applied
 from ambidex.codegen._to_async.plan import Planner
+from ambidex.codegen._to_async.toplevel import module_level_unawaited
 
 __all__ = ["to_async"]
 
@@ -297,6 +298,7 @@ def verify(
         build(outputs, side, trees=trees, lazy=True), side, kinds=(CallKind.CALL,)
     )
     found = find_unawaited(outputs, table, async_names=names, graph=graph)
+    found += module_level_unawaited(graph)  # what no function holds (toplevel.py)
     mappers: dict[str, Callable[[int], int]] = {}
     diagnostics = []
     for f in found:
