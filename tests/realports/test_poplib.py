@@ -72,6 +72,10 @@ def test_ported_poplib_lists_retrieves_and_deletes_mail_without_blocking_the_loo
 ) -> None:
     ported, messages = port_stdlib(poplib, tmp_path, "--defer-init-io")
     assert any("moved into POP3.__aenter__" in m for m in messages), messages
+    demo = [m for m in messages if 'in the `if __name__ == "__main__":` block' in m]
+    assert [m.split("`")[1] for m in demo] == [
+        "a.user(...)", "a.pass_(...)", "a.list()", "a.stat()", "a.retr(...)", "a.quit()",
+    ], messages
 
     async def main() -> None:
         server = await asyncio.start_server(pop3_responder, "127.0.0.1", 0)
