@@ -456,6 +456,15 @@ def test_commands_of_any_length_encode_the_same_on_the_fast_path(count: int) -> 
     assert encode_command(tuple(command)) == _encode_any(command)
 
 
+@pytest.mark.parametrize("size", [0, 1, 1023, 1024, 5000])
+def test_a_name_and_a_key_of_any_size_encode_the_same_on_the_fast_path(size: int) -> None:
+    from examples.resp.protocol import _encode_any
+
+    for command in (("GET", "k" * size), ("X" * size, "k"), ("GET", "é" * size)):
+        assert encode_command(command) == _encode_any(command)
+        assert encode_command(list(command)) == _encode_any(command)
+
+
 _ARG = st.one_of(st.binary(max_size=300), st.text(max_size=100), st.integers(),
                  st.floats(allow_nan=False), st.binary(max_size=20).map(bytearray))
 
