@@ -7,7 +7,8 @@ inheritance clients use); an attribute (``self.x = ...`` anywhere in the
 class) is typed from the first binding that tells, in the class, its bases,
 or -- set only by subclasses -- its analysed subclasses. ``self.m()`` may run
 an override of ``m``: :meth:`_Classes.overrides` lists them, which is how a
-subclass's method shares the colour of the one it replaces.
+subclass's method shares the colour of the one it replaces, and
+:meth:`_Classes.dispatch` every ``m`` the instance's class may have.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class _Classes:
 
     _overrides: dict[str, list[Class]] | None
     """Analysed subclasses by base class key, found on the first question."""
+    _dispatch: dict[tuple[str, str], list[Function]]
+    """:meth:`dispatch`'s answers, by (class key, method name)."""
 
     def bases(self: _Resolving, cls: Class) -> list[Class]:
         if cls._bases is None:
@@ -92,6 +95,30 @@ class _Classes:
         return [
             sub.methods[name] for sub in self._overrides.get(cls.key, ()) if name in sub.methods
         ]
+
+    def subclasses(self: _Resolving, cls: Class) -> list[Class]:
+        """The analysed classes that have ``cls`` among their bases, at any depth."""
+        if self._overrides is None:
+            self.overrides(cls, "")
+        assert self._overrides is not None
+        return self._overrides.get(cls.key, [])
+
+    def dispatch(self: _Resolving, cls: Class, name: str) -> list[Function]:
+        """Every method ``name`` that ``self.name()`` in ``cls`` may run: the
+        one ``cls`` has, and the one each analysed subclass has -- its own
+        override, or what it inherits, from a sibling base too (a mixin
+        calling what the class it is mixed into supplies). In the order of
+        the classes; each once."""
+        key = (cls.key, name)
+        found = self._dispatch.get(key)
+        if found is None:
+            found = []
+            for klass in (cls, *self.subclasses(cls)):
+                method = self.method(klass, name)
+                if method is not None and method not in found:
+                    found.append(method)
+            self._dispatch[key] = found
+        return found
 
     def entered(self: _Resolving, type_: str) -> _Val:
         """What ``with x as y`` binds to y: ``__enter__``'s annotation, else x itself."""

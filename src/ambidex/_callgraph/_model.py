@@ -160,9 +160,15 @@ class Call:
     for an attribute called that is not a method (``self._factory()``)."""
     overrides: tuple[Function, ...] = ()
     """For ``self.m()`` (any call of a method through an instance): the
-    analysed subclasses' overrides of ``m``, which may be what runs. The
-    generator colours them with the callee (:attr:`runs`); the lint, which
-    reports paths that surely run, looks at ``callees`` only."""
+    analysed subclasses' methods ``m`` (their overrides, or what they inherit
+    from another base), which may be what runs. The generator colours them
+    with the callee (:attr:`runs`); the lint follows them for a call on
+    ``self``/``cls`` (:attr:`through_self`), where the instance's class may be
+    any subclass, and not for an object of a known class."""
+    through_self: bool = False
+    """``self.m()``/``cls.m()`` in a method of the class (or a function nested
+    in one): the instance may be of any analysed subclass, so every one of
+    :attr:`runs` may be what runs (the lint follows them all)."""
     argument_of: ast.Call | None = None
     """For a reference passed as an argument: the call it is passed to."""
     passed_to: tuple[Function, str] | None = None
@@ -212,6 +218,10 @@ class Evaluator(Protocol):
     def mro(self, cls: Class) -> Iterator[Class]: ...
 
     def overrides(self, cls: Class, name: str) -> list[Function]: ...
+
+    def dispatch(self, cls: Class, name: str) -> list[Function]: ...
+
+    def subclasses(self, cls: Class) -> list[Class]: ...
 
     def returned(self, function: Function) -> _Val | None: ...
 

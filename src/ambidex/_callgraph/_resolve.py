@@ -75,6 +75,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         self._busy: set[int] = set()
         self._returns: dict[str, _Val | None] = {}
         self._overrides: dict[str, list[Class]] | None = None
+        self._dispatch: dict[tuple[str, str], list[Function]] = {}
         self._adders: dict[tuple[str, str], list[tuple[Function, ast.expr]]] | None = None
         # Every call site that passes something, for typing an unannotated
         # parameter from its arguments (a call without arguments tells no
@@ -106,6 +107,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         self._evals = {}
         self._returns = {}
         self._overrides = None
+        self._dispatch = {}
         self._adders = None
         self._sites = []
         self._sites_by_callee = None
@@ -176,22 +178,40 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
                     if first is not None and first.instance == rule.match_arg:
                         call.rule, call.name = rule, rule.sync
                         break
+            own = self.own_class(fn, node.func)
+            if own is not None:
+                # self.m() / cls.m(): the instance may be of any analysed subclass.
+                assert isinstance(node.func, ast.Attribute)
+                call.through_self = True
+                if (
+                    callee is None
+                    and not call.callees
+                    and call.rule is None
+                    and not any(node.func.attr in c.attrs for c in self.mro(own))
+                ):
+                    # m is not the class's: each subclass's own or inherited one
+                    # (a mixin calling what a sibling base supplies).
+                    runs = self.dispatch(own, node.func.attr)
+                    if runs:
+                        call.name = f"{own.dotted}.{node.func.attr}"
+                        call.overrides = tuple(runs)
             if (
-                call.callees
-                and receiver is not None
-                and receiver in self.classes
-                and callee is not None
+                callee is not None
                 and callee.function is not None
                 and callee.function.cls is not None
+                and call.callees
             ):
-                # self.m() may run an override of m in a subclass: all are callees.
-                extra = [
-                    m
-                    for m in self.overrides(self.classes[receiver], callee.function.name)
-                    if m is not callee.function
-                ]
-                call.overrides = tuple(extra)
-            if not call.callees and call.rule is None:
+                cls = own
+                if cls is None and receiver is not None:
+                    cls = self.classes.get(receiver)
+                if cls is not None:
+                    # self.m() may run an override of m in a subclass: all are callees.
+                    call.overrides = tuple(
+                        m
+                        for m in self.dispatch(cls, callee.function.name)
+                        if m is not callee.function
+                    )
+            if not call.callees and not call.overrides and call.rule is None:
                 call.slot = self.slot(fn, node.func)
             return call
         if pending.kind is CallKind.REF:
@@ -234,7 +254,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
             callee = self.eval(iterated.func, fn)
             if callee is not None and callee.function is not None:
                 if callee.function.is_generator:
-                    return Call(
+                    loop = Call(
                         CallKind.FOR,
                         node,
                         fn,
@@ -244,12 +264,40 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
                         (callee.function,),
                         common=common,
                     )
+                    own = self.own_class(fn, iterated.func)
+                    if own is not None and callee.function.cls is not None:
+                        # for x in self.items(): any subclass's items() may run.
+                        loop.through_self = True
+                        loop.overrides = tuple(
+                            m
+                            for m in self.dispatch(own, callee.function.name)
+                            if m is not callee.function
+                        )
+                    return loop
         value = self.eval(iterated, fn)
         if value is None or value.instance is None:
             return None
         return self.protocol(
             fn, CallKind.FOR, node, iterated, value.instance, ("__iter__", "__next__"), common
         )
+
+    @staticmethod
+    def own_class(fn: Function, func: ast.expr) -> Class | None:
+        """The class of ``self``/``cls`` when ``func`` is ``self.m``/``cls.m``
+        in a method of it (or in a function nested in one), else None."""
+        if not isinstance(func, ast.Attribute) or not isinstance(func.value, ast.Name):
+            return None
+        name = func.value.id
+        scope: Function | None = fn
+        while scope is not None:
+            bindings = scope.locals.get(name)
+            if bindings is not None:
+                first = bindings[0]
+                if first.kind in ("self", "cls") and first.scope is scope:
+                    return first.cls
+                return None
+            scope = scope.parent
+        return None
 
     def protocol(
         self,

@@ -69,6 +69,7 @@ from ambidex._callgraph import (
     Call,
     CallGraph,
     CallKind,
+    Class,
     Function,
     resolve_again,
 )
@@ -249,20 +250,81 @@ class _Linter:
         return name, rule.advice()
 
     def edges(self, call: Call) -> Iterable[Function]:
+        """The sync functions ``call`` may run: its callees, what was handed
+        to the slot it calls through, and -- for ``self.m()``/``cls.m()``,
+        whose instance may be of any analysed subclass -- every override."""
         if call.kind is CallKind.REF or call.offloaded or call.type_checking:
             return ()
-        callees = call.callees
+        callees = call.runs if call.through_self else call.callees
         if call.slot is not None:
             callees = (*callees, *self.handed.get(call.slot, ()))
         return (c for c in callees if not c.is_async)
 
+    def dispatched_edges(
+        self, call: Call, bound: Class | None
+    ) -> Iterable[tuple[Function, Class | None]]:
+        """:meth:`edges`, each with the class its ``self`` is known to be an
+        instance of (None: any subclass of its own class).
+
+        In a chain ``AsyncClient.get() -> Commands.get() -> self._call()``,
+        ``self`` is an ``AsyncClient`` all along: the mixin's ``self._call()``
+        runs ``AsyncClient._call`` (or an override below it), never the sync
+        ``Client._call`` that the mixin's other subclass has. So a call on
+        ``self`` in a function reached that way runs what ``bound`` and its
+        subclasses have, and the callee keeps the narrower class.
+        """
+        if not call.through_self:
+            return ((callee, None) for callee in self.edges(call))
+        resolver = self.graph.resolver
+        name = _called_name(call)
+        runs: Iterable[Function] = call.runs
+        if bound is not None and name is not None:
+            runs = resolver.dispatch(bound, name)
+        found: list[tuple[Function, Class | None]] = []
+        for callee in runs:
+            if callee.is_async:
+                continue
+            own = callee.cls
+            narrower = bound if bound is not None else _self_class(call.caller)
+            if (
+                own is None
+                or narrower is None
+                or narrower is own
+                # Every subclass of `own` is `narrower` or below it: nothing to narrow.
+                or len(resolver.subclasses(own)) == len(resolver.subclasses(narrower)) + 1
+                or own not in resolver.mro(narrower)
+            ):
+                # (Defined below `narrower`: self is one of the callee's class.)
+                found.append((callee, None))
+            else:
+                found.append((callee, narrower))  # inherited: self is still a `narrower`
+        if call.slot is not None:
+            found.extend((c, None) for c in self.handed.get(call.slot, ()) if not c.is_async)
+        return found
+
+    @staticmethod
+    def through_override(call: Call, callee: Function) -> str | None:
+        """How the finding says that ``call`` reached ``callee`` as an
+        override (a subclass's method a call on ``self`` may run), else None."""
+        if not call.through_self or callee in call.callees:
+            return None
+        where = f"{call.caller.module.path}:{call.line}:{call.col + 1}"
+        return f"the override {callee.display} of `{_called_spelling(call)}()` at {where}"
+
     def findings(self) -> list[Finding]:
         roots = [f for f in self.graph.functions.values() if f.is_async]
-        seen: set[str] = {f.key for f in roots}
-        queue: deque[tuple[Function, tuple[Function, ...]]] = deque((f, (f,)) for f in roots)
+        # A function is visited once per class its `self` is known to be
+        # (None: its own class, the usual case; see dispatched_edges).
+        seen: set[tuple[str, str | None]] = {(f.key, None) for f in roots}
+        # Each function with its chain from a coroutine, and the overrides
+        # that chain went through (said in the finding: the base's code calls
+        # a name, and the reader must see which subclass's method blocks).
+        queue: deque[
+            tuple[Function, Class | None, tuple[Function, ...], tuple[str, ...]]
+        ] = deque((f, None, (f,), ()) for f in roots)
         reported: dict[tuple[str, int, int], Finding] = {}
         while queue:
-            function, chain = queue.popleft()
+            function, bound, chain, through = queue.popleft()
             for call in self.graph.calls_of(function):
                 name = self.blocking_name(call)
                 if name is not None:
@@ -270,19 +332,29 @@ class _Linter:
                     if where not in reported:
                         what, fix = self.describe(call, name)
                         path = " -> ".join(f.display for f in chain)
+                        via = "".join(f"; through {step}" for step in through)
                         reported[where] = Finding(
                             function.module.path,
                             call.line,
                             call.col + 1,
                             BLOCKING,
-                            f"{what} blocks the event loop; reached from {path}; {fix}",
+                            f"{what} blocks the event loop; reached from {path}{via}; {fix}",
                             chain=tuple(f.display for f in chain),
                             fix=fix,
                         )
-                for callee in self.edges(call):
-                    if callee.key not in seen:
-                        seen.add(callee.key)
-                        queue.append((callee, (*chain, callee)))
+                for callee, narrower in self.dispatched_edges(call, bound):
+                    state = (callee.key, narrower.key if narrower is not None else None)
+                    if state not in seen:
+                        seen.add(state)
+                        step = self.through_override(call, callee)
+                        queue.append(
+                            (
+                                callee,
+                                narrower,
+                                (*chain, callee),
+                                (*through, step) if step else through,
+                            )
+                        )
         return list(reported.values())
 
     def reaches_blocking(self, function: Function) -> bool:
@@ -327,6 +399,35 @@ class _Linter:
                 )
             )
         return found
+
+
+def _self_class(function: Function) -> Class | None:
+    """The class whose ``self`` a function (or the method it is nested in) has."""
+    scope: Function | None = function
+    while scope is not None:
+        if scope.cls is not None:
+            return scope.cls
+        scope = scope.parent
+    return None
+
+
+def _called_attribute(call: Call) -> ast.Attribute | None:
+    """``self.m`` of a call on ``self`` (``self.m()``, ``for _ in self.m()``)."""
+    node = call.node
+    target = node.iter if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)) else node
+    if isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute):
+        return target.func
+    return None
+
+
+def _called_name(call: Call) -> str | None:
+    attribute = _called_attribute(call)
+    return attribute.attr if attribute is not None else None
+
+
+def _called_spelling(call: Call) -> str:
+    attribute = _called_attribute(call)
+    return dotted_spelling(attribute) if attribute is not None else "?"
 
 
 def _is_offload_await(node: ast.Await) -> bool:

@@ -164,14 +164,7 @@ class ProcessPool(BoundedPool):
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._bind(loop)
-        future: asyncio.Future[T] = loop.create_future()
-        job = Job(functools.partial(fn, *args, **kwargs), future, self._inboxes.get(loop), None)
-        self._submit(job)
-        try:
-            return await future
-        except BaseException:
-            self._abandon(job)
-            raise
+        return await self._run(functools.partial(fn, *args, **kwargs))
 
     async def close(self, *, wait: bool = True) -> None:
         """Stop taking work. Callers still waiting for a worker get

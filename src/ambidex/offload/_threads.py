@@ -64,7 +64,7 @@ class ThreadPool(BoundedPool):
     def _submit(self, job: Job) -> None:
         thread = None
         wake = None
-        with self._lock:
+        with self._lock:  # ambidex: allow-blocking held briefly, never across I/O
             self._refuse_if_closed()
             self._queue.append(job)
             if self._idle:
@@ -120,7 +120,7 @@ class ThreadPool(BoundedPool):
             done, job, fn = job, None, None
 
     def _shutdown(self) -> None:
-        with self._lock:
+        with self._lock:  # ambidex: allow-blocking held briefly, never across I/O
             idle, self._idle = self._idle, []
         for wake in idle:
             wake.release()

@@ -111,6 +111,8 @@ class Planner:
         self.acquired_locks: set[tuple[str, str, str]] = set()
         self.sync_locks: set[tuple[str, str, str]] = set()
         """Locks that stay threading locks: no block they guard awaits."""
+        self.unlike_said: set[tuple[str, int, str]] = set()
+        """(path, line, function key) of the generator-or-not refusals said."""
         self.awaited_sites: set[int] = set()
         """ids of calls of handed-over callables that went async (``await factory()``)."""
         for call in graph.iter_calls():
@@ -443,19 +445,54 @@ class Planner:
                 if call.kind is CallKind.CALL and callee.is_generator:
                     continue  # calling an async generator does not await; iterating it does
                 self.mark(call.caller, Reason(call, callee, ""), work)
-                if call.kind is CallKind.CALL:
-                    # The site awaits whichever callee runs (an override, a method
-                    # getattr picks): all of them must be awaitable.
+                if call.kind is CallKind.CALL or (
+                    call.kind is CallKind.FOR and callee.is_generator
+                ):
+                    # The site awaits (or iterates with `async for`) whichever
+                    # callee runs (an override, a method getattr picks): all of
+                    # them must become async, and all of one kind. (A `for` over
+                    # an object runs __iter__ and __next__, both: not alternatives.)
                     for other in call.runs:
-                        if other is not callee and not other.is_generator:
+                        if other is callee:
+                            continue
+                        if other.is_generator == callee.is_generator:
                             self.mark(other, Reason(call, callee, ""), work)
+                        elif self.first_unlike(call.caller.module.path, call.line, other):
+                            self.error_at(call, self.unlike(callee, other))
             if callee.cls is not None and not callee.name.startswith("__"):
                 # An override that awaits makes the method it overrides async (its
                 # callers await it), and every other override of it.
                 for other in self.graph.same_method_elsewhere(callee):
-                    if not other.is_generator:
+                    if other.is_generator == callee.is_generator:
                         self.mark(other, self.reasons.get(callee.key) or next(
                             iter(self.reasons.values())), work)
+                    elif self.first_unlike(other.module.path, other.line, other):
+                        node = other.node
+                        self.diagnostics.append(
+                            Diagnostic(other.module.path, node.lineno, node.col_offset + 1,
+                                       self.unlike(callee, other))
+                        )
+
+    def first_unlike(self, path: str, line: int, other: Function) -> bool:
+        """Whether ``other``'s kind was not yet said at this line (once is enough)."""
+        said = (path, line, other.key)
+        if said in self.unlike_said:
+            return False
+        self.unlike_said.add(said)
+        return True
+
+    def unlike(self, callee: Function, other: Function) -> str:
+        """Why ``other`` cannot take ``callee``'s new colour: one is a
+        generator and the other is not (a call through the base either awaits
+        what it gets or iterates it with ``async for``, never both)."""
+        generator, plain = (callee, other) if callee.is_generator else (other, callee)
+        return (
+            f"{callee.display} becomes async (it awaits {self.bottom(callee.key)}) and "
+            f"{other.display} is the same method for another class, but "
+            f"{generator.display} is a generator and {plain.display} is not: a call that "
+            "may run either would have to both await it and iterate it with `async for`; "
+            "make them the same kind of function"
+        )
 
     def mark(self, function: Function, reason: Reason, work: deque[Function]) -> None:
         if function.key in self.reasons or function.is_async:

@@ -1,0 +1,218 @@
+"""sync -> async through ``self.m()``: a base method runs its subclasses' overrides.
+
+When one subclass's override of ``m`` must await, every ``self.m()`` that may
+run it must await it, so the base method that calls it becomes async, and so
+does each of its callers, up the graph. An override that does not block is
+made ``async def`` too, as a person porting by hand would: the base method
+awaits whichever override runs, so they all keep one colour. Where that
+cannot be done (a caller that cannot be async), the port refuses with the
+location; it never awaits one colour's method and not the other's.
+
+Each output here is run, for every subclass, with never-awaited coroutines
+as errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+
+from ambidex._rules import DEFAULT_TABLE
+from ambidex.codegen._to_async import to_async
+
+
+def port(source: str) -> tuple[str, list[str], list[str]]:
+    """The output (empty when refused), the errors and the warnings."""
+    result = to_async({"client.py": textwrap.dedent(source)}, table=DEFAULT_TABLE, renames={})
+    errors = [str(d) for d in result.diagnostics if d.error]
+    warnings = [str(d) for d in result.diagnostics if not d.error]
+    output = "" if result.failed else result.outputs.get("client.py", "")
+    return output, errors, warnings
+
+
+def run(output: str, expression: str) -> object:
+    """``await <expression>`` in the ported module's namespace."""
+    namespace: dict[str, object] = {}
+    exec(compile(output, "client.py", "exec"), namespace)
+    runner = eval(f"lambda: {expression}", namespace)
+
+    async def main() -> object:
+        return await runner()
+
+    return asyncio.run(main())
+
+
+def test_one_override_that_blocks_makes_the_base_method_its_siblings_and_callers_async() -> None:
+    out, errors, warnings = port(
+        """\
+        import time
+
+
+        class Pool:
+            def run(self, job):
+                return self._submit(job)
+
+            def _submit(self, job):
+                raise NotImplementedError
+
+
+        class SleepyPool(Pool):
+            def _submit(self, job):
+                time.sleep(0)
+                return job()
+
+
+        class QuickPool(Pool):
+            def _submit(self, job):
+                return job()
+
+
+        def run_both(job):
+            return SleepyPool().run(job) + QuickPool().run(job)
+        """
+    )
+    assert (errors, warnings) == ([], [])
+    assert "        return await self._submit(job)" in out
+    assert "class QuickPool(Pool):\n    async def _submit(self, job):" in out
+    assert "    return await SleepyPool().run(job) + await QuickPool().run(job)" in out
+    assert run(out, "run_both(lambda: 1)") == 2
+
+
+def test_a_mixins_self_call_awaits_the_method_a_sibling_base_supplies() -> None:
+    out, errors, warnings = port(
+        """\
+        import time
+
+
+        class Retrying:
+            def fetch_twice(self):
+                self.fetch()
+                return self.fetch()
+
+
+        class Http:
+            def fetch(self):
+                time.sleep(0)
+                return "body"
+
+
+        class Client(Retrying, Http):
+            pass
+        """
+    )
+    assert (errors, warnings) == ([], [])
+    assert "    async def fetch_twice(self):\n        await self.fetch()" in out
+    assert run(out, "Client().fetch_twice()") == "body"
+
+
+def test_cls_in_a_classmethod_awaits_a_subclasses_classmethod_that_became_async() -> None:
+    out, errors, _ = port(
+        """\
+        import time
+
+
+        class Config:
+            @classmethod
+            def load(cls):
+                return cls.read()
+
+            @classmethod
+            def read(cls):
+                return {}
+
+
+        class FileConfig(Config):
+            @classmethod
+            def read(cls):
+                time.sleep(0)
+                return {"from": "file"}
+        """
+    )
+    assert errors == []
+    assert "        return await cls.read()" in out
+    assert run(out, "FileConfig.load()") == {"from": "file"}
+    assert run(out, "Config.load()") == {}
+
+
+def test_a_base_loop_over_self_items_becomes_async_for_with_every_override() -> None:
+    out, errors, _ = port(
+        """\
+        import time
+
+
+        class Feed:
+            def total(self):
+                n = 0
+                for x in self.items():
+                    n += x
+                return n
+
+            def items(self):
+                yield 1
+
+
+        class SlowFeed(Feed):
+            def items(self):
+                time.sleep(0)
+                yield 2
+        """
+    )
+    assert errors == []
+    assert "        async for x in self.items():" in out
+    assert "    async def items(self):\n        yield 1" in out
+    assert run(out, "SlowFeed().total()") == 2
+    assert run(out, "Feed().total()") == 1
+
+
+def test_an_override_that_blocks_under_a_base_init_is_refused_at_the_init() -> None:
+    out, errors, _ = port(
+        """\
+        import time
+
+
+        class Base:
+            def __init__(self):
+                self._setup()
+
+            def _setup(self):
+                pass
+
+
+        class Slow(Base):
+            def _setup(self):
+                time.sleep(0)
+        """
+    )
+    assert out == ""
+    assert any(e.startswith("client.py:5:5: Base.__init__() would have to await") for e in errors)
+
+
+def test_an_override_that_blocks_where_its_generator_sibling_is_awaited_is_refused() -> None:
+    # One override returns a value, another is a generator: no one colour fits
+    # both, since a call site either awaits what it gets or iterates it.
+    out, errors, _ = port(
+        """\
+        import time
+
+
+        class Source:
+            def read(self):
+                return self.chunk()
+
+            def chunk(self):
+                return b""
+
+
+        class Streamed(Source):
+            def chunk(self):
+                yield b"x"
+
+
+        class Slow(Source):
+            def chunk(self):
+                time.sleep(0)
+                return b"y"
+        """
+    )
+    assert out == ""
+    assert errors, "expected a located refusal"
