@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 import ambidex.io
 from ambidex.io import AsyncStream, Stream, _accelerate
 from ambidex.io._accelerate import accelerate, pure_methods
+from ambidex.io._backends._sync import SocketReader
 
 from .test_socket_reader import TIMEOUT, ChunkSocket, PureStream, split
 
@@ -151,6 +152,81 @@ def test_the_c_reads_and_the_pure_reads_agree_on_any_arguments(body, cuts, stall
             how, separator, limit, n
         )
     assert fast._buffered() == pure._buffered()
+
+
+def swap_reader(s: Stream, chunks: list[object]) -> None:
+    """What start_tls does: a new reader (here over new bytes) for the same stream."""
+    s._reader = SocketReader(ChunkSocket(chunks), owner=s)  # type: ignore[arg-type]
+
+
+def test_a_new_reader_retires_the_door_the_c_reads_remembered():
+    for cls in (Stream, PureStream):
+        s = cls(ChunkSocket([b"old\nold\n1234"]))  # type: ignore[arg-type]
+        assert s.read_until(b"\n") == b"old\n" and s.read_exactly(2) == b"ol"
+        old = s._reader  # kept alive, and its door with it
+        swap_reader(s, [b"new\n5678"])
+        assert s.read_until(b"\n") == b"new\n" and s.read_exactly(4) == b"5678"
+        if accelerated(cls):
+            assert s._door is not None and s._door.serves(s)
+            assert old._door is not None and not old._door.serves(s)
+
+
+def test_the_c_reads_keep_no_stream_alive():
+    import weakref
+
+    s = Stream(ChunkSocket([b"one\n1234"]))  # type: ignore[arg-type]
+    assert s.read_until(b"\n") == b"one\n" and s.read_exactly(4) == b"1234"
+    gone = weakref.ref(s)
+    del s  # the C reads remember its door without holding it: freed at once
+    assert gone() is None
+    # Streams made and dropped one after another (an address may come back):
+    # each reads its own bytes.
+    for i in range(50):
+        t = Stream(ChunkSocket([b"%d\n" % i]))  # type: ignore[arg-type]
+        assert t.read_until(b"\n") == b"%d\n" % i
+        del t
+
+
+STEPS = ["until", "exactly", "timeout", "swap", "new", "close"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    bodies=st.lists(st.lists(st.sampled_from(PIECES), max_size=12), min_size=3, max_size=3),
+    steps=st.lists(
+        st.tuples(st.integers(0, 2), st.sampled_from(STEPS), st.sampled_from(PIECES)),
+        min_size=1, max_size=30,
+    ),
+)
+def test_the_c_reads_serve_each_stream_its_own_bytes_when_calls_alternate(bodies, steps):
+    """Reads alternate over three streams (the C reads remember the last one's
+    door) while their doors open and shut, readers are replaced, streams are
+    dropped and made anew and closed: every answer is the pure methods'."""
+    def make(cls: type[Stream], body: list[bytes]) -> Stream:
+        return cls(ChunkSocket(split(b"".join(body), [3, 7], [])))  # type: ignore[arg-type]
+
+    fast = [make(Stream, body) for body in bodies]
+    pure = [make(PureStream, body) for body in bodies]
+    for i, step, piece in steps:
+        answers = []
+        for streams, cls in ((fast, Stream), (pure, PureStream)):
+            s = streams[i]
+            if step == "until":
+                answers.append(outcome(s, "until", b"\n", 8, 0))
+            elif step == "exactly":
+                answers.append(outcome(s, "exactly", b"\n", 8, len(piece)))
+            elif step == "timeout":
+                answers.append(outcome(s, "timeout", b"\n", 8, 0))
+            elif step == "swap":
+                swap_reader(s, [piece * 3])
+            elif step == "new":
+                streams[i] = make(cls, [piece, b"\n"])
+            else:
+                s.close()
+        assert len(answers) in (0, 2) and (not answers or answers[0] == answers[1]), (i, step)
+    assert [s._buffered() if not s._closed else -1 for s in fast] == [
+        s._buffered() if not s._closed else -1 for s in pure
+    ]
 
 
 def test_a_timeout_inside_the_c_read_consumes_nothing():

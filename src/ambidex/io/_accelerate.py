@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["accelerate", "accelerated", "pure_methods", "source_hash"]
+__all__ = ["accelerate", "accelerated", "new_door", "pure_methods", "source_hash"]
 
 # What FastRead wraps: method name -> the C kind (see _speedups.c).
 _KINDS = {"read_until": 0, "read_exactly": 1}
@@ -47,6 +47,20 @@ def _load() -> Any:
     if source.exists() and source_hash(source) != _speedups.SOURCE_HASH:
         return None  # built from another version of the source: rebuild (pip install -e .)
     return _speedups
+
+
+# The compiled module, once accelerate() has given a class its C methods.
+_speedups: Any = None
+
+
+def new_door(stream: object) -> Any:
+    """A ``_speedups.Door`` for ``stream``'s new reader, or None when the C reads are not in use.
+
+    The reader keeps the door it opens and shuts in it as well as in the
+    stream's ``_lines`` / ``_exact``: the C reads find it there without an
+    attribute lookup (see ``_speedups.c``).
+    """
+    return None if _speedups is None else _speedups.Door(stream)
 
 
 def pure_methods(cls: type) -> dict[str, Any]:
@@ -79,9 +93,11 @@ def accelerate(cls: type) -> bool:
     (``inspect.signature`` and ``help`` see the pure method's signature and
     docstring) and calls it for every case it does not take itself.
     """
+    global _speedups
     speedups = _load()
     if speedups is None:
         return False
+    _speedups = speedups
     for name, kind in _KINDS.items():
         pure = pure_methods(cls)[name]
         if name == "read_until":

@@ -27,8 +27,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stddef.h>
+#include <structmember.h>   /* T_OBJECT, PyMemberDef (3.10 and 3.11 spell them only here) */
 
-static PyObject *str_reader, *str_lines, *str_exact, *str_missed, *str_limit;
+static PyObject *str_reader, *str_lines, *str_exact, *str_missed, *str_limit, *str_door;
 
 enum { READ_UNTIL = 0, READ_EXACTLY = 1 };
 
@@ -40,6 +41,36 @@ typedef struct {
     PyObject *limit;            /* read_until's default limit */
     int kind;
 } FastRead;
+
+/* A stream's door, where C finds it without an attribute lookup.
+ *
+ * The stream keeps its copy of the reader's door in two attributes (``_lines``,
+ * ``_exact``), which the pure fast path loads. Looking an instance attribute up
+ * from C costs about as much as the rest of the call (a type lookup, then the
+ * instance's own; ~200 instructions on 3.13), so the reader also keeps the door
+ * in a Door, one per reader, which it updates with the attributes
+ * (``SocketReader._reopen``), and FastRead remembers the Door of the stream it
+ * read last: ``last_door``, a borrowed pointer that the Door's deallocation
+ * clears. A Door knows its stream by a weak reference, so a hit is checked by
+ * identity: a stream that died (and an object that took its address) never
+ * matches. A stream that gets a new reader (start_tls) gets a new Door, whose
+ * creation retires the old one. Any other stream is asked for ``_door`` (and,
+ * without one, for ``_lines`` / ``_exact``), as before. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *owner;            /* weak reference to the stream; NULL once retired */
+    PyObject *lines;            /* the door: BufferedReader.readline, or None (shut) */
+    PyObject *exact;            /* BufferedReader.read, or None */
+} Door;
+
+static PyTypeObject DoorType;
+static Door *last_door;         /* borrowed; see above */
+
+static int
+door_serves(Door *door, PyObject *stream)
+{
+    return door->owner != NULL && ((PyWeakReference *)door->owner)->wr_object == stream;
+}
 
 static PyObject *
 call_pure(FastRead *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
@@ -63,17 +94,52 @@ miss(FastRead *self, PyObject *reader, PyObject *data,
     return call_pure(self, args, nargsf, kwnames);
 }
 
-/* The stream's copy of its reader's open door (``_lines`` or ``_exact``); NULL
- * with no error set: the door is shut (None). */
+/* The stream's open door (``_lines`` or ``_exact``); NULL with no error set:
+ * the door is shut (None). */
 static PyObject *
-door(PyObject *stream, PyObject *name)
+door(FastRead *self, PyObject *stream, PyObject *name)
 {
-    PyObject *read = PyObject_GetAttr(stream, name);
-    if (read == Py_None) {
-        Py_DECREF(read);
+    Door *known = last_door;
+    if (known == NULL || !door_serves(known, stream)) {
+        known = NULL;
+        PyObject *found = PyObject_GetAttr(stream, str_door);
+        if (found == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+                return NULL;
+            PyErr_Clear();  /* not a stream of ours: ask it by name below */
+        }
+        else {
+            if (Py_IS_TYPE(found, &DoorType) && door_serves((Door *)found, stream))
+                known = last_door = (Door *)found;  /* the stream owns it */
+            Py_DECREF(found);
+        }
+    }
+    PyObject *read;
+    if (known != NULL)
+        read = Py_XNewRef(self->kind == READ_UNTIL ? known->lines : known->exact);
+    else
+        read = PyObject_GetAttr(stream, name);
+    if (read == Py_None || read == NULL) {
+        Py_XDECREF(read);
         return NULL;
     }
     return read;
+}
+
+/* limit >= 1, for an exact int (checked by the caller), without a call for
+ * the usual small one. */
+static inline int
+is_positive(PyObject *limit)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyUnstable_Long_IsCompact((PyLongObject *)limit))
+        return PyUnstable_Long_CompactValue((PyLongObject *)limit) > 0;
+    int overflow;
+    long value = PyLong_AsLongAndOverflow(limit, &overflow);
+    return value > 0 || overflow > 0;
+#else
+    return Py_SIZE(limit) > 0;  /* the sign of an int is the sign of its size */
+#endif
 }
 
 /* After a miss: self._reader.missed(data), then the pure method. */
@@ -86,6 +152,25 @@ miss_on(FastRead *self, PyObject *data, PyObject *const *args, size_t nargsf, Py
         return NULL;
     }
     return miss(self, reader, data, args, nargsf, kwnames);
+}
+
+/* The door is the BufferedReader's own bound ``readline`` / ``read``: a builtin
+ * method with the fast calling convention. Call its C function directly, as
+ * CPython's specialized call of ``f.readline(n)`` does (no bound-method
+ * dispatch); anything else (a test's stand-in) is called the usual way. No
+ * recursion check is lost: the buffered read calls Python code only through
+ * the raw layer's readinto, a Python frame that checks for itself. */
+typedef PyObject *(*fastcall)(PyObject *, PyObject *const *, Py_ssize_t);
+#define CALL_FLAGS (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O | METH_KEYWORDS | METH_METHOD)
+
+static inline PyObject *
+call_door(PyObject *read, PyObject *arg)
+{
+    if (PyCFunction_CheckExact(read) && (PyCFunction_GET_FLAGS(read) & CALL_FLAGS) == METH_FASTCALL) {
+        fastcall function = (fastcall)(void (*)(void))PyCFunction_GET_FUNCTION(read);
+        return function(PyCFunction_GET_SELF(read), &arg, 1);
+    }
+    return PyObject_Vectorcall(read, &arg, 1, NULL);
 }
 
 static int
@@ -107,25 +192,26 @@ read_until(FastRead *self, PyObject *const *args, size_t nargsf, PyObject *kwnam
     if (!PyBytes_CheckExact(separator) || !PyLong_CheckExact(limit))
         return call_pure(self, args, nargsf, kwnames);
     Py_ssize_t size = PyBytes_GET_SIZE(separator);
-    int overflow;
-    long bound = PyLong_AsLongAndOverflow(limit, &overflow);
     /* readline stops at "\n": the C path serves separators that end with it,
      * and limits of at least 1 (readline(-1) is unbounded, 0 reads nothing). */
-    if (size == 0 || PyBytes_AS_STRING(separator)[size - 1] != '\n' || (bound <= 0 && overflow <= 0))
+    if (size == 0 || PyBytes_AS_STRING(separator)[size - 1] != '\n' || !is_positive(limit))
         return call_pure(self, args, nargsf, kwnames);
-    PyObject *readline = door(args[0], str_lines);
+    PyObject *readline = door(self, args[0], str_lines);
     if (readline == NULL) {
         if (PyErr_Occurred())
             return NULL;
         return call_pure(self, args, nargsf, kwnames);
     }
-    PyObject *line = PyObject_Vectorcall(readline, &limit, 1, NULL);
+    PyObject *line = call_door(readline, limit);
     Py_DECREF(readline);
     if (line == NULL)
         return NULL;
     if (PyBytes_CheckExact(line)) {
         Py_ssize_t n = PyBytes_GET_SIZE(line);
-        if (n >= size && memcmp(PyBytes_AS_STRING(line) + n - size, PyBytes_AS_STRING(separator), size) == 0)
+        const char *end = PyBytes_AS_STRING(line) + n;
+        /* b"\n" (its last byte is "\n", checked above) needs no memcmp call. */
+        if (size == 1 ? n >= 1 && end[-1] == '\n'
+                      : n >= size && memcmp(end - size, PyBytes_AS_STRING(separator), size) == 0)
             return line;
     }
     return miss_on(self, line, args, nargsf, kwnames);
@@ -143,13 +229,13 @@ read_exactly(FastRead *self, PyObject *const *args, size_t nargsf, PyObject *kwn
             PyErr_Clear();  /* too big for a size: the pure method says so */
         return call_pure(self, args, nargsf, kwnames);
     }
-    PyObject *read = door(args[0], str_exact);
+    PyObject *read = door(self, args[0], str_exact);
     if (read == NULL) {
         if (PyErr_Occurred())
             return NULL;
         return call_pure(self, args, nargsf, kwnames);
     }
-    PyObject *data = PyObject_Vectorcall(read, &args[1], 1, NULL);
+    PyObject *data = call_door(read, args[1]);
     Py_DECREF(read);
     if (data == NULL)
         return NULL;
@@ -265,6 +351,104 @@ static PyTypeObject FastReadType = {
     .tp_getset = fastread_getset,
 };
 
+/* Door(stream): the door of the stream's current reader (see above). */
+static PyObject *
+door_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *stream;
+    static char *names[] = {"stream", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:Door", names, &stream))
+        return NULL;
+    PyObject *owner = PyWeakref_NewRef(stream, NULL);
+    if (owner == NULL)
+        return NULL;
+    /* The stream's previous Door (its previous reader's) never serves again. */
+    PyObject *previous = PyObject_GetAttr(stream, str_door);
+    if (previous == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            Py_DECREF(owner);
+            return NULL;
+        }
+        PyErr_Clear();
+    }
+    else {
+        if (Py_IS_TYPE(previous, &DoorType)) {
+            if (last_door == (Door *)previous)
+                last_door = NULL;
+            Py_CLEAR(((Door *)previous)->owner);
+        }
+        Py_DECREF(previous);
+    }
+    Door *self = (Door *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        Py_DECREF(owner);
+        return NULL;
+    }
+    self->owner = owner;
+    self->lines = Py_NewRef(Py_None);
+    self->exact = Py_NewRef(Py_None);
+    return (PyObject *)self;
+}
+
+static int
+door_traverse(Door *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->owner);
+    Py_VISIT(self->lines);
+    Py_VISIT(self->exact);
+    return 0;
+}
+
+static int
+door_clear(Door *self)
+{
+    Py_CLEAR(self->owner);
+    Py_CLEAR(self->lines);
+    Py_CLEAR(self->exact);
+    return 0;
+}
+
+static void
+door_dealloc(Door *self)
+{
+    if (last_door == self)
+        last_door = NULL;
+    PyObject_GC_UnTrack(self);
+    door_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+door_serves_method(Door *self, PyObject *stream)
+{
+    return PyBool_FromLong(door_serves(self, stream));
+}
+
+static PyMethodDef door_methods[] = {
+    {"serves", (PyCFunction)door_serves_method, METH_O, "Whether this is the stream's current door."},
+    {NULL},
+};
+
+static PyMemberDef door_members[] = {
+    {"lines", T_OBJECT, offsetof(Door, lines), 0, "the reader's lines: its C readline, or None"},
+    {"exact", T_OBJECT, offsetof(Door, exact), 0, "the reader's exact: its C read, or None"},
+    {NULL},
+};
+
+static PyTypeObject DoorType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "ambidex.io._speedups.Door",
+    .tp_basicsize = sizeof(Door),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Door(stream): the stream's reader's open door, where the C reads find it.",
+    .tp_new = door_new,
+    .tp_traverse = (traverseproc)door_traverse,
+    .tp_clear = (inquiry)door_clear,
+    .tp_dealloc = (destructor)door_dealloc,
+    .tp_methods = door_methods,
+    .tp_members = door_members,
+};
+
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "ambidex.io._speedups",
@@ -275,19 +459,21 @@ static struct PyModuleDef speedups_module = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    if (PyType_Ready(&FastReadType) < 0)
+    if (PyType_Ready(&FastReadType) < 0 || PyType_Ready(&DoorType) < 0)
         return NULL;
     str_reader = PyUnicode_InternFromString("_reader");
     str_lines = PyUnicode_InternFromString("_lines");
     str_exact = PyUnicode_InternFromString("_exact");
     str_missed = PyUnicode_InternFromString("missed");
     str_limit = PyUnicode_InternFromString("limit");
-    if (!str_reader || !str_lines || !str_exact || !str_missed || !str_limit)
+    str_door = PyUnicode_InternFromString("_door");
+    if (!str_reader || !str_lines || !str_exact || !str_missed || !str_limit || !str_door)
         return NULL;
     PyObject *module = PyModule_Create(&speedups_module);
     if (module == NULL)
         return NULL;
     if (PyModule_AddObjectRef(module, "FastRead", (PyObject *)&FastReadType) < 0
+            || PyModule_AddObjectRef(module, "Door", (PyObject *)&DoorType) < 0
             || PyModule_AddStringConstant(module, "SOURCE_HASH", AMBIDEX_SOURCE_HASH) < 0) {
         Py_DECREF(module);
         return NULL;

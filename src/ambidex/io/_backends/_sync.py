@@ -26,11 +26,15 @@ import ssl as _ssl
 import time
 import weakref
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from ambidex.io._accelerate import new_door
 from ambidex.io._errors import timed_out
 from ambidex.io._peek import Waiting, peek_socket, readable_now
 from ambidex.sansio import LimitExceeded, ReceiveBuffer
+
+if TYPE_CHECKING:
+    from ambidex.io._speedups import Door
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -149,7 +153,9 @@ class SocketReader:
     (``owner._lines``, ``owner._exact``): the stream's hot path then loads one
     attribute of its own instead of two. The owner is held weakly: it owns
     this reader, and a cycle would keep an unclosed socket alive until the
-    garbage collector runs.
+    garbage collector runs. With the C accelerator, :meth:`_reopen` also sets
+    the same two in the reader's ``Door`` (``owner._door``), where the C reads
+    find them without looking an attribute up.
     """
 
     lines: Callable[[int], bytes] | None
@@ -161,6 +167,11 @@ class SocketReader:
         self, sock: socket.socket, *, bounded: bool = False, owner: SyncBackend | None = None
     ) -> None:
         self._owner = None if owner is None else weakref.ref(owner)
+        # The C reads' copy of the door (None without them); a new reader's
+        # Door retires its stream's previous one.
+        self._door: Door | None = None if owner is None else new_door(owner)
+        if owner is not None:
+            owner._door = self._door
         self._raw = _SocketRaw(sock)
         file = io.BufferedReader(self._raw, _BUFFER_SIZE)
         self._file = file
@@ -186,6 +197,8 @@ class SocketReader:
         owner = None if self._owner is None else self._owner()
         if owner is not None:
             owner._lines, owner._exact = self.lines, self.exact
+        if self._door is not None:
+            self._door.lines, self._door.exact = self.lines, self.exact
 
     def set_bounded(self, bounded: bool) -> None:
         """The stream's timeout changed: its reads need a deadline (True) or not."""
@@ -356,6 +369,8 @@ class SyncBackend:
     """The reader's ``lines`` (its C ``readline`` while the door is open), kept by the reader."""
     _exact: Callable[[int], bytes | None] | None
     """The reader's ``exact`` (its C ``read`` while the door is open), kept by the reader."""
+    _door: Door | None = None
+    """The same two for the C reads (``ambidex.io._speedups``), kept by the reader; None without."""
 
     def __init__(self, sock: socket.socket, *, timeout: float | None = None) -> None:
         self._sock = sock
