@@ -23,6 +23,16 @@
  *
  * "The plain kind": exact bytes / int arguments (anything else, including a
  * keyword spelled differently, goes to the pure method, which checks it).
+ *
+ * What the C saves besides the frame, measured with callgrind against
+ * makefile's readline (instructions per 40-byte line, 3.13): looking up
+ * ``self._lines`` (~200: a type lookup, then the instance's; see Door below),
+ * calling the bound readline through the generic call (~50: call_door), a
+ * memcmp for b"\n" and a function call to read the limit (~40). What is left
+ * (~180 on 3.13) is the interpreter's own: a keyword call is not specialized
+ * there, and 3.10 makes a bound method object for every keyword call of a
+ * method (LOAD_ATTR + CALL_FUNCTION_KW; LOAD_METHOD serves positional calls
+ * only), ~250 instructions that no descriptor can avoid.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
