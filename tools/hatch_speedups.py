@@ -27,6 +27,14 @@ tagged for that Python and platform.
 The module records a hash of the source it was built from (``SOURCE_HASH``);
 ``_accelerate`` ignores a module built from another version of the C file,
 so a stale in-place build never runs (rebuild: ``pip install -e .``).
+
+The same switch builds a second module, after the accelerator:
+``ambidex.detect._gilwatch``, the native thread that sees the loop's C calls
+that keep the GIL (``src/ambidex/detect/_gilwatch.c``; ``_native.py`` loads it,
+with the same source hash check). Its C reads each CPython version's internal
+structures, so it is built only on CPython 3.10 to 3.13 with a GIL, and left
+out without a word elsewhere; a failure to compile it is one more stderr line
+(``=require``: a failed build).
 """
 
 from __future__ import annotations
@@ -44,13 +52,32 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 SOURCE = Path("src/ambidex/io/_speedups.c")
+# The native watcher of C calls that keep the GIL (ambidex.detect._gilwatch), built
+# by the same switch after the accelerator. Its C reads CPython's internal
+# structures, each version's own: built only for the versions it knows, and left
+# out without a word elsewhere (ambidex.detect works without it, and
+# ambidex.detect._native.available() says which).
+GILWATCH = Path("src/ambidex/detect/_gilwatch.c")
+GILWATCH_PYTHONS = ((3, 10), (3, 13))
 CHOICES = {"": "try", "1": "try", "0": "skip", "require": "require"}
 
 
-def module_path(root: Path) -> Path:
+def module_path(root: Path, source: Path = SOURCE) -> Path:
     """Where the module for the building Python goes: beside its source."""
     suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    return (root / SOURCE).with_name("_speedups" + suffix)
+    return (root / source).with_name(source.stem + suffix)
+
+
+def gilwatch_wanted(root: Path) -> bool:
+    """Whether this Python gets the native GIL watcher (its source is there, and
+    the C knows this version: CPython 3.10 to 3.13 with a GIL)."""
+    low, high = GILWATCH_PYTHONS
+    return (
+        (root / GILWATCH).exists()
+        and sys.implementation.name == "cpython"
+        and low <= sys.version_info[:2] <= high
+        and not sysconfig.get_config_var("Py_GIL_DISABLED")
+    )
 
 
 def compiler_command() -> list[str]:
@@ -68,10 +95,11 @@ def compiler_command() -> list[str]:
     ]
 
 
-def build_speedups(root: Path) -> Path:
-    """Compile ``_speedups.c`` next to itself; return the module's path. Raises on failure."""
-    source = root / SOURCE
-    target = module_path(root)
+def build_speedups(root: Path, relative: Path = SOURCE) -> Path:
+    """Compile ``_speedups.c`` (or ``relative``) next to itself; return the module's path.
+    Raises on failure."""
+    source = root / relative
+    target = module_path(root, relative)
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
     # The C uses CPython's API under the GIL: other implementations and free-
     # threaded builds (which would turn the GIL back on to import it) stay pure.
@@ -101,7 +129,7 @@ def build_speedups(root: Path) -> Path:
         if result.returncode != 0 or not built.exists():
             output = (result.stdout + result.stderr).strip()
             raise RuntimeError(
-                f"compiling {SOURCE} with {command[0]!r} failed (exit {result.returncode})"
+                f"compiling {relative} with {command[0]!r} failed (exit {result.returncode})"
                 + (f":\n{output}" if output else "")
             )
         os.replace(built, target)
@@ -131,6 +159,7 @@ class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
         if choice == "skip":
             if version == "editable":  # the install means what it says: no stale module in place
                 module_path(root).unlink(missing_ok=True)
+                module_path(root, GILWATCH).unlink(missing_ok=True)
             return
         try:
             module = build_speedups(root)
@@ -139,6 +168,8 @@ class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
                 raise
             if version == "editable":
                 module_path(root).unlink(missing_ok=True)
+                module_path(root, GILWATCH).unlink(missing_ok=True)
+            # Pure Python: the watcher needs the same compiler, it is not tried.
             print(
                 f"ambidex: building pure Python, without the accelerator: {one_line(exc)}",
                 file=sys.stderr,
@@ -148,3 +179,17 @@ class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
         build_data["infer_tag"] = True
         if version != "editable":
             build_data["force_include"][str(module)] = f"ambidex/io/{module.name}"
+        if not gilwatch_wanted(root):
+            return
+        try:
+            watcher = build_speedups(root, GILWATCH)
+        except Exception as exc:
+            if choice == "require":
+                raise
+            if version == "editable":
+                module_path(root, GILWATCH).unlink(missing_ok=True)
+            print(f"ambidex: building without the native GIL watcher: {one_line(exc)}",
+                  file=sys.stderr)
+            return
+        if version != "editable":
+            build_data["force_include"][str(watcher)] = f"ambidex/detect/{watcher.name}"

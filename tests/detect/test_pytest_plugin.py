@@ -107,6 +107,32 @@ def test_asyncio_blocking_test_fails_with_the_blocking_line(pytester: pytest.Pyt
     result.stdout.fnmatch_lines(["*sleep(0.3)  # <- blocks*"])  # the captured stack
 
 
+GIL_SUITE = '''
+import asyncio
+import re
+import pytest
+
+@pytest.mark.asyncio
+async def test_backtracks():
+    await asyncio.sleep(0)
+    re.match(r"(a+)+$", "a" * 22 + "b")  # <- blocks
+    await asyncio.sleep(0)
+'''
+
+
+def test_a_test_whose_c_call_keeps_the_gil_fails_with_the_calls_line(
+    pytester: pytest.Pytester,
+) -> None:
+    from ambidex.detect import _native
+
+    if not _native.available():
+        pytest.skip("the native watcher is not built here")
+    result = run(pytester, GIL_SUITE, "--ambidex-blocking=raise", "--ambidex-blocking-budget=50")
+    result.assert_outcomes(failed=1)
+    line = blocking_line(pytester)
+    result.stdout.fnmatch_lines([f"*BlockingCallError: *test_suite.py:{line}: in test_backtracks*"])
+
+
 def test_anyio_blocking_test_fails_with_the_blocking_line(pytester: pytest.Pytester) -> None:
     result = run(pytester, ANYIO_SUITE, "--ambidex-blocking=raise",
                  "--ambidex-blocking-budget=50")

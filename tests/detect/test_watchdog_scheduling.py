@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from ambidex.detect import _runqueue
+from ambidex.detect import _native, _runqueue
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux") or _runqueue.thread_clock(threading.get_native_id())
@@ -66,8 +66,10 @@ STARVED_CHILD = textwrap.dedent('''
         os.sched_setscheduler(loop_thread, os.SCHED_OTHER, os.sched_param(0))
         for _ in range(5):
             await asyncio.sleep(0.005)
+        watch = detector._watchdogs[asyncio.get_running_loop()]._gil
         detector.uninstall()
         return {
+            "native": watch.counts() if watch is not None else None,
             "starved_before_block": starved_before_block,
             "starved": [list(s) for s in detector.starved],
             "reports": [[r.line, r.function, r.duration] for r in detector.reports],
@@ -119,6 +121,97 @@ def test_a_blocking_sleep_while_the_loop_is_starved_is_still_reported_at_its_lin
     [(line, function, duration)] = starved_run["reports"]
     assert (line, function) == (starved_run["block_line"], "main")
     assert duration >= 0.05
+
+
+@linux_only
+def test_the_native_watcher_takes_no_stack_of_a_loop_that_waits_for_a_cpu(
+    starved_run: dict[str, Any],
+) -> None:
+    # Starved, the loop's thread is often preempted while it holds the GIL, and
+    # the watchdog then waits for the GIL as it would behind a C call: the loop's
+    # own time (its wait for a CPU set aside) tells the two apart.
+    if not _native.available():
+        pytest.skip("the native watcher is not built here")
+    assert starved_run["native"] is not None
+    assert starved_run["native"]["captures"] == 0, starved_run["native"]
+
+
+BUSY_LOOP_STARVED_WATCHDOG_CHILD = textwrap.dedent('''
+    import asyncio, json, os, subprocess, sys, threading, time
+    import ambidex.detect
+
+    cpus = sorted(os.sched_getaffinity(0))
+    watchdog_cpu, loop_cpu = cpus[0], cpus[1]
+    spinner = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import os; os.sched_setaffinity(0, {{{watchdog_cpu}}}); print('spinning', flush=True)\\n"
+         "while True: pass"],
+        stdout=subprocess.PIPE, text=True)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        detector = ambidex.detect.install(threshold=0.05, mode="log", intercept=False)
+        dog = detector._watchdogs[loop]
+        watch = dog._gil
+        # The loop runs on a CPU of its own; the Python watchdog's thread is the
+        # starved one: it waits for a CPU, not for the GIL, and the loop (which
+        # keeps the GIL when nobody asks for it) is not blocked.
+        os.sched_setaffinity(threading.get_native_id(), {loop_cpu})
+        os.sched_setaffinity(dog._thread.native_id, {watchdog_cpu})
+        os.sched_setscheduler(dog._thread.native_id, os.SCHED_IDLE, os.sched_param(0))
+        deadline = time.monotonic() + 60
+        turns = 0
+        while watch.counts()["busy"] < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0)  # a busy loop of short steps
+            turns += 1
+        counts = watch.counts()
+        spinner.kill()
+        os.sched_setscheduler(dog._thread.native_id, os.SCHED_OTHER, os.sched_param(0))
+        for _ in range(5):
+            await asyncio.sleep(0.005)
+        detector.uninstall()
+        return {
+            "native": counts,
+            "turns": turns,
+            "reports": [[r.line, r.function, r.duration] for r in detector.reports],
+        }
+
+    try:
+        assert spinner.stdout.readline() == "spinning\\n"
+        print(json.dumps(asyncio.run(main())))
+    finally:
+        spinner.kill()
+        spinner.wait()
+''')
+
+
+@linux_only
+def test_a_busy_loop_is_not_reported_while_the_watchdog_waits_for_a_cpu(
+    tmp_path: Any,
+) -> None:
+    # A loop of short steps keeps the GIL whenever nobody asks for it; a watchdog
+    # that is late because the machine does not run it (runnable, not waiting
+    # for the GIL) proves nothing about the loop, and the native watcher must not
+    # take the loop's stack then (it did, before it measured the watchdog's sleep).
+    if not _native.available():
+        pytest.skip("the native watcher is not built here")
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two CPUs: one for the loop, one for the starved watchdog")
+    script = tmp_path / "busy_loop.py"
+    script.write_text(BUSY_LOOP_STARVED_WATCHDOG_CHILD)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=180,
+        env={**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning"},
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    # The child ran its busy loop until the watcher had seen the watchdog late
+    # twice for want of a CPU: the starvation really happened...
+    assert result["native"]["busy"] >= 2, result
+    # ... and the watcher took no stack. (The Python watchdog may still report:
+    # starved while it holds the GIL, which SCHED_IDLE makes likely, its thread
+    # really keeps the loop waiting, the caveat _watchdog.py names.)
+    assert result["native"]["captures"] == 0, result
 
 
 @linux_only

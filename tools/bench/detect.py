@@ -11,9 +11,18 @@ machinery, so any per-step cost shows:
   event loop: the watchdog rightly reports it as a block, which the table shows
   on stderr.
 
-Each runs bare, under ambidex.detect's watchdog, watchdog + interception,
-blockbuster (activated, the peer for interception), and asyncio's debug mode
-with ``slow_callback_duration`` (the peer for the watchdog). Best of R runs.
+Each runs bare, under ambidex.detect's watchdog (with the native watcher of C
+calls that keep the GIL where it is built, and without it:
+``AMBIDEX_NO_EXTENSIONS``), watchdog + interception, blockbuster (activated,
+the peer for interception), and asyncio's debug mode with
+``slow_callback_duration`` (the peer for the watchdog). Best of R runs.
+
+A second table gives the cost per loop iteration of the ``sleep(0)`` loop in
+CPU time, which the machine's load distorts less than wall time: the loop
+thread's own CPU (``time.thread_time``) and the whole process's
+(``time.process_time``: the watchdog thread and the native thread included).
+Its goal row: the native watcher adds nothing measurable to the loop thread's
+CPU per iteration (it never takes the GIL; it wakes once per ping interval).
 
     python tools/bench/detect.py [--sleeps 200000] [--round-trips 50000] [--repeat 5]
 
@@ -30,6 +39,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import sys
 import time
@@ -37,6 +47,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import ambidex.detect
+from ambidex.detect import _native
 
 
 async def sleep_loop(n: int) -> None:
@@ -71,12 +82,19 @@ def blockbuster() -> Iterator[None]:
         yield
 
 
-def ambidex_detector(intercept: bool) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+def ambidex_detector(
+    intercept: bool, native: bool = True
+) -> Callable[[], contextlib.AbstractContextManager[Any]]:
     @contextlib.contextmanager
     def setup() -> Iterator[None]:
         # The staging configuration: warn, 0.1 s. install() before asyncio.run,
         # so the detector attaches to the loop asyncio.run creates.
-        detector = ambidex.detect.install(threshold=0.1, mode="log", intercept=intercept)
+        if not native:
+            os.environ["AMBIDEX_NO_EXTENSIONS"] = "1"  # read when the watchdog is made
+        try:
+            detector = ambidex.detect.install(threshold=0.1, mode="log", intercept=intercept)
+        finally:
+            os.environ.pop("AMBIDEX_NO_EXTENSIONS", None)
         try:
             yield
         finally:
@@ -92,14 +110,17 @@ def ambidex_detector(intercept: bool) -> Callable[[], contextlib.AbstractContext
 
 
 def timed(workload: Callable[[int], Any], n: int, setup: Callable[[], Any],
-          debug: bool = False) -> float:
+          debug: bool = False) -> tuple[float, float, float]:
+    """(wall, process CPU, loop thread CPU) seconds of one run of ``workload``."""
     with setup():
-        async def main() -> float:
+        async def main() -> tuple[float, float, float]:
             if debug:
                 asyncio.get_running_loop().slow_callback_duration = 0.1
-            start = time.perf_counter()
+            start = time.perf_counter(), time.process_time(), time.thread_time()
             await workload(n)
-            return time.perf_counter() - start
+            end = time.perf_counter(), time.process_time(), time.thread_time()
+            wall, process, thread = (e - s for e, s in zip(end, start, strict=True))
+            return wall, process, thread
 
         return asyncio.run(main(), debug=debug)
 
@@ -114,6 +135,7 @@ def main() -> int:
     configs: list[tuple[str, Callable[[], Any], bool]] = [
         ("bare", nothing, False),
         ("ambidex watchdog", ambidex_detector(False), False),
+        ("ambidex watchdog, no native", ambidex_detector(False, native=False), False),
         ("ambidex watchdog+intercept", ambidex_detector(True), False),
         ("blockbuster", blockbuster, False),
         ("asyncio debug mode", nothing, True),
@@ -128,17 +150,22 @@ def main() -> int:
     logging.getLogger("ambidex.detect").propagate = False
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     best: dict[tuple[str, str], float] = {}
+    cpu: dict[tuple[str, str], tuple[float, float]] = {}  # (process, loop thread), best
     # Interleave configurations in each repetition, and rotate their order, so a
     # burst of load elsewhere on the machine does not favour one of them.
     for rep in range(args.repeat):
         order = configs[rep % len(configs):] + configs[: rep % len(configs)]
         for wname, workload, n in workloads:
             for cname, setup, debug in order:
-                t = timed(workload, n, setup, debug)
+                t, process, thread = timed(workload, n, setup, debug)
                 key = (wname, cname)
                 best[key] = min(best.get(key, float("inf")), t)
+                old = cpu.get(key, (float("inf"), float("inf")))
+                cpu[key] = (min(old[0], process), min(old[1], thread))
 
-    print(f"best of {args.repeat}; Python {sys.version.split()[0]}; ratio = time / bare")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"best of {args.repeat}; Python {sys.version.split()[0]}; load {load:.1f}; "
+          f"native watcher built: {_native.available()}; ratio = time / bare")
     header = f"{'configuration':<28}" + "".join(
         f"{w:>22}{'ratio':>8}" for w, _, _ in workloads
     )
@@ -150,6 +177,23 @@ def main() -> int:
             t = best[(wname, cname)]
             row += f"{t:>20.3f} s{t / best[(wname, 'bare')]:>7.2f}x"
         print(row)
+
+    wname, _, n = workloads[0]
+    print()
+    print(f"per iteration of {wname} (CPU: best of {args.repeat}; the native watcher runs "
+          "only with the watchdog)")
+    header = f"{'configuration':<28}{'wall us':>10}{'process CPU us':>16}{'loop thread CPU us':>20}"
+    print(header)
+    print("-" * len(header))
+    for cname, _, _ in configs:
+        process, thread = cpu[(wname, cname)]
+        row = f"{cname:<28}{best[(wname, cname)] / n * 1e6:>10.3f}"
+        print(row + f"{process / n * 1e6:>16.3f}{thread / n * 1e6:>20.3f}")
+    with_native = cpu[(wname, "ambidex watchdog")][1]
+    without = cpu[(wname, "ambidex watchdog, no native")][1]
+    print(f"goal: the native watcher adds nothing measurable to the loop thread's CPU per "
+          f"iteration: {with_native / n * 1e6:.3f} us with it, {without / n * 1e6:.3f} us "
+          f"without ({with_native / without:.3f}x)")
     return 0
 
 

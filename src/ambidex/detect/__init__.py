@@ -22,7 +22,12 @@ The watchdog (run time)
     C, so "raise" mode raises when the ``watch()`` block ends. A block longer
     than ``threshold`` plus two ping intervals is always seen, a shorter one
     may not be; a run of many short callbacks that together delay the loop is
-    reported too, at whichever one was running. On a busy machine the loop's
+    reported too, at whichever one was running. A C call that keeps the GIL
+    (a regex that backtracks, a ``ctypes.PyDLL`` function, an extension's long
+    computation) keeps that thread from running too: a native thread that
+    needs no GIL (``_gilwatch``, built with the extensions on CPython 3.10 to
+    3.13; ``ambidex.detect._native.available()``) sees it while it lasts and
+    reports it at the call's line. On a busy machine the loop's
     thread may wait for a CPU longer than the threshold: on Linux, where the
     kernel counts that wait per thread, the threshold is counted in the loop's
     own time and such a late answer is no report (``detector.starved`` keeps

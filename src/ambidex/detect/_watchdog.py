@@ -40,9 +40,27 @@ whichever callback was running. The kernel's count covers waits for a CPU,
 not every pause it imposes: a process stopped (SIGSTOP, a debugger) with a
 ping on its way is reported as a block, and so is a wait for the GIL while
 another thread that holds it waits for a CPU. Without the count (not Linux)
-every late answer is a block, as before. A C call that keeps the GIL keeps
-this thread from running too: it is seen only if a ping was already on its
-way when it started, at wherever the loop is when it ends.
+every late answer is a block, as before.
+
+How it sees a C call that keeps the GIL. A regex that backtracks, a
+``ctypes.PyDLL`` function, an extension that computes or does I/O without
+releasing the GIL: this thread cannot run while the call lasts, and when it
+runs again the call is over and the loop has moved on (before, such a call was
+seen only if a ping was already on its way, and then at wherever the loop was
+when it ended). Where the native watcher is built (``_native``,
+``_gilwatch.c``), a thread that needs no GIL watches this one: this thread
+says when it is due back (``sleeping()`` before each wait, ``awake()`` after);
+late by the threshold, asleep (waiting for the GIL, not for a CPU), while the
+loop's thread holds the GIL inside a loop iteration and has not itself waited
+for a CPU that long, the native thread copies the loop thread's stack then:
+the call's line (a C function has no frame: its caller's line is the
+innermost). This thread reports it when it gets the GIL back, as any block
+(``_Pending.held``: the native thread already set the machine's load aside).
+The task is named if it is still alive then, else by its coroutine
+(``<coroutine name>``). Without the native watcher (not built, another
+Python), such calls go unseen as before. A C call of *another* thread that
+keeps the GIL is not the loop's: the native thread takes no stack, but a ping
+already on its way is still reported as a block, at wherever the loop waited.
 """
 
 from __future__ import annotations
@@ -57,6 +75,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import NamedTuple
 
+from ambidex.detect._native import gil_watch
 from ambidex.detect._report import BlockingReport, extract_stack
 from ambidex.detect._runqueue import Sample, ThreadClock, thread_clock
 
@@ -82,6 +101,12 @@ class _Ping:
     since: float = 0.0
 
 
+_Held = tuple[float, float, list[tuple[str, int, str]], int, int, float]
+"""A block the native watcher saw (``GilWatch.awake()``): since, seen, the frames
+(file, line, function; innermost first), the outermost coroutine's id and its
+frame's index (-1: none), the loop thread's wait for a CPU at since (-1: unknown)."""
+
+
 @dataclass
 class _Pending:
     """A block seen by the thread, waiting for the loop to come back."""
@@ -97,6 +122,12 @@ class _Pending:
     """Taken while the loop thread slept (or with no counts to go by): a later
     look cannot do better. A stack taken while it was runnable is replaced if
     a wait for a CPU turns out to have been under way."""
+    held: float | None = None
+    """Seen by the native watcher (a C call that kept the GIL): how long the
+    watchdog waited for the GIL."""
+    held_wait0: float = -1.0
+    """The loop thread's wait for a CPU when ``since`` began (-1: unknown): the
+    pong checks the loop's own time with the exact count (see ``_held_starved``)."""
 
 
 def _task_name_from_thread(loop: asyncio.AbstractEventLoop) -> str | None:
@@ -129,6 +160,41 @@ def _task_by_frame(loop: asyncio.AbstractEventLoop, frame: FrameType) -> str | N
         if getattr(task.get_coro(), "cr_frame", None) is frame:
             return task.get_name()
     return None
+
+
+def _task_by_coroutine_id(loop: asyncio.AbstractEventLoop, coroutine: int) -> str | None:
+    """The name of ``loop``'s task whose coroutine has the id the native watcher
+    copied (0: none). The task may be done by now (the call that kept the GIL
+    was its last step): asyncio's registry of tasks still holds it while it is
+    alive (a weak set, which ``all_tasks`` reads too: ``_all_tasks`` on 3.10
+    and 3.11, ``_scheduled_tasks`` on 3.12 and 3.13; copied with retries, as
+    ``all_tasks`` does, since the loop's thread may add to it meanwhile)."""
+    if not coroutine:
+        return None
+    registry = getattr(asyncio.tasks, "_scheduled_tasks", None)
+    if registry is None:
+        registry = getattr(asyncio.tasks, "_all_tasks", None)
+    tasks: list[asyncio.Task[object]] = []
+    for _ in range(100):
+        try:
+            tasks = list(registry) if registry is not None else list(asyncio.all_tasks(loop))
+            break
+        except RuntimeError:  # changed size while copied
+            continue
+        except Exception:  # any other failure only costs the task's name
+            return None
+    for task in tasks:
+        if id(task.get_coro()) == coroutine and task.get_loop() is loop:
+            return task.get_name()
+    return None
+
+
+def _native_stack(frames: list[tuple[str, int, str]]) -> traceback.StackSummary:
+    """The native watcher's copy (innermost first) as a stack, outermost first,
+    its source lines read here (on the watchdog's thread, off the loop)."""
+    return traceback.StackSummary.from_list(
+        [traceback.FrameSummary(file, line, name) for file, line, name in reversed(frames)]
+    )
 
 
 def _outermost_coroutine(frame: FrameType | None) -> FrameType | None:
@@ -173,6 +239,8 @@ class LoopWatchdog:
         self._sent: _Ping | None = None
         self._pending: _Pending | None = None
         self._lock = threading.Lock()
+        # The native watcher of C calls that keep the GIL, where it is built.
+        self._gil = gil_watch(loop, threshold, self.interval)
         self._stopping = threading.Event()
         self._stopped = False
         self._thread = threading.Thread(
@@ -185,18 +253,31 @@ class LoopWatchdog:
         # The loop's thread must be known before the first block, which may come
         # before the thread's first ping is answered: now, or at the loop's very
         # next iteration (a loop not running yet: before any task of it runs).
+        gil = self._gil
         if asyncio._get_running_loop() is self.loop:
             self._loop_thread = threading.get_ident()
             self._loop_native = threading.get_native_id()
+            if gil is not None:
+                # Watched from now: the loop's next step may keep the GIL before
+                # the watchdog's thread first runs.
+                gil.loop_thread()
+                gil.sleeping(time.monotonic() + self.interval, True)
         else:
             self.loop.call_soon_threadsafe(self._pong, 0)
+        if gil is not None:
+            gil.start()
         self._thread.start()
+        if gil is not None and self._thread.native_id is not None:
+            gil.watchdog_thread(self._thread.native_id)
 
     def _pong(self, ping: int) -> None:
         if self._stopped:
             return
         now = time.monotonic()
-        self._loop_thread = threading.get_ident()
+        ident = threading.get_ident()
+        if ident != self._loop_thread and self._gil is not None:
+            self._gil.loop_thread()
+        self._loop_thread = ident
         self._loop_native = threading.get_native_id()
         self._answered = ping
         pending = None
@@ -206,6 +287,10 @@ class LoopWatchdog:
         if pending is not None and pending.ping != ping:
             pending = None
         sent = self._sent
+        if pending is not None and pending.held is not None:
+            if not self._held_starved(pending, now):
+                self._finish(pending, now)
+            return
         if (
             sent is not None and sent.number == ping and sent.since
             and now - sent.since >= self.threshold and self._starved(sent, now)
@@ -236,12 +321,40 @@ class LoopWatchdog:
             self._on_starved(Starved(duration, waited))
         return True
 
+    def _held_starved(self, pending: _Pending, now: float) -> bool:
+        """Whether the native watcher's block is explained by the loop thread's
+        wait for a CPU; if so, say so to ``on_starved``.
+
+        The native thread counts the loop's own time too, but while it looks
+        the kernel's count lacks a wait still under way. Here, on the loop's
+        thread, every wait since ``since`` has ended and is counted: the loop's
+        own time from then to now (what it ran, or slept in its C call) must
+        reach the threshold.
+        """
+        clock = self._clock
+        if (
+            clock is None or pending.held_wait0 < 0 or clock.native_id != self._loop_native
+            or threading.get_native_id() != clock.native_id
+        ):
+            return False
+        current = clock.sample()
+        if current is None:
+            return False
+        duration = now - pending.since
+        waited = current.waited - pending.held_wait0
+        if duration - waited >= self.threshold:
+            return False
+        if self._on_starved is not None:
+            self._on_starved(Starved(duration, waited))
+        return True
+
     def _finish(self, pending: _Pending, now: float) -> None:
         task = pending.task
         if task is None and pending.coroutine_frame is not None:
             task = self._task_by_frame(pending.coroutine_frame)
+        duration = pending.held if pending.held is not None else now - pending.since
         report = BlockingReport.from_stack(
-            pending.stack, kind="blocked", duration=now - pending.since, task=task
+            pending.stack, kind="blocked", duration=duration, task=task
         )
         self._deliver(report)
 
@@ -262,24 +375,39 @@ class LoopWatchdog:
         self._stopping.set()
         if self._thread.ident is not None and self._thread is not threading.current_thread():
             self._thread.join()
+        if self._gil is not None:
+            self._gil.stop()
         self._flush(time.monotonic())
 
     def _flush(self, now: float) -> None:
         with self._lock:
             pending, self._pending = self._pending, None
+        held = self._gil.awake() if self._gil is not None else None
+        if held is not None:  # the native watcher's stack is the call's: it stands
+            pending = self._held_pending(held, now, 0)
         if pending is None:
             return
+        if pending.held is not None:
+            if not self._held_starved(pending, now):
+                self._finish(pending, now)
+            return
         sent = self._sent
-        if sent is not None and sent.number == pending.ping and self._starved(sent, now):
+        if (
+            pending.held is None and sent is not None and sent.number == pending.ping
+            and self._starved(sent, now)
+        ):
             return
         self._finish(pending, now)
 
     # --- the watchdog thread -------------------------------------------------------
 
     def _watch(self) -> None:
+        gil = self._gil
         try:
             self._watch_loop()
         finally:
+            if gil is not None:
+                gil.stop()
             if self._clock is not None:
                 self._clock.close()
                 self._clock = None
@@ -299,17 +427,25 @@ class LoopWatchdog:
 
     def _watch_loop(self) -> None:
         loop = self.loop
+        gil = self._gil
         ping = 0
         sent: _Ping | None = None
         last: Sample | None = None  # the loop thread's clocks at the last look
+        # A block the native watcher saw while this thread waited for the GIL.
+        held: _Held | None = None
         while not self._stopping.is_set():
+            if held is not None and (loop.is_closed() or not loop.is_running()):
+                # The loop ended or stopped right after the call: delivered from here.
+                self._finish(self._held_pending(held, time.monotonic(), 0), time.monotonic())
+                held = None
             if loop.is_closed():
                 self._flush(time.monotonic())
                 if self._on_closed is not None:
                     self._on_closed(loop)
                 return
             now = time.monotonic()
-            if not loop.is_running():
+            running = loop.is_running()
+            if not running:
                 # Stopped between run_until_complete() calls: idle by the program's
                 # choice, not blocked. A queued ping waits; time starts again when
                 # the loop runs.
@@ -322,6 +458,10 @@ class LoopWatchdog:
                 clock = self._loop_clock()
                 last = clock.sample() if clock is not None else None
                 sent = self._sent = _Ping(ping, last)
+                if held is not None:
+                    # Before the post: the loop may answer at once.
+                    self._pend_held(held, now, ping)
+                    held = None
                 try:
                     loop.call_soon_threadsafe(self._pong, ping)
                 except RuntimeError:  # closed in between: seen at the top
@@ -329,13 +469,58 @@ class LoopWatchdog:
                 # After the post: a wait of this thread's before it is not the loop's.
                 sent.since = time.monotonic()
             elif sent is not None:
-                if sent.since == 0.0:  # running again: counted from now
-                    clock = self._loop_clock()
-                    last = clock.sample() if clock is not None else None
-                    sent = self._sent = _Ping(ping, last, now)
-                if now - sent.since >= self.threshold:
-                    last = self._look(sent, now, last)
-            self._stopping.wait(self.interval)
+                if held is not None:
+                    # The ping on its way waited for the same C call: the native
+                    # stack is the call's, a look now would find the loop past it.
+                    if not self._pend_held(held, now, ping):
+                        continue  # answered in between: the next ping carries it
+                    held = None
+                else:
+                    if sent.since == 0.0:  # running again: counted from now
+                        clock = self._loop_clock()
+                        last = clock.sample() if clock is not None else None
+                        sent = self._sent = _Ping(ping, last, now)
+                    if now - sent.since >= self.threshold:
+                        last = self._look(sent, now, last)
+            if gil is None:
+                self._stopping.wait(self.interval)
+                continue
+            # A block seen while this turn waited for the GIL is handled now.
+            held = gil.awake()
+            if held is None:
+                gil.sleeping(time.monotonic() + self.interval, running)
+                if self._stopping.wait(self.interval):
+                    break  # a block seen meanwhile is stop()'s (_flush)
+                held = gil.awake()
+        if held is not None:  # stopped as it came: stop() delivers it (_flush)
+            with self._lock:
+                self._pending = self._held_pending(held, time.monotonic(), ping)
+
+    def _held_pending(
+        self, held: _Held, now: float, ping: int
+    ) -> _Pending:
+        """The native watcher's block, to be reported by the pong of ``ping``."""
+        since, _seen, frames, coroutine, index, wait0 = held
+        task = _task_by_coroutine_id(self.loop, coroutine)
+        if task is None and 0 <= index < len(frames):
+            # The task is gone already (the call was its end): its coroutine's name.
+            task = f"<coroutine {frames[index][2]}>"
+        return _Pending(
+            ping, since, _native_stack(frames), task, None, held=now - since, held_wait0=wait0
+        )
+
+    def _pend_held(
+        self, held: _Held, now: float, ping: int
+    ) -> bool:
+        """Make the native watcher's block the one the pong of ``ping`` reports;
+        False if the loop answered ``ping`` first. (Also once stop() began: it
+        delivers what is pending after this thread ended.)"""
+        pending = self._held_pending(held, now, ping)
+        with self._lock:
+            if self._answered >= ping:
+                return False
+            self._pending = pending
+        return True
 
     def _look(self, sent: _Ping, now: float, last: Sample | None) -> Sample | None:
         """The ping ``sent`` is late: take the loop thread's stack if the loop is

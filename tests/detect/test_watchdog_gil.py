@@ -1,0 +1,234 @@
+"""The watchdog sees the loop's C calls that keep the GIL, at the call's line.
+
+A C call that does not release the GIL (a regex that backtracks, a
+``ctypes.PyDLL`` function, an extension's long computation) keeps the Python
+watchdog thread from running at all: before the native watcher
+(``ambidex.detect._gilwatch``) such a call was never reported. These tests run
+inside the suite's process, after whatever ran before them (the case the
+Python-only prototype missed).
+
+The calls that wait (``poll`` through ``ctypes.PyDLL``, which keeps the GIL)
+last exactly until the native watcher has seen them: it writes a byte to a
+pipe when it takes a stack (``GilWatch.notify_fd``, for tests), and the call
+waits for that byte. Nothing here depends on how fast the machine is; a
+watcher that never sees the call fails the test after 30 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+import ambidex.detect
+from ambidex.detect import BlockingReport, _native
+from tests.detect.conftest import line_of
+
+THRESHOLD = 0.05
+SEEN_WITHIN_MS = 30_000
+
+# Under detectors of their own: the suite-wide --ambidex-blocking leaves them alone.
+pytestmark = pytest.mark.allow_blocking
+needs_native = pytest.mark.skipif(
+    not _native.available(),
+    reason="the native watcher is not built here (test_the_native_watcher_is_built_"
+    "where_the_extensions_are says whether it must be)",
+)
+
+
+class PollFd(ctypes.Structure):
+    _fields_ = [("fd", ctypes.c_int), ("events", ctypes.c_short), ("revents", ctypes.c_short)]
+
+
+POLLIN = 1
+# A PyDLL function keeps the GIL for the whole call (a CDLL one releases it).
+libc_poll = ctypes.PyDLL(None).poll if sys.platform != "win32" else None
+
+
+def watchdog_only() -> ambidex.detect.Detector:
+    return ambidex.detect.install(threshold=THRESHOLD, mode="log", intercept=False)
+
+
+@contextmanager
+def seen_signal(detector: ambidex.detect.Detector) -> Iterator[PollFd]:
+    """A pollfd that becomes readable when the native watcher takes a stack."""
+    watch = detector._watchdogs[asyncio.get_running_loop()]._gil
+    assert watch is not None
+    read, write = os.pipe()
+    watch.notify_fd = write
+    try:
+        yield PollFd(read, POLLIN, 0)
+    finally:
+        watch.notify_fd = -1
+        os.close(read)
+        os.close(write)
+
+
+def keep_the_gil_until_seen(signal: PollFd) -> int:
+    assert libc_poll is not None
+    return int(libc_poll(ctypes.byref(signal), 1, SEEN_WITHIN_MS))  # <- polls
+
+
+def the_only_report(detector: ambidex.detect.Detector) -> BlockingReport:
+    assert len(detector.reports) == 1, [str(r) for r in detector.reports]
+    return detector.reports[0]
+
+
+async def run_as_task(coro_fn: object, name: str) -> None:
+    # The task is kept until the report is made: a task that is gone by then is
+    # named by its coroutine instead ("<coroutine blocker>").
+    task = asyncio.create_task(coro_fn(), name=name)  # type: ignore[operator]
+    await task
+    await asyncio.sleep(0.01)  # a loop turn with time in it: the pong that reports
+    del task
+
+
+@needs_native
+async def test_a_ctypes_call_that_keeps_the_gil_is_reported_at_its_line() -> None:
+    detector = watchdog_only()
+    try:
+        with seen_signal(detector) as signal:
+
+            async def blocker() -> None:
+                await asyncio.sleep(0)
+                assert keep_the_gil_until_seen(signal) == 1  # <- keeps the GIL
+
+            await run_as_task(blocker, "pydll")
+    finally:
+        detector.uninstall()
+    report = the_only_report(detector)
+    assert report.kind == "blocked"
+    # The stack is the call's: the C function has no frame, its caller's line is
+    # the innermost, and the task's line that called it is on the stack.
+    assert (report.file, report.function) == (__file__, "keep_the_gil_until_seen")
+    assert report.line == line_of(keep_the_gil_until_seen, "# <- polls")
+    assert report.task == "pydll"
+    assert report.duration is not None and report.duration >= THRESHOLD
+    assert [(f.name, f.lineno) for f in report.frames][-2:] == [
+        ("blocker", line_of(blocker, "# <- keeps the GIL")),
+        ("keep_the_gil_until_seen", report.line),
+    ]
+
+
+@needs_native
+async def test_a_regex_that_backtracks_is_reported_at_the_match() -> None:
+    # (a+)+$ against a's and a b: 2**22 ways to split the a's, all tried in C
+    # with the GIL held (about 0.4 s of CPU here; more under load: the watcher
+    # counts the loop's own time, as the watchdog does).
+    async def blocker() -> None:
+        re.match(r"(a+)+$", "a" * 22 + "b")  # <- backtracks
+
+    detector = watchdog_only()
+    try:
+        await run_as_task(blocker, "regex")
+    finally:
+        detector.uninstall()
+    report = the_only_report(detector)
+    assert (report.file, report.function, report.task) == (__file__, "blocker", "regex")
+    assert report.line == line_of(blocker, "# <- backtracks")
+    # The innermost frame is re's match(), whose C call backtracks.
+    assert report.frames[-1].name == "match"
+    assert report.frames[-1].filename.endswith(("re.py", os.path.join("re", "__init__.py")))
+
+
+@needs_native
+async def test_a_call_that_ends_the_watch_block_is_reported_when_the_block_ends() -> None:
+    # No loop turn after the call: the report comes with watch()'s end, as any block's.
+    reports: list[BlockingReport] = []
+
+    async def blocker() -> None:
+        with ambidex.detect.watch(
+            threshold=THRESHOLD, mode="log", intercept=False, on_report=reports.append
+        ) as detector:
+            with seen_signal(detector) as signal:
+                keep_the_gil_until_seen(signal)  # <- last
+
+    await blocker()
+    assert [(r.function, r.line) for r in reports] == [
+        ("keep_the_gil_until_seen", line_of(keep_the_gil_until_seen, "# <- polls"))
+    ]
+    assert [f.lineno for f in reports[0].frames][-2] == line_of(blocker, "# <- last")
+
+
+@needs_native
+async def test_the_native_watcher_takes_no_stack_when_another_thread_keeps_the_gil() -> None:
+    # The loop waits for the GIL too, but its code did nothing: the holder is the
+    # worker thread, and the native watcher names only the loop's own calls.
+    # (The Python watchdog may still report the loop's wait, at wherever the
+    # loop waited, if a ping was on its way: as it did before the watcher.)
+    detector = watchdog_only()
+    watch = detector._watchdogs[asyncio.get_running_loop()]._gil
+    assert watch is not None
+    read, write = os.pipe()
+    watch.notify_fd = write
+    started = threading.Event()
+
+    def worker() -> None:
+        started.set()
+        # Keeps the GIL for 0.5 s (or until a stack is taken: none must be).
+        assert libc_poll is not None
+        libc_poll(ctypes.byref(PollFd(read, POLLIN, 0)), 1, 500)
+
+    try:
+        thread = threading.Thread(target=worker)
+        thread.start()
+        await asyncio.to_thread(started.wait)
+        for _ in range(10):
+            await asyncio.sleep(0.01)
+        await asyncio.to_thread(thread.join)
+    finally:
+        detector.uninstall()
+        os.close(read)
+        os.close(write)
+    counts = watch.counts()
+    assert counts["captures"] == 0, counts
+    assert all(report.function != "worker" for report in detector.reports)
+
+
+def test_the_native_watcher_is_built_where_the_extensions_are() -> None:
+    # tools/test.sh's sessions build the extensions and set this: the tests above
+    # must run there, not skip. (CPython 3.10 to 3.13 with a GIL; elsewhere the
+    # module is not built and such calls go unseen, as the docs say.)
+    if os.environ.get("AMBIDEX_EXPECT_EXTENSIONS"):
+        assert _native.available()
+
+
+@pytest.mark.primary_only
+def test_the_build_hook_builds_the_native_watcher_beside_the_accelerator(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    import sysconfig
+    from pathlib import Path
+
+    from tests.io.test_speedups import FakeBuild, build_data, copy_source, load_hook
+
+    hook = load_hook()
+    copy_source(tmp_path)
+    watcher_source = tmp_path / hook.GILWATCH
+    watcher_source.parent.mkdir(parents=True)
+    watcher_source.write_bytes(Path(_native.__file__).with_name("_gilwatch.c").read_bytes())
+    for name in ("AMBIDEX_BUILD_EXTENSIONS", "CC", "LDSHARED", "CFLAGS"):
+        monkeypatch.delenv(name, raising=False)
+    build = FakeBuild(tmp_path)
+
+    data = build_data()
+    hook.SpeedupsHook.initialize(build, "standard", data)
+    (watcher,) = watcher_source.parent.glob("_gilwatch*" + sysconfig.get_config_var("EXT_SUFFIX"))
+    assert data["force_include"][str(watcher)] == f"ambidex/detect/{watcher.name}"
+    assert capsys.readouterr().err == ""
+
+    # A Python whose internals the C does not know: left out, without a word.
+    watcher.unlink()
+    monkeypatch.setattr(hook, "GILWATCH_PYTHONS", ((3, 0), (3, 1)))
+    data = build_data()
+    hook.SpeedupsHook.initialize(build, "standard", data)
+    assert data["pure_python"] is False and len(data["force_include"]) == 1
+    assert not watcher.exists()
+    assert capsys.readouterr().err == ""
