@@ -232,3 +232,31 @@ def test_the_build_hook_builds_the_native_watcher_beside_the_accelerator(
     assert data["pure_python"] is False and len(data["force_include"]) == 1
     assert not watcher.exists()
     assert capsys.readouterr().err == ""
+
+
+@needs_native
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # 3.12+: fork() of a threaded process
+async def test_a_child_made_by_fork_stops_its_copy_of_the_watcher_without_hanging() -> None:
+    # The native thread does not exist in the child, and its mutex may be copied
+    # locked: stopping the copy must neither join a thread that is not there nor
+    # wait for that mutex.
+    detector = watchdog_only()
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: uninstall, then leave at once
+            code = 1
+            try:
+                detector.uninstall()
+                code = 0
+            finally:
+                os._exit(code)
+        deadline = asyncio.get_running_loop().time() + 30
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+            if asyncio.get_running_loop().time() > deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                pytest.fail("the child hung stopping its copy of the native watcher")
+            await asyncio.sleep(0.01)
+        assert os.waitstatus_to_exitcode(done[1]) == 0
+    finally:
+        detector.uninstall()

@@ -92,6 +92,7 @@ typedef struct {
     pthread_cond_t wake;        /* stop() wakes the thread early */
     pthread_t thread;
     int started, stopping;
+    pid_t pid;                  /* the process that made it (a fork's child has no thread) */
     double threshold, interval;
     PyObject *run_once;         /* BaseEventLoop._run_once.__code__: "inside a loop iteration" */
     /* The loop's thread. */
@@ -496,6 +497,7 @@ GilWatch_init(GilWatch *self, PyObject *args, PyObject *kwds)
     pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
     pthread_cond_init(&self->wake, &attributes);
     pthread_condattr_destroy(&attributes);
+    self->pid = getpid();
     self->threshold = threshold;
     self->interval = interval;
     Py_INCREF(run_once);
@@ -516,6 +518,28 @@ GilWatch_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)self;
 }
 
+/* In a child made by fork() the native thread does not exist, and the mutex
+ * may have been copied while it held it: both are made afresh, and the watcher
+ * stays off in the child (its watchdog is gone too). */
+static void
+after_fork(GilWatch *self)
+{
+    pthread_condattr_t attributes;
+    if (self->frames == NULL || self->pid == getpid()) {
+        return;
+    }
+    self->pid = getpid();
+    pthread_mutex_init(&self->mutex, NULL);
+    pthread_condattr_init(&attributes);
+    pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+    pthread_cond_init(&self->wake, &attributes);
+    pthread_condattr_destroy(&attributes);
+    self->started = 0;
+    self->stopping = 1;
+    self->captured = 0;
+    self->armed = 0;
+}
+
 static int
 ready(GilWatch *self)
 {
@@ -523,6 +547,7 @@ ready(GilWatch *self)
         PyErr_SetString(PyExc_RuntimeError, "GilWatch.__init__ was not called");
         return 0;
     }
+    after_fork(self);
     return 1;
 }
 
@@ -715,6 +740,9 @@ static PyObject *
 GilWatch_counts(GilWatch *self, PyObject *Py_UNUSED(ignored))
 {
     PyObject *counts;
+    if (!ready(self)) {
+        return NULL;
+    }
     lock(self);
     counts = Py_BuildValue(
         "{sksksksksksk}", "looks", self->looks, "late", self->late, "busy", self->busy,
@@ -751,6 +779,7 @@ static void
 GilWatch_dealloc(GilWatch *self)
 {
     if (self->frames != NULL) {
+        after_fork(self);
         stop_thread(self);
         if (self->loop_stat >= 0) {
             close(self->loop_stat);
