@@ -234,6 +234,20 @@ def test_the_build_hook_builds_the_native_watcher_beside_the_accelerator(
     assert capsys.readouterr().err == ""
 
 
+def exit_code_within(pid: int, seconds: float) -> int:
+    """The child's exit code; a child still running after ``seconds`` is killed: a failure."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the child hung stopping its copy of the native watcher")
+        time.sleep(0.01)
+    return os.waitstatus_to_exitcode(done[1])
+
+
 @needs_native
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # 3.12+: fork() of a threaded process
 async def test_a_child_made_by_fork_stops_its_copy_of_the_watcher_without_hanging() -> None:
@@ -250,13 +264,6 @@ async def test_a_child_made_by_fork_stops_its_copy_of_the_watcher_without_hangin
                 code = 0
             finally:
                 os._exit(code)
-        deadline = asyncio.get_running_loop().time() + 30
-        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
-            if asyncio.get_running_loop().time() > deadline:
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
-                pytest.fail("the child hung stopping its copy of the native watcher")
-            await asyncio.sleep(0.01)
-        assert os.waitstatus_to_exitcode(done[1]) == 0
+        assert await asyncio.to_thread(exit_code_within, pid, 30) == 0
     finally:
         detector.uninstall()
