@@ -182,6 +182,8 @@ class _Checker:
         self.parents: dict[int, ast.AST] = {}
         """Child -> parent, filled a function at a time (see :meth:`enter`)."""
         self._walked: set[int] = set()
+        self._awaited: dict[int, set[int]] = {}
+        """Per function node: :meth:`awaited_statements`."""
         self._async_lines: dict[str, tuple[list[int], list[int]]] = {}
         """Per module: the numbers of the lines that spell ``async`` or ``await``,
         and of those that spell the word ``for``."""
@@ -197,6 +199,28 @@ class _Checker:
             return
         self._walked.add(id(outer.node))
         self.parents.update(branch_parents(outer.node))
+
+    def awaited_statements(self, function: Function) -> set[int]:
+        """The ids of the expressions a statement of ``function`` awaits whole:
+        ``await f()``, ``x = await f()``, ``return await f()``... (their parent
+        is that ``await``). Most calls of ported code are awaited so; telling
+        it from the statements alone spares the parent map of most functions.
+        """
+        found = self._awaited.get(id(function.node))
+        if found is None:
+            found = set()
+            todo: list[ast.AST] = list(function.node.body)
+            while todo:
+                statement = todo.pop()
+                value = getattr(statement, "value", None)
+                if isinstance(value, ast.Await):
+                    found.add(id(value.value))
+                for block in ("body", "orelse", "finalbody", "handlers", "cases"):
+                    nested = getattr(statement, block, None)
+                    if isinstance(nested, list):
+                        todo.extend(nested)
+            self._awaited[id(function.node)] = found
+        return found
 
     def must_await(self, call: Call) -> str | None:
         """What the call runs that must be awaited, spelled for the message."""
@@ -225,8 +249,10 @@ class _Checker:
     def handled(self, call: Call) -> str | None:
         """How an unawaited coroutine is taken care of here: "await", "returned",
         "scheduled", "handed", "stored", "lambda"; None when it is not."""
-        self.enter(call.caller)
         node: ast.AST = call.node
+        if id(node) in self.awaited_statements(call.caller):
+            return "await"  # (what the parent map below would say, without making it)
+        self.enter(call.caller)
         parent = self.parents.get(id(node))
         if isinstance(parent, ast.Await):
             return "await"

@@ -258,3 +258,53 @@ def test_a_branch_kept_by_a_flag_keeps_its_blank_lines_and_later_lines_stay_put(
     (error,) = [d for d in result.diagnostics if d.error]
     assert (error.line, error.col) == (15, 5)
     assert "socket.create_connection (mod.py:16:21)" in error.message
+
+
+#: Texts where a marker's words stand in and next to strings, for the reading
+#: that uses the parsed tree (the port has it) against the tokenizer's.
+_TRICKY = [
+    'x = 1  # ambidex: sync-only\ny = "# ambidex: async-only"  # ambidex: allow-blocking why\n',
+    's = "#"  # ambidex: sync-only\nt = "a#b"  #ambidex:async-only (reason)\n',
+    '@deco("# ambidex: sync-only")\ndef f():  # ambidex: sync-only\n    pass\n',
+    'x = ("a"  # ambidex: sync-only\n     "b")\ny = 2  # ambidex: async-only\n',
+    'doc = """\n# ambidex: sync-only\n"""  # ambidex: async-only\n',
+    'e = "é"; f = "ü"  # ambidex: sync-only\n',
+    'f"{x}#"  # noqa: E501  # ambidex: sync-only\nb"#"  # ambidex: async-only\n',
+    'def g():\n    return f"""{1}\n# ambidex: sync-only\n"""\n',
+    "class C:\n    '''Doc: # ambidex: sync-only.'''\n\n    x = 1  # ambidex: sync-only\n",
+    "x = 1  # ambidex: sync-only-ish\ny = 1  # ambidex: sync-only\n",
+    "if a:\n    pass\nelse:  # ambidex: sync-only\n    b = '# ambidex: async-only'\n",
+    "x = 1  # ambidex: sync-only",
+    "x = 1\r\ny = 2  # ambidex: sync-only\r\n",
+    '"""Doc.\n\n# ambidex: sync-only in a docstring\n"""\nx = 1  # ambidex: sync-only\n',
+    'x = ("""a"""  # ambidex: sync-only\n     """b""")\n',
+    'x = r"""a \\""" # ambidex: sync-only\n"""  # ambidex: async-only\n',
+    "x = b'''\n# ambidex: sync-only ''' b'''\n'''  # ambidex: async-only\n",
+    'if True:  # ASYNC\n    a = "# ASYNC"\nif False:  #ASYNC and more\n    pass\n',
+    'x = 1  # noqa # ASYNC\ny = "#"  # ASYNC\nz = 2  # ASYNCHRONOUS\n',
+]
+
+
+@pytest.mark.parametrize("index", range(len(_TRICKY)))
+def test_markers_read_with_the_parsed_tree_are_the_tokenizers(index: int) -> None:
+    text = _TRICKY[index]
+    assert marker_comments(text, ast.parse(text)) == marker_comments(text)
+
+
+def test_markers_read_with_the_tree_agree_over_every_source_of_the_repository() -> None:
+    # The docstrings here spell markers in every way (the modules that read them
+    # explain them): each file is read both ways, and every reading agrees.
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    read = 0
+    for path in sorted([*root.glob("src/**/*.py"), *root.glob("tests/**/*.py"),
+                        *root.glob("examples/**/*.py")]):
+        text = path.read_text(encoding="utf-8")
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        assert marker_comments(text, tree) == marker_comments(text), path
+        read += bool(marker_comments(text))
+    assert read > 10

@@ -540,9 +540,12 @@ def write(result: Plan) -> None:
     ``generate``) deletes them.
     """
     staged: list[tuple[Path, Path]] = []
+    made: set[Path] = set()  # a port writes hundreds of files into a few folders
     try:
         for target, content in result.writes.items():
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
             temporary = target.with_name(f".{target.name}{_TEMPORARY}")
             staged.append((temporary, target))
             _write_text(temporary, content)

@@ -161,6 +161,12 @@ class Edits:
         """No edit replaces the character at ``offset``."""
         return not any(s <= offset < e for s, e, _o, _t in self._edits)
 
+    def removed(self) -> str:
+        """The source's text that the edits replace (none for insertions), one
+        span a line: what a name can have lost uses in."""
+        text = self.source.text
+        return "\n".join(text[start:end] for start, end, _order, _new in self._edits if end > start)
+
     def _inside(self, start: int, end: int) -> list[tuple[int, int, int, str]]:
         # Insertions exactly at a border belong to the outside: text spliced
         # before or after a node is not part of the node.

@@ -171,7 +171,9 @@ def to_async(
         output = text
         if len(editor.edits):
             try:
-                output, tree = drop_unused_imports(module.tree, editor.edits.apply())
+                output, tree = drop_unused_imports(
+                    module.tree, editor.edits.apply(), editor.edits.removed()
+                )
             except ValueError as exc:  # overlapping edits: a bug here, not in the input
                 diagnostics.append(
                     Diagnostic(path, 1, 1, f"internal error while converting: {exc}")

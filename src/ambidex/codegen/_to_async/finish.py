@@ -68,18 +68,27 @@ Stricter than :mod:`._imports`' (no words separated by spaces alone), which
 the names this converter drops depend on."""
 
 
-def drop_unused_imports(original: ast.Module, text: str) -> tuple[str, ast.Module | None]:
+def drop_unused_imports(
+    original: ast.Module, text: str, removed: str | None = None
+) -> tuple[str, ast.Module | None]:
     """Drop the imports the port left unused (``import time`` once it is ``asyncio.sleep``).
 
     Only names the source used are dropped: an import the source already had
     unused stays, it is not the port's business. A statement that loses some
     of its names is rewritten on one line; one that loses all of them goes.
     Returns the text and its tree (None when an import went, or it does not parse).
+
+    ``removed``: the source's text that the edits replaced (``Edits.removed``).
+    A name can lose its uses only where text was replaced, so when none of
+    the source's imported names is spelled there, no import can go, and the
+    text is not scanned for names.
     """
     try:
         tree = ast.parse(text)
     except SyntaxError:
         return text, None  # reported by the compile check
+    if removed is not None and not _spells_an_import(original, removed):
+        return text, tree
     after = used_names(tree, _CODE_STRING)
     if all(
         (alias.asname or alias.name.split(".")[0]) in after or alias.name == "*"
@@ -122,3 +131,15 @@ def drop_unused_imports(original: ast.Module, text: str) -> tuple[str, ast.Modul
         # the next group of imports) would open the module.
         output = output.lstrip("\r\n")
     return output, None
+
+
+def _spells_an_import(tree: ast.Module, text: str) -> bool:
+    """Whether ``text`` spells a name that a module-level import of ``tree`` binds."""
+    names = {
+        alias.asname or alias.name.split(".")[0]
+        for statement in tree.body
+        if isinstance(statement, (ast.Import, ast.ImportFrom))
+        for alias in statement.names
+    }
+    names.discard("*")
+    return any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) for name in names)

@@ -67,8 +67,8 @@ def markers_applied(
     except SyntaxError:
         return text, None  # reported by the analysis
     lines = python_lines(text)
-    text_lines = python_lines(text)  # as written: ``lines`` is edited in place
-    markers = marker_comments(text)
+    text_lines = list(lines)  # as written: ``lines`` is edited in place
+    markers = marker_comments(text, tree)
     changed: set[int] = set()
     """The ids of the statements whose lines this step rewrote."""
     changed_lines: list[int] = []
