@@ -364,6 +364,9 @@ class _Checker:
         node = call.node
         assert isinstance(node, ast.Call)
         func = node.func
+        if isinstance(func, ast.Call) and not self.lenient and not call.runs:
+            dispatched = self.dispatched_by_name(call, func)
+            return [] if dispatched is None else [dispatched]
         if not isinstance(func, ast.Attribute):
             return []
         receiver = call.instance_type
@@ -401,6 +404,36 @@ class _Checker:
                 )
             ]
         return []
+
+    def dispatched_by_name(self, call: Call, func: ast.Call) -> Unawaited | None:
+        """``getattr(obj, name)(...)`` with a name the analysis cannot read
+        (imaplib's demo: ``getattr(M, cmd)(*args)``), on an instance of an
+        analysed class some of whose methods are async: a warning (the
+        resolver follows a constant name or prefix itself, as a call of every
+        method it can be)."""
+        if not (isinstance(func.func, ast.Name) and func.func.id == "getattr"
+                and len(func.args) >= 2):
+            return None
+        cls = self.graph.classes.get(self.graph.type_of(func.args[0], call.caller) or "")
+        if cls is None or self.handled(call) in ("await", "scheduled"):
+            return None
+        methods: dict[str, Function] = {}
+        for klass in reversed(list(self.graph.resolver.mro(cls))):
+            methods.update(klass.methods)
+        coroutines = [m for name, m in methods.items()
+                      if m.is_async and not m.is_generator and not name.startswith("__")]
+        if not coroutines:
+            return None
+        shown = ", ".join(m.display for m in coroutines[:3]) + (", ..." if len(coroutines) > 3
+                                                                 else "")
+        return self.finding(
+            call,
+            f"`{self.spelled(call)}`: the method is chosen by name at run time among those of "
+            f"{cls.qualname}, and some of them became async ({shown}); if it is one of "
+            "those, this call must be awaited (dispatch to the async ones apart, or check it "
+            "by hand)",
+            sure=False,
+        )
 
     def closed_without_await(self, call: Call) -> str | None:
         """``contextlib.closing(x)`` where ``x.close()`` is a coroutine function

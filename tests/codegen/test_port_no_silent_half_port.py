@@ -545,3 +545,39 @@ def test_a_module_global_assigned_under_a_global_statement_is_followed() -> None
     assert errors == [] and warnings == []
     assert "    await _conn.sendall(x)" in out
     assert "    return await _conn.recv(1)" in out
+
+
+def test_a_method_chosen_by_name_at_run_time_on_a_class_with_async_methods_is_located() -> None:
+    # imaplib's demo: `typ, dat = getattr(M, cmd)(*args)` with `cmd` from a table:
+    # the method may be one that became async; nothing said so.
+    output, errors, warnings = port(
+        """\
+        import socket
+
+
+        class Client:
+            def __init__(self) -> None:
+                self.sock = socket.socket()
+
+            def noop(self) -> bytes:
+                self.sock.sendall(b"NOOP\\r\\n")
+                return self.sock.recv(10)
+
+            def name(self) -> str:
+                return "c"
+
+
+        def run_all(client: Client, commands: list[str]) -> None:
+            for command in commands:
+                print(getattr(client, command)())
+            print(getattr(client, "name")())
+        """
+    )
+    assert errors == []
+    assert warnings == [
+        "client.py:18:15: `getattr(client, command)()`: the method is chosen by name at run "
+        "time among those of Client, and some of them became async (Client.noop()); if it "
+        "is one of those, this call must be awaited (dispatch to the async ones apart, or "
+        "check it by hand)"
+    ]
+    assert output
