@@ -433,6 +433,7 @@ class ClientConnection(_Connection):
         limit = buffer.max_buffer
         if (
             self._error is None
+            and type(data) is bytes  # slices of it are the payloads next_event gives
             and not self._eof
             and not buffer
             and (limit is None or len(data) <= limit)

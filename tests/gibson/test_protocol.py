@@ -444,6 +444,15 @@ def test_receive_replies_refuses_a_whole_reply_that_next_event_refuses(
     assert client.broken
 
 
+def test_receive_replies_gives_bytes_payloads_whatever_buffer_type_it_is_given() -> None:
+    client = ClientConnection()
+    client.send_many([Get(b"a"), Get(b"b")])
+    wire = encode_reply(Value(b"one")) + encode_reply(Value(b"two"))
+    replies = client.receive_replies(memoryview(bytearray(wire)))  # type: ignore[arg-type]
+    assert replies == [Value(b"one"), Value(b"two")]
+    assert all(type(reply.value) is bytes for reply in replies if isinstance(reply, Value))
+
+
 def test_receive_replies_with_nothing_pending_is_a_remote_error() -> None:
     with pytest.raises(RemoteProtocolError, match="no request pending"):
         ClientConnection().receive_replies(encode_reply(Ok()))
