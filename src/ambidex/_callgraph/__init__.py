@@ -150,11 +150,15 @@ def resolve_again(
         cls._bases = None
     # What the first resolution remembered answers for the other table: let
     # it go before the second remembers its own (on a site-packages, ~40 MB).
+    # The call sites that pass something are the same list: handed over.
     spent = graph.resolver
+    sites = None
     if isinstance(spent, _Resolver):
+        sites = spent._sites
         spent.forget()
     return _resolved(
-        graph.modules, graph.functions, graph.classes, graph.syntax_errors, table, False, kinds
+        graph.modules, graph.functions, graph.classes, graph.syntax_errors, table, False, kinds,
+        sites,
     )
 
 
@@ -166,9 +170,10 @@ def _resolved(
     table: RuleTable,
     keep_sites: bool,
     kinds: Collection[CallKind] = tuple(CallKind),
+    sites: list[tuple[Function, ast.Call]] | None = None,
 ) -> CallGraph:
     """Every call site the walk collected (of ``kinds``), resolved against ``table``."""
-    resolver = _Resolver(modules, functions, classes, table)
+    resolver = _Resolver(modules, functions, classes, table, sites)
     every = len(kinds) == len(CallKind)
     for function in functions.values():
         for pending in function._pending:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 from ambidex._callgraph._model import (
     _UNKNOWN,
@@ -15,7 +16,7 @@ from ambidex._callgraph._model import (
     _Pending,
     spelled,
 )
-from ambidex._callgraph._slim import NAME_OR_CONSTANT
+from ambidex._callgraph._slim import NAME_OR_CONSTANT, PLAIN_FIELDS
 from ambidex._names import import_bindings, is_package_path
 
 
@@ -77,86 +78,136 @@ class _Indexer:
     def stmt(
         self, node: ast.stmt, fn: Function | None, cls: Class | None, prefix: str, tc: bool
     ) -> None:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            self.function(node, fn, cls, prefix, tc)
-        elif isinstance(node, ast.ClassDef):
-            for expr in (*node.decorator_list, *node.bases, *(k.value for k in node.keywords)):
-                self.expr(expr, fn, tc, None, None)
-            qualname = prefix + node.name
-            klass = Class(f"{self.module.name}:{qualname}", self.module, qualname, node)
-            self.classes[klass.key] = klass
-            if cls is not None:
-                cls.classes[node.name] = klass
-            self.bind(fn, cls, node.name, _Binding("class", None, cls=klass))
-            for child in node.body:
-                self.stmt(child, fn, klass, qualname + ".", tc)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            if fn is None and cls is None:
-                self.module.imports.append(node)
-            self.import_(node, fn, cls)
-        elif isinstance(node, ast.If) and _is_type_checking(node.test):
-            for child in node.body:
-                self.stmt(child, fn, cls, prefix, True)
-            for child in node.orelse:
-                self.stmt(child, fn, cls, prefix, tc)
-        elif isinstance(node, ast.Global):
-            if fn is not None:
-                self.globals.setdefault(id(fn), set()).update(node.names)
-        elif isinstance(node, ast.Assign):
+        kind = type(node)
+        handler = _STMT_HANDLERS.get(kind)
+        if handler is None:
+            handler = _STMT_HANDLERS[kind] = _stmt_handler(kind)
+        handler(self, node, fn, cls, prefix, tc)
+
+    def def_(
+        self, node: ast.stmt, fn: Function | None, cls: Class | None, prefix: str, tc: bool
+    ) -> None:
+        assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        self.function(node, fn, cls, prefix, tc)
+
+    def class_(
+        self, node: ast.stmt, fn: Function | None, cls: Class | None, prefix: str, tc: bool
+    ) -> None:
+        assert isinstance(node, ast.ClassDef)
+        for expr in (*node.decorator_list, *node.bases, *(k.value for k in node.keywords)):
+            self.expr(expr, fn, tc, None, None)
+        qualname = prefix + node.name
+        klass = Class(f"{self.module.name}:{qualname}", self.module, qualname, node)
+        self.classes[klass.key] = klass
+        if cls is not None:
+            cls.classes[node.name] = klass
+        self.bind(fn, cls, node.name, _Binding("class", None, cls=klass))
+        for child in node.body:
+            self.stmt(child, fn, klass, qualname + ".", tc)
+
+    def imports(
+        self, node: ast.stmt, fn: Function | None, cls: Class | None, prefix: str, tc: bool
+    ) -> None:
+        assert isinstance(node, (ast.Import, ast.ImportFrom))
+        if fn is None and cls is None:
+            self.module.imports.append(node)
+        self.import_(node, fn, cls)
+
+    def if_(
+        self, node: ast.stmt, fn: Function | None, cls: Class | None, prefix: str, tc: bool
+    ) -> None:
+        assert isinstance(node, ast.If)
+        if not _is_type_checking(node.test):
+            self.other(node, fn, cls, prefix, tc)
+            return
+        for child in node.body:
+            self.stmt(child, fn, cls, prefix, True)
+        for child in node.orelse:
+            self.stmt(child, fn, cls, prefix, tc)
+
+    def global_(
+        self, node: ast.stmt, fn: Function | None, cls: Class | None, prefix: str, tc: bool
+    ) -> None:
+        assert isinstance(node, ast.Global)
+        if fn is not None:
+            self.globals.setdefault(id(fn), set()).update(node.names)
+
+    def assign(
+        self, node: ast.stmt, fn: Function | None, cls: Class | None, prefix: str, tc: bool
+    ) -> None:
+        assert isinstance(node, ast.Assign)
+        self.expr(node.value, fn, tc, None, None)
+        binding = _Binding("value", self.scope_of(fn, cls), expr=node.value)
+        for target in node.targets:
+            self.bind_target(target, fn, cls, binding)
+            self.expr(target, fn, tc, None, None, store=True)
+
+    def ann_assign(
+        self, node: ast.stmt, fn: Function | None, cls: Class | None, prefix: str, tc: bool
+    ) -> None:
+        assert isinstance(node, ast.AnnAssign)
+        if node.value is not None:
             self.expr(node.value, fn, tc, None, None)
-            binding = _Binding("value", self.scope_of(fn, cls), expr=node.value)
-            for target in node.targets:
-                self.bind_target(target, fn, cls, binding)
-                self.expr(target, fn, tc, None, None, store=True)
-        elif isinstance(node, ast.AnnAssign):
-            if node.value is not None:
-                self.expr(node.value, fn, tc, None, None)
-            scope = self.scope_of(fn, cls)
-            self.bind_target(node.target, fn, cls, _Binding("annotation", scope, node.annotation))
-            if node.value is not None:
-                self.bind_target(node.target, fn, cls, _Binding("value", scope, node.value))
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            for item in node.items:
-                self.expr(item.context_expr, fn, tc, None, None)
-                if fn is not None:
-                    fn._pending.append(_Pending(CallKind.WITH, item, tc, None, None))
-                if item.optional_vars is not None:
-                    self.bind_target(
-                        item.optional_vars,
-                        fn,
-                        cls,
-                        _Binding("enter", self.scope_of(fn, cls), item.context_expr),
-                    )
-            for child in node.body:
-                self.stmt(child, fn, cls, prefix, tc)
-        elif isinstance(node, (ast.For, ast.AsyncFor)):
-            self.expr(node.iter, fn, tc, None, None)
+        scope = self.scope_of(fn, cls)
+        self.bind_target(node.target, fn, cls, _Binding("annotation", scope, node.annotation))
+        if node.value is not None:
+            self.bind_target(node.target, fn, cls, _Binding("value", scope, node.value))
+
+    def with_(
+        self, node: ast.stmt, fn: Function | None, cls: Class | None, prefix: str, tc: bool
+    ) -> None:
+        assert isinstance(node, (ast.With, ast.AsyncWith))
+        for item in node.items:
+            self.expr(item.context_expr, fn, tc, None, None)
             if fn is not None:
-                fn._pending.append(_Pending(CallKind.FOR, node, tc, None, None))
-            self.bind_target(
-                node.target, fn, cls, _Binding("item", self.scope_of(fn, cls), expr=node.iter)
-            )
-            for child in (*node.body, *node.orelse):
-                self.stmt(child, fn, cls, prefix, tc)
-        else:
-            if isinstance(node, ast.Return) and node.value is not None:
-                self.ref(node.value, fn, tc, None, None)
-            for field_name, value in ast.iter_fields(node):
-                if isinstance(value, list):
-                    for item in value:
-                        if isinstance(item, ast.stmt):
-                            self.stmt(item, fn, cls, prefix, tc)
-                        elif isinstance(item, ast.AST):
-                            self.generic(item, fn, tc)
-                elif isinstance(value, ast.expr):
-                    if field_name == "target" or (
-                        isinstance(node, ast.AugAssign) and field_name == "target"
-                    ):
-                        self.expr(value, fn, tc, None, None, store=True)
-                    else:
-                        self.expr(value, fn, tc, None, None)
-                elif isinstance(value, ast.AST):
-                    self.generic(value, fn, tc)
+                fn._pending.append(_Pending(CallKind.WITH, item, tc, None, None))
+            if item.optional_vars is not None:
+                self.bind_target(
+                    item.optional_vars,
+                    fn,
+                    cls,
+                    _Binding("enter", self.scope_of(fn, cls), item.context_expr),
+                )
+        for child in node.body:
+            self.stmt(child, fn, cls, prefix, tc)
+
+    def for_(
+        self, node: ast.stmt, fn: Function | None, cls: Class | None, prefix: str, tc: bool
+    ) -> None:
+        assert isinstance(node, (ast.For, ast.AsyncFor))
+        self.expr(node.iter, fn, tc, None, None)
+        if fn is not None:
+            fn._pending.append(_Pending(CallKind.FOR, node, tc, None, None))
+        self.bind_target(
+            node.target, fn, cls, _Binding("item", self.scope_of(fn, cls), expr=node.iter)
+        )
+        for child in (*node.body, *node.orelse):
+            self.stmt(child, fn, cls, prefix, tc)
+
+    def return_(
+        self, node: ast.stmt, fn: Function | None, cls: Class | None, prefix: str, tc: bool
+    ) -> None:
+        assert isinstance(node, ast.Return)
+        if node.value is not None:
+            self.ref(node.value, fn, tc, None, None)
+        self.other(node, fn, cls, prefix, tc)
+
+    def other(
+        self, node: ast.stmt, fn: Function | None, cls: Class | None, prefix: str, tc: bool
+    ) -> None:
+        """Any other statement: its blocks, expressions and other parts, in field order."""
+        for field_name, is_target in _fields_of(type(node)):
+            value = getattr(node, field_name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.stmt):
+                        self.stmt(item, fn, cls, prefix, tc)
+                    elif isinstance(item, ast.AST):
+                        self.generic(item, fn, tc)
+            elif isinstance(value, ast.expr):
+                self.expr(value, fn, tc, None, None, store=is_target)
+            elif isinstance(value, ast.AST):
+                self.generic(value, fn, tc)
 
     def generic(self, node: ast.AST, fn: Function | None, tc: bool) -> None:
         # except handlers, match cases, arguments, keywords...
@@ -168,13 +219,15 @@ class _Indexer:
             for stmt in node.body:
                 self.stmt(stmt, fn, None, "", tc)
             return
-        for value in ast.iter_child_nodes(node):
-            if isinstance(value, ast.stmt):
-                self.stmt(value, fn, None, "", tc)
-            elif isinstance(value, ast.expr):
-                self.expr(value, fn, tc, None, None)
-            else:
-                self.generic(value, fn, tc)
+        for field_name, _ in _fields_of(type(node)):
+            value = getattr(node, field_name, None)
+            for child in value if type(value) is list else (value,):
+                if isinstance(child, ast.stmt):
+                    self.stmt(child, fn, None, "", tc)
+                elif isinstance(child, ast.expr):
+                    self.expr(child, fn, tc, None, None)
+                elif isinstance(child, ast.AST):
+                    self.generic(child, fn, tc)
 
     def function(
         self,
@@ -252,62 +305,111 @@ class _Indexer:
         lam: ast.Lambda | None,
         store: bool = False,
     ) -> None:
-        if type(node) in NAME_OR_CONSTANT:
+        kind = type(node)
+        if kind in NAME_OR_CONSTANT:
             return  # leaves: half of all expressions, nothing to record
-        if isinstance(node, ast.Attribute):
-            self.expr(node.value, fn, tc, offload, lam)  # its one child
-            return
-        if isinstance(node, ast.Call):
-            if fn is not None:
-                fn._pending.append(_Pending(CallKind.CALL, node, tc, offload, lam))
-            self.expr(node.func, fn, tc, offload, lam)
-            for arg in (*node.args, *(k.value for k in node.keywords)):
-                value = arg.value if isinstance(arg, ast.Starred) else arg
-                if isinstance(value, ast.Lambda):
-                    self.lambda_(value, fn, tc, node)
-                else:
-                    self.ref(value, fn, tc, node, lam)
-                    self.expr(value, fn, tc, offload, lam)
-        elif isinstance(node, ast.Lambda):
-            self.lambda_(node, fn, tc, offload)
-        elif isinstance(node, (ast.Yield, ast.YieldFrom)):
-            if fn is not None and lam is None:
-                fn.is_generator = True
-            if node.value is not None:
-                self.expr(node.value, fn, tc, offload, lam)
-        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
-            for comp in node.generators:
-                self.expr(comp.iter, fn, tc, offload, lam)
-                if fn is not None:
-                    fn._pending.append(_Pending(CallKind.FOR, comp, tc, offload, lam))
-                    self.bind_target(comp.target, fn, None, _Binding("item", fn, expr=comp.iter))
-                for cond in comp.ifs:
-                    self.expr(cond, fn, tc, offload, lam)
-            if isinstance(node, ast.DictComp):
-                self.expr(node.key, fn, tc, offload, lam)
-                self.expr(node.value, fn, tc, offload, lam)
+        handler = _EXPR_HANDLERS.get(kind)
+        if handler is None:
+            handler = _EXPR_HANDLERS[kind] = _expr_handler(kind)
+        handler(self, node, fn, tc, offload, lam, store)
+
+    def attribute(
+        self, node: ast.expr, fn: Function | None, tc: bool, offload: ast.Call | None,
+        lam: ast.Lambda | None, store: bool,
+    ) -> None:
+        assert isinstance(node, ast.Attribute)
+        self.expr(node.value, fn, tc, offload, lam)  # its one child
+
+    def call(
+        self, node: ast.expr, fn: Function | None, tc: bool, offload: ast.Call | None,
+        lam: ast.Lambda | None, store: bool,
+    ) -> None:
+        assert isinstance(node, ast.Call)
+        if fn is not None:
+            fn._pending.append(_Pending(CallKind.CALL, node, tc, offload, lam))
+        self.expr(node.func, fn, tc, offload, lam)
+        for arg in (*node.args, *(k.value for k in node.keywords)):
+            value = arg.value if isinstance(arg, ast.Starred) else arg
+            if isinstance(value, ast.Lambda):
+                self.lambda_(value, fn, tc, node)
             else:
-                self.expr(node.elt, fn, tc, offload, lam)
-        elif isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)) and not store:
-            # A function put in a container escapes: whoever takes it out calls it.
-            elements = node.values if isinstance(node, ast.Dict) else node.elts
-            for element in elements:
-                value = element.value if isinstance(element, ast.Starred) else element
-                if fn is not None and isinstance(value, (ast.Name, ast.Attribute)):
-                    fn._pending.append(
-                        _Pending(CallKind.REF, value, tc, None, lam, container=node)
-                    )
-            for child in ast.iter_child_nodes(node):
-                if isinstance(child, ast.expr):
-                    self.expr(child, fn, tc, offload, lam)
-        elif isinstance(node, ast.NamedExpr):
+                self.ref(value, fn, tc, node, lam)
+                self.expr(value, fn, tc, offload, lam)
+
+    def lambda_expr(
+        self, node: ast.expr, fn: Function | None, tc: bool, offload: ast.Call | None,
+        lam: ast.Lambda | None, store: bool,
+    ) -> None:
+        assert isinstance(node, ast.Lambda)
+        self.lambda_(node, fn, tc, offload)
+
+    def yield_(
+        self, node: ast.expr, fn: Function | None, tc: bool, offload: ast.Call | None,
+        lam: ast.Lambda | None, store: bool,
+    ) -> None:
+        assert isinstance(node, (ast.Yield, ast.YieldFrom))
+        if fn is not None and lam is None:
+            fn.is_generator = True
+        if node.value is not None:
             self.expr(node.value, fn, tc, offload, lam)
+
+    def comprehension(
+        self, node: ast.expr, fn: Function | None, tc: bool, offload: ast.Call | None,
+        lam: ast.Lambda | None, store: bool,
+    ) -> None:
+        assert isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp))
+        for comp in node.generators:
+            self.expr(comp.iter, fn, tc, offload, lam)
             if fn is not None:
-                binding = _Binding("value", fn, expr=node.value)
-                fn.locals.setdefault(node.target.id, []).append(binding)
+                fn._pending.append(_Pending(CallKind.FOR, comp, tc, offload, lam))
+                self.bind_target(comp.target, fn, None, _Binding("item", fn, expr=comp.iter))
+            for cond in comp.ifs:
+                self.expr(cond, fn, tc, offload, lam)
+        if isinstance(node, ast.DictComp):
+            self.expr(node.key, fn, tc, offload, lam)
+            self.expr(node.value, fn, tc, offload, lam)
         else:
-            for child in _expr_children(node):
-                self.expr(child, fn, tc, offload, lam)
+            self.expr(node.elt, fn, tc, offload, lam)
+
+    def display(
+        self, node: ast.expr, fn: Function | None, tc: bool, offload: ast.Call | None,
+        lam: ast.Lambda | None, store: bool,
+    ) -> None:
+        assert isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict))
+        if store:  # a target (a, b = ...): nothing escapes
+            self.children(node, fn, tc, offload, lam, store)
+            return
+        # A function put in a container escapes: whoever takes it out calls it.
+        elements = node.values if isinstance(node, ast.Dict) else node.elts
+        for element in elements:
+            value = element.value if isinstance(element, ast.Starred) else element
+            if fn is not None and isinstance(value, (ast.Name, ast.Attribute)):
+                fn._pending.append(_Pending(CallKind.REF, value, tc, None, lam, container=node))
+        self.children(node, fn, tc, offload, lam, store)
+
+    def named(
+        self, node: ast.expr, fn: Function | None, tc: bool, offload: ast.Call | None,
+        lam: ast.Lambda | None, store: bool,
+    ) -> None:
+        assert isinstance(node, ast.NamedExpr)
+        self.expr(node.value, fn, tc, offload, lam)
+        if fn is not None:
+            binding = _Binding("value", fn, expr=node.value)
+            fn.locals.setdefault(node.target.id, []).append(binding)
+
+    def children(
+        self, node: ast.expr, fn: Function | None, tc: bool, offload: ast.Call | None,
+        lam: ast.Lambda | None, store: bool,
+    ) -> None:
+        """Any other expression: the expressions directly under it, in field order."""
+        for field_name, _ in _fields_of(type(node)):
+            value = getattr(node, field_name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.expr):
+                        self.expr(item, fn, tc, offload, lam)
+            elif isinstance(value, ast.expr):
+                self.expr(value, fn, tc, offload, lam)
 
     def lambda_(
         self, node: ast.Lambda, fn: Function | None, tc: bool, offload: ast.Call | None
@@ -318,25 +420,76 @@ class _Indexer:
         self.expr(node.body, fn, tc, offload, node)
 
 
-#: Per node class: the fields that may hold expressions (filled on first use).
-_EXPR_FIELDS: dict[type, tuple[str, ...]] = {}
+_StmtHandler = Callable[[_Indexer, ast.stmt, Function | None, Class | None, str, bool], None]
+_ExprHandler = Callable[
+    [_Indexer, ast.expr, Function | None, bool, ast.Call | None, ast.Lambda | None, bool], None
+]
+
+#: Per statement class, the indexer's method for it (filled on first sight):
+#: the walk visits millions of nodes, and a chain of ``isinstance`` tests per
+#: node was a third of its time.
+_STMT_HANDLERS: dict[type, _StmtHandler] = {}
+#: The same for expressions (``Name`` and ``Constant``, half of them, never get here).
+_EXPR_HANDLERS: dict[type, _ExprHandler] = {}
 
 
-def _expr_children(node: ast.AST) -> list[ast.expr]:
-    """The expressions directly under ``node``, in :func:`ast.iter_child_nodes`'
-    order, without its generator and ``iter_fields`` per node: the indexer
-    visits millions of nodes, and this was a third of its time."""
-    kind = type(node)
-    fields = _EXPR_FIELDS.get(kind)
+def _stmt_handler(kind: type) -> _StmtHandler:
+    """The method for statements of class ``kind`` (a parser class or its slotted twin)."""
+    if issubclass(kind, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return _Indexer.def_
+    if issubclass(kind, ast.ClassDef):
+        return _Indexer.class_
+    if issubclass(kind, (ast.Import, ast.ImportFrom)):
+        return _Indexer.imports
+    if issubclass(kind, ast.If):
+        return _Indexer.if_
+    if issubclass(kind, ast.Global):
+        return _Indexer.global_
+    if issubclass(kind, ast.Assign):
+        return _Indexer.assign
+    if issubclass(kind, ast.AnnAssign):
+        return _Indexer.ann_assign
+    if issubclass(kind, (ast.With, ast.AsyncWith)):
+        return _Indexer.with_
+    if issubclass(kind, (ast.For, ast.AsyncFor)):
+        return _Indexer.for_
+    if issubclass(kind, ast.Return):
+        return _Indexer.return_
+    return _Indexer.other
+
+
+def _expr_handler(kind: type) -> _ExprHandler:
+    """The method for expressions of class ``kind`` (a parser class or its slotted twin)."""
+    if issubclass(kind, ast.Attribute):
+        return _Indexer.attribute
+    if issubclass(kind, ast.Call):
+        return _Indexer.call
+    if issubclass(kind, ast.Lambda):
+        return _Indexer.lambda_expr
+    if issubclass(kind, (ast.Yield, ast.YieldFrom)):
+        return _Indexer.yield_
+    if issubclass(kind, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+        return _Indexer.comprehension
+    if issubclass(kind, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+        return _Indexer.display
+    if issubclass(kind, ast.NamedExpr):
+        return _Indexer.named
+    return _Indexer.children
+
+
+#: Per node class: its fields that may hold a node or a list of nodes, in
+#: order, each with whether it is an assignment's target (filled on first use).
+_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
+def _fields_of(kind: type) -> tuple[tuple[str, bool], ...]:
+    """The fields :func:`ast.iter_child_nodes` would look in, in its order,
+    without the ones that hold a name, a number or a shared operator."""
+    fields = _FIELDS.get(kind)
     if fields is None:
-        fields = _EXPR_FIELDS[kind] = tuple(
-            name for name in kind._fields if name not in ("ctx", "op", "id", "attr", "arg")
+        fields = _FIELDS[kind] = tuple(
+            (name, name == "target")
+            for name in getattr(kind, "_fields", ())
+            if name not in PLAIN_FIELDS
         )
-    children: list[ast.expr] = []
-    for name in fields:
-        value = getattr(node, name, None)
-        if isinstance(value, ast.expr):
-            children.append(value)
-        elif isinstance(value, list):
-            children.extend(item for item in value if isinstance(item, ast.expr))
-    return children
+    return fields

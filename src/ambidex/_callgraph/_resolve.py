@@ -37,6 +37,8 @@ from ambidex._callgraph._model import (
     _Common,
     _Pending,
     _Val,
+    call_sites,
+    shared_common,
 )
 from ambidex._callgraph._params import _Params
 from ambidex._rules import Rule, RuleTable
@@ -52,6 +54,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         functions: Mapping[str, Function],
         classes: Mapping[str, Class],
         table: RuleTable,
+        sites: list[tuple[Function, ast.Call]] | None = None,
     ) -> None:
         self.functions = functions
         self.classes = classes
@@ -80,14 +83,8 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         # Every call site that passes something, for typing an unannotated
         # parameter from its arguments (a call without arguments tells no
         # parameter's type and puts nothing in a container: one in seven).
-        self._sites = [
-            (fn, p.node)
-            for fn in functions.values()
-            for p in fn._pending
-            if p.kind is CallKind.CALL
-            and isinstance(p.node, ast.Call)
-            and (p.node.args or p.node.keywords)
-        ]
+        # Given when another resolver of the same walk listed them already.
+        self._sites = sites if sites is not None else call_sites(functions)
         self._sites_by_callee: dict[str, list[tuple[Function, ast.Call]]] | None = None
         self._indexing = False
         self._by_argument: dict[str, list[Rule]] = {}
@@ -126,7 +123,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         offloaded = pending.offload_parent is not None and self.is_offload(
             pending.offload_parent, fn
         )
-        common = _Common(offloaded, pending.type_checking, pending.lambda_node)
+        common = shared_common(offloaded, pending.type_checking, pending.lambda_node)
         if pending.kind is CallKind.CALL:
             assert isinstance(node, ast.Call)
             callee = self.eval(node.func, fn)

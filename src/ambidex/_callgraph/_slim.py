@@ -63,7 +63,7 @@ NAME_OR_CONSTANT = frozenset(
 
 
 #: Fields that hold a name, a number or a flag, never a node or a list of nodes.
-_PLAIN_FIELDS = frozenset(
+PLAIN_FIELDS = frozenset(
     {"ctx", "op", "id", "attr", "arg", "asname", "module", "level", "is_async", "conversion",
      "kind", "type_comment", "simple", "tag"}
 )
@@ -88,7 +88,7 @@ def slim_tree(tree: ast.Module) -> ast.Module:
         values = node.__dict__
         names = children.get(kind)
         if names is None:
-            names = children[kind] = tuple(n for n in kind._fields if n not in _PLAIN_FIELDS)
+            names = children[kind] = tuple(n for n in kind._fields if n not in PLAIN_FIELDS)
         for name in names:
             value = values[name]
             if type(value) is list:
