@@ -318,7 +318,9 @@ class _Indexer:
         lam: ast.Lambda | None, store: bool,
     ) -> None:
         assert isinstance(node, ast.Attribute)
-        self.expr(node.value, fn, tc, offload, lam)  # its one child
+        value = node.value  # its one child
+        if type(value) not in NAME_OR_CONSTANT:
+            self.expr(value, fn, tc, offload, lam)
 
     def call(
         self, node: ast.expr, fn: Function | None, tc: bool, offload: ast.Call | None,
@@ -330,7 +332,12 @@ class _Indexer:
         self.expr(node.func, fn, tc, offload, lam)
         for arg in (*node.args, *(k.value for k in node.keywords)):
             value = arg.value if isinstance(arg, ast.Starred) else arg
-            if isinstance(value, ast.Lambda):
+            kind = type(value)
+            if kind in NAME_OR_CONSTANT:
+                # A name handed on (a callback?); a constant is nothing to record.
+                if fn is not None and isinstance(value, ast.Name):
+                    fn._pending.append(_Pending(CallKind.REF, value, tc, node, lam))
+            elif isinstance(value, ast.Lambda):
                 self.lambda_(value, fn, tc, node)
             else:
                 self.ref(value, fn, tc, node, lam)
@@ -406,9 +413,9 @@ class _Indexer:
             value = getattr(node, field_name, None)
             if type(value) is list:
                 for item in value:
-                    if isinstance(item, ast.expr):
+                    if type(item) not in NAME_OR_CONSTANT and isinstance(item, ast.expr):
                         self.expr(item, fn, tc, offload, lam)
-            elif isinstance(value, ast.expr):
+            elif type(value) not in NAME_OR_CONSTANT and isinstance(value, ast.expr):
                 self.expr(value, fn, tc, offload, lam)
 
     def lambda_(

@@ -11,11 +11,17 @@ positions share one ``int`` per value; empty lists share one list.
 :func:`slim_tree` rebuilds a tree that way. Every node of the copy is an
 instance of (a subclass of) the original node's class, named like it, with
 the same fields and positions, so ``isinstance``, :func:`ast.walk`,
-:func:`ast.iter_child_nodes` and :func:`ast.unparse` read it unchanged. Two
-differences, both harmless to a reader:
+:func:`ast.iter_child_nodes` and :func:`ast.unparse` read it unchanged. Three
+differences, all harmless to a reader that only looks:
 
 * the copy is **read-only**: empty lists are one shared list (appending to
   ``node.keywords`` of one node would add a keyword to all of them);
+* only definitions (``def``, ``async def``, ``class``) keep where they **end**
+  (``end_lineno``, ``end_col_offset``): the lint asks where a definition ends
+  (which lines an allow by name covers, which lines a function spans) and
+  never where an expression or another statement does; other nodes read
+  ``None`` there, as a node the parser did not place does (16 bytes a node,
+  40 MB on a site-packages);
 * ``type(node) is ast.Name`` is false (it is a subclass): test with
   ``isinstance``, or with :data:`NAME_OR_CONSTANT`; and :func:`ast.dump`
   prints ``None`` fields it would leave out (class defaults are shadowed).
@@ -47,8 +53,16 @@ def _concrete(base: type[ast.AST]) -> list[type[ast.AST]]:
     return found
 
 
+#: The nodes whose end positions the copy keeps (see the module's doc).
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+#: The end positions every other node leaves out.
+_ENDS = ("end_lineno", "end_col_offset")
+
+
 def _slim_class(kind: type[ast.AST]) -> type[ast.AST]:
     slots = tuple(dict.fromkeys((*kind._fields, *kind._attributes)))
+    if not issubclass(kind, _DEFINITIONS):
+        slots = tuple(name for name in slots if name not in _ENDS)
     return type(kind.__name__, (kind,), {"__slots__": slots, "__module__": kind.__module__,
                                         "__qualname__": kind.__qualname__})
 
@@ -81,14 +95,19 @@ def slim_tree(tree: ast.Module) -> ast.Module:
     shared_number = numbers.setdefault
     empty: list[ast.AST] = []
     slim = _SLIM
-    children: dict[type, tuple[str, ...]] = {}
+    # Per class: the fields that may hold nodes, and whether it keeps its end.
+    classes: dict[type, tuple[tuple[str, ...], bool]] = {}
 
     def copy(node: ast.AST) -> ast.AST:
         kind = type(node)
         values = node.__dict__
-        names = children.get(kind)
-        if names is None:
-            names = children[kind] = tuple(n for n in kind._fields if n not in PLAIN_FIELDS)
+        known = classes.get(kind)
+        if known is None:
+            known = classes[kind] = (
+                tuple(n for n in kind._fields if n not in PLAIN_FIELDS),
+                issubclass(kind, _DEFINITIONS),
+            )
+        names, keeps_end = known
         for name in names:
             value = values[name]
             if type(value) is list:
@@ -101,11 +120,15 @@ def slim_tree(tree: ast.Module) -> ast.Module:
             elif type(value) in slim:
                 values[name] = copy(value)
         line = values.get("lineno")
-        if line is not None and line > 256:  # smaller ones are shared by CPython already
-            values["lineno"] = shared_number(line, line)
-            end = values["end_lineno"]
-            if end is not None:
-                values["end_lineno"] = shared_number(end, end)
+        if line is not None:
+            if line > 256:  # smaller ones are shared by CPython already
+                values["lineno"] = shared_number(line, line)
+            if not keeps_end:
+                del values["end_lineno"], values["end_col_offset"]
+            else:
+                end = values["end_lineno"]
+                if end is not None and end > 256:
+                    values["end_lineno"] = shared_number(end, end)
         return slim[kind](**values)
 
     result = copy(tree)
