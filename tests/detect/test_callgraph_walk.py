@@ -14,6 +14,7 @@ same things in the same order.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from ambidex._callgraph import CallGraph, build
@@ -29,8 +30,13 @@ def _recorded(graph: CallGraph) -> list[str]:
         lines.append(f"F {fn.key} generator={fn.is_generator}")
         for pending in fn._pending:
             node = pending.node
-            at = getattr(node, "context_expr", None) or getattr(node, "iter", None) or node
-            if hasattr(node, "lineno"):
+            at: ast.expr | ast.stmt
+            if isinstance(node, ast.withitem):
+                at = node.context_expr
+            elif isinstance(node, ast.comprehension):
+                at = node.iter
+            else:
+                assert isinstance(node, (ast.expr, ast.stmt))
                 at = node
             lines.append(
                 f"  {pending.kind.value} {type(node).__name__} {at.lineno}:{at.col_offset}"
