@@ -203,6 +203,7 @@ _NOT_FOUND: Final = NotFound()
 # once (reading an enum member, ``Code.GET``, costs 0.1-0.2 us on CPython
 # 3.10-3.13: a lookup through the enum's metaclass), and the reply codes as
 # plain ints, what the header unpacks to.
+_unpack_header: Final = HEADER.unpack_from
 _GET: Final = Code.GET
 _SET: Final = Code.SET
 _GET_CODE: Final = int(Code.GET)
@@ -284,6 +285,10 @@ class _Connection(ProtocolMachine):
         self._buffer = ReceiveBuffer(max_buffer=max_buffer)
         self._framing = StructFraming(HEADER, size_field=2, max_payload=max_payload)
         self._eof = False
+        # False only while the buffer is surely empty: set by receive_data,
+        # cleared by receive_replies when it leaves nothing behind (whatever
+        # next_event consumes meanwhile, True is never wrong, only slower).
+        self._held = False
 
     def receive_data(self, data: bytes) -> None:
         """Bytes from the peer; ``b""`` means the peer closed its side."""
@@ -294,6 +299,7 @@ class _Connection(ProtocolMachine):
         if not data:
             self._eof = True
             return
+        self._held = True
         try:
             self._buffer.feed(data)
         except Exception:
@@ -429,21 +435,21 @@ class ClientConnection(_Connection):
         ``next_event``, which check everything.
         """
         out: list[Reply | ConnectionClosed] = []
-        buffer = self._buffer
-        limit = buffer.max_buffer
+        end = len(data)
+        limit = self._buffer.max_buffer
         if (
-            self._error is None
-            and type(data) is bytes  # slices of it are the payloads next_event gives
+            not self._held
+            and self._error is None
             and not self._eof
-            and not buffer
-            and (limit is None or len(data) <= limit)
+            and type(data) is bytes  # slices of it are the payloads next_event gives
+            and (limit is None or end <= limit)
         ):
-            pos, end = 0, len(data)
-            unpack, max_payload, append = HEADER.unpack_from, self.max_payload, out.append
+            pos = 0
+            max_payload, append = self.max_payload, out.append
             for request in self._sent:  # oldest first; ends when none is pending
                 if end - pos < _HEADER_SIZE:
                     break
-                code, encoding, size = unpack(data, pos)
+                code, encoding, size = _unpack_header(data, pos)
                 stop = pos + _HEADER_SIZE + size
                 if stop > end or size > max_payload:
                     break
@@ -458,7 +464,7 @@ class ClientConnection(_Connection):
                 else:
                     break
                 pos = stop
-            if out:
+            if pos:
                 pop = self._sent.pop
                 for _ in out:
                     pop()
@@ -471,6 +477,7 @@ class ClientConnection(_Connection):
                 out.append(event)
                 if type(event) is ConnectionClosed:
                     break
+            self._held = bool(self._buffer)
         except Exception:
             if out and self._error is not None:
                 return out  # the good ones; the error is raised by the next call

@@ -453,6 +453,26 @@ def test_receive_replies_gives_bytes_payloads_whatever_buffer_type_it_is_given()
     assert all(type(reply.value) is bytes for reply in replies if isinstance(reply, Value))
 
 
+def test_receive_replies_reads_what_receive_data_left_in_the_buffer_first() -> None:
+    client = ClientConnection()
+    client.send_many([Get(b"a"), Get(b"b")])
+    wire = encode_reply(Value(b"one")) + encode_reply(Value(b"two"))
+    client.receive_data(wire[:5])  # part of a header, held by the buffer
+    assert client.next_event() is NEED_DATA
+    assert client.receive_replies(wire[5:12]) == [Value(b"one")]  # and 2 bytes of "two"
+    assert client.receive_replies(wire[12:]) == [Value(b"two")]
+    # A held header whose payload, arriving alone, looks like a reply itself.
+    inner = encode_reply(Value(b"x"))
+    client.send(Get(b"nested"))
+    client.receive_data(encode_reply(Value(inner))[:7])
+    assert client.receive_replies(inner) == [Value(inner)]
+    client.send(Get(b"c"))
+    client.receive_data(encode_reply(NotFound()))
+    assert client.next_event() == NotFound()  # the buffer emptied by next_event
+    client.send(Get(b"d"))
+    assert client.receive_replies(encode_reply(Value(b"four"))) == [Value(b"four")]
+
+
 def test_receive_replies_with_nothing_pending_is_a_remote_error() -> None:
     with pytest.raises(RemoteProtocolError, match="no request pending"):
         ClientConnection().receive_replies(encode_reply(Ok()))
