@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 
 import pytest
@@ -402,6 +403,17 @@ def test_receive_replies_takes_a_read_holding_many_whole_replies_in_one_call() -
         Value("é".encode(), Encoding.UTF8), Ok(), NotFound(), NotFound()
     ]
     assert client.outstanding == 0 and client.next_event() is NEED_DATA
+
+
+def test_a_value_from_receive_replies_is_a_whole_frozen_value() -> None:
+    client = ClientConnection()
+    client.send(Get(b"k"))
+    (value,) = client.receive_replies(encode_reply(Value("é".encode(), Encoding.UTF8)))
+    made = Value("é".encode(), Encoding.UTF8)
+    assert type(value) is Value and value == made and hash(value) == hash(made)
+    assert repr(value) == repr(made) and value.decoded() == "é"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        value.value = b"changed"  # type: ignore[misc]
 
 
 def test_receive_replies_returns_the_good_replies_before_an_error_the_next_call_raises() -> None:
