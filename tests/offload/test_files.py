@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import threading
+from typing import Any
 
 import pytest
 
@@ -22,12 +23,25 @@ from ambidex.offload import (
 # under the blocking-call detector (--ambidex-blocking-intercept).
 
 
-@pytest.fixture(autouse=True, params=["generator", "iterator"])
+@pytest.fixture(autouse=True, params=["generator", "iterator", "c"])
 def lines_way(request, monkeypatch):
     """``async for`` hands lines out through an async generator up to Python
-    3.11 and an ``__anext__`` object from 3.12 on: every test runs both ways."""
+    3.11 and an ``__anext__`` object from 3.12 on, and through the C
+    accelerator's ``AsyncLines`` up to 3.11 when it was built: every test runs
+    every way, on every version."""
+    if request.param == "c" and _files._compiled() is None:
+        if os.environ.get("AMBIDEX_EXPECT_EXTENSIONS"):
+            pytest.fail("the test session was to build ambidex.io._speedups")
+        pytest.skip("the C accelerator is not built here")
     monkeypatch.setattr(_files, "_LINES_BY_GENERATOR", request.param == "generator")
+    monkeypatch.setattr(_files, "_C_LINES", request.param == "c")
     return request.param
+
+
+async def compiled() -> Any:
+    """What open_file gives an AsyncFile it makes: the C accelerator when the test's
+    way is "c" (looked up off the loop, as open_file does), else None."""
+    return await run_in_thread(lambda: _files._compiled() if _files._C_LINES else None)
 
 
 async def fd_count() -> int:
@@ -248,7 +262,7 @@ async def test_text_lines_are_read_in_small_blocks_however_big_the_batch(tmp_pat
     raw = await run_in_thread(lambda: open(path, "rb"))
     wrapped = RecordingText(raw, encoding="utf-8")
     wrapped.sizes = []
-    f = AsyncFile(wrapped, default_thread_pool(), newline=None)
+    f = AsyncFile(wrapped, default_thread_pool(), newline=None, compiled=await compiled())
     try:
         lines = [line async for line in f]
     finally:
@@ -279,7 +293,8 @@ async def gated_file(tmp_path) -> tuple[AsyncFile[str], GatedText, list[str]]:
     await run_in_thread(path.write_text, "".join(lines), "utf-8")
     raw = await run_in_thread(lambda: open(path, "rb"))
     wrapped = GatedText(raw, encoding="utf-8")
-    return AsyncFile(wrapped, default_thread_pool(), newline=None), wrapped, lines
+    f = AsyncFile(wrapped, default_thread_pool(), newline=None, compiled=await compiled())
+    return f, wrapped, lines
 
 
 async def test_cancelling_async_for_while_it_waits_for_a_batch_loses_and_repeats_no_line(
@@ -449,3 +464,36 @@ async def test_a_file_system_without_page_cache_reads_falls_back_to_the_thread(
     await pool.close()
     assert len(calls) <= 1  # tried once, then never again for this file
     assert reads == 2
+
+
+async def test_each_anext_takes_its_line_when_awaited_and_one_closed_unawaited_takes_none(
+    tmp_path, lines_way
+):
+    path = tmp_path / "lines.txt"
+    path.write_text("".join(f"{i}\n" for i in range(6)))
+    async with open_file(path, "r", encoding="utf-8") as f:
+        it: Any = aiter(f)  # its __anext__ gives a coroutine-like awaitable (close, send)
+        assert (type(it).__name__ == "AsyncLines") == (lines_way == "c")
+        first = await anext(it)  # reads the batch
+        second, third = it.__anext__(), it.__anext__()  # two before either is awaited
+        assert (first, await third, await second) == ("0\n", "1\n", "2\n")
+        # A step closed or cancelled before it ran takes no line. (Not so for an
+        # async generator: a step thrown into ends it, and from 3.13 a closed one.)
+        if lines_way != "generator":
+            it.__anext__().close()
+        # Driven by hand, as a coroutine runner would: the value in StopIteration.
+        with pytest.raises(StopIteration) as stop:
+            it.__anext__().__await__().send(None)
+        assert stop.value.value == "3\n"
+        if lines_way != "generator":
+            cancelled = asyncio.ensure_future(anext(it))
+            cancelled.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await cancelled
+        pending = it.__anext__()
+        assert await pending == "4\n"
+        with pytest.raises(RuntimeError, match=r"already awaited|cannot reuse"):
+            await pending
+        assert [line async for line in f] == ["5\n"]
+        with pytest.raises(StopAsyncIteration):
+            await anext(it)

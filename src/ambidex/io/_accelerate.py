@@ -16,16 +16,21 @@ Without the module, or with ``AMBIDEX_NO_EXTENSIONS=1`` in the environment, or
 when the compiled module was built from another version of ``_speedups.c`` (a
 stale in-place build), the pure methods run, with the same results.
 ``ambidex.io.accelerated()`` says which this process got.
+
+The same module also serves ``ambidex.offload``: ``async for`` over a file's
+lines hands out the lines it read ahead from C on Python 3.10 and 3.11 (see
+``speedups()`` and ``offload/_files.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["accelerate", "accelerated", "new_door", "pure_methods", "source_hash"]
+__all__ = ["accelerate", "accelerated", "new_door", "pure_methods", "source_hash", "speedups"]
 
 # What FastRead wraps: method name -> the C kind (see _speedups.c).
 _KINDS = {"read_until": 0, "read_exactly": 1}
@@ -51,6 +56,16 @@ def _load() -> Any:
 
 # The compiled module, once accelerate() has given a class its C methods.
 _speedups: Any = None
+
+
+@functools.cache
+def speedups() -> Any:
+    """The compiled module as this process uses it (checked once, as ``accelerate`` does), or None.
+
+    ``ambidex.offload`` asks for it: ``async for`` over a file's lines uses its
+    ``AsyncLines`` (see ``offload/_files.py``).
+    """
+    return _load()
 
 
 def new_door(stream: object) -> Any:
