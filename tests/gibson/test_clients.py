@@ -8,7 +8,8 @@ import pytest
 
 from ambidex.io import AsyncStream
 from ambidex.sansio import LocalProtocolError
-from examples.gibson import AsyncClient, Client, ConnectionClosedError
+from examples._transport import MAX_READ
+from examples.gibson import AsyncClient, Client, ConnectionClosedError, protocol
 from examples.gibson.protocol import Delete, Encoding, Get, NotFound, Ok, Set, Value
 from examples.gibson.server import GibsonServer, ServerThread
 
@@ -114,6 +115,21 @@ async def test_an_async_client_built_on_a_stream_takes_it_over_at_its_first_requ
         assert await client.get("k") == "v"  # the direct path from here on
         assert await client.delete("k") is True
         assert await client.get("k") is None
+
+
+async def test_a_batch_whose_replies_fill_the_largest_read_arrives_whole_with_a_small_max_payload(
+    server_thread: ServerThread,
+) -> None:
+    # The connection's reads grow to MAX_READ (1 MiB) while they come back
+    # full; the machine must hold that much beyond one frame, whatever
+    # max_payload is (it held 256 KiB: a 512 KiB read broke the connection).
+    async with await AsyncClient.connect(
+        "127.0.0.1", server_thread.port, timeout=30, max_payload=1024
+    ) as client:
+        await client.set("k", b"v" * 200)
+        values = await client.get_many(["k"] * 12_000)  # 2.5 MB of replies
+        assert values == [b"v" * 200] * 12_000
+    assert protocol._READ_SLACK >= MAX_READ
 
 
 async def test_an_async_get_one_at_a_time_takes_two_turns_of_the_loop(
