@@ -97,8 +97,7 @@ def markers_applied(
         gone = 0
         for node in body:
             assert node.end_lineno is not None
-            start = first_line(node)
-            if colour_marker(markers, node) == "sync-only":
+            if markers and colour_marker(markers, node) == "sync-only":
                 if chained and isinstance(node, ast.If):
                     # Only this clause goes; what follows it (``else``, ``elif``)
                     # now follows the clause before it.
@@ -108,7 +107,7 @@ def markers_applied(
                     touch(node)
                     visit(node.orelse, chained=elif_first(node.orelse))
                     continue
-                drop(start, node.end_lineno)
+                drop(first_line(node), node.end_lineno)
                 touch(node)
                 gone += 1
                 continue
@@ -160,7 +159,7 @@ def markers_applied(
                 else:
                     first, last = first_line(keep[0]), keep[-1].end_lineno
                     assert last is not None
-                    original = python_lines(text)
+                    original = text_lines
                     shift = keep[0].col_offset - node.col_offset
                     for index in range(first - 1, last):
                         line = original[index]
