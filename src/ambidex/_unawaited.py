@@ -37,14 +37,23 @@ import ast
 import bisect
 import importlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from ambidex._callgraph import Call, CallGraph, CallKind, Function, build, own_nodes
+from ambidex._callgraph import (
+    Call,
+    CallGraph,
+    CallKind,
+    Evaluator,
+    Function,
+    build,
+    dotted_of,
+    own_nodes,
+)
 from ambidex._callgraph._model import branch_parents
 from ambidex._rules import Kind, Rule, RuleTable
 
-__all__ = ["Unawaited", "async_side", "find_unawaited", "twin_types"]
+__all__ = ["Unawaited", "async_side", "calls_worth_checking", "find_unawaited", "twin_types"]
 
 #: Callables that take a coroutine and schedule or await it themselves.
 SCHEDULERS = frozenset(
@@ -169,6 +178,38 @@ def find_unawaited(
     if graph is None:
         graph = build(modules, async_side(table))
     return _Checker(graph, table, set(async_names), lenient).run()
+
+
+def calls_worth_checking(table: RuleTable) -> Callable[[Call, Evaluator], bool]:
+    """Which calls :func:`find_unawaited` (``lenient``, no ``async_names``: the
+    lint's way) can say anything about: a call it checks that runs analysed
+    code, has a row or a twin for a receiver, or is ``contextlib.closing(x)``.
+    Any other call yields no finding and cannot make its caller return a
+    coroutine; the lint's resolution keeps only these (half the calls of a
+    site-packages, whose records it need not hold). ``table`` is the one given
+    to :func:`find_unawaited` (its sync side). It mirrors what
+    :meth:`_Checker.check` and the rounds of :meth:`_Checker.run` read of a
+    call when ``lenient``: a new reason to look at a call goes here too
+    (tests/detect/test_lint_shortcuts.py compares the findings with and
+    without it)."""
+    twins = set(twin_types(table).values())
+
+    def worth_checking(call: Call, resolver: Evaluator) -> bool:
+        if call.kind is not CallKind.CALL or call.type_checking:
+            return False  # run() never looks at them
+        if call.callees or call.overrides or call.rule is not None:
+            return True
+        if call.instance_type is not None and call.instance_type in twins:
+            return True
+        node = call.node
+        # closed_without_await's question, from the value the resolution remembers.
+        return (
+            isinstance(node, ast.Call)
+            and bool(node.args)
+            and dotted_of(resolver.eval(node.func, call.caller)) == "contextlib.closing"
+        )
+
+    return worth_checking
 
 
 class _Checker:

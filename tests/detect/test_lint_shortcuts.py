@@ -12,11 +12,13 @@ that the lazy graph hands over exactly what a fully resolved one does.
 from __future__ import annotations
 
 import ast
+import asyncio
 import textwrap
 from pathlib import Path
 
-from ambidex._callgraph import CallKind, build
+from ambidex._callgraph import CallKind, build, resolve_again
 from ambidex._rules import DEFAULT_TABLE
+from ambidex._unawaited import Unawaited, async_side, calls_worth_checking, find_unawaited
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,3 +116,70 @@ def test_the_lazy_graph_hands_over_the_functions_a_resolved_graph_does() -> None
     eager = handed(lazy=False)
     assert eager  # the tree hands callables around (retry helpers, callbacks)
     assert handed(lazy=True) == eager
+
+
+# Every reason the never-awaited check has to look at a call, and calls it ignores.
+_REASONS = textwrap.dedent("""
+    import asyncio
+    import contextlib
+    import socket
+    from typing import TYPE_CHECKING
+
+    from ambidex.io import AsyncSocket
+
+    async def numbers():
+        yield 1
+
+    async def work():
+        await asyncio.sleep(0)
+
+    def hands_back():
+        return work()
+
+    async def main(host):
+        sock = await AsyncSocket.create_connection((host, 1))
+        with contextlib.closing(sock):
+            pass
+        sock.recv(10, socket.MSG_PEEK)
+        sock.sendfile(None)
+        sock.settimeout(3)
+        for number in numbers():
+            print(number)
+        hands_back()
+        work()
+        asyncio.sleep(1)
+        next(iter([]))
+        if TYPE_CHECKING:
+            work()
+        print(len("x"), str(host).upper())
+""")
+
+
+def _never_awaited(modules: dict[str, str], keep: bool) -> tuple[list[Unawaited], int]:
+    """The lint's never-awaited findings, and how many calls the graph held."""
+    graph = resolve_again(
+        build(modules, DEFAULT_TABLE, keep_sites=True), async_side(DEFAULT_TABLE),
+        (CallKind.CALL,), keep=calls_worth_checking(DEFAULT_TABLE) if keep else None,
+    )
+    found = find_unawaited(modules, DEFAULT_TABLE, lenient=True, graph=graph)
+    return found, sum(len(f.calls) for f in graph.functions.values())
+
+
+def test_the_never_awaited_check_finds_the_same_in_the_calls_worth_checking_alone():
+    modules = {
+        str(path.relative_to(ROOT)): path.read_text(encoding="utf-8")
+        for folder in ("src/ambidex", "examples")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+    }
+    for path in sorted(Path(asyncio.__file__).parent.glob("*.py")):
+        modules[f"stdlib/asyncio/{path.name}"] = path.read_text(encoding="utf-8")
+    found, every = _never_awaited(modules, keep=False)
+    kept_found, kept = _never_awaited(modules, keep=True)
+    assert kept_found == found
+    assert kept < every / 2  # no formality: most calls go
+    found, _ = _never_awaited({"reasons.py": _REASONS}, keep=False)
+    assert _never_awaited({"reasons.py": _REASONS}, keep=True)[0] == found
+    # Every reason to look at a call stays: closing() on a twin, flags, a method
+    # the twin lacks, an async generator in a for, a coroutine handed back, a
+    # coroutine, a row's coroutine function.
+    assert [f.line for f in found] == [20, 22, 23, 25, 27, 28, 29]

@@ -115,6 +115,13 @@ def test_the_lint_keeps_no_node_dict_of_the_trees_it_analyses() -> None:
              if not isinstance(n, _SHARED)]
     assert len(nodes) > 50_000
     assert all(_slotted(n) for n in nodes)
+    # Of a module's and a class's body it keeps the definitions alone (the
+    # walk has read the rest: bindings keep their values, functions their nodes).
+    definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    bodies = [m.tree.body for m in graph.modules.values()]
+    bodies += [c.node.body for c in graph.classes.values() if "<locals>" not in c.qualname]
+    assert all(isinstance(s, definitions) for body in bodies for s in body)
+    assert sum(len(body) for body in bodies) > 1_000
 
 
 def test_a_module_too_deep_to_rebuild_is_linted_from_the_parsers_tree() -> None:

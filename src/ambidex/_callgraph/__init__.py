@@ -38,7 +38,7 @@ resolve only by name. A call it cannot resolve is still recorded, with
 from __future__ import annotations
 
 import ast
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from ambidex._callgraph._index import _Indexer
 from ambidex._callgraph._model import (
@@ -49,13 +49,15 @@ from ambidex._callgraph._model import (
     CallGraph,
     CallKind,
     Class,
+    Evaluator,
     Function,
     Module,
+    dotted_of,
     own_nodes,
     spelled,
 )
 from ambidex._callgraph._resolve import _Resolver
-from ambidex._callgraph._slim import slim_tree
+from ambidex._callgraph._slim import keep_definitions, slim_tree
 from ambidex._names import module_label
 from ambidex._rules import RuleTable
 
@@ -67,9 +69,11 @@ __all__ = [
     "CallGraph",
     "CallKind",
     "Class",
+    "Evaluator",
     "Function",
     "Module",
     "build",
+    "dotted_of",
     "own_nodes",
     "resolve_again",
     "spelled",
@@ -98,10 +102,14 @@ def build(
     calls when :meth:`CallGraph.calls_of` first asks for them (``calls`` is
     empty until then; the sites are kept). ``slim`` holds the trees it parses
     as read-only copies in a third of the memory (:mod:`._slim`: for an
-    analysis that reads them only, such as the lint's).
+    analysis that reads them only, such as the lint's), and keeps of a
+    module's and a class's body only the definitions: what else is written
+    there is read once, by the walk (the bindings keep their values).
     """
     parsed: dict[str, Module] = {}
     syntax_errors: list[tuple[str, int, int, str]] = []
+    functions: dict[str, Function] = {}
+    classes: dict[str, Class] = {}
     for path, text in modules.items():
         try:
             known = trees.get(path) if trees is not None else None
@@ -111,16 +119,19 @@ def build(
                 (path, exc.lineno or 1, (exc.offset or 1) - 1, exc.msg or "invalid syntax")
             )
             continue
+        copied = False
         if slim and known is None:
             try:
                 tree = slim_tree(tree)
+                copied = True
             except RecursionError:  # too deep to rebuild: the parser's tree serves as well
                 tree = ast.parse(text, filename=path)
-        parsed[path] = Module(path, module_label(path), text, tree)
-    functions: dict[str, Function] = {}
-    classes: dict[str, Class] = {}
-    for module in parsed.values():
+        module = parsed[path] = Module(path, module_label(path), text, tree)
+        # Walked while its nodes are fresh in the processor's caches; the walk
+        # reads one module and adds to the tables in the modules' order.
         _Indexer(functions, classes, module).run()
+        if copied:
+            keep_definitions(tree)
     if lazy:
         for function in functions.values():
             function._unresolved = True
@@ -130,11 +141,17 @@ def build(
 
 
 def resolve_again(
-    graph: CallGraph, table: RuleTable, kinds: Collection[CallKind] = tuple(CallKind)
+    graph: CallGraph,
+    table: RuleTable,
+    kinds: Collection[CallKind] = tuple(CallKind),
+    keep: Callable[[Call, Evaluator], bool] | None = None,
 ) -> CallGraph:
     """The modules of ``graph`` (built with ``keep_sites``) with every call site
     of ``kinds`` resolved anew against ``table`` (the never-awaited check
     reads calls only: references, ``with`` and ``for`` sites are left out).
+    With ``keep``, a function's ``calls`` hold only the calls it accepts (asked
+    as each is resolved, with the resolver): the lint's never-awaited check
+    says nothing about most calls, and holds only those it can report.
 
     The lint reads one tree twice: for blocking calls with the table, then for
     coroutines never awaited with the table's async side. The walk that finds
@@ -158,7 +175,7 @@ def resolve_again(
         spent.forget()
     return _resolved(
         graph.modules, graph.functions, graph.classes, graph.syntax_errors, table, False, kinds,
-        sites,
+        sites, keep,
     )
 
 
@@ -171,6 +188,7 @@ def _resolved(
     keep_sites: bool,
     kinds: Collection[CallKind] = tuple(CallKind),
     sites: list[tuple[Function, ast.Call]] | None = None,
+    keep: Callable[[Call, Evaluator], bool] | None = None,
 ) -> CallGraph:
     """Every call site the walk collected (of ``kinds``), resolved against ``table``."""
     resolver = _Resolver(modules, functions, classes, table, sites)
@@ -180,7 +198,7 @@ def _resolved(
             if not every and pending.kind not in kinds:
                 continue
             call = resolver.resolve(function, pending)
-            if call is not None:
+            if call is not None and (keep is None or keep(call, resolver)):
                 function.calls.append(call)
         if not keep_sites:
             function._pending = []

@@ -307,16 +307,7 @@ class CallGraph:
         sleep as nap`` -> ``time.sleep``; an analysed class or function -> its
         dotted name. None for anything that is not a name.
         """
-        value = self.resolver.eval(node, scope)
-        if value is None:
-            return None
-        if value.function is not None:
-            return value.function.dotted
-        if value.cls is not None:
-            return value.cls.dotted
-        if value.module is not None:
-            return value.module.name
-        return value.dotted
+        return dotted_of(self.resolver.eval(node, scope))
 
     def type_of(self, node: ast.expr, scope: Function | Module) -> str | None:
         """The type of the value of ``node``, when the analysis knows it."""
@@ -357,6 +348,19 @@ class CallGraph:
         ]
         related += self.resolver.overrides(cls, function.name)
         return [f for f in related if f is not function]
+
+
+def dotted_of(value: _Val | None) -> str | None:
+    """The dotted name of what a value denotes (see :meth:`CallGraph.dotted_name`)."""
+    if value is None:
+        return None
+    if value.function is not None:
+        return value.function.dotted
+    if value.cls is not None:
+        return value.cls.dotted
+    if value.module is not None:
+        return value.module.name
+    return value.dotted
 
 
 # --- bindings: what a name is bound to, before it is evaluated ----------------------

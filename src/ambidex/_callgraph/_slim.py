@@ -134,3 +134,19 @@ def slim_tree(tree: ast.Module) -> ast.Module:
     result = copy(tree)
     assert isinstance(result, ast.Module)
     return result
+
+
+def keep_definitions(tree: ast.Module) -> None:
+    """Drop from the bodies of ``tree`` and of its classes every statement but
+    the definitions (``def``, ``async def``, ``class``), once the call graph's
+    walk has read them: the lint reads a module's statements through what the
+    walk recorded (a binding keeps its value, a function its node), and its
+    bodies only for the definitions in them (an allow by name). A module's
+    top-level code is a twentieth of a site-packages' nodes."""
+    todo: list[ast.Module | ast.ClassDef] = [tree]
+    while todo:
+        node = todo.pop()
+        kept: list[ast.stmt] = [s for s in node.body if isinstance(s, _DEFINITIONS)]
+        if len(kept) != len(node.body):
+            node.body = kept
+        todo.extend(s for s in kept if isinstance(s, ast.ClassDef))

@@ -81,7 +81,7 @@ from ambidex._gc import paused as paused_gc
 from ambidex._names import module_label
 from ambidex._rules import DEFAULT_TABLE, RuleTable
 from ambidex._sourcefiles import TOO_DEEP, read_source, too_deep
-from ambidex._unawaited import async_side, find_unawaited
+from ambidex._unawaited import async_side, calls_worth_checking, find_unawaited
 from ambidex.codegen._directives import definitions, names_definition, split_reason
 from ambidex.codegen._markers import marker_comments
 
@@ -477,7 +477,9 @@ def _analyse(
     # side: the call sites are resolved again (the parse and the walk are
     # shared), and the first resolution's calls go as these are made.
     del linter
-    async_graph = resolve_again(graph, async_side(table), kinds=(CallKind.CALL,))
+    async_graph = resolve_again(
+        graph, async_side(table), kinds=(CallKind.CALL,), keep=calls_worth_checking(table)
+    )
     parsed = {path: m.text for path, m in async_graph.modules.items()}
     unawaited = [
         Finding(f.path, f.line, f.col, NEVER_AWAITED, f.message)
