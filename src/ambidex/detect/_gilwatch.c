@@ -57,6 +57,9 @@
 #include "internal/pycore_gil.h"
 #include "internal/pycore_interp.h"
 #include "internal/pycore_runtime.h"
+#if PY_VERSION_HEX >= 0x030D0000
+#include "internal/pycore_ceval.h"
+#endif
 #if PY_VERSION_HEX >= 0x030B0000
 #include "internal/pycore_frame.h"
 #else
@@ -110,6 +113,8 @@ typedef struct {
     int base_valid;
     double base_deadline, base_time, loop_wait0, watchdog_cpu0, watchdog_wait0;
     double loop_cpu_last;       /* the loop thread's CPU time at the last look */
+    int refused;                /* consecutive looks that saw the loop keep the GIL against a request */
+    unsigned long refused_switch; /* the GIL's switch count at those looks */
     /* The block, once seen. */
     int captured;
     double since, seen;
@@ -220,6 +225,33 @@ loop_holds_gil(GilWatch *self)
 #endif
     /* While it holds the GIL the thread is alive: its state is not freed. */
     return locked && holder == self->loop_tstate && holder->thread_id == self->loop_ident;
+}
+
+/* Whether a thread waiting for the GIL has asked its holder to drop it (it
+ * does after one switch interval, 5 ms). Python code drops it at its next
+ * check, within microseconds; a request still there an interval later means
+ * the holder runs C that does not check. Call only while the loop's thread
+ * holds the GIL (3.13 keeps the request in the holder's state). */
+static int
+drop_requested(GilWatch *self)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    uintptr_t bits = _Py_atomic_load_uintptr_relaxed(&self->loop_tstate->eval_breaker);
+    return (bits & _PY_GIL_DROP_REQUEST_BIT) != 0;
+#else
+    return _Py_atomic_load_relaxed(&self->interp->ceval.gil_drop_request) != 0;
+#endif
+}
+
+static unsigned long
+switch_number(GilWatch *self)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    struct _gil_runtime_state *gil = self->interp->ceval.gil;
+#else
+    struct _gil_runtime_state *gil = &_PyRuntime.ceval.gil;
+#endif
+    return gil != NULL ? gil->switch_number : 0;
 }
 
 /* The characters of a str, as UTF-8, into out (truncated); no allocation. */
@@ -370,11 +402,20 @@ look(GilWatch *self)
         /* First seen late for this deadline: count from here (a wait for a
          * CPU before now is not in these counts, so it is not counted either). */
         self->base_valid = 1;
+        self->refused = 0;
         self->base_deadline = self->deadline;
         self->base_time = now;
         read_clocks(self->loop_stat, &self->loop_cpu_last, &self->loop_wait0);
         read_clocks(self->watchdog_stat, &self->watchdog_cpu0, &self->watchdog_wait0);
         return;
+    }
+    if (loop_holds_gil(self) && drop_requested(self)
+        && (self->refused == 0 || switch_number(self) == self->refused_switch)) {
+        self->refused_switch = switch_number(self);
+        self->refused++;
+    }
+    else {
+        self->refused = 0;
     }
     held = now - self->base_time;
     if (held < self->threshold) {
@@ -385,16 +426,19 @@ look(GilWatch *self)
     read_clocks(self->loop_stat, &loop_cpu, &loop_wait);
     ran = loop_cpu > self->loop_cpu_last;
     self->loop_cpu_last = loop_cpu;
-    /* Kept waiting for the GIL, the watchdog's thread sleeps. A watchdog that
-     * was late because it waited for a CPU (runnable, not asleep) proves
-     * nothing: a loop that runs many short callbacks keeps the GIL too when
-     * nobody asks for it. Each of its GIL waits wakes it every switch interval
-     * (5 ms), and on a busy machine each wake-up may wait for a CPU: half the
-     * threshold asleep is the proof asked for, and asleep now (a wait for a
-     * CPU still under way is not in the count yet: a runnable watchdog may be
-     * in the middle of one, and the loop may be waiting for it, as a forced
-     * GIL switch makes the thread that drops the GIL do). */
-    if (watchdog_wait >= 0 && self->watchdog_wait0 >= 0
+    /* Was the watchdog kept from the GIL, or from a CPU? A watchdog late
+     * because it waited for a CPU proves nothing: a loop that runs many short
+     * callbacks keeps the GIL too when nobody asks for it. Two proofs count:
+     *  - the loop keeps the GIL against a request (a waiter asks after one
+     *    switch interval, 5 ms), seen at two looks an interval apart with no
+     *    switch between: Python code drops it within microseconds, so the
+     *    holder runs C. This one holds up on a loaded machine.
+     *  - or the watchdog slept (waited for the GIL) half the threshold, and
+     *    sleeps now: a runnable watchdog may be in the middle of a wait for a
+     *    CPU that the count does not hold yet (the kernel adds it when it
+     *    ends), and the loop may be waiting for it, as a forced GIL switch
+     *    makes the thread that drops the GIL do. */
+    if (self->refused < 2 && watchdog_wait >= 0 && self->watchdog_wait0 >= 0
         && (held - (watchdog_wait - self->watchdog_wait0) - (watchdog_cpu - self->watchdog_cpu0)
                 < self->threshold / 2
             || read_state(self->watchdog_state) == 'R')) {
