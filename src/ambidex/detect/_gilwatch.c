@@ -16,22 +16,26 @@
  *     waits, sleeping(deadline), and after, awake(): its turn takes less than
  *     an interval); a watchdog still not back threshold after that deadline
  *     waits for the GIL (or for a CPU: see below);
- *   - who holds the GIL now (the interpreter's GIL state: locked, last holder);
- *   - how long the watchdog's thread and the loop's thread have waited for a
- *     CPU (Linux: /proc/self/task/<tid>/schedstat, as _runqueue.py does).
- * When the watchdog has waited threshold for the GIL in its own time (not for
- * a CPU), the loop's thread holds the GIL now, the loop's thread has not
- * waited for a CPU for that long either, and its Python stack is inside a loop
- * iteration (a frame of BaseEventLoop._run_once), that stack is the block: it
+ *   - who holds the GIL now (the interpreter's GIL state: locked, last holder,
+ *     the count of switches) and whether a waiting thread asked it to drop it;
+ *   - how long the loop's thread has waited for a CPU (Linux:
+ *     /proc/self/task/<tid>/schedstat and stat, as _runqueue.py does).
+ * When the watchdog is threshold late, the loop's thread has kept the GIL
+ * against a request to drop it at every look for threshold (no switch
+ * between), has not waited for a CPU that long (its own time), and its Python
+ * stack is inside a loop iteration (a frame of BaseEventLoop._run_once), that
+ * stack is the block: it
  * is copied (file, line, function of each frame, as text) into this object. The
  * watchdog takes it when it gets the GIL back (awake()) and reports it as any
  * other block: the stack is the one of the call that kept the GIL, its line
  * the call's (a C function has no frame: the innermost line is its caller's).
  *
- * A busy loop that only runs Python hands the GIL over within the switch
- * interval (5 ms) to a thread that asks for it, so a watchdog kept waiting for
- * threshold (100 ms by default) means the holder does not get to the
- * interpreter's checks: it is in C (or a garbage collection, also a block).
+ * A busy loop that only runs Python drops the GIL within microseconds of a
+ * request (a waiting thread asks after the switch interval, 5 ms), so a request
+ * refused for threshold (100 ms by default) means the holder does not get to
+ * the interpreter's checks: it is in C (or a garbage collection, also a block).
+ * A watchdog that is merely late (it waits for a CPU on a busy machine) proves
+ * nothing by itself: that loop may be running short callbacks.
  *
  * Reading another thread's frames without the GIL is what faulthandler's
  * dump_traceback_later does; the reads here happen only while that thread
@@ -113,6 +117,7 @@ typedef struct {
     int base_valid;
     double base_deadline, base_time, loop_wait0, watchdog_cpu0, watchdog_wait0;
     double loop_cpu_last;       /* the loop thread's CPU time at the last look */
+    double refused_since;       /* the first of those looks */
     int refused;                /* consecutive looks that saw the loop keep the GIL against a request */
     unsigned long refused_switch; /* the GIL's switch count at those looks */
     /* The block, once seen. */
@@ -388,8 +393,9 @@ walk(GilWatch *self)
 static void
 look(GilWatch *self)
 {
-    double now, held, loop_cpu, loop_wait, watchdog_cpu, watchdog_wait;
+    double now, loop_cpu, loop_wait;
     int ran;
+    unsigned long switches;
     self->looks++;
     if (!self->armed || self->deadline == 0.0 || self->loop_tstate == NULL || self->captured) {
         return;
@@ -399,54 +405,51 @@ look(GilWatch *self)
         return;
     }
     if (!self->base_valid || self->base_deadline != self->deadline) {
-        /* First seen late for this deadline: count from here (a wait for a
-         * CPU before now is not in these counts, so it is not counted either). */
+        /* First seen late for this deadline. */
         self->base_valid = 1;
         self->refused = 0;
         self->base_deadline = self->deadline;
         self->base_time = now;
-        read_clocks(self->loop_stat, &self->loop_cpu_last, &self->loop_wait0);
-        read_clocks(self->watchdog_stat, &self->watchdog_cpu0, &self->watchdog_wait0);
         return;
     }
+    /* The proof that the loop keeps the GIL in C: a request to drop it (a
+     * thread that waits for the GIL asks its holder after one switch interval,
+     * 5 ms) that the loop's thread keeps refusing, look after look, with no
+     * switch between. Python code drops it at its next check, within
+     * microseconds; a C call that keeps the GIL never checks. The time is
+     * counted from the first look that saw the request refused (a lower
+     * bound: the call began a switch interval or more before). */
+    switches = switch_number(self);
     if (loop_holds_gil(self) && drop_requested(self)
-        && (self->refused == 0 || switch_number(self) == self->refused_switch)) {
-        self->refused_switch = switch_number(self);
+        && (self->refused == 0 || switches == self->refused_switch)) {
+        if (self->refused == 0) {
+            self->refused_since = now;
+            self->refused_switch = switches;
+            read_clocks(self->loop_stat, &self->loop_cpu_last, &self->loop_wait0);
+        }
         self->refused++;
     }
     else {
         self->refused = 0;
     }
-    held = now - self->base_time;
-    if (held < self->threshold) {
+    if (now - self->base_time < self->threshold) {
         return;
     }
     self->late++;
-    read_clocks(self->watchdog_stat, &watchdog_cpu, &watchdog_wait);
+    if (self->refused < 2 || now - self->refused_since < self->threshold) {
+        /* The watchdog is late, but not because the loop keeps the GIL (yet):
+         * it waits for a CPU, or the GIL went to another thread. */
+        if (self->refused < 2) {
+            self->busy++;
+        }
+        return;
+    }
+    /* The loop's own time, as the watchdog counts it (_watchdog.py): a thread
+     * that holds the GIL but waits for a CPU refuses the request too, and that
+     * is the machine's load, not the loop's doing. */
     read_clocks(self->loop_stat, &loop_cpu, &loop_wait);
     ran = loop_cpu > self->loop_cpu_last;
     self->loop_cpu_last = loop_cpu;
-    /* Was the watchdog kept from the GIL, or from a CPU? A watchdog late
-     * because it waited for a CPU proves nothing: a loop that runs many short
-     * callbacks keeps the GIL too when nobody asks for it. Two proofs count:
-     *  - the loop keeps the GIL against a request (a waiter asks after one
-     *    switch interval, 5 ms), seen at two looks an interval apart with no
-     *    switch between: Python code drops it within microseconds, so the
-     *    holder runs C. This one holds up on a loaded machine.
-     *  - or the watchdog slept (waited for the GIL) half the threshold, and
-     *    sleeps now: a runnable watchdog may be in the middle of a wait for a
-     *    CPU that the count does not hold yet (the kernel adds it when it
-     *    ends), and the loop may be waiting for it, as a forced GIL switch
-     *    makes the thread that drops the GIL do. */
-    if (self->refused < 2 && watchdog_wait >= 0 && self->watchdog_wait0 >= 0
-        && (held - (watchdog_wait - self->watchdog_wait0) - (watchdog_cpu - self->watchdog_cpu0)
-                < self->threshold / 2
-            || read_state(self->watchdog_state) == 'R')) {
-        self->busy++;
-        return;
-    }
-    /* The loop's own time, as the watchdog counts it (_watchdog.py): the time
-     * its thread waited for a CPU is the machine's load, not the loop's doing. */
     if (loop_wait >= 0 && self->loop_wait0 >= 0) {
         /* The kernel adds a wait for a CPU to the count when it ends: a thread
          * runnable now that has not run since the last look may be in the
@@ -455,7 +458,7 @@ look(GilWatch *self)
             self->starved++;
             return;
         }
-        if (held - (loop_wait - self->loop_wait0) < self->threshold) {
+        if ((now - self->refused_since) - (loop_wait - self->loop_wait0) < self->threshold) {
             self->starved++;
             return;
         }
@@ -466,7 +469,7 @@ look(GilWatch *self)
     }
     self->captured = 1;
     self->captures++;
-    self->since = self->base_time;
+    self->since = self->refused_since;
     self->seen = now;
     self->capture_wait0 = self->loop_wait0;
     if (self->notify_fd >= 0) {
