@@ -49,12 +49,13 @@ runs again the call is over and the loop has moved on (before, such a call was
 seen only if a ping was already on its way, and then at wherever the loop was
 when it ended). Where the native watcher is built (``_native``,
 ``_gilwatch.c``), a thread that needs no GIL watches this one: this thread
-says when it is due back (``sleeping()`` before each wait, ``awake()`` after);
-late by the threshold, asleep (waiting for the GIL, not for a CPU), while the
-loop's thread holds the GIL inside a loop iteration and has not itself waited
-for a CPU that long, the native thread copies the loop thread's stack then:
-the call's line (a C function has no frame: its caller's line is the
-innermost). This thread reports it when it gets the GIL back, as any block
+says when it is due back (``sleeping()`` before each wait, ``awake()`` after).
+Late by the threshold, and the loop's thread refusing a request to drop the
+GIL at every look for the threshold (Python code drops it within microseconds
+of a request: the holder is in C), inside a loop iteration, its own time at
+the threshold (its waits for a CPU set aside), the native thread copies the
+loop thread's stack then: the call's line (a C function has no frame: its
+caller's line is the innermost). This thread reports it when it gets the GIL back, as any block
 (``_Pending.held``: the native thread already set the machine's load aside).
 The task is named if it is still alive then, else by its coroutine
 (``<coroutine name>``). Without the native watcher (not built, another
