@@ -33,8 +33,6 @@ import time
 from pathlib import Path
 
 PYTHON = sys.executable
-# tools/bench/http.py would shadow the stdlib http package.
-sys.path[:] = [p for p in sys.path if Path(p).resolve() != Path(__file__).resolve().parent]
 CLIENTS = ["smtplib", "ftplib", "poplib", "http.client", "imaplib", "nntplib"]
 TESTED = {"smtplib", "ftplib", "poplib", "http.client", "imaplib"}
 

@@ -1,7 +1,7 @@
 """Benchmark the HTTP client (examples/http) against httpx, urllib3, requests
 and aiohttp, against one nginx, in one run.
 
-    python tools/bench/http.py [--requests N] [--runs R] [--rows TEXT]
+    python tools/bench/http_client.py [--requests N] [--runs R] [--rows TEXT]
                                [--placement same-cpu|spread|both]
 
 Run from the repo root with the ``bench`` extra installed. It starts nginx
@@ -70,22 +70,16 @@ met yet.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-
-# This file is named http.py, and Python puts its folder first on sys.path:
-# take it off, or ``import http.client`` (urllib3, httpx, aiohttp) finds us.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-from collections.abc import Awaitable, Callable  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
