@@ -130,12 +130,12 @@ def _show_generation(root: Path) -> bool:
 def _twin_state(root: Path) -> str:
     """What ``ambidex generate --check`` says of the gibson pair alone."""
     from ambidex._config import load_config
-    from ambidex.codegen._generate import read_pairs, survey
+    from ambidex.codegen._generate import passes_check, read_pairs
 
     config = load_config(root)
     for pair in read_pairs(config):
         if pair.source.resolve() == (root / SOURCE).parent.resolve():
-            if survey(config, pair).current:
+            if passes_check(config, pair):
                 return "current (`ambidex generate --check` keeps it so in CI)"
             return "STALE: run `ambidex generate`"
     return "not configured in [[tool.ambidex.generate]] of pyproject.toml"

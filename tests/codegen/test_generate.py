@@ -211,3 +211,35 @@ def test_a_newer_converter_refreshes_headers_but_check_judges_the_text(
     after = target.read_text()
     assert after != before
     assert after.split("\n", 3)[3] == before.split("\n", 3)[3]
+
+
+def test_the_demo_calls_a_twin_current_exactly_when_check_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The demo prints what `generate --check` says of the gibson pair. A twin
+    # whose text is current under an older inputs hash (a newer converter, or
+    # an edit of the source that changes nothing in the twin) passes --check,
+    # so the demo must not call it stale.
+    from ambidex import _demo
+    from ambidex.codegen import _generate
+
+    (tmp_path / "pyproject.toml").write_text(
+        PYPROJECT.replace("pkg/_async", "examples/gibson/_async").replace(
+            "pkg/_sync", "examples/gibson/_sync"
+        )
+    )
+    source = tmp_path / "examples" / "gibson" / "_async"
+    source.mkdir(parents=True)
+    (source / "client.py").write_text(CLIENT)
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate"]) == 0
+    assert _demo._twin_state(tmp_path).startswith("current")
+
+    monkeypatch.setattr(_generate, "GENERATOR_VERSION", "a newer converter")
+    assert main(["generate", "--check"]) == 0
+    assert _demo._twin_state(tmp_path).startswith("current")
+
+    twin = tmp_path / "examples" / "gibson" / "_sync" / "client.py"
+    twin.write_text(twin.read_text().replace('"pong"', '"PONG"'))
+    assert main(["generate", "--check"]) == 1
+    assert _demo._twin_state(tmp_path).startswith("STALE")

@@ -463,6 +463,33 @@ def _same_text(existing: str | None, content: str) -> bool:
         and old[2].split()[-1:] == new[2].split()[-1:]
 
 
+def passes_check(config: Config, pair: Pair) -> bool:
+    """Whether ``ambidex generate --check`` passes for this one pair.
+
+    Cheap when the headers say current; otherwise the pair is converted in
+    memory and its twins judged by their text, as ``--check`` judges them (an
+    older inputs hash over the same text passes).
+    """
+    state = survey(config, pair)
+    if state.current:
+        return True
+    if state.hand_written or state.orphans:
+        return False
+    conversion = convert_pair(config, state)
+    if conversion.failed:
+        return False
+    for source_path, target in state.targets.items():
+        display = _display(source_path, config.root)
+        body = conversion.outputs[display]
+        try:
+            existing: str | None = read_source(target)
+        except (OSError, UnicodeDecodeError, SyntaxError):
+            existing = None
+        if not _same_text(existing, header(display, state.inputs_hash, body) + body):
+            return False
+    return True
+
+
 def plan(config: Config, *, full: bool, check: bool = False) -> Plan:
     """Convert every pair that needs it (all of them when ``full``), in memory.
 
