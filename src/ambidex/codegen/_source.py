@@ -50,6 +50,44 @@ def python_tokens(text: str) -> Iterator[tokenize.TokenInfo]:
     return tokenize.generate_tokens(lambda: next(lines, ""))
 
 
+_BARE_LINE_FEED = re.compile(r"(?<!\r)\n")
+
+
+def line_end_of(text: str) -> str:
+    """The line end every line of ``text`` uses: ``"\\n"``, ``"\\r\\n"`` or ``"\\r"``.
+
+    ``"\\n"`` for a file with no line end at all, and for a file whose lines
+    end in more than one way: there is no one answer then, and what the
+    generator writes stays as it is (the file was mixed before).
+    """
+    crlf = text.count("\r\n")
+    cr = text.count("\r") - crlf
+    if cr == 0 and crlf and text.count("\n") == crlf:
+        return "\r\n"
+    if crlf == 0 and cr and "\n" not in text:
+        return "\r"
+    return "\n"
+
+
+def with_line_ends(output: str, end: str) -> str:
+    """``output`` with every line the generator wrote ended by ``end``.
+
+    The generator copies the lines it keeps, line ends and all, and writes the
+    lines it adds (imports, ``pass``, blank lines, a moved ``__init__``'s new
+    methods) with ``\\n``. In a file whose lines all end in ``end`` each ``\\n``
+    that is not already part of a ``\\r\\n`` is one such written line end:
+    a copied ``\\r`` followed by a written ``\\n`` is two line ends, not one.
+    A line feed inside a string literal is a line end too (the tokenizer reads
+    the literal's lines; the value of a literal never holds a raw ``\\r``
+    from its source), so this is safe anywhere in the text.
+    """
+    if end == "\n" or "\n" not in output:
+        return output
+    if end == "\r":
+        return output.replace("\n", "\r")
+    return _BARE_LINE_FEED.sub("\r\n", output)
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """A located message about a source file: ``path:line:col: message``."""

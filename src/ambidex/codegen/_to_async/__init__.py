@@ -68,7 +68,13 @@ from ambidex._rules import Kind, RuleTable
 from ambidex._unawaited import async_side, find_unawaited, twin_types
 from ambidex.codegen._flags import declared_flags
 from ambidex.codegen._renames import Renames
-from ambidex.codegen._source import Conversion, Diagnostic, python_lines
+from ambidex.codegen._source import (
+    Conversion,
+    Diagnostic,
+    line_end_of,
+    python_lines,
+    with_line_ends,
+)
 from ambidex.codegen._to_async.defer import LineMap
 from ambidex.codegen._to_async.defer import defer_init_io as defer
 from ambidex.codegen._to_async.edit import ModuleEditor, type_twins
@@ -183,8 +189,11 @@ def to_async(
             output = "".join(
                 line for line in python_lines(output) if line.strip() != DROPPED
             )
-            output = output.rstrip("\n") + "\n"  # a dropped last statement leaves blank lines
+            output = output.rstrip("\r\n") + "\n"  # a dropped last statement leaves blank lines
             tree = None
+        ended = with_line_ends(output, line_end_of(originals[path]))
+        if ended != output:  # the file's lines end in \r\n or \r: so do the ones written
+            output, tree = ended, None
         if output != originals[path]:  # the source itself parsed
             tree = compiled(path, output, tree, diagnostics)
         outputs[path] = output

@@ -113,7 +113,7 @@ class ImportSpeller:
             and first.end_lineno is not None
         ):
             offset = self.source.offset(first.end_lineno + 1, 0)
-            prefix = "" if self.source.text[:offset].endswith("\n") else "\n"
+            prefix = "" if self.source.text[:offset].endswith(("\n", "\r")) else "\n"
             self.edits.insert(offset, prefix + "\n" + "".join(line + "\n" for line in lines))
         else:
             self.edits.insert(0, "".join(line + "\n" for line in lines) + "\n")

@@ -62,7 +62,13 @@ from ambidex._rules import Kind, Rule, RuleTable
 from ambidex.codegen._flags import declared_flags
 from ambidex.codegen._imports import ModuleScan, scan_module
 from ambidex.codegen._renames import Renames
-from ambidex.codegen._source import Conversion, Diagnostic, SourceText
+from ambidex.codegen._source import (
+    Conversion,
+    Diagnostic,
+    SourceText,
+    line_end_of,
+    with_line_ends,
+)
 from ambidex.codegen._to_sync.post import (
     drop_unused_after_walk,
     sort_import_names,
@@ -196,8 +202,9 @@ def to_sync(
                 f"internal error: the sync output does not compile ({exc.msg}); "
                 "please report this with the source"))
             continue
-        if output[:1] == "\n" and text[:1] != "\n":
-            output = output.lstrip("\n")  # a dropped first statement left its blank lines
+        output = with_line_ends(output, line_end_of(text))  # \r\n or \r files: as theirs
+        if output[:1] in ("\n", "\r") and text[:1] not in ("\n", "\r"):
+            output = output.lstrip("\r\n")  # a dropped first statement left its blank lines
         outputs[path] = output
         used_rules.update(walker.used_rules)
         explanations.extend(walker.explanations)
