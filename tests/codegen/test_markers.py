@@ -308,3 +308,52 @@ def test_markers_read_with_the_tree_agree_over_every_source_of_the_repository() 
         assert marker_comments(text, tree) == marker_comments(text), path
         read += bool(marker_comments(text))
     assert read > 10
+
+
+ASYNC_CLASS = """\
+import asyncio
+IS_ASYNC = True
+
+
+class C:
+    {first}
+            await asyncio.sleep(1)
+
+    async def g(self):
+        await asyncio.sleep(1)
+"""
+SYNC_CLASS = ASYNC_CLASS.replace("IS_ASYNC = True", "IS_ASYNC = False").replace(
+    "async def", "def").replace("await asyncio.sleep", "time.sleep").replace(
+    "import asyncio", "import time")
+# How the first statement of the class body goes: its own marker, or a flag.
+TO_SYNC_FIRST = {
+    "marked": "async def only(self):  # ambidex: async-only\n        if 1:",
+    "flag": "if IS_ASYNC:\n        async def only(self):",
+}
+TO_ASYNC_FIRST = {
+    "marked": "def only(self):  # ambidex: sync-only\n        if 1:",
+    "flag": "if not IS_ASYNC:\n        def only(self):",
+}
+
+
+@pytest.mark.parametrize("how", ["marked", "flag"])
+def test_dropping_the_first_statement_of_a_class_leaves_no_blank_line_under_class_towards_sync(
+    how: str,
+) -> None:
+    source = ASYNC_CLASS.format(first=TO_SYNC_FIRST[how])
+    result = to_sync({"m/_async/m.py": source}, table=DEFAULT_TABLE, renames={},
+                     flags={"IS_ASYNC": "async"})
+    assert [str(d) for d in result.diagnostics] == []
+    assert "class C:\n    def g(self):\n        time.sleep(1)\n" in result.outputs["m/_async/m.py"]
+
+
+@pytest.mark.parametrize("how", ["marked", "flag"])
+def test_dropping_the_first_statement_of_a_class_leaves_no_blank_line_under_class_towards_async(
+    how: str,
+) -> None:
+    source = SYNC_CLASS.format(first=TO_ASYNC_FIRST[how])
+    result = to_async({"m.py": source}, table=DEFAULT_TABLE, renames={},
+                      flags={"IS_ASYNC": "async"})
+    assert [str(d) for d in result.diagnostics if d.error] == []
+    assert "class C:\n    async def g(self):\n        await asyncio.sleep(1)\n" \
+        in result.outputs["m.py"]

@@ -92,10 +92,24 @@ def markers_applied(
         """An ``if``'s ``else`` block is an ``elif`` clause."""
         return bool(orelse) and text_lines[orelse[0].lineno - 1].lstrip().startswith("elif")
 
+    def drop_blank_lines_after(body: list[ast.stmt], index: int) -> None:
+        """A block's first statements went: so do the blank lines below them.
+
+        Else the block would open on a blank line (``class C:`` then a blank
+        line, then the first method kept). Only inside a block, and only when a
+        statement of the block follows; the module's own top keeps its layout.
+        """
+        if body is tree.body or index + 1 == len(body):
+            return
+        line = body[index].end_lineno or 0
+        while line < first_line(body[index + 1]) - 1 and not text_lines[line].strip():
+            drop(line + 1, line + 1)
+            line += 1
+
     def visit(body: list[ast.stmt], chained: bool = False) -> None:
         """``chained``: ``body`` is an ``else`` whose ``if`` is written ``elif``."""
         gone = 0
-        for node in body:
+        for index, node in enumerate(body):
             assert node.end_lineno is not None
             if markers and colour_marker(markers, node) == "sync-only":
                 if chained and isinstance(node, ast.If):
@@ -109,6 +123,8 @@ def markers_applied(
                     continue
                 drop(first_line(node), node.end_lineno)
                 touch(node)
+                if gone == index:
+                    drop_blank_lines_after(body, index)
                 gone += 1
                 continue
             constant = flag_assignment(node, flags)
@@ -155,6 +171,8 @@ def markers_applied(
                 drop(node.lineno, node.end_lineno)
                 touch(node)
                 if not keep:
+                    if gone == index:
+                        drop_blank_lines_after(body, index)
                     gone += 1
                 else:
                     first, last = first_line(keep[0]), keep[-1].end_lineno

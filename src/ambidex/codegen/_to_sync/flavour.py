@@ -126,7 +126,11 @@ class FlavourPlanner(Resolver):
 
     def _plan_body(self, body: list[ast.stmt]) -> None:
         removed = 0
-        for statement in body:
+        for index, statement in enumerate(body):
+            # The block's first statements go with the blank lines below them,
+            # or the block would open on a blank line (`class C:`, blank, ...).
+            opening = removed == index and body is not self.tree.body \
+                and index + 1 < len(body)
             folded = fold(self._test(statement), self.values) \
                 if isinstance(statement, ast.If) else None
             if isinstance(statement, ast.If) and self._is_elif(statement):
@@ -138,7 +142,7 @@ class FlavourPlanner(Resolver):
                     self._plan_elif(statement, folded)
                     continue
             if self._pragma(statement) == "async-only":
-                self._drop(statement)
+                self._drop(statement, body[index + 1] if opening else None)
                 removed += 1
                 continue
             if folded is not None and isinstance(statement, ast.If):
@@ -160,7 +164,7 @@ class FlavourPlanner(Resolver):
                     self.plan.skip.add(id(dropped))
                 self.plan.skip.add(id(statement.test))
                 if not keep:
-                    self._drop(statement)
+                    self._drop(statement, body[index + 1] if opening else None)
                     removed += 1
                     continue
                 start = _line_start(self.source, _first_line(statement))
@@ -221,10 +225,18 @@ class FlavourPlanner(Resolver):
         for body in _bodies(statement):
             self._plan_body(body)
 
-    def _drop(self, statement: ast.stmt) -> None:
+    def _drop(self, statement: ast.stmt, following: ast.stmt | None = None) -> None:
+        """Plan a statement's removal; ``following``: the next statement of a
+        block that this one opens, the blank lines up to which go too."""
         self.plan.skip.add(id(statement))
-        start = self._drop_start(statement)
-        end = _line_start(self.source, statement.end_lineno + 1)  # type: ignore[operator]
+        last = statement.end_lineno or statement.lineno
+        if following is None:
+            start = self._drop_start(statement)
+        else:
+            start = _line_start(self.source, _first_line(statement))
+            while last + 1 < _first_line(following) and not self.source.lines[last].strip():
+                last += 1
+        end = _line_start(self.source, last + 1)
         self.plan.replacements.append((start, end, None, [], ""))
 
     def _drop_start(self, statement: ast.stmt) -> int:
