@@ -80,3 +80,16 @@ def test_calls_in_the_main_block_are_located_warnings_and_errors_with_strict(
 def test_a_coroutine_handed_to_a_call_or_made_in_a_lambda_is_not_reported() -> None:
     source = CLIENT + "\n\nrunner = lambda: main()\nprint(main())\n"
     assert _diagnostics(source) == []
+
+
+def test_an_import_time_call_of_a_function_made_async_in_another_module_refuses_the_port(
+) -> None:
+    # The check skipped a module without an `async def` of its own: a module
+    # that only imports and calls one was written unawaited, exit 0, no word.
+    modules = {"pkg/a.py": "import time\n\n\ndef fetch() -> None:\n    time.sleep(1)\n",
+               "pkg/b.py": "from pkg.a import fetch\n\nfetch()\n"}
+    result = to_async(modules, table=DEFAULT_TABLE, renames={})
+    assert [(d.path, d.line, d.col, d.error) for d in result.diagnostics] == [
+        ("pkg/b.py", 3, 1, True)
+    ]
+    assert "`fetch()` (fetch() is async)" in result.diagnostics[0].message

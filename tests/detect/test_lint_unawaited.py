@@ -81,3 +81,49 @@ def test_code_that_awaits_everything_is_clean():
     )
     result = lint_sources({"client.py": clean})
     assert [f for f in result.findings if f.code == NEVER_AWAITED] == []
+
+
+MODULE_LEVEL = textwrap.dedent(
+    """\
+    import asyncio
+
+
+    async def main() -> None:
+        await asyncio.sleep(0)
+
+
+    class Service:
+        async def start(self) -> None:
+            await asyncio.sleep(0)
+
+        main()                                   # line 12: in a class body, at import
+
+
+    main()                                       # line 15: at import time
+    asyncio.run(main())                          # handed to asyncio.run: fine
+    coro = main()                                # kept: what becomes of it is not read
+    asyncio.run(coro)
+    helpers = [lambda: main()]                   # in a lambda: the caller's business
+    if __name__ == "__main__":
+        main()                                   # line 21: run as a script
+        Service().start()                        # line 22: a method, as a script
+        asyncio.run(Service().start())
+    """
+)
+
+
+def test_a_coroutine_called_at_module_level_or_in_a_class_body_is_never_awaited():
+    result = lint_sources({"app.py": MODULE_LEVEL})
+    found = {f.line: f.message for f in result.findings if f.code == NEVER_AWAITED}
+    assert sorted(found) == [12, 15, 21, 22]
+    assert "`main()` (main() is async)" in found[15]
+    assert "asyncio.run" in found[15]
+    assert "`Service().start()` (Service.start() is async)" in found[22]
+    assert result.exit_code == 1
+
+
+def test_a_module_that_runs_its_coroutines_with_asyncio_run_is_clean():
+    clean = "\n".join(line for line in MODULE_LEVEL.splitlines()
+                      if "# line" not in line)
+    result = lint_sources({"app.py": clean})
+    assert [str(f) for f in result.findings if f.code == NEVER_AWAITED] == []

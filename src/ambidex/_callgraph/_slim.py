@@ -142,11 +142,32 @@ def keep_definitions(tree: ast.Module) -> None:
     walk has read them: the lint reads a module's statements through what the
     walk recorded (a binding keeps its value, a function its node), and its
     bodies only for the definitions in them (an allow by name). A module's
-    top-level code is a twentieth of a site-packages' nodes."""
+    top-level code is a twentieth of a site-packages' nodes. Two kinds of
+    statement stay for the never-awaited check at module level
+    (:mod:`ambidex._toplevel`): a call standing alone (``main()``) and the
+    ``if __name__ == "__main__":`` block."""
     todo: list[ast.Module | ast.ClassDef] = [tree]
     while todo:
         node = todo.pop()
-        kept: list[ast.stmt] = [s for s in node.body if isinstance(s, _DEFINITIONS)]
+        kept: list[ast.stmt] = [
+            s for s in node.body
+            if isinstance(s, _DEFINITIONS)
+            or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call))
+            or is_main_block(s)
+        ]
         if len(kept) != len(node.body):
             node.body = kept
         todo.extend(s for s in kept if isinstance(s, ast.ClassDef))
+
+
+def is_main_block(statement: ast.stmt) -> bool:
+    """``if __name__ == "__main__":`` (either way round)."""
+    if not isinstance(statement, ast.If) or not isinstance(statement.test, ast.Compare):
+        return False
+    test = statement.test
+    if len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and any(
+        isinstance(s, ast.Constant) and s.value == "__main__" for s in sides
+    )

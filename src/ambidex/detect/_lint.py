@@ -81,6 +81,7 @@ from ambidex._gc import paused as paused_gc
 from ambidex._names import module_label
 from ambidex._rules import DEFAULT_TABLE, RuleTable
 from ambidex._sourcefiles import TOO_DEEP, read_source, too_deep
+from ambidex._toplevel import module_level_unawaited
 from ambidex._unawaited import async_side, calls_worth_checking, find_unawaited
 from ambidex.codegen._directives import definitions, names_definition, split_reason
 from ambidex.codegen._markers import marker_comments
@@ -481,11 +482,9 @@ def _analyse(
         graph, async_side(table), kinds=(CallKind.CALL,), keep=calls_worth_checking(table)
     )
     parsed = {path: m.text for path, m in async_graph.modules.items()}
-    unawaited = [
-        Finding(f.path, f.line, f.col, NEVER_AWAITED, f.message)
-        for f in find_unawaited(parsed, table, lenient=True, graph=async_graph)
-        if f.sure
-    ]
+    found = find_unawaited(parsed, table, lenient=True, graph=async_graph)
+    found += module_level_unawaited(async_graph, port=False)  # what no function holds
+    unawaited = [Finding(f.path, f.line, f.col, NEVER_AWAITED, f.message) for f in found if f.sure]
     return async_graph, blocking_findings, unawaited
 
 

@@ -65,6 +65,7 @@ from dataclasses import replace
 
 from ambidex._callgraph import CallKind, Function, build, resolve_again
 from ambidex._rules import Kind, RuleTable
+from ambidex._toplevel import module_level_unawaited
 from ambidex._unawaited import async_side, find_unawaited, twin_types
 from ambidex.codegen._flags import declared_flags
 from ambidex.codegen._renames import Renames
@@ -81,7 +82,6 @@ from ambidex.codegen._to_async.edit import ModuleEditor, type_twins
 from ambidex.codegen._to_async.finish import drop_unused_imports, rename
 from ambidex.codegen._to_async.flavour import DROPPED, markers_applied
 from ambidex.codegen._to_async.plan import Planner
-from ambidex.codegen._to_async.toplevel import module_level_unawaited
 
 __all__ = ["to_async"]
 
@@ -309,7 +309,7 @@ def verify(
         build(outputs, side, trees=trees, lazy=True), side, kinds=(CallKind.CALL,)
     )
     found = find_unawaited(outputs, table, async_names=names, graph=graph)
-    found += module_level_unawaited(graph)  # what no function holds (toplevel.py)
+    found += module_level_unawaited(graph)  # what no function holds (ambidex._toplevel)
     mappers: dict[str, Callable[[int], int]] = {}
     diagnostics = []
     for f in found:
