@@ -48,10 +48,16 @@ def port_stdlib(
         status = cli.main(["port", "--to", "async", *options, str(source), "-o", str(out)])
     messages = err.getvalue().splitlines()
     assert status == 0, "\n".join(messages)
-    # The lint's AMB301 over the port: no coroutine left un-awaited anywhere.
+    # The lint's AMB301 over the port: no coroutine left un-awaited anywhere
+    # but calls of the `__main__` demo block, which the port warned about
+    # (running the port as a script needs an `asyncio.run`); the lint names
+    # the calls standing alone, the port every one (`x = a.stat()` too).
     lint = lint_sources({out.as_posix(): out.read_text(encoding="utf-8")})
     never_awaited = [str(f) for f in lint.findings if f.code == NEVER_AWAITED]
-    assert never_awaited == [], never_awaited
+    main_block = 'in the `if __name__ == "__main__":` block'
+    demo = [m for m in never_awaited if main_block in m]
+    assert never_awaited == demo, never_awaited
+    assert len(demo) <= sum(main_block in m for m in messages), (demo, messages)
     unique = f"ambidex_port_of_{module.__name__.replace('.', '_')}_{id(folder)}"
     spec = importlib.util.spec_from_file_location(unique, out)
     assert spec is not None and spec.loader is not None
