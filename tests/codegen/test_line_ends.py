@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ambidex import cli
 from ambidex._rules import DEFAULT_TABLE
 from ambidex.codegen._source import Conversion
 from ambidex.codegen._to_async import to_async
@@ -82,3 +83,18 @@ def test_real_modules_in_both_directions_keep_their_line_ends(end: str) -> None:
         for path in sources:
             assert _line_ends(ended[path]) == {end}, path
             assert ended[path].replace(end, "\n") == plain[path], path
+
+
+@pytest.mark.parametrize("end", ENDS, ids=["crlf", "cr"])
+def test_port_writes_a_file_with_the_line_ends_of_its_source(tmp_path: Path, end: str) -> None:
+    # The files are read with universal newlines (as Python reads them): the
+    # port wrote every line of a CRLF module with `\n`.
+    source = tmp_path / "m.py"
+    source.write_bytes(SYNC_SOURCE.replace("\n", end).encode())
+    out = tmp_path / "out.py"
+    assert cli.main(["port", "--to", "async", str(source), "-o", str(out)]) == 0
+    written = out.read_bytes().decode()
+    assert written.startswith("import asyncio" + end)
+    assert _line_ends(written) == {end}
+    # The same text again is no change: written without --force.
+    assert cli.main(["port", "--to", "async", str(source), "-o", str(out)]) == 0

@@ -156,6 +156,7 @@ def run_port(args: argparse.Namespace) -> int:
     # Marker directives by qualified name (--sync-only Client.__getitem__, and
     # [tool.ambidex] sync_only / async_only): the marker that applies to this direction.
     from ambidex.codegen._directives import CONFIG_KEYS, apply_directives
+    from ambidex.codegen._source import line_end_of, with_line_ends
 
     kind: MarkerKind = "sync-only" if to == "async" else "async-only"
     key = next(k for k, v in CONFIG_KEYS.items() if v == kind)
@@ -211,6 +212,7 @@ def run_port(args: argparse.Namespace) -> int:
     segments = {"sync": {"_async": "_sync"}, "async": {"_sync": "_async"}}[to]
     sources = {file.resolve() for file in inputs}
     writes: list[tuple[Path, str]] = []
+    ends: dict[Path, str] = {}
     for file, relative in inputs.items():
         text = conversion.outputs[file.as_posix()]
         if args.diff:
@@ -228,6 +230,8 @@ def run_port(args: argparse.Namespace) -> int:
             print(f"{destination.as_posix()}: refusing to overwrite a source", file=sys.stderr)
             return 2
         writes.append((destination, text))
+        # Read with universal newlines; written with the source file's own line ends.
+        ends[destination] = line_end_of(file.read_bytes().decode("latin-1"))
     # A file in the way is refused, as generate refuses one without its header:
     # port's output carries no header (it becomes the user's code), so only
     # --force, or the very same text, lets it be replaced.
@@ -244,11 +248,11 @@ def run_port(args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 return 2
             existing = ""
-        if existing == text:
+        if existing == text:  # both read with universal newlines
             continue
         if existing is not None and not args.force:
             refused.append(destination)
-        plan.writes[destination] = text
+        plan.writes[destination] = with_line_ends(text, ends[destination])
     for destination in refused:
         print(f"{destination.as_posix()}:1:1: refusing to overwrite an existing file: move "
               "it away, choose another -o, or pass --force", file=sys.stderr)
