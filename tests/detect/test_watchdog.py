@@ -102,19 +102,27 @@ async def test_cpu_loop_is_reported_inside_the_loop() -> None:
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a FIFO (POSIX)")
 async def test_open_read_of_a_slow_file_is_reported_at_the_read(tmp_path: Path) -> None:
     # A FIFO is a file whose open() and read() wait for a writer: a slow disk,
-    # made exact. The writer shows up after BLOCK seconds.
+    # made exact. The writer shows up BLOCK seconds after the reader's go.
+    # The writer's thread is started before the watched step: Thread.start()
+    # waits until the new thread runs, itself a block on a loaded machine (a
+    # report at the start() line), and the go is a byte written to a pipe,
+    # which never waits.
     fifo = tmp_path / "slow"
     os.mkfifo(fifo)
+    go_read, go_write = os.pipe()
 
     def writer() -> None:
+        if os.read(go_read, 1) != b"g":
+            return  # the test ended before its go
         time.sleep(BLOCK)
         with open(fifo, "wb") as f:
             f.write(b"x" * 1000)
 
     thread = threading.Thread(target=writer)
+    thread.start()
 
     async def blocker() -> None:
-        thread.start()
+        os.write(go_write, b"g")
         data = open(fifo, "rb").read()  # <- reads
         assert len(data) == 1000
 
@@ -123,7 +131,9 @@ async def test_open_read_of_a_slow_file_is_reported_at_the_read(tmp_path: Path) 
         await run_as_task(blocker, "reader")
     finally:
         detector.uninstall()
+        os.close(go_write)  # a writer still waiting for its go ends
         thread.join()
+        os.close(go_read)
     report = the_only_report(detector)
     assert (report.file, report.line) == (__file__, line_of(blocker, "# <- reads"))
     assert report.task == "reader"
