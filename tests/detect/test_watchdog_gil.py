@@ -77,7 +77,12 @@ def keep_the_gil_until_seen(signal: PollFd) -> int:
 
 
 def the_only_report(detector: ambidex.detect.Detector) -> BlockingReport:
-    assert len(detector.reports) == 1, [str(r) for r in detector.reports]
+    # On a miss, say whether the watchdog set the block aside as CPU starvation
+    # (Detector.starved) or never saw it: the two need different fixes.
+    assert len(detector.reports) == 1, (
+        [str(r) for r in detector.reports],
+        {"starved": [str(s) for s in detector.starved]},
+    )
     return detector.reports[0]
 
 
