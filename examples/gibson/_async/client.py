@@ -419,13 +419,7 @@ class AsyncClient:
         waiters.append((future, deadline))
         if deadline is not None and deadline < self._timer_when:
             self._arm(deadline)
-        if idle:
-            transport.write(data)
-        else:
-            self._outgoing.append(data)
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                self._call_soon(self._flush)
+        self._transmit(transport, data, idle)
         return future
 
     def _queue(  # ambidex: async-only
@@ -462,9 +456,16 @@ class AsyncClient:
             waiters.append((future, deadline))
         if deadline is not None and deadline < self._timer_when:
             self._arm(deadline)
-        # transport.write never waits, so nothing can cut a request in half.
-        # Idle (nothing waiting, nothing queued): written at once. Else the
-        # bytes join this turn's queue, which _flush writes in one go.
+        self._transmit(transport, data, idle)
+        return futures
+
+    def _transmit(  # ambidex: async-only
+        self, transport: asyncio.Transport, data: bytes, idle: bool
+    ) -> None:
+        """Hand recorded requests' bytes to the wire. ``transport.write`` never
+        waits, so nothing can cut a request in half. Idle (nothing waiting,
+        nothing queued): written at once. Else the bytes join this turn's
+        queue, which :meth:`_flush` writes in one go."""
         if idle:
             transport.write(data)
         else:
@@ -472,7 +473,6 @@ class AsyncClient:
             if not self._flush_scheduled:
                 self._flush_scheduled = True
                 self._call_soon(self._flush)
-        return futures
 
     def _start(self) -> asyncio.Transport:  # ambidex: async-only
         """Take the stream's transport over, once (a client built on a stream by
