@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from ambidex.detect import BlockingReport, Detector
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # pytester provides the `pytester` fixture for the plugin's tests. A
@@ -28,3 +30,14 @@ def line_of(function: Callable[..., Any], marker: str) -> int:
     hits = [first + i for i, text in enumerate(lines) if marker in text]
     assert len(hits) == 1, f"marker {marker!r} found {len(hits)} times in {function.__name__}"
     return hits[0]
+
+
+def the_only_report(detector: Detector) -> BlockingReport:
+    """The detector's one report. On a miss, the message says whether the
+    watchdog set the block aside as CPU starvation (``Detector.starved``) or
+    never saw it: the two need different fixes."""
+    assert len(detector.reports) == 1, (
+        [str(r) for r in detector.reports],
+        {"starved": [str(s) for s in detector.starved]},
+    )
+    return detector.reports[0]

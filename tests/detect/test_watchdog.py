@@ -25,7 +25,7 @@ import pytest
 
 import ambidex.detect
 from ambidex.detect import BlockingCallError, BlockingReport, BlockingWarning
-from tests.detect.conftest import line_of
+from tests.detect.conftest import line_of, the_only_report
 
 BLOCK = 0.3
 
@@ -46,16 +46,6 @@ async def run_as_task(coro_fn: object, name: str) -> None:
     await task
     # One more loop turn with time in it, so the beat that closes the block runs.
     await asyncio.sleep(0.01)
-
-
-def the_only_report(detector: ambidex.detect.Detector) -> BlockingReport:
-    # On a miss, say whether the watchdog set the block aside as CPU starvation
-    # (Detector.starved) or never saw it: the two need different fixes.
-    assert len(detector.reports) == 1, (
-        [str(r) for r in detector.reports],
-        {"starved": [str(s) for s in detector.starved]},
-    )
-    return detector.reports[0]
 
 
 async def test_sleep_imported_before_activation_is_reported_at_its_line() -> None:

@@ -29,7 +29,7 @@ import pytest
 
 import ambidex.detect
 from ambidex.detect import BlockingReport, _native
-from tests.detect.conftest import line_of
+from tests.detect.conftest import line_of, the_only_report
 
 THRESHOLD = 0.05
 SEEN_WITHIN_MS = 30_000
@@ -74,16 +74,6 @@ def seen_signal(detector: ambidex.detect.Detector) -> Iterator[PollFd]:
 def keep_the_gil_until_seen(signal: PollFd) -> int:
     assert libc_poll is not None
     return int(libc_poll(ctypes.byref(signal), 1, SEEN_WITHIN_MS))  # <- polls
-
-
-def the_only_report(detector: ambidex.detect.Detector) -> BlockingReport:
-    # On a miss, say whether the watchdog set the block aside as CPU starvation
-    # (Detector.starved) or never saw it: the two need different fixes.
-    assert len(detector.reports) == 1, (
-        [str(r) for r in detector.reports],
-        {"starved": [str(s) for s in detector.starved]},
-    )
-    return detector.reports[0]
 
 
 async def run_as_task(coro_fn: object, name: str) -> None:
