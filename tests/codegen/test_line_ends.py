@@ -98,3 +98,25 @@ def test_port_writes_a_file_with_the_line_ends_of_its_source(tmp_path: Path, end
     assert _line_ends(written) == {end}
     # The same text again is no change: written without --force.
     assert cli.main(["port", "--to", "async", str(source), "-o", str(out)]) == 0
+
+
+@pytest.mark.parametrize("end", ENDS, ids=["crlf", "cr"])
+def test_generate_writes_twins_with_the_line_ends_of_their_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, end: str
+) -> None:
+    # generate read its sources with universal newlines and wrote every twin,
+    # header included, with `\n`, whatever the source's line ends (port did too).
+    (tmp_path / "pyproject.toml").write_text(
+        '[[tool.ambidex.generate]]\nsource = "pkg/_async"\ntarget = "pkg/_sync"\nto = "sync"\n')
+    source = tmp_path / "pkg" / "_async"
+    source.mkdir(parents=True)
+    (source / "m.py").write_bytes(ASYNC_SOURCE.replace("\n", end).encode())
+    (source / "lf.py").write_bytes(ASYNC_SOURCE.encode())  # a pair may mix files
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["generate"]) == 0
+    written = (tmp_path / "pkg" / "_sync" / "m.py").read_bytes().decode()
+    assert _line_ends(written) == {end}
+    assert "import time" + end in written
+    assert _line_ends((tmp_path / "pkg" / "_sync" / "lf.py").read_bytes().decode()) == {"\n"}
+    # The twins are current: the check reads them as Python does.
+    assert cli.main(["generate", "--check"]) == 0

@@ -156,7 +156,7 @@ def run_port(args: argparse.Namespace) -> int:
     # Marker directives by qualified name (--sync-only Client.__getitem__, and
     # [tool.ambidex] sync_only / async_only): the marker that applies to this direction.
     from ambidex.codegen._directives import CONFIG_KEYS, apply_directives
-    from ambidex.codegen._source import line_end_of, with_line_ends
+    from ambidex.codegen._source import line_end_of
 
     kind: MarkerKind = "sync-only" if to == "async" else "async-only"
     key = next(k for k, v in CONFIG_KEYS.items() if v == kind)
@@ -252,7 +252,9 @@ def run_port(args: argparse.Namespace) -> int:
             continue
         if existing is not None and not args.force:
             refused.append(destination)
-        plan.writes[destination] = with_line_ends(text, ends[destination])
+        plan.writes[destination] = text
+        if ends[destination] != "\n":
+            plan.line_ends[destination] = ends[destination]
     for destination in refused:
         print(f"{destination.as_posix()}:1:1: refusing to overwrite an existing file: move "
               "it away, choose another -o, or pass --force", file=sys.stderr)

@@ -440,6 +440,9 @@ class Plan:
 
     def __init__(self) -> None:
         self.writes: dict[Path, str] = {}
+        """Text to write, lines ended with ``\\n`` (what ``--diff`` shows)."""
+        self.line_ends: dict[Path, str] = {}
+        """A written file's line end when not ``\\n``: its source's (CRLF, CR)."""
         self.deletes: list[Path] = []
         self.unchanged: list[Path] = []
         self.messages: list[str] = []
@@ -544,11 +547,23 @@ def plan(config: Config, *, full: bool, check: bool = False) -> Plan:
                 result.unchanged.append(target)
             else:
                 result.writes[target] = content
+                end = _line_end_on_disk(source_path)
+                if end != "\n":
+                    result.line_ends[target] = end
         result.deletes.extend(state.orphans)
     result.unused.extend(f"{config.pyproject}: [[tool.ambidex.rules]] {item[5:]} matched "
                          "nothing in any [[tool.ambidex.generate]] row"
                          for item in sorted(unused_rules or ()))
     return result
+
+
+def _line_end_on_disk(path: Path) -> str:
+    """The line end of the file at ``path`` as it is on disk (sources are read
+    with universal newlines: a CRLF source's text says ``\\n``)."""
+    from ambidex.codegen._source import line_end_of
+
+    with path.open("rb") as handle:
+        return line_end_of(handle.read().decode("latin-1"))
 
 
 def _write_text(path: Path, content: str) -> None:
@@ -566,6 +581,8 @@ def write(result: Plan) -> None:
     it made. A run killed outright leaves them; :func:`sweep` (every
     ``generate``) deletes them.
     """
+    from ambidex.codegen._source import with_line_ends
+
     staged: list[tuple[Path, Path]] = []
     made: set[Path] = set()  # a port writes hundreds of files into a few folders
     try:
@@ -575,7 +592,7 @@ def write(result: Plan) -> None:
                 made.add(target.parent)
             temporary = target.with_name(f".{target.name}{_TEMPORARY}")
             staged.append((temporary, target))
-            _write_text(temporary, content)
+            _write_text(temporary, with_line_ends(content, result.line_ends.get(target, "\n")))
     except BaseException:
         for temporary, _target in staged:
             temporary.unlink(missing_ok=True)
