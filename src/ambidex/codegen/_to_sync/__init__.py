@@ -173,6 +173,7 @@ def to_sync(
         source = SourceText(text)
         walker = SyncWalker(path, tree, source, tables, names, qualified_renames, coroutines,
                              scans[path], flags=known_flags)
+        walker.port_names = frozenset(defined)
         try:
             walker.run()
             output = walker.edits.apply()

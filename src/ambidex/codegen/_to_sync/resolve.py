@@ -87,6 +87,12 @@ def tables_for(table: RuleTable) -> Tables:
     return cached[1]
 
 
+def imported_name(module: str | None, name: str) -> str:
+    """The dotted name ``from <module> import <name>`` binds: a builtin bare,
+    as the table's rows name builtins (``from builtins import anext``)."""
+    return name if module == "builtins" else f"{module}.{name}"
+
+
 @dataclass
 class Binding:
     """A name bound by an import: what it stands for and where it came from."""
@@ -206,7 +212,7 @@ class Resolver(RenameWalker):
         base = self.resolve_relative(node.module, node.level)
         if alias.name == "*" or base is None:
             return None
-        qualified = f"{base}.{alias.name}"
+        qualified = imported_name(base, alias.name)
         new = self.qualified_renames.get(qualified)
         if new is None:
             rule = self.tables.to_sync.get(qualified)
@@ -244,6 +250,10 @@ class Resolver(RenameWalker):
             return None
         else:
             root = node.id  # a builtin
+        if root == "builtins" and len(parts) == 1:
+            # `builtins.anext` is `anext`: the table's rows name builtins bare
+            # (pymongo's helpers spell `anext = builtins.anext`).
+            return parts[0]
         return ".".join([root, *reversed(parts)])
 
     def spell(self, qualified: str) -> str:

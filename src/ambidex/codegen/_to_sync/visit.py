@@ -20,6 +20,7 @@ from ambidex.codegen._flags import fold
 from ambidex.codegen._imports import already_imported, place_imports, remove_aliases
 from ambidex.codegen._source import python_tokens
 from ambidex.codegen._to_sync.flavour import FlavourPlanner
+from ambidex.codegen._to_sync.resolve import imported_name
 
 _ASYNC_KW = re.compile(r"async(?:\s|\\\n)+")
 _AWAIT_KW = re.compile(r"await(?:\s|\\\n)*")
@@ -39,6 +40,8 @@ class SyncWalker(FlavourPlanner):
     _dispatch: dict[type, Callable[[SyncWalker, Any], None]] = {}
     in_target = 0
     """How many statements that only sync code runs the walk is inside."""
+    port_names: frozenset[str] = frozenset()
+    """The names the port's modules define at their top (functions, classes, globals)."""
 
     def visit(self, node: ast.AST) -> None:
         if self.plan.skip and id(node) in self.plan.skip:
@@ -318,12 +321,41 @@ class SyncWalker(FlavourPlanner):
         elif qualified is not None and qualified not in self.qualified_renames:
             rule = self.tables.to_sync.get(qualified)
             reported = rule is not None and rule.sync is None
+            if rule is None and id(node) in self.awaited and not self.in_target:
+                self._check_awaited_from_outside(node, qualified)
         if reported:
             # asyncio.gather(self.a(), self.b()): one error for the call, not one
             # more for each coroutine handed to it.
             self.awaited.update(id(argument) for argument in node.args)
             self.awaited.update(id(keyword.value) for keyword in node.keywords)
         super().visit_Call(node)
+
+    def _check_awaited_from_outside(self, node: ast.Call, qualified: str) -> None:
+        """``await f(...)`` where ``f`` is imported from a module outside the port
+        that the table and the renames do not name: the sync code calls ``f``
+        without ``await``, which is right only if ``f`` is not a coroutine
+        function. Nothing here can know; said with a location (pymongo's
+        ``await async_sendall(...)`` from ``pymongo.network_layer`` became
+        ``async_sendall(...)``, a coroutine nobody awaits)."""
+        root = node.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id not in self.bindings:
+            return
+        parts = qualified.split(".")
+        prefixes = [".".join(parts[:end]) for end in range(2, len(parts) + 1)]
+        # Defined in the port, or named by the table or the renames (a class
+        # the table renames has its methods' rows: ambidex.io.AsyncStream.connect).
+        if any(part in self.port_names for part in parts[1:]) \
+                or any(part in self.renames.segments or part in self.renames.names
+                       for part in parts) \
+                or any(p in self.tables.to_sync or p in self.qualified_renames
+                       for p in prefixes):
+            return
+        self.report(node, f"awaits {qualified}(), which comes from outside the port and "
+                    "the rule table: the sync code calls it without await, which is right "
+                    "only if it is a sync function there; port its module too, or name its "
+                    f"sync twin with --rename {qualified}=...", error=False)
 
     def _check_coroutine_call(self, node: ast.Call) -> None:
         func = node.func
@@ -390,7 +422,7 @@ class SyncWalker(FlavourPlanner):
             if decision is None:
                 continue
             handled.add(id(alias))
-            qualified = f"{self.resolve_relative(node.module, node.level)}.{alias.name}"
+            qualified = imported_name(self.resolve_relative(node.module, node.level), alias.name)
             if qualified in self.qualified_renames:
                 self.renames.used.add(qualified)
             else:
