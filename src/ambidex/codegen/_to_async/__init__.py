@@ -81,6 +81,7 @@ from ambidex.codegen._to_async.defer import defer_init_io as defer
 from ambidex.codegen._to_async.edit import ModuleEditor, type_twins
 from ambidex.codegen._to_async.finish import drop_unused_imports, rename
 from ambidex.codegen._to_async.flavour import DROPPED, markers_applied
+from ambidex.codegen._to_async.leftout import calls_of_left_out
 from ambidex.codegen._to_async.plan import Planner
 
 __all__ = ["to_async"]
@@ -156,6 +157,8 @@ def to_async(
     planner.warn_blocking_without_twin()
     planner.warn_external_overrides()
     diagnostics += planner.diagnostics
+    if marked:  # what the markers left out is called by no code kept (.leftout)
+        diagnostics += calls_of_left_out(originals, marked, graph)
     twins = type_twins(table)
     rename_table = Renames.build(dict(renames), to="async")
     outputs: dict[str, str] = {}
