@@ -69,6 +69,7 @@ from ambidex.codegen._source import (
     line_end_of,
     with_line_ends,
 )
+from ambidex.codegen._to_sync.leftout import names_of_left_out
 from ambidex.codegen._to_sync.post import (
     drop_unused_after_walk,
     sort_import_names,
@@ -168,6 +169,7 @@ def to_sync(
     outputs: dict[str, str] = {}
     used_rules: set[Rule] = set()
     explanations: list[str] = []
+    skips: dict[str, set[int]] = {}
     for path, tree in trees.items():
         text = modules[path]
         source = SourceText(text)
@@ -207,8 +209,11 @@ def to_sync(
         if output[:1] in ("\n", "\r") and text[:1] not in ("\n", "\r"):
             output = output.lstrip("\r\n")  # a dropped first statement left its blank lines
         outputs[path] = output
+        skips[path] = walker.plan.skip
         used_rules.update(walker.used_rules)
         explanations.extend(walker.explanations)
+    # What the markers left out is named by no code kept (.leftout).
+    diagnostics += names_of_left_out(trees, skips)
     unused = [f"rename {key!r}" for key in sorted(names.user_keys - names.used)]
     unused += [f"rule async={rule.async_!r}" for rule in table.rules
                if rule.user and _rewrites(rule) and not _rule_used(rule, used_rules, names, tables)]
