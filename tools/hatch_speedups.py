@@ -28,7 +28,14 @@ The module records a hash of the source it was built from (``SOURCE_HASH``);
 ``_accelerate`` ignores a module built from another version of the C file,
 so a stale in-place build never runs (rebuild: ``pip install -e .``).
 
-The same switch builds a second module, after the accelerator:
+The same switch builds ``ambidex.sansio._speedups`` (``src/ambidex/sansio/_speedups.c``:
+``CountedFraming.split`` in C; ``ambidex/sansio/_counted.py`` loads it with
+the same source hash check and falls back to its pure twin) with the
+accelerator: the two share the compiler and the verdict (``=require``: both
+must build; otherwise a failure of either is one stderr line and a pure
+install of both).
+
+The same switch builds one more module, after the accelerator:
 ``ambidex.detect._gilwatch``, the native thread that sees the loop's C calls
 that keep the GIL (``src/ambidex/detect/_gilwatch.c``; ``_native.py`` loads it,
 with the same source hash check). Its C reads each CPython version's internal
@@ -52,6 +59,8 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 SOURCE = Path("src/ambidex/io/_speedups.c")
+# ambidex.sansio's fast framing (CountedFraming.split), built with the accelerator.
+SANSIO = Path("src/ambidex/sansio/_speedups.c")
 # The native watcher of C calls that keep the GIL (ambidex.detect._gilwatch), built
 # by the same switch after the accelerator. Its C reads CPython's internal
 # structures, each version's own: built only for the versions it knows, and left
@@ -159,15 +168,18 @@ class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
         if choice == "skip":
             if version == "editable":  # the install means what it says: no stale module in place
                 module_path(root).unlink(missing_ok=True)
+                module_path(root, SANSIO).unlink(missing_ok=True)
                 module_path(root, GILWATCH).unlink(missing_ok=True)
             return
         try:
             module = build_speedups(root)
+            framing = build_speedups(root, SANSIO) if (root / SANSIO).exists() else None
         except Exception as exc:
             if choice == "require":
                 raise
             if version == "editable":
                 module_path(root).unlink(missing_ok=True)
+                module_path(root, SANSIO).unlink(missing_ok=True)
                 module_path(root, GILWATCH).unlink(missing_ok=True)
             # Pure Python: the watcher needs the same compiler, it is not tried.
             print(
@@ -179,6 +191,8 @@ class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
         build_data["infer_tag"] = True
         if version != "editable":
             build_data["force_include"][str(module)] = f"ambidex/io/{module.name}"
+            if framing is not None:
+                build_data["force_include"][str(framing)] = f"ambidex/sansio/{framing.name}"
         if not gilwatch_wanted(root):
             return
         try:

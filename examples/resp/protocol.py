@@ -65,6 +65,7 @@ from typing import Any, Final, Union
 
 from ambidex.sansio import (
     NEED_DATA,
+    CountedFraming,
     LimitExceeded,
     LocalProtocolError,
     NeedData,
@@ -180,14 +181,6 @@ _DOUBLE_RE: Final = re.compile(
 )
 
 
-# Bulk lengths as the server spells them (b"100") -> their value, for the
-# fast path of receive_events: a dict lookup instead of isdigit() and int(),
-# which is the slowest step of parsing a small reply. Only digit strings go
-# in, and only so many (a hostile server cannot grow it without bound).
-_BULK_SIZES: dict[bytes, int] = {}
-_BULK_SIZES_KEPT: Final = 4096
-
-
 class _Nothing:
     """Marks "no value yet" where ``None`` is a legitimate reply."""
 
@@ -242,6 +235,7 @@ class RespParser:
     __slots__ = (
         "_attrs",
         "_buf",
+        "_bulks",
         "_chunk_kind",
         "_chunk_need",
         "_chunks",
@@ -254,7 +248,6 @@ class RespParser:
         "_stack",
         "attributes",
         "max_aggregate_length",
-        "max_bulk_length",
         "max_depth",
         "max_line_length",
         "stream_threshold",
@@ -269,7 +262,11 @@ class RespParser:
         max_line_length: int = DEFAULT_MAX_LINE_LENGTH,
         stream_threshold: int = DEFAULT_STREAM_THRESHOLD,
     ) -> None:
-        self.max_bulk_length = max_bulk_length
+        # Whole bulk strings at the front of a read, in one call (C when
+        # ambidex's optional module is built): the fast path of next_events
+        # and receive_events. It stops at anything else, which _parse judges.
+        self._bulks = CountedFraming(marker=b"$", separator=b"\r\n", trailer=b"\r\n",
+                                     max_payload=max_bulk_length)
         self.max_aggregate_length = max_aggregate_length
         self.max_depth = max_depth
         self.max_line_length = max_line_length
@@ -294,6 +291,15 @@ class RespParser:
         self._eof = False
         # True when nothing is half-parsed: next_event may try its fast path.
         self._fast = True
+
+    @property
+    def max_bulk_length(self) -> int:
+        """The largest bulk, verbatim or blob-error payload accepted (bytes)."""
+        return self._bulks.max_payload  # type: ignore[no-any-return]
+
+    @max_bulk_length.setter
+    def max_bulk_length(self, value: int) -> None:
+        self._bulks.max_payload = value
 
     # -- input ---------------------------------------------------------------
 
@@ -376,24 +382,9 @@ class RespParser:
                 # bytes in one allocation (a bytearray's slice is a bytearray,
                 # made into bytes by a second allocation and copy).
                 buf = bytes(self._buf)
-                pos = self._pos
+                first = self._pos
+                pos = self._bulks.split(buf, first, out)
                 size = len(buf)
-                max_bulk = self.max_bulk_length
-                first = pos
-                while True:
-                    end = buf.find(b"\r\n", pos, pos + 21)
-                    if end <= pos or buf[pos] != 0x24:
-                        break
-                    header = buf[pos + 1:end]
-                    if not header.isdigit():
-                        break
-                    start = end + 2
-                    stop = start + int(header)
-                    if (stop + 2 > size or buf[stop] != 13 or buf[stop + 1] != 10
-                            or stop - start > max_bulk):
-                        break
-                    append(buf[start:stop])
-                    pos = stop + 2
                 if pos != first:
                     self._pos = pos
                     self.attributes = None
@@ -430,31 +421,10 @@ class RespParser:
                 and data and not self._eof):
             self.receive_data(data)
             return self.next_events()
-        # The loop of next_events' fast path, over `data`.
+        # next_events' fast path, over `data`.
         out: list[Any] = []
-        pos = 0
+        pos = self._bulks.split(data, 0, out)
         size = len(data)
-        max_bulk = self.max_bulk_length
-        sizes = _BULK_SIZES
-        while pos < size and data[pos] == 0x24:  # "$": a bulk string
-            end = data.find(b"\r\n", pos, pos + 21)
-            if end < 0:
-                break
-            header = data[pos + 1:end]
-            n = sizes.get(header)
-            if n is None:  # not seen yet (or not digits: then the general path)
-                if not header.isdigit():
-                    break
-                n = int(header)
-                if len(sizes) < _BULK_SIZES_KEPT:
-                    sizes[header] = n
-            start = end + 2
-            stop = start + n
-            if (stop + 2 > size or data[stop] != 13 or data[stop + 1] != 10
-                    or n > max_bulk):
-                break
-            out.append(data[start:stop])
-            pos = stop + 2
         if out:
             self.attributes = None
         if pos == size:
@@ -484,7 +454,7 @@ class RespParser:
                     start = end + 2
                     stop = start + int(header)
                     if (stop + 2 <= len(buf) and buf[stop] == 13 and buf[stop + 1] == 10
-                            and stop - start <= self.max_bulk_length):
+                            and stop - start <= self._bulks.max_payload):
                         self._pos = stop + 2
                         self.attributes = None
                         return bytes(buf[start:stop])

@@ -392,4 +392,5 @@ def test_pip_builds_a_pure_wheel_when_the_compiler_fails_and_a_tagged_one_when_i
     name, files, said = wheel("cc")
     tag = sysconfig.get_config_var("EXT_SUFFIX")
     assert not name.endswith("-none-any.whl") and f"ambidex/io/_speedups{tag}" in files
+    assert f"ambidex/sansio/_speedups{tag}" in files  # CountedFraming.split, built alongside
     assert said == ""

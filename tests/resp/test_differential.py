@@ -26,6 +26,7 @@ from redis._parsers.socket import SocketBuffer
 from redis.exceptions import ResponseError as RedisPyResponseError
 
 from ambidex.sansio import NEED_DATA, RemoteProtocolError
+from ambidex.sansio._counted import _PureSplitter
 from examples.resp.errors import ResponseError
 from examples.resp.protocol import RespParser
 
@@ -160,6 +161,15 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(points) if b > a]
 
 
+def with_pure_split(parser: RespParser) -> RespParser:
+    """``parser``, its bulk-string fast path (CountedFraming.split, in C when the
+    optional module is built) replaced by the pure-Python twin."""
+    bulks = parser._bulks
+    parser._bulks = _PureSplitter(  # type: ignore[assignment]
+        bulks.marker, bulks.separator, bulks.trailer, bulks.max_payload)
+    return parser
+
+
 def ours(chunks: list[bytes]) -> list[Any]:
     parser = RespParser(stream_threshold=64)  # small, so streaming is exercised too
     out: list[Any] = []
@@ -174,6 +184,12 @@ def ours(chunks: list[bytes]) -> list[Any]:
         again += in_one_call.receive_events(chunk)
     assert len(in_one_call) == 0
     assert repr(again) == repr(out)  # the same types too (PushReply, VerbatimString)
+    # The same with the pure twin of the fast path.
+    pure = with_pure_split(RespParser(stream_threshold=64))
+    again = []
+    for chunk in chunks:
+        again += pure.receive_events(chunk)
+    assert repr(again) == repr(out)
     return out
 
 
@@ -298,6 +314,20 @@ def test_random_bytes_give_replies_need_data_or_a_protocol_error_only(
             again += in_one_call.receive_events(chunk)
             if in_one_call.error is not None:
                 raise in_one_call.error
+    except RemoteProtocolError as exc:
+        again_error = str(exc)
+    assert repr(again) == repr(replies)
+    assert again_error == error
+    # And with the pure twin of receive_events' fast path: the same again.
+    pure = with_pure_split(RespParser(max_bulk_length=1000, max_aggregate_length=1000,
+                                      max_depth=8, max_line_length=100, stream_threshold=16))
+    again = []
+    again_error = None
+    try:
+        for chunk in split(data, cuts):
+            again += pure.receive_events(chunk)
+            if pure.error is not None:
+                raise pure.error
     except RemoteProtocolError as exc:
         again_error = str(exc)
     assert repr(again) == repr(replies)

@@ -12,6 +12,9 @@ The pieces here are the ones every such machine needs:
   separator search that never rescans, and a ``max_buffer`` limit.
 * :class:`LineFraming`, :class:`LengthPrefixFraming`, :class:`StructFraming` --
   the common ways a stream is cut into frames, each with limits.
+* :class:`CountedFraming` -- a length in decimal digits before the payload
+  (netstrings, RESP bulk strings), with ``split``: every whole frame at the
+  front of a read in one call (in C when the optional module is built).
 * :data:`NEED_DATA`, :data:`PAUSED` -- what ``next_event()`` returns when it has
   no event to give.
 * :class:`LocalProtocolError`, :class:`RemoteProtocolError`,
@@ -24,6 +27,7 @@ Nothing in this package imports ``socket``, ``asyncio``, ``selectors`` or
 ``threading``; a test keeps it that way.
 """
 
+from ambidex.sansio._counted import CountedFraming
 from ambidex.sansio._errors import (
     LimitExceeded,
     LocalProtocolError,
@@ -47,6 +51,7 @@ __all__ = [
     "DEFAULT_MAX_PAYLOAD",
     "NEED_DATA",
     "PAUSED",
+    "CountedFraming",
     "Frame",
     "LengthPrefixFraming",
     "LimitExceeded",
