@@ -40,7 +40,7 @@ class HiredisParser:
     """``send`` / ``receive_data`` / ``next_event`` (and ``next_events``) over
     ``hiredis.Reader``: the interface of :class:`~examples.resp.protocol.RespParser`."""
 
-    __slots__ = ("_eof", "_error", "_push_type", "_reader", "_unparsed", "attributes")
+    __slots__ = ("_eof", "_push_type", "_reader", "_unparsed", "attributes", "error")
 
     def __init__(self) -> None:
         if hiredis is None:
@@ -51,7 +51,8 @@ class HiredisParser:
             notEnoughData=NEED_DATA,
         )
         self._push_type: type = hiredis.PushNotification
-        self._error: RemoteProtocolError | None = None
+        self.error: RemoteProtocolError | None = None
+        """The protocol error that stopped the machine, or ``None`` while it is usable."""
         self._eof = False
         # Bytes fed since the last complete reply (hiredis does not say whether
         # it holds half a reply: its len() never shrinks).
@@ -73,36 +74,31 @@ class HiredisParser:
     def __len__(self) -> int:
         return int(self._reader.len())
 
-    @property
-    def error(self) -> RemoteProtocolError | None:
-        """The protocol error that stopped the machine, or ``None`` while it is usable."""
-        return self._error
-
     def next_event(self) -> Any | ConnectionClosed | NeedData:
-        if self._error is not None:
-            raise RemoteProtocolError(f"the reply stream broke earlier: {self._error}")
+        if self.error is not None:
+            raise RemoteProtocolError(f"the reply stream broke earlier: {self.error}")
         try:
             reply = self._reader.gets()
         except RemoteProtocolError as exc:
-            self._error = exc
+            self.error = exc
             raise
         except (MemoryError, TypeError, ValueError, OverflowError) as exc:
             # What hiredis cannot build is the server's doing: an aggregate
             # length it cannot allocate (``*4294967295``: MemoryError), a map
             # key that is an aggregate (TypeError: unhashable). Either way the
             # reply stream is lost, like after any protocol error.
-            self._error = RemoteProtocolError(
+            self.error = RemoteProtocolError(
                 f"hiredis cannot build this reply ({type(exc).__name__}: {exc})")
-            raise self._error from exc
+            raise self.error from exc
         if reply is not NEED_DATA:
             self._unparsed = self._reader.has_data()
             if type(reply) is self._push_type:
                 return PushReply(reply)  # type: ignore[call-overload]
         elif self._eof:
             if self._unparsed:
-                self._error = RemoteProtocolError(
+                self.error = RemoteProtocolError(
                     "the server closed the connection in the middle of a reply")
-                raise self._error
+                raise self.error
             return ConnectionClosed()
         return reply
 

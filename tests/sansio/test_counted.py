@@ -236,3 +236,35 @@ def test_read_gives_the_same_frames_and_error_whatever_the_split_of_the_bytes(
             assert error is None, cut
         else:  # judged on fewer bytes, a length may be refused sooner: the same kind of error
             assert error is not None and error.split(":")[0] == whole[2].split(":")[0], cut
+
+
+_items = st.lists(st.one_of(st.binary(max_size=40), st.text(max_size=20), st.integers(),
+                            st.integers(min_value=2**62, max_value=2**70),
+                            st.integers(max_value=-(2**62), min_value=-(2**70))), max_size=20)
+
+
+@given(st.sampled_from(SPECS), _items, st.binary(max_size=6))
+@settings(max_examples=300, deadline=None, database=None)
+def test_join_agrees_with_its_pure_twin_and_split_takes_its_frames_back(
+        spec: dict[str, bytes], items: list[Any], head: bytes) -> None:
+    framing, pure = twins(spec, 10**6)
+    joined = framing.join(items, head)
+    assert joined == pure.join(items, head) == head + b"".join(
+        framing.encode(item if isinstance(item, bytes) else str(item).encode()) for item in items)
+    out: list[bytes] = []
+    assert framing.split(joined, len(head), out) == len(joined)
+    assert out == [i if isinstance(i, bytes) else str(i).encode() for i in items]
+
+
+@pytest.mark.parametrize("items", [[True], [1.5], [bytearray(b"x")], [None], ["ok", "\ud800"],
+                                   [b"four"]])
+def test_join_refuses_what_it_cannot_frame_the_same_way_in_both_twins(items: list[Any]) -> None:
+    errors = []
+    for framing in twins(SPECS[1], 3):
+        with pytest.raises((TypeError, UnicodeEncodeError, LocalProtocolError)) as caught:
+            framing.join(items, b"*1\r\n")
+        errors.append(type(caught.value))
+    assert errors[0] is errors[1]
+    for framing in twins(SPECS[1], 3):
+        with pytest.raises(TypeError):
+            framing.join([b"a"], None)

@@ -38,6 +38,7 @@ from ambidex.io import AsyncStream, StreamError
 from ambidex.sansio import NEED_DATA, RemoteProtocolError
 from examples._transport import ReplyProtocol  # ambidex: async-only
 
+from .. import protocol as _wire  # ambidex: async-only
 from .._hiredis import HIREDIS_AVAILABLE, HiredisParser
 from ..commands import switches_mode
 from ..errors import RedisConnectionError, ResponseError
@@ -269,7 +270,10 @@ class AsyncConnection:
         if (self.broken is not None or self.timeout is not None or self._room
                 or len(waiters) >= self.max_pending):
             return None
-        data = encode_command(args)  # a bad argument raises here: nothing queued
+        try:  # encode_command(args), inlined (a bad argument raises here: nothing queued)
+            data = _wire._ARGUMENTS.join(args, _wire._ARRAY_HEADS[len(args)])
+        except (TypeError, IndexError):  # no arguments, 64 or more, or not str/bytes/int
+            data = encode_command(args)
         future = self._create_future()
         # _send(data, future, 1), inlined (see there for the why of the order)
         transport = self._transport
