@@ -270,9 +270,14 @@ class AsyncConnection:
         if (self.broken is not None or self.timeout is not None or self._room
                 or len(waiters) >= self.max_pending):
             return None
-        try:  # encode_command(args), inlined (a bad argument raises here: nothing queued)
-            data = _wire._ARGUMENTS.join(args, _wire._ARRAY_HEADS[len(args)])
-        except (TypeError, IndexError):  # no arguments, 64 or more, or not str/bytes/int
+        # encode_command(args), its compiled path inlined (a bad argument
+        # raises here: nothing queued)
+        if _wire._JOIN_IN_C:
+            try:
+                data = _wire._ARGUMENTS.join(args, _wire._ARRAY_HEADS[len(args)])
+            except (TypeError, IndexError):  # no arguments, 64 or more, not str/bytes/int
+                data = encode_command(args)
+        else:
             data = encode_command(args)
         future = self._create_future()
         # _send(data, future, 1), inlined (see there for the why of the order)

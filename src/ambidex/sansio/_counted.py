@@ -51,11 +51,18 @@ from ambidex.sansio._sentinels import NEED_DATA, NeedData
 __all__ = ["CountedFraming", "accelerated"]
 
 
-class _PureSplitter:
-    """``split`` in Python: the twin of ``_speedups.CountedSplitter`` (same
-    constructor, attributes and results; ``tests/sansio`` compares them)."""
+# Lengths as a peer spells them (b"100") -> their value: a dict lookup instead
+# of isdigit() and int(), the slowest step of the pure split of a small frame.
+# Only digit strings go in, and only so many (a peer cannot grow it without bound).
+_LENGTHS: dict[bytes, int] = {}
+_LENGTHS_KEPT = 4096
 
-    __slots__ = ("marker", "max_payload", "separator", "trailer")
+
+class _PureSplitter:
+    """``split`` and ``join`` in Python: the twin of ``_speedups.CountedSplitter``
+    (same constructor, attributes and results; ``tests/sansio`` compares them)."""
+
+    __slots__ = ("_format", "_window", "marker", "max_payload", "separator", "trailer")
 
     def __init__(self, marker: bytes, separator: bytes, trailer: bytes, max_payload: int) -> None:
         for value in (marker, separator, trailer):
@@ -68,17 +75,21 @@ class _PureSplitter:
         self.separator = separator
         self.trailer = trailer
         self.max_payload = operator.index(max_payload)
+        self._window = (-1, 0)  # (the limit it was computed for, the window)
+        # One frame as a %-format (join): marker%dseparator%btrailer.
+        self._format = (marker.replace(b"%", b"%%") + b"%d" + separator.replace(b"%", b"%%")
+                        + b"%b" + trailer.replace(b"%", b"%%"))
 
     def split(self, data: bytes, start: int, out: list[bytes]) -> int:
         """Append the payload of each whole, valid frame from ``start`` on to
         ``out``; return the position of the first thing that is not one
         (``len(data)`` when everything was taken). Raises only about its
         arguments (``data`` must be ``bytes``, ``out`` a list)."""
-        if not isinstance(data, bytes):
+        if type(data) is not bytes and not isinstance(data, bytes):
             raise TypeError(f"split() needs bytes, not {type(data).__name__}")
-        if not isinstance(out, list):
+        if type(out) is not list and not isinstance(out, list):
             raise TypeError(f"split() appends to a list, not {type(out).__name__}")
-        pos = operator.index(start)
+        pos = start if type(start) is int else operator.index(start)
         size = len(data)
         if not 0 <= pos <= size:
             raise ValueError(f"start={pos} is outside the data (0 to {size})")
@@ -88,53 +99,70 @@ class _PureSplitter:
         # the digits is the end of the length. More digits than the limit has
         # is over the limit: the search stops there (an endless line costs
         # nothing more).
-        window = len(str(max(limit, 0))) + len(separator)
+        known, window = self._window
+        if known != limit:
+            window = len(str(max(limit, 0))) + len(separator)
+            self._window = (limit, window)
+        skip, gap, tail = len(marker), len(separator), len(trailer)
+        lengths = _LENGTHS
         while pos < size:
-            if not data.startswith(marker, pos):
+            if skip and not data.startswith(marker, pos):
                 break
-            head = pos + len(marker)
+            head = pos + skip
             end = data.find(separator, head, head + window)
             if end < 0:
                 break
             digits = data[head:end]
-            if not digits.isdigit():  # empty, or not ASCII digits
-                break
-            n = int(digits)
+            n = lengths.get(digits)
+            if n is None:
+                if not digits.isdigit():  # empty, or not ASCII digits
+                    break
+                n = int(digits)
+                if len(lengths) < _LENGTHS_KEPT:
+                    lengths[digits] = n
             if n > limit:
                 break
-            begin = end + len(separator)
+            begin = end + gap
             stop = begin + n
-            if stop + len(trailer) > size or not data.startswith(trailer, stop):
+            if stop + tail > size or (tail and not data.startswith(trailer, stop)):
                 break
             out.append(data[begin:stop])
-            pos = stop + len(trailer)
+            pos = stop + tail
         return pos
-
 
     def join(self, items: Iterable[bytes | str | int], head: bytes) -> bytes:
         """``head``, then a frame around each item: ``bytes`` as they are,
         ``str`` as UTF-8, an ``int`` (not a ``bool``) in decimal; anything else
         is a ``TypeError``, an item over ``max_payload`` a
         :class:`~ambidex.sansio.LocalProtocolError` (ours to send: our fault)."""
-        if not isinstance(head, bytes):
+        if type(head) is not bytes and not isinstance(head, bytes):
             raise TypeError(f"join()'s head is bytes, not {type(head).__name__}")
-        marker, separator, trailer = self.marker, self.separator, self.trailer
-        parts = [head]
+        limit = self.max_payload
+        # One C-level formatting of head + (marker%dseparator%btrailer) * N over
+        # [len0, item0, len1, item1, ...]: no intermediate bytes per item.
+        fields: list[int | bytes] = []
+        append = fields.append
         for item in items:
+            kind = type(item)
             data: bytes
-            if isinstance(item, bytes):
+            if kind is str:
+                data = item.encode()  # type: ignore[union-attr]
+            elif kind is bytes:
+                data = item  # type: ignore[assignment]
+            elif isinstance(item, bytes):
                 data = item
             elif isinstance(item, str):
                 data = item.encode()
-            elif type(item) is int:
+            elif kind is int:
                 data = b"%d" % item
             else:
-                raise TypeError(f"join() frames bytes, str and int, not {type(item).__name__}")
-            if len(data) > self.max_payload:
+                raise TypeError(f"join() frames bytes, str and int, not {kind.__name__}")
+            if len(data) > limit:
                 raise LocalProtocolError(
-                    f"payload to send: {len(data)} bytes is over max_payload={self.max_payload}")
-            parts.append(b"%b%d%b%b%b" % (marker, len(data), separator, data, trailer))
-        return b"".join(parts)
+                    f"payload to send: {len(data)} bytes is over max_payload={limit}")
+            append(len(data))
+            append(data)
+        return head + self._format * (len(fields) >> 1) % tuple(fields)
 
 
 def _source_hash(source: Path) -> str:
