@@ -34,7 +34,8 @@ DELIBERATE = {
     "unasync keeps them, so the sync object is asked for a method it does not have",
     "builtin twin": "anext() / aiter() have sync twins next() / iter(); unasync keeps them",
     "coroutine typing": "Awaitable[T] and Coroutine[Any, Any, T] describe a coroutine, which "
-    "sync code does not have: ambidex writes T, unasync keeps the coroutine type",
+    "sync code does not have: ambidex writes T, unasync keeps the coroutine type (and a "
+    "union of both, X | Awaitable[X], is X: `None | None` raises where it is evaluated)",
     "generator arity": "typing.Generator takes three arguments; unasync turns "
     "AsyncGenerator[Y, S] into Generator[Y, S], which type checkers reject",
     "foreign Async names": "unasync renames every Async* name to Sync*, including other "
@@ -122,6 +123,26 @@ class _Deliberate(ast.NodeTransformer):
             self.applied.add("flavour markers")
             node.value = ast.Constant(False)
         return self.generic_visit(node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)  # Awaitable[X] is X by now: X | X says X
+        if not isinstance(node.op, ast.BitOr):
+            return node
+        operands: list[ast.expr] = []
+        current: ast.expr = node
+        while isinstance(current, ast.BinOp) and isinstance(current.op, ast.BitOr):
+            operands.append(current.right)
+            current = current.left
+        operands = [current, *reversed(operands)]
+        kept = [o for i, o in enumerate(operands)
+                if ast.dump(o) not in {ast.dump(p) for p in operands[:i]}]
+        if len(kept) == len(operands):
+            return node
+        self.applied.add("coroutine typing")
+        result = kept[0]
+        for operand in kept[1:]:
+            result = ast.BinOp(result, ast.BitOr(), operand)
+        return result
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
         self.generic_visit(node)

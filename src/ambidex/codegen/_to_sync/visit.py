@@ -377,6 +377,52 @@ class SyncWalker(FlavourPlanner):
                     "or mark the statement '# ambidex: async-only'")
 
     # typing that only means "a coroutine"
+    def _awaited_type(self, node: ast.expr) -> ast.expr | None:
+        """``T`` of ``Awaitable[T]`` / ``Coroutine[Any, Any, T]``, else None."""
+        if not isinstance(node, ast.Subscript):
+            return None
+        qualified = self.qualified_name(node.value)
+        if qualified in _AWAITABLES:
+            return node.slice
+        if qualified in _COROUTINES and isinstance(node.slice, ast.Tuple) \
+                and len(node.slice.elts) == 3:
+            return node.slice.elts[2]
+        return None
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        """``X | Awaitable[X]`` (a value that may be either) becomes ``X``, not
+        ``X | X``: ``None | None`` raises on import where the union is a value
+        (a type alias), and a type said twice says nothing more."""
+        if not isinstance(node.op, ast.BitOr):
+            self.generic_visit(node)
+            return
+        operands: list[ast.expr] = []
+        current: ast.expr = node
+        while isinstance(current, ast.BinOp) and isinstance(current.op, ast.BitOr):
+            operands.append(current.right)
+            current = current.left
+        operands.append(current)
+        operands.reverse()
+        seen: set[str] = set()
+        kept: list[ast.expr] = []
+        for operand in operands:
+            key = ast.dump(self._awaited_type(operand) or operand)
+            if key not in seen:
+                seen.add(key)
+                kept.append(operand)
+        if len(kept) == len(operands):
+            for operand in operands:  # the chain's leaves: each walked once
+                self.visit(operand)
+            return
+        parts = []
+        for operand in kept:
+            self.visit(operand)
+            parts.append(self.edits.render(*self.source.span(operand)))
+        for operand in operands:
+            if not any(operand is k for k in kept):
+                self.touched.update(n.id for n in ast.walk(operand) if isinstance(n, ast.Name))
+        self.edits.replace_span(*self.source.span(node), " | ".join(parts))
+
     def visit_Subscript(self, node: ast.Subscript) -> None:
         qualified = self.qualified_name(node.value)
         if qualified in _AWAITABLES or qualified in _COROUTINES:
