@@ -52,3 +52,39 @@ def test_with_strict_an_awaited_function_from_outside_the_port_refuses_the_port(
 def test_a_rename_that_gives_the_sync_twin_of_an_outside_function_silences_it() -> None:
     assert _messages({"other.net.async_sendall": "other.net.sendall",
                       "other.net.async_recv": "other.net.recv"}) == []
+
+
+TRANSPORT = '''\
+import httpcore
+
+from pkg.helpers import Local
+
+
+class Transport:
+    def __init__(self, proxy=None):
+        if proxy is None:
+            self._pool = httpcore.AsyncConnectionPool()
+        else:
+            self._pool = httpcore.AsyncHTTPProxy(proxy)
+        self._local = Local()
+
+    async def handle(self, request):
+        response = await self._pool.handle_async_request(request)
+        await self._local.run()
+        return response
+'''
+
+
+def test_an_awaited_method_of_an_attribute_made_by_a_class_from_outside_is_a_warning() -> None:
+    # httpx's _transports/default.py: `self._pool = httpcore.AsyncConnectionPool(...)`
+    # and `await self._pool.handle_async_request(req)` became a call whose
+    # coroutine nobody awaits in the sync code, exit 0.
+    result = to_sync({"pkg/transport.py": TRANSPORT, "pkg/helpers.py":
+                      "class Local:\n    async def run(self):\n        pass\n"},
+                     table=DEFAULT_TABLE, renames={})
+    messages = [f"{d.line}:{d.col}:{'E' if d.error else 'W'}: {d.message}"
+                for d in result.diagnostics]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith("15:26:W: `self._pool.handle_async_request(...)`: self._pool "
+                                  "is made by httpcore.AsyncConnectionPool() or "
+                                  "httpcore.AsyncHTTPProxy()")

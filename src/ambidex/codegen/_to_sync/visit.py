@@ -97,9 +97,33 @@ class SyncWalker(FlavourPlanner):
             if isinstance(s, ast.AsyncFunctionDef) and id(s) not in self.scan.generators
         })
         self.scope.append(node.name)
+        self.made_outside.append(self._attributes_made_outside(node))
         super().visit_ClassDef(node)
+        self.made_outside.pop()
         self.scope.pop()
         self.class_coroutines.pop()
+
+    def _attributes_made_outside(self, node: ast.ClassDef) -> dict[str, list[str]]:
+        """``self.x = Q(...)`` in the class's methods, for every ``x`` whose every
+        such value is made by a class from outside the port (:meth:`_outside`)."""
+        made: dict[str, list[str]] = {}
+        inside: set[str] = set()
+        for child in ast.walk(node):
+            if not isinstance(child, ast.Assign) or len(child.targets) != 1:
+                continue
+            target = child.targets[0]
+            if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                    and target.value.id == "self"):
+                continue
+            value = child.value
+            qualified = self.qualified_name(value.func) if isinstance(value, ast.Call) \
+                else None
+            if qualified is not None and isinstance(value, ast.Call) \
+                    and self._outside(value.func, qualified):
+                made.setdefault(target.attr, []).append(qualified)
+            else:
+                inside.add(target.attr)
+        return {attr: sorted(set(q)) for attr, q in made.items() if attr not in inside}
 
     def _drop_async_keyword(self, node: ast.AST) -> None:
         start = self.source.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
@@ -311,6 +335,9 @@ class SyncWalker(FlavourPlanner):
             return
         qualified = self.qualified_name(node.func)
         reported = False
+        if qualified is None and self.made_outside and id(node) in self.awaited \
+                and not self.in_target:
+            self._check_awaited_method_of_outside_object(node)
         if qualified is not None and qualified.split(".")[0] in self.tables.async_modules \
                 and qualified not in self.tables.to_sync \
                 and qualified not in self.qualified_renames:
@@ -330,6 +357,25 @@ class SyncWalker(FlavourPlanner):
             self.awaited.update(id(keyword.value) for keyword in node.keywords)
         super().visit_Call(node)
 
+    def _check_awaited_method_of_outside_object(self, node: ast.Call) -> None:
+        """``await self.x.m()`` where every ``self.x = Q(...)`` of the class makes
+        ``x`` with a class from outside the port (httpx's ``self._pool =
+        httpcore.AsyncConnectionPool(...)``): ``m`` stays that class's method,
+        and the sync code calls it without await."""
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute)
+                and isinstance(func.value.value, ast.Name) and func.value.value.id == "self"):
+            return
+        makers = self.made_outside[-1].get(func.value.attr)
+        if not makers:
+            return
+        made = " or ".join(f"{q}()" for q in makers)
+        self.report(node, f"`{ast.unparse(func)}(...)`: self.{func.value.attr} is made by "
+                    f"{made}, from outside the port and the rule table: its methods stay "
+                    "what they are, and the sync code calls this one without await; port "
+                    f"its module too, or name its sync twin with --rename {makers[0]}=...",
+                    error=False)
+
     def _check_awaited_from_outside(self, node: ast.Call, qualified: str) -> None:
         """``await f(...)`` where ``f`` is imported from a module outside the port
         that the table and the renames do not name: the sync code calls ``f``
@@ -337,25 +383,30 @@ class SyncWalker(FlavourPlanner):
         function. Nothing here can know; said with a location (pymongo's
         ``await async_sendall(...)`` from ``pymongo.network_layer`` became
         ``async_sendall(...)``, a coroutine nobody awaits)."""
-        root = node.func
-        while isinstance(root, ast.Attribute):
-            root = root.value
-        if not isinstance(root, ast.Name) or root.id not in self.bindings:
-            return
-        parts = qualified.split(".")
-        prefixes = [".".join(parts[:end]) for end in range(2, len(parts) + 1)]
-        # Defined in the port, or named by the table or the renames (a class
-        # the table renames has its methods' rows: ambidex.io.AsyncStream.connect).
-        if any(part in self.port_names for part in parts[1:]) \
-                or any(part in self.renames.segments or part in self.renames.names
-                       for part in parts) \
-                or any(p in self.tables.to_sync or p in self.qualified_renames
-                       for p in prefixes):
+        if not self._outside(node.func, qualified):
             return
         self.report(node, f"awaits {qualified}(), which comes from outside the port and "
                     "the rule table: the sync code calls it without await, which is right "
                     "only if it is a sync function there; port its module too, or name its "
                     f"sync twin with --rename {qualified}=...", error=False)
+
+    def _outside(self, func: ast.expr, qualified: str) -> bool:
+        """Whether ``func`` (resolving to ``qualified``) is imported from a module
+        outside the port that neither the table nor the renames name."""
+        root = func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id not in self.bindings:
+            return False
+        parts = qualified.split(".")
+        prefixes = [".".join(parts[:end]) for end in range(2, len(parts) + 1)]
+        # Defined in the port, or named by the table or the renames (a class
+        # the table renames has its methods' rows: ambidex.io.AsyncStream.connect).
+        return not (any(part in self.port_names for part in parts[1:])
+                    or any(part in self.renames.segments or part in self.renames.names
+                           for part in parts)
+                    or any(p in self.tables.to_sync or p in self.qualified_renames
+                           for p in prefixes))
 
     def _check_coroutine_call(self, node: ast.Call) -> None:
         func = node.func
