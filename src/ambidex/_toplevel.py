@@ -19,20 +19,22 @@ lambda is taken care of by what receives it.
 
 The lint (``AMB301``) asks the same question of code written for asyncio
 (``port=False``), where a ``main()`` written without ``asyncio.run`` is the
-same bug. It reports the calls that stand as a statement of their own (the
-coroutine is made and dropped on the spot) at import time and in the
-``__main__`` block alike: a coroutine kept in a name (``coro = main()``) may be
-run later, and the lint keeps of a module's body only what it reads here
-(:func:`ambidex._callgraph._slim.keep_definitions`).
+same bug. Both read the calls through one walk
+(:func:`ambidex._modulecalls.module_level_calls`); the lint reports, at import
+time and in the ``__main__`` block alike, the ones whose coroutine is dropped
+(``main()``, in a ``try``, a ``with`` or a loop too) or used on the spot as the
+value it would return (``a, b = fetch()``, ``if ready():``, ``@deco()``), and
+not a coroutine kept for later (``coro = main()``, ``[a(), b()]``), which may
+be run later. It keeps of a module's body only the statements holding such a
+call (:func:`ambidex._callgraph._slim.keep_definitions`).
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 
 from ambidex._callgraph import CallGraph, Module
-from ambidex._callgraph._slim import is_main_block
+from ambidex._modulecalls import module_level_calls
 from ambidex._unawaited import Unawaited
 
 __all__ = ["module_level_unawaited"]
@@ -42,7 +44,8 @@ def module_level_unawaited(graph: CallGraph, *, port: bool = True) -> list[Unawa
     """The calls outside every function that make a coroutine nobody awaits.
 
     ``port``: the port's check of its output (every such call, worded for the
-    port); else the lint's (the calls that are statements of their own).
+    port); else the lint's (the calls whose coroutine is dropped or used on the
+    spot: :mod:`ambidex._modulecalls`).
     """
     findings: list[Unawaited] = []
     # A method call whose name no coroutine function has is not resolved (the
@@ -51,8 +54,8 @@ def module_level_unawaited(graph: CallGraph, *, port: bool = True) -> list[Unawa
     if not methods:
         return findings
     for module in graph.modules.values():
-        for node, in_main, statement in _top_level_calls(module.tree.body, False):
-            if not port and not (isinstance(statement, ast.Expr) and statement.value is node):
+        for node, in_main, statement, kept in module_level_calls(module.tree.body):
+            if not port and kept:
                 continue
             if isinstance(node.func, ast.Attribute) and node.func.attr not in methods:
                 continue
@@ -65,9 +68,11 @@ def module_level_unawaited(graph: CallGraph, *, port: bool = True) -> list[Unawa
             if not port:
                 where = ("in the `if __name__ == \"__main__\":` block" if in_main
                          else "outside any function, at import time")
-                message = (f"{called} {where}, where nothing awaits it: the coroutine is made "
-                           "and dropped; run it with `asyncio.run(...)` or call it from an "
-                           "`async def`")
+                what = ("the coroutine is made and dropped" if _stands_alone(statement, node) else
+                        "the coroutine is used as a value there (unpacked, tested, "
+                        "iterated, an operand or a decorator), not what it returns")
+                message = (f"{called} {where}, where nothing awaits it: {what}; run it "
+                           "with `asyncio.run(...)` or call it from an `async def`")
             elif in_main:
                 message = (f"{called} in the `if __name__ == \"__main__\":` block, where nothing "
                            "awaits it: running the module as a script makes the coroutine "
@@ -82,6 +87,11 @@ def module_level_unawaited(graph: CallGraph, *, port: bool = True) -> list[Unawa
     return findings
 
 
+def _stands_alone(statement: ast.stmt, node: ast.Call) -> bool:
+    """Whether ``node`` is a statement of its own somewhere in ``statement``'s blocks."""
+    return any(isinstance(s, ast.Expr) and s.value is node for s in ast.walk(statement))
+
+
 def _coroutine_function(graph: CallGraph, module: Module, node: ast.Call) -> str | None:
     """The display name of the coroutine function ``node`` surely calls, or None."""
     value = graph.resolver.eval(node.func, module)
@@ -89,59 +99,3 @@ def _coroutine_function(graph: CallGraph, module: Module, node: ast.Call) -> str
     if function is None or not function.is_async or function.is_generator:
         return None
     return function.qualname.replace(".<locals>", "")
-
-
-def _top_level_calls(
-    body: list[ast.stmt], in_main: bool
-) -> Iterator[tuple[ast.Call, bool, ast.stmt]]:
-    """The calls in ``body`` outside every function and lambda, with whether
-    they stand in an ``if __name__ == "__main__":`` block and the statement
-    they are in; a call handed to another call is left out (what receives it
-    takes care of it)."""
-    for statement in body:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for decorator in statement.decorator_list:
-                for call, main in _calls_in(decorator, in_main):
-                    yield call, main, statement
-            continue
-        main = in_main or is_main_block(statement)
-        for field, value in ast.iter_fields(statement):
-            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
-                yield from _top_level_calls(value, main if field == "body" else in_main)
-            elif isinstance(value, list):
-                for item in value:
-                    if isinstance(item, ast.ExceptHandler):
-                        if item.type is not None:
-                            for call, inner in _calls_in(item.type, in_main):
-                                yield call, inner, statement
-                        yield from _top_level_calls(item.body, in_main)
-                    elif isinstance(item, ast.match_case):
-                        yield from _top_level_calls(item.body, in_main)
-                    elif isinstance(item, ast.AST):
-                        for call, inner in _calls_in(item, in_main):
-                            yield call, inner, statement
-            elif isinstance(value, ast.AST):
-                for call, inner in _calls_in(value, in_main):
-                    yield call, inner, statement
-
-
-def _calls_in(node: ast.AST, in_main: bool) -> Iterator[tuple[ast.Call, bool]]:
-    # A loop, not recursion: an annotation or an expression nested a thousand
-    # deep (the lint reads such a module from the parser's tree) is walked too.
-    todo = [node]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, ast.Lambda):
-            continue
-        if isinstance(node, ast.Call):
-            yield node, in_main
-            todo.append(node.func)
-            for argument in [*node.args, *(k.value for k in node.keywords)]:
-                # Handed to the call (asyncio.run(main())): the receiver's business.
-                if not isinstance(argument, ast.Call):
-                    todo.append(argument)
-                else:
-                    todo.append(argument.func)
-                    todo.extend([*argument.args, *(k.value for k in argument.keywords)])
-            continue
-        todo.extend(ast.iter_child_nodes(node))

@@ -18,7 +18,8 @@ import textwrap
 from pathlib import Path
 
 from ambidex._callgraph import CallGraph, CallKind, build, resolve_again
-from ambidex._callgraph._slim import is_main_block, slim_tree
+from ambidex._callgraph._slim import slim_tree
+from ambidex._modulecalls import uses_a_result_on_the_spot
 from ambidex._rules import DEFAULT_TABLE
 from ambidex._unawaited import async_side
 from ambidex.detect._lint import _analyse, lint_sources
@@ -117,13 +118,12 @@ def test_the_lint_keeps_no_node_dict_of_the_trees_it_analyses() -> None:
     assert all(_slotted(n) for n in nodes)
     # Of a module's and a class's body it keeps the definitions (the walk has
     # read the rest: bindings keep their values, functions their nodes), and
-    # what the never-awaited check at module level reads: a call standing
-    # alone and the `if __name__ == "__main__":` block (ambidex._toplevel).
+    # what the never-awaited check at module level reads: a statement holding
+    # a call whose result it drops or uses on the spot (ambidex._toplevel).
     definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
     bodies = [m.tree.body for m in graph.modules.values()]
     bodies += [c.node.body for c in graph.classes.values() if "<locals>" not in c.qualname]
-    assert all(isinstance(s, definitions) or is_main_block(s)
-               or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call))
+    assert all(isinstance(s, definitions) or uses_a_result_on_the_spot(s)
                for body in bodies for s in body)
     assert sum(len(body) for body in bodies) > 1_000
 

@@ -122,6 +122,58 @@ def test_a_coroutine_called_at_module_level_or_in_a_class_body_is_never_awaited(
     assert result.exit_code == 1
 
 
+MODULE_LEVEL_VALUES = textwrap.dedent(
+    """\
+    import asyncio
+    import contextlib
+
+
+    async def fetch() -> tuple[int, int]:
+        await asyncio.sleep(0)
+        return 1, 2
+
+
+    async def deco(name: str):
+        await asyncio.sleep(0)
+
+
+    first, second = fetch()                      # line 14: unpacked: a TypeError
+    try:
+        fetch()                                  # line 16: dropped, inside a try
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        fetch()                                  # line 20: dropped, inside a with
+    for _ in range(2):
+        fetch()                                  # line 22: dropped, inside a loop
+    if fetch():                                  # line 23: a coroutine is always true
+        pass
+    total = 1 + fetch()[0]                       # line 25: subscripted
+
+
+    @deco("x")                                   # line 28: applied as a decorator
+    def handler() -> None:
+        pass
+
+
+    later = fetch()                              # kept in a name: may be run later
+    batch = [fetch(), fetch()]                   # in a list: may be gathered later
+    asyncio.run(later)
+    """
+)
+
+
+def test_a_coroutine_used_as_a_value_or_dropped_inside_blocks_at_module_level_is_found():
+    # The lint saw only calls standing alone at module level (the port's check
+    # sees them all): these were never reported.
+    result = lint_sources({"app.py": MODULE_LEVEL_VALUES})
+    found = {f.line: f.message for f in result.findings if f.code == NEVER_AWAITED}
+    assert sorted(found) == [14, 16, 20, 22, 23, 25, 28]
+    assert "made and dropped" in found[16]
+    assert "used as a value" in found[14]
+    assert "`deco(...)` (deco() is async)" in found[28]
+
+
 def test_a_module_that_runs_its_coroutines_with_asyncio_run_is_clean():
     clean = "\n".join(line for line in MODULE_LEVEL.splitlines()
                       if "# line" not in line)

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import ast
 
+from ambidex._modulecalls import uses_a_result_on_the_spot
+
 #: Classes kept by :mod:`ast` for old code (``ast.Num``...): never produced by the parser.
 _DEPRECATED = frozenset(
     {"Num", "Str", "Bytes", "NameConstant", "Ellipsis", "Index", "ExtSlice", "Suite",
@@ -142,32 +144,21 @@ def keep_definitions(tree: ast.Module) -> None:
     walk has read them: the lint reads a module's statements through what the
     walk recorded (a binding keeps its value, a function its node), and its
     bodies only for the definitions in them (an allow by name). A module's
-    top-level code is a twentieth of a site-packages' nodes. Two kinds of
-    statement stay for the never-awaited check at module level
-    (:mod:`ambidex._toplevel`): a call standing alone (``main()``) and the
-    ``if __name__ == "__main__":`` block."""
+    top-level code is a twentieth of a site-packages' nodes. What the
+    never-awaited check at module level reads stays too
+    (:mod:`ambidex._toplevel`): a statement holding a call whose result it
+    drops or uses on the spot (``main()``, ``a, b = fetch()``, a loop or a
+    ``try`` around them, the ``if __name__ == "__main__":`` block), not one that
+    only keeps results (``log = getLogger(__name__)``)."""
     todo: list[ast.Module | ast.ClassDef] = [tree]
     while todo:
         node = todo.pop()
         kept: list[ast.stmt] = [
             s for s in node.body
-            if isinstance(s, _DEFINITIONS)
-            or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call))
-            or is_main_block(s)
+            if isinstance(s, _DEFINITIONS) or uses_a_result_on_the_spot(s)
         ]
         if len(kept) != len(node.body):
             node.body = kept
         todo.extend(s for s in kept if isinstance(s, ast.ClassDef))
 
 
-def is_main_block(statement: ast.stmt) -> bool:
-    """``if __name__ == "__main__":`` (either way round)."""
-    if not isinstance(statement, ast.If) or not isinstance(statement.test, ast.Compare):
-        return False
-    test = statement.test
-    if len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
-        return False
-    sides = [test.left, test.comparators[0]]
-    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and any(
-        isinstance(s, ast.Constant) and s.value == "__main__" for s in sides
-    )

@@ -1,0 +1,127 @@
+"""The calls a module makes outside its functions, and what becomes of each result.
+
+One walk for the two readers of module-level code (:mod:`ambidex._toplevel`):
+the port's check of its output, which asks about every call, and the lint's
+``AMB301``, which asks about the calls whose result is dropped or used on the
+spot, and keeps of a module's statements only the ones holding such a call
+(:func:`ambidex._callgraph._slim.keep_definitions`). Pure :mod:`ast`: the
+call graph's layer imports it.
+
+A call's result is *kept for later* when it is bound to a name, an attribute
+or an item (``coro = main()``), held in a list, tuple, set, dict or
+comprehension (``tasks = [a(), b()]``): a coroutine kept may be run later,
+which reading the module cannot follow. Anything else uses it on the spot: a
+statement of its own drops it (``main()``), and an operand, a test, an
+iterable, a ``with`` item, a decorator, an unpacking (``a, b = fetch()``) or
+an attribute or item of it treats a coroutine as the value it would return.
+A call handed to another call (``asyncio.run(main())``) or written in a lambda
+is left out: what receives it takes care of it.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import NamedTuple
+
+__all__ = ["ModuleCall", "is_main_block", "module_level_calls", "uses_a_result_on_the_spot"]
+
+_CONTAINERS = (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp,
+               ast.GeneratorExp, ast.DictComp)
+_PLAIN_TARGETS = (ast.Name, ast.Attribute, ast.Subscript)
+
+
+class ModuleCall(NamedTuple):
+    call: ast.Call
+    in_main: bool
+    """In an ``if __name__ == "__main__":`` block."""
+    statement: ast.stmt
+    """The module's (or class body's) statement the call is in."""
+    kept_for_later: bool
+    """Its result is bound or held in a container (see the module's doc)."""
+
+
+def is_main_block(statement: ast.stmt) -> bool:
+    """``if __name__ == "__main__":`` (either way round)."""
+    if not isinstance(statement, ast.If) or not isinstance(statement.test, ast.Compare):
+        return False
+    test = statement.test
+    if len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and any(
+        isinstance(s, ast.Constant) and s.value == "__main__" for s in sides
+    )
+
+
+def uses_a_result_on_the_spot(statement: ast.stmt) -> bool:
+    """Whether a module's (or class body's) statement holds a call whose result
+    it drops or uses at once: what the lint keeps of module-level code."""
+    return any(not found.kept_for_later for found in module_level_calls([statement]))
+
+
+def module_level_calls(body: list[ast.stmt], in_main: bool = False) -> Iterator[ModuleCall]:
+    """The calls in ``body`` outside every function and lambda (the bodies of
+    classes, blocks and ``__main__`` blocks included, decorators and default
+    values of functions too); a call handed to another call is left out."""
+    for statement in body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for expression in [*statement.decorator_list, *statement.args.defaults,
+                               *(d for d in statement.args.kw_defaults if d is not None)]:
+                yield from _calls_in(expression, statement, in_main, statement)
+            continue
+        main = in_main or is_main_block(statement)
+        for field, value in ast.iter_fields(statement):
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                yield from module_level_calls(value, main if field == "body" else in_main)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.ExceptHandler):
+                        if item.type is not None:
+                            yield from _calls_in(item.type, item, in_main, statement)
+                        yield from module_level_calls(item.body, in_main)
+                    elif isinstance(item, ast.match_case):
+                        yield from module_level_calls(item.body, in_main)
+                    elif isinstance(item, ast.AST):
+                        yield from _calls_in(item, statement, in_main, statement)
+            elif isinstance(value, ast.AST):
+                yield from _calls_in(value, statement, in_main, statement)
+
+
+def _kept_for_later(parent: ast.AST, call: ast.Call) -> bool:
+    if isinstance(parent, _CONTAINERS):
+        return not (isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp))
+                    and parent.elt is not call) and not (
+                        isinstance(parent, ast.DictComp) and call not in (parent.key,
+                                                                          parent.value))
+    if isinstance(parent, ast.NamedExpr):
+        return True
+    if isinstance(parent, ast.Assign):
+        return all(isinstance(t, _PLAIN_TARGETS) for t in parent.targets)
+    if isinstance(parent, ast.AnnAssign):
+        return isinstance(parent.target, _PLAIN_TARGETS)
+    return False
+
+
+def _calls_in(node: ast.AST, parent: ast.AST, in_main: bool,
+              statement: ast.stmt) -> Iterator[ModuleCall]:
+    # A loop, not recursion: an annotation or an expression nested a thousand
+    # deep (the lint reads such a module from the parser's tree) is walked too.
+    todo: list[tuple[ast.AST, ast.AST]] = [(node, parent)]
+    while todo:
+        node, parent = todo.pop()
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Call):
+            yield ModuleCall(node, in_main, statement, _kept_for_later(parent, node))
+            todo.append((node.func, node))
+            for argument in [*node.args, *(k.value for k in node.keywords)]:
+                # Handed to the call (asyncio.run(main())): the receiver's business.
+                if not isinstance(argument, ast.Call):
+                    todo.append((argument, node))
+                else:
+                    todo.append((argument.func, argument))
+                    todo.extend((a, argument) for a in
+                                [*argument.args, *(k.value for k in argument.keywords)])
+            continue
+        todo.extend((child, node) for child in ast.iter_child_nodes(node))
