@@ -83,6 +83,7 @@ from ambidex.codegen._to_async.finish import drop_unused_imports, rename
 from ambidex.codegen._to_async.flavour import DROPPED, markers_applied
 from ambidex.codegen._to_async.leftout import calls_of_left_out
 from ambidex.codegen._to_async.plan import Planner
+from ambidex.codegen._to_async.tls import tls_type_tests
 
 __all__ = ["to_async"]
 
@@ -159,6 +160,7 @@ def to_async(
     diagnostics += planner.diagnostics
     if marked:  # what the markers left out is called by no code kept (.leftout)
         diagnostics += calls_of_left_out(originals, marked, graph)
+    diagnostics += tls_type_tests(graph)  # isinstance(sock, ssl.SSLSocket) (.tls)
     twins = type_twins(table)
     rename_table = Renames.build(dict(renames), to="async")
     outputs: dict[str, str] = {}
