@@ -16,6 +16,7 @@ import tokenize
 from collections.abc import Callable
 from typing import Any
 
+from ambidex._rules import Kind
 from ambidex.codegen._flags import fold
 from ambidex.codegen._imports import already_imported, place_imports, remove_aliases
 from ambidex.codegen._source import python_tokens
@@ -29,6 +30,23 @@ _AWAIT_KW = re.compile(r"await(?:\s|\\\n)*")
 _AWAITABLES = frozenset({"typing.Awaitable", "collections.abc.Awaitable"})
 _COROUTINES = frozenset({"typing.Coroutine", "collections.abc.Coroutine"})
 _ASYNC_GENERATORS = frozenset({"typing.AsyncGenerator", "collections.abc.AsyncGenerator"})
+
+
+def _lacks(dotted_type: str, name: str) -> bool:
+    """Whether the class ``dotted_type`` surely has no attribute ``name``
+    (False when it is not an importable class: ``threading.Lock`` is a
+    factory function, its locks have ``acquire``)."""
+    import importlib
+    import inspect
+
+    from ambidex._unawaited import _has_attribute
+
+    module, _, type_name = dotted_type.rpartition(".")
+    try:
+        made = getattr(importlib.import_module(module), type_name, None)
+    except Exception:  # not importable here: cannot tell
+        return False
+    return inspect.isclass(made) and _has_attribute(dotted_type, name) is False
 
 
 class SyncWalker(FlavourPlanner):
@@ -105,9 +123,12 @@ class SyncWalker(FlavourPlanner):
 
     def _attributes_made_outside(self, node: ast.ClassDef) -> dict[str, list[str]]:
         """``self.x = Q(...)`` in the class's methods, for every ``x`` whose every
-        such value is made by a class from outside the port (:meth:`_outside`)."""
+        such value is made by a call of a dotted name: ``x`` -> the names, each
+        either from outside the port (:meth:`_outside`) or a call the table
+        rewrites (``asyncio.Semaphore``), not both kinds."""
         made: dict[str, list[str]] = {}
-        inside: set[str] = set()
+        outside: set[str] = set()
+        other: set[str] = set()
         for child in ast.walk(node):
             if not isinstance(child, ast.Assign) or len(child.targets) != 1:
                 continue
@@ -121,9 +142,24 @@ class SyncWalker(FlavourPlanner):
             if qualified is not None and isinstance(value, ast.Call) \
                     and self._outside(value.func, qualified):
                 made.setdefault(target.attr, []).append(qualified)
+                outside.add(target.attr)
+            elif qualified is not None and self._table_type(qualified) is not None:
+                made.setdefault(target.attr, []).append(qualified)
             else:
-                inside.add(target.attr)
-        return {attr: sorted(set(q)) for attr, q in made.items() if attr not in inside}
+                other.add(target.attr)
+        return {attr: sorted(set(q)) for attr, q in made.items()
+                if attr not in other
+                and (attr not in outside or all(self._table_type(n) is None for n in q))}
+
+    def _table_type(self, qualified: str) -> str | None:
+        """The sync type a call of ``qualified`` makes, when the table rewrites
+        that call (``asyncio.Semaphore`` -> ``threading.Semaphore``)."""
+        rule = self.tables.to_sync.get(qualified)
+        if rule is None or rule.kind is not Kind.CALL or not rule.sync \
+                or qualified in self.qualified_renames:
+            return None
+        made = rule.returns or rule.sync
+        return made if "." in made and made.rsplit(".", 1)[1][:1].isupper() else None
 
     def _drop_async_keyword(self, node: ast.AST) -> None:
         start = self.source.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
@@ -335,9 +371,8 @@ class SyncWalker(FlavourPlanner):
             return
         qualified = self.qualified_name(node.func)
         reported = False
-        if qualified is None and self.made_outside and id(node) in self.awaited \
-                and not self.in_target:
-            self._check_awaited_method_of_outside_object(node)
+        if qualified is None and self.made_outside and not self.in_target:
+            self._check_method_of_made_attribute(node)
         if qualified is not None and qualified.split(".")[0] in self.tables.async_modules \
                 and qualified not in self.tables.to_sync \
                 and qualified not in self.qualified_renames:
@@ -357,17 +392,38 @@ class SyncWalker(FlavourPlanner):
             self.awaited.update(id(keyword.value) for keyword in node.keywords)
         super().visit_Call(node)
 
-    def _check_awaited_method_of_outside_object(self, node: ast.Call) -> None:
-        """``await self.x.m()`` where every ``self.x = Q(...)`` of the class makes
-        ``x`` with a class from outside the port (httpx's ``self._pool =
-        httpcore.AsyncConnectionPool(...)``): ``m`` stays that class's method,
-        and the sync code calls it without await."""
+    def _check_method_of_made_attribute(self, node: ast.Call) -> None:
+        """``self.x.m(...)`` where every ``self.x = Q(...)`` of the class makes ``x``:
+
+        * with a class from outside the port (httpx's ``self._pool =
+          httpcore.AsyncConnectionPool(...)``), and the call is awaited: ``m``
+          stays that class's method, and the sync code calls it without await
+          (a warning: nothing here knows what ``m`` is);
+        * with a call the table rewrites (``asyncio.Semaphore(3)`` ->
+          ``threading.Semaphore(3)``), and the sync type has no ``m``
+          (``locked()``): an error, as towards async.
+        """
         func = node.func
         if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute)
                 and isinstance(func.value.value, ast.Name) and func.value.value.id == "self"):
             return
         makers = self.made_outside[-1].get(func.value.attr)
         if not makers:
+            return
+        types = {self._table_type(q) for q in makers}
+        if None not in types:
+            name = self.tables.attributes.get(func.attr, func.attr)
+            for sync_type in sorted(t for t in types if t is not None):
+                if _lacks(sync_type, name):
+                    maker = next(q for q in makers if self._table_type(q) == sync_type)
+                    self.report(node, f"`{ast.unparse(func)}()`: {sync_type} (the sync twin "
+                                f"of {maker}, which makes self.{func.value.attr}) has no "
+                                f"`{name}`; the sync code would fail here: mark the "
+                                "statement '# ambidex: async-only', or keep that state in "
+                                "a form both colours have")
+                    return
+            return
+        if id(node) not in self.awaited:
             return
         made = " or ".join(f"{q}()" for q in makers)
         self.report(node, f"`{ast.unparse(func)}(...)`: self.{func.value.attr} is made by "
