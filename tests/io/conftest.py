@@ -26,10 +26,17 @@ from typing import Any
 import pytest
 import trustme
 
-from ambidex.io import AsyncStream, Stream
+from ambidex.io import AsyncStream, Stream, accelerated
+from ambidex.io._accelerate import pure_methods
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 Address = tuple[str, int]
+
+# Stream's read_until / read_exactly are C (ambidex.io._speedups) when the
+# optional accelerator was built (the test sessions build it), and the
+# pure-Python methods otherwise; PureStream always has the pure ones. The
+# behaviour suite (the ``colour`` fixture) and the property tests run on both.
+PureStream: type[Stream] = type("PureStream", (Stream,), pure_methods(Stream))
 
 
 @pytest.fixture
@@ -175,7 +182,7 @@ class Either:
     async def connect(cls, colour: str, host: str, port: int, **kwargs: Any) -> Either:
         if colour == "async":
             return cls(await AsyncStream.connect(host, port, **kwargs))
-        return cls(await asyncio.to_thread(Stream.connect, host, port, **kwargs))
+        return cls(await asyncio.to_thread(sync_class(colour).connect, host, port, **kwargs))
 
     @property
     def is_async(self) -> bool:
@@ -192,7 +199,17 @@ class Either:
         return call
 
 
-@pytest.fixture(params=["sync", "async"])
+def sync_class(colour: str) -> type[Stream]:
+    """The blocking stream class a sync colour tests: "sync-pure" is PureStream."""
+    return PureStream if colour == "sync-pure" else Stream
+
+
+# "sync" is Stream as installed (its C reads when the accelerator was built),
+# "sync-pure" its pure-Python reads, when they differ.
+COLOURS = ["sync", "sync-pure", "async"] if accelerated() else ["sync", "async"]
+
+
+@pytest.fixture(params=COLOURS)
 def colour(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

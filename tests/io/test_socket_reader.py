@@ -18,15 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ambidex.io import IncompleteReadError, ReadLimitError, Stream
-from ambidex.io._accelerate import pure_methods
+from tests.io.conftest import PureStream
 
 TIMEOUT = object()
 
-# Stream's read_until / read_exactly are C (ambidex.io._speedups) when the
-# optional accelerator was built, and the pure-Python methods otherwise;
-# PureStream always has the pure ones. The property tests run on both, so the
-# C fast path is held to the same answers as the pure one.
-PureStream: type[Stream] = type("PureStream", (Stream,), pure_methods(Stream))
+# The property tests run on Stream (its C reads when the accelerator was built)
+# and on PureStream (the pure ones), so the C fast path is held to the same
+# answers as the pure one.
 BOTH_PATHS = pytest.mark.parametrize("stream_class", [Stream, PureStream], ids=["stream", "pure"])
 
 

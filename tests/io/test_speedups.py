@@ -11,10 +11,15 @@ argument and compare what comes out, result or exception.
 
 from __future__ import annotations
 
+import copy
+import functools
+import gc
 import inspect
 import os
 import subprocess
 import sys
+import types
+import weakref
 from typing import Any
 
 import pytest
@@ -25,8 +30,9 @@ import ambidex.io
 from ambidex.io import AsyncStream, Stream, _accelerate
 from ambidex.io._accelerate import accelerate, pure_methods
 from ambidex.io._backends._sync import SocketReader
+from tests.io.conftest import PureStream
 
-from .test_socket_reader import TIMEOUT, ChunkSocket, PureStream, split
+from .test_socket_reader import TIMEOUT, ChunkSocket, split
 
 
 class Bytes(bytes):
@@ -49,6 +55,9 @@ def test_stream_uses_the_c_reads_exactly_when_they_were_built():
     assert ambidex.io.accelerated() is (speedups is not None)
     assert not accelerated(PureStream)
     assert inspect.isfunction(PureStream.read_until) and inspect.isfunction(PureStream.read_exactly)
+    # Taken from a stream, a C read is bound without a types.MethodType (see below).
+    bound = Stream(ChunkSocket([])).read_until  # type: ignore[arg-type]
+    assert type(bound).__name__ == ("BoundRead" if speedups is not None else "method")
 
 
 def test_the_c_reads_look_like_the_pure_methods_to_introspection():
@@ -113,6 +122,17 @@ def outcome(s: Stream, how: str, separator: Any, limit: Any, n: Any) -> tuple[st
             return "ok", s.read_exactly(n)
         if how == "exactly-n=":
             return "ok", s.read_exactly(n=n)
+        # Bound first, then called: through the bound read's own call, with the
+        # arguments as the interpreter passes them and as a tuple and a dict.
+        if how == "until-bound":
+            read = s.read_until
+            return "ok", read(separator, limit=limit)
+        if how == "until-star":
+            return "ok", s.read_until(*[separator], **{"limit": limit})
+        if how == "exactly-star":
+            return "ok", s.read_exactly(*[n])
+        if how == "until-many":
+            return "ok", s.read_until(*[separator] * 9)
         # The timeout decides whether the C path is open.
         s.timeout = None if s.timeout else 30.0
         return "ok", s.timeout
@@ -121,7 +141,8 @@ def outcome(s: Stream, how: str, separator: Any, limit: Any, n: Any) -> tuple[st
 
 
 CALLS = [
-    "until", "until-default", "until-keywords", "until-limit", "exactly", "exactly-n=", "timeout"
+    "until", "until-default", "until-keywords", "until-limit", "exactly", "exactly-n=", "timeout",
+    "until-bound", "until-star", "exactly-star", "until-many",
 ]
 PIECES = [b"a", b"ab", b"\r", b"\n", b"\r\n", b"x", b"yyyy"]
 
@@ -152,6 +173,67 @@ def test_the_c_reads_and_the_pure_reads_agree_on_any_arguments(body, cuts, stall
             how, separator, limit, n
         )
     assert fast._buffered() == pure._buffered()
+
+
+@pytest.mark.parametrize("cls", [Stream, PureStream], ids=["stream", "pure"])
+def test_a_read_taken_from_a_stream_is_a_bound_method_to_whatever_asks(cls: type[Stream]):
+    # With the accelerator, ``stream.read_until`` is a BoundRead (a bound
+    # method kept on a free list: Python 3.10 binds one per keyword call);
+    # everything that asks must see the bound method the pure class gives.
+    s = cls(ChunkSocket([b"one\ntwo\nthree\n1234"]))  # type: ignore[arg-type]
+    other = cls(ChunkSocket([]))  # type: ignore[arg-type]
+    for name in ("read_until", "read_exactly"):
+        bound, function = getattr(s, name), cls.__dict__.get(name, getattr(Stream, name))
+        assert inspect.ismethod(bound) and isinstance(bound, types.MethodType)
+        assert bound.__self__ is s and bound.__func__ is function
+        pure = getattr(PureStream(ChunkSocket([])), name)  # type: ignore[arg-type]
+        assert inspect.signature(bound) == inspect.signature(pure)
+        assert (bound.__name__, bound.__qualname__, bound.__doc__, bound.__module__) == (
+            pure.__name__, pure.__qualname__, pure.__doc__, pure.__module__
+        )
+        assert inspect.unwrap(bound).__code__ is pure_methods(Stream)[name].__code__
+        again = getattr(s, name)
+        assert bound == again and hash(bound) == hash(again) and not bound != again
+        as_method = types.MethodType(function, s)
+        assert bound == as_method and as_method == bound and hash(bound) == hash(as_method)
+        assert bound != getattr(other, name) and bound != s.read and bound != 1
+        assert repr(bound) == f"<bound method Stream.{name} of {s!r}>"
+        assert bound.__reduce__() == (getattr, (s, name))
+        assert copy.copy(bound) == bound
+        # Binding a bound method again: itself on 3.10 and 3.13, bound anew on 3.11/3.12.
+        rebound = bound.__get__(other)  # type: ignore[attr-defined]
+        method_rebound = as_method.__get__(other)  # type: ignore[attr-defined]
+        assert rebound == method_rebound and (rebound is bound) == (method_rebound is as_method)
+        assert weakref.ref(bound)() is bound
+    # Every way of calling one.
+    read = s.read_until
+    assert read(b"\n") == b"one\n" and read(limit=10) == b"two\n"
+    assert read(*[b"\n"], **{"limit": 10}) == b"three\n"  # type: ignore[arg-type]
+    assert functools.partial(s.read_exactly, 4)() == b"1234"
+
+
+@pytest.mark.parametrize("cls", [Stream, PureStream], ids=["stream", "pure"])
+def test_a_read_taken_from_a_stream_keeps_it_alive_until_it_is_dropped(cls):
+    read = cls(ChunkSocket([b"one\n"])).read_until
+    gone = weakref.ref(read.__self__)
+    assert read(b"\n") == b"one\n" and gone() is not None
+    del read
+    assert gone() is None  # at once: no reference left behind
+    # In a cycle (the read kept on its own stream), the collector frees it.
+    s = cls(ChunkSocket([]))
+    s.callback = s.read_until
+    gone = weakref.ref(s)
+    del s
+    gc.collect()
+    assert gone() is None
+    # Many at once, then dropped in any order: each stays bound to its stream.
+    streams = [cls(ChunkSocket([b"%d\n" % i, b"%d\n" % i])) for i in range(3)]
+    reads = [s.read_until for _ in range(30) for s in streams]
+    del reads[::3]
+    assert [read.__self__ for read in reads] == [streams[i % 3] for i in range(90) if i % 3]
+    assert [r(b"\n") for r in reads[:2]] == [b"1\n", b"2\n"]
+    reads.clear()
+    assert [s.read_until(limit=5) for s in streams] == [b"0\n", b"1\n", b"2\n"]
 
 
 def swap_reader(s: Stream, chunks: list[object]) -> None:

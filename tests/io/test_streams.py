@@ -2,6 +2,8 @@
 
 The `colour` fixture parametrizes each test; `Either` drives the sync stream
 from a worker thread, so the asyncio server in the test's loop serves both.
+With the C accelerator built, the sync stream runs twice: Stream with its C
+reads ("sync") and with the pure-Python ones ("sync-pure").
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ambidex.io import (
     StreamClosedError,
     StreamError,
 )
-from tests.io.conftest import TLS, Either, echo, on_signal, sends
+from tests.io.conftest import TLS, Either, echo, on_signal, sends, sync_class
 
 
 async def test_read_returns_what_arrived_up_to_max_bytes(serve, colour):
@@ -261,7 +263,7 @@ async def test_context_manager_closes_the_stream(serve, colour):
     else:
 
         def run() -> Stream:
-            with Stream.connect(host, port, timeout=5) as s:
+            with sync_class(colour).connect(host, port, timeout=5) as s:
                 s.write(b"ping")
                 assert s.read_exactly(4) == b"ping"
             return s

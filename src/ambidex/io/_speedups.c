@@ -31,9 +31,10 @@
  * calling the bound readline through the generic call (~50: call_door), a
  * memcmp for b"\n" and a function call to read the limit (~40). What is left
  * (~180 on 3.13) is the interpreter's own: a keyword call is not specialized
- * there, and 3.10 makes a bound method object for every keyword call of a
- * method (LOAD_ATTR + CALL_FUNCTION_KW; LOAD_METHOD serves positional calls
- * only), ~250 instructions that no descriptor can avoid.
+ * there. 3.10 binds the method for every keyword call (LOAD_ATTR +
+ * CALL_FUNCTION_KW; LOAD_METHOD serves positional calls only): a
+ * types.MethodType made and freed each time, ~250 instructions; the bound
+ * method FastRead gives (BoundRead) comes from a free list, ~130.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -264,14 +265,276 @@ fastread_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObje
     return read_exactly(fast, args, nargsf, kwnames);
 }
 
+/* ``stream.read_until``: a FastRead bound to its stream, without the cost of a
+ * types.MethodType.
+ *
+ * Python 3.10 compiles a method call with a keyword argument
+ * (``s.read_until(b"\n", limit=n)``) to LOAD_ATTR + CALL_FUNCTION_KW, so the
+ * attribute lookup binds the method and every such call makes a bound method
+ * and frees it again (a positional call uses LOAD_METHOD, which binds nothing,
+ * and 3.11 on bind neither way). A types.MethodType costs a GC allocation, a
+ * generic call through it and its deallocation: ~45 ns, a third of a 40-byte
+ * line's whole read. BoundRead is that bound method for FastRead: kept on a
+ * free list (as CPython kept its own bound methods before 3.9) and calling the
+ * C read directly. Whatever asks, it answers as a bound method does:
+ * ``isinstance(bound, types.MethodType)`` (through ``__class__``, so
+ * ``inspect`` treats it as one), ``__self__``, ``__func__``, ``__get__``
+ * (as this version's bound methods have it or not),
+ * equality and hash (also with a types.MethodType of the same function and
+ * object), repr, pickling, weak references, and every other attribute from
+ * the FastRead it binds (``__wrapped__``, ``__name__``, ``__doc__``...).
+ * Only ``type(bound)`` tells. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *func;             /* the FastRead */
+    PyObject *self;             /* the stream */
+    PyObject *weakreflist;
+} BoundRead;
+
+static PyTypeObject BoundReadType;
+
+#define BOUND_FREE_MAX 16
+static BoundRead *bound_free[BOUND_FREE_MAX];
+static int bound_free_count;
+
+static PyObject *
+bound_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    BoundRead *bound = (BoundRead *)op;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *result;
+    /* The stream goes in front of the arguments, as a bound method puts it: in
+     * the slot before them when the caller lends it (the interpreter does). The
+     * caller holds this object, which holds the stream, for the whole call. */
+    if (nargsf & PY_VECTORCALL_ARGUMENTS_OFFSET) {
+        PyObject **with_self = (PyObject **)args - 1;
+        PyObject *saved = with_self[0];
+        with_self[0] = bound->self;
+        result = fastread_vectorcall(bound->func, with_self, nargs + 1, kwnames);
+        with_self[0] = saved;
+        return result;
+    }
+    Py_ssize_t total = nargs + (kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames));
+    PyObject *small[8];
+    PyObject **with_self = total < 8 ? small : PyMem_Malloc((total + 1) * sizeof(PyObject *));
+    if (with_self == NULL)
+        return PyErr_NoMemory();
+    with_self[0] = bound->self;
+    if (total > 0)
+        memcpy(with_self + 1, args, total * sizeof(PyObject *));
+    result = fastread_vectorcall(bound->func, with_self, nargs + 1, kwnames);
+    if (with_self != small)
+        PyMem_Free(with_self);
+    return result;
+}
+
+static PyObject *
+bound_new(PyObject *func, PyObject *self)
+{
+    BoundRead *bound;
+    if (bound_free_count > 0) {
+        bound = bound_free[--bound_free_count];
+#if PY_VERSION_HEX < 0x030D0000 && !defined(Py_TRACE_REFS)
+        Py_SET_REFCNT(bound, 1);    /* all PyObject_Init does here, but a call */
+#else
+        (void)PyObject_Init((PyObject *)bound, &BoundReadType);  /* 3.13: ref tracers see it */
+#endif
+    }
+    else {
+        bound = PyObject_GC_New(BoundRead, &BoundReadType);
+        if (bound == NULL)
+            return NULL;
+        bound->vectorcall = bound_vectorcall;
+        bound->weakreflist = NULL;
+    }
+    bound->func = Py_NewRef(func);
+    bound->self = Py_NewRef(self);
+    PyObject_GC_Track(bound);
+    return (PyObject *)bound;
+}
+
+static void
+bound_dealloc(BoundRead *bound)
+{
+    PyObject_GC_UnTrack(bound);
+    if (bound->weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)bound);
+    PyObject *func = bound->func, *self = bound->self;
+    bound->func = bound->self = NULL;
+    if (bound_free_count < BOUND_FREE_MAX)
+        bound_free[bound_free_count++] = bound;
+    else
+        PyObject_GC_Del(bound);
+    /* Last: freeing the stream runs its code, which may bind a method again. */
+    Py_DECREF(func);
+    Py_DECREF(self);
+}
+
+/* No tp_clear, like types.MethodType: a cycle through a bound method is broken
+ * elsewhere (an instance's dict), so a BoundRead is never seen half cleared. */
+static int
+bound_traverse(BoundRead *bound, visitproc visit, void *arg)
+{
+    Py_VISIT(bound->func);
+    Py_VISIT(bound->self);
+    return 0;
+}
+
+/* A bound method's other attributes are its function's. */
+static PyObject *
+bound_getattro(PyObject *op, PyObject *name)
+{
+    PyObject *found = PyObject_GenericGetAttr(op, name);
+    if (found != NULL || !PyErr_ExceptionMatches(PyExc_AttributeError))
+        return found;
+    PyErr_Clear();
+    return PyObject_GetAttr(((BoundRead *)op)->func, name);
+}
+
+static PyObject *
+bound_forward(BoundRead *bound, void *name)
+{
+    return PyObject_GetAttrString(bound->func, (const char *)name);
+}
+
+static PyObject *
+bound_class(PyObject *bound, void *closure)
+{
+    return Py_NewRef((PyObject *)&PyMethod_Type);
+}
+
+/* The function and object of a bound method of either kind, or 0. */
+static int
+bound_parts(PyObject *op, PyObject **func, PyObject **self)
+{
+    if (Py_IS_TYPE(op, &BoundReadType)) {
+        *func = ((BoundRead *)op)->func;
+        *self = ((BoundRead *)op)->self;
+        return 1;
+    }
+    if (PyMethod_Check(op)) {
+        *func = PyMethod_GET_FUNCTION(op);
+        *self = PyMethod_GET_SELF(op);
+        return 1;
+    }
+    return 0;
+}
+
+/* As a bound method compares: the same object (identity) and equal functions. */
+static PyObject *
+bound_richcompare(PyObject *a, PyObject *b, int op)
+{
+    PyObject *func_a, *self_a, *func_b, *self_b;
+    if ((op != Py_EQ && op != Py_NE) || !bound_parts(a, &func_a, &self_a) || !bound_parts(b, &func_b, &self_b))
+        Py_RETURN_NOTIMPLEMENTED;
+    int equal = self_a == self_b;
+    if (equal) {
+        equal = PyObject_RichCompareBool(func_a, func_b, Py_EQ);
+        if (equal < 0)
+            return NULL;
+    }
+    return PyBool_FromLong(op == Py_EQ ? equal : !equal);
+}
+
+static Py_hash_t
+bound_hash(BoundRead *bound)
+{
+    Py_hash_t func = PyObject_Hash(bound->func);
+    if (func == -1)
+        return -1;
+    Py_hash_t hash = _Py_HashPointer(bound->self) ^ func;
+    return hash == -1 ? -2 : hash;
+}
+
+static PyObject *
+bound_repr(BoundRead *bound)
+{
+    PyObject *name = PyObject_GetAttrString(bound->func, "__qualname__");
+    if (name == NULL)
+        return NULL;
+    PyObject *repr = PyUnicode_FromFormat("<bound method %U of %R>", name, bound->self);
+    Py_DECREF(name);
+    return repr;
+}
+
+/* getattr(stream, "read_until"), as a bound method pickles. */
+static PyObject *
+bound_reduce(BoundRead *bound, PyObject *unused)
+{
+    PyObject *getattr = PyDict_GetItemString(PyEval_GetBuiltins(), "getattr");
+    PyObject *name = PyObject_GetAttrString(bound->func, "__name__");
+    if (getattr == NULL || name == NULL) {
+        Py_XDECREF(name);
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "no builtin getattr");
+        return NULL;
+    }
+    return Py_BuildValue("O(ON)", getattr, bound->self, name);
+}
+
+/* A bound method bound again is itself on 3.10 and 3.13; 3.11 and 3.12's has
+ * no __get__ of its own, so its function's binds it anew (as here: below). */
+#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030D0000
+static PyObject *
+bound_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    return Py_NewRef(self);
+}
+#define BOUND_GET bound_get
+#else
+#define BOUND_GET NULL
+#endif
+
+static PyMethodDef bound_methods[] = {
+    {"__reduce__", (PyCFunction)bound_reduce, METH_NOARGS, NULL},
+    {NULL},
+};
+
+static PyMemberDef bound_members[] = {
+    {"__func__", T_OBJECT, offsetof(BoundRead, func), READONLY, "the function (a FastRead)"},
+    {"__self__", T_OBJECT, offsetof(BoundRead, self), READONLY, "the stream"},
+    {NULL},
+};
+
+static PyGetSetDef bound_getset[] = {
+    {"__class__", (getter)bound_class, NULL, "types.MethodType: this is a bound method", NULL},
+    {"__doc__", (getter)bound_forward, NULL, NULL, "__doc__"},
+    {"__name__", (getter)bound_forward, NULL, NULL, "__name__"},
+    {"__qualname__", (getter)bound_forward, NULL, NULL, "__qualname__"},
+    {"__module__", (getter)bound_forward, NULL, NULL, "__module__"},
+    {NULL},
+};
+
+static PyTypeObject BoundReadType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "ambidex.io._speedups.BoundRead",
+    .tp_basicsize = sizeof(BoundRead),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(BoundRead, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_getattro = bound_getattro,
+    .tp_descr_get = BOUND_GET,
+    .tp_richcompare = bound_richcompare,
+    .tp_hash = (hashfunc)bound_hash,
+    .tp_repr = (reprfunc)bound_repr,
+    .tp_weaklistoffset = offsetof(BoundRead, weakreflist),
+    .tp_traverse = (traverseproc)bound_traverse,
+    .tp_dealloc = (destructor)bound_dealloc,
+    .tp_methods = bound_methods,
+    .tp_members = bound_members,
+    .tp_getset = bound_getset,
+};
+
 /* Bound like a function: Stream.read_until is this object, stream.read_until a
- * bound method. (Py_TPFLAGS_METHOD_DESCRIPTOR lets a call skip the binding.) */
+ * bound method, a BoundRead (above). (Py_TPFLAGS_METHOD_DESCRIPTOR lets a call
+ * skip the binding.) */
 static PyObject *
 fastread_get(PyObject *self, PyObject *obj, PyObject *type)
 {
     if (obj == NULL || obj == Py_None)
         return Py_NewRef(self);
-    return PyMethod_New(self, obj);
+    return bound_new(self, obj);
 }
 
 static PyObject *
@@ -828,7 +1091,8 @@ static struct PyModuleDef speedups_module = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    if (PyType_Ready(&FastReadType) < 0 || PyType_Ready(&DoorType) < 0 || PyType_Ready(&LinesType) < 0
+    if (PyType_Ready(&FastReadType) < 0 || PyType_Ready(&BoundReadType) < 0 || PyType_Ready(&DoorType) < 0
+            || PyType_Ready(&LinesType) < 0
             || PyType_Ready(&PendingType) < 0 || PyType_Ready(&AsyncLinesType) < 0)
         return NULL;
     str_reader = PyUnicode_InternFromString("_reader");
