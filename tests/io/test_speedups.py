@@ -236,6 +236,52 @@ def test_a_read_taken_from_a_stream_keeps_it_alive_until_it_is_dropped(cls):
     assert [s.read_until(limit=5) for s in streams] == [b"0\n", b"1\n", b"2\n"]
 
 
+def fake(*args: object, **kwargs: object) -> str:
+    return "fake"
+
+
+@pytest.mark.parametrize("cls", [Stream, PureStream], ids=["stream", "pure"])
+def test_an_instance_attribute_hides_a_read_as_it_hides_any_method(cls):
+    # On Python 3.10 the C reads are data descriptors that search the instance's
+    # dict themselves, remembering the last dict they found clean (see
+    # fastread_get): keyword calls (an attribute load on 3.10) and positional
+    # ones must both see whatever the instance holds, however it got there.
+    s = cls(ChunkSocket([b"one\ntwo\nthree\n12345678"]))
+    for name in ("read_until", "read_exactly"):
+        assert inspect.getattr_static(s, name) is inspect.getattr_static(cls, name)
+        setattr(s, name, fake)  # assignment
+        assert getattr(s, name) is fake and inspect.getattr_static(s, name) is fake
+        delattr(s, name)
+        with pytest.raises(AttributeError):
+            delattr(s, name)
+        assert getattr(s, name).__self__ is s
+    s.read_until = fake
+    assert s.read_until(b"\n", limit=10) == "fake" and s.read_until(b"\n") == "fake"
+    del s.read_until
+    assert s.read_until(b"\n", limit=10) == b"one\n"  # the dict, seen clean
+    vars(s)["read_until"] = fake  # straight into the dict, after a clean look
+    assert s.read_until(b"\n", limit=10) == "fake" and s.read_until(b"\n") == "fake"
+    del vars(s)["read_until"]
+    assert s.read_until(b"\n", limit=10) == b"two\n"
+    assert s.read_exactly(n=4) == b"thre"
+    vars(s)["read_exactly"] = fake
+    assert s.read_exactly(n=4) == "fake" and s.read_exactly(4) == "fake"
+    vars(s).pop("read_exactly")
+    assert s.read_exactly(n=2) == b"e\n"
+    # Streams made and dropped in turn (a dict may take a freed one's address),
+    # some with their own read_until.
+    for i in range(20):
+        t = cls(ChunkSocket([b"%d\n" % i]))
+        if i % 2:
+            vars(t)["read_until"] = fake
+        assert t.read_until(b"\n", limit=10) == ("fake" if i % 2 else b"%d\n" % i)
+        del t
+    # To introspection a C read is a method descriptor, like the function it replaces.
+    kinds = {a.name: a.kind for a in inspect.classify_class_attrs(cls)}
+    assert kinds["read_until"] == kinds["read_exactly"] == "method"
+    assert not inspect.isdatadescriptor(vars(Stream)["read_until"])
+
+
 def swap_reader(s: Stream, chunks: list[object]) -> None:
     """What start_tls does: a new reader (here over new bytes) for the same stream."""
     s._reader = SocketReader(ChunkSocket(chunks), owner=s)  # type: ignore[arg-type]

@@ -41,6 +41,15 @@
 #include <stddef.h>
 #include <structmember.h>   /* T_OBJECT, PyMemberDef (3.10 and 3.11 spell them only here) */
 
+/* The fast path inlined, the rest (misses, other arguments) kept out of its way. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HOT static inline __attribute__((always_inline))
+#define COLD static __attribute__((cold, noinline))
+#else
+#define HOT static inline
+#define COLD static
+#endif
+
 static PyObject *str_reader, *str_lines, *str_exact, *str_missed, *str_limit, *str_door;
 
 enum { READ_UNTIL = 0, READ_EXACTLY = 1 };
@@ -52,6 +61,9 @@ typedef struct {
     PyObject *separator;        /* read_until's default separator */
     PyObject *limit;            /* read_until's default limit */
     int kind;
+    PyObject *name;             /* the attribute's name (the pure method's) */
+    PyObject *clean_dict;       /* 3.10: an instance dict known not to hold it... */
+    uint64_t clean_tag;         /* ...in this version of it (see fastread_get) */
 } FastRead;
 
 /* A stream's door, where C finds it without an attribute lookup.
@@ -84,7 +96,7 @@ door_serves(Door *door, PyObject *stream)
     return door->owner != NULL && ((PyWeakReference *)door->owner)->wr_object == stream;
 }
 
-static PyObject *
+COLD PyObject *
 call_pure(FastRead *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     return PyObject_Vectorcall(self->pure, args, PyVectorcall_NARGS(nargsf), kwnames);
@@ -93,7 +105,7 @@ call_pure(FastRead *self, PyObject *const *args, size_t nargsf, PyObject *kwname
 /* The C path's result was not a whole line or frame: reader.missed(data) puts
  * it back in front (and raises a failure the socket reported), then the pure
  * method decides, exactly as the pure fast path does after its own miss. */
-static PyObject *
+COLD PyObject *
 miss(FastRead *self, PyObject *reader, PyObject *data,
      PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -106,36 +118,49 @@ miss(FastRead *self, PyObject *reader, PyObject *data,
     return call_pure(self, args, nargsf, kwnames);
 }
 
-/* The stream's open door (``_lines`` or ``_exact``); NULL with no error set:
- * the door is shut (None). */
-static PyObject *
-door(FastRead *self, PyObject *stream, PyObject *name)
+/* The open door (``lines`` or ``exact``) of a Door; NULL: shut (None). */
+static inline PyObject *
+door_of(FastRead *self, Door *known)
 {
-    Door *known = last_door;
-    if (known == NULL || !door_serves(known, stream)) {
-        known = NULL;
-        PyObject *found = PyObject_GetAttr(stream, str_door);
-        if (found == NULL) {
-            if (!PyErr_ExceptionMatches(PyExc_AttributeError))
-                return NULL;
-            PyErr_Clear();  /* not a stream of ours: ask it by name below */
-        }
-        else {
-            if (Py_IS_TYPE(found, &DoorType) && door_serves((Door *)found, stream))
-                known = last_door = (Door *)found;  /* the stream owns it */
-            Py_DECREF(found);
-        }
+    PyObject *read = self->kind == READ_UNTIL ? known->lines : known->exact;
+    return read == Py_None || read == NULL ? NULL : Py_NewRef(read);
+}
+
+/* A stream other than the last one served: its Door, or its attribute. */
+COLD PyObject *
+door_lookup(FastRead *self, PyObject *stream, PyObject *name)
+{
+    PyObject *found = PyObject_GetAttr(stream, str_door);
+    if (found == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+            return NULL;
+        PyErr_Clear();  /* not a stream of ours: ask it by name below */
     }
-    PyObject *read;
-    if (known != NULL)
-        read = Py_XNewRef(self->kind == READ_UNTIL ? known->lines : known->exact);
-    else
-        read = PyObject_GetAttr(stream, name);
-    if (read == Py_None || read == NULL) {
-        Py_XDECREF(read);
+    else {
+        int owned = Py_IS_TYPE(found, &DoorType) && door_serves((Door *)found, stream);
+        if (owned)
+            last_door = (Door *)found;  /* the stream owns it (and keeps it alive) */
+        Py_DECREF(found);
+        if (owned)
+            return door_of(self, last_door);
+    }
+    PyObject *read = PyObject_GetAttr(stream, name);
+    if (read == Py_None) {
+        Py_DECREF(read);
         return NULL;
     }
     return read;
+}
+
+/* The stream's open door (``_lines`` or ``_exact``); NULL with no error set:
+ * the door is shut (None). */
+HOT PyObject *
+door(FastRead *self, PyObject *stream, PyObject *name)
+{
+    Door *known = last_door;
+    if (known != NULL && door_serves(known, stream))
+        return door_of(self, known);
+    return door_lookup(self, stream, name);
 }
 
 /* limit >= 1, for an exact int (checked by the caller), without a call for
@@ -155,7 +180,7 @@ is_positive(PyObject *limit)
 }
 
 /* After a miss: self._reader.missed(data), then the pure method. */
-static PyObject *
+COLD PyObject *
 miss_on(FastRead *self, PyObject *data, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     PyObject *reader = PyObject_GetAttr(args[0], str_reader);
@@ -256,13 +281,17 @@ read_exactly(FastRead *self, PyObject *const *args, size_t nargsf, PyObject *kwn
     return miss_on(self, data, args, nargsf, kwnames);
 }
 
+/* Each kind its own vectorcall: no dispatch on the way in. */
 static PyObject *
-fastread_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+fastread_until(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
-    FastRead *fast = (FastRead *)self;
-    if (fast->kind == READ_UNTIL)
-        return read_until(fast, args, nargsf, kwnames);
-    return read_exactly(fast, args, nargsf, kwnames);
+    return read_until((FastRead *)self, args, nargsf, kwnames);
+}
+
+static PyObject *
+fastread_exactly(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    return read_exactly((FastRead *)self, args, nargsf, kwnames);
 }
 
 /* ``stream.read_until``: a FastRead bound to its stream, without the cost of a
@@ -311,7 +340,7 @@ bound_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *k
         PyObject **with_self = (PyObject **)args - 1;
         PyObject *saved = with_self[0];
         with_self[0] = bound->self;
-        result = fastread_vectorcall(bound->func, with_self, nargs + 1, kwnames);
+        result = ((FastRead *)bound->func)->vectorcall(bound->func, with_self, nargs + 1, kwnames);
         with_self[0] = saved;
         return result;
     }
@@ -323,7 +352,7 @@ bound_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *k
     with_self[0] = bound->self;
     if (total > 0)
         memcpy(with_self + 1, args, total * sizeof(PyObject *));
-    result = fastread_vectorcall(bound->func, with_self, nargs + 1, kwnames);
+    result = ((FastRead *)bound->func)->vectorcall(bound->func, with_self, nargs + 1, kwnames);
     if (with_self != small)
         PyMem_Free(with_self);
     return result;
@@ -528,14 +557,76 @@ static PyTypeObject BoundReadType = {
 
 /* Bound like a function: Stream.read_until is this object, stream.read_until a
  * bound method, a BoundRead (above). (Py_TPFLAGS_METHOD_DESCRIPTOR lets a call
- * skip the binding.) */
+ * skip the binding.)
+ *
+ * Python 3.10 only: FastRead is a data descriptor there, so that the lookup
+ * of ``stream.read_until`` for a keyword call (LOAD_ATTR) comes straight
+ * here instead of first searching the instance's dict for the name, a miss
+ * that costs as much again as the binding. It keeps the meaning of a method,
+ * which an instance attribute of the same name hides: this function looks in
+ * the instance's dict itself, unless that dict is the one it last found
+ * without the name and has not changed since (``ma_version_tag``, which every
+ * change of a dict renews, and which is unique across dicts), and
+ * fastread_set stores and deletes in that dict as assignment would. The
+ * __set__ and __delete__ that a data descriptor shows Python are removed from
+ * the type (PyInit), so inspect, pydoc and getattr_static see a method
+ * descriptor, as they do for a function. Positional calls (LOAD_METHOD) never
+ * come here: they search the instance's dict themselves. */
 static PyObject *
 fastread_get(PyObject *self, PyObject *obj, PyObject *type)
 {
     if (obj == NULL || obj == Py_None)
         return Py_NewRef(self);
+#if PY_VERSION_HEX < 0x030B0000
+    PyObject **dictptr = _PyObject_GetDictPtr(obj);
+    PyObject *dict = dictptr == NULL ? NULL : *dictptr;
+    FastRead *fast = (FastRead *)self;
+    if (dict != NULL && (dict != fast->clean_dict
+                         || ((PyDictObject *)dict)->ma_version_tag != fast->clean_tag)) {
+        uint64_t tag = ((PyDictObject *)dict)->ma_version_tag;
+        Py_INCREF(dict);
+        PyObject *found = PyDict_GetItemWithError(dict, fast->name);
+        Py_XINCREF(found);
+        Py_DECREF(dict);
+        if (found != NULL)
+            return found;       /* an instance attribute hides the method */
+        if (PyErr_Occurred())
+            return NULL;
+        /* Remembered only to be compared: a dict that changed (even during
+         * the lookup) has another tag. */
+        fast->clean_dict = dict;
+        fast->clean_tag = tag;
+    }
+#endif
     return bound_new(self, obj);
 }
+
+#if PY_VERSION_HEX < 0x030B0000
+/* 3.10: ``stream.read_until = f`` and ``del stream.read_until``, as they
+ * are for a method: in the instance's dict (see fastread_get). */
+static int
+fastread_set(PyObject *self, PyObject *obj, PyObject *value)
+{
+    FastRead *fast = (FastRead *)self;
+    if (_PyObject_GetDictPtr(obj) == NULL) {
+        PyErr_Format(PyExc_AttributeError, "'%.50s' object attribute '%U' is read-only",
+                     Py_TYPE(obj)->tp_name, fast->name);
+        return -1;
+    }
+    PyObject *dict = PyObject_GenericGetDict(obj, NULL);  /* made if it is not there yet */
+    if (dict == NULL)
+        return -1;
+    int result = value == NULL ? PyDict_DelItem(dict, fast->name)
+                               : PyDict_SetItem(dict, fast->name, value);
+    Py_DECREF(dict);
+    if (result < 0 && PyErr_ExceptionMatches(PyExc_KeyError))
+        PyErr_SetObject(PyExc_AttributeError, fast->name);
+    return result;
+}
+#define FASTREAD_SET fastread_set
+#else
+#define FASTREAD_SET NULL
+#endif
 
 static PyObject *
 fastread_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
@@ -550,10 +641,22 @@ fastread_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_ValueError, "FastRead(pure, kind, separator, limit): a callable and kind 0 or 1");
         return NULL;
     }
-    FastRead *self = (FastRead *)type->tp_alloc(type, 0);
-    if (self == NULL)
+    PyObject *name = PyObject_GetAttrString(pure, "__name__");
+    if (name == NULL)
         return NULL;
-    self->vectorcall = fastread_vectorcall;
+    if (!PyUnicode_CheckExact(name)) {
+        Py_DECREF(name);
+        PyErr_SetString(PyExc_TypeError, "FastRead(pure, ...): pure.__name__ must be a str");
+        return NULL;
+    }
+    PyUnicode_InternInPlace(&name);
+    FastRead *self = (FastRead *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        Py_DECREF(name);
+        return NULL;
+    }
+    self->name = name;
+    self->vectorcall = kind == READ_UNTIL ? fastread_until : fastread_exactly;
     self->pure = Py_NewRef(pure);
     self->separator = Py_NewRef(separator);
     self->limit = Py_NewRef(limit);
@@ -576,6 +679,7 @@ fastread_clear(FastRead *self)
     Py_CLEAR(self->pure);
     Py_CLEAR(self->separator);
     Py_CLEAR(self->limit);
+    Py_CLEAR(self->name);
     return 0;
 }
 
@@ -618,6 +722,7 @@ static PyTypeObject FastReadType = {
     .tp_vectorcall_offset = offsetof(FastRead, vectorcall),
     .tp_call = PyVectorcall_Call,
     .tp_descr_get = fastread_get,
+    .tp_descr_set = FASTREAD_SET,
     .tp_new = fastread_new,
     .tp_traverse = (traverseproc)fastread_traverse,
     .tp_clear = (inquiry)fastread_clear,
@@ -1095,6 +1200,14 @@ PyInit__speedups(void)
             || PyType_Ready(&LinesType) < 0
             || PyType_Ready(&PendingType) < 0 || PyType_Ready(&AsyncLinesType) < 0)
         return NULL;
+#if PY_VERSION_HEX < 0x030B0000
+    /* A data descriptor to the interpreter, a method descriptor to Python code
+     * (see fastread_get). */
+    if (PyDict_DelItemString(FastReadType.tp_dict, "__set__") < 0
+            || PyDict_DelItemString(FastReadType.tp_dict, "__delete__") < 0)
+        return NULL;
+    PyType_Modified(&FastReadType);
+#endif
     str_reader = PyUnicode_InternFromString("_reader");
     str_lines = PyUnicode_InternFromString("_lines");
     str_exact = PyUnicode_InternFromString("_exact");
