@@ -431,6 +431,15 @@ def redis_benchmark(port: int, pipeline: int, n: int) -> str:
     return out.strip().splitlines()[-1].split("\r")[-1].strip() if out.strip() else "(no output)"
 
 
+def _framing_build() -> str:
+    """Whether RespParser's fast paths run compiled here (ambidex.sansio._speedups)."""
+    from ambidex.sansio import _counted
+
+    if _counted.accelerated():
+        return "compiled (ambidex.sansio._speedups)"
+    return "pure Python (no compiled module, or AMBIDEX_NO_EXTENSIONS=1)"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--requests", type=int, default=20_000, help="GETs per measured run")
@@ -450,7 +459,9 @@ def main() -> None:
         print(f"redis-server on 127.0.0.1:{port}; {n} GETs of a {len(VALUE)}-byte value per "
               f"run, median of {runs} interleaved runs; ops/s (higher is better); placement "
               f"{args.placement} (one-at-a-time rows in "
-              f"{', '.join(p.name for p in one_at_a_time)}; the rest {busy.name})\n")
+              f"{', '.join(p.name for p in one_at_a_time)}; the rest {busy.name})")
+        print(f"'ambidex' is RespParser, its bulk replies and commands framed by "
+              f"ambidex.sansio.CountedFraming: {_framing_build()}\n")
         print(f"| {'':<{NAME}} | {'ambidex':>12} | {'ambidex+hi':>12} | {'redis-py+hi':>12} "
               f"| {'redis-py py':>12} | {'ratio':>6} |")
         print(f"|{'-' * (NAME + 2)}|{'-' * 14}|{'-' * 14}|{'-' * 14}|{'-' * 14}|{'-' * 8}|")
@@ -565,7 +576,7 @@ def main() -> None:
                   f"| {fmt(ours_hi):>12} | {fmt(raw_hi):>12} | {fmt(rp_py):>12} "
                   f"| {ours / rp_py:>5.2f}x |")
             print("\n(parse row: 'redis-py+hi' is hiredis.Reader itself; the ratio is ambidex "
-                  "pure-Python / redis-py pure-Python)")
+                  "(RespParser, see above) / redis-py pure-Python)")
 
             labels = {"ours": "ambidex", "ours_hi": "ambidex+hi", "raw": "raw Protocol",
                       "rp_hi": "redis-py+hi", "rp_py": "redis-py py"}
