@@ -268,3 +268,11 @@ def test_join_refuses_what_it_cannot_frame_the_same_way_in_both_twins(items: lis
     for framing in twins(SPECS[1], 3):
         with pytest.raises(TypeError):
             framing.join([b"a"], None)
+
+
+def test_a_framing_made_without_init_refuses_to_frame_instead_of_crashing() -> None:
+    bare = CountedFraming.__new__(CountedFraming)
+    with pytest.raises((TypeError, AttributeError)):
+        bare.split(b"1:a,", 0, [])
+    with pytest.raises((TypeError, AttributeError)):
+        bare.join([b"a"], b"")

@@ -75,10 +75,23 @@ digits_of(Py_ssize_t limit)
     return digits;
 }
 
+/* An instance made by __new__ alone (copy.copy, a subclass that skips
+ * __init__) has no bytes to frame with: refuse it instead of crashing. */
+static int
+made(Splitter *self)
+{
+    if (self->marker != NULL && self->separator != NULL && self->trailer != NULL)
+        return 1;
+    PyErr_SetString(PyExc_TypeError, "CountedSplitter.__init__ was not called");
+    return 0;
+}
+
 /* split(data, start, out) -> the position it stopped at */
 static PyObject *
 splitter_split(Splitter *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    if (!made(self))
+        return NULL;
     if (nargs != 3) {
         PyErr_Format(PyExc_TypeError, "split() takes 3 arguments (data, start, out), %zd given", nargs);
         return NULL;
@@ -223,6 +236,8 @@ static PyObject *LocalProtocolError;   /* ambidex.sansio._errors.LocalProtocolEr
 static PyObject *
 splitter_join(Splitter *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    if (!made(self))
+        return NULL;
     if (nargs != 2) {
         PyErr_Format(PyExc_TypeError, "join() takes 2 arguments (items, head), %zd given", nargs);
         return NULL;
