@@ -364,6 +364,19 @@ class ClientConnection(_Connection):
         self._sent.push(_CODES[type(request)])
         return data
 
+    def send_get(self, key: str | bytes) -> bytes:
+        """``send(Get(as_key(key)))`` in one call: the bytes of a GET of
+        ``key``, recorded as outstanding. The same checks, the same errors
+        in the same order; no :class:`Get` is made and no other function is
+        called when the key is good (the asyncio client's GET one at a time
+        pays for every Python call, see its ``get``)."""
+        data = key.encode() if isinstance(key, str) else bytes(key)  # as as_key does
+        size = len(data)
+        if self._error is None and not self._eof and 0 < size <= min(MAX_KEY, self.max_payload):
+            self._sent.push(_GET)
+            return HEADER.pack(_GET_CODE, _BINARY, size) + data
+        return self.send(Get(as_key(key)))  # every refusal, raised where send raises it
+
     def send_many(self, requests: Iterable[Request]) -> bytes:
         """The bytes of several pipelined requests; all are checked before any is recorded."""
         self._check_can_send()

@@ -37,6 +37,7 @@ from examples.gibson.protocol import (
     ServerConnection,
     Set,
     Value,
+    as_key,
     encode_reply,
     encode_request,
     error_for,
@@ -513,3 +514,42 @@ def test_send_of_a_get_gives_the_bytes_of_encode_request_and_refuses_what_it_ref
         assert client.send(Get(key)) == expected
         assert client.outstanding == 1
         assert client.receive_replies(encode_reply(NotFound())) == [NotFound()]
+
+
+def _machine_in(state: str, max_payload: int) -> ClientConnection:
+    client = ClientConnection(max_payload=max_payload)
+    if state == "closed by the server":
+        client.receive_data(b"")
+    elif state == "broken":
+        with pytest.raises(RemoteProtocolError):
+            client.receive_replies(encode_reply(Ok()))  # a reply nobody asked for
+    return client
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.one_of(
+        st.binary(max_size=MAX_KEY + 2),
+        st.text(max_size=MAX_KEY // 2 + 2),
+        st.binary(max_size=8).map(bytearray),
+    ),
+    max_payload=st.sampled_from([4, 1024, DEFAULT_MAX_PAYLOAD]),
+    state=st.sampled_from(["fresh", "closed by the server", "broken"]),
+)
+def test_send_get_of_a_key_is_send_of_a_get_of_that_key(
+    key: str | bytes, max_payload: int, state: str
+) -> None:
+    # send_get is the asyncio client's GET without making a Get: the same
+    # bytes, the same record, the same refusals in the same order.
+    by_hand, direct = _machine_in(state, max_payload), _machine_in(state, max_payload)
+    try:
+        expected = by_hand.send(Get(as_key(key)))
+    except ProtocolError as refusal:
+        with pytest.raises(type(refusal)) as raised:
+            direct.send_get(key)
+        assert str(raised.value) == str(refusal)
+    else:
+        assert direct.send_get(key) == expected
+    assert direct.outstanding == by_hand.outstanding
+    if direct.outstanding:
+        assert direct.receive_replies(encode_reply(NotFound())) == [NotFound()]

@@ -37,7 +37,7 @@ from typing import TypeVar  # ambidex: async-only
 
 from ambidex.io import AsyncStream
 from ambidex.sansio import NEED_DATA, RemoteProtocolError
-from examples._transport import ReplyProtocol  # ambidex: async-only
+from examples._transport import MAX_READ, ReplyProtocol  # ambidex: async-only
 from examples.gibson._unasked import (
     transport_check,  # ambidex: async-only
     unasked_bytes_waiting,
@@ -192,18 +192,18 @@ class AsyncClient:
 
     async def get(self, key: str | bytes) -> bytes | str | None:
         """The value of ``key`` (``str`` if it was stored as text), or ``None``."""
-        request = Get(as_key(key))
         if IS_ASYNC:
-            future = self._begin(request)
+            # No Get made: the machine encodes the key itself (send_get).
+            future = self._begin(self._conn.send_get, key)
             if future is not None:
                 return _value_of(await future, key)
-        return _value_of(await self.execute(request), key)
+        return _value_of(await self.execute(Get(as_key(key))), key)
 
     async def set(self, key: str | bytes, value: bytes | str) -> None:
         """Store ``value`` under ``key``; ``str`` values are stored as UTF-8 text."""
         request = _set_request(key, value)
         if IS_ASYNC:
-            future = self._begin(request)
+            future = self._begin(self._conn.send, request)
             if future is not None:
                 _check_ok(await future)
                 return
@@ -213,7 +213,7 @@ class AsyncClient:
         """Remove ``key``; True if it existed."""
         request = Delete(as_key(key))
         if IS_ASYNC:
-            future = self._begin(request)
+            future = self._begin(self._conn.send, request)
             if future is not None:
                 return _deleted(await future)
         return _deleted(await self.execute(request))
@@ -231,7 +231,7 @@ class AsyncClient:
         if IS_ASYNC:
             # The hot path of every call: no coroutine but this one, no timer
             # of its own (see _expire), and the reply set on the future by
-            # _on_data in the turn it arrives.
+            # _Replies.buffer_updated in the turn it arrives.
             deadline = None if self._timeout is None else self._loop_time() + self._timeout
             if self._room_waiters or len(self._waiters) + self._reserved >= self.max_pending:
                 await self._wait_for_room(1, deadline)
@@ -258,7 +258,7 @@ class AsyncClient:
                 return await asyncio.gather(*futures)
             finally:
                 # No-op for answered futures. The others (we timed out or were
-                # cancelled) keep their places; _on_data drops their replies.
+                # cancelled) keep their places; _Replies drops their replies.
                 for future in futures:
                     future.cancel()
         else:
@@ -384,18 +384,22 @@ class AsyncClient:
     # -- asyncio colour only (async-only, absent from the blocking twin): many tasks,
     #    one transport, replies delivered by its callbacks
 
-    def _begin(self, request: Request) -> asyncio.Future[Reply] | None:  # ambidex: async-only
+    def _begin(  # ambidex: async-only
+        self, send: collections.abc.Callable[[T], bytes], request: T
+    ) -> asyncio.Future[Reply] | None:
         """:meth:`execute` without its coroutine, for get/set/delete: the
         request goes out as ``execute`` sends it and the future of its reply
         is returned -- or ``None``, nothing sent, when ``execute`` has more to
         do (raise for a closed or broken connection, wait for room, take the
         transport over): the caller then awaits ``execute`` instead.
+        ``send(request)`` is the machine's: ``send`` for a request, or
+        ``send_get`` for a GET's key (no :class:`Get` made).
 
-        :meth:`_queue`'s steps for one request, in the same order, without
-        its lists: every call but a batch comes here. Awaiting the future is
-        what ``execute`` does, cancellation included (a cancelled caller
-        cancels the future; its reply is dropped when it comes), and the
-        deadline is the same entry for the same timer.
+        :meth:`_queue`'s steps for one request, without its lists: every call
+        but a batch comes here. Awaiting the future is what ``execute`` does,
+        cancellation included (a cancelled caller cancels the future; its
+        reply is dropped when it comes), and the deadline is the same entry
+        for the same timer.
         """
         transport = self._transport
         waiters = self._waiters
@@ -409,17 +413,22 @@ class AsyncClient:
             return None
         timeout = self._timeout
         deadline = None if timeout is None else self._loop_time() + timeout
+        # Checked and recorded first: a bad key raises here, with nothing
+        # recorded and the connection still usable.
+        data = send(request)
         idle = not waiters  # nothing on the wire, so nothing queued either
         if idle and self._bytes_waiting():
             error = RemoteProtocolError(_UNASKED)
             self._break(error)
             raise error
-        data = self._conn.send(request)
         future = self._create_future()
         waiters.append((future, deadline))
         if deadline is not None and deadline < self._timer_when:
             self._arm(deadline)
-        self._transmit(transport, data, idle)
+        if idle:
+            transport.write(data)  # never waits: nothing can cut the request in half
+        else:
+            self._enqueue(data)
         return future
 
     def _queue(  # ambidex: async-only
@@ -439,6 +448,10 @@ class AsyncClient:
         if transport is None:
             transport = self._start()
         waiters = self._waiters
+        # Checked and recorded first: an invalid request raises here, with
+        # nothing recorded and the connection still usable.
+        conn = self._conn
+        data = conn.send(requests[0]) if len(requests) == 1 else conn.send_many(requests)
         idle = not waiters  # nothing on the wire, so nothing queued either
         if idle and self._bytes_waiting():
             # Bytes the server sent unasked (see examples.gibson._unasked):
@@ -446,8 +459,6 @@ class AsyncClient:
             error = RemoteProtocolError(_UNASKED)
             self._break(error)
             raise error
-        conn = self._conn
-        data = conn.send(requests[0]) if len(requests) == 1 else conn.send_many(requests)
         create_future = self._create_future
         futures: list[asyncio.Future[Reply]] = []
         for _ in requests:
@@ -456,28 +467,27 @@ class AsyncClient:
             waiters.append((future, deadline))
         if deadline is not None and deadline < self._timer_when:
             self._arm(deadline)
-        self._transmit(transport, data, idle)
-        return futures
-
-    def _transmit(  # ambidex: async-only
-        self, transport: asyncio.Transport, data: bytes, idle: bool
-    ) -> None:
-        """Hand recorded requests' bytes to the wire. ``transport.write`` never
-        waits, so nothing can cut a request in half. Idle (nothing waiting,
-        nothing queued): written at once. Else the bytes join this turn's
-        queue, which :meth:`_flush` writes in one go."""
         if idle:
             transport.write(data)
         else:
-            self._outgoing.append(data)
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                self._call_soon(self._flush)
+            self._enqueue(data)
+        return futures
+
+    def _enqueue(self, data: bytes) -> None:  # ambidex: async-only
+        """Recorded requests' bytes for a busy connection (requests already on
+        the wire): they join this turn's queue, which :meth:`_flush` writes
+        in one go. (An idle connection's are written at once, by the caller:
+        ``transport.write`` never waits, so nothing can cut a request in
+        half; that one line is not worth a call per request.)"""
+        self._outgoing.append(data)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._call_soon(self._flush)
 
     def _start(self) -> asyncio.Transport:  # ambidex: async-only
         """Take the stream's transport over, once (a client built on a stream by
         hand does it at its first request, when there is surely a running loop):
-        from then on replies arrive in :meth:`_on_data`."""
+        from then on replies arrive in :meth:`_Replies.buffer_updated`."""
         if self._transport is None:
             loop = asyncio.get_running_loop()
             self._loop = loop
@@ -494,10 +504,8 @@ class AsyncClient:
             else:
                 self._loop_time = loop.time
             # connection_made sets self._transport, then the bytes the stream
-            # had already received reach _on_data: all before this returns.
-            transport = self._stream.take_transport(
-                ReplyProtocol(self._on_made, self._on_data, self._on_lost)
-            )
+            # had already received reach _Replies: all before this returns.
+            transport = self._stream.take_transport(_Replies(self))
             self._bytes_waiting = transport_check(self._stream, transport)
             return transport
         return self._transport
@@ -584,29 +592,6 @@ class AsyncClient:
             self._reserved += count
             room.set_result(None)
 
-    def _on_data(self, data: bytes) -> None:  # ambidex: async-only
-        """Bytes from the server (the transport's callback): each reply goes to
-        the oldest waiting request, in the same turn of the loop."""
-        conn = self._conn
-        pop = self._waiters.popleft
-        try:
-            for event in conn.receive_replies(data):
-                if isinstance(event, ConnectionClosed):
-                    raise ConnectionClosedError("the server closed the connection")
-                # The machine returned a reply, so a request was outstanding
-                # and its entry is here: the oldest, never the newest.
-                waiter = pop()[0]
-                if not waiter.done():  # done = its caller gave up: drop the reply
-                    waiter.set_result(event)
-            if conn.error is not None:
-                # A protocol error after good replies (delivered above).
-                raise conn.error
-            if self._room_waiters:
-                self._grant_room()
-        except Exception as exc:
-            self._break(exc)
-            self._abort()
-
     def _on_lost(self, exc: BaseException | None) -> None:  # ambidex: async-only
         """The connection ended: the machine says whether cleanly (nothing owed)."""
         if self._error is not None:
@@ -623,6 +608,59 @@ class AsyncClient:
     def _abort(self) -> None:  # ambidex: async-only
         if self._transport is not None:
             self._transport.abort()
+
+
+class _Replies(ReplyProtocol):  # ambidex: async-only
+    """The client's end of its transport (see examples/_transport.py): each
+    read's replies go to the oldest waiting requests right here, in the turn
+    the bytes arrive -- one Python call per read, not a protocol method that
+    calls the client's.
+
+    The bytes ``take_transport`` hands over (those the stream had received
+    before) come through :meth:`data_received`, copied into the buffer and
+    then handled as a read, so there is one path for replies.
+    """
+
+    def __init__(self, client: AsyncClient) -> None:
+        super().__init__(client._on_made, self.data_received, client._on_lost)
+        self._client = client
+        self._conn = client._conn
+        self._pop = client._waiters.popleft
+
+    def buffer_updated(self, nbytes: int) -> None:
+        view = self._view
+        if nbytes == len(view) and nbytes < MAX_READ:
+            # The read filled the buffer: more is coming than it holds (a big
+            # reply). Take bigger bites from now on: fewer reads, fewer turns.
+            self._view = memoryview(bytearray(2 * nbytes))
+        conn = self._conn
+        pop = self._pop
+        try:
+            # Each read's bytes are its own (the buffer is reused).
+            for event in conn.receive_replies(view[:nbytes].tobytes()):
+                if isinstance(event, ConnectionClosed):
+                    raise ConnectionClosedError("the server closed the connection")
+                # The machine returned a reply, so a request was outstanding
+                # and its entry is here: the oldest, never the newest.
+                waiter = pop()[0]
+                if not waiter.done():  # done = its caller gave up: drop the reply
+                    waiter.set_result(event)
+            if conn.error is not None:
+                # A protocol error after good replies (delivered above).
+                raise conn.error
+            if self._client._room_waiters:
+                self._client._grant_room()
+        except Exception as exc:
+            self._client._break(exc)
+            self._client._abort()
+
+    def data_received(self, data: bytes) -> None:
+        # take_transport's handover: a buffer's worth at a time, as reads.
+        while data and self._client._error is None:
+            size = min(len(data), len(self._view))
+            self._view[:size] = data[:size]
+            data = data[size:]
+            self.buffer_updated(size)
 
 
 _NEVER = float("inf")  # ambidex: async-only
