@@ -35,7 +35,14 @@ accelerator: the two share the compiler and the verdict (``=require``: both
 must build; otherwise a failure of either is one stderr line and a pure
 install of both).
 
-The same switch builds one more module, after the accelerator:
+The same switch builds ``ambidex._callgraph._slimcopy`` after the
+accelerator: the lint's copy of its syntax trees in C
+(``src/ambidex/_callgraph/_slimcopy.c``; ``_slim.py`` loads it, with the same
+source hash check, and copies in Python without it). It uses CPython's public
+API only; a failure to compile it is one more stderr line (``=require``: a
+failed build).
+
+The same switch builds one more module, after those:
 ``ambidex.detect._gilwatch``, the native thread that sees the loop's C calls
 that keep the GIL (``src/ambidex/detect/_gilwatch.c``; ``_native.py`` loads it,
 with the same source hash check). Its C reads each CPython version's internal
@@ -68,6 +75,9 @@ SANSIO = Path("src/ambidex/sansio/_speedups.c")
 # ambidex.detect._native.available() says which).
 GILWATCH = Path("src/ambidex/detect/_gilwatch.c")
 GILWATCH_PYTHONS = ((3, 10), (3, 13))
+# The lint's syntax-tree copy in C (ambidex._callgraph._slimcopy), built by the
+# same switch after the accelerator; _slim.py copies in Python without it.
+SLIMCOPY = Path("src/ambidex/_callgraph/_slimcopy.c")
 CHOICES = {"": "try", "1": "try", "0": "skip", "require": "require"}
 
 
@@ -145,6 +155,12 @@ def build_speedups(root: Path, relative: Path = SOURCE) -> Path:
     return target
 
 
+def drop_in_place(root: Path) -> None:
+    """Remove the modules an earlier editable install compiled in place."""
+    for source in (SOURCE, SANSIO, SLIMCOPY, GILWATCH):
+        module_path(root, source).unlink(missing_ok=True)
+
+
 def one_line(exc: Exception) -> str:
     """A failure in one line: its first line, and the compiler's first error if it printed one."""
     lines = str(exc).splitlines() or [type(exc).__name__]
@@ -167,9 +183,7 @@ class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
         root = Path(self.root)
         if choice == "skip":
             if version == "editable":  # the install means what it says: no stale module in place
-                module_path(root).unlink(missing_ok=True)
-                module_path(root, SANSIO).unlink(missing_ok=True)
-                module_path(root, GILWATCH).unlink(missing_ok=True)
+                drop_in_place(root)
             return
         try:
             module = build_speedups(root)
@@ -178,10 +192,8 @@ class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
             if choice == "require":
                 raise
             if version == "editable":
-                module_path(root).unlink(missing_ok=True)
-                module_path(root, SANSIO).unlink(missing_ok=True)
-                module_path(root, GILWATCH).unlink(missing_ok=True)
-            # Pure Python: the watcher needs the same compiler, it is not tried.
+                drop_in_place(root)
+            # Pure Python: the others need the same compiler, they are not tried.
             print(
                 f"ambidex: building pure Python, without the accelerator: {one_line(exc)}",
                 file=sys.stderr,
@@ -193,6 +205,21 @@ class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
             build_data["force_include"][str(module)] = f"ambidex/io/{module.name}"
             if framing is not None:
                 build_data["force_include"][str(framing)] = f"ambidex/sansio/{framing.name}"
+        if (root / SLIMCOPY).exists():
+            try:
+                copier = build_speedups(root, SLIMCOPY)
+            except Exception as exc:
+                if choice == "require":
+                    raise
+                if version == "editable":
+                    module_path(root, SLIMCOPY).unlink(missing_ok=True)
+                print(f"ambidex: building without the C syntax-tree copy: {one_line(exc)}",
+                      file=sys.stderr)
+            else:
+                if version != "editable":
+                    build_data["force_include"][str(copier)] = (
+                        f"ambidex/_callgraph/{copier.name}"
+                    )
         if not gilwatch_wanted(root):
             return
         try:

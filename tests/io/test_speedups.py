@@ -483,6 +483,35 @@ def test_the_build_hook_compiles_by_default_and_falls_back_to_pure_python_withou
 
 
 @pytest.mark.primary_only
+def test_the_build_hook_compiles_the_lints_tree_copy_beside_the_accelerator(
+    tmp_path, monkeypatch, capsys
+):
+    import sysconfig
+    from pathlib import Path
+
+    import ambidex._callgraph
+
+    hook = load_hook()
+    copy_source(tmp_path)
+    source = tmp_path / "src" / "ambidex" / "_callgraph" / "_slimcopy.c"
+    source.parent.mkdir(parents=True)
+    source.write_bytes(Path(ambidex._callgraph.__file__).with_name("_slimcopy.c").read_bytes())
+    build = FakeBuild(tmp_path)
+    for name in ("AMBIDEX_BUILD_EXTENSIONS", "CC", "LDSHARED", "CFLAGS"):
+        monkeypatch.delenv(name, raising=False)
+    data = build_data()
+    hook.SpeedupsHook.initialize(build, "standard", data)
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    (module,) = source.parent.glob("_slimcopy*" + suffix)
+    assert data["force_include"][str(module)] == f"ambidex/_callgraph/{module.name}"
+    assert capsys.readouterr().err == ""
+    # =0 in an editable install drops it with the accelerator.
+    monkeypatch.setenv("AMBIDEX_BUILD_EXTENSIONS", "0")
+    hook.SpeedupsHook.initialize(build, "editable", build_data())
+    assert not module.exists()
+
+
+@pytest.mark.primary_only
 def test_pip_builds_a_pure_wheel_when_the_compiler_fails_and_a_tagged_one_when_it_works(tmp_path):
     """The whole chain (pyproject -> hatchling -> the hook -> pip), on a copy of the project."""
     import shutil

@@ -26,13 +26,24 @@ differences, all harmless to a reader that only looks:
   ``isinstance``, or with :data:`NAME_OR_CONSTANT`; and :func:`ast.dump`
   prints ``None`` fields it would leave out (class defaults are shadowed).
 
-Rebuilding costs about a microsecond per node, once; the lint pays it for the
-memory (the port edits its trees and keeps :func:`ast.parse`'s).
+Rebuilding costs about a microsecond per node in Python, once; the lint pays
+it for the memory (the port edits its trees and keeps :func:`ast.parse`'s).
+When the optional C module ``_slimcopy`` was built (with ``ambidex.io``'s
+accelerator, by the same build hook and switch: ``AMBIDEX_BUILD_EXTENSIONS``),
+the copy runs there, a tenth of that, into the same tree; without it, with
+``AMBIDEX_NO_EXTENSIONS=1``, or when it was built from another version of its
+source, the Python copy below runs. :func:`copied_in_c` says which.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
+import hashlib
+import os
+import sys
+from pathlib import Path
+from typing import Any
 
 from ambidex._modulecalls import uses_a_result_on_the_spot
 
@@ -85,14 +96,64 @@ PLAIN_FIELDS = frozenset(
 )
 
 
-def slim_tree(tree: ast.Module) -> ast.Module:
+#: How deep the C copy goes before it gives up as the Python copy does (RecursionError).
+_C_DEPTH = 1000
+
+
+@functools.cache
+def _c_copy() -> Any:
+    """The C module's copy with its per-class plans, or None (see the module's doc)."""
+    if os.environ.get("AMBIDEX_NO_EXTENSIONS"):
+        return None
+    try:
+        from ambidex._callgraph import _slimcopy
+    except ImportError:
+        return None
+    source = Path(__file__).with_name("_slimcopy.c")
+    if source.exists():
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+        if digest != _slimcopy.SOURCE_HASH:
+            return None  # built from another version of the source: rebuild (pip install -e .)
+    plans: dict[type, _slimcopy.Plan] = {}
+    for kind, twin in _SLIM.items():
+        definition = issubclass(kind, _DEFINITIONS)
+        slots = []
+        for name in vars(twin)["__slots__"]:
+            if name in twin._fields and name not in PLAIN_FIELDS:
+                treatment = _slimcopy.CHILD
+            elif name == "lineno" or (name == "end_lineno" and definition):
+                treatment = _slimcopy.LINE
+            else:
+                treatment = _slimcopy.PLAIN
+            slots.append((name, treatment))
+        plans[kind] = _slimcopy.plan(twin, tuple(slots))
+    copy = _slimcopy.copy
+
+    def c_copy(tree: ast.Module, limit: int) -> Any:
+        return copy(tree, plans, {}, [], limit)
+
+    return c_copy
+
+
+def copied_in_c() -> bool:
+    """Whether :func:`slim_tree` copies in C in this process (see the module's doc)."""
+    return _c_copy() is not None
+
+
+def slim_tree(tree: ast.Module, *, pure: bool = False) -> ast.Module:
     """``tree`` with its nodes replaced by slotted twins (see the module's doc).
 
     The nodes of ``tree`` are taken apart on the way (their children move to
     the twins): use the result, never ``tree`` again. Raises :class:`RecursionError` for
     a tree nested too deep to copy (a few hundred levels): parse the text
-    again then.
+    again then. ``pure`` copies in Python even when the C copy is there.
     """
+    c_copy = None if pure else _c_copy()
+    if c_copy is not None:
+        limit = min(sys.getrecursionlimit(), _C_DEPTH)
+        result: ast.AST = c_copy(tree, limit)
+        assert isinstance(result, ast.Module)
+        return result
     numbers: dict[int, int] = {}
     shared_number = numbers.setdefault
     empty: list[ast.AST] = []

@@ -1,0 +1,343 @@
+/* ambidex._callgraph._slimcopy: _slim.slim_tree's copy, in C.
+ *
+ * Optional, like ambidex.io._speedups, and built with it by the same hook and
+ * switch (tools/hatch_speedups.py, AMBIDEX_BUILD_EXTENSIONS). Without it, or
+ * with AMBIDEX_NO_EXTENSIONS=1, or when it was built from another version of
+ * this file, _slim.py copies in Python, into the same tree
+ * (tests/detect/test_slim_copy.py compares the two node by node).
+ *
+ * Why C: the lint copies every node of a site-packages (2.4 million) into its
+ * slotted twin once. In Python that is a function call, a dict read per field
+ * and ``SlimClass(**fields)`` per node, about a microsecond each: 2.5 s of the
+ * lint's 14. Here it is a dict read per slot and stores into the new object's
+ * slots, at the offsets its class's member descriptors name.
+ *
+ * What one node's copy does (the Python in _slim.slim_tree, step by step):
+ *
+ *     plan = plans.get(type(node))            # None: not a node to copy (kept)
+ *     values = node.__dict__
+ *     for each slot of plan.slim, in order:
+ *         value = values[slot]
+ *         CHILD:  a non-empty list: each item whose type has a plan is copied
+ *                 in place (the list moves to the copy); an empty list is the
+ *                 one shared ``empty``; a node with a plan is copied
+ *         LINE:   an int above 256 is shared through ``numbers``
+ *         PLAIN:  kept as it is
+ *     return a new plan.slim with those slots set
+ *
+ * The end positions of nodes that are not definitions are not slots of their
+ * twin: they are never read here, so they are left out.
+ *
+ * A tree nested deeper than ``limit`` raises RecursionError, as the Python
+ * copy does at the recursion limit (the caller parses again and keeps the
+ * parser's tree).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>   /* T_OBJECT_EX, PyMemberDef (3.10 and 3.11 spell them only here) */
+
+#ifndef AMBIDEX_SOURCE_HASH
+#define AMBIDEX_SOURCE_HASH ""
+#endif
+
+enum { PLAIN = 0, CHILD = 1, LINE = 2 };
+#define MAX_SLOTS 16
+
+/* How to copy one node class: its slotted twin, and per slot the field's name,
+ * where the twin keeps it, and what to do with its value. */
+typedef struct {
+    PyObject_HEAD
+    PyTypeObject *slim;
+    Py_ssize_t count;
+    PyObject *names[MAX_SLOTS];
+    Py_ssize_t offsets[MAX_SLOTS];
+    char treatments[MAX_SLOTS];
+} Plan;
+
+static PyTypeObject PlanType;
+
+static void
+plan_dealloc(Plan *self)
+{
+    Py_XDECREF(self->slim);
+    for (Py_ssize_t i = 0; i < self->count; i++) {
+        Py_XDECREF(self->names[i]);
+    }
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject PlanType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "ambidex._callgraph._slimcopy.Plan",
+    .tp_basicsize = sizeof(Plan),
+    .tp_dealloc = (destructor)plan_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "How to copy one node class (made by plan()).",
+};
+
+/* plan(slim, slots): slots is a tuple of (name, treatment) in the twin's slot
+ * order; each name must be an object slot of ``slim`` (a member descriptor). */
+static PyObject *
+make_plan(PyObject *module, PyObject *args)
+{
+    PyObject *slim, *slots;
+    if (!PyArg_ParseTuple(args, "O!O!:plan", &PyType_Type, &slim, &PyTuple_Type, &slots)) {
+        return NULL;
+    }
+    Py_ssize_t count = PyTuple_GET_SIZE(slots);
+    if (count > MAX_SLOTS) {
+        PyErr_SetString(PyExc_ValueError, "too many slots");
+        return NULL;
+    }
+    Plan *plan = PyObject_New(Plan, &PlanType);
+    if (plan == NULL) {
+        return NULL;
+    }
+    plan->count = 0;
+    Py_INCREF(slim);
+    plan->slim = (PyTypeObject *)slim;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *name;
+        int treatment;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(slots, i), "Ui:plan", &name, &treatment)) {
+            goto fail;
+        }
+        if (treatment < PLAIN || treatment > LINE) {
+            PyErr_SetString(PyExc_ValueError, "unknown treatment");
+            goto fail;
+        }
+        PyObject *descr = PyDict_GetItemWithError(((PyTypeObject *)slim)->tp_dict, name);
+        if (descr == NULL || !PyObject_TypeCheck(descr, &PyMemberDescr_Type)) {
+            if (!PyErr_Occurred()) {
+                PyErr_Format(PyExc_TypeError, "%R is not a slot of %R", name, slim);
+            }
+            goto fail;
+        }
+        PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+        if (member->type != T_OBJECT_EX || (member->flags & READONLY)) {
+            PyErr_Format(PyExc_TypeError, "%R is not a writable object slot", name);
+            goto fail;
+        }
+        Py_INCREF(name);
+        PyUnicode_InternInPlace(&name);
+        plan->names[i] = name;
+        plan->offsets[i] = member->offset;
+        plan->treatments[i] = (char)treatment;
+        plan->count = i + 1;
+    }
+    return (PyObject *)plan;
+fail:
+    Py_DECREF(plan);
+    return NULL;
+}
+
+typedef struct {
+    PyObject *plans;     /* dict: node class -> Plan */
+    PyObject *numbers;   /* dict: int -> the one int kept for that value */
+    PyObject *empty;     /* the list every empty list becomes */
+    int depth, limit;
+} Copy;
+
+static PyObject *copy_node(Copy *state, PyObject *node, Plan *plan);
+
+/* The plan for ``value``'s class, or NULL (borrowed; never an error). */
+static inline Plan *
+plan_of(Copy *state, PyObject *value)
+{
+    PyObject *plan = PyDict_GetItemWithError(state->plans, (PyObject *)Py_TYPE(value));
+    if (plan == NULL || Py_TYPE(plan) != &PlanType) {
+        return NULL;
+    }
+    return (Plan *)plan;
+}
+
+/* A child field's value, copied (new reference), or NULL with an exception. */
+static PyObject *
+copy_child(Copy *state, PyObject *value)
+{
+    if (PyList_CheckExact(value)) {
+        Py_ssize_t size = PyList_GET_SIZE(value);
+        if (size == 0) {
+            Py_INCREF(state->empty);
+            return state->empty;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
+            PyObject *item = PyList_GET_ITEM(value, i);
+            Plan *plan = plan_of(state, item);
+            if (plan == NULL) {
+                continue;
+            }
+            PyObject *twin = copy_node(state, item, plan);
+            if (twin == NULL) {
+                return NULL;
+            }
+            if (i >= PyList_GET_SIZE(value) || PyList_GET_ITEM(value, i) != item) {
+                Py_DECREF(twin);  /* the list changed under us: not a parser's tree */
+                PyErr_SetString(PyExc_RuntimeError, "a list of the tree changed while copied");
+                return NULL;
+            }
+            PyList_SET_ITEM(value, i, twin);
+            Py_DECREF(item);
+        }
+        Py_INCREF(value);
+        return value;
+    }
+    Plan *plan = plan_of(state, value);
+    if (plan != NULL) {
+        return copy_node(state, value, plan);
+    }
+    Py_INCREF(value);
+    return value;
+}
+
+/* A line number, shared per value above 256 (new reference). */
+static PyObject *
+share_line(Copy *state, PyObject *value)
+{
+    int above;
+    if (PyLong_CheckExact(value)) {
+        int overflow;
+        long long line = PyLong_AsLongLongAndOverflow(value, &overflow);
+        above = overflow > 0 || line > 256;
+    }
+    else if (value == Py_None) {
+        above = 0;
+    }
+    else {
+        PyObject *limit = PyLong_FromLong(256);
+        if (limit == NULL) {
+            return NULL;
+        }
+        above = PyObject_RichCompareBool(value, limit, Py_GT);
+        Py_DECREF(limit);
+        if (above < 0) {
+            return NULL;
+        }
+    }
+    if (!above) {
+        Py_INCREF(value);
+        return value;
+    }
+    PyObject *kept = PyDict_SetDefault(state->numbers, value, value);
+    Py_XINCREF(kept);
+    return kept;
+}
+
+static PyObject *
+copy_node(Copy *state, PyObject *node, Plan *plan)
+{
+    PyObject *values[MAX_SLOTS];
+    Py_ssize_t count = plan->count, done = 0;
+    PyObject *result = NULL;
+    if (++state->depth > state->limit) {
+        PyErr_SetString(PyExc_RecursionError,
+                        "maximum recursion depth exceeded while copying a syntax tree");
+        state->depth--;
+        return NULL;
+    }
+    PyObject *fields = PyObject_GenericGetDict(node, NULL);
+    if (fields == NULL) {
+        goto out;
+    }
+    for (; done < count; done++) {
+        PyObject *value = PyDict_GetItemWithError(fields, plan->names[done]);
+        if (value == NULL) {
+            if (PyErr_Occurred()) {
+                goto out;
+            }
+            if (plan->treatments[done] == CHILD) {
+                PyErr_SetObject(PyExc_KeyError, plan->names[done]);
+                goto out;
+            }
+            values[done] = NULL;  /* left unset, as the Python copy leaves it */
+            continue;
+        }
+        switch (plan->treatments[done]) {
+        case CHILD:
+            values[done] = copy_child(state, value);
+            break;
+        case LINE:
+            values[done] = share_line(state, value);
+            break;
+        default:
+            Py_INCREF(value);
+            values[done] = value;
+        }
+        if (values[done] == NULL) {
+            goto out;
+        }
+    }
+    result = plan->slim->tp_alloc(plan->slim, 0);
+    if (result == NULL) {
+        goto out;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        *(PyObject **)((char *)result + plan->offsets[i]) = values[i];  /* the reference moves */
+    }
+    done = 0;
+out:
+    for (Py_ssize_t i = 0; i < done; i++) {
+        Py_XDECREF(values[i]);
+    }
+    Py_XDECREF(fields);
+    state->depth--;
+    return result;
+}
+
+/* copy(tree, plans, numbers, empty, limit) -> the slim tree. */
+static PyObject *
+copy_tree(PyObject *module, PyObject *args)
+{
+    PyObject *tree;
+    Copy state = {0};
+    if (!PyArg_ParseTuple(args, "OO!O!O!i:copy", &tree, &PyDict_Type, &state.plans,
+                          &PyDict_Type, &state.numbers, &PyList_Type, &state.empty,
+                          &state.limit)) {
+        return NULL;
+    }
+    Plan *plan = plan_of(&state, tree);
+    if (plan == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        PyErr_Format(PyExc_TypeError, "no plan for %R", (PyObject *)Py_TYPE(tree));
+        return NULL;
+    }
+    return copy_node(&state, tree, plan);
+}
+
+static PyMethodDef slimcopy_methods[] = {
+    {"plan", make_plan, METH_VARARGS,
+     "plan(slim, slots): how to copy a node into ``slim`` (slots: (name, treatment) pairs)."},
+    {"copy", copy_tree, METH_VARARGS,
+     "copy(tree, plans, numbers, empty, limit): the slim twin of ``tree`` (see _slim.py)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef slimcopy_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "ambidex._callgraph._slimcopy",
+    .m_doc = "_slim.slim_tree's copy, in C (optional; see the C file).",
+    .m_size = -1,
+    .m_methods = slimcopy_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__slimcopy(void)
+{
+    if (PyType_Ready(&PlanType) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&slimcopy_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(module, "PLAIN", PLAIN) < 0
+            || PyModule_AddIntConstant(module, "CHILD", CHILD) < 0
+            || PyModule_AddIntConstant(module, "LINE", LINE) < 0
+            || PyModule_AddStringConstant(module, "SOURCE_HASH", AMBIDEX_SOURCE_HASH) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
