@@ -22,7 +22,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 # PEP 263: the declaration is a comment in line 1 or 2 matching this.
@@ -64,6 +64,26 @@ def read_source(path: str | os.PathLike[str]) -> str:
     """Read a Python file as the interpreter would (see :func:`decode_source`)."""
     with open(path, "rb") as handle:
         return decode_source(handle.read())
+
+
+class SourceFiles(Mapping[str, str]):
+    """Display path -> the text of its file, read (:func:`read_source`) at
+    each access and never kept: what a caller hands an analysis of a whole
+    tree (``lint`` over a site-packages) so that no one holds every text at
+    once (30 MB there). Reading a file is cheap next to parsing it.
+    """
+
+    def __init__(self, files: Mapping[str, Path]) -> None:
+        self._files = dict(files)
+
+    def __getitem__(self, path: str) -> str:
+        return read_source(self._files[path])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
 
 
 def encoding_of(text: str) -> str:

@@ -36,7 +36,6 @@ from __future__ import annotations
 import ast
 import bisect
 import importlib
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -225,9 +224,6 @@ class _Checker:
         self._walked: set[int] = set()
         self._awaited: dict[int, set[int]] = {}
         """Per function node: :meth:`awaited_statements`."""
-        self._async_lines: dict[str, tuple[list[int], list[int]]] = {}
-        """Per module: the numbers of the lines that spell ``async`` or ``await``,
-        and of those that spell the word ``for``."""
         self.returns_coroutine: dict[str, Call] = {}
         """Plain functions that return a coroutine they did not await, and the call."""
 
@@ -513,17 +509,7 @@ class _Checker:
         expression needs: most functions of a large tree do not (in ported code,
         most coroutines have no ``for``), and walking them all was the check's
         main cost."""
-        module = function.module
-        found = self._async_lines.get(module.path)
-        if found is None:
-            text = module.text
-            found = self._async_lines[module.path] = ([], [])
-            if "async" in text or "await" in text:
-                for number, line in enumerate(_source_lines(text), start=1):
-                    if "async" in line or "await" in line:
-                        found[0].append(number)
-                    if "for" in line and _FOR.search(line):
-                        found[1].append(number)
+        found = function.module.lines_of_async_and_for()
         node = function.node
         first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
         last = node.end_lineno or node.lineno
@@ -706,22 +692,6 @@ class _Checker:
     @staticmethod
     def where(call: Call) -> str:
         return f"{call.caller.module.path}:{call.line}"
-
-
-#: What ends a line for the tokenizer (and so for ``lineno``): not the other
-#: characters ``str.splitlines`` breaks at (form feed, U+2028...).
-_LINE_END = re.compile(r"\r\n|\r|\n")
-
-
-#: The keyword ``for`` somewhere in a line (or a word that merely ends like it
-#: after a digit, ``1for``: what the tokenizer reads as ``1 for``). A line
-#: where it is only part of a name (``format``, ``before``) does not match.
-_FOR = re.compile(r"(?<![^\W\d])for(?!\w)")
-
-
-def _source_lines(text: str) -> list[str]:
-    """``text``'s lines as the parser numbers them."""
-    return _LINE_END.split(text)
 
 
 def awaited_function_names(functions: Iterable[Function]) -> set[str]:

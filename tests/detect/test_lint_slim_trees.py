@@ -15,14 +15,18 @@ from __future__ import annotations
 import ast
 import sysconfig
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from ambidex._callgraph import CallGraph, CallKind, build, resolve_again
+from ambidex._callgraph import CallGraph, CallKind, async_and_for_lines, build, resolve_again
 from ambidex._callgraph._slim import slim_tree
 from ambidex._modulecalls import uses_a_result_on_the_spot
 from ambidex._rules import DEFAULT_TABLE
+from ambidex._sourcefiles import SourceFiles
 from ambidex._unawaited import async_side
-from ambidex.detect._lint import _analyse, lint_sources
+from ambidex.detect import _lint
+from ambidex.detect._lint import _analyse, lint_paths, lint_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -126,6 +130,61 @@ def test_the_lint_keeps_no_node_dict_of_the_trees_it_analyses() -> None:
     assert all(isinstance(s, definitions) or uses_a_result_on_the_spot(s)
                for body in bodies for s in body)
     assert sum(len(body) for body in bodies) > 1_000
+
+
+def test_the_lints_graph_keeps_no_text_only_the_lines_the_never_awaited_check_reads() -> None:
+    modules = {path: text for path, text in _modules().items() if path.startswith("stdlib/")}
+    graph = build(modules, DEFAULT_TABLE, keep_sites=True, lazy=True, slim=True)
+    assert graph.modules.keys() == modules.keys()
+    for path, module in graph.modules.items():
+        assert module.text == ""
+        assert module.async_lines == async_and_for_lines(modules[path])
+    # The asyncio modules spell both words; the blocking clients spell neither.
+    assert all(graph.modules[f"stdlib/asyncio/{name}.py"].lines_of_async_and_for()[0]
+               for name in ("streams", "base_events"))
+    assert graph.modules["stdlib/poplib.py"].lines_of_async_and_for() == ([], [])
+    # A graph that keeps its texts answers the same from the text.
+    kept = build(modules, DEFAULT_TABLE)
+    assert all(kept.modules[p].text == modules[p] and kept.modules[p].async_lines is None
+               for p in modules)
+    assert all(kept.modules[p].lines_of_async_and_for() == graph.modules[p].async_lines
+               for p in modules)
+
+
+def test_lint_paths_holds_no_text_and_reads_each_file_as_lint_sources_does(
+    tmp_path, monkeypatch
+) -> None:
+    sources = {
+        "a.py": "import time\n\nasync def f():\n    time.sleep(1)  # ambidex: allow-blocking\n",
+        "b.py": "import time\n\nasync def g():\n    time.sleep(1)  # ambidex: allow-blocking why\n"
+                "    time.sleep(2)\n",
+        "c.py": "def broken(:\n",
+        "d.py": "x = 1  # ambidex: allow-blocking for nothing\n",
+    }
+    for name, text in sources.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "e.py").write_bytes(b"\xff\xfe not utf-8\n")
+    monkeypatch.chdir(tmp_path)
+    held: list[Mapping[str, str]] = []
+    real = _lint._analyse
+
+    def spy(modules: Mapping[str, str], *args: Any) -> Any:
+        held.append(modules)
+        return real(modules, *args)
+
+    monkeypatch.setattr(_lint, "_analyse", spy)
+    from_paths = lint_paths([str(tmp_path)], strict=True)
+    (modules,) = held
+    assert isinstance(modules, SourceFiles)  # reads a file when asked, keeps nothing
+    assert dict(modules) == {name: text for name, text in sources.items()}
+    from_sources = lint_sources(sources, strict=True)
+    assert [(f.path, f.line, f.code) for f in from_paths.findings] == [
+        (f.path, f.line, f.code) for f in from_sources.findings
+    ]
+    assert [f.code for f in from_paths.findings] == ["AMB103", "AMB101", "AMB102"]
+    assert [(f.path, f.message[:12]) for f in from_paths.syntax_errors] == [
+        ("e.py", "cannot read:"), ("c.py", "cannot parse"),
+    ]
 
 
 def test_a_module_too_deep_to_rebuild_is_linted_from_the_parsers_tree() -> None:

@@ -52,6 +52,7 @@ from ambidex._callgraph._model import (
     Evaluator,
     Function,
     Module,
+    async_and_for_lines,
     dotted_of,
     own_nodes,
     spelled,
@@ -72,6 +73,7 @@ __all__ = [
     "Evaluator",
     "Function",
     "Module",
+    "async_and_for_lines",
     "build",
     "dotted_of",
     "own_nodes",
@@ -104,7 +106,9 @@ def build(
     as read-only copies in a third of the memory (:mod:`._slim`: for an
     analysis that reads them only, such as the lint's), and keeps of a
     module's and a class's body only the definitions: what else is written
-    there is read once, by the walk (the bindings keep their values).
+    there is read once, by the walk (the bindings keep their values); nor
+    does it keep the texts (``Module.text`` is empty): a module keeps the
+    lines the never-awaited check asks about (``Module.async_lines``).
     """
     parsed: dict[str, Module] = {}
     syntax_errors: list[tuple[str, int, int, str]] = []
@@ -132,6 +136,9 @@ def build(
         _Indexer(functions, classes, module).run()
         if copied:
             keep_definitions(tree)
+        if slim:  # what the never-awaited check reads of the text; the rest is not held
+            module.async_lines = async_and_for_lines(text)
+            module.text = ""
     if lazy:
         for function in functions.values():
             function._unresolved = True

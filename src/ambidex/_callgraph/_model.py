@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -52,6 +53,31 @@ class CallKind(enum.Enum):
     or returned. Whoever gets it will call it later, in their own colour."""
 
 
+#: What ends a line for the tokenizer (and so for ``lineno``): not the other
+#: characters ``str.splitlines`` breaks at (form feed, U+2028...).
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+#: The keyword ``for`` somewhere in a line (or a word that merely ends like it
+#: after a digit, ``1for``: what the tokenizer reads as ``1 for``). A line
+#: where it is only part of a name (``format``, ``before``) does not match.
+_FOR = re.compile(r"(?<![^\W\d])for(?!\w)")
+
+
+def async_and_for_lines(text: str) -> tuple[list[int], list[int]]:
+    """The numbers of the lines of ``text`` that spell ``async`` or ``await``,
+    and of those that spell the keyword ``for`` (both empty when the text
+    spells neither word): where an async generator expression may be (the
+    never-awaited check's question, :mod:`ambidex._unawaited`)."""
+    found: tuple[list[int], list[int]] = ([], [])
+    if "async" in text or "await" in text:
+        for number, line in enumerate(_LINE_END.split(text), start=1):
+            if "async" in line or "await" in line:
+                found[0].append(number)
+            if "for" in line and _FOR.search(line):
+                found[1].append(number)
+    return found
+
+
 @dataclass(eq=False)
 class Module:
     path: str
@@ -59,10 +85,21 @@ class Module:
     name: str
     """Dotted name derived from the path (``pkg/sub/mod.py`` -> ``pkg.sub.mod``)."""
     text: str
+    """The source; empty in a slim build (:func:`ambidex._callgraph.build`),
+    which keeps what its readers need of it instead (:attr:`async_lines`)."""
     tree: ast.Module
     symbols: dict[str, list[_Binding]] = field(default_factory=dict)
     imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
     """Module-level import statements, in order (the generator adds after them)."""
+    async_lines: tuple[list[int], list[int]] | None = None
+    """:func:`async_and_for_lines` of the text, computed before a slim build
+    let the text go (None: ask the text)."""
+
+    def lines_of_async_and_for(self) -> tuple[list[int], list[int]]:
+        """:func:`async_and_for_lines` of the module's text."""
+        if self.async_lines is None:
+            self.async_lines = async_and_for_lines(self.text)
+        return self.async_lines
 
     def imported_as(self, name: str) -> str | None:
         """The dotted name a module-level import binds ``name`` to, if any."""

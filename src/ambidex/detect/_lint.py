@@ -80,7 +80,7 @@ from ambidex._config import Config, ConfigError, load_config, locate_line
 from ambidex._gc import paused as paused_gc
 from ambidex._names import module_label
 from ambidex._rules import DEFAULT_TABLE, RuleTable
-from ambidex._sourcefiles import TOO_DEEP, read_source, too_deep
+from ambidex._sourcefiles import TOO_DEEP, SourceFiles, read_source, too_deep
 from ambidex._toplevel import module_level_unawaited
 from ambidex._unawaited import async_side, calls_worth_checking, find_unawaited
 from ambidex.codegen._directives import definitions, names_definition, split_reason
@@ -481,8 +481,7 @@ def _analyse(
     async_graph = resolve_again(
         graph, async_side(table), kinds=(CallKind.CALL,), keep=calls_worth_checking(table)
     )
-    parsed = {path: m.text for path, m in async_graph.modules.items()}
-    found = find_unawaited(parsed, table, lenient=True, graph=async_graph)
+    found = find_unawaited({}, table, lenient=True, graph=async_graph)  # the graph's modules
     found += module_level_unawaited(async_graph, port=False)  # what no function holds
     unawaited = [Finding(f.path, f.line, f.col, NEVER_AWAITED, f.message) for f in found if f.sure]
     return async_graph, blocking_findings, unawaited
@@ -491,8 +490,14 @@ def _analyse(
 def _lint_sources(
     modules: Mapping[str, str], *, table: RuleTable, blocking: Iterable[str], strict: bool,
     allow_blocking: Sequence[AllowByName],
+    allow_comments: Mapping[str, dict[int, _Allow]] | None = None,
 ) -> LintResult:
+    """:func:`lint_sources`; ``allow_comments`` are :func:`_allow_comments` of
+    the modules' texts when the caller read them already (the graph keeps no
+    text)."""
     result = LintResult()
+    if allow_comments is None:
+        allow_comments = {path: _allow_comments(text) for path, text in modules.items()}
     try:
         graph, blocking_findings, unawaited = _analyse(modules, table, blocking)
     except RecursionError:
@@ -506,7 +511,7 @@ def _lint_sources(
         result.syntax_errors.append(
             Finding(path, line, col + 1, SYNTAX_ERROR, f"cannot parse: {message}")
         )
-    allows = {path: _allow_comments(m.text) for path, m in graph.modules.items()}
+    allows = {path: allow_comments[path] for path in graph.modules}
     spans = _named_spans({path: m.tree for path, m in graph.modules.items()}, allow_blocking)
     named: set[int] = {index for index, _path, _first, _last in spans}
     silenced: set[int] = set()
@@ -679,16 +684,24 @@ def lint_paths(
     ignore = _strings(section, "ignore", where)
     allows = [*_given_allows(allow_blocking),
               *_configured_allows(config, _strings(section, "allow_blocking", where))]
-    sources: dict[str, str] = {}
+    # The texts are read here (what does not read is reported), and again as
+    # the analysis parses them: no one holds them all (SourceFiles).
+    files: dict[str, Path] = {}
+    allow_comments: dict[str, dict[int, _Allow]] = {}
     unreadable: list[Finding] = []
     for file in collect_files(paths, ignore, config.root):
         display = _display(file)
         try:
-            sources[display] = read_source(file)  # as Python reads it: PEP 263, no BOM
+            text = read_source(file)  # as Python reads it: PEP 263, no BOM
         except (OSError, UnicodeDecodeError, SyntaxError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             unreadable.append(Finding(display, 1, 1, SYNTAX_ERROR, f"cannot read: {reason}"))
-    result = lint_sources(sources, table=config.table, blocking=blocking, strict=strict,
-                          allow_blocking=allows)
+            continue
+        files[display] = file
+        allow_comments[display] = _allow_comments(text)
+    with paused_gc():  # as lint_sources
+        result = _lint_sources(SourceFiles(files), table=config.table, blocking=blocking,
+                               strict=strict, allow_blocking=allows,
+                               allow_comments=allow_comments)
     result.syntax_errors[:0] = unreadable
     return result
