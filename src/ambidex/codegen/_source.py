@@ -254,6 +254,20 @@ class Edits:
     def restore(self, checkpoint: list[tuple[int, int, int, str]]) -> None:
         self._edits = list(checkpoint)
 
+    def spliced(self) -> str:
+        """The text with every edit applied as it is, no line realigned: what
+        :meth:`apply` gives when no continuation line had to move (a caller
+        that knows how the edits move the text's nodes compares the two)."""
+        text = self.source.text
+        pieces: list[str] = []
+        position = 0
+        for start, end, _order, replacement in sorted(self._edits):
+            pieces.append(text[position:start])
+            pieces.append(replacement)
+            position = end
+        pieces.append(text[position:])
+        return "".join(pieces)
+
     def apply(self) -> str:
         """The text with every edit applied, continuation lines kept aligned
         to their brackets (:func:`realigned`)."""

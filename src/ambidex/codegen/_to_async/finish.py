@@ -76,7 +76,8 @@ def drop_unused_imports(
     Only names the source used are dropped: an import the source already had
     unused stays, it is not the port's business. A statement that loses some
     of its names is rewritten on one line; one that loses all of them goes.
-    Returns the text and its tree (None when an import went, or it does not parse).
+    Returns the text and its tree (None when it does not parse, or when the
+    drop moved lines in a way the tree cannot follow: then the caller parses).
 
     ``removed``: the source's text that the edits replaced (``Edits.removed``).
     A name can lose its uses only where text was replaced, so when none of
@@ -101,6 +102,8 @@ def drop_unused_imports(
     before = used_names(original, _CODE_STRING)
     source = SourceText(text)
     edits = Edits(source)
+    # What each statement became (None: its lines went), for the output's tree.
+    changes: dict[int, str | None] = {}
     # Not _imports.remove_aliases: a statement that keeps some names is rewritten
     # on one line here, and one that loses all of them keeps a trailing comment
     # (as `pass`); the outputs of this converter depend on both.
@@ -114,23 +117,108 @@ def drop_unused_imports(
         alone = not text[line_start:start].strip() and not text[end:line_end].strip()
         if not kept and alone:
             edits.replace(line_start, line_end, "")
+            changes[id(statement)] = None
             continue
         names = ", ".join(f"{a.name} as {a.asname}" if a.asname else a.name for a in kept)
         if not kept:
-            edits.replace(start, end, "pass")
+            new = "pass"
         elif isinstance(statement, ast.Import):
-            edits.replace(start, end, f"import {names}")
+            new = f"import {names}"
         else:
             module = "." * statement.level + (statement.module or "")
-            edits.replace(start, end, f"from {module} import {names}")
+            new = f"from {module} import {names}"
+        edits.replace(start, end, new)
+        # Text after it on its last line (`; x = 1`) would move: parsed again then.
+        rest = text[end:line_end].strip()
+        changes[id(statement)] = new if not rest or rest.startswith("#") else ""
     if not len(edits):
         return text, tree
     output = edits.apply()
     if output[:1] in ("\n", "\r") and text[:1] not in ("\n", "\r"):
         # The first import went, and the blank line that followed it (before
         # the next group of imports) would open the module.
-        output = output.lstrip("\r\n")
-    return output, None
+        return output.lstrip("\r\n"), None
+    if output != edits.spliced() or "\r" in text or tree.type_ignores:
+        return output, None  # the edits moved other lines (realigned): parsed again
+    return output, _tree_without(tree, changes)
+
+
+def _tree_without(tree: ast.Module, changes: dict[int, str | None]) -> ast.Module | None:
+    """The parse of the output, made from ``tree`` (the parse of the text the
+    imports were dropped from) instead of parsing the output again.
+
+    ``changes``: per module-level import statement, what it became: None when
+    its whole lines went, else its one-line text in place (``pass``, the
+    names it keeps), "" when that cannot be done here (None is returned, and
+    the caller parses). The statements that went leave the module's body; a
+    rewritten one is parsed alone and put at its place; every node after a
+    change moves up by the lines that went before it. Nothing else in the
+    text moved (the caller checked that no continuation line was realigned),
+    so this is the tree ``ast.parse`` gives for the output, node for node
+    (tests/codegen/test_port_drop_imports.py compares the two).
+    """
+    body: list[ast.stmt] = []
+    gone = 0  # lines that went above the statement at hand
+    for statement in tree.body:
+        change = changes.get(id(statement), False)
+        assert statement.end_lineno is not None
+        lines = statement.end_lineno - statement.lineno + 1
+        if change is None:
+            gone += lines
+            continue
+        if change == "":
+            return None
+        if change is not False:
+            assert isinstance(change, str)
+            try:
+                (replacement,) = ast.parse(change).body
+            except (SyntaxError, ValueError):
+                return None
+            _move(replacement, statement.lineno - gone - 1, statement.col_offset)
+            body.append(replacement)
+            gone += lines - 1
+            continue
+        if gone:
+            _move(statement, -gone, 0)
+        body.append(statement)
+    tree.body = body
+    return tree
+
+
+_POSITIONED: dict[type, tuple[tuple[str, ...], bool]] = {}
+"""Per node class: its fields that may hold nodes, and whether it has a position."""
+
+
+def _move(node: ast.AST, lines: int, columns: int) -> None:
+    """Move ``node`` and everything under it ``lines`` down (up when negative);
+    ``columns`` right too, for a node that is all on one line (a statement
+    parsed alone, put at its column)."""
+    todo = [node]
+    node_type = ast.AST
+    while todo:
+        node = todo.pop()
+        kind = type(node)
+        known = _POSITIONED.get(kind)
+        if known is None:
+            known = _POSITIONED[kind] = (
+                tuple(f for f in kind._fields if f not in ("ctx", "op", "ops")),
+                "lineno" in kind._attributes,
+            )
+        fields, positioned = known
+        if positioned:
+            node.lineno += lines  # type: ignore[attr-defined]
+            node.end_lineno += lines  # type: ignore[attr-defined]
+            if columns:
+                node.col_offset += columns  # type: ignore[attr-defined]
+                node.end_col_offset += columns  # type: ignore[attr-defined]
+        for name in fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, node_type):
+                        todo.append(item)
+            elif isinstance(value, node_type):
+                todo.append(value)
 
 
 def _spells_an_import(tree: ast.Module, text: str) -> bool:
