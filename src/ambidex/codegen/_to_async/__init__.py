@@ -80,7 +80,7 @@ from ambidex.codegen._to_async.defer import LineMap
 from ambidex.codegen._to_async.defer import defer_init_io as defer
 from ambidex.codegen._to_async.edit import ModuleEditor, type_twins
 from ambidex.codegen._to_async.finish import drop_unused_imports, rename
-from ambidex.codegen._to_async.flavour import DROPPED, markers_applied
+from ambidex.codegen._to_async.flavour import DROPPED, markers_step
 from ambidex.codegen._to_async.leftout import calls_of_left_out
 from ambidex.codegen._to_async.plan import Planner
 from ambidex.codegen._to_async.tls import tls_type_tests
@@ -135,10 +135,12 @@ def to_async(
         raise ValueError("async_prefix applies towards sync only")
     originals = modules
     known_flags = declared_flags(flags)
-    applied = {path: markers_applied(text, known_flags) for path, text in modules.items()}
-    modules = {path: text for path, (text, _) in applied.items()}
+    applied = {path: markers_step(text, known_flags) for path, text in modules.items()}
+    modules = {path: text for path, (text, _, _) in applied.items()}
     # The trees the markers step parsed (the texts with flags): not parsed again.
-    marked = {path: tree for path, (_, tree) in applied.items() if tree is not None}
+    marked = {path: tree for path, (_, tree, _) in applied.items() if tree is not None}
+    # Of those, the ones where it dropped lines: only there can a definition have gone.
+    dropping = {path: tree for path, tree in marked.items() if applied[path][2]}
     line_maps: dict[str, LineMap] = {}
     deferred: list[Diagnostic] = []
     graph = build(modules, table, trees=marked)
@@ -158,8 +160,8 @@ def to_async(
     planner.warn_blocking_without_twin()
     planner.warn_external_overrides()
     diagnostics += planner.diagnostics
-    if marked:  # what the markers left out is called by no code kept (.leftout)
-        diagnostics += calls_of_left_out(originals, marked, graph)
+    if dropping:  # what the markers left out is called by no code kept (.leftout)
+        diagnostics += calls_of_left_out(originals, dropping, graph)
     diagnostics += tls_type_tests(graph)  # isinstance(sock, ssl.SSLSocket) (.tls)
     twins = type_twins(table)
     rename_table = Renames.build(dict(renames), to="async")

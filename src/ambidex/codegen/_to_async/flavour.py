@@ -48,6 +48,20 @@ def markers_applied(
     """The flavour markers, towards async, keeping every line where it was;
     and the syntax tree of the text returned, when this step parsed one (None
     when the text has no marker or flag to look at, or does not parse).
+    See :func:`markers_step`."""
+    output, tree, _dropped = markers_step(text, flags)
+    return output, tree
+
+
+def markers_step(
+    text: str, flags: Mapping[str, Colour] = DEFAULT_FLAGS
+) -> tuple[str, ast.Module | None, bool]:
+    """The flavour markers, towards async, keeping every line where it was;
+    the syntax tree of the text returned, when this step parsed one (None
+    when the text has no marker or flag to look at, or does not parse); and
+    whether it dropped lines. Only then can a statement have gone (a flag's
+    value flipped, or a test folded in place, keeps every statement): the
+    port looks for calls of what went (:mod:`.leftout`) in those texts only.
 
     ``# ambidex: sync-only`` statements go (their block too); ``IS_ASYNC = False``
     becomes ``True``; ``if IS_ASYNC:`` / ``if not IS_ASYNC:`` statements become the
@@ -60,12 +74,12 @@ def markers_applied(
     text returned, node for node and position for position.
     """
     if "sync-only" not in text and "ASYNC" not in text and not any(flag in text for flag in flags):
-        return text, None
+        return text, None, False
     values = values_in(flags, "async")
     try:
         tree = ast.parse(text)
     except SyntaxError:
-        return text, None  # reported by the analysis
+        return text, None, False  # reported by the analysis
     lines = python_lines(text)
     text_lines = list(lines)  # as written: ``lines`` is edited in place
     markers = marker_comments(text, tree)
@@ -73,12 +87,15 @@ def markers_applied(
     """The ids of the statements whose lines this step rewrote."""
     changed_lines: list[int] = []
     """And the lines they start on."""
+    dropped: list[int] = []
+    """The first line of each span of lines dropped."""
 
     def touch(node: ast.stmt) -> None:
         changed.add(id(node))
         changed_lines.append(node.lineno)
 
     def drop(first: int, last: int) -> None:
+        dropped.append(first)
         for index in range(first - 1, last):
             line = lines[index].rstrip("\r\n")  # a blank line has no indent
             indent = len(line) - len(line.lstrip())
@@ -211,16 +228,16 @@ def markers_applied(
     visit(tree.body)
     output = "".join(lines)
     if output == text:
-        return text, tree
+        return text, tree, bool(dropped)
     if len(python_lines(output)) != len(lines):
         # A dropped blank line gains a line (its "indent" is its line end): the
         # lines moved, so the source's tree does not serve. Parsed whole.
-        return output, None
+        return output, None, bool(dropped)
     try:
         _reparse_changed(tree, lines, changed, sorted(changed_lines))  # a module has no end
     except SyntaxError:
-        return output, None  # reported by the analysis, which parses the text
-    return output, tree
+        return output, None, bool(dropped)  # reported by the analysis, which parses the text
+    return output, tree, bool(dropped)
 
 
 _BLOCKS = ("body", "handlers", "orelse", "finalbody", "cases")
