@@ -97,3 +97,29 @@ def test_a_function_only_the_sync_branch_of_a_flag_defines_is_left_out_too() -> 
     errors = _errors({"pkg/flagged.py": source})
     assert [e.split(": ")[0] for e in errors] == ["pkg/flagged.py:11:5"]
     assert "nap() is left out of the port" in errors[0]
+
+
+def test_a_left_out_property_still_read_refuses_the_port() -> None:
+    # urllib3's HTTPResponse.data is a property that reads the body: left out
+    # with --sync-only HTTPResponse.data, `response.data` read by kept code is
+    # an AttributeError in the port.
+    source = '''\
+class Response:
+    def __init__(self, sock):
+        self._sock = sock
+
+    @property
+    def data(self):  # ambidex: sync-only
+        return self._sock.recv(10)
+
+    def read(self):
+        return self._sock.recv(10)
+
+
+def fetch(sock):
+    response = Response(sock)
+    return response.data, response.read
+'''
+    errors = _errors({"pkg/response.py": source})
+    assert [e.split(": ")[0] for e in errors] == ["pkg/response.py:15:12"]
+    assert "Response.data is left out of the port" in errors[0]

@@ -15,9 +15,10 @@ it is an error:
 
 * a left-out function or class of a module, called or named there, or
   imported by another module of the port (``from pkg.retry import helper``);
-* a left-out method, called on an object whose class the analysis knows
-  (``self._retry.copy()``, ``Retry.copy(r)``), or ``__call__`` by calling
-  the object, when nothing else of the class's analysed bases defines it;
+* a left-out method or property, called or read on an object whose class
+  the analysis knows (``self._retry.copy()``, ``Retry.copy(r)``,
+  ``response.data``), or ``__call__`` by calling the object, when nothing
+  else of the class's analysed bases defines it;
 * a left-out method called on an object of unknown type, when no class the
   port keeps has a method of that name: a warning (it is likely that one).
 """
@@ -27,7 +28,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator, Mapping
 
-from ambidex._callgraph import CallGraph, CallKind, Class, Function, Module
+from ambidex._callgraph import CallGraph, CallKind, Class, Function, Module, own_nodes
 from ambidex._names import absolute_module
 from ambidex.codegen._source import Diagnostic
 
@@ -114,6 +115,21 @@ class _Finder:
                     found = self.called(function, call.node)
                     if found is not None:
                         yield found
+            if self.method_names:
+                yield from self.read(function)
+
+    def read(self, function: Function) -> Iterator[Diagnostic]:
+        """A left-out method or property read without a call (``response.data``)."""
+        nodes = list(own_nodes(function.node))
+        called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+        for node in nodes:
+            if isinstance(node, ast.Attribute) and node.attr in self.method_names \
+                    and isinstance(node.ctx, ast.Load) and id(node) not in called:
+                value = self.graph.resolver.eval(node.value, function)
+                cls = None if value is None else value.cls or self.class_of(value.instance)
+                if cls is not None and self.left_out(cls, node.attr):
+                    yield self.error(function.module, node, f"{cls.qualname}.{node.attr}",
+                                     "read here")
 
     def imports(self, module: Module) -> Iterator[Diagnostic]:
         for statement in module.imports:
