@@ -207,7 +207,10 @@ class Planner:
         self.propagate(work)
         # A lock whose guarded block now awaits must be an asyncio lock: every
         # `with` on it awaits, which may make more blocks await, to a fixed point.
-        converted: set[tuple[str, str, str]] = set(self.acquired_locks)
+        # A lock acquired outside `with` (acquire(), wait()) is one from the start:
+        # its `with` sites are converted in the first round too (they were left
+        # plain: `with self.cond:` on an asyncio.Condition).
+        converted: set[tuple[str, str, str]] = set()
         while True:
             newly = {
                 ident

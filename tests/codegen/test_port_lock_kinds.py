@@ -1,0 +1,73 @@
+"""A lock the port makes an asyncio lock is entered with ``async with`` everywhere.
+
+A ``with lock:`` block stays plain (and the lock a threading lock) when no
+block on that lock awaits; a lock that is awaited outside ``with``
+(``cond.wait()``, ``lock.acquire(timeout=...)``) becomes an asyncio lock. The
+``with`` blocks of such a lock were left plain: ``with self.cond:`` on an
+``asyncio.Condition`` (which has no ``__enter__``), a ``TypeError`` when it
+runs, exit 0 and no word. Every ``with`` on it is ``async with`` now, and
+the functions holding them are coroutines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ambidex._rules import DEFAULT_TABLE
+from ambidex.codegen._to_async import to_async
+
+SOURCE = '''\
+import threading
+
+
+class Box:
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.lock = threading.Lock()
+        self.items = []
+
+    def take(self):
+        with self.cond:
+            while not self.items:
+                self.cond.wait(1.0)
+            return self.items.pop()
+
+    def put(self, item):
+        with self.cond:
+            self.items.append(item)
+            self.cond.notify()
+
+    def count(self):
+        with self.lock:
+            return len(self.items)
+
+    def try_count(self):
+        if self.lock.acquire(timeout=0.1):
+            self.lock.release()
+            return True
+        return False
+'''
+
+
+def test_every_with_on_a_lock_awaited_outside_with_becomes_async_with() -> None:
+    result = to_async({"box.py": SOURCE}, table=DEFAULT_TABLE, renames={})
+    assert [str(d) for d in result.diagnostics if d.error] == []
+    out = result.outputs["box.py"]
+    assert "self.cond = asyncio.Condition()" in out
+    assert out.count("        async with self.cond:") == 2
+    assert "        async with self.lock:" in out
+    assert "    async def put(self, item):" in out
+    assert "    async def count(self):" in out
+    namespace: dict[str, object] = {}
+    exec(compile(out, "box.py", "exec"), namespace)
+
+    async def main() -> None:
+        box = namespace["Box"]()  # type: ignore[operator]
+        taker = asyncio.ensure_future(box.take())
+        await asyncio.sleep(0)
+        await box.put("x")
+        assert await taker == "x"
+        assert await box.count() == 0
+        assert await box.try_count() is True
+
+    asyncio.run(main())
