@@ -88,6 +88,13 @@ SYNC_CONSUMERS = frozenset(
 )
 
 
+#: Builtins that take an iterable as a value and do not iterate it.
+_NOT_ITERATING = frozenset(
+    {"repr", "str", "id", "type", "isinstance", "callable", "print", "hash", "bool", "format",
+     "getattr", "setattr", "hasattr", "vars", "dir", "len"}
+)
+
+
 #: Where a socket method takes its ``flags``, positionally.
 _FLAGS_AT = {"recv": 1, "send": 1, "sendall": 1, "recv_into": 2}
 
@@ -375,6 +382,9 @@ class _Checker:
         misused = self.iterated_without_async_for(call)
         if misused is not None:
             return [self.finding(call, misused)]
+        handed = self.async_generator_handed_on(call)
+        if handed is not None:
+            return [self.finding(call, handed, sure=False)]
         closing = self.closed_without_await(call)
         if closing is not None:
             return [self.finding(call, closing)]
@@ -599,6 +609,8 @@ class _Checker:
         how = None
         if isinstance(parent, ast.For) and node is parent.iter:
             how = "a `for` loop iterates it"
+        elif isinstance(parent, ast.YieldFrom):
+            how = "`yield from` iterates it"
         elif isinstance(parent, ast.comprehension) and node is parent.iter and not parent.is_async:
             how = "a comprehension iterates it without `async for`"
         elif isinstance(parent, ast.Call) and node in parent.args:
@@ -619,6 +631,35 @@ class _Checker:
             f"`{self.spelled(call)}` makes an async generator ({generator.display}) but "
             f"{how} without `async for` (a TypeError at run time); iterate it with "
             "`async for` (`[x async for x in ...]`)"
+        )
+
+    def async_generator_handed_on(self, call: Call) -> str | None:
+        """The port's doubt: an async generator's call handed to a callable
+        nobody analysed that is not known to iterate it (``dict.fromkeys``,
+        ``deque``, a library's function): it may iterate it the sync way."""
+        if self.lenient or not any(c.is_async and c.is_generator for c in call.runs):
+            return None
+        self.enter(call.caller)
+        node = call.node
+        parent = self.parents.get(id(node))
+        if not isinstance(parent, ast.Call) or node not in parent.args:
+            return None
+        func = parent.func
+        if isinstance(func, ast.Attribute) and func.attr == "join":
+            return None  # iterated_without_async_for's
+        dotted = self.graph.dotted_name(func, call.caller) or ""
+        if dotted in SYNC_CONSUMERS or dotted in _NOT_ITERATING \
+                or dotted.startswith(("itertools.", "asyncio.")):
+            return None
+        value = self.graph.resolver.eval(func, call.caller)
+        if value is not None and (value.function is not None or value.cls is not None):
+            return None  # analysed: what it does with it is ported too
+        generator = next(c for c in call.runs if c.is_async and c.is_generator)
+        return (
+            f"`{self.spelled(call)}` makes an async generator ({generator.display}) and "
+            f"`{ast.unparse(func)}` may iterate it without `async for` (a TypeError at run "
+            "time): the port cannot see inside it; collect it first (`[x async for x in "
+            "...]`), or check it by hand"
         )
 
     def external(self, node: ast.expr, call: Call) -> bool:

@@ -178,6 +178,48 @@ def test_an_async_generator_handed_to_list_or_join_is_refused_with_its_location(
     assert "async generator" in errors[0] and "Client.chunks" in errors[0]
 
 
+GENERATOR_USERS = """\
+    import socket
+
+
+    def lines(sock: socket.socket):
+        while True:
+            data = sock.recv(10)
+            if not data:
+                return
+            yield data
+
+
+    def passthrough(sock: socket.socket):
+        yield from lines(sock)
+
+
+    def keys(sock: socket.socket):
+        return dict.fromkeys(lines(sock))
+
+
+    def shown(sock: socket.socket):
+        return repr(lines(sock))
+    """
+
+
+def test_yield_from_an_async_generator_is_refused_with_its_location() -> None:
+    # The function that delegates stayed a sync generator doing `yield from` on
+    # an async generator: a TypeError when iterated, exit 0, no word.
+    _, errors, _ = port(GENERATOR_USERS)
+    assert [e.split(": ", 1)[0] for e in errors] == ["client.py:13:16"]
+    assert "`yield from` iterates it" in errors[0]
+
+
+def test_an_async_generator_handed_to_a_callable_the_port_does_not_know_is_a_warning() -> None:
+    # dict.fromkeys(lines(sock)) iterates it the sync way (a TypeError); a callable
+    # outside the port may or may not: said, with its place. repr() does not iterate.
+    _, _, warnings = port(GENERATOR_USERS)
+    located = [w.split(": ", 1)[0] for w in warnings if "async generator" in w]
+    assert located == ["client.py:17:26"]
+    assert "`dict.fromkeys` may iterate it" in warnings[0]
+
+
 def test_the_lint_finds_an_async_generator_iterated_without_async_for() -> None:
     findings = find_unawaited(
         {
