@@ -581,8 +581,8 @@ def write(result: Plan) -> None:
     it made. A run killed outright leaves them; :func:`sweep` (every
     ``generate``) deletes them.
     """
-    from ambidex.codegen._source import with_line_ends
-
+    if result.line_ends:  # CRLF or CR sources (the no-op run imports nothing more)
+        from ambidex.codegen._source import with_line_ends
     staged: list[tuple[Path, Path]] = []
     made: set[Path] = set()  # a port writes hundreds of files into a few folders
     try:
@@ -592,7 +592,8 @@ def write(result: Plan) -> None:
                 made.add(target.parent)
             temporary = target.with_name(f".{target.name}{_TEMPORARY}")
             staged.append((temporary, target))
-            _write_text(temporary, with_line_ends(content, result.line_ends.get(target, "\n")))
+            end = result.line_ends.get(target)
+            _write_text(temporary, content if end is None else with_line_ends(content, end))
     except BaseException:
         for temporary, _target in staged:
             temporary.unlink(missing_ok=True)
