@@ -17,6 +17,7 @@ it more). Its watchdog thread keeps the ordinary class and every CPU.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -29,6 +30,7 @@ from typing import Any
 import pytest
 
 from ambidex.detect import _native, _runqueue
+from tests.detect.conftest import line_of
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux") or _runqueue.thread_clock(threading.get_native_id())
@@ -255,3 +257,127 @@ def test_the_run_queue_wait_is_read_per_thread_and_grows_only_while_runnable() -
         done.set()
         thread.join()
     assert _runqueue.thread_clock(0) is None  # no such thread
+
+
+class ScriptedClock:
+    """The loop thread's kernel clocks as the test sets them: the watchdog's
+    view of a loaded machine, made exact."""
+
+    def __init__(self, native_id: int) -> None:
+        self.native_id = native_id
+        self.now = _runqueue.Sample(cpu=1.0, waited=1.0)
+        self.sleeping = False
+
+    def sample(self) -> _runqueue.Sample:
+        return self.now
+
+    def is_sleeping(self) -> bool:
+        return self.sleeping
+
+    def close(self) -> None:
+        pass
+
+
+def innermost(thread: threading.Thread) -> str:
+    frame = sys._current_frames().get(thread.ident)  # type: ignore[arg-type]
+    names = []
+    while frame is not None:
+        names.append(frame.f_code.co_name)
+        frame = frame.f_back
+    return " < ".join(names)
+
+
+def wait_until(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.001)
+
+
+class HeldSelfPipe:
+    """The loop's self-pipe socket, whose next recv waits for ``go``: the loop
+    thread stays where it reads the wake-up byte a ping's post wrote."""
+
+    def __init__(self, sock: Any, go: threading.Event) -> None:
+        self.sock = sock
+        self.go = go
+
+    def recv(self, size: int) -> bytes:
+        self.go.wait(30)
+        data: bytes = self.sock.recv(size)
+        return data
+
+    def fileno(self) -> int:
+        return int(self.sock.fileno())
+
+
+@pytest.mark.parametrize("between", ["in its selector", "reading its self-pipe"])
+def test_a_look_that_finds_the_loop_between_callbacks_keeps_the_stack_of_the_block(
+    between: str,
+) -> None:
+    # On a loaded machine the watchdog looks again and again while a CPU block
+    # lasts (the loop runs, and waits for a CPU now and then), and each look
+    # took a fresh stack. The look after the block ends is likeliest where the
+    # loop first lets go of the GIL, which the waiting watchdog then takes: in
+    # its selector, or reading the wake-up byte of the ping's post. A stack
+    # taken there replaced the block's, and the report named the loop (seen at
+    # load 7-13: test_cpu_loop_is_reported_inside_the_loop, "in inner" at
+    # select). The clocks are scripted: the loop ran and waited between looks,
+    # held up far beyond the threshold by itself.
+    from ambidex.detect._watchdog import LoopWatchdog, _Ping
+
+    loop = asyncio.new_event_loop()
+    reports: list[Any] = []
+    release = threading.Event()
+    go = threading.Event()
+
+    def spin() -> None:
+        while not release.is_set():  # <- spins
+            pass
+
+    runner = threading.Thread(target=loop.run_forever)
+    real_self_pipe = loop._ssock  # type: ignore[attr-defined]
+    if between == "reading its self-pipe":
+        loop._ssock = HeldSelfPipe(real_self_pipe, go)  # type: ignore[attr-defined]
+    else:
+        go.set()
+    runner.start()
+    try:
+        dog = LoopWatchdog(loop, 0.05, reports.append)
+        dog._gil = None  # the Python watchdog's judgement only
+        clock = ScriptedClock(runner.native_id or 0)
+        dog._loop_thread, dog._loop_native = runner.ident, runner.native_id
+        dog._clock = clock  # type: ignore[assignment]
+        loop.call_soon_threadsafe(spin)
+        wait_until(lambda: innermost(runner).startswith("spin"), "the loop spins")
+        sent = dog._sent = _Ping(1, clock.now, time.monotonic() - 1.0)
+        # A look while it spins: ran since the last look, runnable, no wait counted.
+        before = clock.now
+        clock.now = _runqueue.Sample(cpu=1.5, waited=1.0)
+        last = dog._look(sent, time.monotonic(), before)
+        assert dog._pending is not None and dog._pending.stack[-1].name == "spin"
+        # The block ends; the loop goes back to its selector (and reads the
+        # wake-up byte), and a wait for a CPU is counted since the last look.
+        release.set()
+        if between == "reading its self-pipe":
+            loop.call_soon_threadsafe(lambda: None)  # a post: the self-pipe's byte
+            wait_until(lambda: innermost(runner).startswith("wait < wait < recv < "
+                                                            "_read_from_self"),
+                       "the loop reads its self-pipe")
+        else:
+            wait_until(lambda: innermost(runner).startswith("select < _run_once"),
+                       "the loop waits in its selector")
+        clock.now = _runqueue.Sample(cpu=1.6, waited=1.1)
+        dog._look(sent, time.monotonic(), last)
+        go.set()
+        loop.call_soon_threadsafe(dog._pong, 1)
+        wait_until(lambda: reports, "the pong reports the block")
+    finally:
+        release.set()
+        go.set()
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(30)
+        loop._ssock = real_self_pipe  # type: ignore[attr-defined]
+        loop.close()
+    [report] = reports
+    assert (report.function, report.line) == ("spin", line_of(spin, "# <- spins")), report

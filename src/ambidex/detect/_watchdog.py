@@ -27,7 +27,13 @@ call does not add to that wait (the thread sleeps), and neither does code
 that computes (it runs), so no real block is hidden, however loaded the
 machine: a CPU loop is measured by the CPU it got. The stack is taken only
 when the loop thread sleeps or has run since the last look, never while it
-waits for its CPU (it would be a random innocent line).
+waits for its CPU (it would be a random innocent line). On a busy machine it
+looks again at every turn while a block lasts, and a later stack replaces an
+earlier one, except one taken between callbacks (in the loop's selector, or
+reading the wake-up byte of the ping's post): the block is over then, the loop
+is on its way to the pong, and the stack of the block stands. Those are the
+first places a CPU block's loop lets go of the GIL, so a watchdog kept waiting
+for the GIL by the block looks there more often than anywhere else.
 
 What it cannot do. It sees a block only while it lasts and looks once per
 interval, so a block longer than ``threshold + 2 * interval`` is always seen
@@ -73,10 +79,10 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import FrameType
+from types import CodeType, FrameType, FunctionType
 from typing import NamedTuple
 
-from ambidex.detect._native import gil_watch
+from ambidex.detect._native import _run_once_code, gil_watch
 from ambidex.detect._report import BlockingReport, extract_stack
 from ambidex.detect._runqueue import Sample, ThreadClock, thread_clock
 
@@ -198,6 +204,42 @@ def _native_stack(frames: list[tuple[str, int, str]]) -> traceback.StackSummary:
     )
 
 
+class _LoopCode(NamedTuple):
+    """The code of a loop's own steps between callbacks (None: not known)."""
+
+    run_once: CodeType | None
+    """The method the loop runs once per iteration: its selector is called there."""
+    self_reader: CodeType | None
+    """The callback that reads the self-pipe's wake-up byte (a post such as a ping's)."""
+
+
+def _loop_code(loop: asyncio.AbstractEventLoop) -> _LoopCode:
+    reader = getattr(type(loop), "_read_from_self", None)  # selector loops
+    return _LoopCode(
+        _run_once_code(loop), reader.__code__ if isinstance(reader, FunctionType) else None
+    )
+
+
+_HANDLE_RUN = asyncio.events.Handle._run.__code__
+
+
+def _between_callbacks(frame: FrameType | None, loop_code: _LoopCode) -> bool:
+    """Whether the loop thread, at ``frame``, runs no callback of the program's:
+    it is in its own iteration (its selector) or reads its self-pipe's wake-up
+    byte. A late ping then means the block, if there was one, is over: the
+    loop is on its way to the pong.
+    """
+    inner = None
+    while frame is not None:
+        code = frame.f_code
+        if code is _HANDLE_RUN:
+            return inner is not None and inner.f_code is loop_code.self_reader
+        if code is loop_code.run_once:
+            return True
+        inner, frame = frame, frame.f_back
+    return False  # not a loop we know the steps of: no judgement
+
+
 def _outermost_coroutine(frame: FrameType | None) -> FrameType | None:
     found = None
     while frame is not None:
@@ -242,6 +284,7 @@ class LoopWatchdog:
         self._lock = threading.Lock()
         # The native watcher of C calls that keep the GIL, where it is built.
         self._gil = gil_watch(loop, threshold, self.interval)
+        self._loop_code = _loop_code(loop)
         self._stopping = threading.Event()
         self._stopped = False
         self._thread = threading.Thread(
@@ -561,6 +604,11 @@ class LoopWatchdog:
         thread = self._loop_thread
         frame = sys._current_frames().get(thread) if thread is not None else None
         if frame is None or self._answered >= ping:
+            return
+        if _between_callbacks(frame, self._loop_code):
+            # The block is over (the loop is back in its selector, or reads the
+            # ping post's wake-up byte): a stack taken during it stands. This is
+            # where a watchdog kept waiting for the GIL by a CPU block gets it.
             return
         task = _task_name_from_thread(self.loop)
         stack = extract_stack(frame)
