@@ -135,11 +135,23 @@ async def test_open_read_of_a_slow_file_is_reported_at_the_read(tmp_path: Path) 
 
 
 async def test_recv_on_a_blocking_socket_is_reported_at_the_recv() -> None:
+    # The sender's thread is started before the watched step, as the FIFO
+    # test's writer is: a threading.Timer started inside it waited for its
+    # thread to run, 90 ms at load 20, and the report named the start() line.
     a, b = socket.socketpair()
-    timer = threading.Timer(BLOCK, b.sendall, (b"ping",))
+    go_read, go_write = os.pipe()
+
+    def sender() -> None:
+        if os.read(go_read, 1) != b"g":
+            return  # the test ended before its go
+        time.sleep(BLOCK)
+        b.sendall(b"ping")
+
+    thread = threading.Thread(target=sender)
+    thread.start()
 
     async def blocker() -> None:
-        timer.start()
+        os.write(go_write, b"g")
         assert a.recv(4) == b"ping"  # <- recv
 
     detector = watchdog_only()
@@ -148,7 +160,9 @@ async def test_recv_on_a_blocking_socket_is_reported_at_the_recv() -> None:
             await run_as_task(blocker, "receiver")
     finally:
         detector.uninstall()
-        timer.join()
+        os.close(go_write)  # a sender still waiting for its go ends
+        thread.join()
+        os.close(go_read)
     report = the_only_report(detector)
     assert (report.file, report.line) == (__file__, line_of(blocker, "# <- recv"))
     assert report.function == "blocker"
