@@ -381,3 +381,96 @@ def test_a_look_that_finds_the_loop_between_callbacks_keeps_the_stack_of_the_blo
         loop.close()
     [report] = reports
     assert (report.function, report.line) == ("spin", line_of(spin, "# <- spins")), report
+
+
+class HeldTurns(threading.Event):
+    """The watchdog's ``_stopping`` event, whose waits between turns the test
+    holds: a watchdog thread that the machine does not run on time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.parked = threading.Event()
+        self.waits = 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits += 1
+        if not self.gate.is_set():
+            self.parked.set()
+            self.gate.wait(30)
+        return super().wait(timeout)
+
+
+@pytest.mark.parametrize("since_its_answer", [
+    "blocked in a callback", "idle in its selector", "ran",
+])
+def test_a_block_that_began_when_the_loop_answered_is_timed_from_the_answer(
+    since_its_answer: str,
+) -> None:
+    # A watchdog that waits for a CPU itself posts its next ping late, after a
+    # block began, and the block may end before the ping is the threshold late:
+    # a 0.3 s sleep went unreported (traced at load 20: the watchdog thread
+    # waited 219 ms for a CPU between two turns). If the kernel's counts say
+    # the loop's thread has not had a CPU since it answered, and it sleeps in a
+    # callback now, the block began at the answer. Idle in its selector, or
+    # having run since, it proves nothing: no report. The clocks are scripted;
+    # the loop, the watchdog thread and their timing are real.
+    from ambidex.detect._watchdog import LoopWatchdog
+
+    loop = asyncio.new_event_loop()
+    reports: list[Any] = []
+    release = threading.Event()
+
+    def blocks() -> None:
+        release.wait(30)  # <- blocks
+
+    runner = threading.Thread(target=loop.run_forever)
+    runner.start()
+    dog = LoopWatchdog(loop, 0.05, reports.append)
+    try:
+        dog._gil = None  # the Python watchdog's judgement only
+        clock = ScriptedClock(runner.native_id or 0)
+        clock.now = _runqueue.Sample(cpu=1.0, waited=1.0, switches=7)
+        dog._loop_clock = lambda: clock  # type: ignore[assignment, method-assign, return-value]
+        dog._clock = clock  # type: ignore[assignment]
+        turns = dog._stopping = HeldTurns()
+        dog.start()
+        wait_until(lambda: dog._answered >= 2, "the loop answers pings")
+        turns.gate.clear()  # the watchdog thread waits for a CPU from its next turn on
+        wait_until(turns.parked.is_set, "the watchdog is held")
+        sent = dog._sent
+        assert sent is not None
+        wait_until(lambda: dog._answered == sent.number, "the ping on its way is answered")
+        answered = dog._answer
+        assert answered is not None and answered[0] == sent.number
+        then = answered[2]
+        if since_its_answer == "idle in its selector":
+            wait_until(lambda: innermost(runner).startswith("select < _run_once"),
+                       "the loop waits in its selector")
+        else:
+            loop.call_soon_threadsafe(blocks)
+            wait_until(lambda: innermost(runner).startswith("wait < wait < blocks"),
+                       "the loop blocks")
+        switches = then.switches + (1 if since_its_answer == "ran" else 0)
+        clock.now = _runqueue.Sample(then.cpu + 0.0001, then.waited, switches)
+        clock.sleeping = True
+        time.sleep(0.2)  # the block (or the idle wait) is the threshold old, and more
+        turns_before = turns.waits
+        turns.gate.set()  # the watchdog's late turn: it posts the next ping
+        wait_until(lambda: turns.waits > turns_before, "the watchdog's late turn ends")
+        release.set()
+        wait_until(lambda: dog._answered > sent.number, "the next ping is answered")
+    finally:
+        release.set()
+        turns.gate.set()
+        dog.stop()
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(30)
+        loop.close()
+    if since_its_answer == "blocked in a callback":
+        [report] = reports
+        assert (report.function, report.line) == ("blocks", line_of(blocks, "# <- blocks"))
+        assert report.duration >= 0.2  # timed from the answer, not from the late ping
+    else:
+        assert reports == []

@@ -9,10 +9,11 @@ watchdog with a 50 ms threshold would report whatever line it was on.
 What tells the two apart is a count Linux keeps for every thread: the time it
 spent *runnable but not running*, on a CPU's run queue
 (``/proc/self/task/<tid>/schedstat``: time on a CPU, time waiting for one, in
-ns). A thread that sleeps in a system call, waits for the GIL or for a lock,
-or computes, holding the GIL or not, does not add to it; a thread the machine
-is too busy to run does, and only that. So the time a loop held itself up is
-the time it did not answer minus what its thread waited for a CPU.
+ns, and how many times it got a CPU). A thread that sleeps in a system call,
+waits for the GIL or for a lock, or computes, holding the GIL or not, does not
+add to it; a thread the machine is too busy to run does, and only that. So the
+time a loop held itself up is the time it did not answer minus what its thread
+waited for a CPU.
 
 One catch: the kernel adds a wait to the count when the wait *ends* (the
 thread gets its CPU). Read from another thread while the loop thread still
@@ -46,6 +47,11 @@ class Sample(NamedTuple):
     """Time the thread ran on a CPU."""
     waited: float
     """Time the thread was runnable and waited for a CPU."""
+    switches: int = -1
+    """How many times the thread got a CPU (-1: unknown). Unchanged from one
+    sample to the next, with the thread asleep at the second, it has not run
+    in between: it went to sleep right after the first (its CPU time since
+    says exactly when) and has slept ever since."""
 
 
 class ThreadClock:
@@ -64,7 +70,7 @@ class ThreadClock:
         """The thread's clocks now; None once the thread is gone."""
         try:
             fields = _os_pread(self._schedstat, 128, 0).split()
-            return Sample(int(fields[0]) / 1e9, int(fields[1]) / 1e9)
+            return Sample(int(fields[0]) / 1e9, int(fields[1]) / 1e9, int(fields[2]))
         except (OSError, ValueError, IndexError):
             return None
 

@@ -35,10 +35,23 @@ is on its way to the pong, and the stack of the block stands. Those are the
 first places a CPU block's loop lets go of the GIL, so a watchdog kept waiting
 for the GIL by the block looks there more often than anywhere else.
 
+How it keeps up when it waits for a CPU itself. On a busy machine this
+thread may get a CPU 0.2 s after it asked (measured at load 20 on 2 cores):
+its next ping goes out late, after a block began, and a block that ends
+before that ping is the threshold late was not seen. The kernel counts, for
+each thread, how many times it got a CPU: if the loop's thread has not had
+one since it answered the last ping (the count is the same), and sleeps now,
+in a callback, it went to sleep there right after answering and has slept
+since. The block is then timed from the answer (``_look_back``), and the
+stack taken at once; an idle loop sleeps in its selector, not in a callback,
+and is never taken for one.
+
 What it cannot do. It sees a block only while it lasts and looks once per
-interval, so a block longer than ``threshold + 2 * interval`` is always seen
-and a shorter one may not be; the duration is a lower bound, short by at most
-one interval. It
+interval, so a block longer than ``threshold + 2 * interval`` is seen, when
+this thread gets a CPU as it asks, and a shorter one may not be; the
+duration is a lower bound, short by at most one interval. A block that
+starts after the loop ran a while since its last answer, on a machine that
+keeps this thread waiting for a CPU longer than the block lasts, is missed. It
 reports where the loop *was* when it looked: for a CPU loop that is some line
 of the loop, for a blocking call it is the call. A long run of short callbacks
 in one loop iteration delays the pong too, and is reported as a block at
@@ -80,7 +93,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType, FrameType, FunctionType
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from ambidex.detect._native import _run_once_code, gil_watch
 from ambidex.detect._report import BlockingReport, extract_stack
@@ -132,9 +145,11 @@ class _Pending:
     held: float | None = None
     """Seen by the native watcher (a C call that kept the GIL): how long the
     watchdog waited for the GIL."""
-    held_wait0: float = -1.0
+    wait0: float = -1.0
     """The loop thread's wait for a CPU when ``since`` began (-1: unknown): the
-    pong checks the loop's own time with the exact count (see ``_held_starved``)."""
+    pong checks the loop's own time from then with the exact count (see
+    ``_starved_since``). Known for a block the native watcher saw, and for one
+    timed from the loop's last answer (``_look_back``)."""
 
 
 def _task_name_from_thread(loop: asyncio.AbstractEventLoop) -> str | None:
@@ -205,39 +220,49 @@ def _native_stack(frames: list[tuple[str, int, str]]) -> traceback.StackSummary:
 
 
 class _LoopCode(NamedTuple):
-    """The code of a loop's own steps between callbacks (None: not known)."""
+    """The code of a loop's own steps between callbacks."""
 
-    run_once: CodeType | None
-    """The method the loop runs once per iteration: its selector is called there."""
+    iterating: frozenset[CodeType]
+    """The methods that iterate: ``_run_once`` (its selector is called there) and
+    ``run_forever``, which calls it."""
     self_reader: CodeType | None
     """The callback that reads the self-pipe's wake-up byte (a post such as a ping's)."""
 
 
 def _loop_code(loop: asyncio.AbstractEventLoop) -> _LoopCode:
-    reader = getattr(type(loop), "_read_from_self", None)  # selector loops
-    return _LoopCode(
-        _run_once_code(loop), reader.__code__ if isinstance(reader, FunctionType) else None
-    )
+    def code(name: str) -> CodeType | None:
+        method = getattr(type(loop), name, None)
+        return method.__code__ if isinstance(method, FunctionType) else None
+
+    iterating = {code("run_forever"), _run_once_code(loop)}
+    return _LoopCode(frozenset(c for c in iterating if c is not None), code("_read_from_self"))
 
 
 _HANDLE_RUN = asyncio.events.Handle._run.__code__
 
 
-def _between_callbacks(frame: FrameType | None, loop_code: _LoopCode) -> bool:
-    """Whether the loop thread, at ``frame``, runs no callback of the program's:
-    it is in its own iteration (its selector) or reads its self-pipe's wake-up
-    byte. A late ping then means the block, if there was one, is over: the
-    loop is on its way to the pong.
+_Position = Literal["callback", "between", "unknown"]
+
+
+def _loop_position(frame: FrameType | None, loop_code: _LoopCode) -> _Position:
+    """Where the loop thread is, at ``frame``: in a callback of the program's
+    (a task's step included), or *between* callbacks, in the loop's own
+    iteration (its selector) or reading its self-pipe's wake-up byte. A late
+    ping found between callbacks means the block, if there was one, is over:
+    the loop is on its way to the pong. "unknown": a loop whose steps are not
+    known here (one written in C has no frames of its own).
     """
     inner = None
     while frame is not None:
         code = frame.f_code
         if code is _HANDLE_RUN:
-            return inner is not None and inner.f_code is loop_code.self_reader
-        if code is loop_code.run_once:
-            return True
+            if inner is not None and inner.f_code is loop_code.self_reader:
+                return "between"
+            return "callback"
+        if code in loop_code.iterating:
+            return "between"
         inner, frame = frame, frame.f_back
-    return False  # not a loop we know the steps of: no judgement
+    return "unknown"
 
 
 def _outermost_coroutine(frame: FrameType | None) -> FrameType | None:
@@ -276,6 +301,8 @@ class LoopWatchdog:
         self._on_closed = on_closed
         self._on_starved = on_starved
         self._answered = 0  # the last ping the loop answered (written by the loop only)
+        # That answer: its ping, when, and the loop thread's clocks then (loop only).
+        self._answer: tuple[int, float, Sample] | None = None
         self._loop_thread: int | None = None
         self._loop_native: int | None = None  # the kernel's id of the loop's thread
         self._clock: ThreadClock | None = None  # its clocks (opened by the watchdog thread)
@@ -331,17 +358,19 @@ class LoopWatchdog:
         if pending is not None and pending.ping != ping:
             pending = None
         sent = self._sent
-        if pending is not None and pending.held is not None:
-            if not self._held_starved(pending, now):
+        if pending is not None and (pending.held is not None or pending.wait0 >= 0):
+            if not self._starved_since(pending, now):
                 self._finish(pending, now)
-            return
-        if (
+        elif not (
             sent is not None and sent.number == ping and sent.since
             and now - sent.since >= self.threshold and self._starved(sent, now)
-        ):
-            return
-        if pending is not None:
+        ) and pending is not None:
             self._finish(pending, now)
+        clock = self._clock
+        if clock is not None and clock.native_id == self._loop_native:
+            # The loop thread's clocks as it answers (exact: it runs), for _look_back.
+            answered = clock.sample()
+            self._answer = (ping, time.monotonic(), answered) if answered is not None else None
 
     def _starved(self, sent: _Ping, now: float) -> bool:
         """Whether the loop's late answer to ``sent`` is explained by its thread's
@@ -365,19 +394,20 @@ class LoopWatchdog:
             self._on_starved(Starved(duration, waited))
         return True
 
-    def _held_starved(self, pending: _Pending, now: float) -> bool:
-        """Whether the native watcher's block is explained by the loop thread's
-        wait for a CPU; if so, say so to ``on_starved``.
+    def _starved_since(self, pending: _Pending, now: float) -> bool:
+        """Whether a block whose start is known exactly (the native watcher's,
+        or one timed from the loop's last answer) is explained by the loop
+        thread's wait for a CPU; if so, say so to ``on_starved``.
 
-        The native thread counts the loop's own time too, but while it looks
-        the kernel's count lacks a wait still under way. Here, on the loop's
-        thread, every wait since ``since`` has ended and is counted: the loop's
-        own time from then to now (what it ran, or slept in its C call) must
-        reach the threshold.
+        The watchdog and the native thread count the loop's own time too, but
+        while they look the kernel's count lacks a wait still under way. Here,
+        on the loop's thread, every wait since ``since`` has ended and is
+        counted: the loop's own time from then to now (what it ran, or slept
+        in its call) must reach the threshold.
         """
         clock = self._clock
         if (
-            clock is None or pending.held_wait0 < 0 or clock.native_id != self._loop_native
+            clock is None or pending.wait0 < 0 or clock.native_id != self._loop_native
             or threading.get_native_id() != clock.native_id
         ):
             return False
@@ -385,7 +415,7 @@ class LoopWatchdog:
         if current is None:
             return False
         duration = now - pending.since
-        waited = current.waited - pending.held_wait0
+        waited = current.waited - pending.wait0
         if duration - waited >= self.threshold:
             return False
         if self._on_starved is not None:
@@ -431,8 +461,8 @@ class LoopWatchdog:
             pending = self._held_pending(held, now, 0)
         if pending is None:
             return
-        if pending.held is not None:
-            if not self._held_starved(pending, now):
+        if pending.held is not None or pending.wait0 >= 0:
+            if not self._starved_since(pending, now):
                 self._finish(pending, now)
             return
         sent = self._sent
@@ -512,6 +542,7 @@ class LoopWatchdog:
                     continue
                 # After the post: a wait of this thread's before it is not the loop's.
                 sent.since = time.monotonic()
+                self._look_back(sent)
             elif sent is not None:
                 if held is not None:
                     # The ping on its way waited for the same C call: the native
@@ -524,6 +555,7 @@ class LoopWatchdog:
                         clock = self._loop_clock()
                         last = clock.sample() if clock is not None else None
                         sent = self._sent = _Ping(ping, last, now)
+                    self._look_back(sent)
                     if now - sent.since >= self.threshold:
                         last = self._look(sent, now, last)
             if gil is None:
@@ -550,7 +582,7 @@ class LoopWatchdog:
             # The task is gone already (the call was its end): its coroutine's name.
             task = f"<coroutine {frames[index][2]}>"
         return _Pending(
-            ping, since, _native_stack(frames), task, None, held=now - since, held_wait0=wait0
+            ping, since, _native_stack(frames), task, None, held=now - since, wait0=wait0
         )
 
     def _pend_held(
@@ -600,18 +632,67 @@ class LoopWatchdog:
         # (a wait the count does not hold yet); look again next time.
         return current
 
-    def _capture(self, ping: int, since: float, waited: float, *, final: bool) -> None:
+    def _look_back(self, sent: _Ping) -> None:
+        """Time a block from the loop's last answer, when the kernel's counts
+        prove it began then: take the stack at once if it is the threshold old.
+
+        A watchdog that waits for a CPU itself (a busy machine: 219 ms between
+        two turns of this thread, seen at load 20) posts its next ping late,
+        after a block began, and the block may be over before the ping is the
+        threshold late (a 0.3 s sleep went unreported so, at a 50 ms
+        threshold). But if the loop's thread has not got a CPU since it
+        answered the ping before (its count of turns on a CPU is the same) and
+        sleeps now, inside a callback, it went to sleep there right after the
+        answer (its CPU time since says exactly when) and has slept since: a
+        block that began then, whatever this thread's delays.
+        """
+        answer, clock = self._answer, self._clock
+        if (
+            answer is None or clock is None or self._pending is not None
+            or answer[0] != sent.number - 1 or clock.native_id != self._loop_native
+        ):
+            return
+        _, answered_at, then = answer
+        current = clock.sample()
+        if (
+            then.switches < 0 or current is None or current.switches != then.switches
+            or current.waited != then.waited or clock.is_sleeping() is not True
+        ):
+            return  # it ran (or waited for a CPU) since: timed from the ping, as usual
+        since = answered_at + (current.cpu - then.cpu)
+        if time.monotonic() - since < self.threshold:
+            return
+
+        def slept_on() -> bool:  # after the stack is read: still the same sleep
+            again = clock.sample()
+            return again is not None and again.switches == then.switches
+
+        self._capture(
+            sent.number, since, current.waited, final=True, wait0=then.waited, still=slept_on
+        )
+
+    def _capture(
+        self, ping: int, since: float, waited: float, *, final: bool,
+        wait0: float = -1.0, still: Callable[[], bool] | None = None,
+    ) -> None:
+        """Take the loop thread's stack as the pending block of ``ping``. With
+        ``still``: only inside a callback, and if ``still()`` holds once the
+        stack is read."""
         thread = self._loop_thread
         frame = sys._current_frames().get(thread) if thread is not None else None
         if frame is None or self._answered >= ping:
             return
-        if _between_callbacks(frame, self._loop_code):
-            # The block is over (the loop is back in its selector, or reads the
-            # ping post's wake-up byte): a stack taken during it stands. This is
-            # where a watchdog kept waiting for the GIL by a CPU block gets it.
+        position = _loop_position(frame, self._loop_code)
+        if position == "between" or (still is not None and position != "callback"):
+            # Between callbacks the block is over (the loop is back in its
+            # selector, or reads the ping post's wake-up byte): a stack taken
+            # during it stands. This is where a watchdog kept waiting for the
+            # GIL by a CPU block gets it.
             return
         task = _task_name_from_thread(self.loop)
         stack = extract_stack(frame)
+        if still is not None and not still():
+            return
         coroutine = _outermost_coroutine(frame) if task is None else None
         if coroutine is not None:
             # Now, while the task is surely alive: by the time the loop is back
@@ -620,4 +701,6 @@ class LoopWatchdog:
         del frame
         with self._lock:
             if self._answered < ping and not self._stopped:
-                self._pending = _Pending(ping, since, stack, task, coroutine, waited, final)
+                self._pending = _Pending(
+                    ping, since, stack, task, coroutine, waited, final, wait0=wait0
+                )
