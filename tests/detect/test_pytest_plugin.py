@@ -19,15 +19,21 @@ import pytest
 import ambidex._rules
 import ambidex.detect._detector  # noqa: F401
 
+# The suite's blocking test blocks until the watchdog has taken the loop's
+# stack (the sandbox's `seen` fixture, below), not for a fixed 0.3 s: on a
+# loaded machine the watchdog's thread can wait for a CPU longer than that and
+# miss the whole block (traced: 312 ms without a turn at load 14 on 3.12), and
+# the test then passed. What it pins is the plugin's part: a block the
+# watchdog saw fails the test with the block's line.
 ASYNCIO_SUITE = '''
 import asyncio
 import pytest
 from time import sleep
 
 @pytest.mark.asyncio
-async def test_blocks():
+async def test_blocks(seen):
     await asyncio.sleep(0)
-    sleep(0.3)  # <- blocks
+    seen.wait(30)  # <- blocks
     await asyncio.sleep(0)
 
 @pytest.mark.asyncio
@@ -83,8 +89,39 @@ async def test_unmarked_blocks_unseen():
 '''
 
 
+SANDBOX_CONFTEST = '''
+import threading
+import pytest
+from ambidex.detect._watchdog import LoopWatchdog
+
+@pytest.fixture
+def seen(request, monkeypatch):
+    """Set once the watchdog has taken the loop's stack: a test that waits on
+    it blocks its loop until the block is seen. Where nothing watches the test
+    (detection off), it is set after 0.3 s: a block as long as a sleep(0.3)."""
+    event = threading.Event()
+    capture = LoopWatchdog._capture
+
+    def capture_and_tell(self, *args, **kwargs):
+        capture(self, *args, **kwargs)
+        if self._pending is not None:
+            event.set()
+
+    monkeypatch.setattr(LoopWatchdog, "_capture", capture_and_tell)
+    watched = (request.config.getoption("ambidex_blocking") != "off"
+               or request.node.get_closest_marker("blocking_budget") is not None)
+    if not watched:
+        timer = threading.Timer(0.3, event.set)
+        timer.start()
+        request.addfinalizer(timer.join)
+        request.addfinalizer(timer.cancel)  # runs first: finalizers run last-in first-out
+    return event
+'''
+
+
 def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makeconftest(SANDBOX_CONFTEST)
     pytester.makepyfile(test_suite=source)
     return pytester.runpytest("-p", "no:cacheprovider", *args)
 
@@ -104,7 +141,7 @@ def test_asyncio_blocking_test_fails_with_the_blocking_line(pytester: pytest.Pyt
     ])
     line = blocking_line(pytester)
     result.stdout.fnmatch_lines([f"*BlockingCallError: *test_suite.py:{line}: in test_blocks*"])
-    result.stdout.fnmatch_lines(["*sleep(0.3)  # <- blocks*"])  # the captured stack
+    result.stdout.fnmatch_lines(["*seen.wait(30)  # <- blocks*"])  # the captured stack
 
 
 GIL_SUITE = '''
