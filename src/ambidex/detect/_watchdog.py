@@ -294,7 +294,8 @@ class LoopWatchdog:
         self.loop = loop
         self.threshold = threshold
         # The ping's period: the error bar on durations; a block longer than the
-        # threshold plus two of these is always seen. Bounded below so a tiny
+        # threshold plus two of these is seen (when this thread gets a CPU on
+        # time). Bounded below so a tiny
         # threshold cannot turn the watchdog into a busy loop.
         self.interval = min(max(threshold / 4, 0.002), 0.25)
         self._deliver = deliver
