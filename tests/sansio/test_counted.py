@@ -276,3 +276,12 @@ def test_a_framing_made_without_init_refuses_to_frame_instead_of_crashing() -> N
         bare.split(b"1:a,", 0, [])
     with pytest.raises((TypeError, AttributeError)):
         bare.join([b"a"], b"")
+
+
+def test_a_huge_announced_length_under_a_huge_limit_is_just_incomplete() -> None:
+    # n near sys.maxsize: the end of the payload must not be computed past the data.
+    import sys
+
+    for framing in twins(SPECS[1], sys.maxsize):
+        out: list[bytes] = []
+        assert framing.split(b"$9223372036854775806\r\nab\r\n", 0, out) == 0 and out == []

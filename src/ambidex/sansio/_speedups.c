@@ -136,9 +136,10 @@ splitter_split(Splitter *self, PyObject *const *args, Py_ssize_t nargs)
         if (limit < 0 || n > (uint64_t)limit)
             break;
         Py_ssize_t begin = i + separator_size;
+        if (size - begin < (Py_ssize_t)n)
+            break;  /* checked before begin + n is formed: it cannot overflow then */
         Py_ssize_t stop = begin + (Py_ssize_t)n;
-        if (size - begin < (Py_ssize_t)n || size - stop < trailer_size
-                || memcmp(buf + stop, trailer, trailer_size) != 0)
+        if (size - stop < trailer_size || memcmp(buf + stop, trailer, trailer_size) != 0)
             break;
         PyObject *payload = PyBytes_FromStringAndSize(buf + begin, (Py_ssize_t)n);
         if (payload == NULL)
