@@ -5,6 +5,11 @@ which looks for a socket method handed on as a value. It walks with its own
 loop (no generator step per node, the leaves that hold no call left out);
 this pins that the calls it looks at, and their order (the order of its
 diagnostics), are those :func:`ambidex._callgraph.own_nodes` gives.
+
+The editor asks for the parent of a call, a statement or a comprehension of
+a function (where to put ``await``, which ``with`` goes async): it reads the
+parent map of the outermost function holding it, not the whole module's;
+the answer must be the module map's.
 """
 
 from __future__ import annotations
@@ -18,8 +23,13 @@ import smtplib
 import typing
 from pathlib import Path
 
-from ambidex._callgraph import own_nodes
-from ambidex.codegen._to_async.plan import _calls_handing_values
+from ambidex._callgraph import build, own_nodes
+from ambidex._callgraph._model import branch_parents
+from ambidex._rules import DEFAULT_TABLE
+from ambidex.codegen._to_async.edit import ModuleEditor, type_twins
+from ambidex.codegen._to_async.plan import Planner, _calls_handing_values
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _hands_values(node: ast.AST) -> bool:
@@ -74,3 +84,28 @@ def test_the_value_check_walk_leaves_out_nested_functions_and_classes() -> None:
     assert "partial(sock.sendall, data)" in spelled
     assert "getattr(sock, 'recv')" in spelled
     assert "f(key=sock.recv)" in spelled
+
+
+def test_the_editors_parent_of_a_functions_node_is_the_modules_parent_map_answer() -> None:
+    # ModuleEditor.parent_in reads the outermost function's parent map: for every
+    # node of every function (nested ones, lambdas, decorators, defaults), the
+    # answer is the whole module's map's.
+    texts = {
+        str(path.relative_to(ROOT)): path.read_text(encoding="utf-8")
+        for path in sorted(ROOT.glob("examples/*/_sync/*.py"))
+    }
+    texts["tricky.py"] = TRICKY
+    graph = build(texts, DEFAULT_TABLE)
+    planner = Planner(graph)
+    planner.run()
+    asked = 0
+    for module in graph.modules.values():
+        editor = ModuleEditor(planner, module, type_twins(DEFAULT_TABLE))
+        whole = branch_parents(module.tree)
+        for function in editor.functions:
+            for node in ast.walk(function.node):
+                if isinstance(node, (ast.expr_context, ast.operator, ast.cmpop, ast.Constant)):
+                    continue
+                assert editor.parent_in(node, function) is whole.get(id(node))
+                asked += 1
+    assert asked > 5000

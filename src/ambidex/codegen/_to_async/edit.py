@@ -99,12 +99,34 @@ class ModuleEditor(ImportSpeller):
         self.functions = functions
         self.by_node = {id(f.node): f for f in self.functions}
         self.diagnostics: list[Diagnostic] = []
+        self._local_parents: dict[int, dict[int, ast.AST]] = {}
+        """Per outermost function node: :func:`branch_parents` of it (:meth:`parent_in`)."""
 
     @cached_property
     def parents(self) -> dict[int, ast.AST]:
         """``id(node) -> parent`` over the module, made on first use (a module
         with nothing to await never asks)."""
         return branch_parents(self.module.tree)
+
+    def parent_in(self, node: ast.AST, function: Function | None) -> ast.AST | None:
+        """The parent of ``node``, a node of ``function``'s (a call it makes, a
+        statement or a comprehension of its body): found in the parent map of
+        the outermost function holding it, made once per such function, as the
+        output's check does; the module's map only for a node found there
+        without a parent (the function's own node). The answer is the
+        module map's: a subtree's nodes have the same parents in both. A module
+        whose functions await in a few places walks those functions only."""
+        if function is not None:
+            outer = function
+            while outer.parent is not None:
+                outer = outer.parent
+            local = self._local_parents.get(id(outer.node))
+            if local is None:
+                local = self._local_parents[id(outer.node)] = branch_parents(outer.node)
+            parent = local.get(id(node))
+            if parent is not None:
+                return parent
+        return self.parents.get(id(node))
 
     # --- the edits ----------------------------------------------------------------------
     def run(self) -> None:
@@ -226,8 +248,8 @@ class ModuleEditor(ImportSpeller):
         end = self.source.span(func)[1]
         self.edits.replace(end - len(func.attr), end, twin)
 
-    def await_(self, node: ast.expr) -> None:
-        parent = self.parents.get(id(node))
+    def await_(self, node: ast.expr, function: Function) -> None:
+        parent = self.parent_in(node, function)
         if isinstance(parent, ast.Await):
             return  # already awaited in the source (an async def next to the sync code)
         wrap = (
@@ -361,7 +383,7 @@ class ModuleEditor(ImportSpeller):
                     self.planner.is_async(c) and not c.is_generator for c in call.runs
                 ):
                     if converted and call.lambda_node is None:
-                        self.await_(call.node)
+                        self.await_(call.node, function)
                         self.rename_dunder_call(call)
                 elif rule is not None and rule.async_ is not None and rule.sync is not None:
                     if "." not in rule.sync:
@@ -374,7 +396,7 @@ class ModuleEditor(ImportSpeller):
                     if self.planner.awaited_rule(call) is not None:
                         if converted and call.lambda_node is None:
                             self.replace_callee(call, rule)
-                            self.await_(call.node)
+                            self.await_(call.node, function)
                     elif not self.stays_threading_lock(call.node, function):
                         self.replace_callee(call, rule)
             elif call.kind is CallKind.WITH and converted:
@@ -433,7 +455,7 @@ class ModuleEditor(ImportSpeller):
         it stays a threading lock (the type pass must not rename it either)."""
         if not self.planner.sync_locks:
             return False
-        statement = self.parents.get(id(node))
+        statement = self.parent_in(node, function)
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
             target = statement.targets[0]
         elif isinstance(statement, ast.AnnAssign):
@@ -459,7 +481,7 @@ class ModuleEditor(ImportSpeller):
 
     def async_with(self, call: Call) -> None:
         self.async_items.add(id(call.node))
-        statement = self.parents.get(id(call.node))
+        statement = self.parent_in(call.node, call.caller)
         if not isinstance(statement, ast.With) or id(statement) in self.done:
             return
         self.done.add(id(statement))
@@ -484,7 +506,7 @@ class ModuleEditor(ImportSpeller):
             if id(node.func) not in self.done and isinstance(node.func, ast.Name):
                 self.done.add(id(node.func))
                 self.edits.replace_node(node.func, "anext")
-                self.await_(node)
+                self.await_(node, call.caller)
             return
         if isinstance(node, ast.For):
             if id(node) not in self.done:
@@ -495,15 +517,15 @@ class ModuleEditor(ImportSpeller):
             target = self.source.offset(node.target.lineno, node.target.col_offset)
             keyword = self.source.text.rfind("for", 0, target)
             self.edits.insert(keyword, "async ")
-            self.collect_for_consumer(node)
+            self.collect_for_consumer(node, call.caller)
 
-    def collect_for_consumer(self, comprehension: ast.comprehension) -> None:
+    def collect_for_consumer(self, comprehension: ast.comprehension, function: Function) -> None:
         """``sum(x for x in agen())``: a generator expression made async, handed
         to a builtin that reads all of it, becomes an async list comprehension
         (``sum([x async for x in agen()])``), which reads the same items. Other
         receivers (``any`` stops early) are left to the verifier to refuse."""
-        genexp = self.parents.get(id(comprehension))
-        call = self.parents.get(id(genexp)) if isinstance(genexp, ast.GeneratorExp) else None
+        genexp = self.parent_in(comprehension, function)
+        call = self.parent_in(genexp, function) if isinstance(genexp, ast.GeneratorExp) else None
         if (
             not isinstance(genexp, ast.GeneratorExp)
             or id(genexp) in self.done
