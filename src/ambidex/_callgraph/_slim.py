@@ -39,12 +39,10 @@ from __future__ import annotations
 
 import ast
 import functools
-import hashlib
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
+from ambidex._compiled import load
 from ambidex._modulecalls import uses_a_result_on_the_spot
 
 #: Classes kept by :mod:`ast` for old code (``ast.Num``...): never produced by the parser.
@@ -103,18 +101,10 @@ _C_DEPTH = 1000
 @functools.cache
 def _c_copy() -> Any:
     """The C module's copy with its per-class plans, or None (see the module's doc)."""
-    if os.environ.get("AMBIDEX_NO_EXTENSIONS"):
+    _slimcopy: Any = load("ambidex._callgraph._slimcopy")
+    if _slimcopy is None:
         return None
-    try:
-        from ambidex._callgraph import _slimcopy
-    except ImportError:
-        return None
-    source = Path(__file__).with_name("_slimcopy.c")
-    if source.exists():
-        digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-        if digest != _slimcopy.SOURCE_HASH:
-            return None  # built from another version of the source: rebuild (pip install -e .)
-    plans: dict[type, _slimcopy.Plan] = {}
+    plans: dict[type, Any] = {}
     for kind, twin in _SLIM.items():
         definition = issubclass(kind, _DEFINITIONS)
         slots = []

@@ -19,11 +19,10 @@ works as before and such calls go unseen: :func:`available` says which.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import os
-from pathlib import Path
 from types import CodeType, FunctionType
 from typing import TYPE_CHECKING, Any
+
+from ambidex._compiled import load, switched_off
 
 if TYPE_CHECKING:
     from ambidex.detect._gilwatch import GilWatch
@@ -37,21 +36,11 @@ _loaded = False
 def _load() -> Any:
     global _module, _loaded
     # Read each time (a detector made after the variable is set has no watcher).
-    if os.environ.get("AMBIDEX_NO_EXTENSIONS"):
+    if switched_off():
         return None
-    if _loaded:
-        return _module
-    _loaded = True
-    try:
-        from ambidex.detect import _gilwatch
-    except ImportError:
-        return None
-    source = Path(__file__).with_name("_gilwatch.c")
-    if source.exists():
-        digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-        if digest != _gilwatch.SOURCE_HASH:
-            return None  # built from another version of the source: rebuild (pip install -e .)
-    _module = _gilwatch
+    if not _loaded:
+        _module = load("ambidex.detect._gilwatch")
+        _loaded = True
     return _module
 
 

@@ -25,10 +25,9 @@ lines hands out the lines it read ahead from C on Python 3.10 and 3.11 (see
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
-from pathlib import Path
 from typing import Any
+
+from ambidex._compiled import load, source_hash
 
 __all__ = ["accelerate", "accelerated", "new_door", "pure_methods", "source_hash", "speedups"]
 
@@ -36,22 +35,8 @@ __all__ = ["accelerate", "accelerated", "new_door", "pure_methods", "source_hash
 _KINDS = {"read_until": 0, "read_exactly": 1}
 
 
-def source_hash(source: Path) -> str:
-    """What the build stamps into the module (``SOURCE_HASH``): the C source's sha256, 16 digits."""
-    return hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-
-
 def _load() -> Any:
-    if os.environ.get("AMBIDEX_NO_EXTENSIONS"):
-        return None
-    try:
-        from ambidex.io import _speedups
-    except ImportError:
-        return None
-    source = Path(__file__).with_name("_speedups.c")
-    if source.exists() and source_hash(source) != _speedups.SOURCE_HASH:
-        return None  # built from another version of the source: rebuild (pip install -e .)
-    return _speedups
+    return load("ambidex.io._speedups")
 
 
 # The compiled module, once accelerate() has given a class its C methods.

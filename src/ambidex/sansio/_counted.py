@@ -37,13 +37,11 @@ says which this process got.
 
 from __future__ import annotations
 
-import hashlib
 import operator
-import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
+from ambidex._compiled import load
 from ambidex.sansio._errors import LimitExceeded, LocalProtocolError, RemoteProtocolError
 from ambidex.sansio._receivebuffer import DEFAULT_MAX_PAYLOAD, ReceiveBuffer
 from ambidex.sansio._sentinels import NEED_DATA, NeedData
@@ -165,24 +163,10 @@ class _PureSplitter:
         return head + self._format * (len(fields) >> 1) % tuple(fields)
 
 
-def _source_hash(source: Path) -> str:
-    # What tools/hatch_speedups.py stamps into the module (SOURCE_HASH), as
-    # ambidex.io._accelerate.source_hash computes it.
-    return hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-
-
 def _compiled() -> Any:
     """``_speedups.CountedSplitter``, or None (not built, switched off, stale)."""
-    if os.environ.get("AMBIDEX_NO_EXTENSIONS"):
-        return None
-    try:
-        from ambidex.sansio import _speedups  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    source = Path(__file__).with_name("_speedups.c")
-    if source.exists() and _source_hash(source) != _speedups.SOURCE_HASH:
-        return None  # built from another version of the source: rebuild (pip install -e .)
-    return _speedups.CountedSplitter
+    speedups = load("ambidex.sansio._speedups")
+    return None if speedups is None else speedups.CountedSplitter
 
 
 _Splitter: Any = _compiled() or _PureSplitter
