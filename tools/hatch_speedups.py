@@ -168,6 +168,24 @@ def one_line(exc: Exception) -> str:
     return lines[0].rstrip(":") + (f": {errors[0]}" if errors else "")
 
 
+def build_optional(
+    root: Path, source: Path, what: str, choice: str, version: str, build_data: dict[str, Any]
+) -> None:
+    """Build a module the install can go without; unless required, a failure is one line."""
+    try:
+        built = build_speedups(root, source)
+    except Exception as exc:
+        if choice == "require":
+            raise
+        if version == "editable":
+            module_path(root, source).unlink(missing_ok=True)
+        print(f"ambidex: building without {what}: {one_line(exc)}", file=sys.stderr)
+        return
+    if version != "editable":
+        package = source.parent.relative_to("src").as_posix()
+        build_data["force_include"][str(built)] = f"{package}/{built.name}"
+
+
 class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
     PLUGIN_NAME = "custom"
 
@@ -206,31 +224,6 @@ class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
             if framing is not None:
                 build_data["force_include"][str(framing)] = f"ambidex/sansio/{framing.name}"
         if (root / SLIMCOPY).exists():
-            try:
-                copier = build_speedups(root, SLIMCOPY)
-            except Exception as exc:
-                if choice == "require":
-                    raise
-                if version == "editable":
-                    module_path(root, SLIMCOPY).unlink(missing_ok=True)
-                print(f"ambidex: building without the C syntax-tree copy: {one_line(exc)}",
-                      file=sys.stderr)
-            else:
-                if version != "editable":
-                    build_data["force_include"][str(copier)] = (
-                        f"ambidex/_callgraph/{copier.name}"
-                    )
-        if not gilwatch_wanted(root):
-            return
-        try:
-            watcher = build_speedups(root, GILWATCH)
-        except Exception as exc:
-            if choice == "require":
-                raise
-            if version == "editable":
-                module_path(root, GILWATCH).unlink(missing_ok=True)
-            print(f"ambidex: building without the native GIL watcher: {one_line(exc)}",
-                  file=sys.stderr)
-            return
-        if version != "editable":
-            build_data["force_include"][str(watcher)] = f"ambidex/detect/{watcher.name}"
+            build_optional(root, SLIMCOPY, "the C syntax-tree copy", choice, version, build_data)
+        if gilwatch_wanted(root):
+            build_optional(root, GILWATCH, "the native GIL watcher", choice, version, build_data)
