@@ -126,6 +126,11 @@ def _name(sync: str | None, async_: str | None, fix: str = "") -> Rule:
     return Rule(sync, async_, Kind.NAME, fix=fix)
 
 
+def _sync_name(sync: str, async_: str) -> Rule:
+    """A bare name renamed wherever it appears towards sync, and never towards async."""
+    return Rule(sync, async_, Kind.NAME, towards_sync_only=True)
+
+
 def _plain(sync: str, async_: str) -> Rule:
     """A method that exists in both colours and is never awaited."""
     return Rule(sync, async_, Kind.METHOD)
@@ -219,6 +224,10 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _name("StopIteration", "StopAsyncIteration"),
     _call("next", "anext", blocks=False),
     _call("iter", "aiter", awaited=False, blocks=False),
+    # An async generator's own methods (`aclose` is ExitStack's row below). Towards
+    # sync only: `send` is too common a name to rename towards async.
+    _sync_name("send", "asend"),
+    _sync_name("throw", "athrow"),
     # --- typing and collections.abc ------------------------------------------
     _name("typing.Iterator", "typing.AsyncIterator"),
     _name("typing.Iterable", "typing.AsyncIterable"),

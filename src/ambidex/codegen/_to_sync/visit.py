@@ -114,12 +114,42 @@ class SyncWalker(FlavourPlanner):
             s.name for s in node.body
             if isinstance(s, ast.AsyncFunctionDef) and id(s) not in self.scan.generators
         })
+        if not self.in_target:
+            self._check_awaitable_class(node)
         self.scope.append(node.name)
         self.made_outside.append(self._attributes_made_outside(node))
         super().visit_ClassDef(node)
         self.made_outside.pop()
         self.scope.pop()
         self.class_coroutines.pop()
+
+    def _check_awaitable_class(self, node: ast.ClassDef) -> None:
+        """A class whose instances are awaited (it defines ``__await__`` or derives
+        from ``Awaitable``/``Coroutine``): ``await conn.cursor(q)`` runs the object
+        and gives its result, the sync ``conn.cursor(q)`` gives the object itself
+        (aiomysql's ``_ContextManager``, asyncpg's ``CursorFactory``). Nothing
+        reading the code follows every awaited instance: refused at its place."""
+        why: str | None = None
+        where: ast.AST | None = None
+        for base in node.bases:
+            qualified = self.qualified_name(
+                base.value if isinstance(base, ast.Subscript) else base)
+            if qualified in _AWAITABLES or qualified in _COROUTINES:
+                why, where = f"it derives from {qualified.rsplit('.', 1)[1]}", base
+                break
+        else:
+            for statement in node.body:
+                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                        and statement.name == "__await__" and id(statement) not in self.plan.skip:
+                    why, where = "it defines __await__", statement
+                    break
+        if where is None:
+            return
+        self.report(where, f"instances of {'.'.join([*self.scope, node.name])} are awaitable "
+                    f"({why}): awaiting one runs it and gives its result, but towards sync "
+                    "`await x` becomes `x`, which gives the object itself, wherever an "
+                    "instance is awaited; give the sync code its own way to get the result "
+                    "and mark the class (or its __await__) '# ambidex: async-only'")
 
     def _attributes_made_outside(self, node: ast.ClassDef) -> dict[str, list[str]]:
         """``self.x = Q(...)`` in the class's methods, for every ``x`` whose every
