@@ -16,15 +16,22 @@ iterable, a ``with`` item, a decorator, an unpacking (``a, b = fetch()``) or
 an attribute or item of it treats a coroutine as the value it would return.
 A call handed to another call (``asyncio.run(main())``) or written in a lambda
 is left out: what receives it takes care of it.
+
+A result bound to a name that nothing names again (``forgotten = main()``,
+in a class body too) is not kept for anything: :func:`unused_results` finds
+those names from the module's text (a word said once, where it is bound), and
+the readers hand them to the walk.
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
-__all__ = ["ModuleCall", "is_main_block", "module_level_calls", "uses_a_result_on_the_spot"]
+__all__ = ["ModuleCall", "bound_to_an_unused_name", "is_main_block", "module_level_calls",
+           "unused_results", "uses_a_result_on_the_spot"]
 
 _CONTAINERS = (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp,
                ast.GeneratorExp, ast.DictComp)
@@ -54,41 +61,111 @@ def is_main_block(statement: ast.stmt) -> bool:
     )
 
 
-def uses_a_result_on_the_spot(statement: ast.stmt) -> bool:
+def uses_a_result_on_the_spot(statement: ast.stmt,
+                              unused: AbstractSet[str] = frozenset()) -> bool:
     """Whether a module's (or class body's) statement holds a call whose result
-    it drops or uses at once: what the lint keeps of module-level code."""
-    return any(not found.kept_for_later for found in module_level_calls([statement]))
+    it drops or uses at once: what the lint keeps of module-level code.
+    ``unused``: :func:`unused_results` of the module."""
+    return any(not found.kept_for_later for found in module_level_calls([statement],
+                                                                        unused=unused))
 
 
-def module_level_calls(body: list[ast.stmt], in_main: bool = False) -> Iterator[ModuleCall]:
+def unused_results(body: list[ast.stmt], text: str) -> frozenset[str]:
+    """The names that module-level code (class bodies and blocks included) binds
+    to a call's result, ``name = f(...)``, and that ``text``, the module's
+    source, says only once: nothing reads them (a name in a string or a
+    comment counts as read). Reads statements only, and the text at each
+    such name: cheap next to the walk."""
+    candidates: set[str] = set()
+    todo = list(body)
+    while todo:
+        statement = todo.pop()
+        if isinstance(statement, ast.Assign):
+            targets = statement.targets
+            if len(targets) == 1 and isinstance(targets[0], ast.Name) \
+                    and isinstance(statement.value, ast.Call):
+                candidates.add(targets[0].id)
+        elif isinstance(statement, ast.AnnAssign):
+            if isinstance(statement.target, ast.Name) and isinstance(statement.value, ast.Call):
+                candidates.add(statement.target.id)
+        elif not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for field in ("body", "orelse", "finalbody"):
+                todo.extend(getattr(statement, field, ()))
+            for inner in getattr(statement, "handlers", ()):
+                todo.extend(inner.body)
+            for case in getattr(statement, "cases", ()):
+                todo.extend(case.body)
+    return frozenset(name for name in candidates if _said_once(text, name))
+
+
+def _said_once(text: str, name: str) -> bool:
+    """Whether ``name`` occurs in ``text`` as a whole word at most once."""
+    seen = 0
+    start = 0
+    size = len(name)
+    while True:
+        at = text.find(name, start)
+        if at < 0:
+            return True
+        end = at + size
+        before = text[at - 1] if at else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before == "_" or after.isalnum() or after == "_"):
+            seen += 1
+            if seen > 1:
+                return False
+        start = end
+
+
+def module_level_calls(body: list[ast.stmt], in_main: bool = False,
+                       unused: AbstractSet[str] = frozenset()) -> Iterator[ModuleCall]:
     """The calls in ``body`` outside every function and lambda (the bodies of
     classes, blocks and ``__main__`` blocks included, decorators and default
-    values of functions too); a call handed to another call is left out."""
+    values of functions too); a call handed to another call is left out.
+    ``unused``: names whose binding keeps nothing (:func:`unused_results`)."""
     for statement in body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for expression in [*statement.decorator_list, *statement.args.defaults,
                                *(d for d in statement.args.kw_defaults if d is not None)]:
-                yield from _calls_in(expression, statement, in_main, statement)
+                yield from _calls_in(expression, statement, in_main, statement, unused)
             continue
         main = in_main or is_main_block(statement)
         for field, value in ast.iter_fields(statement):
             if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
-                yield from module_level_calls(value, main if field == "body" else in_main)
+                yield from module_level_calls(value, main if field == "body" else in_main,
+                                              unused)
             elif isinstance(value, list):
                 for item in value:
                     if isinstance(item, ast.ExceptHandler):
                         if item.type is not None:
-                            yield from _calls_in(item.type, item, in_main, statement)
-                        yield from module_level_calls(item.body, in_main)
+                            yield from _calls_in(item.type, item, in_main, statement, unused)
+                        yield from module_level_calls(item.body, in_main, unused)
                     elif isinstance(item, ast.match_case):
-                        yield from module_level_calls(item.body, in_main)
+                        yield from module_level_calls(item.body, in_main, unused)
                     elif isinstance(item, ast.AST):
-                        yield from _calls_in(item, statement, in_main, statement)
+                        yield from _calls_in(item, statement, in_main, statement, unused)
             elif isinstance(value, ast.AST):
-                yield from _calls_in(value, statement, in_main, statement)
+                yield from _calls_in(value, statement, in_main, statement, unused)
 
 
-def _kept_for_later(parent: ast.AST, call: ast.Call) -> bool:
+def bound_to_an_unused_name(statement: ast.stmt, call: ast.Call,
+                            unused: AbstractSet[str]) -> str | None:
+    """The name ``statement`` binds ``call``'s result to, when it is in ``unused``."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target: ast.expr = statement.targets[0]
+    elif isinstance(statement, ast.AnnAssign):
+        target = statement.target
+    else:
+        return None
+    if statement.value is call and isinstance(target, ast.Name) and target.id in unused:
+        return target.id
+    return None
+
+
+def _kept_for_later(parent: ast.AST, call: ast.Call, unused: AbstractSet[str]) -> bool:
+    if unused and isinstance(parent, ast.stmt) and bound_to_an_unused_name(parent, call,
+                                                                           unused):
+        return False
     if isinstance(parent, _CONTAINERS):
         return not (isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp))
                     and parent.elt is not call) and not (
@@ -104,7 +181,7 @@ def _kept_for_later(parent: ast.AST, call: ast.Call) -> bool:
 
 
 def _calls_in(node: ast.AST, parent: ast.AST, in_main: bool,
-              statement: ast.stmt) -> Iterator[ModuleCall]:
+              statement: ast.stmt, unused: AbstractSet[str]) -> Iterator[ModuleCall]:
     # A loop, not recursion: an annotation or an expression nested a thousand
     # deep (the lint reads such a module from the parser's tree) is walked too.
     todo: list[tuple[ast.AST, ast.AST]] = [(node, parent)]
@@ -113,7 +190,7 @@ def _calls_in(node: ast.AST, parent: ast.AST, in_main: bool,
         if isinstance(node, ast.Lambda):
             continue
         if isinstance(node, ast.Call):
-            yield ModuleCall(node, in_main, statement, _kept_for_later(parent, node))
+            yield ModuleCall(node, in_main, statement, _kept_for_later(parent, node, unused))
             todo.append((node.func, node))
             for argument in [*node.args, *(k.value for k in node.keywords)]:
                 # Handed to the call (asyncio.run(main())): the receiver's business.

@@ -24,9 +24,11 @@ same bug. Both read the calls through one walk
 time and in the ``__main__`` block alike, the ones whose coroutine is dropped
 (``main()``, in a ``try``, a ``with`` or a loop too) or used on the spot as the
 value it would return (``a, b = fetch()``, ``if ready():``, ``@deco()``), and
-not a coroutine kept for later (``coro = main()``, ``[a(), b()]``), which may
-be run later. It keeps of a module's body only the statements holding such a
-call (:func:`ambidex._callgraph._slim.keep_definitions`).
+not a coroutine kept for later (``coro = main()`` with ``coro`` named again,
+``[a(), b()]``), which may be run later; a coroutine bound to a name that
+nothing names again (``forgotten = main()``) is kept for nothing and reported.
+It keeps of a module's body only the statements holding such a call
+(:func:`ambidex._callgraph._slim.keep_definitions`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from __future__ import annotations
 import ast
 
 from ambidex._callgraph import CallGraph, Module
-from ambidex._modulecalls import module_level_calls
+from ambidex._modulecalls import bound_to_an_unused_name, module_level_calls
 from ambidex._unawaited import Unawaited
 
 __all__ = ["module_level_unawaited"]
@@ -54,7 +56,9 @@ def module_level_unawaited(graph: CallGraph, *, port: bool = True) -> list[Unawa
     if not methods:
         return findings
     for module in graph.modules.values():
-        for node, in_main, statement, kept in module_level_calls(module.tree.body):
+        unused = frozenset() if port else module.unused_results()
+        for node, in_main, statement, kept in module_level_calls(module.tree.body,
+                                                                 unused=unused):
             if not port and kept:
                 continue
             if isinstance(node.func, ast.Attribute) and node.func.attr not in methods:
@@ -68,7 +72,10 @@ def module_level_unawaited(graph: CallGraph, *, port: bool = True) -> list[Unawa
             if not port:
                 where = ("in the `if __name__ == \"__main__\":` block" if in_main
                          else "outside any function, at import time")
+                bound = bound_to_an_unused_name(statement, node, unused) if unused else None
                 what = ("the coroutine is made and dropped" if _stands_alone(statement, node) else
+                        f"the coroutine is bound to `{bound}`, which nothing names again"
+                        if bound is not None else
                         "the coroutine is used as a value there (unpacked, tested, "
                         "iterated, an operand or a decorator), not what it returns")
                 message = (f"{called} {where}, where nothing awaits it: {what}; run it "

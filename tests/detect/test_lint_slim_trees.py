@@ -123,13 +123,15 @@ def test_the_lint_keeps_no_node_dict_of_the_trees_it_analyses() -> None:
     # Of a module's and a class's body it keeps the definitions (the walk has
     # read the rest: bindings keep their values, functions their nodes), and
     # what the never-awaited check at module level reads: a statement holding
-    # a call whose result it drops or uses on the spot (ambidex._toplevel).
+    # a call whose result it drops or uses on the spot (ambidex._toplevel), or
+    # binds to a name nothing reads (the module's `unused`).
     definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    bodies = [m.tree.body for m in graph.modules.values()]
-    bodies += [c.node.body for c in graph.classes.values() if "<locals>" not in c.qualname]
-    assert all(isinstance(s, definitions) or uses_a_result_on_the_spot(s)
-               for body in bodies for s in body)
-    assert sum(len(body) for body in bodies) > 1_000
+    bodies = [(m.tree.body, m) for m in graph.modules.values()]
+    bodies += [(c.node.body, c.module) for c in graph.classes.values()
+               if "<locals>" not in c.qualname]
+    assert all(isinstance(s, definitions) or uses_a_result_on_the_spot(s, m.unused_results())
+               for body, m in bodies for s in body)
+    assert sum(len(body) for body, _ in bodies) > 1_000
 
 
 def test_the_lints_graph_keeps_no_text_only_the_lines_the_never_awaited_check_reads() -> None:

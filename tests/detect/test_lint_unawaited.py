@@ -179,3 +179,39 @@ def test_a_module_that_runs_its_coroutines_with_asyncio_run_is_clean():
                       if "# line" not in line)
     result = lint_sources({"app.py": clean})
     assert [str(f) for f in result.findings if f.code == NEVER_AWAITED] == []
+
+
+MODULE_LEVEL_UNUSED = textwrap.dedent(
+    """\
+    import asyncio
+
+
+    async def fetch() -> int:
+        await asyncio.sleep(0)
+        return 1
+
+
+    forgotten = fetch()                          # line 9: bound, never named again
+    answer: int = fetch()                        # line 10: annotated, never named again
+    kept = fetch()                               # named below: may be run later
+    asyncio.run(kept)
+
+
+    class Settings:
+        default = fetch()                        # line 16: a class attribute nothing reads
+        shared = fetch()                         # read through the class below
+
+
+    print(Settings.shared)
+    """
+)
+
+
+def test_a_coroutine_bound_at_module_level_to_a_name_never_named_again_is_never_awaited():
+    # `x = coro()` counted as "kept for later" even when nothing ever names x
+    # again: that coroutine is never awaited (RuntimeWarning when it is collected).
+    result = lint_sources({"app.py": MODULE_LEVEL_UNUSED})
+    found = {f.line: f.message for f in result.findings if f.code == NEVER_AWAITED}
+    assert sorted(found) == [9, 10, 16]
+    assert "bound to `forgotten`, which nothing names again" in found[9]
+    assert "bound to `default`" in found[16]

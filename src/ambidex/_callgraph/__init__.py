@@ -59,6 +59,7 @@ from ambidex._callgraph._model import (
 )
 from ambidex._callgraph._resolve import _Resolver
 from ambidex._callgraph._slim import keep_definitions, slim_tree
+from ambidex._modulecalls import unused_results
 from ambidex._names import module_label
 from ambidex._rules import RuleTable
 
@@ -134,9 +135,11 @@ def build(
         # Walked while its nodes are fresh in the processor's caches; the walk
         # reads one module and adds to the tables in the modules' order.
         _Indexer(functions, classes, module).run()
-        if copied:
-            keep_definitions(tree)
         if slim:  # what the never-awaited check reads of the text; the rest is not held
+            module.unused = unused_results(tree.body, text)
+        if copied:
+            keep_definitions(tree, module.unused or frozenset())
+        if slim:
             module.async_lines = async_and_for_lines(text)
             module.text = ""
     if lazy:

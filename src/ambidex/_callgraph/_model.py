@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ambidex._modulecalls import unused_results
 from ambidex._rules import Rule, RuleTable
 
 #: Calls that run the function they are given in a thread: a blocking function
@@ -94,6 +95,15 @@ class Module:
     async_lines: tuple[list[int], list[int]] | None = None
     """:func:`async_and_for_lines` of the text, computed before a slim build
     let the text go (None: ask the text)."""
+    unused: frozenset[str] | None = None
+    """:func:`ambidex._modulecalls.unused_results` of the module, computed
+    before a slim build let the text go (None: ask the text)."""
+
+    def unused_results(self) -> frozenset[str]:
+        """The names module-level code binds to a call's result and never reads."""
+        if self.unused is None:
+            self.unused = unused_results(self.tree.body, self.text)
+        return self.unused
 
     def lines_of_async_and_for(self) -> tuple[list[int], list[int]]:
         """:func:`async_and_for_lines` of the module's text."""

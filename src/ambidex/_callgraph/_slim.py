@@ -189,7 +189,7 @@ def slim_tree(tree: ast.Module, *, pure: bool = False) -> ast.Module:
     return result
 
 
-def keep_definitions(tree: ast.Module) -> None:
+def keep_definitions(tree: ast.Module, unused: frozenset[str] = frozenset()) -> None:
     """Drop from the bodies of ``tree`` and of its classes every statement but
     the definitions (``def``, ``async def``, ``class``), once the call graph's
     walk has read them: the lint reads a module's statements through what the
@@ -200,13 +200,15 @@ def keep_definitions(tree: ast.Module) -> None:
     (:mod:`ambidex._toplevel`): a statement holding a call whose result it
     drops or uses on the spot (``main()``, ``a, b = fetch()``, a loop or a
     ``try`` around them, the ``if __name__ == "__main__":`` block), not one that
-    only keeps results (``log = getLogger(__name__)``)."""
+    only keeps results (``log = getLogger(__name__)``); a result bound to a
+    name in ``unused`` (:func:`ambidex._modulecalls.unused_results`: nothing
+    reads it) is kept nowhere, so its statement stays."""
     todo: list[ast.Module | ast.ClassDef] = [tree]
     while todo:
         node = todo.pop()
         kept: list[ast.stmt] = [
             s for s in node.body
-            if isinstance(s, _DEFINITIONS) or uses_a_result_on_the_spot(s)
+            if isinstance(s, _DEFINITIONS) or uses_a_result_on_the_spot(s, unused)
         ]
         if len(kept) != len(node.body):
             node.body = kept
