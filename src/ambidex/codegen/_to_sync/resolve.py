@@ -45,6 +45,9 @@ class Tables:
     """Bare identifiers renamed everywhere (the dunders)."""
     attributes: dict[str, str]
     """Method names that differ between the colours (``aclose`` -> ``close``)."""
+    method_owners: frozenset[str] = frozenset()
+    """The async types whose methods have rows (``mylib.AsyncClient`` of a user's
+    ``mylib.AsyncClient.afetch``): types the table knows."""
 
     @classmethod
     def build(cls, table: RuleTable) -> Tables:
@@ -73,7 +76,9 @@ class Tables:
             del attributes[attr]
         for attr in names:
             attributes.pop(attr, None)
-        return cls(to_sync, frozenset(async_roots - sync_roots), names, attributes)
+        owners = frozenset(rule.async_.rsplit(".", 1)[0] for rule in table.rules
+                           if rule.kind is Kind.METHOD and rule.async_ and "." in rule.async_)
+        return cls(to_sync, frozenset(async_roots - sync_roots), names, attributes, owners)
 
 
 _TABLES_CACHE: dict[int, tuple[RuleTable, Tables]] = {}

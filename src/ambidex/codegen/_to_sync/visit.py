@@ -60,6 +60,8 @@ class SyncWalker(FlavourPlanner):
     """How many statements that only sync code runs the walk is inside."""
     port_names: frozenset[str] = frozenset()
     """The names the port's modules define at their top (functions, classes, globals)."""
+    functions: list[ast.FunctionDef | ast.AsyncFunctionDef | None]
+    """The functions the walk is inside, innermost last (None: a lambda)."""
 
     def visit(self, node: ast.AST) -> None:
         if self.plan.skip and id(node) in self.plan.skip:
@@ -101,12 +103,16 @@ class SyncWalker(FlavourPlanner):
         self.explanations.append(f"{self.path}:{node.lineno}:{node.col_offset + 1}: "
                                  f"{name}: {kind}")
         self.scope.append(node.name)
+        self.functions.append(node)
         self._visit_function(node)
+        self.functions.pop()
         self.scope.pop()
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self.scope.append(node.name)
+        self.functions.append(node)
         self._visit_function(node)
+        self.functions.pop()
         self.scope.pop()
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
@@ -233,7 +239,9 @@ class SyncWalker(FlavourPlanner):
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self.returned.add(id(node.body))
+        self.functions.append(None)  # its parameters hide the function's locals
         super().visit_Lambda(node)
+        self.functions.pop()
 
     # comprehensions: `async for` inside has no node position of its own
     def _visit_comprehension(self, elements: list[ast.expr],
@@ -401,8 +409,11 @@ class SyncWalker(FlavourPlanner):
             return
         qualified = self.qualified_name(node.func)
         reported = False
-        if qualified is None and self.made_outside and not self.in_target:
-            self._check_method_of_made_attribute(node)
+        if qualified is None and not self.in_target and isinstance(node.func, ast.Attribute):
+            if self.made_outside:
+                self._check_method_of_made_attribute(node)
+            if self.functions and isinstance(node.func.value, ast.Name):
+                self._check_method_of_typed_local(node)
         if qualified is not None and qualified.split(".")[0] in self.tables.async_modules \
                 and qualified not in self.tables.to_sync \
                 and qualified not in self.qualified_renames:
@@ -438,29 +449,206 @@ class SyncWalker(FlavourPlanner):
                 and isinstance(func.value.value, ast.Name) and func.value.value.id == "self"):
             return
         makers = self.made_outside[-1].get(func.value.attr)
-        if not makers:
+        if makers:
+            self._check_method_of_typed(node, f"self.{func.value.attr}",
+                                        [("made", q) for q in makers])
+
+    def _check_method_of_typed_local(self, node: ast.Call) -> None:
+        """``x.m(...)`` where ``x`` is a local or a parameter of the function whose
+        type is known (:meth:`_typed_locals`): the same checks as ``self.x``'s."""
+        function = self.functions[-1]
+        func = node.func
+        assert isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+        if function is None:
             return
-        types = {self._table_type(q) for q in makers}
+        typed = self._typed_locals_cache.get(id(function))
+        if typed is None:
+            typed = self._typed_locals_cache[id(function)] = self._typed_locals(function)
+        makers = typed.get(func.value.id)
+        if makers:
+            self._check_method_of_typed(node, func.value.id, makers)
+
+    def _check_method_of_typed(self, node: ast.Call, receiver: str,
+                               makers: list[tuple[str, str]]) -> None:
+        """``receiver.m(...)`` where every value of ``receiver`` is of a type known by
+        name (``makers``: (how, dotted name): "made" by a call, "annotated",
+        "returned" by a function of the module), all either table types or all
+        from outside the port:
+
+        * a table type (``asyncio.Semaphore(3)`` -> ``threading.Semaphore(3)``)
+          whose sync type has no ``m`` (``locked()``): an error, as towards async;
+        * a class from outside the port (httpx's ``httpcore.AsyncConnectionPool``),
+          and the call is awaited: ``m`` stays that class's method and the sync
+          code calls it without await (a warning: nothing here knows what ``m`` is).
+        """
+        func = node.func
+        assert isinstance(func, ast.Attribute)
+        types = {self._table_type(q) for _, q in makers}
         if None not in types:
             name = self.tables.attributes.get(func.attr, func.attr)
             for sync_type in sorted(t for t in types if t is not None):
                 if _lacks(sync_type, name):
-                    maker = next(q for q in makers if self._table_type(q) == sync_type)
+                    how, maker = next(m for m in makers if self._table_type(m[1]) == sync_type)
+                    said = {"made": f"which makes {receiver}",
+                            "annotated": f"which {receiver} is annotated with",
+                            "returned": f"which the function making {receiver} returns"}[how]
                     self.report(node, f"`{ast.unparse(func)}()`: {sync_type} (the sync twin "
-                                f"of {maker}, which makes self.{func.value.attr}) has no "
-                                f"`{name}`; the sync code would fail here: mark the "
-                                "statement '# ambidex: async-only', or keep that state in "
-                                "a form both colours have")
+                                f"of {maker}, {said}) has no `{name}`; the sync code would "
+                                "fail here: mark the statement '# ambidex: async-only', or "
+                                "keep that state in a form both colours have")
                     return
             return
         if id(node) not in self.awaited:
             return
-        made = " or ".join(f"{q}()" for q in makers)
-        self.report(node, f"`{ast.unparse(func)}(...)`: self.{func.value.attr} is made by "
-                    f"{made}, from outside the port and the rule table: its methods stay "
-                    "what they are, and the sync code calls this one without await; port "
-                    f"its module too, or name its sync twin with --rename {makers[0]}=...",
-                    error=False)
+        spelled = {"made": ("made by ", "()"), "annotated": ("annotated ", ""),
+                   "returned": ("returned as ", "")}
+        made = " or ".join(
+            spelled[how][0] + " or ".join(f"{q}{spelled[how][1]}"
+                                          for q in sorted({q for h, q in makers if h == how}))
+            for how in spelled if any(h == how for h, _ in makers))
+        self.report(node, f"`{ast.unparse(func)}(...)`: {receiver} is {made}, from outside "
+                    "the port and the rule table: its methods stay what they are, and the "
+                    "sync code calls this one without await; port its module too, or name "
+                    f"its sync twin with --rename {makers[0][1]}=...", error=False)
+
+    def _typed_locals(self, function: ast.FunctionDef | ast.AsyncFunctionDef,
+                      ) -> dict[str, list[tuple[str, str]]]:
+        """The locals and parameters of ``function`` whose every binding says their
+        type by name: ``x = Q(...)``, ``with Q(...) as x`` (a class from outside
+        the port only: a table type's ``__aenter__`` may give something else),
+        ``x = make()`` with ``def make() -> Q`` in the module, ``x: Q`` and a
+        parameter annotated ``Q`` (or ``Q | None``), where ``Q`` is from outside
+        the port or a type the table rewrites. Reads the function's statements
+        only; any other binding of a name (a loop, a second kind of value, an
+        import, ``global``) leaves it out."""
+        made: dict[str, list[tuple[str, str]]] = {}
+        other: set[str] = set()
+        arguments = function.args
+        for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                    *([arguments.vararg] if arguments.vararg else []),
+                    *([arguments.kwarg] if arguments.kwarg else [])):
+            typed = self._annotated_type(arg.annotation) if arg.annotation is not None else None
+            if typed is None:
+                other.add(arg.arg)
+            else:
+                made[arg.arg] = [("annotated", typed)]
+        todo: list[ast.stmt] = list(function.body)
+        while todo:
+            statement = todo.pop()
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                other.add(statement.name)
+                continue
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                other.update((a.asname or a.name).split(".")[0] for a in statement.names)
+            elif isinstance(statement, (ast.Global, ast.Nonlocal)):
+                other.update(statement.names)
+            elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = statement.targets if isinstance(statement, ast.Assign) \
+                    else [statement.target]
+                maker = None
+                if isinstance(statement, ast.AnnAssign):
+                    typed = self._annotated_type(statement.annotation)
+                    maker = ("annotated", typed) if typed is not None else None
+                if maker is None and len(targets) == 1 and statement.value is not None \
+                        and not isinstance(statement, ast.AugAssign):
+                    maker = self._maker(statement.value)
+                for target in targets:
+                    if isinstance(target, ast.Name) and maker is not None:
+                        made.setdefault(target.id, []).append(maker)
+                    else:
+                        other.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+            elif isinstance(statement, (ast.With, ast.AsyncWith)):
+                for item in statement.items:
+                    if item.optional_vars is None:
+                        continue
+                    maker = self._maker(item.context_expr)
+                    target = item.optional_vars
+                    if isinstance(target, ast.Name) and maker is not None \
+                            and self._table_type(maker[1]) is None:
+                        made.setdefault(target.id, []).append(maker)
+                    else:
+                        other.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+            elif isinstance(statement, (ast.For, ast.AsyncFor)):
+                other.update(n.id for n in ast.walk(statement.target) if isinstance(n, ast.Name))
+            elif isinstance(statement, ast.Delete):
+                other.update(n.id for t in statement.targets for n in ast.walk(t)
+                             if isinstance(n, ast.Name))
+            for field in ("body", "orelse", "finalbody"):
+                todo.extend(getattr(statement, field, ()))
+            for handler in getattr(statement, "handlers", ()):
+                if handler.name:
+                    other.add(handler.name)
+                todo.extend(handler.body)
+            for case in getattr(statement, "cases", ()):
+                other.update(n.id for n in ast.walk(case.pattern) if isinstance(n, ast.Name))
+                other.update(n.name for n in ast.walk(case.pattern)
+                             if isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name)
+                todo.extend(case.body)
+        typed_locals: dict[str, list[tuple[str, str]]] = {}
+        for name, makers in made.items():
+            if name in other:
+                continue
+            outside = [self._table_type(q) is None for _, q in makers]
+            if all(outside) or not any(outside):  # one kind only
+                typed_locals[name] = makers
+        return typed_locals
+
+    def _maker(self, value: ast.expr) -> tuple[str, str] | None:
+        """("made", Q) for ``Q(...)`` with ``Q`` a class from outside the port (named
+        as one: a function there may return anything, pymongo's
+        ``_get_authenticator(..., _OIDCAuthenticator)`` an object of the port) or
+        a call the table rewrites; ("returned", Q) for a call of a function of the
+        module whose return annotation is such a ``Q``."""
+        if not isinstance(value, ast.Call):
+            return None
+        qualified = self.qualified_name(value.func)
+        if qualified is not None:
+            if self._table_type(qualified) or (qualified.rsplit(".", 1)[-1][:1].isupper()
+                                               and self._outside(value.func, qualified)):
+                return ("made", qualified)
+            return None
+        if isinstance(value.func, ast.Name):
+            returns = self._module_returns().get(value.func.id)
+            if returns is not None:
+                return ("returned", returns)
+        return None
+
+    def _module_returns(self) -> dict[str, str]:
+        """The module's top-level functions whose return annotation is a type from
+        outside the port or one the table rewrites: name -> that type."""
+        found = getattr(self, "_returns", None)
+        if found is None:
+            found = {}
+            for statement in self.tree.body:
+                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                        and statement.returns is not None \
+                        and id(statement) not in self.scan.generators:
+                    typed = self._annotated_type(statement.returns)
+                    if typed is not None:
+                        found[statement.name] = typed
+            self._returns = found
+        return found
+
+    def _annotated_type(self, annotation: ast.expr) -> str | None:
+        """The type an annotation names (``Q``, ``Q | None``, ``Optional[Q]``) when
+        it is from outside the port or the table rewrites it; a string is not read."""
+        if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+            sides = [s for s in (annotation.left, annotation.right)
+                     if not (isinstance(s, ast.Constant) and s.value is None)]
+            if len(sides) != 1:
+                return None
+            annotation = sides[0]
+        elif isinstance(annotation, ast.Subscript) \
+                and self.qualified_name(annotation.value) == "typing.Optional":
+            annotation = annotation.slice
+        if not isinstance(annotation, (ast.Name, ast.Attribute)):
+            return None
+        qualified = self.qualified_name(annotation)
+        if qualified is None or qualified in _AWAITABLES or qualified in _COROUTINES:
+            return None
+        if self._outside(annotation, qualified) or self._table_type(qualified):
+            return qualified
+        return None
 
     def _check_awaited_from_outside(self, node: ast.Call, qualified: str) -> None:
         """``await f(...)`` where ``f`` is imported from a module outside the port
@@ -492,7 +680,7 @@ class SyncWalker(FlavourPlanner):
                     or any(part in self.renames.segments or part in self.renames.names
                            for part in parts)
                     or any(p in self.tables.to_sync or p in self.qualified_renames
-                           for p in prefixes))
+                           or p in self.tables.method_owners for p in prefixes))
 
     def _check_coroutine_call(self, node: ast.Call) -> None:
         func = node.func
@@ -676,6 +864,8 @@ class SyncWalker(FlavourPlanner):
 
     def run(self) -> None:
         self._pending_removals: dict[int, tuple[ast.ImportFrom, list[ast.alias]]] = {}
+        self.functions = []
+        self._typed_locals_cache: dict[int, dict[str, list[tuple[str, str]]]] = {}
         self.make_plan()
         for statement in self.tree.body:
             self.visit(statement)
