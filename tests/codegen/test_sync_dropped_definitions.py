@@ -62,3 +62,45 @@ def test_a_left_out_function_imported_by_another_module_refuses_the_sync_twin() 
 def test_a_left_out_definition_nobody_names_is_a_clean_sync_twin() -> None:
     source = CLIENT.split("    async def go")[0]
     assert _errors({"pkg/client.py": source}) == []
+
+
+CONN = '''\
+import asyncio
+
+
+class Conn:
+    async def fetch(self):  # ambidex: async-only
+        await asyncio.sleep(0)
+
+    async def close(self):
+        await asyncio.sleep(0)
+'''
+USER = '''\
+from pkg.conn import Conn
+
+
+class Pool:
+    def __init__(self, conn):
+        self.conn = conn
+
+    async def get(self, other: Conn):
+        made = Conn()
+        await made.fetch()
+        await other.fetch()
+        await Conn().fetch()
+        await self.conn.fetch()
+        await self.conn.close()
+'''
+
+
+def test_a_left_out_method_reached_through_another_object_is_refused_or_said() -> None:
+    # Only self/cls/the class were read: `made.fetch()` on a `made = Conn()`
+    # was written as is, an AttributeError in the sync twin, exit 0.
+    result = to_sync({"pkg/conn.py": CONN, "pkg/user.py": USER}, table=DEFAULT_TABLE,
+                     renames={})
+    found = [(d.path, d.line, d.col, d.error) for d in result.diagnostics]
+    assert found == [("pkg/user.py", 10, 15, True), ("pkg/user.py", 11, 15, True),
+                     ("pkg/user.py", 12, 15, True), ("pkg/user.py", 13, 15, False)]
+    messages = [d.message for d in result.diagnostics]
+    assert messages[0].startswith("Conn.fetch() is left out of the sync twin")
+    assert "no class the twin keeps defines `fetch`" in messages[3]

@@ -11,9 +11,15 @@ without one, what can be known by reading is checked:
 * a left-out function or class of a module named by that module's kept code,
   or imported by another module of the port;
 * a left-out method called through ``self``/``cls`` in its own class, or
-  through the class's name, when the class keeps no other definition of it.
+  through the class's name, when the class keeps no other definition of it;
+* a left-out method reached through another object whose class is known by
+  reading the function (``x = Conn()``, a parameter annotated ``Conn``,
+  ``Conn().fetch()``).
 
-Each is an error at its place.
+Each is an error at its place. Through an object of unknown type
+(``self.conn.fetch()``), a left-out method's name is a warning when no class
+the twin keeps defines or sets that name (else the object may be one of
+those: nothing is said, as towards async).
 """
 
 from __future__ import annotations
@@ -57,11 +63,72 @@ def names_of_left_out(trees: Mapping[str, ast.Module],
                     methods[(path, statement.name)] = lost
     if not functions and not methods:
         return []
+    lost_by_name: dict[str, set[str]] = {}
+    """A left-out method's name -> the classes that left it out."""
+    for (_, cls), names in methods.items():
+        for name in names:
+            lost_by_name.setdefault(name, set()).add(cls)
+    kept_names = _names_kept_classes_have(trees, skips) if lost_by_name else set()
     found: list[Diagnostic] = []
     for path, tree in trees.items():
-        found.extend(sorted(_places(path, tree, skips.get(path, set()), functions, methods),
+        found.extend(sorted(_places(path, tree, skips.get(path, set()), functions, methods,
+                                    lost_by_name, kept_names),
                             key=lambda d: (d.line, d.col)))
     return found
+
+
+def _names_kept_classes_have(trees: Mapping[str, ast.Module],
+                             skips: Mapping[str, set[int]]) -> set[str]:
+    """Every name a class the twin keeps defines or binds in its body, and every
+    attribute the kept code sets (``self.fetch = ...``): what an object of
+    unknown type may have."""
+    names: set[str] = set()
+    for path, tree in trees.items():
+        skip = skips.get(path, set())
+        todo: list[ast.AST] = [tree]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, ast.ClassDef):
+                names.update(_bound(_split(node.body, skip)[1]))
+            elif isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+                names.add(node.attr)
+            todo.extend(child for child in ast.iter_child_nodes(node) if id(child) not in skip)
+    return names
+
+
+def _typed_by_reading(function: ast.FunctionDef | ast.AsyncFunctionDef,
+                      classes: set[str]) -> dict[str, str]:
+    """The locals and parameters of ``function`` whose every binding makes one of
+    ``classes`` by name: ``x = Conn(...)``, ``x: Conn``, a parameter ``x: Conn``."""
+    typed: dict[str, str] = {}
+    other: set[str] = set()
+    arguments = function.args
+    for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+        annotation = arg.annotation
+        if isinstance(annotation, ast.Name) and annotation.id in classes:
+            typed[arg.arg] = annotation.id
+        else:
+            other.add(arg.arg)
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call) \
+                and isinstance(node.value.func, ast.Name) and node.value.func.id in classes:
+            name, made = node.targets[0].id, node.value.func.id
+            if typed.setdefault(name, made) != made:
+                other.add(name)
+            continue
+        if isinstance(node, ast.Assign):
+            targets: list[ast.expr] = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor,
+                               ast.NamedExpr)):
+            targets = [node.target]
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            targets = [node.optional_vars]
+        else:
+            continue
+        for target in targets:
+            other.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return {name: cls for name, cls in typed.items() if name not in other}
 
 
 def _split(body: list[ast.stmt], skip: set[int]) -> tuple[list[ast.stmt], list[ast.stmt]]:
@@ -114,7 +181,8 @@ def _bound(statements: list[ast.stmt]) -> set[str]:
 
 
 def _places(path: str, tree: ast.Module, skip: set[int], functions: dict[str, set[str]],
-            methods: dict[tuple[str, str], set[str]]) -> Iterator[Diagnostic]:
+            methods: dict[tuple[str, str], set[str]], lost_by_name: dict[str, set[str]],
+            kept_names: set[str]) -> Iterator[Diagnostic]:
     module = module_name_for(path)
     own = set(functions.get(module or "", ()))
     for statement in tree.body:  # and the ones imported here (reported at the import too)
@@ -124,10 +192,13 @@ def _places(path: str, tree: ast.Module, skip: set[int], functions: dict[str, se
             own.update(a.asname or a.name for a in statement.names
                        if a.name in functions.get(source or "", ()))
     classes = {cls: names for (where, cls), names in methods.items() if where == path}
-    # (node, the class whose methods it is in): the kept code only.
-    todo: list[tuple[ast.AST, str | None]] = [(tree, None)]
+    losing = {c for names in lost_by_name.values() for c in names}
+    # (node, the class whose methods it is in, the typed locals of the function
+    # it is in): the kept code only.
+    nothing: dict[str, str] = {}
+    todo: list[tuple[ast.AST, str | None, dict[str, str]]] = [(tree, None, nothing)]
     while todo:
-        node, cls = todo.pop()
+        node, cls, typed = todo.pop()
         if isinstance(node, ast.ImportFrom):
             source = absolute_module(module, is_package_path(path), node.module, node.level)
             for alias in node.names:
@@ -140,13 +211,53 @@ def _places(path: str, tree: ast.Module, skip: set[int], functions: dict[str, se
                 and isinstance(node.value, ast.Name) \
                 and node.value.id in ("self", "cls", cls) and node.attr in classes[cls]:
             yield _error(path, node, f"{cls}.{node.attr}()", "named here")
+        elif isinstance(node, ast.Attribute) and node.attr in lost_by_name:
+            yield from _through_another_object(path, node, cls, typed, lost_by_name,
+                                               kept_names)
         for child in ast.iter_child_nodes(node):
             if id(child) in skip:
                 continue
             inner = cls
             if isinstance(child, ast.ClassDef):
                 inner = child.name if child.name in classes else None
-            todo.append((child, inner))
+            inner_typed = typed
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner_typed = _typed_by_reading(child, losing) if losing else nothing
+            todo.append((child, inner, inner_typed))
+
+
+def _through_another_object(path: str, node: ast.Attribute, cls: str | None,
+                            typed: dict[str, str],
+                            lost_by_name: dict[str, set[str]],
+                            kept_names: set[str]) -> Iterator[Diagnostic]:
+    """``x.fetch`` where ``fetch`` is a left-out method: an error when ``x`` is
+    surely an object of a class that left it out, a warning when its type is
+    unknown and no class the twin keeps has the name."""
+    owners = lost_by_name[node.attr]
+    value = node.value
+    known = None
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
+            and value.func.id in owners:
+        known = value.func.id
+    elif isinstance(value, ast.Name):
+        if value.id in ("self", "cls", cls) and cls in owners:
+            return  # through its own class: read above, with the class's own definitions
+        if value.id in owners:
+            known = value.id
+        elif value.id not in ("self", "cls") and typed.get(value.id) in owners:
+            known = typed[value.id]
+    if known is not None:
+        yield _error(path, node, f"{known}.{node.attr}()", "called here")
+        return
+    if node.attr in kept_names:
+        return
+    spelled = " or ".join(f"{c}.{node.attr}()" for c in sorted(owners))
+    yield Diagnostic(
+        path, node.lineno, node.col_offset + 1,
+        f"`{ast.unparse(node)}` may be {spelled}, which is left out of the sync twin "
+        "('# ambidex: async-only', --async-only or a flag's async branch): no class the "
+        f"twin keeps defines `{node.attr}`, so if it is, the sync code would fail here; "
+        "leave this code out too, or keep the definition", False)
 
 
 def _error(path: str, node: ast.alias | ast.expr, name: str, how: str) -> Diagnostic:
