@@ -426,6 +426,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     # how async code spells it (a call of the row's name, then the attribute).
     _towards_sync("asyncio.get_running_loop().time", "time.monotonic"),
     _towards_sync("asyncio.get_event_loop().time", "time.monotonic"),
+    # What a sync timeout raises (socket.timeout is TimeoutError since 3.10); before
+    # 3.11 asyncio.TimeoutError was another class, which no sync call raises.
+    _sync_name("TimeoutError", "asyncio.TimeoutError"),
     # True sync code: a question about a function, asked the same way in both colours.
     _towards_sync("asyncio.iscoroutinefunction", "asyncio.iscoroutinefunction"),
     _async_only("asyncio.get_running_loop", "no event loop in sync code: mark the block "

@@ -109,3 +109,34 @@ def test_towards_sync_a_class_whose_instances_are_awaited_refuses_the_port(
     errors = [d for d in result.diagnostics if d.error]
     assert [(d.line, d.col) for d in errors] == [(line, col)], result.diagnostics
     assert "awaiting" in errors[0].message and "async-only" in errors[0].message
+
+
+TIMEOUTS = '''\
+import asyncio
+import socket
+
+
+async def read(sock: socket.socket) -> bytes:
+    try:
+        return sock.recv(10)
+    except asyncio.TimeoutError:
+        return b""
+'''
+
+
+def test_towards_sync_asyncio_timeout_error_becomes_the_builtin_the_sync_twin_raises() -> None:
+    # Left as is (aiobotocore, aiohttp, nats, aioredis, asyncssh all catch it):
+    # on Python 3.10 asyncio.TimeoutError is not the builtin TimeoutError that a
+    # socket's timeout raises, so the sync twin's `except` never caught it.
+    result = to_sync({"read.py": TIMEOUTS}, table=DEFAULT_TABLE, renames={})
+    assert not [d for d in result.diagnostics if d.error], result.diagnostics
+    output = result.outputs["read.py"]
+    assert "except TimeoutError:" in output and "asyncio" not in output
+    namespace: dict[str, object] = {}
+    exec(compile(output, "read.py", "exec"), namespace)
+
+    class Slow:
+        def recv(self, size: int) -> bytes:
+            raise TimeoutError("timed out")  # what socket.timeout is since 3.10
+
+    assert namespace["read"](Slow()) == b""  # type: ignore[operator]
