@@ -131,6 +131,13 @@ def _sync_name(sync: str, async_: str) -> Rule:
     return Rule(sync, async_, Kind.NAME, towards_sync_only=True)
 
 
+def _loop_method(name: str) -> Rule:
+    """A method of asyncio's event loop: async-only, and named like nothing else, so
+    towards sync it is reported on an object of unknown type too."""
+    return Rule(None, f"asyncio.AbstractEventLoop.{name}", Kind.METHOD,
+                fix="sync code has no event loop: mark the statement async-only")
+
+
 def _plain(sync: str, async_: str) -> Rule:
     """A method that exists in both colours and is never awaited."""
     return Rule(sync, async_, Kind.METHOD)
@@ -422,6 +429,14 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _async_only("asyncio.timeout", "no faithful sync twin: use the stream's timeout"),
     _async_only("asyncio.shield", "no faithful sync twin: mark the block async-only"),
     _async_only("asyncio.to_thread", "already a thread: call the function directly"),
+    *(_loop_method(name) for name in (
+        "run_in_executor", "create_future", "create_task", "call_soon", "call_soon_threadsafe",
+        "call_later", "call_at", "getaddrinfo", "getnameinfo", "sock_recv", "sock_recv_into",
+        "sock_sendall", "sock_connect", "sock_accept", "sock_sendfile", "create_connection",
+        "create_server", "create_datagram_endpoint", "create_unix_connection",
+        "create_unix_server", "connect_read_pipe", "connect_write_pipe", "subprocess_exec",
+        "subprocess_shell", "add_reader", "add_writer", "remove_reader", "remove_writer",
+        "add_signal_handler", "run_until_complete", "run_forever")),
     # `loop.time()` is the monotonic clock; `asyncio.get_running_loop().time` is
     # how async code spells it (a call of the row's name, then the attribute).
     _towards_sync("asyncio.get_running_loop().time", "time.monotonic"),

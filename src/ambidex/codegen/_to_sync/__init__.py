@@ -84,13 +84,17 @@ CONVERTER_VERSION = "1"
 
 
 def _async_definitions(trees: Mapping[str, ast.Module], scans: Mapping[str, ModuleScan],
-                       ) -> tuple[frozenset[str], set[str]]:
-    """Module-level coroutine functions, and every name the modules define."""
+                       methods: set[str]) -> tuple[frozenset[str], set[str]]:
+    """Module-level coroutine functions, and every name the modules define; adds
+    the names of the top-level classes' methods to ``methods``."""
     coroutines: set[str] = set()
     defined: set[str] = set()
     for path, tree in trees.items():
         scan = scans[path]
         for statement in tree.body:
+            if isinstance(statement, ast.ClassDef):
+                methods.update(s.name for s in statement.body
+                               if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
             if isinstance(statement, ast.AsyncFunctionDef) \
                     and id(statement) not in scan.generators:
                 coroutines.add(statement.name)
@@ -152,7 +156,9 @@ def to_sync(
     if diagnostics:
         return Conversion({}, diagnostics, [])
     scans = {path: scan_module(tree) for path, tree in trees.items()}
-    coroutines, defined = _async_definitions(trees, scans)
+    methods: set[str] = set()
+    coroutines, defined = _async_definitions(trees, scans, methods)
+    frozen_methods = frozenset(methods)
     tables = tables_for(table)
     names = Renames.build(renames, to="sync", defined=defined, async_prefix=async_prefix,
                           rename_prose=rename_prose)
@@ -176,6 +182,7 @@ def to_sync(
         walker = SyncWalker(path, tree, source, tables, names, qualified_renames, coroutines,
                              scans[path], flags=known_flags)
         walker.port_names = frozenset(defined)
+        walker.port_methods = frozen_methods
         try:
             walker.run()
             output = walker.edits.apply()

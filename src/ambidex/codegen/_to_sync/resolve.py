@@ -45,6 +45,8 @@ class Tables:
     """Bare identifiers renamed everywhere (the dunders)."""
     attributes: dict[str, str]
     """Method names that differ between the colours (``aclose`` -> ``close``)."""
+    loop_methods: frozenset[str] = frozenset()
+    """Names of the async-only methods of asyncio's event loop (``run_in_executor``)."""
     method_owners: frozenset[str] = frozenset()
     """The async types whose methods have rows (``mylib.AsyncClient`` of a user's
     ``mylib.AsyncClient.afetch``): types the table knows."""
@@ -78,7 +80,11 @@ class Tables:
             attributes.pop(attr, None)
         owners = frozenset(rule.async_.rsplit(".", 1)[0] for rule in table.rules
                            if rule.kind is Kind.METHOD and rule.async_ and "." in rule.async_)
-        return cls(to_sync, frozenset(async_roots - sync_roots), names, attributes, owners)
+        loop = frozenset(rule.async_.rsplit(".", 1)[1] for rule in table.rules
+                         if rule.kind is Kind.METHOD and rule.sync is None and rule.async_
+                         and rule.async_.startswith("asyncio.AbstractEventLoop."))
+        return cls(to_sync, frozenset(async_roots - sync_roots), names, attributes, loop,
+                   owners)
 
 
 _TABLES_CACHE: dict[int, tuple[RuleTable, Tables]] = {}

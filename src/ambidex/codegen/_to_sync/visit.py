@@ -60,6 +60,8 @@ class SyncWalker(FlavourPlanner):
     """How many statements that only sync code runs the walk is inside."""
     port_names: frozenset[str] = frozenset()
     """The names the port's modules define at their top (functions, classes, globals)."""
+    port_methods: frozenset[str] = frozenset()
+    """The names of the methods the port's top-level classes define."""
     functions: list[ast.FunctionDef | ast.AsyncFunctionDef | None]
     """The functions the walk is inside, innermost last (None: a lambda)."""
 
@@ -414,6 +416,14 @@ class SyncWalker(FlavourPlanner):
                 self._check_method_of_made_attribute(node)
             if self.functions and isinstance(node.func.value, ast.Name):
                 self._check_method_of_typed_local(node)
+            if node.func.attr in self.tables.loop_methods \
+                    and node.func.attr not in self.port_methods:
+                self.report(node, f"`{ast.unparse(node.func)}(...)` is an event loop's method "
+                            f"(asyncio.AbstractEventLoop.{node.func.attr}), on an object the "
+                            "port cannot type: sync code has no event loop, and what it gives "
+                            "(a future, a handle, a coroutine) is not what the async code "
+                            "waited for; mark the statement '# ambidex: async-only'",
+                            error=False)
         if qualified is not None and qualified.split(".")[0] in self.tables.async_modules \
                 and qualified not in self.tables.to_sync \
                 and qualified not in self.qualified_renames:

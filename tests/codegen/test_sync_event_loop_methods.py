@@ -1,0 +1,49 @@
+"""Towards sync, an event loop's method called on an object of unknown type is said.
+
+aiofiles 25.1.0 (``return await self._loop.run_in_executor(self._executor, cb)``)
+and aiohttp 3.14.5 (``await self._loop.run_in_executor(None, tmp.close)``) kept
+the loop they were given in an attribute; the sync twin called
+``self._loop.run_in_executor(...)`` and returned, or dropped, the future it
+gives: the work runs later, or never, in a thread nobody waits for. Exit 0, no
+word. Where the loop comes from (``asyncio.get_running_loop()``) the port
+already refused; an attribute or a parameter cannot be followed, but the names
+of an event loop's own methods (the table's async-only rows of
+``asyncio.AbstractEventLoop``) say what they are: a located warning (an error
+with ``--strict``).
+"""
+
+from __future__ import annotations
+
+from ambidex._rules import DEFAULT_TABLE
+from ambidex.codegen._to_sync import to_sync
+
+FILES = '''\
+import functools
+
+
+class AsyncFile:
+    def __init__(self, file, loop, executor):
+        self._file = file
+        self._loop = loop
+        self._executor = executor
+
+    async def read(self, size=-1):
+        cb = functools.partial(self._file.read, size)
+        return await self._loop.run_in_executor(self._executor, cb)
+
+    async def close(self):
+        waiter = self._loop.create_future()
+        self._loop.call_soon(waiter.set_result, None)
+        await waiter
+        self._file.close()
+'''
+
+
+def test_an_event_loop_method_on_an_object_of_unknown_type_is_a_located_warning() -> None:
+    result = to_sync({"files.py": FILES}, table=DEFAULT_TABLE, renames={})
+    found = [(d.line, d.col, d.error) for d in result.diagnostics]
+    assert found == [(12, 22, False), (15, 18, False), (16, 9, False)], result.diagnostics
+    message = result.diagnostics[0].message
+    assert message.startswith("`self._loop.run_in_executor(...)` is an event loop's method")
+    strict = to_sync({"files.py": FILES}, table=DEFAULT_TABLE, renames={}, strict=True)
+    assert [d.error for d in strict.diagnostics] == [True, True, True]
