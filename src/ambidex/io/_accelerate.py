@@ -27,9 +27,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ambidex._compiled import load, source_hash
+from ambidex._compiled import load
 
-__all__ = ["accelerate", "accelerated", "new_door", "pure_methods", "source_hash", "speedups"]
+__all__ = ["accelerate", "accelerated", "new_door", "pure_methods", "speedups"]
 
 # What FastRead wraps: method name -> the C kind (see _speedups.c).
 _KINDS = {"read_until": 0, "read_exactly": 1}
