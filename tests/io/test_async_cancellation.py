@@ -95,11 +95,21 @@ async def test_a_cancelled_write_refuses_later_writes_and_close_stays_bounded(si
     assert s.closed
 
 
-async def test_close_aborts_when_a_dead_peer_will_not_take_queued_data(silent_listener):
-    s = await AsyncStream.connect(*silent_listener, timeout=0.2)
+async def stuck_writer(listener) -> AsyncStream:
+    """A stream to ``silent_listener`` whose writes wait: its peer's window is shut
+    and data is queued. The 0.2 s write timeout is set after the connect: on a
+    loaded machine a connect may take longer than that (seen on 3.10, load 14),
+    and the connect is not what these tests are about."""
+    s = await AsyncStream.connect(*listener)
+    s.timeout = 0.2
     with pytest.raises(TimeoutError):
         for _ in range(256):
             await s.write(b"q" * (1 << 20))
+    return s
+
+
+async def test_close_aborts_when_a_dead_peer_will_not_take_queued_data(silent_listener):
+    s = await stuck_writer(silent_listener)
     s.close_timeout = 0.3
     started = time.monotonic()
     await s.close()
@@ -109,10 +119,7 @@ async def test_close_aborts_when_a_dead_peer_will_not_take_queued_data(silent_li
 
 
 async def test_a_cancelled_close_aborts_and_leaves_the_stream_closed(silent_listener):
-    s = await AsyncStream.connect(*silent_listener, timeout=0.2)
-    with pytest.raises(TimeoutError):
-        for _ in range(256):
-            await s.write(b"q" * (1 << 20))
+    s = await stuck_writer(silent_listener)
     s.close_timeout = 30
     await cancel_soon(s.close(), delay=0.1)
     assert s.closed
