@@ -19,20 +19,25 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import functools
+import importlib.util
 import itertools
+import logging
 import os
 import re
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import pytest
 
 import ambidex.detect
 from ambidex.detect import BlockingReport, _native
 from tests.detect.conftest import line_of, the_only_report
+
+T = TypeVar("T")
 
 THRESHOLD = 0.05
 SEEN_WITHIN_MS = 30_000
@@ -208,6 +213,123 @@ async def test_the_native_watcher_takes_no_stack_when_another_thread_keeps_the_g
     counts = watch.counts()
     assert counts["captures"] == 0, counts
     assert all(report.function != "worker" for report in detector.reports)
+
+
+async def test_without_the_native_watcher_the_detector_says_why_and_watches_on(
+    monkeypatch, caplog
+) -> None:
+    # The degraded mode: C calls that keep the GIL go unseen, the reason is said
+    # (a property and an INFO line), and the Python watchdog runs as everywhere.
+    monkeypatch.setenv("AMBIDEX_NO_EXTENSIONS", "1")
+    loop = asyncio.get_running_loop()
+    with caplog.at_level(logging.INFO, logger="ambidex.detect"):
+        detector = watchdog_only()
+    try:
+        assert detector.gil_unwatched == {
+            loop: "AMBIDEX_NO_EXTENSIONS is set: the native watcher is switched off"
+        }
+        dog = detector._watchdogs[loop]
+        assert dog._gil is None and dog._thread.is_alive()
+    finally:
+        detector.uninstall()
+    assert "C calls that keep the GIL go unseen on this loop: AMBIDEX_NO_EXTENSIONS" in (
+        caplog.text
+    )
+
+
+def test_an_install_without_the_compiled_watcher_is_told_what_builds_it(monkeypatch) -> None:
+    built = importlib.util.find_spec("ambidex.detect._gilwatch") is not None
+    loop = asyncio.new_event_loop()
+    try:
+        monkeypatch.setattr(_native, "_load", lambda: None)  # not loaded: absent or stale
+        if built:  # here, a stale build (from another version of the C file)
+            assert _native.why_unwatched(loop) == (
+                "the native watcher (ambidex.detect._gilwatch) is there but was not loaded "
+                "(built from another version of _gilwatch.c): reinstall ambidex to rebuild it"
+            )
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+        assert _native.why_unwatched(loop) == (
+            "the native watcher (ambidex.detect._gilwatch) is not built in this install: "
+            "it is built with the C extensions on Linux, for CPython 3.10 to 3.13 with a GIL"
+        )
+    finally:
+        loop.close()
+
+
+def run_on_uvloop(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``main()`` run to completion on a loop of uvloop's (written in C: no Python
+    frame of its own on the loop thread's stack)."""
+    import uvloop  # a test dependency where the native watcher is built
+
+    loop = uvloop.new_event_loop()
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+@needs_native
+def test_a_ctypes_call_that_keeps_the_gil_on_a_uvloop_loop_is_reported_at_its_line() -> None:
+    async def main() -> ambidex.detect.Detector:
+        detector = watchdog_only()
+        try:
+            assert detector.gil_unwatched == {}
+            with seen_signal(detector) as signal:
+
+                async def blocker() -> None:
+                    await asyncio.sleep(0)
+                    assert keep_the_gil_until_seen(signal) == 1  # <- keeps the GIL
+
+                await run_as_task(blocker, "pydll")
+        finally:
+            detector.uninstall()
+        return detector
+
+    detector = run_on_uvloop(main)
+    report = the_only_report(detector)
+    assert (report.file, report.function, report.task) == (
+        __file__, "keep_the_gil_until_seen", "pydll"
+    )
+    assert report.line == line_of(keep_the_gil_until_seen, "# <- polls")
+    # No frame of the loop's below the task's: the coroutine's line is the outermost.
+    assert [f.name for f in report.frames][-2:] == ["blocker", "keep_the_gil_until_seen"]
+
+
+@needs_native
+def test_a_busy_uvloop_loop_is_not_taken_for_a_c_call_that_keeps_the_gil() -> None:
+    # On a loop written in C the watcher takes any stack of a running loop's thread
+    # that keeps the GIL against a request: Python code lets it go at once, so a
+    # loop that only runs short callbacks (sleep(0), a socket's ping-pong) gives none.
+    async def main() -> dict[str, int]:
+        detector = watchdog_only()
+        watch = detector._watchdogs[asyncio.get_running_loop()]._gil
+        assert watch is not None
+        try:
+            for _ in range(20_000):
+                await asyncio.sleep(0)
+
+            async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                while data := await reader.read(100):
+                    writer.write(data)
+                writer.close()
+
+            server = await asyncio.start_server(echo, "127.0.0.1", 0)
+            try:
+                reader, writer = await asyncio.open_connection(*server.sockets[0].getsockname()[:2])
+                for _ in range(2_000):
+                    writer.write(b"ping")
+                    assert await reader.readexactly(4) == b"ping"
+                writer.close()
+                await writer.wait_closed()
+            finally:
+                server.close()
+                await server.wait_closed()
+        finally:
+            detector.uninstall()
+        return watch.counts()
+
+    counts = run_on_uvloop(main)
+    assert counts["captures"] == 0, counts
 
 
 def test_the_native_watcher_is_built_where_the_extensions_are() -> None:

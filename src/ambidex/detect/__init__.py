@@ -26,9 +26,12 @@ The watchdog (run time)
     whichever one was running. A C call that keeps the GIL
     (a regex that backtracks, a ``ctypes.PyDLL`` function, an extension's long
     computation) keeps that thread from running too: a native thread that
-    needs no GIL (``_gilwatch``, built with the extensions on CPython 3.10 to
-    3.13; ``ambidex.detect._native.available()``) sees it while it lasts and
-    reports it at the call's line. On a busy machine the loop's
+    needs no GIL (``_gilwatch``) sees it while it lasts and reports it at the
+    call's line, on asyncio's loops and uvloop's. It needs the extensions
+    built (Linux, CPython 3.10 to 3.13 with a GIL). Without it such calls go
+    unseen and nothing else changes: ``detector.gil_unwatched`` says why for
+    each watched loop (an INFO line of ``ambidex.detect`` too). On a busy
+    machine the loop's
     thread may wait for a CPU longer than the threshold: on Linux, where the
     kernel counts that wait per thread, the threshold is counted in the loop's
     own time and such a late answer is no report (``detector.starved`` keeps

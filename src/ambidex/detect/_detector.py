@@ -130,6 +130,15 @@ class Detector:
         """Blocking rows interception could not patch, with the reason for each."""
         return dict(self._patched.skipped) if self._patched is not None else {}
 
+    @property
+    def gil_unwatched(self) -> dict[asyncio.AbstractEventLoop, str]:
+        """The watched loops on which a C call that keeps the GIL goes unseen, with
+        the reason for each (the native watcher is not built, stale, or switched
+        off); other blocks are reported there as anywhere."""
+        with self._lock:
+            watched = list(self._watchdogs.items())
+        return {loop: dog.gil_unwatched for loop, dog in watched if dog.gil_unwatched}
+
     def add_hook(self, hook: Callable[[BlockingReport], object]) -> None:
         """Call ``hook(report)`` for every report.
 
@@ -212,6 +221,11 @@ class Detector:
         if self.intercept:
             _intercept.watch_loop(loop, self)
         if self.watchdog:
+            if dog.gil_unwatched is not None:
+                logger.info(
+                    "ambidex.detect: C calls that keep the GIL go unseen on this loop: %s",
+                    dog.gil_unwatched,
+                )
             dog.start()
 
     def _loop_closed(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -23,8 +23,10 @@
  * When the watchdog is threshold late, the loop's thread has kept the GIL
  * against a request to drop it at every look for threshold (no switch
  * between), has not waited for a CPU that long (its own time), and its Python
- * stack is inside a loop iteration (a frame of BaseEventLoop._run_once), that
- * stack is the block: it
+ * stack is inside a loop iteration (a frame of BaseEventLoop._run_once; a loop
+ * written in C, uvloop's, has no such frame and lets the GIL go while it polls,
+ * so its running thread holding the GIL is in a callback), that stack is the
+ * block: it
  * is copied (file, line, function of each frame, as text) into this object. The
  * watchdog takes it when it gets the GIL back (awake()) and reports it as any
  * other block: the stack is the one of the call that kept the GIL, its line
@@ -101,7 +103,7 @@ typedef struct {
     int started, stopping;
     pid_t pid;                  /* the process that made it (a fork's child has no thread) */
     double threshold, interval;
-    PyObject *run_once;         /* BaseEventLoop._run_once.__code__: "inside a loop iteration" */
+    PyObject *run_once;         /* BaseEventLoop._run_once.__code__: "inside a loop iteration"; NULL: a loop written in C */
     /* The loop's thread. */
     PyInterpreterState *interp;
     PyThreadState *loop_tstate;
@@ -324,12 +326,16 @@ record(GilWatch *self, PyCodeObject *code, int line)
 }
 
 /* Copy the loop thread's stack, innermost first; 1 if it is inside a loop
- * iteration (a frame runs BaseEventLoop._run_once), else 0 (nothing kept). */
+ * iteration (a frame runs BaseEventLoop._run_once), else 0 (nothing kept). A
+ * loop written in C (run_once NULL: uvloop's) has no such frame: its thread
+ * holds the GIL only to run a callback (it lets it go while it polls), so a
+ * running loop's thread is inside one whenever it holds the GIL. */
 static int
 walk(GilWatch *self)
 {
     PyThreadState *tstate = self->loop_tstate;
     int inside = 0;
+    const int no_loop_frame = self->run_once == NULL;
     self->nframes = 0;
     self->coroutine = 0;
     self->coroutine_frame = -1;
@@ -383,6 +389,9 @@ walk(GilWatch *self)
         }
     }
 #endif
+    if (no_loop_frame) {
+        inside = 1;
+    }
     if (!inside) {
         self->nframes = 0;
     }
@@ -522,8 +531,12 @@ GilWatch_init(GilWatch *self, PyObject *args, PyObject *kwds)
     double threshold, interval;
     PyObject *run_once;
     pthread_condattr_t attributes;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "ddO!", keywords,
-                                     &threshold, &interval, &PyCode_Type, &run_once)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "ddO", keywords,
+                                     &threshold, &interval, &run_once)) {
+        return -1;
+    }
+    if (run_once != Py_None && !PyCode_Check(run_once)) {
+        PyErr_SetString(PyExc_TypeError, "run_once must be a code object or None");
         return -1;
     }
     if (self->frames != NULL) {
@@ -547,8 +560,10 @@ GilWatch_init(GilWatch *self, PyObject *args, PyObject *kwds)
     self->pid = getpid();
     self->threshold = threshold;
     self->interval = interval;
-    Py_INCREF(run_once);
-    self->run_once = run_once;
+    if (run_once != Py_None) {
+        Py_INCREF(run_once);
+        self->run_once = run_once;
+    }
     self->loop_stat = self->loop_state = self->watchdog_stat = self->watchdog_state = -1;
     self->notify_fd = -1;
     return 0;

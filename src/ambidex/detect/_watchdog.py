@@ -78,9 +78,10 @@ caller's line is the innermost). This thread reports it when it gets the GIL bac
 (``_Pending.held``: the native thread already set the machine's load aside).
 The task is named if it is still alive then, else by its coroutine
 (``<coroutine name>``). Without the native watcher (not built, another
-Python), such calls go unseen as before. A C call of *another* thread that
-keeps the GIL is not the loop's: the native thread takes no stack, but a ping
-already on its way is still reported as a block, at wherever the loop waited.
+Python), such calls go unseen as before (``gil_unwatched`` says why). A C
+call of *another* thread that keeps the GIL is not the loop's: the native
+thread takes no stack, but a ping already on its way is still reported as a
+block, at wherever the loop waited.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ from dataclasses import dataclass
 from types import CodeType, FrameType, FunctionType
 from typing import Literal, NamedTuple
 
-from ambidex.detect._native import _run_once_code, gil_watch
+from ambidex.detect._native import _run_once_code, gil_watch, why_unwatched
 from ambidex.detect._report import BlockingReport, extract_stack
 from ambidex.detect._runqueue import Sample, ThreadClock, thread_clock
 
@@ -312,6 +313,8 @@ class LoopWatchdog:
         self._lock = threading.Lock()
         # The native watcher of C calls that keep the GIL, where it is built.
         self._gil = gil_watch(loop, threshold, self.interval)
+        self.gil_unwatched: str | None = why_unwatched(loop) if self._gil is None else None
+        """Why C calls that keep the GIL go unseen on this loop (None: they are seen)."""
         self._loop_code = _loop_code(loop)
         self._stopping = threading.Event()
         self._stopped = False
