@@ -202,7 +202,7 @@ def to_async(
         if ended != output:  # the file's lines end in \r\n or \r: so do the ones written
             output, tree = ended, None
         if output != originals[path]:  # the source itself parsed
-            tree = compiled(path, output, tree, diagnostics)
+            tree = compiled_past_refusals(path, output, tree, text, diagnostics)
         outputs[path] = output
         if tree is not None:
             output_trees[path] = tree
@@ -259,6 +259,69 @@ def compiled(
         )
         return None
     return tree
+
+
+def compiled_past_refusals(
+    path: str, output: str, tree: ast.Module | None, source: str,
+    diagnostics: list[Diagnostic],
+) -> ast.Module | None:
+    """:func:`compiled`, where a failure on a line a located refusal of this
+    module already covers is not said again ("'yield from' inside async
+    function" under the refusal of that ``yield from``), and never hides one
+    on another line: the refused statement is made ``pass`` in a copy of the
+    tree and the module compiled again, until it compiles or fails on a line
+    no refusal covers, which is reported (at its line of ``source``, as
+    every diagnostic is). A refused module is never written, so what it
+    compiles to beyond that does not matter; only what would go unsaid."""
+    failures: list[Diagnostic] = []
+    compiled_tree = compiled(path, output, tree, failures)
+    if not failures:
+        return compiled_tree
+    to_source = _source_lines(output, source)
+    failure = replace(failures[0], line=to_source(failures[0].line))
+    refused = {d.line for d in diagnostics if d.path == path and d.error}
+    if failure.line in refused:
+        try:
+            work = ast.parse(output, filename=path)
+        except SyntaxError:
+            work = None  # a text that does not parse: no refusal covers that
+        passed: set[int] = set()
+        while work is not None and failure.line in refused:
+            if failures[0].line in passed or not _made_pass(work, failures[0].line):
+                break  # made `pass` already, or no statement there: say it
+            passed.add(failures[0].line)
+            failures = []
+            if compiled(path, output, work, failures) is not None:
+                return None  # every failure sits on a refused line: said already
+            failure = replace(failures[0], line=to_source(failures[0].line))
+    diagnostics.append(failure)
+    return None
+
+
+def _made_pass(tree: ast.Module, line: int) -> bool:
+    """Replace the innermost statement spanning ``line`` with ``pass``;
+    False when no statement spans it."""
+    bodies: list[list[ast.stmt]] = [tree.body]
+    found: tuple[list[ast.stmt], int] | None = None
+    while bodies:
+        body = bodies.pop()
+        for index, statement in enumerate(body):
+            if statement.lineno <= line <= (statement.end_lineno or statement.lineno):
+                found = (body, index)
+                # Its own blocks; an except handler or a match case holds some too.
+                for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                    for child in getattr(statement, field, ()):
+                        if not isinstance(child, ast.stmt):
+                            bodies.append(child.body)
+                    held = getattr(statement, field, None)
+                    if held and isinstance(held[0], ast.stmt):
+                        bodies.append(held)
+                break
+    if found is None:
+        return False
+    holder, index = found
+    holder[index] = ast.copy_location(ast.Pass(), holder[index])
+    return True
 
 
 def verify(
