@@ -40,7 +40,9 @@ What both promise, and what failures leave behind:
 :class:`AsyncSocket` is for porting code written against raw sockets: the
 socket's own method names, awaited; its ``makefile`` gives an
 :class:`AsyncSocketIO` (or :class:`AsyncTextSocketIO`) whose reads are
-awaited, and :func:`wrap_socket` is ``ssl_context.wrap_socket``'s twin.
+awaited, and :func:`wrap_socket` is ``ssl_context.wrap_socket``'s twin
+(``await sock.unwrap()`` ends TLS again). :func:`speaks_tls` asks, in either
+colour, what ``isinstance(sock, ssl.SSLSocket)`` asks of a blocking socket.
 :func:`wait_event`, :func:`wait_condition`, :func:`acquire_lock`,
 :func:`queue_get` and :func:`queue_put` are the twins of the blocking waits
 that take a timeout (``event.wait(5)`` returns False when it runs out).
@@ -61,6 +63,7 @@ from ambidex.io._errors import (
 from ambidex.io._socket import AsyncSocket, wrap_socket
 from ambidex.io._socketfile import AsyncSocketIO, AsyncTextSocketIO
 from ambidex.io._sync import Stream
+from ambidex.io._tls import speaks_tls
 from ambidex.io._waits import acquire_lock, queue_get, queue_put, wait_condition, wait_event
 
 # The C read_until / read_exactly when the optional ambidex.io._speedups was
@@ -82,6 +85,7 @@ __all__ = [
     "acquire_lock",
     "queue_get",
     "queue_put",
+    "speaks_tls",
     "wait_condition",
     "wait_event",
     "wrap_socket",

@@ -18,7 +18,11 @@ plain (``settimeout``, ``setsockopt``, ``getsockopt``, ``getpeername``,
 reads are awaited (:mod:`ambidex.io._socketfile`), and
 ``ssl_context.wrap_socket(sock, server_hostname=h)`` has an awaited twin,
 :func:`wrap_socket` (``await wrap_socket(ssl_context, sock, server_hostname=h)``),
-which upgrades the connection in place. ``AF_UNIX`` stream sockets work too.
+which upgrades the connection in place; ``await sock.unwrap()`` runs TLS's
+closing handshake and goes on in clear text on the same connection (ftplib's
+``FTP_TLS.ccc()``), and :func:`~ambidex.io.speaks_tls` answers what
+``isinstance(sock, ssl.SSLSocket)`` asks of a blocking one. ``AF_UNIX``
+stream sockets work too.
 
 The generator's rule table maps exactly these names, so ``ambidex port`` does
 this rewrite for you. For new code prefer :class:`~ambidex.io.AsyncStream`:
@@ -40,7 +44,6 @@ from typing import Any, Literal, TypeVar, cast, overload
 
 from ambidex.io._socketfile import AsyncSocketIO, AsyncTextSocketIO
 from ambidex.io._timeouts import run_with_timeout
-from ambidex.io._tls import upgrade_writer
 
 __all__ = ["AsyncSocket", "wrap_socket"]
 
@@ -117,6 +120,13 @@ class AsyncSocket:
         self._io_refs = 0
         self._files: weakref.WeakSet[AsyncSocketIO] = weakref.WeakSet()
         """Files from ``makefile`` not closed yet: they keep the connection."""
+        self._tls: _TLSLayer | None = None
+        """The TLS session between ``start_tls`` and ``unwrap``, run here over
+        the plain stream (an ``ssl.SSLObject`` on memory buffers, as asyncio's
+        own TLS is) so that ``unwrap`` can hand the connection back in clear."""
+        self._clear = b""
+        """Clear bytes that arrived right behind the peer's TLS close: ``unwrap``
+        found them, the next read returns them first."""
 
     @classmethod
     async def create_connection(
@@ -181,14 +191,44 @@ class AsyncSocket:
                 "start_tls: a file made with makefile() holds bytes that arrived before "
                 "the handshake; refusing to mix them with the encrypted stream"
             )
+        if self._tls is not None:
+            raise ValueError("start_tls: the socket already speaks TLS")
+        if self._clear:
+            raise ValueError(
+                "start_tls: bytes that arrived in clear text are unread; refusing to mix "
+                "them with the encrypted stream"
+            )
         for f in files:
             f.close()
+        layer = _TLSLayer(ssl_context, server_hostname)
         try:
-            await self._timed(upgrade_writer(writer, ssl_context, server_hostname), "start_tls")
+            await self._timed(layer.handshake(*self._connected()), "start_tls")
         except BaseException:
             self._closed = True
             writer.transport.abort()
             raise
+        self._tls = layer
+        return self
+
+    async def unwrap(self) -> AsyncSocket:
+        """End TLS (its closing handshake: our close notice, then the peer's)
+        and return this socket, which goes on in clear text over the same
+        connection: the twin of ``SSLSocket.unwrap()``, which returns the
+        plain socket under it. ``ValueError`` when it does not speak TLS, as
+        a socket has no ``unwrap``. A closing handshake that fails, times out
+        or is cancelled closes the socket (what was half shut cannot be read
+        in either way)."""
+        reader, writer = self._connected()
+        layer = self._tls
+        if layer is None:
+            raise ValueError(f"No SSL wrapper around {self!r}")
+        try:
+            self._clear = await self._timed(layer.close(reader, writer), "unwrap")
+        except BaseException:
+            self._closed = True
+            writer.transport.abort()
+            raise
+        self._tls = None
         return self
 
     @overload
@@ -247,11 +287,16 @@ class AsyncSocket:
         return await self._recv(bufsize)
 
     async def _recv(self, bufsize: int, *, files: bool = False) -> bytes:
-        reader, _ = self._connected(files=files)
+        reader, writer = self._connected(files=files)
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
         if bufsize == 0:
             return b""
+        if self._tls is not None:
+            return await self._timed(self._tls.read(reader, writer, bufsize), "recv")
+        if self._clear:
+            data, self._clear = self._clear[:bufsize], self._clear[bufsize:]
+            return data
         return await self._timed(reader.read(bufsize), "recv")
 
     async def recv_into(self, buffer: Any, nbytes: int = 0) -> int:
@@ -278,6 +323,8 @@ class AsyncSocket:
 
     async def _sendall(self, data: bytes | bytearray | memoryview, *, files: bool = False) -> None:
         _, writer = self._connected(files=files)
+        if self._tls is not None:
+            data = self._tls.encrypt(data)
         writer.write(data)
         await self._timed(writer.drain(), "sendall")
 
@@ -450,6 +497,84 @@ class AsyncSocket:
                     errno.EAGAIN, f"{what}: {os.strerror(errno.EAGAIN)}"
                 ) from None
             raise
+
+
+_TLS_READ = 65536
+"""How many encrypted bytes one read of the connection asks for."""
+
+
+class _TLSLayer:
+    """TLS over an ``AsyncSocket``'s plain streams: an ``ssl.SSLObject`` whose
+    encrypted side is two memory buffers that the methods below fill from the
+    reader and empty into the writer. Nothing here is cancelled half way: the
+    only waits are whole reads of the connection (a cancelled one takes no
+    bytes) and drains of what was already encrypted."""
+
+    def __init__(self, context: _ssl.SSLContext, server_hostname: str | None) -> None:
+        self.incoming = _ssl.MemoryBIO()
+        self.outgoing = _ssl.MemoryBIO()
+        self.session = context.wrap_bio(
+            self.incoming, self.outgoing, server_side=False, server_hostname=server_hostname
+        )
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Send what the session has to say, then feed it the next encrypted bytes
+        (end of file, when the peer hung up)."""
+        if self.outgoing.pending:
+            writer.write(self.outgoing.read())
+            await writer.drain()
+        if self.incoming.eof:  # the session wants more, and there is none
+            raise _ssl.SSLEOFError("EOF occurred in violation of protocol")
+        data = await reader.read(_TLS_READ)
+        if data:
+            self.incoming.write(data)
+        else:
+            self.incoming.write_eof()
+
+    async def handshake(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        while True:
+            try:
+                self.session.do_handshake()
+                break
+            except _ssl.SSLWantReadError:
+                await self._pump(reader, writer)
+        writer.write(self.outgoing.read())
+        await writer.drain()
+
+    async def read(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, size: int
+    ) -> bytes:
+        """Up to ``size`` decrypted bytes; ``b""`` once the peer closed TLS or the
+        connection (a close without TLS's notice reads as end of file too, as
+        ``suppress_ragged_eofs`` makes a socket do)."""
+        while True:
+            try:
+                return self.session.read(size)
+            except _ssl.SSLWantReadError:
+                await self._pump(reader, writer)
+            except (_ssl.SSLZeroReturnError, _ssl.SSLEOFError):
+                return b""
+
+    def encrypt(self, data: bytes | bytearray | memoryview) -> bytes:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[self.session.write(view):]
+        return self.outgoing.read()
+
+    async def close(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+        """The closing handshake; returns the clear bytes that came behind the
+        peer's close notice."""
+        while True:
+            try:
+                self.session.unwrap()
+                break
+            except _ssl.SSLWantReadError:
+                await self._pump(reader, writer)
+        writer.write(self.outgoing.read())
+        await writer.drain()
+        return self.incoming.read()
 
 
 def _no_flags(flags: int, what: str) -> None:

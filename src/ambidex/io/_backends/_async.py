@@ -138,6 +138,10 @@ class AsyncBackend:
     def _at_eof(self) -> bool:
         return self._reader.at_eof()
 
+    def _speaks_tls(self) -> bool:
+        """For :func:`ambidex.io.speaks_tls`: TLS runs over the transport."""
+        return self._writer.get_extra_info("ssl_object") is not None
+
     def _waiting(self) -> Waiting:
         """What a read would find beyond the (empty) StreamReader buffer.
 

@@ -476,6 +476,10 @@ class SyncBackend:
     def _at_eof(self) -> bool:
         return self._reader.at_eof()
 
+    def _speaks_tls(self) -> bool:
+        """For :func:`ambidex.io.speaks_tls`: the socket is an ``ssl.SSLSocket``."""
+        return isinstance(self._sock, _ssl.SSLSocket) and self._sock.version() is not None
+
     def _waiting(self) -> Waiting:
         """What a read would find beyond the (empty) reader buffer."""
         reader = self._reader
