@@ -356,6 +356,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     # rarely typed: ssl._create_stdlib_context(), self.context).
     Rule("ssl.SSLContext.wrap_socket", "ambidex.io.wrap_socket", Kind.METHOD, awaited=True,
          blocks=True, returns="socket.socket", receiver_arg=True, match_arg="socket.socket"),
+    # TLS's closing handshake; the connection goes on in clear text (ftplib's ccc()).
+    # The row names socket.socket: wrap_socket's result is followed as one.
+    _method("socket.socket.unwrap", "ambidex.io.AsyncSocket.unwrap", returns="socket.socket"),
     _call("socket.getaddrinfo", None, fix="use loop.getaddrinfo"),
     _call("socket.gethostbyname", None, fix="use loop.getaddrinfo"),
     _method("ssl.SSLSocket.do_handshake", None, fix="pass ssl= to ambidex.io.AsyncStream.connect"),

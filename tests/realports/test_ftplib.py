@@ -11,15 +11,18 @@ from __future__ import annotations
 import ftplib
 import io
 import logging
+import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.servers import ThreadedFTPServer
 
+from ambidex.io import AsyncSocket, speaks_tls
 from tests.realports._harness import Ticker, port_stdlib, strict_asyncio
 
 BLOB = bytes(range(256)) * 16384  # 4 MB
@@ -90,3 +93,84 @@ def test_ported_ftplib_connects_and_logs_in_on_entry_with_defer_init_io(
             assert "notes.txt" in await client.nlst()
 
     strict_asyncio(main())
+
+
+@pytest.fixture
+def ftps_server(tmp_path: Path) -> Iterator[tuple[int, Path, ssl.SSLContext]]:
+    """pyftpdlib's TLS handler (RFC 4217: AUTH TLS, PBSZ, PROT P) with a
+    certificate from trustme; the client context trusts its CA."""
+    from pyftpdlib.handlers import TLS_DTPHandler, TLS_FTPHandler
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    pem = tmp_path / "server.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(pem))
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "blob.bin").write_bytes(BLOB[:1_000_000])
+    (home / "notes.txt").write_text("first line\nsecond line\n")
+    authorizer = DummyAuthorizer()
+    authorizer.add_user("ann", "secret", str(home), perm="elradfmw")
+    dtp = type("DTP", (TLS_DTPHandler,), {})
+    handler = type("Handler", (TLS_FTPHandler,), {
+        "authorizer": authorizer, "certfile": str(pem), "dtp_handler": dtp,
+        "tls_control_required": True, "tls_data_required": True, "ssl_context": None,
+    })
+    logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
+    server = ThreadedFTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.05})
+    thread.start()
+    client = ssl.create_default_context()
+    ca.configure_trust(client)
+    try:
+        yield server.address[1], home, client
+    finally:
+        server.close_all()
+        thread.join(5)
+
+
+def test_ported_ftp_tls_secures_control_and_data_and_shuts_tls_down_after_each_transfer(
+    tmp_path: Path, ftps_server: tuple[int, Path, ssl.SSLContext],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # FTP_TLS asks isinstance(sock, ssl.SSLSocket) in login/auth/ccc and before
+    # each data connection's unwrap(): the port asks ambidex.io.speaks_tls
+    # instead and awaits AsyncSocket.unwrap(). The server requires TLS on both
+    # connections, so a port that lost it would be refused at login or LIST.
+    port, home, context = ftps_server
+    ported, messages = port_stdlib(ftplib, tmp_path, "--defer-init-io")
+    assert not any("SSLSocket" in m for m in messages), messages
+    unwraps: list[bool] = []
+    real_unwrap = AsyncSocket.unwrap
+
+    async def unwrap(sock: AsyncSocket) -> AsyncSocket:
+        unwraps.append(speaks_tls(sock))
+        return await real_unwrap(sock)
+
+    async def main() -> None:
+        async with ported.FTP_TLS(context=context) as client:
+            await client.connect("127.0.0.1", port, timeout=10)
+            assert not speaks_tls(client.sock)
+            assert (await client.login("ann", "secret")).startswith("230")  # AUTH TLS first
+            assert speaks_tls(client.sock)
+            with pytest.raises(ValueError, match="Already using TLS"):
+                await client.auth()
+            await client.prot_p()
+            listing: list[str] = []
+            await client.retrlines("LIST", listing.append)
+            assert any(line.endswith("blob.bin") for line in listing)
+            received = bytearray()
+            async with Ticker() as ticker:
+                await client.retrbinary("RETR blob.bin", received.extend)
+            assert ticker.ticks > 1
+            assert bytes(received) == BLOB[:1_000_000]
+            await client.storbinary("STOR upload.bin", io.BytesIO(b"u" * 100_000))
+            assert await client.size("upload.bin") == 100_000
+            await client.storlines("STOR lines.txt", io.BytesIO(b"a\r\nb\r\n"))
+            await client.quit()
+        assert (home / "upload.bin").read_bytes() == b"u" * 100_000
+        assert (home / "lines.txt").read_bytes() == b"a\nb\n"  # ASCII mode: the server's newlines
+
+    monkeypatch.setattr(AsyncSocket, "unwrap", unwrap)
+    strict_asyncio(main())
+    assert unwraps == [True] * 4  # LIST, RETR, STOR, STOR: each data connection's TLS shut down

@@ -162,7 +162,12 @@ def to_async(
     diagnostics += planner.diagnostics
     if dropping:  # what the markers left out is called by no code kept (.leftout)
         diagnostics += calls_of_left_out(originals, dropping, graph)
-    diagnostics += tls_type_tests(graph)  # isinstance(sock, ssl.SSLSocket) (.tls)
+    tls_tests: dict[str, list[ast.Call]] = {}  # isinstance(sock, ssl.SSLSocket) (.tls)
+    for test in tls_type_tests(graph):
+        if test.rewritten:
+            tls_tests.setdefault(test.path, []).append(test.call)
+        else:
+            diagnostics.append(test.diagnostic())
     twins = type_twins(table)
     rename_table = Renames.build(dict(renames), to="async")
     outputs: dict[str, str] = {}
@@ -175,7 +180,9 @@ def to_async(
         if module is None:
             outputs[path] = text
             continue
-        editor = ModuleEditor(planner, module, twins, functions_of[path])
+        editor = ModuleEditor(
+            planner, module, twins, functions_of[path], tls_tests=tls_tests.get(path, ())
+        )
         editor.run()
         diagnostics += editor.diagnostics
         # Each step hands on the tree of its text while it has one: parsed once

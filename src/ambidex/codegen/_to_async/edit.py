@@ -12,7 +12,7 @@ output needs, placed where isort would put them (:mod:`.imports`).
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 
 from ambidex._callgraph import Call, CallKind, Function, Module, own_nodes
@@ -77,10 +77,14 @@ class ModuleEditor(ImportSpeller):
         module: Module,
         type_twins: Mapping[str, str],
         functions: list[Function] | None = None,
+        *,
+        tls_tests: Sequence[ast.Call] = (),
     ) -> None:
         """``functions``: the graph's functions defined in ``module``, in the graph's
         order (found here when not given; a caller editing every module groups
-        them once instead of scanning the whole graph for each module)."""
+        them once instead of scanning the whole graph for each module).
+        ``tls_tests``: its ``isinstance(sock, ssl.SSLSocket)`` calls that become
+        ``ambidex.io.speaks_tls(sock)`` (:mod:`.tls` finds them)."""
         self.planner = planner
         self.graph = planner.graph
         self.module = module
@@ -99,6 +103,7 @@ class ModuleEditor(ImportSpeller):
         self.functions = functions
         self.by_node = {id(f.node): f for f in self.functions}
         self.diagnostics: list[Diagnostic] = []
+        self.tls_tests = tls_tests
         self._local_parents: dict[int, dict[int, ast.AST]] = {}
         """Per outermost function node: :func:`branch_parents` of it (:meth:`parent_in`)."""
 
@@ -139,8 +144,18 @@ class ModuleEditor(ImportSpeller):
         self.rewrite_iter_protocol()
         self.rewrite_module_level_calls()
         self.rewrite_types(self.module.tree, self.module)
+        self.rewrite_tls_tests()
         self.check_mixed_withs()
         self.add_imports()
+
+    def rewrite_tls_tests(self) -> None:
+        """``isinstance(sock, ssl.SSLSocket)`` -> ``ambidex.io.speaks_tls(sock)``:
+        the callee replaced, the type argument dropped (see :mod:`.tls`)."""
+        for call in self.tls_tests:
+            self.edits.replace_node(call.func, self.spell("ambidex.io.speaks_tls"))
+            _, first_end = self.source.span(call.args[0])
+            _, second_end = self.source.span(call.args[1])
+            self.edits.replace(first_end, second_end, "")
 
     def insert_keyword(self, node: ast.stmt) -> None:
         self.edits.insert(self.source.offset(node.lineno, node.col_offset), "async ")
