@@ -82,6 +82,7 @@ from ambidex.codegen._to_async.edit import ModuleEditor, type_twins
 from ambidex.codegen._to_async.finish import drop_unused_imports, rename
 from ambidex.codegen._to_async.flavour import DROPPED, markers_step
 from ambidex.codegen._to_async.leftout import calls_of_left_out
+from ambidex.codegen._to_async.mainblock import async_main_blocks
 from ambidex.codegen._to_async.plan import Planner
 from ambidex.codegen._to_async.tls import tls_type_tests
 
@@ -142,6 +143,7 @@ def to_async(
     # Of those, the ones where it dropped lines: only there can a definition have gone.
     dropping = {path: tree for path, tree in marked.items() if applied[path][2]}
     line_maps: dict[str, LineMap] = {}
+    runs: set[str] = set()
     deferred: list[Diagnostic] = []
     graph = build(modules, table, trees=marked)
     planner = Planner(graph)
@@ -150,6 +152,16 @@ def to_async(
         "__init__ cannot be async" in d.message for d in planner.diagnostics
     ):
         modules, deferred, line_maps = defer(modules, graph, planner)
+        graph = build(modules, table)
+        planner = Planner(graph)
+        planner.run()
+    if not any(d.error for d in planner.diagnostics):
+        # Demo blocks run by asyncio.run, deferred objects entered where made (.mainblock).
+        mains, runs = async_main_blocks(graph, planner, deferred=bool(deferred))
+    else:
+        mains = {}
+    if mains:
+        modules = {**modules, **mains}
         graph = build(modules, table)
         planner = Planner(graph)
         planner.run()
@@ -181,7 +193,8 @@ def to_async(
             outputs[path] = text
             continue
         editor = ModuleEditor(
-            planner, module, twins, functions_of[path], tls_tests=tls_tests.get(path, ())
+            planner, module, twins, functions_of[path], tls_tests=tls_tests.get(path, ()),
+            runs_main=path in runs,
         )
         editor.run()
         diagnostics += editor.diagnostics

@@ -79,12 +79,15 @@ class ModuleEditor(ImportSpeller):
         functions: list[Function] | None = None,
         *,
         tls_tests: Sequence[ast.Call] = (),
+        runs_main: bool = False,
     ) -> None:
         """``functions``: the graph's functions defined in ``module``, in the graph's
         order (found here when not given; a caller editing every module groups
         them once instead of scanning the whole graph for each module).
         ``tls_tests``: its ``isinstance(sock, ssl.SSLSocket)`` calls that become
-        ``ambidex.io.speaks_tls(sock)`` (:mod:`.tls` finds them)."""
+        ``ambidex.io.speaks_tls(sock)`` (:mod:`.tls` finds them). ``runs_main``:
+        the module ends with ``asyncio.run(main())`` (:mod:`.mainblock`), whose
+        import it needs."""
         self.planner = planner
         self.graph = planner.graph
         self.module = module
@@ -104,6 +107,7 @@ class ModuleEditor(ImportSpeller):
         self.by_node = {id(f.node): f for f in self.functions}
         self.diagnostics: list[Diagnostic] = []
         self.tls_tests = tls_tests
+        self.runs_main = runs_main
         self._local_parents: dict[int, dict[int, ast.AST]] = {}
         """Per outermost function node: :func:`branch_parents` of it (:meth:`parent_in`)."""
 
@@ -145,6 +149,8 @@ class ModuleEditor(ImportSpeller):
         self.rewrite_module_level_calls()
         self.rewrite_types(self.module.tree, self.module)
         self.rewrite_tls_tests()
+        if self.runs_main:
+            self.spell("asyncio.run")
         self.check_mixed_withs()
         self.add_imports()
 
