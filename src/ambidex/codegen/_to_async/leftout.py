@@ -26,6 +26,8 @@ it is an error:
 from __future__ import annotations
 
 import ast
+import importlib
+import sys
 from collections.abc import Iterator, Mapping
 
 from ambidex._callgraph import CallGraph, CallKind, Class, Function, Module, own_nodes
@@ -105,6 +107,7 @@ class _Finder:
                        for module, names in functions.items() for name in names}
         self.method_names = {name for names in methods.values() for name in names}
         self.kept_methods = {name for cls in graph.classes.values() for name in cls.methods}
+        self._outside: dict[str, type | None] = {}
 
     def run(self) -> Iterator[Diagnostic]:
         for module in self.graph.modules.values():
@@ -190,11 +193,34 @@ class _Finder:
         if resolver.method(cls, name) is not None:
             return False
         # A base the analysis does not know may define it (or a class attribute):
-        # every base of every class on the way must be analysed (or ``object``).
+        # every base of every class on the way must be analysed, or be a class
+        # of the standard library (importable here, so asked) that lacks it.
         seen = list(resolver.mro(cls))
-        written = sum(1 for klass in seen for base in klass.node.bases
-                      if not (isinstance(base, ast.Name) and base.id == "object"))
-        return written == len(seen) - 1 and not any(name in k.attrs for k in seen)
+        if any(name in k.attrs for k in seen):
+            return False
+        analysed = {k.key for k in seen}
+        for klass in seen:
+            for base in klass.node.bases:
+                value = resolver.eval(base, klass.module)
+                if value is not None and value.cls is not None and value.cls.key in analysed:
+                    continue
+                outside = self.outside_base(base, klass.module)
+                if outside is None or hasattr(outside, name):
+                    return False
+        return True
+
+    def outside_base(self, base: ast.expr, module: Module) -> type | None:
+        """The class a base the port does not analyse names, when it is a builtin
+        or a class of the standard library (``threading.local``,
+        ``Generic[T]``): imported to be asked, never a third-party module."""
+        if isinstance(base, ast.Subscript):  # Generic[T], Mapping[str, int]
+            base = base.value
+        dotted = self.graph.dotted_name(base, module)
+        if dotted is None:
+            return None
+        if dotted not in self._outside:
+            self._outside[dotted] = _stdlib_class(dotted)
+        return self._outside[dotted]
 
     @staticmethod
     def error(module: Module, node: ast.alias | ast.expr, name: str, how: str) -> Diagnostic:
@@ -203,3 +229,21 @@ class _Finder:
             f"{name} is left out of the port ('# ambidex: sync-only', --sync-only or a "
             f"flag's sync branch) but {how}: the output would fail here; leave this "
             "code out too, or keep the definition and let it become async")
+
+
+_NOT_IMPORTED = frozenset({"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo"})
+"""Standard-library modules with effects on import (a browser, a window, a poem)."""
+
+
+def _stdlib_class(dotted: str) -> type | None:
+    """``dotted`` as a class of the builtins or the standard library, else None."""
+    module_name, _, name = dotted.rpartition(".")
+    module_name = module_name or "builtins"
+    top = module_name.split(".")[0]
+    if top != "builtins" and (top not in sys.stdlib_module_names or top in _NOT_IMPORTED):
+        return None
+    try:
+        found = getattr(importlib.import_module(module_name), name, None)
+    except Exception:  # not importable on this Python: cannot tell
+        return None
+    return found if isinstance(found, type) else None
