@@ -11,6 +11,7 @@ from __future__ import annotations
 import ftplib
 import io
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -174,3 +175,80 @@ def test_ported_ftp_tls_secures_control_and_data_and_shuts_tls_down_after_each_t
     monkeypatch.setattr(AsyncSocket, "unwrap", unwrap)
     strict_asyncio(main())
     assert unwraps == [True] * 4  # LIST, RETR, STOR, STOR: each data connection's TLS shut down
+
+
+def test_ported_ftp_tls_ccc_goes_back_to_clear_text_on_the_same_control_connection(
+    tmp_path: Path,
+) -> None:
+    # pyftpdlib has no CCC: a small blocking server in a thread does AUTH TLS,
+    # USER/PASS over TLS, CCC (TLS's closing handshake, SSLSocket.unwrap on its
+    # side) and PWD in clear text. The port asks speaks_tls and awaits
+    # AsyncSocket.unwrap(); ported as before, ccc() raised "not using TLS".
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    seen: list[str] = []
+    errors: list[BaseException] = []
+
+    def serve(listener: socket.socket) -> None:
+        try:
+            conn, _ = listener.accept()
+            conn.settimeout(10)
+            sock: socket.socket = conn
+            sock.sendall(b"220 hello\r\n")
+            while True:
+                line = b""
+                while not line.endswith(b"\r\n"):
+                    byte = sock.recv(1)
+                    if not byte:
+                        return
+                    line += byte
+                command = line.decode().strip()
+                seen.append(f"{command} tls={speaks_tls(sock)}")
+                verb = command.split(" ")[0]
+                if verb == "AUTH":
+                    sock.sendall(b"234 go\r\n")
+                    sock = server_context.wrap_socket(sock, server_side=True)
+                elif verb == "USER":
+                    sock.sendall(b"331 password\r\n")
+                elif verb == "PASS":
+                    sock.sendall(b"230 in\r\n")
+                elif verb == "CCC":
+                    sock.sendall(b"200 clear\r\n")
+                    assert isinstance(sock, ssl.SSLSocket)
+                    sock = sock.unwrap()
+                    seen[-1] += " unwrapped"
+                elif verb == "PWD":
+                    sock.sendall(b'257 "/" is the directory\r\n')
+                elif verb == "QUIT":
+                    sock.sendall(b"221 bye\r\n")
+                    sock.close()
+                    return
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    ported, _ = port_stdlib(ftplib, tmp_path, "--defer-init-io")
+    listener = socket.create_server(("127.0.0.1", 0))
+    thread = threading.Thread(target=serve, args=(listener,))
+    thread.start()
+
+    async def main() -> None:
+        async with ported.FTP_TLS(context=client_context) as client:
+            await client.connect("127.0.0.1", listener.getsockname()[1], timeout=10)
+            assert (await client.login("ann", "secret")).startswith("230")
+            assert speaks_tls(client.sock)
+            assert (await client.ccc()).startswith("200")
+            assert not speaks_tls(client.sock)
+            assert await client.pwd() == "/"
+            await client.quit()
+
+    try:
+        strict_asyncio(main())
+    finally:
+        thread.join(10)
+        listener.close()
+    assert errors == []
+    assert seen == ["AUTH TLS tls=False", "USER ann tls=True", "PASS secret tls=True",
+                    "CCC tls=True unwrapped", "PWD tls=False", "QUIT tls=False"]
