@@ -62,16 +62,23 @@ def async_main_blocks(
     a function are entered where made too (ftplib's ``test()``: ``ftp =
     FTP(host)``, then ``ftp.login()``: the sync constructor connected)."""
     entering = _deferred_classes(graph) if deferred else set()
+    functions: dict[str, list[Function]] = {}
+    if entering:
+        for function in graph.functions.values():
+            functions.setdefault(function.module.path, []).append(function)
     changed: dict[str, str] = {}
     runs: set[str] = set()
     for path, module in graph.modules.items():
+        body = module.tree.body
+        main = bool(body) and is_main_block(body[-1])
+        if path not in functions and not main:  # the usual module: nothing to read
+            continue
         edits: list[tuple[int, int, str]] = []
         source = SourceText(module.text)
-        if entering:
-            edits += _entered_in_functions(graph, module, source, entering)
-        body = module.tree.body
+        if path in functions:
+            edits += _entered_in_functions(graph, functions[path], source, entering)
         suffix = ""
-        if body and is_main_block(body[-1]):
+        if main:
             block = body[-1]
             assert isinstance(block, ast.If)
             calls = [node for node, _, _, _ in module_level_calls([block])]
@@ -169,14 +176,14 @@ def _entered(source: SourceText, call: ast.Call) -> tuple[int, int, str]:
 
 
 def _entered_in_functions(
-    graph: CallGraph, module: Module, source: SourceText, entering: set[str]
+    graph: CallGraph, functions: list[Function], source: SourceText, entering: set[str]
 ) -> list[tuple[int, int, str]]:
-    """The objects of deferred classes each function of ``module`` makes
+    """The objects of deferred classes the ``functions`` of one module make
     outside ``with``, entered where made."""
     names = {key.rsplit(".", 1)[-1].rsplit(":", 1)[-1] for key in entering}
     edits = []
-    for function in graph.functions.values():
-        if function.module is not module or function.name == "__init__":
+    for function in functions:
+        if function.name == "__init__":
             continue
         in_with: set[int] | None = None
         for call in function.calls:
