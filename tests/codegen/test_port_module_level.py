@@ -60,9 +60,11 @@ def test_a_call_in_a_class_body_refuses_the_port() -> None:
 def test_calls_in_the_main_block_are_located_warnings_and_errors_with_strict(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # A block the port cannot move into an `async def main()` (module code
+    # follows it: tests/codegen/test_port_main_block.py ports the others).
     source = tmp_path / "client.py"
     source.write_text(CLIENT + '\n\nif __name__ == "__main__":\n    c = Client()\n'
-                      "    c.send(b'x')\n    main()\n")
+                      "    c.send(b'x')\n    main()\n\nLATE = 1\n")
     out = tmp_path / "client_async.py"
     assert cli.main(["port", "--to", "async", str(source), "-o", str(out)]) == 0
     err = capsys.readouterr().err.splitlines()
