@@ -250,8 +250,49 @@ def used_names(tree: ast.Module, code_string: re.Pattern[str] = _CODE_STRING) ->
     in ``__all__``; a string that merely looks like code keeps an import that
     could have gone, which is the safe side. ``code_string`` is what looks
     like code (the sync -> async converter has its own, stricter about prose).
+
+    The same set as :func:`scan_module`'s ``used``, from a walk that collects
+    nothing else: every changed module of a port is read here (and the
+    source of each that may lose an import), so it is read often. The
+    fields that hold no name (``ctx``, ``op``, ``ops``) are not visited.
     """
-    return scan_module(tree, code_string).used
+    used: set[str] = set()
+    add = used.add
+    fullmatch = code_string.fullmatch
+    fields_of = _NAMED_FIELDS
+    node_type = ast.AST
+    todo: list[ast.AST] = [tree]
+    pop, push = todo.pop, todo.append
+    while todo:
+        node = pop()
+        kind = type(node)
+        if kind is ast.Name:
+            if type(node.ctx) is not ast.Store:  # type: ignore[attr-defined]
+                add(node.id)  # type: ignore[attr-defined]
+            continue
+        if kind is ast.Constant:
+            value = node.value  # type: ignore[attr-defined]
+            if type(value) is str and fullmatch(value):
+                used.update(_WORD.findall(value))
+            continue
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = fields_of[kind] = tuple(f for f in kind._fields if f not in _NO_NAMES)
+        for name in fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, node_type):
+                        push(item)
+            elif isinstance(value, node_type):
+                push(value)
+    return used
+
+
+_NO_NAMES = frozenset({"ctx", "op", "ops"})
+"""Fields that hold an operator or a name's context: never a name."""
+_NAMED_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Per node class: its fields but :data:`_NO_NAMES`, in order (:func:`used_names`)."""
 
 
 def drop_unused_imports(text: str, original_used: set[str], candidates: set[str]) -> str:
