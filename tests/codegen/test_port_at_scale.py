@@ -40,8 +40,8 @@ from ambidex._rules import DEFAULT_TABLE
 from ambidex._unawaited import _Checker, async_side, find_unawaited
 from ambidex.codegen import _to_async as to_async_step
 from ambidex.codegen._markers import marker_comments
-from ambidex.codegen._renames import Renames
-from ambidex.codegen._source import Diagnostic
+from ambidex.codegen._renames import Renames, apply_renames
+from ambidex.codegen._source import Diagnostic, Edits, SourceText
 from ambidex.codegen._to_async import compiled, to_async
 from tests.codegen.test_to_async import SAMPLE
 
@@ -407,3 +407,58 @@ class C:
     apply_renames(ast.parse(nested), SourceText(nested), out, renames, "pkg._sync.m")
     assert out.apply().count("_async") == 9  # the nine imports; no other spelling
     assert not Renames.build({"Client": "AsyncClient"}, to="async").in_imports_only
+
+
+IMPORT_SHAPES = [
+    "from pkg._sync import client\n",
+    "import pkg._sync.conn as conn\n",
+    "import _sync\n",
+    "from . import _sync\n",
+    "from .. import _sync as s\n",
+    "from ._sync import helper\n",
+    "from .._sync.y import z\n",
+    "def f():\n    try:\n        pass\n    except ImportError:\n        import other._sync\n",
+    "match x:\n    case 1:\n        from pkg._sync import m\n",
+    "class C:\n    if True:\n        from pkg._sync import in_class\n",
+    # No rename: the segment is not a part of a module path the walker renames.
+    "from pkg import _sync\n",
+    "from .client import Client\n",
+    "from . import client\n",
+    "from __future__ import annotations\n",
+    "import pkg_sync, a._syncing\n",
+    "from x import _sync_helper\n",
+    '"""The _sync twin, generated from pkg._sync."""\nimport os\n',
+    "x = '_sync'\nfrom pkg.sync import y  # _sync\n",
+]
+
+
+@pytest.mark.parametrize("text", IMPORT_SHAPES)
+def test_a_module_is_skipped_by_the_segment_renames_only_when_they_would_change_nothing(
+    text: str,
+) -> None:
+    # The port skips the renames of a module whose imports spell no segment
+    # to rename (`_sync` in a docstring): the walk would make no edit there,
+    # whatever the module's own package (relative imports in a `_sync` one).
+    renames = Renames.build({}, to="async")
+    tree = ast.parse(text)
+    for module, package in (("pkg._sync.m", False), ("pkg._sync", True), ("m", False)):
+        edits = Edits(SourceText(text))
+        apply_renames(tree, SourceText(text), edits, renames, module, is_package=package)
+        assert renames.renames_an_import(tree) == bool(len(edits)), module
+
+
+def test_the_examples_twins_are_renamed_the_same_with_the_import_check() -> None:
+    from ambidex.codegen._to_async.finish import rename
+
+    renames = Renames.build({}, to="async")
+    checked = 0
+    for path in sorted(_EXAMPLES.glob("*/_sync/*.py")):
+        text = path.read_text()
+        tree = ast.parse(text)
+        edits = Edits(SourceText(text))
+        apply_renames(tree, SourceText(text), edits, renames, "pkg._sync." + path.stem)
+        output, kept = rename(f"pkg/_sync/{path.name}", text, renames, [], tree)
+        assert output == (edits.apply() if len(edits) else text)
+        assert (kept is tree) == (not len(edits))
+        checked += renames.may_apply(text) and not renames.renames_an_import(tree)
+    assert checked >= 5  # docstrings that spell `_sync`, no import that does

@@ -149,6 +149,27 @@ class Renames:
             return True
         return any(segment in text for segment in self.segments)
 
+    def renames_an_import(self, tree: ast.Module) -> bool:
+        """With :attr:`in_imports_only` renames: whether an import statement of
+        ``tree`` (nested ones too) spells a segment they rename, where
+        :class:`RenameWalker` would rename it (a part of a module path, or
+        ``from . import _sync``). When none does, :func:`apply_renames` makes
+        no edit, and the port skips it: most modules that spell ``_sync``
+        do so in a docstring or a comment."""
+        renamed = {old for old, new in self.segments.items() if old != new}
+        for statement in _import_statements(tree.body):
+            if isinstance(statement, ast.Import):
+                if any(part in renamed for a in statement.names for part in a.name.split(".")):
+                    return True
+            elif statement.module is None:
+                if any(alias.name in renamed for alias in statement.names):
+                    return True
+            elif statement.module != "__future__" and any(
+                part in renamed for part in statement.module.split(".")
+            ):
+                return True
+        return False
+
     @property
     def in_imports_only(self) -> bool:
         """Whether these renames can change import statements only: module

@@ -43,6 +43,8 @@ def rename(
             tree = ast.parse(text, filename=path)
         except SyntaxError:
             return text, None  # reported by the compile check
+    if table.in_imports_only and not table.renames_an_import(tree):
+        return text, tree  # `_sync` is spelled, but in no import (a docstring)
     source = SourceText(text)
     edits = Edits(source)
     apply_renames(
