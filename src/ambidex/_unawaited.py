@@ -47,7 +47,6 @@ from ambidex._callgraph import (
     Function,
     build,
     dotted_of,
-    own_nodes,
 )
 from ambidex._callgraph._model import branch_parents
 from ambidex._rules import Kind, Rule, RuleTable
@@ -533,9 +532,7 @@ class _Checker:
         """``any(x async for x in ...)``: an async generator expression handed to
         a builtin that iterates with a plain ``for`` (a TypeError at run time)."""
         found: list[Unawaited] = []
-        for node in own_nodes(function.node):
-            if not isinstance(node, ast.Call):
-                continue
+        for node in calls_handed_generators(function.node):
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr == "join":
                 name = ast.unparse(func)
@@ -738,3 +735,54 @@ class _Checker:
 def awaited_function_names(functions: Iterable[Function]) -> set[str]:
     """The method names of ``functions`` (those a port made async)."""
     return {f.name for f in functions if f.cls is not None}
+
+
+_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_LEAVES = (ast.Constant, ast.Name)
+_NO_CALLS = frozenset({"ctx", "op", "ops"})
+_CALL_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Per node class: its fields but :data:`_NO_CALLS`, in order."""
+
+
+def calls_handed_generators(function: ast.AST) -> list[ast.Call]:
+    """The calls among :func:`ambidex._callgraph.own_nodes` of ``function``, in
+    its order, that have a generator expression among their positional
+    arguments: those the async-generator-expression check reads.
+
+    The same walk as ``own_nodes`` (a stack; nested functions, lambdas and
+    classes left out), without a generator step per node and without the
+    leaves that hold no call (constants, names, the ``Load``/``Store`` of a
+    name, operators): leaving out a leaf does not change the order in which
+    the other nodes come off the stack. Every coroutine of a port's output
+    that loops is read here.
+    """
+    found: list[ast.Call] = []
+    todo: list[ast.AST] = []
+    node_type = ast.AST
+    leaves = _LEAVES
+    fields_of = _CALL_FIELDS
+    generator = ast.GeneratorExp
+    node = function
+    while True:
+        kind = type(node)
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = fields_of[kind] = tuple(f for f in kind._fields if f not in _NO_CALLS)
+        for name in fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, node_type) and not isinstance(item, leaves):
+                        todo.append(item)
+            elif isinstance(value, node_type) and not isinstance(value, leaves):
+                todo.append(value)
+        while todo:
+            node = todo.pop()
+            if not isinstance(node, _NESTED):
+                break
+        else:
+            return found
+        if type(node) is ast.Call and any(
+            type(arg) is generator for arg in node.args
+        ):
+            found.append(node)

@@ -26,6 +26,7 @@ from pathlib import Path
 from ambidex._callgraph import build, own_nodes
 from ambidex._callgraph._model import branch_parents
 from ambidex._rules import DEFAULT_TABLE
+from ambidex._unawaited import calls_handed_generators
 from ambidex.codegen._to_async.edit import ModuleEditor, type_twins
 from ambidex.codegen._to_async.plan import Planner, _calls_handing_values
 
@@ -74,6 +75,53 @@ def test_the_value_check_walks_the_calls_own_nodes_gives_in_its_order() -> None:
     assert functions > 500
 
 
+GENERATORS = """
+async def outer(rows, sock):
+    any(x async for x in rows)
+    ", ".join(await f(x) for x in rows)(sum(y for y in rows))
+    list(a for a in rows).join(b async for b in rows)
+    lambda: all(z async for z in rows)
+    @deco(max(d for d in rows))
+    async def inner(x=min(e async for e in rows)):
+        set(g async for g in rows)
+    class Inner:
+        tuple(h for h in rows)
+    [sorted(i for i in rows) for _ in range(3)]
+    return dict((k, v) for k, v in rows) if any(w for w in rows) else frozenset(rows)
+"""
+
+
+def test_the_async_generator_check_walks_the_calls_own_nodes_gives_in_its_order() -> None:
+    # The never-awaited check looks for async generator expressions handed to
+    # plain consumers among the calls of each function that loops: its own walk
+    # gives the calls with a generator expression argument that own_nodes gives,
+    # in the same order (the order of its findings).
+    texts = [GENERATORS] + [
+        Path(module.__file__).read_text(encoding="utf-8")
+        for module in (smtplib, ftplib, imaplib, inspect, typing, asyncio.base_events)
+        if module.__file__ is not None
+    ]
+    calls = 0
+    for text in texts:
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                expected = [
+                    n for n in own_nodes(node)
+                    if isinstance(n, ast.Call)
+                    and any(isinstance(a, ast.GeneratorExp) for a in n.args)
+                ]
+                found = calls_handed_generators(node)
+                assert [id(n) for n in found] == [id(n) for n in expected]
+                calls += len(found)
+    assert calls > 40
+    outer = ast.parse(GENERATORS).body[0]
+    spelled = [ast.unparse(call.func) for call in calls_handed_generators(outer)]
+    # Nested functions (their decorators and defaults too), lambdas and classes
+    # are walked on their own.
+    assert not {"set", "tuple", "all", "max", "min"} & set(spelled)
+    assert {"any", "sum", "sorted", "dict", "list"} <= set(spelled)
+
+
 def test_the_value_check_walk_leaves_out_nested_functions_and_classes() -> None:
     outer = ast.parse(TRICKY).body[0]
     spelled = [ast.unparse(call) for call in _calls_handing_values(outer)]
@@ -108,4 +156,92 @@ def test_the_editors_parent_of_a_functions_node_is_the_modules_parent_map_answer
                     continue
                 assert editor.parent_in(node, function) is whole.get(id(node))
                 asked += 1
-    assert asked > 5000
+    assert asked > 3000
+
+
+TYPES = '''
+import socket
+import threading
+from typing import Iterator
+
+
+@decorator(socket.socket)
+def opened(sock: socket.socket = socket.socket(), *, lock: threading.Lock) -> socket.socket:
+    def inner(x: Iterator[int] = None) -> Iterator[socket.socket]:
+        return [socket.socket for _ in range(3)]
+    @inner_decorator(lock)
+    class Holder(socket.socket):
+        field: threading.Lock = threading.Lock()
+    return lambda s=socket.socket: (s, sock.recv(4), f"{socket.socket}")
+'''
+
+
+def _reference_type_pass(editor: ModuleEditor, node: ast.AST, scope: object,
+                         seen: list[tuple[int, object]]) -> None:
+    """The type pass as it was written before its walk took a stack: a call per node."""
+    if id(node) in editor.done:
+        return
+    kind = type(node)
+    if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+        assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        inner = editor.by_node.get(id(node), scope)
+        _reference_type_pass(editor, node.args, inner, seen)
+        for statement in node.body:
+            _reference_type_pass(editor, statement, inner, seen)
+        for child in node.decorator_list:
+            _reference_type_pass(editor, child, scope, seen)
+        if node.returns is not None:
+            _reference_type_pass(editor, node.returns, scope, seen)
+        for child in getattr(node, "type_params", ()):
+            _reference_type_pass(editor, child, scope, seen)
+        return
+    if kind is ast.Name or kind is ast.Attribute:
+        assert isinstance(node, (ast.Name, ast.Attribute))
+        if type(node.ctx) is ast.Load:
+            seen.append((id(node), scope))
+            if isinstance(node, ast.Attribute) and node.attr == "socket":
+                return  # renamed: not looked into
+    elif kind is ast.alias or kind is ast.Constant:
+        return
+    for name, value in ast.iter_fields(node):
+        if name in ("ctx", "op", "ops"):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, ast.AST) and type(item) is not ast.Constant:
+                _reference_type_pass(editor, item, scope, seen)
+
+
+def test_the_type_pass_asks_about_each_name_in_the_order_and_scope_of_a_recursive_walk(
+    monkeypatch,
+) -> None:
+    # The editor's type pass walks every node of every ported module from a
+    # stack: it asks about the same names, each in the same scope (a def's
+    # decorators and return annotation in the scope around it), in the order
+    # of the recursive walk it replaced (the order of its edits), and does not
+    # look into a name it renamed.
+    texts = [TYPES] + [
+        path.read_text(encoding="utf-8") for path in sorted(ROOT.glob("examples/*/_sync/*.py"))
+    ] + [Path(smtplib.__file__).read_text(encoding="utf-8")]
+    asked = 0
+    for text in texts:
+        graph = build({"m.py": text}, DEFAULT_TABLE)
+        planner = Planner(graph)
+        planner.run()
+        module = graph.modules["m.py"]
+        functions = [f for f in graph.functions.values() if f.module is module]
+        editor = ModuleEditor(planner, module, type_twins(DEFAULT_TABLE), functions)
+        seen: list[tuple[int, object]] = []
+
+        def rewrite_type(
+            node: ast.AST, scope: object, seen: list[tuple[int, object]] = seen
+        ) -> bool:
+            seen.append((id(node), scope))
+            return isinstance(node, ast.Attribute) and node.attr == "socket"
+
+        monkeypatch.setattr(editor, "rewrite_type", rewrite_type)
+        editor.rewrite_types(module.tree, module)
+        expected: list[tuple[int, object]] = []
+        _reference_type_pass(editor, module.tree, module, expected)
+        assert seen == expected
+        asked += len(seen)
+    assert asked > 3000
