@@ -245,3 +245,21 @@ def test_the_type_pass_asks_about_each_name_in_the_order_and_scope_of_a_recursiv
         assert seen == expected
         asked += len(seen)
     assert asked > 3000
+
+
+def test_the_module_level_walks_read_the_children_iter_child_nodes_gives_but_the_leaves() -> None:
+    # The walks of module-level code (the port's editor, and ambidex._modulecalls
+    # for the port's check and the lint) read a node's children from its fields:
+    # those of ast.iter_child_nodes, in its order, but the contexts and
+    # operators (leaves: no call, no definition under them).
+    from ambidex._modulecalls import child_nodes
+
+    leaves = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+    nodes = 0
+    for module in (smtplib, ftplib, imaplib, inspect, typing, asyncio.base_events):
+        assert module.__file__ is not None
+        for node in ast.walk(ast.parse(Path(module.__file__).read_text(encoding="utf-8"))):
+            expected = [c for c in ast.iter_child_nodes(node) if not isinstance(c, leaves)]
+            assert [id(c) for c in child_nodes(node)] == [id(c) for c in expected]
+            nodes += 1
+    assert nodes > 40_000

@@ -17,6 +17,7 @@ from functools import cached_property
 
 from ambidex._callgraph import Call, CallKind, Function, Module, own_nodes
 from ambidex._callgraph._model import branch_parents
+from ambidex._modulecalls import child_nodes
 from ambidex._rules import Kind, Rule, RuleTable
 from ambidex.codegen._source import Diagnostic, Edits, SourceText
 from ambidex.codegen._to_async.imports import ImportSpeller
@@ -445,7 +446,7 @@ class ModuleEditor(ImportSpeller):
             node = todo.pop()
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 continue
-            todo.extend(ast.iter_child_nodes(node))
+            todo.extend(child_nodes(node))
             if not isinstance(node, ast.Call) or id(node.func) in self.done:
                 continue
             dotted = self.graph.dotted_name(node.func, self.module)
