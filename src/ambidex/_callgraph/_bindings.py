@@ -12,7 +12,7 @@ sites -- is asked of the other parts (see :mod:`._resolving`).
 from __future__ import annotations
 
 from ambidex._callgraph._items import _BUILTIN_CONTAINERS
-from ambidex._callgraph._model import Class, Function, Module, _Binding, _Val
+from ambidex._callgraph._model import _UNSEEN, Class, Function, Module, _Binding, _Val
 from ambidex._callgraph._params import _WHICH_CODE
 from ambidex._callgraph._resolving import _Resolving
 
@@ -28,19 +28,23 @@ class _Bindings:
         return candidates[0] if candidates else None
 
     def lookup(self: _Resolving, name: str, scope: Function | Module | Class | None) -> _Val | None:
-        fn = scope if isinstance(scope, Function) else None
-        while fn is not None:
-            bindings = fn.locals.get(name)
-            if bindings is not None:
-                return self.first(bindings)
-            fn = fn.parent
-        module = (
-            scope.module
-            if isinstance(scope, (Function, Class))
-            else scope
-            if isinstance(scope, Module)
-            else None
-        )
+        # Scopes are tested by exact type (none of the three is subclassed):
+        # this runs for every name the resolver meets.
+        module: Module | None
+        if type(scope) is Function:
+            fn: Function | None = scope
+            while fn is not None:
+                bindings = fn.locals.get(name)
+                if bindings is not None:
+                    return self.first(bindings)
+                fn = fn.parent
+            module = scope.module
+        elif type(scope) is Class:
+            module = scope.module
+        elif type(scope) is Module:
+            module = scope
+        else:
+            module = None
         if module is not None:
             bindings = module.symbols.get(name)
             if bindings is not None:
@@ -50,6 +54,8 @@ class _Bindings:
     def first(self: _Resolving, bindings: list[_Binding]) -> _Val | None:
         """The first binding that tells; a bare builtin container (``x = []``)
         gives way to a later binding that says what it holds."""
+        if len(bindings) == 1:  # most names: the loop below, for one binding
+            return self.binding(bindings[0])
         plain: _Val | None = None
         for binding in bindings:
             value = self.binding(binding)
@@ -62,19 +68,21 @@ class _Bindings:
         return plain
 
     def binding(self: _Resolving, b: _Binding) -> _Val | None:
-        key = id(b)
         # Values seen while indexing call sites may be partial: a memo of their own.
+        # Keyed by the binding itself (bindings hash by identity).
         memo = self._indexing_memo if self._indexing else self._memo
-        if key in memo:
-            return memo[key]
-        if key in self._busy:
+        value = memo.get(b, _UNSEEN)
+        if value is not _UNSEEN:
+            return value
+        busy = self._busy
+        if b in busy:
             return None
-        self._busy.add(key)
+        busy.add(b)
         try:
             value = self._binding(b)
         finally:
-            self._busy.discard(key)
-        memo[key] = value
+            busy.discard(b)
+        memo[b] = value
         return value
 
     def _binding(self: _Resolving, b: _Binding) -> _Val | None:

@@ -18,6 +18,7 @@ from ambidex._callgraph._resolving import _Resolving
 
 _PARTIAL = _Val(dotted="functools.partial")
 _PARTIAL_BARE = _Val(dotted="partial")
+_PARTIAL_NAMES = frozenset({"functools.partial", "partial"})
 
 #: Expressions whose value may be a function (:meth:`._expressions._Expressions._eval`
 #: gives every other kind an instance, elements or nothing).
@@ -118,9 +119,12 @@ class _Callables:
                 if func.attr in klass.attrs:
                     bindings = klass.attrs[func.attr]
                     break
-        values = [b for b in bindings or () if b.kind == "value"]
+        if bindings is None:
+            return []  # most calls: a name bound outside the function, a method
         found: list[Function] = []
-        for binding in values:
+        for binding in bindings:
+            if binding.kind != "value":
+                continue
             value = self.binding(binding)
             if value is None or value.function is None:
                 return []

@@ -15,21 +15,19 @@ from __future__ import annotations
 
 import ast
 
-from ambidex._callgraph._callables import _PARTIAL, _PARTIAL_BARE
+from ambidex._callgraph._callables import _PARTIAL, _PARTIAL_BARE, _PARTIAL_NAMES
 from ambidex._callgraph._items import _CONTAINERS, _ITEM_METHODS, _SAME_ITEMS
 from ambidex._callgraph._model import (
+    _UNSEEN,
     GENERATOR_OF,
     ITEMS_OF,
     Class,
     Function,
     Module,
     _Val,
-    own_nodes,
+    own_returns,
 )
 from ambidex._callgraph._resolving import _Resolving
-
-#: A memo's "not asked yet" (None is a value: "nothing known").
-_UNSEEN = _Val(dotted="<unseen>")
 
 
 class _Expressions:
@@ -116,7 +114,13 @@ class _Expressions:
             return None
         if isinstance(node, ast.Call):
             func = node.func
-            if node.args and self.eval(func, scope) in (_PARTIAL, _PARTIAL_BARE):
+            called = self.eval(func, scope) if node.args else None
+            # (The names first: comparing whole values costs a tuple of every field.)
+            if (
+                called is not None
+                and called.dotted in _PARTIAL_NAMES
+                and called in (_PARTIAL, _PARTIAL_BARE)
+            ):
                 # functools.partial(f, ...) is called as f is: same colour.
                 wrapped = self.eval(node.args[0], scope)
                 if wrapped is not None and wrapped.function is not None:
@@ -178,8 +182,8 @@ class _Expressions:
             return returns[key]
         returns[key] = None  # a recursive function tells nothing more
         found: _Val | None = None
-        for node in own_nodes(function.node):
-            if isinstance(node, ast.Return) and node.value is not None:
+        for node in own_returns(function.node):
+            if node.value is not None:
                 value = self.eval(node.value, function)
                 if value is not None and (value.instance or value.elements):
                     found = _Val(instance=value.instance, elements=value.elements)

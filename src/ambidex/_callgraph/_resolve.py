@@ -34,6 +34,7 @@ from ambidex._callgraph._model import (
     Class,
     Function,
     Module,
+    _Binding,
     _Common,
     _Pending,
     _Val,
@@ -66,16 +67,16 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
             parts = module.name.split(".")
             for i in range(1, len(parts)):
                 self.by_suffix.setdefault(".".join(parts[i:]), []).append(module)
-        self._memo: dict[int, _Val | None] = {}
+        self._memo: dict[_Binding, _Val | None] = {}
         # While call sites are indexed, parameters have no type yet, so values
         # differ from the final ones and go to their own memos, dropped after.
         # Without them, every binding was re-derived at each call site of the
         # whole tree: lint over a site-packages did not end in 6 minutes.
-        self._indexing_memo: dict[int, _Val | None] = {}
+        self._indexing_memo: dict[_Binding, _Val | None] = {}
         self._indexing_returns: dict[str, _Val | None] = {}
         self._evals: dict[object, dict[ast.expr, _Val | None]] = {}
         self._indexing_evals: dict[object, dict[ast.expr, _Val | None]] = {}
-        self._busy: set[int] = set()
+        self._busy: set[_Binding] = set()
         self._returns: dict[str, _Val | None] = {}
         self._overrides: dict[str, list[Class]] | None = None
         self._dispatch: dict[tuple[str, str], list[Function]] = {}

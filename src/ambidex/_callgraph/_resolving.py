@@ -30,12 +30,12 @@ class _Resolving(Protocol):
     table: RuleTable
     by_name: dict[str, Module]
     by_suffix: dict[str, list[Module]]
-    _memo: dict[int, _Val | None]
-    _indexing_memo: dict[int, _Val | None]
+    _memo: dict[_Binding, _Val | None]
+    _indexing_memo: dict[_Binding, _Val | None]
     _indexing_returns: dict[str, _Val | None]
     _evals: dict[object, dict[ast.expr, _Val | None]]
     _indexing_evals: dict[object, dict[ast.expr, _Val | None]]
-    _busy: set[int]
+    _busy: set[_Binding]
     _returns: dict[str, _Val | None]
     _overrides: dict[str, list[Class]] | None
     _dispatch: dict[tuple[str, str], list[Function]]

@@ -1,0 +1,285 @@
+"""The resolver's shortcuts find what the long way found, in the same order.
+
+What an unannotated function returns is the first of its ``return``
+statements that tells, in the order :func:`ambidex._callgraph.own_nodes`
+meets them; :func:`ambidex._callgraph._model.own_returns` walks the
+statements alone (a ``return`` is never inside an expression), so it must
+meet the same returns in the same order -- through every kind of block, and
+never into a nested function, class or lambda.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import sysconfig
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ambidex._callgraph import CallGraph, CallKind, build, own_nodes
+from ambidex._callgraph._model import own_returns
+from ambidex._callgraph._slim import slim_tree
+from ambidex._rules import DEFAULT_TABLE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EVERY_BLOCK = '''
+def f(x):
+    if x:
+        return 1
+    elif x > 2:
+        return 2
+    else:
+        for i in x:
+            if i:
+                return i
+        else:
+            return 3
+    while x:
+        return 4
+    else:
+        return 5
+    try:
+        return 6
+    except ValueError:
+        return 7
+    except (KeyError, OSError) as exc:
+        if exc:
+            return 8
+    else:
+        return 9
+    finally:
+        return 10
+    with x as y, x:
+        return y
+    match x:
+        case 1:
+            return 11
+        case [a, *_] if a:
+            return a
+        case _:
+            pass
+    def g():
+        return 12
+    class C:
+        def m(self):
+            return 13
+        z = 14
+    h = lambda: 15
+    async def k():
+        async with x:
+            return 16
+        async for _ in x:
+            return 17
+    return [lambda: 18 for _ in x]
+
+
+async def outer(x):
+    async with x:
+        async for _ in x:
+            return 19
+    if x:
+        pass
+    elif x:
+        try:
+            pass
+        finally:
+            return 20
+    return
+'''
+
+EVERY_STAR_BLOCK = '''
+def f(x):
+    try:
+        return 1
+    except* ValueError:
+        return 2
+    except* KeyError:
+        if x:
+            return 3
+    else:
+        return 4
+    finally:
+        return 5
+'''
+
+
+def _functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node
+
+
+def _assert_same_returns(tree: ast.AST) -> int:
+    checked = 0
+    for function in _functions(tree):
+        expected = [n for n in own_nodes(function) if isinstance(n, ast.Return)]
+        assert list(own_returns(function)) == expected, ast.unparse(function)[:200]
+        checked += len(expected)
+    return checked
+
+
+def test_own_returns_meets_every_kind_of_blocks_returns_in_the_order_of_own_nodes() -> None:
+    texts = [EVERY_BLOCK]
+    if sys.version_info >= (3, 11):
+        texts.append(EVERY_STAR_BLOCK)
+    for text in texts:
+        tree = ast.parse(text)
+        assert _assert_same_returns(tree) >= 5
+        assert _assert_same_returns(slim_tree(ast.parse(text))) >= 5
+    # The order is not the text's: a later block comes off the stack first.
+    outer = next(f for f in _functions(ast.parse(EVERY_BLOCK)) if f.name == "f")
+    values: list[int] = []
+    for returned in own_returns(outer):
+        if isinstance(returned.value, ast.Constant) and isinstance(returned.value.value, int):
+            values.append(returned.value.value)
+    assert values != sorted(values) and set(values) == set(range(1, 12))
+
+
+@pytest.mark.primary_only
+def test_own_returns_meets_the_returns_of_own_nodes_on_real_code() -> None:
+    paths = [
+        *sorted((ROOT / "src" / "ambidex").rglob("*.py")),
+        *sorted((ROOT / "examples").rglob("*.py")),
+    ]
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    paths += [stdlib / name for name in ("smtplib.py", "imaplib.py", "ftplib.py", "tarfile.py")]
+    paths += sorted((stdlib / "asyncio").glob("*.py"))
+    checked = 0
+    for path in paths:
+        checked += _assert_same_returns(ast.parse(path.read_text(encoding="utf-8")))
+    assert checked > 1000
+
+
+# --- what the resolver's fast paths must keep -------------------------------------
+# Each of these is a path the resolver takes for most names (one binding, a
+# name found in a function, a call without a local of that name...); a
+# shortcut there must give what the general code gave.
+
+
+def _graph(text: str) -> CallGraph:
+    return build({"m.py": textwrap.dedent(text)}, DEFAULT_TABLE)
+
+
+def _callees(graph: CallGraph, function: str, line: int) -> list[str]:
+    """The callees (and a table row's name) of the calls at ``line`` of ``function``."""
+    found: list[str] = []
+    for call in graph.functions[f"m:{function}"].calls:
+        if call.line == line and call.kind is CallKind.CALL:
+            found += [c.qualname for c in call.callees] or [str(call.name)]
+    return found
+
+
+def test_a_name_bound_once_to_an_empty_list_is_a_list_and_a_later_binding_that_tells_wins() -> None:
+    graph = _graph(
+        """
+        class Conn:
+            def send(self): ...
+
+        def once():
+            pool = []
+            pool.append(1)
+
+        def twice():
+            pool = []
+            pool = [Conn()]
+            pool[0].send()
+        """
+    )
+    assert _callees(graph, "once", 7) == ["list.append"]
+    assert _callees(graph, "twice", 12) == ["Conn.send"]
+
+
+def test_a_binding_that_reads_itself_is_cut_instead_of_followed_forever() -> None:
+    graph = _graph(
+        """
+        def walk(node):
+            node = node.parent
+            node = Node()
+            node.visit()
+
+        class Node:
+            parent: "Node"
+            def visit(self): ...
+        """
+    )
+    # node.parent reads `node`, whose first binding that tells is node.parent
+    # itself: cut there, the next binding (Node()) tells.
+    assert _callees(graph, "walk", 5) == ["Node.visit"]
+
+
+def test_functools_partial_of_a_function_is_called_as_the_function_under_both_spellings() -> None:
+    graph = _graph(
+        """
+        import functools
+        from functools import partial
+
+        def target(a, b): ...
+
+        def spelled_in_full():
+            functools.partial(target, 1)(2)
+
+        def imported():
+            partial(target, 1)(2)
+        """
+    )
+    assert _callees(graph, "spelled_in_full", 8) == ["target", "functools.partial"]
+    assert _callees(graph, "imported", 11) == ["target", "functools.partial"]
+
+
+def test_a_name_in_a_class_body_is_looked_up_in_its_module() -> None:
+    graph = _graph(
+        """
+        class Connection:
+            def send(self): ...
+
+        class Client:
+            conn = Connection()
+
+            def go(self):
+                self.conn.send()
+        """
+    )
+    assert _callees(graph, "Client.go", 9) == ["Connection.send"]
+
+
+def test_a_local_bound_to_two_functions_calls_both_and_one_bound_to_anything_else_neither() -> None:
+    graph = _graph(
+        """
+        def a(x): ...
+        def b(x): ...
+
+        def both(flag):
+            run = a
+            if flag:
+                run = b
+            run(1)
+
+        def not_only_functions(flag):
+            run = a
+            run = flag.handler
+            run(1)
+
+        def also_a_loop_variable(flag):
+            run = a
+            run = b
+            for run in flag:
+                pass
+            run(1)
+
+        class Holder:
+            def __init__(self):
+                self.run = a
+                self.run = b
+
+            def go(self):
+                self.run(1)
+        """
+    )
+    assert _callees(graph, "both", 9) == ["a", "b"]
+    assert _callees(graph, "not_only_functions", 14) == ["a"]
+    assert _callees(graph, "also_a_loop_variable", 21) == ["a", "b"]
+    assert _callees(graph, "Holder.go", 29) == ["a", "b"]
