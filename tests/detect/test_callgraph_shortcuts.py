@@ -187,10 +187,19 @@ def test_a_name_bound_once_to_an_empty_list_is_a_list_and_a_later_binding_that_t
             pool = []
             pool = [Conn()]
             pool[0].send()
+
+        POOL = []
+        POOL = [Conn()]
+
+        def module_level():
+            POOL[0].send()
+            Conn.send(POOL[0])
         """
     )
     assert _callees(graph, "once", 7) == ["list.append"]
     assert _callees(graph, "twice", 12) == ["Conn.send"]
+    assert _callees(graph, "module_level", 18) == ["Conn.send"]
+    assert _callees(graph, "module_level", 19) == ["Conn.send"]
 
 
 def test_a_binding_that_reads_itself_is_cut_instead_of_followed_forever() -> None:

@@ -36,6 +36,8 @@ class _Bindings:
             while fn is not None:
                 bindings = fn.locals.get(name)
                 if bindings is not None:
+                    if len(bindings) == 1:  # first()'s answer for one binding
+                        return self.binding(bindings[0])
                     return self.first(bindings)
                 fn = fn.parent
             module = scope.module
@@ -48,6 +50,8 @@ class _Bindings:
         if module is not None:
             bindings = module.symbols.get(name)
             if bindings is not None:
+                if len(bindings) == 1:
+                    return self.binding(bindings[0])
                 return self.first(bindings)
         return _Val(dotted=name)  # a builtin: open, next, input...
 
