@@ -185,3 +185,16 @@ def test_a_deferred_class_made_in_a_function_outside_with_is_entered_there() -> 
     assert errors == []
     assert '    c = await Client("127.0.0.1", port).__aenter__()\n' in output
     assert '    async with Client("127.0.0.1", port) as d:\n' in output
+
+
+def test_a_deferred_object_made_at_import_time_is_a_located_warning() -> None:
+    # Nothing can enter it there: `CLIENT = Client(...)` at module level made a
+    # connected client in the sync code and an unconnected one in the port,
+    # exit 0, no word. Now said, with its place (an error with --strict).
+    source = EAGER + '\n\nSHARED = Client("127.0.0.1", 1)\n'
+    output, errors, warnings = port(source, defer_init_io=True)
+    assert errors == []
+    found = [w for w in warnings if "SHARED" in w or "never entered" in w]
+    assert [w.split(": ", 1)[0] for w in found] == ["client.py:20:10"]
+    assert "Client.__aenter__" in found[0]
+    assert 'SHARED = Client("127.0.0.1", 1)\n' in output

@@ -157,9 +157,9 @@ def to_async(
         planner.run()
     if not any(d.error for d in planner.diagnostics):
         # Demo blocks run by asyncio.run, deferred objects entered where made (.mainblock).
-        mains, runs = async_main_blocks(graph, planner, deferred=bool(deferred))
+        mains, runs, unentered = async_main_blocks(graph, planner, deferred=bool(deferred))
     else:
-        mains = {}
+        mains, unentered = {}, []
     if mains:
         modules = {**modules, **mains}
         graph = build(modules, table)
@@ -172,6 +172,7 @@ def to_async(
     planner.warn_blocking_without_twin()
     planner.warn_external_overrides()
     diagnostics += planner.diagnostics
+    diagnostics += unentered  # deferred objects made at import time (.mainblock)
     if dropping:  # what the markers left out is called by no code kept (.leftout)
         diagnostics += calls_of_left_out(originals, dropping, graph)
     tls_tests: dict[str, list[ast.Call]] = {}  # isinstance(sock, ssl.SSLSocket) (.tls)

@@ -29,7 +29,9 @@ code outside it reads and the module does not bind itself (a function
 reading a global the demo sets would find none). Otherwise the block stays
 and each call in it is a located warning, as before (:mod:`ambidex._toplevel`).
 The step runs only when the block calls something the plan made async; it
-costs a second plan of the modules it changed.
+costs a second plan of the modules it changed. A deferred object the module's
+own statements make at import time cannot be entered there: each is a located
+warning (an error with ``--strict``).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from collections.abc import Iterator
 
 from ambidex._callgraph import CallGraph, Function, Module
 from ambidex._modulecalls import is_main_block, module_level_calls
-from ambidex.codegen._source import SourceText
+from ambidex.codegen._source import Diagnostic, SourceText
 from ambidex.codegen._to_async.plan import Planner
 
 __all__ = ["async_main_blocks"]
@@ -54,10 +56,11 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
 
 def async_main_blocks(
     graph: CallGraph, planner: Planner, *, deferred: bool
-) -> tuple[dict[str, str], set[str]]:
+) -> tuple[dict[str, str], set[str], list[Diagnostic]]:
     """The texts of the modules this step changes (path -> new text; modules
-    left as they are are not in it), and the paths of those that now end with
-    ``asyncio.run(main())``. ``deferred``: ``--defer-init-io`` moved
+    left as they are are not in it), the paths of those that now end with
+    ``asyncio.run(main())``, and a located warning for each deferred object
+    made at import time, where nothing can enter it. ``deferred``: ``--defer-init-io`` moved
     some ``__init__`` I/O, so objects of those classes made outside ``with`` in
     a function are entered where made too (ftplib's ``test()``: ``ftp =
     FTP(host)``, then ``ftp.login()``: the sync constructor connected)."""
@@ -68,9 +71,12 @@ def async_main_blocks(
             functions.setdefault(function.module.path, []).append(function)
     changed: dict[str, str] = {}
     runs: set[str] = set()
+    unentered: list[Diagnostic] = []
     for path, module in graph.modules.items():
         body = module.tree.body
         main = bool(body) and is_main_block(body[-1])
+        if entering:
+            unentered += _made_at_import_time(graph, module, entering)
         if path not in functions and not main:  # the usual module: nothing to read
             continue
         edits: list[tuple[int, int, str]] = []
@@ -97,7 +103,31 @@ def async_main_blocks(
         if suffix and not text.endswith("\n"):
             text += "\n"
         changed[path] = text + suffix
-    return changed, runs
+    return changed, runs, unentered
+
+
+def _made_at_import_time(
+    graph: CallGraph, module: Module, entering: set[str]
+) -> Iterator[Diagnostic]:
+    """Deferred objects a module's own statements make (not its ``__main__``
+    block, whose objects are entered, and not the item of a ``with``)."""
+    body = module.tree.body
+    if body and is_main_block(body[-1]):
+        body = body[:-1]
+    for node, in_main, statement, _ in module_level_calls(body):
+        if in_main or any(isinstance(w, (ast.With, ast.AsyncWith))
+                          and any(item.context_expr is node for item in w.items)
+                          for w in ast.walk(statement)):
+            continue
+        if not _deferred_class(graph, module, node, entering):
+            continue
+        spelled = ast.unparse(node.func)
+        yield Diagnostic(
+            module.path, node.lineno, node.col_offset + 1,
+            f"`{spelled}(...)` at import time: --defer-init-io moved the I/O of "
+            f"{spelled}.__init__ into {spelled}.__aenter__, which nothing runs here, so "
+            "this object is never entered (the sync code made it connected); make it "
+            f"in an `async def` with `async with {spelled}(...)`", error=False)
 
 
 def _made_async(graph: CallGraph, planner: Planner, module: Module, node: ast.Call) -> bool:
