@@ -10,6 +10,9 @@ generator runs on each grammar it must parse.
 
 from __future__ import annotations
 
+import os
+import time
+
 import nox
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
@@ -41,7 +44,12 @@ def tests(session: nox.Session) -> None:
         env={"AMBIDEX_BUILD_EXTENSIONS": "require"},
     )
     deselect = [] if session.python == PRIMARY else ["-m", "not primary_only"]
+    # tools/test.sh kills a version's session at its time limit; before that, pytest
+    # stops between two tests and prints what failed so far (a loaded machine ran
+    # past the limit and lost a failure's message to the kill).
+    deadline = os.environ.get("AMBIDEX_TEST_DEADLINE")
+    stop = [f"--session-timeout={max(int(deadline) - int(time.time()), 60)}"] if deadline else []
     session.run(
-        "python", "-m", "pytest", "-q", *deselect, *session.posargs,
+        "python", "-m", "pytest", "-q", *deselect, *stop, *session.posargs,
         env={"AMBIDEX_EXPECT_EXTENSIONS": "1"},
     )

@@ -46,7 +46,9 @@ echo "== pytest on Python $PYTHONS, $JOBS at a time (logs in $LOGS/)"
 printf '%s\n' $PYTHONS | xargs -n 1 -P "$JOBS" bash -c '
   v=${!#}; set -- "${@:1:$#-1}"
   # A hang fails the version after 20 minutes instead of eating the CI budget of 90 (pytest-timeout
-  # did not break a lock deadlock inside __del__ once); exit 124 then.
+  # did not break a lock deadlock inside __del__ once); exit 124 then. Three minutes before
+  # that, pytest stops between tests and prints the failures so far (noxfile.py).
+  export AMBIDEX_TEST_DEADLINE=$(( $(date +%s) + 1200 - 180 ))
   timeout --kill-after=30 1200 .venv/bin/nox --no-color -s "tests-$v" -- "$@" \
     >"$LOGS/$v.log" 2>&1 && rc=0 || rc=$?
   echo "$rc" >"$LOGS/$v.rc"
