@@ -384,7 +384,7 @@ class RespParser:
                 # made into bytes by a second allocation and copy).
                 buf = bytes(self._buf)
                 first = self._pos
-                pos = self._bulks.split(buf, first, out)
+                pos = self._bulks.split_checked(buf, first, out)
                 size = len(buf)
                 if pos != first:
                     self._pos = pos
@@ -424,7 +424,7 @@ class RespParser:
             return self.next_events()
         # next_events' fast path, over `data`.
         out: list[Any] = []
-        pos = self._bulks.split(data, 0, out)
+        pos = self._bulks.split_checked(data, 0, out)
         size = len(data)
         if out:
             self.attributes = None

@@ -7,8 +7,12 @@ careful path, ``read``, returns before it first needs data or raises.
 
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -30,6 +34,7 @@ SPECS = [
     dict(marker=b"", separator=b":", trailer=b","),          # netstrings
     dict(marker=b"$", separator=b"\r\n", trailer=b"\r\n"),   # RESP bulk strings
     dict(marker=b"LEN ", separator=b"\n", trailer=b""),      # a line, then raw bytes
+    dict(marker=b"<<", separator=b">", trailer=b"END"),      # longer marker and trailer
 ]
 
 
@@ -97,14 +102,23 @@ def test_netstrings_and_resp_bulks_round_trip() -> None:
 
 
 def test_split_stops_at_anything_but_a_whole_valid_frame_and_raises_about_none_of_it() -> None:
-    bulk = CountedFraming(marker=b"$", separator=b"\r\n", trailer=b"\r\n", max_payload=10)
-    for stop_here in [b"$-1\r\n", b"$11\r\n" + b"x" * 11 + b"\r\n", b"$3\r\nabcX\r\n", b"$3\r\nab",
-                      b"$\r\n", b"$3x\r\nabc\r\n", b"+OK\r\n", b"$0000000000003\r\nabc\r\n",
-                      b"$" + b"9" * 10_000]:
-        out: list[bytes] = []
-        head = b"$1\r\na\r\n"
-        assert bulk.split(head + stop_here, 0, out) == len(head), stop_here
-        assert out == [b"a"]
+    for bulk in twins(SPECS[1], 10):
+        for stop_here in [b"$-1\r\n", b"$11\r\n" + b"x" * 11 + b"\r\n", b"$3\r\nabcX\r\n",
+                          b"$3\r\nab", b"$\r\n", b"$3x\r\nabc\r\n", b"+OK\r\n",
+                          b"$0000000000003\r\nabc\r\n", b"$" + b"9" * 10_000,
+                          b"$3\r\nabc\rX", b"$3\r\nabc\nX", b"$3\r\nabc\r"]:
+            out: list[bytes] = []
+            head = b"$1\r\na\r\n"
+            assert bulk.split(head + stop_here, 0, out) == len(head), stop_here
+            assert out == [b"a"]
+    # Markers and trailers longer than two bytes are tested whole.
+    for framing in twins(SPECS[3], 10):
+        for stop_here in [b"<X3>abcEND", b"X<3>abcEND", b"<<3>abcENX", b"<<3>abcXND", b"<<3>abcEN",
+                          b"<<3>abc"]:
+            out = []
+            head = b"<<1>aEND"
+            assert framing.split(head + stop_here, 0, out) == len(head), stop_here
+            assert out == [b"a"]
 
 
 def test_max_payload_may_change_after_the_framing_is_made() -> None:
@@ -186,7 +200,7 @@ def test_encode_refuses_a_payload_over_the_limit_as_a_local_error() -> None:
 # Bytes that look like frames often: digits, the separators' bytes, markers.
 _noise = st.lists(st.one_of(
     st.sampled_from([b"$", b"\r\n", b"\r", b"\n", b":", b",", b"LEN ", b"0", b"1", b"9", b"12",
-                     b"x", b"-1"]),
+                     b"x", b"-1", b"<<", b">", b"END", b"EN"]),
     st.binary(max_size=4)), max_size=30).map(b"".join)
 
 
@@ -203,6 +217,11 @@ def test_split_agrees_with_its_pure_twin_and_takes_exactly_what_read_returns(
     expected: list[bytes] = []
     assert framing.split(data, start, got) == pure.split(data, start, expected)
     assert got == expected
+    # split_checked is split for arguments known good, in both twins.
+    for twin in (framing, pure):
+        again: list[bytes] = []
+        assert twin.split_checked(data, start, again) == pure.split(data, start, [])
+        assert again == expected
     # The careful path reads the same frames from the same place, then stops
     # (needs data, or raises) exactly where split stopped.
     got = []
@@ -285,3 +304,40 @@ def test_a_huge_announced_length_under_a_huge_limit_is_just_incomplete() -> None
     for framing in twins(SPECS[1], sys.maxsize):
         out: list[bytes] = []
         assert framing.split(b"$9223372036854775806\r\nab\r\n", 0, out) == 0 and out == []
+
+
+def _pickled_elsewhere(pure: bool) -> tuple[bytes, bool]:
+    """A RESP framing (max_payload changed after it was made) pickled by a
+    fresh process, with the compiled module (if built) or the pure twin."""
+    code = ("import pickle, sys; from ambidex.sansio import CountedFraming, _counted; "
+            "f = CountedFraming(marker=b'$', separator=b'\\r\\n', trailer=b'\\r\\n', "
+            "max_payload=1000); f.max_payload = 77; "
+            "print(pickle.dumps(f).hex(), _counted.accelerated())")
+    env = dict(os.environ)
+    env.pop("AMBIDEX_NO_EXTENSIONS", None)
+    if pure:
+        env["AMBIDEX_NO_EXTENSIONS"] = "1"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env).stdout.split()
+    return bytes.fromhex(out[0]), out[1] == "True"
+
+
+def test_a_framing_pickles_and_copies_the_same_compiled_or_pure() -> None:
+    compiled_dump, compiled = _pickled_elsewhere(pure=False)
+    pure_dump, accelerated = _pickled_elsewhere(pure=True)
+    assert (compiled, accelerated) == (_counted.accelerated(), False)
+    assert compiled_dump == pure_dump  # one format: either kind reads the other's
+    original = CountedFraming(marker=b"$", separator=b"\r\n", trailer=b"\r\n", max_payload=1000)
+    original.max_payload = 77
+    data = frames(SPECS[1], [b"a" * 77, b"b" * 78])
+    for made in (pickle.loads(compiled_dump), pickle.loads(pure_dump), copy.copy(original),
+                 copy.deepcopy(original), pickle.loads(pickle.dumps(original))):
+        assert type(made) is CountedFraming
+        assert repr(made) == repr(original)
+        got: list[bytes] = []
+        assert made.split(data, 0, got) == 84 and got == [b"a" * 77]
+        with pytest.raises(LimitExceeded):
+            made.read(ReceiveBuffer(data[84:]))
+        assert made.join([b"xy", 5], b"*2\r\n") == b"*2\r\n$2\r\nxy\r\n$1\r\n5\r\n"
+        made.max_payload = 5  # a copy is its own: the original keeps its limit
+        assert original.max_payload == 77

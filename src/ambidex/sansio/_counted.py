@@ -60,7 +60,8 @@ class _PureSplitter:
     """``split`` and ``join`` in Python: the twin of ``_speedups.CountedSplitter``
     (same constructor, attributes and results; ``tests/sansio`` compares them)."""
 
-    __slots__ = ("_format", "_window", "marker", "max_payload", "separator", "trailer")
+    __slots__ = ("_format", "_spec", "_window", "_window_for", "marker", "max_payload",
+                 "separator", "trailer")
 
     def __init__(self, marker: bytes, separator: bytes, trailer: bytes, max_payload: int) -> None:
         for value in (marker, separator, trailer):
@@ -73,10 +74,24 @@ class _PureSplitter:
         self.separator = separator
         self.trailer = trailer
         self.max_payload = operator.index(max_payload)
-        self._window = (-1, 0)  # (the limit it was computed for, the window)
+        self._fit_window(self.max_payload)
+        # For split: the pieces and their lengths; the marker's byte when it
+        # is one byte, the trailer's when it is one or two (else -1).
+        tail = len(trailer)
+        self._spec = (marker, len(marker), marker[0] if len(marker) == 1 else -1,
+                      separator, len(separator), trailer, tail,
+                      trailer[0] if 0 < tail <= 2 else -1, trailer[1] if tail == 2 else -1)
         # One frame as a %-format (join): marker%dseparator%btrailer.
         self._format = (marker.replace(b"%", b"%%") + b"%d" + separator.replace(b"%", b"%%")
                         + b"%b" + trailer.replace(b"%", b"%%"))
+
+    def _fit_window(self, limit: int) -> None:
+        # The separator cannot start with a digit: its first occurrence after
+        # the digits is the end of the length. More digits than the limit has
+        # is over the limit: the search stops there (an endless line costs
+        # nothing more).
+        self._window = len(str(max(limit, 0))) + len(self.separator)
+        self._window_for = limit
 
     def split(self, data: bytes, start: int, out: list[bytes]) -> int:
         """Append the payload of each whole, valid frame from ``start`` on to
@@ -88,25 +103,35 @@ class _PureSplitter:
         if type(out) is not list and not isinstance(out, list):
             raise TypeError(f"split() appends to a list, not {type(out).__name__}")
         pos = start if type(start) is int else operator.index(start)
+        if not 0 <= pos <= len(data):
+            raise ValueError(f"start={pos} is outside the data (0 to {len(data)})")
+        return self.split_checked(data, pos, out)
+
+    def split_checked(self, data: bytes, start: int, out: list[bytes]) -> int:
+        """:meth:`split` for a caller that has checked its arguments: ``data``
+        is ``bytes``, ``out`` a ``list``, ``start`` an ``int`` from 0 to
+        ``len(data)``. Anything else is undefined (compiled: the same
+        checks as ``split``, they cost nothing there; pure: they cost a
+        tenth of a small frame's split, which a parser that knows its
+        arguments need not pay)."""
+        pos = start
         size = len(data)
-        if not 0 <= pos <= size:
-            raise ValueError(f"start={pos} is outside the data (0 to {size})")
-        marker, separator, trailer = self.marker, self.separator, self.trailer
         limit = self.max_payload
-        # The separator cannot start with a digit: its first occurrence after
-        # the digits is the end of the length. More digits than the limit has
-        # is over the limit: the search stops there (an endless line costs
-        # nothing more).
-        known, window = self._window
-        if known != limit:
-            window = len(str(max(limit, 0))) + len(separator)
-            self._window = (limit, window)
-        skip, gap, tail = len(marker), len(separator), len(trailer)
+        if limit != self._window_for:
+            self._fit_window(limit)
+        # The bytes are tested one at a time by their value where the marker
+        # and trailer are that short (RESP's are): a slice is a new object
+        # (~700 machine instructions), data[i] a small int (~100).
+        marker, skip, lead, separator, gap, trailer, tail, end1, end2 = self._spec
+        window = self._window
         lengths = _LENGTHS
         while pos < size:
-            if skip and not data.startswith(marker, pos):
-                break
             head = pos + skip
+            if lead >= 0:
+                if data[pos] != lead:
+                    break
+            elif skip and data[pos:head] != marker:
+                break
             end = data.find(separator, head, head + window)
             if end < 0:
                 break
@@ -122,7 +147,12 @@ class _PureSplitter:
                 break
             begin = end + gap
             stop = begin + n
-            if stop + tail > size or (tail and not data.startswith(trailer, stop)):
+            if stop + tail > size:
+                break
+            if end1 >= 0:
+                if data[stop] != end1 or (end2 >= 0 and data[stop + 1] != end2):
+                    break
+            elif tail and data[stop:stop + tail] != trailer:
                 break
             out.append(data[begin:stop])
             pos = stop + tail
@@ -190,11 +220,22 @@ class CountedFraming(_Splitter):  # type: ignore[misc]
     # (marker, separator, trailer: bytes, read-only; max_payload: int: the base's)
     __slots__ = ()
 
+    if _Splitter is not _PureSplitter:
+        split_checked = _Splitter.split
+
     def __init__(self, *, marker: bytes = b"", separator: bytes = b":", trailer: bytes = b",",
                  max_payload: int = DEFAULT_MAX_PAYLOAD) -> None:
         if max_payload < 0:
             raise ValueError(f"max_payload must not be negative, not {max_payload}")
         super().__init__(marker, separator, trailer, max_payload)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled (and copied) as its four settings, whichever base it has: the
+        # compiled one has no __dict__ or slots pickle could read, the pure
+        # one's slots hold caches. So a framing pickled with the compiled
+        # module loads where it is not built, and the other way round.
+        return (_framing, (type(self), self.marker, self.separator, self.trailer,
+                           self.max_payload))
 
     def __repr__(self) -> str:
         return (f"CountedFraming(marker={self.marker!r}, separator={self.separator!r}, "
@@ -242,3 +283,9 @@ class CountedFraming(_Splitter):  # type: ignore[misc]
         """One frame around ``payload``; refuses one over ``max_payload``
         (:class:`~ambidex.sansio.LocalProtocolError`). Several: :meth:`join`."""
         return self.join((payload,), b"")  # type: ignore[no-any-return]
+
+
+def _framing(cls: type[CountedFraming], marker: bytes, separator: bytes, trailer: bytes,
+             max_payload: int) -> CountedFraming:
+    """A pickled :class:`CountedFraming` made again (see its ``__reduce__``)."""
+    return cls(marker=marker, separator=separator, trailer=trailer, max_payload=max_payload)
