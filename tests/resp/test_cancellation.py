@@ -380,6 +380,38 @@ async def test_fifty_waiting_commands_arm_one_timer_and_all_time_out_in_their_pl
         assert len(conn._waiters) == 50  # their replies are still owed: places kept
 
 
+async def test_a_command_method_with_a_timeout_goes_the_direct_way_and_still_times_out(
+        redis_server: RedisServer, keys: tuple[str, str]) -> None:
+    # With `timeout` set, r.get and the other methods still await the reply's
+    # future directly (no execute coroutines); the deadline is watched by the
+    # connection's timer all the same, and the place in the FIFO is kept.
+    async with AsyncClient(redis_server.host, redis_server.port, timeout=0.1) as r:
+        assert await r.ping() is True  # the shared connection is open
+        conn = r._shared
+        assert conn is not None
+        started: list[Any] = []
+        start = conn._start
+
+        def spy(args: Any) -> Any:
+            future = start(args)
+            started.append((args[0], future is not None))
+            return future
+
+        conn._start = spy  # type: ignore[method-assign]
+        assert await r.get(keys[1]) == b"value-of-b"
+        with pytest.raises(TimeoutError):
+            await r.execute_command(*slow_command("stale", 0.4))
+        with pytest.raises(TimeoutError):
+            await r.echo("behind the slow one")
+        assert started == [("GET", True), ("ECHO", True)]  # both went the direct way
+        assert conn.broken is None
+        # Both replies still come, in turn, and go to nobody.
+        conn.timeout = 5
+        assert await r.echo("next") == b"next"
+        assert await r.get(keys[0]) is None
+        assert not conn._waiters
+
+
 async def test_a_shorter_timeout_set_while_a_longer_one_waits_fires_on_its_own_deadline() -> None:
     async with frozen_server() as port, AsyncClient("127.0.0.1", port, timeout=60) as r:
         patient = asyncio.create_task(r.get("a"))

@@ -264,12 +264,15 @@ class AsyncConnection:
 
         One coroutine frame less per command; awaiting the future is what
         ``execute`` does, cancellation included (a cancelled caller cancels
-        the future, and its reply is dropped in its turn).
+        the future, and its reply is dropped in its turn), and so is the
+        deadline: with ``timeout`` set, the future is watched as
+        :meth:`_wait` watches it (the connection's timer fails it with
+        ``TimeoutError`` when its deadline comes).
         """
         waiters = self._waiters
-        if (self.broken is not None or self.timeout is not None or self._room
-                or len(waiters) >= self.max_pending):
+        if self.broken is not None or self._room or len(waiters) >= self.max_pending:
             return None
+        timeout = self.timeout
         # encode_command(args), its compiled path inlined (a bad argument
         # raises here: nothing queued)
         if _wire._JOIN_IN_C:
@@ -287,12 +290,14 @@ class AsyncConnection:
         if not waiters and not self._writes:
             waiters.append(future)
             transport.write(data)
-            return future
-        waiters.append(future)
-        self._writes.append(data)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+        else:
+            waiters.append(future)
+            self._writes.append(data)
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self._loop.call_soon(self._flush)
+        if timeout is not None:
+            self._watch(future, self._loop.time() + timeout)
         return future
 
     async def execute_many(self, commands: Sequence[Sequence[Arg]]) -> list[Any]:
@@ -492,15 +497,19 @@ class AsyncConnection:
         one timer (:meth:`_expire`).
         """
         if deadline is not None:
-            deadlines = self._deadlines
-            # Answered (or abandoned) calls leave from the front: replies come
-            # in order, so what is done sits ahead of what still waits.
-            while deadlines and deadlines[0][1].done():
-                deadlines.popleft()
-            deadlines.append((deadline, future))
-            if deadline < self._timer_when:
-                self._arm(deadline)
+            self._watch(future, deadline)
         return await future
+
+    def _watch(self, future: asyncio.Future[Any], deadline: float) -> None:  # ambidex: async-only
+        """List ``future`` to fail with ``TimeoutError`` at ``deadline`` (loop time)."""
+        deadlines = self._deadlines
+        # Answered (or abandoned) calls leave from the front: replies come
+        # in order, so what is done sits ahead of what still waits.
+        while deadlines and deadlines[0][1].done():
+            deadlines.popleft()
+        deadlines.append((deadline, future))
+        if deadline < self._timer_when:
+            self._arm(deadline)
 
     def _arm(self, deadline: float) -> None:  # ambidex: async-only
         if self._timer is not None:
