@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import ssl
+import sys
 import threading
 import time
 import uuid
@@ -24,6 +26,8 @@ from typing import Any
 import pytest
 import trustme
 
+from examples import _timer
+from examples._timer import DeadlineTimer
 from examples.resp import AsyncClient, AsyncConnection, AsyncConnectionPool, Client
 from examples.resp.errors import RedisConnectionError
 
@@ -353,24 +357,23 @@ async def frozen_server(tls: ssl.SSLContext | None = None) -> AsyncIterator[int]
         await server.wait_closed()
 
 
-async def test_fifty_waiting_commands_arm_one_timer_and_all_time_out_in_their_places() -> None:
-    loop = asyncio.get_running_loop()
+async def test_fifty_waiting_commands_arm_one_timer_and_all_time_out_in_their_places(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     armed: list[float] = []
-    call_at = loop.call_at
+    arm = DeadlineTimer.arm
 
-    def counting_call_at(when: float, callback: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(callback, "__name__", "") == "_expire":  # the connection's timer only
-            armed.append(when)  # (wait_for below arms its own on 3.10)
-        return call_at(when, callback, *args, **kwargs)
+    def counting_arm(self: DeadlineTimer, when: float) -> None:
+        armed.append(when)
+        arm(self, when)
 
     async with frozen_server() as port, AsyncClient("127.0.0.1", port, timeout=0.3) as r:
-        setattr(loop, "call_at", counting_call_at)  # noqa: B010 (mypy: a method)
+        monkeypatch.setattr(DeadlineTimer, "arm", counting_arm)
         try:
             results = await asyncio.wait_for(
                 asyncio.gather(*(r.get(f"k{i}") for i in range(50)),
                                return_exceptions=True), 10)
         finally:
-            delattr(loop, "call_at")
+            monkeypatch.undo()
         assert all(type(result) is TimeoutError for result in results), results
         # Not one timer per command: armed for the earliest deadline, and again
         # for what was left each time it fired (deadlines micro- to milliseconds apart).
@@ -410,6 +413,55 @@ async def test_a_command_method_with_a_timeout_goes_the_direct_way_and_still_tim
         assert await r.echo("next") == b"next"
         assert await r.get(keys[0]) is None
         assert not conn._waiters
+
+
+async def test_a_waiting_command_with_a_timeout_leaves_the_loop_no_timer_on_linux() -> None:
+    # The connection's deadline timer is a timer descriptor: the loop's waits
+    # stay untimed (examples/_timer.py), and the deadline still comes.
+    loop = asyncio.get_running_loop()
+    async with frozen_server() as port, AsyncClient("127.0.0.1", port, timeout=0.2) as r:
+        await r.pool.close()  # (nothing else of the client's on the loop)
+        waiting = asyncio.create_task(r.get("k"))
+        await asyncio.sleep(0.05)
+        conn = r._shared
+        assert conn is not None
+        if sys.platform.startswith("linux"):
+            assert conn._timer.uses_descriptor
+            assert not [h for h in loop._scheduled  # type: ignore[attr-defined]
+                        if not h.cancelled()]
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(waiting, 10)
+        assert conn.broken is None and len(conn._waiters) == 1
+
+
+async def test_without_timer_descriptors_a_deadline_is_a_loop_timer_that_fires_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_timer, "_TIMERFD", None)
+    async with frozen_server() as port, AsyncClient("127.0.0.1", port, timeout=0.1) as r:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(r.get("a"), 10)
+        conn = r._shared
+        assert conn is not None and not conn._timer.uses_descriptor
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(r.get("b"), 10)  # armed again after it fired
+        assert len(conn._waiters) == 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="timer descriptors: Linux")
+async def test_closing_a_connection_gives_its_timer_descriptor_back() -> None:
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    async with frozen_server() as port:
+        before = open_fds()
+        for _ in range(3):
+            async with AsyncClient("127.0.0.1", port, timeout=0.05) as r:
+                with pytest.raises(TimeoutError):
+                    await r.get("k")
+                conn = r._shared
+                assert conn is not None and conn._timer.uses_descriptor
+        await asyncio.sleep(0)
+        assert open_fds() <= before
 
 
 async def test_a_shorter_timeout_set_while_a_longer_one_waits_fires_on_its_own_deadline() -> None:

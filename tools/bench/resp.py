@@ -15,6 +15,12 @@ elsewhere on the machine hits them alike):
   wall time, client CPU and sleeps (voluntary context switches) per GET for
   each contender: on a quiet machine most of a one-at-a-time GET is waiting
   (the server, and waking the client's CPU), which no client can shorten;
+* the same two ways more, deadlines alike: redis-py's default is a 5 s
+  ``socket_timeout`` (an ``asyncio.timeout`` around every read: a loop timer
+  always scheduled) where ``AsyncClient``'s is none; so ambidex with
+  ``timeout=5`` against redis-py's default, and ambidex's default against
+  redis-py with ``socket_timeout=None`` (information rows: the goal is the
+  defaults' row);
 * async GET from 50 concurrent tasks: redis-py with its pool of 50; ambidex's
   default client (auto-pipelined: ONE connection), and its pool of 50
   (``auto_pipeline=False``);
@@ -550,6 +556,10 @@ def main() -> None:
             with _placement.pinned(wanted, server_pid) as placed:
                 async_row(_placement.label(ASYNC_ONE, placed), async_get_one_at_a_time, n,
                           {}, {}, floor=placed.name)
+                async_row(_placement.label("  both with a 5 s timeout", placed),
+                          async_get_one_at_a_time, n, {"timeout": 5}, {})
+                async_row(_placement.label("  neither with a timeout", placed),
+                          async_get_one_at_a_time, n, {}, {"socket_timeout": None})
         with _placement.pinned(busy, server_pid) as placed:
             async_row(_placement.label(f"async GET x{TASKS} tasks: default AsyncClient", placed),
                       async_get_concurrent, n * 2, {}, {"max_connections": TASKS})

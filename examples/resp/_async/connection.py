@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 
 from ambidex.io import AsyncStream, StreamError
 from ambidex.sansio import NEED_DATA, RemoteProtocolError
+from examples._timer import DeadlineTimer  # ambidex: async-only
 from examples._transport import ReplyProtocol  # ambidex: async-only
 
 from .. import protocol as _wire  # ambidex: async-only
@@ -145,7 +146,9 @@ class AsyncConnection:
             self._deadlines: collections.deque[tuple[float, asyncio.Future[Any]]] = (
                 collections.deque()
             )
-            self._timer: asyncio.TimerHandle | None = None
+            # (a timer descriptor on Linux: see examples/_timer.py for why
+            # not loop.call_at)
+            self._timer = DeadlineTimer(loop, self._expire)
             self._timer_when = _NEVER
 
     @classmethod
@@ -512,16 +515,13 @@ class AsyncConnection:
             self._arm(deadline)
 
     def _arm(self, deadline: float) -> None:  # ambidex: async-only
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self._loop.call_at(deadline, self._expire)
+        self._timer.arm(deadline)
         self._timer_when = deadline
 
     def _expire(self) -> None:  # ambidex: async-only
         """The timer fired: every listed call whose deadline has come fails
         with ``TimeoutError``; the timer is armed again for the earliest left."""
         due = max(self._timer_when, self._loop.time())
-        self._timer = None
         self._timer_when = _NEVER
         left: collections.deque[tuple[float, asyncio.Future[Any]]] = collections.deque()
         earliest = _NEVER
@@ -574,10 +574,8 @@ class AsyncConnection:
         if self.broken is None:
             self.broken = f"connection lost: {exc!r}"
         self._writes.clear()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-            self._timer_when = _NEVER
+        self._timer.close()  # no deadline is watched again: broken for good
+        self._timer_when = _NEVER
         self._grant_room()  # they see `broken` and fail
         waiters = list(self._waiters)
         self._waiters.clear()
