@@ -383,3 +383,28 @@ async def test_a_reply_nobody_asked_for_is_a_protocol_error_that_retires_the_sha
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_bytes_handed_over_with_the_transport_are_read_like_any_read_past_a_buffers_worth(
+        redis_server: RedisServer) -> None:
+    # take_transport gives the protocol the bytes the stream had received and
+    # no read had taken (data_received): they must reach the parser and the
+    # oldest waiter as a read would, a buffer's worth at a time.
+    conn = await AsyncConnection.connect(redis_server.host, redis_server.port)
+    try:
+        protocol = conn._protocol
+        assert protocol is not None
+        future = conn._start(("GET", "nobody-sets-this-key"))
+        assert future is not None
+        big = b"x" * (3 * len(protocol._view) + 7)  # more than the buffer holds
+        protocol.data_received(b"$%d\r\n%b\r\n" % (len(big), big))
+        assert future.done() and future.result() == big
+        # The server's own reply to that GET now comes with no request
+        # pending: the connection is retired, not misled.
+        for _ in range(200):
+            if conn.broken is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert conn.broken is not None and "no request pending" in conn.broken
+    finally:
+        await conn.close()
