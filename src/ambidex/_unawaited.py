@@ -45,6 +45,7 @@ from ambidex._callgraph import (
     CallKind,
     Evaluator,
     Function,
+    WholeBodies,
     build,
     dotted_of,
 )
@@ -228,6 +229,7 @@ class _Checker:
         self.parents: dict[int, ast.AST] = {}
         """Child -> parent, filled a function at a time (see :meth:`enter`)."""
         self._walked: set[int] = set()
+        self._whole = WholeBodies()
         self._awaited: dict[int, set[int]] = {}
         """Per function node: :meth:`awaited_statements`."""
         self.returns_coroutine: dict[str, Call] = {}
@@ -241,6 +243,7 @@ class _Checker:
         if id(outer.node) in self._walked:
             return
         self._walked.add(id(outer.node))
+        self._whole.restore(outer)  # a slim build's pruned body, parsed again
         self.parents.update(branch_parents(outer.node))
 
     def awaited_statements(self, function: Function) -> set[int]:

@@ -38,10 +38,13 @@ resolve only by name. A call it cannot resolve is still recorded, with
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable, Collection, Mapping
+from typing import TypeVar
 
 from ambidex._callgraph._index import _Indexer
 from ambidex._callgraph._model import (
+    _LINE_END,
     GENERATOR_OF,
     OFFLOAD_CALLS,
     OFFLOAD_METHODS,
@@ -58,7 +61,14 @@ from ambidex._callgraph._model import (
     spelled,
 )
 from ambidex._callgraph._resolve import _Resolver
-from ambidex._callgraph._slim import keep_definitions, slim_tree
+from ambidex._callgraph._slim import (
+    graft,
+    has_pruned,
+    keep_definitions,
+    prune_bodies,
+    pruned_definitions,
+    slim_tree,
+)
 from ambidex._modulecalls import unused_results
 from ambidex._names import module_label
 from ambidex._rules import RuleTable
@@ -74,6 +84,7 @@ __all__ = [
     "Evaluator",
     "Function",
     "Module",
+    "WholeBodies",
     "async_and_for_lines",
     "build",
     "dotted_of",
@@ -134,11 +145,24 @@ def build(
         module = parsed[path] = Module(path, module_label(path), text, tree)
         # Walked while its nodes are fresh in the processor's caches; the walk
         # reads one module and adds to the tables in the modules' order.
-        _Indexer(functions, classes, module).run()
+        if copied:
+            made_functions: _Made[Function] = _Made()
+            made_classes: _Made[Class] = _Made()
+            _Indexer(made_functions, made_classes, module).run()
+            functions.update(made_functions)
+            classes.update(made_classes)
+        else:
+            _Indexer(functions, classes, module).run()
         if slim:  # what the never-awaited check reads of the text; the rest is not held
             module.unused = unused_results(tree.body, text)
         if copied:
             keep_definitions(tree, module.unused or frozenset())
+            # What the walk's records refer to stays of the functions' bodies.
+            module.reread = functools.partial(modules.__getitem__, path)
+            try:
+                prune_bodies(tree, _referenced(made_functions.made, made_classes.made, module))
+            except RecursionError:  # what was pruned is put back when asked; the rest is whole
+                pass
         if slim:
             module.async_lines = async_and_for_lines(text)
             module.text = ""
@@ -148,6 +172,110 @@ def build(
         resolver = _Resolver(parsed, functions, classes, table)
         return CallGraph(parsed, functions, classes, syntax_errors, table, resolver)
     return _resolved(parsed, functions, classes, syntax_errors, table, keep_sites)
+
+
+class WholeBodies:
+    """Puts back what a slim build pruned from a function's body
+    (:func:`ambidex._callgraph._slim.prune_bodies`), for a reader that walks
+    all of it (the never-awaited check's parent maps): the definition's
+    lines are parsed and copied again, and its pruned places are filled
+    from the copy, so the nodes the call graph refers to stay the ones it
+    has. The lines of the last module read are kept for its other
+    functions (a reader asks about one module's functions in a row).
+    """
+
+    def __init__(self) -> None:
+        self._module: Module | None = None
+        self._lines: list[str] = []
+
+    def restore(self, function: Function) -> None:
+        """Make ``function``'s definition whole again (nothing when it is)."""
+        module, node = function.module, function.node
+        if module.reread is None or not has_pruned(node):
+            return
+        if self._module is not module:
+            self._module, self._lines = None, []
+            self._lines = _LINE_END.split(module.reread())
+            self._module = module
+        whole = self._parsed_again(node)
+        if whole is None:  # the lines do not parse alone (`class A: def f(self): ...`)
+            whole = pruned_definitions(
+                slim_tree(ast.parse("\n".join(self._lines), filename=module.path))
+            ).get((node.lineno, node.col_offset))
+        if whole is not None and type(whole) is type(node):
+            graft(node, whole)
+
+    def _parsed_again(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST | None:
+        """The definition parsed from its own lines (decorators to end), placed
+        where it is in the module, as a slim tree; None if they do not parse
+        into that definition."""
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        last = node.end_lineno or node.lineno
+        segment = "\n".join(self._lines[first - 1 : last])
+        indented = node.col_offset > 0
+        try:  # a method's lines, indented, parse as the block of an `if`
+            tree = ast.parse("if 1:\n" + segment if indented else segment)
+        except (SyntaxError, ValueError):
+            return None
+        ast.increment_lineno(tree, first - 2 if indented else first - 1)
+        block = tree.body
+        if indented:
+            block = block[0].body if block and isinstance(block[0], ast.If) else []
+        if len(block) != 1:
+            return None
+        whole = slim_tree(ast.Module([block[0]], []))
+        found = whole.body[0]
+        if (
+            type(found) is not type(node)
+            or (found.lineno, found.col_offset) != (node.lineno, node.col_offset)
+        ):
+            return None
+        return found
+
+
+_T = TypeVar("_T")
+
+
+class _Made(dict[str, _T]):
+    """The walk's table of one module's functions (or classes), which also
+    remembers every one it was given: a name defined twice in one scope
+    keeps the last, but the first is still referred to (by the bindings)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: list[_T] = []
+
+    def __setitem__(self, key: str, value: _T) -> None:
+        self.made.append(value)
+        super().__setitem__(key, value)
+
+
+def _referenced(functions: list[Function], classes: list[Class], module: Module) -> set[ast.AST]:
+    """Every node of a module the walk's records refer to: the sites (and
+    the lambdas, containers and calls around them) and what names are bound
+    to. Whatever else a function's body holds, the call graph never reads
+    again (:func:`ambidex._callgraph._slim.prune_bodies`)."""
+    refs: set[ast.AST] = set()
+    add = refs.add
+    for function in functions:
+        for pending in function._pending:
+            add(pending.node)
+            if pending.offload_parent is not None:
+                add(pending.offload_parent)
+            if pending.lambda_node is not None:
+                add(pending.lambda_node)
+            if pending.container is not None:
+                add(pending.container)
+        for bindings in function.locals.values():
+            for binding in bindings:
+                if binding.expr is not None:
+                    add(binding.expr)
+    for scope in (*(cls.attrs for cls in classes), module.symbols):
+        for bindings in scope.values():
+            for binding in bindings:
+                if binding.expr is not None:
+                    add(binding.expr)
+    return refs
 
 
 def resolve_again(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import enum
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -95,6 +95,10 @@ class Module:
     async_lines: tuple[list[int], list[int]] | None = None
     """:func:`async_and_for_lines` of the text, computed before a slim build
     let the text go (None: ask the text)."""
+    reread: Callable[[], str] | None = None
+    """In a slim build, which prunes the bodies of the module's functions
+    (:func:`ambidex._callgraph._slim.prune_bodies`): reads the text again, for
+    a reader that needs a whole body (:class:`ambidex._callgraph.WholeBodies`)."""
     unused: frozenset[str] | None = None
     """:func:`ambidex._modulecalls.unused_results` of the module, computed
     before a slim build let the text go (None: ask the text)."""

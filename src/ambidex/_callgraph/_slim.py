@@ -26,6 +26,18 @@ differences, all harmless to a reader that only looks:
   ``isinstance``, or with :data:`NAME_OR_CONSTANT`; and :func:`ast.dump`
   prints ``None`` fields it would leave out (class defaults are shadowed).
 
+After the call graph's walk, a slim build also **prunes function bodies**
+(:func:`prune_bodies`): the walk recorded what the analysis reads again (call
+sites, what each name is bound to, the definitions), so a body keeps only
+the subtrees that hold one of those nodes, or a ``return``, ``await`` or
+``yield`` (what :func:`ambidex._callgraph.own_nodes` readers look for), and
+what holds them; every other place holds the one :data:`PRUNED` node (a list
+whose items all went becomes one shared list of as many). An ``if``'s test
+without a call, an assignment's targets, an ``except``'s type go: about a
+seventh of a site-packages' nodes. A reader that needs all of a function (the
+never-awaited check's parent map) asks :class:`ambidex._callgraph.WholeBodies`
+to put the pruned places back from the source, into the same nodes.
+
 Rebuilding costs about a microsecond per node in Python, once; the lint pays
 it for the memory (the port edits its trees and keeps :func:`ast.parse`'s).
 When the optional C module ``_slimcopy`` was built (with ``ambidex.io``'s
@@ -98,9 +110,9 @@ PLAIN_FIELDS = frozenset(
 _C_DEPTH = 1000
 
 
-@functools.cache
-def _c_copy() -> Any:
-    """The C module's copy with its per-class plans, or None (see the module's doc)."""
+def _c_plans() -> tuple[Any, dict[type, Any]] | None:
+    """The C module and its per-class plans (node class -> Plan), or None
+    (made anew at each call: the copy and the pruning cache what they use)."""
     _slimcopy: Any = load("ambidex._callgraph._slimcopy")
     if _slimcopy is None:
         return None
@@ -117,6 +129,16 @@ def _c_copy() -> Any:
                 treatment = _slimcopy.PLAIN
             slots.append((name, treatment))
         plans[kind] = _slimcopy.plan(twin, tuple(slots))
+    return _slimcopy, plans
+
+
+@functools.cache
+def _c_copy() -> Any:
+    """The C module's copy with its per-class plans, or None (see the module's doc)."""
+    found = _c_plans()
+    if found is None:
+        return None
+    _slimcopy, plans = found
     copy = _slimcopy.copy
 
     def c_copy(tree: ast.Module, limit: int) -> Any:
@@ -215,3 +237,209 @@ def keep_definitions(tree: ast.Module, unused: frozenset[str] = frozenset()) -> 
         todo.extend(s for s in kept if isinstance(s, ast.ClassDef))
 
 
+
+
+class _Pruned(ast.AST):
+    """What stands where :func:`prune_bodies` took a subtree out (one node for all)."""
+
+    __slots__ = ()
+    _fields = ()
+    _attributes = ()
+
+
+#: The one node every pruned place holds (see :func:`prune_bodies`).
+PRUNED = _Pruned()
+
+_TWINS = frozenset(_SLIM.values())
+#: Kept whole wherever they are: what the readers that walk a function's own
+#: nodes without its parents look for (``return`` values, ``await``, ``yield``).
+_WHOLE = frozenset(_SLIM[kind] for kind in (ast.Return, ast.Await, ast.Yield, ast.YieldFrom))
+#: Definitions: their signatures (arguments, decorators, bases, returns) are kept
+#: whole, their bodies pruned.
+_BODIES_ONLY = frozenset(_SLIM[kind] for kind in (*_DEFINITIONS,))
+#: Loops the walk records as a site (``for x in items:``): kept with their
+#: target and what they iterate, their blocks pruned.
+_LOOPS = frozenset(_SLIM[kind] for kind in (ast.For, ast.AsyncFor))
+_BLOCKS: dict[type, tuple[str, ...]] = {
+    **{kind: ("body",) for kind in _BODIES_ONLY},
+    **{kind: ("body", "orelse") for kind in _LOOPS},
+}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    return tuple(name for name in getattr(kind, "_fields", ()) if name not in PLAIN_FIELDS)
+
+
+_CHILDREN: dict[type, tuple[str, ...]] = {twin: _child_fields(twin) for twin in _TWINS}
+
+
+def prune_bodies(tree: ast.Module, refs: set[ast.AST], *, pure: bool = False) -> None:
+    """Take out of the bodies of ``tree``'s functions every subtree that
+    holds nothing in ``refs`` (the nodes the call graph's walk kept a
+    reference to) and no ``return``/``await``/``yield``, putting
+    :data:`PRUNED` in its place (see the module's doc). The definitions
+    pruned are those of the module's body and of its classes' (the
+    statements around them, which :func:`keep_definitions` chose, stay).
+    ``pure`` prunes in Python even when the C module is there. Raises
+    :class:`RecursionError` for a body nested too deep (what was pruned
+    until then stays pruned, and the rest whole)."""
+    c_prune = None if pure else _c_prune()
+    keep = _keep if c_prune is None else c_prune
+    todo: list[ast.Module | ast.ClassDef] = [tree]
+    while todo:
+        node = todo.pop()
+        for statement in node.body:
+            kind = type(statement)
+            if kind is _CLASS:
+                todo.append(statement)  # type: ignore[arg-type]
+            elif kind in _BODIES_ONLY:
+                keep(statement, refs)
+
+
+@functools.cache
+def _c_pruning() -> tuple[Any, dict[type, tuple[int, Any, int]]] | None:
+    """The C module's ``prune`` and its table: each twin -> (its role, its
+    plan, the mask of its block slots); None without the C module (see
+    :func:`prune_bodies`)."""
+    found = _c_plans()
+    if found is None:
+        return None
+    _slimcopy, plans = found
+    table: dict[type, tuple[int, Any, int]] = {}
+    for kind, twin in _SLIM.items():
+        if twin in _WHOLE:
+            role = _slimcopy.WHOLE
+        elif twin in _BODIES_ONLY:
+            role = _slimcopy.BODIES
+        elif twin in _LOOPS:
+            role = _slimcopy.LOOP
+        else:
+            role = _slimcopy.OTHER
+        blocks = _BLOCKS.get(twin, ())
+        slots = vars(twin)["__slots__"]
+        mask = sum(1 << index for index, name in enumerate(slots) if name in blocks)
+        table[twin] = (role, plans[kind], mask)
+    return _slimcopy.prune, table
+
+
+def _c_prune() -> Any:
+    """The C module's pruning of one definition, or None (see :func:`prune_bodies`)."""
+    found = _c_pruning()
+    if found is None:
+        return None
+    prune, table = found
+    limit = min(sys.getrecursionlimit(), _C_DEPTH)
+
+    def c_prune(node: ast.AST, refs: set[ast.AST]) -> bool:
+        return bool(prune(node, refs, table, PRUNED, _PRUNED_LISTS, limit))
+
+    return c_prune
+
+
+_CLASS = _SLIM[ast.ClassDef]
+#: Per length, the one list of that many :data:`PRUNED` that stands for every
+#: list whose items were all pruned (read-only, as the shared empty list).
+_PRUNED_LISTS: dict[int, list[ast.AST]] = {}
+
+
+def _keep(node: ast.AST, refs: set[ast.AST]) -> bool:
+    """Whether ``node`` stays, once what it holds was pruned (see :func:`prune_bodies`)."""
+    kind = type(node)
+    if kind in _WHOLE:
+        return True
+    fields = _BLOCKS.get(kind)
+    if fields is None or (kind in _LOOPS and node not in refs):
+        if node in refs:
+            return True
+        fields = _CHILDREN[kind]
+        kept = False
+    else:
+        kept = True
+    twins = _TWINS
+    for name in fields:
+        value = getattr(node, name)
+        if type(value) is list:
+            some = other = False
+            for index, item in enumerate(value):
+                if type(item) not in twins:
+                    other = True  # an operator, a None (``{**rest}``'s key)
+                elif _keep(item, refs):
+                    some = True
+                else:
+                    value[index] = PRUNED
+            if some:
+                kept = True
+            elif value and not other:  # all pruned: one list of PRUNED serves all such places
+                shared = _PRUNED_LISTS.get(len(value))
+                if shared is None:
+                    shared = _PRUNED_LISTS[len(value)] = [PRUNED] * len(value)
+                setattr(node, name, shared)
+        elif type(value) in twins:
+            if _keep(value, refs):
+                kept = True
+            else:
+                setattr(node, name, PRUNED)
+    return kept
+
+
+def has_pruned(node: ast.AST) -> bool:
+    """Whether :func:`prune_bodies` took something out under ``node``."""
+    todo = [node]
+    pruned = PRUNED
+    while todo:
+        node = todo.pop()
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value is pruned:
+                return True
+            if type(value) is list:
+                for item in value:
+                    if item is pruned:
+                        return True
+                    if isinstance(item, ast.AST):
+                        todo.append(item)
+            elif isinstance(value, ast.AST):
+                todo.append(value)
+    return False
+
+
+def graft(kept: ast.AST, whole: ast.AST) -> None:
+    """Put back into ``kept`` (a pruned definition) what :func:`prune_bodies`
+    took out, from ``whole``: the same definition parsed and copied again.
+    The nodes ``kept`` still has stay (they are the ones the call graph
+    refers to); each :data:`PRUNED` is replaced by its twin from ``whole``."""
+    pruned = PRUNED
+    todo = [(kept, whole)]
+    while todo:
+        mine, theirs = todo.pop()
+        for name in mine._fields:
+            value = getattr(mine, name, None)
+            if value is pruned:
+                setattr(mine, name, getattr(theirs, name))
+            elif type(value) is list:
+                if value and all(item is pruned for item in value):
+                    setattr(mine, name, getattr(theirs, name))  # (maybe a shared list)
+                elif value:
+                    other = getattr(theirs, name)
+                    for index, item in enumerate(value):
+                        if item is pruned:
+                            value[index] = other[index]
+                        elif isinstance(item, ast.AST):
+                            todo.append((item, other[index]))
+            elif isinstance(value, ast.AST):
+                todo.append((value, getattr(theirs, name)))
+
+
+def pruned_definitions(tree: ast.Module) -> dict[tuple[int, int], ast.AST]:
+    """The definitions :func:`prune_bodies` prunes in ``tree`` (those of the
+    module's body and of its classes'), by (line, column)."""
+    found: dict[tuple[int, int], ast.AST] = {}
+    todo: list[ast.Module | ast.ClassDef] = [tree]
+    while todo:
+        node = todo.pop()
+        for statement in node.body:
+            if isinstance(statement, ast.ClassDef):
+                todo.append(statement)
+            elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found[statement.lineno, statement.col_offset] = statement
+    return found

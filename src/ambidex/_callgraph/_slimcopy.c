@@ -31,6 +31,9 @@
  * A tree nested deeper than ``limit`` raises RecursionError, as the Python
  * copy does at the recursion limit (the caller parses again and keeps the
  * parser's tree).
+ *
+ * ``prune`` is _slim.prune_bodies's pruning of a function's body, after the
+ * call graph's walk (see the section further down).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -306,11 +309,227 @@ copy_tree(PyObject *module, PyObject *args)
     return copy_node(&state, tree, plan);
 }
 
+/* --- pruning: _slim.prune_bodies's _keep, in C ---------------------------------
+ *
+ * After the call graph's walk, a function's body keeps only the subtrees that
+ * hold a node the walk's records refer to (``refs``), a ``return``, an
+ * ``await`` or a ``yield``; every other place gets the one PRUNED node (a list
+ * whose items were all pruned becomes the one shared list of as many PRUNED).
+ * The Python in _slim._keep, step by step:
+ *
+ *     role WHOLE (return, await, yield):          kept as it is
+ *     role BODIES (def, class) or a LOOP in refs:  kept; only its block slots looked into
+ *     otherwise: in refs -> kept as it is; else every child slot looked into,
+ *                kept when something under it is
+ *
+ * ``table`` maps each slotted twin to (role, plan, mask of its block slots).
+ */
+enum { WHOLE = 0, BODIES = 1, LOOP = 2, OTHER = 3 };
+
+typedef struct {
+    PyObject *table;         /* dict: twin class -> (role, plan, blocks mask) */
+    PyObject *refs;          /* set of the nodes referred to */
+    PyObject *pruned;        /* the PRUNED node */
+    PyObject *pruned_lists;  /* dict: length -> the shared list of that many PRUNED */
+    int depth, limit;
+} Prune;
+
+/* (role, plan, mask) of ``node``'s class, or 0 when it is not a twin (never an error). */
+static inline int
+rule_of(Prune *state, PyObject *node, int *role, Plan **plan, unsigned long *mask)
+{
+    PyObject *entry = PyDict_GetItemWithError(state->table, (PyObject *)Py_TYPE(node));
+    if (entry == NULL || !PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 3) {
+        return 0;
+    }
+    *role = (int)PyLong_AsLong(PyTuple_GET_ITEM(entry, 0));
+    *plan = (Plan *)PyTuple_GET_ITEM(entry, 1);
+    *mask = PyLong_AsUnsignedLong(PyTuple_GET_ITEM(entry, 2));
+    return 1;
+}
+
+/* The shared list of ``size`` PRUNED (new reference), or NULL with an exception. */
+static PyObject *
+pruned_list(Prune *state, Py_ssize_t size)
+{
+    PyObject *key = PyLong_FromSsize_t(size);
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *shared = PyDict_GetItemWithError(state->pruned_lists, key);
+    if (shared != NULL) {
+        Py_DECREF(key);
+        Py_INCREF(shared);
+        return shared;
+    }
+    if (PyErr_Occurred()) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    shared = PyList_New(size);
+    if (shared == NULL) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < size; i++) {
+        Py_INCREF(state->pruned);
+        PyList_SET_ITEM(shared, i, state->pruned);
+    }
+    if (PyDict_SetItem(state->pruned_lists, key, shared) < 0) {
+        Py_DECREF(key);
+        Py_DECREF(shared);
+        return NULL;
+    }
+    Py_DECREF(key);
+    return shared;
+}
+
+/* 1: ``node`` stays (what it holds pruned); 0: it may go; -1: an exception. */
+static int
+keep(Prune *state, PyObject *node, int role, Plan *plan, unsigned long mask)
+{
+    int kept;
+    if (role == WHOLE) {
+        return 1;
+    }
+    if (role == BODIES) {
+        kept = 1;
+    }
+    else {
+        int in_refs = PySet_Contains(state->refs, node);
+        if (in_refs < 0) {
+            return -1;
+        }
+        if (in_refs && role == LOOP) {
+            kept = 1;
+        }
+        else if (in_refs) {
+            return 1;
+        }
+        else {
+            kept = 0;
+            mask = ~0UL;
+        }
+    }
+    if (++state->depth > state->limit) {
+        PyErr_SetString(PyExc_RecursionError,
+                        "maximum recursion depth exceeded while pruning a syntax tree");
+        state->depth--;
+        return -1;
+    }
+    int result = -1;
+    for (Py_ssize_t i = 0; i < plan->count; i++) {
+        if (plan->treatments[i] != CHILD || !(mask & (1UL << i))) {
+            continue;
+        }
+        PyObject **slot = (PyObject **)((char *)node + plan->offsets[i]);
+        PyObject *value = *slot;
+        int child_role;
+        Plan *child_plan;
+        unsigned long child_mask;
+        if (value == NULL) {
+            continue;
+        }
+        if (PyList_CheckExact(value)) {
+            int some = 0, other = 0;
+            Py_ssize_t size = PyList_GET_SIZE(value);
+            for (Py_ssize_t j = 0; j < PyList_GET_SIZE(value); j++) {
+                PyObject *item = PyList_GET_ITEM(value, j);
+                if (!rule_of(state, item, &child_role, &child_plan, &child_mask)) {
+                    if (PyErr_Occurred()) {
+                        goto out;
+                    }
+                    other = 1;
+                    continue;
+                }
+                int r = keep(state, item, child_role, child_plan, child_mask);
+                if (r < 0) {
+                    goto out;
+                }
+                if (r) {
+                    some = 1;
+                }
+                else if (j < PyList_GET_SIZE(value) && PyList_GET_ITEM(value, j) == item) {
+                    Py_INCREF(state->pruned);
+                    PyList_SET_ITEM(value, j, state->pruned);
+                    Py_DECREF(item);
+                }
+            }
+            if (some) {
+                kept = 1;
+            }
+            else if (size > 0 && !other && PyList_GET_SIZE(value) == size) {
+                PyObject *shared = pruned_list(state, size);
+                if (shared == NULL) {
+                    goto out;
+                }
+                *slot = shared;  /* the reference moves */
+                Py_DECREF(value);
+            }
+        }
+        else if (rule_of(state, value, &child_role, &child_plan, &child_mask)) {
+            int r = keep(state, value, child_role, child_plan, child_mask);
+            if (r < 0) {
+                goto out;
+            }
+            if (r) {
+                kept = 1;
+            }
+            else {
+                Py_INCREF(state->pruned);
+                *slot = state->pruned;
+                Py_DECREF(value);
+            }
+        }
+        else if (PyErr_Occurred()) {
+            goto out;
+        }
+    }
+    result = kept;
+out:
+    state->depth--;
+    return result;
+}
+
+/* prune(definition, refs, table, pruned, pruned_lists, limit): prune a definition's body. */
+static PyObject *
+prune_definition(PyObject *module, PyObject *args)
+{
+    PyObject *node;
+    Prune state = {0};
+    int role;
+    Plan *plan;
+    unsigned long mask;
+    if (!PyArg_ParseTuple(args, "OO!O!OO!i:prune", &node, &PySet_Type, &state.refs,
+                          &PyDict_Type, &state.table, &state.pruned, &PyDict_Type,
+                          &state.pruned_lists, &state.limit)) {
+        return NULL;
+    }
+    if (!rule_of(&state, node, &role, &plan, &mask)) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_TypeError, "no rule for %R", (PyObject *)Py_TYPE(node));
+        }
+        return NULL;
+    }
+    if (Py_TYPE(plan) != &PlanType) {
+        PyErr_SetString(PyExc_TypeError, "a rule's plan is not a Plan");
+        return NULL;
+    }
+    int kept = keep(&state, node, role, plan, mask);
+    if (kept < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(kept);
+}
+
 static PyMethodDef slimcopy_methods[] = {
     {"plan", make_plan, METH_VARARGS,
      "plan(slim, slots): how to copy a node into ``slim`` (slots: (name, treatment) pairs)."},
     {"copy", copy_tree, METH_VARARGS,
      "copy(tree, plans, numbers, empty, limit): the slim twin of ``tree`` (see _slim.py)."},
+    {"prune", prune_definition, METH_VARARGS,
+     "prune(definition, refs, table, pruned, pruned_lists, limit): _slim.prune_bodies's "
+     "pruning of one definition (see the C file)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -335,6 +554,10 @@ PyInit__slimcopy(void)
     if (PyModule_AddIntConstant(module, "PLAIN", PLAIN) < 0
             || PyModule_AddIntConstant(module, "CHILD", CHILD) < 0
             || PyModule_AddIntConstant(module, "LINE", LINE) < 0
+            || PyModule_AddIntConstant(module, "WHOLE", WHOLE) < 0
+            || PyModule_AddIntConstant(module, "BODIES", BODIES) < 0
+            || PyModule_AddIntConstant(module, "LOOP", LOOP) < 0
+            || PyModule_AddIntConstant(module, "OTHER", OTHER) < 0
             || PyModule_AddStringConstant(module, "SOURCE_HASH", AMBIDEX_SOURCE_HASH) < 0) {
         Py_DECREF(module);
         return NULL;
