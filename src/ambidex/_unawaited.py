@@ -785,7 +785,6 @@ def calls_handed_generators(function: ast.AST) -> list[ast.Call]:
                 break
         else:
             return found
-        if type(node) is ast.Call and any(
-            type(arg) is generator for arg in node.args
-        ):
+        # isinstance: the lint's slim trees hold slotted twins of these classes.
+        if isinstance(node, ast.Call) and any(isinstance(arg, generator) for arg in node.args):
             found.append(node)

@@ -207,3 +207,20 @@ def test_a_module_too_deep_to_rebuild_is_linted_from_the_parsers_tree() -> None:
     assert [(f.path, f.line, f.code) for f in result.findings] == [
         ("deep.py", 6, "AMB101"), ("plain.py", 5, "AMB101"),
     ]
+
+
+def test_the_lint_reports_an_async_generator_expression_handed_to_any_in_its_slim_trees() -> None:
+    # The lint's trees are slotted twins of the parser's classes: a check that
+    # tests `type(node) is ast.Call` finds nothing in them (main 1e95ed6 lost
+    # this finding that way; the port, on the parser's trees, kept it).
+    result = lint_sources({"m.py": textwrap.dedent("""\
+        async def agen():
+            yield 1
+
+
+        async def main():
+            return any(x async for x in agen())
+        """)})
+    assert [(f.line, f.code, f.message.split(" is handed")[0]) for f in result.findings] == [
+        (6, "AMB301", "`any`")
+    ]
