@@ -330,7 +330,8 @@ class _Indexer:
         if fn is not None:
             fn._pending.append(_Pending(CallKind.CALL, node, tc, offload, lam))
         self.expr(node.func, fn, tc, offload, lam)
-        for arg in (*node.args, *(k.value for k in node.keywords)):
+        keywords = node.keywords  # (most calls have none: no tuple, no generator)
+        for arg in [*node.args, *[k.value for k in keywords]] if keywords else node.args:
             value = arg.value if isinstance(arg, ast.Starred) else arg
             kind = type(value)
             if kind in NAME_OR_CONSTANT:

@@ -152,7 +152,8 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
                     )
                     if step.callees:
                         return step
-            dispatched = self.dispatched(fn, node)
+            # Only getattr(...)(...) is dispatched: no call for the other sites.
+            dispatched = self.dispatched(fn, node) if isinstance(node.func, ast.Call) else None
             if dispatched is not None:
                 name, methods = dispatched
                 return Call(
