@@ -26,8 +26,12 @@ between it and the connection and turns its events into calls that wait:
 
 **How the bytes move differs by colour** (``IS_ASYNC`` keeps both):
 
-* Blocking: the caller reads the stream (``Stream.read``) when h11 says
-  ``NEED_DATA`` and writes with ``Stream.write``, under the phase's timeout.
+* Blocking: the caller reads when h11 says ``NEED_DATA`` and writes what
+  h11 returns, under the phase's timeout. Over plain TCP the connection takes
+  the socket once the stream has opened it (``Stream.take_socket``) and
+  reads and writes it itself (:class:`~examples.http._socketio.SocketIO`:
+  a ``send`` per request, a ``poll`` and a ``recv_into`` per read); over TLS
+  it reads and writes the stream (``Stream.read``, ``Stream.write``).
 * asyncio: once the connection is open (TCP and TLS through
   :class:`ambidex.io.AsyncStream`, the same code as the blocking twin), the
   connection takes the stream's transport (``AsyncStream.take_transport``)
@@ -59,6 +63,7 @@ import h11
 from ambidex.io import AsyncStream, StreamError
 
 from .._models import Origin, Request, Timeout
+from .._socketio import SocketIO
 from ..errors import (
     ConnectError,
     ConnectTimeout,
@@ -227,6 +232,12 @@ class AsyncConnection:
             # What quiet_while_idle asks the socket (plain TCP): one poll
             # object, made once, so the question is one system call.
             self._poller = _poller_for(self._transport) if origin[0] == "http" else None
+        else:
+            # Blocking, plain TCP: the connection reads and writes the socket
+            # itself (Stream.take_socket; see examples/http/_socketio.py), a
+            # send per request and a poll and a recv_into per read. None over
+            # TLS: the stream moves the bytes.
+            self._io = SocketIO.take(stream) if origin[0] == "http" else None
 
     @classmethod
     async def connect(cls, origin: Origin, *, timeout: Timeout,
@@ -380,6 +391,9 @@ class AsyncConnection:
             # TLS: the socket holds records, maybe no data; the stream knows
             # (the stream counts as closed once its transport was taken).
             return self._stream.read_would_wait()
+        io = self._io
+        if io is not None:  # plain TCP: one zero-timeout poll of the socket
+            return not self.closed and io.quiet()
         stream = self._stream
         return not (self.closed or stream.closed) and stream.read_would_wait()
 
@@ -526,8 +540,13 @@ class AsyncConnection:
             if self._paused:  # asyncio's buffer is past its high-water mark
                 await self._drained(timeout)
             return
+        io = self._io
+        if io is not None:
+            io.send(data or b"", timeout)
+            return
         stream = self._stream
-        stream.timeout = timeout
+        if stream.timeout != timeout:
+            stream.timeout = timeout
         try:
             await stream.write(data or b"")
         except TimeoutError as exc:
@@ -588,16 +607,25 @@ class AsyncConnection:
                 if woken is _TIMED_OUT:
                     raise ReadTimeout(f"the server sent nothing for {timeout} s")
             return
+        io = self._io
+        if io is not None:
+            data: bytes | memoryview = io.receive(timeout)
+        else:
+            data = await self._read(timeout)
+        if data:
+            self.received = True
+            self.arrived += len(data)
+        self._h11.receive_data(data)  # type: ignore[arg-type]  # h11 copies it, as _on_data's
+        self._unparsed = True
+
+    async def _read(self, timeout: float | None) -> bytes:
+        """(blocking, TLS) The next read of the stream."""
         stream = self._stream
-        stream.timeout = timeout
+        if stream.timeout != timeout:
+            stream.timeout = timeout
         try:
-            data = await stream.read(_READ_SIZE)
+            return await stream.read(_READ_SIZE)
         except TimeoutError as exc:
             raise ReadTimeout(f"the server sent nothing for {timeout} s") from exc
         except (OSError, StreamError) as exc:
             raise ReadError(f"receiving failed: {exc!r}") from exc
-        if data:
-            self.received = True
-            self.arrived += len(data)
-        self._h11.receive_data(data)
-        self._unparsed = True

@@ -424,11 +424,11 @@ class AsyncStream(AsyncBackend):
         then (or at once if the close is cancelled) the connection is
         aborted. Every later call other than ``close`` raises
         :class:`StreamClosedError`. After :meth:`take_transport` (asyncio),
-        ``close()`` closes the transport and returns at once.
+        ``close()`` closes the transport and returns at once; after
+        ``take_socket`` (blocking), it closes the socket.
         """
         if self._closed:
-            if IS_ASYNC:
-                self._close_taken()
+            self._close_taken()
             return
         self._closed = True
         await self._close_transport()

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from ambidex.io._accelerate import new_door
-from ambidex.io._errors import timed_out
+from ambidex.io._errors import StreamClosedError, StreamError, timed_out
 from ambidex.io._peek import Waiting, peek_socket, readable_now
 from ambidex.sansio import LimitExceeded, ReceiveBuffer
 
@@ -365,6 +365,8 @@ class SyncBackend:
 
     close_timeout: float = 5.0
     """For parity with AsyncStream; unused here: closing a socket never waits."""
+    _closed_why: str
+    _transport_taken: bool
     _lines: Callable[[int], bytes] | None
     """The reader's ``lines`` (its C ``readline`` while the door is open), kept by the reader."""
     _exact: Callable[[int], bytes | None] | None
@@ -488,6 +490,70 @@ class SyncBackend:
         if isinstance(self._sock, _ssl.SSLSocket):
             return reader.receive_nowait()
         return peek_socket(self._sock)
+
+    def take_socket(self) -> socket.socket:
+        """Hand the connection's socket over: from now on the caller reads and
+        writes it, not the stream. The blocking twin of
+        ``AsyncStream.take_transport``.
+
+        **When.** A client that makes one exchange at a time on a connection
+        (a request, then its reply) and parses with a sans-IO machine needs
+        two things from the socket per exchange: one send, and a wait then a
+        ``recv_into`` per read. The stream's layers (a buffered reader, a
+        deadline per read, a timeout per write, the C fast path's bookkeeping)
+        cost several Python calls on each, which such a client feels on every
+        request. So: open the connection with the stream (connect with its
+        timeout, ``TCP_NODELAY``, the same code as the asyncio twin), then
+        take the socket for the hot path. ``examples/http``'s blocking
+        connection is the worked example (a ``poll`` object registered once,
+        a ``recv_into`` into its own buffer).
+
+        **What you get**: the plain, connected socket, blocking with no
+        timeout (``settimeout(None)``): set your own. Nothing has been read
+        from it that a read of the stream had not taken: refused while the
+        stream holds unread bytes.
+
+        **What you give up**: the stream's timeouts, limits and error
+        mapping, and its refusal of writes after one failed part way.
+
+        **The stream after it** refuses every read and write with
+        :class:`StreamClosedError` saying the socket was taken; ``closed`` is
+        True. ``unread_bytes_waiting()``, ``peer_closed()`` and
+        ``read_would_wait()`` still answer, about the socket, until
+        ``close()``, which closes the socket.
+
+        Refuses with :class:`StreamError`, taking nothing (the stream stays
+        usable), over TLS (the socket carries records, not the data: keep
+        the stream), when the stream holds unread bytes, when the peer
+        closed its side or the connection failed, and when an earlier write
+        failed part way. Raises :class:`StreamClosedError` after ``close()``.
+        Blocking only: the asyncio stream hands over its transport instead.
+        """
+        if self._closed:
+            raise StreamClosedError(self._closed_why)
+        if self._write_broken:
+            raise StreamError(f"take_socket: the stream can no longer write: {self._write_broken}")
+        if isinstance(self._sock, _ssl.SSLSocket):
+            raise StreamError("take_socket: a TLS stream's socket carries records, "
+                              "not the data: keep reading through the stream")
+        if self._buffered():
+            raise StreamError("take_socket: the stream holds unread bytes; read them first")
+        if self._reader._eof:
+            raise StreamError("take_socket: the connection already ended (the peer closed "
+                              "it or it failed); read what is left with the stream")
+        self._sock.settimeout(None)
+        self._reader.shut()
+        self._closed = True
+        self._transport_taken = True
+        self._closed_why = "the stream handed its socket over (take_socket): use the socket"
+        return self._sock
+
+    def _close_taken(self) -> None:
+        """close() after take_socket: close the socket the caller has."""
+        if self._transport_taken:
+            self._transport_taken = False
+            self._closed_why = "the stream is closed"
+            self._sock.close()
 
     def _close_transport(self) -> None:
         self._reader.shut()
