@@ -167,3 +167,53 @@ def test_the_blocking_client_is_shared_safely_by_threads(nginx: Nginx) -> None:
         assert not wrong
         assert pool_of(c).size <= 4
         assert in_step(c)
+
+
+def test_a_thread_waiting_at_the_bound_gets_the_connection_another_gives_back(
+        server: ServerThread) -> None:
+    # No pool timeout: the waiter is woken by the release, or never (the
+    # release wakes the condition only when someone waits: this pins that it
+    # sees the waiter).
+    import threading
+    import time
+
+    from examples.http import Client
+
+    done: list[bytes] = []
+    with Client(base_url=server.url, max_connections=1, timeout=Timeout(5, pool=None)) as c:
+        with c.stream("GET", "/token", params={"t": "held"}) as held:
+            waiter = threading.Thread(
+                target=lambda: done.append(c.get("/token", params={"t": "waiter"}).content),
+                daemon=True)
+            waiter.start()
+            for _ in range(500):  # until it waits on the pool (bounded: 5 s)
+                if pool_of(c)._waiting:
+                    break
+                time.sleep(0.01)
+            assert pool_of(c)._waiting == 1
+            assert held.read() == b"held"  # read to the end: the connection goes back
+        waiter.join(10)
+        assert not waiter.is_alive(), "the waiter was never woken"
+        assert done == [b"waiter"]
+        assert pool_of(c).size == 1
+
+
+async def test_a_task_waiting_at_the_bound_gets_the_connection_another_gives_back(
+        server: ServerThread) -> None:
+    import asyncio
+
+    from examples.http import AsyncClient
+
+    async with AsyncClient(base_url=server.url, max_connections=1,
+                           timeout=Timeout(5, pool=None)) as c:
+        async with c.stream("GET", "/token", params={"t": "held"}) as held:
+            waiter = asyncio.ensure_future(c.get("/token", params={"t": "waiter"}))
+            for _ in range(500):
+                if pool_of(c)._waiting:
+                    break
+                await asyncio.sleep(0.01)
+            assert pool_of(c)._waiting == 1
+            assert await held.aread() == b"held"
+        response = await asyncio.wait_for(waiter, 10)
+        assert response.content == b"waiter"
+        assert pool_of(c).size == 1

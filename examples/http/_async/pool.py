@@ -57,7 +57,12 @@ class AsyncConnectionPool:
         self._idle: deque[AsyncConnection] = deque()
         self._size = 0
         self._closed = False
-        self._condition = asyncio.Condition()
+        # The condition's lock is taken on its own (``with self._lock``), not
+        # through the condition: a blocking Condition's __enter__/__exit__ are
+        # Python calls, a Lock's are C; and a release wakes the condition only
+        # when someone waits (``_waiting``, counted under the lock).
+        self._lock = asyncio.Lock()
+        self._condition = asyncio.Condition(self._lock)
         self._waiting = 0  # callers waiting on the condition for a connection
         # The h11 Request events of this origin's requests, built once each
         # and shared by its connections (see RequestEvents).
@@ -83,7 +88,7 @@ class AsyncConnectionPool:
         deadline = None if timeout.pool is None else time.monotonic() + timeout.pool
         expired: list[AsyncConnection] = []
         try:
-            async with self._condition:
+            async with self._lock:
                 while True:
                     if self._closed:
                         raise TransportError("the client is closed")
@@ -121,7 +126,7 @@ class AsyncConnectionPool:
                                                  max_header_size=self._max_header_size,
                                                  events=self._events)
         except BaseException:
-            async with self._condition:
+            async with self._lock:
                 self._size -= 1
                 self._condition.notify()
             raise
@@ -162,25 +167,26 @@ class AsyncConnectionPool:
         keep = conn.reusable() and not self._closed
         if keep:
             conn.start_next_cycle()
-        async with self._condition:
+        async with self._lock:
             if keep:
                 self._idle.append(conn)
             else:
                 self._size -= 1
-            self._condition.notify()
+            if self._waiting:
+                self._condition.notify()
         if not keep:
             await conn.close()
 
     async def discard(self, conn: AsyncConnection) -> None:
         """Close ``conn`` (it failed, or its state is unknown) and free its slot."""
-        async with self._condition:
+        async with self._lock:
             self._size -= 1
             self._condition.notify()
         await conn.close()
 
     async def close(self) -> None:
         """Close the idle connections; the ones in use are closed when released."""
-        async with self._condition:
+        async with self._lock:
             self._closed = True
             idle = list(self._idle)
             self._idle.clear()
