@@ -148,10 +148,11 @@ class Headers:
         if self._list is None:  # not decoded yet: look at the raw bytes
             key = name.lower().encode("latin-1")
             size = len(key)  # most names differ in length: no lower() for them
-            found = [v for k, v in self._raw if len(k) == size and k.lower() == key]
-            if not found:
-                return default
-            return (found[0] if len(found) == 1 else b", ".join(found)).decode("latin-1")
+            found = None  # (a loop, not a list: asked of every response, most say no)
+            for k, v in self._raw:
+                if len(k) == size and k.lower() == key:
+                    found = v if found is None else found + b", " + v
+            return default if found is None else found.decode("latin-1")
         values = self.get_list(name)
         return ", ".join(values) if values else default
 

@@ -255,6 +255,19 @@ def test_headers_match_any_case_and_keep_repeats() -> None:
     assert list(headers) == ["x-one"]
 
 
+def test_headers_as_h11_hands_them_over_match_any_case_and_join_repeats() -> None:
+    # A response's headers stay h11's bytes until the caller looks at them
+    # all (Headers.from_raw); a lookup by name answers from the bytes.
+    raw = [(b"Set-Cookie", b"a=1"), (b"X-One", b"1"), (b"Content-Encodinh", b"no"),
+           (b"set-cookie", b"b=2"), (b"SET-COOKIE", b"c=3")]
+    headers = Headers.from_raw(raw)
+    assert headers.get("set-cookie") == "a=1, b=2, c=3"
+    assert headers["X-ONE"] == "1"
+    assert headers.get("content-encoding") is None  # same length, another name
+    assert headers.get("missing", "default") == "default"
+    assert headers.get_list("set-cookie") == ["a=1", "b=2", "c=3"]  # decoded from here on
+
+
 def test_a_timeout_sets_every_phase_unless_one_is_named() -> None:
     assert Timeout(3) == Timeout(connect=3, read=3, write=3, pool=3)
     both = Timeout(3, read=None)
