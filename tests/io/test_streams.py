@@ -449,10 +449,11 @@ def public_names(cls: type) -> set[str]:
 def test_both_colours_have_the_same_public_names_and_parameters():
     import inspect
 
-    # take_transport is asyncio's alone (an asyncio transport to hand over).
-    assert public_names(Stream) == public_names(AsyncStream) - {"take_transport"}
+    # take_transport is asyncio's alone (an asyncio transport to hand over),
+    # take_socket the blocking stream's alone (its socket to hand over).
+    assert public_names(Stream) - {"take_socket"} == public_names(AsyncStream) - {"take_transport"}
     awaited = {"connect", "read", "read_exactly", "read_until", "write", "start_tls", "close"}
-    for name in public_names(Stream):
+    for name in public_names(Stream) - {"take_socket"}:
         sync, async_ = getattr(Stream, name), getattr(AsyncStream, name)
         if not callable(sync):
             continue
