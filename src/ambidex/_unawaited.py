@@ -49,7 +49,7 @@ from ambidex._callgraph import (
     build,
     dotted_of,
 )
-from ambidex._callgraph._model import branch_parents
+from ambidex._callgraph._model import branch_parents, own_calls
 from ambidex._rules import Kind, Rule, RuleTable
 
 __all__ = ["Unawaited", "async_side", "calls_worth_checking", "find_unawaited", "twin_types"]
@@ -740,51 +740,13 @@ def awaited_function_names(functions: Iterable[Function]) -> set[str]:
     return {f.name for f in functions if f.cls is not None}
 
 
-_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-_LEAVES = (ast.Constant, ast.Name)
-_NO_CALLS = frozenset({"ctx", "op", "ops"})
-_CALL_FIELDS: dict[type, tuple[str, ...]] = {}
-"""Per node class: its fields but :data:`_NO_CALLS`, in order."""
-
-
 def calls_handed_generators(function: ast.AST) -> list[ast.Call]:
-    """The calls among :func:`ambidex._callgraph.own_nodes` of ``function``, in
+    """The calls among :func:`ambidex._callgraph.own_calls` of ``function``, in
     its order, that have a generator expression among their positional
-    arguments: those the async-generator-expression check reads.
-
-    The same walk as ``own_nodes`` (a stack; nested functions, lambdas and
-    classes left out), without a generator step per node and without the
-    leaves that hold no call (constants, names, the ``Load``/``Store`` of a
-    name, operators): leaving out a leaf does not change the order in which
-    the other nodes come off the stack. Every coroutine of a port's output
-    that loops is read here.
-    """
-    found: list[ast.Call] = []
-    todo: list[ast.AST] = []
-    node_type = ast.AST
-    leaves = _LEAVES
-    fields_of = _CALL_FIELDS
+    arguments: those the async-generator-expression check reads."""
     generator = ast.GeneratorExp
-    node = function
-    while True:
-        kind = type(node)
-        fields = fields_of.get(kind)
-        if fields is None:
-            fields = fields_of[kind] = tuple(f for f in kind._fields if f not in _NO_CALLS)
-        for name in fields:
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                for item in value:
-                    if isinstance(item, node_type) and not isinstance(item, leaves):
-                        todo.append(item)
-            elif isinstance(value, node_type) and not isinstance(value, leaves):
-                todo.append(value)
-        while todo:
-            node = todo.pop()
-            if not isinstance(node, _NESTED):
-                break
-        else:
-            return found
-        # isinstance: the lint's slim trees hold slotted twins of these classes.
-        if isinstance(node, ast.Call) and any(isinstance(arg, generator) for arg in node.args):
-            found.append(node)
+    # isinstance: the lint's slim trees hold slotted twins of these classes.
+    return [
+        call for call in own_calls(function)
+        if any(isinstance(arg, generator) for arg in call.args)
+    ]

@@ -57,6 +57,7 @@ from ambidex._callgraph._model import (
     Module,
     async_and_for_lines,
     dotted_of,
+    own_calls,
     own_nodes,
     spelled,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "async_and_for_lines",
     "build",
     "dotted_of",
+    "own_calls",
     "own_nodes",
     "resolve_again",
     "spelled",

@@ -20,7 +20,7 @@ import ast
 from collections import deque
 from dataclasses import dataclass
 
-from ambidex._callgraph import Call, CallGraph, CallKind, Function
+from ambidex._callgraph import Call, CallGraph, CallKind, Function, own_calls
 from ambidex._rules import Kind, Rule
 from ambidex.codegen._source import Diagnostic
 
@@ -645,54 +645,16 @@ def _external_has(dotted: str, name: str) -> bool:
     return cls is not None and callable(getattr(cls, name, None))
 
 
-_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-_LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
-_WALKED_FIELDS: dict[type, tuple[str, ...]] = {}
-"""Per node class: its fields but ``ctx``, ``op`` and ``ops``, in order."""
-
-
 def _calls_handing_values(function: ast.AST) -> list[ast.Call]:
-    """The calls :meth:`Planner.check_method_values` looks at, among the nodes
-    :func:`ambidex._callgraph.own_nodes` gives for ``function``, in its order:
-    those with an attribute among their arguments (``partial(sock.sendall,
-    data)``), and ``getattr(...)`` calls.
-
-    The same walk as ``own_nodes`` (a stack, nested functions, lambdas and
-    classes left out), without a generator step per node and without the
-    leaves that hold no call (constants, names, the ``Load``/``Store`` of a
-    name, operators): leaving out a leaf does not change the order in which
-    the other nodes come off the stack. Every function of a port is walked
-    here, so it is read often.
-    """
+    """The calls :meth:`Planner.check_method_values` looks at, among
+    :func:`ambidex._callgraph.own_calls` of ``function``, in its order: those
+    with an attribute among their arguments (``partial(sock.sendall, data)``),
+    and ``getattr(...)`` calls. Every function of a port is read here."""
     found: list[ast.Call] = []
-    todo: list[ast.AST] = []
-    node_type = ast.AST
-    leaves = (ast.Constant, ast.Name)
-    fields_of = _WALKED_FIELDS
-    node = function
-    while True:
-        kind = type(node)
-        fields = fields_of.get(kind)
-        if fields is None:
-            fields = fields_of[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
-        for name in fields:
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                for item in value:
-                    if isinstance(item, node_type) and not isinstance(item, leaves):
-                        todo.append(item)
-            elif isinstance(value, node_type) and not isinstance(value, leaves):
-                todo.append(value)
-        while todo:
-            node = todo.pop()
-            if not isinstance(node, _NESTED):
-                break
-        else:
-            return found
-        if type(node) is ast.Call:
-            assert isinstance(node, ast.Call)
-            func = node.func
-            if (type(func) is ast.Name and func.id == "getattr") or any(
-                type(arg) is ast.Attribute for arg in node.args
-            ) or any(type(k.value) is ast.Attribute for k in node.keywords):
-                found.append(node)
+    for node in own_calls(function):
+        func = node.func
+        if (type(func) is ast.Name and func.id == "getattr") or any(
+            type(arg) is ast.Attribute for arg in node.args
+        ) or any(type(k.value) is ast.Attribute for k in node.keywords):
+            found.append(node)
+    return found
