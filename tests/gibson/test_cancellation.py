@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import os
+import sys
 
 import pytest
 
+from examples import _timer
+from examples._timer import DeadlineTimer
 from examples.gibson import AsyncClient, ConnectionClosedError
 
 from .conftest import ScriptedServer
@@ -99,33 +102,90 @@ async def test_cancelling_a_batch_caller_drops_all_its_replies_and_keeps_the_ord
 # -- timeouts: one timer per connection (see AsyncClient._expire) -----------------------
 
 
-async def test_fifty_waiting_requests_arm_one_timer_and_all_time_out() -> None:
-    loop = asyncio.get_running_loop()
+async def test_fifty_waiting_requests_arm_one_timer_and_all_time_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     armed: list[float] = []
-    call_at = loop.call_at
+    arm = DeadlineTimer.arm
 
-    def counting_call_at(when: float, callback: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(callback, "__name__", "") == "_expire":  # the connection's timer only
-            armed.append(when)  # (wait_for below arms its own on 3.10)
-        return call_at(when, callback, *args, **kwargs)
+    def counting_arm(self: DeadlineTimer, when: float) -> None:
+        armed.append(when)
+        arm(self, when)
 
     with ScriptedServer(silent) as server:
         async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
             client.timeout = 0.3  # after the connect: under load a connect can take 0.3 s
-            setattr(loop, "call_at", counting_call_at)  # noqa: B010 (mypy: a method)
+            monkeypatch.setattr(DeadlineTimer, "arm", counting_arm)
             try:
                 tasks = [asyncio.create_task(client.get(f"k{i}")) for i in range(50)]
                 results = await asyncio.wait_for(
                     asyncio.gather(*tasks, return_exceptions=True), 10
                 )
             finally:
-                delattr(loop, "call_at")
+                monkeypatch.undo()
             assert all(type(result) is TimeoutError for result in results)
             # Every request had a deadline; the connection armed its timer for the
             # earliest, and again for what was left each time it fired (the
             # deadlines are microseconds to milliseconds apart), not once per request.
             assert 1 <= len(armed) < 25, armed
             assert len(client._waiters) == 50  # they keep their places
+
+
+async def test_a_waiting_request_with_a_timeout_leaves_the_loop_no_timer_on_linux() -> None:
+    # The connection's deadline timer is a timer descriptor (examples/_timer.py):
+    # the loop's waits for the reply carry no timeout, and the deadline still comes.
+    loop = asyncio.get_running_loop()
+    with ScriptedServer(silent) as server:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
+            client.timeout = 0.2  # after the connect: under load a connect can take 0.2 s
+            waiting = asyncio.create_task(client.get("k"))
+            await asyncio.sleep(0.05)
+            if sys.platform.startswith("linux"):
+                assert client._timer is not None and client._timer.uses_descriptor
+                live = [h for h in loop._scheduled if not h.cancelled()]  # type: ignore[attr-defined]
+                assert not live, live
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(waiting, 10)
+            assert len(client._waiters) == 1  # its place is kept, the connection is fine
+            assert client._error is None
+
+
+async def test_without_timer_descriptors_a_deadline_is_a_loop_timer_that_fires_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_timer, "_TIMERFD", None)
+    with ScriptedServer(silent) as server:
+        async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
+            client.timeout = 0.1  # after the connect: under load a connect can take 0.1 s
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(client.get("a"), 10)
+            assert client._timer is not None and not client._timer.uses_descriptor
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(client.get("b"), 10)  # armed again after it fired
+            assert len(client._waiters) == 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="timer descriptors: Linux")
+async def test_closing_a_client_gives_its_timer_descriptor_back() -> None:
+    def timer_fds() -> int:  # timer descriptors only (sockets close in their own time)
+        count = 0
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                count += os.readlink(f"/proc/self/fd/{name}") == "anon_inode:[timerfd]"
+            except OSError:  # closed since listed
+                pass
+        return count
+
+    with ScriptedServer(silent) as server:
+        before = timer_fds()
+        for _ in range(3):
+            async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
+                client.timeout = 0.05  # after the connect: under load a connect can take 0.05 s
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(client.get("k"), 10)
+                assert client._timer is not None and client._timer.uses_descriptor
+                assert timer_fds() == before + 1
+        assert timer_fds() == before
 
 
 async def test_a_shorter_timeout_set_while_a_longer_one_waits_fires_on_its_own_deadline() -> None:

@@ -37,6 +37,7 @@ from typing import TypeVar  # ambidex: async-only
 
 from ambidex.io import AsyncStream
 from ambidex.sansio import NEED_DATA, RemoteProtocolError
+from examples._timer import DeadlineTimer  # ambidex: async-only
 from examples._transport import MAX_READ, ReplyProtocol  # ambidex: async-only
 from examples.gibson._unasked import (
     transport_check,  # ambidex: async-only
@@ -141,8 +142,10 @@ class AsyncClient:
                 unasked_bytes_waiting, stream
             )
             # One timer per connection, not per request: armed for the
-            # earliest deadline among the waiting requests; see _expire.
-            self._timer: asyncio.TimerHandle | None = None
+            # earliest deadline among the waiting requests; see _expire. Made
+            # by _start, with the loop: a timer descriptor on Linux, so the
+            # loop's waits for replies carry no timeout (examples/_timer.py).
+            self._timer: DeadlineTimer | None = None
             self._timer_when = _NEVER
             self._broken = asyncio.Event()  # set when the connection fails or closes
             # Callers waiting for room (max_pending), first come first served:
@@ -327,8 +330,8 @@ class AsyncClient:
                 if not waiter.done():
                     waiter.set_exception(_copy_error(error))
             if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+                self._timer.close()  # no deadline is watched again: broken for good
+            self._timer_when = _NEVER
             for _, room in self._room_waiters:
                 if not room.done():
                     room.set_exception(ConnectionClosedError(f"connection failed: {error!r}"))
@@ -505,6 +508,7 @@ class AsyncClient:
                 self._loop_time = loop.time
             # connection_made sets self._transport, then the bytes the stream
             # had already received reach _Replies: all before this returns.
+            self._timer = DeadlineTimer(loop, self._expire)
             transport = self._stream.take_transport(_Replies(self))
             self._bytes_waiting = transport_check(self._stream, transport)
             return transport
@@ -522,10 +526,11 @@ class AsyncClient:
         outgoing.clear()
 
     def _arm(self, deadline: float) -> None:  # ambidex: async-only
-        """Make the connection's timer fire at ``deadline`` (earlier than it would)."""
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self._loop.call_at(deadline, self._expire)
+        """Make the connection's timer fire at ``deadline`` (earlier than it would).
+        Only once :meth:`_start` has made the timer (every path that records a
+        request with a deadline goes through it first)."""
+        assert self._timer is not None
+        self._timer.arm(deadline)
         self._timer_when = deadline
 
     def _expire(self) -> None:  # ambidex: async-only
@@ -541,7 +546,6 @@ class AsyncClient:
         once per deadline that comes.
         """
         due = max(self._timer_when, self._loop.time())
-        self._timer = None
         self._timer_when = _NEVER
         earliest = _NEVER
         for future, deadline in self._waiters:
