@@ -53,14 +53,14 @@ GOLDEN = {
             a = [x async for x in ait if await x]
             b = {k: v async  for k, v in ait}
             c = {x async for x in ait}
-            d = (await y for y in ait)
+            d = (await y.read() for y in ait)
         """,
         """\
         def f(ait):
             a = [x for x in ait if x]
             b = {k: v for k, v in ait}
             c = {x for x in ait}
-            d = (y for y in ait)
+            d = (y.read() for y in ait)
         """,
     ),
     "await inside an f-string": (

@@ -56,18 +56,18 @@ def test_a_flag_combined_with_or_folds_to_the_branch_that_always_runs() -> None:
     _IS_SYNC = False
 
 
-    async def wait(remaining, task):
+    async def wait(remaining, fetch):
         if remaining is None or _IS_SYNC:
-            return await task
+            return await fetch()
         else:
-            return await asyncio.shield(task)
+            return await asyncio.shield(fetch())
     """
     expected = """\
     _IS_SYNC = True
 
 
-    def wait(remaining, task):
-        return task
+    def wait(remaining, fetch):
+        return fetch()
     """
     assert sync_of(source, flags=FLAGS) == dedent(expected)
 

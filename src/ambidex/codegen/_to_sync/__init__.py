@@ -84,17 +84,27 @@ CONVERTER_VERSION = "1"
 
 
 def _async_definitions(trees: Mapping[str, ast.Module], scans: Mapping[str, ModuleScan],
-                       methods: set[str]) -> tuple[frozenset[str], set[str]]:
+                       methods: set[str], coroutine_methods: set[str],
+                       ) -> tuple[frozenset[str], set[str]]:
     """Module-level coroutine functions, and every name the modules define; adds
-    the names of the top-level classes' methods to ``methods``."""
+    the names of the top-level classes' methods to ``methods``, and of those that
+    are only ever coroutine functions (``async def``, not a generator; aiokafka's
+    ``AIOKafkaClient.send`` is one, ``AIOKafkaConnection.send`` returns a future) to
+    ``coroutine_methods``."""
     coroutines: set[str] = set()
     defined: set[str] = set()
+    plain: set[str] = set()
     for path, tree in trees.items():
         scan = scans[path]
         for statement in tree.body:
             if isinstance(statement, ast.ClassDef):
                 methods.update(s.name for s in statement.body
                                if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
+                for s in statement.body:
+                    if isinstance(s, ast.AsyncFunctionDef) and id(s) not in scan.generators:
+                        coroutine_methods.add(s.name)
+                    elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        plain.add(s.name)
             if isinstance(statement, ast.AsyncFunctionDef) \
                     and id(statement) not in scan.generators:
                 coroutines.add(statement.name)
@@ -105,6 +115,7 @@ def _async_definitions(trees: Mapping[str, ast.Module], scans: Mapping[str, Modu
                     else [statement.target]
                 defined.update(t.id for t in targets if isinstance(t, ast.Name))
         defined.update(scan.classes)
+    coroutine_methods -= plain
     return frozenset(coroutines), defined
 
 
@@ -157,7 +168,9 @@ def to_sync(
         return Conversion({}, diagnostics, [])
     scans = {path: scan_module(tree) for path, tree in trees.items()}
     methods: set[str] = set()
-    coroutines, defined = _async_definitions(trees, scans, methods)
+    coroutine_methods: set[str] = set()
+    coroutines, defined = _async_definitions(trees, scans, methods, coroutine_methods)
+    frozen_coroutine_methods = frozenset(coroutine_methods)
     frozen_methods = frozenset(methods)
     tables = tables_for(table)
     names = Renames.build(renames, to="sync", defined=defined, async_prefix=async_prefix,
@@ -183,6 +196,7 @@ def to_sync(
                              scans[path], flags=known_flags)
         walker.port_names = frozenset(defined)
         walker.port_methods = frozen_methods
+        walker.port_coroutine_methods = frozen_coroutine_methods
         try:
             walker.run()
             output = walker.edits.apply()

@@ -30,6 +30,31 @@ _AWAIT_KW = re.compile(r"await(?:\s|\\\n)*")
 _AWAITABLES = frozenset({"typing.Awaitable", "collections.abc.Awaitable"})
 _COROUTINES = frozenset({"typing.Coroutine", "collections.abc.Coroutine"})
 _ASYNC_GENERATORS = frozenset({"typing.AsyncGenerator", "collections.abc.AsyncGenerator"})
+# Questions a function asks of a value before it awaits it ("maybe awaitable").
+_AWAITABLE_TESTS = frozenset({"inspect.isawaitable", "inspect.iscoroutine",
+                              "asyncio.iscoroutine", "asyncio.isfuture"})
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _bound_names(node: ast.AST) -> set[str]:
+    """The names a statement (or a ``with`` item, an ``except``, a ``case``) binds
+    other than by assignment or ``for`` (``del x`` gives ``x`` no value: not one)."""
+    if isinstance(node, ast.AugAssign):
+        return {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+    if isinstance(node, ast.withitem):
+        return {n.id for n in ast.walk(node.optional_vars) if isinstance(n, ast.Name)} \
+            if node.optional_vars is not None else set()
+    if isinstance(node, ast.ExceptHandler):
+        return {node.name} if node.name else set()
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return set(node.names)
+    if isinstance(node, ast.match_case):
+        return {n.id for n in ast.walk(node.pattern) if isinstance(n, ast.Name)} | {
+            n.name for n in ast.walk(node.pattern)
+            if isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name}
+    return set()
 
 
 def _lacks(dotted_type: str, name: str) -> bool:
@@ -62,6 +87,9 @@ class SyncWalker(FlavourPlanner):
     """The names the port's modules define at their top (functions, classes, globals)."""
     port_methods: frozenset[str] = frozenset()
     """The names of the methods the port's top-level classes define."""
+    port_coroutine_methods: frozenset[str] = frozenset()
+    """The names of those methods that are coroutine functions (``async def``) in
+    every class of the port that defines them."""
     functions: list[ast.FunctionDef | ast.AsyncFunctionDef | None]
     """The functions the walk is inside, innermost last (None: a lambda)."""
 
@@ -232,7 +260,137 @@ class SyncWalker(FlavourPlanner):
         if match is not None:
             self.edits.replace(match.start(), match.end(), "")
         self.awaited.add(id(node.value))
+        if not isinstance(node.value, ast.Call) and not self.in_target:
+            self._check_awaited_value(node)
         self.visit(node.value)
+
+    def _check_awaited_value(self, node: ast.Await) -> None:
+        """``await x`` where ``x`` is a value, not a call: what it holds was made
+        elsewhere (a future, a task, a coroutine kept for later), and the sync
+        ``x`` waits for nothing (aiokafka's ``await self._pid_waiter`` on a future
+        from ``create_future()``: ``wait_for_pid()`` returned at once). Said with
+        its place unless the port can explain the value, the sync value then
+        being the result: an item of ``async for``; what a coroutine function of
+        the port or a callable the caller hands in returns (their sync twins
+        return the result), or a property of the port (aiobotocore's ``await
+        response.content``); a value the function asks about first (``if
+        inspect.isawaitable(x): x = await x``, aiobotocore's and asyncssh's "maybe
+        awaitable" values); a value whose making the walk reports anyway
+        (``waiter = loop.create_future()``); code only the async colour runs
+        (never walked). Decided on 14 async packages (session 8's note): every
+        value this says was a future, a task or a stored coroutine."""
+        value = node.value
+        if isinstance(value, ast.Attribute) and value.attr in self.port_methods:
+            return
+        function = self.functions[-1] if self.functions else None
+        if function is not None and (self._asked_if_awaitable(function, value)
+                                     or self._explained_by_bindings(function, value)):
+            return
+        where: ast.AST = self._fstring if self._fstring is not None else node
+        self.report(where, f"awaits `{ast.unparse(value)}`, a value made elsewhere (a "
+                    "future, a task, a coroutine kept for later): the sync code drops the "
+                    "await and waits for nothing, which is right only if the sync value is "
+                    "already the result; make and await it in one place, or mark the "
+                    "statement '# ambidex: async-only'", error=False)
+
+    def _asked_if_awaitable(self, function: ast.FunctionDef | ast.AsyncFunctionDef,
+                            value: ast.expr) -> bool:
+        """Whether ``function`` asks ``inspect.isawaitable(value)`` (or the like:
+        ``asyncio.iscoroutine``, ``hasattr(value, "__await__")``, aio-pika's)."""
+        spelled = ast.dump(value)
+        for call in ast.walk(function):
+            if isinstance(call, ast.Call) and call.args \
+                    and ast.dump(call.args[0]) == spelled:
+                qualified = self.qualified_name(call.func)
+                if qualified in _AWAITABLE_TESTS or (
+                        qualified == "hasattr" and len(call.args) == 2
+                        and isinstance(call.args[1], ast.Constant)
+                        and call.args[1].value == "__await__"):
+                    return True
+        return False
+
+    def _explained_by_bindings(self, function: ast.FunctionDef | ast.AsyncFunctionDef,
+                               value: ast.expr) -> bool:
+        """Whether every binding ``function`` gives ``value`` (a name, or an
+        attribute the function itself sets) explains it: an ``async for`` target,
+        or a call the port makes sync or reports (:meth:`_explained_call`). A
+        parameter, a plain ``for``, an awaited call's result, anything else, or no
+        binding at all (a name from outside the function): not explained."""
+        spelled = ast.unparse(value)  # not dump: a target's ctx is Store
+        name = value.id if isinstance(value, ast.Name) else None
+        arguments = function.args
+        parameters = {a.arg for a in (
+            *arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+            *([arguments.vararg] if arguments.vararg else []),
+            *([arguments.kwarg] if arguments.kwarg else []))}
+        if name is not None and name in parameters:
+            return False
+        found = False
+        todo: list[ast.AST] = list(function.body)
+        while todo:
+            child = todo.pop()
+            if isinstance(child, _SCOPES):
+                if name is not None and getattr(child, "name", None) == name:
+                    return False
+                continue
+            todo.extend(ast.iter_child_nodes(child))
+            if isinstance(child, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
+                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+                bound = child.value
+                for target in targets:
+                    if ast.unparse(target) == spelled:
+                        if bound is None or (isinstance(bound, ast.Await)
+                                             and ast.unparse(bound.value) == spelled):
+                            continue  # `x: T`, `x = await x`: no value of its own
+                        if isinstance(bound, ast.Constant) and bound.value is None:
+                            continue  # `x = None` before, `self._waiter = None` after
+                        if not self._explained_call(bound, parameters):
+                            return False
+                        found = True
+                    elif name is not None and any(
+                            isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+                            and n.id == name for n in ast.walk(target)):
+                        return False  # unpacked: `future, key = make()`
+            elif isinstance(child, (ast.For, ast.AsyncFor, ast.comprehension)):
+                if any(ast.unparse(n) == spelled for n in ast.walk(child.target)):
+                    if not (isinstance(child, ast.AsyncFor)
+                            or (isinstance(child, ast.comprehension) and child.is_async)):
+                        return False
+                    found = True
+            elif name is not None and name in _bound_names(child):
+                return False  # `x += ...`, `with ... as x`, `except ... as x`, ...
+        return found
+
+    def _explained_call(self, value: ast.expr, parameters: set[str]) -> bool:
+        """Whether ``value`` is a call whose sync twin gives the result (a coroutine
+        function or method of the port: ``x = conn.fetch()``, then ``await x``; a
+        callable the caller hands in, ``parameters``: the sync caller hands in a
+        sync one, pymongo's ``result = kms_connect_callback(...)``), or that the
+        walk reports where it is made (an event loop's method, an asyncio API
+        without a sync twin). A plain function of the port may return a future
+        (aiokafka's ``self._create_fetch_waiter()``): not explained."""
+        if isinstance(value, ast.IfExp):  # `self.create_future() if wait else None`
+            return all(self._explained_call(side, parameters)
+                       or (isinstance(side, ast.Constant) and side.value is None)
+                       for side in (value.body, value.orelse))
+        if not isinstance(value, ast.Call):
+            return False
+        func = value.func
+        if isinstance(func, ast.Name) and (func.id in self.coroutine_functions
+                                           or func.id in parameters):
+            return True
+        if isinstance(func, ast.Attribute) and func.attr in self.port_coroutine_methods:
+            return True
+        qualified = self.qualified_name(func)
+        if qualified is None:
+            return isinstance(func, ast.Attribute) and func.attr in self.tables.loop_methods \
+                and func.attr not in self.port_methods
+        if qualified in self.qualified_renames:
+            return False
+        rule = self.tables.to_sync.get(qualified)
+        if rule is not None:
+            return rule.sync is None
+        return qualified.split(".")[0] in self.tables.async_modules
 
     def visit_Return(self, node: ast.Return) -> None:
         if node.value is not None:
@@ -280,7 +438,19 @@ class SyncWalker(FlavourPlanner):
         self._visit_comprehension([node.key, node.value], node.generators)
 
     # f-strings: positions of the code inside may be wrong before Python 3.12
+    _fstring: ast.JoinedStr | None = None
+    """The outermost f-string the walk is inside: where its findings are said."""
+
     def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        outer = self._fstring
+        if outer is None:
+            self._fstring = node
+        try:
+            self._visit_fstring(node)
+        finally:
+            self._fstring = outer
+
+    def _visit_fstring(self, node: ast.JoinedStr) -> None:
         for value in node.values:
             if not isinstance(value, ast.FormattedValue):
                 continue

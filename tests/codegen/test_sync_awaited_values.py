@@ -1,0 +1,165 @@
+"""Towards sync, awaiting a value made elsewhere is said, with its place.
+
+aiokafka 0.14.0's ``TransactionManager`` keeps a future made by
+``aiokafka.util.create_future()`` and waits for it with ``await self._pid_waiter``.
+The sync twin wrote ``self._pid_waiter``, a statement that waits for nothing:
+``wait_for_pid()`` returned at once, exit 0 and no word. A call awaited where it
+is made keeps its meaning in sync code (the call runs there); an awaited value
+was made elsewhere (a future, a task, a coroutine kept for later), and what
+awaiting it did has no sync spelling.
+
+What the port can explain stays quiet, because the sync value is the result:
+an item of ``async for`` (the sync ``for`` gives the items), a value a coroutine
+function of the port gives (its sync twin returns the result; a property of the
+port, aiobotocore's ``await response.content``), a value the function asks about
+first (``if inspect.isawaitable(x)``, ``hasattr(x, "__await__")``), a value
+whose making the port already reported (``waiter = loop.create_future()``), and
+code only the async colour runs, and what a callable the caller hands in
+returns (the sync caller hands in a sync one: pymongo's ``result =
+kms_connect_callback(...)``). Everything else (an attribute, a parameter, an
+item of a plain ``for``, what an awaited call or a plain function returned) is
+a located warning, an error with --strict.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from ambidex._rules import DEFAULT_TABLE
+from ambidex.codegen._to_sync import to_sync
+
+MESSAGE = "made elsewhere"
+
+MANAGER = '''\
+from other import create_future
+
+
+class Manager:
+    def __init__(self):
+        self._waiter = create_future()
+
+    async def wait(self):
+        await self._waiter
+        done = self._waiter
+        return await done
+
+
+class Response:
+    async def _read(self):
+        return b""
+
+    @property
+    def content(self):
+        return self._read()
+
+
+async def body(response: Response):
+    return await response.content
+'''
+
+
+def found_in(source: str, **options: object) -> list[tuple[int, int, bool]]:
+    result = to_sync({"m.py": source}, table=DEFAULT_TABLE, renames={},
+                     **options)  # type: ignore[arg-type]
+    return [(d.line, d.col, d.error) for d in result.diagnostics if MESSAGE in d.message]
+
+
+def test_awaiting_a_future_kept_in_an_attribute_is_a_located_warning() -> None:
+    assert found_in(MANAGER) == [(9, 9, False), (11, 16, False)]
+    result = to_sync({"m.py": MANAGER}, table=DEFAULT_TABLE, renames={})
+    message = next(d.message for d in result.diagnostics if MESSAGE in d.message)
+    assert message.startswith("awaits `self._waiter`, a value made elsewhere")
+    assert not [d for d in result.diagnostics if d.error], result.diagnostics
+    assert [line for line, _, error in found_in(MANAGER, strict=True) if error] == [9, 11]
+
+
+TASKS = '''\
+class Fetcher:
+    def __init__(self, tasks):
+        self._tasks = tasks
+
+    async def close(self):
+        for task in self._tasks:
+            await task
+
+    async def send_and_wait(self):
+        future = await self.send()
+        return await future
+
+    async def send(self):
+        return self._tasks[0]
+
+
+async def wait_for(fut, timeout):
+    return await fut
+
+
+def make_waiter(tasks):
+    return tasks[0]
+
+
+async def first(tasks):
+    waiter = make_waiter(tasks)
+    return await waiter
+'''
+
+
+def test_awaiting_a_task_a_parameter_or_what_an_awaited_call_returned_is_said() -> None:
+    assert found_in(TASKS) == [(7, 13, False), (11, 16, False), (18, 12, False),
+                               (27, 12, False)]
+
+
+EXPLAINED = '''\
+import asyncio
+import inspect
+
+_IS_SYNC = False
+
+
+class Conn:
+    async def fetch(self):
+        return 1
+
+
+async def total(ait, conn: Conn, maybe, loop, callback):
+    result = 0
+    async for x in ait:
+        result += await x
+    result += sum([await y async for y in ait])
+    pending = conn.fetch()
+    result += await pending
+    if inspect.isawaitable(maybe):
+        maybe = await maybe
+    waiter = loop.create_future()
+    await waiter
+    if not _IS_SYNC:
+        await conn.background
+    await conn.later  # ambidex: async-only
+    called = callback()
+    if hasattr(called, "__await__"):
+        called = await called
+    given = callback()
+    return result + maybe + called + await given
+'''
+
+
+def test_an_item_of_async_for_a_ports_own_result_and_what_was_said_already_stay_quiet(
+) -> None:
+    result = to_sync({"m.py": EXPLAINED}, table=DEFAULT_TABLE, renames={},
+                     flags={"_IS_SYNC": "sync"})
+    assert [d for d in result.diagnostics if MESSAGE in d.message] == []
+    # The one other word: the loop's future, where it is made.
+    assert [(d.line, d.error) for d in result.diagnostics] == [(21, False)]
+    output = result.outputs["m.py"]
+    assert "await " not in output and "background" not in output and "later" not in output
+    namespace: dict[str, object] = {}
+    exec(compile(output.replace("waiter = loop.create_future()\n", "waiter = None\n"),
+                 "m.py", "exec"), namespace)
+
+    class SyncConn:  # what the port's Conn becomes
+        def fetch(self):
+            return 1
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert namespace["total"]([2, 3], SyncConn(), 10, None, lambda: 100) == 221  # type: ignore[operator]
