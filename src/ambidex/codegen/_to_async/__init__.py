@@ -84,7 +84,7 @@ from ambidex.codegen._to_async.flavour import DROPPED, markers_step
 from ambidex.codegen._to_async.leftout import calls_of_left_out
 from ambidex.codegen._to_async.mainblock import async_main_blocks
 from ambidex.codegen._to_async.plan import Planner
-from ambidex.codegen._to_async.tls import tls_type_tests
+from ambidex.codegen._to_async.tls import TLSTest, tls_type_tests
 
 __all__ = ["to_async"]
 
@@ -175,10 +175,10 @@ def to_async(
     diagnostics += unentered  # deferred objects made at import time (.mainblock)
     if dropping:  # what the markers left out is called by no code kept (.leftout)
         diagnostics += calls_of_left_out(originals, dropping, graph)
-    tls_tests: dict[str, list[ast.Call]] = {}  # isinstance(sock, ssl.SSLSocket) (.tls)
+    tls_tests: dict[str, list[TLSTest]] = {}  # isinstance(sock, ssl.SSLSocket) (.tls)
     for test in tls_type_tests(graph):
         if test.rewritten:
-            tls_tests.setdefault(test.path, []).append(test.call)
+            tls_tests.setdefault(test.path, []).append(test)
         else:
             diagnostics.append(test.diagnostic())
     twins = type_twins(table)

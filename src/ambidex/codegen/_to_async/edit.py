@@ -22,6 +22,7 @@ from ambidex._rules import Kind, Rule, RuleTable
 from ambidex.codegen._source import Diagnostic, Edits, SourceText
 from ambidex.codegen._to_async.imports import ImportSpeller
 from ambidex.codegen._to_async.plan import Planner
+from ambidex.codegen._to_async.tls import TLSTest
 
 #: Dunders that become their async twins when they must await.
 #: Builtins that read every item of what they are given (so a list of the
@@ -79,14 +80,16 @@ class ModuleEditor(ImportSpeller):
         type_twins: Mapping[str, str],
         functions: list[Function] | None = None,
         *,
-        tls_tests: Sequence[ast.Call] = (),
+        tls_tests: Sequence[TLSTest] = (),
         runs_main: bool = False,
     ) -> None:
         """``functions``: the graph's functions defined in ``module``, in the graph's
         order (found here when not given; a caller editing every module groups
         them once instead of scanning the whole graph for each module).
         ``tls_tests``: its ``isinstance(sock, ssl.SSLSocket)`` calls that become
-        ``ambidex.io.speaks_tls(sock)`` (:mod:`.tls` finds them). ``runs_main``:
+        ``ambidex.io.speaks_tls(sock)``, or with a tuple of types
+        ``(ambidex.io.speaks_tls(sock) or isinstance(sock, rest))`` (:mod:`.tls`
+        finds them). ``runs_main``:
         the module ends with ``asyncio.run(main())`` (:mod:`.mainblock`), whose
         import it needs."""
         self.planner = planner
@@ -157,12 +160,42 @@ class ModuleEditor(ImportSpeller):
 
     def rewrite_tls_tests(self) -> None:
         """``isinstance(sock, ssl.SSLSocket)`` -> ``ambidex.io.speaks_tls(sock)``:
-        the callee replaced, the type argument dropped (see :mod:`.tls`)."""
-        for call in self.tls_tests:
-            self.edits.replace_node(call.func, self.spell("ambidex.io.speaks_tls"))
-            _, first_end = self.source.span(call.args[0])
-            _, second_end = self.source.span(call.args[1])
-            self.edits.replace(first_end, second_end, "")
+        the callee replaced, the type argument dropped; ``isinstance(sock,
+        (ssl.SSLSocket, T))`` -> ``(ambidex.io.speaks_tls(sock) or
+        isinstance(sock, T))``: the same test put in front, the element left out
+        of the tuple (its parentheses too when one type is left), everything else
+        kept with the edits the walk made inside it (see :mod:`.tls`)."""
+        if not self.tls_tests:
+            return
+        speaks_tls = self.spell("ambidex.io.speaks_tls")  # its import: only when used
+        for test in self.tls_tests:
+            call = test.call
+            if test.ssl_type is None:
+                self.edits.replace_node(call.func, speaks_tls)
+                _, first_end = self.source.span(call.args[0])
+                _, second_end = self.source.span(call.args[1])
+                self.edits.replace(first_end, second_end, "")
+                continue
+            types = call.args[1]
+            assert isinstance(types, ast.Tuple)
+            rest = [t for t in types.elts if t is not test.ssl_type]
+            index = types.elts.index(test.ssl_type)
+            start, end = self.source.span(test.ssl_type)
+            if index + 1 < len(types.elts):  # `A, ` up to the next element
+                end = self.source.span(types.elts[index + 1])[0]
+            else:  # `, A` from the previous one
+                start = self.source.span(types.elts[index - 1])[1]
+            self.edits.replace(start, end, "")
+            if len(rest) == 1:  # `(T)` or `(T,)`: T alone
+                tuple_start, tuple_end = self.source.span(types)
+                rest_start, rest_end = self.source.span(rest[0])
+                if self.source.text[tuple_start] == "(":
+                    self.edits.replace(tuple_start, min(rest_start, start), "")
+                    self.edits.replace(max(rest_end, end), tuple_end, "")
+            call_start, call_end = self.source.span(call)
+            tested = self.edits.render(*self.source.span(call.args[0]))
+            self.edits.insert(call_start, f"({speaks_tls}({tested}) or ")
+            self.edits.insert(call_end, ")")
 
     def insert_keyword(self, node: ast.stmt) -> None:
         self.edits.insert(self.source.offset(node.lineno, node.col_offset), "async ")

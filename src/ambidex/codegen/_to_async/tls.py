@@ -14,9 +14,13 @@ for a socket the analysis knows is one the port replaces (a module-level
 alias of the class, ftplib's ``_SSLSocket``, counts as the class). The two
 answers differ in one place, documented at :func:`ambidex.io.speaks_tls`:
 ``SSLSocket.unwrap()`` returns the same object in clear text, still an
-``SSLSocket``. A tuple of types holding ``ssl.SSLSocket`` has no such rewrite
-(the other types may match the twin): a located warning, an error with
-``--strict``.
+``SSLSocket``. A tuple of types holding ``ssl.SSLSocket`` asks that and the
+rest: ``isinstance(sock, (ssl.SSLSocket, T))`` becomes
+``(ambidex.io.speaks_tls(sock) or isinstance(sock, T))``, the other types
+kept as written (and as the port rewrites them: ``socket.socket`` is
+``AsyncSocket`` there). That reads ``sock`` twice, so only a plain name or
+attribute is rewritten; a call (``isinstance(self._make(), (...))``) or a
+starred part of the tuple stays a located warning, an error with ``--strict``.
 """
 
 from __future__ import annotations
@@ -41,7 +45,10 @@ class TLSTest:
     path: str
     call: ast.Call
     rewritten: bool
-    """False for a tuple of types: said (``diagnostic``), not rewritten."""
+    """False for what has no faithful rewrite (see the module): said
+    (``diagnostic``), not rewritten."""
+    ssl_type: ast.expr | None = None
+    """In a tuple of types, the element that names ``ssl.SSLSocket``."""
 
     def diagnostic(self) -> Diagnostic:
         node = self.call
@@ -73,9 +80,24 @@ def tls_type_tests(graph: CallGraph) -> Iterator[TLSTest]:
             seen.add(id(node))
             tuple_ = isinstance(node.args[1], ast.Tuple)
             types = node.args[1].elts if isinstance(node.args[1], ast.Tuple) else [node.args[1]]
-            if not any(graph.dotted_name(t, function) == "ssl.SSLSocket" for t in types):
+            named = [t for t in types if graph.dotted_name(t, function) == "ssl.SSLSocket"]
+            if not named:
                 continue
             value = graph.resolver.eval(node.args[0], function)
             if value is None or value.instance not in _SOCKETS:
                 continue
-            yield TLSTest(function.module.path, node, rewritten=not tuple_)
+            if not tuple_:
+                yield TLSTest(function.module.path, node, rewritten=True)
+                continue
+            rewritable = len(named) == 1 and len(types) > 1 \
+                and not any(isinstance(t, ast.Starred) for t in types) \
+                and _read_twice_alike(node.args[0])
+            yield TLSTest(function.module.path, node, rewritten=rewritable, ssl_type=named[0])
+
+
+def _read_twice_alike(node: ast.expr) -> bool:
+    """Whether reading ``node`` twice gives the same object as reading it once,
+    for all the analysis needs: a name or a chain of attributes of one."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
