@@ -19,9 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from ambidex._callgraph import CallGraph, CallKind, build, own_nodes
+import ambidex._callgraph as _callgraph
+from ambidex._callgraph import CallGraph, CallKind, WholeBodies, _slim, build, own_nodes
 from ambidex._callgraph._model import own_returns
-from ambidex._callgraph._slim import slim_tree
+from ambidex._callgraph._slim import has_pruned, slim_tree
+from ambidex._modulecalls import unused_results
 from ambidex._rules import DEFAULT_TABLE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -292,3 +294,110 @@ def test_a_local_bound_to_two_functions_calls_both_and_one_bound_to_anything_els
     assert _callees(graph, "not_only_functions", 14) == ["a"]
     assert _callees(graph, "also_a_loop_variable", 21) == ["a", "b"]
     assert _callees(graph, "Holder.go", 29) == ["a", "b"]
+
+
+# --- what a slim build's shortcuts must keep ---------------------------------------
+
+TOP_LEVEL = '''
+import os, sys as system
+from . import sibling
+from .pkg import (a, b as c)
+global_name = 1
+pass
+main()
+kept = make()
+dropped_here = make()[0]
+if __name__ == "__main__":
+    import runpy
+    pass
+    run()
+
+
+class K:
+    import json
+    pass
+    attribute = make()
+    dropped = make().value
+
+    def method(self):
+        global global_name
+        return global_name
+'''
+
+
+def _kept_top_level(text: str, shortcut: bool, monkeypatch: pytest.MonkeyPatch) -> str:
+    if not shortcut:
+        monkeypatch.setattr(_slim, "_NO_EXPRESSION", ())
+    tree = slim_tree(ast.parse(text))
+    _slim.keep_definitions(tree, unused_results(tree.body, text))
+    monkeypatch.undo()
+    return ast.dump(tree, include_attributes=True)
+
+
+def test_a_slim_build_keeps_the_same_top_level_statements_without_walking_imports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # keep_definitions drops a statement that holds no expression (import,
+    # pass, global) without asking module_level_calls: the same statements stay.
+    fast = _kept_top_level(TOP_LEVEL, True, monkeypatch)
+    assert fast == _kept_top_level(TOP_LEVEL, False, monkeypatch)
+    assert fast.count("Import(") == 1 and fast.count("Pass(") == 1  # in the __main__ block
+    assert "'main'" in fast and "'run'" in fast and "'dropped'" in fast
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    for path in [*sorted(stdlib.glob("*.py"))[::5], *sorted((ROOT / "src/ambidex").rglob("*.py"))]:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            ast.parse(text)
+        except SyntaxError:
+            continue
+        assert _kept_top_level(text, True, monkeypatch) == _kept_top_level(
+            text, False, monkeypatch
+        ), path
+
+
+DEFINITIONS_TO_PUT_BACK = '''
+import asyncio
+
+
+class Client:
+    async def fetch(self):
+        await asyncio.sleep(0)
+
+    def start(self):
+        self.task = asyncio.ensure_future(self.fetch())
+        value = [1, 2, 3]
+        return value
+
+
+async def main(client):
+    pending = client.fetch()
+    other = 1 + 2
+    await pending
+'''
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"])
+def test_a_pruned_definition_is_put_back_whole_at_its_lines_whatever_the_line_ends(
+    line_end: str,
+) -> None:
+    # WholeBodies parses a definition's own lines, after as many blank lines
+    # as come before it (the line numbers come out right without shifting
+    # the tree), and splits the text on \n alone when it holds no \r.
+    text = DEFINITIONS_TO_PUT_BACK.replace("\n", line_end)
+    graph = build({"m.py": text}, DEFAULT_TABLE, keep_sites=True, slim=True)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(_callgraph, "prune_bodies", lambda tree, refs: None)
+        whole = build({"m.py": text}, DEFAULT_TABLE, keep_sites=True, slim=True)
+    bodies = WholeBodies()
+    restored = 0
+    for key, function in graph.functions.items():
+        if function.parent is None and has_pruned(function.node):
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                # Its own lines parse alone: the whole module is never parsed again.
+                monkeypatch.setattr(_callgraph, "pruned_definitions", None)
+                bodies.restore(function)
+            assert ast.dump(function.node, include_attributes=True) == ast.dump(
+                whole.functions[key].node, include_attributes=True
+            )
+            restored += 1
+    assert restored == 2  # Client.start, main

@@ -197,7 +197,9 @@ class WholeBodies:
             return
         if self._module is not module:
             self._module, self._lines = None, []
-            self._lines = _LINE_END.split(module.reread())
+            text = module.reread()
+            # (str.split is the regex's split when there is no \r: a read file has none)
+            self._lines = _LINE_END.split(text) if "\r" in text else text.split("\n")
             self._module = module
         whole = self._parsed_again(node)
         if whole is None:  # the lines do not parse alone (`class A: def f(self): ...`)
@@ -215,11 +217,16 @@ class WholeBodies:
         last = node.end_lineno or node.lineno
         segment = "\n".join(self._lines[first - 1 : last])
         indented = node.col_offset > 0
+        # Blank lines before the segment put it at its own line numbers: the
+        # parser skips them, where shifting the parsed tree after
+        # (ast.increment_lineno) walked every node in Python: half the cost.
+        shift = first - 2 if indented else first - 1
         try:  # a method's lines, indented, parse as the block of an `if`
-            tree = ast.parse("if 1:\n" + segment if indented else segment)
+            tree = ast.parse("\n" * max(shift, 0) + ("if 1:\n" + segment if indented else segment))
         except (SyntaxError, ValueError):
             return None
-        ast.increment_lineno(tree, first - 2 if indented else first - 1)
+        if shift < 0:
+            ast.increment_lineno(tree, shift)
         block = tree.body
         if indented:
             block = block[0].body if block and isinstance(block[0], ast.If) else []

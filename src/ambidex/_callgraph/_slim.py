@@ -78,6 +78,10 @@ def _concrete(base: type[ast.AST]) -> list[type[ast.AST]]:
 
 #: The nodes whose end positions the copy keeps (see the module's doc).
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+#: Statements that hold no expression, so no call (a third of a module's
+#: top-level statements are imports): :func:`keep_definitions` drops them
+#: without walking them.
+_NO_EXPRESSION = (ast.Import, ast.ImportFrom, ast.Pass, ast.Global, ast.Nonlocal)
 #: The end positions every other node leaves out.
 _ENDS = ("end_lineno", "end_col_offset")
 
@@ -230,7 +234,8 @@ def keep_definitions(tree: ast.Module, unused: frozenset[str] = frozenset()) -> 
         node = todo.pop()
         kept: list[ast.stmt] = [
             s for s in node.body
-            if isinstance(s, _DEFINITIONS) or uses_a_result_on_the_spot(s, unused)
+            if isinstance(s, _DEFINITIONS)
+            or (not isinstance(s, _NO_EXPRESSION) and uses_a_result_on_the_spot(s, unused))
         ]
         if len(kept) != len(node.body):
             node.body = kept
