@@ -175,3 +175,72 @@ def test_the_module_level_walks_read_the_children_iter_child_nodes_gives_but_the
             assert [id(c) for c in child_nodes(node)] == [id(c) for c in expected]
             nodes += 1
     assert nodes > 40_000
+
+
+def test_the_parents_found_among_statements_children_are_the_parent_maps() -> None:
+    # ModuleEditor.parent_in first looks among the children of a function's
+    # statements (where the calls it awaits and the `with` items it makes async
+    # sit): what it finds there must be branch_parents' answer, for the children
+    # of statements in nested blocks, except handlers and match cases too.
+    from ambidex.codegen._to_async.edit import statement_parents
+
+    found = 0
+    sources = [
+        Path(module.__file__).read_text(encoding="utf-8")
+        for module in (smtplib, ftplib, imaplib, inspect, typing, asyncio.base_events)
+        if module.__file__ is not None
+    ]
+    sources.append(TRICKY)
+    sources.append(
+        "def f(x):\n"
+        "    try:\n        g(x)\n    except (A, B) as e:\n        h(e)\n"
+        "    else:\n        pass\n    finally:\n        k()\n"
+        "    match x:\n        case [1, y] if y(x):\n            m(y)\n"
+        "    with a() as b, c():\n        pass\n"
+        "    async def inner():\n        async with d():\n            await n()\n"
+    )
+    for text in sources:
+        tree = ast.parse(text)
+        for root in [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef))]:
+            whole = branch_parents(root)
+            near = statement_parents(root)
+            for key, parent in near.items():
+                assert whole[key] is parent
+            found += len(near)
+    assert found > 20_000
+
+
+def test_the_type_pass_asks_only_for_the_names_it_can_rename() -> None:
+    # The type pass evaluates every name and asks rewrite_type only when the
+    # dotted name is one it can rename: its verdict on every other name is no.
+    texts = {
+        str(path.relative_to(ROOT)): path.read_text(encoding="utf-8")
+        for path in sorted(ROOT.glob("examples/*/_sync/*.py"))
+    }
+    for client in (smtplib, ftplib, imaplib):
+        assert client.__file__ is not None
+        texts[f"{client.__name__}.py"] = Path(client.__file__).read_text(encoding="utf-8")
+    texts["caught.py"] = (
+        "import queue, socket\n\n"
+        "def get(q: queue.Queue, s: socket.socket) -> None:\n"
+        "    try:\n        q.get()\n    except queue.Empty:\n        s.close()\n"
+    )
+    graph = build(texts, DEFAULT_TABLE)
+    planner = Planner(graph)
+    planner.run()
+    renamed = asked = 0
+    for module in graph.modules.values():
+        gated = ModuleEditor(planner, module, type_twins(DEFAULT_TABLE))
+        plain = ModuleEditor(planner, module, type_twins(DEFAULT_TABLE))
+        scopes: list[tuple[ast.AST, object]] = [(module.tree, module)]
+        scopes += [(f.node, f) for f in gated.functions]
+        for root, scope in scopes:
+            nodes = ast.walk(root) if scope is module else own_nodes(root)
+            for node in nodes:
+                if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
+                    said = plain.rewrite_type(node, scope)  # type: ignore[arg-type]
+                    assert gated.names_twin(node, scope) is said  # type: ignore[arg-type]
+                    renamed += said
+                    asked += 1
+    assert asked > 10_000
+    assert renamed > 20

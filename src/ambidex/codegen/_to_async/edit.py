@@ -15,7 +15,7 @@ import ast
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 
-from ambidex._callgraph import Call, CallKind, Function, Module, own_nodes
+from ambidex._callgraph import Call, CallKind, Function, Module, dotted_of, own_nodes
 from ambidex._callgraph._model import branch_parents
 from ambidex._modulecalls import child_nodes
 from ambidex._rules import Kind, Rule, RuleTable
@@ -70,6 +70,40 @@ def type_twins(table: RuleTable) -> dict[str, str]:
     return twins
 
 
+def statement_parents(root: ast.AST) -> dict[int, ast.AST]:
+    """:func:`branch_parents` of ``root``'s children and of the children of its
+    statements (those of nested blocks, ``except`` handlers and ``match``
+    cases too), and of nothing deeper: where a node is found here, its parent
+    is the one :func:`branch_parents` gives (a node has one parent), for a
+    walk of the statements alone instead of every node below them."""
+    parents: dict[int, ast.AST] = {}
+    todo: list[ast.AST] = [root]
+    node_type = ast.AST
+    constant = ast.Constant
+    holders = (ast.stmt, ast.excepthandler, ast.match_case)
+    fields_of = _VISITED_FIELDS
+    while todo:
+        node = todo.pop()
+        kind = type(node)
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = fields_of[kind] = tuple(
+                name for name in kind._fields if name not in _LEAF_FIELDS
+            )
+        for name in fields:
+            value = getattr(node, name, None)
+            if isinstance(value, node_type):
+                if type(value) is not constant:
+                    parents[id(value)] = node
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, node_type) and type(item) is not constant:
+                        parents[id(item)] = node
+                        if isinstance(item, holders):
+                            todo.append(item)
+    return parents
+
+
 class ModuleEditor(ImportSpeller):
     """The edits of one module."""
 
@@ -114,6 +148,8 @@ class ModuleEditor(ImportSpeller):
         self.runs_main = runs_main
         self._local_parents: dict[int, dict[int, ast.AST]] = {}
         """Per outermost function node: :func:`branch_parents` of it (:meth:`parent_in`)."""
+        self._statement_parents: dict[int, dict[int, ast.AST]] = {}
+        """Per outermost function node: :func:`statement_parents` of it (:meth:`parent_in`)."""
 
     @cached_property
     def parents(self) -> dict[int, ast.AST]:
@@ -133,9 +169,20 @@ class ModuleEditor(ImportSpeller):
             outer = function
             while outer.parent is not None:
                 outer = outer.parent
-            local = self._local_parents.get(id(outer.node))
+            key = id(outer.node)
+            local = self._local_parents.get(key)
             if local is None:
-                local = self._local_parents[id(outer.node)] = branch_parents(outer.node)
+                # Most nodes asked about sit right under a statement (a call
+                # made a statement's value, a `with` item): their parent is
+                # found among the statements' own children, without the map
+                # of every node below them.
+                near = self._statement_parents.get(key)
+                if near is None:
+                    near = self._statement_parents[key] = statement_parents(outer.node)
+                parent = near.get(id(node))
+                if parent is not None:
+                    return parent
+                local = self._local_parents[key] = branch_parents(outer.node)
             parent = local.get(id(node))
             if parent is not None:
                 return parent
@@ -624,7 +671,9 @@ class ModuleEditor(ImportSpeller):
         less time), but the leaves that cannot name a type (constants, the
         ``Load``/``Store`` of a name, operators). Inside a ``def`` the scope is
         that function for its arguments and body, the enclosing one for its
-        decorators and return annotation.
+        decorators and return annotation. A name (half the nodes visited) is
+        looked at where its parent's fields are read, without a call of its
+        own: it has nothing below it to visit.
         """
         if id(node) in self.done:
             return
@@ -643,9 +692,12 @@ class ModuleEditor(ImportSpeller):
             for child in getattr(node, "type_params", ()):
                 self.rewrite_types(child, scope)
             return
-        if kind is ast.Name or kind is ast.Attribute:
-            assert isinstance(node, (ast.Name, ast.Attribute))
-            if type(node.ctx) is ast.Load and self.rewrite_type(node, scope):
+        if kind is ast.Name:
+            self.rewrite_name(node, scope)  # type: ignore[arg-type]
+            return
+        if kind is ast.Attribute:
+            assert isinstance(node, ast.Attribute)
+            if type(node.ctx) is ast.Load and self.names_twin(node, scope):
                 return
         elif kind is ast.alias or kind is ast.Constant:
             return
@@ -654,14 +706,42 @@ class ModuleEditor(ImportSpeller):
             fields = _VISITED_FIELDS[kind] = tuple(
                 name for name in kind._fields if name not in _LEAF_FIELDS
             )
+        name_type = ast.Name
         for name in fields:
             value = getattr(node, name, None)
             if isinstance(value, list):
                 for item in value:
-                    if isinstance(item, ast.AST) and type(item) is not ast.Constant:
+                    if type(item) is name_type:
+                        self.rewrite_name(item, scope)
+                    elif isinstance(item, ast.AST) and type(item) is not ast.Constant:
                         self.rewrite_types(item, scope)
+            elif type(value) is name_type:
+                assert isinstance(value, ast.Name)
+                self.rewrite_name(value, scope)
             elif isinstance(value, ast.AST) and type(value) is not ast.Constant:
                 self.rewrite_types(value, scope)
+
+    def rewrite_name(self, node: ast.Name, scope: Function | Module) -> None:
+        """:meth:`rewrite_types` of a name (nothing is below it)."""
+        if type(node.ctx) is ast.Load and id(node) not in self.done:
+            self.names_twin(node, scope)
+
+    def names_twin(self, node: ast.Name | ast.Attribute, scope: Function | Module) -> bool:
+        """:meth:`rewrite_type`, asked only when the dotted name is one it can
+        rename (most names are not: their dotted name is all that is read)."""
+        dotted = dotted_of(self.graph.resolver.eval(node, scope))
+        return dotted in self.renamed_types and self.rewrite_type(node, scope)
+
+    @cached_property
+    def renamed_types(self) -> frozenset[str]:
+        """The dotted names :meth:`rewrite_type` may rename: a type with a twin,
+        or a row renamed where its receiver's type is caught around it."""
+        by_sync = self.graph.table.by_sync
+        return frozenset(self.type_twins).union(
+            dotted
+            for dotted, rule in by_sync.items()
+            if rule.async_ is not None and rule.receiver_typed is not None
+        )
 
     def rewrite_type(self, node: ast.Name | ast.Attribute, scope: Function | Module) -> bool:
         """Rename ``node`` if it names a type with a twin; whether it did."""
