@@ -95,3 +95,36 @@ def test_an_awaited_method_of_a_local_or_parameter_typed_by_an_outside_class_is_
     assert "session is made by httpx.AsyncClient()" in warnings[(9, 15)]
     assert "client is annotated httpx.AsyncClient" in warnings[(14, 11)]
     assert not [d for d in result.diagnostics if d.error]
+
+
+WALRUS = '''\
+import asyncio
+
+
+async def made_by_walrus(limit):
+    if (sem := asyncio.Semaphore(limit)) and sem.locked():
+        return
+
+
+async def rebound_by_walrus(make):
+    sem = asyncio.Semaphore(3)
+    if (sem := make()) is not None:
+        return sem.locked()
+
+
+async def walrus_in_a_comprehension(makers):
+    sem = asyncio.Semaphore(3)
+    if any((sem := make()) for make in makers):
+        return sem.locked()
+'''
+
+
+def test_a_walrus_binding_types_a_local_or_ends_what_was_known_of_it() -> None:
+    """``(sem := asyncio.Semaphore(n))`` makes ``sem`` as ``sem = ...`` does (the
+    sync twin's missing ``locked`` was written with no word); ``(sem := make())``
+    rebinds it to a value of unknown type (it was refused as a Semaphore). A
+    walrus in a comprehension binds in the function, as Python says."""
+    result = to_sync({"walrus.py": WALRUS}, table=DEFAULT_TABLE, renames={})
+    assert [(d.line, d.col, d.error) for d in result.diagnostics] == [(5, 46, True)], \
+        result.diagnostics
+    assert "threading.Semaphore" in result.diagnostics[0].message

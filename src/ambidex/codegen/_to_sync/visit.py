@@ -57,6 +57,22 @@ def _bound_names(node: ast.AST) -> set[str]:
     return set()
 
 
+def _walruses(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.NamedExpr]:
+    """The ``(x := value)`` that bind in ``function`` (those in its comprehensions
+    too: a walrus there binds in the function), not in functions, lambdas or
+    classes defined inside it."""
+    found: list[ast.NamedExpr] = []
+    todo: list[ast.AST] = [*function.body]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _SCOPES):
+            continue
+        if isinstance(node, ast.NamedExpr):
+            found.append(node)
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def _lacks(dotted_type: str, name: str) -> bool:
     """Whether the class ``dotted_type`` surely has no attribute ``name``
     (False when it is not an importable class: ``threading.Lock`` is a
@@ -698,7 +714,8 @@ class SyncWalker(FlavourPlanner):
         the port only: a table type's ``__aenter__`` may give something else),
         ``x = make()`` with ``def make() -> Q`` in the module, ``x: Q`` and a
         parameter annotated ``Q`` (or ``Q | None``), where ``Q`` is from outside
-        the port or a type the table rewrites. Reads the function's statements
+        the port or a type the table rewrites; ``(x := Q(...))`` too, anywhere in
+        the function's expressions. Reads the function's statements
         only; any other binding of a name (a loop, a second kind of value, an
         import, ``global``) leaves it out."""
         made: dict[str, list[tuple[str, str]]] = {}
@@ -764,6 +781,13 @@ class SyncWalker(FlavourPlanner):
                 other.update(n.name for n in ast.walk(case.pattern)
                              if isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name)
                 todo.extend(case.body)
+        for walrus in _walruses(function):
+            target = walrus.target
+            maker = self._maker(walrus.value)
+            if maker is not None:
+                made.setdefault(target.id, []).append(maker)
+            else:
+                other.add(target.id)
         typed_locals: dict[str, list[tuple[str, str]]] = {}
         for name, makers in made.items():
             if name in other:
