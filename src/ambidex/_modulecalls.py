@@ -18,9 +18,10 @@ A call handed to another call (``asyncio.run(main())``) or written in a lambda
 is left out: what receives it takes care of it.
 
 A result bound to a name that nothing names again (``forgotten = main()``,
-in a class body too) is not kept for anything: :func:`unused_results` finds
-those names from the module's text (a word said once, where it is bound), and
-the readers hand them to the walk.
+in a class body too), or held in a container so bound (``batch = [a(), b()]``),
+is not kept for anything: :func:`unused_results` finds those names from the
+module's text (a word said once, where it is bound), and the readers hand them
+to the walk.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
-__all__ = ["ModuleCall", "bound_to_an_unused_name", "child_nodes", "is_main_block",
-           "module_level_calls", "unused_results", "uses_a_result_on_the_spot"]
+__all__ = ["ModuleCall", "bound_to_an_unused_name", "child_nodes", "held_calls",
+           "is_main_block", "module_level_calls", "unused_results",
+           "uses_a_result_on_the_spot"]
 
 _CONTAINERS = (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp,
                ast.GeneratorExp, ast.DictComp)
@@ -72,7 +74,8 @@ def uses_a_result_on_the_spot(statement: ast.stmt,
 
 def unused_results(body: list[ast.stmt], text: str) -> frozenset[str]:
     """The names that module-level code (class bodies and blocks included) binds
-    to a call's result, ``name = f(...)``, and that ``text``, the module's
+    to a call's result, ``name = f(...)``, or to a container holding calls
+    (``name = [f(), g()]``, :func:`held_calls`), and that ``text``, the module's
     source, says only once: nothing reads them (a name in a string or a
     comment counts as read). Reads statements only, and the text at each
     such name: cheap next to the walk."""
@@ -83,10 +86,11 @@ def unused_results(body: list[ast.stmt], text: str) -> frozenset[str]:
         if isinstance(statement, ast.Assign):
             targets = statement.targets
             if len(targets) == 1 and isinstance(targets[0], ast.Name) \
-                    and isinstance(statement.value, ast.Call):
+                    and _holds_a_call(statement.value):
                 candidates.add(targets[0].id)
         elif isinstance(statement, ast.AnnAssign):
-            if isinstance(statement.target, ast.Name) and isinstance(statement.value, ast.Call):
+            if isinstance(statement.target, ast.Name) and statement.value is not None \
+                    and _holds_a_call(statement.value):
                 candidates.add(statement.target.id)
         elif not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for field in ("body", "orelse", "finalbody"):
@@ -96,6 +100,34 @@ def unused_results(body: list[ast.stmt], text: str) -> frozenset[str]:
             for case in getattr(statement, "cases", ()):
                 todo.extend(case.body)
     return frozenset(name for name in candidates if _said_once(text, name))
+
+
+def _holds_a_call(value: ast.expr) -> bool:
+    return isinstance(value, ast.Call) or (isinstance(value, _CONTAINERS)
+                                           and next(held_calls(value), None) is not None)
+
+
+def held_calls(container: ast.expr) -> Iterator[ast.Call]:
+    """The calls ``container`` holds as its elements, itself or through the
+    containers it holds (a comprehension's element, not its iterables or tests)."""
+    todo = [container]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            elements: list[ast.expr | None] = [*node.elts]
+        elif isinstance(node, ast.Dict):
+            elements = [*node.keys, *node.values]
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+            elements = [node.elt]
+        elif isinstance(node, ast.DictComp):
+            elements = [node.key, node.value]
+        else:
+            continue
+        for element in elements:
+            if isinstance(element, ast.Call):
+                yield element
+            elif isinstance(element, _CONTAINERS):
+                todo.append(element)
 
 
 def _said_once(text: str, name: str) -> bool:
@@ -150,21 +182,43 @@ def module_level_calls(body: list[ast.stmt], in_main: bool = False,
 
 def bound_to_an_unused_name(statement: ast.stmt, call: ast.Call,
                             unused: AbstractSet[str]) -> str | None:
-    """The name ``statement`` binds ``call``'s result to, when it is in ``unused``."""
+    """The name ``statement`` binds ``call``'s result to, itself or held in a
+    container (``batch = [f(), g()]``, :func:`held_calls`), when it is in ``unused``."""
     if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
         target: ast.expr = statement.targets[0]
     elif isinstance(statement, ast.AnnAssign):
         target = statement.target
     else:
         return None
-    if statement.value is call and isinstance(target, ast.Name) and target.id in unused:
+    if not (isinstance(target, ast.Name) and target.id in unused):
+        return None
+    value = statement.value
+    if value is call or (isinstance(value, _CONTAINERS)
+                         and any(held is call for held in held_calls(value))):
         return target.id
     return None
 
 
-def _kept_for_later(parent: ast.AST, call: ast.Call, unused: AbstractSet[str]) -> bool:
+def _held_by_an_unused_name(statement: ast.stmt, unused: AbstractSet[str]) -> set[int]:
+    """The ids of the calls a container bound to a name in ``unused`` holds."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target: ast.expr = statement.targets[0]
+    elif isinstance(statement, ast.AnnAssign):
+        target = statement.target
+    else:
+        return set()
+    value = statement.value
+    if isinstance(target, ast.Name) and target.id in unused and isinstance(value, _CONTAINERS):
+        return {id(call) for call in held_calls(value)}
+    return set()
+
+
+def _kept_for_later(parent: ast.AST, call: ast.Call, unused: AbstractSet[str],
+                    held: AbstractSet[int]) -> bool:
     if unused and isinstance(parent, ast.stmt) and bound_to_an_unused_name(parent, call,
                                                                            unused):
+        return False
+    if id(call) in held:  # `batch = [f(), g()]`, nothing naming batch again
         return False
     if isinstance(parent, _CONTAINERS):
         return not (isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp))
@@ -185,12 +239,14 @@ def _calls_in(node: ast.AST, parent: ast.AST, in_main: bool,
     # A loop, not recursion: an annotation or an expression nested a thousand
     # deep (the lint reads such a module from the parser's tree) is walked too.
     todo: list[tuple[ast.AST, ast.AST]] = [(node, parent)]
+    held = _held_by_an_unused_name(statement, unused) if unused else set()
     while todo:
         node, parent = todo.pop()
         if isinstance(node, ast.Lambda):
             continue
         if isinstance(node, ast.Call):
-            yield ModuleCall(node, in_main, statement, _kept_for_later(parent, node, unused))
+            yield ModuleCall(node, in_main, statement,
+                             _kept_for_later(parent, node, unused, held))
             todo.append((node.func, node))
             for argument in [*node.args, *(k.value for k in node.keywords)]:
                 # Handed to the call (asyncio.run(main())): the receiver's business.

@@ -73,8 +73,9 @@ def module_level_unawaited(graph: CallGraph, *, port: bool = True) -> list[Unawa
                 where = ("in the `if __name__ == \"__main__\":` block" if in_main
                          else "outside any function, at import time")
                 bound = bound_to_an_unused_name(statement, node, unused) if unused else None
+                held = "bound to" if getattr(statement, "value", None) is node else "held in"
                 what = ("the coroutine is made and dropped" if _stands_alone(statement, node) else
-                        f"the coroutine is bound to `{bound}`, which nothing names again"
+                        f"the coroutine is {held} `{bound}`, which nothing names again"
                         if bound is not None else
                         "the coroutine is used as a value there (unpacked, tested, "
                         "iterated, an operand or a decorator), not what it returns")

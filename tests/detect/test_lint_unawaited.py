@@ -157,8 +157,9 @@ MODULE_LEVEL_VALUES = textwrap.dedent(
 
 
     later = fetch()                              # kept in a name: may be run later
-    batch = [fetch(), fetch()]                   # in a list: may be gathered later
+    batch = [fetch(), fetch()]                   # in a list named below: may be gathered
     asyncio.run(later)
+    print(batch)
     """
 )
 
@@ -215,3 +216,34 @@ def test_a_coroutine_bound_at_module_level_to_a_name_never_named_again_is_never_
     assert sorted(found) == [9, 10, 16]
     assert "bound to `forgotten`, which nothing names again" in found[9]
     assert "bound to `default`" in found[16]
+
+
+MODULE_LEVEL_UNUSED_CONTAINERS = textwrap.dedent(
+    """\
+    import asyncio
+
+
+    async def fetch() -> int:
+        await asyncio.sleep(0)
+        return 1
+
+
+    batch = [fetch(), fetch()]                   # line 9: a list nothing names again
+    nested = ({"a": fetch()}, [1])               # line 10: inside a dict inside a tuple
+    jobs = [fetch() for _ in range(2)]           # line 11: a comprehension's elements
+    kept = [fetch()]                             # named below: may be run later
+    asyncio.run(kept[0])
+    names = ["fetch", "kept"]                    # no call: nothing to say
+    """
+)
+
+
+def test_coroutines_held_in_a_container_bound_to_a_name_never_named_again_are_never_awaited():
+    # `batch = [f(), g()]` counted as "kept for later" even when nothing ever
+    # names batch again: neither coroutine is ever awaited.
+    result = lint_sources({"app.py": MODULE_LEVEL_UNUSED_CONTAINERS})
+    found = sorted((f.line, f.col, f.message) for f in result.findings
+                   if f.code == NEVER_AWAITED)
+    assert [(line, col) for line, col, _ in found] == [(9, 10), (9, 19), (10, 17), (11, 9)]
+    assert "the coroutine is held in `batch`, which nothing names again" in found[0][2]
+    assert "held in `nested`" in found[2][2] and "held in `jobs`" in found[3][2]
