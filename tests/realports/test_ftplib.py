@@ -8,6 +8,7 @@ serves from a thread, so the ticker is what shows the loop was never blocked.
 
 from __future__ import annotations
 
+import contextlib
 import ftplib
 import io
 import logging
@@ -29,6 +30,54 @@ from tests.realports._harness import Ticker, port_stdlib, strict_asyncio
 BLOB = bytes(range(256)) * 16384  # 4 MB
 
 
+@contextlib.contextmanager
+def serving(server: ThreadedFTPServer, poll: float = 0.05) -> Iterator[None]:
+    """pyftpdlib's ``server`` served by a thread of its own while the block runs.
+
+    The thread's loop stops, and the thread is joined, before the server's
+    sockets close: ``close_all()`` from this thread while the server's thread
+    was between epoll's check of its descriptor and the wait made that wait
+    fail with EBADF (seen on 3.10). So the thread polls one round at a time
+    (``blocking=False``, at most ``poll`` seconds) and asks between rounds
+    whether to stop; ``close_all()`` then runs with no one polling.
+    """
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            server.serve_forever(timeout=poll, blocking=False, handle_exit=False)
+
+    thread = threading.Thread(target=serve, name="pyftpdlib")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close_all()
+        assert not thread.is_alive(), "pyftpdlib's loop did not stop"
+
+
+def test_the_ftp_servers_thread_stops_before_its_sockets_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On 3.10 the server's thread raised `OSError: [Errno 9] Bad file
+    # descriptor` from epoll: the fixture closed the server's sockets and its
+    # epoll while that thread was about to wait on them. A loop that never
+    # waits (poll=0) widens the window the race needs.
+    raised: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: raised.append(args.exc_value))
+    authorizer = DummyAuthorizer()
+    authorizer.add_user("ann", "secret", str(tmp_path), perm="elradfmw")
+    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer})
+    logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
+    for _ in range(60):
+        server = ThreadedFTPServer(("127.0.0.1", 0), handler)
+        with serving(server, poll=0):
+            pass
+    assert raised == []
+
+
 @pytest.fixture
 def ftp_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     home = tmp_path / "home"
@@ -40,13 +89,8 @@ def ftp_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     handler = type("Handler", (FTPHandler,), {"authorizer": authorizer})
     logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
     server = ThreadedFTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.05})
-    thread.start()
-    try:
+    with serving(server):
         yield server.address[1], home
-    finally:
-        server.close_all()
-        thread.join(5)
 
 
 def test_ported_ftplib_logs_in_lists_retrieves_and_stores(
@@ -119,15 +163,10 @@ def ftps_server(tmp_path: Path) -> Iterator[tuple[int, Path, ssl.SSLContext]]:
     })
     logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
     server = ThreadedFTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.05})
-    thread.start()
     client = ssl.create_default_context()
     ca.configure_trust(client)
-    try:
+    with serving(server):
         yield server.address[1], home, client
-    finally:
-        server.close_all()
-        thread.join(5)
 
 
 def test_ported_ftp_tls_secures_control_and_data_and_shuts_tls_down_after_each_transfer(
