@@ -63,6 +63,11 @@ def _upper_name(arg: Any) -> str:
 # upper() and two set lookups; bounded, since names come from callers.
 _VERDICTS: dict[Any, bool | None] = {}
 
+#: The names among them whose verdict is False (they never hold a
+#: connection): the asyncio client's hot path asks ``name in _SHAREABLE``,
+#: one opcode where a ``.get`` is a method call.
+_SHAREABLE: set[Any] = set()
+
 
 def holds_the_connection(args: Sequence[Any]) -> bool:
     """Whether the command ``args`` holds the connection it runs on (see
@@ -75,6 +80,8 @@ def holds_the_connection(args: Sequence[Any]) -> bool:
         verdict = True if upper in CONNECTION_HOLDERS else None if upper in _BLOCKABLE else False
         if len(_VERDICTS) < 1024 and isinstance(name, (str, bytes)):
             _VERDICTS[name] = verdict
+            if verdict is False:
+                _SHAREABLE.add(name)
     if verdict is None:
         return any(_upper_name(arg) == "BLOCK" for arg in args[1:])
     return verdict

@@ -31,7 +31,7 @@ from examples.resp import (
     RedisConnectionError,
     ResponseError,
 )
-from examples.resp.commands import holds_the_connection
+from examples.resp.commands import _SHAREABLE, holds_the_connection
 
 from .conftest import RedisServer, free_port
 
@@ -532,6 +532,21 @@ async def test_a_transaction_on_the_default_client_runs_on_a_pooled_connection(
 def test_which_commands_hold_the_connection_they_run_on(args: tuple[Any, ...],
                                                         holds: bool) -> None:
     assert holds_the_connection(args) is holds
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("GET", "k"), (b"get", b"k"), ("blpop", "k", 0), (b"BZPOPMIN", "k", 0), ("SUBSCRIBE", "c"),
+     ("MULTI",), ("XREAD", "STREAMS", "s", "0"), ("XREAD", "block", 0, "STREAMS", "s", "$")],
+)
+def test_the_hot_paths_shortcut_knows_only_names_that_never_hold_a_connection(
+        args: tuple[Any, ...]) -> None:
+    # AsyncClient._call sends a name in _SHAREABLE to the shared connection
+    # without asking holds_the_connection: XREAD (it depends on BLOCK) and
+    # the holders must never be in it, however often they were asked about.
+    for _ in range(2):
+        holds_the_connection(args)
+    assert (args[0] in _SHAREABLE) is (args[0] in ("GET", b"get"))
 
 
 # -- pub/sub mode: a connection that subscribed never serves another command ----------

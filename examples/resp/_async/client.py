@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Any
 
-from ..commands import _VERDICTS, Commands, Transform, holds_the_connection
+from ..commands import _SHAREABLE, Commands, Transform, holds_the_connection
 from ..errors import RedisError, ResponseError
 from ..protocol import Arg
 from .connection import DEFAULT_MAX_PENDING, AsyncConnection
@@ -150,10 +150,10 @@ class AsyncClient(Commands):
             # shared connection: what execute_command and the connection's
             # execute do, without their two coroutine frames.
             conn = self._shared
-            # (_VERDICTS: holds_the_connection's own cache, asked first here:
-            # one call less per command for a name seen before)
+            # (_SHAREABLE: the names holds_the_connection said False for,
+            # asked first here: no call for a name seen before)
             if conn is not None and self.auto_pipeline and (
-                    _VERDICTS.get(args[0]) is False or not holds_the_connection(args)):
+                    args[0] in _SHAREABLE or not holds_the_connection(args)):
                 future = conn._start(args)
                 if future is not None:
                     reply = await future

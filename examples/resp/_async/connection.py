@@ -56,6 +56,8 @@ IS_ASYNC = True
 _READ_SIZE = 65536
 
 T = TypeVar("T")  # ambidex: async-only
+_JOIN = _wire._ARGUMENTS.join if _wire._JOIN_IN_C else None  # ambidex: async-only
+_ARRAY_HEADS = _wire._ARRAY_HEADS  # ambidex: async-only
 _NEVER = float("inf")  # ambidex: async-only
 
 #: Replies a connection may be waiting for at once before new callers wait for
@@ -277,10 +279,11 @@ class AsyncConnection:
             return None
         timeout = self.timeout
         # encode_command(args), its compiled path inlined (a bad argument
-        # raises here: nothing queued)
-        if _wire._JOIN_IN_C:
+        # raises here: nothing queued); _JOIN is its join, bound at import
+        # (None without the compiled module)
+        if _JOIN is not None:
             try:
-                data = _wire._ARGUMENTS.join(args, _wire._ARRAY_HEADS[len(args)])
+                data = _JOIN(args, _ARRAY_HEADS[len(args)])
             except (TypeError, IndexError):  # no arguments, 64 or more, not str/bytes/int
                 data = encode_command(args)
         else:

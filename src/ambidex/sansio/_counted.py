@@ -60,8 +60,8 @@ class _PureSplitter:
     """``split`` and ``join`` in Python: the twin of ``_speedups.CountedSplitter``
     (same constructor, attributes and results; ``tests/sansio`` compares them)."""
 
-    __slots__ = ("_format", "_spec", "_window", "_window_for", "marker", "max_payload",
-                 "separator", "trailer")
+    __slots__ = ("_format", "_short", "_spec", "_window", "_window_for", "marker",
+                 "max_payload", "separator", "trailer")
 
     def __init__(self, marker: bytes, separator: bytes, trailer: bytes, max_payload: int) -> None:
         for value in (marker, separator, trailer):
@@ -81,6 +81,10 @@ class _PureSplitter:
         self._spec = (marker, len(marker), marker[0] if len(marker) == 1 else -1,
                       separator, len(separator), trailer, tail,
                       trailer[0] if 0 < tail <= 2 else -1, trailer[1] if tail == 2 else -1)
+        # A one-byte marker and a two-byte trailer (RESP's bulk strings) get
+        # a loop of their own, with only the tests that shape needs.
+        self._short = ((marker[0], separator, len(separator), trailer[0], trailer[1])
+                       if len(marker) == 1 and tail == 2 else None)
         # One frame as a %-format (join): marker%dseparator%btrailer.
         self._format = (marker.replace(b"%", b"%%") + b"%d" + separator.replace(b"%", b"%%")
                         + b"%b" + trailer.replace(b"%", b"%%"))
@@ -119,12 +123,37 @@ class _PureSplitter:
         limit = self.max_payload
         if limit != self._window_for:
             self._fit_window(limit)
+        window = self._window
+        lengths = _LENGTHS
         # The bytes are tested one at a time by their value where the marker
         # and trailer are that short (RESP's are): a slice is a new object
         # (~700 machine instructions), data[i] a small int (~100).
+        short = self._short
+        if short is not None:
+            # The loop below for that shape, its branches on the spec's
+            # lengths decided (one RESP reply: 140 -> ~100 opcodes).
+            lead, separator, gap, end1, end2 = short
+            while pos < size and data[pos] == lead:
+                head = pos + 1
+                end = data.find(separator, head, head + window)
+                if end < 0:
+                    break
+                digits = data[head:end]
+                n = lengths.get(digits)
+                if n is None:
+                    if not digits.isdigit():  # empty, or not ASCII digits
+                        break
+                    n = int(digits)
+                    if len(lengths) < _LENGTHS_KEPT:
+                        lengths[digits] = n
+                begin = end + gap
+                stop = begin + n
+                if n > limit or stop + 2 > size or data[stop] != end1 or data[stop + 1] != end2:
+                    break
+                out.append(data[begin:stop])
+                pos = stop + 2
+            return pos
         marker, skip, lead, separator, gap, trailer, tail, end1, end2 = self._spec
-        window = self._window
-        lengths = _LENGTHS
         while pos < size:
             head = pos + skip
             if lead >= 0:
