@@ -224,3 +224,24 @@ def test_the_lint_reports_an_async_generator_expression_handed_to_any_in_its_sli
     assert [(f.line, f.code, f.message.split(" is handed")[0]) for f in result.findings] == [
         (6, "AMB301", "`any`")
     ]
+
+
+def test_the_lints_build_holds_one_object_per_line_number_and_string_constant_of_all_modules() -> (
+    None
+):
+    text = "\n" * 300 + textwrap.dedent("""\
+        def f():
+            return "a string constant every module repeats" + "!"
+        """)
+    graph = build({"a.py": text, "b.py": text}, DEFAULT_TABLE, slim=True)
+    found = [
+        [
+            value
+            for node in ast.walk(module.tree)
+            for value in (getattr(node, "lineno", None), getattr(node, "value", None))
+            if type(value) is str or (type(value) is int and value > 256)
+        ]
+        for module in graph.modules.values()
+    ]
+    assert found[0] == found[1] and len(found[0]) == 7  # 5 line numbers, 2 constants
+    assert all(a is b for a, b in zip(*found, strict=True))

@@ -230,3 +230,34 @@ def test_a_slim_tree_is_copied_in_python_on_request_and_keeps_no_dict() -> None:
             return [b for b in a]
         """)), pure=True)
     assert all(not getattr(node, "__dict__", None) for node in ast.walk(tree))
+
+
+def _constants_and_lines(tree: ast.AST) -> list[object]:
+    """The string constants and the line numbers above 256 of ``tree``'s nodes."""
+    found: list[object] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and type(node.value) in (str, int):
+            found.append(node.value)
+        line = getattr(node, "lineno", None)
+        if line is not None and line > 256:
+            found.append(line)
+    return found
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["c", "python"])
+def test_slim_copies_sharing_a_pool_hold_one_object_per_string_constant_and_line_number(
+    pure,
+) -> None:
+    # A site-packages repeats its string constants ("utf-8", "name", ...) and
+    # line numbers in every module: the lint's build copies its modules with
+    # one pool, so each value is one object, not one per module.
+    text = "\n" * 300 + textwrap.dedent("""\
+        def f():
+            return {"utf-8": 100000, "name": "a longer string constant" + "!"}
+        """)
+    pool: dict[object, object] = {}
+    one = slim_tree(ast.parse(text), pure=pure, shared=pool)
+    two = slim_tree(ast.parse(text), pure=pure, shared=pool)
+    mine, theirs = _constants_and_lines(one), _constants_and_lines(two)
+    assert mine == theirs and len(mine) == 14  # 9 line numbers, 5 constants
+    assert all(a is b for a, b in zip(mine, theirs, strict=True))

@@ -128,6 +128,9 @@ def build(
     syntax_errors: list[tuple[str, int, int, str]] = []
     functions: dict[str, Function] = {}
     classes: dict[str, Class] = {}
+    # One pool for all the slim copies: a line number or a string constant
+    # repeated in many modules is one object (see slim_tree's ``shared``).
+    pool: dict[object, object] = {}
     for path, text in modules.items():
         try:
             known = trees.get(path) if trees is not None else None
@@ -140,7 +143,7 @@ def build(
         copied = False
         if slim and known is None:
             try:
-                tree = slim_tree(tree)
+                tree = slim_tree(tree, shared=pool)
                 copied = True
             except RecursionError:  # too deep to rebuild: the parser's tree serves as well
                 tree = ast.parse(text, filename=path)

@@ -22,6 +22,10 @@
  *                 in place (the list moves to the copy); an empty list is the
  *                 one shared ``empty``; a node with a plan is copied
  *         LINE:   an int above 256 is shared through ``numbers``
+ *         VALUE:  (a constant's) a str, or an int above 256, is shared
+ *                 through ``numbers`` (the build passes one dict for all
+ *                 its modules: a value repeated in every module is one
+ *                 object)
  *         PLAIN:  kept as it is
  *     return a new plan.slim with those slots set
  *
@@ -43,7 +47,7 @@
 #define AMBIDEX_SOURCE_HASH ""
 #endif
 
-enum { PLAIN = 0, CHILD = 1, LINE = 2 };
+enum { PLAIN = 0, CHILD = 1, LINE = 2, VALUE = 3 };
 #define MAX_SLOTS 16
 
 /* How to copy one node class: its slotted twin, and per slot the field's name,
@@ -105,7 +109,7 @@ make_plan(PyObject *module, PyObject *args)
         if (!PyArg_ParseTuple(PyTuple_GET_ITEM(slots, i), "Ui:plan", &name, &treatment)) {
             goto fail;
         }
-        if (treatment < PLAIN || treatment > LINE) {
+        if (treatment < PLAIN || treatment > VALUE) {
             PyErr_SetString(PyExc_ValueError, "unknown treatment");
             goto fail;
         }
@@ -136,7 +140,7 @@ fail:
 
 typedef struct {
     PyObject *plans;     /* dict: node class -> Plan */
-    PyObject *numbers;   /* dict: int -> the one int kept for that value */
+    PyObject *numbers;   /* dict: int or str -> the one object kept for that value */
     PyObject *empty;     /* the list every empty list becomes */
     int depth, limit;
 } Copy;
@@ -226,6 +230,22 @@ share_line(Copy *state, PyObject *value)
     return kept;
 }
 
+/* A constant's value: a str, or an int above 256, shared per value (new reference). */
+static PyObject *
+share_value(Copy *state, PyObject *value)
+{
+    if (PyUnicode_CheckExact(value)) {
+        PyObject *kept = PyDict_SetDefault(state->numbers, value, value);
+        Py_XINCREF(kept);
+        return kept;
+    }
+    if (PyLong_CheckExact(value)) {
+        return share_line(state, value);
+    }
+    Py_INCREF(value);
+    return value;
+}
+
 static PyObject *
 copy_node(Copy *state, PyObject *node, Plan *plan)
 {
@@ -261,6 +281,9 @@ copy_node(Copy *state, PyObject *node, Plan *plan)
             break;
         case LINE:
             values[done] = share_line(state, value);
+            break;
+        case VALUE:
+            values[done] = share_value(state, value);
             break;
         default:
             Py_INCREF(value);
@@ -554,6 +577,7 @@ PyInit__slimcopy(void)
     if (PyModule_AddIntConstant(module, "PLAIN", PLAIN) < 0
             || PyModule_AddIntConstant(module, "CHILD", CHILD) < 0
             || PyModule_AddIntConstant(module, "LINE", LINE) < 0
+            || PyModule_AddIntConstant(module, "VALUE", VALUE) < 0
             || PyModule_AddIntConstant(module, "WHOLE", WHOLE) < 0
             || PyModule_AddIntConstant(module, "BODIES", BODIES) < 0
             || PyModule_AddIntConstant(module, "LOOP", LOOP) < 0

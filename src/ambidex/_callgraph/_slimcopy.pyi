@@ -5,11 +5,12 @@ SOURCE_HASH: str
 PLAIN: int
 CHILD: int
 LINE: int
+VALUE: int
 
 class Plan: ...
 
 def plan(slim: type[ast.AST], slots: tuple[tuple[str, int], ...], /) -> Plan: ...
 def copy(
-    tree: ast.AST, plans: dict[type, Plan], numbers: dict[int, int], empty: list[ast.AST],
+    tree: ast.AST, plans: dict[type, Plan], numbers: dict[object, object], empty: list[ast.AST],
     limit: int, /,
 ) -> ast.AST: ...
