@@ -53,7 +53,12 @@ class _Bindings:
                 if len(bindings) == 1:
                     return self.binding(bindings[0])
                 return self.first(bindings)
-        return _Val(dotted=name)  # a builtin: open, next, input...
+        # A builtin: open, next, input... (one value per name: ~40k such
+        # questions on a site-packages, about 2k names).
+        value = self._builtins.get(name)
+        if value is None:
+            value = self._builtins[name] = _Val(dotted=name)
+        return value
 
     def first(self: _Resolving, bindings: list[_Binding]) -> _Val | None:
         """The first binding that tells; a bare builtin container (``x = []``)

@@ -19,8 +19,10 @@ from ambidex._callgraph._callables import _PARTIAL, _PARTIAL_BARE, _PARTIAL_NAME
 from ambidex._callgraph._items import _CONTAINERS, _ITEM_METHODS, _SAME_ITEMS
 from ambidex._callgraph._model import (
     _UNSEEN,
+    BYTES_VALUE,
     GENERATOR_OF,
     ITEMS_OF,
+    STR_VALUE,
     Class,
     Function,
     Module,
@@ -121,9 +123,9 @@ class _Expressions:
                     return _Val(instance=ITEMS_OF + value.instance)
             return _Val(instance="dict")
         if isinstance(node, ast.JoinedStr):
-            return _Val(instance="str")
+            return STR_VALUE
         if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
-            return _Val(instance=type(node.value).__name__)
+            return STR_VALUE if isinstance(node.value, str) else BYTES_VALUE
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             inner = node.value if isinstance(node, ast.DictComp) else node.elt
             value = self.eval(inner, scope)

@@ -80,6 +80,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         self._returns: dict[str, _Val | None] = {}
         self._overrides: dict[str, list[Class]] | None = None
         self._dispatch: dict[tuple[str, str], list[Function]] = {}
+        self._builtins: dict[str, _Val] = {}
         self._adders: dict[tuple[str, str], list[tuple[Function, ast.expr]]] | None = None
         # Every call site that passes something, for typing an unannotated
         # parameter from its arguments (a call without arguments tells no
@@ -106,6 +107,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         self._returns = {}
         self._overrides = None
         self._dispatch = {}
+        self._builtins = {}
         self._adders = None
         self._sites = []
         self._sites_by_callee = None

@@ -39,6 +39,8 @@ class _Resolving(Protocol):
     _returns: dict[str, _Val | None]
     _overrides: dict[str, list[Class]] | None
     _dispatch: dict[tuple[str, str], list[Function]]
+    _builtins: dict[str, _Val]
+    """A name bound nowhere (a builtin) -> its one value."""
     _adders: dict[tuple[str, str], list[tuple[Function, ast.expr]]] | None
     _sites: list[tuple[Function, ast.Call]]
     _sites_by_callee: dict[str, list[tuple[Function, ast.Call]]] | None
