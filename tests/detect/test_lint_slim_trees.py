@@ -19,7 +19,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ambidex._callgraph import CallGraph, CallKind, async_and_for_lines, build, resolve_again
+from ambidex._callgraph import (
+    CallGraph,
+    CallKind,
+    Function,
+    async_and_for_lines,
+    build,
+    resolve_again,
+)
 from ambidex._callgraph._slim import slim_tree
 from ambidex._modulecalls import uses_a_result_on_the_spot
 from ambidex._rules import DEFAULT_TABLE
@@ -245,3 +252,52 @@ def test_the_lints_build_holds_one_object_per_line_number_and_string_constant_of
     ]
     assert found[0] == found[1] and len(found[0]) == 7  # 5 line numbers, 2 constants
     assert all(a is b for a, b in zip(*found, strict=True))
+
+
+def test_the_lints_build_holds_one_constant_node_per_value_in_the_literal_tables_names_hold() -> (
+    None
+):
+    # A site-packages binds names to tables of literals (lexers' token lists,
+    # code pages, option tuples): 250k constants the lint reads only through
+    # their values' types. Equal constants in them are one node.
+    text = textwrap.dedent("""\
+        TABLE = ("utf-8", "latin-1", "utf-8", 7, 7, u"utf-8", (b"x", b"x"))
+
+        class Codec:
+            names = {"utf-8": "a", "b": ["a", None]}
+
+            def __init__(self):
+                self.order = ["latin-1", "utf-8"]
+        """)
+    graph = build({"m.py": text, "n.py": text}, DEFAULT_TABLE, slim=True)
+    constants: dict[tuple[type, object, object], set[int]] = {}
+    bindings = [
+        *(b for module in graph.modules.values() for bs in module.symbols.values() for b in bs),
+        *(b for cls in graph.classes.values() for bs in cls.attrs.values() for b in bs),
+    ]
+    in_functions = [b for b in bindings if isinstance(b.scope, Function)]
+    # A function's body keeps its own nodes (the never-awaited check maps their parents).
+    assert len(in_functions) == 2
+    assert all(
+        [c.lineno for c in b.expr.elts] == [7, 7]  # type: ignore[union-attr]
+        and len({id(c) for c in b.expr.elts}) == 2  # type: ignore[union-attr]
+        for b in in_functions
+    )
+    for binding in bindings:
+        if binding.kind == "value" and binding.expr is not None and binding not in in_functions:
+            for node in ast.walk(binding.expr):
+                if isinstance(node, ast.Constant):
+                    constants.setdefault(
+                        (type(node.value), node.value, node.kind), set()
+                    ).add(id(node))
+    assert len(constants) == 8
+    assert all(len(ids) == 1 for ids in constants.values()), constants
+    # What the resolver says of them is what it says of the parser's tree.
+    parsed = build({"m.py": text, "n.py": text}, DEFAULT_TABLE)
+    for graph_ in (graph, parsed):
+        module = graph_.modules["m.py"]
+        table = module.symbols["TABLE"][0].expr
+        assert table is not None
+        value = graph_.resolver.eval(table, module)
+        assert value is not None
+        assert value.elements == ("str", "str", "str", None, None, "str", None)

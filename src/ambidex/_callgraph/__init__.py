@@ -68,6 +68,7 @@ from ambidex._callgraph._slim import (
     keep_definitions,
     prune_bodies,
     pruned_definitions,
+    share_constants,
     slim_tree,
 )
 from ambidex._modulecalls import unused_results
@@ -131,6 +132,7 @@ def build(
     # One pool for all the slim copies: a line number or a string constant
     # repeated in many modules is one object (see slim_tree's ``shared``).
     pool: dict[object, object] = {}
+    constants: dict[tuple[object, ...], ast.AST] = {}
     for path, text in modules.items():
         try:
             known = trees.get(path) if trees is not None else None
@@ -168,6 +170,17 @@ def build(
                 prune_bodies(tree, _referenced(made_functions.made, made_classes.made, module))
             except RecursionError:  # what was pruned is put back when asked; the rest is whole
                 pass
+            # The tables of literals the module and its classes bind names to:
+            # one node per value (read for their types; no function holds them).
+            for scope in (module.symbols, *(cls.attrs for cls in made_classes.made)):
+                for bindings in scope.values():
+                    for binding in bindings:
+                        if (
+                            binding.kind == "value"
+                            and binding.expr is not None
+                            and not isinstance(binding.scope, Function)
+                        ):
+                            share_constants(binding.expr, constants)
         if slim:
             module.async_lines = async_and_for_lines(text)
             module.text = ""

@@ -401,6 +401,43 @@ def _keep(node: ast.AST, refs: set[ast.AST]) -> bool:
     return kept
 
 
+#: The displays a table of literals is written with (the slotted twins).
+_DISPLAYS = frozenset(_SLIM[kind] for kind in (ast.Tuple, ast.List, ast.Set, ast.Dict))
+_DICT = _SLIM[ast.Dict]
+_CONSTANT = _SLIM[ast.Constant]
+
+
+def share_constants(display: ast.expr, pool: dict[tuple[object, ...], ast.AST]) -> None:
+    """Put in ``display`` (a slim tuple, list, set or dict display, and those
+    nested in it) one constant node per value: the first of ``pool`` with the
+    same type, value and kind (the pool of one build, for all its modules).
+
+    For the values a module or a class binds names to, once the call graph's
+    walk has read them: a site-packages binds names to tables of literals
+    (token lists, code pages, option tuples: 250k constants, 96k values),
+    which the resolver reads only for what each constant is (its type; the
+    value where one is asked). The shared node stands where each was, with
+    the first one's position: use it only where no reader asks a constant
+    where it is or what holds it (the bodies of functions are not such a
+    place: the never-awaited check maps their parents)."""
+    if type(display) not in _DISPLAYS:
+        return
+    todo: list[ast.AST] = [display]
+    while todo:
+        node = todo.pop()
+        places = (node.keys, node.values) if type(node) is _DICT else (node.elts,)  # type: ignore[attr-defined]
+        for items in places:
+            for index, item in enumerate(items):
+                kind = type(item)
+                if kind is _CONSTANT:
+                    value = item.value
+                    shared = pool.setdefault((type(value), value, item.kind), item)
+                    if shared is not item:
+                        items[index] = shared
+                elif kind in _DISPLAYS:
+                    todo.append(item)
+
+
 def has_pruned(node: ast.AST) -> bool:
     """Whether :func:`prune_bodies` took something out under ``node``."""
     todo = [node]
