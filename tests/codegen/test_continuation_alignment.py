@@ -169,3 +169,43 @@ def test_a_new_import_stays_set_off_from_the_next_section_when_the_one_between_g
         "def f(sock: socket.socket) -> bytes:\n"
         "    return sock.recv(thing)\n"
     )
+
+
+def test_the_statements_tokenized_alone_shift_the_lines_the_whole_module_shifts() -> None:
+    # Edits.apply with the tree tokenizes only the statements an edit may
+    # realign, each on its own (its rows numbered from 1, then put back at the
+    # module's rows); without it the whole module is tokenized. Both must give
+    # the same text: every call awaited and every def made async in modules
+    # full of aligned continuation lines.
+    import ast
+    import inspect
+    import smtplib
+    import typing
+    from pathlib import Path
+
+    from ambidex.codegen._source import Edits, SourceText
+
+    root = Path(__file__).resolve().parents[2]
+    drivers = sorted(root.glob("examples/*/_sync/*.py"))
+    texts = [SYNC, *(path.read_text(encoding="utf-8") for path in drivers)]
+    for module in (smtplib, inspect, typing):
+        assert module.__file__ is not None
+        texts.append(Path(module.__file__).read_text(encoding="utf-8"))
+    moved = 0
+    for text in texts:
+        tree = ast.parse(text)
+        source = SourceText(text)
+        with_tree, whole = Edits(source, tree), Edits(source)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                start = source.offset(node.lineno, node.col_offset)
+                for edits in (with_tree, whole):
+                    edits.insert(start, "await ")
+            elif isinstance(node, ast.FunctionDef) and not node.decorator_list:
+                start = source.offset(node.lineno, node.col_offset)
+                for edits in (with_tree, whole):
+                    edits.insert(start, "async ")
+        output = with_tree.apply()
+        assert output == whole.apply()
+        moved += output != with_tree.spliced()
+    assert moved >= 5

@@ -348,7 +348,7 @@ def realigned(source: SourceText, edits: list[_Edit],
                 regions = None
                 shifts = []
                 break
-            shifts += _shifts(source, edits, tokens)
+            shifts += _shifts(source, edits, tokens, first - 1)
     if regions is None:
         try:
             tokens = list(python_tokens(source.text))
@@ -361,8 +361,9 @@ def realigned(source: SourceText, edits: list[_Edit],
 
 
 def _shifts(source: SourceText, edits: list[_Edit],
-            tokens: list[tokenize.TokenInfo]) -> list[_Edit]:
-    """The shifts of the lines in ``tokens`` (whole logical lines)."""
+            tokens: list[tokenize.TokenInfo], rows_above: int = 0) -> list[_Edit]:
+    """The shifts of the lines in ``tokens`` (whole logical lines), whose rows
+    are numbered from the row after ``rows_above`` (the module's rows when 0)."""
     text, starts = source.text, source._starts
     edit_starts = [edit[0] for edit in edits]
     by_line: dict[int, list[_Edit]] = {}
@@ -430,6 +431,8 @@ def _shifts(source: SourceText, edits: list[_Edit],
     in_fstring = 0
     last_row = 0
     for kind, string, (row, col), (end_row, _), _line in tokens:
+        row += rows_above
+        end_row += rows_above
         if row > last_row and stack and not in_fstring and kind not in (
             tokenize.NL, tokenize.NEWLINE
         ):
@@ -540,18 +543,14 @@ def _first_row(node: ast.AST) -> int:
 
 
 def _tokens_of(source: SourceText, first: int, last: int) -> list[tokenize.TokenInfo] | None:
-    """The tokens of rows ``first``..``last`` (a whole logical line), numbered as
-    the module's rows; None when they do not tokenize on their own."""
+    """The tokens of rows ``first``..``last`` (a whole logical line), their rows
+    numbered from ``first`` as 1 (:func:`_shifts` adds ``first - 1``); None when
+    they do not tokenize on their own."""
     lines = iter(source.lines[first - 1 : last])
     try:
-        tokens = list(tokenize.generate_tokens(lambda: next(lines, "")))
+        return list(tokenize.generate_tokens(lambda: next(lines, "")))
     except (tokenize.TokenError, SyntaxError):
         return None
-    return [
-        token._replace(start=(token.start[0] + first - 1, token.start[1]),
-                       end=(token.end[0] + first - 1, token.end[1]))
-        for token in tokens
-    ]
 
 
 @dataclass

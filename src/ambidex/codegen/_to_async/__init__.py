@@ -369,9 +369,10 @@ def verify(
     used: set[str] = set()
     for function in planner.graph.functions.values():
         for call in function.calls:
-            for type_ in (call.instance_type, call.rule.returns if call.rule else None):
-                if type_ in twins:
-                    used.add(twins[type_])
+            if call.instance_type in twins:
+                used.add(twins[call.instance_type])
+            if call.rule is not None and call.rule.returns in twins:
+                used.add(twins[call.rule.returns])
     grown = True
     while grown:
         grown = False
