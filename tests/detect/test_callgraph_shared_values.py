@@ -10,6 +10,7 @@ pin that they are shared, and that sharing changes no answer.
 from __future__ import annotations
 
 import ast
+import sys
 import textwrap
 
 from ambidex._callgraph import CallGraph, build
@@ -73,3 +74,22 @@ def test_the_parameter_index_holds_the_call_sites_own_pairs() -> None:
     indexed = resolver._sites_by_callee[helper.key]
     assert len(indexed) == 2
     assert all(any(pair is site for site in resolver._sites) for pair in indexed)
+
+
+def test_a_name_bound_once_holds_a_list_of_one_binding_with_no_room_for_more() -> None:
+    # ~200k names of a site-packages are bound once: a list grown from empty
+    # by append would hold room for four bindings each.
+    graph = build(
+        {"m.py": "X = 1\nY = 2\nY = 3\nclass C:\n    z = 1\ndef f():\n    w = 1\n    return w\n"},
+        DEFAULT_TABLE,
+    )
+    one = sys.getsizeof([object()])
+    module = graph.modules["m.py"]
+    singles = [
+        module.symbols["X"],
+        graph.classes["m:C"].attrs["z"],
+        graph.functions["m:f"].locals["w"],
+    ]
+    assert [len(b) for b in singles] == [1, 1, 1]
+    assert all(sys.getsizeof(b) == one for b in singles)
+    assert [b.expr.value for b in module.symbols["Y"]] == [2, 3]  # type: ignore[union-attr]

@@ -63,6 +63,7 @@ from ambidex._callgraph._model import (
 )
 from ambidex._callgraph._resolve import _Resolver
 from ambidex._callgraph._slim import (
+    DISPLAYS,
     graft,
     has_pruned,
     keep_definitions,
@@ -132,7 +133,7 @@ def build(
     # One pool for all the slim copies: a line number or a string constant
     # repeated in many modules is one object (see slim_tree's ``shared``).
     pool: dict[object, object] = {}
-    constants: dict[tuple[object, ...], ast.AST] = {}
+    constants: dict[object, ast.AST] = {}
     for path, text in modules.items():
         try:
             known = trees.get(path) if trees is not None else None
@@ -175,12 +176,13 @@ def build(
             for scope in (module.symbols, *(cls.attrs for cls in made_classes.made)):
                 for bindings in scope.values():
                     for binding in bindings:
+                        expr = binding.expr
                         if (
-                            binding.kind == "value"
-                            and binding.expr is not None
+                            type(expr) in DISPLAYS
+                            and binding.kind == "value"
                             and not isinstance(binding.scope, Function)
                         ):
-                            share_constants(binding.expr, constants)
+                            share_constants(expr, constants)  # type: ignore[arg-type]
         if slim:
             module.async_lines = async_and_for_lines(text)
             module.text = ""

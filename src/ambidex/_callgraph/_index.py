@@ -39,13 +39,20 @@ class _Indexer:
     # scope helpers
     def bind(self, fn: Function | None, cls: Class | None, name: str, b: _Binding) -> None:
         if fn is not None and name in self.globals.get(id(fn), ()):
-            self.module.symbols.setdefault(name, []).append(b)  # `global _conn`
+            scope = self.module.symbols  # `global _conn`
         elif fn is not None:
-            fn.locals.setdefault(name, []).append(b)
+            scope = fn.locals
         elif cls is not None:
-            cls.attrs.setdefault(name, []).append(b)
+            scope = cls.attrs
         else:
-            self.module.symbols.setdefault(name, []).append(b)
+            scope = self.module.symbols
+        # A name's first binding starts a list of one (most names have one):
+        # a list grown by append from empty holds room for four.
+        bindings = scope.get(name)
+        if bindings is None:
+            scope[name] = [b]
+        else:
+            bindings.append(b)
 
     def bind_target(
         self, target: ast.expr, fn: Function | None, cls: Class | None, value: _Binding

@@ -402,12 +402,12 @@ def _keep(node: ast.AST, refs: set[ast.AST]) -> bool:
 
 
 #: The displays a table of literals is written with (the slotted twins).
-_DISPLAYS = frozenset(_SLIM[kind] for kind in (ast.Tuple, ast.List, ast.Set, ast.Dict))
+DISPLAYS = frozenset(_SLIM[kind] for kind in (ast.Tuple, ast.List, ast.Set, ast.Dict))
 _DICT = _SLIM[ast.Dict]
 _CONSTANT = _SLIM[ast.Constant]
 
 
-def share_constants(display: ast.expr, pool: dict[tuple[object, ...], ast.AST]) -> None:
+def share_constants(display: ast.expr, pool: dict[object, ast.AST]) -> None:
     """Put in ``display`` (a slim tuple, list, set or dict display, and those
     nested in it) one constant node per value: the first of ``pool`` with the
     same type, value and kind (the pool of one build, for all its modules).
@@ -420,7 +420,8 @@ def share_constants(display: ast.expr, pool: dict[tuple[object, ...], ast.AST]) 
     the first one's position: use it only where no reader asks a constant
     where it is or what holds it (the bodies of functions are not such a
     place: the never-awaited check maps their parents)."""
-    if type(display) not in _DISPLAYS:
+    displays = DISPLAYS
+    if type(display) not in displays:
         return
     todo: list[ast.AST] = [display]
     while todo:
@@ -431,10 +432,16 @@ def share_constants(display: ast.expr, pool: dict[tuple[object, ...], ast.AST]) 
                 kind = type(item)
                 if kind is _CONSTANT:
                     value = item.value
-                    shared = pool.setdefault((type(value), value, item.kind), item)
+                    # A str (most of them) is its own key: no other key equals it.
+                    key = (
+                        value
+                        if type(value) is str and item.kind is None
+                        else (type(value), value, item.kind)
+                    )
+                    shared = pool.setdefault(key, item)
                     if shared is not item:
                         items[index] = shared
-                elif kind in _DISPLAYS:
+                elif kind in displays:
                     todo.append(item)
 
 
