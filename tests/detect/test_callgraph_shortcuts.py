@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import ambidex._callgraph as _callgraph
-from ambidex._callgraph import CallGraph, CallKind, WholeBodies, _slim, build, own_nodes
+from ambidex._callgraph import CallGraph, CallKind, Class, WholeBodies, _slim, build, own_nodes
 from ambidex._callgraph._model import own_returns
 from ambidex._callgraph._slim import has_pruned, slim_tree
 from ambidex._modulecalls import unused_results
@@ -307,6 +307,9 @@ pass
 main()
 kept = make()
 dropped_here = make()[0]
+TABLE = {"a": [1, 2, (3, "x")], "b": {4: None}, **OTHER}
+dropped_in_a_table = {"a": [1, {"b": make()}]}
+dropped_in_an_f_string = f"{make()!r:>{width}}"
 if __name__ == "__main__":
     import runpy
     pass
@@ -328,6 +331,7 @@ class K:
 def _kept_top_level(text: str, shortcut: bool, monkeypatch: pytest.MonkeyPatch) -> str:
     if not shortcut:
         monkeypatch.setattr(_slim, "_NO_EXPRESSION", ())
+        monkeypatch.setattr(_slim, "_may_hold_call", lambda statement: True)
     tree = slim_tree(ast.parse(text))
     _slim.keep_definitions(tree, unused_results(tree.body, text))
     monkeypatch.undo()
@@ -338,7 +342,11 @@ def test_a_slim_build_keeps_the_same_top_level_statements_without_walking_import
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # keep_definitions drops a statement that holds no expression (import,
-    # pass, global) without asking module_level_calls: the same statements stay.
+    # pass, global) or no call (a table of literals) without asking
+    # module_level_calls: the same statements stay.
+    # A parser's tree (not slotted twins) is not scanned: the long way decides.
+    assert _slim._may_hold_call(ast.parse("TABLE = {1: 2}").body[0])
+    assert not _slim._may_hold_call(slim_tree(ast.parse("TABLE = {1: 2}")).body[0])
     fast = _kept_top_level(TOP_LEVEL, True, monkeypatch)
     assert fast == _kept_top_level(TOP_LEVEL, False, monkeypatch)
     assert fast.count("Import(") == 1 and fast.count("Pass(") == 1  # in the __main__ block
@@ -401,3 +409,62 @@ def test_a_pruned_definition_is_put_back_whole_at_its_lines_whatever_the_line_en
             )
             restored += 1
     assert restored == 2  # Client.start, main
+
+
+def _mro_the_long_way(cls: Class) -> list[Class]:
+    """The breadth-first walk of the (complete) base lists, each class once."""
+    seen: set[str] = set()
+    order: list[Class] = []
+    todo = [cls]
+    while todo:
+        current = todo.pop(0)
+        if current.key not in seen:
+            seen.add(current.key)
+            order.append(current)
+            todo.extend(current._bases or ())
+    return order
+
+
+def test_a_class_mro_asked_again_is_the_walk_of_its_bases() -> None:
+    # The resolver remembers an MRO walked to the end; asked again, it must be
+    # the walk itself (on real code with deep hierarchies: asyncio, http, src).
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    paths = [*sorted((stdlib / "asyncio").glob("*.py")), stdlib / "http" / "client.py",
+             stdlib / "socketserver.py", *sorted((ROOT / "src/ambidex").rglob("*.py"))]
+    graph = build({str(p): p.read_text(encoding="utf-8") for p in paths}, DEFAULT_TABLE)
+    resolver = graph.resolver
+    with_bases = 0
+    for cls in graph.classes.values():
+        first = list(resolver.mro(cls))
+        assert list(resolver.mro(cls)) == first == _mro_the_long_way(cls)
+        with_bases += len(first) > 2
+    assert with_bases > 20
+
+
+def test_a_class_mro_read_while_its_bases_are_evaluated_is_not_remembered() -> None:
+    # Evaluating K's bases asks for K.missing, which walks K's MRO while K's
+    # base list holds only Base: that walk is partial and must not be the
+    # answer once Other is there too.
+    graph = build(
+        {"m.py": textwrap.dedent(
+            """
+            class Base:
+                pass
+
+            class Other:
+                def run(self):
+                    pass
+
+            class K(Base, K.missing, Other):
+                pass
+            """
+        )},
+        DEFAULT_TABLE,
+        lazy=True,
+    )
+    resolver = graph.resolver
+    k = graph.classes["m:K"]
+    run = resolver.method(k, "run")
+    assert run is not None and run.key == "m:Other.run"
+    assert [c.key for c in resolver.mro(k)] == ["m:K", "m:Base", "m:Other"]
+    assert [c.key for c in resolver.mro(k)] == ["m:K", "m:Base", "m:Other"]

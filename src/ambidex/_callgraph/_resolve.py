@@ -94,6 +94,8 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
             if rule.match_arg is not None and rule.sync is not None:
                 self._by_argument.setdefault(rule.sync.rsplit(".", 1)[1], []).append(rule)
         self._offload: dict[int, bool] = {}
+        self._mros: dict[Class, list[Class]] = {}
+        self._basing: set[Class] = set()
         self._types: set[str] = set()
         for rule in self.table.rules:
             if rule.returns:
@@ -112,6 +114,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         self._sites = []
         self._sites_by_callee = None
         self._offload = {}
+        self._mros = {}
 
     # --- call sites --------------------------------------------------------------
     def resolve(self, fn: Function, pending: _Pending) -> Call | None:

@@ -249,13 +249,47 @@ def keep_definitions(tree: ast.Module, unused: frozenset[str] = frozenset()) -> 
         kept: list[ast.stmt] = [
             s for s in node.body
             if isinstance(s, _DEFINITIONS)
-            or (not isinstance(s, _NO_EXPRESSION) and uses_a_result_on_the_spot(s, unused))
+            or (
+                not isinstance(s, _NO_EXPRESSION)
+                and _may_hold_call(s)
+                and uses_a_result_on_the_spot(s, unused)
+            )
         ]
         if len(kept) != len(node.body):
             node.body = kept
         todo.extend(s for s in kept if isinstance(s, ast.ClassDef))
 
 
+
+
+def _may_hold_call(statement: ast.stmt) -> bool:
+    """False when no call is written anywhere in ``statement`` (a slim tree),
+    so that no result can be dropped there: what :func:`keep_definitions`
+    asks first, since a site-packages binds ~15k names to tables of literals
+    at module level, and this scan is a third of the cost of
+    :func:`ambidex._modulecalls.module_level_calls`' walk, which finds no call
+    in them either. True when it finds one, or meets a node that is not a
+    slotted twin (a parser's tree: the long way decides)."""
+    todo: list[object] = [statement]
+    children = _CHILDREN
+    call = _CALL
+    while todo:
+        node = todo.pop()
+        kind = type(node)
+        if kind is call:
+            return True
+        fields = children.get(kind)
+        if fields is None:
+            if isinstance(node, ast.AST):
+                return True
+            continue  # None, a str, a constant's value
+        for name in fields:
+            value = getattr(node, name)
+            if type(value) is list:
+                todo.extend(value)
+            else:
+                todo.append(value)
+    return False
 
 
 class _Pruned(ast.AST):
@@ -290,6 +324,7 @@ def _child_fields(kind: type) -> tuple[str, ...]:
 
 
 _CHILDREN: dict[type, tuple[str, ...]] = {twin: _child_fields(twin) for twin in _TWINS}
+_CALL = _SLIM[ast.Call]
 
 
 def prune_bodies(tree: ast.Module, refs: set[ast.AST], *, pure: bool = False) -> None:
@@ -472,10 +507,12 @@ def graft(kept: ast.AST, whole: ast.AST) -> None:
     The nodes ``kept`` still has stay (they are the ones the call graph
     refers to); each :data:`PRUNED` is replaced by its twin from ``whole``."""
     pruned = PRUNED
+    children = _CHILDREN  # (PRUNED is never put in a plain field: no need to look there)
     todo = [(kept, whole)]
     while todo:
         mine, theirs = todo.pop()
-        for name in mine._fields:
+        fields = children.get(type(mine))
+        for name in mine._fields if fields is None else fields:
             value = getattr(mine, name, None)
             if value is pruned:
                 setattr(mine, name, getattr(theirs, name))
