@@ -406,7 +406,8 @@ def main() -> None:
     # for a reply: one at a time, at most once per GET).
     print(
         f"\nclient per GET, one at a time (median of {args.runs}; getrusage of the client "
-        f"process):\n{'client':<46}{'placement':>10}{'CPU us':>8}{'user us':>9}"
+        f"process; the user/kernel split is the kernel's estimate where it samples it by "
+        f"ticks):\n{'client':<46}{'placement':>10}{'CPU us':>8}{'user us':>9}"
         f"{'kernel us':>11}{'sleeps':>8}"
     )
     for where in places:
