@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import re
 import resource
@@ -286,8 +287,22 @@ def busy_rows(port: int, n: int) -> list[tuple[str, Callable[[], Sample]]]:
 
 
 # One result row: (row name, placement name, requests/s, client CPU us per GET,
-# of which user us, of which system us, sleeps per GET).
-Result = tuple[str, str, float, float, float, float, float]
+# of which user us, of which system us, sleeps per GET, the server's CPU us per
+# GET or NaN).
+Result = tuple[str, str, float, float, float, float, float, float]
+
+
+def _server_cpu(pid: int | None) -> float:
+    """Seconds of CPU the server process has used (user + system, all its
+    threads; ``/proc``, in clock ticks), NaN where that cannot be read."""
+    if pid is None:
+        return math.nan
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure_clients(
@@ -300,19 +315,24 @@ def measure_clients(
         client.set(KEY, VALUE)
     groups = [(p, one_at_a_time_rows(port, n)) for p in _placement.chosen(placement)]
     groups.append((_placement.busy(placement), busy_rows(port, n)))
-    samples: dict[tuple[str, str], list[Sample]] = {}
+    samples: dict[tuple[str, str], list[tuple[Sample, float]]] = {}
     for _ in range(runs):
         for wanted, rows in groups:
             with _placement.pinned(wanted, server_pid) as placed:
                 for label, row in rows:
-                    samples.setdefault((label, placed.name), []).append(row())
+                    before = _server_cpu(server_pid)
+                    sample = row()
+                    server_cpu = _server_cpu(server_pid) - before
+                    samples.setdefault((label, placed.name), []).append((sample, server_cpu))
     results = []
-    for (label, where), times in samples.items():
+    for (label, where), taken in samples.items():
         wall, cpu, user, system, sleeps = (
-            statistics.median(t[i] for t in times) for i in range(5)
+            statistics.median(t[0][i] for t in taken) for i in range(5)
         )
+        server_cpu = statistics.median(t[1] for t in taken)
         results.append(
-            (label, where, n / wall, cpu / n * 1e6, user / n * 1e6, system / n * 1e6, sleeps / n)
+            (label, where, n / wall, cpu / n * 1e6, user / n * 1e6, system / n * 1e6, sleeps / n,
+             server_cpu / n * 1e6)
         )
     return results
 
@@ -402,19 +422,24 @@ def main() -> None:
         )
 
     # Like for like, what the goal's ratio is made of: the client's own CPU per
-    # GET, split into user and kernel time, and how often it slept (blocked
-    # for a reply: one at a time, at most once per GET).
+    # GET, split into user and kernel time, how often it slept (blocked for a
+    # reply: one at a time, at most once per GET), and the server's CPU per GET
+    # while it served that client (on one CPU, the wall time per GET is about
+    # the two added up, plus the switches between them).
     print(
-        f"\nclient per GET, one at a time (median of {args.runs}; getrusage of the client "
-        f"process; the user/kernel split is the kernel's estimate where it samples it by "
-        f"ticks):\n{'client':<46}{'placement':>10}{'CPU us':>8}{'user us':>9}"
-        f"{'kernel us':>11}{'sleeps':>8}"
+        f"\nper GET, one at a time (median of {args.runs}; the client's getrusage, the "
+        f"user/kernel split being the kernel's estimate where it samples by ticks; the "
+        f"server's CPU from /proc, in 10 ms ticks):\n{'client':<46}{'placement':>10}"
+        f"{'CPU us':>8}{'user us':>9}{'kernel us':>11}{'sleeps':>8}{'server us':>11}"
     )
     for where in places:
-        for label in (SYNC_ONE, ASYNC_ONE, SYNC_UNTIMED, ASYNC_UNTIMED,
-                      "raw asyncio BufferedProtocol, one at a time"):
-            _, _, _, cpu, user, system, sleeps = by_row[label, where]
-            print(f"{label:<46}{where:>10}{cpu:>8.1f}{user:>9.1f}{system:>11.1f}{sleeps:>8.2f}")
+        for label in ("raw socket loop, one at a time", SYNC_ONE, ASYNC_ONE, SYNC_UNTIMED,
+                      ASYNC_UNTIMED, "raw asyncio BufferedProtocol, one at a time"):
+            _, _, _, cpu, user, system, sleeps, server_cpu = by_row[label, where]
+            print(
+                f"{label:<46}{where:>10}{cpu:>8.1f}{user:>9.1f}{system:>11.1f}{sleeps:>8.2f}"
+                f"{server_cpu:>11.1f}"
+            )
     for where in places:
         sync_cpu, async_cpu = by_row[SYNC_ONE, where][3], by_row[ASYNC_ONE, where][3]
         untimed = rate_of(ASYNC_UNTIMED, where) / rate_of(SYNC_UNTIMED, where)
