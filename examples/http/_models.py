@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json as _json
 from collections.abc import AsyncIterable, Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -28,6 +29,11 @@ Origin = tuple[str, str, int]
 """``(scheme, host, port)``: what a connection is to, and what a pool is for."""
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+#: The lower-cased name of a raw header ``(name as sent, lower-cased, value)``.
+_LOWER_NAME = itemgetter(1)
+#: Names asked of Headers.get, lower-cased and encoded once each (a few distinct ones).
+_RAW_NAMES: dict[str, bytes] = {}
 
 #: Methods that may be sent twice with the same effect (RFC 9110, 9.2.2): a
 #: request with one of these is retried once on a fresh connection when a
@@ -124,37 +130,59 @@ class Headers:
         else:
             items = [(k.lower(), v) for k, v in headers]
         self._list: list[tuple[str, str]] | None = items
-        self._raw: Sequence[tuple[bytes, bytes]] = []
+        # As h11 keeps them: (name as sent, name lower-cased, value), bytes.
+        self._raw: Sequence[tuple[bytes, bytes, bytes]] = []
 
     @classmethod
     def from_raw(cls, raw: Any) -> Headers:
         """From h11's headers (an event's ``headers``), as sent: names in their
-        own case (``raw_items()``), matched whatever their case, decoded only
-        if the caller looks at them all. A list of ``(name, value)`` byte
-        pairs is taken too."""
+        own case, matched whatever their case, decoded only if the caller
+        looks at them all. A list of ``(name, value)`` byte pairs is taken too.
+
+        h11 keeps each header as ``(name as sent, name lower-cased, value)``
+        (its ``Headers._full_items``): that list is taken as it is, not
+        copied (h11's events are immutable). Its public ``raw_items()``
+        builds a new list of pairs in a Python loop, which cost a response as
+        much as everything else this class does for it.
+        """
         headers = cls.__new__(cls)
         headers._list = None
-        headers._raw = raw.raw_items() if hasattr(raw, "raw_items") else list(raw)
+        full = getattr(raw, "_full_items", None)
+        headers._raw = full if full is not None else [(k, k.lower(), v) for k, v in raw]
         return headers
 
     @property
     def _items(self) -> list[tuple[str, str]]:
         if self._list is None:
-            self._list = [(k.lower().decode("latin-1"), v.decode("latin-1"))
-                          for k, v in self._raw]
+            self._list = [(k.decode("latin-1"), v.decode("latin-1")) for _, k, v in self._raw]
         return self._list
 
     def get(self, name: str, default: str | None = None) -> str | None:
         if self._list is None:  # not decoded yet: look at the raw bytes
-            key = name.lower().encode("latin-1")
-            size = len(key)  # most names differ in length: no lower() for them
-            found = None  # (a loop, not a list: asked of every response, most say no)
-            for k, v in self._raw:
-                if len(k) == size and k.lower() == key:
+            key = _RAW_NAMES.get(name)
+            if key is None:
+                key = name.lower().encode("latin-1")
+                if len(_RAW_NAMES) < 256:
+                    _RAW_NAMES[name] = key
+            raw = self._raw
+            # Asked of every response (Content-Encoding), and most say no:
+            # so first the question, in C, whether any header has that name.
+            if key not in map(_LOWER_NAME, raw):
+                return default
+            found = None
+            for _, k, v in raw:
+                if k == key:
                     found = v if found is None else found + b", " + v
             return default if found is None else found.decode("latin-1")
         values = self.get_list(name)
         return ", ".join(values) if values else default
+
+    def copy(self) -> Headers:
+        """A copy to change without changing this one."""
+        headers = Headers.__new__(Headers)
+        headers._list = list(self._items)
+        headers._raw = []
+        return headers
 
     def get_list(self, name: str) -> list[str]:
         name = name.lower()
@@ -335,7 +363,10 @@ class BaseResponse:
     ``aread``, ``iter_bytes`` / ``aiter_bytes``, ``close`` / ``aclose``).
     """
 
-    def __init__(self, status_code: int, headers: Headers, *, request: Request,
+    __slots__ = ("_content", "_http_version", "_reason_phrase", "headers", "history",
+                 "request", "status_code")
+
+    def __init__(self, status_code: int, headers: Headers, request: Request,
                  reason_phrase: str | bytes = "", http_version: str | bytes = "HTTP/1.1") -> None:
         self.status_code = status_code
         self.headers = headers

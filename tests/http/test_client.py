@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import h11
 import pytest
 
 from examples.http import (
@@ -266,6 +267,22 @@ def test_headers_as_h11_hands_them_over_match_any_case_and_join_repeats() -> Non
     assert headers.get("content-encoding") is None  # same length, another name
     assert headers.get("missing", "default") == "default"
     assert headers.get_list("set-cookie") == ["a=1", "b=2", "c=3"]  # decoded from here on
+
+
+def test_headers_of_an_h11_event_match_any_case_and_join_repeats() -> None:
+    # Headers.from_raw takes h11's own list of (name as sent, lower-cased,
+    # value) as it is; the answers are those of the pairs above.
+    event = h11.Response(status_code=200, headers=[
+        ("Set-Cookie", "a=1"), ("X-One", "1"), ("Content-Encodinh", "no"),
+        ("set-cookie", "b=2"), ("SET-COOKIE", "c=3")])
+    headers = Headers.from_raw(event.headers)
+    assert headers.get("set-cookie") == "a=1, b=2, c=3"
+    assert headers["X-ONE"] == "1"
+    assert headers.get("content-encoding") is None
+    assert headers.get("missing", "default") == "default"
+    assert headers.multi_items() == [("set-cookie", "a=1"), ("x-one", "1"),
+                                     ("content-encodinh", "no"), ("set-cookie", "b=2"),
+                                     ("set-cookie", "c=3")]
 
 
 def test_a_timeout_sets_every_phase_unless_one_is_named() -> None:

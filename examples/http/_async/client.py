@@ -42,6 +42,9 @@ IS_ASYNC = True
 
 _USE_CLIENT_DEFAULT: Any = object()
 
+#: Methods that get no ``Content-Length`` when they have no body (build_request).
+_BODILESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
+
 DEFAULT_HEADERS = {
     "accept": "*/*",
     "accept-encoding": "gzip, deflate",
@@ -95,15 +98,16 @@ class AsyncClient:
                       json: Any = None, timeout: Timeout | float | None = _USE_CLIENT_DEFAULT,
                       follow_redirects: bool | None = None) -> AsyncResponse:
         """Send a request and read the whole response body."""
-        request = self.build_request(method, url, params=params, headers=headers,
-                                     content=content, json=json)
-        # send(), spelled out: this is every request's path.
+        # (Calls by position from here on: in CPython a call by keywords
+        # costs about twice as much, and this is every request's path.)
+        request = self._build(method, url, params, headers, content, json)
+        # send(), spelled out
         limits = self.timeout if timeout is _USE_CLIENT_DEFAULT else Timeout.of(timeout)
-        response = await self._send_once(request, limits)
+        response = await self._send_once(request, limits, True)
         if response.is_redirect and (
                 self.follow_redirects if follow_redirects is None else follow_redirects):
             response = await self._follow(request, response, limits)
-        await response.aread()
+        await response.aread()  # (at once when the body came whole with the head)
         return response
 
     async def get(self, url: str | URL, **kwargs: Any) -> AsyncResponse:
@@ -149,9 +153,18 @@ class AsyncClient:
                       headers: HeaderTypes | None = None, content: Content | None = None,
                       json: Any = None) -> Request:
         """The request the arguments describe, with the client's defaults."""
+        return self._build(method, url, params, headers, content, json)
+
+    def _build(self, method: str, url: str | URL, params: ParamTypes | None,
+               headers: HeaderTypes | None, content: Content | None, json: Any) -> Request:
         if isinstance(url, str) and self.base_url is not None and "://" not in url:
             base = self.base_url.raw
             url = base.rstrip("/") + "/" + url.lstrip("/")
+        if (params is None and headers is None and content is None and json is None
+                and method in _BODILESS):
+            # Most requests: the client's headers, no body, nothing to merge or
+            # encode (what build_request would make of them, made directly).
+            return Request(method, self._parse(url), self.headers.copy(), b"")
         merged = Headers(self.headers)
         if headers:
             items = headers.multi_items() if isinstance(headers, Headers) else (
@@ -203,7 +216,13 @@ class AsyncClient:
         response.history = list(history)
         return response
 
-    async def _send_once(self, request: Request, timeout: Timeout) -> AsyncResponse:
+    async def _send_once(self, request: Request, timeout: Timeout,
+                         whole: bool = False) -> AsyncResponse:
+        """One request on one connection (retried once on a fresh one when
+        the kept-alive one turned out closed). ``whole``: the caller will read
+        the whole body, so the pieces of it that came with the head are
+        taken at once (``AsyncConnection.exchange``), and a body that came
+        whole frees the connection before this returns."""
         pool = self._pool_for(request.url.origin)
         retried = False
         while True:
@@ -212,8 +231,11 @@ class AsyncClient:
             else:
                 conn = await pool.acquire(timeout)
             try:
-                await conn.send_request(request, timeout)
-                head = await conn.receive_head(timeout)
+                if whole:
+                    head, pieces, complete = await conn.exchange(request, timeout)
+                else:
+                    await conn.send_request(request, timeout)
+                    head = await conn.receive_head(timeout)
             except (NetworkError, RemoteProtocolError):
                 stale = conn.maybe_stale
                 await pool.discard(conn)
@@ -224,10 +246,12 @@ class AsyncClient:
             except BaseException:
                 await pool.discard(conn)
                 raise
-            return AsyncResponse(
-                head.status_code, Headers.from_raw(head.headers), request=request,
-                reason_phrase=head.reason, http_version=head.http_version,
-                connection=conn, pool=pool, timeout=timeout, max_body_size=self.max_body_size)
+            response = AsyncResponse(
+                head.status_code, Headers.from_raw(head.headers), request,
+                head.reason, head.http_version, conn, pool, timeout, self.max_body_size)
+            if whole and response._take_body(pieces, complete):
+                await response.aclose()  # the whole body came: the connection goes back now
+            return response
 
     def _pool_for(self, origin: Origin) -> AsyncConnectionPool:
         pool = self._pools.get(origin)

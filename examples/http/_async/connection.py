@@ -323,6 +323,71 @@ class AsyncConnection:
             if kind is not _InformationalResponse:  # pragma: no cover - h11 forbids others
                 raise RemoteProtocolError(f"expected a response, got {event!r}")
 
+    async def exchange(self, request: Request,
+                       timeout: Timeout) -> tuple[h11.Response, list[bytes], bool]:
+        """Send ``request``, wait for the response's head, and take as much
+        of the body as came with it, without waiting for more:
+        ``(head, pieces, complete)``. ``complete`` says the body's end was
+        among the pieces; if not, the rest is read with :meth:`receive_body`.
+
+        This is :meth:`send_request`, :meth:`receive_head` and
+        :meth:`body_piece` in one call, for the caller who reads the whole
+        body (``Client.request``): a small response arrives whole in one
+        read, so its request needs one wait, and the caller gets it all at
+        once (no loop over the body's pieces, no wait after the head).
+        Spelled out, with h11's events taken here: this is every such
+        request's path.
+        """
+        body = request.body
+        if type(body) is bytes and not body:
+            # send_request, spelled out for a request without a body
+            self.cycles += 1
+            self.received = False
+            self.arrived = 0
+            h = self._h11
+            try:
+                data = h.send(self._events.get(request)) + h.send(_END)
+            except h11.LocalProtocolError as exc:
+                raise LocalProtocolError(str(exc)) from exc
+            if IS_ASYNC:
+                self._transport_write(data)
+                if self._paused:
+                    await self._drained(timeout.write)
+            else:
+                await self._write(data, timeout.write)
+        else:
+            await self.send_request(request, timeout)
+        h = self._h11
+        head: h11.Response | None = None
+        pieces: list[bytes] = []
+        while True:
+            if not self._unparsed:  # h11 said NEED_DATA since the last bytes came
+                if head is not None:
+                    return head, pieces, False
+                await self._receive(timeout.read)
+                continue
+            try:
+                event = h.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise self._remote_error(exc) from exc
+            kind = type(event)
+            if kind is _Data:
+                data = event.data  # type: ignore[union-attr]
+                if data:
+                    pieces.append(data)
+            elif kind is _EndOfMessage:
+                if head is None:  # pragma: no cover - h11 sends the head first
+                    raise RemoteProtocolError(f"expected a response, got {event!r}")
+                return head, pieces, True
+            elif event is _NEED_DATA:
+                self._unparsed = False
+            elif kind is _Response:
+                if self.arrived > self.max_header_size:
+                    self._check_head_size(event)
+                head = event  # type: ignore[assignment]
+            elif kind is not _InformationalResponse:  # pragma: no cover - h11 forbids others
+                raise RemoteProtocolError(f"expected a response, got {event!r}")
+
     async def receive_body(self, timeout: Timeout) -> bytes:
         """The next piece of the body as it arrived; ``b""`` once it is complete."""
         while True:
@@ -570,14 +635,17 @@ class AsyncConnection:
         try:
             event = self._h11.next_event()
         except h11.RemoteProtocolError as exc:
-            if exc.error_status_hint == 431:  # h11's "Receive buffer too long"
-                raise RemoteProtocolError(
-                    f"the server sent a response head larger than "
-                    f"max_header_size={self.max_header_size} bytes") from exc
-            raise RemoteProtocolError(f"the server broke HTTP/1.1: {exc}") from exc
+            raise self._remote_error(exc) from exc
         if event is _NEED_DATA:
             self._unparsed = False
         return event
+
+    def _remote_error(self, exc: h11.RemoteProtocolError) -> RemoteProtocolError:
+        """h11's complaint about the server, as ours."""
+        if exc.error_status_hint == 431:  # h11's "Receive buffer too long"
+            return RemoteProtocolError(f"the server sent a response head larger than "
+                                       f"max_header_size={self.max_header_size} bytes")
+        return RemoteProtocolError(f"the server broke HTTP/1.1: {exc}")
 
     async def _receive(self, timeout: float | None) -> None:
         """Wait for more bytes and give them to h11 (``b""`` at end of file).

@@ -31,24 +31,51 @@ IS_ASYNC = True
 class AsyncResponse(BaseResponse):
     """Status, headers, and a body to read (once)."""
 
-    def __init__(self, status_code: int, headers: Headers, *, request: Request,
+    __slots__ = ("_connection", "_consumed", "_early", "_early_complete", "_max_body_size",
+                 "_pool", "_received", "_timeout")
+
+    # (The client makes one per request, passing every argument by position:
+    # in CPython a call by keywords costs about twice as much.)
+    def __init__(self, status_code: int, headers: Headers, request: Request,
                  reason_phrase: str | bytes, http_version: str | bytes,
                  connection: AsyncConnection,
                  pool: AsyncConnectionPool, timeout: Timeout,
                  max_body_size: int | None = None) -> None:
-        super().__init__(status_code, headers, request=request, reason_phrase=reason_phrase,
-                         http_version=http_version)
+        BaseResponse.__init__(self, status_code, headers, request, reason_phrase, http_version)
         self._connection: AsyncConnection | None = connection
         self._pool = pool
         self._timeout = timeout
         self._max_body_size = max_body_size
         self._received = 0
         self._consumed = False
+        # Pieces of the body that came with the head (Connection.exchange),
+        # not yet read; and whether the body's end came with them.
+        self._early: list[bytes] | None = None
+        self._early_complete = False
 
     @property
     def is_closed(self) -> bool:
         """True once the connection went back to the pool (or was closed)."""
         return self._connection is None
+
+    def _take_body(self, pieces: list[bytes], complete: bool) -> bool:
+        """(``Client.request``) Keep the pieces of the body that came with the
+        head. A body that came whole, in no encoding and within
+        ``max_body_size``, is the content at once: True, and the caller gives
+        the connection back now (:meth:`aclose`; most small responses, whose
+        :meth:`aread` then only returns the content). Anything else is read
+        on by :meth:`aread`, from these pieces first: False."""
+        if complete and self.headers.get("content-encoding") is None:
+            body = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            limit = self._max_body_size
+            if limit is None or len(body) <= limit:
+                self._consumed = True
+                # (h11 gives each piece as a bytearray: content is bytes)
+                self._content = bytes(body)
+                return True
+        self._early = pieces
+        self._early_complete = complete
+        return False
 
     async def aread(self) -> bytes:
         """Read the rest of the body, decode it, keep it as ``content``, and
@@ -68,13 +95,19 @@ class AsyncResponse(BaseResponse):
         # for the pieces is made when a second one comes.
         first = b""
         body: _Body | None = None
+        early, complete = self._early, self._early_complete
+        self._early = None
         try:
-            while conn is not None:
-                chunk = conn.body_piece()  # what came with the head, without a wait
-                if chunk is None:
-                    chunk = await conn.receive_body(timeout)
-                if not chunk:
+            while True:
+                if early:  # what came with the head (exchange), first
+                    chunk = early.pop(0)
+                elif complete or conn is None:
                     break
+                else:
+                    piece = conn.body_piece()  # what came with the head, without a wait
+                    chunk = piece if piece is not None else await conn.receive_body(timeout)
+                    if not chunk:
+                        break
                 if limit is not None:
                     self._received += len(chunk)
                     if self._received > limit:
@@ -131,14 +164,21 @@ class AsyncResponse(BaseResponse):
             raise StreamConsumed("the body of this response was already read")
         self._consumed = True
         conn = self._connection
-        if conn is None:
+        early, complete = self._early or [], self._early_complete
+        self._early = None
+        if conn is None and not early:
             return
         limit = self._max_body_size
         try:
             while True:
-                chunk = await conn.receive_body(self._timeout)
-                if not chunk:
+                if early:  # what came with the head (exchange), first
+                    chunk = early.pop(0)
+                elif complete or conn is None:
                     break
+                else:
+                    chunk = await conn.receive_body(self._timeout)
+                    if not chunk:
+                        break
                 if limit is not None:
                     self._received += len(chunk)
                     if self._received > limit:
