@@ -25,7 +25,8 @@ the same h11 underneath, so the difference is all driver), ambidex /
 urllib3 (sync) and ambidex / aiohttp (async). A second table gives the same
 rows as client CPU per request (``time.process_time``: this process only,
 user and system, so nginx is not counted), which the machine's load
-distorts less. Then issue 9's goals, each MET or NOT MET on this run, and
+distorts less; and the 50-task row round by round, ambidex and aiohttp side
+by side, rate and CPU. Then issue 9's goals, each MET or NOT MET on this run, and
 ``uptime``: the machine is shared, so read the numbers with its load.
 
 **Every client is measured in the same state, in every round** (issue 9,
@@ -353,13 +354,35 @@ def main() -> None:
                       for p in ("httpx", "urllib3", "aiohttp")]
             print(f"| {row:<{width}}| {place:<{place_width}} |{cells} {shares[0]:>8} |"
                   f" {shares[1]:>10} | {shares[2]:>10} |")
+    # The goal row that is closest, round by round: each round ran ambidex and
+    # aiohttp one after the other (interleaved), so a round's two readings
+    # saw the same machine. Rate and CPU side by side: when the machine is
+    # loaded the rate moves with it, the CPU per request much less.
+    tasks_row = f"async, {TASKS} tasks, pool of {TASKS} (100 B)"
+    for place, values in rows.get(tasks_row, {}).items():
+        cpus = cpu_rows.get(tasks_row, {}).get(place, {})
+        if "aiohttp" not in values or "aiohttp" not in cpus:
+            continue
+        print(f"\n{tasks_row}, {place}, round by round (requests/s and client CPU "
+              f"us per request; ratios ambidex / aiohttp by rate, aiohttp / ambidex by CPU):")
+        for k, (rate_a, rate_p, cpu_a, cpu_p) in enumerate(zip(
+                values["ambidex"], values["aiohttp"], cpus["ambidex"], cpus["aiohttp"],
+                strict=True), 1):
+            print(f"  round {k}: ambidex {rate_a:>7,.0f}/s {cpu_a:6.1f} us | aiohttp "
+                  f"{rate_p:>7,.0f}/s {cpu_p:6.1f} us | by rate {rate_a / rate_p:.2f}x, "
+                  f"by CPU {cpu_p / cpu_a:.2f}x")
+        by_rate = statistics.median(
+            a / p for a, p in zip(values["ambidex"], values["aiohttp"], strict=True))
+        by_cpu = statistics.median(
+            p / a for a, p in zip(cpus["ambidex"], cpus["aiohttp"], strict=True))
+        print(f"  median of the rounds' ratios: by rate {by_rate:.2f}x, by CPU {by_cpu:.2f}x "
+              f"(goal: >= 1.0x aiohttp)")
     # Issue 9's goals, judged on this run: each in every placement it ran in.
     goals: dict[str, list[tuple[str, float, float]]] = {}
 
     def goal(text: str, place: str, measured: float, bound: float) -> None:
         goals.setdefault(text, []).append((place, measured, bound))
 
-    tasks_row = f"async, {TASKS} tasks, pool of {TASKS} (100 B)"
     for row, places in rows.items():
         for place, values in places.items():
             m = {c: statistics.median(v) for c, v in values.items()}
