@@ -169,3 +169,25 @@ async def test_a_timer_armed_for_an_earlier_request_does_not_end_a_later_wait(
         "t": "slow", "size": 40, "pieces": 4, "delay": 0.25})
     assert response.content == b"slow" * 10
     assert in_step(client)
+
+
+def test_a_loop_with_its_own_clock_times_the_waits_by_that_clock(server: ServerThread) -> None:
+    # asyncio's own loop reads time.monotonic(), and the connection reads it
+    # directly then; a loop with another clock (uvloop has its own) keeps its
+    # own. Deadlines read from the wrong clock would be 1000 s in the past
+    # here: every wait a ReadTimeout at once.
+    class ShiftedClockLoop(asyncio.SelectorEventLoop):
+        def time(self) -> float:
+            return super().time() + 1000.0
+
+    async def fetch() -> bytes:
+        async with AsyncClient(base_url=server.url) as client:
+            response = await client.get("/token", params={
+                "t": "slow", "size": 40, "pieces": 4, "delay": 0.05}, timeout=Timeout(5))
+            return response.content
+
+    loop = ShiftedClockLoop()
+    try:
+        assert loop.run_until_complete(fetch()) == b"slow" * 10
+    finally:
+        loop.close()

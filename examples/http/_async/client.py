@@ -250,7 +250,13 @@ class AsyncClient:
                 head.status_code, Headers.from_raw(head.headers), request,
                 head.reason, head.http_version, conn, pool, timeout, self.max_body_size)
             if whole and response._take_body(pieces, complete):
-                await response.aclose()  # the whole body came: the connection goes back now
+                # The whole body came: the connection goes back now (aclose,
+                # spelled out).
+                response._connection = None
+                if IS_ASYNC:
+                    if pool.put_back(conn):  # kept, and nobody to wake: no await
+                        return response
+                await pool.release(conn)
             return response
 
     def _pool_for(self, origin: Origin) -> AsyncConnectionPool:

@@ -213,7 +213,12 @@ class AsyncConnection:
         # parsing a small event).
         self._unparsed = False
         if IS_ASYNC:
-            self._loop = asyncio.get_running_loop()
+            self._loop = loop = asyncio.get_running_loop()
+            # The loop's clock, for deadlines: asyncio's own loop reads
+            # time.monotonic() in a Python method; called directly it is a C
+            # call (every wait reads it). Any other loop keeps its own.
+            self._clock: Any = (time.monotonic if type(loop).time is asyncio.BaseEventLoop.time
+                                else loop.time)
             self._transport: asyncio.Transport | None = None
             # The caller's one wait (for bytes, or for the transport to drain).
             self._waiter: asyncio.Future[Any] | None = None
@@ -532,7 +537,7 @@ class AsyncConnection:
 
     async def _drained(self, timeout: float | None) -> None:  # ambidex: async-only
         """Wait until asyncio resumes our writing (its buffer drained), within ``timeout``."""
-        deadline = None if timeout is None else self._loop.time() + timeout
+        deadline = None if timeout is None else self._clock() + timeout
         while self._paused:
             if self._ended:
                 raise WriteError(f"sending failed: the connection is closed ({self._lost!r})")
@@ -658,7 +663,7 @@ class AsyncConnection:
         """
         if IS_ASYNC:
             # _wait, spelled out: this is every response's wait.
-            deadline = None if timeout is None else self._loop.time() + timeout
+            deadline = None if timeout is None else self._clock() + timeout
             while not self._unparsed:
                 if self._ended:
                     lost = self._lost
