@@ -108,6 +108,8 @@ class SyncWalker(FlavourPlanner):
     every class of the port that defines them."""
     functions: list[ast.FunctionDef | ast.AsyncFunctionDef | None]
     """The functions the walk is inside, innermost last (None: a lambda)."""
+    _has_walrus: bool | None = None
+    """Whether the module's text has a ``:=`` at all (asked once, when typing locals)."""
 
     def visit(self, node: ast.AST) -> None:
         if self.plan.skip and id(node) in self.plan.skip:
@@ -781,7 +783,9 @@ class SyncWalker(FlavourPlanner):
                 other.update(n.name for n in ast.walk(case.pattern)
                              if isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name)
                 todo.extend(case.body)
-        for walrus in _walruses(function):
+        if self._has_walrus is None:  # most modules have none: no walk for them
+            self._has_walrus = ":=" in self._module_source.text
+        for walrus in _walruses(function) if self._has_walrus else ():
             target = walrus.target
             maker = self._maker(walrus.value)
             if maker is not None:
