@@ -110,6 +110,9 @@ def test_an_isinstance_test_with_sslsocket_in_a_tuple_of_types_asks_speaks_tls_o
         in output
     assert ("        return not (ambidex.io.speaks_tls(self.sock) "
             "or isinstance(self.sock, (AsyncSocket, bytes,)))\n") in output
+    with warnings.catch_warnings():  # the ported module imports
+        warnings.simplefilter("error", RuntimeWarning)
+        exec(compile(output, "client.py", "exec"), {})
 
 
 def test_a_tuple_test_that_would_read_a_call_twice_or_has_a_starred_part_is_a_located_warning(

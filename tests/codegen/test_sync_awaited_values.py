@@ -23,7 +23,13 @@ a located warning, an error with --strict.
 
 from __future__ import annotations
 
+import concurrent.futures
+import sys
+import types
 import warnings
+from typing import Any
+
+import pytest
 
 from ambidex._rules import DEFAULT_TABLE
 from ambidex.codegen._to_sync import to_sync
@@ -64,13 +70,31 @@ def found_in(source: str, **options: object) -> list[tuple[int, int, bool]]:
     return [(d.line, d.col, d.error) for d in result.diagnostics if MESSAGE in d.message]
 
 
-def test_awaiting_a_future_kept_in_an_attribute_is_a_located_warning() -> None:
+def run_module(output: str) -> dict[str, Any]:
+    """Execute a sync output with RuntimeWarning as an error; its namespace."""
+    namespace: dict[str, Any] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        exec(compile(output, "m.py", "exec"), namespace)
+    return namespace
+
+
+def test_awaiting_a_future_kept_in_an_attribute_is_a_located_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert found_in(MANAGER) == [(9, 9, False), (11, 16, False)]
     result = to_sync({"m.py": MANAGER}, table=DEFAULT_TABLE, renames={})
     message = next(d.message for d in result.diagnostics if MESSAGE in d.message)
     assert message.startswith("awaits `self._waiter`, a value made elsewhere")
     assert not [d for d in result.diagnostics if d.error], result.diagnostics
     assert [line for line, _, error in found_in(MANAGER, strict=True) if error] == [9, 11]
+    # What the warning is about: the sync `wait()` hands back the future itself.
+    other = types.ModuleType("other")
+    other.create_future = concurrent.futures.Future  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "other", other)
+    namespace = run_module(result.outputs["m.py"])
+    manager = namespace["Manager"]()
+    assert manager.wait() is manager._waiter and not manager._waiter.done()
 
 
 TASKS = '''\
@@ -107,6 +131,9 @@ async def first(tasks):
 def test_awaiting_a_task_a_parameter_or_what_an_awaited_call_returned_is_said() -> None:
     assert found_in(TASKS) == [(7, 13, False), (11, 16, False), (18, 12, False),
                                (27, 12, False)]
+    result = to_sync({"m.py": TASKS}, table=DEFAULT_TABLE, renames={})
+    namespace = run_module(result.outputs["m.py"])
+    assert namespace["first"](["done"]) == "done"  # right only for a finished value
 
 
 EXPLAINED = '''\
@@ -152,9 +179,7 @@ def test_an_item_of_async_for_a_ports_own_result_and_what_was_said_already_stay_
     assert [(d.line, d.error) for d in result.diagnostics] == [(21, False)]
     output = result.outputs["m.py"]
     assert "await " not in output and "background" not in output and "later" not in output
-    namespace: dict[str, object] = {}
-    exec(compile(output.replace("waiter = loop.create_future()\n", "waiter = None\n"),
-                 "m.py", "exec"), namespace)
+    namespace = run_module(output.replace("waiter = loop.create_future()\n", "waiter = None\n"))
 
     class SyncConn:  # what the port's Conn becomes
         def fetch(self):
@@ -162,4 +187,4 @@ def test_an_item_of_async_for_a_ports_own_result_and_what_was_said_already_stay_
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        assert namespace["total"]([2, 3], SyncConn(), 10, None, lambda: 100) == 221  # type: ignore[operator]
+        assert namespace["total"]([2, 3], SyncConn(), 10, None, lambda: 100) == 221
