@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import enum
-import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -162,15 +161,22 @@ class Function:
     _unresolved: bool = False
     """In a graph built ``lazy``: ``calls`` is not filled yet (see :meth:`CallGraph.calls_of`)."""
 
+    _dotted: str | None = field(default=None, init=False, repr=False)
+
     @property
     def name(self) -> str:
         return self.node.name
 
-    @functools.cached_property
+    @property
     def dotted(self) -> str:
         """``pkg.mod.Class.method`` (made once: every call of the function
-        resolved names it, ~50k calls kept by the lint on a site-packages)."""
-        return f"{self.module.name}.{self.qualname.replace('.<locals>', '')}"
+        resolved names it, ~50k calls kept by the lint on a site-packages; kept
+        in a field, not by ``functools.cached_property``, which would make each
+        function's ``__dict__`` a dict object of its own)."""
+        dotted = self._dotted
+        if dotted is None:
+            dotted = self._dotted = f"{self.module.name}.{self.qualname.replace('.<locals>', '')}"
+        return dotted
 
     @property
     def display(self) -> str:
