@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import faulthandler
 import os
+from collections.abc import Callable
 
 import pytest
 
@@ -66,3 +67,21 @@ def pytest_runtest_protocol(item: pytest.Item) -> None:
 def pytest_sessionfinish() -> None:
     # Left armed on purpose: it also bounds atexit handlers and thread joins.
     _arm(float(os.environ.get("AMBIDEX_TEST_GUARD_END", SESSION_END)))
+
+
+def _open_timer_descriptors() -> int:
+    count = 0
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{name}") == "anon_inode:[timerfd]"
+        except OSError:  # closed since listed
+            pass
+    return count
+
+
+@pytest.fixture
+def timer_descriptors() -> Callable[[], int]:
+    """How many timer descriptors (Linux timerfd) the process holds open, when
+    called: the clients' deadline timers (examples/_timer.py) must give theirs
+    back on close. Sockets are not counted: they close in their own time."""
+    return _open_timer_descriptors

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
+from collections.abc import Callable
 
 import pytest
 
@@ -166,26 +166,19 @@ async def test_without_timer_descriptors_a_deadline_is_a_loop_timer_that_fires_t
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="timer descriptors: Linux")
-async def test_closing_a_client_gives_its_timer_descriptor_back() -> None:
-    def timer_fds() -> int:  # timer descriptors only (sockets close in their own time)
-        count = 0
-        for name in os.listdir("/proc/self/fd"):
-            try:
-                count += os.readlink(f"/proc/self/fd/{name}") == "anon_inode:[timerfd]"
-            except OSError:  # closed since listed
-                pass
-        return count
-
+async def test_closing_a_client_gives_its_timer_descriptor_back(
+    timer_descriptors: Callable[[], int],
+) -> None:
     with ScriptedServer(silent) as server:
-        before = timer_fds()
+        before = timer_descriptors()
         for _ in range(3):
             async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
                 client.timeout = 0.05  # after the connect: under load a connect can take 0.05 s
                 with pytest.raises(TimeoutError):
                     await asyncio.wait_for(client.get("k"), 10)
                 assert client._timer is not None and client._timer.uses_descriptor
-                assert timer_fds() == before + 1
-        assert timer_fds() == before
+                assert timer_descriptors() == before + 1
+        assert timer_descriptors() == before
 
 
 async def test_a_shorter_timeout_set_while_a_longer_one_waits_fires_on_its_own_deadline() -> None:

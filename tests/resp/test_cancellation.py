@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 import ssl
 import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -448,26 +447,19 @@ async def test_without_timer_descriptors_a_deadline_is_a_loop_timer_that_fires_t
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="timer descriptors: Linux")
-async def test_closing_a_connection_gives_its_timer_descriptor_back() -> None:
-    def open_fds() -> int:  # timer descriptors only (sockets close on their own time)
-        count = 0
-        for name in os.listdir("/proc/self/fd"):
-            try:
-                count += os.readlink(f"/proc/self/fd/{name}") == "anon_inode:[timerfd]"
-            except OSError:  # closed since listed
-                pass
-        return count
-
+async def test_closing_a_connection_gives_its_timer_descriptor_back(
+    timer_descriptors: Callable[[], int],
+) -> None:
     async with frozen_server() as port:
-        before = open_fds()
+        before = timer_descriptors()
         for _ in range(3):
             async with AsyncClient("127.0.0.1", port, timeout=0.05) as r:
                 with pytest.raises(TimeoutError):
                     await r.get("k")
                 conn = r._shared
                 assert conn is not None and conn._timer.uses_descriptor
-                assert open_fds() == before + 1
-        assert open_fds() == before
+                assert timer_descriptors() == before + 1
+        assert timer_descriptors() == before
 
 
 async def test_a_shorter_timeout_set_while_a_longer_one_waits_fires_on_its_own_deadline() -> None:
