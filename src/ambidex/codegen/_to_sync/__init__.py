@@ -69,6 +69,7 @@ from ambidex.codegen._source import (
     line_end_of,
     with_line_ends,
 )
+from ambidex.codegen._to_sync.futures import returned_futures
 from ambidex.codegen._to_sync.leftout import names_of_left_out
 from ambidex.codegen._to_sync.post import (
     drop_unused_after_walk,
@@ -172,6 +173,7 @@ def to_sync(
     coroutines, defined = _async_definitions(trees, scans, methods, coroutine_methods)
     frozen_coroutine_methods = frozenset(coroutine_methods)
     frozen_methods = frozenset(methods)
+    futures = returned_futures(trees, scans)
     tables = tables_for(table)
     names = Renames.build(renames, to="sync", defined=defined, async_prefix=async_prefix,
                           rename_prose=rename_prose)
@@ -197,6 +199,7 @@ def to_sync(
         walker.port_names = frozenset(defined)
         walker.port_methods = frozen_methods
         walker.port_coroutine_methods = frozen_coroutine_methods
+        walker.returned_futures = futures
         try:
             walker.run()
             output = walker.edits.apply()

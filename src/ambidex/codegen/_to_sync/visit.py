@@ -21,6 +21,7 @@ from ambidex.codegen._flags import fold
 from ambidex.codegen._imports import already_imported, place_imports, remove_aliases
 from ambidex.codegen._source import python_tokens
 from ambidex.codegen._to_sync.flavour import FlavourPlanner
+from ambidex.codegen._to_sync.futures import FUTURE_CALLS, ReturnedFutures
 from ambidex.codegen._to_sync.resolve import imported_name
 
 _ASYNC_KW = re.compile(r"async(?:\s|\\\n)+")
@@ -108,6 +109,8 @@ class SyncWalker(FlavourPlanner):
     every class of the port that defines them."""
     functions: list[ast.FunctionDef | ast.AsyncFunctionDef | None]
     """The functions the walk is inside, innermost last (None: a lambda)."""
+    returned_futures = ReturnedFutures()
+    """The port's functions and methods that say they return a future or a task."""
     _has_walrus: bool | None = None
     """Whether the module's text has a ``:=`` at all (asked once, when typing locals)."""
 
@@ -172,7 +175,9 @@ class SyncWalker(FlavourPlanner):
             self._check_awaitable_class(node)
         self.scope.append(node.name)
         self.made_outside.append(self._attributes_made_outside(node))
+        self.classes.append(node)
         super().visit_ClassDef(node)
+        self.classes.pop()
         self.made_outside.pop()
         self.scope.pop()
         self.class_coroutines.pop()
@@ -278,38 +283,236 @@ class SyncWalker(FlavourPlanner):
         if match is not None:
             self.edits.replace(match.start(), match.end(), "")
         self.awaited.add(id(node.value))
-        if not isinstance(node.value, ast.Call) and not self.in_target:
-            self._check_awaited_value(node)
+        if not self.in_target:
+            if isinstance(node.value, ast.Call):
+                self._check_awaited_future_call(node, node.value)
+            else:
+                self._check_awaited_value(node)
         self.visit(node.value)
 
     def _check_awaited_value(self, node: ast.Await) -> None:
         """``await x`` where ``x`` is a value, not a call: what it holds was made
         elsewhere (a future, a task, a coroutine kept for later), and the sync
         ``x`` waits for nothing (aiokafka's ``await self._pid_waiter`` on a future
-        from ``create_future()``: ``wait_for_pid()`` returned at once). Said with
-        its place unless the port can explain the value, the sync value then
-        being the result: an item of ``async for``; what a coroutine function of
-        the port or a callable the caller hands in returns (their sync twins
-        return the result), or a property of the port (aiobotocore's ``await
-        response.content``); a value the function asks about first (``if
-        inspect.isawaitable(x): x = await x``, aiobotocore's and asyncssh's "maybe
-        awaitable" values); a value whose making the walk reports anyway
-        (``waiter = loop.create_future()``); code only the async colour runs
-        (never walked). Decided on 14 async packages (session 8's note): every
-        value this says was a future, a task or a stored coroutine."""
+        from ``create_future()``: ``wait_for_pid()`` returned at once).
+
+        Refused when every value ``x`` is given is made by a call the port sees
+        making a future or a task (:meth:`_makes_a_future`): the sync value is
+        surely the future itself. Else said with its place unless the port can
+        explain the value, the sync value then being the result: an item of
+        ``async for``; what a coroutine function of the port or a callable the
+        caller hands in returns (their sync twins return the result), or a
+        property of the port (aiobotocore's ``await response.content``); a value
+        the function asks about first (``if inspect.isawaitable(x): x = await
+        x``, aiobotocore's and asyncssh's "maybe awaitable" values); a value whose
+        making the walk reports anyway (a call of an asyncio API without a sync
+        twin); code only the async colour runs (never walked). Decided on 14
+        async packages (session 8's note): every value this says was a future, a
+        task or a stored coroutine."""
         value = node.value
+        where: ast.AST = self._fstring if self._fstring is not None else node
+        function = self.functions[-1] if self.functions else None
+        makers = self._future_makers(function, value)
+        if makers:
+            holder = "the class gives it" if isinstance(value, ast.Attribute) \
+                else "the function gives it"
+            self.report(where, f"awaits `{ast.unparse(value)}`, a future or a task: every "
+                        f"value {holder} is made by {' or '.join(makers)}, finished later "
+                        "by someone else; towards sync `await x` becomes `x`, so the sync "
+                        "code keeps the future itself and waits for nothing: give the sync "
+                        "code its own way to get the result and mark the statement "
+                        "'# ambidex: async-only'")
+            return
         if isinstance(value, ast.Attribute) and value.attr in self.port_methods:
             return
-        function = self.functions[-1] if self.functions else None
         if function is not None and (self._asked_if_awaitable(function, value)
                                      or self._explained_by_bindings(function, value)):
             return
-        where: ast.AST = self._fstring if self._fstring is not None else node
         self.report(where, f"awaits `{ast.unparse(value)}`, a value made elsewhere (a "
                     "future, a task, a coroutine kept for later): the sync code drops the "
                     "await and waits for nothing, which is right only if the sync value is "
                     "already the result; make and await it in one place, or mark the "
                     "statement '# ambidex: async-only'", error=False)
+
+    def _future_makers(self, function: ast.FunctionDef | ast.AsyncFunctionDef | None,
+                       value: ast.expr) -> list[str]:
+        """What makes every value of ``value`` when each one is a future or a task
+        (:meth:`_makes_a_future`), else nothing. A name: every binding ``function``
+        gives it, all by assignment (``x = None`` and ``x = await x`` aside). An
+        attribute ``self.x``: every assignment in the class being walked, when no
+        other kind of binding of ``x`` (``self.x += ...``, unpacked, set on
+        another object anywhere in the module) can give it another value."""
+        values: list[ast.expr] | None = None
+        if isinstance(value, ast.Name) and function is not None:
+            values = self._assigned_values(function, value.id)
+        elif isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) \
+                and value.value.id == "self" and self.classes:
+            values = self._attribute_values(self.classes[-1], value.attr)
+        if not values:
+            return []
+        makers: list[str] = []
+        for bound in values:
+            maker = self._makes_a_future(bound)
+            if maker is None:
+                return []
+            if maker not in makers:
+                makers.append(maker)
+        return makers
+
+    def _makes_a_future(self, value: ast.expr) -> str | None:
+        """How ``value`` makes a future or a task, when it surely does: a call of an
+        asyncio API that makes one (``asyncio.create_task``, ``asyncio.Future``,
+        ...); an event loop's method (``loop.create_future()``, on a receiver
+        whose method name no class of the port defines: the sync code keeps the
+        call, which gives what it gave); a function or method of the port whose
+        return annotation is ``asyncio.Future`` / ``asyncio.Task``
+        (:meth:`_returned_future`: its result, awaited first when it is an
+        ``async def``)."""
+        awaited = isinstance(value, ast.Await)
+        call = value.value if isinstance(value, ast.Await) else value
+        if not isinstance(call, ast.Call):
+            return None
+        returned = self._returned_future(call)
+        if returned is not None:
+            spelled, typed, is_async = returned
+            return f"{spelled}() (which returns {typed})" if awaited == is_async else None
+        if awaited:
+            return None
+        func = call.func
+        qualified = self.qualified_name(func)
+        if qualified in FUTURE_CALLS:
+            return f"{qualified}()"
+        if qualified is None and isinstance(func, ast.Attribute) \
+                and func.attr in self.tables.loop_methods and func.attr not in self.port_methods:
+            return f"{ast.unparse(func)}() (an event loop's method)"
+        return None
+
+    def _returned_future(self, call: ast.Call) -> tuple[str, str, bool] | None:
+        """(how the call is spelled, the type, whether it is ``async def``) when
+        ``call`` calls a function of the port, or a method name every class of
+        the port that defines it annotates so, whose return annotation is
+        ``asyncio.Future`` / ``asyncio.Task`` (:mod:`.futures`)."""
+        func = call.func
+        qualified = self.qualified_name(func)
+        if isinstance(func, ast.Name) and qualified is None and func.id in self.local_names:
+            qualified = f"{self.module_name}.{func.id}"
+        if qualified is not None and qualified in self.returned_futures.functions:
+            return (qualified, *self.returned_futures.functions[qualified])
+        if isinstance(func, ast.Attribute) and func.attr in self.returned_futures.methods:
+            return (ast.unparse(func), *self.returned_futures.methods[func.attr])
+        return None
+
+    def _check_awaited_future_call(self, node: ast.Await, call: ast.Call) -> None:
+        """``await create_future(loop)`` with ``def create_future(...) ->
+        asyncio.Future[T]`` in the port: awaiting the call waits for the future,
+        but the sync twin returns the future itself, and the sync code (``await``
+        dropped) waits for nothing. Refused at its place."""
+        returned = self._returned_future(call)
+        if returned is None or returned[2]:
+            return
+        spelled, typed, _ = returned
+        where: ast.AST = self._fstring if self._fstring is not None else node
+        self.report(where, f"awaits {spelled}(), which returns {typed} (its return "
+                    "annotation): its sync twin returns the future itself, finished later "
+                    "by someone else, and the sync code waits for nothing: give the sync "
+                    "code its own way to get the result and mark the statement "
+                    "'# ambidex: async-only'")
+
+    def _assigned_values(self, function: ast.FunctionDef | ast.AsyncFunctionDef,
+                         name: str) -> list[ast.expr] | None:
+        """Every value ``function`` assigns to the local ``name`` (``x = None`` and
+        ``x = await x`` aside), or None when ``name`` is a parameter or is bound
+        any other way too (a loop, unpacking, ``with``, ``except``, a nested
+        definition)."""
+        arguments = function.args
+        if any(a.arg == name for a in (
+                *arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                *([arguments.vararg] if arguments.vararg else []),
+                *([arguments.kwarg] if arguments.kwarg else []))):
+            return None
+        values: list[ast.expr] = []
+        todo: list[ast.AST] = list(function.body)
+        while todo:
+            child = todo.pop()
+            if isinstance(child, _SCOPES):
+                if getattr(child, "name", None) == name:
+                    return None
+                continue
+            todo.extend(ast.iter_child_nodes(child))
+            if isinstance(child, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
+                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+                for target in targets:
+                    if isinstance(target, ast.Name) and target.id == name:
+                        bound = child.value
+                        if bound is None or (isinstance(bound, ast.Constant)
+                                             and bound.value is None):
+                            continue
+                        if isinstance(bound, ast.Await) and isinstance(bound.value, ast.Name) \
+                                and bound.value.id == name:
+                            continue
+                        values.append(bound)
+                    elif any(isinstance(n, ast.Name) and n.id == name
+                             for n in ast.walk(target)):
+                        return None
+            elif isinstance(child, (ast.For, ast.AsyncFor, ast.comprehension)):
+                if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(child.target)):
+                    return None
+            elif name in _bound_names(child):
+                return None
+        return values
+
+    def _attribute_values(self, owner: ast.ClassDef, attr: str) -> list[ast.expr] | None:
+        """Every value the class ``owner`` assigns to ``self.<attr>`` (None aside), or
+        None when ``attr`` is bound another way: in the class body, by ``+=``, by
+        unpacking or a loop, or on any object but ``self`` anywhere in the module."""
+        stored = self._attributes_stored_elsewhere()
+        if attr in stored or "*" in stored:
+            return None
+        for statement in owner.body:
+            if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                    isinstance(n, ast.Name) and n.id == attr and isinstance(n.ctx, ast.Store)
+                    for n in ast.walk(statement)):
+                return None
+        values: list[ast.expr] = []
+        for child in ast.walk(owner):
+            if isinstance(child, (ast.Assign, ast.AnnAssign)):
+                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+                for target in targets:
+                    if isinstance(target, ast.Attribute) and target.attr == attr:
+                        bound = child.value
+                        if bound is None or (isinstance(bound, ast.Constant)
+                                             and bound.value is None):
+                            continue
+                        values.append(bound)
+                    elif any(isinstance(n, ast.Attribute) and n.attr == attr
+                             for n in ast.walk(target)):
+                        return None
+            elif isinstance(child, (ast.AugAssign, ast.For, ast.AsyncFor, ast.comprehension,
+                                    ast.withitem)):
+                other: ast.expr | None = child.optional_vars \
+                    if isinstance(child, ast.withitem) else child.target
+                if other is not None and any(isinstance(n, ast.Attribute) and n.attr == attr
+                                             for n in ast.walk(other)):
+                    return None
+        return values
+
+    def _attributes_stored_elsewhere(self) -> frozenset[str]:
+        """The attribute names the module sets on anything but ``self``
+        (``waiter._future = value``), and by ``setattr``: read once per module."""
+        found = getattr(self, "_stored_elsewhere", None)
+        if found is None:
+            names: set[str] = set()
+            for child in ast.walk(self.tree):
+                if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Store) \
+                        and not (isinstance(child.value, ast.Name) and child.value.id == "self"):
+                    names.add(child.attr)
+                elif isinstance(child, ast.Call) and isinstance(child.func, ast.Name) \
+                        and child.func.id == "setattr" and len(child.args) >= 2:
+                    second = child.args[1]
+                    names.add(second.value if isinstance(second, ast.Constant)
+                              and isinstance(second.value, str) else "*")
+            found = self._stored_elsewhere = frozenset(names)
+        return found
 
     def _asked_if_awaitable(self, function: ast.FunctionDef | ast.AsyncFunctionDef,
                             value: ast.expr) -> bool:
@@ -1073,6 +1276,7 @@ class SyncWalker(FlavourPlanner):
     def run(self) -> None:
         self._pending_removals: dict[int, tuple[ast.ImportFrom, list[ast.alias]]] = {}
         self.functions = []
+        self.classes: list[ast.ClassDef] = []
         self._typed_locals_cache: dict[int, dict[str, list[tuple[str, str]]]] = {}
         self.make_plan()
         for statement in self.tree.body:
