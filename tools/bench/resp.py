@@ -61,6 +61,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,83 @@ class RawProtocolClient(asyncio.BufferedProtocol):
         if self._transport is not None:
             self._transport.close()
             await asyncio.sleep(0)  # the socket closes on the next turn
+
+
+@dataclass
+class Rounds:
+    """What :func:`one_at_a_time_rounds` measured: per contender, one entry per
+    round (GETs per second, and per GET: wall us, client CPU us, sleeps)."""
+
+    rate: dict[str, list[float]]
+    wall: dict[str, list[float]]
+    cpu: dict[str, list[float]]
+    sleeps: dict[str, list[float]]
+
+    def ratios(self, key: str, base: str = "rp_hi") -> list[float]:
+        """``key``'s rate over ``base``'s, round by round (the two measured
+        within the same round, a few tens of ms apart)."""
+        return [a / b for a, b in zip(self.rate[key], self.rate[base], strict=True)]
+
+
+def spread_of(values: list[float]) -> tuple[float, float, float]:
+    """(median, first quartile, third quartile)."""
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return median, q1, q3
+
+
+def one_at_a_time_rounds(makers: dict[str, Callable[[], Any]], rounds: int,
+                         per_round: int) -> Rounds:
+    """Every contender connected at once in ONE event loop, then ``rounds``
+    rounds of ``per_round`` GETs one at a time each, the contenders taking
+    turns inside every round (the order rotated round by round, so none
+    always follows the same other).
+
+    Why rounds this short: a one-at-a-time GET is mostly waiting for a
+    wake-up, and what a wake-up costs drifts from second to second with
+    whatever else the machine runs (session 8 saw the raw Protocol floor move
+    1.13-1.85x redis-py+hiredis within 20 minutes). Two long runs taken a few
+    seconds apart see different machines; two rounds taken tens of ms apart
+    see nearly the same one, so the ratio of each round is fair even when the
+    rates are not, and the median of many such ratios (with its quartiles)
+    says how sure the number is."""
+    keys = list(makers)
+    def empty() -> dict[str, list[float]]:
+        return {key: [] for key in keys}
+
+    result = Rounds(empty(), empty(), empty(), empty())
+    usage = resource.getrusage
+    self_ = resource.RUSAGE_SELF
+
+    async def run() -> None:
+        clients: dict[str, Any] = {}
+        try:
+            for key in keys:
+                client = makers[key]()
+                if asyncio.iscoroutine(client):
+                    client = await client
+                clients[key] = client
+                await async_get_one_at_a_time(client, per_round)  # warm up
+            for r in range(rounds):
+                turn = r % len(keys)
+                for key in keys[turn:] + keys[:turn]:
+                    cpu, sleeps = time.process_time(), usage(self_).ru_nvcsw
+                    rate = await async_get_one_at_a_time(clients[key], per_round)
+                    cpu = (time.process_time() - cpu) / per_round * 1e6
+                    result.rate[key].append(rate)
+                    result.wall[key].append(1e6 / rate)
+                    result.cpu[key].append(cpu)
+                    result.sleeps[key].append((usage(self_).ru_nvcsw - sleeps) / per_round)
+        finally:
+            for client in clients.values():
+                if isinstance(client, AsyncClient):
+                    await client.close()
+                else:
+                    await client.aclose()
+
+    asyncio.run(run())
+    return result
 
 
 async def async_get_concurrent(client: Any, n: int) -> float:
@@ -450,10 +528,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--requests", type=int, default=20_000, help="GETs per measured run")
     ap.add_argument("--runs", type=int, default=3,
-                    help="runs per row, interleaved; the median is kept")
+                    help="runs per row, interleaved; the median is kept (the async "
+                    "one-at-a-time rows: 15 rounds of requests/40 GETs per run)")
     _placement.add_option(ap)
     args = ap.parse_args()
     n, runs = args.requests, args.runs
+    # One-at-a-time async rows: 15 rounds per run of n/40 GETs per contender
+    # (--runs 3, 20000: 45 rounds of 500, ~0.05 s per contender and round spread).
+    rounds, per_round = 15 * runs, max(100, n // 40)
     load_before = _load()
 
     with redis_server() as (port, server_pid):
@@ -463,7 +545,8 @@ def main() -> None:
         busy = _placement.busy(args.placement)
 
         print(f"redis-server on 127.0.0.1:{port}; {n} GETs of a {len(VALUE)}-byte value per "
-              f"run, median of {runs} interleaved runs; ops/s (higher is better); placement "
+              f"run, median of {runs} interleaved runs (async one at a time: {rounds} rounds "
+              f"of {per_round}, see below); ops/s (higher is better); placement "
               f"{args.placement} (one-at-a-time rows in "
               f"{', '.join(p.name for p in one_at_a_time)}; the rest {busy.name})")
         print(f"'ambidex' is RespParser, its bulk replies and commands framed by "
@@ -498,13 +581,9 @@ def main() -> None:
         for c in clients.values():
             c.close()
 
-        # Async rows: each client made and closed inside its own loop.
-        def async_row(name: str, bench: Callable[[Any, int], Awaitable[float]], count: int,
-                      ours_options: dict[str, Any], rp_options: dict[str, Any],
-                      floor: str | None = None) -> None:
-            """One row; ``floor``: the placement's name, to run the raw Protocol
-            client too and keep per-GET wall, CPU and sleeps under it."""
-            makers: dict[str, Callable[[], Any]] = {
+        def async_makers(ours_options: dict[str, Any],
+                         rp_options: dict[str, Any]) -> dict[str, Callable[[], Any]]:
+            return {
                 "ours": lambda: AsyncClient(port=port, **ours_options),
                 "ours_hi": lambda: AsyncClient(port=port, parser="hiredis", **ours_options),
                 "rp_hi": lambda: redis.asyncio.Redis(connection_pool=redis.asyncio.ConnectionPool(
@@ -512,54 +591,63 @@ def main() -> None:
                 "rp_py": lambda: redis.asyncio.Redis(connection_pool=redis.asyncio.ConnectionPool(
                     port=port, parser_class=_AsyncRESP2Parser, **rp_options)),
             }
-            # Per operation, in the same timed runs: wall and client CPU (us),
-            # sleeps (voluntary context switches: waits the process could not
-            # avoid), medians over the runs.
-            per_op: dict[str, dict[str, list[float]]] = {}
 
-            def measure(key: str, make: Callable[[], Any]) -> Callable[[], float]:
+        # Async rows with many GETs in flight: each client made and closed
+        # inside its own loop, runs interleaved, the median kept.
+        def async_row(name: str, bench: Callable[[Any, int], Awaitable[float]], count: int,
+                      ours_options: dict[str, Any], rp_options: dict[str, Any]) -> None:
+            def measure(make: Callable[[], Any]) -> Callable[[], float]:
                 async def one() -> float:
                     client = make()
-                    if asyncio.iscoroutine(client):
-                        client = await client
                     try:
                         await bench(client, count // 10)  # warm up: connections, caches
-                        cpu, sleeps = time.process_time(), resource.getrusage(
-                            resource.RUSAGE_SELF).ru_nvcsw
-                        rate = await bench(client, count)
-                        stats = per_op.setdefault(key, {"wall": [], "cpu": [], "sleeps": []})
-                        stats["wall"].append(1e6 / rate)
-                        stats["cpu"].append((time.process_time() - cpu) / count * 1e6)
-                        stats["sleeps"].append((resource.getrusage(
-                            resource.RUSAGE_SELF).ru_nvcsw - sleeps) / count)
-                        return rate
+                        return await bench(client, count)
                     finally:
                         if isinstance(client, AsyncClient):
                             await client.close()
                         else:
                             await client.aclose()
                 return lambda: asyncio.run(one())
+            out = interleaved(runs, {key: measure(make) for key, make
+                                     in async_makers(ours_options, rp_options).items()})
+            row(name, out["ours"], out["ours_hi"], out["rp_hi"], out["rp_py"])
+
+        # Async rows one at a time: short rounds, every contender in each
+        # (see one_at_a_time_rounds); the ratio is the median of the rounds'.
+        def rounds_row(name: str, ours_options: dict[str, Any], rp_options: dict[str, Any],
+                       floor: str | None = None) -> None:
+            """One row; ``floor``: the placement's name, to run the raw
+            Protocol client in the same rounds and keep its ratio and the
+            per-GET wall, CPU and sleeps for the goal lines."""
+            makers = async_makers(ours_options, rp_options)
             if floor is not None:
                 makers["raw"] = lambda: RawProtocolClient.connect(port)
-            out = interleaved(runs, {key: measure(key, make) for key, make in makers.items()})
-            row(name, out["ours"], out["ours_hi"], out["rp_hi"], out["rp_py"])
+            got = one_at_a_time_rounds(makers, rounds, per_round)
+            med = {key: statistics.median(rates) for key, rates in got.rate.items()}
+            print(f"| {name:<{NAME}} | {fmt(med['ours']):>12} | {fmt(med['ours_hi']):>12} "
+                  f"| {fmt(med['rp_hi']):>12} | {fmt(med['rp_py']):>12} "
+                  f"| {spread_of(got.ratios('ours'))[0]:5.2f}x |", flush=True)
+            RATIOS[name] = spread_of(got.ratios("ours"))[0]
             if floor is not None:
-                ratio = out["raw"] / out["rp_hi"]
-                FLOOR[floor] = {"raw": ratio, "per_op": {
-                    key: {k: statistics.median(v) for k, v in stats.items()}
-                    for key, stats in per_op.items()}}
+                FLOOR[floor] = {
+                    "ours": spread_of(got.ratios("ours")),
+                    "raw": spread_of(got.ratios("raw")),
+                    "per_op": {key: {"wall": statistics.median(got.wall[key]),
+                                     "cpu": statistics.median(got.cpu[key]),
+                                     "sleeps": statistics.median(got.sleeps[key])}
+                               for key in makers}}
                 label = "  raw asyncio Protocol (the asyncio floor)"
-                print(f"| {label:<{NAME}} | {fmt(out['raw']):>12} | {'':>12} "
-                      f"| {fmt(out['rp_hi']):>12} | {'':>12} | {ratio:5.2f}x |", flush=True)
+                print(f"| {label:<{NAME}} | {fmt(med['raw']):>12} | {'':>12} "
+                      f"| {fmt(med['rp_hi']):>12} | {'':>12} "
+                      f"| {FLOOR[floor]['raw'][0]:5.2f}x |", flush=True)
 
         for wanted in one_at_a_time:
             with _placement.pinned(wanted, server_pid) as placed:
-                async_row(_placement.label(ASYNC_ONE, placed), async_get_one_at_a_time, n,
-                          {}, {}, floor=placed.name)
-                async_row(_placement.label("  both with a 5 s timeout", placed),
-                          async_get_one_at_a_time, n, {"timeout": 5}, {})
-                async_row(_placement.label("  neither with a timeout", placed),
-                          async_get_one_at_a_time, n, {}, {"socket_timeout": None})
+                rounds_row(_placement.label(ASYNC_ONE, placed), {}, {}, floor=placed.name)
+                rounds_row(_placement.label("  both with a 5 s timeout", placed),
+                           {"timeout": 5}, {})
+                rounds_row(_placement.label("  neither with a timeout", placed),
+                           {}, {"socket_timeout": None})
         with _placement.pinned(busy, server_pid) as placed:
             async_row(_placement.label(f"async GET x{TASKS} tasks: default AsyncClient", placed),
                       async_get_concurrent, n * 2, {}, {"max_connections": TASKS})
@@ -591,8 +679,8 @@ def main() -> None:
             labels = {"ours": "ambidex", "ours_hi": "ambidex+hi", "raw": "raw Protocol",
                       "rp_hi": "redis-py+hi", "rp_py": "redis-py py"}
             for where, floor in FLOOR.items():
-                print(f"\nasync GET one at a time [{where}], per GET in the same runs (wall us "
-                      "/ client CPU us / sleeps):")
+                print(f"\nasync GET one at a time [{where}], per GET, medians of the rounds "
+                      "(wall us / client CPU us / sleeps):")
                 for key, label in labels.items():
                     stats = floor["per_op"][key]
                     print(f"  {label:<13} {stats['wall']:7.1f} / {stats['cpu']:6.1f} / "
@@ -610,9 +698,8 @@ def main() -> None:
     # The goals of issue 13 section 3, judged on this run.
     goals = [
         (f"async GET one at a time vs redis-py+hiredis [{where}]", ">= 1.3x",
-         RATIOS[_placement.label(ASYNC_ONE, _placement.Placement(where, None, None))],
-         lambda x: x >= 1.3)
-        for where in FLOOR
+         floor["ours"][0], lambda x: x >= 1.3)
+        for where, floor in FLOOR.items()
     ]
     goals += [
         (f"default AsyncClient, {TASKS} tasks vs redis-py+hiredis", ">= 5x",
@@ -626,9 +713,14 @@ def main() -> None:
     print(f"\ngoals (issue 13, section 3); load before the run: {load_before}")
     for name, goal, value, met in goals:
         print(f"  {name:<60} {value:6.2f}  goal {goal:<8} {'met' if met(value) else 'NOT met'}")
+    print(f"  one at a time, each placement: the median of {rounds} rounds' ratios "
+          f"(rounds of {per_round} GETs, every contender in each round), with its quartiles, "
+          f"beside the raw asyncio Protocol's (the floor of any asyncio client) in the same "
+          f"rounds:")
     for where, floor in FLOOR.items():
-        print(f"  (one at a time [{where}]: the raw asyncio Protocol, the floor of any asyncio "
-              f"client, reached {floor['raw']:.2f}x redis-py+hiredis in this run)")
+        ours, raw = floor["ours"], floor["raw"]
+        print(f"    [{where}] ambidex {ours[0]:.2f}x (IQR {ours[1]:.2f}-{ours[2]:.2f}), "
+              f"floor {raw[0]:.2f}x (IQR {raw[1]:.2f}-{raw[2]:.2f}) redis-py+hiredis")
     print(_placement.RULE)
     print(f"load after the run: {_load()}")
 
