@@ -578,6 +578,21 @@ class _Replies(ReplyProtocol):  # ambidex: async-only
     def __init__(self, conn: AsyncConnection) -> None:
         super().__init__(conn._on_made, self.data_received, conn._on_lost)
         self._conn = conn
+        parser = conn._parser
+        # RespParser's own fast path for whole bulk strings (CountedFraming's
+        # split, compiled when the optional module is built); None for a
+        # machine of another shape (hiredis's), which always gets the bytes.
+        self._split: Callable[[bytes, int, list[Any]], int] | None = (
+            parser._bulks.split_checked if type(parser) is RespParser else None)
+        self._idle = self._parser_idle()
+
+    def _parser_idle(self) -> bool:
+        """Whether the parser holds nothing at all: no byte, no half-parsed
+        reply, no attributes, no error, no end of file. Only then may
+        :meth:`buffer_updated` take a read's whole bulk strings without it."""
+        parser = self._conn._parser
+        return (type(parser) is RespParser and parser._fast and parser._pos == len(parser._buf)
+                and parser.attributes is None and not parser._eof)
 
     def buffer_updated(self, nbytes: int) -> None:
         view = self._view
@@ -589,8 +604,27 @@ class _Replies(ReplyProtocol):  # ambidex: async-only
         parser = conn._parser
         waiters = conn._waiters
         try:
-            # Each read's bytes are its own (the buffer is reused).
-            for reply in parser.receive_events(view[:nbytes].tobytes()):
+            data = view[:nbytes].tobytes()  # each read's bytes are its own (the buffer is reused)
+            split = self._split
+            if self._idle and split is not None:
+                # The parser holds nothing: the read's whole bulk strings (a
+                # GET's reply) are taken here, as RespParser.receive_events
+                # would take them, without its call; the rest, if any,
+                # goes to the parser. Same replies, errors and state
+                # (tests/resp/test_fast_replies.py).
+                replies: list[Any] = []
+                pos = split(data, 0, replies)
+                if pos != nbytes:
+                    try:
+                        replies += parser.receive_events(data[pos:] if pos else data)
+                    except RemoteProtocolError:
+                        pass  # kept in parser.error: raised below, after the good replies
+                    self._idle = self._parser_idle()
+            else:
+                replies = parser.receive_events(data)
+                if split is not None:
+                    self._idle = self._parser_idle()
+            for reply in replies:
                 if type(reply) is PushReply and not conn._confirms(reply):
                     conn._on_push(reply)
                     continue
