@@ -103,8 +103,9 @@ def through_the_connection(chunks: list[bytes], limits: dict[str, int],
         for waiter in waiters:
             if not waiter.done():
                 break
-            if waiter.exception() is not None:
-                cause = waiter.exception().__cause__
+            failure = waiter.exception()
+            if failure is not None:
+                cause = failure.__cause__
                 assert cause is not None
                 error = (type(cause), str(cause))
                 break

@@ -563,6 +563,11 @@ class AsyncConnection:
             future.set_exception(error)
 
 
+def _split_nothing(data: bytes, start: int, out: list[Any]) -> int:  # ambidex: async-only
+    """A splitter that takes nothing (for a machine without RespParser's)."""
+    return start
+
+
 class _Replies(ReplyProtocol):  # ambidex: async-only
     """The connection's end of its transport (see examples/_transport.py):
     each read's replies go to the OLDEST waiters right here, in the turn the
@@ -580,10 +585,11 @@ class _Replies(ReplyProtocol):  # ambidex: async-only
         self._conn = conn
         parser = conn._parser
         # RespParser's own fast path for whole bulk strings (CountedFraming's
-        # split, compiled when the optional module is built); None for a
-        # machine of another shape (hiredis's), which always gets the bytes.
-        self._split: Callable[[bytes, int, list[Any]], int] | None = (
-            parser._bulks.split_checked if type(parser) is RespParser else None)
+        # split, compiled when the optional module is built). A machine of
+        # another shape (hiredis's) is never idle here: it gets every read.
+        self._resp = type(parser) is RespParser
+        self._split: Callable[[bytes, int, list[Any]], int] = (
+            parser._bulks.split_checked if type(parser) is RespParser else _split_nothing)
         self._idle = self._parser_idle()
 
     def _parser_idle(self) -> bool:
@@ -601,30 +607,28 @@ class _Replies(ReplyProtocol):  # ambidex: async-only
             # reply). Take bigger bites from now on: fewer reads, fewer turns.
             self._view = memoryview(bytearray(2 * nbytes))
         conn = self._conn
-        parser = conn._parser
         waiters = conn._waiters
         try:
             data = view[:nbytes].tobytes()  # each read's bytes are its own (the buffer is reused)
-            split = self._split
-            if self._idle and split is not None:
+            if self._idle:
                 # The parser holds nothing: the read's whole bulk strings (a
                 # GET's reply) are taken here, as RespParser.receive_events
                 # would take them, without its call; the rest, if any,
                 # goes to the parser. Same replies, errors and state
                 # (tests/resp/test_fast_replies.py).
-                replies: list[Any] = []
-                pos = split(data, 0, replies)
+                got: list[Any] = []
+                pos = self._split(data, 0, got)
                 if pos != nbytes:
                     try:
-                        replies += parser.receive_events(data[pos:] if pos else data)
+                        got += conn._parser.receive_events(data[pos:] if pos else data)
                     except RemoteProtocolError:
                         pass  # kept in parser.error: raised below, after the good replies
                     self._idle = self._parser_idle()
             else:
-                replies = parser.receive_events(data)
-                if split is not None:
+                got = conn._parser.receive_events(data)
+                if self._resp:
                     self._idle = self._parser_idle()
-            for reply in replies:
+            for reply in got:
                 if type(reply) is PushReply and not conn._confirms(reply):
                     conn._on_push(reply)
                     continue
@@ -644,8 +648,9 @@ class _Replies(ReplyProtocol):  # ambidex: async-only
                     waiter.set_result(reply)
             if conn._room:
                 conn._grant_room()
-            if parser.error is not None:  # after good replies: raise it now, not
-                raise parser.error        # after bytes that may never come
+            error = conn._parser.error
+            if error is not None:  # after good replies: raise it now, not
+                raise error        # after bytes that may never come
         except BaseException as exc:  # a callback: report it to the callers
             conn._fail(exc)
             conn._closing = conn._loop.create_task(conn.close())
