@@ -228,23 +228,43 @@ class _Checker:
         self.async_names = async_names
         self.parents: dict[int, ast.AST] = {}
         """Child -> parent, filled a function at a time (see :meth:`enter`)."""
-        self._walked: set[int] = set()
+        self._walked: dict[int, bool] = {}
+        """Per outermost definition mapped: whether it was mapped whole (:meth:`enter`)."""
         self._whole = WholeBodies()
         self._awaited: dict[int, set[int]] = {}
         """Per function node: :meth:`awaited_statements`."""
         self.returns_coroutine: dict[str, Call] = {}
         """Plain functions that return a coroutine they did not await, and the call."""
 
-    def enter(self, function: Function) -> None:
-        """Know the parents of ``function``'s nodes (the whole def, nested ones too)."""
+    def enter(self, function: Function, *, whole: bool = False) -> None:
+        """Know the parents of ``function``'s nodes (the whole def, nested ones too).
+
+        A slim build pruned from the bodies what its records do not refer to
+        (:func:`ambidex._callgraph._slim.prune_bodies`), but kept every call
+        site and everything that holds one, as the same objects: a call's
+        ancestors, each with the same parent as in the whole body (and a call
+        that holds the site is itself a site, kept whole). A reader that walks
+        up from a call -- is it awaited, returned, handed to what? -- reads
+        the same answers from the pruned body. A reader that looks down or
+        sideways (a stored coroutine's later uses, the statements before a
+        call) asks for the ``whole`` body: what was pruned is put back from
+        the source then (:class:`WholeBodies`, into the same nodes) and mapped
+        too. On a site-packages, one definition in five of those the lint's
+        check enters needs that: the others are never parsed again.
+        """
         outer = function
         while outer.parent is not None:
             outer = outer.parent
-        if id(outer.node) in self._walked:
-            return
-        self._walked.add(id(outer.node))
-        self._whole.restore(outer)  # a slim build's pruned body, parsed again
-        self.parents.update(branch_parents(outer.node))
+        mapped = self._walked.get(id(outer.node))
+        if mapped is None:
+            if whole:
+                self._whole.restore(outer)  # a slim build's pruned body, parsed again
+            self._walked[id(outer.node)] = whole
+            self.parents.update(branch_parents(outer.node))
+        elif whole and not mapped:
+            self._walked[id(outer.node)] = True
+            if self._whole.restore(outer):  # the nodes put back have parents too
+                self.parents.update(branch_parents(outer.node))
 
     def awaited_statements(self, function: Function) -> set[int]:
         """The ids of the expressions a statement of ``function`` awaits whole:
@@ -337,6 +357,7 @@ class _Checker:
 
     def stored_and_used(self, call: Call, statement: ast.Assign | ast.AnnAssign) -> bool:
         """``coro = f()`` with ``coro`` later awaited, returned or handed to a call."""
+        self.enter(call.caller, whole=True)  # (the targets too may have been pruned)
         targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
         if len(targets) != 1 or not isinstance(targets[0], ast.Name):
             return False
@@ -678,7 +699,7 @@ class _Checker:
         """The call sits under ``if isinstance(x, T):`` for its receiver ``x`` and a
         ``T`` that is not the twin (ftplib's ``isinstance(conn, ssl.SSLSocket)``):
         a branch for another type, never taken with the twin."""
-        self.enter(call.caller)
+        self.enter(call.caller, whole=True)  # an if's test, the statements before
         spelled = ast.unparse(receiver)
 
         def other_type(test: ast.expr) -> bool:

@@ -120,6 +120,61 @@ def test_each_rule_of_what_the_pruning_keeps_is_needed(monkeypatch, rule) -> Non
     } == expected
 
 
+# Read from the call up (never awaited: no put-back), down (a coroutine stored
+# and used in an if's test, which the pruning took), and sideways (a `raise`
+# before the call, in the block of the earlier `if not isinstance(...)`).
+READ_THREE_WAYS = textwrap.dedent(
+    """\
+    import ssl
+
+    from ambidex.io import AsyncSocket
+
+
+    async def fetch() -> int:
+        return 1
+
+
+    def fire(flag) -> None:
+        fetch()  # never awaited
+        if flag:
+            pass
+
+
+    def start(flag) -> None:
+        task = fetch()
+        if task.cr_frame and flag:
+            pass
+
+
+    async def send(sock: AsyncSocket, f) -> None:
+        if not isinstance(sock, ssl.SSLSocket):
+            raise TypeError
+        sock.sendfile(f)  # a branch for another type: no finding
+    """
+)
+
+
+def test_the_never_awaited_check_puts_back_only_the_bodies_it_reads_down_or_sideways(
+    monkeypatch,
+) -> None:
+    modules = {"m.py": READ_THREE_WAYS}
+    put_back: list[str] = []
+    restore = WholeBodies.restore
+
+    def counted(self: WholeBodies, function) -> bool:
+        if has_pruned(function.node):
+            put_back.append(function.qualname)
+        return restore(self, function)
+
+    monkeypatch.setattr(WholeBodies, "restore", counted)
+    found = _findings(modules)
+    assert [(line, code) for _, line, _, code, _ in found] == [(11, "AMB301")]
+    # fire() is read up from its call only: its pruned `if` stays out.
+    assert sorted(put_back) == ["send", "start"]
+    _whole(monkeypatch)
+    assert _findings(modules) == found
+
+
 def _never_pruned(text: str) -> ast.Module:
     with pytest.MonkeyPatch.context() as monkeypatch:
         _whole(monkeypatch)

@@ -208,11 +208,12 @@ class WholeBodies:
         self._module: Module | None = None
         self._lines: list[str] = []
 
-    def restore(self, function: Function) -> None:
-        """Make ``function``'s definition whole again (nothing when it is)."""
+    def restore(self, function: Function) -> bool:
+        """Make ``function``'s definition whole again (nothing when it is);
+        whether anything was put back."""
         module, node = function.module, function.node
         if module.reread is None or not has_pruned(node):
-            return
+            return False
         if self._module is not module:
             self._module, self._lines = None, []
             text = module.reread()
@@ -226,6 +227,8 @@ class WholeBodies:
             ).get((node.lineno, node.col_offset))
         if whole is not None and type(whole) is type(node):
             graft(node, whole)
+            return True
+        return False
 
     def _parsed_again(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST | None:
         """The definition parsed from its own lines (decorators to end), placed
