@@ -232,6 +232,7 @@ class _Checker:
         """Per outermost definition mapped: whether it was mapped whole (:meth:`enter`)."""
         self._whole = WholeBodies()
         self._awaited: dict[int, set[int]] = {}
+        self._names_read: dict[int, dict[str, list[ast.Name]]] = {}
         """Per function node: :meth:`awaited_statements`."""
         self.returns_coroutine: dict[str, Call] = {}
         """Plain functions that return a coroutine they did not await, and the call."""
@@ -361,14 +362,25 @@ class _Checker:
         targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
         if len(targets) != 1 or not isinstance(targets[0], ast.Name):
             return False
-        name = targets[0].id
-        for node in ast.walk(call.caller.node):
-            if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
-                parent = self.parents.get(id(node))
-                if isinstance(parent, (ast.Await, ast.Return, ast.Call, ast.keyword,
-                                       ast.Starred, ast.List, ast.Tuple, ast.Attribute)):
-                    return True
+        for node in self.names_read(call.caller).get(targets[0].id, ()):
+            parent = self.parents.get(id(node))
+            if isinstance(parent, (ast.Await, ast.Return, ast.Call, ast.keyword,
+                                   ast.Starred, ast.List, ast.Tuple, ast.Attribute)):
+                return True
         return False
+
+    def names_read(self, function: Function) -> dict[str, list[ast.Name]]:
+        """The names ``function``'s whole definition reads (nested ones
+        included), by name: a function that stores coroutines stores several
+        (five on average on a site-packages), and each is looked for here
+        instead of in a walk of its own. Asked once the body is whole."""
+        found = self._names_read.get(id(function.node))
+        if found is None:
+            found = self._names_read[id(function.node)] = {}
+            for node in ast.walk(function.node):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                    found.setdefault(node.id, []).append(node)
+        return found
 
     def run(self) -> list[Unawaited]:
         calls = [

@@ -34,6 +34,8 @@ from ambidex._callgraph._resolving import _Resolving
 #: :meth:`_Expressions.eval`'s own cases, per node class (a parser class or
 #: its slotted twin), filled on first sight; anything else goes to ``_eval``.
 _NAME, _ATTRIBUTE, _OTHER = 1, 2, 0
+#: The methods whose result is an item of the receiver, or the receiver's items.
+_ITEM_OR_SAME = _ITEM_METHODS | _SAME_ITEMS
 _SIMPLE: dict[type, int] = {}
 
 
@@ -84,6 +86,50 @@ class _Expressions:
     def _eval(
         self: _Resolving, node: ast.expr, scope: Function | Module | Class | None
     ) -> _Val | None:
+        # Calls and constants first: three in four of the nodes asked here
+        # (names and attributes are eval's own); each class is one case.
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = self.eval(func, scope) if node.args else None
+            # (The names first: comparing whole values costs a tuple of every field.)
+            if (
+                called is not None
+                and called.dotted in _PARTIAL_NAMES
+                and called in (_PARTIAL, _PARTIAL_BARE)
+            ):
+                # functools.partial(f, ...) is called as f is: same colour.
+                wrapped = self.eval(node.args[0], scope)
+                if wrapped is not None and wrapped.function is not None:
+                    return _Val(function=wrapped.function)
+            if isinstance(func, ast.Attribute) and func.attr in self._by_argument and node.args:
+                first = self.eval(node.args[0], scope)
+                for rule in self._by_argument[func.attr]:
+                    if first is not None and first.instance == rule.match_arg and rule.returns:
+                        return _Val(instance=rule.returns)
+            if isinstance(func, ast.Attribute) and func.attr in _ITEM_OR_SAME:
+                base = self.eval(func.value, scope)
+                if base is not None and base.instance and base.instance.startswith(ITEMS_OF):
+                    return base if func.attr in _SAME_ITEMS else self.item_of(base)
+                if func.attr in _ITEM_METHODS and isinstance(scope, Function):
+                    # self.pool.get() where the code puts Conn objects into self.pool
+                    item = self.added_item(func.value, scope)
+                    if item is not None:
+                        return item
+            if (
+                isinstance(node.func, ast.Name)
+                and node.func.id == "super"
+                and isinstance(scope, Function)
+            ):
+                owner = scope
+                while owner.cls is None and owner.parent is not None:
+                    owner = owner.parent
+                return _Val(bases_of=owner.cls) if owner.cls is not None else None
+            return self.result(self.eval(node.func, scope))
+        if isinstance(node, ast.Constant):
+            constant = node.value
+            if isinstance(constant, str):
+                return STR_VALUE
+            return BYTES_VALUE if isinstance(constant, bytes) else None
         if isinstance(node, ast.Name):
             return self.lookup(node.id, scope)
         if isinstance(node, ast.Attribute):
@@ -124,8 +170,6 @@ class _Expressions:
             return _Val(instance="dict")
         if isinstance(node, ast.JoinedStr):
             return STR_VALUE
-        if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
-            return STR_VALUE if isinstance(node.value, str) else BYTES_VALUE
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             inner = node.value if isinstance(node, ast.DictComp) else node.elt
             value = self.eval(inner, scope)
@@ -140,43 +184,6 @@ class _Expressions:
                 if value is not None and (value.instance or value.function or value.cls):
                     return value
             return None
-        if isinstance(node, ast.Call):
-            func = node.func
-            called = self.eval(func, scope) if node.args else None
-            # (The names first: comparing whole values costs a tuple of every field.)
-            if (
-                called is not None
-                and called.dotted in _PARTIAL_NAMES
-                and called in (_PARTIAL, _PARTIAL_BARE)
-            ):
-                # functools.partial(f, ...) is called as f is: same colour.
-                wrapped = self.eval(node.args[0], scope)
-                if wrapped is not None and wrapped.function is not None:
-                    return _Val(function=wrapped.function)
-            if isinstance(func, ast.Attribute) and func.attr in self._by_argument and node.args:
-                first = self.eval(node.args[0], scope)
-                for rule in self._by_argument[func.attr]:
-                    if first is not None and first.instance == rule.match_arg and rule.returns:
-                        return _Val(instance=rule.returns)
-            if isinstance(func, ast.Attribute) and func.attr in (*_ITEM_METHODS, *_SAME_ITEMS):
-                base = self.eval(func.value, scope)
-                if base is not None and base.instance and base.instance.startswith(ITEMS_OF):
-                    return base if func.attr in _SAME_ITEMS else self.item_of(base)
-                if func.attr in _ITEM_METHODS and isinstance(scope, Function):
-                    # self.pool.get() where the code puts Conn objects into self.pool
-                    item = self.added_item(func.value, scope)
-                    if item is not None:
-                        return item
-            if (
-                isinstance(node.func, ast.Name)
-                and node.func.id == "super"
-                and isinstance(scope, Function)
-            ):
-                owner = scope
-                while owner.cls is None and owner.parent is not None:
-                    owner = owner.parent
-                return _Val(bases_of=owner.cls) if owner.cls is not None else None
-            return self.result(self.eval(node.func, scope))
         return None
 
     def result(self: _Resolving, callee: _Val | None) -> _Val | None:
