@@ -104,3 +104,33 @@ def test_a_left_out_method_reached_through_another_object_is_refused_or_said() -
     messages = [d.message for d in result.diagnostics]
     assert messages[0].startswith("Conn.fetch() is left out of the sync twin")
     assert "no class the twin keeps defines `fetch`" in messages[3]
+
+
+ALIASED = '''\
+import pkg.conn
+import pkg.conn as c
+from pkg import conn as connmod
+
+
+async def get(other: c.Conn):
+    made = c.Conn()
+    await made.fetch()
+    await other.fetch()
+    await connmod.Conn().fetch()
+    await pkg.conn.Conn().fetch()
+    unbound = c.Conn.fetch
+    return unbound
+'''
+
+
+def test_a_left_out_method_of_a_class_reached_through_a_module_alias_is_refused() -> None:
+    # `import pkg.conn as c; c.Conn()` was read as an object of unknown type: a
+    # warning, where `from pkg.conn import Conn` was an error.
+    result = to_sync({"pkg/conn.py": CONN, "pkg/user.py": ALIASED}, table=DEFAULT_TABLE,
+                     renames={})
+    found = [(d.path, d.line, d.col, d.error) for d in result.diagnostics]
+    assert found == [("pkg/user.py", 8, 11, True), ("pkg/user.py", 9, 11, True),
+                     ("pkg/user.py", 10, 11, True), ("pkg/user.py", 11, 11, True),
+                     ("pkg/user.py", 12, 15, True)]
+    messages = [d.message for d in result.diagnostics]
+    assert messages[0].startswith("Conn.fetch() is left out of the sync twin")

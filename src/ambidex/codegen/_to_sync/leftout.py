@@ -14,7 +14,8 @@ without one, what can be known by reading is checked:
   through the class's name, when the class keeps no other definition of it;
 * a left-out method reached through another object whose class is known by
   reading the function (``x = Conn()``, a parameter annotated ``Conn``,
-  ``Conn().fetch()``).
+  ``Conn().fetch()``), the class named directly or through a module
+  (``import pkg.conn as c; c.Conn()``, ``from pkg import conn``).
 
 Each is an error at its place. Through an object of unknown type
 (``self.conn.fetch()``), a left-out method's name is a warning when no class
@@ -25,9 +26,9 @@ those: nothing is said, as towards async).
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
-from ambidex._names import absolute_module, is_package_path, module_name_for
+from ambidex._names import absolute_module, import_bindings, is_package_path, module_name_for
 from ambidex.codegen._source import Diagnostic
 
 __all__ = ["names_of_left_out"]
@@ -65,14 +66,19 @@ def names_of_left_out(trees: Mapping[str, ast.Module],
         return []
     lost_by_name: dict[str, set[str]] = {}
     """A left-out method's name -> the classes that left it out."""
-    for (_, cls), names in methods.items():
+    dotted: dict[str, str] = {}
+    """The dotted name of each class that left a method out -> its name."""
+    for (where, cls), names in methods.items():
         for name in names:
             lost_by_name.setdefault(name, set()).add(cls)
+        module = module_name_for(where)
+        if module is not None:
+            dotted[f"{module}.{cls}"] = cls
     kept_names = _names_kept_classes_have(trees, skips) if lost_by_name else set()
     found: list[Diagnostic] = []
     for path, tree in trees.items():
         found.extend(sorted(_places(path, tree, skips.get(path, set()), functions, methods,
-                                    lost_by_name, kept_names),
+                                    lost_by_name, kept_names, dotted),
                             key=lambda d: (d.line, d.col)))
     return found
 
@@ -97,26 +103,28 @@ def _names_kept_classes_have(trees: Mapping[str, ast.Module],
 
 
 def _typed_by_reading(function: ast.FunctionDef | ast.AsyncFunctionDef,
-                      classes: set[str]) -> dict[str, str]:
+                      class_of: Callable[[ast.expr | None], str | None]) -> dict[str, str]:
     """The locals and parameters of ``function`` whose every binding makes one of
-    ``classes`` by name: ``x = Conn(...)``, ``x: Conn``, a parameter ``x: Conn``."""
+    the classes ``class_of`` names: ``x = Conn(...)``, ``x: Conn``, a parameter
+    ``x: Conn`` (``c.Conn`` through a module alias too)."""
     typed: dict[str, str] = {}
     other: set[str] = set()
     arguments = function.args
     for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
-        annotation = arg.annotation
-        if isinstance(annotation, ast.Name) and annotation.id in classes:
-            typed[arg.arg] = annotation.id
+        annotated = class_of(arg.annotation)
+        if annotated is not None:
+            typed[arg.arg] = annotated
         else:
             other.add(arg.arg)
     for node in ast.walk(function):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 \
-                and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call) \
-                and isinstance(node.value.func, ast.Name) and node.value.func.id in classes:
-            name, made = node.targets[0].id, node.value.func.id
-            if typed.setdefault(name, made) != made:
-                other.add(name)
-            continue
+                and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call):
+            made = class_of(node.value.func)
+            if made is not None:
+                name = node.targets[0].id
+                if typed.setdefault(name, made) != made:
+                    other.add(name)
+                continue
         if isinstance(node, ast.Assign):
             targets: list[ast.expr] = node.targets
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor,
@@ -180,9 +188,41 @@ def _bound(statements: list[ast.stmt]) -> set[str]:
     return names
 
 
+def _module_aliases(tree: ast.Module, module: str | None, path: str) -> dict[str, str]:
+    """The names the module's top-level imports bind to modules or names (those
+    inside top-level ``if``/``try`` too): ``import pkg.conn as c`` binds ``c`` to
+    ``pkg.conn``, ``from pkg import conn`` binds ``conn`` to ``pkg.conn``."""
+    aliases: dict[str, str] = {}
+    package = is_package_path(path)
+    for statement in _flat(tree.body):
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            for local, qualified, _, _ in import_bindings(statement, module, package):
+                aliases[local] = qualified
+    return aliases
+
+
+def _class_reader(losing: set[str], dotted: dict[str, str], aliases: dict[str, str],
+                  ) -> Callable[[ast.expr | None], str | None]:
+    """A function from an expression to the class that left a method out which it
+    names: ``Conn`` by its name, ``c.Conn`` / ``pkg.conn.Conn`` through the
+    module's imports (a dotted name of such a class)."""
+    def class_of(node: ast.expr | None) -> str | None:
+        if isinstance(node, ast.Name):
+            return node.id if node.id in losing else None
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not parts or not isinstance(node, ast.Name) or node.id not in aliases \
+                or parts[0] not in losing:
+            return None
+        return dotted.get(".".join([aliases[node.id], *reversed(parts)]))
+    return class_of
+
+
 def _places(path: str, tree: ast.Module, skip: set[int], functions: dict[str, set[str]],
             methods: dict[tuple[str, str], set[str]], lost_by_name: dict[str, set[str]],
-            kept_names: set[str]) -> Iterator[Diagnostic]:
+            kept_names: set[str], dotted: dict[str, str]) -> Iterator[Diagnostic]:
     module = module_name_for(path)
     own = set(functions.get(module or "", ()))
     for statement in tree.body:  # and the ones imported here (reported at the import too)
@@ -193,6 +233,8 @@ def _places(path: str, tree: ast.Module, skip: set[int], functions: dict[str, se
                        if a.name in functions.get(source or "", ()))
     classes = {cls: names for (where, cls), names in methods.items() if where == path}
     losing = {c for names in lost_by_name.values() for c in names}
+    class_of = _class_reader(losing, dotted, _module_aliases(tree, module, path)) \
+        if losing else (lambda node: None)
     # (node, the class whose methods it is in, the typed locals of the function
     # it is in): the kept code only.
     nothing: dict[str, str] = {}
@@ -213,7 +255,7 @@ def _places(path: str, tree: ast.Module, skip: set[int], functions: dict[str, se
             yield _error(path, node, f"{cls}.{node.attr}()", "named here")
         elif isinstance(node, ast.Attribute) and node.attr in lost_by_name:
             yield from _through_another_object(path, node, cls, typed, lost_by_name,
-                                               kept_names)
+                                               kept_names, class_of)
         for child in ast.iter_child_nodes(node):
             if id(child) in skip:
                 continue
@@ -222,23 +264,25 @@ def _places(path: str, tree: ast.Module, skip: set[int], functions: dict[str, se
                 inner = child.name if child.name in classes else None
             inner_typed = typed
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                inner_typed = _typed_by_reading(child, losing) if losing else nothing
+                inner_typed = _typed_by_reading(child, class_of) if losing else nothing
             todo.append((child, inner, inner_typed))
 
 
 def _through_another_object(path: str, node: ast.Attribute, cls: str | None,
                             typed: dict[str, str],
-                            lost_by_name: dict[str, set[str]],
-                            kept_names: set[str]) -> Iterator[Diagnostic]:
+                            lost_by_name: dict[str, set[str]], kept_names: set[str],
+                            class_of: Callable[[ast.expr | None], str | None],
+                            ) -> Iterator[Diagnostic]:
     """``x.fetch`` where ``fetch`` is a left-out method: an error when ``x`` is
     surely an object of a class that left it out, a warning when its type is
     unknown and no class the twin keeps has the name."""
     owners = lost_by_name[node.attr]
     value = node.value
     known = None
-    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
-            and value.func.id in owners:
-        known = value.func.id
+    if isinstance(value, ast.Call) and class_of(value.func) in owners:
+        known = class_of(value.func)
+    elif isinstance(value, ast.Attribute) and class_of(value) in owners:
+        known = class_of(value)  # c.Conn.fetch
     elif isinstance(value, ast.Name):
         if value.id in ("self", "cls", cls) and cls in owners:
             return  # through its own class: read above, with the class's own definitions
