@@ -713,7 +713,54 @@ class SyncWalker(FlavourPlanner):
             replaced = self._table_rewrite(node, qualified)
             if replaced is not None:
                 return replaced
+            if self._in_annotation and not self.reported:
+                if self._bare_awaitable(node, qualified):
+                    self.touched.add(node.id)
+                    return self.spell("typing.Any")
+                self._check_annotated_type(node, qualified)
         return super().rename_name(node)
+
+    def _bare_awaitable(self, node: ast.expr, qualified: str) -> bool:
+        """Whether ``node`` is ``Awaitable`` / ``Coroutine`` with no result type (not
+        a subscript's value: ``Awaitable[T]`` is unwrapped to ``T`` in
+        :meth:`visit_Subscript`): "a coroutine of anything", whose sync meaning is
+        ``typing.Any`` (aioredis 2.0.1's 223 ``def acl_cat(...) -> Awaitable``)."""
+        return (qualified in _AWAITABLES or qualified in _COROUTINES) \
+            and id(node) not in self._subscripted and not self.in_target
+
+    #: Protocols and transports: asyncio's callback API, which a sync twin keeps as
+    #: it is (its loop calls them), as it keeps a class based on asyncio.Protocol.
+    _CALLBACK_TYPES = frozenset(f"asyncio.{name}" for name in (
+        "BaseProtocol", "Protocol", "BufferedProtocol", "DatagramProtocol",
+        "SubprocessProtocol", "StreamReaderProtocol", "BaseTransport", "Transport",
+        "ReadTransport", "WriteTransport", "DatagramTransport", "SubprocessTransport",
+        "protocols.BaseProtocol", "protocols.Protocol", "protocols.BufferedProtocol",
+        "protocols.DatagramProtocol", "protocols.SubprocessProtocol",
+        "transports.BaseTransport", "transports.Transport", "transports.ReadTransport",
+        "transports.WriteTransport", "transports.DatagramTransport",
+        "transports.SubprocessTransport"))
+
+    def _check_annotated_type(self, node: ast.expr, qualified: str) -> None:
+        """An annotation naming an asyncio type the table has no sync twin for
+        (``asyncio.Future``, ``asyncio.Task``, ``asyncio.AbstractEventLoop``,
+        ``asyncio.StreamReader``): the sync twin keeps the name and promises an
+        object the sync code does not have (aiohttp's ``self._waiter:
+        asyncio.Future[None] | None``). What has a sync meaning was rewritten
+        before this is asked (the table's rows; a bare ``Awaitable`` is
+        ``typing.Any``), and protocols and transports are asyncio's callback
+        API, kept as they are; the rest is said with its place (a warning, an
+        error with --strict)."""
+        if self.in_target or qualified in self.qualified_renames \
+                or qualified in self._CALLBACK_TYPES:
+            return
+        if "." not in qualified or qualified.split(".")[0] not in self.tables.async_modules \
+                or qualified in self.tables.to_sync:
+            return
+        self.report(node, f"the annotation names {qualified}, which has no sync twin in the "
+                    "rule table: the sync twin keeps it and promises an asyncio object the "
+                    "sync code does not have; annotate what the sync code holds (in a "
+                    "colour flag's branch, or mark the statement '# ambidex: async-only'), "
+                    "or add a [[tool.ambidex.rules]] row", error=False)
 
     def _table_rewrite(self, node: ast.expr, qualified: str) -> str | None:
         """The output's text for a name the table (or a dotted rename) knows.
@@ -782,6 +829,14 @@ class SyncWalker(FlavourPlanner):
                 for outer in reversed(chain[:index]):
                     self.rename_attr(outer)
                 return
+        if self._in_annotation:
+            qualified = self.qualified_name(node)
+            if qualified is not None and self._bare_awaitable(node, qualified):
+                self.touched.add(current.id)
+                self.edits.replace_node(node, self.spell("typing.Any"))
+                return
+            if qualified is not None:
+                self._check_annotated_type(node, qualified)
         if self.bindings[current.id].is_module:
             # pkg._async.mod.Name: module path segments along the chain.
             for part in chain:
@@ -1160,6 +1215,7 @@ class SyncWalker(FlavourPlanner):
         self.edits.replace_span(*self.source.span(node), " | ".join(parts))
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
+        self._subscripted.add(id(node.value))
         qualified = self.qualified_name(node.value)
         if qualified in _AWAITABLES or qualified in _COROUTINES:
             inner = node.slice
@@ -1277,6 +1333,7 @@ class SyncWalker(FlavourPlanner):
         self._pending_removals: dict[int, tuple[ast.ImportFrom, list[ast.alias]]] = {}
         self.functions = []
         self.classes: list[ast.ClassDef] = []
+        self._subscripted: set[int] = set()
         self._typed_locals_cache: dict[int, dict[str, list[tuple[str, str]]]] = {}
         self.make_plan()
         for statement in self.tree.body:
