@@ -291,16 +291,43 @@ class Request:
     bytes (sync or async; sent with ``Transfer-Encoding: chunked``, one chunk
     per item). Only a ``bytes`` body can be sent twice, so only such a
     request is retried or re-sent to a ``307``/``308`` redirect.
+
+    A request the client builds from its own defaults alone (no headers,
+    params or body of the caller's: most requests) shares the client's
+    :class:`Headers` instead of copying them, and carries the h11
+    ``Request`` event already built for the same method, URL and headers
+    (``event``). The first read of :attr:`headers` makes the request its own
+    copy and drops the event (the caller may change the copy: the event is
+    then built from what is sent), so sharing is never seen from outside.
     """
 
-    __slots__ = ("body", "headers", "method", "url")
+    __slots__ = ("_event", "_headers", "_shared", "body", "method", "url")
 
     def __init__(self, method: str, url: URL, headers: Headers,
-                 body: bytes | Iterable[bytes] | AsyncIterable[bytes]) -> None:
+                 body: bytes | Iterable[bytes] | AsyncIterable[bytes],
+                 event: Any = None, shared: bool = False) -> None:
         self.method = method
         self.url = url
-        self.headers = headers
+        self._headers = headers
         self.body = body
+        # The h11 event for exactly this request, or None (built when sent).
+        self._event = event
+        # ``_headers`` belongs to someone else (the client): copy before handing out.
+        self._shared = shared
+
+    @property
+    def headers(self) -> Headers:
+        if self._shared:
+            self._headers = self._headers.copy()
+            self._shared = False
+        self._event = None  # the caller may change them from here on
+        return self._headers
+
+    @headers.setter
+    def headers(self, headers: Headers) -> None:
+        self._headers = headers
+        self._shared = False
+        self._event = None
 
     @property
     def replayable(self) -> bool:
@@ -311,13 +338,13 @@ class Request:
         return self.method in IDEMPOTENT_METHODS
 
     def h11_headers(self) -> list[tuple[str, str]]:
-        return [("host", self.url.host_header), *self.headers.multi_items()]
+        return [("host", self.url.host_header), *self._headers.multi_items()]
 
     def key(self) -> tuple[Any, ...]:
         """Everything h11's ``Request`` event is built from (method, target,
         ``Host``, the other headers in order): equal keys, equal events."""
         url = self.url
-        return (self.method, url.target, url.host_header, *self.headers._items)
+        return (self.method, url.target, url.host_header, *self._headers._items)
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.url.raw}>"

@@ -17,6 +17,8 @@ Well-behaved paths (answered through h11, keep-alive kept):
   events it came in) and ``X-Method``;
 * ``/conn`` -- ``X-Conn`` (which connection this is, counted from 1) and
   ``X-Requests`` (requests seen on it so far);
+* ``/headers`` -- the request's target, then its headers, one ``name: value``
+  line each, as they came;
 * ``/gzip``, ``/deflate``, ``/deflate-raw`` -- ``/token``'s body, encoded;
 * ``/cookies`` -- two ``Set-Cookie`` headers;
 * ``/status/N`` -- status ``N``; ``/redirect/N`` -- a chain of N redirects.
@@ -171,6 +173,10 @@ class _Handler:
         if path == "/echo":
             await self._respond(200, body, [("x-chunks", str(chunks)),
                                             ("x-method", request.method.decode())])
+            return True
+        if path == "/headers":
+            lines = [request.target] + [name + b": " + value for name, value in request.headers]
+            await self._respond(200, b"\n".join(lines))
             return True
         if path == "/conn":
             await self._respond(200, b"ok", [("x-conn", str(self.number)),

@@ -32,7 +32,7 @@ from .._models import (
     redirect_request,
 )
 from ..errors import NetworkError, RemoteProtocolError, TooManyRedirects
-from .connection import DEFAULT_MAX_HEADER_SIZE
+from .connection import DEFAULT_MAX_HEADER_SIZE, request_event
 from .pool import AsyncConnectionPool
 from .response import AsyncResponse
 
@@ -89,6 +89,8 @@ class AsyncClient:
         self._ssl_context: _ssl.SSLContext | None = None
         self._pools: dict[Origin, AsyncConnectionPool] = {}
         self._urls: dict[str, URL] = {}  # parsed once: most clients ask few URLs often
+        # (method, url) -> (URL, h11 event, the headers list it was built from)
+        self._bodiless: dict[tuple[str, str | URL], tuple[URL, Any, list[tuple[str, str]]]] = {}
         self._closed = False
 
     # --- the verbs ---------------------------------------------------------------------
@@ -104,10 +106,11 @@ class AsyncClient:
         # send(), spelled out
         limits = self.timeout if timeout is _USE_CLIENT_DEFAULT else Timeout.of(timeout)
         response = await self._send_once(request, limits, True)
-        if response.is_redirect and (
-                self.follow_redirects if follow_redirects is None else follow_redirects):
+        if (self.follow_redirects if follow_redirects is None else follow_redirects) and (
+                response.is_redirect):
             response = await self._follow(request, response, limits)
-        await response.aread()  # (at once when the body came whole with the head)
+        if response._content is None:  # (most small bodies came whole with the head)
+            await response.aread()
         return response
 
     async def get(self, url: str | URL, **kwargs: Any) -> AsyncResponse:
@@ -153,7 +156,11 @@ class AsyncClient:
                       headers: HeaderTypes | None = None, content: Content | None = None,
                       json: Any = None) -> Request:
         """The request the arguments describe, with the client's defaults."""
-        return self._build(method, url, params, headers, content, json)
+        request = self._build(method, url, params, headers, content, json)
+        # The caller may change its method or URL before sending it: the
+        # h11 event is built then, from what is sent.
+        request._event = None
+        return request
 
     def _build(self, method: str, url: str | URL, params: ParamTypes | None,
                headers: HeaderTypes | None, content: Content | None, json: Any) -> Request:
@@ -164,7 +171,21 @@ class AsyncClient:
                 and method in _BODILESS):
             # Most requests: the client's headers, no body, nothing to merge or
             # encode (what build_request would make of them, made directly).
-            return Request(method, self._parse(url), self.headers.copy(), b"")
+            # The request shares the client's headers (it copies them if they
+            # are asked for) and carries h11's event, built once per method
+            # and URL while the client's headers stay the same list (they are
+            # never changed in place; the entry holds that list, so its
+            # identity cannot be reused by another).
+            own = self.headers
+            sent = own._items
+            known = self._bodiless.get((method, url))
+            if known is None or known[2] is not sent:
+                if len(self._bodiless) >= 1024:
+                    self._bodiless.clear()
+                parsed = self._parse(url)
+                known = self._bodiless[(method, url)] = (
+                    parsed, request_event(Request(method, parsed, own, b"")), sent)
+            return Request(method, known[0], own, b"", known[1], True)
         merged = Headers(self.headers)
         if headers:
             items = headers.multi_items() if isinstance(headers, Headers) else (

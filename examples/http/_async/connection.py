@@ -75,7 +75,7 @@ from ..errors import (
     WriteTimeout,
 )
 
-__all__ = ["DEFAULT_MAX_HEADER_SIZE", "AsyncConnection", "RequestEvents"]
+__all__ = ["DEFAULT_MAX_HEADER_SIZE", "AsyncConnection", "RequestEvents", "request_event"]
 
 IS_ASYNC = True
 
@@ -117,6 +117,9 @@ class RequestEvents:
         self.max_size = max_size
 
     def get(self, request: Request) -> h11.Request:
+        event: h11.Request | None = request._event  # built already (the client's cache)
+        if event is not None:
+            return event
         key = request.key()
         event = self._events.get(key)
         if event is None:
@@ -127,6 +130,17 @@ class RequestEvents:
                 events.clear()
             events[key] = event
         return event
+
+
+def request_event(request: Request) -> h11.Request | None:
+    """The h11 ``Request`` event for ``request``, or None when h11 refuses
+    its headers (the refusal is then raised when the request is sent, as
+    :class:`~examples.http.errors.LocalProtocolError`)."""
+    try:
+        return h11.Request(method=request.method, target=request.url.target,
+                           headers=request.h11_headers())
+    except h11.LocalProtocolError:
+        return None
 
 
 def _poller_for(transport: asyncio.BaseTransport | None) -> Any:  # ambidex: async-only
