@@ -13,7 +13,8 @@ import ast
 import sys
 import textwrap
 
-from ambidex._callgraph import CallGraph, build
+from ambidex._callgraph import CallGraph, build, resolve_again
+from ambidex._callgraph._model import NO_CALLS
 from ambidex._callgraph._resolve import _Resolver
 from ambidex._rules import DEFAULT_TABLE
 
@@ -93,3 +94,85 @@ def test_a_name_bound_once_holds_a_list_of_one_binding_with_no_room_for_more() -
     assert [len(b) for b in singles] == [1, 1, 1]
     assert all(sys.getsizeof(b) == one for b in singles)
     assert [b.expr.value for b in module.symbols["Y"]] == [2, 3]  # type: ignore[union-attr]
+
+
+def test_every_call_that_runs_one_function_holds_the_same_one_tuple_of_callees() -> None:
+    graph = _graph()
+    helper = graph.functions["pkg.mod:helper"]
+    runs = [c.callees for c in graph.iter_calls() if c.callees == (helper,)]
+    assert len(runs) == 2
+    assert runs[0] is runs[1] is helper.alone
+
+
+def test_a_function_record_has_no_dict_of_its_own() -> None:
+    # ~40k functions of a site-packages: a field set after __init__ (the
+    # callees tuple above) made each instance's __dict__ a dict of ~880 bytes.
+    graph = _graph()
+    helper = graph.functions["pkg.mod:helper"]
+    assert helper.alone == (helper,)
+    assert not hasattr(helper, "__dict__")
+
+
+def test_functions_without_calls_or_decorators_share_one_empty_list_and_tuple() -> None:
+    source = SOURCE + textwrap.dedent("""\
+
+        def quiet():
+            return 1
+
+        @staticmethod
+        def decorated():
+            pass
+        """)
+    graph = build({"pkg/mod.py": source}, DEFAULT_TABLE)
+    quiet = graph.functions["pkg.mod:quiet"]
+    assert quiet.calls is NO_CALLS and quiet._pending is NO_CALLS
+    assert quiet.decorators == () and graph.functions["pkg.mod:decorated"].decorators == (
+        "staticmethod",
+    )
+    assert [c.name for c in graph.functions["pkg.mod:helper"].calls] == ["len"]
+    lazy = build({"pkg/mod.py": source}, DEFAULT_TABLE, keep_sites=True, lazy=True)
+    assert [len(lazy.calls_of(f)) for f in lazy.functions.values()] == [1, 3, 2, 0, 0]
+    again = resolve_again(lazy, DEFAULT_TABLE, keep=lambda call, _: call.name == "len")
+    assert [len(f.calls) for f in again.functions.values()] == [1, 0, 0, 0, 0]
+    assert all(f.calls is NO_CALLS for f in list(again.functions.values())[1:])
+    assert all(f._pending is NO_CALLS for f in again.functions.values())
+    assert NO_CALLS == []
+
+
+def test_the_second_resolution_uses_the_first_ones_index_of_module_names() -> None:
+    modules = {"pkg/__init__.py": "", "pkg/mod.py": SOURCE, "pkg/sub/other.py": "X = 1\n"}
+    graph = build(modules, DEFAULT_TABLE, keep_sites=True, lazy=True)
+    first = graph.resolver
+    assert isinstance(first, _Resolver)
+    by_name, by_suffix = first.by_name, first.by_suffix
+    assert sorted(by_suffix) == ["mod", "other", "sub.other"]
+    again = resolve_again(graph, DEFAULT_TABLE).resolver
+    assert isinstance(again, _Resolver)
+    assert again.by_name is by_name and again.by_suffix is by_suffix
+    assert first.by_name == {} and first.by_suffix == {}  # the spent one lets go
+
+
+def test_a_slim_build_keeps_no_import_statements_but_binds_their_names() -> None:
+    source = "import os\nfrom socket import socket as sock\n" + SOURCE
+    parsed = build({"pkg/mod.py": source}, DEFAULT_TABLE).modules["pkg/mod.py"]
+    slim = build({"pkg/mod.py": source}, DEFAULT_TABLE, slim=True).modules["pkg/mod.py"]
+    assert len(parsed.imports) == 2 and slim.imports == []
+    assert slim.imported_as("os") == "os" and slim.imported_as("sock") == "socket.socket"
+
+
+def test_a_slim_build_holds_each_names_bindings_in_a_tuple_in_their_order() -> None:
+    source = "X = 1\nX = 2\nclass C:\n    z = 1\n    def m(self, a):\n        self.y = a\n" + SOURCE
+    parsed = build({"pkg/mod.py": source}, DEFAULT_TABLE)
+    slim = build({"pkg/mod.py": source}, DEFAULT_TABLE, slim=True)
+    scopes = [
+        (parsed.modules["pkg/mod.py"].symbols, slim.modules["pkg/mod.py"].symbols),
+        (parsed.classes["pkg.mod:C"].attrs, slim.classes["pkg.mod:C"].attrs),
+        *((parsed.functions[key].locals, slim.functions[key].locals) for key in parsed.functions),
+    ]
+    for whole, frozen in scopes:
+        assert all(type(b) is list for b in whole.values())
+        assert all(type(b) is tuple for b in frozen.values())
+        assert {name: [b.kind for b in bindings] for name, bindings in whole.items()} == {
+            name: [b.kind for b in bindings] for name, bindings in frozen.items()
+        }
+    assert [b.expr.value for b in slim.modules["pkg/mod.py"].symbols["X"]] == [1, 2]  # type: ignore[union-attr]

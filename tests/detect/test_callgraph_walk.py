@@ -63,4 +63,11 @@ def test_the_walk_records_every_site_and_binding_of_every_kind_of_statement_in_o
     for slim in (False, True):
         graph = build({"pkg/sample.py": text}, DEFAULT_TABLE, keep_sites=True, lazy=True,
                       slim=slim)
-        assert _recorded(graph) == expected, f"slim={slim}"
+        recorded = _recorded(graph)
+        if slim:
+            # A slim build keeps no import statements (their names are bound):
+            # the walk met the same ones as the parser's tree's.
+            assert [line for line in recorded if line.startswith("I ")] == ["I 0"]
+            recorded = [line for line in recorded if not line.startswith("I ")]
+            expected = [line for line in expected if not line.startswith("I ")]
+        assert recorded == expected, f"slim={slim}"

@@ -39,13 +39,14 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TypeVar
 
 from ambidex._callgraph._index import _Indexer
 from ambidex._callgraph._model import (
     _LINE_END,
     GENERATOR_OF,
+    NO_CALLS,
     OFFLOAD_CALLS,
     OFFLOAD_METHODS,
     Call,
@@ -55,6 +56,7 @@ from ambidex._callgraph._model import (
     Evaluator,
     Function,
     Module,
+    _Binding,
     async_and_for_lines,
     dotted_of,
     own_calls,
@@ -124,7 +126,9 @@ def build(
     module's and a class's body only the definitions: what else is written
     there is read once, by the walk (the bindings keep their values); nor
     does it keep the texts (``Module.text`` is empty): a module keeps the
-    lines the never-awaited check asks about (``Module.async_lines``).
+    lines the never-awaited check asks about (``Module.async_lines``), nor
+    the import statements (``Module.imports`` is empty: the names they bind
+    are bound).
     """
     parsed: dict[str, Module] = {}
     syntax_errors: list[tuple[str, int, int, str]] = []
@@ -163,6 +167,10 @@ def build(
             _Indexer(functions, classes, module).run()
         if slim:  # what the never-awaited check reads of the text; the rest is not held
             module.unused = unused_results(tree.body, text)
+            # The import statements are the generator's (it adds after them),
+            # read by no analysis: the walk bound their names (~6 MB of a
+            # site-packages' nodes, which keep_definitions takes out of the tree).
+            module.imports = []
         if copied:
             keep_definitions(tree, module.unused or frozenset())
             # What the walk's records refer to stays of the functions' bodies.
@@ -183,6 +191,11 @@ def build(
                             and not isinstance(binding.scope, Function)
                         ):
                             share_constants(expr, constants)  # type: ignore[arg-type]
+            _freeze_bindings(
+                module.symbols,
+                *(fn.locals for fn in made_functions.made),
+                *(cls.attrs for cls in made_classes.made),
+            )
         if slim:
             module.async_lines = async_and_for_lines(text)
             module.text = ""
@@ -280,6 +293,16 @@ class _Made(dict[str, _T]):
         super().__setitem__(key, value)
 
 
+def _freeze_bindings(*scopes: dict[str, Sequence[_Binding]]) -> None:
+    """Hold each name's bindings in ``scopes`` in a tuple, once the walk has
+    bound them all: a slim build's names are read, never bound again, and a
+    tuple of one binding is 48 bytes where a list is 80 (a site-packages
+    binds ~300k names)."""
+    for scope in scopes:
+        for name, bindings in scope.items():
+            scope[name] = tuple(bindings)
+
+
 def _referenced(functions: list[Function], classes: list[Class], module: Module) -> set[ast.AST]:
     """Every node of a module the walk's records refer to: the sites (and
     the lambdas, containers and calls around them) and what names are bound
@@ -329,21 +352,24 @@ def resolve_again(
     their calls replaced: ``graph`` must not be used after this.
     """
     for function in graph.functions.values():
-        function.calls = []
+        function.calls = NO_CALLS
         function._unresolved = False
     for cls in graph.classes.values():
         cls._bases = None
     # What the first resolution remembered answers for the other table: let
     # it go before the second remembers its own (on a site-packages, ~40 MB).
     # The call sites that pass something are the same list: handed over.
+    # So are the modules' names.
     spent = graph.resolver
     sites = None
+    names = None
     if isinstance(spent, _Resolver):
         sites = spent._sites
+        names = spent.by_name, spent.by_suffix
         spent.forget()
     return _resolved(
         graph.modules, graph.functions, graph.classes, graph.syntax_errors, table, False, kinds,
-        sites, keep,
+        sites, keep, names,
     )
 
 
@@ -357,17 +383,21 @@ def _resolved(
     kinds: Collection[CallKind] = tuple(CallKind),
     sites: list[tuple[Function, ast.Call]] | None = None,
     keep: Callable[[Call, Evaluator], bool] | None = None,
+    names: tuple[dict[str, Module], dict[str, list[Module]]] | None = None,
 ) -> CallGraph:
     """Every call site the walk collected (of ``kinds``), resolved against ``table``."""
-    resolver = _Resolver(modules, functions, classes, table, sites)
+    resolver = _Resolver(modules, functions, classes, table, sites, names)
     every = len(kinds) == len(CallKind)
     for function in functions.values():
+        found: list[Call] = []
         for pending in function._pending:
             if not every and pending.kind not in kinds:
                 continue
             call = resolver.resolve(function, pending)
             if call is not None and (keep is None or keep(call, resolver)):
-                function.calls.append(call)
+                found.append(call)
+        if found:  # (its calls were none until now)
+            function.calls = found
         if not keep_sites:
-            function._pending = []
+            function._pending = NO_CALLS
     return CallGraph(modules, functions, classes, syntax_errors, table, resolver)

@@ -11,6 +11,8 @@ sites -- is asked of the other parts (see :mod:`._resolving`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ambidex._callgraph._items import _BUILTIN_CONTAINERS
 from ambidex._callgraph._model import _UNSEEN, Class, Function, Module, _Binding, _Val
 from ambidex._callgraph._params import _WHICH_CODE
@@ -60,7 +62,7 @@ class _Bindings:
             value = self._builtins[name] = _Val(dotted=name)
         return value
 
-    def first(self: _Resolving, bindings: list[_Binding]) -> _Val | None:
+    def first(self: _Resolving, bindings: Sequence[_Binding]) -> _Val | None:
         """The first binding that tells; a bare builtin container (``x = []``)
         gives way to a later binding that says what it holds."""
         if len(bindings) == 1:  # most names: the loop below, for one binding

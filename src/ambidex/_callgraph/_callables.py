@@ -12,6 +12,7 @@ the callee; and a call that runs what it is given in a thread
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 
 from ambidex._callgraph._model import OFFLOAD_CALLS, OFFLOAD_METHODS, Function, _Binding, _Val
 from ambidex._callgraph._resolving import _Resolving
@@ -89,7 +90,7 @@ class _Callables:
         if not isinstance(node, ast.Name):
             return True
         scope: Function | None = fn
-        bindings: list[_Binding] | None = None
+        bindings: Sequence[_Binding] | None = None
         while scope is not None and bindings is None:
             bindings = scope.locals.get(node.id)
             scope = scope.parent
@@ -102,7 +103,7 @@ class _Callables:
     def bound_functions(self: _Resolving, fn: Function, func: ast.expr) -> list[Function]:
         """Every function a local (or ``self.`` attribute) is bound to, when each
         of its value bindings is one (directly or through ``functools.partial``)."""
-        bindings: list[_Binding] | None = None
+        bindings: Sequence[_Binding] | None = None
         if isinstance(func, ast.Name):
             scope: Function | None = fn
             while scope is not None and bindings is None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import cast
 
 from ambidex._callgraph._model import (
     _UNKNOWN,
@@ -18,6 +19,17 @@ from ambidex._callgraph._model import (
 )
 from ambidex._callgraph._slim import NAME_OR_CONSTANT, PLAIN_FIELDS
 from ambidex._names import import_bindings, is_package_path
+
+
+def _add(scope: dict[str, Sequence[_Binding]], name: str, b: _Binding) -> None:
+    """Bind ``name`` in ``scope`` to ``b`` too (after its other bindings)."""
+    # A name's first binding starts a list of one (most names have one):
+    # a list grown by append from empty holds room for four.
+    bindings = scope.get(name)
+    if bindings is None:
+        scope[name] = [b]
+    else:
+        cast("list[_Binding]", bindings).append(b)  # (a list until the walk is over)
 
 
 class _Indexer:
@@ -46,13 +58,7 @@ class _Indexer:
             scope = cls.attrs
         else:
             scope = self.module.symbols
-        # A name's first binding starts a list of one (most names have one):
-        # a list grown by append from empty holds room for four.
-        bindings = scope.get(name)
-        if bindings is None:
-            scope[name] = [b]
-        else:
-            bindings.append(b)
+        _add(scope, name, b)
 
     def bind_target(
         self, target: ast.expr, fn: Function | None, cls: Class | None, value: _Binding
@@ -67,7 +73,7 @@ class _Indexer:
             and fn.node.args.args
             and target.value.id == fn.node.args.args[0].arg
         ):
-            fn.cls.attrs.setdefault(target.attr, []).append(value)
+            _add(fn.cls.attrs, target.attr, value)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for index, element in enumerate(target.elts):
                 part = _UNKNOWN
@@ -222,7 +228,7 @@ class _Indexer:
             if node.type is not None:
                 self.expr(node.type, fn, tc, None, None)
             if node.name is not None and fn is not None:
-                fn.locals.setdefault(node.name, []).append(_UNKNOWN)
+                _add(fn.locals, node.name, _UNKNOWN)
             for stmt in node.body:
                 self.stmt(stmt, fn, None, "", tc)
             return
@@ -258,9 +264,9 @@ class _Indexer:
             parent,
             isinstance(node, ast.AsyncFunctionDef),
         )
-        fn.decorators = [
+        fn.decorators = tuple(
             spelled(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list
-        ]
+        )
         # Two functions with one name in one scope (a property's setter,
         # overloads): the last one wins, as at run time.
         self.functions[fn.key] = fn
@@ -410,7 +416,7 @@ class _Indexer:
         self.expr(node.value, fn, tc, offload, lam)
         if fn is not None:
             binding = _Binding("value", fn, expr=node.value)
-            fn.locals.setdefault(node.target.id, []).append(binding)
+            _add(fn.locals, node.target.id, binding)
 
     def children(
         self, node: ast.expr, fn: Function | None, tc: bool, offload: ast.Call | None,
@@ -431,7 +437,7 @@ class _Indexer:
     ) -> None:
         if fn is not None:
             for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
-                fn.locals.setdefault(arg.arg, []).append(_UNKNOWN)
+                _add(fn.locals, arg.arg, _UNKNOWN)
         self.expr(node.body, fn, tc, offload, node)
 
 

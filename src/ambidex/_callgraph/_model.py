@@ -6,9 +6,9 @@ from __future__ import annotations
 import ast
 import enum
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from ambidex._modulecalls import unused_results
 from ambidex._rules import Rule, RuleTable
@@ -89,9 +89,11 @@ class Module:
     """The source; empty in a slim build (:func:`ambidex._callgraph.build`),
     which keeps what its readers need of it instead (:attr:`async_lines`)."""
     tree: ast.Module
-    symbols: dict[str, list[_Binding]] = field(default_factory=dict)
+    symbols: dict[str, Sequence[_Binding]] = field(default_factory=dict)
+    """Each name bound at module level -> its bindings, in order (see :attr:`Function.locals`)."""
     imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
-    """Module-level import statements, in order (the generator adds after them)."""
+    """Module-level import statements, in order (the generator adds after them);
+    none in a slim build (:func:`ambidex._callgraph.build`)."""
     async_lines: tuple[list[int], list[int]] | None = None
     """:func:`async_and_for_lines` of the text, computed before a slim build
     let the text go (None: ask the text)."""
@@ -132,7 +134,7 @@ class Class:
     node: ast.ClassDef
     methods: dict[str, Function] = field(default_factory=dict)
     classes: dict[str, Class] = field(default_factory=dict)
-    attrs: dict[str, list[_Binding]] = field(default_factory=dict)
+    attrs: dict[str, Sequence[_Binding]] = field(default_factory=dict)
     """``self.x = ...`` anywhere in the class, and ``x: T`` in its body."""
     _bases: list[Class] | None = None
 
@@ -141,7 +143,15 @@ class Class:
         return f"{self.module.name}.{self.qualname}"
 
 
-@dataclass(eq=False)
+#: The one empty list held by every function in ``calls`` (and in ``_pending``
+#: once its sites are resolved) while it has none: most functions of a large
+#: tree keep no call at the end of the lint (~40k lists of a site-packages).
+#: Read-only: a function's calls are replaced by a list of its own, never
+#: appended to this one.
+NO_CALLS: list[Any] = []
+
+
+@dataclass(eq=False, slots=True)
 class Function:
     key: str
     module: Module
@@ -153,15 +163,23 @@ class Function:
     """The function whose body defines it (a closure), else None."""
     is_async: bool
     is_generator: bool = False
-    calls: list[Call] = field(default_factory=list)
-    locals: dict[str, list[_Binding]] = field(default_factory=dict)
-    decorators: list[str] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=lambda: NO_CALLS)
+    """Its call sites, resolved (:data:`NO_CALLS` while there are none)."""
+    locals: dict[str, Sequence[_Binding]] = field(default_factory=dict)
+    """Each name the function binds -> its bindings, in the order the walk met
+    them: a list while it walks, a tuple once a slim build froze them
+    (:func:`ambidex._callgraph.build`; ~300k names of a site-packages, a tuple
+    of one binding is 48 bytes, a list 80)."""
+    decorators: tuple[str, ...] = ()
     """Decorators' dotted names as resolved (``property``, ``classmethod``...)."""
     _pending: list[_Pending] = field(default_factory=list)
+    """The sites the walk collected, until resolved (then :data:`NO_CALLS`,
+    unless the graph keeps them)."""
     _unresolved: bool = False
     """In a graph built ``lazy``: ``calls`` is not filled yet (see :meth:`CallGraph.calls_of`)."""
 
     _dotted: str | None = field(default=None, init=False, repr=False)
+    _alone: tuple[Function] | None = field(default=None, init=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -177,6 +195,15 @@ class Function:
         if dotted is None:
             dotted = self._dotted = f"{self.module.name}.{self.qualname.replace('.<locals>', '')}"
         return dotted
+
+    @property
+    def alone(self) -> tuple[Function]:
+        """``(function,)``, made once: the callees of every call that runs
+        this function alone (~60k calls the lint keeps on a site-packages)."""
+        alone = self._alone
+        if alone is None:
+            alone = self._alone = (self,)
+        return alone
 
     @property
     def display(self) -> str:
@@ -332,10 +359,13 @@ class CallGraph:
         reachable from a coroutine only: a few percent of a large tree's)."""
         if function._unresolved:
             function._unresolved = False
+            found = [*function.calls]
             for pending in function._pending:
                 call = self.resolver.resolve(function, pending)
                 if call is not None:
-                    function.calls.append(call)
+                    found.append(call)
+            if found:
+                function.calls = found
         return function.calls
 
     def passed_references(self) -> Iterator[Call]:

@@ -45,6 +45,21 @@ from ambidex._callgraph._params import _Params
 from ambidex._rules import Rule, RuleTable
 
 
+def _module_names(
+    modules: Mapping[str, Module],
+) -> tuple[dict[str, Module], dict[str, list[Module]]]:
+    """The modules by dotted name, and by each dotted suffix of it shorter
+    than the whole (``client`` and ``http.client`` for ``pkg.http.client``)."""
+    by_name: dict[str, Module] = {}
+    by_suffix: dict[str, list[Module]] = {}
+    for module in modules.values():
+        by_name[module.name] = module
+        parts = module.name.split(".")
+        for i in range(1, len(parts)):
+            by_suffix.setdefault(".".join(parts[i:]), []).append(module)
+    return by_name, by_suffix
+
+
 class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
     """Lazy, memoised evaluation of names and expressions to what they denote,
     and each call site resolved from it: the parts (mixins) and the state they share."""
@@ -56,17 +71,17 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         classes: Mapping[str, Class],
         table: RuleTable,
         sites: list[tuple[Function, ast.Call]] | None = None,
+        names: tuple[dict[str, Module], dict[str, list[Module]]] | None = None,
     ) -> None:
         self.functions = functions
         self.classes = classes
         self.table = table
-        self.by_name: dict[str, Module] = {}
-        self.by_suffix: dict[str, list[Module]] = {}
-        for module in modules.values():
-            self.by_name[module.name] = module
-            parts = module.name.split(".")
-            for i in range(1, len(parts)):
-                self.by_suffix.setdefault(".".join(parts[i:]), []).append(module)
+        # The modules by dotted name and by each dotted suffix of it; given
+        # (``names``) when another resolver of the same modules made them
+        # (a site-packages' suffixes: ~35k keys and lists, ~5 MB).
+        if names is None:
+            names = _module_names(modules)
+        self.by_name, self.by_suffix = names
         self._memo: dict[_Binding, _Val | None] = {}
         # While call sites are indexed, parameters have no type yet, so values
         # differ from the final ones and go to their own memos, dropped after.
@@ -104,6 +119,8 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
     def forget(self) -> None:
         """Drop every value remembered and every index built (the graph's
         questions are over: :func:`ambidex._callgraph.resolve_again`)."""
+        self.by_name = {}
+        self.by_suffix = {}
         self._memo = {}
         self._evals = {}
         self._returns = {}
@@ -265,7 +282,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
                         iterated.lineno,
                         iterated.col_offset,
                         callee.function.dotted,
-                        (callee.function,),
+                        callee.function.alone,
                         common=common,
                     )
                     own = self.own_class(fn, iterated.func)
@@ -323,7 +340,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
                     at.lineno,
                     at.col_offset,
                     generator.dotted,
-                    (generator,),
+                    generator.alone,
                     common=common,
                 )
         cls = self.classes.get(type_)
@@ -374,7 +391,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
                 line,
                 col,
                 callee.function.dotted,
-                (callee.function,),
+                callee.function.alone,
                 instance_type=receiver,
                 common=common,
             )
@@ -387,7 +404,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
                 line,
                 col,
                 callee.cls.dotted,
-                (init,) if init is not None else (),
+                init.alone if init is not None else (),
                 cls=callee.cls,
                 common=common,
             )
