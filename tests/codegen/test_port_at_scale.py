@@ -11,7 +11,8 @@ shortcuts that make it cheaper must not change what it finds or writes:
 * the compile check compiles that tree, and reports what compiling the text
   reports;
 * marker comments are looked for with the tokenizer only in a text that can
-  hold one;
+  hold one, and the markers step looks into a block only when its lines hold
+  a marker or spell a flag;
 * the walks (``own_nodes``, the parent map) read each node's fields
   themselves, and visit what :func:`ast.iter_child_nodes` would, in its order;
   the port's parent maps leave out only leaves nobody asks about;
@@ -25,6 +26,7 @@ No timings here (the machine is shared): ``tools/bench/lint.py --scale`` has the
 from __future__ import annotations
 
 import ast
+import ftplib
 import inspect
 import smtplib
 from collections import Counter
@@ -41,9 +43,11 @@ from ambidex._unawaited import _Checker, async_side, find_unawaited
 from ambidex.codegen import _to_async as to_async_step
 from ambidex.codegen._markers import marker_comments
 from ambidex.codegen._renames import Renames, apply_renames
-from ambidex.codegen._source import Diagnostic, Edits, SourceText
+from ambidex.codegen._source import Diagnostic, Edits, SourceText, python_lines
 from ambidex.codegen._to_async import compiled, to_async
 from tests.codegen.test_to_async import SAMPLE
+
+ROOT = Path(__file__).resolve().parents[2]
 
 _EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -358,6 +362,108 @@ def test_the_markers_steps_tree_is_the_parse_of_the_text_it_returns(name: str) -
     elif name != "a dropped statement with a blank line in it":  # that one gains a line
         pytest.fail("the tree was not kept")
 
+
+_LOOKED_INTO = {
+    "a marker deep in a method": """\
+class C:
+    def f(self, x):
+        for i in x:
+            with open(i) as f:
+                if f:
+                    y = 2  # ambidex: sync-only
+        return x
+""",
+    "a flag deep in an except clause and a match case": """\
+IS_ASYNC = False
+
+
+class C:
+    def f(self, x):
+        while x:
+            try:
+                pass
+            except ValueError:
+                match x:
+                    case 1:
+                        if IS_ASYNC:
+                            a()
+                        else:
+                            b()
+""",
+    "a flag on a continuation line": """\
+IS_ASYNC = False
+
+
+def f(x):
+    if x:
+        if (x and
+                not IS_ASYNC):
+            return 1
+""",
+    "a psycopg-style comment deep in a method": """\
+class C:
+    def f(self):
+        if self:
+            if True:  # ASYNC
+                return 1
+            else:
+                return 2
+""",
+    # The parser reads a name in other characters as its NFKC form: this
+    # `if` tests IS_ASYNC though the text never spells it in ASCII.
+    "a flag written in full-width letters": """\
+\uff29\uff33_ASYNC = False
+
+
+def f(x):
+    while x:
+        if not \uff29\uff33_ASYNC:
+            return 1
+        return 2
+""",
+}
+
+
+def _texts_with_markers_or_flags() -> Iterator[tuple[str, str]]:
+    yield from _FLAVOURED.items()
+    yield from _LOOKED_INTO.items()
+    for path in sorted(ROOT.glob("examples/*/_sync/*.py")):
+        yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")
+    for module in (smtplib, ftplib):
+        yield module.__name__, inspect.getsource(module).replace("if ", "if IS_ASYNC and ")
+
+
+def test_the_markers_step_looks_into_a_block_only_when_its_lines_hold_a_marker_or_a_flag(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What it returns (text, tree with positions, whether lines went) is what
+    # looking into every block returns.
+    from ambidex.codegen._to_async import flavour
+
+    def result(text: str) -> tuple[str, str | None, bool]:
+        output, tree, dropped = flavour.markers_step(text)
+        dump = ast.dump(tree, include_attributes=True) if tree is not None else None
+        return output, dump, dropped
+
+    texts = dict(_texts_with_markers_or_flags())
+    pruned = {name: result(text) for name, text in texts.items()}
+    monkeypatch.setattr(flavour, "_lines_to_look_at", lambda *args: None)
+    whole = {name: result(text) for name, text in texts.items()}
+    assert pruned == whole
+    for name in _LOOKED_INTO:
+        assert pruned[name][0] != texts[name], name  # something deep changed
+    changed = [name for name, text in texts.items() if pruned[name][0] != text]
+    assert len(changed) > len(_FLAVOURED) + len(_LOOKED_INTO)  # the examples and stdlib too
+
+
+def test_the_lines_the_markers_step_looks_at_are_the_markers_and_the_flags_lines() -> None:
+    from ambidex.codegen._to_async.flavour import _lines_to_look_at
+
+    text = "x = 1\n\nif IS_ASYNC:\r\n    y = 2  # ambidex: sync-only\rz = IS_ASYNC\n"
+    lines = python_lines(text)
+    markers = marker_comments(text, ast.parse(text))
+    assert _lines_to_look_at(text, lines, markers, {"IS_ASYNC": "async"}) == [3, 4, 5]
+    assert _lines_to_look_at("\u00e9 = 1\n", ["\u00e9 = 1\n"], {}, {"IS_ASYNC": "async"}) is None
 
 def test_renames_of_module_segments_alone_visit_the_imports_and_change_what_the_full_walk_does(
 ) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import itertools
 from collections.abc import Mapping
 
 from ambidex.codegen._flags import (
@@ -83,6 +84,9 @@ def markers_step(
     lines = python_lines(text)
     text_lines = list(lines)  # as written: ``lines`` is edited in place
     markers = marker_comments(text, tree)
+    # A block none of whose lines holds a marker or spells a flag has nothing
+    # this step changes: it is not looked into (None: every block is).
+    look_at = _lines_to_look_at(text, text_lines, markers, flags)
     changed: set[int] = set()
     """The ids of the statements whose lines this step rewrote."""
     changed_lines: list[int] = []
@@ -206,6 +210,8 @@ def markers_step(
                             lines[index] = line
                     visit(keep)
                 continue
+            if look_at is not None and not _holds_line(node, look_at):
+                continue
             for field in ("body", "orelse", "finalbody", "handlers", "cases"):
                 inner = getattr(node, field, None)
                 if isinstance(inner, list):
@@ -238,6 +244,30 @@ def markers_step(
     except SyntaxError:
         return output, None, bool(dropped)  # reported by the analysis, which parses the text
     return output, tree, bool(dropped)
+
+
+def _lines_to_look_at(
+    text: str, lines: list[str], markers: Mapping[int, object], flags: Mapping[str, Colour]
+) -> list[int] | None:
+    """The lines (sorted) where the markers step can find something to do: a
+    marker comment's, and each line that spells a flag's name. Every statement
+    it changes has one of them among its lines: a ``sync-only`` marker sits on
+    the statement's first line or a decorator's, a flag's assignment and a
+    test the flags decide spell the flag (a psycopg-style ``if True:  # ASYNC``
+    is a marker's line). So a statement whose lines hold none of them is not
+    looked into. None when the text is not ASCII: the parser reads a name
+    written in other characters (``IS_ASYNC`` in full-width letters) as its
+    NFKC form, which a search of the text for the flag would miss."""
+    if not text.isascii():
+        return None
+    starts = [0, *itertools.accumulate(map(len, lines))]
+    found = set(markers)
+    for flag in flags:
+        at = text.find(flag)
+        while at != -1:
+            found.add(bisect.bisect_right(starts, at))  # the 1-based line of offset `at`
+            at = text.find(flag, at + 1)
+    return sorted(found)
 
 
 _BLOCKS = ("body", "handlers", "orelse", "finalbody", "cases")
