@@ -12,6 +12,7 @@ internal error.
 
 from __future__ import annotations
 
+import ast
 import textwrap
 
 import pytest
@@ -93,3 +94,41 @@ def test_a_refusal_in_one_module_hides_no_compile_failure_of_another() -> None:
     )
     assert ("plain.py", 6, "internal error: the converted module does not compile "
             "('return' outside function)") in located(result)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("def late():\n    await g()\n", "'await' outside async function"),
+        ("return 1\n", "'return' outside function"),
+    ],
+)
+def test_an_output_handed_on_with_its_tree_is_compiled_from_the_tree_and_refused_at_its_line(
+    monkeypatch: pytest.MonkeyPatch, line: str, message: str
+) -> None:
+    # The steps hand the compile check the tree they parsed (no second parse):
+    # a construct that parses but does not compile is still refused, located.
+    real = finish.rename
+
+    def rename(path, output, table, diagnostics, tree):
+        output, tree = real(path, output, table, diagnostics, tree)
+        broken = output + line
+        return broken, ast.parse(broken)
+
+    real_compiled = to_async_module.compiled
+    given: list[ast.Module | None] = []
+
+    def compiled(path, output, tree, diagnostics):
+        given.append(tree)
+        return real_compiled(path, output, tree, diagnostics)
+
+    monkeypatch.setattr(to_async_module, "rename", rename)
+    monkeypatch.setattr(to_async_module, "compiled", compiled)
+    result = to_async({"plain.py": "import time\n\n\ndef f():\n    time.sleep(1)\n"},
+                      table=DEFAULT_TABLE, renames={})
+    assert result.failed
+    assert [(p, m) for p, _, m in located(result)] == [
+        ("plain.py", f"internal error: the converted module does not compile ({message})")
+    ]
+    assert given and given[0] is not None  # compiled from the tree handed on
+    assert located(result)[0][1] == 5  # an added line is located at the source's nearest
