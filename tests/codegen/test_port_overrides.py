@@ -15,7 +15,11 @@ as errors.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import textwrap
+from types import ModuleType
+
+import pytest
 
 from ambidex._rules import DEFAULT_TABLE
 from ambidex.codegen._to_async import to_async
@@ -216,3 +220,51 @@ def test_an_override_that_blocks_where_its_generator_sibling_is_awaited_is_refus
     )
     assert out == ""
     assert errors, "expected a located refusal"
+
+
+def test_an_outside_base_is_imported_once_however_many_of_its_methods_are_overridden(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A module that does not import is looked for along all of sys.path at each
+    # attempt; an outside class that does import is still read for each method.
+    asked: list[str] = []
+    real_import = importlib.import_module
+
+    def counting_import(name: str, package: str | None = None) -> ModuleType:
+        asked.append(name)
+        return real_import(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", counting_import)
+    _, errors, warnings = port(
+        """\
+        import io
+        import time
+
+        from nowhere_to_be_found import Base
+
+
+        class Client(Base):
+            def read(self):
+                time.sleep(1)
+
+            def write(self):
+                time.sleep(1)
+
+            def flush(self):
+                time.sleep(1)
+
+
+        class Raw(io.RawIOBase):
+            def readinto(self, b):
+                time.sleep(1)
+
+            def readline(self, size=-1):
+                time.sleep(1)
+        """
+    )
+    assert errors == []
+    assert sorted(asked) == ["io", "nowhere_to_be_found"]
+    assert [w.split(": ", 1)[1].split(",")[0] for w in warnings if "overrides" in w] == [
+        "Raw.readinto() becomes async but overrides io.RawIOBase.readinto",
+        "Raw.readline() becomes async but overrides io.RawIOBase.readline",
+    ]
