@@ -58,6 +58,7 @@ import ast
 from collections.abc import Mapping
 from dataclasses import replace
 
+from ambidex._names import module_name_for
 from ambidex._rules import Kind, Rule, RuleTable
 from ambidex.codegen._flags import declared_flags
 from ambidex.codegen._imports import ModuleScan, scan_module
@@ -71,6 +72,7 @@ from ambidex.codegen._source import (
 )
 from ambidex.codegen._to_sync.futures import returned_futures
 from ambidex.codegen._to_sync.leftout import names_of_left_out
+from ambidex.codegen._to_sync.outside import OutsideReader
 from ambidex.codegen._to_sync.post import (
     drop_unused_after_walk,
     sort_import_names,
@@ -118,6 +120,12 @@ def _async_definitions(trees: Mapping[str, ast.Module], scans: Mapping[str, Modu
         defined.update(scan.classes)
     coroutine_methods -= plain
     return frozenset(coroutines), defined
+
+
+def _module_coroutines(tree: ast.Module, scan: ModuleScan) -> list[str]:
+    """The module's top-level coroutine functions (``async def``, not generators)."""
+    return [s.name for s in tree.body
+            if isinstance(s, ast.AsyncFunctionDef) and id(s) not in scan.generators]
 
 
 def parse_modules(modules: Mapping[str, str]) -> tuple[dict[str, ast.Module], list[Diagnostic]]:
@@ -174,6 +182,11 @@ def to_sync(
     frozen_coroutine_methods = frozenset(coroutine_methods)
     frozen_methods = frozenset(methods)
     futures = returned_futures(trees, scans)
+    outside = OutsideReader(list(trees))
+    port_coroutines = frozenset(
+        f"{module}.{name}" for path in trees
+        if (module := module_name_for(path)) is not None
+        for name in _module_coroutines(trees[path], scans[path]))
     tables = tables_for(table)
     names = Renames.build(renames, to="sync", defined=defined, async_prefix=async_prefix,
                           rename_prose=rename_prose)
@@ -200,6 +213,8 @@ def to_sync(
         walker.port_methods = frozen_methods
         walker.port_coroutine_methods = frozen_coroutine_methods
         walker.returned_futures = futures
+        walker.outside = outside
+        walker.port_coroutines = port_coroutines
         try:
             walker.run()
             output = walker.edits.apply()

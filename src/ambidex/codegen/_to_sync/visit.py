@@ -22,6 +22,7 @@ from ambidex.codegen._imports import already_imported, place_imports, remove_ali
 from ambidex.codegen._source import python_tokens
 from ambidex.codegen._to_sync.flavour import FlavourPlanner
 from ambidex.codegen._to_sync.futures import FUTURE_CALLS, ReturnedFutures
+from ambidex.codegen._to_sync.outside import OutsideReader
 from ambidex.codegen._to_sync.resolve import imported_name
 
 _ASYNC_KW = re.compile(r"async(?:\s|\\\n)+")
@@ -111,6 +112,10 @@ class SyncWalker(FlavourPlanner):
     """The functions the walk is inside, innermost last (None: a lambda)."""
     returned_futures = ReturnedFutures()
     """The port's functions and methods that say they return a future or a task."""
+    outside = OutsideReader(())
+    """Reads the definitions of functions outside the port (shared by the modules)."""
+    port_coroutines: frozenset[str] = frozenset()
+    """The dotted names of the port's module-level coroutine functions."""
     _has_walrus: bool | None = None
     """Whether the module's text has a ``:=`` at all (asked once, when typing locals)."""
 
@@ -400,6 +405,10 @@ class SyncWalker(FlavourPlanner):
             return (qualified, *self.returned_futures.functions[qualified])
         if isinstance(func, ast.Attribute) and func.attr in self.returned_futures.methods:
             return (ast.unparse(func), *self.returned_futures.methods[func.attr])
+        if qualified is not None and self._outside(func, qualified):
+            found = self.outside.definition(qualified)
+            if found is not None and found.returns in ("asyncio.Future", "asyncio.Task"):
+                return (qualified, found.returns, False)
         return None
 
     def _check_awaited_future_call(self, node: ast.Await, call: ast.Call) -> None:
@@ -1125,6 +1134,17 @@ class SyncWalker(FlavourPlanner):
         ``async_sendall(...)``, a coroutine nobody awaits)."""
         if not self._outside(node.func, qualified):
             return
+        found = self.outside.definition(qualified)
+        if found is not None and found.returns in ("asyncio.Future", "asyncio.Task"):
+            return  # said at the await (_check_awaited_future_call)
+        if found is not None and (found.coroutine or found.returns is not None):
+            what = f"a coroutine function (async def in {found.path})" if found.coroutine \
+                else f"which says it returns {found.returns} ({found.path})"
+            self.report(node, f"awaits {qualified}(), {what}, from outside the port and the "
+                        "rule table: the sync code calls it without await and gets what is "
+                        "awaited, never its result; port its module too, or name its sync "
+                        f"twin with --rename {qualified}=...")
+            return
         self.report(node, f"awaits {qualified}(), which comes from outside the port and "
                     "the rule table: the sync code calls it without await, which is right "
                     "only if it is a sync function there; port its module too, or name its "
@@ -1157,6 +1177,9 @@ class SyncWalker(FlavourPlanner):
                 and func.value.id in ("self", "cls") and self.class_coroutines \
                 and func.attr in self.class_coroutines[-1]:
             name = f"{func.value.id}.{func.attr}"
+        elif isinstance(func, ast.Attribute) and self.port_coroutines \
+                and self.qualified_name(func) in self.port_coroutines:
+            name = ast.unparse(func)  # u.fetch(), through the module of the port
         if name is None or id(node) in self.awaited or self.in_target:
             return
         if id(node) in self.returned:
