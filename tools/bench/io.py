@@ -1,6 +1,6 @@
 """Benchmark ambidex.io against the stdlib readers people use today, in one run.
 
-    python tools/bench/io.py [--scale S] [--rounds R]
+    python tools/bench/io.py [--scale S] [--rounds R] [--self-check]
 
 Each cell reads the same bytes from a local server over loopback, until EOF;
 the stdlib reader and ambidex's take turns (interleaved rounds) and the
@@ -26,16 +26,37 @@ search of sansio.ReceiveBuffer against rescanning from the start).
 ``ambidex.io.accelerated()``) or pure Python; the output says which, and
 ``AMBIDEX_NO_EXTENSIONS=1`` measures the pure methods with the module built.
 
-Each timed pair is preceded by an untimed run of the reader that goes
-first in it: the first run after other work is slower, whoever makes it
-(measured in the 1 MB cells), and with an odd number of rounds the
-alternating order would otherwise charge that to one side more often.
+Both readers are timed in the same state. Each timed pair (A then B) is
+preceded by an untimed run of B, so every timed run comes right after a run
+of the *other* reader on the same bytes: never after other work (the first
+run after other work is slower, whoever makes it), and never after itself
+for one side only (an untimed run of A, as this script did in session 8,
+put A after A and B after A; 3.11's async 1 MB frames cell read 0.71-0.77
+with it and 1.11-1.16 without, on the same code: as far apart as that
+cell's own noise, see --self-check). The order
+alternates by round and an odd ``--rounds`` is rounded up, so each reader
+goes first equally often (with 7 rounds one went first 4 times, the other
+3, and the medians took the difference). The table says how many rounds
+ran, and a check line under it gives each reader's page faults per run and
+the cyclic GC's collections during timed runs: the same work in the same
+state shows the same numbers (a 1 MB frame's cost moves ~5x with the C
+allocator's state, measured: 60-90k faults per run in a fresh process that
+trims its heap after every frame, 0 in this script's steady state).
 
-Two ratios per cell: wall time, and the reading thread's CPU time
+``--self-check`` runs the same table with the stdlib reader in both columns
+(an A/A test): every ratio should read 1.00, and how far one strays is the
+noise of this run on this machine, to hold against a cell near the goal.
+At load 20-26 (session 9) the async 1 MB frames cell read 0.83-1.16 against
+itself, per-run CPU 33-96 ms for the same code: no script judges that cell
+there.
+
+Three ratios per cell: wall time, the reading thread's CPU time
 (``time.thread_time``: the client and, for asyncio, its event loop; the
-server thread's sending is not in it). On a loaded machine the CPU ratio is
-the one to trust (waiting for a core is not counted); on a quiet one they
-agree. Numbers are noisy: the machine has 2 cores and other work runs on it.
+server thread's sending is not in it), and the median of the rounds' own
+CPU ratios (each round's pair ran back to back: a paired comparison that a
+burst of other work, which slows both, moves least). On a loaded machine
+the CPU ratios are the ones to trust (waiting for a core is not counted); on
+a quiet one they agree. Numbers are noisy: the machine has 2 cores and other work runs on it.
 Compare cells within one run, and quote them with ``uptime``'s load.
 """
 
@@ -43,7 +64,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import gc
 import os
+import resource
 import socket
 import statistics
 import struct
@@ -236,6 +260,11 @@ def run_client(client: Callable[..., Any], address: tuple[str, int], limit: int 
     return result
 
 
+def minor_faults() -> int:
+    """This thread's page faults so far (the client's and, for asyncio, its loop's)."""
+    return resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+
+
 async def hop_many(hop: Callable[..., Any], calls: int) -> int:
     async def worker(count: int) -> None:
         for _ in range(count):
@@ -249,7 +278,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--self-check", action="store_true",
+        help="time the stdlib reader against itself (in the ambidex column): every ratio"
+        " should read 1.00, and how far it strays is this run's noise",
+    )
     args = parser.parse_args()
+    clients = CLIENTS
+    if args.self_check:
+        clients = {kind: (pair[0], functools.partial(pair[0])) for kind, pair in CLIENTS.items()}
     small, big = int(200_000 * args.scale), max(2, int(20 * args.scale))
     mb = 1 << 20
     cells = [
@@ -261,37 +298,54 @@ def main() -> None:
         ("1 MB frames", "frames",
          b"".join(HEADER.pack(mb - 4) + b"%0*d" % (mb - 4, i) for i in range(big)), big, None),
     ]
-    results: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
+    # Each reader goes first in half the rounds: an odd count is rounded up.
+    rounds = args.rounds + args.rounds % 2
+    # (case, colour, who) -> per timed round: (wall s, CPU s, page faults, GC collections)
+    results: dict[tuple[str, str, str], list[tuple[float, float, int, int]]] = {}
+    collections = [0]
+
+    def count_collections(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop":
+            collections[0] += 1
+
+    gc.callbacks.append(count_collections)
     servers = {case: blob_server(blob) for case, _, blob, _, _ in cells}
     try:
-        for round_ in range(args.rounds + 1):  # round 0 warms up, untimed
+        for round_ in range(rounds + 1):  # round 0 warms up, untimed
             for case, kind, _, count, limit in cells:
                 address = servers[case][0]
                 for colour in ("sync", "async"):
-                    pair = CLIENTS[f"{kind} {colour}"]
+                    pair = clients[f"{kind} {colour}"]
                     order = pair if round_ % 2 == 0 else pair[::-1]
-                    # The first run after other work pays for it (1 MB frames,
-                    # sync: ~10.4 ms of CPU first against ~6.9 ms second, either
-                    # reader); with an odd number of rounds the alternating
-                    # order would give that cost to one side more often. An
-                    # untimed run of the first reader takes it.
-                    run_client(order[0], address, limit)
+                    # An untimed run of the reader that goes second: each
+                    # timed run below then follows a run of the other reader
+                    # on the same bytes (see the module's docstring).
+                    run_client(order[1], address, limit)
                     for client in order:
                         who = "stdlib" if client is pair[0] else "ambidex"
+                        faults, gcs = minor_faults(), collections[0]
                         started, cpu = time.perf_counter(), time.thread_time()
                         got = run_client(client, address, limit)
-                        elapsed = time.perf_counter() - started, time.thread_time() - cpu
+                        wall, cpu = time.perf_counter() - started, time.thread_time() - cpu
+                        faults = minor_faults() - faults
                         assert got == count, (case, colour, who, got)
                         if round_:
-                            results.setdefault((case, colour, who), []).append(elapsed)
+                            results.setdefault((case, colour, who), []).append(
+                                (wall, cpu, faults, collections[0] - gcs)
+                            )
     finally:
+        gc.callbacks.remove(count_collections)
         for _, close in servers.values():
             close()
 
     load = os.getloadavg()
     print(
-        f"python {sys.version.split()[0]}, median of {args.rounds} interleaved rounds, "
+        f"python {sys.version.split()[0]}, median of {rounds} interleaved rounds, "
         f"loopback; load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    print(
+        "each timed run follows a run of the other reader on the same bytes; each reader"
+        f" went first in {rounds // 2} rounds"
     )
     print("stdlib/ambidex: >= 1.00 means ambidex is as fast or faster (goal: >= 0.90)")
     how = (
@@ -301,23 +355,40 @@ def main() -> None:
         " or AMBIDEX_NO_EXTENSIONS=1)"
     )
     print(f"Stream's read_until/read_exactly: {how}")
+    if args.self_check:
+        print("SELF-CHECK: the 'ambidex' column is the stdlib reader again (expect 1.00)")
     print(
         f"{'case':<16} {'colour':<6} {'stdlib s':>9} {'ambidex s':>10} {'stdlib/ambidex':>15}"
-        f" {'CPU: stdlib ms':>15} {'ambidex ms':>11} {'stdlib/ambidex':>15}"
+        f" {'CPU: stdlib ms':>15} {'ambidex ms':>11} {'stdlib/ambidex':>15} {'paired':>7}"
     )
+    checks = []
     for case, _, _, _, _ in cells:
         for colour in ("sync", "async"):
             stdlib_runs = results[(case, colour, "stdlib")]
             our_runs = results[(case, colour, "ambidex")]
-            stdlib = statistics.median(wall for wall, _ in stdlib_runs)
-            ours = statistics.median(wall for wall, _ in our_runs)
-            stdlib_cpu = statistics.median(cpu for _, cpu in stdlib_runs)
-            our_cpu = statistics.median(cpu for _, cpu in our_runs)
+            stdlib = statistics.median(run[0] for run in stdlib_runs)
+            ours = statistics.median(run[0] for run in our_runs)
+            stdlib_cpu = statistics.median(run[1] for run in stdlib_runs)
+            our_cpu = statistics.median(run[1] for run in our_runs)
+            # Round by round: the two runs of one round ran back to back.
+            rounds_ = zip(stdlib_runs, our_runs, strict=True)
+            paired = statistics.median(theirs[1] / max(mine[1], 1e-9) for theirs, mine in rounds_)
             print(
                 f"{case:<16} {colour:<6} {stdlib:>9.4f} {ours:>10.4f} {stdlib / ours:>15.2f}"
                 f" {stdlib_cpu * 1e3:>15.1f} {our_cpu * 1e3:>11.1f}"
-                f" {stdlib_cpu / max(our_cpu, 1e-9):>15.2f}"
+                f" {stdlib_cpu / max(our_cpu, 1e-9):>15.2f} {paired:>7.2f}"
             )
+            checks.append(
+                f"  {case:<16} {colour:<6} "
+                f"{statistics.median(run[2] for run in stdlib_runs):.0f}"
+                f"/{statistics.median(run[2] for run in our_runs):.0f}"
+                f" ({sum(run[3] for run in stdlib_runs)}/{sum(run[3] for run in our_runs)})"
+            )
+    print(
+        "same state? page faults per run (median) stdlib/ambidex, and (in brackets) the"
+        " cyclic GC's collections during all timed runs:"
+    )
+    print("\n".join(checks))
 
     calls = max(8, small // 20)
     print()
