@@ -7,12 +7,14 @@ and :func:`line_of` finds it in the function's source.
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from ambidex.detect import BlockingReport, Detector
+from ambidex.detect._watchdog import LoopWatchdog
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,3 +43,36 @@ def the_only_report(detector: Detector) -> BlockingReport:
         {"starved": [str(s) for s in detector.starved]},
     )
     return detector.reports[0]
+
+
+def tell_when_a_wait_is_seen(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """An Event that is set once a watchdog has taken, as a block that stands,
+    the stack of a loop thread waiting in ``threading`` (on this Event).
+
+    A test that blocks its loop with ``seen.wait(30)`` then blocks exactly
+    until the block is seen, not for a fixed time: a ``sleep(0.3)`` is missed
+    whenever the watchdog's thread gets no CPU for those 0.3 s (one report of
+    two at load 18). ``clear()`` it before the next block.
+
+    Only a stack that stands counts: one taken while the loop thread slept
+    (``final``) inside ``threading``'s ``wait``. A stack taken while the loop
+    thread was runnable is provisional (the watchdog drops it if the thread
+    turns out to have been waiting for a CPU, and the pong then sets the
+    late answer aside as starvation); setting the Event on one ended a
+    sandbox's block before it began, and the test that should have failed
+    passed (3.10, load 8-18).
+    """
+    seen = threading.Event()
+    capture = LoopWatchdog._capture
+
+    def capture_and_tell(self: LoopWatchdog, *args: Any, **kwargs: Any) -> None:
+        capture(self, *args, **kwargs)
+        pending = self._pending
+        if pending is not None and pending.final and any(
+            frame.name == "wait" and frame.filename.endswith("threading.py")
+            for frame in pending.stack
+        ):
+            seen.set()
+
+    monkeypatch.setattr(LoopWatchdog, "_capture", capture_and_tell)
+    return seen

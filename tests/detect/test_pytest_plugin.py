@@ -19,12 +19,15 @@ import pytest
 import ambidex._rules
 import ambidex.detect._detector  # noqa: F401
 
-# The suite's blocking test blocks until the watchdog has taken the loop's
-# stack (the sandbox's `seen` fixture, below), not for a fixed 0.3 s: on a
+# The suite's blocking test blocks until the watchdog has taken the stack of
+# its block (the sandbox's `seen` fixture, below), not for a fixed 0.3 s: on a
 # loaded machine the watchdog's thread can wait for a CPU longer than that and
 # miss the whole block (traced: 312 ms without a turn at load 14 on 3.12), and
-# the test then passed. What it pins is the plugin's part: a block the
-# watchdog saw fails the test with the block's line.
+# the test then passed. Only a stack that stands counts (see
+# tests/detect/conftest.py's tell_when_a_wait_is_seen): a provisional one, taken
+# while the loop thread was runnable, ended the block before it began. What it
+# pins is the plugin's part: a block the watchdog saw fails the test with the
+# block's line.
 ASYNCIO_SUITE = '''
 import asyncio
 import pytest
@@ -92,22 +95,15 @@ async def test_unmarked_blocks_unseen():
 SANDBOX_CONFTEST = '''
 import threading
 import pytest
-from ambidex.detect._watchdog import LoopWatchdog
+from tests.detect.conftest import tell_when_a_wait_is_seen
 
 @pytest.fixture
 def seen(request, monkeypatch):
-    """Set once the watchdog has taken the loop's stack: a test that waits on
-    it blocks its loop until the block is seen. Where nothing watches the test
-    (detection off), it is set after 0.3 s: a block as long as a sleep(0.3)."""
-    event = threading.Event()
-    capture = LoopWatchdog._capture
-
-    def capture_and_tell(self, *args, **kwargs):
-        capture(self, *args, **kwargs)
-        if self._pending is not None:
-            event.set()
-
-    monkeypatch.setattr(LoopWatchdog, "_capture", capture_and_tell)
+    """Set once the watchdog has taken the stack of the loop thread waiting
+    on it: a test that waits on it blocks its loop until the block is seen.
+    Where nothing watches the test (detection off), it is set after 0.3 s: a
+    block as long as a sleep(0.3)."""
+    event = tell_when_a_wait_is_seen(monkeypatch)
     watched = (request.config.getoption("ambidex_blocking") != "off"
                or request.node.get_closest_marker("blocking_budget") is not None)
     if not watched:
