@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -80,3 +81,34 @@ def test_every_test_dependency_is_pinned_in_the_constraints() -> None:
     pinned = {name(line) for line in constraints.splitlines()
               if line.strip() and not line.startswith("#")}
     assert wanted - pinned == set()
+
+
+def test_an_exception_that_ends_a_fixtures_thread_fails_the_test(tmp_path: Path) -> None:
+    # The suite's own warning filters, applied to a test whose fixture runs a
+    # thread that dies: pytest reports that as a PytestUnhandledThreadExceptionWarning,
+    # which passed silently until the filters made it an error.
+    options = pyproject()["tool"]["pytest"]["ini_options"]  # type: ignore[index]
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\nfilterwarnings =\n"
+        + "".join(f"    {entry}\n" for entry in options["filterwarnings"])
+    )
+    (tmp_path / "test_dies.py").write_text(
+        "import threading\n"
+        "import pytest\n\n"
+        "@pytest.fixture\n"
+        "def server():\n"
+        "    def serve():\n"
+        "        raise ValueError('the server thread died')\n"
+        "    thread = threading.Thread(target=serve)\n"
+        "    thread.start()\n"
+        "    thread.join()\n"
+        "    yield\n\n"
+        "def test_uses_the_server(server):\n"
+        "    pass\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 1, done.stdout
+    assert "ValueError: the server thread died" in done.stdout
