@@ -29,7 +29,7 @@ if [ ! -x .venv/bin/python ]; then
   "python$PRIMARY" -m venv .venv 2>/dev/null || python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check \
-  -c tools/constraints.txt -e '.[test]' nox
+  -c tools/constraints.txt -e '.[test]'
 echo "== ruff";  .venv/bin/python -m ruff check --quiet src tests tools examples noxfile.py
 echo "== mypy --strict src examples"
 .venv/bin/python -m mypy --no-error-summary src/ambidex examples noxfile.py
