@@ -181,12 +181,13 @@ def to_sync(
     coroutines, defined = _async_definitions(trees, scans, methods, coroutine_methods)
     frozen_coroutine_methods = frozenset(coroutine_methods)
     frozen_methods = frozenset(methods)
-    futures = returned_futures(trees, scans)
+    futures = returned_futures(trees, scans, modules)
     outside = OutsideReader(list(trees))
     port_coroutines = frozenset(
         f"{module}.{name}" for path in trees
         if (module := module_name_for(path)) is not None
         for name in _module_coroutines(trees[path], scans[path]))
+    port_coroutine_names = frozenset(q.rsplit(".", 1)[1] for q in port_coroutines)
     tables = tables_for(table)
     names = Renames.build(renames, to="sync", defined=defined, async_prefix=async_prefix,
                           rename_prose=rename_prose)
@@ -215,6 +216,7 @@ def to_sync(
         walker.returned_futures = futures
         walker.outside = outside
         walker.port_coroutines = port_coroutines
+        walker.port_coroutine_names = port_coroutine_names
         try:
             walker.run()
             output = walker.edits.apply()

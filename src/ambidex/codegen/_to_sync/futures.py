@@ -91,13 +91,22 @@ def _functions(body: list[ast.stmt]) -> Iterator[ast.FunctionDef | ast.AsyncFunc
             yield statement
 
 
-def returned_futures(trees: Mapping[str, ast.Module],
-                     scans: Mapping[str, ModuleScan]) -> ReturnedFutures:
+def returned_futures(trees: Mapping[str, ast.Module], scans: Mapping[str, ModuleScan],
+                     texts: Mapping[str, str]) -> ReturnedFutures:
     """Read every module's top-level functions and its top-level classes' methods
-    for a return annotation that is a future or a task (generators left out)."""
+    for a return annotation that is a future or a task (generators left out). A
+    module whose text says neither ``Future`` nor ``Task`` cannot name one: its
+    methods only count as annotated otherwise."""
     found = ReturnedFutures()
     methods: dict[str, set[tuple[str, bool] | None]] = {}
     for path, tree in trees.items():
+        text = texts[path]
+        if "Future" not in text and "Task" not in text:
+            for statement in tree.body:
+                if isinstance(statement, ast.ClassDef):
+                    for method in _functions(statement.body):
+                        methods.setdefault(method.name, set()).add(None)
+            continue
         module = module_name_for(path)
         bindings: dict[str, str] | None = None
         generators = scans[path].generators

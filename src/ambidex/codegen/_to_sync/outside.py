@@ -68,19 +68,21 @@ class OutsideReader:
         # Directories a module name is spelled from: a port module's display
         # path with its module name's parts taken off (pkg/sub/mod.py -> ".").
         roots: list[str] = []
+        directories: set[str] = set()
         for path in port_paths:
             module = module_name_for(path)
+            absolute = os.path.normpath(os.path.abspath(path))
+            directories.add(os.path.dirname(absolute))
             if module is None:
                 continue
-            parts = os.path.normpath(os.path.abspath(path)).split(os.sep)
+            parts = absolute.split(os.sep)
             depth = len(module.split(".")) + (1 if parts[-1] == "__init__.py" else 0)
             root = os.sep.join(parts[:-depth]) or os.sep
             if root not in roots:
                 roots.append(root)
-        for path in port_paths:
-            # The directory above the outermost package holding the file: where
+        for directory in sorted(directories):
+            # The directory above the outermost package holding the files: where
             # `import pkg.util` finds a module a partial port of pkg left out.
-            directory = os.path.dirname(os.path.abspath(path))
             if not os.path.isfile(os.path.join(directory, "__init__.py")):
                 continue
             while os.path.isfile(os.path.join(os.path.dirname(directory), "__init__.py")):
@@ -90,6 +92,7 @@ class OutsideReader:
                 roots.append(root)
         self._roots = roots
         self._trees: dict[str, tuple[str, ast.Module] | None] = {}
+        self._definitions: dict[str, Definition | None] = {}
 
     def _source(self, module: str) -> tuple[str, ast.Module] | None:
         if module in self._trees:
@@ -130,6 +133,11 @@ class OutsideReader:
     def definition(self, qualified: str, steps: int = 3) -> Definition | None:
         """What the function ``qualified`` (``pkg.mod.fetch``) is, when its source
         can be read; None when it cannot."""
+        if qualified not in self._definitions:
+            self._definitions[qualified] = self._definition(qualified, steps)
+        return self._definitions[qualified]
+
+    def _definition(self, qualified: str, steps: int) -> Definition | None:
         module, _, name = qualified.rpartition(".")
         if not module or steps == 0:
             return None

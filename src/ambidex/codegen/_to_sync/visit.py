@@ -116,6 +116,8 @@ class SyncWalker(FlavourPlanner):
     """Reads the definitions of functions outside the port (shared by the modules)."""
     port_coroutines: frozenset[str] = frozenset()
     """The dotted names of the port's module-level coroutine functions."""
+    port_coroutine_names: frozenset[str] = frozenset()
+    """Their last parts (asked first: most calls are of something else)."""
     _has_walrus: bool | None = None
     """Whether the module's text has a ``:=`` at all (asked once, when typing locals)."""
 
@@ -1177,7 +1179,7 @@ class SyncWalker(FlavourPlanner):
                 and func.value.id in ("self", "cls") and self.class_coroutines \
                 and func.attr in self.class_coroutines[-1]:
             name = f"{func.value.id}.{func.attr}"
-        elif isinstance(func, ast.Attribute) and self.port_coroutines \
+        elif isinstance(func, ast.Attribute) and func.attr in self.port_coroutine_names \
                 and self.qualified_name(func) in self.port_coroutines:
             name = ast.unparse(func)  # u.fetch(), through the module of the port
         if name is None or id(node) in self.awaited or self.in_target:
