@@ -63,9 +63,9 @@ def _module_bindings(tree: ast.Module, module: str | None, path: str) -> dict[st
     return bindings
 
 
-def future_type(annotation: ast.expr | None, bindings: Mapping[str, str]) -> str | None:
-    """``asyncio.Future`` / ``asyncio.Task`` when ``annotation`` names one (bare,
-    subscripted, or as a string), resolved through ``bindings``."""
+def annotated_name(annotation: ast.expr | None, bindings: Mapping[str, str]) -> str | None:
+    """The dotted name ``annotation`` spells (bare, subscripted, or as a string),
+    resolved through the module's import ``bindings``; None for anything else."""
     if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
         try:
             annotation = ast.parse(annotation.value.strip(), mode="eval").body
@@ -82,7 +82,14 @@ def future_type(annotation: ast.expr | None, bindings: Mapping[str, str]) -> str
     root = bindings.get(annotation.id)
     if root is None:
         return None
-    return FUTURE_TYPES.get(".".join([root, *reversed(parts)]))
+    return ".".join([root, *reversed(parts)])
+
+
+def future_type(annotation: ast.expr | None, bindings: Mapping[str, str]) -> str | None:
+    """``asyncio.Future`` / ``asyncio.Task`` when ``annotation`` names one (bare,
+    subscripted, or as a string), resolved through ``bindings``."""
+    dotted = annotated_name(annotation, bindings)
+    return None if dotted is None else FUTURE_TYPES.get(dotted)
 
 
 def _functions(body: list[ast.stmt]) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -139,5 +146,5 @@ def returned_futures(trees: Mapping[str, ast.Module], scans: Mapping[str, Module
     return found
 
 
-__all__ = ["FUTURE_CALLS", "FUTURE_TYPES", "ReturnedFutures", "future_type",
+__all__ = ["FUTURE_CALLS", "FUTURE_TYPES", "ReturnedFutures", "annotated_name", "future_type",
            "returned_futures"]

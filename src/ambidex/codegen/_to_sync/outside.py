@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ambidex._names import import_bindings, module_name_for
-from ambidex.codegen._to_sync.futures import future_type
+from ambidex.codegen._to_sync.futures import FUTURE_TYPES, annotated_name
 
 _AWAITABLE_TYPES = frozenset({"typing.Awaitable", "collections.abc.Awaitable",
                               "typing.Coroutine", "collections.abc.Coroutine"})
@@ -170,24 +170,10 @@ class OutsideReader:
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
                 for local, imported, _, _ in import_bindings(statement, module, package):
                     bindings[local] = imported
-        typed = future_type(annotation, bindings)
-        if typed is not None:
-            return typed
-        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
-            try:
-                annotation = ast.parse(annotation.value.strip(), mode="eval").body
-            except SyntaxError:
-                return None
-        if isinstance(annotation, ast.Subscript):
-            annotation = annotation.value
-        parts: list[str] = []
-        while isinstance(annotation, ast.Attribute):
-            parts.append(annotation.attr)
-            annotation = annotation.value
-        if not isinstance(annotation, ast.Name) or annotation.id not in bindings:
+        dotted = annotated_name(annotation, bindings)
+        if dotted is None:
             return None
-        dotted = ".".join([bindings[annotation.id], *reversed(parts)])
-        return dotted if dotted in _AWAITABLE_TYPES else None
+        return FUTURE_TYPES.get(dotted) or (dotted if dotted in _AWAITABLE_TYPES else None)
 
 
 __all__ = ["Definition", "OutsideReader"]
