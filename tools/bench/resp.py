@@ -89,7 +89,8 @@ from redis._parsers.socket import SocketBuffer  # noqa: E402
 from ambidex.sansio import NEED_DATA  # noqa: E402
 from examples.resp import AsyncClient, Client, RespParser  # noqa: E402
 from examples.resp._hiredis import HiredisParser  # noqa: E402
-from tools.bench import _placement  # noqa: E402
+from tools.bench import _placement, _rounds  # noqa: E402
+from tools.bench._rounds import spread_of  # noqa: E402
 
 KEY = "bench:key"
 VALUE = b"v" * 100
@@ -231,14 +232,6 @@ class Rounds:
         return [a / b for a, b in zip(self.rate[key], self.rate[base], strict=True)]
 
 
-def spread_of(values: list[float]) -> tuple[float, float, float]:
-    """(median, first quartile, third quartile)."""
-    if len(values) < 2:
-        return values[0], values[0], values[0]
-    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return median, q1, q3
-
-
 def one_at_a_time_rounds(makers: dict[str, Callable[[], Any]], rounds: int,
                          per_round: int) -> Rounds:
     """Every contender connected at once in ONE event loop, then ``rounds``
@@ -272,8 +265,7 @@ def one_at_a_time_rounds(makers: dict[str, Callable[[], Any]], rounds: int,
                 clients[key] = client
                 await async_get_one_at_a_time(client, per_round)  # warm up
             for r in range(rounds):
-                turn = r % len(keys)
-                for key in keys[turn:] + keys[:turn]:
+                for key in _rounds.rotated(keys, r):
                     cpu, sleeps = time.process_time(), usage(self_).ru_nvcsw
                     rate = await async_get_one_at_a_time(clients[key], per_round)
                     cpu = (time.process_time() - cpu) / per_round * 1e6
