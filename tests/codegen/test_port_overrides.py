@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import sys
 import textwrap
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from ambidex._rules import DEFAULT_TABLE
+from ambidex.cli import main
 from ambidex.codegen._to_async import to_async
+from ambidex.codegen._to_sync import outside
 
 
 def port(source: str) -> tuple[str, list[str], list[str]]:
@@ -225,8 +229,9 @@ def test_an_override_that_blocks_where_its_generator_sibling_is_awaited_is_refus
 def test_an_outside_base_is_imported_once_however_many_of_its_methods_are_overridden(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A module that does not import is looked for along all of sys.path at each
-    # attempt; an outside class that does import is still read for each method.
+    # A module that is not there is looked for along all of sys.path at each
+    # attempt; an outside class that is found is still read for each method.
+    # Only the standard library's modules are imported (the test below).
     asked: list[str] = []
     real_import = importlib.import_module
 
@@ -235,6 +240,14 @@ def test_an_outside_base_is_imported_once_however_many_of_its_methods_are_overri
         return real_import(name, package)
 
     monkeypatch.setattr(importlib, "import_module", counting_import)
+    looked: list[str] = []
+    real_find = outside.source_on_sys_path
+
+    def counting_find(module: str) -> str | None:
+        looked.append(module)
+        return real_find(module)
+
+    monkeypatch.setattr(outside, "source_on_sys_path", counting_find)
     _, errors, warnings = port(
         """\
         import io
@@ -263,8 +276,74 @@ def test_an_outside_base_is_imported_once_however_many_of_its_methods_are_overri
         """
     )
     assert errors == []
-    assert sorted(asked) == ["io", "nowhere_to_be_found"]
+    assert (asked, looked) == (["io"], ["nowhere_to_be_found"])
     assert [w.split(": ", 1)[1].split(",")[0] for w in warnings if "overrides" in w] == [
         "Raw.readinto() becomes async but overrides io.RawIOBase.readinto",
         "Raw.readline() becomes async but overrides io.RawIOBase.readline",
+    ]
+
+
+OUTSIDE_BASE = """\
+import pathlib
+
+pathlib.Path(__file__).with_name("imported.marker").write_text("ran")
+
+
+class Helper:
+    def close(self):
+        pass
+
+
+class Base(Helper):
+    def read(self):
+        return b""
+
+
+class Plain:
+    pass
+"""
+
+
+def test_an_outside_base_outside_the_standard_library_is_read_from_source_never_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Importing a module runs its top level: a source-to-source tool must not run
+    # the user's project (or any installed package) to decide on a warning.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sideeffect_base.py").write_text(OUTSIDE_BASE)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "client.py").write_text(textwrap.dedent(
+        """\
+        import time
+
+        import sideeffect_base
+
+
+        class Client(sideeffect_base.Base):
+            def read(self):
+                time.sleep(1)
+
+            def close(self):
+                time.sleep(1)
+
+            def write(self):
+                time.sleep(1)
+
+
+        class Other(sideeffect_base.Plain):
+            def read(self):
+                time.sleep(1)
+        """
+    ))
+    assert main(["port", "client.py", "--to", "async", "-o", "out.py"]) == 0
+    err = capsys.readouterr().err
+    assert not (site / "imported.marker").exists(), "the outside module was imported"
+    assert "sideeffect_base" not in sys.modules
+    lines = err.splitlines()
+    said = [line.split(": ", 1)[1].split(",")[0] for line in lines if "overrides" in line]
+    assert said == [
+        "Client.read() becomes async but overrides sideeffect_base.Base.read",
+        "Client.close() becomes async but overrides sideeffect_base.Base.close",
     ]

@@ -17,6 +17,7 @@ the chain down to the primitive.
 from __future__ import annotations
 
 import ast
+import sys
 from collections import deque
 from dataclasses import dataclass
 
@@ -578,7 +579,7 @@ class Planner:
         class's own methods may call it without awaiting (``readlines``,
         iteration). Said with a location; the port still stands."""
         analysed = {cls.dotted for cls in self.graph.classes.values()}
-        found: dict[str, object] = {}  # each outside class imported once (_external_has)
+        found: dict[str, object] = {}  # each outside class looked for once (_external_has)
         for key in self.reasons:
             function = self.graph.functions[key]
             cls = function.cls
@@ -635,11 +636,12 @@ class Planner:
 
 
 def _external_has(dotted: str, name: str, found: dict[str, object] | None = None) -> bool:
-    """Whether the importable class ``dotted`` has a method ``name``.
+    """Whether the outside class ``dotted`` has a method ``name``: True, or
+    False when it has not or when that cannot be told here (say nothing).
 
     ``found``: the classes asked about already (None for one that could not
-    be imported), so that a class is imported once however many of its
-    methods the port overrides: a module that does not import is looked for
+    be found), so that a class is looked for once however many of its
+    methods the port overrides: a module that is not there is looked for
     along the whole of ``sys.path`` at every attempt (700 attempts, 140
     classes, on the 159k-line bench tree of ``tools/bench/lint.py``).
     """
@@ -649,19 +651,78 @@ def _external_has(dotted: str, name: str, found: dict[str, object] | None = None
         cls = _external_class(dotted)
         if found is not None:
             found[dotted] = cls
+    if isinstance(cls, _ReadClass):
+        return cls.has(name)
     return cls is not None and callable(getattr(cls, name, None))
 
 
 def _external_class(dotted: str) -> object | None:
-    """The class ``dotted`` names, imported; None when that cannot be done here."""
+    """The class ``dotted`` names; None when that cannot be told here.
+
+    A class of the standard library is imported (``io.BufferedIOBase``: its
+    methods come from C, and its modules run nothing of the user's). Any other
+    module is never imported, since importing runs its top level, and a
+    source-to-source tool must not run the user's project or whatever is
+    installed to print a warning: its source is found on ``sys.path`` and the
+    class read from it (:class:`_ReadClass`).
+    """
     import importlib
 
     module_name, _, class_name = dotted.rpartition(".")
+    if module_name.partition(".")[0] not in sys.stdlib_module_names:
+        return _ReadClass.find(module_name, class_name)
     try:
         cls: object | None = getattr(importlib.import_module(module_name), class_name, None)
     except Exception:  # not importable here: cannot tell, say nothing
         return None
     return cls
+
+
+@dataclass(frozen=True)
+class _ReadClass:
+    """A class outside the standard library as its source says, never imported:
+    the names its body defines, and those of its bases that the same module
+    defines (``class Base(Helper)`` with ``Helper`` above it), followed up.
+    A base from elsewhere (imported, or an expression) leaves a name it does
+    not define undecided: :meth:`has` says False, as for a class that cannot
+    be found at all."""
+
+    names: frozenset[str]
+
+    @staticmethod
+    def find(module_name: str, class_name: str) -> _ReadClass | None:
+        from ambidex.codegen._to_sync.outside import source_on_sys_path
+
+        path = source_on_sys_path(module_name)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as file:
+                tree = ast.parse(file.read(), filename=path)
+        except (OSError, SyntaxError, ValueError):
+            return None
+        classes = {node.name: node for node in tree.body if type(node) is ast.ClassDef}
+        names: set[str] = set()
+        seen: set[str] = set()
+        pending = [class_name]
+        while pending:
+            current = pending.pop()
+            node = classes.get(current)
+            if current in seen or node is None:
+                continue
+            seen.add(current)
+            for statement in node.body:
+                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    names.add(statement.name)
+                elif type(statement) is ast.Assign and type(statement.value) in (
+                    ast.Name, ast.Attribute  # an alias: read = _read; not timeout = 5
+                ):
+                    names.update(t.id for t in statement.targets if type(t) is ast.Name)
+            pending.extend(b.id for b in node.bases if type(b) is ast.Name)
+        return _ReadClass(frozenset(names)) if class_name in seen else None
+
+    def has(self, name: str) -> bool:
+        return name in self.names
 
 
 def _calls_handing_values(function: ast.AST) -> list[ast.Call]:

@@ -60,6 +60,25 @@ def _is_generator(function: ast.AsyncFunctionDef) -> bool:
     return False
 
 
+def source_on_sys_path(module: str) -> str | None:
+    """The ``.py`` file of ``module`` on ``sys.path``, found the way ``import``
+    would find it but without importing anything: each package along the dotted
+    name is searched in its own directories, and no ``__init__`` runs. None when
+    there is no such file (not installed, a namespace package, an extension)."""
+    parts = module.split(".")
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(parts[0], sys.path)
+        for index in range(1, len(parts)):
+            if spec is None or not spec.submodule_search_locations:
+                return None
+            spec = importlib.machinery.PathFinder.find_spec(
+                ".".join(parts[:index + 1]), list(spec.submodule_search_locations))
+    except (ImportError, ValueError, OSError):
+        return None
+    origin = spec.origin if spec is not None else None
+    return origin if origin is not None and origin.endswith(".py") else None
+
+
 class OutsideReader:
     """Finds and reads modules outside the port, each at most once."""
 
@@ -117,18 +136,7 @@ class OutsideReader:
                               os.path.join(root, relative, "__init__.py")):
                 if os.path.isfile(candidate):
                     return candidate
-        parts = module.split(".")
-        try:
-            spec = importlib.machinery.PathFinder.find_spec(parts[0], sys.path)
-            for index in range(1, len(parts)):
-                if spec is None or not spec.submodule_search_locations:
-                    return None
-                spec = importlib.machinery.PathFinder.find_spec(
-                    ".".join(parts[:index + 1]), list(spec.submodule_search_locations))
-        except (ImportError, ValueError, OSError):
-            return None
-        origin = spec.origin if spec is not None else None
-        return origin if origin is not None and origin.endswith(".py") else None
+        return source_on_sys_path(module)
 
     def definition(self, qualified: str, steps: int = 3) -> Definition | None:
         """What the function ``qualified`` (``pkg.mod.fetch``) is, when its source
