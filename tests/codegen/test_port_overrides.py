@@ -347,3 +347,32 @@ def test_an_outside_base_outside_the_standard_library_is_read_from_source_never_
         "Client.read() becomes async but overrides sideeffect_base.Base.read",
         "Client.close() becomes async but overrides sideeffect_base.Base.close",
     ]
+
+
+def test_a_project_module_named_like_the_standard_library_is_read_not_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A stdlib *name* is not a stdlib *module*: the project's own tabnanny.py,
+    # ahead of the stdlib on sys.path, is what an import would run.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "tabnanny.py").write_text(OUTSIDE_BASE)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(sys.modules, "tabnanny", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "client.py").write_text(textwrap.dedent(
+        """\
+        import time
+
+        import tabnanny
+
+
+        class Client(tabnanny.Base):
+            def read(self):
+                time.sleep(1)
+        """
+    ))
+    assert main(["port", "client.py", "--to", "async", "-o", "out.py"]) == 0
+    err = capsys.readouterr().err
+    assert not (site / "imported.marker").exists(), "the shadowing module was imported"
+    assert "Client.read() becomes async but overrides tabnanny.Base.read" in err

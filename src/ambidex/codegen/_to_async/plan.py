@@ -20,6 +20,7 @@ import ast
 import sys
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 
 from ambidex._callgraph import Call, CallGraph, CallKind, Function, own_calls
 from ambidex._rules import Kind, Rule
@@ -669,13 +670,38 @@ def _external_class(dotted: str) -> object | None:
     import importlib
 
     module_name, _, class_name = dotted.rpartition(".")
-    if module_name.partition(".")[0] not in sys.stdlib_module_names:
+    if not _from_the_standard_library(module_name.partition(".")[0]):
         return _ReadClass.find(module_name, class_name)
     try:
         cls: object | None = getattr(importlib.import_module(module_name), class_name, None)
     except Exception:  # not importable here: cannot tell, say nothing
         return None
     return cls
+
+
+def _from_the_standard_library(top: str) -> bool:
+    """Whether importing the top-level module ``top`` here would load the
+    standard library's own: a stdlib *name* is not enough, since a project's
+    ``email.py`` ahead of the stdlib on ``sys.path`` is what an import would run.
+    Found without importing anything."""
+    import importlib.machinery
+    import sysconfig
+
+    if top not in sys.stdlib_module_names:
+        return False
+    if top in sys.modules or top in sys.builtin_module_names:
+        return True  # already loaded (runs nothing again), or compiled into Python
+    if importlib.machinery.FrozenImporter.find_spec(top) is not None:
+        return True  # the frozen copy comes before sys.path
+    spec = importlib.machinery.PathFinder.find_spec(top)
+    if spec is None or spec.origin is None:
+        return False
+    found = Path(spec.origin).resolve().parent
+    if spec.submodule_search_locations is not None:
+        found = found.parent  # a package: its __init__.py is one level down
+    paths = sysconfig.get_paths()
+    homes = {Path(paths[key]).resolve() for key in ("stdlib", "platstdlib")}
+    return found in homes or found in {home / "lib-dynload" for home in homes}
 
 
 @dataclass(frozen=True)
