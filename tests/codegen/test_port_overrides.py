@@ -304,18 +304,27 @@ class Plain:
 """
 
 
+def _port_beside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                 capsys: pytest.CaptureFixture[str], module: str, client: str) -> tuple[Path, str]:
+    """Port ``client`` with ``module`` (OUTSIDE_BASE, whose top level writes
+    ``imported.marker`` beside it) first on sys.path: the site folder and stderr."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / f"{module}.py").write_text(OUTSIDE_BASE)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "client.py").write_text(textwrap.dedent(client))
+    assert main(["port", "client.py", "--to", "async", "-o", "out.py"]) == 0
+    return site, capsys.readouterr().err
+
+
 def test_an_outside_base_outside_the_standard_library_is_read_from_source_never_imported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Importing a module runs its top level: a source-to-source tool must not run
     # the user's project (or any installed package) to decide on a warning.
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sideeffect_base.py").write_text(OUTSIDE_BASE)
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "client.py").write_text(textwrap.dedent(
-        """\
+    site, err = _port_beside(tmp_path, monkeypatch, capsys, "sideeffect_base", """\
         import time
 
         import sideeffect_base
@@ -335,10 +344,7 @@ def test_an_outside_base_outside_the_standard_library_is_read_from_source_never_
         class Other(sideeffect_base.Plain):
             def read(self):
                 time.sleep(1)
-        """
-    ))
-    assert main(["port", "client.py", "--to", "async", "-o", "out.py"]) == 0
-    err = capsys.readouterr().err
+        """)
     assert not (site / "imported.marker").exists(), "the outside module was imported"
     assert "sideeffect_base" not in sys.modules
     lines = err.splitlines()
@@ -354,14 +360,7 @@ def test_a_project_module_named_like_the_standard_library_is_read_not_imported(
 ) -> None:
     # A stdlib *name* is not a stdlib *module*: the project's own tabnanny.py,
     # ahead of the stdlib on sys.path, is what an import would run.
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "tabnanny.py").write_text(OUTSIDE_BASE)
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.delitem(sys.modules, "tabnanny", raising=False)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "client.py").write_text(textwrap.dedent(
-        """\
+    site, err = _port_beside(tmp_path, monkeypatch, capsys, "tabnanny", """\
         import time
 
         import tabnanny
@@ -370,9 +369,6 @@ def test_a_project_module_named_like_the_standard_library_is_read_not_imported(
         class Client(tabnanny.Base):
             def read(self):
                 time.sleep(1)
-        """
-    ))
-    assert main(["port", "client.py", "--to", "async", "-o", "out.py"]) == 0
-    err = capsys.readouterr().err
+        """)
     assert not (site / "imported.marker").exists(), "the shadowing module was imported"
     assert "Client.read() becomes async but overrides tabnanny.Base.read" in err
