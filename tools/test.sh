@@ -4,7 +4,7 @@
 #   bash tools/test.sh [PYTEST ARGS...]
 #
 # 1. sets up .venv with the tools, pinned by tools/constraints.txt;
-# 2. ruff; mypy --strict on src/ and examples/, mypy on tests/; ambidex generate --check;
+# 2. ruff; mypy --strict on src/, examples/ and tools/, mypy on tests/; ambidex generate --check;
 # 3. pytest on every Python the package claims, 3.10 to 3.13: one nox session each
 #    (noxfile.py), AMBIDEX_TEST_JOBS of them at a time (default 2), each into its own
 #    log under .nox/logs/. A line per version as it finishes, the full log of any that
@@ -32,8 +32,8 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check \
   -c tools/constraints.txt -e '.[test]'
 echo "== ruff";  .venv/bin/python -m ruff check --quiet src tests tools examples noxfile.py
-echo "== mypy --strict src examples"
-.venv/bin/python -m mypy --no-error-summary src/ambidex examples noxfile.py
+echo "== mypy --strict src examples tools"
+.venv/bin/python -m mypy --no-error-summary src/ambidex examples tools noxfile.py
 echo "== mypy tests"; .venv/bin/python -m mypy --no-error-summary tests
 echo "== ambidex generate --check"; .venv/bin/ambidex generate --check
 

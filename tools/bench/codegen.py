@@ -116,13 +116,15 @@ def bench_convert(corpora: dict[str, Path], runs: int) -> None:
                             "-o", str(Path(scratch) / "ambidex-out")],
             }
             # Interleaved, so that load from elsewhere hits both tools alike.
-            best = {tool: [float("inf"), float("inf"), 0] for tool in commands}
+            best: dict[str, list[float]] = {
+                tool: [float("inf"), float("inf"), 0] for tool in commands}
             for _ in range(runs):
                 for tool, command in commands.items():
                     wall, cpu, code = run_once(command)
                     best[tool] = [min(best[tool][0], wall), min(best[tool][1], cpu), code]
         for tool in commands:
-            wall, cpu, code = best[tool]
+            wall, cpu, exit_code = best[tool]
+            code = int(exit_code)
             note = "" if code == 0 else (f"exit {code}: modules refused (async-only APIs); "
                                          "all converted in memory, none written")
             print(f"{label:<18}{lines:>7}  {tool:<8}{wall:>8.3f}{cpu:>8.3f}"

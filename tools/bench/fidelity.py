@@ -327,9 +327,9 @@ def measure(project: Project, site: Path, deps: Path, show: bool) -> dict[str, o
     theirs_diff = sum(differing_lines(theirs[p], shipped[p]) for p in ours)
     theirs_all = sum(differing_lines(text, shipped[p]) for p, text in theirs.items())
     if show:
-        for path, text in ours.items():
-            a, b = unparsed(shipped[path]), unparsed(text)
-            for line in difflib.unified_diff(a, b, f"shipped/{path}", f"ambidex/{path}",
+        for relative, text in ours.items():
+            a, b = unparsed(shipped[relative]), unparsed(text)
+            for line in difflib.unified_diff(a, b, f"shipped/{relative}", f"ambidex/{relative}",
                                              lineterm="", n=0):
                 print("   ", line)
         for error in errors:

@@ -224,11 +224,13 @@ class AsyncClients:
             return (await a.get(url)).content
 
         async def httpx_() -> bytes:
-            return (await h.get(url)).content
+            body: bytes = (await h.get(url)).content
+            return body
 
         async def aiohttp_() -> bytes:
             async with s.get(url) as response:
-                return await response.read()
+                body: bytes = await response.read()
+                return body
 
         return {"ambidex": ambidex, "httpx": httpx_, "aiohttp": aiohttp_}
 

@@ -547,8 +547,9 @@ def insert_rows(args: argparse.Namespace) -> list[tuple[int, str]]:
 
 
 def iterate_count(contender: DbContender) -> int:
-    return contender.args.odbc_iter_rows if contender.name.startswith("odbc") \
+    rows: int = contender.args.odbc_iter_rows if contender.name.startswith("odbc") \
         else contender.args.iter_rows
+    return rows
 
 
 def iterate_sql(contender: DbContender) -> str:
@@ -568,7 +569,8 @@ def db_contenders(args: argparse.Namespace) -> dict[str, list[DbContender]]:
     to_thread, asgi = asyncio.to_thread, None
     if sync_to_async is not None:
         def asgi(fn: Any, /, *a: Any, **k: Any) -> Awaitable[Any]:
-            return sync_to_async(fn, thread_sensitive=True)(*a, **k)  # type: ignore[no-any-return]
+            started: Awaitable[Any] = sync_to_async(fn, thread_sensitive=True)(*a, **k)
+            return started
     sqlite_side: list[DbContender] = [AmbidexDb("sqlite ambidex", args, sqlite3.connect)]
     if aiosqlite is not None:
         sqlite_side.append(AiosqliteDb("sqlite aiosqlite", args))

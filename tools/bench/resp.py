@@ -68,8 +68,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -351,10 +352,10 @@ class _ChunkSocket:
 
 def parse_redis_py() -> float:
     sock = _ChunkSocket(_parse_chunks())
-    parser: Any = _RESP2Parser(CHUNK)
+    parser: Any = cast(Any, _RESP2Parser)(CHUNK)  # redis-py is untyped
     parser._sock = sock
     parser._buffer = SocketBuffer(sock, CHUNK, None)  # type: ignore[arg-type]
-    parser.encoder = Encoder("utf-8", "strict", False)
+    parser.encoder = cast(Any, Encoder)("utf-8", "strict", False)
     read = parser.read_response
     start = time.perf_counter()
     for _ in range(PARSE_N):
@@ -567,12 +568,12 @@ def main() -> None:
         clients = sync_clients()
         for wanted in one_at_a_time:
             with _placement.pinned(wanted, server_pid) as placed:
-                results = interleaved(runs, {name: lambda c=c: sync_get_one_at_a_time(c, n)
+                results = interleaved(runs, {name: partial(sync_get_one_at_a_time, c, n)
                                              for name, c in clients.items()})
             row(_placement.label("sync GET, one at a time", placed), results["ours"],
                 results["ours_hi"], results["rp_hi"], results["rp_py"])
         with _placement.pinned(busy, server_pid) as placed:
-            results = interleaved(runs, {name: lambda c=c: sync_pipeline(c, n * 5)
+            results = interleaved(runs, {name: partial(sync_pipeline, c, n * 5)
                                          for name, c in clients.items()})
         row(_placement.label(f"sync pipeline of {PIPELINE} GETs", placed), results["ours"],
             results["ours_hi"], results["rp_hi"], results["rp_py"])
@@ -695,7 +696,7 @@ def main() -> None:
             print(f"  -t get -q -P 16:  {redis_benchmark(port, 16, 1_000_000)}")
 
     # The goals of issue 13 section 3, judged on this run.
-    goals = [
+    goals: list[tuple[str, str, float, Callable[[float], bool], str]] = [
         (f"async GET one at a time vs redis-py+hiredis [{where}]", ">= 1.3x",
          floor["ours"][0], lambda x: x >= 1.3,
          f"  (IQR {floor['ours'][1]:.2f}-{floor['ours'][2]:.2f}; floor {floor['raw'][0]:.2f}x, "
