@@ -82,7 +82,7 @@ from examples.gibson.protocol import (  # noqa: E402
     encode_request,
 )
 from examples.gibson.server import ServerThread  # noqa: E402
-from tools.bench import _placement, _rounds  # noqa: E402
+from tools.bench import _placement, _rounds, _servers  # noqa: E402
 
 VALUE = b"v" * 32
 KEY = "bench-key"
@@ -634,4 +634,5 @@ def _load() -> str:
 
 
 if __name__ == "__main__":
+    _servers.stop_servers_on_sigterm()
     main()

@@ -114,7 +114,7 @@ import urllib3  # noqa: E402
 
 from examples.http import AsyncClient, Client  # noqa: E402
 from examples.http.nginx import BIG, SMALL, Nginx  # noqa: E402
-from tools.bench import _placement  # noqa: E402
+from tools.bench import _placement, _servers  # noqa: E402
 
 TASKS = 50
 
@@ -553,4 +553,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    _servers.stop_servers_on_sigterm()
     main()

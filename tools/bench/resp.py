@@ -90,7 +90,7 @@ from redis._parsers.socket import SocketBuffer  # noqa: E402
 from ambidex.sansio import NEED_DATA  # noqa: E402
 from examples.resp import AsyncClient, Client, RespParser  # noqa: E402
 from examples.resp._hiredis import HiredisParser  # noqa: E402
-from tools.bench import _placement, _rounds  # noqa: E402
+from tools.bench import _placement, _rounds, _servers  # noqa: E402
 from tools.bench._rounds import spread_of  # noqa: E402
 
 KEY = "bench:key"
@@ -735,4 +735,5 @@ def _load() -> str:
 
 
 if __name__ == "__main__":
+    _servers.stop_servers_on_sigterm()
     main()
