@@ -160,6 +160,85 @@ async def test_an_async_get_one_at_a_time_takes_two_turns_of_the_loop(
     assert 200 <= turns <= 203
 
 
+class _NextWriteFails:
+    """The client's transport, except that its next write raises (as a write
+    into a transport that broke under it may)."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self.armed = True
+
+    def write(self, data: bytes) -> None:
+        if self.armed:
+            self.armed = False
+            raise RuntimeError("the write failed")
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._transport, name)
+
+
+@pytest.mark.parametrize("path", ["one request", "a batch", "queued behind one in flight"])
+async def test_a_request_whose_write_fails_breaks_the_connection_so_no_reply_goes_to_the_wrong_caller(
+    server: GibsonServer, path: str
+) -> None:
+    # The machine counted the request as sent when the write failed: were the
+    # connection still in use, the next reply would be paired with it and
+    # every later caller would get the reply meant for the one before.
+    async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
+        await client.set("k", "v")
+        client.timeout = 1  # after the connect: the old client waited this long, then failed
+        client._transport = _NextWriteFails(client._transport)  # type: ignore[assignment]
+        if path == "one request":
+            with pytest.raises(RuntimeError, match="the write failed"):
+                await client.get("k")
+        elif path == "a batch":
+            with pytest.raises(RuntimeError, match="the write failed"):
+                await client.get_many(["k", "k"])
+        else:
+            client._transport.armed = False  # type: ignore[attr-defined]
+            first = asyncio.create_task(client.get("k"))
+            await asyncio.sleep(0)  # written: on the wire, its reply on its way
+            client._transport.armed = True  # type: ignore[attr-defined]
+            second = asyncio.create_task(client.get("k"))  # queued for this turn's write
+            for waiter in (first, second):  # every waiting request fails with that error
+                with pytest.raises(RuntimeError, match="the write failed"):
+                    await waiter
+        with pytest.raises(ConnectionClosedError):
+            await client.get("k")
+
+
+class _RecordsWhatWasWaitingAtEachWrite:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self._transport = client._transport
+        self.waiting: list[int] = []
+
+    def write(self, data: bytes) -> None:
+        self.waiting.append(len(self._client._waiters))
+        self._transport.write(data)  # type: ignore[union-attr]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._transport, name)
+
+
+async def test_a_request_on_an_idle_connection_is_written_before_its_waiter_is_recorded(
+    server: GibsonServer,
+) -> None:
+    # One at a time, the time from a reply to the next write is the client's
+    # share of every round trip: the bookkeeping for the request (its future,
+    # its deadline, the timer) comes after the write, while the server works.
+    async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
+        await client.set("k", "v")
+        spy = _RecordsWhatWasWaitingAtEachWrite(client)
+        client._transport = spy  # type: ignore[assignment]
+        assert await client.get("k") == "v"
+        await client.set("k", "w")
+        assert await client.delete("k") is True
+        assert spy.waiting == [0, 0, 0]
+        assert len(client._waiters) == 0  # each reply went to its own caller
+
+
 async def test_async_tasks_share_one_connection_and_each_gets_its_own_reply(
     server: GibsonServer,
 ) -> None:
