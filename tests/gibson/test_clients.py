@@ -179,7 +179,7 @@ class _NextWriteFails:
 
 
 @pytest.mark.parametrize("path", ["one request", "a batch", "queued behind one in flight"])
-async def test_a_request_whose_write_fails_breaks_the_connection_so_no_reply_goes_to_the_wrong_caller(
+async def test_a_failed_write_breaks_the_connection_so_no_reply_goes_to_the_wrong_caller(
     server: GibsonServer, path: str
 ) -> None:
     # The machine counted the request as sent when the write failed: were the
@@ -188,7 +188,9 @@ async def test_a_request_whose_write_fails_breaks_the_connection_so_no_reply_goe
     async with await AsyncClient.connect("127.0.0.1", server.port, timeout=5) as client:
         await client.set("k", "v")
         client.timeout = 1  # after the connect: the old client waited this long, then failed
-        client._transport = _NextWriteFails(client._transport)  # type: ignore[assignment]
+        assert client._transport is not None
+        failing = _NextWriteFails(client._transport)
+        client._transport = failing  # type: ignore[assignment]
         if path == "one request":
             with pytest.raises(RuntimeError, match="the write failed"):
                 await client.get("k")
@@ -196,10 +198,10 @@ async def test_a_request_whose_write_fails_breaks_the_connection_so_no_reply_goe
             with pytest.raises(RuntimeError, match="the write failed"):
                 await client.get_many(["k", "k"])
         else:
-            client._transport.armed = False  # type: ignore[attr-defined]
+            failing.armed = False
             first = asyncio.create_task(client.get("k"))
             await asyncio.sleep(0)  # written: on the wire, its reply on its way
-            client._transport.armed = True  # type: ignore[attr-defined]
+            failing.armed = True
             second = asyncio.create_task(client.get("k"))  # queued for this turn's write
             for waiter in (first, second):  # every waiting request fails with that error
                 with pytest.raises(RuntimeError, match="the write failed"):
