@@ -349,7 +349,10 @@ def resolve_again(
     definitions, bindings and call sites does not depend on the table, so it
     is done once; what depends on it (types from rows, each call's row and
     callees) is decided again. The functions and classes are shared, and
-    their calls replaced: ``graph`` must not be used after this.
+    their calls replaced: ``graph`` must not be used after this. One thing
+    decided with the first table is kept: which functions each call site
+    may call, as indexed to type unannotated parameters (:mod:`._params`),
+    when the first resolution indexed them.
     """
     for function in graph.functions.values():
         function.calls = NO_CALLS
@@ -359,17 +362,20 @@ def resolve_again(
     # What the first resolution remembered answers for the other table: let
     # it go before the second remembers its own (on a site-packages, ~40 MB).
     # The call sites that pass something are the same list: handed over.
-    # So are the modules' names.
+    # So are the modules' names, and those sites indexed by callee when the
+    # first resolution indexed them (see ambidex._callgraph._params).
     spent = graph.resolver
     sites = None
     names = None
+    callers = None
     if isinstance(spent, _Resolver):
         sites = spent._sites
         names = spent.by_name, spent.by_suffix
+        callers = spent._sites_by_callee
         spent.forget()
     return _resolved(
         graph.modules, graph.functions, graph.classes, graph.syntax_errors, table, False, kinds,
-        sites, keep, names,
+        sites, keep, names, callers,
     )
 
 
@@ -384,9 +390,10 @@ def _resolved(
     sites: list[tuple[Function, ast.Call]] | None = None,
     keep: Callable[[Call, Evaluator], bool] | None = None,
     names: tuple[dict[str, Module], dict[str, list[Module]]] | None = None,
+    callers: dict[str, list[tuple[Function, ast.Call]]] | None = None,
 ) -> CallGraph:
     """Every call site the walk collected (of ``kinds``), resolved against ``table``."""
-    resolver = _Resolver(modules, functions, classes, table, sites, names)
+    resolver = _Resolver(modules, functions, classes, table, sites, names, callers)
     every = len(kinds) == len(CallKind)
     for function in functions.values():
         found: list[Call] = []

@@ -72,6 +72,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         table: RuleTable,
         sites: list[tuple[Function, ast.Call]] | None = None,
         names: tuple[dict[str, Module], dict[str, list[Module]]] | None = None,
+        callers: dict[str, list[tuple[Function, ast.Call]]] | None = None,
     ) -> None:
         self.functions = functions
         self.classes = classes
@@ -102,7 +103,10 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         # parameter's type and puts nothing in a container: one in seven).
         # Given when another resolver of the same walk listed them already.
         self._sites = sites if sites is not None else call_sites(functions)
-        self._sites_by_callee: dict[str, list[tuple[Function, ast.Call]]] | None = None
+        # Those sites by the function each may call, when another resolver of
+        # the same walk indexed them (see :mod:`._params`); else on the first
+        # question about a parameter.
+        self._sites_by_callee: dict[str, list[tuple[Function, ast.Call]]] | None = callers
         self._indexing = False
         self._by_argument: dict[str, list[Rule]] = {}
         for rule in table.rules:
