@@ -372,3 +372,125 @@ def test_a_project_module_named_like_the_standard_library_is_read_not_imported(
         """)
     assert not (site / "imported.marker").exists(), "the shadowing module was imported"
     assert "Client.read() becomes async but overrides tabnanny.Base.read" in err
+
+
+def _port_with_outside_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str], modules: dict[str, str],
+                               client: str) -> tuple[Path, list[str]]:
+    """Port ``client`` with ``modules`` (name -> source) in a folder first on
+    sys.path, none of them imported before: the folder and the warnings' messages."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for name, source in modules.items():
+        (site / f"{name}.py").write_text(textwrap.dedent(source))
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "client.py").write_text(textwrap.dedent(client))
+    assert main(["port", "client.py", "--to", "async", "-o", "out.py"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    for name in modules:
+        assert name not in sys.modules, f"{name} was imported"
+    assert not list(site.glob("*.marker")), "an outside module was imported"
+    return site, [line.split(": ", 1)[1] for line in lines]
+
+
+_MARKS = 'import pathlib\npathlib.Path(__file__).with_suffix(".marker").write_text("ran")\n'
+
+
+def test_a_method_an_outside_base_inherits_from_a_third_module_is_found_by_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Client's base is in outer_base.py; the method Client overrides is defined
+    # in third_reader.py, which outer_base imports: read both, import neither.
+    _, said = _port_with_outside_modules(tmp_path, monkeypatch, capsys, {
+        "outer_base": _MARKS + "from third_reader import Reader as _Reader\n"
+                      "import third_reader\n\n\n"
+                      "class Base(_Reader):\n    def write(self):\n        pass\n\n\n"
+                      "class Other(third_reader.Lines):\n    pass\n",
+        "third_reader": _MARKS + "import io\n\n\nclass Reader:\n    def read(self):\n"
+                        "        return b''\n\n    def readline(self):\n"
+                        "        return self.read()\n\n\nclass Lines(io.RawIOBase):\n    pass\n",
+    }, """\
+        import time
+
+        import outer_base
+
+
+        class Client(outer_base.Base):
+            def read(self):
+                time.sleep(1)
+
+            def fetch(self):
+                time.sleep(1)
+
+
+        class Raw(outer_base.Other):
+            def readinto(self, b):
+                time.sleep(1)
+        """)
+    overrides = [m.split(",")[0] for m in said if "overrides" in m]
+    assert overrides == [
+        "Client.read() becomes async but overrides outer_base.Base.read",
+        "Raw.readinto() becomes async but overrides outer_base.Other.readinto",
+    ]
+
+
+def test_outside_bases_that_name_each_other_across_modules_are_read_once_and_the_port_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A cycle nobody could import (each module's class a base of the other's):
+    # following bases by source must still end, and say what it did find.
+    _, said = _port_with_outside_modules(tmp_path, monkeypatch, capsys, {
+        "cycle_a": _MARKS + "import cycle_b\n\n\nclass A(cycle_b.B):\n"
+                   "    def close(self):\n        pass\n",
+        "cycle_b": _MARKS + "from cycle_a import A\n\n\nclass B(A):\n"
+                   "    def read(self):\n        pass\n",
+    }, """\
+        import time
+
+        import cycle_a
+
+
+        class Client(cycle_a.A):
+            def read(self):
+                time.sleep(1)
+
+            def close(self):
+                time.sleep(1)
+        """)
+    overrides = [m.split(",")[0] for m in said if "overrides" in m]
+    assert overrides == [
+        "Client.read() becomes async but overrides cycle_a.A.read",
+        "Client.close() becomes async but overrides cycle_a.A.close",
+    ]
+
+
+def test_an_outside_base_whose_own_base_cannot_be_read_is_a_located_cannot_tell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # outer_gone.Base inherits from a module that is nowhere: whether Client.read
+    # overrides one of its methods cannot be told; that is said, with the place.
+    _, said = _port_with_outside_modules(tmp_path, monkeypatch, capsys, {
+        "outer_gone": _MARKS + "from not_installed_anywhere import Missing\n\n\n"
+                      "class Base(Missing):\n    def write(self):\n        pass\n",
+    }, """\
+        import time
+
+        import outer_gone
+
+
+        class Client(outer_gone.Base):
+            def read(self):
+                time.sleep(1)
+
+            def write(self):
+                time.sleep(1)
+        """)
+    assert [m.split(",")[0] for m in said if "overrides" in m] == [
+        "Client.write() becomes async but overrides outer_gone.Base.write",
+    ]
+    cannot = [m for m in said if "cannot tell" in m]
+    assert len(cannot) == 1, said
+    assert "Client.read()" in cannot[0] and "not_installed_anywhere.Missing" in cannot[0]
+    assert "Client.write()" not in cannot[0]

@@ -22,7 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from ambidex._callgraph import Call, CallGraph, CallKind, Function, own_calls
+from ambidex._callgraph import Call, CallGraph, CallKind, Class, Function, own_calls
 from ambidex._rules import Kind, Rule
 from ambidex.codegen._source import Diagnostic
 
@@ -578,9 +578,19 @@ class Planner:
         """A method that became async but overrides one of a class nobody
         analysed (``HTTPResponse.read`` over ``io.BufferedIOBase.read``): that
         class's own methods may call it without awaiting (``readlines``,
-        iteration). Said with a location; the port still stands."""
+        iteration). Said with a location; the port still stands.
+
+        The outside class is read from its source, never imported (only the
+        standard library's classes are), and so are its bases, into the
+        modules they come from. When a base cannot be read (not found, no
+        Python source, not a plain name), whether a method that became async
+        overrides one of its methods cannot be told: said once per class, at
+        the class, with the methods and the base."""
+        from ambidex.codegen._to_sync.outside import OutsideReader
+
         analysed = {cls.dotted for cls in self.graph.classes.values()}
-        found: dict[str, object] = {}  # each outside class looked for once (_external_has)
+        reader = OutsideReader(module.path for module in self.graph.modules.values())
+        untold: dict[tuple[str, str], tuple[Class, list[Function], tuple[str, ...]]] = {}
         for key in self.reasons:
             function = self.graph.functions[key]
             cls = function.cls
@@ -590,19 +600,43 @@ class Planner:
                 dotted = self.graph.dotted_name(base, cls.module)
                 if dotted is None or dotted in analysed or "." not in dotted:
                     continue
-                if _external_has(dotted, function.name, found):
-                    node = function.node
-                    self.diagnostics.append(
-                        Diagnostic(
-                            function.module.path,
-                            node.lineno,
-                            node.col_offset + 1,
-                            f"{function.display} becomes async but overrides {dotted}."
-                            f"{function.name}, which {dotted}'s own methods may call "
-                            "without awaiting; call only the async methods of the port",
-                            error=False,
-                        )
+                outside = reader.outside_class(dotted, _standard_library_class)
+                if outside is None:
+                    entry = untold.setdefault((cls.key, dotted), (cls, [], (dotted,)))
+                    entry[1].append(function)
+                    continue
+                if not outside.has(function.name):
+                    if outside.unread:
+                        entry = untold.setdefault((cls.key, dotted), (cls, [], outside.unread))
+                        entry[1].append(function)
+                    continue
+                node = function.node
+                self.diagnostics.append(
+                    Diagnostic(
+                        function.module.path,
+                        node.lineno,
+                        node.col_offset + 1,
+                        f"{function.display} becomes async but overrides {dotted}."
+                        f"{function.name}, which {dotted}'s own methods may call "
+                        "without awaiting; call only the async methods of the port",
+                        error=False,
                     )
+                )
+        for (_, dotted), (cls, functions, unread) in untold.items():
+            names = ", ".join(f.display for f in functions)
+            which = ", which" if unread == (dotted,) else (
+                f": its base{'s' if len(unread) > 1 else ''} {', '.join(unread)}")
+            self.diagnostics.append(
+                Diagnostic(
+                    cls.module.path,
+                    cls.node.lineno,
+                    cls.node.col_offset + 1,
+                    f"cannot tell whether {names} (now async) override methods of the outside "
+                    f"class {dotted}{which} cannot be read (no Python source found; never "
+                    "imported); if they do, its own methods may call them without awaiting",
+                    error=False,
+                )
+            )
 
     def warn_blocking_without_twin(self) -> None:
         """Blocking rows with no twin, reached from converted code (through sync calls too)."""
@@ -636,47 +670,20 @@ class Planner:
                         queue.append((callee, f"{path} -> {callee.display}"))
 
 
-def _external_has(dotted: str, name: str, found: dict[str, object] | None = None) -> bool:
-    """Whether the outside class ``dotted`` has a method ``name``: True, or
-    False when it has not or when that cannot be told here (say nothing).
-
-    ``found``: the classes asked about already (None for one that could not
-    be found), so that a class is looked for once however many of its
-    methods the port overrides: a module that is not there is looked for
-    along the whole of ``sys.path`` at every attempt (700 attempts, 140
-    classes, on the 159k-line bench tree of ``tools/bench/lint.py``).
-    """
-    if found is not None and dotted in found:
-        cls = found[dotted]
-    else:
-        cls = _external_class(dotted)
-        if found is not None:
-            found[dotted] = cls
-    if isinstance(cls, _ReadClass):
-        return cls.has(name)
-    return cls is not None and callable(getattr(cls, name, None))
-
-
-def _external_class(dotted: str) -> object | None:
-    """The class ``dotted`` names; None when that cannot be told here.
-
-    A class of the standard library is imported (``io.BufferedIOBase``: its
-    methods come from C, and its modules run nothing of the user's). Any other
-    module is never imported, since importing runs its top level, and a
-    source-to-source tool must not run the user's project or whatever is
-    installed to print a warning: its source is found on ``sys.path`` and the
-    class read from it (:class:`_ReadClass`).
-    """
+def _standard_library_class(dotted: str) -> object | None:
+    """The class ``dotted`` when it is the standard library's (imported: its
+    methods often come from C, and its modules run nothing of the user's);
+    None for any other module, or a name that is not a class there."""
     import importlib
 
     module_name, _, class_name = dotted.rpartition(".")
-    if not _from_the_standard_library(module_name.partition(".")[0]):
-        return _ReadClass.find(module_name, class_name)
-    try:
-        cls: object | None = getattr(importlib.import_module(module_name), class_name, None)
-    except Exception:  # not importable here: cannot tell, say nothing
+    if not module_name or not _from_the_standard_library(module_name.partition(".")[0]):
         return None
-    return cls
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name, None)
+    except Exception:  # not importable here: cannot tell
+        return None
+    return cls if isinstance(cls, type) else None
 
 
 def _from_the_standard_library(top: str) -> bool:
@@ -702,53 +709,6 @@ def _from_the_standard_library(top: str) -> bool:
     paths = sysconfig.get_paths()
     homes = {Path(paths[key]).resolve() for key in ("stdlib", "platstdlib")}
     return found in homes or found in {home / "lib-dynload" for home in homes}
-
-
-@dataclass(frozen=True)
-class _ReadClass:
-    """A class outside the standard library as its source says, never imported:
-    the names its body defines, and those of its bases that the same module
-    defines (``class Base(Helper)`` with ``Helper`` above it), followed up.
-    A base from elsewhere (imported, or an expression) leaves a name it does
-    not define undecided: :meth:`has` says False, as for a class that cannot
-    be found at all."""
-
-    names: frozenset[str]
-
-    @staticmethod
-    def find(module_name: str, class_name: str) -> _ReadClass | None:
-        from ambidex.codegen._to_sync.outside import source_on_sys_path
-
-        path = source_on_sys_path(module_name)
-        if path is None:
-            return None
-        try:
-            with open(path, "rb") as file:
-                tree = ast.parse(file.read(), filename=path)
-        except (OSError, SyntaxError, ValueError):
-            return None
-        classes = {node.name: node for node in tree.body if type(node) is ast.ClassDef}
-        names: set[str] = set()
-        seen: set[str] = set()
-        pending = [class_name]
-        while pending:
-            current = pending.pop()
-            node = classes.get(current)
-            if current in seen or node is None:
-                continue
-            seen.add(current)
-            for statement in node.body:
-                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    names.add(statement.name)
-                elif type(statement) is ast.Assign and type(statement.value) in (
-                    ast.Name, ast.Attribute  # an alias: read = _read; not timeout = 5
-                ):
-                    names.update(t.id for t in statement.targets if type(t) is ast.Name)
-            pending.extend(b.id for b in node.bases if type(b) is ast.Name)
-        return _ReadClass(frozenset(names)) if class_name in seen else None
-
-    def has(self, name: str) -> bool:
-        return name in self.names
 
 
 def _calls_handing_values(function: ast.AST) -> list[ast.Call]:

@@ -22,10 +22,11 @@ no annotation) is unknown, and the port keeps its warning.
 from __future__ import annotations
 
 import ast
+import builtins
 import importlib.machinery
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ambidex._names import import_bindings, module_name_for
@@ -112,6 +113,8 @@ class OutsideReader:
         self._roots = roots
         self._trees: dict[str, tuple[str, ast.Module] | None] = {}
         self._definitions: dict[str, Definition | None] = {}
+        self._module_bindings: dict[str, dict[str, str]] = {}
+        self._classes: dict[tuple[str, bool], OutsideClass | None] = {}
 
     def _source(self, module: str) -> tuple[str, ast.Module] | None:
         if module in self._trees:
@@ -173,15 +176,169 @@ class OutsideReader:
                         package: bool) -> str | None:
         if annotation is None:
             return None
-        bindings: dict[str, str] = {}
-        for statement in tree.body:
-            if isinstance(statement, (ast.Import, ast.ImportFrom)):
-                for local, imported, _, _ in import_bindings(statement, module, package):
-                    bindings[local] = imported
-        dotted = annotated_name(annotation, bindings)
+        dotted = annotated_name(annotation, self._bindings(module, tree, package))
         if dotted is None:
             return None
         return FUTURE_TYPES.get(dotted) or (dotted if dotted in _AWAITABLE_TYPES else None)
 
+    def _bindings(self, module: str, tree: ast.Module, package: bool) -> dict[str, str]:
+        """What the module's top-level imports bind (under a top-level ``if`` or
+        ``try`` too): local name -> dotted name."""
+        if module in self._module_bindings:
+            return self._module_bindings[module]
+        bindings: dict[str, str] = {}
+        todo: list[ast.stmt] = list(tree.body)
+        while todo:
+            statement = todo.pop(0)
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                for local, imported, _, _ in import_bindings(statement, module, package):
+                    bindings.setdefault(local, imported)
+            elif isinstance(statement, ast.If):
+                todo.extend(statement.body)
+                todo.extend(statement.orelse)
+            elif isinstance(statement, ast.Try):
+                todo.extend(statement.body)
+                for handler in statement.handlers:
+                    todo.extend(handler.body)
+                todo.extend(statement.orelse)
+        self._module_bindings[module] = bindings
+        return bindings
 
-__all__ = ["Definition", "OutsideReader"]
+    def outside_class(self, dotted: str, imported: Callable[[str], object | None] | None = None
+                      ) -> OutsideClass | None:
+        """The class ``dotted`` (``pkg.conn.Client``) as its source says, with
+        every base it names followed, into other modules too, by reading them
+        (never importing); None when the class itself cannot be read.
+
+        ``imported``: for a class a caller may import safely (the standard
+        library's, whose methods often come from C), a function that gives it,
+        or None to read those from source as well."""
+        key = (dotted, imported is not None)
+        if key not in self._classes:
+            self._classes[key] = self._outside_class(dotted, imported)
+        return self._classes[key]
+
+    def _outside_class(self, dotted: str,
+                       imported: Callable[[str], object | None] | None) -> OutsideClass | None:
+        methods: dict[str, Definition | None] = {}
+        classes: list[object] = []
+        unread: list[str] = []
+        seen: set[str] = set()
+        pending = [dotted]
+        while pending:
+            current = pending.pop(0)  # breadth first: nearer bases answer first
+            if current in seen or current == "builtins.object":
+                continue
+            seen.add(current)
+            if len(seen) > _MOST_BASES:
+                unread.append(current)
+                continue
+            if imported is not None:
+                cls = imported(current)
+                if cls is not None:
+                    classes.append(cls)
+                    continue
+            if current.startswith("builtins."):
+                unread.append(current)
+                continue
+            found = self._class_node(current, 3)
+            if found is None:
+                if current == dotted:
+                    return None
+                unread.append(current)
+                continue
+            node, module, tree, path = found
+            package = os.path.basename(path) == "__init__.py"
+            for statement in node.body:
+                if isinstance(statement, ast.AsyncFunctionDef):
+                    methods.setdefault(statement.name, Definition(
+                        path, not _is_generator(statement), None))
+                elif isinstance(statement, ast.FunctionDef):
+                    methods.setdefault(statement.name, Definition(path, False, self._awaitable_type(
+                        statement.returns, tree, module, package)))
+                elif type(statement) is ast.Assign and type(statement.value) in (
+                    ast.Name, ast.Attribute  # an alias: read = _read; not timeout = 5
+                ):
+                    for target in statement.targets:
+                        if type(target) is ast.Name:
+                            methods.setdefault(target.id, None)
+            for base in node.bases:
+                named = self._base_name(base, module, tree, package)
+                if named is None:
+                    unread.append(ast.unparse(base))
+                else:
+                    pending.append(named)
+        return OutsideClass(dotted, methods, tuple(classes), tuple(unread))
+
+    def _class_node(self, dotted: str, steps: int
+                    ) -> tuple[ast.ClassDef, str, ast.Module, str] | None:
+        """The top-level ``class`` statement ``dotted`` names, following
+        ``from x import Name`` a few ``steps``: (node, its module, tree, path)."""
+        module, _, name = dotted.rpartition(".")
+        if not module or steps == 0:
+            return None
+        found = self._source(module)
+        if found is None:
+            return None
+        path, tree = found
+        package = os.path.basename(path) == "__init__.py"
+        for statement in reversed(tree.body):
+            if isinstance(statement, ast.ClassDef) and statement.name == name:
+                return statement, module, tree, path
+            if isinstance(statement, ast.ImportFrom):
+                for local, imported, _, _ in import_bindings(statement, module, package):
+                    if local == name and imported != dotted:
+                        return self._class_node(imported, steps - 1)
+        return None
+
+    def _base_name(self, base: ast.expr, module: str, tree: ast.Module,
+                   package: bool) -> str | None:
+        """The dotted name a base expression spells in ``module`` (``Base``,
+        ``other.Base``, ``Generic[T]``), imports resolved; None for anything else."""
+        if isinstance(base, ast.Subscript):
+            base = base.value
+        parts: list[str] = []
+        while isinstance(base, ast.Attribute):
+            parts.append(base.attr)
+            base = base.value
+        if not isinstance(base, ast.Name):
+            return None
+        root = self._bindings(module, tree, package).get(base.id)
+        if root is None:
+            if any(isinstance(s, ast.ClassDef) and s.name == base.id for s in tree.body):
+                root = f"{module}.{base.id}"
+            elif base.id in _BUILTIN_CLASSES:
+                root = f"builtins.{base.id}"
+            else:
+                return None
+        return ".".join([root, *reversed(parts)])
+
+
+#: How many classes one outside class's bases may add up to before the rest
+#: count as not read (a bound on the work, not a limit any real class meets).
+_MOST_BASES = 64
+_BUILTIN_CLASSES = frozenset(name for name, value in vars(builtins).items()
+                             if isinstance(value, type))
+
+
+@dataclass(frozen=True)
+class OutsideClass:
+    """A class outside the port, as the sources of it and of its bases say."""
+
+    dotted: str
+    methods: Mapping[str, Definition | None]
+    """Every name the class or a base read from source defines as a method
+    (the nearest definition), or as an alias (``read = _read``: None)."""
+    imported: tuple[object, ...]
+    """Bases given as classes instead (the standard library's, imported)."""
+    unread: tuple[str, ...]
+    """Bases that could not be read (not found, not source, not a name): a
+    name neither :attr:`methods` nor :attr:`imported` has may come from one."""
+
+    def has(self, name: str) -> bool:
+        """Whether the class is known to have a method ``name``."""
+        return name in self.methods or any(
+            callable(getattr(cls, name, None)) for cls in self.imported)
+
+
+__all__ = ["Definition", "OutsideClass", "OutsideReader", "source_on_sys_path"]
