@@ -11,6 +11,10 @@ the port holds its module, the table names it, or a rename gives its twin.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from ambidex._rules import DEFAULT_TABLE
 from ambidex.codegen._to_sync import to_sync
 
@@ -75,16 +79,29 @@ class Transport:
 '''
 
 
-def test_an_awaited_method_of_an_attribute_made_by_a_class_from_outside_is_a_warning() -> None:
+def test_an_awaited_method_of_an_attribute_made_by_a_class_from_outside_is_read_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # httpx's _transports/default.py: `self._pool = httpcore.AsyncConnectionPool(...)`
     # and `await self._pool.handle_async_request(req)` became a call whose
-    # coroutine nobody awaits in the sync code, exit 0.
+    # coroutine nobody awaits in the sync code, exit 0. Then a warning; now the
+    # class is read from its source (a stand-in for httpcore first on sys.path,
+    # whichever httpcore the test's environment has), whose `async def` refuses
+    # the port (test_sync_outside_classes.py).
+    site = tmp_path / "site" / "httpcore"
+    site.mkdir(parents=True)
+    (site / "__init__.py").write_text(
+        "class AsyncConnectionPool:\n    async def handle_async_request(self, request):\n"
+        "        pass\n\n\nclass AsyncHTTPProxy(AsyncConnectionPool):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
     result = to_sync({"pkg/transport.py": TRANSPORT, "pkg/helpers.py":
                       "class Local:\n    async def run(self):\n        pass\n"},
                      table=DEFAULT_TABLE, renames={})
     messages = [f"{d.line}:{d.col}:{'E' if d.error else 'W'}: {d.message}"
                 for d in result.diagnostics]
     assert len(messages) == 1, messages
-    assert messages[0].startswith("15:26:W: `self._pool.handle_async_request(...)`: self._pool "
+    assert messages[0].startswith("15:26:E: `self._pool.handle_async_request(...)`: self._pool "
                                   "is made by httpcore.AsyncConnectionPool() or "
                                   "httpcore.AsyncHTTPProxy()")
+    assert "httpcore.AsyncConnectionPool.handle_async_request is a coroutine function" \
+        in messages[0]

@@ -24,6 +24,7 @@ from ambidex.codegen._to_sync.flavour import FlavourPlanner
 from ambidex.codegen._to_sync.futures import FUTURE_CALLS, ReturnedFutures
 from ambidex.codegen._to_sync.outside import OutsideReader
 from ambidex.codegen._to_sync.resolve import imported_name
+from ambidex.codegen._to_sync.threads import thread_offload
 
 _ASYNC_KW = re.compile(r"async(?:\s|\\\n)+")
 _AWAIT_KW = re.compile(r"await(?:\s|\\\n)*")
@@ -795,6 +796,26 @@ class SyncWalker(FlavourPlanner):
             return None
         return self.spell(rule.sync)
 
+    def _report_loop_method(self, node: ast.Call, func: ast.Attribute) -> None:
+        """An event loop's method on an object the port cannot type. Awaited
+        where it is called, the sync twin keeps what the call gives (a future,
+        a coroutine) and waits for nothing: refused. Else said with its place:
+        what the call gives may be kept, or dropped, by design."""
+        spelled = ast.unparse(func)
+        awaited = id(node) in self.awaited
+        hint = ""
+        if func.attr == "run_in_executor":
+            hint = ("if it is the running loop, the sync twin calls the function directly "
+                    "(the port does so for asyncio.get_running_loop().run_in_executor(...) "
+                    "and asyncio.to_thread(...)): spell it so, or ")
+        self.report(node, f"`{spelled}(...)` is an event loop's method "
+                    f"(asyncio.AbstractEventLoop.{func.attr}), on an object the port cannot "
+                    "type: sync code has no event loop, and what it gives (a future, a "
+                    "handle, a coroutine) is not what the async code waited for"
+                    + ("; it is awaited here, and the sync code would keep it and wait for "
+                       "nothing: " if awaited else "; ")
+                    + f"{hint}mark the statement '# ambidex: async-only'", error=awaited)
+
     def _chained_call_rewrite(self, node: ast.Call) -> bool:
         """``asyncio.get_running_loop().time()`` -> ``time.monotonic()``: a row whose
         async name is a call of a name, then an attribute (``name().attr``)."""
@@ -866,6 +887,9 @@ class SyncWalker(FlavourPlanner):
         self._check_coroutine_call(node)
         if self._chained_call_rewrite(node):
             return
+        if id(node) in self.awaited and not self.in_target and self._fstring is None \
+                and self.source is self._module_source and thread_offload(self, node):
+            return
         qualified = self.qualified_name(node.func)
         reported = False
         if qualified is None and not self.in_target and isinstance(node.func, ast.Attribute):
@@ -873,14 +897,11 @@ class SyncWalker(FlavourPlanner):
                 self._check_method_of_made_attribute(node)
             if self.functions and isinstance(node.func.value, ast.Name):
                 self._check_method_of_typed_local(node)
+            elif isinstance(node.func.value, ast.Call) and id(node) in self.awaited:
+                self._check_method_of_made_outside(node, node.func.value)
             if node.func.attr in self.tables.loop_methods \
                     and node.func.attr not in self.port_methods:
-                self.report(node, f"`{ast.unparse(node.func)}(...)` is an event loop's method "
-                            f"(asyncio.AbstractEventLoop.{node.func.attr}), on an object the "
-                            "port cannot type: sync code has no event loop, and what it gives "
-                            "(a future, a handle, a coroutine) is not what the async code "
-                            "waited for; mark the statement '# ambidex: async-only'",
-                            error=False)
+                self._report_loop_method(node, node.func)
         if qualified is not None and qualified.split(".")[0] in self.tables.async_modules \
                 and qualified not in self.tables.to_sync \
                 and qualified not in self.qualified_renames:
@@ -935,6 +956,17 @@ class SyncWalker(FlavourPlanner):
         if makers:
             self._check_method_of_typed(node, func.value.id, makers)
 
+    def _check_method_of_made_outside(self, node: ast.Call, made: ast.Call) -> None:
+        """``await pkg.Client(...).m()``: a method of an instance of a class from
+        outside the port, made where it is called (:meth:`_check_outside_method`),
+        when the call makes a class the port can read."""
+        qualified = self.qualified_name(made.func)
+        if qualified is None or not self._outside(made.func, qualified) \
+                or self.outside.outside_class(qualified) is None:
+            return
+        self._check_outside_method(node, f"the receiver is made by {qualified}()",
+                                   [qualified])
+
     def _check_method_of_typed(self, node: ast.Call, receiver: str,
                                makers: list[tuple[str, str]]) -> None:
         """``receiver.m(...)`` where every value of ``receiver`` is of a type known by
@@ -973,10 +1005,43 @@ class SyncWalker(FlavourPlanner):
             spelled[how][0] + " or ".join(f"{q}{spelled[how][1]}"
                                           for q in sorted({q for h, q in makers if h == how}))
             for how in spelled if any(h == how for h, _ in makers))
-        self.report(node, f"`{ast.unparse(func)}(...)`: {receiver} is {made}, from outside "
-                    "the port and the rule table: its methods stay what they are, and the "
-                    "sync code calls this one without await; port its module too, or name "
-                    f"its sync twin with --rename {makers[0][1]}=...", error=False)
+        self._check_outside_method(node, f"{receiver} is {made}",
+                                   sorted({q for _, q in makers}))
+
+    def _check_outside_method(self, node: ast.Call, said: str, classes: list[str]) -> None:
+        """``x.m(...)`` awaited, where every value of ``x`` is an instance of one
+        of ``classes``, from outside the port (``said``: how the port knows).
+        Each class is read from its source, with its bases (never imported:
+        :meth:`OutsideReader.outside_class`): a class whose ``m`` is an ``async
+        def``, or a plain ``def`` annotated to return something to await, gives
+        the sync code what it never waits for: refused. Anything else is said
+        with its place (nothing here knows what ``m`` gives), naming the bases
+        that could not be read when ``m`` may come from one."""
+        func = node.func
+        assert isinstance(func, ast.Attribute)
+        unread: list[str] = []
+        for dotted in classes:
+            found = self.outside.outside_class(dotted) if self._outside_name(dotted) else None
+            if found is None:
+                continue
+            method = found.methods.get(func.attr)
+            if method is not None and (method.coroutine or method.returns is not None):
+                what = f"a coroutine function (async def in {method.path})" if method.coroutine \
+                    else f"a method that says it returns {method.returns} ({method.path})"
+                self.report(node, f"`{ast.unparse(func)}(...)`: {said}, from outside the "
+                            f"port and the rule table, and {dotted}.{func.attr} is {what}: "
+                            "the sync code calls it without await and gets what is awaited, "
+                            "never its result; port its module too, or name its sync twin "
+                            f"with --rename {dotted}=...")
+                return
+            if func.attr not in found.methods:
+                unread.extend(b for b in found.unread if b not in unread)
+        bases = f" (it may come from {', '.join(unread)}, which cannot be read)" \
+            if unread else ""
+        self.report(node, f"`{ast.unparse(func)}(...)`: {said}, from outside the port and "
+                    f"the rule table: its methods stay what they are{bases}, and the sync "
+                    "code calls this one without await; port its module too, or name its "
+                    f"sync twin with --rename {classes[0]}=...", error=False)
 
     def _typed_locals(self, function: ast.FunctionDef | ast.AsyncFunctionDef,
                       ) -> dict[str, list[tuple[str, str]]]:
@@ -1160,6 +1225,11 @@ class SyncWalker(FlavourPlanner):
             root = root.value
         if not isinstance(root, ast.Name) or root.id not in self.bindings:
             return False
+        return self._outside_name(qualified)
+
+    def _outside_name(self, qualified: str) -> bool:
+        """Whether the dotted name ``qualified`` is outside the port, the table
+        and the renames."""
         parts = qualified.split(".")
         prefixes = [".".join(parts[:end]) for end in range(2, len(parts) + 1)]
         # Defined in the port, or named by the table or the renames (a class

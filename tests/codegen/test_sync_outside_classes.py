@@ -1,0 +1,89 @@
+"""Towards sync, what a method of a class outside the port is, is read.
+
+``await outsidecls.Client().fetch()``, or ``client = outsidecls.Client()``
+then ``await client.fetch()``: the sync code calls ``fetch`` without
+``await``. Before, the port said (at best) that nothing here knows what
+``fetch`` is. The class's source can be read without importing it, as an
+outside function's is (``test_sync_outside_returns.py``), with its bases,
+into the modules they come from: a method that is ``async def`` there, or a
+plain ``def`` annotated to return something to await, gives the sync code a
+coroutine or a future it never waits for: refused with its place. A method
+the class does not say (a base that cannot be read, a plain ``def`` with
+nothing said) keeps the warning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ambidex._rules import DEFAULT_TABLE
+from ambidex.codegen._to_sync import to_sync
+
+BASES = '''\
+from typing import Awaitable
+
+
+class Transport:
+    async def close(self):
+        pass
+
+    def later(self) -> Awaitable[int]:
+        return self.close()
+'''
+
+CLIENT = '''\
+from ._bases import Transport
+from somewhere_not_installed import Mixin
+
+
+class Client(Transport):
+    async def fetch(self):
+        return 1
+
+    def plain(self):
+        return 1
+
+
+class Mixed(Client, Mixin):
+    pass
+'''
+
+PORTED = '''\
+import outsidecls
+from outsidecls import Mixed
+
+
+async def run():
+    a = await outsidecls.Client().fetch()
+    client = outsidecls.Client()
+    b = await client.later()
+    await client.close()
+    c = await client.plain()
+    mixed = Mixed()
+    d = await mixed.unknown()
+    e = await mixed.fetch()
+    return a + b + c + d + e
+'''
+
+
+def test_awaiting_a_coroutine_method_of_a_class_outside_the_port_refuses_the_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    package = tmp_path / "site" / "outsidecls"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("from ._client import Client, Mixed\n")
+    (package / "_client.py").write_text(CLIENT)
+    (package / "_bases.py").write_text(BASES)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    result = to_sync({"run.py": PORTED}, table=DEFAULT_TABLE, renames={})
+    found = [(d.line, d.col, d.error) for d in result.diagnostics]
+    assert found == [(6, 15, True), (8, 15, True), (9, 11, True), (10, 15, False),
+                     (12, 15, False), (13, 15, True)], result.diagnostics
+    messages = [d.message for d in result.diagnostics]
+    assert "outsidecls.Client.fetch" in messages[0] and "_client.py" in messages[0]
+    assert "async def" in messages[0]
+    assert "typing.Awaitable" in messages[1] and "_bases.py" in messages[1]
+    assert "somewhere_not_installed.Mixin" in messages[4]
+    assert result.failed

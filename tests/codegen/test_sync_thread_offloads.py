@@ -1,0 +1,131 @@
+"""Towards sync, handing a function to a thread and awaiting it is calling it.
+
+``await asyncio.to_thread(f, *args)`` and ``await
+asyncio.get_running_loop().run_in_executor(None, f, *args)`` run ``f`` in a
+worker thread so that the loop is not blocked, and give its result. Sync code
+has no loop to keep free: its twin calls ``f(*args)``. That is what the
+projects that keep a sync twin ship: psycopg 3.3.9 (``await
+asyncio.to_thread(self.cancel)`` in ``connection_async.py``, ``self.cancel()``
+in ``connection.py``) and pymongo 4.20.1 (``await
+asyncio.get_running_loop().run_in_executor(None, cb.fetch, context)`` in
+``asynchronous/auth_oidc.py``, ``cb.fetch(context)`` in the sync branch of
+``synchronous/auth_oidc.py``).
+
+Only the call awaited where it is made is rewritten, and only when the port
+knows the receiver is an event loop (``asyncio.get_running_loop()``,
+``asyncio.get_event_loop()``): ``await self._loop.run_in_executor(...)`` on a
+loop the port cannot type gave a future the sync code returned or dropped
+(aiofiles 25.1.0, aiohttp 3.14.5: the work ran later, in a thread nobody waited
+for); it is refused at its place. So is an executor argument the rewrite would
+drop that does something (a call).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from ambidex._rules import DEFAULT_TABLE
+from ambidex.codegen._to_sync import to_sync
+
+OFFLOADS = '''\
+import asyncio
+from asyncio import get_running_loop
+
+
+class Connection:
+    def __init__(self, executor=None):
+        self._executor = executor
+        self.cancelled = 0
+
+    def cancel(self, by=1):
+        self.cancelled += by
+        return self.cancelled
+
+    async def cancel_in_thread(self):
+        return await asyncio.to_thread(self.cancel)
+
+    async def cancel_more(self, *args, **kwargs):
+        return await asyncio.to_thread(
+            self.cancel,  # the work
+            *args,
+            **kwargs,
+        )
+
+    async def fetch(self, cb, context):
+        first = await asyncio.get_running_loop().run_in_executor(None, cb, context)
+        second = await asyncio.get_event_loop().run_in_executor(self._executor, cb, first)
+        return await get_running_loop().run_in_executor(None, (cb), second)
+'''
+
+
+def _run(output: str) -> dict[str, object]:
+    namespace: dict[str, object] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        exec(compile(output, "offloads.py", "exec"), namespace)
+    return namespace
+
+
+def test_awaiting_a_function_handed_to_a_thread_becomes_calling_it() -> None:
+    result = to_sync({"offloads.py": OFFLOADS}, table=DEFAULT_TABLE, renames={})
+    assert [str(d) for d in result.diagnostics] == []
+    out = result.outputs["offloads.py"]
+    assert "        return self.cancel()\n" in out
+    assert "        return self.cancel(  # the work\n            *args,\n" in out
+    assert "first = cb(context)" in out
+    assert "second = cb(first)" in out
+    assert "return (cb)(second)" in out
+    assert "import asyncio" not in out and "get_running_loop" not in out
+    namespace = _run(out)
+    connection = namespace["Connection"]()  # type: ignore[operator]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert connection.cancel_in_thread() == 1
+        assert connection.cancel_more(by=2) == 3
+        assert connection.fetch(lambda x: x + 1, 1) == 4
+
+
+UNTYPED = '''\
+class File:
+    def __init__(self, file, loop, executor):
+        self._file = file
+        self._loop = loop
+        self._executor = executor
+
+    async def read(self, size=-1):
+        return await self._loop.run_in_executor(self._executor, self._file.read, size)
+'''
+
+
+def test_awaiting_run_in_executor_on_a_loop_the_port_cannot_type_is_refused() -> None:
+    # aiofiles 25.1.0 threadpool/utils.py:43: the sync twin returned the future.
+    result = to_sync({"files.py": UNTYPED}, table=DEFAULT_TABLE, renames={})
+    found = [(d.line, d.col, d.error) for d in result.diagnostics]
+    assert found == [(8, 22, True)], result.diagnostics
+    assert result.failed
+    assert "run_in_executor" in result.diagnostics[0].message
+
+
+MADE_ELSEWHERE = '''\
+import asyncio
+
+
+def make_pool():
+    return None
+
+
+async def later(f):
+    task = asyncio.to_thread(f)
+    return await task
+
+
+async def pool(f):
+    return await asyncio.get_running_loop().run_in_executor(make_pool(), f)
+'''
+
+
+def test_a_thread_offload_not_awaited_where_made_or_with_an_executor_that_acts_is_refused() -> None:
+    result = to_sync({"later.py": MADE_ELSEWHERE}, table=DEFAULT_TABLE, renames={})
+    assert result.failed
+    errors = [(d.line, d.error) for d in result.diagnostics if d.error]
+    assert (9, True) in errors and (14, True) in errors, result.diagnostics
