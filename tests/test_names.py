@@ -21,8 +21,13 @@ from ambidex.codegen import to_async, to_sync
         ("pkg/__init__.py", "pkg"),
         ("./pkg/mod.py", "pkg.mod"),
         ("pkg\\sub\\mod.py", "pkg.sub.mod"),
-        ("my-dir/mod.py", None),
         ("notes.txt", None),
+        # No import passes through a folder whose name is not an identifier: the
+        # name starts below it (an unpacked sdist: aiohttp-3.14.5/aiohttp/client.py).
+        ("my-dir/mod.py", "mod"),
+        ("/tmp/dl/aiohttp-3.14.5/aiohttp/client.py", "aiohttp.client"),
+        ("dl/aiofiles-25.1.0/src/aiofiles/__init__.py", "aiofiles"),
+        ("dl/pkg-1.0/my-notes.py", None),
     ],
 )
 def test_a_path_has_one_module_name(path: str, name: str | None) -> None:
@@ -30,8 +35,11 @@ def test_a_path_has_one_module_name(path: str, name: str | None) -> None:
 
 
 def test_the_call_graph_names_modules_as_an_import_would() -> None:
-    graph = build({"src/pkg/a.py": "def f(): pass\n", "my-dir/b.py": ""}, DEFAULT_TABLE)
-    assert [m.name for m in graph.modules.values()] == ["pkg.a", "my-dir.b"]
+    # The call graph's key for a module stays unique: under a folder whose name is
+    # not an identifier it is the whole path (a-1/util.py and b-2/util.py are two).
+    graph = build({"src/pkg/a.py": "def f(): pass\n", "my-dir/b.py": "", "a-1/u.py": "",
+                   "b-2/u.py": ""}, DEFAULT_TABLE)
+    assert [m.name for m in graph.modules.values()] == ["pkg.a", "my-dir.b", "a-1.u", "b-2.u"]
     assert module_label("") == "__main__"
 
 

@@ -39,22 +39,35 @@ def _parts(path: str) -> list[str]:
 
 def module_name_for(path: str) -> str | None:
     """The dotted module name of a display path, or None when it is not one
-    (not a ``.py`` file, or a part is not an identifier).
+    (not a ``.py`` file, or its own name is not an identifier).
 
     ``src/pkg/_async/x.py`` -> ``pkg._async.x``; ``pkg/__init__.py`` -> ``pkg``.
+    No import passes through a folder whose name is not an identifier, so the
+    name starts below the last such folder (an unpacked sdist:
+    ``aiohttp-3.14.5/aiohttp/client.py`` -> ``aiohttp.client``;
+    ``aiofiles-25.1.0/src/aiofiles/base.py`` -> ``aiofiles.base``).
     """
     if not path.replace("\\", "/").endswith(".py"):
         return None
     parts = _parts(path)
-    if not parts or not all(_IDENTIFIER.match(p) for p in parts):
-        return None
-    return ".".join(parts)
+    for index in range(len(parts) - 1, -1, -1):
+        if not _IDENTIFIER.match(parts[index]):
+            parts = parts[index + 1:]
+            if parts and parts[0] == "src":
+                parts = parts[1:]
+            break
+    return ".".join(parts) or None
 
 
 def module_label(path: str) -> str:
-    """A name for any path, for indexing: :func:`module_name_for` when there is
-    one, else the path's parts joined by dots (``__main__`` when none)."""
-    return module_name_for(path) or ".".join(_parts(path)) or "__main__"
+    """A name for any path, for indexing, unique among the paths of one run:
+    :func:`module_name_for` when every part of the path is an identifier, else
+    the path's parts joined by dots (two unpacked sdists each with a
+    ``util.py`` are two modules); ``__main__`` when there are none."""
+    parts = _parts(path)
+    if all(_IDENTIFIER.match(p) for p in parts) and (name := module_name_for(path)):
+        return name
+    return ".".join(parts) or "__main__"
 
 
 def is_package_path(path: str) -> bool:

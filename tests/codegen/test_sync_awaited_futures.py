@@ -165,3 +165,15 @@ def test_a_coroutine_of_the_port_kept_for_later_still_ports_and_runs() -> None:
         warnings.simplefilter("error", RuntimeWarning)
         exec(compile(result.outputs["m.py"], "m.py", "exec"), namespace)
         assert namespace["total"](namespace["Conn"]()) == 42
+
+
+def test_a_package_unpacked_under_a_folder_with_a_hyphen_is_read_across_its_modules() -> None:
+    # An sdist unpacked as aiokafka-0.14.0/aiokafka/: no module had a name, so
+    # `from .util import create_future` resolved to nothing and the awaited
+    # futures were the warning a value made elsewhere gets.
+    root = "/tmp/dl/pkg-0.14.0/pkg"
+    found = diagnostics_of({f"{root}/__init__.py": "", f"{root}/util.py": UTIL,
+                            f"{root}/manager.py": MANAGER})
+    refused = [(line, col) for path, line, col, error, message in found
+               if error and message.startswith("awaits `")]
+    assert refused == [(19, 9), (22, 9), (28, 12), (33, 12)], found
