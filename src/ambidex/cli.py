@@ -143,6 +143,14 @@ def _parser() -> argparse.ArgumentParser:
         "awaited",
     )
     port.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="list every place of a warning said of many places alike (an annotation "
+        "naming asyncio.Future), which is otherwise printed once, at its first place, "
+        "with a count",
+    )
+    port.add_argument(
         "--explain",
         action="store_true",
         help="print, for every function that changed colour, the chain of calls that forced it",

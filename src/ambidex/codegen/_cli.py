@@ -20,6 +20,7 @@ from ambidex.codegen import _generate
 
 if TYPE_CHECKING:
     from ambidex.codegen._markers import MarkerKind
+    from ambidex.codegen._source import Diagnostic
 
 
 def _diff(old: str, new: str, name: str) -> str:
@@ -112,6 +113,32 @@ def _parse_flags(items: list[str]) -> dict[str, str]:
     return flags
 
 
+def _diagnostic_lines(diagnostics: list[Diagnostic], verbose: bool) -> list[str]:
+    """``path:line:col: message``, one a diagnostic; warnings said of many
+    places alike (:attr:`Diagnostic.same_as`) once, at the first place, with how
+    many places say it, unless ``verbose``. Errors are never folded."""
+    counts: dict[str, int] = {}
+    if not verbose:
+        for diagnostic in diagnostics:
+            if not diagnostic.error and diagnostic.same_as is not None:
+                counts[diagnostic.same_as] = counts.get(diagnostic.same_as, 0) + 1
+    lines: list[str] = []
+    shown: set[str] = set()
+    for diagnostic in diagnostics:
+        if diagnostic.error:
+            lines.append(str(diagnostic))
+            continue
+        same = diagnostic.same_as
+        if same is None or counts.get(same, 1) == 1:
+            lines.append(f"{diagnostic} (warning)")
+        elif same not in shown:
+            count = counts[same]
+            shown.add(same)
+            lines.append(f"{diagnostic} (warning; {count} places, the first shown: "
+                         "-v lists each)")
+    return lines
+
+
 def run_port(args: argparse.Namespace) -> int:
     to: str = args.to
     try:
@@ -184,9 +211,8 @@ def run_port(args: argparse.Namespace) -> int:
         convert, modules, table=config.table, renames=renames, strict=bool(args.strict),
         flags=flags, rename_prose=bool(getattr(args, "rename_prose", False)),
         async_prefix=async_prefix, **options)
-    for diagnostic in conversion.diagnostics:
-        suffix = "" if diagnostic.error else " (warning)"
-        print(f"{diagnostic}{suffix}", file=sys.stderr)
+    for line in _diagnostic_lines(conversion.diagnostics, bool(getattr(args, "verbose", False))):
+        print(line, file=sys.stderr)
     if conversion.failed:
         summary = _generate.refusal_summary(len(modules), conversion.diagnostics)
         if summary and len(modules) > 1:

@@ -98,6 +98,10 @@ class Diagnostic:
     message: str
     error: bool = True
     """An error stops the conversion (nothing is written); a warning does not."""
+    same_as: str | None = field(default=None, compare=False)
+    """For a warning said of many places alike (an annotation naming
+    ``asyncio.Future``): what it says, so that the command line can print it
+    once with a count (``-v`` lists each place)."""
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}: {self.message}"

@@ -165,12 +165,13 @@ class Resolver(RenameWalker):
         self._collect_names()
 
     # --- diagnostics -------------------------------------------------------------
-    def report(self, node: ast.AST, message: str, *, error: bool = True) -> None:
+    def report(self, node: ast.AST, message: str, *, error: bool = True,
+               same_as: str | None = None) -> None:
         line = getattr(node, "lineno", 1)
         col = getattr(node, "col_offset", 0) + 1
         if self.source is not self._module_source:  # inside a string annotation
             line, col = self._string_anchor
-        self.diagnostics.append(Diagnostic(self.path, line, col, message, error))
+        self.diagnostics.append(Diagnostic(self.path, line, col, message, error, same_as))
 
     # --- the module's names --------------------------------------------------------
     def _collect_names(self) -> None:

@@ -772,7 +772,8 @@ class SyncWalker(FlavourPlanner):
                     "rule table: the sync twin keeps it and promises an asyncio object the "
                     "sync code does not have; annotate what the sync code holds (in a "
                     "colour flag's branch, or mark the statement '# ambidex: async-only'), "
-                    "or add a [[tool.ambidex.rules]] row", error=False)
+                    "or add a [[tool.ambidex.rules]] row", error=False,
+                    same_as=f"annotation names {qualified}")
 
     def _table_rewrite(self, node: ast.expr, qualified: str) -> str | None:
         """The output's text for a name the table (or a dotted rename) knows.
