@@ -114,6 +114,7 @@ class OutsideReader:
         self._trees: dict[str, tuple[str, ast.Module] | None] = {}
         self._definitions: dict[str, Definition | None] = {}
         self._module_bindings: dict[str, dict[str, str]] = {}
+        self._base_names: dict[str, dict[str, str]] = {}
         self._classes: dict[tuple[str, bool], OutsideClass | None] = {}
 
     def _source(self, module: str) -> tuple[str, ast.Module] | None:
@@ -149,6 +150,22 @@ class OutsideReader:
         return self._definitions[qualified]
 
     def _definition(self, qualified: str, steps: int) -> Definition | None:
+        found = self._top_level(qualified, steps)
+        if found is None:
+            return None
+        statement, module, tree, path = found
+        if isinstance(statement, ast.ClassDef):
+            return None
+        if isinstance(statement, ast.AsyncFunctionDef):
+            return Definition(path, not _is_generator(statement), None)
+        return Definition(path, False, self._awaitable_type(
+            statement.returns, tree, module, os.path.basename(path) == "__init__.py"))
+
+    def _top_level(self, qualified: str, steps: int) -> tuple[
+            ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, str, ast.Module, str] | None:
+        """The top-level ``def`` or ``class`` statement ``qualified`` names,
+        following ``from x import name`` a few ``steps``: (node, its module,
+        tree, path)."""
         module, _, name = qualified.rpartition(".")
         if not module or steps == 0:
             return None
@@ -158,18 +175,13 @@ class OutsideReader:
         path, tree = found
         package = os.path.basename(path) == "__init__.py"
         for statement in reversed(tree.body):
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
                     and statement.name == name:
-                if isinstance(statement, ast.AsyncFunctionDef):
-                    return Definition(path, not _is_generator(statement), None)
-                return Definition(path, False, self._awaitable_type(
-                    statement.returns, tree, module, package))
-            if isinstance(statement, ast.ClassDef) and statement.name == name:
-                return None
+                return statement, module, tree, path
             if isinstance(statement, ast.ImportFrom):
                 for local, imported, _, _ in import_bindings(statement, module, package):
                     if local == name and imported != qualified:
-                        return self.definition(imported, steps - 1)
+                        return self._top_level(imported, steps - 1)
         return None
 
     def _awaitable_type(self, annotation: ast.expr | None, tree: ast.Module, module: str,
@@ -241,13 +253,13 @@ class OutsideReader:
             if current.startswith("builtins."):
                 unread.append(current)
                 continue
-            found = self._class_node(current, 3)
-            if found is None:
+            found = self._top_level(current, 3)
+            if found is None or not isinstance(node := found[0], ast.ClassDef):
                 if current == dotted:
                     return None
                 unread.append(current)
                 continue
-            node, module, tree, path = found
+            _, module, tree, path = found
             package = os.path.basename(path) == "__init__.py"
             for statement in node.body:
                 if isinstance(statement, ast.AsyncFunctionDef):
@@ -270,48 +282,19 @@ class OutsideReader:
                     pending.append(named)
         return OutsideClass(dotted, methods, tuple(classes), tuple(unread))
 
-    def _class_node(self, dotted: str, steps: int
-                    ) -> tuple[ast.ClassDef, str, ast.Module, str] | None:
-        """The top-level ``class`` statement ``dotted`` names, following
-        ``from x import Name`` a few ``steps``: (node, its module, tree, path)."""
-        module, _, name = dotted.rpartition(".")
-        if not module or steps == 0:
-            return None
-        found = self._source(module)
-        if found is None:
-            return None
-        path, tree = found
-        package = os.path.basename(path) == "__init__.py"
-        for statement in reversed(tree.body):
-            if isinstance(statement, ast.ClassDef) and statement.name == name:
-                return statement, module, tree, path
-            if isinstance(statement, ast.ImportFrom):
-                for local, imported, _, _ in import_bindings(statement, module, package):
-                    if local == name and imported != dotted:
-                        return self._class_node(imported, steps - 1)
-        return None
-
     def _base_name(self, base: ast.expr, module: str, tree: ast.Module,
                    package: bool) -> str | None:
         """The dotted name a base expression spells in ``module`` (``Base``,
-        ``other.Base``, ``Generic[T]``), imports resolved; None for anything else."""
-        if isinstance(base, ast.Subscript):
-            base = base.value
-        parts: list[str] = []
-        while isinstance(base, ast.Attribute):
-            parts.append(base.attr)
-            base = base.value
-        if not isinstance(base, ast.Name):
-            return None
-        root = self._bindings(module, tree, package).get(base.id)
-        if root is None:
-            if any(isinstance(s, ast.ClassDef) and s.name == base.id for s in tree.body):
-                root = f"{module}.{base.id}"
-            elif base.id in _BUILTIN_CLASSES:
-                root = f"builtins.{base.id}"
-            else:
-                return None
-        return ".".join([root, *reversed(parts)])
+        ``other.Base``, ``Generic[T]``): through the module's imports, its own
+        top-level classes, the builtins; None for anything else."""
+        names = self._base_names.get(module)
+        if names is None:
+            names = {name: f"builtins.{name}" for name in _BUILTIN_CLASSES}
+            names.update((s.name, f"{module}.{s.name}") for s in tree.body
+                         if isinstance(s, ast.ClassDef))
+            names.update(self._bindings(module, tree, package))
+            self._base_names[module] = names
+        return annotated_name(base, names)
 
 
 #: How many classes one outside class's bases may add up to before the rest
