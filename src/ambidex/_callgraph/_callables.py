@@ -34,16 +34,21 @@ def _code_default(function: Function, name: str) -> bool:
     constant: the only way a parameter's value can be a function
     (:meth:`._params._Params.default_of`)."""
     args = function.node.args
-    positional = [*args.posonlyargs, *args.args]
-    with_defaults = positional[len(positional) - len(args.defaults) :]
-    pairs = [
-        *zip(with_defaults, args.defaults, strict=True),
-        *zip(args.kwonlyargs, args.kw_defaults, strict=True),
-    ]
-    return any(
-        arg.arg == name and default is not None and not isinstance(default, ast.Constant)
-        for arg, default in pairs
-    )
+    # Asked for most names a function hands on: the parameter's own default
+    # only (a name is one parameter), without listing the pairs.
+    defaults = args.defaults
+    if defaults:
+        positional = args.args
+        if args.posonlyargs:
+            positional = [*args.posonlyargs, *positional]
+        with_defaults = positional[len(positional) - len(defaults) :]
+        for arg, default in zip(with_defaults, defaults, strict=True):
+            if arg.arg == name:
+                return not isinstance(default, ast.Constant)
+    for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        if arg.arg == name:
+            return kw_default is not None and not isinstance(kw_default, ast.Constant)
+    return False
 
 
 def _may_bind_function(b: _Binding) -> bool:
@@ -98,7 +103,10 @@ class _Callables:
             bindings = fn.module.symbols.get(node.id)
             if bindings is None:
                 return False  # a builtin: only its dotted name is known
-        return any(_may_bind_function(b) for b in bindings)
+        for binding in bindings:
+            if _may_bind_function(binding):
+                return True
+        return False
 
     def bound_functions(self: _Resolving, fn: Function, func: ast.expr) -> list[Function]:
         """Every function a local (or ``self.`` attribute) is bound to, when each

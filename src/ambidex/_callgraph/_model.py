@@ -61,7 +61,10 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 #: The keyword ``for`` somewhere in a line (or a word that merely ends like it
 #: after a digit, ``1for``: what the tokenizer reads as ``1 for``). A line
 #: where it is only part of a name (``format``, ``before``) does not match.
-_FOR = re.compile(r"(?<![^\W\d])for(?!\w)")
+#: (The word first: the engine looks for it, where a lookbehind first is
+#: tried at every place of a text.)
+_FOR = re.compile(r"for(?!\w)(?<![^\W\d]for)")
+_ASYNC_OR_AWAIT = re.compile("a(?:sync|wait)")
 
 
 def async_and_for_lines(text: str) -> tuple[list[int], list[int]]:
@@ -70,12 +73,27 @@ def async_and_for_lines(text: str) -> tuple[list[int], list[int]]:
     spells neither word): where an async generator expression may be (the
     never-awaited check's question, :mod:`ambidex._unawaited`)."""
     found: tuple[list[int], list[int]] = ([], [])
-    if "async" in text or "await" in text:
+    if "async" not in text and "await" not in text:
+        return found
+    if "\r" in text:  # (a read file has none: read_source makes every line end "\n")
         for number, line in enumerate(_LINE_END.split(text), start=1):
             if "async" in line or "await" in line:
                 found[0].append(number)
             if "for" in line and _FOR.search(line):
                 found[1].append(number)
+        return found
+    # The words searched in the whole text, each match's line counted from
+    # the last one's: what the loop above finds (neither word spans a line,
+    # and a line's ends read as no word character to the lookarounds of
+    # _FOR, as its start and end do), without a Python step per line.
+    for numbers, words in ((found[0], _ASYNC_OR_AWAIT), (found[1], _FOR)):
+        number, counted = 1, 0
+        for match in words.finditer(text):
+            start = match.start()
+            number += text.count("\n", counted, start)
+            counted = start
+            if not numbers or numbers[-1] != number:
+                numbers.append(number)
     return found
 
 
