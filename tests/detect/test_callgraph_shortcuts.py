@@ -16,6 +16,7 @@ import sysconfig
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,8 @@ from ambidex._callgraph import (
     own_nodes,
 )
 from ambidex._callgraph._callables import _code_default
-from ambidex._callgraph._model import _FOR, _LINE_END, async_and_for_lines, own_returns
+from ambidex._callgraph._model import _FOR, _LINE_END, _Val, async_and_for_lines, own_returns
+from ambidex._callgraph._resolve import _Resolver
 from ambidex._callgraph._slim import has_pruned, slim_tree
 from ambidex._modulecalls import unused_results
 from ambidex._rules import DEFAULT_TABLE
@@ -557,3 +559,39 @@ def test_the_lines_that_spell_async_await_or_for_are_those_read_line_by_line(end
     for path in [*sorted((stdlib / "asyncio").glob("*.py")), stdlib / "contextlib.py"]:
         text = read_source(path).replace("\n", end)
         assert async_and_for_lines(text) == _async_and_for_lines_line_by_line(text), path
+
+
+def _dotted_part_by_part(resolver: Any, dotted: str) -> Any:
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        module = resolver.module_named(".".join(parts[:i]))
+        if module is None:
+            continue
+        value = _Val(module=module)
+        for part in parts[i:]:
+            value = resolver.member(value, part) if value is not None else None
+        return value if value is not None else _Val(dotted=dotted)
+    return _Val(dotted=dotted)
+
+
+def test_a_dotted_name_is_the_longest_analysed_module_it_starts_with_then_its_members() -> None:
+    # Asked for every import a tree binds (~70k on a site-packages): the
+    # prefixes found in the string, not joined again from its parts.
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    paths = [*sorted((stdlib / "asyncio").glob("*.py")), *sorted((stdlib / "email").glob("*.py")),
+             *sorted((ROOT / "src/ambidex/io").rglob("*.py"))]
+    modules = {str(p): read_source(p) for p in paths}
+    graph = build(modules, DEFAULT_TABLE, keep_sites=True, lazy=True)
+    resolver = graph.resolver
+    assert isinstance(resolver, _Resolver)
+    names = {b.dotted for m in graph.modules.values() for bs in m.symbols.values() for b in bs
+             if b.kind == "import" and b.dotted}
+    names |= {"", ".", "..x", "a..b", "asyncio.", ".events", "asyncio..events",
+              "asyncio.events.AbstractEventLoop.run_until_complete.missing",
+              "src.ambidex.io", "ambidex.io._backends", "io._backends._sync.SyncStream.read",
+              "events.get_event_loop"}
+    assert len(names) > 150
+    for name in sorted(names):
+        assert resolver.dotted(name) == _dotted_part_by_part(resolver, name), name
+    found = resolver.dotted("asyncio.events.AbstractEventLoop")
+    assert found.cls is not None and found.cls.dotted.endswith("asyncio.events.AbstractEventLoop")

@@ -134,16 +134,27 @@ class _Bindings:
         return value
 
     def dotted(self: _Resolving, dotted: str) -> _Val:
-        parts = dotted.split(".")
-        for i in range(len(parts), 0, -1):
-            module = self.module_named(".".join(parts[:i]))
+        # The longest prefix (of whole parts) that names an analysed module,
+        # then its members; the prefixes are cut from the string itself
+        # (asked for every import a tree binds: ~70k on a site-packages).
+        by_name, by_suffix = self.by_name, self.by_suffix
+        prefix = dotted
+        while True:
+            module = by_name.get(prefix)
             if module is None:
-                continue
-            value: _Val | None = _Val(module=module)
-            for part in parts[i:]:
-                value = self.member(value, part) if value is not None else None
-            return value if value is not None else _Val(dotted=dotted)
-        return _Val(dotted=dotted)
+                candidates = by_suffix.get(prefix)
+                if candidates:
+                    module = candidates[0]
+            if module is not None:
+                value: _Val | None = _Val(module=module)
+                if len(prefix) < len(dotted):
+                    for part in dotted[len(prefix) + 1 :].split("."):
+                        value = self.member(value, part) if value is not None else None
+                return value if value is not None else _Val(dotted=dotted)
+            cut = prefix.rfind(".")
+            if cut < 0:
+                return _Val(dotted=dotted)
+            prefix = prefix[:cut]
 
     def member(self: _Resolving, value: _Val, attr: str) -> _Val | None:
         if value.module is not None:
