@@ -22,6 +22,7 @@ drop that does something (a call).
 
 from __future__ import annotations
 
+import ast
 import warnings
 
 from ambidex._rules import DEFAULT_TABLE
@@ -129,3 +130,34 @@ def test_a_thread_offload_not_awaited_where_made_or_with_an_executor_that_acts_i
     assert result.failed
     errors = [(d.line, d.error) for d in result.diagnostics if d.error]
     assert (9, True) in errors and (14, True) in errors, result.diagnostics
+
+
+LAYOUTS = [
+    ("asyncio.to_thread(f)", "f()"),
+    ("asyncio.to_thread(f,)", "f()"),
+    ("asyncio.to_thread( f , 1 )", "f(1)"),
+    ("asyncio.to_thread((f), 1, k=2)", "f(1, k=2)"),
+    ("asyncio.to_thread(\n        f,\n        *args,  # the rest\n        **kwargs,\n    )",
+     "f(*args, **kwargs)"),
+    ("asyncio.to_thread(lambda: 1)", "(lambda: 1)()"),
+    ("asyncio.to_thread(f if flag else g, 1)", "(f if flag else g)(1)"),
+    ("asyncio.to_thread(functools.partial(f, 1), 2)", "functools.partial(f, 1)(2)"),
+    ("asyncio.get_running_loop().run_in_executor(None, f)", "f()"),
+    ("asyncio.get_running_loop().run_in_executor(\n        self.pool, f, 1\n    )", "f(1)"),
+    ("asyncio.get_event_loop().run_in_executor(None, lambda: 1)", "(lambda: 1)()"),
+]
+
+
+def test_every_layout_of_a_thread_offload_becomes_the_same_call_of_the_function() -> None:
+    for spelled, expected in LAYOUTS:
+        source = ("import asyncio\nimport functools\n\n\nasync def run(self, f, g, flag, args, "
+                  f"kwargs):\n    return await {spelled}\n")
+        result = to_sync({"m.py": source}, table=DEFAULT_TABLE, renames={})
+        assert not result.failed, (spelled, result.diagnostics)
+        tree = ast.parse(result.outputs["m.py"])
+        function = tree.body[-1]
+        assert isinstance(function, ast.FunctionDef)
+        returned = function.body[-1]
+        assert isinstance(returned, ast.Return) and returned.value is not None
+        assert ast.dump(returned.value) == ast.dump(ast.parse(expected, mode="eval").body), \
+            (spelled, result.outputs["m.py"])

@@ -102,6 +102,10 @@ def thread_offload(walker: SyncWalker, node: ast.Call) -> bool:
             or head_end > target_start or (rest and comma < 0):
         return False
     walker.edits.replace(call_start, head_end, "")
+    if not isinstance(target, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
+        # `lambda: x`, `f if c else g`: a call binds tighter; keep what is called.
+        walker.edits.insert(target_start, "(")
+        walker.edits.insert(target_end, ")")
     if comma >= 0:
         after = target_end + comma + 1
         while after < gap_end and text[after] in " \t":
