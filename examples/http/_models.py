@@ -137,7 +137,9 @@ class Headers:
     def from_raw(cls, raw: Any) -> Headers:
         """From h11's headers (an event's ``headers``), as sent: names in their
         own case, matched whatever their case, decoded only if the caller
-        looks at them all. A list of ``(name, value)`` byte pairs is taken too.
+        looks at them all. A list of ``(name, value)`` byte pairs is taken
+        too, and a list of the triples below (the fast path's,
+        examples/http/_fastpath.py), as it is.
 
         h11 keeps each header as ``(name as sent, name lower-cased, value)``
         (its ``Headers._full_items``): that list is taken as it is, not
@@ -148,7 +150,9 @@ class Headers:
         headers = cls.__new__(cls)
         headers._list = None
         full = getattr(raw, "_full_items", None)
-        headers._raw = full if full is not None else [(k, k.lower(), v) for k, v in raw]
+        if full is None:
+            full = raw if raw and len(raw[0]) == 3 else [(k, k.lower(), v) for k, v in raw]
+        headers._raw = full
         return headers
 
     @property

@@ -62,6 +62,7 @@ import h11
 
 from ambidex.io import AsyncStream, StreamError
 
+from .._fastpath import DECLINE, FastHead, ResponseParser, request_bytes
 from .._models import Origin, Request, Timeout
 from .._socketio import SocketIO
 from ..errors import (
@@ -110,10 +111,12 @@ class RequestEvents:
     requests it starts over.
     """
 
-    __slots__ = ("_events", "max_size")
+    __slots__ = ("_events", "_wire", "max_size")
 
     def __init__(self, max_size: int = 256) -> None:
         self._events: dict[tuple[Any, ...], h11.Request] = {}
+        # id(event) -> (the event, the bytes the fast path writes for it or None)
+        self._wire: dict[int, tuple[h11.Request, bytes | None]] = {}
         self.max_size = max_size
 
     def get(self, request: Request) -> h11.Request:
@@ -130,6 +133,20 @@ class RequestEvents:
                 events.clear()
             events[key] = event
         return event
+
+    def wire(self, event: h11.Request) -> bytes | None:
+        """What h11 writes for ``event`` (a request without a body) on a fresh
+        connection, or None if the fast path must not send it behind h11's
+        back (:func:`~examples.http._fastpath.request_bytes`); found once per
+        event. The entry holds the event, so its id is not reused while
+        the entry lives."""
+        known = self._wire.get(id(event))
+        if known is None or known[0] is not event:
+            wire = self._wire
+            if len(wire) >= self.max_size:
+                wire.clear()
+            known = wire[id(event)] = (event, request_bytes(event))
+        return known[1]
 
 
 def request_event(request: Request) -> h11.Request | None:
@@ -224,8 +241,21 @@ class AsyncConnection:
         # given to it, cleared when next_event says NEED_DATA (and by
         # start_next_cycle, whose buffer is empty). While it is False, asking
         # h11 is skipped: it could only say NEED_DATA (which costs as much as
-        # parsing a small event).
+        # parsing a small event). (In a fast-path exchange: bytes came that
+        # the parser has not looked at.)
         self._unparsed = False
+        # The fast path (see exchange and examples/http/_fastpath.py): while an
+        # exchange runs on it, _fast is the buffer the response's bytes go to
+        # instead of h11, _fast_event and _fast_wire the request (for the
+        # replay), _fast_eof whether the server closed meanwhile. _fast_done:
+        # the exchange finished on it (h11 never left IDLE; reusable() and
+        # start_next_cycle() answer for it).
+        self._parser = ResponseParser(max_header_size)
+        self._fast: bytearray | None = None
+        self._fast_event: Any = None
+        self._fast_wire = b""
+        self._fast_eof = False
+        self._fast_done = False
         if IS_ASYNC:
             self._loop = loop = asyncio.get_running_loop()
             # The loop's clock, for deadlines: asyncio's own loop reads
@@ -343,7 +373,7 @@ class AsyncConnection:
                 raise RemoteProtocolError(f"expected a response, got {event!r}")
 
     async def exchange(self, request: Request,
-                       timeout: Timeout) -> tuple[h11.Response, list[bytes], bool]:
+                       timeout: Timeout) -> tuple[h11.Response | FastHead, list[bytes], bool]:
         """Send ``request``, wait for the response's head, and take as much
         of the body as came with it, without waiting for more:
         ``(head, pieces, complete)``. ``complete`` says the body's end was
@@ -356,6 +386,17 @@ class AsyncConnection:
         once (no loop over the body's pieces, no wait after the head).
         Spelled out, with h11's events taken here: this is every such
         request's path.
+
+        **The fast path.** A request without a body, on a connection whose
+        h11 machine is ``IDLE``/``IDLE`` with nothing in its buffer, is
+        written as the bytes h11 would write for it (``RequestEvents.wire``)
+        without telling h11, and its response is read by the strict parser
+        of :mod:`examples.http._fastpath`, which takes the common response
+        whole (a ``Content-Length`` body, kept alive) and declines anything
+        else. The head is then a :class:`~examples.http._fastpath.FastHead`
+        (the same attributes as h11's ``Response``). On a decline the cycle
+        is replayed into h11 (:meth:`_replay`) and h11 goes on from there,
+        so its errors, limits and decisions stay the reference.
         """
         body = request.body
         if type(body) is bytes and not body:
@@ -365,15 +406,48 @@ class AsyncConnection:
             self.arrived = 0
             h = self._h11
             try:
-                data = h.send(self._events.get(request)) + h.send(_END)
-            except h11.LocalProtocolError as exc:
+                sent_event = self._events.get(request)
+            except h11.LocalProtocolError as exc:  # pragma: no cover - the client checks first
                 raise LocalProtocolError(str(exc)) from exc
-            if IS_ASYNC:
-                self._transport_write(data)
-                if self._paused:
-                    await self._drained(timeout.write)
+            wire = self._events.wire(sent_event)
+            if (wire is not None and not self._unparsed and h.our_state is _IDLE
+                    and h.their_state is _IDLE):
+                parser = self._parser
+                self._fast = parser.start(sent_event.method == b"HEAD")
+                self._fast_event = sent_event
+                self._fast_wire = wire
+                self._fast_eof = False
+                if IS_ASYNC:
+                    self._transport_write(wire)
+                    if self._paused:
+                        await self._drained(timeout.write)
+                else:
+                    await self._write(wire, timeout.write)
+                while True:
+                    if self._unparsed:
+                        self._unparsed = False
+                        result = parser.parse()
+                        if result is DECLINE:
+                            break
+                        if result is not None:  # the whole response, kept alive
+                            self._fast = None
+                            self._fast_done = not self._fast_eof
+                            return parser.head, [result], True  # type: ignore[return-value, unused-ignore]
+                    if self._fast_eof:  # the server closed before the response was whole
+                        break
+                    await self._receive(timeout.read)
+                self._replay()
             else:
-                await self._write(data, timeout.write)
+                try:
+                    data = h.send(sent_event) + h.send(_END)
+                except h11.LocalProtocolError as exc:
+                    raise LocalProtocolError(str(exc)) from exc
+                if IS_ASYNC:
+                    self._transport_write(data)
+                    if self._paused:
+                        await self._drained(timeout.write)
+                else:
+                    await self._write(data, timeout.write)
         else:
             await self.send_request(request, timeout)
         h = self._h11
@@ -439,7 +513,10 @@ class AsyncConnection:
     def reusable(self) -> bool:
         """True when h11 says the exchange is over on both sides and the
         connection stays open: both states ``DONE``, no stray bytes after
-        the response."""
+        the response. (After a fast-path exchange: it finished whole, and
+        nothing came since.)"""
+        if self._fast_done:
+            return not self.closed and not self._unparsed
         h = self._h11
         return (not self.closed and h.our_state is _DONE and h.their_state is _DONE
                 and not h.trailing_data[0])
@@ -483,7 +560,10 @@ class AsyncConnection:
 
     def start_next_cycle(self) -> None:
         """Reset h11 for the next request (only after :meth:`reusable`)."""
-        self._h11.start_next_cycle()
+        if self._fast_done:  # h11 never left IDLE
+            self._fast_done = False
+        else:
+            self._h11.start_next_cycle()
         self.idle_since = time.monotonic()
         self._unparsed = False  # reusable() saw h11's buffer empty
 
@@ -499,7 +579,7 @@ class AsyncConnection:
         aborted at once: whatever it still had queued to send is worthless,
         and a server that stopped reading must not hold up the close."""
         self.closed = True
-        mid_exchange = self._h11.our_state is not _IDLE
+        mid_exchange = self._h11.our_state is not _IDLE or self._fast is not None
         if IS_ASYNC:
             if self._timer is not None:
                 self._timer.cancel()
@@ -526,7 +606,11 @@ class AsyncConnection:
         """
         if self._ended:  # pragma: no cover - asyncio delivers nothing after EOF
             return
-        self._h11.receive_data(data)  # type: ignore[arg-type]  # "a bytes-like object", say h11's docs
+        fast = self._fast
+        if fast is not None:  # a fast-path exchange: to its parser's buffer
+            fast += data
+        else:
+            self._h11.receive_data(data)  # type: ignore[arg-type]  # "a bytes-like object", say h11's docs
         self._unparsed = True
         self.received = True
         self.arrived += len(data)
@@ -540,7 +624,10 @@ class AsyncConnection:
             self._ended = True
             self._lost = exc
             if exc is None:  # end of file: h11 decides what it means
-                self._h11.receive_data(b"")
+                if self._fast is not None:
+                    self._fast_eof = True  # (the fast path declines, and replays it)
+                else:
+                    self._h11.receive_data(b"")
                 self._unparsed = True
         self._wake()
 
@@ -659,6 +746,24 @@ class AsyncConnection:
             self._unparsed = False
         return event
 
+    def _replay(self) -> None:
+        """The fast path declined: tell h11 the exchange so far, as if it had
+        seen it from the start -- the request (h11 must write exactly the
+        bytes that were written), its end, every byte of the response that
+        came, and the server's close if it came -- and let h11 go on."""
+        h = self._h11
+        received = self._fast
+        self._fast = None
+        sent = h.send(self._fast_event) + h.send(_END)
+        if sent != self._fast_wire:  # pragma: no cover - a bug in request_bytes
+            raise RuntimeError(f"the fast path wrote {self._fast_wire!r}, h11 would write {sent!r}")
+        if received:
+            h.receive_data(received)  # type: ignore[arg-type]  # (h11 copies it)
+        if self._fast_eof:
+            h.receive_data(b"")
+            self._fast_eof = False
+        self._unparsed = True
+
     def _remote_error(self, exc: h11.RemoteProtocolError) -> RemoteProtocolError:
         """h11's complaint about the server, as ours."""
         if exc.error_status_hint == 431:  # h11's "Receive buffer too long"
@@ -702,7 +807,13 @@ class AsyncConnection:
         if data:
             self.received = True
             self.arrived += len(data)
-        self._h11.receive_data(data)  # type: ignore[arg-type]  # h11 copies it, as _on_data's
+        fast = self._fast
+        if fast is None:
+            self._h11.receive_data(data)  # type: ignore[arg-type]  # h11 copies it, as _on_data's
+        elif data:  # a fast-path exchange: to its parser's buffer
+            fast += data
+        else:
+            self._fast_eof = True
         self._unparsed = True
 
     async def _read(self, timeout: float | None) -> bytes:
