@@ -161,3 +161,67 @@ def test_every_layout_of_a_thread_offload_becomes_the_same_call_of_the_function(
         assert isinstance(returned, ast.Return) and returned.value is not None
         assert ast.dump(returned.value) == ast.dump(ast.parse(expected, mode="eval").body), \
             (spelled, result.outputs["m.py"])
+
+
+ANYIO = '''\
+import anyio
+import anyio.to_thread
+import trio
+from anyio import to_thread
+
+
+def double(x):
+    return 2 * x
+
+
+async def run(path, limiter):
+    a = await anyio.to_thread.run_sync(double, path)
+    b = await to_thread.run_sync(double, a, abandon_on_cancel=True, limiter=limiter)
+    c = await trio.to_thread.run_sync(
+        double,
+        b,
+        cancellable=True,  # trio's older spelling
+    )
+    return await to_thread.run_sync(double, c, limiter=None)
+'''
+
+
+def test_awaiting_anyio_or_trio_run_sync_becomes_calling_the_function() -> None:
+    # aiobotocore 3.10.0 session.py:239, httpxsession.py:323, credentials.py:763.
+    # run_sync's keywords (abandon_on_cancel, cancellable, limiter, thread_name)
+    # are its own, never the function's: they say how the thread may be left on
+    # cancellation and how many run at once, which a sync call has no use for.
+    result = to_sync({"m.py": ANYIO}, table=DEFAULT_TABLE, renames={})
+    assert [str(d) for d in result.diagnostics] == []
+    out = result.outputs["m.py"]
+    assert "    a = double(path)\n" in out
+    assert "    b = double(a)\n" in out
+    assert "    c = double(\n        b,  # trio's older spelling\n    )\n" in out
+    assert "    return double(c)\n" in out
+    assert "import" not in out and "to_thread" not in out
+    namespace = _run(out)
+    assert namespace["run"](1, None) == 16  # type: ignore[operator]
+
+
+ANYIO_ACTING = '''\
+import anyio
+import trio
+from anyio import to_thread
+
+
+async def run(f):
+    a = await to_thread.run_sync(f, 1, limiter=anyio.CapacityLimiter(2))
+    b = await trio.to_thread.run_sync(f, a, unknown=True)
+    c = await trio.to_thread.run_sync(f, limiter=None, *a)
+    return c
+'''
+
+
+def test_anyio_run_sync_with_a_keyword_that_acts_or_is_unknown_is_refused_at_its_place() -> None:
+    result = to_sync({"m.py": ANYIO_ACTING}, table=DEFAULT_TABLE, renames={})
+    assert result.failed
+    # trio need not be installed: the refusal cannot come from reading it.
+    errors = sorted(d.line for d in result.diagnostics if d.error)
+    assert errors == [7, 8, 9], result.diagnostics
+    assert all("run_sync" in d.message for d in result.diagnostics), result.diagnostics
+

@@ -5,7 +5,15 @@ loop is not held while it runs, and awaits its result:
 
 * ``await asyncio.to_thread(f, *args, **kwargs)``;
 * ``await asyncio.get_running_loop().run_in_executor(executor, f, *args)``
-  (``asyncio.get_event_loop()`` too).
+  (``asyncio.get_event_loop()`` too);
+* ``await anyio.to_thread.run_sync(f, *args, limiter=...)`` and trio's
+  ``trio.to_thread.run_sync``, whose keywords are their own (how the thread
+  may be left on cancellation, how many run at once, its name): a call in
+  the caller's thread has no use for them, so they go when they are names or
+  constants; a keyword that acts or that run_sync does not have is refused
+  at the call (aiobotocore 3.10.0's ``httpxsession.py`` hand-writes
+  ``self._build_ssl_contexts(self._proxy_urls)`` as the other branch of its
+  ``await anyio.to_thread.run_sync(self._build_ssl_contexts, self._proxy_urls)``).
 
 Sync code has no loop to keep free, so its twin calls the function where it
 stands and gets the same result or exception: ``f(*args, **kwargs)``. The
@@ -33,8 +41,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ambidex.codegen._to_sync.visit import SyncWalker
 
-#: The calls that run their first argument in a thread and give its result.
+#: The calls that run their first argument in a thread and give its result,
+#: handing it their other arguments, keywords too.
 THREAD_CALLS = frozenset({"asyncio.to_thread", "asyncio.threads.to_thread"})
+#: The calls that run their first argument in a thread and give its result,
+#: handing it their other positional arguments; their keywords are their own.
+RUN_SYNC_CALLS = frozenset({"anyio.to_thread.run_sync", "trio.to_thread.run_sync"})
+#: ``run_sync``'s own keywords (anyio 4, trio 0.23+): how the thread may be
+#: left when the task is cancelled, how many threads run at once, the thread's
+#: name. A sync call runs in the caller's thread, cannot be cancelled and
+#: holds no thread of a pool: it has no use for them.
+RUN_SYNC_KEYWORDS = frozenset({"abandon_on_cancel", "cancellable", "limiter", "thread_name"})
 #: The calls whose value is the running event loop.
 LOOP_GETTERS = frozenset({"asyncio.get_running_loop", "asyncio.get_event_loop",
                           "asyncio.events.get_running_loop", "asyncio.events.get_event_loop"})
@@ -48,6 +65,23 @@ def _inert(node: ast.expr) -> bool:
     return isinstance(node, (ast.Constant, ast.Name))
 
 
+def _run_sync_unfaithful(node: ast.Call) -> str | None:
+    """Why ``run_sync(f, *args, **own)`` cannot become ``f(*args)``, or None."""
+    if not node.args or isinstance(node.args[0], ast.Starred):
+        return "the function is not its first argument"
+    for keyword in node.keywords:
+        if keyword.arg is None or keyword.arg not in RUN_SYNC_KEYWORDS:
+            return (f"`{ast.unparse(keyword)}` is not one of its own keywords "
+                    f"({', '.join(sorted(RUN_SYNC_KEYWORDS))})")
+        if not _inert(keyword.value):
+            return (f"`{ast.unparse(keyword)}` does something the sync call would drop "
+                    "(a name or a constant drops nothing)")
+        if (keyword.lineno, keyword.col_offset) < (node.args[-1].lineno,
+                                                   node.args[-1].col_offset):
+            return f"`{ast.unparse(keyword)}` comes before a positional argument"
+    return None
+
+
 def _past_blanks(text: str, position: int) -> int:
     while position < len(text) and text[position] in " \t\r\n\f\\":
         position += 1
@@ -57,15 +91,41 @@ def _past_blanks(text: str, position: int) -> int:
 def thread_offload(walker: SyncWalker, node: ast.Call) -> bool:
     """Rewrite ``node``, awaited where it is made, when it hands a function to
     a thread (see the module): True when done (the function and its
-    arguments visited), False to leave it to the rest of the walk."""
+    arguments visited), False to leave it to the rest of the walk.
+
+    anyio's and trio's ``run_sync`` have no row in the table: when they
+    cannot be rewritten, the refusal is here, at the call."""
+    qualified = walker.qualified_name(node.func)
+    if qualified not in RUN_SYNC_CALLS:
+        return _offload(walker, node, qualified)
+    if _offload(walker, node, qualified):
+        return True
+    why = _run_sync_unfaithful(node) or "a comment sits where the call would be cut"
+    walker.report(node, f"`{qualified}(...)` runs a function in a thread; its sync twin "
+                  f"calls the function, but {why}: spell it `await {qualified}(f, *args)` "
+                  "(run_sync's own keywords given names or constants, no comment inside), "
+                  "or mark the statement '# ambidex: async-only'")
+    for child in ast.iter_child_nodes(node):
+        walker.visit(child)
+    return True
+
+
+def _offload(walker: SyncWalker, node: ast.Call, qualified: str | None) -> bool:
     func = node.func
-    qualified = walker.qualified_name(func)
+    own: list[ast.keyword] = []  # run_sync's keywords, dropped
     if qualified in THREAD_CALLS:
         if not node.args or isinstance(node.args[0], ast.Starred):
             return False
         dropped: list[ast.expr] = []
         target = node.args[0]
         rest: list[ast.AST] = [*node.args[1:], *node.keywords]
+    elif qualified in RUN_SYNC_CALLS:
+        own = node.keywords
+        if _run_sync_unfaithful(node) is not None:
+            return False
+        dropped = []
+        target = node.args[0]
+        rest = list(node.args[1:])
     elif isinstance(func, ast.Attribute) and func.attr == "run_in_executor" \
             and isinstance(func.value, ast.Call) and not func.value.args \
             and not func.value.keywords \
@@ -83,6 +143,14 @@ def thread_offload(walker: SyncWalker, node: ast.Call) -> bool:
     text = source.text
     call_start, call_end = source.span(node)
     target_start, target_end = source.span(target)
+    own_start = own_end = 0
+    if own:
+        # run_sync's keywords come after every positional argument (checked):
+        # they go from the end of the last positional one to their own end.
+        own_start = source.span(rest[-1])[1] if rest else target_end
+        own_end = max(source.span(k)[1] for k in own)
+        if "#" in text[own_start:own_end]:
+            return False
     # The head: from the call's start to the function handed over (with the
     # executor and the comma after it), past the blanks, so that the function
     # starts where the call did.
@@ -95,13 +163,15 @@ def thread_offload(walker: SyncWalker, node: ast.Call) -> bool:
     head_end = _past_blanks(text, head_end)
     # The gap after the function: its first comma becomes the call's bracket.
     rest.sort(key=lambda n: (n.lineno, n.col_offset))  # type: ignore[attr-defined]
-    gap_end = source.span(rest[0])[0] if rest else call_end - 1
+    gap_end = source.span(rest[0])[0] if rest else (own_start if own else call_end - 1)
     gap = text[target_end:gap_end]
     comma = gap.find(",")
     if "#" in text[call_start:head_end] or "#" in gap[:comma if comma >= 0 else len(gap)] \
             or head_end > target_start or (rest and comma < 0):
         return False
     walker.edits.replace(call_start, head_end, "")
+    if own:
+        walker.edits.replace(own_start, own_end, "")
     if not isinstance(target, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
         # `lambda: x`, `f if c else g`: a call binds tighter; keep what is called.
         walker.edits.insert(target_start, "(")
@@ -123,10 +193,12 @@ def thread_offload(walker: SyncWalker, node: ast.Call) -> bool:
         root = root.value
     if isinstance(root, ast.Name):
         walker.touched.add(root.id)
+    for keyword in own:
+        walker.touched.update(n.id for n in ast.walk(keyword.value) if isinstance(n, ast.Name))
     walker.visit(target)
     for argument in rest:
         walker.visit(argument)
     return True
 
 
-__all__ = ["LOOP_GETTERS", "THREAD_CALLS", "thread_offload"]
+__all__ = ["LOOP_GETTERS", "RUN_SYNC_CALLS", "THREAD_CALLS", "thread_offload"]
