@@ -28,7 +28,7 @@ def _recorded(graph: CallGraph) -> list[str]:
     lines: list[str] = []
     for fn in graph.functions.values():
         lines.append(f"F {fn.key} generator={fn.is_generator}")
-        for pending in fn._pending:
+        for pending in fn.sites():
             node = pending.node
             at: ast.expr | ast.stmt
             if isinstance(node, ast.withitem):

@@ -68,7 +68,7 @@ def test_a_slim_build_prunes_function_bodies_and_keeps_what_its_records_refer_to
     functions = {f.qualname: f for f in graph.functions.values()}
     assert has_pruned(functions["start"].node)  # `if task.cr_frame:`'s test
     for function in functions.values():
-        for pending in function._pending:
+        for pending in function.sites():
             assert not has_pruned(pending.node)
         for bindings in function.locals.values():
             assert all(b.expr is None or not has_pruned(b.expr) for b in bindings)

@@ -74,7 +74,7 @@ def test_a_name_whose_bindings_cannot_give_a_function_never_evaluates_to_one() -
     skipped = kept = 0
     told: dict[str, bool] = {}
     for function in graph.functions.values():
-        for pending in function._pending:
+        for pending in function.sites():
             if pending.kind is not CallKind.REF or pending.offload_parent is None:
                 continue
             node = pending.node

@@ -49,6 +49,7 @@ from ambidex._callgraph._model import (
     NO_CALLS,
     OFFLOAD_CALLS,
     OFFLOAD_METHODS,
+    SITE_KINDS,
     Call,
     CallGraph,
     CallKind,
@@ -57,6 +58,7 @@ from ambidex._callgraph._model import (
     Function,
     Module,
     _Binding,
+    _Pending,
     async_and_for_lines,
     dotted_of,
     own_calls,
@@ -311,14 +313,18 @@ def _referenced(functions: list[Function], classes: list[Class], module: Module)
     refs: set[ast.AST] = set()
     add = refs.add
     for function in functions:
-        for pending in function._pending:
-            add(pending.node)
-            if pending.offload_parent is not None:
-                add(pending.offload_parent)
-            if pending.lambda_node is not None:
-                add(pending.lambda_node)
-            if pending.container is not None:
-                add(pending.container)
+        for item in function._pending:
+            if type(item) is not _Pending:
+                # A bare site: its node (a bare reference's call is a site too).
+                add(item)  # type: ignore[arg-type]
+                continue
+            add(item.node)
+            if item.offload_parent is not None:
+                add(item.offload_parent)
+            if item.lambda_node is not None:
+                add(item.lambda_node)
+            if item.container is not None:
+                add(item.container)
         for bindings in function.locals.values():
             for binding in bindings:
                 if binding.expr is not None:
@@ -395,12 +401,16 @@ def _resolved(
     """Every call site the walk collected (of ``kinds``), resolved against ``table``."""
     resolver = _Resolver(modules, functions, classes, table, sites, names, callers)
     every = len(kinds) == len(CallKind)
+    site_kinds = SITE_KINDS
     for function in functions.values():
         found: list[Call] = []
-        for pending in function._pending:
-            if not every and pending.kind not in kinds:
-                continue
-            call = resolver.resolve(function, pending)
+        held = function._pending
+        for index, item in enumerate(held):
+            if not every:
+                kind = site_kinds[type(item)]
+                if (item.kind if kind is None else kind) not in kinds:  # type: ignore[union-attr]
+                    continue
+            call = resolver.resolve(function, held, index)
             if call is not None and (keep is None or keep(call, resolver)):
                 found.append(call)
         if found:  # (its calls were none until now)

@@ -173,7 +173,7 @@ class _Indexer:
         for item in node.items:
             self.expr(item.context_expr, fn, tc, None, None)
             if fn is not None:
-                fn._pending.append(_Pending(CallKind.WITH, item, tc, None, None))
+                fn._pending.append(_Pending(CallKind.WITH, item, tc, None, None) if tc else item)
             if item.optional_vars is not None:
                 self.bind_target(
                     item.optional_vars,
@@ -190,7 +190,7 @@ class _Indexer:
         assert isinstance(node, (ast.For, ast.AsyncFor))
         self.expr(node.iter, fn, tc, None, None)
         if fn is not None:
-            fn._pending.append(_Pending(CallKind.FOR, node, tc, None, None))
+            fn._pending.append(_Pending(CallKind.FOR, node, tc, None, None) if tc else node)
         self.bind_target(
             node.target, fn, cls, _Binding("item", self.scope_of(fn, cls), expr=node.iter)
         )
@@ -306,8 +306,13 @@ class _Indexer:
         offload: ast.Call | None,
         lam: ast.Lambda | None,
     ) -> None:
+        """A reference to what ``node`` names (a callback?): ``offload`` is the
+        call ``node`` is an argument of (None: returned)."""
         if fn is not None and isinstance(node, (ast.Name, ast.Attribute)):
-            fn._pending.append(_Pending(CallKind.REF, node, tc, offload, lam))
+            if offload is None or tc or lam is not None:
+                fn._pending.append(_Pending(CallKind.REF, node, tc, offload, lam))
+            else:  # an argument of ``offload``: the record would say no more (_Pending)
+                fn._pending.append(node)
 
     def expr(
         self,
@@ -341,7 +346,10 @@ class _Indexer:
     ) -> None:
         assert isinstance(node, ast.Call)
         if fn is not None:
-            fn._pending.append(_Pending(CallKind.CALL, node, tc, offload, lam))
+            if tc or offload is not None or lam is not None:
+                fn._pending.append(_Pending(CallKind.CALL, node, tc, offload, lam))
+            else:  # (most calls: see _Pending)
+                fn._pending.append(node)
         self.expr(node.func, fn, tc, offload, lam)
         keywords = node.keywords  # (most calls have none: no tuple, no generator)
         for arg in [*node.args, *[k.value for k in keywords]] if keywords else node.args:
@@ -350,7 +358,10 @@ class _Indexer:
             if kind in NAME_OR_CONSTANT:
                 # A name handed on (a callback?); a constant is nothing to record.
                 if fn is not None and isinstance(value, ast.Name):
-                    fn._pending.append(_Pending(CallKind.REF, value, tc, node, lam))
+                    if tc or lam is not None:
+                        fn._pending.append(_Pending(CallKind.REF, value, tc, node, lam))
+                    else:  # an argument of this call: the record would say no more
+                        fn._pending.append(value)
             elif isinstance(value, ast.Lambda):
                 self.lambda_(value, fn, tc, node)
             else:
@@ -382,7 +393,10 @@ class _Indexer:
         for comp in node.generators:
             self.expr(comp.iter, fn, tc, offload, lam)
             if fn is not None:
-                fn._pending.append(_Pending(CallKind.FOR, comp, tc, offload, lam))
+                if tc or offload is not None or lam is not None:
+                    fn._pending.append(_Pending(CallKind.FOR, comp, tc, offload, lam))
+                else:
+                    fn._pending.append(comp)
                 self.bind_target(comp.target, fn, None, _Binding("item", fn, expr=comp.iter))
             for cond in comp.ifs:
                 self.expr(cond, fn, tc, offload, lam)

@@ -190,9 +190,10 @@ class Function:
     of one binding is 48 bytes, a list 80)."""
     decorators: tuple[str, ...] = ()
     """Decorators' dotted names as resolved (``property``, ``classmethod``...)."""
-    _pending: list[_Pending] = field(default_factory=list)
-    """The sites the walk collected, until resolved (then :data:`NO_CALLS`,
-    unless the graph keeps them)."""
+    _pending: list[Site] = field(default_factory=list)
+    """The sites the walk collected, in its order, until resolved (then
+    :data:`NO_CALLS`, unless the graph keeps them): each a :class:`_Pending`,
+    or the site's node when that is all there is to say (:data:`SITE_KINDS`)."""
     _unresolved: bool = False
     """In a graph built ``lazy``: ``calls`` is not filled yet (see :meth:`CallGraph.calls_of`)."""
 
@@ -213,6 +214,11 @@ class Function:
         if dotted is None:
             dotted = self._dotted = f"{self.module.name}.{self.qualname.replace('.<locals>', '')}"
         return dotted
+
+    def sites(self) -> list[_Pending]:
+        """The sites the walk collected (until resolved), each as a record,
+        also those held as their node (see :attr:`_pending`)."""
+        return [expanded(self._pending, index) for index in range(len(self._pending))]
 
     @property
     def alone(self) -> tuple[Function]:
@@ -348,7 +354,7 @@ class Evaluator(Protocol):
 
     def returned(self, function: Function) -> _Val | None: ...
 
-    def resolve(self, fn: Function, pending: _Pending) -> Call | None: ...
+    def resolve(self, fn: Function, sites: Sequence[Site], index: int) -> Call | None: ...
 
     def may_be_function(self, node: ast.AST, fn: Function) -> bool: ...
 
@@ -378,8 +384,9 @@ class CallGraph:
         if function._unresolved:
             function._unresolved = False
             found = [*function.calls]
-            for pending in function._pending:
-                call = self.resolver.resolve(function, pending)
+            sites = function._pending
+            for index in range(len(sites)):
+                call = self.resolver.resolve(function, sites, index)
                 if call is not None:
                     found.append(call)
             if found:
@@ -392,15 +399,22 @@ class CallGraph:
         In a lazy graph, a name whose bindings cannot give a function (most
         arguments: parameters, call results' items, literals) is not evaluated."""
         may_be_function = self.resolver.may_be_function
+        kinds = SITE_KINDS
         for function in self.functions.values():
             if function._unresolved:
-                for pending in function._pending:
-                    if (
-                        pending.kind is CallKind.REF
-                        and pending.offload_parent is not None
-                        and may_be_function(pending.node, function)
-                    ):
-                        call = self.resolver.resolve(function, pending)
+                sites = function._pending
+                for index, item in enumerate(sites):
+                    kind = kinds[type(item)]
+                    if kind is None:  # a record
+                        if item.kind is not CallKind.REF or item.offload_parent is None:  # type: ignore[union-attr]
+                            continue
+                        node = item.node  # type: ignore[union-attr]
+                    elif kind is CallKind.REF:  # a bare reference is handed to a call
+                        node = item
+                    else:
+                        continue
+                    if may_be_function(node, function):
+                        call = self.resolver.resolve(function, sites, index)
                         if call is not None and call.passed_to is not None:
                             yield call
             else:
@@ -540,12 +554,87 @@ class _Binding:
 
 @dataclass(slots=True, unsafe_hash=True)
 class _Pending:
+    """A site the walk collected (:attr:`Function._pending`), with what its
+    resolution needs to know besides its node: under ``if TYPE_CHECKING:``,
+    the call it is handed to, the lambda it is in, the display it is put in.
+
+    Only a site that has something to say besides its node gets a record:
+    the others (nineteen in twenty) are held as the node itself (see
+    :data:`SITE_KINDS` and :func:`argument_of`). A site-packages has ~370k
+    sites: 30 MB of records, alive from the walk to the second resolution,
+    whose blocks were left as holes among the bindings' and the nodes' when
+    they went.
+    """
+
     kind: CallKind
     node: ast.AST
     type_checking: bool
     offload_parent: ast.Call | None
     lambda_node: ast.Lambda | None
     container: ast.expr | None = None
+
+
+#: An item of :attr:`Function._pending`: a record, or a site held as its node.
+Site = _Pending | ast.AST
+
+
+def _site_kind_of(node_class: type) -> CallKind | None:
+    if issubclass(node_class, ast.Call):
+        return CallKind.CALL
+    if issubclass(node_class, (ast.Name, ast.Attribute)):
+        return CallKind.REF
+    if issubclass(node_class, (ast.For, ast.AsyncFor, ast.comprehension)):
+        return CallKind.FOR
+    if issubclass(node_class, ast.withitem):
+        return CallKind.WITH
+    return None  # _Pending: the record says
+
+
+class _SiteKinds(dict[type, "CallKind | None"]):
+    def __missing__(self, node_class: type) -> CallKind | None:
+        kind = self[node_class] = _site_kind_of(node_class)
+        return kind
+
+
+#: Per class of an item of :attr:`Function._pending`: the kind of the site it
+#: is held for when it is a bare node; None for a :class:`_Pending` (its
+#: ``kind`` says). A bare site is not under ``TYPE_CHECKING``, in no lambda
+#: and in no display; a bare ``Call``, ``for`` (or comprehension) and ``with``
+#: item is handed to nothing; a bare ``Name`` or ``Attribute`` (a reference)
+#: is an argument of a call, which :func:`argument_of` finds.
+SITE_KINDS: dict[type, CallKind | None] = _SiteKinds()
+
+
+def argument_of(sites: Sequence[Site], index: int) -> ast.Call:
+    """The call that ``sites[index]``, a bare reference, is handed to: the
+    nearest call site before it that holds it as an argument (the walk records
+    a call before its arguments, and a node has one parent)."""
+    node = sites[index]
+    while index > 0:
+        index -= 1
+        site = sites[index]
+        if type(site) is _Pending:
+            site = site.node
+        if isinstance(site, ast.Call):
+            for arg in site.args:
+                if arg is node or (isinstance(arg, ast.Starred) and arg.value is node):
+                    return site
+            for keyword in site.keywords:
+                if keyword.value is node:
+                    return site
+    raise AssertionError("a bare reference is recorded after the call it is handed to")
+
+
+def expanded(sites: Sequence[Site], index: int) -> _Pending:
+    """``sites[index]`` as a record (a new one for a bare site): for readers
+    that are not the resolution's loops."""
+    item = sites[index]
+    if type(item) is _Pending:
+        return item
+    kind = SITE_KINDS[type(item)]
+    assert kind is not None
+    parent = argument_of(sites, index) if kind is CallKind.REF else None
+    return _Pending(kind, item, False, parent, None)  # type: ignore[arg-type]
 
 
 class _Val:
@@ -632,14 +721,19 @@ def call_sites(functions: Mapping[str, Function]) -> list[tuple[Function, ast.Ca
     """Every call site the walk collected that passes something (arguments or
     keywords), with its function, in the order of the graph: what an
     unannotated parameter's type and a container's items are read from."""
-    return [
-        (fn, p.node)
-        for fn in functions.values()
-        for p in fn._pending
-        if p.kind is CallKind.CALL
-        and isinstance(p.node, ast.Call)
-        and (p.node.args or p.node.keywords)
-    ]
+    found: list[tuple[Function, ast.Call]] = []
+    kinds = SITE_KINDS
+    call = CallKind.CALL
+    for fn in functions.values():
+        for item in fn._pending:
+            kind = kinds[type(item)]
+            if kind is None and item.kind is call:  # type: ignore[union-attr]
+                item = item.node  # type: ignore[union-attr]
+            elif kind is not call:
+                continue
+            if isinstance(item, ast.Call) and (item.args or item.keywords):
+                found.append((fn, item))
+    return found
 
 
 def spelled(node: ast.expr) -> str:

@@ -20,7 +20,7 @@ its table row, the receiver's type, the slot it goes through.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ambidex._callgraph._bindings import _Bindings
 from ambidex._callgraph._callables import _Callables
@@ -29,15 +29,18 @@ from ambidex._callgraph._expressions import _Expressions
 from ambidex._callgraph._items import _Items
 from ambidex._callgraph._model import (
     GENERATOR_OF,
+    SITE_KINDS,
     Call,
     CallKind,
     Class,
     Function,
     Module,
+    Site,
     _Binding,
     _Common,
     _Pending,
     _Val,
+    argument_of,
     call_sites,
     shared_common,
 )
@@ -138,20 +141,43 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         self._mros = {}
 
     # --- call sites --------------------------------------------------------------
-    def resolve(self, fn: Function, pending: _Pending) -> Call | None:
-        node = pending.node
-        if pending.kind is CallKind.REF:
+    def resolve(self, fn: Function, sites: Sequence[Site], index: int) -> Call | None:
+        """The call ``sites[index]`` of ``fn`` (a site the walk collected) makes,
+        resolved; None for a reference that names no analysed function, a
+        ``with`` or ``for`` whose protocol nobody here implements."""
+        item = sites[index]
+        kind = SITE_KINDS[type(item)]
+        if kind is None:  # a record (see _Pending)
+            pending: _Pending = item  # type: ignore[assignment]
+            return self._resolve(
+                fn, pending.kind, pending.node, pending.type_checking,
+                pending.offload_parent, pending.lambda_node, pending.container,
+            )
+        # A bare site: nothing to say but its node (a reference: the call it
+        # is handed to, looked for once it names a function: most do not).
+        parent = None
+        if kind is CallKind.REF:
+            value = self.eval(item, fn)  # type: ignore[arg-type]
+            if value is None or value.function is None:
+                return None
+            parent = argument_of(sites, index)
+        return self._resolve(fn, kind, item, False, parent, None, None)  # type: ignore[arg-type]
+
+    def _resolve(
+        self, fn: Function, kind: CallKind, node: ast.AST, type_checking: bool,
+        offload_parent: ast.Call | None, lambda_node: ast.Lambda | None,
+        container: ast.expr | None,
+    ) -> Call | None:
+        if kind is CallKind.REF:
             # Most names handed around are not functions: no need to ask
             # whether the call they are handed to runs things in a thread.
             assert isinstance(node, (ast.Name, ast.Attribute))
             value = self.eval(node, fn)
             if value is None or value.function is None:
                 return None
-        offloaded = pending.offload_parent is not None and self.is_offload(
-            pending.offload_parent, fn
-        )
-        common = shared_common(offloaded, pending.type_checking, pending.lambda_node)
-        if pending.kind is CallKind.CALL:
+        offloaded = offload_parent is not None and self.is_offload(offload_parent, fn)
+        common = shared_common(offloaded, type_checking, lambda_node)
+        if kind is CallKind.CALL:
             assert isinstance(node, ast.Call)
             callee = self.eval(node.func, fn)
             receiver = None
@@ -239,7 +265,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
             if not call.callees and not call.overrides and call.rule is None:
                 call.slot = self.slot(fn, node.func)
             return call
-        if pending.kind is CallKind.REF:
+        if kind is CallKind.REF:
             assert isinstance(node, (ast.Name, ast.Attribute))
             value = self.eval(node, fn)
             if value is None or value.function is None:
@@ -254,12 +280,12 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
                 (value.function,),
                 common=common,
             )
-            ref.stored_in = pending.container
-            if pending.offload_parent is not None:
-                ref.passed_to = self.receiver(fn, pending.offload_parent, node)
-                ref.argument_of = pending.offload_parent
+            ref.stored_in = container
+            if offload_parent is not None:
+                ref.passed_to = self.receiver(fn, offload_parent, node)
+                ref.argument_of = offload_parent
             return ref
-        if pending.kind is CallKind.WITH:
+        if kind is CallKind.WITH:
             assert isinstance(node, ast.withitem)
             value = self.eval(node.context_expr, fn)
             if value is None or value.instance is None:
