@@ -49,7 +49,7 @@ from ambidex._callgraph import (
     build,
     dotted_of,
 )
-from ambidex._callgraph._model import branch_parents, own_calls
+from ambidex._callgraph._model import own_calls, parents_by_node
 from ambidex._rules import Kind, Rule, RuleTable
 
 __all__ = ["Unawaited", "async_side", "calls_worth_checking", "find_unawaited", "twin_types"]
@@ -226,8 +226,9 @@ class _Checker:
         self.lenient = lenient
         self.twin_type_names = set(twin_types(table).values())
         self.async_names = async_names
-        self.parents: dict[int, ast.AST] = {}
-        """Child -> parent, filled a function at a time (see :meth:`enter`)."""
+        self.parents: dict[ast.AST, ast.AST] = {}
+        """Child -> parent, filled a function at a time (see :meth:`enter`);
+        constants are left out (no reader asks for theirs)."""
         self._walked: dict[int, bool] = {}
         """Per outermost definition mapped: whether it was mapped whole (:meth:`enter`)."""
         self._whole = WholeBodies()
@@ -261,11 +262,11 @@ class _Checker:
             if whole:
                 self._whole.restore(outer)  # a slim build's pruned body, parsed again
             self._walked[id(outer.node)] = whole
-            self.parents.update(branch_parents(outer.node))
+            self.parents.update(parents_by_node(outer.node))
         elif whole and not mapped:
             self._walked[id(outer.node)] = True
             if self._whole.restore(outer):  # the nodes put back have parents too
-                self.parents.update(branch_parents(outer.node))
+                self.parents.update(parents_by_node(outer.node))
 
     def awaited_statements(self, function: Function) -> set[int]:
         """The ids of the expressions a statement of ``function`` awaits whole:
@@ -320,7 +321,7 @@ class _Checker:
         if id(node) in self.awaited_statements(call.caller):
             return "await"  # (what the parent map below would say, without making it)
         self.enter(call.caller)
-        parent = self.parents.get(id(node))
+        parent = self.parents.get(node)
         if isinstance(parent, ast.Await):
             return "await"
         if isinstance(parent, ast.Attribute) and parent.attr == "__await__":
@@ -337,7 +338,7 @@ class _Checker:
         ):
             if isinstance(parent, ast.comprehension):
                 return "handed" if self.lenient else None  # iterated: awaited one by one?
-            node, parent = parent, self.parents.get(id(parent))
+            node, parent = parent, self.parents.get(parent)
         if self.lenient:
             if isinstance(parent, (ast.Assign, ast.AnnAssign)) and self.stored_and_used(
                 call, parent
@@ -363,7 +364,7 @@ class _Checker:
         if len(targets) != 1 or not isinstance(targets[0], ast.Name):
             return False
         for node in self.names_read(call.caller).get(targets[0].id, ()):
-            parent = self.parents.get(id(node))
+            parent = self.parents.get(node)
             if isinstance(parent, (ast.Await, ast.Return, ast.Call, ast.keyword,
                                    ast.Starred, ast.List, ast.Tuple, ast.Attribute)):
                 return True
@@ -428,7 +429,7 @@ class _Checker:
             # A warning (an error with --strict): the call may sit on a path
             # the client never takes (ftplib's abort() sends MSG_OOB).
             self.enter(call.caller)
-            parent = self.parents.get(id(call.node))
+            parent = self.parents.get(call.node)
             col = parent.col_offset if isinstance(parent, ast.Await) else call.col
             return [Unawaited(call.caller.module.path, call.line, col + 1, flags, False)]
         why = self.must_await(call)
@@ -638,7 +639,7 @@ class _Checker:
             return None
         self.enter(call.caller)
         node = call.node
-        parent = self.parents.get(id(node))
+        parent = self.parents.get(node)
         how = None
         if isinstance(parent, ast.For) and node is parent.iter:
             how = "a `for` loop iterates it"
@@ -674,7 +675,7 @@ class _Checker:
             return None
         self.enter(call.caller)
         node = call.node
-        parent = self.parents.get(id(node))
+        parent = self.parents.get(node)
         if not isinstance(parent, ast.Call) or node not in parent.args:
             return None
         func = parent.func
@@ -726,7 +727,7 @@ class _Checker:
 
         node: ast.AST = call.node
         while True:
-            parent = self.parents.get(id(node))
+            parent = self.parents.get(node)
             if parent is None:
                 return False
             if isinstance(parent, ast.If) and node in parent.body:

@@ -411,3 +411,30 @@ def test_a_site_with_nothing_to_say_but_its_node_is_held_as_the_node() -> None:
     # (a bare reference is handed to the call that holds it, found again
     # from the sites before it).
     assert [_said(site) for site in function.sites()] == EXPECTED_SITES
+
+
+def test_the_never_awaited_checks_parent_map_holds_the_nodes_not_a_number_each() -> None:
+    # ~130k entries on a site-packages: an int per key (32 bytes) and the
+    # constants nobody asks the parent of were 5 MB at the lint's peak.
+    from ambidex._unawaited import _Checker, async_side
+
+    source = textwrap.dedent("""\
+        import asyncio
+
+        async def fetch(url, retries=3):
+            await asyncio.sleep(0.5)
+            return "body"
+
+        async def main():
+            fetch("a", retries=2)
+            return await fetch("b")
+        """)
+    graph = build({"pkg/mod.py": source}, async_side(DEFAULT_TABLE), slim=True)
+    checker = _Checker(graph, DEFAULT_TABLE, set(), lenient=True)
+    found = checker.run()
+    assert [(f.line, f.message.split(":")[0]) for f in found] == [(8, "coroutine never awaited")]
+    assert checker.parents
+    assert all(isinstance(key, ast.AST) for key in checker.parents)
+    assert not any(isinstance(key, ast.Constant) for key in checker.parents)
+    (call,) = [c for c in graph.functions["pkg.mod:main"].calls if c.line == 8]
+    assert isinstance(checker.parents[call.node], ast.Expr)

@@ -103,6 +103,10 @@ NAME_OR_CONSTANT = frozenset(
 )
 
 
+#: ``ast.Constant`` and its slotted twin.
+CONSTANTS = frozenset({ast.Constant, _SLIM[ast.Constant]})
+
+
 #: Fields that hold a name, a number or a flag, never a node or a list of nodes.
 PLAIN_FIELDS = frozenset(
     {"ctx", "op", "id", "attr", "arg", "asname", "module", "level", "is_async", "conversion",
