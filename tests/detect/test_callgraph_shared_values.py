@@ -347,7 +347,7 @@ SITES = textwrap.dedent("""\
         with open("f") as handle:
             pass
         [x for x in items]
-        threading.Thread(target=lambda: work(cb))
+        threading.Thread(target=lambda x: work(cb))
         table = [cb, obj.method]
         if TYPE_CHECKING:
             work(cb)
@@ -372,8 +372,8 @@ EXPECTED_SITES = [
     ('CALL', "open('f')", None, False, False, False),
     ('WITH', "open('f') as handle", None, False, False, False),
     ('FOR', 'items', None, False, False, False),
-    ('CALL', 'threading.Thread(target=lambda: work(cb))', None, False, False, False),
-    ('CALL', 'work(cb)', 'threading.Thread(target=lambda: work(cb))', False, True, False),
+    ('CALL', 'threading.Thread(target=lambda x: work(cb))', None, False, False, False),
+    ('CALL', 'work(cb)', 'threading.Thread(target=lambda x: work(cb))', False, True, False),
     ('REF', 'cb', 'work(cb)', False, True, False),
     ('REF', 'cb', None, False, False, True),
     ('REF', 'obj.method', None, False, False, True),
