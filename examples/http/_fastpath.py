@@ -180,6 +180,11 @@ class ResponseParser:
         buffer = self.buffer = bytearray()
         return buffer
 
+    def release(self) -> None:
+        """Forget the bytes received (after a decline, once h11 has its copy:
+        a large response's first read is not kept to the end of its body)."""
+        self.buffer = bytearray()
+
     def parse(self) -> Any:
         """The body once the response is complete; None: more must come;
         :data:`DECLINE`: h11 takes over."""

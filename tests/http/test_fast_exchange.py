@@ -262,3 +262,14 @@ async def test_bytes_after_a_fast_path_response_keep_its_connection_from_reuse()
     assert conn.reusable()
     conn._on_data(b"HTTP/1.1 200 OK\r\n")  # a stray response, before the release
     assert not conn.reusable()
+
+
+def test_a_declined_response_leaves_no_copy_of_its_bytes_behind() -> None:
+    # After the replay h11 holds the bytes (it copied them): the fast path's
+    # buffer must not keep its own copy for the rest of the exchange (a 1 MiB
+    # download's first 64 KiB, held to the end, showed in its peak memory).
+    data = wire(b"x" * 100_000, None, None)  # too large for the fast path
+    conn = Connection(FakeStream([data[:65536], data[65536:]]), ORIGIN)  # type: ignore[arg-type]
+    _, _, complete = conn.exchange(REQUEST, Timeout())
+    assert not conn._fast_done and not complete
+    assert len(conn._parser.buffer) == 0

@@ -759,6 +759,7 @@ class AsyncConnection:
             raise RuntimeError(f"the fast path wrote {self._fast_wire!r}, h11 would write {sent!r}")
         if received:
             h.receive_data(received)  # type: ignore[arg-type]  # (h11 copies it)
+            self._parser.release()
         if self._fast_eof:
             h.receive_data(b"")
             self._fast_eof = False
