@@ -225,3 +225,86 @@ def test_anyio_run_sync_with_a_keyword_that_acts_or_is_unknown_is_refused_at_its
     assert errors == [7, 8, 9], result.diagnostics
     assert all("run_sync" in d.message for d in result.diagnostics), result.diagnostics
 
+
+LOOP_LOCAL = '''\
+import asyncio
+
+
+class Payload:
+    def __init__(self, value, executor=None):
+        self._value = value
+        self._executor = executor
+
+    def _read_all(self):
+        return self._value * 2
+
+    async def read(self):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self._read_all)
+
+    async def read_twice(self, extra):
+        loop = asyncio.get_event_loop()  # the running one
+        first = await loop.run_in_executor(self._executor, self._read_all)
+        if extra:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                None, lambda: first + extra
+            )
+        return first
+'''
+
+
+def test_a_loop_local_only_used_to_hand_functions_to_threads_goes_and_the_calls_are_made() -> None:
+    # aiohttp 3.14.5 payload.py:721-722, redis.asyncio http/http_client.py:
+    # `loop = asyncio.get_running_loop()` then `await loop.run_in_executor(None, f)`.
+    # The sync twin is what the one-line spelling gives (pymongo's auth_oidc.py).
+    result = to_sync({"payload.py": LOOP_LOCAL}, table=DEFAULT_TABLE, renames={})
+    assert [str(d) for d in result.diagnostics] == []
+    out = result.outputs["payload.py"]
+    assert "loop" not in out and "import asyncio" not in out, out
+    assert "    def read(self):\n        return self._read_all()\n" in out
+    assert "    def read_twice(self, extra):\n        first = self._read_all()\n" \
+        "        if extra:\n            return (lambda: first + extra)(\n" in out, out
+    payload = _run(out)["Payload"](21)  # type: ignore[operator]
+    assert payload.read() == 42
+    assert payload.read_twice(1) == 43
+    assert payload.read_twice(0) == 42
+
+
+LOOP_USED_OTHERWISE = '''\
+import asyncio
+
+
+async def close_later(f):
+    loop = asyncio.get_running_loop()
+    future = loop.run_in_executor(None, f)
+    return await future
+
+
+async def hand_over(f, use):
+    loop = asyncio.get_running_loop()
+    use(loop)
+    return await loop.run_in_executor(None, f)
+
+
+async def inner(f):
+    loop = asyncio.get_running_loop()
+
+    async def run():
+        return await loop.run_in_executor(None, f)
+    return await run()
+
+
+async def pool(f, make_pool):
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(make_pool(), f)
+'''
+
+
+def test_a_loop_local_kept_handed_on_or_used_otherwise_stays_refused_on_both_lines() -> None:
+    # aiohttp payload.py:682-683 keeps the future (`close_future = ...`).
+    result = to_sync({"m.py": LOOP_USED_OTHERWISE}, table=DEFAULT_TABLE, renames={})
+    assert result.failed
+    errors = {d.line for d in result.diagnostics if d.error}
+    assert {5, 7, 11, 13, 17, 20, 25, 26} <= errors, result.diagnostics
+    assert 6 in {d.line for d in result.diagnostics}, result.diagnostics

@@ -42,6 +42,9 @@ DELIBERATE = {
     "libraries' (AsyncExitStack -> SyncExitStack does not exist) and any string that is "
     "exactly such a name, prose or not; ambidex renames the names the source defines and "
     "the ones the table or the user names, in code and in strings the code uses as names",
+    "thread offload": "`loop = asyncio.get_event_loop()` then `await loop.run_in_executor(ex, "
+    "f, *a)`: unasync keeps both, and the sync code gets a future from a loop that is not "
+    "running and returns it; ambidex calls f(*a) and drops the local",
     "flavour markers": "IS_ASYNC branches and '# ambidex: async-only' statements are resolved "
     "by ambidex; unasync keeps both colours' code",
 }
@@ -101,6 +104,27 @@ def differences(u: object, a: object, outer: tuple[Pair, ...] = ()) -> Iterator[
             return
 
 
+class _DropLoops(ast.NodeTransformer):
+    """``loop = asyncio.get_event_loop()`` goes; ``loop.run_in_executor(ex, f, *a)`` is
+    ``f(*a)``."""
+
+    def __init__(self, loops: set[str]) -> None:
+        self.loops = loops
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST | None:
+        if any(isinstance(t, ast.Name) and t.id in self.loops for t in node.targets):
+            return None
+        return self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "run_in_executor" \
+                and isinstance(func.value, ast.Name) and func.value.id in self.loops:
+            return ast.Call(node.args[1], node.args[2:], [])
+        return node
+
+
 class _Deliberate(ast.NodeTransformer):
     """Applies to unasync's tree the changes ambidex makes on purpose (tree-level ones)."""
 
@@ -122,6 +146,21 @@ class _Deliberate(ast.NodeTransformer):
         if any(isinstance(t, ast.Name) and t.id == "IS_ASYNC" for t in node.targets):
             self.applied.add("flavour markers")
             node.value = ast.Constant(False)
+        return self.generic_visit(node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        getters = {"asyncio.get_event_loop()", "asyncio.get_running_loop()"}
+        loops = {t.id for s in ast.walk(node) if isinstance(s, ast.Assign)
+                 and ast.unparse(s.value) in getters for t in s.targets if isinstance(t, ast.Name)}
+        receivers = {id(c.func.value) for c in ast.walk(node) if isinstance(c, ast.Call)
+                     and isinstance(c.func, ast.Attribute) and c.func.attr == "run_in_executor"}
+        for name in ast.walk(node):
+            if isinstance(name, ast.Name) and name.id in loops and isinstance(name.ctx, ast.Load) \
+                    and id(name) not in receivers:
+                loops.discard(name.id)
+        if loops:
+            node = _DropLoops(loops).visit(node)
+            self.applied.add("thread offload")
         return self.generic_visit(node)
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:

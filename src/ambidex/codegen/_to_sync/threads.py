@@ -6,6 +6,9 @@ loop is not held while it runs, and awaits its result:
 * ``await asyncio.to_thread(f, *args, **kwargs)``;
 * ``await asyncio.get_running_loop().run_in_executor(executor, f, *args)``
   (``asyncio.get_event_loop()`` too);
+* ``loop = asyncio.get_running_loop()`` then ``await loop.run_in_executor(
+  executor, f, *args)``, when the local is used for nothing else
+  (:func:`offload_loops`): the assignment goes, the calls are made;
 * ``await anyio.to_thread.run_sync(f, *args, limiter=...)`` and trio's
   ``trio.to_thread.run_sync``, whose keywords are their own (how the thread
   may be left on cancellation, how many run at once, its name): a call in
@@ -82,6 +85,123 @@ def _run_sync_unfaithful(node: ast.Call) -> str | None:
     return None
 
 
+def _offload_shape(node: ast.Call) -> bool:
+    """Whether ``x.run_in_executor(executor, f, *args)`` has the shape the
+    rewrite takes: no keywords, the executor and the function not starred,
+    the executor inert."""
+    return len(node.args) >= 2 and not node.keywords \
+        and not any(isinstance(a, ast.Starred) for a in node.args[:2]) \
+        and _inert(node.args[0])
+
+
+def _own_scope(function: ast.AsyncFunctionDef,
+               ) -> tuple[list[ast.AST], set[str], dict[int, ast.AST]]:
+    """The nodes of ``function``'s own scope (comprehensions in, nested
+    functions, lambdas and classes out), the names written anywhere in what is
+    out (nested scopes' names and parameters: a closure may read or rebind a
+    local), and each own node's parent."""
+    own: list[ast.AST] = []
+    nested: set[str] = set()
+    parents: dict[int, ast.AST] = {}
+    todo: list[ast.AST] = list(function.body)
+    for statement in function.body:
+        parents[id(statement)] = function
+    while todo:
+        node = todo.pop()
+        own.append(node)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            if not isinstance(node, ast.Lambda):
+                nested.add(node.name)
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Name):
+                    nested.add(inner.id)
+                elif isinstance(inner, ast.arg):
+                    nested.add(inner.arg)
+            continue
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+            todo.append(child)
+    return own, nested, parents
+
+
+def offload_loops(walker: SyncWalker, function: ast.AsyncFunctionDef,
+                  ) -> tuple[list[ast.Assign], list[ast.Call]]:
+    """``loop = asyncio.get_running_loop()`` and the ``await
+    loop.run_in_executor(executor, f, *args)`` calls of ``function`` whose
+    local is only ever used so (aiohttp 3.14.5 ``payload.py``, redis.asyncio's
+    ``http_client.py``): the assignments to drop and the calls
+    :func:`thread_offload` rewrites to ``f(*args)``, as it does the one-line
+    ``asyncio.get_running_loop().run_in_executor(...)``.
+
+    A local qualifies when each of its bindings is a statement of its own
+    ``name = <loop getter>()`` in a block with other statements, and each read
+    of it is the receiver of ``run_in_executor``, awaited where it is called,
+    in the rewrite's shape (:func:`_offload_shape`), outside an f-string. Any
+    other binding (a parameter, a loop, ``global``, ``except ... as``, an
+    import), any other use (kept, handed on, another loop method, a closure
+    reading it) leaves the local and its refusals as they were."""
+    own, nested, parents = _own_scope(function)
+    arguments = function.args
+    spoiled = set(nested) | {a.arg for a in (*arguments.posonlyargs, *arguments.args,
+                                             *arguments.kwonlyargs)}
+    spoiled.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
+    bindings: dict[str, list[ast.Assign]] = {}
+    text = walker.source.text
+    for node in own:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call) \
+                and not node.value.args and not node.value.keywords \
+                and walker.qualified_name(node.value.func) in LOOP_GETTERS:
+            name = node.targets[0].id
+            parent = parents[id(node)]
+            block: list[ast.AST] = next(
+                (getattr(parent, field) for field in ("body", "orelse", "finalbody")
+                 if node in getattr(parent, field, ())), [])
+            start, end = walker.source.span(node)
+            line_start = text.rfind("\n", 0, start) + 1
+            line_end = text.find("\n", end)
+            rest = text[end:line_end if line_end >= 0 else len(text)].strip()
+            if len(block) < 2 or text[line_start:start].strip() \
+                    or (rest and not rest.startswith("#")):
+                spoiled.add(name)
+            bindings.setdefault(name, []).append(node)
+    drops = {id(b.targets[0]) for found in bindings.values() for b in found}
+    uses: dict[str, list[ast.Call]] = {}
+    for node in own:
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            spoiled.update(node.names)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            spoiled.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            spoiled.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            spoiled.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            spoiled.add(node.rest)
+        elif isinstance(node, ast.Name) and node.id in bindings:
+            if not isinstance(node.ctx, ast.Load):
+                if id(node) not in drops:
+                    spoiled.add(node.id)
+                continue
+            attribute = parents.get(id(node))
+            call = parents.get(id(attribute))
+            awaited = parents.get(id(call))
+            if not (isinstance(attribute, ast.Attribute) and attribute.attr == "run_in_executor"
+                    and isinstance(call, ast.Call) and call.func is attribute
+                    and isinstance(awaited, ast.Await) and _offload_shape(call)):
+                spoiled.add(node.id)
+                continue
+            above: ast.AST | None = awaited
+            while above is not None and not isinstance(above, ast.JoinedStr):
+                above = parents.get(id(above))
+            if above is not None:
+                spoiled.add(node.id)
+                continue
+            uses.setdefault(node.id, []).append(call)
+    names = [n for n in bindings if n not in spoiled and n in uses]
+    return [b for n in names for b in bindings[n]], [c for n in names for c in uses[n]]
+
+
 def _past_blanks(text: str, position: int) -> int:
     while position < len(text) and text[position] in " \t\r\n\f\\":
         position += 1
@@ -126,13 +246,12 @@ def _offload(walker: SyncWalker, node: ast.Call, qualified: str | None) -> bool:
         dropped = []
         target = node.args[0]
         rest = list(node.args[1:])
-    elif isinstance(func, ast.Attribute) and func.attr == "run_in_executor" \
-            and isinstance(func.value, ast.Call) and not func.value.args \
-            and not func.value.keywords \
-            and walker.qualified_name(func.value.func) in LOOP_GETTERS:
-        if len(node.args) < 2 or node.keywords \
-                or any(isinstance(a, ast.Starred) for a in node.args[:2]) \
-                or not _inert(node.args[0]):
+    elif isinstance(func, ast.Attribute) and func.attr == "run_in_executor" and (
+            (isinstance(func.value, ast.Call) and not func.value.args
+             and not func.value.keywords
+             and walker.qualified_name(func.value.func) in LOOP_GETTERS)
+            or id(node) in walker.loop_offloads):
+        if not _offload_shape(node):
             return False
         dropped = [node.args[0]]
         target = node.args[1]
@@ -201,4 +320,4 @@ def _offload(walker: SyncWalker, node: ast.Call, qualified: str | None) -> bool:
     return True
 
 
-__all__ = ["LOOP_GETTERS", "RUN_SYNC_CALLS", "THREAD_CALLS", "thread_offload"]
+__all__ = ["LOOP_GETTERS", "RUN_SYNC_CALLS", "THREAD_CALLS", "offload_loops", "thread_offload"]

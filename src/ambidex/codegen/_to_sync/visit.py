@@ -24,7 +24,7 @@ from ambidex.codegen._to_sync.flavour import FlavourPlanner
 from ambidex.codegen._to_sync.futures import FUTURE_CALLS, ReturnedFutures
 from ambidex.codegen._to_sync.outside import OutsideReader
 from ambidex.codegen._to_sync.resolve import imported_name
-from ambidex.codegen._to_sync.threads import thread_offload
+from ambidex.codegen._to_sync.threads import offload_loops, thread_offload
 
 _ASYNC_KW = re.compile(r"async(?:\s|\\\n)+")
 _AWAIT_KW = re.compile(r"await(?:\s|\\\n)*")
@@ -161,11 +161,28 @@ class SyncWalker(FlavourPlanner):
             else "async def -> def"
         self.explanations.append(f"{self.path}:{node.lineno}:{node.col_offset + 1}: "
                                  f"{name}: {kind}")
+        if self.source is self._module_source:
+            drops, calls = offload_loops(self, node)
+            self.loop_drops.update(id(statement) for statement in drops)
+            self.loop_offloads.update(id(call) for call in calls)
         self.scope.append(node.name)
         self.functions.append(node)
         self._visit_function(node)
         self.functions.pop()
         self.scope.pop()
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if id(node) not in self.loop_drops:
+            super().visit_Assign(node)
+            return
+        # `loop = asyncio.get_running_loop()` whose every use became a call of
+        # the function handed to a thread (offload_loops): the line goes.
+        text = self.source.text
+        start, end = self.source.span(node)
+        line_end = text.find("\n", end)
+        self.edits.replace(text.rfind("\n", 0, start) + 1,
+                           len(text) if line_end < 0 else line_end + 1, "")
+        self.touched.update(n.id for n in ast.walk(node.value) if isinstance(n, ast.Name))
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self.scope.append(node.name)
@@ -1431,6 +1448,8 @@ class SyncWalker(FlavourPlanner):
         self.classes: list[ast.ClassDef] = []
         self._subscripted: set[int] = set()
         self._typed_locals_cache: dict[int, dict[str, list[tuple[str, str]]]] = {}
+        self.loop_drops: set[int] = set()
+        self.loop_offloads: set[int] = set()
         self.make_plan()
         for statement in self.tree.body:
             self.visit(statement)
