@@ -161,6 +161,29 @@ class OutsideReader:
         return Definition(path, False, self._awaitable_type(
             statement.returns, tree, module, os.path.basename(path) == "__init__.py"))
 
+    def returned_class(self, qualified: str) -> tuple[str, str | None] | None:
+        """For the top-level plain ``def`` ``qualified`` (``pkg.make_client``):
+        (its file, the dotted name of the class its return annotation names,
+        ``-> Client`` or ``-> "Client"``, else None); None when no such ``def``
+        can be read. Only a plain name or attribute counts: ``Client | None``
+        or ``Optional[Client]`` says the value may be something else."""
+        found = self._top_level(qualified, 3)
+        if found is None:
+            return None
+        statement, module, tree, path = found
+        if not isinstance(statement, ast.FunctionDef):
+            return None
+        annotation = statement.returns
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                annotation = ast.parse(annotation.value.strip(), mode="eval").body
+            except SyntaxError:
+                annotation = None
+        if not isinstance(annotation, (ast.Name, ast.Attribute)):
+            return path, None
+        return path, self._base_name(annotation, module, tree,
+                                     os.path.basename(path) == "__init__.py")
+
     def _top_level(self, qualified: str, steps: int) -> tuple[
             ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, str, ast.Module, str] | None:
         """The top-level ``def`` or ``class`` statement ``qualified`` names,

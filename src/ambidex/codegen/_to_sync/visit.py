@@ -93,6 +93,10 @@ def _lacks(dotted_type: str, name: str) -> bool:
     return inspect.isclass(made) and _has_attribute(dotted_type, name) is False
 
 
+#: ``cast(T, value)``: the value, said to be a ``T``.
+_CASTS = frozenset({"typing.cast", "typing_extensions.cast"})
+
+
 class SyncWalker(FlavourPlanner):
     """The walk: every node of one module, rewritten towards sync."""
 
@@ -977,13 +981,43 @@ class SyncWalker(FlavourPlanner):
     def _check_method_of_made_outside(self, node: ast.Call, made: ast.Call) -> None:
         """``await pkg.Client(...).m()``: a method of an instance of a class from
         outside the port, made where it is called (:meth:`_check_outside_method`),
-        when the call makes a class the port can read."""
+        when the call makes a class the port can read; ``await
+        pkg.make_client().m()``, a plain function from outside the port whose
+        return annotation names such a class, likewise. A function that says no
+        class the port can read is a located "cannot tell" (a warning): ``m`` may
+        be a coroutine there."""
         qualified = self.qualified_name(made.func)
-        if qualified is None or not self._outside(made.func, qualified) \
-                or self.outside.outside_class(qualified) is None:
+        if qualified is None or not self._outside(made.func, qualified):
             return
-        self._check_outside_method(node, f"the receiver is made by {qualified}()",
-                                   [qualified])
+        if self.outside.outside_class(qualified) is not None:
+            self._check_outside_method(node, f"the receiver is made by {qualified}()",
+                                       [qualified])
+            return
+        if qualified in _CASTS:
+            # cast(Client, x).m(): the class is the cast's first argument.
+            cast = self.qualified_name(made.args[0]) if made.args else None
+            if cast is not None and self._outside_name(cast) \
+                    and self.outside.outside_class(cast) is not None:
+                self._check_outside_method(node, f"the receiver is cast to {cast}", [cast])
+            return
+        returned = self.outside.returned_class(qualified)
+        if returned is None:
+            return
+        path, dotted = returned
+        if dotted is not None and self._outside_name(dotted) \
+                and self.outside.outside_class(dotted) is not None:
+            self._check_outside_method(
+                node, f"the receiver is returned by {qualified}() ({path}), annotated "
+                f"{dotted}", [dotted])
+            return
+        assert isinstance(node.func, ast.Attribute)
+        said = f"says it returns {dotted}, which cannot be read" if dotted is not None \
+            else "says no class it returns (a plain name or attribute)"
+        self.report(node, f"`{ast.unparse(node.func)}(...)`: the receiver is returned by "
+                    f"{qualified}() ({path}), from outside the port and the rule table, which "
+                    f"{said}: the port cannot tell whether `{node.func.attr}` gives something "
+                    "to await, and the sync code calls it without await; port its module "
+                    f"too, or name its sync twin with --rename {qualified}=...", error=False)
 
     def _check_method_of_typed(self, node: ast.Call, receiver: str,
                                makers: list[tuple[str, str]]) -> None:
