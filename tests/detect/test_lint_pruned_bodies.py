@@ -181,6 +181,21 @@ def _never_pruned(text: str) -> ast.Module:
         return build({"m.py": text}, DEFAULT_TABLE, keep_sites=True, slim=True).modules["m.py"].tree
 
 
+def _same_definition(mine: ast.AST, theirs: ast.AST) -> None:
+    """The same fields everywhere, and the same positions but for constants':
+    a slim build holds one constant node per value in what its functions keep
+    (:func:`ambidex._callgraph._slim.pool_constants`), placed where it was first met."""
+    assert ast.dump(mine) == ast.dump(theirs)
+
+    def places(tree: ast.AST) -> list[tuple[str, object, object]]:
+        return [
+            (type(n).__name__, getattr(n, "lineno", None), getattr(n, "col_offset", None))
+            for n in ast.walk(tree) if not isinstance(n, ast.Constant)
+        ]
+
+    assert places(mine) == places(theirs)
+
+
 def _sources() -> list[Path]:
     return [*sorted((ROOT / "src/ambidex").rglob("*.py")), *sorted(STDLIB.glob("*.py"))[::6]]
 
@@ -202,9 +217,7 @@ def test_a_definition_put_back_is_the_definition_never_pruned() -> None:
                 bodies.restore(function)
                 assert not has_pruned(function.node)
                 twin = whole_definitions[function.node.lineno, function.node.col_offset]
-                assert ast.dump(function.node, include_attributes=True) == ast.dump(
-                    twin, include_attributes=True
-                )
+                _same_definition(function.node, twin)
                 restored += 1
     assert restored > 1000
 
@@ -265,7 +278,8 @@ def test_the_c_pruning_leaves_the_python_prunings_tree() -> None:
 def test_the_c_pruning_leaks_no_memory_and_stops_at_its_depth_limit() -> None:
     found = _slim._c_pruning()
     assert found is not None
-    prune, table = found
+    module, table = found
+    prune = module.prune
     text = (ROOT / "src/ambidex/_callgraph/_index.py").read_text(encoding="utf-8")
 
     def prune_twice() -> None:
@@ -314,6 +328,127 @@ def test_any_body_pruned_in_c_and_in_python_is_the_same_and_is_put_back_whole(pa
         if function.parent is None:
             bodies.restore(function)
             twin = whole[function.node.lineno, function.node.col_offset]
-            assert ast.dump(function.node, include_attributes=True) == ast.dump(
-                twin, include_attributes=True
-            )
+            _same_definition(function.node, twin)
+
+
+POOLED = textwrap.dedent("""\
+    import socket
+
+    def send(sock, data=b"", retries=3):
+        sock.sendall(b"HELO", 3)
+        sock.send(b"HELO", flags=3)
+        limit = 3
+        for ch in "abc":
+            sock.send(ch)
+        with "lock":
+            sock.send(b"HELO")
+        return "done"
+
+    class Client:
+        async def other(self, sock):
+            sock.sendall(b"HELO", 3)
+            return "done"
+    """)
+
+
+def _constants(graph, value: object) -> list[ast.Constant]:
+    """The constant nodes of ``value`` (and of its type) the functions of ``graph`` hold."""
+    found: dict[int, ast.Constant] = {}
+    for function in graph.functions.values():
+        for node in ast.walk(function.node):
+            if (isinstance(node, ast.Constant) and type(node.value) is type(value)
+                    and node.value == value):
+                found.setdefault(id(node), node)
+    return list(found.values())
+
+
+@pytest.mark.parametrize("pure", [pytest.param(False, marks=needs_c), True])
+def test_a_slim_build_holds_one_constant_node_per_value_in_what_its_functions_keep(
+    monkeypatch, pure
+) -> None:
+    # A site-packages' functions keep ~190k constants (arguments, defaults,
+    # return values) of ~43k values: 11 MB of nodes at the lint's peak.
+    if pure:
+        monkeypatch.setattr(_slim, "_c_pool", lambda: None)
+    graph = build({"m.py": POOLED}, DEFAULT_TABLE, keep_sites=True, lazy=True, slim=True)
+    # b"HELO" four times, "done" twice, 3 as a default and twice as an argument: one node each.
+    for value, count in ((b"HELO", 4), ("done", 2)):
+        (node,) = _constants(graph, value)
+        assert sum(node is n for f in graph.functions.values() for n in ast.walk(f.node)) == count
+    threes = _constants(graph, 3)
+    # ``limit = 3`` keeps its own: a name is bound to it (the walk's records refer to it).
+    (bound,) = [b.expr for b in graph.functions["m:send"].locals["limit"]]
+    assert bound in threes and len(threes) == 2
+    assert bound.lineno == 6
+    # A `for`'s iterable and a `with` item's expression keep theirs: a site is placed at them.
+    loop = next(n for n in ast.walk(graph.functions["m:send"].node) if isinstance(n, ast.For))
+    item = next(n for n in ast.walk(graph.functions["m:send"].node) if isinstance(n, ast.With))
+    assert (loop.iter.lineno, item.items[0].context_expr.lineno) == (7, 9)
+    # A constant is never pooled with an equal one of another type (3 == 3.0 == True).
+    assert [type(n.value) for n in threes] == [int, int]
+
+
+def test_the_lint_finds_with_pooled_constants_what_it_finds_without(monkeypatch) -> None:
+    paths = [
+        FIXTURE,
+        *sorted((ROOT / "src/ambidex").rglob("*.py")),
+        *sorted((ROOT / "tests/detect/lint_project").rglob("*.py")),
+        *(STDLIB / name for name in ("ftplib.py", "imaplib.py", "poplib.py", "smtplib.py")),
+        *sorted((STDLIB / "asyncio").glob("*.py")),
+    ]
+    modules = _texts(paths)
+    pooled = _findings(modules)
+    monkeypatch.setattr("ambidex._callgraph.pool_constants", lambda tree, refs, pool: None)
+    assert pooled == _findings(modules)
+
+
+def _pooled_tree(text: str, pure: bool) -> ast.Module:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        if pure:
+            monkeypatch.setattr(_slim, "_c_pool", lambda: None)
+        graph = build({"m.py": text}, DEFAULT_TABLE, keep_sites=True, slim=True)
+    return graph.modules["m.py"].tree
+
+
+def _sharing(tree: ast.Module) -> list[int]:
+    """Per constant node met walking ``tree``, the index of the first place it was met."""
+    first: dict[int, int] = {}
+    order: list[int] = []
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Constant):
+                order.append(first.setdefault(id(child), len(order)))
+    return order
+
+
+@pytest.mark.primary_only
+@needs_c
+def test_the_c_pooling_shares_the_constants_the_python_pooling_shares() -> None:
+    for path in _sources():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            ast.parse(text)
+        except SyntaxError:
+            continue
+        mine, theirs = _pooled_tree(text, False), _pooled_tree(text, True)
+        _identical(mine, theirs)
+        assert _sharing(mine) == _sharing(theirs), path
+
+
+@needs_c
+def test_the_c_pooling_leaks_no_memory() -> None:
+    text = (ROOT / "src/ambidex/_callgraph/_index.py").read_text(encoding="utf-8")
+
+    def pool_twice() -> None:
+        for _ in range(2):
+            tree = slim_tree(ast.parse(text))
+            _slim.pool_constants(tree, set(), {})
+
+    for _ in range(3):
+        pool_twice()
+    gc.collect()
+    before = sys.getallocatedblocks()
+    for _ in range(10):
+        pool_twice()
+    gc.collect()
+    assert sys.getallocatedblocks() - before < 500

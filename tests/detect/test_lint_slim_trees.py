@@ -276,13 +276,12 @@ def test_the_lints_build_holds_one_constant_node_per_value_in_the_literal_tables
         *(b for cls in graph.classes.values() for bs in cls.attrs.values() for b in bs),
     ]
     in_functions = [b for b in bindings if isinstance(b.scope, Function)]
-    # A function's body keeps its own nodes (the never-awaited check maps their parents).
+    # What a function keeps of its constants is one node per value too
+    # (pool_constants, before the module's tables): the first module's.
     assert len(in_functions) == 2
-    assert all(
-        [c.lineno for c in b.expr.elts] == [7, 7]  # type: ignore[union-attr]
-        and len({id(c) for c in b.expr.elts}) == 2  # type: ignore[union-attr]
-        for b in in_functions
-    )
+    first, second = (b.expr.elts for b in in_functions)  # type: ignore[union-attr]
+    assert [c.lineno for c in first] == [7, 7] and len({id(c) for c in first}) == 2
+    assert all(a is b for a, b in zip(first, second, strict=True))
     for binding in bindings:
         if binding.kind == "value" and binding.expr is not None and binding not in in_functions:
             for node in ast.walk(binding.expr):

@@ -71,6 +71,7 @@ from ambidex._callgraph._slim import (
     graft,
     has_pruned,
     keep_definitions,
+    pool_constants,
     prune_bodies,
     pruned_definitions,
     share_constants,
@@ -178,7 +179,10 @@ def build(
             # What the walk's records refer to stays of the functions' bodies.
             module.reread = functools.partial(modules.__getitem__, path)
             try:
-                prune_bodies(tree, _referenced(made_functions.made, made_classes.made, module))
+                refs = _referenced(made_functions.made, made_classes.made, module)
+                prune_bodies(tree, refs)
+                # What the functions kept of their constants: one node per value.
+                pool_constants(tree, refs, constants)
             except RecursionError:  # what was pruned is put back when asked; the rest is whole
                 pass
             # The tables of literals the module and its classes bind names to:

@@ -356,9 +356,9 @@ def prune_bodies(tree: ast.Module, refs: set[ast.AST], *, pure: bool = False) ->
 
 @functools.cache
 def _c_pruning() -> tuple[Any, dict[type, tuple[int, Any, int]]] | None:
-    """The C module's ``prune`` and its table: each twin -> (its role, its
-    plan, the mask of its block slots); None without the C module (see
-    :func:`prune_bodies`)."""
+    """The C module (its ``prune`` and ``pool``) and their table: each twin ->
+    (its role, its plan, the mask of its block slots); None without the C
+    module (see :func:`prune_bodies`)."""
     found = _c_plans()
     if found is None:
         return None
@@ -377,7 +377,7 @@ def _c_pruning() -> tuple[Any, dict[type, tuple[int, Any, int]]] | None:
         slots = vars(twin)["__slots__"]
         mask = sum(1 << index for index, name in enumerate(slots) if name in blocks)
         table[twin] = (role, plans[kind], mask)
-    return _slimcopy.prune, table
+    return _slimcopy, table
 
 
 def _c_prune() -> Any:
@@ -385,7 +385,8 @@ def _c_prune() -> Any:
     found = _c_pruning()
     if found is None:
         return None
-    prune, table = found
+    _slimcopy, table = found
+    prune = _slimcopy.prune
     limit = min(sys.getrecursionlimit(), _C_DEPTH)
 
     def c_prune(node: ast.AST, refs: set[ast.AST]) -> bool:
@@ -482,6 +483,95 @@ def share_constants(display: ast.expr, pool: dict[object, ast.AST]) -> None:
                         items[index] = shared
                 elif kind in displays:
                     todo.append(item)
+
+
+#: Sites whose position is that of their child: a ``for``'s (or a
+#: comprehension's) iterable, a ``with`` item's expression. A constant there
+#: keeps its own node (:func:`pool_constants`).
+_FIXED = frozenset(_SLIM[kind] for kind in (ast.For, ast.AsyncFor, ast.comprehension, ast.withitem))
+
+
+def pool_constants(
+    tree: ast.Module, refs: set[ast.AST], pool: dict[object, ast.AST], *, pure: bool = False
+) -> None:
+    """Put in the definitions :func:`prune_bodies` pruned (their signatures
+    and what their bodies kept) one constant node per value: the first of
+    ``pool`` (the build's, which :func:`share_constants` fills too) with the
+    same type, value and kind. A site-packages' functions keep ~190k
+    constants of ~43k values: 11 MB of nodes, at the lint's peak.
+
+    A constant keeps its own node where a reader may ask where it is or
+    what holds it: when the walk's records refer to it (``refs``: a name is
+    bound to it) or when its parent is a site placed at it (:data:`_FIXED`).
+    The never-awaited check's parent maps leave constants out
+    (:func:`ambidex._callgraph._model.parents_by_node`); every other reader
+    asks a constant what it is (its type, its value), which the shared node
+    answers alike. ``pure`` pools in Python even when the C module is there.
+    Raises :class:`RecursionError` for a definition nested too deep (what was
+    pooled until then stays pooled; a tree the copy made is never that deep)."""
+    c_pool = None if pure else _c_pool()
+    todo: list[ast.Module | ast.ClassDef] = [tree]
+    while todo:
+        node = todo.pop()
+        for statement in node.body:
+            kind = type(statement)
+            if kind is _CLASS:
+                todo.append(statement)  # type: ignore[arg-type]
+            elif kind in _BODIES_ONLY:
+                if c_pool is not None:
+                    c_pool(statement, refs, pool)
+                else:
+                    _pool(statement, refs, pool)
+
+
+def _c_pool() -> Any:
+    """The C module's pooling of one definition, or None (see :func:`pool_constants`)."""
+    found = _c_pruning()
+    if found is None:
+        return None
+    _slimcopy, table = found
+    pool = _slimcopy.pool
+    limit = min(sys.getrecursionlimit(), _C_DEPTH)
+
+    def c_pool(node: ast.AST, refs: set[ast.AST], shared: dict[object, ast.AST]) -> None:
+        pool(node, refs, table, shared, _FIXED, _CONSTANT, limit)
+
+    return c_pool
+
+
+def _pool(node: ast.AST, refs: set[ast.AST], pool: dict[object, ast.AST]) -> None:
+    """:func:`pool_constants` of one definition, in Python: depth first, the
+    fields and the items of lists in order, as the C walk goes (the first
+    constant of a value met is the one kept)."""
+    fixed = type(node) in _FIXED
+    for name in _CHILDREN.get(type(node), ()):
+        value = getattr(node, name)
+        if type(value) is list:
+            for index, item in enumerate(value):
+                if type(item) is _CONSTANT:
+                    shared = _pooled(item, refs, pool)
+                    if shared is not item:
+                        value[index] = shared
+                elif type(item) in _CHILDREN:
+                    _pool(item, refs, pool)
+        elif type(value) is _CONSTANT:
+            if not fixed:
+                shared = _pooled(value, refs, pool)
+                if shared is not value:
+                    setattr(node, name, shared)
+        elif type(value) in _CHILDREN:
+            _pool(value, refs, pool)
+
+
+def _pooled(item: ast.AST, refs: set[ast.AST], pool: dict[object, ast.AST]) -> ast.AST:
+    """The node ``pool`` keeps for the value of ``item`` (a slim constant), or
+    ``item`` itself when the walk's records refer to it."""
+    if item in refs:
+        return item
+    value = item.value  # type: ignore[attr-defined]
+    kind = item.kind  # type: ignore[attr-defined]
+    key = value if type(value) is str and kind is None else (type(value), value, kind)
+    return pool.setdefault(key, item)
 
 
 def has_pruned(node: ast.AST) -> bool:

@@ -359,9 +359,9 @@ typedef struct {
 
 /* (role, plan, mask) of ``node``'s class, or 0 when it is not a twin (never an error). */
 static inline int
-rule_of(Prune *state, PyObject *node, int *role, Plan **plan, unsigned long *mask)
+rule_of(PyObject *table, PyObject *node, int *role, Plan **plan, unsigned long *mask)
 {
-    PyObject *entry = PyDict_GetItemWithError(state->table, (PyObject *)Py_TYPE(node));
+    PyObject *entry = PyDict_GetItemWithError(table, (PyObject *)Py_TYPE(node));
     if (entry == NULL || !PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 3) {
         return 0;
     }
@@ -458,7 +458,7 @@ keep(Prune *state, PyObject *node, int role, Plan *plan, unsigned long mask)
             Py_ssize_t size = PyList_GET_SIZE(value);
             for (Py_ssize_t j = 0; j < PyList_GET_SIZE(value); j++) {
                 PyObject *item = PyList_GET_ITEM(value, j);
-                if (!rule_of(state, item, &child_role, &child_plan, &child_mask)) {
+                if (!rule_of(state->table, item, &child_role, &child_plan, &child_mask)) {
                     if (PyErr_Occurred()) {
                         goto out;
                     }
@@ -490,7 +490,7 @@ keep(Prune *state, PyObject *node, int role, Plan *plan, unsigned long mask)
                 Py_DECREF(value);
             }
         }
-        else if (rule_of(state, value, &child_role, &child_plan, &child_mask)) {
+        else if (rule_of(state->table, value, &child_role, &child_plan, &child_mask)) {
             int r = keep(state, value, child_role, child_plan, child_mask);
             if (r < 0) {
                 goto out;
@@ -528,7 +528,7 @@ prune_definition(PyObject *module, PyObject *args)
                           &state.pruned_lists, &state.limit)) {
         return NULL;
     }
-    if (!rule_of(&state, node, &role, &plan, &mask)) {
+    if (!rule_of(state.table, node, &role, &plan, &mask)) {
         if (!PyErr_Occurred()) {
             PyErr_Format(PyExc_TypeError, "no rule for %R", (PyObject *)Py_TYPE(node));
         }
@@ -545,6 +545,203 @@ prune_definition(PyObject *module, PyObject *args)
     return PyBool_FromLong(kept);
 }
 
+/* --- pooling: _slim.pool_constants's walk, in C -----------------------------------
+ *
+ * After the pruning, a definition's constants become one node per value: each
+ * slim Constant under the definition (its signature and what its body kept)
+ * is replaced by the first one of ``pool`` with the same key -- the str
+ * itself for a plain string, else (type, value, kind) -- unless the walk's
+ * records refer to it (it is in ``refs``: a name is bound to it) or its parent's
+ * class is in ``fixed`` (a site whose position is its child's: a ``for``'s
+ * iterable, a ``with`` item's expression). The Python in _slim._pool, step by
+ * step: every child slot of a twin (``table``'s plans) is looked into; a list's
+ * items too; PRUNED and what is not a twin are left as they are.
+ */
+typedef struct {
+    PyObject *table;      /* dict: twin class -> (role, plan, blocks mask) */
+    PyObject *refs;       /* set of the nodes referred to */
+    PyObject *pool;       /* dict: key -> the one Constant node kept for it */
+    PyObject *fixed;      /* set of the twin classes whose direct constants stay */
+    PyTypeObject *constant;
+    Py_ssize_t value_at, kind_at;  /* where a slim Constant keeps its value and its kind */
+    int depth, limit;
+} Pool;
+
+/* The pooled node for ``item`` (a slim Constant; new reference), or NULL with an exception. */
+static PyObject *
+pooled(Pool *state, PyObject *item)
+{
+    int in_refs = PySet_Contains(state->refs, item);
+    if (in_refs < 0) {
+        return NULL;
+    }
+    if (in_refs) {
+        Py_INCREF(item);
+        return item;
+    }
+    PyObject *value = *(PyObject **)((char *)item + state->value_at);
+    PyObject *kind = *(PyObject **)((char *)item + state->kind_at);
+    PyObject *key;
+    if (value == NULL || kind == NULL) {
+        Py_INCREF(item);  /* a constant made by hand without them: left alone */
+        return item;
+    }
+    if (PyUnicode_CheckExact(value) && kind == Py_None) {
+        Py_INCREF(value);
+        key = value;
+    }
+    else {
+        key = PyTuple_Pack(3, (PyObject *)Py_TYPE(value), value, kind);
+        if (key == NULL) {
+            return NULL;
+        }
+    }
+    PyObject *kept = PyDict_SetDefault(state->pool, key, item);
+    Py_DECREF(key);
+    Py_XINCREF(kept);
+    return kept;
+}
+
+/* 0: done; -1: an exception. */
+static int
+pool_node(Pool *state, PyObject *node, Plan *plan)
+{
+    int fixed = PySet_Contains(state->fixed, (PyObject *)Py_TYPE(node));
+    if (fixed < 0) {
+        return -1;
+    }
+    if (++state->depth > state->limit) {
+        PyErr_SetString(PyExc_RecursionError,
+                        "maximum recursion depth exceeded while pooling a syntax tree's constants");
+        state->depth--;
+        return -1;
+    }
+    int result = -1;
+    for (Py_ssize_t i = 0; i < plan->count; i++) {
+        if (plan->treatments[i] != CHILD) {
+            continue;
+        }
+        PyObject **slot = (PyObject **)((char *)node + plan->offsets[i]);
+        PyObject *value = *slot;
+        int role;
+        Plan *child_plan;
+        unsigned long mask;
+        if (value == NULL) {
+            continue;
+        }
+        if (PyList_CheckExact(value)) {
+            for (Py_ssize_t j = 0; j < PyList_GET_SIZE(value); j++) {
+                PyObject *item = PyList_GET_ITEM(value, j);
+                if (Py_TYPE(item) == state->constant) {
+                    PyObject *kept = pooled(state, item);
+                    if (kept == NULL) {
+                        goto out;
+                    }
+                    if (kept != item && j < PyList_GET_SIZE(value)
+                            && PyList_GET_ITEM(value, j) == item) {
+                        PyList_SET_ITEM(value, j, kept);  /* the reference moves */
+                        Py_DECREF(item);
+                    }
+                    else {
+                        Py_DECREF(kept);
+                    }
+                }
+                else if (rule_of(state->table, item, &role, &child_plan, &mask)) {
+                    if (pool_node(state, item, child_plan) < 0) {
+                        goto out;
+                    }
+                }
+                else if (PyErr_Occurred()) {
+                    goto out;
+                }
+            }
+        }
+        else if (Py_TYPE(value) == state->constant) {
+            if (fixed) {
+                continue;
+            }
+            PyObject *kept = pooled(state, value);
+            if (kept == NULL) {
+                goto out;
+            }
+            if (kept != value) {
+                *slot = kept;  /* the reference moves */
+                Py_DECREF(value);
+            }
+            else {
+                Py_DECREF(kept);
+            }
+        }
+        else if (rule_of(state->table, value, &role, &child_plan, &mask)) {
+            if (pool_node(state, value, child_plan) < 0) {
+                goto out;
+            }
+        }
+        else if (PyErr_Occurred()) {
+            goto out;
+        }
+    }
+    result = 0;
+out:
+    state->depth--;
+    return result;
+}
+
+/* pool(definition, refs, table, pool, fixed, constant, limit): pool a definition's constants. */
+static PyObject *
+pool_definition(PyObject *module, PyObject *args)
+{
+    PyObject *node, *constant;
+    Pool state = {0};
+    int role;
+    Plan *plan;
+    unsigned long mask;
+    if (!PyArg_ParseTuple(args, "OO!O!O!O!O!i:pool", &node, &PySet_Type, &state.refs,
+                          &PyDict_Type, &state.table, &PyDict_Type, &state.pool,
+                          &PyFrozenSet_Type, &state.fixed, &PyType_Type, &constant,
+                          &state.limit)) {
+        return NULL;
+    }
+    state.constant = (PyTypeObject *)constant;
+    Plan *constant_plan;
+    PyObject *entry = PyDict_GetItemWithError(state.table, constant);
+    if (entry == NULL || !PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 3
+            || Py_TYPE(PyTuple_GET_ITEM(entry, 1)) != &PlanType) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "no plan for the constant's class");
+        }
+        return NULL;
+    }
+    constant_plan = (Plan *)PyTuple_GET_ITEM(entry, 1);
+    state.value_at = state.kind_at = -1;
+    for (Py_ssize_t i = 0; i < constant_plan->count; i++) {
+        if (PyUnicode_CompareWithASCIIString(constant_plan->names[i], "value") == 0) {
+            state.value_at = constant_plan->offsets[i];
+        }
+        else if (PyUnicode_CompareWithASCIIString(constant_plan->names[i], "kind") == 0) {
+            state.kind_at = constant_plan->offsets[i];
+        }
+    }
+    if (state.value_at < 0 || state.kind_at < 0) {
+        PyErr_SetString(PyExc_TypeError, "the constant's class has no value or kind slot");
+        return NULL;
+    }
+    if (!rule_of(state.table, node, &role, &plan, &mask)) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_TypeError, "no rule for %R", (PyObject *)Py_TYPE(node));
+        }
+        return NULL;
+    }
+    if (Py_TYPE(plan) != &PlanType) {
+        PyErr_SetString(PyExc_TypeError, "a rule's plan is not a Plan");
+        return NULL;
+    }
+    if (pool_node(&state, node, plan) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef slimcopy_methods[] = {
     {"plan", make_plan, METH_VARARGS,
      "plan(slim, slots): how to copy a node into ``slim`` (slots: (name, treatment) pairs)."},
@@ -553,6 +750,9 @@ static PyMethodDef slimcopy_methods[] = {
     {"prune", prune_definition, METH_VARARGS,
      "prune(definition, refs, table, pruned, pruned_lists, limit): _slim.prune_bodies's "
      "pruning of one definition (see the C file)."},
+    {"pool", pool_definition, METH_VARARGS,
+     "pool(definition, refs, table, pool, fixed, constant, limit): _slim.pool_constants's "
+     "pooling of one definition's constants (see the C file)."},
     {NULL, NULL, 0, NULL},
 };
 
