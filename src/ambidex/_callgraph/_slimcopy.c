@@ -606,10 +606,6 @@ pooled(Pool *state, PyObject *item)
 static int
 pool_node(Pool *state, PyObject *node, Plan *plan)
 {
-    int fixed = PySet_Contains(state->fixed, (PyObject *)Py_TYPE(node));
-    if (fixed < 0) {
-        return -1;
-    }
     if (++state->depth > state->limit) {
         PyErr_SetString(PyExc_RecursionError,
                         "maximum recursion depth exceeded while pooling a syntax tree's constants");
@@ -657,6 +653,11 @@ pool_node(Pool *state, PyObject *node, Plan *plan)
             }
         }
         else if (Py_TYPE(value) == state->constant) {
+            /* (asked here, not per node: most nodes hold no constant in a slot of their own) */
+            int fixed = PySet_Contains(state->fixed, (PyObject *)Py_TYPE(node));
+            if (fixed < 0) {
+                goto out;
+            }
             if (fixed) {
                 continue;
             }
