@@ -151,3 +151,21 @@ def test_a_method_of_what_an_outside_function_returns_is_checked_through_its_ann
     assert "outsidecls.make_anything()" in messages[3] and "cannot tell" in messages[3]
     assert "cast to outsidecls.Client" in messages[4]
     assert result.failed
+
+
+UNREADABLE_MAKER = '''\
+import somewhere_not_installed
+
+
+async def run():
+    return await somewhere_not_installed.connect().fetch()
+'''
+
+
+def test_a_method_of_what_an_unreadable_outside_callable_makes_is_a_located_cannot_tell() -> None:
+    # Class or function, nothing says what `fetch` gives: said at its place.
+    result = to_sync({"run.py": UNREADABLE_MAKER}, table=DEFAULT_TABLE, renames={})
+    found = [(d.line, d.col, d.error) for d in result.diagnostics]
+    assert found == [(5, 18, False)], result.diagnostics
+    assert "cannot be read" in result.diagnostics[0].message
+    assert "somewhere_not_installed.connect()" in result.diagnostics[0].message

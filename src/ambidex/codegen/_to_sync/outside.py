@@ -161,6 +161,10 @@ class OutsideReader:
         return Definition(path, False, self._awaitable_type(
             statement.returns, tree, module, os.path.basename(path) == "__init__.py"))
 
+    def readable(self, qualified: str) -> bool:
+        """Whether the top-level ``def`` or ``class`` ``qualified`` can be read."""
+        return self._top_level(qualified, 3) is not None
+
     def returned_class(self, qualified: str) -> tuple[str, str | None] | None:
         """For the top-level plain ``def`` ``qualified`` (``pkg.make_client``):
         (its file, the dotted name of the class its return annotation names,

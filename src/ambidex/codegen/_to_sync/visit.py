@@ -1000,8 +1000,17 @@ class SyncWalker(FlavourPlanner):
                     and self.outside.outside_class(cast) is not None:
                 self._check_outside_method(node, f"the receiver is cast to {cast}", [cast])
             return
+        assert isinstance(node.func, ast.Attribute)
         returned = self.outside.returned_class(qualified)
         if returned is None:
+            if not self.outside.readable(qualified):
+                self.report(node, f"`{ast.unparse(node.func)}(...)`: the receiver is made by "
+                            f"{qualified}(), from outside the port and the rule table, whose "
+                            "source cannot be read (no Python source found; never imported): "
+                            "the port cannot tell whether it is a class or a function, nor "
+                            f"whether `{node.func.attr}` gives something to await, and the "
+                            "sync code calls it without await; port its module too, or name "
+                            f"its sync twin with --rename {qualified}=...", error=False)
             return
         path, dotted = returned
         if dotted is not None and self._outside_name(dotted) \
@@ -1010,7 +1019,6 @@ class SyncWalker(FlavourPlanner):
                 node, f"the receiver is returned by {qualified}() ({path}), annotated "
                 f"{dotted}", [dotted])
             return
-        assert isinstance(node.func, ast.Attribute)
         said = f"says it returns {dotted}, which cannot be read" if dotted is not None \
             else "says no class it returns (a plain name or attribute)"
         self.report(node, f"`{ast.unparse(node.func)}(...)`: the receiver is returned by "
