@@ -438,3 +438,25 @@ def test_the_never_awaited_checks_parent_map_holds_the_nodes_not_a_number_each()
     assert not any(isinstance(key, ast.Constant) for key in checker.parents)
     (call,) = [c for c in graph.functions["pkg.mod:main"].calls if c.line == 8]
     assert isinstance(checker.parents[call.node], ast.Expr)
+
+
+def test_a_slim_build_binds_every_import_of_one_dotted_name_to_one_binding_and_tuple() -> None:
+    # `import os` in a thousand modules binds one value (an import's depends
+    # on its dotted name alone): ~40k import bindings on a site-packages, a
+    # third as many names.
+    text = "import os\nfrom socket import socket as sock\n\ndef f():\n    import os\n"
+    graph = build({"a.py": text, "b.py": text}, DEFAULT_TABLE, slim=True)
+    first, second = graph.modules["a.py"], graph.modules["b.py"]
+    inner = graph.functions["b:f"].locals["os"]
+    assert first.symbols["os"] is second.symbols["os"] is inner
+    assert first.symbols["sock"] is second.symbols["sock"]
+    (binding,) = first.symbols["sock"]
+    assert (binding.kind, binding.dotted) == ("import", "socket.socket")
+    # The parser's build (the port's) keeps one per statement.
+    parsed = build({"a.py": text, "b.py": text}, DEFAULT_TABLE)
+    assert parsed.modules["a.py"].symbols["os"][0] is not parsed.modules["b.py"].symbols["os"][0]
+    # What the resolver says of them is the same.
+    for graph_ in (graph, parsed):
+        module = graph_.modules["b.py"]
+        value = graph_.resolver.eval(ast.parse("sock").body[0].value, module)  # type: ignore[attr-defined]
+        assert value is not None and value.dotted == "socket.socket"

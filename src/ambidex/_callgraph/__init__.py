@@ -141,6 +141,10 @@ def build(
     # repeated in many modules is one object (see slim_tree's ``shared``).
     pool: dict[object, object] = {}
     constants: dict[object, ast.AST] = {}
+    # One import binding per dotted name, and one tuple of it, for all the
+    # slim copies' modules (`import os` in a thousand modules binds one value).
+    imports: dict[str, _Binding] = {}
+    alone: dict[_Binding, tuple[_Binding]] = {}
     for path, text in modules.items():
         try:
             known = trees.get(path) if trees is not None else None
@@ -163,7 +167,7 @@ def build(
         if copied:
             made_functions: _Made[Function] = _Made()
             made_classes: _Made[Class] = _Made()
-            _Indexer(made_functions, made_classes, module).run()
+            _Indexer(made_functions, made_classes, module, imports).run()
             functions.update(made_functions)
             classes.update(made_classes)
         else:
@@ -198,6 +202,7 @@ def build(
                         ):
                             share_constants(expr, constants)  # type: ignore[arg-type]
             _freeze_bindings(
+                alone,
                 module.symbols,
                 *(fn.locals for fn in made_functions.made),
                 *(cls.attrs for cls in made_classes.made),
@@ -299,14 +304,29 @@ class _Made(dict[str, _T]):
         super().__setitem__(key, value)
 
 
-def _freeze_bindings(*scopes: dict[str, Sequence[_Binding]]) -> None:
+def _freeze_bindings(
+    alone: dict[_Binding, tuple[_Binding]], *scopes: dict[str, Sequence[_Binding]]
+) -> None:
     """Hold each name's bindings in ``scopes`` in a tuple, once the walk has
     bound them all: a slim build's names are read, never bound again, and a
     tuple of one binding is 48 bytes where a list is 80 (a site-packages
-    binds ~300k names)."""
+    binds ~300k names). A name bound only to a binding many names share (an
+    import's, shared per dotted name; the one "unknown") holds the one tuple
+    of it in ``alone``."""
     for scope in scopes:
         for name, bindings in scope.items():
-            scope[name] = tuple(bindings)
+            if len(bindings) == 1 and bindings[0].kind in _SHARED_KINDS:
+                only = bindings[0]
+                frozen = alone.get(only)
+                if frozen is None:
+                    frozen = alone[only] = (only,)
+                scope[name] = frozen
+            else:
+                scope[name] = tuple(bindings)
+
+
+#: The kinds of binding one object serves many names for (see :func:`_freeze_bindings`).
+_SHARED_KINDS = frozenset({"import", "unknown"})
 
 
 def _referenced(functions: list[Function], classes: list[Class], module: Module) -> set[ast.AST]:

@@ -36,11 +36,16 @@ class _Indexer:
     """The one walk of a module: defines, binds and collects call sites."""
 
     def __init__(
-        self, functions: dict[str, Function], classes: dict[str, Class], module: Module
+        self, functions: dict[str, Function], classes: dict[str, Class], module: Module,
+        imports: dict[str, _Binding] | None = None,
     ) -> None:
         self.functions = functions
         self.classes = classes
         self.module = module
+        self.shared_imports = imports
+        """Dotted name -> the one import binding of it, for all the modules of a
+        build (a slim build's: see :func:`ambidex._callgraph.build`); None: one
+        binding per import statement."""
         self.globals: dict[int, set[str]] = {}
         """Per function (by id): the names its ``global`` statements declare."""
 
@@ -296,7 +301,14 @@ class _Indexer:
         for local, dotted, _, _ in import_bindings(
             node, self.module.name, is_package, above_top="name"
         ):
-            self.bind(fn, cls, local, _Binding("import", None, dotted=dotted))
+            imports = self.shared_imports
+            if imports is None:
+                self.bind(fn, cls, local, _Binding("import", None, dotted=dotted))
+                continue
+            binding = imports.get(dotted)
+            if binding is None:  # (what an import binds depends on its dotted name alone)
+                binding = imports[dotted] = _Binding("import", None, dotted=dotted)
+            self.bind(fn, cls, local, binding)
 
     def ref(
         self,
