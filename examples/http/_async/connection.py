@@ -412,17 +412,27 @@ class AsyncConnection:
             wire = self._events.wire(sent_event)
             if (wire is not None and not self._unparsed and h.our_state is _IDLE
                     and h.their_state is _IDLE):
-                parser = self._parser
-                self._fast = parser.start(sent_event.method == b"HEAD")
+                fast = True
+                self._fast = self._parser.start(sent_event.method == b"HEAD")
                 self._fast_event = sent_event
                 self._fast_wire = wire
                 self._fast_eof = False
-                if IS_ASYNC:
-                    self._transport_write(wire)
-                    if self._paused:
-                        await self._drained(timeout.write)
-                else:
-                    await self._write(wire, timeout.write)
+                data = wire
+            else:
+                fast = False
+                try:
+                    data = h.send(sent_event) + h.send(_END)
+                except h11.LocalProtocolError as exc:
+                    raise LocalProtocolError(str(exc)) from exc
+            # _write, spelled out in async (one coroutine less per request)
+            if IS_ASYNC:
+                self._transport_write(data)
+                if self._paused:
+                    await self._drained(timeout.write)
+            else:
+                await self._write(data, timeout.write)
+            if fast:
+                parser = self._parser
                 while True:
                     if self._unparsed:
                         self._unparsed = False
@@ -437,17 +447,6 @@ class AsyncConnection:
                         break
                     await self._receive(timeout.read)
                 self._replay()
-            else:
-                try:
-                    data = h.send(sent_event) + h.send(_END)
-                except h11.LocalProtocolError as exc:
-                    raise LocalProtocolError(str(exc)) from exc
-                if IS_ASYNC:
-                    self._transport_write(data)
-                    if self._paused:
-                        await self._drained(timeout.write)
-                else:
-                    await self._write(data, timeout.write)
         else:
             await self.send_request(request, timeout)
         h = self._h11
