@@ -308,3 +308,255 @@ def test_a_loop_local_kept_handed_on_or_used_otherwise_stays_refused_on_both_lin
     errors = {d.line for d in result.diagnostics if d.error}
     assert {5, 7, 11, 13, 17, 20, 25, 26} <= errors, result.diagnostics
     assert 6 in {d.line for d in result.diagnostics}, result.diagnostics
+
+
+LOOP_ALONE = '''\
+import asyncio
+
+
+class Payload:
+    def __init__(self, value):
+        self._value = value
+
+    def _read_all(self):
+        return self._value * 2
+
+    async def read(self, running):
+        if running:
+            loop = asyncio.get_running_loop()  # the one that runs us
+        else:
+            loop = asyncio.get_event_loop()
+        return await loop.run_in_executor(None, self._read_all)
+
+    async def read_in(self, lock):
+        with lock:
+            loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self._read_all)
+'''
+
+
+def test_a_loop_local_alone_in_its_block_leaves_pass_where_it_was() -> None:
+    # The offloads become calls and the assignments go, as when the block has
+    # other statements; a block left with nothing keeps a `pass` (before, the
+    # assignment alone in its block kept the local, and both lines were refused).
+    result = to_sync({"payload.py": LOOP_ALONE}, table=DEFAULT_TABLE, renames={})
+    assert [str(d) for d in result.diagnostics] == []
+    out = result.outputs["payload.py"]
+    assert "loop" not in out and "import asyncio" not in out, out
+    assert "        if running:\n            pass  # the one that runs us\n" \
+        "        else:\n            pass\n        return self._read_all()\n" in out, out
+    assert "        with lock:\n            pass\n        return self._read_all()\n" in out, out
+    namespace = _run(out)
+    payload = namespace["Payload"](21)  # type: ignore[operator]
+    assert payload.read(True) == 42 and payload.read(False) == 42
+    import threading
+    assert payload.read_in(threading.Lock()) == 42
+
+
+LOOP_ATTRIBUTES = '''\
+import asyncio
+from asyncio import AbstractEventLoop
+
+
+class SSLContextProvider:
+    def __init__(self, certs, loop: asyncio.AbstractEventLoop):
+        self._certs = certs
+        self._loop = loop
+
+    def _create(self):
+        return sorted(self._certs)
+
+    async def context(self):
+        return await self._loop.run_in_executor(None, self._create)
+
+
+class Reader:
+    def __init__(self, value, executor=None):
+        self._value = value
+        self._executor = executor
+        self._loop = asyncio.get_running_loop()
+
+    def _read(self, n):
+        return self._value[:n]
+
+    async def read(self, n):
+        return await self._loop.run_in_executor(self._executor, self._read, n)
+
+
+class Opener:
+    def __init__(self, loop: "AbstractEventLoop"):
+        self._loop = loop
+
+    async def open(self, f, *args):
+        return await self._loop.run_in_executor(
+            None,
+            f,  # what opens
+            *args,
+        )
+'''
+
+
+def test_a_loop_kept_on_an_attribute_only_to_hand_functions_to_threads_becomes_calls() -> None:
+    # aiormq 7.2.4 connection.py:268-279: `self._loop = loop` (a parameter annotated
+    # asyncio.AbstractEventLoop), then `await self._loop.run_in_executor(None,
+    # self._create_context)`. Every read of the attribute is such an awaited call:
+    # the calls are made; an attribute the getter gave goes with its assignment,
+    # one a parameter gave stays (the twin keeps its signature).
+    result = to_sync({"ssl.py": LOOP_ATTRIBUTES}, table=DEFAULT_TABLE, renames={})
+    errors = [str(d) for d in result.diagnostics if d.error]
+    assert errors == [], result.diagnostics
+    out = result.outputs["ssl.py"]
+    assert "run_in_executor" not in out and "get_running_loop" not in out, out
+    assert "        return self._create()\n" in out, out
+    assert "        self._executor = executor\n\n    def _read" in out, out
+    assert "        return self._read(n)\n" in out, out
+    assert "        return f(  # what opens\n            *args,\n        )\n" in out, out
+    namespace = _run(out)
+    assert namespace["SSLContextProvider"]({3, 1}, None).context() == [1, 3]  # type: ignore[operator]
+    assert namespace["Reader"]("abc").read(2) == "ab"  # type: ignore[operator]
+    assert namespace["Opener"](None).open(lambda *a: a, 1, 2) == (1, 2)  # type: ignore[operator]
+
+
+LOOP_ATTRIBUTES_UNKNOWN = [
+    # aiofiles 25.1.0 tempfile/temptypes.py:66: `self._loop = loop`, no annotation.
+    '''\
+class Untyped:
+    def __init__(self, loop):
+        self._loop = loop
+
+    async def read(self, f):
+        return await self._loop.run_in_executor(None, f)
+''',
+    '''\
+import asyncio
+
+
+class AlsoScheduled:
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self._loop = loop
+
+    def later(self, f):
+        self._loop.call_soon(f)
+
+    async def read(self, f):
+        return await self._loop.run_in_executor(None, f)
+''',
+    # aiohttp 3.14.5 web_request.py hands `self._loop` on (clone) and returns it.
+    '''\
+import asyncio
+
+
+class HandedOn:
+    def __init__(self):
+        self._loop = asyncio.get_running_loop()
+
+    def clone(self):
+        return HandedOn(self._loop)
+
+    async def read(self, f):
+        return await self._loop.run_in_executor(None, f)
+''',
+    '''\
+import asyncio
+
+
+class SetElsewhere:
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self._loop = loop
+
+    async def read(self, f):
+        return await self._loop.run_in_executor(None, f)
+
+
+def reset(obj, other):
+    obj._loop = other
+''',
+    '''\
+import asyncio
+
+
+class Base:
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self._loop = loop
+
+    async def read(self, f):
+        return await self._loop.run_in_executor(None, f)
+
+
+class Sub(Base):
+    def later(self, f):
+        return getattr(self, "_loop").call_soon(f)
+''',
+    '''\
+import asyncio
+
+
+class Public:
+    def __init__(self):
+        self.loop = asyncio.get_running_loop()
+
+    async def read(self, f):
+        return await self.loop.run_in_executor(None, f)
+''',
+    '''\
+import asyncio
+
+
+class InBody:
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self._loop = loop
+
+    running = property(lambda self: self._loop)
+
+    async def read(self, f):
+        return await self._loop.run_in_executor(None, f)
+''',
+    '''\
+import asyncio
+from outside import Base
+
+
+class FromOutside(Base):
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self._loop = loop
+
+    async def read(self, f):
+        return await self._loop.run_in_executor(None, f)
+''',
+    '''\
+import asyncio
+
+
+class Rebound:
+    def __init__(self, loop: asyncio.AbstractEventLoop, other):
+        loop = loop or other
+        self._loop = loop
+
+    async def read(self, f):
+        return await self._loop.run_in_executor(None, f)
+''',
+    '''\
+import asyncio
+
+
+class InClosure:
+    def __init__(self):
+        self._loop = asyncio.get_running_loop()
+
+    async def read(self, f):
+        def inner(self):
+            return self._loop
+        return await self._loop.run_in_executor(None, f)
+''',
+]
+
+
+def test_a_loop_attribute_not_known_to_be_the_loop_or_used_otherwise_stays_refused() -> None:
+    for source in LOOP_ATTRIBUTES_UNKNOWN:
+        result = to_sync({"m.py": source}, table=DEFAULT_TABLE, renames={})
+        assert result.failed, source
+        line = next(n for n, text in enumerate(source.splitlines(), 1)
+                    if "run_in_executor" in text)
+        refused = [d.line for d in result.diagnostics
+                   if d.error and "run_in_executor" in d.message]
+        assert refused == [line], (source, result.diagnostics)

@@ -79,6 +79,7 @@ from ambidex.codegen._to_sync.post import (
     sort_import_statements,
 )
 from ambidex.codegen._to_sync.resolve import Tables, tables_for
+from ambidex.codegen._to_sync.threads import PortClasses
 from ambidex.codegen._to_sync.visit import SyncWalker
 
 #: Bumped whenever the output for the same input changes, so that generated
@@ -183,6 +184,7 @@ def to_sync(
     frozen_methods = frozenset(methods)
     futures = returned_futures(trees, scans, modules)
     outside = OutsideReader(list(trees))
+    port_classes = PortClasses(trees, modules)
     port_coroutines = frozenset(
         f"{module}.{name}" for path in trees
         if (module := module_name_for(path)) is not None
@@ -215,6 +217,7 @@ def to_sync(
         walker.port_coroutine_methods = frozen_coroutine_methods
         walker.returned_futures = futures
         walker.outside = outside
+        walker.port_classes = port_classes
         walker.port_coroutines = port_coroutines
         walker.port_coroutine_names = port_coroutine_names
         try:

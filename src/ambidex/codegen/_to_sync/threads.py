@@ -39,6 +39,7 @@ and the row's refusal stands.
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -125,16 +126,18 @@ def _own_scope(function: ast.AsyncFunctionDef,
 
 
 def offload_loops(walker: SyncWalker, function: ast.AsyncFunctionDef,
-                  ) -> tuple[list[ast.Assign], list[ast.Call]]:
+                  ) -> tuple[list[ast.Assign], list[ast.Call], list[ast.Assign]]:
     """``loop = asyncio.get_running_loop()`` and the ``await
     loop.run_in_executor(executor, f, *args)`` calls of ``function`` whose
     local is only ever used so (aiohttp 3.14.5 ``payload.py``, redis.asyncio's
     ``http_client.py``): the assignments to drop and the calls
     :func:`thread_offload` rewrites to ``f(*args)``, as it does the one-line
-    ``asyncio.get_running_loop().run_in_executor(...)``.
+    ``asyncio.get_running_loop().run_in_executor(...)``, and of the assignments
+    those that become ``pass`` (alone in their block, which must keep a
+    statement: ``if running: loop = asyncio.get_running_loop()``).
 
     A local qualifies when each of its bindings is a statement of its own
-    ``name = <loop getter>()`` in a block with other statements, and each read
+    ``name = <loop getter>()`` on its own line, and each read
     of it is the receiver of ``run_in_executor``, awaited where it is called,
     in the rewrite's shape (:func:`_offload_shape`), outside an f-string. Any
     other binding (a parameter, a loop, ``global``, ``except ... as``, an
@@ -146,6 +149,7 @@ def offload_loops(walker: SyncWalker, function: ast.AsyncFunctionDef,
                                              *arguments.kwonlyargs)}
     spoiled.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
     bindings: dict[str, list[ast.Assign]] = {}
+    blocks: dict[int, list[ast.AST]] = {}  # a binding -> the block it stands in
     text = walker.source.text
     for node in own:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 \
@@ -161,9 +165,10 @@ def offload_loops(walker: SyncWalker, function: ast.AsyncFunctionDef,
             line_start = text.rfind("\n", 0, start) + 1
             line_end = text.find("\n", end)
             rest = text[end:line_end if line_end >= 0 else len(text)].strip()
-            if len(block) < 2 or text[line_start:start].strip() \
+            if not block or text[line_start:start].strip() \
                     or (rest and not rest.startswith("#")):
                 spoiled.add(name)
+            blocks[id(node)] = block
             bindings.setdefault(name, []).append(node)
     drops = {id(b.targets[0]) for found in bindings.values() for b in found}
     uses: dict[str, list[ast.Call]] = {}
@@ -199,7 +204,269 @@ def offload_loops(walker: SyncWalker, function: ast.AsyncFunctionDef,
                 continue
             uses.setdefault(node.id, []).append(call)
     names = [n for n in bindings if n not in spoiled and n in uses]
-    return [b for n in names for b in bindings[n]], [c for n in names for c in uses[n]]
+    dropped = [b for n in names for b in bindings[n]]
+    return dropped, [c for n in names for c in uses[n]], _passes(dropped, blocks)
+
+
+def _passes(dropped: list[ast.Assign], blocks: dict[int, list[ast.AST]]) -> list[ast.Assign]:
+    """Of the statements ``dropped``, those that become ``pass``: the first of
+    each block that would be left with no statement at all."""
+    gone = {id(statement) for statement in dropped}
+    passes: list[ast.Assign] = []
+    seen: set[int] = set()
+    for statement in dropped:
+        block = blocks[id(statement)]
+        if id(block) not in seen and all(id(s) in gone for s in block):
+            seen.add(id(block))
+            first = block[0]
+            assert isinstance(first, ast.Assign)
+            passes.append(first)
+    return passes
+
+
+#: The annotations that say a parameter is the event loop.
+LOOP_TYPES = frozenset({"asyncio.AbstractEventLoop", "asyncio.events.AbstractEventLoop"})
+#: Bases that hold no attribute of their instances.
+_PLAIN_BASES = frozenset({"object", "Generic", "Protocol", "ABC"})
+#: The builtins that read or set an attribute named by a string.
+_BY_NAME = frozenset({"getattr", "setattr", "hasattr", "delattr"})
+
+
+class PortClasses:
+    """What the port's modules say of their classes and attributes, read
+    without types and only when asked (a module whose text lacks a name is not
+    walked for it): each class name's bases by name, and where an attribute
+    name is read or set."""
+
+    def __init__(self, trees: Mapping[str, ast.Module], texts: Mapping[str, str]) -> None:
+        self._trees = trees
+        self._texts = texts
+        self._bases: dict[str, set[str]] | None = None
+        self._places: dict[str, list[tuple[ast.ClassDef | None, bool]]] = {}
+
+    def bases(self) -> dict[str, set[str]]:
+        """Every class name the port defines (nested ones too) -> the last
+        part of each base it names, over every class of that name."""
+        if self._bases is None:
+            self._bases = {}
+            for tree in self._trees.values():
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.ClassDef):
+                        named = self._bases.setdefault(node.name, set())
+                        for base in node.bases:
+                            if isinstance(base, ast.Subscript):
+                                base = base.value
+                            while isinstance(base, ast.Call):
+                                base = base.func
+                            named.add(base.attr if isinstance(base, ast.Attribute)
+                                      else base.id if isinstance(base, ast.Name) else "?")
+        return self._bases
+
+    def related(self, name: str) -> tuple[set[str], set[str]]:
+        """The class names that may share an instance with class ``name``: its
+        bases (``"?"`` for a base that is not a name) and its subclasses in the
+        port, by name, ``name`` in both."""
+        bases = self.bases()
+        up = {name}
+        todo = [name]
+        while todo:
+            for base in bases.get(todo.pop(), ()):
+                if base not in up:
+                    up.add(base)
+                    todo.append(base)
+        down = {name}
+        grew = True
+        while grew:
+            grew = False
+            for cls, named in bases.items():
+                if cls not in down and named & down:
+                    down.add(cls)
+                    grew = True
+        return up, down
+
+    def places(self, attr: str) -> list[tuple[ast.ClassDef | None, bool]]:
+        """Each place the port names the attribute ``attr`` (``x.attr``, or
+        ``getattr(x, "attr")`` and the like): (the class it is in, or None,
+        whether the object is ``self``)."""
+        found = self._places.get(attr)
+        if found is not None:
+            return found
+        found = self._places[attr] = []
+        for path, tree in self._trees.items():
+            if attr not in self._texts[path]:
+                continue
+            todo: list[tuple[ast.AST, ast.ClassDef | None]] = [(tree, None)]
+            while todo:
+                node, owner = todo.pop()
+                if isinstance(node, ast.ClassDef):
+                    owner = node
+                elif isinstance(node, ast.Attribute) and node.attr == attr:
+                    found.append((owner, isinstance(node.value, ast.Name)
+                                  and node.value.id == "self"))
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                        and node.func.id in _BY_NAME and len(node.args) >= 2 \
+                        and isinstance(node.args[1], ast.Constant) \
+                        and node.args[1].value == attr:
+                    first = node.args[0]
+                    found.append((owner, isinstance(first, ast.Name) and first.id == "self"))
+                todo.extend((child, owner) for child in ast.iter_child_nodes(node))
+        return found
+
+
+def _loop_parameter(walker: SyncWalker, function: ast.FunctionDef | ast.AsyncFunctionDef,
+                    name: str) -> bool:
+    """Whether ``name`` is a parameter of ``function`` annotated as the event
+    loop (``loop: asyncio.AbstractEventLoop``, ``"AbstractEventLoop"``) that
+    the function never binds again."""
+    arguments = function.args
+    found = next((a for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
+                  if a.arg == name), None)
+    annotation = found.annotation if found is not None else None
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value.strip(), mode="eval").body
+        except SyntaxError:
+            return False
+    if annotation is None or walker.qualified_name(annotation) not in LOOP_TYPES:
+        return False
+    return not any(isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+                   for n in ast.walk(function))
+
+
+def offload_attributes(walker: SyncWalker, cls: ast.ClassDef,
+                       ) -> tuple[list[ast.Assign], list[ast.Call], list[ast.Assign]]:
+    """``self._loop`` kept on an attribute only to hand functions to threads
+    (aiormq 7.2.4 ``connection.py``: ``self._loop = loop``, a parameter
+    annotated ``asyncio.AbstractEventLoop``, then ``await
+    self._loop.run_in_executor(None, self._create_context)``): the calls
+    :func:`thread_offload` rewrites to ``f(*args)``, the assignments to drop
+    and those of them that become ``pass``, as :func:`offload_loops` gives for
+    a local.
+
+    The attribute is the loop, provably, when each assignment of ``self.<attr>``
+    in the class's methods is a statement ``self.<attr> = <loop getter>()`` on
+    its own line (of a private attribute: it goes, and what it gave is read by
+    no one) or ``self.<attr> = loop`` with ``loop`` a parameter of the method
+    annotated as the event loop and never bound again (it stays: the twin keeps
+    its signature). It is used for nothing else when each read of it in the
+    class is the receiver of ``run_in_executor``, awaited where it is called,
+    in the rewrite's shape, outside an f-string, and nothing else in the port
+    names the attribute: not on another object, not in a base or a subclass
+    (by name), not through ``getattr``-like builtins, not in the class's body.
+    Anything else leaves every call refused, as one on a loop the port cannot
+    type is."""
+    text = walker.source.text
+    candidates: set[str] = set()
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Attribute) and node.attr == "run_in_executor" \
+                and isinstance(node.value, ast.Attribute) \
+                and isinstance(node.value.value, ast.Name) and node.value.value.id == "self":
+            candidates.add(node.value.attr)
+    if not candidates:
+        return [], [], []
+    for statement in cls.body:  # bound in the class's body: a property, a default
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            candidates.discard(statement.name)
+        elif not (isinstance(statement, ast.AnnAssign) and statement.value is None):
+            candidates -= {n.id for n in ast.walk(statement)
+                           if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    # The class's own nodes, each with its parent and the method it is in; `self`
+    # in a nested function that has a parameter of that name is not the class's.
+    parents: dict[int, ast.AST] = {}
+    owners: dict[int, ast.FunctionDef | ast.AsyncFunctionDef | None] = {}
+    todo: list[tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None]] = []
+    for statement in cls.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            parents[id(statement)] = cls
+            todo.extend((child, statement) for child in ast.iter_child_nodes(statement))
+            for child in ast.iter_child_nodes(statement):
+                parents[id(child)] = statement
+        elif not isinstance(statement, ast.ClassDef):
+            todo.append((statement, None))  # the body's own code: no method's `self`
+    spoiled: set[str] = set()
+    reads: dict[str, list[ast.Call]] = {}
+    stores: dict[str, list[ast.Assign]] = {}
+    blocks: dict[int, list[ast.AST]] = {}
+    while todo:
+        node, method = todo.pop()
+        owners[id(node)] = method
+        if isinstance(node, ast.ClassDef):
+            continue  # its `self` is its own
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and any(
+                a.arg == "self" for a in (*node.args.posonlyargs, *node.args.args,
+                                          *node.args.kwonlyargs)):
+            method = None
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+            todo.append((child, method))
+        if not (isinstance(node, ast.Attribute) and node.attr in candidates
+                and isinstance(node.value, ast.Name) and node.value.id == "self"):
+            continue
+        attr = node.attr
+        parent = parents.get(id(node))
+        if method is None:
+            spoiled.add(attr)
+        elif isinstance(node.ctx, ast.Load):
+            call = parents.get(id(parent))
+            awaited = parents.get(id(call))
+            above: ast.AST | None = awaited
+            while above is not None and not isinstance(above, (ast.JoinedStr, ast.ClassDef)):
+                above = parents.get(id(above))
+            if isinstance(parent, ast.Attribute) and parent.attr == "run_in_executor" \
+                    and isinstance(call, ast.Call) and call.func is parent \
+                    and isinstance(awaited, ast.Await) and _offload_shape(call) \
+                    and not isinstance(above, ast.JoinedStr):
+                reads.setdefault(attr, []).append(call)
+            else:
+                spoiled.add(attr)
+        elif isinstance(parent, ast.Assign) and parent.targets == [node]:
+            value = parent.value
+            if isinstance(value, ast.Name) and _loop_parameter(walker, method, value.id):
+                continue  # stays: the parameter's value, the loop
+            getter = isinstance(value, ast.Call) and not value.args and not value.keywords \
+                and walker.qualified_name(value.func) in LOOP_GETTERS
+            block: list[ast.AST] = next(
+                (getattr(above_, field) for above_ in (parents.get(id(parent)),)
+                 for field in ("body", "orelse", "finalbody")
+                 if parent in getattr(above_, field, ())), [])
+            start, end = walker.source.span(parent)
+            line_end = text.find("\n", end)
+            rest = text[end:line_end if line_end >= 0 else len(text)].strip()
+            if not getter or not attr.startswith("_") or not block \
+                    or text[text.rfind("\n", 0, start) + 1:start].strip() \
+                    or (rest and not rest.startswith("#")):
+                spoiled.add(attr)
+            else:
+                blocks[id(parent)] = block
+                stores.setdefault(attr, []).append(parent)
+        else:
+            spoiled.add(attr)  # unpacked, augmented, deleted, a loop's or a with's target
+    names = [a for a in sorted(candidates) if a in reads and a not in spoiled]
+    if names:
+        port = walker.port_classes
+        up, down = port.related(cls.name)
+        if any(base not in port.bases() and base not in _PLAIN_BASES for base in up):
+            names = []  # a base outside the port may set or read it
+        related = up | down
+        assigned = {a for a in names if any(
+            isinstance(n, ast.Attribute) and n.attr == a and isinstance(n.ctx, ast.Store)
+            and owners.get(id(n)) is not None for n in ast.walk(cls))}
+        names = [a for a in names if a in assigned and all(
+            (owner is cls and on_self and _plain_reference(cls, a))
+            or (on_self and owner is not None and owner is not cls
+                and owner.name not in related)
+            for owner, on_self in port.places(a))]
+    dropped = [s for a in names for s in stores.get(a, [])]
+    return dropped, [c for a in names for c in reads[a]], _passes(dropped, blocks)
+
+
+def _plain_reference(cls: ast.ClassDef, attr: str) -> bool:
+    """Whether the class names ``attr`` only as ``self.<attr>`` (not through
+    ``getattr(self, "<attr>")``, which the walk of the class does not judge)."""
+    return not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                   and n.func.id in _BY_NAME and len(n.args) >= 2
+                   and isinstance(n.args[1], ast.Constant) and n.args[1].value == attr
+                   for n in ast.walk(cls))
 
 
 def _past_blanks(text: str, position: int) -> int:
@@ -320,4 +587,5 @@ def _offload(walker: SyncWalker, node: ast.Call, qualified: str | None) -> bool:
     return True
 
 
-__all__ = ["LOOP_GETTERS", "RUN_SYNC_CALLS", "THREAD_CALLS", "offload_loops", "thread_offload"]
+__all__ = ["LOOP_GETTERS", "LOOP_TYPES", "RUN_SYNC_CALLS", "THREAD_CALLS", "PortClasses",
+           "offload_attributes", "offload_loops", "thread_offload"]

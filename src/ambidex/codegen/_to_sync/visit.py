@@ -24,7 +24,12 @@ from ambidex.codegen._to_sync.flavour import FlavourPlanner
 from ambidex.codegen._to_sync.futures import FUTURE_CALLS, ReturnedFutures
 from ambidex.codegen._to_sync.outside import OutsideReader
 from ambidex.codegen._to_sync.resolve import imported_name
-from ambidex.codegen._to_sync.threads import offload_loops, thread_offload
+from ambidex.codegen._to_sync.threads import (
+    PortClasses,
+    offload_attributes,
+    offload_loops,
+    thread_offload,
+)
 
 _ASYNC_KW = re.compile(r"async(?:\s|\\\n)+")
 _AWAIT_KW = re.compile(r"await(?:\s|\\\n)*")
@@ -123,6 +128,8 @@ class SyncWalker(FlavourPlanner):
     """The dotted names of the port's module-level coroutine functions."""
     port_coroutine_names: frozenset[str] = frozenset()
     """Their last parts (asked first: most calls are of something else)."""
+    port_classes = PortClasses({}, {})
+    """The port's classes and where it names each attribute (shared by the modules)."""
     _has_walrus: bool | None = None
     """Whether the module's text has a ``:=`` at all (asked once, when typing locals)."""
 
@@ -166,8 +173,9 @@ class SyncWalker(FlavourPlanner):
         self.explanations.append(f"{self.path}:{node.lineno}:{node.col_offset + 1}: "
                                  f"{name}: {kind}")
         if self.source is self._module_source:
-            drops, calls = offload_loops(self, node)
+            drops, calls, passes = offload_loops(self, node)
             self.loop_drops.update(id(statement) for statement in drops)
+            self.loop_passes.update(id(statement) for statement in passes)
             self.loop_offloads.update(id(call) for call in calls)
         self.scope.append(node.name)
         self.functions.append(node)
@@ -183,9 +191,12 @@ class SyncWalker(FlavourPlanner):
         # the function handed to a thread (offload_loops): the line goes.
         text = self.source.text
         start, end = self.source.span(node)
-        line_end = text.find("\n", end)
-        self.edits.replace(text.rfind("\n", 0, start) + 1,
-                           len(text) if line_end < 0 else line_end + 1, "")
+        if id(node) in self.loop_passes:  # alone in its block: the block keeps a statement
+            self.edits.replace(start, end, "pass")
+        else:
+            line_end = text.find("\n", end)
+            self.edits.replace(text.rfind("\n", 0, start) + 1,
+                               len(text) if line_end < 0 else line_end + 1, "")
         self.touched.update(n.id for n in ast.walk(node.value) if isinstance(n, ast.Name))
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
@@ -202,6 +213,11 @@ class SyncWalker(FlavourPlanner):
         })
         if not self.in_target:
             self._check_awaitable_class(node)
+        if self.source is self._module_source and "run_in_executor" in self.source.text:
+            drops, calls, passes = offload_attributes(self, node)
+            self.loop_drops.update(id(statement) for statement in drops)
+            self.loop_offloads.update(id(call) for call in calls)
+            self.loop_passes.update(id(statement) for statement in passes)
         self.scope.append(node.name)
         self.made_outside.append(self._attributes_made_outside(node))
         self.classes.append(node)
@@ -1492,6 +1508,7 @@ class SyncWalker(FlavourPlanner):
         self._typed_locals_cache: dict[int, dict[str, list[tuple[str, str]]]] = {}
         self.loop_drops: set[int] = set()
         self.loop_offloads: set[int] = set()
+        self.loop_passes: set[int] = set()
         self.make_plan()
         for statement in self.tree.body:
             self.visit(statement)
