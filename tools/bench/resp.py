@@ -695,15 +695,16 @@ def main() -> None:
             print(f"  -t get -q:        {redis_benchmark(port, 1, 100_000)}")
             print(f"  -t get -q -P 16:  {redis_benchmark(port, 16, 1_000_000)}")
 
-    # The goals of issue 13 section 3, judged on this run.
-    goals: list[tuple[str, str, float, Callable[[float], bool], str]] = [
-        (f"async GET one at a time vs redis-py+hiredis [{where}]", ">= 1.3x",
-         floor["ours"][0], lambda x: x >= 1.3,
-         f"  (IQR {floor['ours'][1]:.2f}-{floor['ours'][2]:.2f}; floor {floor['raw'][0]:.2f}x, "
-         f"IQR {floor['raw'][1]:.2f}-{floor['raw'][2]:.2f}; ambidex/floor "
-         f"{floor['of_floor'][0]:.2f})")
-        for where, floor in FLOOR.items()
-    ]
+    # The goals of issue 13 section 3, judged on this run. Under each
+    # one-at-a-time goal, the floor's own ratio against the same goal.
+    goals: list[tuple[str, str, float, Callable[[float], bool], str]] = []
+    for where, floor in FLOOR.items():
+        goals.append(
+            (f"async GET one at a time vs redis-py+hiredis [{where}]",
+             f">= {ONE_AT_A_TIME_GOAL}x", floor["ours"][0], lambda x: x >= ONE_AT_A_TIME_GOAL,
+             f"  (IQR {floor['ours'][1]:.2f}-{floor['ours'][2]:.2f}; ambidex/floor "
+             f"{floor['of_floor'][0]:.2f})"))
+        goals.append(floor_goal(where, floor["raw"]))
     goals += [
         (f"default AsyncClient, {TASKS} tasks vs redis-py+hiredis", ">= 5x",
          RATIOS[f"async GET x{TASKS} tasks: default AsyncClient [{busy_name}]"],
@@ -724,6 +725,35 @@ def main() -> None:
           f"the rounds' ambidex over floor, which load moves least)")
     print(_placement.RULE)
     print(f"load after the run: {_load()}")
+
+
+ONE_AT_A_TIME_GOAL = 1.3
+"""Issue 13's goal for an async GET one at a time: ambidex / redis-py+hiredis."""
+
+
+def floor_goal(
+    where: str, raw: tuple[float, float, float], goal: float = ONE_AT_A_TIME_GOAL
+) -> tuple[str, str, float, Callable[[float], bool], str]:
+    """The goals row for the raw asyncio Protocol floor in placement ``where``:
+    its own ratio to redis-py+hiredis (median, quartiles) held against the
+    one-at-a-time goal, and what that says about the goal.
+
+    The floor is one write, one future and no checks per GET: the least any
+    client that awaits each reply on asyncio's loop can do (two loop turns per
+    GET: the reply's callback resolves the future, and the task resumes on the
+    next turn). ambidex reads 1.00-1.01x the floor, so where the floor itself is
+    under the goal, the goal is out of any such client's reach in that run."""
+    median, q1, q3 = raw
+    if median >= goal:
+        verdict = "the floor reaches it: a client at the floor meets the goal here"
+    elif q3 >= goal:
+        verdict = (f"the goal sits at the floor's edge (within its IQR {q1:.2f}-{q3:.2f}): "
+                   "a client at the floor meets it in some rounds, not in most")
+    else:
+        verdict = (f"the goal is above the floor (IQR {q1:.2f}-{q3:.2f}): no client that "
+                   "awaits each reply on asyncio's loop reached it in this run")
+    return (f"  the floor: raw asyncio Protocol vs redis-py+hi [{where}]", f">= {goal}x",
+            median, lambda x: x >= goal, f"  ({verdict})")
 
 
 def _load() -> str:
