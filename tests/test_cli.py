@@ -52,7 +52,9 @@ def test_generate_with_nothing_to_do_imports_only_what_reading_and_hashing_need(
 ) -> None:
     # `ambidex generate` on an up-to-date tree reads and hashes files: it must not
     # pay for the converters, the markers, the rule table or the syntax-tree
-    # machinery (dataclasses brings inspect, ast, dis and tokenize).
+    # machinery (dataclasses brings inspect, ast, dis and tokenize), nor for
+    # hashlib (which loads OpenSSL and makes every algorithm's constructor) or
+    # json (its decoder compiles regular expressions) to hash a few settings.
     (tmp_path / "pyproject.toml").write_text(
         '[[tool.ambidex.generate]]\nsource = "pkg/_async"\ntarget = "pkg/_sync"\n'
     )
@@ -66,7 +68,7 @@ def test_generate_with_nothing_to_do_imports_only_what_reading_and_hashing_need(
         "from ambidex.cli import main\n"
         "assert main(['generate']) == 0\n"
         "print(sorted(m for m in sys.modules if m.startswith('ambidex.') or m in "
-        "('dataclasses', 'inspect', 'ast', 'tokenize', 'dis')))\n"
+        "('dataclasses', 'inspect', 'ast', 'tokenize', 'dis', 'hashlib', 'json')))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path

@@ -39,14 +39,13 @@ Safety rules:
 
 from __future__ import annotations
 
-import hashlib
-import json
+import importlib
 import keyword
 import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -230,8 +229,96 @@ def target_of(pair: Pair, source_file: Path) -> Path:
     return pair.target.joinpath(*parts, relative.name)
 
 
+class _Digest(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+    def hexdigest(self) -> str: ...
+
+
+def _sha256_constructor() -> Callable[[bytes], _Digest]:
+    """hashlib's ``sha256``, from the module hashlib takes it from when OpenSSL
+    is not there: the same digests, without importing hashlib, which loads
+    OpenSSL and makes a constructor for every algorithm it has (a tenth of a
+    ``generate`` with nothing to do). hashlib itself when neither is built in.
+    """
+    for name in ("_sha2", "_sha256"):  # Python 3.12+, then 3.10 and 3.11
+        try:
+            constructor: Callable[[bytes], _Digest] = importlib.import_module(name).sha256
+        except (ImportError, AttributeError):
+            continue
+        return constructor
+    import hashlib
+
+    return hashlib.sha256
+
+
+_SHA256 = _sha256_constructor()
+
+
 def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:20]
+    return _SHA256(data).hexdigest()[:20]
+
+
+_PLAIN_STRING = re.compile(r'[ !#-\[\]-~]*')
+"""A string that ``json.dumps`` writes as it is, between quotes: printable ASCII
+without a quote or a backslash."""
+
+
+def settings_text(value: object) -> str:
+    """``json.dumps(value, sort_keys=True, default=str)``: the text a pair's
+    settings are hashed from, so it must never change for the same settings.
+
+    Written here for what settings hold (TOML's dicts with string keys,
+    lists, plain strings, integers, booleans): importing json compiles its
+    decoder's regular expressions, which a ``generate`` with nothing to do
+    does not need. Anything else (a float, a date, a string with a quote,
+    a backslash or a character beyond printable ASCII) is json's own text.
+    """
+    pieces: list[str] = []
+    if _json_pieces(value, pieces):
+        return "".join(pieces)
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _json_pieces(value: object, pieces: list[str]) -> bool:
+    """Append ``value``'s text as json's encoder writes it; False when it is
+    not one of the values written here (only the exact built-in types: a
+    subclass may spell itself otherwise)."""
+    if value is None:
+        pieces.append("null")
+    elif value is True:
+        pieces.append("true")
+    elif value is False:
+        pieces.append("false")
+    elif type(value) is str:
+        if not _PLAIN_STRING.fullmatch(value):
+            return False
+        pieces += ('"', value, '"')
+    elif type(value) is int:
+        pieces.append(repr(value))
+    elif type(value) is list or type(value) is tuple:
+        pieces.append("[")
+        for index, item in enumerate(value):
+            if index:
+                pieces.append(", ")
+            if not _json_pieces(item, pieces):
+                return False
+        pieces.append("]")
+    elif type(value) is dict:
+        if not all(type(key) is str and _PLAIN_STRING.fullmatch(key) for key in value):
+            return False
+        pieces.append("{")
+        for index, key in enumerate(sorted(value)):
+            if index:
+                pieces.append(", ")
+            pieces.append(f'"{key}": ')
+            if not _json_pieces(value[key], pieces):
+                return False
+        pieces.append("}")
+    else:
+        return False
+    return True
 
 
 def header(source_display: str, inputs_hash: str, body: str) -> str:
@@ -301,7 +388,7 @@ def _inputs_hash(config: Config, pair: Pair, sources: Mapping[Path, str]) -> str
     for key in ("defer_init_io", "sync_only", "async_only"):  # only when set: no churn
         if key in config.section:
             settings[key] = config.section[key]
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    digest = _SHA256(settings_text(settings).encode())
     for path in sorted(sources):
         digest.update(_display(path, pair.source).encode())
         digest.update(b"\0")
