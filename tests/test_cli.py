@@ -85,3 +85,47 @@ def main_in(folder: Path, argv: list[str]) -> int:
         check=False,
     )
     return result.returncode
+
+
+def test_generate_with_nothing_to_do_compiles_no_regular_expression_of_its_own(
+    tmp_path: Path,
+) -> None:
+    # Compiling a pattern costs a few tenths of a millisecond here: the no-op
+    # path of `ambidex generate` compiles none of its own (those of the standard
+    # library it imports, argparse's and tomllib's, it cannot help).
+    (tmp_path / "pyproject.toml").write_text(
+        '[[tool.ambidex.generate]]\nsource = "pkg/_async"\ntarget = "pkg/_sync"\n'
+    )
+    (tmp_path / "pkg" / "_async").mkdir(parents=True)
+    (tmp_path / "pkg" / "_async" / "m.py").write_text(
+        "import asyncio\n\n\nasync def f() -> None:\n    await asyncio.sleep(0)\n"
+    )
+    assert main_in(tmp_path, ["generate"]) == 0  # writes pkg/_sync/m.py
+    code = (
+        "import os, sys\n"
+        "try:\n"
+        "    import re._compiler as compiler\n"
+        "except ImportError:  # Python 3.10\n"
+        "    import sre_compile as compiler\n"
+        "compile, ours = compiler.compile, []\n"
+        "def watched(pattern, flags=0):\n"
+        "    # The innermost caller outside the re package (frames only: reading the\n"
+        "    # stack's lines would import tokenize, which compiles patterns).\n"
+        "    frame = sys._getframe(1)\n"
+        "    name = lambda: frame.f_code.co_filename\n"
+        "    while frame is not None and (\n"
+        "            os.path.basename(os.path.dirname(name())) == 're'\n"
+        "            or os.path.basename(name()) in ('re.py', 'sre_compile.py')):\n"
+        "        frame = frame.f_back\n"
+        "    if frame is not None and os.sep + 'ambidex' + os.sep in name():\n"
+        "        ours.append((str(pattern), name()))\n"
+        "    return compile(pattern, flags)\n"
+        "compiler.compile = watched\n"
+        "from ambidex.cli import main\n"
+        "assert main(['generate']) == 0\n"
+        "print(ours)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert result.stdout.strip() == "[]"

@@ -132,7 +132,7 @@ def read_pairs(config: Config) -> list[Pair]:
                           "array of tables ([[tool.ambidex.generate]])")
     pairs: list[Pair] = []
     for index, row in enumerate(rows):
-        where = f"{config.locate('generate', index)}: [[tool.ambidex.generate]] #{index + 1}"
+        where = _Row(config, index)
         if not isinstance(row, dict):
             raise ConfigError(f"{where}: must be a table")
         unknown = set(row) - {"source", "target", "to", "rename", "async_prefix", "flags",
@@ -197,6 +197,24 @@ def read_pairs(config: Config) -> list[Pair]:
     return pairs
 
 
+class _Row:
+    """Where a ``[[tool.ambidex.generate]]`` row is, spelled when an error is
+    (``path:line:1: [[tool.ambidex.generate]] #N``): finding its line searches
+    pyproject.toml's text with a pattern compiled for it, which a row that is
+    valid never needs."""
+
+    def __init__(self, config: Config, index: int) -> None:
+        self.config = config
+        self.index = index
+
+    def __str__(self) -> str:
+        return (f"{self.config.locate('generate', self.index)}: "
+                f"[[tool.ambidex.generate]] #{self.index + 1}")
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 def _display(path: Path, root: Path) -> str:
     try:
         return path.relative_to(root).as_posix()
@@ -258,9 +276,10 @@ def _sha(data: bytes) -> str:
     return _SHA256(data).hexdigest()[:20]
 
 
-_PLAIN_STRING = re.compile(r'[ !#-\[\]-~]*')
-"""A string that ``json.dumps`` writes as it is, between quotes: printable ASCII
-without a quote or a backslash."""
+def _plain(text: str) -> bool:
+    """Whether ``json.dumps`` writes ``text`` as it is, between quotes: printable
+    ASCII (space to ``~``) without a quote or a backslash."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def settings_text(value: object) -> str:
@@ -292,7 +311,7 @@ def _json_pieces(value: object, pieces: list[str]) -> bool:
     elif value is False:
         pieces.append("false")
     elif type(value) is str:
-        if not _PLAIN_STRING.fullmatch(value):
+        if not _plain(value):
             return False
         pieces += ('"', value, '"')
     elif type(value) is int:
@@ -306,7 +325,7 @@ def _json_pieces(value: object, pieces: list[str]) -> bool:
                 return False
         pieces.append("]")
     elif type(value) is dict:
-        if not all(type(key) is str and _PLAIN_STRING.fullmatch(key) for key in value):
+        if not all(type(key) is str and _plain(key) for key in value):
             return False
         pieces.append("{")
         for index, key in enumerate(sorted(value)):
