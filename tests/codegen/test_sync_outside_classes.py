@@ -169,3 +169,124 @@ def test_a_method_of_what_an_unreadable_outside_callable_makes_is_a_located_cann
     assert found == [(5, 18, False)], result.diagnostics
     assert "cannot be read" in result.diagnostics[0].message
     assert "somewhere_not_installed.connect()" in result.diagnostics[0].message
+
+
+MORE_MAKERS = '''\
+import sys
+from typing import Optional, Union
+
+from typing_extensions import Self
+
+from ._client import Client
+from ._factories import make_client
+
+
+class Other:
+    def fetch(self):
+        return 2
+
+
+def maybe_client() -> Client | None:
+    return Client()
+
+
+def optional_client() -> Optional[Client]:
+    return Client()
+
+
+def union_client() -> "Union[None, Client]":
+    return Client()
+
+
+def either() -> Other | Client:
+    return Other()
+
+
+def maybe_other() -> "Other | None":
+    return Other()
+
+
+make = make_client
+
+
+class Factory:
+    @classmethod
+    def create(cls) -> "Factory":
+        return cls()
+
+    @staticmethod
+    def build() -> Client:
+        return Client()
+
+    @classmethod
+    def new(cls) -> Self:
+        return cls()
+
+    async def fetch(self):
+        return 3
+
+
+Made = Factory
+
+if sys.version_info >= (3, 99):
+    class Versioned:
+        def fetch(self):
+            return 4
+else:
+    class Versioned:
+        async def fetch(self):
+            return 4
+
+try:
+    from somewhere_not_installed import Tried
+except ImportError:
+    class Tried:
+        async def fetch(self):
+            return 5
+'''
+
+MADE_BY_MORE = '''\
+from outsidecls import _more
+
+
+async def run():
+    a = await _more.maybe_client().fetch()
+    b = await _more.optional_client().fetch()
+    c = await _more.union_client().fetch()
+    d = await _more.either().fetch()
+    e = await _more.make().fetch()
+    f = await _more.Factory.create().fetch()
+    g = await _more.Factory.build().fetch()
+    h = await _more.Factory.new().fetch()
+    i = await _more.Made().fetch()
+    j = await _more.Versioned().fetch()
+    k = await _more.Tried().fetch()
+    m = await _more.maybe_other().fetch()
+    return a + b + c + d + e + f + g + h + i + j + k + m
+'''
+
+
+def test_what_an_outside_maker_returns_is_read_through_unions_factories_and_aliases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A return annotation `Client | None` / `Optional[Client]` / a union of classes,
+    # a factory method (`@classmethod def create(cls) -> "Factory"`, `-> Self`, a
+    # staticmethod), an alias (`make = make_client`, `Made = Factory`), and a class
+    # defined under `if`/`try` (every definition read): each names classes whose
+    # `fetch` is an async def, so the sync code would call it without await and
+    # keep a coroutine. Before, each was a "cannot tell" warning.
+    package = tmp_path / "site" / "outsidecls"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "_client.py").write_text(CLIENT)
+    (package / "_bases.py").write_text(BASES)
+    (package / "_factories.py").write_text(FACTORIES)
+    (package / "_more.py").write_text(MORE_MAKERS)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    result = to_sync({"run.py": MADE_BY_MORE}, table=DEFAULT_TABLE, renames={})
+    found = [(d.line, d.error) for d in result.diagnostics]
+    assert found == [(line, True) for line in range(5, 16)] + [(16, False)], \
+        result.diagnostics
+    assert all("async def" in d.message for d in result.diagnostics[:-1]), result.diagnostics
+    # Other.fetch is a plain def: the warning that nothing here knows more.
+    assert "cannot tell" not in result.diagnostics[-1].message, result.diagnostics

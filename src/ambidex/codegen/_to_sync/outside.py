@@ -26,7 +26,7 @@ import builtins
 import importlib.machinery
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from ambidex._names import import_bindings, module_name_for
@@ -150,66 +150,205 @@ class OutsideReader:
         return self._definitions[qualified]
 
     def _definition(self, qualified: str, steps: int) -> Definition | None:
-        found = self._top_level(qualified, steps)
-        if found is None:
-            return None
-        statement, module, tree, path = found
-        if isinstance(statement, ast.ClassDef):
-            return None
-        if isinstance(statement, ast.AsyncFunctionDef):
-            return Definition(path, not _is_generator(statement), None)
-        return Definition(path, False, self._awaitable_type(
-            statement.returns, tree, module, os.path.basename(path) == "__init__.py"))
+        found = self._top_levels(qualified, steps)
+        functions = [f for f in found if not isinstance(f[0], ast.ClassDef)]
+        if not functions or len(functions) < len(found):
+            return None  # a class, or a class in some branch: not a function's answer
+        # Defined in several branches (`if sys.version_info ...:`), any may run:
+        # the one that gives something to await answers first.
+        answers: list[Definition] = []
+        for statement, module, tree, path in functions:
+            if isinstance(statement, ast.AsyncFunctionDef):
+                answers.append(Definition(path, not _is_generator(statement), None))
+            elif isinstance(statement, ast.FunctionDef):
+                answers.append(Definition(path, False, self._awaitable_type(
+                    statement.returns, tree, module, os.path.basename(path) == "__init__.py")))
+        return next((a for a in answers if a.coroutine), None) \
+            or next((a for a in answers if a.returns is not None), answers[0])
 
     def readable(self, qualified: str) -> bool:
-        """Whether the top-level ``def`` or ``class`` ``qualified`` can be read."""
-        return self._top_level(qualified, 3) is not None
+        """Whether a ``def`` or ``class`` ``qualified`` names can be read (a
+        top-level one, or a method of such a class)."""
+        return bool(self._top_levels(qualified, 3)) or self._method(qualified) is not None
 
-    def returned_class(self, qualified: str) -> tuple[str, str | None] | None:
-        """For the top-level plain ``def`` ``qualified`` (``pkg.make_client``):
-        (its file, the dotted name of the class its return annotation names,
-        ``-> Client`` or ``-> "Client"``, else None); None when no such ``def``
-        can be read. Only a plain name or attribute counts: ``Client | None``
-        or ``Optional[Client]`` says the value may be something else."""
-        found = self._top_level(qualified, 3)
-        if found is None:
+    def returned_class(self, qualified: str) -> tuple[str, tuple[str, ...] | None] | None:
+        """For the plain ``def`` ``qualified`` (``pkg.make_client``, or a factory
+        method of an outside class, ``pkg.Client.create``): (its file, the dotted
+        names of the classes its return annotation names, else None); None when
+        no such ``def`` can be read.
+
+        The annotation says a class (``-> Client``, ``-> "Client"``), a class or
+        None (``Client | None``, ``Optional[Client]``, ``Union[Client, None]``:
+        None has no method to call, in either colour), one of several classes
+        (``A | B``), or the class of a factory method itself (``-> Self``);
+        anything else (a subscripted generic, a call, a name that is not
+        resolved) is None: the value may be something else. A function defined
+        in several branches gives the classes of them all."""
+        found = self._top_levels(qualified, 3)
+        owner: str | None = None
+        if not found:
+            method = self._method(qualified)
+            if method is None:
+                return None
+            owner = qualified.rpartition(".")[0]
+            found = [method]
+        if any(not isinstance(f[0], ast.FunctionDef) for f in found):
             return None
-        statement, module, tree, path = found
-        if not isinstance(statement, ast.FunctionDef):
-            return None
-        annotation = statement.returns
+        classes: list[str] = []
+        path = found[0][3]
+        for statement, module, tree, where in found:
+            assert isinstance(statement, ast.FunctionDef)
+            named = self._returned(statement.returns, module, tree,
+                                   os.path.basename(where) == "__init__.py", owner)
+            if named is None:
+                return where, None
+            classes.extend(n for n in named if n not in classes)
+        return path, tuple(classes) if classes else None
+
+    def _returned(self, annotation: ast.expr | None, module: str, tree: ast.Module,
+                  package: bool, owner: str | None) -> list[str] | None:
+        """The classes a return annotation names (see :meth:`returned_class`)."""
         if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
             try:
                 annotation = ast.parse(annotation.value.strip(), mode="eval").body
             except SyntaxError:
-                annotation = None
-        if not isinstance(annotation, (ast.Name, ast.Attribute)):
-            return path, None
-        return path, self._base_name(annotation, module, tree,
-                                     os.path.basename(path) == "__init__.py")
+                return None
+        members: list[ast.expr] = []
+        todo: list[ast.expr | None] = [annotation]
+        while todo:
+            node = todo.pop()
+            if node is None:
+                return None
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+                todo += [node.right, node.left]
+                continue
+            if isinstance(node, ast.Subscript):
+                wrapper = self._base_name(node.value, module, tree, package)
+                if wrapper in _OPTIONAL:
+                    todo.append(node.slice)
+                    continue
+                if wrapper in _UNION:
+                    todo += list(reversed(node.slice.elts)) \
+                        if isinstance(node.slice, ast.Tuple) else [node.slice]
+                    continue
+                return None
+            if isinstance(node, ast.Constant) and node.value is None:
+                continue
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                try:
+                    todo.append(ast.parse(node.value.strip(), mode="eval").body)
+                except SyntaxError:
+                    return None
+                continue
+            members.append(node)
+        classes: list[str] = []
+        for member in members:
+            if not isinstance(member, (ast.Name, ast.Attribute)):
+                return None
+            dotted = self._base_name(member, module, tree, package)
+            if dotted in _SELF:
+                dotted = owner
+            if dotted is None or dotted == "builtins.None":
+                return None
+            classes.append(dotted)
+        return classes
+
+    def _method(self, qualified: str) -> tuple[
+            ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, str, ast.Module, str] | None:
+        """``pkg.Client.create``: the method ``create`` the class ``pkg.Client``
+        defines in its body (in one of its definitions), when it can be read."""
+        owner, _, name = qualified.rpartition(".")
+        if not owner:
+            return None
+        for statement, module, tree, path in self._top_levels(owner, 3):
+            if not isinstance(statement, ast.ClassDef):
+                continue
+            for method in reversed(statement.body):
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                        and method.name == name:
+                    return method, module, tree, path
+        return None
 
     def _top_level(self, qualified: str, steps: int) -> tuple[
             ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, str, ast.Module, str] | None:
-        """The top-level ``def`` or ``class`` statement ``qualified`` names,
-        following ``from x import name`` a few ``steps``: (node, its module,
-        tree, path)."""
+        """The first of :meth:`_top_levels`, or None."""
+        found = self._top_levels(qualified, steps)
+        return found[0] if found else None
+
+    def _top_levels(self, qualified: str, steps: int) -> list[tuple[
+            ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, str, ast.Module, str]]:
+        """The ``def`` or ``class`` statements ``qualified`` names at the top of its
+        module, (node, its module, tree, path) each: the last binding of the name
+        that is one, ``from x import name`` and ``name = other`` (an alias: a name
+        or an attribute) followed a few ``steps``; a binding under a top-level
+        ``if`` or ``try`` gives every branch's definition, and the ones above it
+        too unless every branch binds the name. A binding the reader cannot
+        follow (any other value, ``import``) ends the search with what was found."""
         module, _, name = qualified.rpartition(".")
         if not module or steps == 0:
-            return None
+            return []
         found = self._source(module)
         if found is None:
-            return None
+            return []
         path, tree = found
         package = os.path.basename(path) == "__init__.py"
-        for statement in reversed(tree.body):
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
-                    and statement.name == name:
-                return statement, module, tree, path
-            if isinstance(statement, ast.ImportFrom):
+        results, _ = self._bound_in(tree.body, name, qualified, module, tree, path, package,
+                                    steps)
+        return results
+
+    def _bound_in(self, body: list[ast.stmt], name: str, qualified: str, module: str,
+                  tree: ast.Module, path: str, package: bool, steps: int,
+                  ) -> tuple[list[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+                                        str, ast.Module, str]], bool]:
+        """What ``body`` (read from its end) binds ``name`` to, and whether that
+        binding is surely the one that holds (no earlier statement counts)."""
+        results: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+                            str, ast.Module, str]] = []
+        for statement in reversed(body):
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                if statement.name == name:
+                    return [*results, (statement, module, tree, path)], True
+            elif isinstance(statement, ast.ImportFrom):
                 for local, imported, _, _ in import_bindings(statement, module, package):
-                    if local == name and imported != qualified:
-                        return self._top_level(imported, steps - 1)
-        return None
+                    if local == name:
+                        if imported == qualified:
+                            return results, True
+                        return [*results, *self._top_levels(imported, steps - 1)], True
+            elif isinstance(statement, ast.Import):
+                if any((a.asname or a.name).split(".")[0] == name for a in statement.names):
+                    return results, True
+            elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = statement.targets if isinstance(statement, ast.Assign) \
+                    else [statement.target]
+                if not any(isinstance(n, ast.Name) and n.id == name
+                           for t in targets for n in ast.walk(t)):
+                    continue
+                value = statement.value
+                if isinstance(statement, ast.AnnAssign) and value is None:
+                    continue  # `name: T`: no value
+                if isinstance(statement, ast.AugAssign) or len(targets) != 1 \
+                        or not isinstance(targets[0], ast.Name) \
+                        or not isinstance(value, (ast.Name, ast.Attribute)):
+                    return results, True
+                dotted = self._base_name(value, module, tree, package)
+                if dotted is None or dotted == qualified:
+                    return results, True
+                return [*results, *self._top_levels(dotted, steps - 1)], True
+            elif isinstance(statement, ast.If) or hasattr(statement, "handlers"):
+                # if/else, try/except (try/except* too): each branch may be the one.
+                handlers: list[ast.ExceptHandler] = getattr(statement, "handlers", [])
+                first: list[ast.stmt] = getattr(statement, "body", [])
+                branches = [first, statement.orelse] if isinstance(statement, ast.If) \
+                    else [first, *(h.body for h in handlers)]
+                surely = True
+                for branch in branches:
+                    inner, held = self._bound_in(branch, name, qualified, module, tree, path,
+                                                 package, steps)
+                    results.extend(inner)
+                    surely = surely and held
+                if surely:
+                    return results, True
+        return results, False
 
     def _awaitable_type(self, annotation: ast.expr | None, tree: ast.Module, module: str,
                         package: bool) -> str | None:
@@ -280,33 +419,48 @@ class OutsideReader:
             if current.startswith("builtins."):
                 unread.append(current)
                 continue
-            found = self._top_level(current, 3)
-            if found is None or not isinstance(node := found[0], ast.ClassDef):
+            variants = [f for f in self._top_levels(current, 3) if isinstance(f[0], ast.ClassDef)]
+            if not variants:
                 if current == dotted:
                     return None
                 unread.append(current)
                 continue
-            _, module, tree, path = found
-            package = os.path.basename(path) == "__init__.py"
-            for statement in node.body:
-                if isinstance(statement, ast.AsyncFunctionDef):
-                    methods.setdefault(statement.name, Definition(
-                        path, not _is_generator(statement), None))
-                elif isinstance(statement, ast.FunctionDef):
-                    methods.setdefault(statement.name, Definition(path, False, self._awaitable_type(
-                        statement.returns, tree, module, package)))
-                elif type(statement) is ast.Assign and type(statement.value) in (
-                    ast.Name, ast.Attribute  # an alias: read = _read; not timeout = 5
-                ):
-                    for target in statement.targets:
-                        if type(target) is ast.Name:
-                            methods.setdefault(target.id, None)
-            for base in node.bases:
-                named = self._base_name(base, module, tree, package)
-                if named is None:
-                    unread.append(ast.unparse(base))
-                else:
-                    pending.append(named)
+            # A class defined in several branches (`if sys.version_info ...:`): any
+            # may be the one; a method that gives something to await in one counts.
+            own: dict[str, Definition | None] = {}
+            for node, module, tree, path in variants:
+                assert isinstance(node, ast.ClassDef)
+                package = os.path.basename(path) == "__init__.py"
+                for statement in node.body:
+                    said: Definition | None
+                    if isinstance(statement, ast.AsyncFunctionDef):
+                        said = Definition(path, not _is_generator(statement), None)
+                    elif isinstance(statement, ast.FunctionDef):
+                        said = Definition(path, False, self._awaitable_type(
+                            statement.returns, tree, module, package))
+                    elif type(statement) is ast.Assign and type(statement.value) in (
+                        ast.Name, ast.Attribute  # an alias: read = _read; not timeout = 5
+                    ):
+                        for target in statement.targets:
+                            if type(target) is ast.Name:
+                                own.setdefault(target.id, None)
+                        continue
+                    else:
+                        continue
+                    before = own.get(statement.name)
+                    awaits = said.coroutine or said.returns is not None
+                    awaited_before = before is not None and (
+                        before.coroutine or before.returns is not None)
+                    if statement.name not in own or (awaits and not awaited_before):
+                        own[statement.name] = said
+                for base in node.bases:
+                    named = self._base_name(base, module, tree, package)
+                    if named is None:
+                        unread.append(ast.unparse(base))
+                    else:
+                        pending.append(named)
+            for name, said in own.items():
+                methods.setdefault(name, said)
         return OutsideClass(dotted, methods, tuple(classes), tuple(unread))
 
     def _base_name(self, base: ast.expr, module: str, tree: ast.Module,
@@ -317,13 +471,38 @@ class OutsideReader:
         names = self._base_names.get(module)
         if names is None:
             names = {name: f"builtins.{name}" for name in _BUILTIN_CLASSES}
-            names.update((s.name, f"{module}.{s.name}") for s in tree.body
-                         if isinstance(s, ast.ClassDef))
+            names.update((defined, f"{module}.{defined}")
+                         for defined in _defined_at_top(tree.body))
             names.update(self._bindings(module, tree, package))
             self._base_names[module] = names
         return annotated_name(base, names)
 
 
+def _defined_at_top(body: list[ast.stmt]) -> Iterator[str]:
+    """The names a module's top defines (a ``def``, a ``class``, an assignment to a
+    name), under a top-level ``if`` or ``try`` too."""
+    for statement in body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield statement.name
+        elif isinstance(statement, ast.Assign):
+            yield from (t.id for t in statement.targets if isinstance(t, ast.Name))
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None \
+                and isinstance(statement.target, ast.Name):
+            yield statement.target.id
+        elif isinstance(statement, ast.If):
+            yield from _defined_at_top(statement.body)
+            yield from _defined_at_top(statement.orelse)
+        elif isinstance(statement, ast.Try):
+            yield from _defined_at_top(statement.body)
+            for handler in statement.handlers:
+                yield from _defined_at_top(handler.body)
+
+
+#: What a return annotation wraps a class in to say "or None" / "one of".
+_OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
+_UNION = frozenset({"typing.Union", "typing_extensions.Union"})
+#: The class a method is defined in, as its annotation says it.
+_SELF = frozenset({"typing.Self", "typing_extensions.Self"})
 #: How many classes one outside class's bases may add up to before the rest
 #: count as not read (a bound on the work, not a limit any real class meets).
 _MOST_BASES = 64

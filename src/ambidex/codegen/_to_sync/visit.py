@@ -1028,15 +1028,16 @@ class SyncWalker(FlavourPlanner):
                             "sync code calls it without await; port its module too, or name "
                             f"its sync twin with --rename {qualified}=...", error=False)
             return
-        path, dotted = returned
-        if dotted is not None and self._outside_name(dotted) \
-                and self.outside.outside_class(dotted) is not None:
+        path, classes = returned
+        unreadable = [c for c in classes or () if not self._outside_name(c)
+                      or self.outside.outside_class(c) is None]
+        if classes and not unreadable:
             self._check_outside_method(
                 node, f"the receiver is returned by {qualified}() ({path}), annotated "
-                f"{dotted}", [dotted])
+                f"{' | '.join(classes)}", list(classes))
             return
-        said = f"says it returns {dotted}, which cannot be read" if dotted is not None \
-            else "says no class it returns (a plain name or attribute)"
+        said = f"says it returns {' | '.join(unreadable)}, which cannot be read" \
+            if unreadable else "says no class it returns (classes, or None)"
         self.report(node, f"`{ast.unparse(node.func)}(...)`: the receiver is returned by "
                     f"{qualified}() ({path}), from outside the port and the rule table, which "
                     f"{said}: the port cannot tell whether `{node.func.attr}` gives something "
