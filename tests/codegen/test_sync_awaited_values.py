@@ -185,3 +185,41 @@ def test_an_item_of_async_for_a_ports_own_result_and_what_was_said_already_stay_
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         assert namespace["total"]([2, 3], SyncConn(), 10, None, lambda: 100) == 221
+
+
+VERSIONED_CLIENT = '''\
+import sys
+
+if sys.version_info >= (3, 11):
+    class Client:
+        async def fetch(self):
+            return 1
+else:
+    try:
+        from fast import Client
+    except ImportError:
+        class Client:
+            async def fetch(self):
+                return 2
+'''
+
+USES_VERSIONED = '''\
+from .client import Client
+
+
+async def run():
+    client = Client()
+    kept = client.fetch()
+    return await kept
+'''
+
+
+def test_a_coroutine_method_of_a_class_defined_under_if_or_try_explains_what_is_awaited() -> None:
+    # A class of the port defined in a top-level `if` or `try` (a version switch, an
+    # optional accelerator) is one of the port's classes as a top-level one is: the
+    # result of its coroutine method, kept then awaited, is the result in the sync
+    # twin too. Before, only top-level classes counted, and the await was a warning.
+    result = to_sync({"pkg/__init__.py": "", "pkg/client.py": VERSIONED_CLIENT,
+                      "pkg/use.py": USES_VERSIONED}, table=DEFAULT_TABLE, renames={})
+    assert [str(d) for d in result.diagnostics] == []
+    assert "    kept = client.fetch()\n    return kept\n" in result.outputs["pkg/use.py"]

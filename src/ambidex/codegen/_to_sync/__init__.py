@@ -55,7 +55,7 @@ internal error reported as a diagnostic, never written.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
 from ambidex._names import module_name_for
@@ -100,7 +100,7 @@ def _async_definitions(trees: Mapping[str, ast.Module], scans: Mapping[str, Modu
     plain: set[str] = set()
     for path, tree in trees.items():
         scan = scans[path]
-        for statement in tree.body:
+        for statement in _top_statements(tree.body):
             if isinstance(statement, ast.ClassDef):
                 methods.update(s.name for s in statement.body
                                if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
@@ -121,6 +121,22 @@ def _async_definitions(trees: Mapping[str, ast.Module], scans: Mapping[str, Modu
         defined.update(scan.classes)
     coroutine_methods -= plain
     return frozenset(coroutines), defined
+
+
+def _top_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """A module's top-level statements, and those in the branches of a top-level
+    ``if`` or ``try`` (a version switch, an optional import's fallback), which
+    define the module's names as much as the ones at its top."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, ast.If):
+            yield from _top_statements(statement.body)
+            yield from _top_statements(statement.orelse)
+        elif hasattr(statement, "handlers"):  # try, try/except*
+            for block in (getattr(statement, "body", []), getattr(statement, "orelse", []),
+                          getattr(statement, "finalbody", []),
+                          *(h.body for h in getattr(statement, "handlers", []))):
+                yield from _top_statements(block)
 
 
 def _module_coroutines(tree: ast.Module, scan: ModuleScan) -> list[str]:
