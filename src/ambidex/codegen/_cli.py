@@ -238,6 +238,8 @@ def run_port(args: argparse.Namespace) -> int:
     segments = {"sync": {"_async": "_sync"}, "async": {"_sync": "_async"}}[to]
     sources = {file.resolve() for file in inputs}
     writes: list[tuple[Path, str]] = []
+    written_from: dict[Path, Path] = {}  # destination -> the input written there
+    collisions: list[str] = []
     ends: dict[Path, str] = {}
     for file, relative in inputs.items():
         text = conversion.outputs[file.as_posix()]
@@ -255,9 +257,21 @@ def run_port(args: argparse.Namespace) -> int:
         if destination.resolve() in sources:
             print(f"{destination.as_posix()}: refusing to overwrite a source", file=sys.stderr)
             return 2
+        other = written_from.setdefault(destination.resolve(), file)
+        if other != file:
+            # Two folders given with the same files in them (a-1/pkg b-2/pkg): each
+            # goes below OUT by its path in its folder, so one would replace the other.
+            collisions.append(f"{file.as_posix()}:1:1: would be written to "
+                              f"{destination.as_posix()}, as {other.as_posix()} would")
         writes.append((destination, text))
         # Read with universal newlines; written with the source file's own line ends.
         ends[destination] = line_end_of(file.read_bytes().decode("latin-1"))
+    if collisions:
+        for line in collisions:
+            print(line, file=sys.stderr)
+        print("ambidex port: two inputs would be written to one file: port them one at a "
+              "time, or each folder to its own -o; nothing written", file=sys.stderr)
+        return 2
     # A file in the way is refused, as generate refuses one without its header:
     # port's output carries no header (it becomes the user's code), so only
     # --force, or the very same text, lets it be replaced.

@@ -186,8 +186,20 @@ def to_sync(
     ``SyncFoo`` as unasync does. With ``strict`` every warning is an error. With
     ``sort_imports`` (the default) an import statement the renames changed moves
     to where isort puts it in its run of imports; without, it stays where it was
-    (as projects' own scripts leave it).
+    (as projects' own scripts leave it). Two copies of one package (the same
+    module names under two folders) convert each as they would alone.
     """
+    copies = _copies(modules)
+    if len(copies) > 1:
+        # The same module name under two folders (two unpacked downloads of one
+        # package): each copy's imports are its own, so each converts alone.
+        parts = [to_sync(copy, table=table, renames=renames, async_prefix=async_prefix,
+                         flags=flags, rename_prose=rename_prose, strict=strict,
+                         sort_imports=sort_imports) for copy in copies]
+        unused = [u for u in parts[0].unused if all(u in p.unused for p in parts)]
+        return Conversion({p: t for part in parts for p, t in part.outputs.items()},
+                          [d for part in parts for d in part.diagnostics],
+                          [e for part in parts for e in part.explanations], unused)
     known_flags = declared_flags(flags)
     trees, diagnostics = parse_modules(modules)
     if diagnostics:
@@ -280,6 +292,29 @@ def to_sync(
     if strict:
         diagnostics = [d if d.error else replace(d, error=True) for d in diagnostics]
     return Conversion(outputs, diagnostics, explanations, unused)
+
+
+def _copies(modules: Mapping[str, str]) -> list[dict[str, str]]:
+    """``modules`` split into one group per folder its module names start below,
+    when two of those folders hold a module of the same name (``a-1/pkg/util.py``
+    and ``b-2/pkg/util.py``: no import reaches through a folder that is not an
+    identifier, so each is its own ``pkg.util``); else one group, all of them."""
+    groups: dict[str, dict[str, str]] = {}
+    roots_of: dict[str, set[str]] = {}
+    for path, text in modules.items():
+        name = module_name_for(path)
+        folders = path.replace("\\", "/").split("/")[:-1]
+        if name is not None:
+            depth = name.count(".") + (1 if path.replace("\\", "/").endswith("/__init__.py")
+                                       or path == "__init__.py" else 0)
+            root = "/".join(folders[:len(folders) - depth])
+            roots_of.setdefault(name, set()).add(root)
+        else:
+            root = "/".join(folders)
+        groups.setdefault(root, {})[path] = text
+    if all(len(roots) < 2 for roots in roots_of.values()):
+        return [dict(modules)]
+    return list(groups.values())
 
 
 def _rewrites(rule: Rule) -> bool:
