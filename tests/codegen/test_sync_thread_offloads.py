@@ -560,3 +560,38 @@ def test_a_loop_attribute_not_known_to_be_the_loop_or_used_otherwise_stays_refus
         refused = [d.line for d in result.diagnostics
                    if d.error and "run_in_executor" in d.message]
         assert refused == [line], (source, result.diagnostics)
+
+
+LOOP_DANGLING = '''\
+import asyncio
+
+
+class Payload:
+    def __init__(self, value):
+        self._value = value
+
+    def _read_all(self):
+        return self._value * 2
+
+    async def read(self):
+        loop = asyncio.get_running_loop()  # an older version handed it over
+        return await asyncio.to_thread(self._read_all)
+
+    async def read_later(self):
+        loop = asyncio.get_event_loop()
+
+        def inner():
+            return loop
+        return await asyncio.to_thread(self._read_all)
+'''
+
+
+def test_a_loop_local_read_by_nothing_goes() -> None:
+    # The offload spelled on one line (asyncio.to_thread) left the local dangling:
+    # in a coroutine the loop getter has no effect but its value, which nothing
+    # reads, so the twin drops it. One a closure reads stays refused.
+    result = to_sync({"payload.py": LOOP_DANGLING}, table=DEFAULT_TABLE, renames={})
+    refused = [d.line for d in result.diagnostics if d.error]
+    assert refused == [16], result.diagnostics
+    out = result.outputs["payload.py"]
+    assert "    def read(self):\n        return self._read_all()\n" in out, out

@@ -137,7 +137,8 @@ def offload_loops(walker: SyncWalker, function: ast.AsyncFunctionDef,
     statement: ``if running: loop = asyncio.get_running_loop()``).
 
     A local qualifies when each of its bindings is a statement of its own
-    ``name = <loop getter>()`` on its own line, and each read
+    ``name = <loop getter>()`` on its own line, and each read (there may be
+    none)
     of it is the receiver of ``run_in_executor``, awaited where it is called,
     in the rewrite's shape (:func:`_offload_shape`), outside an f-string. Any
     other binding (a parameter, a loop, ``global``, ``except ... as``, an
@@ -203,9 +204,13 @@ def offload_loops(walker: SyncWalker, function: ast.AsyncFunctionDef,
                 spoiled.add(node.id)
                 continue
             uses.setdefault(node.id, []).append(call)
-    names = [n for n in bindings if n not in spoiled and n in uses]
+    # A local nothing reads goes too (the offload spelled on one line left it
+    # dangling): in a coroutine the getter does nothing but give the loop. Unless
+    # the function may read its locals by name.
+    by_name = any(isinstance(node, ast.Name) and node.id in _READS_LOCALS for node in own)
+    names = [n for n in bindings if n not in spoiled and (n in uses or not by_name)]
     dropped = [b for n in names for b in bindings[n]]
-    return dropped, [c for n in names for c in uses[n]], _passes(dropped, blocks)
+    return dropped, [c for n in names for c in uses.get(n, [])], _passes(dropped, blocks)
 
 
 def _passes(dropped: list[ast.Assign], blocks: dict[int, list[ast.AST]]) -> list[ast.Assign]:
@@ -226,6 +231,8 @@ def _passes(dropped: list[ast.Assign], blocks: dict[int, list[ast.AST]]) -> list
 
 #: The annotations that say a parameter is the event loop.
 LOOP_TYPES = frozenset({"asyncio.AbstractEventLoop", "asyncio.events.AbstractEventLoop"})
+#: The builtins that read a function's locals by their names.
+_READS_LOCALS = frozenset({"locals", "vars", "eval", "exec"})
 #: Bases that hold no attribute of their instances.
 _PLAIN_BASES = frozenset({"object", "Generic", "Protocol", "ABC"})
 #: The builtins that read or set an attribute named by a string.
