@@ -551,15 +551,33 @@ class InClosure:
 ]
 
 
+#: Why each of LOOP_ATTRIBUTES_UNKNOWN is refused, as the refusal says it.
+WHY_UNKNOWN = [
+    "not self._loop: it is assigned at line 3 from `loop`, which the port cannot tell is "
+    "the event loop",
+    "not self._loop: it is used otherwise at line 9",
+    "not self._loop: it is used otherwise at line 9",
+    "not self._loop: the port names it elsewhere too (line 13)",
+    "not self._loop: the port names it elsewhere too (line 14)",
+    "not self.loop: it is a public attribute (line 6)",
+    "not self._loop: it is named at line 8 where `self` may be another object",
+    "not self._loop: the class has a base the port does not hold (Base)",
+    "not self._loop: it is assigned at line 7 from `loop`, which the port cannot tell",
+    "not self._loop: it is named at line 10 where `self` may be another object",
+]
+
+
 def test_a_loop_attribute_not_known_to_be_the_loop_or_used_otherwise_stays_refused() -> None:
-    for source in LOOP_ATTRIBUTES_UNKNOWN:
+    # Refused at the call, saying why the attribute is not known to be the loop.
+    assert len(WHY_UNKNOWN) == len(LOOP_ATTRIBUTES_UNKNOWN)
+    for source, why in zip(LOOP_ATTRIBUTES_UNKNOWN, WHY_UNKNOWN, strict=True):
         result = to_sync({"m.py": source}, table=DEFAULT_TABLE, renames={})
         assert result.failed, source
         line = next(n for n, text in enumerate(source.splitlines(), 1)
                     if "run_in_executor" in text)
-        refused = [d.line for d in result.diagnostics
-                   if d.error and "run_in_executor" in d.message]
-        assert refused == [line], (source, result.diagnostics)
+        refused = [d for d in result.diagnostics if d.error and "run_in_executor" in d.message]
+        assert [d.line for d in refused] == [line], (source, result.diagnostics)
+        assert why in refused[0].message, (source, refused[0].message)
 
 
 LOOP_DANGLING = '''\

@@ -249,7 +249,7 @@ class PortClasses:
         self._trees = trees
         self._texts = texts
         self._bases: dict[str, set[str]] | None = None
-        self._places: dict[str, list[tuple[ast.ClassDef | None, bool]]] = {}
+        self._places: dict[str, list[tuple[ast.ClassDef | None, bool, str, int]]] = {}
 
     def bases(self) -> dict[str, set[str]]:
         """Every class name the port defines (nested ones too) -> the last
@@ -291,10 +291,10 @@ class PortClasses:
                     grew = True
         return up, down
 
-    def places(self, attr: str) -> list[tuple[ast.ClassDef | None, bool]]:
+    def places(self, attr: str) -> list[tuple[ast.ClassDef | None, bool, str, int]]:
         """Each place the port names the attribute ``attr`` (``x.attr``, or
         ``getattr(x, "attr")`` and the like): (the class it is in, or None,
-        whether the object is ``self``)."""
+        whether the object is ``self``, the module's path, the line)."""
         found = self._places.get(attr)
         if found is not None:
             return found
@@ -309,13 +309,14 @@ class PortClasses:
                     owner = node
                 elif isinstance(node, ast.Attribute) and node.attr == attr:
                     found.append((owner, isinstance(node.value, ast.Name)
-                                  and node.value.id == "self"))
+                                  and node.value.id == "self", path, node.lineno))
                 elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                         and node.func.id in _BY_NAME and len(node.args) >= 2 \
                         and isinstance(node.args[1], ast.Constant) \
                         and node.args[1].value == attr:
                     first = node.args[0]
-                    found.append((owner, isinstance(first, ast.Name) and first.id == "self"))
+                    found.append((owner, isinstance(first, ast.Name) and first.id == "self",
+                                  path, node.lineno))
                 todo.extend((child, owner) for child in ast.iter_child_nodes(node))
         return found
 
@@ -341,7 +342,8 @@ def _loop_parameter(walker: SyncWalker, function: ast.FunctionDef | ast.AsyncFun
 
 
 def offload_attributes(walker: SyncWalker, cls: ast.ClassDef,
-                       ) -> tuple[list[ast.Assign], list[ast.Call], list[ast.Assign]]:
+                       ) -> tuple[list[ast.Assign], list[ast.Call], list[ast.Assign],
+                                  dict[str, str]]:
     """``self._loop`` kept on an attribute only to hand functions to threads
     (aiormq 7.2.4 ``connection.py``: ``self._loop = loop``, a parameter
     annotated ``asyncio.AbstractEventLoop``, then ``await
@@ -361,7 +363,7 @@ def offload_attributes(walker: SyncWalker, cls: ast.ClassDef,
     names the attribute: not on another object, not in a base or a subclass
     (by name), not through ``getattr``-like builtins, not in the class's body.
     Anything else leaves every call refused, as one on a loop the port cannot
-    type is."""
+    type is; the last item says why, per attribute, with the place."""
     text = walker.source.text
     candidates: set[str] = set()
     for node in ast.walk(cls):
@@ -370,13 +372,23 @@ def offload_attributes(walker: SyncWalker, cls: ast.ClassDef,
                 and isinstance(node.value.value, ast.Name) and node.value.value.id == "self":
             candidates.add(node.value.attr)
     if not candidates:
-        return [], [], []
+        return [], [], [], {}
+    why: dict[str, tuple[int, str]] = {}
+
+    def spoil(attr: str, line: int, said: str) -> None:
+        if attr not in why or line < why[attr][0]:
+            why[attr] = (line, said)
+
     for statement in cls.body:  # bound in the class's body: a property, a default
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            candidates.discard(statement.name)
+            bound = {statement.name}
         elif not (isinstance(statement, ast.AnnAssign) and statement.value is None):
-            candidates -= {n.id for n in ast.walk(statement)
-                           if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+            bound = {n.id for n in ast.walk(statement)
+                     if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+        else:
+            continue
+        for attr in bound & candidates:
+            spoil(attr, statement.lineno, f"the class's body binds it at line {statement.lineno}")
     # The class's own nodes, each with its parent and the method it is in; `self`
     # in a nested function that has a parameter of that name is not the class's.
     parents: dict[int, ast.AST] = {}
@@ -390,7 +402,6 @@ def offload_attributes(walker: SyncWalker, cls: ast.ClassDef,
                 parents[id(child)] = statement
         elif not isinstance(statement, ast.ClassDef):
             todo.append((statement, None))  # the body's own code: no method's `self`
-    spoiled: set[str] = set()
     reads: dict[str, list[ast.Call]] = {}
     stores: dict[str, list[ast.Assign]] = {}
     blocks: dict[int, list[ast.AST]] = {}
@@ -412,7 +423,8 @@ def offload_attributes(walker: SyncWalker, cls: ast.ClassDef,
         attr = node.attr
         parent = parents.get(id(node))
         if method is None:
-            spoiled.add(attr)
+            spoil(attr, node.lineno, f"it is named at line {node.lineno} where `self` may "
+                  "be another object")
         elif isinstance(node.ctx, ast.Load):
             call = parents.get(id(parent))
             awaited = parents.get(id(call))
@@ -425,7 +437,7 @@ def offload_attributes(walker: SyncWalker, cls: ast.ClassDef,
                     and not isinstance(above, ast.JoinedStr):
                 reads.setdefault(attr, []).append(call)
             else:
-                spoiled.add(attr)
+                spoil(attr, node.lineno, f"it is used otherwise at line {node.lineno}")
         elif isinstance(parent, ast.Assign) and parent.targets == [node]:
             value = parent.value
             if isinstance(value, ast.Name) and _loop_parameter(walker, method, value.id):
@@ -439,32 +451,48 @@ def offload_attributes(walker: SyncWalker, cls: ast.ClassDef,
             start, end = walker.source.span(parent)
             line_end = text.find("\n", end)
             rest = text[end:line_end if line_end >= 0 else len(text)].strip()
-            if not getter or not attr.startswith("_") or not block \
-                    or text[text.rfind("\n", 0, start) + 1:start].strip() \
+            if not getter:
+                spoil(attr, node.lineno, f"it is assigned at line {node.lineno} from "
+                      f"`{ast.unparse(value)}`, which the port cannot tell is the event loop "
+                      "(asyncio.get_running_loop(), or a parameter annotated "
+                      "asyncio.AbstractEventLoop, would be)")
+            elif not attr.startswith("_"):
+                spoil(attr, node.lineno, f"it is a public attribute (line {node.lineno}): "
+                      "code outside the port may read it")
+            elif not block or text[text.rfind("\n", 0, start) + 1:start].strip() \
                     or (rest and not rest.startswith("#")):
-                spoiled.add(attr)
+                spoil(attr, node.lineno, f"its assignment at line {node.lineno} is not a "
+                      "statement on a line of its own")
             else:
                 blocks[id(parent)] = block
                 stores.setdefault(attr, []).append(parent)
-        else:
-            spoiled.add(attr)  # unpacked, augmented, deleted, a loop's or a with's target
-    names = [a for a in sorted(candidates) if a in reads and a not in spoiled]
+        else:  # unpacked, augmented, deleted, a loop's or a with's target
+            spoil(attr, node.lineno, f"it is bound otherwise at line {node.lineno}")
+    names = [a for a in sorted(candidates) if a in reads and a not in why]
     if names:
         port = walker.port_classes
         up, down = port.related(cls.name)
-        if any(base not in port.bases() and base not in _PLAIN_BASES for base in up):
-            names = []  # a base outside the port may set or read it
+        outside = sorted(b for b in up if b not in port.bases() and b not in _PLAIN_BASES)
         related = up | down
-        assigned = {a for a in names if any(
-            isinstance(n, ast.Attribute) and n.attr == a and isinstance(n.ctx, ast.Store)
-            and owners.get(id(n)) is not None for n in ast.walk(cls))}
-        names = [a for a in names if a in assigned and all(
-            (owner is cls and on_self and _plain_reference(cls, a))
-            or (on_self and owner is not None and owner is not cls
-                and owner.name not in related)
-            for owner, on_self in port.places(a))]
+        for attr in names:
+            if outside:
+                spoil(attr, cls.lineno, f"the class has a base the port does not hold "
+                      f"({', '.join(outside)}), which may set or read it")
+            elif not any(isinstance(n, ast.Attribute) and n.attr == attr
+                         and isinstance(n.ctx, ast.Store) and owners.get(id(n)) is not None
+                         for n in ast.walk(cls)):
+                spoil(attr, cls.lineno, "the class's methods never assign it")
+            for owner, on_self, path, line in port.places(attr):
+                if not ((owner is cls and on_self and _plain_reference(cls, attr))
+                        or (on_self and owner is not None and owner is not cls
+                            and owner.name not in related)):
+                    where = f"line {line}" if path == walker.path else f"{path}:{line}"
+                    spoil(attr, cls.lineno, f"the port names it elsewhere too ({where})")
+                    break
+        names = [a for a in names if a not in why]
     dropped = [s for a in names for s in stores.get(a, [])]
-    return dropped, [c for a in names for c in reads[a]], _passes(dropped, blocks)
+    return dropped, [c for a in names for c in reads[a]], _passes(dropped, blocks), \
+        {a: said for a, (_, said) in why.items()}
 
 
 def _plain_reference(cls: ast.ClassDef, attr: str) -> bool:

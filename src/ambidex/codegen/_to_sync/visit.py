@@ -214,10 +214,11 @@ class SyncWalker(FlavourPlanner):
         if not self.in_target:
             self._check_awaitable_class(node)
         if self.source is self._module_source and "run_in_executor" in self.source.text:
-            drops, calls, passes = offload_attributes(self, node)
+            drops, calls, passes, why = offload_attributes(self, node)
             self.loop_drops.update(id(statement) for statement in drops)
             self.loop_offloads.update(id(call) for call in calls)
             self.loop_passes.update(id(statement) for statement in passes)
+            self.loop_attributes[id(node)] = why
         self.scope.append(node.name)
         self.made_outside.append(self._attributes_made_outside(node))
         self.classes.append(node)
@@ -843,9 +844,18 @@ class SyncWalker(FlavourPlanner):
         awaited = id(node) in self.awaited
         hint = ""
         if func.attr == "run_in_executor":
+            receiver = func.value
+            said = self.loop_attributes.get(id(self.classes[-1]), {}).get(receiver.attr) \
+                if self.classes and isinstance(receiver, ast.Attribute) \
+                and isinstance(receiver.value, ast.Name) and receiver.value.id == "self" \
+                else None
             hint = ("if it is the running loop, the sync twin calls the function directly "
-                    "(the port does so for asyncio.get_running_loop().run_in_executor(...) "
-                    "and asyncio.to_thread(...)): spell it so, or ")
+                    "(the port does so for asyncio.get_running_loop().run_in_executor(...), "
+                    "asyncio.to_thread(...) and an attribute kept only for them, assigned "
+                    "from asyncio.get_running_loop() or a parameter annotated "
+                    "asyncio.AbstractEventLoop"
+                    + (f"; not {ast.unparse(receiver)}: {said}" if said else "")
+                    + "): spell it so, or ")
         self.report(node, f"`{spelled}(...)` is an event loop's method "
                     f"(asyncio.AbstractEventLoop.{func.attr}), on an object the port cannot "
                     "type: sync code has no event loop, and what it gives (a future, a "
@@ -1510,6 +1520,8 @@ class SyncWalker(FlavourPlanner):
         self.loop_drops: set[int] = set()
         self.loop_offloads: set[int] = set()
         self.loop_passes: set[int] = set()
+        self.loop_attributes: dict[int, dict[str, str]] = {}
+        """Per class: why each ``self.<attr>`` it offloads on is not known to be the loop."""
         self.make_plan()
         for statement in self.tree.body:
             self.visit(statement)
