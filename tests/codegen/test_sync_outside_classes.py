@@ -290,3 +290,41 @@ def test_what_an_outside_maker_returns_is_read_through_unions_factories_and_alia
     assert all("async def" in d.message for d in result.diagnostics[:-1]), result.diagnostics
     # Other.fetch is a plain def: the warning that nothing here knows more.
     assert "cannot tell" not in result.diagnostics[-1].message, result.diagnostics
+
+
+KEPT_FROM_MAKERS = '''\
+import outsidecls
+from outsidecls import _more
+
+
+async def run():
+    a = outsidecls.make_client()
+    b = _more.maybe_client()
+    c = _more.Factory.create()
+    d = _more.maybe_other()
+    first = await a.fetch()
+    second = await b.fetch()
+    third = await c.fetch()
+    fourth = await d.fetch()
+    return first + second + third + fourth
+'''
+
+
+def test_a_local_kept_from_what_an_outside_maker_returns_is_checked_as_the_chained_call_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `a = pkg.make_client()` then `await a.fetch()`: said nothing (the sync code
+    # kept a coroutine nobody awaits, exit 0), where `await pkg.make_client().fetch()`
+    # and `a = pkg.Client()` were refused.
+    package = tmp_path / "site" / "outsidecls"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("from ._factories import make_client\n")
+    (package / "_client.py").write_text(CLIENT)
+    (package / "_bases.py").write_text(BASES)
+    (package / "_factories.py").write_text(FACTORIES)
+    (package / "_more.py").write_text(MORE_MAKERS)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    result = to_sync({"run.py": KEPT_FROM_MAKERS}, table=DEFAULT_TABLE, renames={})
+    found = [(d.line, d.error) for d in result.diagnostics]
+    assert found == [(10, True), (11, True), (12, True), (13, False)], result.diagnostics
+    assert "a is returned as outsidecls._client.Client" in result.diagnostics[0].message

@@ -1165,16 +1165,16 @@ class SyncWalker(FlavourPlanner):
             elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 targets = statement.targets if isinstance(statement, ast.Assign) \
                     else [statement.target]
-                maker = None
+                maker: list[tuple[str, str]] | None = None
                 if isinstance(statement, ast.AnnAssign):
                     typed = self._annotated_type(statement.annotation)
-                    maker = ("annotated", typed) if typed is not None else None
+                    maker = [("annotated", typed)] if typed is not None else None
                 if maker is None and len(targets) == 1 and statement.value is not None \
                         and not isinstance(statement, ast.AugAssign):
-                    maker = self._maker(statement.value)
+                    maker = self._maker(statement.value, returned=True)
                 for target in targets:
                     if isinstance(target, ast.Name) and maker is not None:
-                        made.setdefault(target.id, []).append(maker)
+                        made.setdefault(target.id, []).extend(maker)
                     else:
                         other.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
             elif isinstance(statement, (ast.With, ast.AsyncWith)):
@@ -1184,8 +1184,8 @@ class SyncWalker(FlavourPlanner):
                     maker = self._maker(item.context_expr)
                     target = item.optional_vars
                     if isinstance(target, ast.Name) and maker is not None \
-                            and self._table_type(maker[1]) is None:
-                        made.setdefault(target.id, []).append(maker)
+                            and all(self._table_type(q) is None for _, q in maker):
+                        made.setdefault(target.id, []).extend(maker)
                     else:
                         other.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
             elif isinstance(statement, (ast.For, ast.AsyncFor)):
@@ -1208,9 +1208,9 @@ class SyncWalker(FlavourPlanner):
             self._has_walrus = ":=" in self._module_source.text
         for walrus in _walruses(function) if self._has_walrus else ():
             target = walrus.target
-            maker = self._maker(walrus.value)
+            maker = self._maker(walrus.value, returned=True)
             if maker is not None:
-                made.setdefault(target.id, []).append(maker)
+                made.setdefault(target.id, []).extend(maker)
             else:
                 other.add(target.id)
         typed_locals: dict[str, list[tuple[str, str]]] = {}
@@ -1222,24 +1222,37 @@ class SyncWalker(FlavourPlanner):
                 typed_locals[name] = makers
         return typed_locals
 
-    def _maker(self, value: ast.expr) -> tuple[str, str] | None:
-        """("made", Q) for ``Q(...)`` with ``Q`` a class from outside the port (named
-        as one: a function there may return anything, pymongo's
-        ``_get_authenticator(..., _OIDCAuthenticator)`` an object of the port) or
-        a call the table rewrites; ("returned", Q) for a call of a function of the
-        module whose return annotation is such a ``Q``."""
+    def _maker(self, value: ast.expr, returned: bool = False) -> list[tuple[str, str]] | None:
+        """[("made", Q)] for ``Q(...)`` with ``Q`` a class from outside the port
+        (named as one) or a call the table rewrites; [("returned", Q)] for a call
+        of a function of the module whose return annotation is such a ``Q``.
+
+        With ``returned``, a function from outside the port answers through its
+        return annotation, read from its source (:meth:`OutsideReader.returned_class`:
+        ``-> Client``, ``Client | None``, ``A | B``, a factory method's
+        ``-> Self``): [("returned", Q), ...], when every class it names is from
+        outside the port and can be read; else nothing is known (a function there
+        may return anything, pymongo's ``_get_authenticator(...,
+        _OIDCAuthenticator)`` an object of the port)."""
         if not isinstance(value, ast.Call):
             return None
         qualified = self.qualified_name(value.func)
         if qualified is not None:
             if self._table_type(qualified) or (qualified.rsplit(".", 1)[-1][:1].isupper()
                                                and self._outside(value.func, qualified)):
-                return ("made", qualified)
+                return [("made", qualified)]
+            if returned and self._outside(value.func, qualified):
+                found = self.outside.returned_class(qualified)
+                classes = found[1] if found is not None else None
+                if classes and all(self._outside_name(c)
+                                   and self.outside.outside_class(c) is not None
+                                   for c in classes):
+                    return [("returned", c) for c in classes]
             return None
         if isinstance(value.func, ast.Name):
             returns = self._module_returns().get(value.func.id)
             if returns is not None:
-                return ("returned", returns)
+                return [("returned", returns)]
         return None
 
     def _module_returns(self) -> dict[str, str]:
