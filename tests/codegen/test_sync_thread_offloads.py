@@ -548,6 +548,19 @@ class InClosure:
             return self._loop
         return await self._loop.run_in_executor(None, f)
 ''',
+    '''\
+import asyncio
+
+
+class Shadowed:
+    def __init__(self, loop: asyncio.AbstractEventLoop, make):
+        def later(loop):
+            self._loop = loop
+        make(later)
+
+    async def read(self, f):
+        return await self._loop.run_in_executor(None, f)
+''',
 ]
 
 
@@ -564,6 +577,7 @@ WHY_UNKNOWN = [
     "not self._loop: the class has a base the port does not hold (Base)",
     "not self._loop: it is assigned at line 7 from `loop`, which the port cannot tell",
     "not self._loop: it is named at line 10 where `self` may be another object",
+    "not self._loop: it is assigned at line 7 from `loop`, which the port cannot tell",
 ]
 
 

@@ -337,7 +337,10 @@ def _loop_parameter(walker: SyncWalker, function: ast.FunctionDef | ast.AsyncFun
             return False
     if annotation is None or walker.qualified_name(annotation) not in LOOP_TYPES:
         return False
-    return not any(isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+    # Bound again, or a parameter of a function inside it of the same name (where
+    # `self.x = loop` would be that one's).
+    return not any((isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load))
+                   or (isinstance(n, ast.arg) and n.arg == name and n is not found)
                    for n in ast.walk(function))
 
 
