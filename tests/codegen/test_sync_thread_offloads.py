@@ -561,6 +561,18 @@ class Shadowed:
     async def read(self, f):
         return await self._loop.run_in_executor(None, f)
 ''',
+    '''\
+import asyncio
+
+
+class SetByName:
+    def __init__(self, loop: asyncio.AbstractEventLoop, other):
+        self._loop = loop
+        object.__setattr__(self, "_loop", other)
+
+    async def read(self, f):
+        return await self._loop.run_in_executor(None, f)
+''',
 ]
 
 
@@ -578,6 +590,7 @@ WHY_UNKNOWN = [
     "not self._loop: it is assigned at line 7 from `loop`, which the port cannot tell",
     "not self._loop: it is named at line 10 where `self` may be another object",
     "not self._loop: it is assigned at line 7 from `loop`, which the port cannot tell",
+    "not self._loop: the port names it elsewhere too (line 7)",
 ]
 
 

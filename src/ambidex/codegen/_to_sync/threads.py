@@ -293,8 +293,9 @@ class PortClasses:
 
     def places(self, attr: str) -> list[tuple[ast.ClassDef | None, bool, str, int]]:
         """Each place the port names the attribute ``attr`` (``x.attr``, or
-        ``getattr(x, "attr")`` and the like): (the class it is in, or None,
-        whether the object is ``self``, the module's path, the line)."""
+        ``getattr(x, "attr")`` and the like, or the name as any other string):
+        (the class it is in, or None, whether the object is ``self``, the
+        module's path, the line)."""
         found = self._places.get(attr)
         if found is not None:
             return found
@@ -317,6 +318,13 @@ class PortClasses:
                     first = node.args[0]
                     found.append((owner, isinstance(first, ast.Name) and first.id == "self",
                                   path, node.lineno))
+                    todo.extend((child, owner) for child in (node.args[0], *node.args[2:],
+                                                             *node.keywords))
+                    continue
+                elif isinstance(node, ast.Constant) and node.value == attr:
+                    # The name as a string anywhere else (object.__setattr__(self,
+                    # "_loop", x), self.__dict__["_loop"], __slots__): cannot tell.
+                    found.append((None, False, path, node.lineno))
                 todo.extend((child, owner) for child in ast.iter_child_nodes(node))
         return found
 
