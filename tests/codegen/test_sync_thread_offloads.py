@@ -573,6 +573,32 @@ class SetByName:
     async def read(self, f):
         return await self._loop.run_in_executor(None, f)
 ''',
+    '''\
+import asyncio
+import dataclasses
+
+
+@dataclasses.dataclass
+class Fields:
+    _loop: object
+
+    def reset(self):
+        self._loop = asyncio.get_running_loop()
+
+    async def read(self, f):
+        return await self._loop.run_in_executor(None, f)
+''',
+    '''\
+import asyncio
+
+
+class WithMeta(metaclass=type):
+    def __init__(self):
+        self._loop = asyncio.get_running_loop()
+
+    async def read(self, f):
+        return await self._loop.run_in_executor(None, f)
+''',
 ]
 
 
@@ -591,6 +617,8 @@ WHY_UNKNOWN = [
     "not self._loop: it is named at line 10 where `self` may be another object",
     "not self._loop: it is assigned at line 7 from `loop`, which the port cannot tell",
     "not self._loop: the port names it elsewhere too (line 7)",
+    "not self._loop: the class's body binds it at line 7",
+    "not self._loop: the class names a metaclass or class keywords",
 ]
 
 

@@ -390,9 +390,17 @@ def offload_attributes(walker: SyncWalker, cls: ast.ClassDef,
         if attr not in why or line < why[attr][0]:
             why[attr] = (line, said)
 
+    for attr in candidates if cls.keywords else ():  # a metaclass may do anything
+        spoil(attr, cls.lineno, "the class names a metaclass or class keywords, which may "
+              "set it")
     for statement in cls.body:  # bound in the class's body: a property, a default
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bound = {statement.name}
+        elif isinstance(statement, ast.AnnAssign) and statement.value is None:
+            # `_loop: T` alone binds nothing, but a class decorator (dataclass,
+            # attrs) makes it a parameter of __init__ that sets it.
+            bound = {statement.target.id} if cls.decorator_list \
+                and isinstance(statement.target, ast.Name) else set()
         elif not (isinstance(statement, ast.AnnAssign) and statement.value is None):
             bound = {n.id for n in ast.walk(statement)
                      if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
