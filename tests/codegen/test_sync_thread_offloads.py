@@ -599,6 +599,17 @@ class WithMeta(metaclass=type):
     async def read(self, f):
         return await self._loop.run_in_executor(None, f)
 ''',
+    '''\
+import asyncio
+
+
+class Defaulted:
+    def __init__(self, *, loop: asyncio.AbstractEventLoop = None):
+        self._loop = loop
+
+    async def read(self, f):
+        return await self._loop.run_in_executor(None, f)
+''',
 ]
 
 
@@ -619,6 +630,7 @@ WHY_UNKNOWN = [
     "not self._loop: the port names it elsewhere too (line 7)",
     "not self._loop: the class's body binds it at line 7",
     "not self._loop: the class names a metaclass or class keywords",
+    "not self._loop: it is assigned at line 6 from `loop`, which the port cannot tell",
 ]
 
 

@@ -332,12 +332,17 @@ class PortClasses:
 def _loop_parameter(walker: SyncWalker, function: ast.FunctionDef | ast.AsyncFunctionDef,
                     name: str) -> bool:
     """Whether ``name`` is a parameter of ``function`` annotated as the event
-    loop (``loop: asyncio.AbstractEventLoop``, ``"AbstractEventLoop"``) that
-    the function never binds again."""
+    loop (``loop: asyncio.AbstractEventLoop``, ``"AbstractEventLoop"``), with
+    no default, that the function never binds again."""
     arguments = function.args
-    found = next((a for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
-                  if a.arg == name), None)
-    annotation = found.annotation if found is not None else None
+    positional = [*arguments.posonlyargs, *arguments.args]
+    defaulted = {id(a) for a in positional[len(positional) - len(arguments.defaults):]} \
+        | {id(a) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
+           if d is not None}
+    found = next((a for a in (*positional, *arguments.kwonlyargs) if a.arg == name), None)
+    if found is None or id(found) in defaulted:
+        return False  # a default (None, most often) is not the loop
+    annotation = found.annotation
     if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
         try:
             annotation = ast.parse(annotation.value.strip(), mode="eval").body
