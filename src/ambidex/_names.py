@@ -5,11 +5,16 @@ A display path names a module the way an import would: ``src/pkg/mod.py`` is
 ``pkg.mod`` (the ``src`` layout's directory is not part of the name),
 ``pkg/__init__.py`` is ``pkg``. Relative imports resolve against that name:
 ``from ..util import x`` in ``pkg/sub/mod.py`` binds ``x`` to ``pkg.util.x``.
+
+A path on disk is named from where its imports start (:func:`import_root`),
+not from the filesystem's root: ``ambidex lint /abs/.venv/lib/python3.11/site-packages``
+names ``site-packages/requests/api.py`` ``requests.api``, as Python imports it.
 """
 
 from __future__ import annotations
 
 import ast
+import os
 import re
 from collections.abc import Iterator
 from typing import Literal
@@ -17,6 +22,7 @@ from typing import Literal
 __all__ = [
     "absolute_module",
     "import_bindings",
+    "import_root",
     "is_package_path",
     "module_label",
     "module_name_for",
@@ -68,6 +74,52 @@ def module_label(path: str) -> str:
     if all(_IDENTIFIER.match(p) for p in parts) and (name := module_name_for(path)):
         return name
     return ".".join(parts) or "__main__"
+
+
+#: The files that mark a project's root: where its imports start.
+_PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+
+
+def import_root(path: str | os.PathLike[str]) -> str:
+    """The folder the imports of the files at ``path`` start from, made absolute.
+
+    It is what Python would have on ``sys.path`` for them:
+
+    * a package's folder (it holds ``__init__.py``), or a file in one, starts
+      above its top package;
+    * a folder whose name is an identifier may be a namespace package's
+      (``tests/`` without ``__init__.py``, imported as ``tests.helpers``):
+      imports start higher, at the first folder up that is a project's root
+      (``pyproject.toml``, ``setup.py``, ``setup.cfg``), the working folder,
+      or a folder whose name no import can spell (``site-packages``, a
+      checkout named ``my-app``), else at the filesystem's root;
+    * any other folder is where they start (``site-packages``).
+
+    ``src/pkg/mod.py`` of a project is below its root, and named ``pkg.mod``
+    all the same (:func:`module_label` drops a leading ``src``). The path is
+    taken as written (``..`` and links are not resolved), so a file found under
+    ``path`` is below the answer: :func:`os.path.relpath` of the file from
+    here, through :func:`module_label`, is its name.
+    """
+    folder = os.path.abspath(path)
+    if not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        above = os.path.dirname(folder)
+        if above == folder:
+            return folder
+        folder = above
+    here = os.path.abspath(os.curdir)
+    while (
+        _IDENTIFIER.match(os.path.basename(folder))
+        and folder != here
+        and not any(os.path.isfile(os.path.join(folder, f)) for f in _PROJECT_FILES)
+    ):
+        above = os.path.dirname(folder)
+        if above == folder:
+            break
+        folder = above
+    return folder
 
 
 def is_package_path(path: str) -> bool:

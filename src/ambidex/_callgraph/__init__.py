@@ -111,6 +111,7 @@ def build(
     keep_sites: bool = False,
     lazy: bool = False,
     slim: bool = False,
+    names: Mapping[str, str] | None = None,
 ) -> CallGraph:
     """Analyse ``modules`` (display path -> source) together.
 
@@ -131,7 +132,10 @@ def build(
     does it keep the texts (``Module.text`` is empty): a module keeps the
     lines the never-awaited check asks about (``Module.async_lines``), nor
     the import statements (``Module.imports`` is empty: the names they bind
-    are bound).
+    are bound). ``names`` gives modules their dotted names (display path ->
+    name, unique: what the lint derives from the files' places on disk,
+    :func:`ambidex._names.import_root`); a path without one is named by
+    :func:`ambidex._names.module_label`.
     """
     parsed: dict[str, Module] = {}
     syntax_errors: list[tuple[str, int, int, str]] = []
@@ -161,7 +165,8 @@ def build(
                 copied = True
             except RecursionError:  # too deep to rebuild: the parser's tree serves as well
                 tree = ast.parse(text, filename=path)
-        module = parsed[path] = Module(path, module_label(path), text, tree)
+        name = names.get(path) if names is not None else None
+        module = parsed[path] = Module(path, name or module_label(path), text, tree)
         # Walked while its nodes are fresh in the processor's caches; the walk
         # reads one module and adds to the tables in the modules' order.
         if copied:

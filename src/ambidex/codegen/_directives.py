@@ -79,9 +79,9 @@ def apply_directives(
 def names_definition(name: str, module: str, qualname: str) -> bool:
     """Whether ``name`` names the definition ``qualname`` of ``module``: its
     qualified name alone, or behind the module's dotted name -- or behind the
-    end of it, since a module is labelled by its path (``ambidex lint
-    /abs/vendor/pkg/mod.py`` labels it ``abs.vendor.pkg.mod``) while users
-    name it by import (``pkg.mod.Client.fetch``)."""
+    end of it, since a module may be labelled by its path (``generate`` and
+    :func:`ambidex.detect._lint.lint_sources` label ``vendor/pkg/mod.py``
+    ``vendor.pkg.mod``) while users name it by import (``pkg.mod.Client.fetch``)."""
     if name == qualname:
         return True
     prefix, dot, rest = name.rpartition("." + qualname) if name.endswith(qualname) else ("", "", "")

@@ -78,7 +78,7 @@ from ambidex._callgraph import own_nodes as _own_nodes
 from ambidex._callgraph import spelled as dotted_spelling
 from ambidex._config import Config, ConfigError, load_config, locate_line
 from ambidex._gc import paused as paused_gc
-from ambidex._names import module_label
+from ambidex._names import import_root, module_label
 from ambidex._rules import DEFAULT_TABLE, RuleTable
 from ambidex._sourcefiles import TOO_DEEP, SourceFiles, read_source, too_deep
 from ambidex._toplevel import module_level_unawaited
@@ -178,15 +178,15 @@ class AllowByName:
 
 
 def _named_spans(
-    trees: Mapping[str, ast.Module], allows: Sequence[AllowByName]
+    trees: Mapping[str, tuple[str, ast.Module]], allows: Sequence[AllowByName]
 ) -> list[tuple[int, str, int, int]]:
     """(index in ``allows``, path, first line, last line) of every definition
-    an allow names (its decorators included)."""
+    an allow names (its decorators included); ``trees``: path -> (the
+    module's dotted name, its tree)."""
     spans: list[tuple[int, str, int, int]] = []
     if not allows:
         return spans
-    for path, tree in trees.items():
-        module = module_label(path)
+    for path, (module, tree) in trees.items():
         for node, qualname in definitions(tree):
             for index, allow in enumerate(allows):
                 if names_definition(allow.name, module, qualname):
@@ -231,8 +231,8 @@ class _Linter:
         if call.name is not None and self.extra:
             if call.name in self.extra:
                 return call.name
-            # A user name for analysed code matches by suffix: the analysis
-            # names modules by their path (src.pkg.mod), users by import (pkg.mod).
+            # A user name for analysed code matches by suffix: lint_sources
+            # names modules by their path (tests.pkg.mod), users by import (pkg.mod).
             for name in self.extra:
                 if call.name.endswith("." + name):
                     return name
@@ -465,13 +465,15 @@ def lint_sources(
 
 
 def _analyse(
-    modules: Mapping[str, str], table: RuleTable, blocking: Iterable[str]
+    modules: Mapping[str, str], table: RuleTable, blocking: Iterable[str],
+    names: Mapping[str, str] | None = None,
 ) -> tuple[CallGraph, list[Finding], list[Finding]]:
     """Both analyses of ``modules``: the graph (its calls spent), the blocking
-    findings (AMB101, AMB201) and the never-awaited ones (AMB301)."""
+    findings (AMB101, AMB201) and the never-awaited ones (AMB301). ``names``:
+    the modules' dotted names, when known from the files (:func:`lint_paths`)."""
     # The blocking check resolves the calls of what a coroutine reaches, when
     # it reaches it (lazy): a few percent of a large tree's functions.
-    graph = build_callgraph(modules, table, keep_sites=True, lazy=True, slim=True)
+    graph = build_callgraph(modules, table, keep_sites=True, lazy=True, slim=True, names=names)
     linter = _Linter(graph, blocking)
     blocking_findings = [*linter.findings(), *linter.fake_async()]
     # The never-awaited check reads the same modules through the table's async
@@ -491,28 +493,31 @@ def _lint_sources(
     modules: Mapping[str, str], *, table: RuleTable, blocking: Iterable[str], strict: bool,
     allow_blocking: Sequence[AllowByName],
     allow_comments: Mapping[str, dict[int, _Allow]] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> LintResult:
     """:func:`lint_sources`; ``allow_comments`` are :func:`_allow_comments` of
     the modules' texts when the caller read them already (the graph keeps no
-    text)."""
+    text); ``names`` the modules' dotted names when the caller knows them
+    from the files (else each is named by its display path)."""
     result = LintResult()
     if allow_comments is None:
         allow_comments = {path: _allow_comments(text) for path, text in modules.items()}
     try:
-        graph, blocking_findings, unawaited = _analyse(modules, table, blocking)
+        graph, blocking_findings, unawaited = _analyse(modules, table, blocking, names)
     except RecursionError:
         # One module too deep for the parser (or for the analysis' walks)
         # must not cost the findings of all the others: name it, lint the rest.
         deep = too_deep(modules) or _too_deep_to_analyse(modules, table)
         result.syntax_errors = [Finding(path, 1, 1, SYNTAX_ERROR, TOO_DEEP) for path in deep]
         modules = {path: text for path, text in modules.items() if path not in deep}
-        graph, blocking_findings, unawaited = _analyse(modules, table, blocking)
+        graph, blocking_findings, unawaited = _analyse(modules, table, blocking, names)
     for path, line, col, message in graph.syntax_errors:
         result.syntax_errors.append(
             Finding(path, line, col + 1, SYNTAX_ERROR, f"cannot parse: {message}")
         )
     allows = {path: allow_comments[path] for path in graph.modules}
-    spans = _named_spans({path: m.tree for path, m in graph.modules.items()}, allow_blocking)
+    spans = _named_spans({path: (m.name, m.tree) for path, m in graph.modules.items()},
+                         allow_blocking)
     named: set[int] = {index for index, _path, _first, _last in spans}
     silenced: set[int] = set()
     del graph
@@ -716,21 +721,32 @@ def lint_paths(
     # the analysis parses them: no one holds them all (SourceFiles).
     files: dict[str, Path] = {}
     allow_comments: dict[str, dict[int, _Allow]] = {}
+    # Each module named as Python imports it: from where the imports of its
+    # linted folder start, not from the filesystem's root or the working
+    # folder (its display path's): `import requests` is site-packages/requests.
+    names: dict[str, str] = {}
     unreadable: list[Finding] = []
     shown = _Displays()
-    for file in collect_files(paths, ignore, config.root):
-        display = shown(file)
-        try:
-            text = read_source(file)  # as Python reads it: PEP 263, no BOM
-        except (OSError, UnicodeDecodeError, SyntaxError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            unreadable.append(Finding(display, 1, 1, SYNTAX_ERROR, f"cannot read: {reason}"))
-            continue
-        files[display] = file
-        allow_comments[display] = _allow_comments(text)
+    for given in paths:
+        root = import_root(given)
+        for file in collect_files([given], ignore, config.root):
+            display = shown(file)
+            try:
+                text = read_source(file)  # as Python reads it: PEP 263, no BOM
+            except (OSError, UnicodeDecodeError, SyntaxError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                unreadable.append(Finding(display, 1, 1, SYNTAX_ERROR, f"cannot read: {reason}"))
+                continue
+            files[display] = file
+            allow_comments[display] = _allow_comments(text)
+            names[display] = module_label(os.path.relpath(os.path.abspath(file), root))
+    if len(set(names.values())) < len(names):
+        # Two roots with a file at the same place below them (`lint a b`, each
+        # with pkg/util.py): names must be unique, the display paths' are.
+        names = {}
     with paused_gc():  # as lint_sources
         result = _lint_sources(SourceFiles(files), table=config.table, blocking=blocking,
                                strict=strict, allow_blocking=allows,
-                               allow_comments=allow_comments)
+                               allow_comments=allow_comments, names=names)
     result.syntax_errors[:0] = unreadable
     return result
