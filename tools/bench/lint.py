@@ -32,6 +32,15 @@ fresh process with its wall time, CPU time (user + system) and peak RSS:
   nothing: its time is not the port's).
 * ``generate no-op``: ``ambidex generate`` on a project of 100 up-to-date
   files, next to ``python -c pass`` (the interpreter's own floor).
+* ``machine reference``: the CPU time of a fixed workload that does not
+  depend on ambidex, in a fresh isolated interpreter (``python -I``): ``ast.parse``
+  of every ``.py`` file of the standard library's ``asyncio``, ``email`` and
+  ``http`` packages (67 files, 30k lines on 3.11), then a pure-Python loop of
+  3,000,000 additions. It read 0.56-0.67 s of CPU on session 11's 2.0 GHz
+  Xeon (load 5), whose lint row reads 17-18 s where session 10's machine read
+  11 s: compare a row's CPU with this one's, so that a slower machine is not
+  read as a slower lint (its ``lines/CPU-s`` column counts the parsed lines).
+  It runs first, as many times as the lint row.
 
 On a loaded machine wall time mostly measures the other processes; CPU time
 is the steadier number. ``uptime`` is printed before and after.
@@ -140,6 +149,37 @@ def _row(name: str, lines: int, measured: tuple[float, float, float], extra: str
           f"{lines / cpu:>12,.0f} {extra}")
 
 
+#: The machine reference's workload (see the module's doc): the standard
+#: library's own files, parsed, then a fixed loop; nothing of ambidex. It
+#: prints the lines it parsed.
+_REFERENCE = """
+import ast, os, sysconfig
+lines = 0
+stdlib = sysconfig.get_paths()["stdlib"]
+for package in ("asyncio", "email", "http"):
+    for folder, _, names in sorted(os.walk(os.path.join(stdlib, package))):
+        for name in sorted(names):
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), "rb") as handle:
+                    data = handle.read()
+                lines += data.count(b"\\n")
+                ast.parse(data)
+total = 0
+for i in range(3_000_000):
+    total += i
+print(lines)
+"""
+
+
+def _reference(runs: int) -> None:
+    """The machine reference row: a fixed workload's CPU, in fresh processes."""
+    command = [PYTHON, "-I", "-c", _REFERENCE]
+    lines = int(subprocess.run(command, capture_output=True, text=True, check=True,
+                               env=ENV).stdout)
+    _row("machine reference", lines, _best_of([_measure(command, ROOT) for _ in range(runs)]),
+         "(ast.parse of stdlib asyncio, email, http + a 3M-step loop; no ambidex)")
+
+
 def _compile_ambidex() -> None:
     """Write the bytecode cache of the ambidex that runs, as installing it would.
 
@@ -159,6 +199,7 @@ def scale(runs: int) -> None:
     _compile_ambidex()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {_uptime()}")
     print(f"{'case':<26} {'wall':>9} {'CPU':>9} {'peak RSS':>11} {'lines/CPU-s':>12}")
+    _reference(runs)
     # 1. lint over site-packages, interleaved with ruff on the same tree.
     site = Path(sysconfig.get_paths()["purelib"])
     lines = _lines(sorted(site.rglob("*.py")))
