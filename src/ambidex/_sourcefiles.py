@@ -141,7 +141,7 @@ def python_files(folder: str | os.PathLike[str], skip: Iterable[str] = ()) -> li
     passed over.
     """
     skipped = SKIPPED_FOLDERS | frozenset(skip)
-    found: list[Path] = []
+    found: list[str] = []
     entered: set[tuple[int, int]] = set()
     root = os.path.realpath(folder)
     stack = [os.fspath(folder)]
@@ -173,5 +173,15 @@ def python_files(folder: str | os.PathLike[str], skip: Iterable[str] = ()) -> li
                         continue  # a link to the tree's own root or above it
                 stack.append(entry.path)
             elif entry.name.endswith(".py"):
-                found.append(Path(entry.path))
-    return sorted(found)
+                found.append(entry.path)
+    if os.sep != "/" or os.altsep:
+        return sorted(Path(path) for path in found)
+    # Sorted as the Paths sort (by their parts), without comparing Paths: every
+    # text here is the folder's own text and then names joined by "/", so its
+    # split orders as the parts do (the shared head compares equal in both).
+    found.sort(key=_split)
+    return [Path(path) for path in found]
+
+
+def _split(path: str) -> list[str]:
+    return path.split("/")

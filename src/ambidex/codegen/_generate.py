@@ -216,10 +216,28 @@ class _Row:
 
 
 def _display(path: Path, root: Path) -> str:
+    relative = _relative_text(path, root)
+    if relative is not None:
+        return relative
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def _relative_text(path: Path, folder: Path) -> str | None:
+    """``path.relative_to(folder).as_posix()`` read off the two paths' texts,
+    when ``path`` is spelled as ``folder`` and more (a path's text is its parts
+    joined by ``/``: so one text starts with the other and a ``/`` exactly
+    when its parts start with the other's); None otherwise, for the caller to
+    ask pathlib. A ``generate`` with nothing to do asks this of every file
+    twice, and pathlib parses a new path for each answer."""
+    if os.sep != "/":
+        return None  # (Windows paths compare without case: pathlib's to say)
+    text, base = str(path), str(folder)
+    if base != "/" and text.startswith(base) and text[len(base) : len(base) + 1] == "/":
+        return text[len(base) + 1 :]
+    return None
 
 
 def _python_files(folder: Path, leftovers: list[Path] | None = None) -> list[Path]:
@@ -230,7 +248,8 @@ def _python_files(folder: Path, leftovers: list[Path] | None = None) -> list[Pat
     """
     files = python_files(folder)
     if leftovers is not None:
-        for current in {folder, *(f.parent for f in files)}:
+        # (Each file's folder by its text: the same folders, without a Path each.)
+        for current in {os.fspath(folder), *(os.path.dirname(f) for f in files)}:
             try:
                 with os.scandir(current) as entries:
                     leftovers.extend(Path(e.path) for e in entries
@@ -241,10 +260,14 @@ def _python_files(folder: Path, leftovers: list[Path] | None = None) -> list[Pat
 
 
 def target_of(pair: Pair, source_file: Path) -> Path:
-    relative = source_file.relative_to(pair.source)
+    relative = _relative_text(source_file, pair.source)
+    names = (
+        relative.split("/") if relative is not None
+        else list(source_file.relative_to(pair.source).parts)
+    )
     segments = _SEGMENTS[pair.to]
-    parts = [segments.get(part, part) for part in relative.parts[:-1]]
-    return pair.target.joinpath(*parts, relative.name)
+    parts = [segments.get(part, part) for part in names[:-1]]
+    return pair.target.joinpath(*parts, names[-1])
 
 
 class _Digest(Protocol):
