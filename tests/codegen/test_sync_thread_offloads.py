@@ -680,3 +680,28 @@ def test_a_loop_local_read_by_nothing_goes() -> None:
     assert refused == [16], result.diagnostics
     out = result.outputs["payload.py"]
     assert "    def read(self):\n        return self._read_all()\n" in out, out
+
+
+def test_the_port_s_classes_are_read_only_in_modules_that_spell_the_name() -> None:
+    # A subclass in another module, spelled through a module (`a.Base`), is related
+    # and its `self._loop` is seen; a module that only says `get_running_loop`
+    # (which has "_loop" in it, not as a word) is never walked.
+    from ambidex.codegen._to_sync.threads import PortClasses
+
+    texts = {
+        "pkg/a.py": "import asyncio\n\n\nclass Base:\n    def __init__(self):\n"
+                    "        self._loop = asyncio.get_running_loop()\n",
+        "pkg/b.py": "from pkg import a\n\n\nclass Sub(a.Base):\n    def later(self, f):\n"
+                    "        self._loop.call_soon(f)\n",
+        "pkg/c.py": "import asyncio\n\n\nclass Other:\n    async def run(self):\n"
+                    "        return asyncio.get_running_loop()\n",
+    }
+    port = PortClasses({p: ast.parse(t) for p, t in texts.items()}, texts)
+    up, down = port.related("Base")
+    assert up == {"Base"} and down == {"Base", "Sub"}
+    assert port.bases_of("Sub") == {"Base"} and port.bases_of("Missing") is None
+    places = [(owner.name if owner else None, on_self, path, line)
+              for owner, on_self, path, line in port.places("_loop")]
+    assert places == [("Base", True, "pkg/a.py", 6), ("Sub", True, "pkg/b.py", 6)]
+    assert "pkg/c.py" not in port._classes
+    assert all(path != "pkg/c.py" for _, path in port._places)

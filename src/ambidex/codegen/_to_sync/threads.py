@@ -39,7 +39,8 @@ and the row's refusal stands.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -241,91 +242,110 @@ _BY_NAME = frozenset({"getattr", "setattr", "hasattr", "delattr"})
 
 class PortClasses:
     """What the port's modules say of their classes and attributes, read
-    without types and only when asked (a module whose text lacks a name is not
-    walked for it): each class name's bases by name, and where an attribute
-    name is read or set."""
+    without types and only when asked: a module is walked for a name only when
+    its text spells that name as a word (the attribute ``_loop`` is not read in a
+    module that only says ``get_running_loop``); each module at most once for
+    its classes."""
 
     def __init__(self, trees: Mapping[str, ast.Module], texts: Mapping[str, str]) -> None:
         self._trees = trees
         self._texts = texts
-        self._bases: dict[str, set[str]] | None = None
-        self._places: dict[str, list[tuple[ast.ClassDef | None, bool, str, int]]] = {}
+        self._classes: dict[str, dict[str, set[str]]] = {}
+        """Per module walked: each class name it defines -> the bases it names."""
+        self._places: dict[tuple[str, str], list[tuple[ast.ClassDef | None, bool, str, int]]] = {}
 
-    def bases(self) -> dict[str, set[str]]:
-        """Every class name the port defines (nested ones too) -> the last
-        part of each base it names, over every class of that name."""
-        if self._bases is None:
-            self._bases = {}
-            for tree in self._trees.values():
-                for node in ast.walk(tree):
-                    if isinstance(node, ast.ClassDef):
-                        named = self._bases.setdefault(node.name, set())
-                        for base in node.bases:
-                            if isinstance(base, ast.Subscript):
-                                base = base.value
-                            while isinstance(base, ast.Call):
-                                base = base.func
-                            named.add(base.attr if isinstance(base, ast.Attribute)
-                                      else base.id if isinstance(base, ast.Name) else "?")
-        return self._bases
+    def _spelling(self, name: str) -> list[str]:
+        """The modules whose text has ``name`` as a word."""
+        word = re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)")
+        return [path for path, text in self._texts.items()
+                if name in text and word.search(text)]
+
+    def _module_classes(self, path: str) -> dict[str, set[str]]:
+        found = self._classes.get(path)
+        if found is None:
+            found = self._classes[path] = {}
+            for node in ast.walk(self._trees[path]):
+                if isinstance(node, ast.ClassDef):
+                    named = found.setdefault(node.name, set())
+                    for base in node.bases:
+                        if isinstance(base, ast.Subscript):
+                            base = base.value
+                        while isinstance(base, ast.Call):
+                            base = base.func
+                        named.add(base.attr if isinstance(base, ast.Attribute)
+                                  else base.id if isinstance(base, ast.Name) else "?")
+        return found
+
+    def bases_of(self, name: str) -> set[str] | None:
+        """The last part of each base the port's classes named ``name`` (nested
+        ones too) name, or None when the port defines no class of that name."""
+        found: set[str] | None = None
+        for path in self._spelling(name) if name.isidentifier() else ():
+            named = self._module_classes(path).get(name)
+            if named is not None:
+                found = (found or set()) | named
+        return found
 
     def related(self, name: str) -> tuple[set[str], set[str]]:
         """The class names that may share an instance with class ``name``: its
         bases (``"?"`` for a base that is not a name) and its subclasses in the
         port, by name, ``name`` in both."""
-        bases = self.bases()
         up = {name}
         todo = [name]
         while todo:
-            for base in bases.get(todo.pop(), ()):
+            for base in self.bases_of(todo.pop()) or ():
                 if base not in up:
                     up.add(base)
                     todo.append(base)
         down = {name}
-        grew = True
-        while grew:
-            grew = False
-            for cls, named in bases.items():
-                if cls not in down and named & down:
-                    down.add(cls)
-                    grew = True
+        todo = [name]
+        while todo:
+            below = todo.pop()
+            for path in self._spelling(below):  # a subclass's module spells its base
+                for cls, named in self._module_classes(path).items():
+                    if below in named and cls not in down:
+                        down.add(cls)
+                        todo.append(cls)
         return up, down
 
-    def places(self, attr: str) -> list[tuple[ast.ClassDef | None, bool, str, int]]:
+    def places(self, attr: str) -> Iterator[tuple[ast.ClassDef | None, bool, str, int]]:
         """Each place the port names the attribute ``attr`` (``x.attr``, or
         ``getattr(x, "attr")`` and the like, or the name as any other string):
         (the class it is in, or None, whether the object is ``self``, the
-        module's path, the line)."""
-        found = self._places.get(attr)
-        if found is not None:
-            return found
-        found = self._places[attr] = []
-        for path, tree in self._trees.items():
-            if attr not in self._texts[path]:
+        module's path, the line). Module by module, each walked once for it: a
+        caller that stops at the first place it cannot accept walks no more."""
+        for path in self._spelling(attr):
+            found = self._places.get((attr, path))
+            if found is None:
+                found = self._places[(attr, path)] = self._module_places(attr, path)
+            yield from found
+
+    def _module_places(self, attr: str, path: str,
+                       ) -> list[tuple[ast.ClassDef | None, bool, str, int]]:
+        found: list[tuple[ast.ClassDef | None, bool, str, int]] = []
+        todo: list[tuple[ast.AST, ast.ClassDef | None]] = [(self._trees[path], None)]
+        while todo:
+            node, owner = todo.pop()
+            if isinstance(node, ast.ClassDef):
+                owner = node
+            elif isinstance(node, ast.Attribute) and node.attr == attr:
+                found.append((owner, isinstance(node.value, ast.Name)
+                              and node.value.id == "self", path, node.lineno))
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                    and node.func.id in _BY_NAME and len(node.args) >= 2 \
+                    and isinstance(node.args[1], ast.Constant) \
+                    and node.args[1].value == attr:
+                first = node.args[0]
+                found.append((owner, isinstance(first, ast.Name) and first.id == "self",
+                              path, node.lineno))
+                todo.extend((child, owner) for child in (node.args[0], *node.args[2:],
+                                                         *node.keywords))
                 continue
-            todo: list[tuple[ast.AST, ast.ClassDef | None]] = [(tree, None)]
-            while todo:
-                node, owner = todo.pop()
-                if isinstance(node, ast.ClassDef):
-                    owner = node
-                elif isinstance(node, ast.Attribute) and node.attr == attr:
-                    found.append((owner, isinstance(node.value, ast.Name)
-                                  and node.value.id == "self", path, node.lineno))
-                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                        and node.func.id in _BY_NAME and len(node.args) >= 2 \
-                        and isinstance(node.args[1], ast.Constant) \
-                        and node.args[1].value == attr:
-                    first = node.args[0]
-                    found.append((owner, isinstance(first, ast.Name) and first.id == "self",
-                                  path, node.lineno))
-                    todo.extend((child, owner) for child in (node.args[0], *node.args[2:],
-                                                             *node.keywords))
-                    continue
-                elif isinstance(node, ast.Constant) and node.value == attr:
-                    # The name as a string anywhere else (object.__setattr__(self,
-                    # "_loop", x), self.__dict__["_loop"], __slots__): cannot tell.
-                    found.append((None, False, path, node.lineno))
-                todo.extend((child, owner) for child in ast.iter_child_nodes(node))
+            elif isinstance(node, ast.Constant) and node.value == attr:
+                # The name as a string anywhere else (object.__setattr__(self,
+                # "_loop", x), self.__dict__["_loop"], __slots__): cannot tell.
+                found.append((None, False, path, node.lineno))
+            todo.extend((child, owner) for child in ast.iter_child_nodes(node))
         return found
 
 
@@ -496,7 +516,7 @@ def offload_attributes(walker: SyncWalker, cls: ast.ClassDef,
     if names:
         port = walker.port_classes
         up, down = port.related(cls.name)
-        outside = sorted(b for b in up if b not in port.bases() and b not in _PLAIN_BASES)
+        outside = sorted(b for b in up if b not in _PLAIN_BASES and port.bases_of(b) is None)
         related = up | down
         for attr in names:
             if outside:
@@ -506,6 +526,8 @@ def offload_attributes(walker: SyncWalker, cls: ast.ClassDef,
                          and isinstance(n.ctx, ast.Store) and owners.get(id(n)) is not None
                          for n in ast.walk(cls)):
                 spoil(attr, cls.lineno, "the class's methods never assign it")
+            if attr in why:
+                continue
             for owner, on_self, path, line in port.places(attr):
                 if not ((owner is cls and on_self and _plain_reference(cls, attr))
                         or (on_self and owner is not None and owner is not cls
