@@ -145,10 +145,9 @@ def build(
     # repeated in many modules is one object (see slim_tree's ``shared``).
     pool: dict[object, object] = {}
     constants: dict[object, ast.AST] = {}
-    # One import binding per dotted name, and one tuple of it, for all the
-    # slim copies' modules (`import os` in a thousand modules binds one value).
+    # One import binding per dotted name, for all the slim copies' modules
+    # (`import os` in a thousand modules binds one value).
     imports: dict[str, _Binding] = {}
-    alone: dict[_Binding, tuple[_Binding]] = {}
     for path, text in modules.items():
         try:
             known = trees.get(path) if trees is not None else None
@@ -207,7 +206,6 @@ def build(
                         ):
                             share_constants(expr, constants)  # type: ignore[arg-type]
             _freeze_bindings(
-                alone,
                 module.symbols,
                 *(fn.locals for fn in made_functions.made),
                 *(cls.attrs for cls in made_classes.made),
@@ -309,29 +307,15 @@ class _Made(dict[str, _T]):
         super().__setitem__(key, value)
 
 
-def _freeze_bindings(
-    alone: dict[_Binding, tuple[_Binding]], *scopes: dict[str, Sequence[_Binding]]
-) -> None:
+def _freeze_bindings(*scopes: dict[str, Sequence[_Binding]]) -> None:
     """Hold each name's bindings in ``scopes`` in a tuple, once the walk has
     bound them all: a slim build's names are read, never bound again, and a
-    tuple of one binding is 48 bytes where a list is 80 (a site-packages
-    binds ~300k names). A name bound only to a binding many names share (an
-    import's, shared per dotted name; the one "unknown") holds the one tuple
-    of it in ``alone``."""
+    tuple is smaller than a list (a site-packages binds ~300k names). A name
+    bound once holds its binding itself, the sequence of itself alone
+    (:class:`._model._Binding`): ~215k tuples of one fewer on a site-packages."""
     for scope in scopes:
         for name, bindings in scope.items():
-            if len(bindings) == 1 and bindings[0].kind in _SHARED_KINDS:
-                only = bindings[0]
-                frozen = alone.get(only)
-                if frozen is None:
-                    frozen = alone[only] = (only,)
-                scope[name] = frozen
-            else:
-                scope[name] = tuple(bindings)
-
-
-#: The kinds of binding one object serves many names for (see :func:`_freeze_bindings`).
-_SHARED_KINDS = frozenset({"import", "unknown"})
+            scope[name] = bindings[0] if len(bindings) == 1 else tuple(bindings)
 
 
 def _referenced(functions: list[Function], classes: list[Class], module: Module) -> set[ast.AST]:

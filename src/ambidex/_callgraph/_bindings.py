@@ -38,6 +38,8 @@ class _Bindings:
             while fn is not None:
                 bindings = fn.locals.get(name)
                 if bindings is not None:
+                    if type(bindings) is _Binding:  # bound once (a slim build's)
+                        return self.binding(bindings)
                     if len(bindings) == 1:  # first()'s answer for one binding
                         return self.binding(bindings[0])
                     return self.first(bindings)
@@ -52,6 +54,8 @@ class _Bindings:
         if module is not None:
             bindings = module.symbols.get(name)
             if bindings is not None:
+                if type(bindings) is _Binding:
+                    return self.binding(bindings)
                 if len(bindings) == 1:
                     return self.binding(bindings[0])
                 return self.first(bindings)
@@ -65,6 +69,8 @@ class _Bindings:
     def first(self: _Resolving, bindings: Sequence[_Binding]) -> _Val | None:
         """The first binding that tells; a bare builtin container (``x = []``)
         gives way to a later binding that says what it holds."""
+        if type(bindings) is _Binding:  # bound once (a slim build's): the loop below
+            return self.binding(bindings)
         if len(bindings) == 1:  # most names: the loop below, for one binding
             return self.binding(bindings[0])
         plain: _Val | None = None
@@ -119,8 +125,8 @@ class _Bindings:
         if b.kind == "element":
             whole = self.eval(b.expr, b.scope)
             if whole is not None and whole.elements is not None:
-                if b.index < len(whole.elements) and whole.elements[b.index]:
-                    return _Val(instance=whole.elements[b.index])
+                if b.position < len(whole.elements) and whole.elements[b.position]:
+                    return _Val(instance=whole.elements[b.position])
             return None
         if b.kind == "annotation":
             type_ = self.annotation(b.expr, b.scope)

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from ambidex._callgraph._slim import CONSTANTS
 from ambidex._modulecalls import unused_results
@@ -495,16 +495,23 @@ def dotted_of(value: _Val | None) -> str | None:
 # site-packages makes ~275k bindings, ~325k pending sites and ~550k values.
 # Nothing assigns to one after it is made; values keep the frozen class's
 # equality and hash (``unsafe_hash``).
-class _Binding:
+class _Binding(Sequence["_Binding"]):
     """A name's binding, evaluated lazily (flow-insensitive).
 
     Six slots, not seven: a binding names a function or a class, never both,
     so one slot holds either (:attr:`function` and :attr:`cls` read it). With
     the garbage collector's header that is 80 bytes where seven made 96 (a
     site-packages binds ~310k names, held until the lint ends).
+
+    A binding is also the sequence of itself alone (``len`` 1, ``[0]`` is
+    itself): a name bound once holds its binding where it would hold a list of
+    it (a slim build's scopes, :func:`ambidex._callgraph._freeze_bindings`),
+    with no tuple of one around it (48 bytes each, ~215k names of a
+    site-packages). A reader of a scope's values reads either alike; the hot
+    ones test ``type(bindings) is _Binding`` first.
     """
 
-    __slots__ = ("_target", "dotted", "expr", "index", "kind", "scope")
+    __slots__ = ("_target", "dotted", "expr", "kind", "position", "scope")
 
     kind: str
     """"value" (x = expr), "annotation" (x: T / parameter), "enter" (with expr as x),
@@ -515,7 +522,9 @@ class _Binding:
     expr: ast.expr | None
     dotted: str | None
     _target: Function | Class | None
-    index: int
+    position: int
+    """Of an "element" binding: its index in the unpacked value (``index=``;
+    not ``index``, the name of a sequence's method)."""
 
     def __init__(
         self,
@@ -533,7 +542,7 @@ class _Binding:
         self.expr = expr
         self.dotted = dotted
         self._target = function if function is not None else cls
-        self.index = index
+        self.position = index
 
     @property
     def function(self) -> Function | None:
@@ -547,10 +556,25 @@ class _Binding:
         target = self._target
         return target if type(target) is Class else None
 
+    def __len__(self) -> int:
+        return 1
+
+    @overload
+    def __getitem__(self, index: int) -> _Binding: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[_Binding]: ...
+
+    def __getitem__(self, index: int | slice) -> _Binding | Sequence[_Binding]:
+        return (self,)[index]
+
+    def __iter__(self) -> Iterator[_Binding]:
+        yield self
+
     def __repr__(self) -> str:
         return (
             f"_Binding(kind={self.kind!r}, expr={self.expr!r}, dotted={self.dotted!r}, "
-            f"function={self.function!r}, cls={self.cls!r}, index={self.index!r})"
+            f"function={self.function!r}, cls={self.cls!r}, index={self.position!r})"
         )
 
 

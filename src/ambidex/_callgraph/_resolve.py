@@ -343,7 +343,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         while scope is not None:
             bindings = scope.locals.get(name)
             if bindings is not None:
-                first = bindings[0]
+                first = bindings if type(bindings) is _Binding else bindings[0]
                 if first.kind in ("self", "cls") and first.scope is scope:
                     return first.cls
                 return None
