@@ -55,14 +55,7 @@ def test_generate_with_nothing_to_do_imports_only_what_reading_and_hashing_need(
     # machinery (dataclasses brings inspect, ast, dis and tokenize), nor for
     # hashlib (which loads OpenSSL and makes every algorithm's constructor) or
     # json (its decoder compiles regular expressions) to hash a few settings.
-    (tmp_path / "pyproject.toml").write_text(
-        '[[tool.ambidex.generate]]\nsource = "pkg/_async"\ntarget = "pkg/_sync"\n'
-    )
-    (tmp_path / "pkg" / "_async").mkdir(parents=True)
-    (tmp_path / "pkg" / "_async" / "m.py").write_text(
-        "import asyncio\n\n\nasync def f() -> None:\n    await asyncio.sleep(0)\n"
-    )
-    assert main_in(tmp_path, ["generate"]) == 0  # writes pkg/_sync/m.py
+    _up_to_date_project(tmp_path)
     code = (
         "import sys\n"
         "from ambidex.cli import main\n"
@@ -79,6 +72,18 @@ def test_generate_with_nothing_to_do_imports_only_what_reading_and_hashing_need(
     )
 
 
+def _up_to_date_project(folder: Path) -> None:
+    """A project of one `_async` module whose `_sync` twin `ambidex generate` wrote."""
+    (folder / "pyproject.toml").write_text(
+        '[[tool.ambidex.generate]]\nsource = "pkg/_async"\ntarget = "pkg/_sync"\n'
+    )
+    (folder / "pkg" / "_async").mkdir(parents=True)
+    (folder / "pkg" / "_async" / "m.py").write_text(
+        "import asyncio\n\n\nasync def f() -> None:\n    await asyncio.sleep(0)\n"
+    )
+    assert main_in(folder, ["generate"]) == 0  # writes pkg/_sync/m.py
+
+
 def main_in(folder: Path, argv: list[str]) -> int:
     result = subprocess.run(
         [sys.executable, "-m", "ambidex", *argv], capture_output=True, text=True, cwd=folder,
@@ -93,14 +98,7 @@ def test_generate_with_nothing_to_do_compiles_no_regular_expression_of_its_own(
     # Compiling a pattern costs a few tenths of a millisecond here: the no-op
     # path of `ambidex generate` compiles none of its own (those of the standard
     # library it imports, argparse's and tomllib's, it cannot help).
-    (tmp_path / "pyproject.toml").write_text(
-        '[[tool.ambidex.generate]]\nsource = "pkg/_async"\ntarget = "pkg/_sync"\n'
-    )
-    (tmp_path / "pkg" / "_async").mkdir(parents=True)
-    (tmp_path / "pkg" / "_async" / "m.py").write_text(
-        "import asyncio\n\n\nasync def f() -> None:\n    await asyncio.sleep(0)\n"
-    )
-    assert main_in(tmp_path, ["generate"]) == 0  # writes pkg/_sync/m.py
+    _up_to_date_project(tmp_path)
     code = (
         "import os, sys\n"
         "try:\n"
