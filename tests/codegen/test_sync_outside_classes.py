@@ -328,3 +328,45 @@ def test_a_local_kept_from_what_an_outside_maker_returns_is_checked_as_the_chain
     found = [(d.line, d.error) for d in result.diagnostics]
     assert found == [(10, True), (11, True), (12, True), (13, False)], result.diagnostics
     assert "a is returned as outsidecls._client.Client" in result.diagnostics[0].message
+
+
+KEPT_FROM_FUNCTIONS = '''\
+import outsidecls
+import somewhere_not_installed
+
+
+async def run():
+    a = outsidecls.make_anything()
+    b = somewhere_not_installed.connect()
+    first = await a.fetch()
+    second = await b.fetch()
+    third = a.plain()
+    loop = somewhere_not_installed.get_loop()
+    await loop.create_connection(object)
+    return first + second + third
+'''
+
+
+def test_a_local_kept_from_an_outside_function_without_a_return_annotation_is_a_located_cannot_tell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `await pkg.make_anything().fetch()` was a located "cannot tell"; through a local,
+    # `a = pkg.make_anything()` then `await a.fetch()`, it said nothing and the sync
+    # code kept a coroutine nobody awaits, exit 0. The same warning now, at the await.
+    package = tmp_path / "site" / "outsidecls"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("from ._factories import make_anything\n")
+    (package / "_client.py").write_text(CLIENT)
+    (package / "_bases.py").write_text(BASES)
+    (package / "_factories.py").write_text(FACTORIES)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    result = to_sync({"run.py": KEPT_FROM_FUNCTIONS}, table=DEFAULT_TABLE, renames={})
+    found = [(d.line, d.col, d.error) for d in result.diagnostics]
+    # An event loop's method awaited: refused at the call, once (not also "cannot tell").
+    assert found == [(8, 19, False), (9, 20, False), (12, 11, True)], result.diagnostics
+    messages = [d.message for d in result.diagnostics]
+    assert "outsidecls.make_anything()" in messages[0] and "cannot tell" in messages[0] \
+        and "says no class it returns" in messages[0]
+    assert "somewhere_not_installed.connect()" in messages[1] and "cannot tell" in messages[1] \
+        and "cannot be read" in messages[1]
+    assert "an event loop's method" in messages[2]

@@ -1026,11 +1026,24 @@ class SyncWalker(FlavourPlanner):
                     and self.outside.outside_class(cast) is not None:
                 self._check_outside_method(node, f"the receiver is cast to {cast}", [cast])
             return
+        self._check_method_of_returned(node, qualified, "the receiver")
+
+    def _check_method_of_returned(self, node: ast.Call, qualified: str, receiver: str) -> None:
+        """``receiver.m(...)`` awaited, where ``receiver`` is what ``qualified()``, a
+        function (or a callable the port cannot read) from outside the port,
+        returns: checked through its return annotation when it names classes the
+        port can read (:meth:`_check_outside_method`); a located "cannot tell" (a
+        warning) when its source cannot be read or its annotation names no class
+        the port can read: ``m`` may be a coroutine there. ``await
+        pkg.make().m()`` and ``c = pkg.make()`` then ``await c.m()`` alike. Not
+        an event loop's method: refused at this call (:meth:`_report_loop_method`)."""
         assert isinstance(node.func, ast.Attribute)
+        if node.func.attr in self.tables.loop_methods and node.func.attr not in self.port_methods:
+            return
         returned = self.outside.returned_class(qualified)
         if returned is None:
             if not self.outside.readable(qualified):
-                self.report(node, f"`{ast.unparse(node.func)}(...)`: the receiver is made by "
+                self.report(node, f"`{ast.unparse(node.func)}(...)`: {receiver} is made by "
                             f"{qualified}(), from outside the port and the rule table, whose "
                             "source cannot be read (no Python source found; never imported): "
                             "the port cannot tell whether it is a class or a function, nor "
@@ -1043,12 +1056,12 @@ class SyncWalker(FlavourPlanner):
                       or self.outside.outside_class(c) is None]
         if classes and not unreadable:
             self._check_outside_method(
-                node, f"the receiver is returned by {qualified}() ({path}), annotated "
+                node, f"{receiver} is returned by {qualified}() ({path}), annotated "
                 f"{' | '.join(classes)}", list(classes))
             return
         said = f"says it returns {' | '.join(unreadable)}, which cannot be read" \
             if unreadable else "says no class it returns (classes, or None)"
-        self.report(node, f"`{ast.unparse(node.func)}(...)`: the receiver is returned by "
+        self.report(node, f"`{ast.unparse(node.func)}(...)`: {receiver} is returned by "
                     f"{qualified}() ({path}), from outside the port and the rule table, which "
                     f"{said}: the port cannot tell whether `{node.func.attr}` gives something "
                     "to await, and the sync code calls it without await; port its module "
@@ -1059,7 +1072,9 @@ class SyncWalker(FlavourPlanner):
         """``receiver.m(...)`` where every value of ``receiver`` is of a type known by
         name (``makers``: (how, dotted name): "made" by a call, "annotated",
         "returned" by a function of the module), all either table types or all
-        from outside the port:
+        from outside the port ("called": returned by a function from outside the
+        port that says no class the port can read, :meth:`_check_method_of_returned`,
+        when no value says its class):
 
         * a table type (``asyncio.Semaphore(3)`` -> ``threading.Semaphore(3)``)
           whose sync type has no ``m`` (``locked()``): an error, as towards async;
@@ -1086,6 +1101,13 @@ class SyncWalker(FlavourPlanner):
             return
         if id(node) not in self.awaited:
             return
+        known = [(how, q) for how, q in makers if how != "called"]
+        if not known:
+            # Every value comes from outside functions that say no class the port
+            # can read: what the chained `await f().m()` says, at this await.
+            self._check_method_of_returned(node, min(q for _, q in makers), receiver)
+            return
+        makers = known
         spelled = {"made": ("made by ", "()"), "annotated": ("annotated ", ""),
                    "returned": ("returned as ", "")}
         made = " or ".join(
@@ -1231,9 +1253,11 @@ class SyncWalker(FlavourPlanner):
         return annotation, read from its source (:meth:`OutsideReader.returned_class`:
         ``-> Client``, ``Client | None``, ``A | B``, a factory method's
         ``-> Self``): [("returned", Q), ...], when every class it names is from
-        outside the port and can be read; else nothing is known (a function there
-        may return anything, pymongo's ``_get_authenticator(...,
-        _OIDCAuthenticator)`` an object of the port)."""
+        outside the port and can be read; else [("called", f)]: nothing is known
+        of what ``f`` returns (a function there may return anything, pymongo's
+        ``_get_authenticator(..., _OIDCAuthenticator)`` an object of the port),
+        and an awaited method of it is a located "cannot tell", as the chained
+        ``await f().m()`` is (:meth:`_check_method_of_returned`)."""
         if not isinstance(value, ast.Call):
             return None
         qualified = self.qualified_name(value.func)
@@ -1241,13 +1265,14 @@ class SyncWalker(FlavourPlanner):
             if self._table_type(qualified) or (qualified.rsplit(".", 1)[-1][:1].isupper()
                                                and self._outside(value.func, qualified)):
                 return [("made", qualified)]
-            if returned and self._outside(value.func, qualified):
+            if returned and qualified not in _CASTS and self._outside(value.func, qualified):
                 found = self.outside.returned_class(qualified)
                 classes = found[1] if found is not None else None
                 if classes and all(self._outside_name(c)
                                    and self.outside.outside_class(c) is not None
                                    for c in classes):
                     return [("returned", c) for c in classes]
+                return [("called", qualified)]
             return None
         if isinstance(value.func, ast.Name):
             returns = self._module_returns().get(value.func.id)
