@@ -370,3 +370,36 @@ def test_a_local_kept_from_an_outside_function_without_a_return_annotation_is_a_
     assert "somewhere_not_installed.connect()" in messages[1] and "cannot tell" in messages[1] \
         and "cannot be read" in messages[1]
     assert "an event loop's method" in messages[2]
+
+
+LOWER_CASE_CLASS = '''\
+class client:
+    async def fetch(self):
+        return 1
+'''
+
+KEPT_FROM_A_LOWER_CASE_CLASS = '''\
+import lowcls
+
+
+async def run():
+    first = await lowcls.client().fetch()
+    c = lowcls.client()
+    return first + await c.fetch()
+'''
+
+
+def test_a_local_kept_from_an_outside_class_named_in_lower_case_is_checked_as_the_chained_call_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `await pkg.client().fetch()` was refused (client.fetch an async def, read from
+    # source); `c = pkg.client()` then `await c.fetch()` said nothing, exit 0.
+    package = tmp_path / "site" / "lowcls"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(LOWER_CASE_CLASS)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    result = to_sync({"run.py": KEPT_FROM_A_LOWER_CASE_CLASS}, table=DEFAULT_TABLE, renames={})
+    found = [(d.line, d.error) for d in result.diagnostics]
+    assert found == [(5, True), (7, True)], result.diagnostics
+    assert "c is made by lowcls.client()" in result.diagnostics[1].message
+    assert "async def" in result.diagnostics[1].message

@@ -1015,10 +1015,6 @@ class SyncWalker(FlavourPlanner):
         qualified = self.qualified_name(made.func)
         if qualified is None or not self._outside(made.func, qualified):
             return
-        if self.outside.outside_class(qualified) is not None:
-            self._check_outside_method(node, f"the receiver is made by {qualified}()",
-                                       [qualified])
-            return
         if qualified in _CASTS:
             # cast(Client, x).m(): the class is the cast's first argument.
             cast = self.qualified_name(made.args[0]) if made.args else None
@@ -1036,8 +1032,13 @@ class SyncWalker(FlavourPlanner):
         warning) when its source cannot be read or its annotation names no class
         the port can read: ``m`` may be a coroutine there. ``await
         pkg.make().m()`` and ``c = pkg.make()`` then ``await c.m()`` alike. Not
-        an event loop's method: refused at this call (:meth:`_report_loop_method`)."""
+        an event loop's method: refused at this call (:meth:`_report_loop_method`).
+        A class the port can read (``pkg.client``, named in lower case) is checked
+        as one."""
         assert isinstance(node.func, ast.Attribute)
+        if self.outside.outside_class(qualified) is not None:
+            self._check_outside_method(node, f"{receiver} is made by {qualified}()", [qualified])
+            return
         if node.func.attr in self.tables.loop_methods and node.func.attr not in self.port_methods:
             return
         returned = self.outside.returned_class(qualified)
