@@ -67,9 +67,31 @@ def test_generate_with_nothing_to_do_imports_only_what_reading_and_hashing_need(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert result.stdout.strip() == str(
-        ["ambidex._config", "ambidex._sourcefiles", "ambidex.cli", "ambidex.codegen",
-         "ambidex.codegen._cli", "ambidex.codegen._generate"]
+        ["ambidex._config", "ambidex._sourcefiles", "ambidex._sourcetexts", "ambidex.cli",
+         "ambidex.codegen", "ambidex.codegen._cli", "ambidex.codegen._generate",
+         "ambidex.codegen._header"]
     )
+
+
+def test_the_ambidex_executable_finds_nothing_to_generate_before_parsing_its_command_line(
+    tmp_path: Path,
+) -> None:
+    # A plain `ambidex generate` on an up-to-date tree (a pre-commit hook, a build
+    # hook) answers before argparse, pathlib, tomllib, typing or re are imported:
+    # those were three quarters of its time (ambidex.codegen._noop).
+    _up_to_date_project(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "ambidex", "generate"],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )
+    assert result.returncode == 0
+    assert result.stdout == ""
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "ambidex.codegen._noop" in imported
+    assert imported.isdisjoint(
+        {"argparse", "pathlib", "tomllib", "tomli", "typing", "re", "ambidex.codegen._generate"}
+    ), sorted(imported & {"argparse", "pathlib", "tomllib", "tomli", "typing", "re"})
 
 
 def _up_to_date_project(folder: Path) -> None:

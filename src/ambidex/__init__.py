@@ -14,9 +14,12 @@ Importing ``ambidex`` itself imports none of them, so the command line starts fa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+# Not typing's TYPE_CHECKING: importing typing is a tenth of a `generate` with
+# nothing to do (see ambidex.codegen._noop); type checkers read any name so spelt.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ambidex._rules import DEFAULT_TABLE, Kind, Rule, RuleTable
 
 # The one place the version is written: hatchling reads it for the package metadata

@@ -25,47 +25,17 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+# Reading a file, and finding the files of a folder, are in _sourcetexts (they
+# import nothing heavy); the names stay importable from here.
+from ambidex._sourcetexts import SKIPPED_FOLDERS as SKIPPED_FOLDERS
+from ambidex._sourcetexts import decode_source as decode_source
+from ambidex._sourcetexts import found_python_files
+from ambidex._sourcetexts import read_source as read_source
+
 # PEP 263: the declaration is a comment in line 1 or 2 matching this.
 _CODING_TEXT = r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)"
 """A PEP 263 declaration, compiled when a line spells ``coding`` (an import of
 this module compiles nothing: see :func:`encoding_of`)."""
-
-#: Folders no command descends into.
-SKIPPED_FOLDERS = frozenset({"__pycache__"})
-
-
-def decode_source(data: bytes) -> str:
-    """The text of a Python source file's bytes, decoded as Python decodes it.
-
-    Raises ``SyntaxError`` for an unknown or inconsistent declaration (what
-    the interpreter says too) and ``UnicodeDecodeError`` for bytes that are
-    not in the declared encoding.
-    """
-    if b"coding" in data[: _two_lines_end(data)]:
-        import io
-        import tokenize
-
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    else:
-        encoding = "utf-8-sig"
-    text = data.decode(encoding)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
-
-
-def _two_lines_end(data: bytes) -> int:
-    first = data.find(b"\n")
-    if first < 0:
-        return len(data)
-    second = data.find(b"\n", first + 1)
-    return len(data) if second < 0 else second
-
-
-def read_source(path: str | os.PathLike[str]) -> str:
-    """Read a Python file as the interpreter would (see :func:`decode_source`)."""
-    with open(path, "rb") as handle:
-        return decode_source(handle.read())
 
 
 class SourceFiles(Mapping[str, str]):
@@ -140,40 +110,7 @@ def python_files(folder: str | os.PathLike[str], skip: Iterable[str] = ()) -> li
     folders are not entered. A folder that vanishes or cannot be listed is
     passed over.
     """
-    skipped = SKIPPED_FOLDERS | frozenset(skip)
-    found: list[str] = []
-    entered: set[tuple[int, int]] = set()
-    root = os.path.realpath(folder)
-    stack = [os.fspath(folder)]
-    while stack:
-        current = stack.pop()
-        try:
-            info = os.stat(current)
-        except OSError:
-            continue
-        if (info.st_dev, info.st_ino) in entered:
-            continue
-        entered.add((info.st_dev, info.st_ino))
-        try:
-            with os.scandir(current) as entries:
-                listed = list(entries)
-        except OSError:
-            continue
-        for entry in listed:
-            try:
-                is_dir = entry.is_dir()
-            except OSError:  # a link loop, or a link to nowhere
-                continue
-            if is_dir:
-                if entry.name in skipped or entry.name.startswith("."):
-                    continue
-                if entry.is_symlink():
-                    real = os.path.realpath(entry.path)
-                    if root == real or root.startswith(real.rstrip(os.sep) + os.sep):
-                        continue  # a link to the tree's own root or above it
-                stack.append(entry.path)
-            elif entry.name.endswith(".py"):
-                found.append(entry.path)
+    found = found_python_files(folder, skip)
     if os.sep != "/" or os.altsep:
         return sorted(Path(path) for path in found)
     # Sorted as the Paths sort (by their parts), without comparing Paths: every

@@ -8,10 +8,14 @@ change something), 2 usage or input errors.
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
-from collections.abc import Callable, Sequence
+
+# Not typing's TYPE_CHECKING, and argparse only when a command line is parsed:
+# the up-to-date `ambidex generate` (console_main) needs neither.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
 
 # command -> "module:function"; the function takes the parsed arguments and
 # returns the exit code.
@@ -23,19 +27,24 @@ _COMMANDS = {
 }
 
 
-class _Formatter(argparse.HelpFormatter):
-    """argparse's formatter, told the terminal width without importing shutil.
+def _formatter() -> type[argparse.HelpFormatter]:
+    import argparse
 
-    argparse asks ``shutil.get_terminal_size()`` each time it makes a
-    formatter (adding an argument makes one), and importing shutil brings
-    bz2, lzma and zlib with it: a measurable part of a no-op ``generate``.
-    """
+    class _Formatter(argparse.HelpFormatter):
+        """argparse's formatter, told the terminal width without importing shutil.
 
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        if width is None:
-            width = _terminal_columns() - 2
-        super().__init__(prog, indent_increment, max_help_position, width)
+        argparse asks ``shutil.get_terminal_size()`` each time it makes a
+        formatter (adding an argument makes one), and importing shutil brings
+        bz2, lzma and zlib with it: a measurable part of a no-op ``generate``.
+        """
+
+        def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                     width: int | None = None) -> None:
+            if width is None:
+                width = _terminal_columns() - 2
+            super().__init__(prog, indent_increment, max_help_position, width)
+
+    return _Formatter
 
 
 def _terminal_columns() -> int:
@@ -53,6 +62,9 @@ def _terminal_columns() -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
+    _Formatter = _formatter()
     parser = argparse.ArgumentParser(
         formatter_class=_Formatter,
         prog="ambidex",
@@ -230,6 +242,8 @@ def main(argv: Sequence[str] | None = None, *, process_exits: bool = False) -> i
         import gc
 
         gc.disable()
+    import importlib
+
     module_name, _, function_name = _COMMANDS[args.command].partition(":")
     run: Callable[[argparse.Namespace], int] = getattr(
         importlib.import_module(module_name), function_name
@@ -258,5 +272,15 @@ def _exit_now(code: int) -> None:
 
 
 def console_main() -> int:
-    """The ``ambidex`` executable (and ``python -m ambidex``)."""
+    """The ``ambidex`` executable (and ``python -m ambidex``).
+
+    A plain ``ambidex generate`` with nothing to do ends here, before the
+    command line is parsed (see :mod:`ambidex.codegen._noop`); whatever that
+    check is not sure of runs the full command.
+    """
+    if sys.argv[1:] == ["generate"]:
+        from ambidex.codegen._noop import up_to_date
+
+        if up_to_date():
+            _exit_now(0)
     return main(process_exits=True)

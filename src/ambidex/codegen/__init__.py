@@ -22,10 +22,12 @@ is built.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+# Not typing's TYPE_CHECKING: importing typing is a tenth of a `generate` with
+# nothing to do (see ambidex.codegen._noop); type checkers read any name so spelt.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
     from ambidex._rules import RuleTable
     from ambidex.codegen._source import Conversion, ConversionError, Diagnostic
