@@ -623,3 +623,57 @@ def test_a_method_chosen_by_name_at_run_time_on_a_class_with_async_methods_is_lo
         "check it by hand)"
     ]
     assert output
+
+
+def test_a_method_that_became_async_called_on_what_a_contextmanager_yields_is_located() -> None:
+    # pymemcache's PooledClient: `with self.client_pool.get_and_release() as
+    # client: client.quit()`, get_and_release a @contextlib.contextmanager
+    # generator. What `with` binds is what the generator yields, not the
+    # generator: the receiver's type is unknown, and `quit` became async.
+    out, errors, warnings = port(
+        """\
+        import contextlib
+        import socket
+        from typing import Iterator
+
+
+        class Client:
+            def connect(self, address):
+                self.sock = socket.create_connection(address)
+
+            def quit(self):
+                self.sock.sendall(b"quit")
+
+
+        class Pool:
+            def __init__(self, make):
+                self._make = make
+
+            @contextlib.contextmanager
+            def borrowed(self):
+                yield self._make()
+
+            @contextlib.contextmanager
+            def annotated(self) -> Iterator[object]:
+                yield self._make()
+
+
+        class Pooled:
+            def __init__(self, pool):
+                self.pool = pool
+
+            def quit(self):
+                with self.pool.borrowed() as client:
+                    client.quit()
+
+            def quit_annotated(self, pool: Pool):
+                with pool.borrowed() as client:
+                    client.quit()
+                with pool.annotated() as other:
+                    other.quit()
+        """
+    )
+    assert errors == []
+    assert "async def quit(self):\n        await self.sock.sendall" in out
+    located = [w.split(": ", 1)[0] for w in warnings if "`quit` is a method that became async" in w]
+    assert located == ["client.py:33:13", "client.py:37:13", "client.py:39:13"], warnings

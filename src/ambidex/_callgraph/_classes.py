@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ambidex._callgraph._model import Class, Function, _Val
+from ambidex._callgraph._model import GENERATOR_OF, Class, Function, _Val
 from ambidex._callgraph._resolving import _Resolving
 
 
@@ -149,8 +149,13 @@ class _Classes:
             self._dispatch[key] = found
         return found
 
-    def entered(self: _Resolving, type_: str) -> _Val:
-        """What ``with x as y`` binds to y: ``__enter__``'s annotation, else x itself."""
+    def entered(self: _Resolving, type_: str) -> _Val | None:
+        """What ``with x as y`` binds to y: ``__enter__``'s annotation, else x
+        itself; unknown for a generator object: it has no ``__enter__``, so the
+        generator function is a ``@contextmanager`` and y is what it yields
+        (pymemcache's ``with pool.get_and_release() as client``)."""
+        if type_.startswith(GENERATOR_OF):
+            return None
         cls = self.classes.get(type_)
         if cls is not None:
             enter = self.method(cls, "__enter__")
