@@ -631,3 +631,43 @@ def test_a_delitem_that_would_await_is_refused_not_made_async() -> None:
     """)
     assert "Store.__delitem__() would have to await time.sleep" in error.message
     assert "__delitem__ cannot be async" in error.message
+
+
+def test_a_local_annotated_callable_whose_calls_are_now_awaited_returns_an_awaitable() -> None:
+    # pymemcache's _misc_cmd: `_reader: Callable[[socket, bytes], Tuple[bytes, bytes]]`,
+    # then `_reader = partial(_readsegment, ...)` or `_reader = _readline`, both
+    # now async, and `buf, line = await _reader(self.sock, buf)`: the annotation
+    # must say the call gives an awaitable (mypy: "Incompatible types in await").
+    output = async_of("""
+        import socket
+        from functools import partial
+        from typing import Callable, Tuple
+
+
+        def _readline(sock: socket.socket, buf: bytes) -> Tuple[bytes, bytes]:
+            return buf, sock.recv(10)
+
+
+        def _readsegment(sock: socket.socket, buf: bytes, end: bytes) -> Tuple[bytes, bytes]:
+            return buf, sock.recv(10) + end
+
+
+        def read(sock: socket.socket, end: bytes | None) -> bytes:
+            reader: Callable[[socket.socket, bytes], Tuple[bytes, bytes]]
+            if end:
+                reader = partial(_readsegment, end=end)
+            else:
+                reader = _readline
+            buf, line = reader(sock, b"")
+            return line
+
+
+        def count(sock: socket.socket) -> int:
+            size: Callable[[bytes], int] = len
+            return size(sock.recv(10))
+    """)
+    assert (
+        "    reader: Callable[[AsyncSocket, bytes], Awaitable[Tuple[bytes, bytes]]]\n"
+    ) in output
+    assert "    buf, line = await reader(sock, b\"\")" in output
+    assert "    size: Callable[[bytes], int] = len\n" in output

@@ -253,24 +253,55 @@ class ModuleEditor(ImportSpeller):
 
     def await_callable_annotations(self, function: Function) -> None:
         """``connect: Callable[[], Conn]`` -> ``Callable[[], Awaitable[Conn]]`` where an
-        async callable is now handed in."""
+        async callable is now handed in; the same for a local annotated so
+        (``reader: Callable[[socket, bytes], bytes]``, then ``reader = _readline``)
+        whose calls the port now awaits."""
         args = function.node.args
         for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
-            annotation = arg.annotation
-            if (function.key, arg.arg) not in self.planner.handed_params or not isinstance(
-                annotation, ast.Subscript
+            if (function.key, arg.arg) in self.planner.handed_params:
+                self.await_callable_return(arg.annotation, function)
+        if not (self.planner.is_async(function) or function.is_async):
+            return
+        awaited = {
+            call.node.func.id
+            for call in function.calls
+            if call.kind is CallKind.CALL
+            and isinstance(call.node, ast.Call)
+            and isinstance(call.node.func, ast.Name)
+            and not (call.type_checking or call.offloaded)
+            and call.lambda_node is None
+            and self.goes_async(call)
+        }
+        if not awaited:
+            return
+        for node in own_nodes(function.node):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and node.target.id in awaited
             ):
-                continue
-            dotted = self.graph.dotted_name(annotation.value, function)
-            if dotted not in ("typing.Callable", "collections.abc.Callable"):
-                continue
-            elements = annotation.slice
-            if isinstance(elements, ast.Tuple) and len(elements.elts) == 2:
-                returns = elements.elts[1]
-                awaitable = self.spell("collections.abc.Awaitable", bare=True)
-                start, end = self.source.span(returns)
-                self.edits.insert(start, f"{awaitable}[")
-                self.edits.insert(end, "]")
+                self.await_callable_return(node.annotation, function)
+
+    def await_callable_return(self, annotation: ast.expr | None, function: Function) -> None:
+        """``Callable[[A], R]`` -> ``Callable[[A], Awaitable[R]]``."""
+        if not isinstance(annotation, ast.Subscript):
+            return
+        dotted = self.graph.dotted_name(annotation.value, function)
+        if dotted not in ("typing.Callable", "collections.abc.Callable"):
+            return
+        elements = annotation.slice
+        if isinstance(elements, ast.Tuple) and len(elements.elts) == 2:
+            returns = elements.elts[1]
+            awaitable = self.spell("collections.abc.Awaitable", bare=True)
+            start, end = self.source.span(returns)
+            self.edits.insert(start, f"{awaitable}[")
+            self.edits.insert(end, "]")
+
+    def goes_async(self, call: Call) -> bool:
+        """A call whose callee the port made async: awaited where its caller is."""
+        return id(call.node) in self.planner.awaited_sites or any(
+            self.planner.is_async(c) and not c.is_generator for c in call.runs
+        )
 
     def make_async(self, function: Function) -> None:
         node = function.node
@@ -481,9 +512,7 @@ class ModuleEditor(ImportSpeller):
             if call.kind is CallKind.CALL:
                 assert isinstance(call.node, ast.Call)
                 rule = call.rule
-                if id(call.node) in self.planner.awaited_sites or any(
-                    self.planner.is_async(c) and not c.is_generator for c in call.runs
-                ):
+                if self.goes_async(call):
                     if converted and call.lambda_node is None:
                         self.await_(call.node, function)
                         self.rename_dunder_call(call)
