@@ -61,6 +61,11 @@ def _is_generator(function: ast.AsyncFunctionDef) -> bool:
     return False
 
 
+def _is_coroutine(statement: ast.stmt) -> bool:
+    """An ``async def`` that is not a generator: its call gives a coroutine."""
+    return isinstance(statement, ast.AsyncFunctionDef) and not _is_generator(statement)
+
+
 def source_on_sys_path(module: str) -> str | None:
     """The ``.py`` file of ``module`` on ``sys.path``, found the way ``import``
     would find it but without importing anything: each package along the dotted
@@ -171,11 +176,26 @@ class OutsideReader:
         top-level one, or a method of such a class)."""
         return bool(self._top_levels(qualified, 3)) or self._method(qualified) is not None
 
-    def returned_class(self, qualified: str) -> tuple[str, tuple[str, ...] | None] | None:
+    def async_definition(self, qualified: str) -> tuple[str, bool] | None:
+        """(its file, whether it is a generator) when ``qualified`` (a top-level
+        name, or a method of such a class) may be an ``async def`` (in one of
+        the branches that define it); else None."""
+        found = self._top_levels(qualified, 3)
+        if not found:
+            method = self._method(qualified)
+            found = [method] if method is not None else []
+        for statement, _, _, path in found:
+            if isinstance(statement, ast.AsyncFunctionDef):
+                return path, _is_generator(statement)
+        return None
+
+    def returned_class(self, qualified: str, awaited: bool = False,
+                       ) -> tuple[str, tuple[str, ...] | None] | None:
         """For the plain ``def`` ``qualified`` (``pkg.make_client``, or a factory
         method of an outside class, ``pkg.Client.create``): (its file, the dotted
         names of the classes its return annotation names, else None); None when
-        no such ``def`` can be read.
+        no such ``def`` can be read. With ``awaited``, the same for an ``async
+        def`` (not a generator): what awaiting its call gives.
 
         The annotation says a class (``-> Client``, ``-> "Client"``), a class or
         None (``Client | None``, ``Optional[Client]``, ``Union[Client, None]``:
@@ -192,12 +212,13 @@ class OutsideReader:
                 return None
             owner = qualified.rpartition(".")[0]
             found = [method]
-        if any(not isinstance(f[0], ast.FunctionDef) for f in found):
+        if not all(_is_coroutine(f[0]) if awaited else isinstance(f[0], ast.FunctionDef)
+                   for f in found):
             return None
         classes: list[str] = []
         path = found[0][3]
         for statement, module, tree, where in found:
-            assert isinstance(statement, ast.FunctionDef)
+            assert isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
             named = self._returned(statement.returns, module, tree,
                                    os.path.basename(where) == "__init__.py", owner)
             if named is None:

@@ -100,6 +100,10 @@ def _lacks(dotted_type: str, name: str) -> bool:
 
 #: ``cast(T, value)``: the value, said to be a ``T``.
 _CASTS = frozenset({"typing.cast", "typing_extensions.cast"})
+#: How a local kept from a call outside the port names no class it is
+#: (:meth:`SyncWalker._check_method_of_returned`): ``f()``, ``await f()``,
+#: ``with f() as x``.
+_KEPT_FROM_CALLS = frozenset({"called", "awaited", "entered"})
 
 
 class SyncWalker(FlavourPlanner):
@@ -1024,33 +1028,65 @@ class SyncWalker(FlavourPlanner):
             return
         self._check_method_of_returned(node, qualified, "the receiver")
 
-    def _check_method_of_returned(self, node: ast.Call, qualified: str, receiver: str) -> None:
+    def _check_method_of_returned(self, node: ast.Call, qualified: str, receiver: str,
+                                  how: str = "called") -> None:
         """``receiver.m(...)`` awaited, where ``receiver`` is what ``qualified()``, a
         function (or a callable the port cannot read) from outside the port,
-        returns: checked through its return annotation when it names classes the
-        port can read (:meth:`_check_outside_method`); a located "cannot tell" (a
-        warning) when its source cannot be read or its annotation names no class
-        the port can read: ``m`` may be a coroutine there. ``await
-        pkg.make().m()`` and ``c = pkg.make()`` then ``await c.m()`` alike. Not
-        an event loop's method: refused at this call (:meth:`_report_loop_method`).
-        A class the port can read (``pkg.client``, named in lower case) is checked
-        as one."""
+        gives (``how``: "called", ``f()``; "awaited", ``await f()``; "entered",
+        ``async with f() as receiver``): checked through its return annotation
+        when it names classes the port can read (:meth:`_check_outside_method`);
+        an error when ``f`` is an ``async def`` called without await (a coroutine
+        or an async generator, whose methods give what is awaited); else a
+        located "cannot tell" (a warning): ``m`` may be a coroutine there.
+        ``await pkg.make().m()`` and ``c = pkg.make()`` then ``await c.m()``
+        alike. Not an event loop's method: refused at this call
+        (:meth:`_report_loop_method`). A class the port can read (``pkg.client``,
+        named in lower case) is checked as one."""
         assert isinstance(node.func, ast.Attribute)
-        if self.outside.outside_class(qualified) is not None:
+        method = node.func.attr
+        if how == "called" and self.outside.outside_class(qualified) is not None:
             self._check_outside_method(node, f"{receiver} is made by {qualified}()", [qualified])
             return
-        if node.func.attr in self.tables.loop_methods and node.func.attr not in self.port_methods:
+        if method in self.tables.loop_methods and method not in self.port_methods:
             return
-        returned = self.outside.returned_class(qualified)
+        said_how = {"called": f"made by {qualified}()",
+                    "awaited": f"what `await {qualified}()` gives",
+                    "entered": f"what entering {qualified}() gives (`with {qualified}(...) "
+                               f"as {receiver}`: its __aenter__ or __enter__)"}[how]
+        advice = f"port its module too, or name its sync twin with --rename {qualified}=..."
+        if not self.outside.readable(qualified):
+            self.report(node, f"`{ast.unparse(node.func)}(...)`: {receiver} is {said_how}, from "
+                        "outside the port and the rule table, whose source cannot be read (no "
+                        "Python source found; never imported): the port cannot tell whether it "
+                        f"is a class or a function, nor whether `{method}` gives something to "
+                        f"await, and the sync code calls it without await; {advice}",
+                        error=False)
+            return
+        if how == "entered":
+            self.report(node, f"`{ast.unparse(node.func)}(...)`: {receiver} is {said_how}, from "
+                        "outside the port and the rule table, which the port does not read: it "
+                        f"cannot tell whether `{method}` gives something to await, and the sync "
+                        f"code calls it without await; {advice}", error=False)
+            return
+        returned = self.outside.returned_class(qualified, awaited=how == "awaited")
         if returned is None:
-            if not self.outside.readable(qualified):
-                self.report(node, f"`{ast.unparse(node.func)}(...)`: {receiver} is made by "
-                            f"{qualified}(), from outside the port and the rule table, whose "
-                            "source cannot be read (no Python source found; never imported): "
-                            "the port cannot tell whether it is a class or a function, nor "
-                            f"whether `{node.func.attr}` gives something to await, and the "
-                            "sync code calls it without await; port its module too, or name "
-                            f"its sync twin with --rename {qualified}=...", error=False)
+            coroutine = self.outside.async_definition(qualified) if how == "called" else None
+            if coroutine is not None:
+                path, generator = coroutine
+                what = "an async generator function" if generator else "a coroutine function"
+                gives = "an async generator" if generator else "a coroutine"
+                self.report(node, f"`{ast.unparse(node.func)}(...)`: {receiver} is {said_how}, "
+                            f"{what} (async def in {path}) from outside the port and the rule "
+                            f"table, called without await: {receiver} is {gives}, whose "
+                            f"`{method}` the sync code calls without await and never runs; "
+                            f"{advice}")
+                return
+            self.report(node, f"`{ast.unparse(node.func)}(...)`: {receiver} is {said_how}, from "
+                        f"outside the port and the rule table, which the port reads as no "
+                        f"{'async def' if how == 'awaited' else 'plain def or class'} saying "
+                        f"what it gives: it cannot tell whether `{method}` gives something to "
+                        f"await, and the sync code calls it without await; {advice}",
+                        error=False)
             return
         path, classes = returned
         unreadable = [c for c in classes or () if not self._outside_name(c)
@@ -1064,9 +1100,9 @@ class SyncWalker(FlavourPlanner):
             if unreadable else "says no class it returns (classes, or None)"
         self.report(node, f"`{ast.unparse(node.func)}(...)`: {receiver} is returned by "
                     f"{qualified}() ({path}), from outside the port and the rule table, which "
-                    f"{said}: the port cannot tell whether `{node.func.attr}` gives something "
-                    "to await, and the sync code calls it without await; port its module "
-                    f"too, or name its sync twin with --rename {qualified}=...", error=False)
+                    f"{said}: the port cannot tell whether `{method}` gives something "
+                    f"to await, and the sync code calls it without await; {advice}",
+                    error=False)
 
     def _check_method_of_typed(self, node: ast.Call, receiver: str,
                                makers: list[tuple[str, str]]) -> None:
@@ -1102,11 +1138,12 @@ class SyncWalker(FlavourPlanner):
             return
         if id(node) not in self.awaited:
             return
-        known = [(how, q) for how, q in makers if how != "called"]
+        known = [(how, q) for how, q in makers if how not in _KEPT_FROM_CALLS]
         if not known:
             # Every value comes from outside functions that say no class the port
             # can read: what the chained `await f().m()` says, at this await.
-            self._check_method_of_returned(node, min(q for _, q in makers), receiver)
+            how, maker = min(makers, key=lambda m: (m[1], m[0]))
+            self._check_method_of_returned(node, maker, receiver, how)
             return
         makers = known
         spelled = {"made": ("made by ", "()"), "annotated": ("annotated ", ""),
@@ -1204,7 +1241,8 @@ class SyncWalker(FlavourPlanner):
                 for item in statement.items:
                     if item.optional_vars is None:
                         continue
-                    maker = self._maker(item.context_expr)
+                    maker = self._maker(item.context_expr) \
+                        or self._entered(item.context_expr)
                     target = item.optional_vars
                     if isinstance(target, ast.Name) and maker is not None \
                             and all(self._table_type(q) is None for _, q in maker):
@@ -1259,6 +1297,12 @@ class SyncWalker(FlavourPlanner):
         ``_get_authenticator(..., _OIDCAuthenticator)`` an object of the port),
         and an awaited method of it is a located "cannot tell", as the chained
         ``await f().m()`` is (:meth:`_check_method_of_returned`)."""
+        if returned and isinstance(value, ast.Await) and isinstance(value.value, ast.Call):
+            # c = await pkg.connect(): what the coroutine gives, read at `await c.m()`.
+            qualified = self.qualified_name(value.value.func)
+            if qualified is None or not self._kept_from_outside(value.value.func, qualified):
+                return None
+            return [("awaited", qualified)]
         if not isinstance(value, ast.Call):
             return None
         qualified = self.qualified_name(value.func)
@@ -1280,6 +1324,25 @@ class SyncWalker(FlavourPlanner):
             if returns is not None:
                 return [("returned", returns)]
         return None
+
+    def _entered(self, value: ast.expr) -> list[tuple[str, str]] | None:
+        """[("entered", f)] for ``with f(...) as x`` (``async with`` too), ``f`` a
+        function from outside the port: ``x`` is what the value's ``__aenter__``
+        gives, which nothing here reads."""
+        if not isinstance(value, ast.Call):
+            return None
+        qualified = self.qualified_name(value.func)
+        if qualified is None or not self._kept_from_outside(value.func, qualified):
+            return None
+        return [("entered", qualified)]
+
+    def _kept_from_outside(self, func: ast.expr, qualified: str) -> bool:
+        """Whether ``func()`` is from outside the port, the table and the renames,
+        and not a cast; a call of an asyncio-like module the table does not name
+        is refused where it is made (:meth:`visit_Call`)."""
+        return qualified not in _CASTS and not self._table_type(qualified) \
+            and qualified.split(".")[0] not in self.tables.async_modules \
+            and self._outside(func, qualified)
 
     def _module_returns(self) -> dict[str, str]:
         """The module's top-level functions whose return annotation is a type from

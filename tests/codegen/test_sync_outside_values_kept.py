@@ -1,0 +1,159 @@
+"""Towards sync, what an object from outside the port is when the port keeps it.
+
+``g = pkg.agen()`` then ``await g.aclose()``; ``c = await pkg.connect()`` then
+``await c.query()``; ``async with pkg.open() as f`` then ``await f.read()``:
+the sync code calls the method without ``await``. Each said nothing and kept a
+coroutine nobody awaits, exit 0. What the port can read (an ``async def``
+there, a return annotation naming a class whose method is one) is refused with
+its place; what it cannot is a located "cannot tell" (a warning).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ambidex._rules import DEFAULT_TABLE
+from ambidex.codegen._to_sync import to_sync
+
+OUTSIDE = '''\
+class Conn:
+    async def query(self):
+        return 1
+
+    def plain(self):
+        return 1
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        pass
+
+
+async def connect() -> Conn:
+    return Conn()
+
+
+async def connect_anything():
+    return Conn()
+
+
+async def rows():
+    yield 1
+
+
+def opened() -> Conn:
+    return Conn()
+
+
+class Factory:
+    @classmethod
+    async def create(cls) -> "Conn":
+        return Conn()
+'''
+
+
+def _port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> list[
+        tuple[int, int, bool, str]]:
+    package = tmp_path / "site" / "outsideval"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(OUTSIDE)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    result = to_sync({"run.py": source}, table=DEFAULT_TABLE, renames={})
+    return [(d.line, d.col, d.error, d.message) for d in result.diagnostics]
+
+
+FROM_AN_ASYNC_DEF_UNAWAITED = '''\
+import outsideval
+
+
+async def run():
+    g = outsideval.rows()
+    await g.aclose()
+    await outsideval.rows().aclose()
+    c = outsideval.connect()
+    await c.query()
+    c.plain()
+'''
+
+
+def test_a_method_of_what_an_outside_async_def_gives_unawaited_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `outsideval.rows()` is an async generator, `outsideval.connect()` a coroutine:
+    # what they give has methods to await, and the sync code calls them without
+    # await. Before, the kept and the chained forms both said nothing, exit 0.
+    found = _port(tmp_path, monkeypatch, FROM_AN_ASYNC_DEF_UNAWAITED)
+    assert [(line, col, error) for line, col, error, _ in found] == [
+        (6, 11, True), (7, 11, True), (9, 11, True)], found
+    assert "g is made by outsideval.rows()" in found[0][3]
+    assert "an async generator" in found[0][3] and "__init__.py" in found[0][3]
+    assert "the receiver is made by outsideval.rows()" in found[1][3]
+    assert "a coroutine function" in found[2][3]
+
+
+KEPT_FROM_AN_AWAIT = '''\
+import outsideval
+import somewhere_not_installed
+
+
+async def run():
+    c = await outsideval.connect()
+    await c.query()
+    c.plain()
+    d = await outsideval.connect_anything()
+    await d.query()
+    e = await outsideval.Factory.create()
+    await e.query()
+    f = await somewhere_not_installed.connect()
+    await f.query()
+'''
+
+
+def test_a_local_kept_from_an_awaited_outside_function_is_checked_through_its_annotation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `c = await pkg.connect()` then `await c.query()`: the awaited line is refused
+    # (or a warning) on its own, and `c.query()` said nothing, exit 0 when the
+    # awaited line is only a warning. Now it is checked through what the async def
+    # says it returns (an error: Conn.query is an async def), else "cannot tell".
+    found = _port(tmp_path, monkeypatch, KEPT_FROM_AN_AWAIT)
+    at_query = [(line, error, message) for line, _, error, message in found
+                if line in (7, 10, 12, 14)]
+    assert [(line, error) for line, error, _ in at_query] == [
+        (7, True), (10, False), (12, True), (14, False)], found
+    assert "c is returned by outsideval.connect()" in at_query[0][2]
+    assert "outsideval.Conn.query is a coroutine function" in at_query[0][2]
+    assert "cannot tell" in at_query[1][2]
+    assert "outsideval.Conn.query is a coroutine function" in at_query[2][2]
+    assert "cannot tell" in at_query[3][2] and "cannot be read" in at_query[3][2]
+    assert 8 not in [line for line, *_ in found]
+
+
+ENTERED = '''\
+import outsideval
+
+
+async def run():
+    async with outsideval.opened() as c:
+        await c.query()
+    with outsideval.opened() as d:
+        await d.query()
+        d.plain()
+    async with outsideval.Conn() as e:
+        await e.query()
+'''
+
+
+def test_a_local_entered_from_an_outside_function_is_a_located_cannot_tell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `async with pkg.opened() as c`: c is what the value's __aenter__ gives, which
+    # the port does not read. Before, `await c.query()` said nothing, exit 0.
+    found = _port(tmp_path, monkeypatch, ENTERED)
+    assert [(line, col, error) for line, col, error, _ in found] == [
+        (6, 15, False), (8, 15, False), (11, 15, True)], found
+    assert "cannot tell" in found[0][3] and "outsideval.opened()" in found[0][3]
+    assert "what entering outsideval.opened() gives" in found[0][3]
