@@ -99,6 +99,32 @@ def _lacks(dotted_type: str, name: str) -> bool:
 
 
 #: ``cast(T, value)``: the value, said to be a ``T``.
+def _called_through_locals(function: ast.FunctionDef | ast.AsyncFunctionDef,
+                           methods: frozenset[str]) -> dict[int, tuple[str, list[int]]]:
+    """``run = x.run_in_executor`` then ``run(...)`` in ``function``: for each such
+    attribute (by id) whose local is called, the local and the lines where its
+    call is awaited (none: called, never awaited)."""
+    kept: dict[str, list[int]] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name) \
+                and isinstance(node.value, ast.Attribute) and node.value.attr in methods:
+            kept.setdefault(node.targets[0].id, []).append(id(node.value))
+    if not kept:
+        return {}
+    called: dict[str, set[int]] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in kept:
+            called.setdefault(node.func.id, set())
+        elif isinstance(node, ast.Await) and isinstance(node.value, ast.Call) \
+                and isinstance(node.value.func, ast.Name) and node.value.func.id in kept:
+            called.setdefault(node.value.func.id, set()).add(node.lineno)
+    return {attribute: (name, sorted(called[name]))
+            for name, attributes in kept.items() if name in called
+            for attribute in attributes}
+
+
 _CASTS = frozenset({"typing.cast", "typing_extensions.cast"})
 #: How a local kept from a call outside the port names no class it is
 #: (:meth:`SyncWalker._check_method_of_returned`): ``f()``, ``await f()``,
@@ -868,6 +894,44 @@ class SyncWalker(FlavourPlanner):
                        "nothing: " if awaited else "; ")
                     + f"{hint}mark the statement '# ambidex: async-only'", error=awaited)
 
+    def _report_loop_method_kept(self, node: ast.Attribute) -> None:
+        """``run = self._loop.run_in_executor`` then ``run(...)``, or
+        ``functools.partial(loop.create_connection, ...)``: an event loop's method
+        (by name, on an object the port cannot type) kept as a callable, not
+        called where it is read (asyncpg 0.32.0's ``await run_in_executor(None,
+        open, path, 'wb')``). Its call through the local awaited in the function:
+        refused here (the sync twin calls it without await and keeps the
+        future); else said with its place. Any other read is not judged: the
+        name may be another object's field (aiohttp's ``timeout.sock_connect``)."""
+        function = self.functions[-1] if self.functions else None
+        if function is not None:
+            kept = self._loop_method_locals.get(id(function))
+            if kept is None:
+                kept = self._loop_method_locals[id(function)] = _called_through_locals(
+                    function, self.tables.loop_methods)
+            through, awaited = kept.get(id(node), ("", []))
+        else:
+            through, awaited = "", []
+        if not through and id(node) not in self._partials:
+            return
+        if self.qualified_name(node) is not None:
+            return  # a module's attribute: the table's, or outside the port
+        spelled = ast.unparse(node)
+        said = f"`{spelled}` is an event loop's method (asyncio.AbstractEventLoop." \
+            f"{node.attr}), kept as a callable"
+        if awaited:
+            lines = ", ".join(str(line) for line in awaited)
+            self.report(node, f"{said} and awaited at lines {lines} through `{through}`: sync "
+                        "code has no event loop, and the sync twin would call it without "
+                        "await and keep what it gives (a future, a coroutine), waiting for "
+                        "nothing; call the function directly if it is the running loop's "
+                        "offload, or mark the statements '# ambidex: async-only'")
+            return
+        where = f"called through `{through}`" if through else "handed on by functools.partial"
+        self.report(node, f"{said} ({where}): sync code has no event loop, and what the "
+                    "method gives (a future, a handle, a coroutine) is not what the async code "
+                    "waited for; mark the statement '# ambidex: async-only'", error=False)
+
     def _chained_call_rewrite(self, node: ast.Call) -> bool:
         """``asyncio.get_running_loop().time()`` -> ``time.monotonic()``: a row whose
         async name is a call of a name, then an attribute (``name().attr``)."""
@@ -891,6 +955,10 @@ class SyncWalker(FlavourPlanner):
         return True
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr in self.tables.loop_methods and id(node) not in self._call_funcs \
+                and type(node.ctx) is ast.Load and node.attr not in self.port_methods \
+                and not self.in_target:
+            self._report_loop_method_kept(node)
         chain: list[ast.Attribute] = []
         current: ast.expr = node
         while isinstance(current, ast.Attribute):
@@ -936,6 +1004,11 @@ class SyncWalker(FlavourPlanner):
         super().visit_Attribute(node)
 
     def visit_Call(self, node: ast.Call) -> None:
+        self._call_funcs.add(id(node.func))
+        if node.args and isinstance(node.args[0], ast.Attribute) \
+                and node.args[0].attr in self.tables.loop_methods \
+                and self.qualified_name(node.func) == "functools.partial":
+            self._partials.add(id(node.args[0]))
         self._check_coroutine_call(node)
         if self._chained_call_rewrite(node):
             return
@@ -1619,6 +1692,9 @@ class SyncWalker(FlavourPlanner):
         self.classes: list[ast.ClassDef] = []
         self._subscripted: set[int] = set()
         self._typed_locals_cache: dict[int, dict[str, list[tuple[str, str]]]] = {}
+        self._call_funcs: set[int] = set()
+        self._partials: set[int] = set()
+        self._loop_method_locals: dict[int, dict[int, tuple[str, list[int]]]] = {}
         self.loop_drops: set[int] = set()
         self.loop_offloads: set[int] = set()
         self.loop_passes: set[int] = set()
