@@ -55,10 +55,11 @@ internal error reported as a diagnostic, never written.
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
-from ambidex._names import module_name_for
+from ambidex._names import import_bindings, module_name_for
 from ambidex._rules import Kind, Rule, RuleTable
 from ambidex.codegen._flags import declared_flags
 from ambidex.codegen._imports import ModuleScan, scan_module
@@ -137,6 +138,62 @@ def _top_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                           getattr(statement, "finalbody", []),
                           *(h.body for h in getattr(statement, "handlers", []))):
                 yield from _top_statements(block)
+
+
+def _coroutines_by_module(trees: Mapping[str, ast.Module], scans: Mapping[str, ModuleScan],
+                          ) -> dict[str, set[str]]:
+    """Each named module's coroutine functions (``async def``, not generators) at
+    its top or in a top-level ``if``/``try``'s branches, by module name, with
+    those it re-exports (``from .remote import fetch`` in a package's
+    ``__init__``), followed through the port's modules until nothing is added."""
+    found: dict[str, set[str]] = {}
+    imports: list[tuple[str, str, str]] = []  # (module, local name, dotted name)
+    for path, tree in trees.items():
+        module = module_name_for(path)
+        if module is None:
+            continue
+        names = found.setdefault(module, set())
+        package = os.path.basename(path) == "__init__.py"
+        for statement in _top_statements(tree.body):
+            if isinstance(statement, ast.AsyncFunctionDef) \
+                    and id(statement) not in scans[path].generators:
+                names.add(statement.name)
+            elif isinstance(statement, ast.ImportFrom):
+                imports.extend((module, local, imported) for local, imported, _, _
+                               in import_bindings(statement, module, package))
+    added = True
+    while added:
+        added = False
+        for module, local, imported in imports:
+            source, _, name = imported.rpartition(".")
+            if local not in found[module] and name in found.get(source, ()):
+                found[module].add(local)
+                added = True
+    return found
+
+
+def _coroutine_names(path: str, tree: ast.Module, by_module: Mapping[str, set[str]],
+                     everywhere: frozenset[str]) -> frozenset[str]:
+    """The bare names that call one of the port's coroutine functions in the module
+    at ``path``: its own, and those it imports (anywhere in it) from the module
+    that defines them. A module without a name, or with a ``from x import *`` of
+    a module of the port, gets every module's (``everywhere``): a name may come
+    from any of them."""
+    module = module_name_for(path)
+    if module is None:
+        return everywhere
+    names = set(by_module.get(module, ()))
+    package = os.path.basename(path) == "__init__.py"
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if any(alias.name == "*" for alias in node.names):
+            return everywhere
+        for local, imported, _, _ in import_bindings(node, module, package):
+            source, _, name = imported.rpartition(".")
+            if name in by_module.get(source, ()):
+                names.add(local)
+    return frozenset(names)
 
 
 def _module_coroutines(tree: ast.Module, scan: ModuleScan) -> list[str]:
@@ -235,11 +292,13 @@ def to_sync(
     used_rules: set[Rule] = set()
     explanations: list[str] = []
     skips: dict[str, set[int]] = {}
+    by_module = _coroutines_by_module(trees, scans)
     for path, tree in trees.items():
         text = modules[path]
         source = SourceText(text)
-        walker = SyncWalker(path, tree, source, tables, names, qualified_renames, coroutines,
-                             scans[path], flags=known_flags)
+        walker = SyncWalker(path, tree, source, tables, names, qualified_renames,
+                            _coroutine_names(path, tree, by_module, coroutines),
+                            scans[path], flags=known_flags)
         walker.port_names = frozenset(defined)
         walker.port_methods = frozen_methods
         walker.port_coroutine_methods = frozen_coroutine_methods
