@@ -135,3 +135,41 @@ def test_a_module_a_partial_port_leaves_out_is_read_beside_it(
     assert ("pkg/manager.py", 13, 19) in errors, together.diagnostics
     message = next(d.message for d in together.diagnostics if d.line == 13)
     assert message.startswith("the coroutine of u.fetch() is not awaited where it is made")
+
+
+SAME_NAMES = '''\
+import outsidepkg
+from outsidepkg import _core
+
+
+def fetch():
+    return 2
+
+
+class later:
+    pass
+
+
+async def run():
+    a = await outsidepkg.fetch()
+    b = await _core.later()
+    return a + b + fetch()
+'''
+
+
+def test_an_outside_function_is_read_though_the_port_defines_the_same_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The port's own `fetch` and `later` made `outsidepkg.fetch` and
+    # `outsidepkg._core.later` count as the port's (any part of a dotted name the
+    # port defined): their awaits were dropped unread, exit 0. The databases 0.9.0
+    # port read `aiosqlite.core.Connection` as its own (it defines a Connection).
+    package = tmp_path / "site" / "outsidepkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("from ._core import fetch\n")
+    (package / "_core.py").write_text(CORE)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    result = to_sync({"run.py": SAME_NAMES}, table=DEFAULT_TABLE, renames={})
+    found = [(d.line, d.col, d.error) for d in result.diagnostics]
+    assert found == [(14, 15, True), (15, 15, True)], result.diagnostics
+    assert result.diagnostics[0].message.startswith("awaits outsidepkg.fetch(), a coroutine")

@@ -196,6 +196,37 @@ def _coroutine_names(path: str, tree: ast.Module, by_module: Mapping[str, set[st
     return frozenset(names)
 
 
+def _bound_at_top(trees: Mapping[str, ast.Module]) -> dict[str, frozenset[str] | None]:
+    """Each named module of the port: the names it binds at its top (or in a
+    top-level ``if``/``try``'s branches: a ``def``, a ``class``, an assignment,
+    an import), None when it has a ``from x import *`` (any name may be bound)."""
+    bound: dict[str, frozenset[str] | None] = {}
+    for path, tree in trees.items():
+        module = module_name_for(path)
+        if module is None:
+            continue
+        names: set[str] = set()
+        starred = False
+        package = os.path.basename(path) == "__init__.py"
+        for statement in _top_statements(tree.body):
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(statement.name)
+            elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = statement.targets if isinstance(statement, ast.Assign) \
+                    else [statement.target]
+                names.update(n.id for t in targets for n in ast.walk(t)
+                             if isinstance(n, ast.Name))
+            elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+                if isinstance(statement, ast.ImportFrom) \
+                        and any(alias.name == "*" for alias in statement.names):
+                    starred = True
+                    break
+                names.update(local for local, _, _, _
+                             in import_bindings(statement, module, package))
+        bound[module] = None if starred else frozenset(names)
+    return bound
+
+
 def _module_coroutines(tree: ast.Module, scan: ModuleScan) -> list[str]:
     """The module's top-level coroutine functions (``async def``, not generators)."""
     return [s.name for s in tree.body
@@ -293,6 +324,7 @@ def to_sync(
     explanations: list[str] = []
     skips: dict[str, set[int]] = {}
     by_module = _coroutines_by_module(trees, scans)
+    port_modules = _bound_at_top(trees)
     for path, tree in trees.items():
         text = modules[path]
         source = SourceText(text)
@@ -300,6 +332,7 @@ def to_sync(
                             _coroutine_names(path, tree, by_module, coroutines),
                             scans[path], flags=known_flags)
         walker.port_names = frozenset(defined)
+        walker.port_modules = port_modules
         walker.port_methods = frozen_methods
         walker.port_coroutine_methods = frozen_coroutine_methods
         walker.returned_futures = futures

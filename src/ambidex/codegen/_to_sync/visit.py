@@ -13,7 +13,7 @@ import ast
 import re
 import sys
 import tokenize
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ambidex._rules import Kind
@@ -143,6 +143,9 @@ class SyncWalker(FlavourPlanner):
     """How many statements that only sync code runs the walk is inside."""
     port_names: frozenset[str] = frozenset()
     """The names the port's modules define at their top (functions, classes, globals)."""
+    port_modules: Mapping[str, frozenset[str] | None] = {}
+    """The port's modules by name: the names each binds at its top (defines or
+    imports), None for one with a ``from x import *``."""
     port_methods: frozenset[str] = frozenset()
     """The names of the methods the port's top-level classes define."""
     port_coroutine_methods: frozenset[str] = frozenset()
@@ -1494,13 +1497,31 @@ class SyncWalker(FlavourPlanner):
         and the renames."""
         parts = qualified.split(".")
         prefixes = [".".join(parts[:end]) for end in range(2, len(parts) + 1)]
+        if parts[0] == "builtins":
+            prefixes.append(".".join(parts[1:]))  # the table names builtins bare: anext
         # Defined in the port, or named by the table or the renames (a class
         # the table renames has its methods' rows: ambidex.io.AsyncStream.connect).
-        return not (any(part in self.port_names for part in parts[1:])
+        return not (self._in_port(parts)
                     or any(part in self.renames.segments or part in self.renames.names
                            for part in parts)
                     or any(p in self.tables.to_sync or p in self.qualified_renames
                            or p in self.tables.method_owners for p in prefixes))
+
+    def _in_port(self, parts: list[str]) -> bool:
+        """Whether the dotted name ``parts`` is the port's: the longest of its
+        prefixes that is a module of the port binds the next part at its top
+        (or is the whole name). Not whether any part is a name the port defines
+        somewhere: the databases 0.9.0 port defines a Connection, and read
+        ``aiosqlite.core.Connection`` as its own. A relative name the port could
+        not resolve (``..x.y``) still asks that."""
+        if parts[0]:
+            for end in range(len(parts), 0, -1):
+                module = ".".join(parts[:end])
+                if module in self.port_modules:
+                    bound = self.port_modules[module]
+                    return end == len(parts) or bound is None or parts[end] in bound
+            return False
+        return any(part in self.port_names for part in parts[1:])
 
     def _check_coroutine_call(self, node: ast.Call) -> None:
         func = node.func
