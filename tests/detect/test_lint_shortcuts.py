@@ -183,3 +183,23 @@ def test_the_never_awaited_check_finds_the_same_in_the_calls_worth_checking_alon
     # the twin lacks, an async generator in a for, a coroutine handed back, a
     # coroutine, a row's coroutine function.
     assert [f.line for f in found] == [20, 22, 23, 25, 27, 28, 29]
+
+
+def test_the_never_awaited_check_finds_the_same_without_the_calls_slots() -> None:
+    # The lint's second resolution decides no slots (resolve_again(slots=False)):
+    # the slot a handed callable is called through is the blocking check's.
+    modules = {**_modules(), "reasons.py": _REASONS}
+
+    def resolved(slots: bool) -> tuple[list[Unawaited], int]:
+        graph = resolve_again(
+            build(modules, DEFAULT_TABLE, keep_sites=True), async_side(DEFAULT_TABLE),
+            (CallKind.CALL,), slots=slots,
+        )
+        found = find_unawaited(modules, DEFAULT_TABLE, lenient=True, graph=graph)
+        held = sum(call.slot is not None for f in graph.functions.values() for call in f.calls)
+        return found, held
+
+    found, with_slots = resolved(slots=True)
+    assert with_slots > 0  # the tree calls what it was handed (factories, callbacks)
+    assert resolved(slots=False) == (found, 0)
+    assert found

@@ -111,6 +111,9 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         # question about a parameter.
         self._sites_by_callee: dict[str, list[tuple[Function, ast.Call]]] | None = callers
         self._indexing = False
+        # Whether a call that runs nothing known records the slot it goes
+        # through (Call.slot; see ambidex._callgraph.resolve_again).
+        self.slots = True
         self._by_argument: dict[str, list[Rule]] = {}
         for rule in table.rules:
             if rule.match_arg is not None and rule.sync is not None:
@@ -262,7 +265,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
                         for m in self.dispatch(cls, callee.function.name)
                         if m is not callee.function
                     )
-            if not call.callees and not call.overrides and call.rule is None:
+            if self.slots and not call.callees and not call.overrides and call.rule is None:
                 call.slot = self.slot(fn, node.func)
             return call
         if kind is CallKind.REF:

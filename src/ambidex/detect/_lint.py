@@ -481,7 +481,8 @@ def _analyse(
     # shared), and the first resolution's calls go as these are made.
     del linter
     async_graph = resolve_again(
-        graph, async_side(table), kinds=(CallKind.CALL,), keep=calls_worth_checking(table)
+        graph, async_side(table), kinds=(CallKind.CALL,), keep=calls_worth_checking(table),
+        slots=False,  # the slots were the blocking check's
     )
     found = find_unawaited({}, table, lenient=True, graph=async_graph)  # the graph's modules
     found += module_level_unawaited(async_graph, port=False)  # what no function holds
