@@ -40,7 +40,6 @@ from __future__ import annotations
 import ast
 import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import TypeVar
 
 from ambidex._callgraph._index import _Indexer
 from ambidex._callgraph._model import (
@@ -168,14 +167,9 @@ def build(
         module = parsed[path] = Module(path, name or module_label(path), text, tree)
         # Walked while its nodes are fresh in the processor's caches; the walk
         # reads one module and adds to the tables in the modules' order.
-        if copied:
-            made_functions: _Made[Function] = _Made()
-            made_classes: _Made[Class] = _Made()
-            _Indexer(made_functions, made_classes, module, imports).run()
-            functions.update(made_functions)
-            classes.update(made_classes)
-        else:
-            _Indexer(functions, classes, module).run()
+        walk = _Indexer(functions, classes, module, imports if copied else None)
+        walk.run()
+        made_functions, made_classes = walk.made_functions, walk.made_classes
         if slim:  # what the never-awaited check reads of the text; the rest is not held
             module.unused = unused_results(tree.body, text)
             # The import statements are the generator's (it adds after them),
@@ -187,7 +181,7 @@ def build(
             # What the walk's records refer to stays of the functions' bodies.
             module.reread = functools.partial(modules.__getitem__, path)
             try:
-                refs = _referenced(made_functions.made, made_classes.made, module)
+                refs = _referenced(made_functions, made_classes, module)
                 prune_bodies(tree, refs)
                 # What the functions kept of their constants: one node per value.
                 pool_constants(tree, refs, constants)
@@ -195,7 +189,7 @@ def build(
                 pass
             # The tables of literals the module and its classes bind names to:
             # one node per value (read for their types; no function holds them).
-            for scope in (module.symbols, *(cls.attrs for cls in made_classes.made)):
+            for scope in (module.symbols, *(cls.attrs for cls in made_classes)):
                 for bindings in scope.values():
                     for binding in bindings:
                         expr = binding.expr
@@ -207,8 +201,8 @@ def build(
                             share_constants(expr, constants)  # type: ignore[arg-type]
             _freeze_bindings(
                 module.symbols,
-                *(fn.locals for fn in made_functions.made),
-                *(cls.attrs for cls in made_classes.made),
+                *(fn.locals for fn in made_functions),
+                *(cls.attrs for cls in made_classes),
             )
         if slim:
             module.async_lines = async_and_for_lines(text)
@@ -288,23 +282,6 @@ class WholeBodies:
         ):
             return None
         return found
-
-
-_T = TypeVar("_T")
-
-
-class _Made(dict[str, _T]):
-    """The walk's table of one module's functions (or classes), which also
-    remembers every one it was given: a name defined twice in one scope
-    keeps the last, but the first is still referred to (by the bindings)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.made: list[_T] = []
-
-    def __setitem__(self, key: str, value: _T) -> None:
-        self.made.append(value)
-        super().__setitem__(key, value)
 
 
 def _freeze_bindings(*scopes: dict[str, Sequence[_Binding]]) -> None:

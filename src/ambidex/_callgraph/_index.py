@@ -48,6 +48,12 @@ class _Indexer:
         binding per import statement."""
         self.globals: dict[int, set[str]] = {}
         """Per function (by id): the names its ``global`` statements declare."""
+        self.made_functions: list[Function] = []
+        """Every function the walk defined, in order: a name defined twice in
+        one scope keeps the last in ``functions``, but the first is still
+        referred to (by the bindings)."""
+        self.made_classes: list[Class] = []
+        """Every class the walk defined, in order (as ``made_functions``)."""
 
     def run(self) -> None:
         for stmt in self.module.tree.body:
@@ -117,6 +123,7 @@ class _Indexer:
         qualname = prefix + node.name
         klass = Class(f"{self.module.name}:{qualname}", self.module, qualname, node)
         self.classes[klass.key] = klass
+        self.made_classes.append(klass)
         if cls is not None:
             cls.classes[node.name] = klass
         self.bind(fn, cls, node.name, _Binding("class", None, cls=klass))
@@ -275,6 +282,7 @@ class _Indexer:
         # Two functions with one name in one scope (a property's setter,
         # overloads): the last one wins, as at run time.
         self.functions[fn.key] = fn
+        self.made_functions.append(fn)
         if cls is not None:
             cls.methods[node.name] = fn
         self.bind(parent, cls, node.name, _Binding("function", None, function=fn))
