@@ -13,12 +13,15 @@ from the parser's tree.
 from __future__ import annotations
 
 import ast
+import os
 import sysconfig
 import textwrap
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ambidex import _sourcefiles
 from ambidex._callgraph import (
     CallGraph,
     CallKind,
@@ -185,7 +188,8 @@ def test_lint_paths_holds_no_text_and_reads_each_file_as_lint_sources_does(
     from_paths = lint_paths([str(tmp_path)], strict=True)
     (modules,) = held
     assert isinstance(modules, SourceFiles)  # reads a file when asked, keeps nothing
-    assert dict(modules) == {name: text for name, text in sources.items()}
+    # The files that read, each read once, as the analysis parses it.
+    assert dict(modules.items()) == {name: text for name, text in sources.items()}
     from_sources = lint_sources(sources, strict=True)
     assert [(f.path, f.line, f.code) for f in from_paths.findings] == [
         (f.path, f.line, f.code) for f in from_sources.findings
@@ -193,6 +197,64 @@ def test_lint_paths_holds_no_text_and_reads_each_file_as_lint_sources_does(
     assert [f.code for f in from_paths.findings] == ["AMB103", "AMB101", "AMB102"]
     assert [(f.path, f.message[:12]) for f in from_paths.syntax_errors] == [
         ("e.py", "cannot read:"), ("c.py", "cannot parse"),
+    ]
+
+
+def test_lint_paths_reads_each_file_once(tmp_path: Path, monkeypatch: Any) -> None:
+    # Each text was read twice: for its allow comments (and to know it reads),
+    # then again as the analysis parsed it.
+    sources = {
+        "a.py": "import time\n\nasync def f():\n    time.sleep(1)  # ambidex: allow-blocking\n",
+        "b.py": "import time\n\nasync def g():\n    time.sleep(2)\n",
+        "c.py": "def broken(:\n",
+    }
+    for name, text in sources.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "e.py").write_bytes(b"\xff\xfe not utf-8\n")
+    monkeypatch.chdir(tmp_path)
+    reads: Counter[str] = Counter()
+    real = _sourcefiles.read_source
+
+    def counted(path: str | os.PathLike[str]) -> str:
+        reads[Path(path).name] += 1
+        return real(path)
+
+    monkeypatch.setattr(_sourcefiles, "read_source", counted)
+    monkeypatch.setattr(_lint, "read_source", counted, raising=False)
+    result = lint_paths([str(tmp_path)], strict=True)
+    assert reads == {"a.py": 1, "b.py": 1, "c.py": 1, "e.py": 1}
+    assert [(f.path, f.line, f.code) for f in result.findings] == [
+        ("a.py", 4, "AMB103"), ("b.py", 4, "AMB101"),
+    ]
+    assert [(f.path, f.message[:12]) for f in result.syntax_errors] == [
+        ("e.py", "cannot read:"), ("c.py", "cannot parse"),
+    ]
+
+
+def test_a_file_that_does_not_read_takes_no_module_name(tmp_path: Path, monkeypatch: Any) -> None:
+    # `lint a b`, each with pkg/util.py: the names collide, and every module is
+    # named by its display path instead; not when one of the two does not read.
+    for root in ("a-1", "b-1"):
+        (tmp_path / root / "pkg").mkdir(parents=True)
+        (tmp_path / root / "pkg" / "util.py").write_text("x = 1\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    named: list[Mapping[str, str] | None] = []
+    real = _lint._analyse
+
+    def spy(modules: Mapping[str, str], table: Any, blocking: Any,
+            names: Mapping[str, str] | None = None) -> Any:
+        named.append(names)
+        return real(modules, table, blocking, names)
+
+    monkeypatch.setattr(_lint, "_analyse", spy)
+    lint_paths(["a-1", "b-1"])
+    assert named.pop() == {}  # (each module named by its display path)
+    (tmp_path / "b-1" / "pkg" / "util.py").write_bytes(b"\xff\xfe not utf-8\n")
+    result = lint_paths(["a-1", "b-1"])
+    names = named.pop()
+    assert names is not None and names["a-1/pkg/util.py"] == "pkg.util"
+    assert [(f.path, f.message[:12]) for f in result.syntax_errors] == [
+        ("b-1/pkg/util.py", "cannot read:"),
     ]
 
 

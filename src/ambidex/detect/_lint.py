@@ -59,7 +59,7 @@ import ast
 import fnmatch
 import os
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +80,7 @@ from ambidex._config import Config, ConfigError, load_config, locate_line
 from ambidex._gc import paused as paused_gc
 from ambidex._names import import_root, module_label
 from ambidex._rules import DEFAULT_TABLE, RuleTable
-from ambidex._sourcefiles import TOO_DEEP, SourceFiles, read_source, too_deep
+from ambidex._sourcefiles import TOO_DEEP, SourceFiles, too_deep
 from ambidex._toplevel import module_level_unawaited
 from ambidex._unawaited import async_side, calls_worth_checking, find_unawaited
 from ambidex.codegen._directives import definitions, names_definition, split_reason
@@ -718,36 +718,90 @@ def lint_paths(
     ignore = _strings(section, "ignore", where)
     allows = [*_given_allows(allow_blocking),
               *_configured_allows(config, _strings(section, "allow_blocking", where))]
-    # The texts are read here (what does not read is reported), and again as
-    # the analysis parses them: no one holds them all (SourceFiles).
+    # Each text is read once, as the analysis parses it (_LintFiles: the
+    # allow comments are taken then, and what does not read is reported);
+    # no one holds them all (SourceFiles).
     files: dict[str, Path] = {}
-    allow_comments: dict[str, dict[int, _Allow]] = {}
     # Each module named as Python imports it: from where the imports of its
     # linted folder start, not from the filesystem's root or the working
     # folder (its display path's): `import requests` is site-packages/requests.
     names: dict[str, str] = {}
-    unreadable: list[Finding] = []
     shown = _Displays()
     for given in paths:
         root = import_root(given)
         for file in collect_files([given], ignore, config.root):
             display = shown(file)
-            try:
-                text = read_source(file)  # as Python reads it: PEP 263, no BOM
-            except (OSError, UnicodeDecodeError, SyntaxError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                unreadable.append(Finding(display, 1, 1, SYNTAX_ERROR, f"cannot read: {reason}"))
-                continue
             files[display] = file
-            allow_comments[display] = _allow_comments(text)
             names[display] = module_label(os.path.relpath(os.path.abspath(file), root))
-    if len(set(names.values())) < len(names):
+    sources = _LintFiles(files)
+    if len(set(names.values())) < len(names) and _collide(names, sources):
         # Two roots with a file at the same place below them (`lint a b`, each
         # with pkg/util.py): names must be unique, the display paths' are.
         names = {}
     with paused_gc():  # as lint_sources
-        result = _lint_sources(SourceFiles(files), table=config.table, blocking=blocking,
+        result = _lint_sources(sources, table=config.table, blocking=blocking,
                                strict=strict, allow_blocking=allows,
-                               allow_comments=allow_comments, names=names)
-    result.syntax_errors[:0] = unreadable
+                               allow_comments=sources.allow_comments, names=names)
+    result.syntax_errors[:0] = [sources.unreadable[p] for p in files if p in sources.unreadable]
     return result
+
+
+class _LintFiles(SourceFiles):
+    """The files :func:`lint_paths` hands the analysis, each read once: as the
+    analysis parses it (its pass over :meth:`items`). Reading a file takes
+    its allow comments (``allow_comments``, by display path); a file that
+    cannot be read is left out of :meth:`items` and reported (``unreadable``).
+    Reading every file first, for its comments and to know it reads, and
+    again to parse it was ~1% of a site-packages' lint.
+    """
+
+    def __init__(self, files: Mapping[str, Path]) -> None:
+        super().__init__(files)
+        self.allow_comments: dict[str, dict[int, _Allow]] = {}
+        self.unreadable: dict[str, Finding] = {}
+
+    def __getitem__(self, path: str) -> str:
+        text = super().__getitem__(path)  # as Python reads it: PEP 263, no BOM
+        if path not in self.allow_comments:
+            self.allow_comments[path] = _allow_comments(text)
+        return text
+
+    def read(self, path: str) -> str | None:
+        """The text of ``path``, or None if it does not read (then it is reported)."""
+        try:
+            return self[path]
+        except (OSError, UnicodeDecodeError, SyntaxError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.unreadable.setdefault(
+                path, Finding(path, 1, 1, SYNTAX_ERROR, f"cannot read: {reason}")
+            )
+            return None
+
+    def items(self) -> ItemsView[str, str]:
+        return _ReadableItems(self)
+
+
+class _ReadableItems(ItemsView[str, str]):
+    """:meth:`_LintFiles.items`: the files that read, each with its text."""
+
+    _mapping: _LintFiles
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        files = self._mapping
+        for path in files:
+            text = files.read(path)
+            if text is not None:
+                yield path, text
+
+
+def _collide(names: Mapping[str, str], files: _LintFiles) -> bool:
+    """Whether two of the files that read have one name (those that do not
+    read are not analysed: they take no name)."""
+    by_name: dict[str, list[str]] = {}
+    for path, name in names.items():
+        by_name.setdefault(name, []).append(path)
+    return any(
+        sum(files.read(path) is not None for path in paths) > 1
+        for paths in by_name.values()
+        if len(paths) > 1
+    )
