@@ -40,7 +40,9 @@ accelerator: the lint's copy of its syntax trees in C
 (``src/ambidex/_callgraph/_slimcopy.c``; ``_slim.py`` loads it, with the same
 source hash check, and copies in Python without it). It uses CPython's public
 API only; a failure to compile it is one more stderr line (``=require``: a
-failed build).
+failed build). ``ambidex._callgraph._walk`` (``_walk.c``: a function's own
+calls and a module's used names, whose pure twins are in ``_model.py`` and
+``codegen/_imports.py``) is built the same way, after it.
 
 The same switch builds one more module, after those:
 ``ambidex.detect._gilwatch``, the native thread that sees the loop's C calls
@@ -78,6 +80,9 @@ GILWATCH_PYTHONS = ((3, 10), (3, 13))
 # The lint's syntax-tree copy in C (ambidex._callgraph._slimcopy), built by the
 # same switch after the accelerator; _slim.py copies in Python without it.
 SLIMCOPY = Path("src/ambidex/_callgraph/_slimcopy.c")
+# Two walks of a syntax tree in C (ambidex._callgraph._walk: a function's own calls,
+# a module's used names), built by the same switch; their pure twins run without it.
+WALK = Path("src/ambidex/_callgraph/_walk.c")
 CHOICES = {"": "try", "1": "try", "0": "skip", "require": "require"}
 
 
@@ -157,7 +162,7 @@ def build_speedups(root: Path, relative: Path = SOURCE) -> Path:
 
 def drop_in_place(root: Path) -> None:
     """Remove the modules an earlier editable install compiled in place."""
-    for source in (SOURCE, SANSIO, SLIMCOPY, GILWATCH):
+    for source in (SOURCE, SANSIO, SLIMCOPY, WALK, GILWATCH):
         module_path(root, source).unlink(missing_ok=True)
 
 
@@ -225,5 +230,7 @@ class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
                 build_data["force_include"][str(framing)] = f"ambidex/sansio/{framing.name}"
         if (root / SLIMCOPY).exists():
             build_optional(root, SLIMCOPY, "the C syntax-tree copy", choice, version, build_data)
+        if (root / WALK).exists():
+            build_optional(root, WALK, "the C syntax-tree walks", choice, version, build_data)
         if gilwatch_wanted(root):
             build_optional(root, GILWATCH, "the native GIL watcher", choice, version, build_data)

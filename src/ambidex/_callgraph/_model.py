@@ -8,6 +8,7 @@ import enum
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import islice
 from typing import Any, Protocol, overload
 
@@ -897,6 +898,26 @@ _CALL_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def own_calls(function: ast.AST) -> list[ast.Call]:
+    """:func:`own_calls_pure`'s list, walked in C when ``ambidex._callgraph._walk``
+    was built (the same loop, statement by statement: see the C file)."""
+    walk = c_walk()
+    if walk is None:
+        return own_calls_pure(function)
+    found: list[ast.Call] = walk.own_calls(function, ast.AST, _LEAVES, _NESTED, ast.Call,
+                                           _CALL_FIELDS, _NO_CALLS)
+    return found
+
+
+@cache
+def c_walk() -> Any:
+    """The C walks (``ambidex._callgraph._walk``), or None: the pure twins run
+    (see :func:`ambidex._compiled.load`). Looked up once per process."""
+    from ambidex._compiled import load
+
+    return load("ambidex._callgraph._walk")
+
+
+def own_calls_pure(function: ast.AST) -> list[ast.Call]:
     """The calls among :func:`own_nodes` of ``function``, in its order.
 
     The same walk as ``own_nodes`` (a stack; nested functions, lambdas and

@@ -17,7 +17,9 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from types import CodeType
+from typing import Any
 
 from ambidex.codegen._source import Edits, SourceText
 
@@ -244,6 +246,26 @@ def remove_aliases(source: SourceText, edits: Edits,
 
 
 def used_names(tree: ast.Module, code_string: re.Pattern[str] = _CODE_STRING) -> set[str]:
+    """:func:`used_names_pure`'s set, walked in C when ``ambidex._callgraph._walk``
+    was built (the same loop, statement by statement: see the C file)."""
+    walk = _c_walk()
+    if walk is None:
+        return used_names_pure(tree, code_string)
+    used: set[str] = walk.used_names(tree, ast.AST, ast.Name, ast.Constant, ast.Store,
+                                     code_string.fullmatch, _WORD.findall, _NAMED_FIELDS,
+                                     _NO_NAMES)
+    return used
+
+
+@cache
+def _c_walk() -> Any:
+    """The C walks (``ambidex._callgraph._walk``), or None (see :func:`ambidex._compiled.load`)."""
+    from ambidex._compiled import load
+
+    return load("ambidex._callgraph._walk")
+
+
+def used_names_pure(tree: ast.Module, code_string: re.Pattern[str] = _CODE_STRING) -> set[str]:
     """Names a module uses: loaded names, and the words of strings that look like code.
 
     Strings count because a name may be used only in a forward reference or
