@@ -94,6 +94,23 @@ def test_a_suspect_on_a_call_the_port_warned_of_is_told_apart() -> None:
     assert oracle.warned_by(far, "        c.quit()", messages) is None
 
 
+def test_the_trees_are_checked_without_the_stubs_shipped_beside_the_code(
+    tmp_path: Path,
+) -> None:
+    # motor ships core.pyi beside core.py: mypy would read the stub for the
+    # input (no bodies) and the code for the output (a port writes no .pyi),
+    # and every error of the output's bodies would look new.
+    oracle = _oracle()
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    for name in ("__init__.py", "core.py", "core.pyi", "sub/__init__.py", "sub/x.pyi"):
+        (package / name).write_text("")
+    oracle.copy_code(package, tmp_path / "copy")
+    copied = sorted(p.relative_to(tmp_path / "copy").as_posix()
+                    for p in (tmp_path / "copy").rglob("*") if p.is_file())
+    assert copied == ["pkg/__init__.py", "pkg/core.py", "pkg/sub/__init__.py"]
+
+
 @pytest.mark.primary_only  # two mypy runs: the diffing above does not depend on the Python
 def test_mypy_over_a_hand_made_half_port_finds_the_coroutine_left_unawaited(
     tmp_path: Path,

@@ -195,10 +195,22 @@ def by_code(errors: Iterable[MypyError]) -> dict[str, int]:
     return dict(sorted(collections.Counter(e.code for e in errors).items()))
 
 
+def copy_code(tree: Path, into: Path) -> None:
+    """``tree`` copied into the folder ``into``, without ``.pyi`` files: mypy
+    reads a stub in place of the module beside it (motor ships core.pyi), and
+    a port writes no stubs, so the input's bodies would go unchecked."""
+    into.mkdir(parents=True, exist_ok=True)
+    if tree.is_dir():
+        shutil.copytree(tree, into / tree.name,
+                        ignore=shutil.ignore_patterns("*.pyi", "__pycache__"))
+    else:
+        shutil.copy(tree, into / tree.name)
+
+
 def run_mypy(tree: Path, extra: Sequence[str] = (), cache: Path | None = None
              ) -> list[MypyError]:
-    """mypy over ``tree`` (a module or a package folder), run from its parent
-    with an empty config (no project's settings apply). ``cache``: mypy's
+    """mypy over ``tree`` (a module or a package folder, copied without its
+    ``.pyi`` files), run with an empty config (no project's settings apply). ``cache``: mypy's
     cache folder, shared by the runs of one comparison (the stdlib's stubs
     are read once); a fresh one when not given."""
     tree = tree.resolve()
@@ -206,10 +218,12 @@ def run_mypy(tree: Path, extra: Sequence[str] = (), cache: Path | None = None
         config = Path(scratch) / "mypy.ini"
         config.write_text("[mypy]\n", encoding="utf-8")
         cache_dir = cache if cache is not None else Path(scratch) / "cache"
+        checked = Path(scratch) / "tree"
+        copy_code(tree, checked)
         done = subprocess.run(
             [sys.executable, "-m", "mypy", "--config-file", str(config),
              "--cache-dir", str(cache_dir), *MYPY_FLAGS, *extra, tree.name],
-            cwd=tree.parent, capture_output=True, text=True, check=False)
+            cwd=checked, capture_output=True, text=True, check=False)
     if done.returncode not in (0, 1) or (done.returncode == 1 and not done.stdout):
         raise RuntimeError(f"mypy failed on {tree} (status {done.returncode}):\n"
                            f"{done.stdout}{done.stderr}")
