@@ -71,3 +71,47 @@ def test_every_with_on_a_lock_awaited_outside_with_becomes_async_with() -> None:
         assert await box.try_count() is True
 
     asyncio.run(main())
+
+
+def test_a_lock_that_stays_a_threading_lock_keeps_its_annotation() -> None:
+    # redis 8.1.0's cluster.py LoadBalancer: `self._lock: threading.Lock =
+    # threading.Lock()`, no block on it awaits, so the lock stays a
+    # threading lock; the annotation became `asyncio.Lock` while the value
+    # did not (mypy: `"Lock" has no attribute "__enter__"` at every `with`).
+    source = """\
+import socket
+import threading
+from typing import Optional
+
+
+class Balancer:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self._lock: threading.Lock = threading.Lock()
+        self._other: Optional[threading.Lock] = threading.Lock()
+
+    def bump(self, key: str) -> int:
+        with self._lock, self._other:
+            self.counts[key] = self.counts.get(key, 0) + 1
+            return self.counts[key]
+
+
+class Client:
+    def __init__(self) -> None:
+        self._lock: threading.Lock = threading.Lock()
+        self.balancer = Balancer()
+
+    def send(self, sock: socket.socket) -> None:
+        with self._lock:
+            sock.sendall(b"x")
+        self.balancer.bump("k")
+"""
+    result = to_async({"client.py": source}, table=DEFAULT_TABLE, renames={})
+    assert [d for d in result.diagnostics if d.error] == []
+    out = result.outputs["client.py"]
+    assert "        self._lock: threading.Lock = threading.Lock()\n" in out
+    assert "        self._other: Optional[threading.Lock] = threading.Lock()\n" in out
+    assert "        with self._lock, self._other:\n" in out
+    # The lock a guarded block awaits on becomes an asyncio lock, annotation and all.
+    assert "        self._lock: asyncio.Lock = asyncio.Lock()\n" in out
+    assert "        async with self._lock:\n" in out

@@ -583,7 +583,8 @@ class ModuleEditor(ImportSpeller):
 
     def stays_threading_lock(self, node: ast.Call, function: Function | None) -> bool:
         """``self._lock = threading.Lock()`` for a lock no guarded block awaits on:
-        it stays a threading lock (the type pass must not rename it either)."""
+        it stays a threading lock (the type pass must not rename it, nor the
+        annotation of ``self._lock: threading.Lock = threading.Lock()``)."""
         if not self.planner.sync_locks:
             return False
         statement = self.parent_in(node, function)
@@ -608,6 +609,8 @@ class ModuleEditor(ImportSpeller):
         if ident not in self.planner.sync_locks:
             return False
         self.done.add(id(node.func))
+        if isinstance(statement, ast.AnnAssign):
+            self.done.add(id(statement.annotation))  # `x: threading.Lock = ...` stays too
         return True
 
     def async_with(self, call: Call) -> None:
