@@ -92,6 +92,19 @@ def test_a_suspect_on_a_call_the_port_warned_of_is_told_apart() -> None:
     assert oracle.warned_by(error, "        d.quit()", messages) is None
     far = oracle.parse('m.py:400:5: error: Value must be used  [unused-coroutine]\n')[0]
     assert oracle.warned_by(far, "        c.quit()", messages) is None
+    # An override is said at the def, and names no call.
+    said_at_def = oracle.port_messages(
+        ["m.py:457:5: Response.read() becomes async but overrides io.BufferedIOBase.read, "
+         "which io.BufferedIOBase's own methods may call without awaiting (warning)"],
+        Path("m.py"))
+    override = oracle.parse('m.py:460:5: error: Return type "Coroutine[Any, Any, Any]" of "read" '
+                            'incompatible with return type "bytes" in supertype '
+                            '"_io._BufferedIOBase"  [override]\n')[0]
+    assert oracle.warned_by(override, "    async def read(self, amt=None):", said_at_def)
+    other = oracle.parse('m.py:460:5: error: Return type "Coroutine[Any, Any, Any]" of "peek" '
+                         'incompatible with return type "bytes" in supertype '
+                         '"_io._BufferedIOBase"  [override]\n')[0]
+    assert oracle.warned_by(other, "    async def peek(self):", said_at_def) is None
 
 
 def test_the_trees_are_checked_without_the_stubs_shipped_beside_the_code(

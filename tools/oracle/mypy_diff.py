@@ -61,6 +61,8 @@ _LINE_NUMBER = re.compile(r"\bline \d+\b")
 _QUOTED = re.compile(r'"[^"]*"')
 _MESSAGE = re.compile(r"^(?P<path>[^:\n]+):(?P<line>\d+):(?P<col>\d+): (?P<text>.*)$")
 _CALL = re.compile(r"`([^`]+?)(\(\.\.\.\)|\(\))?`")
+# mypy's override error names the method: 'Return type "..." of "read" incompatible ...'.
+_OVERRIDE = re.compile(r'^Return type "[^"]*" of "([^"]+)" incompatible')
 # How far (in lines) a port's message may sit from the output line mypy
 # names: the port adds and drops lines (imports, awaits split over lines).
 _NEAR = 40
@@ -178,10 +180,17 @@ def warned_by(error: MypyError, line_text: str, messages: Iterable[PortMessage]
               ) -> PortMessage | None:
     """The port's message that names the call on ``error``'s output line
     (``line_text``): same file, within a few lines, and the call it quotes
-    (`` `client.quit()` `` -> ``client.quit(``) is on that line."""
+    (`` `client.quit()` `` -> ``client.quit(``) is on that line; for mypy's
+    ``override`` error, the port's warning that the method "becomes async but
+    overrides" a method of a class outside the port."""
+    overridden = _OVERRIDE.match(error.message) if error.code == "override" else None
     for message in messages:
         if message.path != error.path or abs(message.line - error.line) > _NEAR:
             continue
+        if overridden is not None and (
+            f".{overridden[1]}() becomes async but overrides" in message.text
+        ):
+            return message  # said at the def: "C.read() becomes async but overrides ..."
         quoted = _CALL.search(message.text)
         if quoted is None:
             continue
