@@ -83,6 +83,7 @@ def interpreters() -> list[str]:
     return [found[v] for v in sorted(found)]
 
 
+@pytest.mark.primary_only  # (the premise of the comparison above, which runs on 3.11)
 @pytest.mark.skipif(not PYENV_VERSIONS.is_dir(),
                     reason=f"no pyenv here ({PYENV_VERSIONS} does not exist): nothing to expect")
 def test_other_pythons_are_available_to_compare_with() -> None:
@@ -92,6 +93,7 @@ def test_other_pythons_are_available_to_compare_with() -> None:
     assert interpreters(), "no other Python 3.10-3.13 found to compare the output with"
 
 
+@pytest.mark.primary_only  # (compares every Python's output with 3.11's: once is all of it)
 @pytest.mark.parametrize("python", interpreters())
 def test_the_output_is_the_same_on_every_python(python: str) -> None:
     modules = inputs()

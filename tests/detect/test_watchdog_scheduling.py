@@ -57,10 +57,11 @@ STARVED_CHILD = textwrap.dedent('''
         loop_thread = threading.get_native_id()
         os.sched_setaffinity(loop_thread, {cpu})
         os.sched_setscheduler(loop_thread, os.SCHED_IDLE, os.sched_param(0))
-        deadline = time.monotonic() + 60
-        while len(detector.starved) < 2 and time.monotonic() < deadline:
+        started = time.monotonic()
+        while len(detector.starved) < 2 and time.monotonic() < started + 60:
             await asyncio.sleep(0.005)
         starved_before_block = len(detector.starved)
+        starving = time.monotonic() - started
         sleep(0.6)  # <- blocks
         await asyncio.sleep(0.005)  # the block's report comes with this turn
         # Starved no more: what is left runs at the machine's pace.
@@ -73,6 +74,7 @@ STARVED_CHILD = textwrap.dedent('''
         return {
             "native": watch.counts() if watch is not None else None,
             "starved_before_block": starved_before_block,
+            "seconds_to_starve": starving,
             "starved": [list(s) for s in detector.starved],
             "reports": [[r.line, r.function, r.duration] for r in detector.reports],
             "block_line": next(i for i, line in enumerate(open(__file__), 1)
@@ -108,9 +110,9 @@ def test_a_loop_that_waits_for_a_cpu_is_not_reported_as_blocked(
 ) -> None:
     # The child waited (at most a minute) until its detector had set aside two
     # late answers as waits for a CPU: the starvation really happened.
-    assert starved_run["starved_before_block"] >= 2
+    assert starved_run["starved_before_block"] >= 2, starved_run
     for duration, waited in starved_run["starved"]:
-        assert duration >= 0.05 and waited > duration - 0.05
+        assert duration >= 0.05 and waited > duration - 0.05, starved_run
     # ... and none of those waits is a report: the only one is the real block.
     lines = [line for line, _, _ in starved_run["reports"]]
     assert lines == [starved_run["block_line"]], starved_run

@@ -14,9 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.primary_only  # (the table names the lint's functions: the same on every Python)
 def test_every_phase_of_the_lint_table_is_called_and_the_findings_are_the_commands(
     tmp_path: Path,
 ) -> None:

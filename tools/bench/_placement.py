@@ -154,9 +154,8 @@ def _threads(pid: int) -> list[int]:
         return [pid]
 
 
-def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants, from /proc (children fork after start-up:
-    nginx's master forks its worker, so pinning the master alone misses it)."""
+def children_by_parent() -> dict[int, list[int]]:
+    """Every process's direct children, by the parent's pid, read from /proc now."""
     parents: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -168,6 +167,13 @@ def _tree(pid: int) -> list[int]:
         # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         parents.setdefault(ppid, []).append(int(entry.name))
+    return parents
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, from /proc (children fork after start-up:
+    nginx's master forks its worker, so pinning the master alone misses it)."""
+    parents = children_by_parent()
     tree, todo = [], [pid]
     while todo:
         current = todo.pop()
