@@ -52,6 +52,23 @@ class Factory:
     @classmethod
     async def create(cls) -> "Conn":
         return Conn()
+
+
+import contextlib
+
+
+def _wrap(function):
+    return function
+
+
+@contextlib.asynccontextmanager
+async def session():
+    yield Conn()
+
+
+@_wrap
+async def wrapped():
+    return 1
 '''
 
 
@@ -85,13 +102,19 @@ def test_a_method_of_what_an_outside_async_def_gives_unawaited_is_refused(
     # `outsideval.rows()` is an async generator, `outsideval.connect()` a coroutine:
     # what they give has methods to await, and the sync code calls them without
     # await. Before, the kept and the chained forms both said nothing, exit 0.
+    # Each call without await is refused where it is made too
+    # (test_an_outside_async_def_called_without_await_is_refused).
     found = _port(tmp_path, monkeypatch, FROM_AN_ASYNC_DEF_UNAWAITED)
-    assert [(line, col, error) for line, col, error, _ in found] == [
+    methods = [(line, col, error, message) for line, col, error, message in found
+               if not message.startswith("calls ")]
+    assert [(line, col, error) for line, col, error, _ in methods] == [
         (6, 11, True), (7, 11, True), (9, 11, True)], found
-    assert "g is made by outsideval.rows()" in found[0][3]
-    assert "an async generator" in found[0][3] and "__init__.py" in found[0][3]
-    assert "the receiver is made by outsideval.rows()" in found[1][3]
-    assert "a coroutine function" in found[2][3]
+    assert "g is made by outsideval.rows()" in methods[0][3]
+    assert "an async generator" in methods[0][3] and "__init__.py" in methods[0][3]
+    assert "the receiver is made by outsideval.rows()" in methods[1][3]
+    assert "a coroutine function" in methods[2][3]
+    assert [(line, error) for line, _, error, message in found
+            if message.startswith("calls ")] == [(5, True), (7, True), (8, True)], found
 
 
 KEPT_FROM_AN_AWAIT = '''\
@@ -157,3 +180,54 @@ def test_a_local_entered_from_an_outside_function_is_a_located_cannot_tell(
         (6, 15, False), (8, 15, False), (11, 15, True)], found
     assert "cannot tell" in found[0][3] and "outsideval.opened()" in found[0][3]
     assert "what entering outsideval.opened() gives" in found[0][3]
+
+
+CALLED_WITHOUT_AWAIT = '''\
+import outsideval
+
+
+async def kept():
+    pending = outsideval.connect()
+    return pending
+
+
+async def iterated():
+    async for row in outsideval.rows():
+        print(row)
+
+
+async def returned():
+    return outsideval.connect()
+
+
+async def plain():
+    return outsideval.opened()
+
+
+async def managed():
+    async with outsideval.session() as s:
+        return await s.query()
+
+
+async def decorated():
+    return outsideval.wrapped()
+'''
+
+
+def test_an_outside_async_def_called_without_await_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `pending = outsideval.connect()`, `async for row in outsideval.rows()`,
+    # `return outsideval.connect()`: the sync code called the outside async def
+    # and got a coroutine (an async generator, which `for` cannot iterate) it never
+    # runs, exit 0, no word; a coroutine function of the port is refused there.
+    # An async def under a decorator the port does not know may give anything: said.
+    found = _port(tmp_path, monkeypatch, CALLED_WITHOUT_AWAIT)
+    assert [(line, col, error) for line, col, error, _ in found] == [
+        (5, 15, True), (10, 22, True), (15, 12, True), (23, 16, True), (24, 22, False),
+        (28, 12, False)], found
+    assert found[0][3].startswith("calls outsideval.connect(), a coroutine function (async "
+                                  "def in ")
+    assert "an async generator function" in found[1][3]
+    assert "gets an async context manager, which only async code can use" in found[3][3]
+    assert "decorated with @_wrap" in found[5][3] and "cannot tell" in found[5][3]

@@ -118,6 +118,7 @@ class OutsideReader:
         self._roots = roots
         self._trees: dict[str, tuple[str, ast.Module] | None] = {}
         self._definitions: dict[str, Definition | None] = {}
+        self._async_definitions: dict[str, AsyncDefinition | None] = {}
         self._module_bindings: dict[str, dict[str, str]] = {}
         self._base_names: dict[str, dict[str, str]] = {}
         self._classes: dict[tuple[str, bool], OutsideClass | None] = {}
@@ -176,17 +177,37 @@ class OutsideReader:
         top-level one, or a method of such a class)."""
         return bool(self._top_levels(qualified, 3)) or self._method(qualified) is not None
 
-    def async_definition(self, qualified: str) -> tuple[str, bool] | None:
-        """(its file, whether it is a generator) when ``qualified`` (a top-level
-        name, or a method of such a class) may be an ``async def`` (in one of
-        the branches that define it); else None."""
+    def async_definition(self, qualified: str) -> AsyncDefinition | None:
+        """What ``qualified`` (a top-level name, or a method of such a class) is
+        when it may be an ``async def`` (in one of the branches that define it);
+        else None."""
+        if qualified in self._async_definitions:
+            return self._async_definitions[qualified]
+        answer = self._async_definitions[qualified] = self._async_definition(qualified)
+        return answer
+
+    def _async_definition(self, qualified: str) -> AsyncDefinition | None:
         found = self._top_levels(qualified, 3)
         if not found:
             method = self._method(qualified)
             found = [method] if method is not None else []
-        for statement, _, _, path in found:
-            if isinstance(statement, ast.AsyncFunctionDef):
-                return path, _is_generator(statement)
+        for statement, module, tree, path in found:
+            if not isinstance(statement, ast.AsyncFunctionDef):
+                continue
+            package = os.path.basename(path) == "__init__.py"
+            decorators = [d for d in statement.decorator_list
+                          if self._base_name(d.func if isinstance(d, ast.Call) else d,
+                                             module, tree, package) not in _PLAIN_DECORATORS]
+            if len(decorators) == 1 and self._base_name(
+                    decorators[0], module, tree, package) in _ASYNC_CONTEXT_MANAGERS:
+                return AsyncDefinition(path, "an async context manager function "
+                                       "(@asynccontextmanager)", "an async context manager")
+            if decorators:
+                return AsyncDefinition(path, "an async def decorated with "
+                                       f"@{ast.unparse(decorators[0])}", None)
+            if _is_generator(statement):
+                return AsyncDefinition(path, "an async generator function", "an async generator")
+            return AsyncDefinition(path, "a coroutine function", "a coroutine")
         return None
 
     def returned_class(self, qualified: str, awaited: bool = False,
@@ -532,6 +553,26 @@ _BUILTIN_CLASSES = frozenset(name for name, value in vars(builtins).items()
 
 
 @dataclass(frozen=True)
+class AsyncDefinition:
+    """An ``async def`` outside the port, as its source says."""
+
+    path: str
+    """The file it is defined in."""
+    what: str
+    """What it is: "a coroutine function", "an async generator function", ..."""
+    gives: str | None
+    """What its call gives ("a coroutine", ...); None when a decorator the port
+    does not know may make it anything."""
+
+
+#: Decorators that leave what a method's call gives as it is.
+_PLAIN_DECORATORS = frozenset({"builtins.classmethod", "builtins.staticmethod",
+                               "abc.abstractmethod", "functools.wraps", "typing.overload",
+                               "typing_extensions.overload", "typing.final"})
+_ASYNC_CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
+
+
+@dataclass(frozen=True)
 class OutsideClass:
     """A class outside the port, as the sources of it and of its bases say."""
 
@@ -551,4 +592,4 @@ class OutsideClass:
             callable(getattr(cls, name, None)) for cls in self.imported)
 
 
-__all__ = ["Definition", "OutsideClass", "OutsideReader", "source_on_sys_path"]
+__all__ = ["AsyncDefinition", "Definition", "OutsideClass", "OutsideReader", "source_on_sys_path"]

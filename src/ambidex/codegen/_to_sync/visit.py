@@ -125,6 +125,9 @@ def _called_through_locals(function: ast.FunctionDef | ast.AsyncFunctionDef,
             for attribute in attributes}
 
 
+#: The standard library's top-level modules: no coroutine function there but
+#: asyncio's (the table's), so an outside call of one is not read.
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) - {"asyncio"}
 _CASTS = frozenset({"typing.cast", "typing_extensions.cast"})
 #: How a local kept from a call outside the port names no class it is
 #: (:meth:`SyncWalker._check_method_of_returned`): ``f()``, ``await f()``,
@@ -1040,8 +1043,11 @@ class SyncWalker(FlavourPlanner):
         elif qualified is not None and qualified not in self.qualified_renames:
             rule = self.tables.to_sync.get(qualified)
             reported = rule is not None and rule.sync is None
-            if rule is None and id(node) in self.awaited and not self.in_target:
-                self._check_awaited_from_outside(node, qualified)
+            if rule is None and not self.in_target:
+                if id(node) in self.awaited:
+                    self._check_awaited_from_outside(node, qualified)
+                elif qualified.split(".", 1)[0] not in _STDLIB:
+                    self._check_unawaited_from_outside(node, qualified)
         if reported:
             # asyncio.gather(self.a(), self.b()): one error for the call, not one
             # more for each coroutine handed to it.
@@ -1147,15 +1153,12 @@ class SyncWalker(FlavourPlanner):
         returned = self.outside.returned_class(qualified, awaited=how == "awaited")
         if returned is None:
             coroutine = self.outside.async_definition(qualified) if how == "called" else None
-            if coroutine is not None:
-                path, generator = coroutine
-                what = "an async generator function" if generator else "a coroutine function"
-                gives = "an async generator" if generator else "a coroutine"
+            if coroutine is not None and coroutine.gives is not None:
                 self.report(node, f"`{ast.unparse(node.func)}(...)`: {receiver} is {said_how}, "
-                            f"{what} (async def in {path}) from outside the port and the rule "
-                            f"table, called without await: {receiver} is {gives}, whose "
-                            f"`{method}` the sync code calls without await and never runs; "
-                            f"{advice}")
+                            f"{coroutine.what} (async def in {coroutine.path}) from outside the "
+                            f"port and the rule table, called without await: {receiver} is "
+                            f"{coroutine.gives}, whose `{method}` the sync code calls without "
+                            f"await and never runs; {advice}")
                 return
             self.report(node, f"`{ast.unparse(node.func)}(...)`: {receiver} is {said_how}, from "
                         f"outside the port and the rule table, which the port reads as no "
@@ -1481,6 +1484,29 @@ class SyncWalker(FlavourPlanner):
                     "the rule table: the sync code calls it without await, which is right "
                     "only if it is a sync function there; port its module too, or name its "
                     f"sync twin with --rename {qualified}=...", error=False)
+
+    def _check_unawaited_from_outside(self, node: ast.Call, qualified: str) -> None:
+        """``c = pkg.connect()`` (or ``async for x in pkg.rows()``, or any other use
+        but ``await``) where ``pkg.connect`` is an ``async def`` outside the port,
+        read from its source: the sync code calls it and gets a coroutine (or an
+        async generator) it never runs, what a coroutine function of the port
+        not awaited where it is made is refused for
+        (:meth:`_check_coroutine_call`)."""
+        if not self._outside(node.func, qualified):
+            return
+        found = self.outside.async_definition(qualified)
+        if found is None:
+            return
+        advice = f"port its module too, or name its sync twin with --rename {qualified}=..."
+        if found.gives is None:
+            self.report(node, f"calls {qualified}(), {found.what} (in {found.path}), from "
+                        "outside the port and the rule table, without await: the port cannot "
+                        "tell what its call gives (a coroutine the sync code never runs?); "
+                        f"{advice}", error=False)
+            return
+        self.report(node, f"calls {qualified}(), {found.what} (async def in {found.path}) "
+                    "from outside the port and the rule table, without await: the sync code "
+                    f"gets {found.gives}, which only async code can use; {advice}")
 
     def _outside(self, func: ast.expr, qualified: str) -> bool:
         """Whether ``func`` (resolving to ``qualified``) is imported from a module
