@@ -69,6 +69,22 @@ async def session():
 @_wrap
 async def wrapped():
     return 1
+
+
+class Both(Conn):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+class Rows:
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        raise StopAsyncIteration
 '''
 
 
@@ -175,7 +191,10 @@ def test_a_local_entered_from_an_outside_function_is_a_located_cannot_tell(
 ) -> None:
     # `async with pkg.opened() as c`: c is what the value's __aenter__ gives, which
     # the port does not read. Before, `await c.query()` said nothing, exit 0.
-    found = _port(tmp_path, monkeypatch, ENTERED)
+    # (Conn has no __enter__: each `async with` over one is refused too,
+    # test_an_outside_class_without_the_sync_protocol_in_async_with_or_for_is_refused.)
+    found = [f for f in _port(tmp_path, monkeypatch, ENTERED)
+             if not f[3].startswith("`async with` over")]
     assert [(line, col, error) for line, col, error, _ in found] == [
         (6, 15, False), (8, 15, False), (11, 15, True)], found
     assert "cannot tell" in found[0][3] and "outsideval.opened()" in found[0][3]
@@ -231,3 +250,32 @@ def test_an_outside_async_def_called_without_await_is_refused(
     assert "an async generator function" in found[1][3]
     assert "gets an async context manager, which only async code can use" in found[3][3]
     assert "decorated with @_wrap" in found[5][3] and "cannot tell" in found[5][3]
+
+
+ENTERED_AND_ITERATED = '''\
+import outsideval
+
+
+async def run():
+    async with outsideval.Conn():
+        pass
+    async with outsideval.Both():
+        pass
+    async for row in outsideval.Rows():
+        print(row)
+    async with outsideval.opened():
+        pass
+'''
+
+
+def test_an_outside_class_without_the_sync_protocol_in_async_with_or_for_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `async with outsideval.Conn()` became `with outsideval.Conn()`, and Conn (read
+    # from source) has __aenter__ but no __enter__: the sync `with` fails, exit 0.
+    # Likewise `async for` over a class with __aiter__ and no __iter__.
+    found = _port(tmp_path, monkeypatch, ENTERED_AND_ITERATED)
+    assert [(line, col, error) for line, col, error, _ in found] == [
+        (5, 16, True), (9, 22, True), (11, 16, True)], found
+    assert "outsideval.Conn has no __enter__" in found[0][3]
+    assert "outsideval.Rows has no __iter__" in found[1][3]

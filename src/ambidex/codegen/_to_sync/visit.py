@@ -353,11 +353,43 @@ class SyncWalker(FlavourPlanner):
 
     def visit_AsyncWith(self, node: ast.AsyncWith) -> None:
         self._drop_async_keyword(node)
+        if not self.in_target:
+            for item in node.items:
+                self._check_outside_protocol(item.context_expr, "with", "__enter__")
         self.generic_visit(node)
 
     def visit_AsyncFor(self, node: ast.AsyncFor) -> None:
         self._drop_async_keyword(node)
+        if not self.in_target:
+            self._check_outside_protocol(node.iter, "for", "__iter__")
         self.generic_visit(node)
+
+    def _check_outside_protocol(self, value: ast.expr, statement: str, needed: str) -> None:
+        """``async with pkg.Conn()`` / ``async for x in pkg.Rows()``, the value made
+        by a class from outside the port (or returned by a function whose
+        annotation names such classes), read from its source: the sync
+        ``with`` / ``for`` calls ``needed``, which the class may lack (it has
+        ``__aenter__``, not ``__enter__``): refused; a base that cannot be read
+        may have it: said with its place."""
+        makers = self._maker(value, returned=True)
+        if not makers or any(how not in ("made", "returned") or self._table_type(q)
+                             for how, q in makers):
+            return
+        for _, dotted in makers:
+            found = self.outside.outside_class(dotted) if self._outside_name(dotted) else None
+            if found is None or found.has(needed):
+                continue
+            said = f"`async {statement}` over {ast.unparse(value)} becomes `{statement}`, " \
+                f"which calls {needed}, and {dotted} has no {needed}"
+            advice = f"port its module too, or name its sync twin with --rename {dotted}=..."
+            if found.unread:
+                self.report(value, f"{said} as far as its source says (it may come from "
+                            f"{', '.join(found.unread)}, which cannot be read), from outside "
+                            f"the port and the rule table; {advice}", error=False)
+            else:
+                self.report(value, f"{said} (read from its source, outside the port and the "
+                            f"rule table): the sync code fails there; {advice}")
+            return
 
     def visit_Await(self, node: ast.Await) -> None:
         start = self.source.offset(node.lineno, node.col_offset)
