@@ -279,3 +279,28 @@ def test_an_outside_class_without_the_sync_protocol_in_async_with_or_for_is_refu
         (5, 16, True), (9, 22, True), (11, 16, True)], found
     assert "outsideval.Conn has no __enter__" in found[0][3]
     assert "outsideval.Rows has no __iter__" in found[1][3]
+
+
+STORED_ON = '''\
+import outsideval
+
+
+async def handle():
+    resp = outsideval.Conn()
+    resp.content_length = 5
+    resp.headers["a"] = "b"
+    await resp.query()
+    return resp
+'''
+
+
+def test_a_local_made_by_an_outside_class_stays_typed_when_an_attribute_is_stored_on_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # sweep12's oracle, motor 3.7.1 aiohttp/__init__.py:224: `resp =
+    # aiohttp.web.StreamResponse()`, `resp.content_length = ...`, `await
+    # resp.prepare(request)`: the attribute store made `resp` untyped, so the
+    # await was dropped unread, exit 0. Storing on an object does not rebind it.
+    found = _port(tmp_path, monkeypatch, STORED_ON)
+    assert [(line, col, error) for line, col, error, _ in found] == [(8, 11, True)], found
+    assert "resp is made by outsideval.Conn()" in found[0][3]

@@ -13,7 +13,7 @@ import ast
 import re
 import sys
 import tokenize
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ambidex._rules import Kind
@@ -99,6 +99,18 @@ def _lacks(dotted_type: str, name: str) -> bool:
 
 
 #: ``cast(T, value)``: the value, said to be a ``T``.
+def _target_names(target: ast.expr) -> Iterator[str]:
+    """The names an assignment target binds: ``a``, ``a, *b``; not the object
+    of ``a.x = ...`` or ``a[0] = ...``, which stays what it was."""
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _target_names(element)
+    elif isinstance(target, ast.Starred):
+        yield from _target_names(target.value)
+
+
 def _called_through_locals(function: ast.FunctionDef | ast.AsyncFunctionDef,
                            methods: frozenset[str]) -> dict[int, tuple[str, list[int]]]:
     """``run = x.run_in_executor`` then ``run(...)`` in ``function``: for each such
@@ -1347,7 +1359,7 @@ class SyncWalker(FlavourPlanner):
                     if isinstance(target, ast.Name) and maker is not None:
                         made.setdefault(target.id, []).extend(maker)
                     else:
-                        other.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+                        other.update(_target_names(target))
             elif isinstance(statement, (ast.With, ast.AsyncWith)):
                 for item in statement.items:
                     if item.optional_vars is None:
