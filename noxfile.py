@@ -39,8 +39,12 @@ def tests(session: nox.Session) -> None:
     # The optional C accelerator (ambidex.io._speedups) is built in place for this
     # Python, and the tests are told to expect it: tests/io runs the C reads and the
     # pure ones side by side (an install without a C compiler is the pure one).
+    # --no-compile: pip does not compile every installed module to bytecode (the test
+    # extra brings mypy, nox and their dependencies, which the suite never imports);
+    # what the run imports is compiled once, as it is imported (tools/test.sh lets
+    # Python write the cache).
     session.install(
-        "-c", "tools/constraints.txt", "-e", ".[test]",
+        "--no-compile", "-c", "tools/constraints.txt", "-e", ".[test]",
         env={"AMBIDEX_BUILD_EXTENSIONS": "require"},
     )
     deselect = [] if session.python == PRIMARY else ["-m", "not primary_only"]
