@@ -304,3 +304,32 @@ def test_a_local_made_by_an_outside_class_stays_typed_when_an_attribute_is_store
     found = _port(tmp_path, monkeypatch, STORED_ON)
     assert [(line, col, error) for line, col, error, _ in found] == [(8, 11, True)], found
     assert "resp is made by outsideval.Conn()" in found[0][3]
+
+
+KEPT_ON_SELF = '''\
+import outsideval
+
+
+class Executor:
+    def __init__(self, conn: outsideval.Conn, other) -> None:
+        self._conn = conn
+        self._other = other
+
+    async def run(self):
+        await self._conn.query()
+        return await self._other.query()
+'''
+
+
+def test_an_attribute_kept_from_a_parameter_annotated_with_an_outside_class_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # sweep12's oracle, redis 8.1.0 asyncio/multidb/command_executor.py:196:
+    # `self._event_dispatcher = event_dispatcher` (a parameter annotated with an
+    # outside class whose dispatch_async is an async def), then `await
+    # self._event_dispatcher.dispatch_async(...)`: the await was dropped unread,
+    # exit 0; on the parameter itself it was the located error.
+    found = _port(tmp_path, monkeypatch, KEPT_ON_SELF)
+    assert [(line, col, error) for line, col, error, _ in found] == [(10, 15, True)], found
+    assert "outsideval.Conn.query is a coroutine function" in found[0][3]
+    assert "self._conn is annotated outsideval.Conn" in found[0][3], found[0][3]

@@ -363,7 +363,11 @@ def test_redis_asyncio_modules_ambidex_refuses_are_refused_for_async_only_apis()
     # the await (test_sync_thread_offloads.py), beside `loop = asyncio.get_event_loop()`;
     # so is awaiting a method that redis/_parsers (outside the port) defines as
     # `async def` (AsyncCommandsParser.initialize: test_sync_outside_classes.py).
-    method = re.compile(r"`[\w.]+\.(\w+)\(\.\.\.\)`(: [\w.]+ is made by [\w.]+\(\), .* is a "
+    # A method awaited on an attribute kept from a parameter annotated with such a
+    # class (`self._policy_resolver = policy_resolver`) is refused the same way.
+    kept = r"(made by [\w.]+\(\)|annotated [\w.]+)"
+    method = re.compile(r"`[\w.]+\.(\w+)\(\.\.\.\)`(: [\w.]+ is " + kept + "( or " + kept
+                        + r")*, .* is a "
                         r"coroutine function \(async def in | is an event loop's method)")
     allowed = re.compile(r"(asyncio\.\w+(\(\))? has no sync twin|the coroutine of .* is not "
                          r"awaited where it is made|instances of [\w.]+ are awaitable|"

@@ -148,7 +148,7 @@ class Resolver(RenameWalker):
         self.awaited: set[int] = set()
         self.returned: set[int] = set()
         self.class_coroutines: list[set[str]] = []
-        self.made_outside: list[dict[str, list[str]]] = []
+        self.made_outside: list[dict[str, list[tuple[str, str]]]] = []
         """Per class being walked: its attributes made by classes from outside the port."""
         self.touched: set[str] = set()
         self.removed_aliases: set[int] = set()

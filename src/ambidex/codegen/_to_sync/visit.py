@@ -140,6 +140,8 @@ def _called_through_locals(function: ast.FunctionDef | ast.AsyncFunctionDef,
 #: The standard library's top-level modules: no coroutine function there but
 #: asyncio's (the table's), so an outside call of one is not read.
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) - {"asyncio"}
+#: Annotations that say nothing of a value's class.
+_NO_TYPE = frozenset({"typing.Any", "typing_extensions.Any", "builtins.object"})
 _CASTS = frozenset({"typing.cast", "typing_extensions.cast"})
 #: How a local kept from a call outside the port names no class it is
 #: (:meth:`SyncWalker._check_method_of_returned`): ``f()``, ``await f()``,
@@ -304,14 +306,21 @@ class SyncWalker(FlavourPlanner):
                     "instance is awaited; give the sync code its own way to get the result "
                     "and mark the class (or its __await__) '# ambidex: async-only'")
 
-    def _attributes_made_outside(self, node: ast.ClassDef) -> dict[str, list[str]]:
+    def _attributes_made_outside(self, node: ast.ClassDef
+                                 ) -> dict[str, list[tuple[str, str]]]:
         """``self.x = Q(...)`` in the class's methods, for every ``x`` whose every
-        such value is made by a call of a dotted name: ``x`` -> the names, each
-        either from outside the port (:meth:`_outside`) or a call the table
-        rewrites (``asyncio.Semaphore``), not both kinds."""
-        made: dict[str, list[str]] = {}
+        such value is made by a call of a dotted name, or is a parameter annotated
+        with a class from outside the port (``self.x = x``): ``x`` -> (how, name)
+        pairs, as :meth:`_check_method_of_typed` takes them ("made" or
+        "annotated"), each name either from outside the port (:meth:`_outside`)
+        or a call the table rewrites (``asyncio.Semaphore``), not both kinds."""
+        made: dict[str, list[tuple[str, str]]] = {}
         outside: set[str] = set()
         other: set[str] = set()
+        owners: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        for function in ast.walk(node):  # outer first: the innermost function wins
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                owners.update((id(n), function) for n in ast.walk(function))
         for child in ast.walk(node):
             if not isinstance(child, ast.Assign) or len(child.targets) != 1:
                 continue
@@ -320,19 +329,33 @@ class SyncWalker(FlavourPlanner):
                     and target.value.id == "self"):
                 continue
             value = child.value
+            owner = owners.get(id(child))
+            if isinstance(value, ast.Name) and owner is not None:
+                # self._x = x, where every value of x says its type (a parameter
+                # annotated with a class from outside the port): that type.
+                typed = self._typed_locals_cache.get(id(owner))
+                if typed is None:
+                    typed = self._typed_locals_cache[id(owner)] = self._typed_locals(owner)
+                named = typed.get(value.id)
+                if named and all(how in ("made", "annotated", "returned")
+                                 and self._table_type(q) is None and q not in _NO_TYPE
+                                 for how, q in named):
+                    made.setdefault(target.attr, []).extend(named)
+                    outside.add(target.attr)
+                    continue
             qualified = self.qualified_name(value.func) if isinstance(value, ast.Call) \
                 else None
             if qualified is not None and isinstance(value, ast.Call) \
                     and self._outside(value.func, qualified):
-                made.setdefault(target.attr, []).append(qualified)
+                made.setdefault(target.attr, []).append(("made", qualified))
                 outside.add(target.attr)
             elif qualified is not None and self._table_type(qualified) is not None:
-                made.setdefault(target.attr, []).append(qualified)
+                made.setdefault(target.attr, []).append(("made", qualified))
             else:
                 other.add(target.attr)
         return {attr: sorted(set(q)) for attr, q in made.items()
                 if attr not in other
-                and (attr not in outside or all(self._table_type(n) is None for n in q))}
+                and (attr not in outside or all(self._table_type(n) is None for _, n in q))}
 
     def _table_type(self, qualified: str) -> str | None:
         """The sync type a call of ``qualified`` makes, when the table rewrites
@@ -1116,8 +1139,7 @@ class SyncWalker(FlavourPlanner):
             return
         makers = self.made_outside[-1].get(func.value.attr)
         if makers:
-            self._check_method_of_typed(node, f"self.{func.value.attr}",
-                                        [("made", q) for q in makers])
+            self._check_method_of_typed(node, f"self.{func.value.attr}", makers)
 
     def _check_method_of_typed_local(self, node: ast.Call) -> None:
         """``x.m(...)`` where ``x`` is a local or a parameter of the function whose
