@@ -61,14 +61,19 @@ async def run(loop):
 '''
 
 
-def test_awaiting_what_an_installed_package_says_is_awaitable_refuses_the_port(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _install_outsidepkg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``outsidepkg`` (CORE, re-exporting ``fetch``) installed on sys.path, outside the port."""
     package = tmp_path / "site" / "outsidepkg"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("from ._core import fetch\n")
     (package / "_core.py").write_text(CORE)
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
+
+
+def test_awaiting_what_an_installed_package_says_is_awaitable_refuses_the_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _install_outsidepkg(tmp_path, monkeypatch)
     result = to_sync({"run.py": PORTED}, table=DEFAULT_TABLE, renames={})
     found = [(d.line, d.col, d.error) for d in result.diagnostics]
     assert found == [(7, 15, True), (8, 15, True), (9, 15, False), (11, 9, True)], \
@@ -164,11 +169,7 @@ def test_an_outside_function_is_read_though_the_port_defines_the_same_name(
     # `outsidepkg._core.later` count as the port's (any part of a dotted name the
     # port defined): their awaits were dropped unread, exit 0. The databases 0.9.0
     # port read `aiosqlite.core.Connection` as its own (it defines a Connection).
-    package = tmp_path / "site" / "outsidepkg"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("from ._core import fetch\n")
-    (package / "_core.py").write_text(CORE)
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    _install_outsidepkg(tmp_path, monkeypatch)
     result = to_sync({"run.py": SAME_NAMES}, table=DEFAULT_TABLE, renames={})
     found = [(d.line, d.col, d.error) for d in result.diagnostics]
     assert found == [(14, 15, True), (15, 15, True)], result.diagnostics
