@@ -115,3 +115,69 @@ class Client:
     # The lock a guarded block awaits on becomes an asyncio lock, annotation and all.
     assert "        self._lock: asyncio.Lock = asyncio.Lock()\n" in out
     assert "        async with self._lock:\n" in out
+
+
+def test_a_lock_annotated_in_the_class_body_that_stays_a_threading_lock_keeps_its_annotation() -> (
+    None
+):
+    # `_lock: threading.Lock` in the class body, `self._lock = threading.Lock()`
+    # in __init__, no block on it awaits: the lock stays a threading lock, and
+    # so must the class body's annotation (it read `asyncio.Lock`; mypy:
+    # `"Lock" has no attribute "__enter__"` at every `with`). The same for a
+    # module's global annotated before it is assigned, and for a lock that is
+    # annotated with no value in __init__ and assigned in another method.
+    source = """\
+import socket
+import threading
+from threading import RLock
+from typing import Optional
+
+REGISTRY_LOCK: threading.Lock
+REGISTRY_LOCK = threading.Lock()
+
+
+class Balancer:
+    _lock: threading.Lock
+    _other: Optional[RLock]
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._late: threading.Lock
+        self.reset()
+
+    def reset(self) -> None:
+        self._other = RLock()
+        self._late = threading.Lock()
+
+    def bump(self, key: str) -> int:
+        with self._lock, self._other, self._late, REGISTRY_LOCK:
+            self.counts[key] = self.counts.get(key, 0) + 1
+            return self.counts[key]
+
+
+class Client:
+    _lock: threading.Lock
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.balancer = Balancer()
+
+    def send(self, sock: socket.socket) -> None:
+        with self._lock:
+            sock.sendall(b"x")
+        self.balancer.bump("k")
+"""
+    result = to_async({"client.py": source}, table=DEFAULT_TABLE, renames={})
+    assert [d for d in result.diagnostics if d.error] == []
+    out = result.outputs["client.py"]
+    balancer = out[out.index("class Balancer") : out.index("class Client")]
+    assert "REGISTRY_LOCK: threading.Lock\nREGISTRY_LOCK = threading.Lock()\n" in out
+    assert "    _lock: threading.Lock\n    _other: Optional[RLock]\n" in balancer
+    assert "        self._late: threading.Lock\n" in balancer
+    assert "asyncio" not in balancer
+    # The lock a guarded block awaits on becomes an asyncio lock, annotation and all.
+    client = out[out.index("class Client") :]
+    assert "    _lock: asyncio.Lock\n" in client
+    assert "        self._lock = asyncio.Lock()\n" in client
+    assert "        async with self._lock:\n" in client

@@ -671,3 +671,72 @@ def test_a_local_annotated_callable_whose_calls_are_now_awaited_returns_an_await
     ) in output
     assert "    buf, line = await reader(sock, b\"\")" in output
     assert "    size: Callable[[bytes], int] = len\n" in output
+
+
+def test_an_attribute_annotated_callable_whose_calls_are_now_awaited_returns_an_awaitable() -> (
+    None
+):
+    # b0859a2 gave a local `reader: Callable[[A], R]` the return type
+    # Awaitable[R] when its calls are awaited; an attribute annotated so kept
+    # `R` (mypy: "Incompatible types in await" at each `await self._reader(...)`,
+    # and an assignment error where a coroutine function is stored): in the
+    # class body, on `self.` in __init__ (with or without a value, Optional or
+    # not), and a module global. Attributes whose calls stay plain are left.
+    output = async_of("""
+        import socket
+        from typing import Callable, Optional
+
+
+        def _recv_all(sock: socket.socket) -> bytes:
+            return sock.recv(10)
+
+
+        LOADER: Callable[[socket.socket], bytes] = _recv_all
+        SIZER: Callable[[bytes], int] = len
+
+
+        class Client:
+            _reader: Callable[[socket.socket], bytes]
+            _sizer: Callable[[bytes], int]
+
+            def __init__(self, sock: socket.socket) -> None:
+                self.sock = sock
+                self._reader = self._recv
+                self._sizer = len
+                self._writer: Callable[[bytes], None] = self._send
+                self._closer: Optional[Callable[[], None]] = None
+                self._closer = self._close
+                self._hook: Callable[[], None] | None = self._close
+
+            def _recv(self, sock: socket.socket) -> bytes:
+                return sock.recv(10)
+
+            def _send(self, data: bytes) -> None:
+                self.sock.sendall(data)
+
+            def _close(self) -> None:
+                self.sock.close()
+
+            def talk(self) -> int:
+                self._writer(b"x")
+                data = self._reader(self.sock) + LOADER(self.sock)
+                if self._closer is not None:
+                    self._closer()
+                if self._hook:
+                    self._hook()
+                return self._sizer(data) + SIZER(data)
+    """)
+    assert "LOADER: Callable[[AsyncSocket], Awaitable[bytes]] = _recv_all\n" in output
+    assert "SIZER: Callable[[bytes], int] = len\n" in output
+    assert "    _reader: Callable[[AsyncSocket], Awaitable[bytes]]\n" in output
+    assert "    _sizer: Callable[[bytes], int]\n" in output
+    assert (
+        "        self._writer: Callable[[bytes], Awaitable[None]] = self._send\n"
+    ) in output
+    assert (
+        "        self._closer: Optional[Callable[[], Awaitable[None]]] = None\n"
+    ) in output
+    assert "        await self._writer(b\"x\")\n" in output
+    assert "        data = await self._reader(self.sock) + await LOADER(self.sock)\n" in output
+    assert "            await self._closer()\n" in output
+    assert "        self._hook: Callable[[], Awaitable[None]] | None = self._close\n" in output

@@ -15,7 +15,7 @@ import ast
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 
-from ambidex._callgraph import Call, CallKind, Function, Module, dotted_of, own_nodes
+from ambidex._callgraph import Call, CallKind, Class, Function, Module, dotted_of, own_nodes
 from ambidex._callgraph._model import branch_parents
 from ambidex._modulecalls import child_nodes
 from ambidex._rules import Kind, Rule, RuleTable
@@ -253,43 +253,30 @@ class ModuleEditor(ImportSpeller):
 
     def await_callable_annotations(self, function: Function) -> None:
         """``connect: Callable[[], Conn]`` -> ``Callable[[], Awaitable[Conn]]`` where an
-        async callable is now handed in; the same for a local annotated so
-        (``reader: Callable[[socket, bytes], bytes]``, then ``reader = _readline``)
-        whose calls the port now awaits."""
+        async callable is now handed in (an annotated local, global or attribute
+        whose calls are awaited: :meth:`annotated`)."""
         args = function.node.args
         for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
             if (function.key, arg.arg) in self.planner.handed_params:
                 self.await_callable_return(arg.annotation, function)
-        if not (self.planner.is_async(function) or function.is_async):
-            return
-        awaited = {
-            call.node.func.id
-            for call in function.calls
-            if call.kind is CallKind.CALL
-            and isinstance(call.node, ast.Call)
-            and isinstance(call.node.func, ast.Name)
-            and not (call.type_checking or call.offloaded)
-            and call.lambda_node is None
-            and self.goes_async(call)
-        }
-        if not awaited:
-            return
-        for node in own_nodes(function.node):
-            if (
-                isinstance(node, ast.AnnAssign)
-                and isinstance(node.target, ast.Name)
-                and node.target.id in awaited
-            ):
-                self.await_callable_return(node.annotation, function)
 
-    def await_callable_return(self, annotation: ast.expr | None, function: Function) -> None:
-        """``Callable[[A], R]`` -> ``Callable[[A], Awaitable[R]]``."""
+    def await_callable_return(self, annotation: ast.expr | None, scope: Function | Module) -> None:
+        """``Callable[[A], R]`` -> ``Callable[[A], Awaitable[R]]``, also inside
+        ``Optional[...]``, ``Union[...]`` and ``... | None``."""
+        if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+            self.await_callable_return(annotation.left, scope)
+            self.await_callable_return(annotation.right, scope)
+            return
         if not isinstance(annotation, ast.Subscript):
             return
-        dotted = self.graph.dotted_name(annotation.value, function)
+        dotted = self.graph.dotted_name(annotation.value, scope)
+        elements = annotation.slice
+        if dotted in ("typing.Optional", "typing.Union"):
+            for element in elements.elts if isinstance(elements, ast.Tuple) else [elements]:
+                self.await_callable_return(element, scope)
+            return
         if dotted not in ("typing.Callable", "collections.abc.Callable"):
             return
-        elements = annotation.slice
         if isinstance(elements, ast.Tuple) and len(elements.elts) == 2:
             returns = elements.elts[1]
             awaitable = self.spell("collections.abc.Awaitable", bare=True)
@@ -297,11 +284,59 @@ class ModuleEditor(ImportSpeller):
             self.edits.insert(start, f"{awaitable}[")
             self.edits.insert(end, "]")
 
+    @cached_property
+    def watched_names(self) -> frozenset[str]:
+        """The names whose annotations :meth:`annotated` may edit: the locks
+        that stay threading locks, the callables whose calls are awaited."""
+        planner = self.planner
+        return frozenset(ident[2] for ident in (*planner.sync_locks, *planner.awaited_callables))
+
+    @cached_property
+    def class_annotations(self) -> dict[int, Class]:
+        """``id(node) -> class`` of the annotations in this module's class bodies."""
+        return {
+            id(statement): cls
+            for cls in self.graph.classes.values()
+            if cls.module is self.module
+            for statement in cls.node.body
+            if isinstance(statement, ast.AnnAssign)
+        }
+
+    def annotated(self, node: ast.AnnAssign, scope: Function | Module) -> None:
+        """The annotation of what the plan says more about than its type: a
+        lock that stays a threading lock keeps it (``_lock: threading.Lock``
+        in the class body, ``self._lock = threading.Lock()`` in ``__init__``);
+        a callable whose calls the port awaits returns an awaitable
+        (``self._reader: Callable[[A], R]`` -> ``Callable[[A], Awaitable[R]]``).
+        A local, a global, a ``self.`` attribute or one in a class body, each
+        known as the calls and ``with`` blocks know it
+        (:meth:`Planner.lock_identity`)."""
+        target = node.target
+        if isinstance(target, ast.Name):
+            name = target.id
+        elif isinstance(target, ast.Attribute):
+            name = target.attr
+        else:
+            return
+        if name not in self.watched_names:
+            return
+        cls = self.class_annotations.get(id(node))
+        if cls is not None:
+            ident = self.planner.attr_identity(cls, name)
+        elif isinstance(scope, Function):
+            ident = self.planner.lock_identity(target, scope)
+        elif isinstance(target, ast.Name):
+            ident = ("global", self.module.path, name)
+        else:
+            return
+        if ident in self.planner.sync_locks:
+            self.done.add(id(node.annotation))
+        elif ident in self.planner.awaited_callables:
+            self.await_callable_return(node.annotation, scope)
+
     def goes_async(self, call: Call) -> bool:
         """A call whose callee the port made async: awaited where its caller is."""
-        return id(call.node) in self.planner.awaited_sites or any(
-            self.planner.is_async(c) and not c.is_generator for c in call.runs
-        )
+        return self.planner.goes_async(call)
 
     def make_async(self, function: Function) -> None:
         node = function.node
@@ -608,9 +643,7 @@ class ModuleEditor(ImportSpeller):
             return False
         if ident not in self.planner.sync_locks:
             return False
-        self.done.add(id(node.func))
-        if isinstance(statement, ast.AnnAssign):
-            self.done.add(id(statement.annotation))  # `x: threading.Lock = ...` stays too
+        self.done.add(id(node.func))  # its annotation: annotated()
         return True
 
     def async_with(self, call: Call) -> None:
@@ -733,6 +766,8 @@ class ModuleEditor(ImportSpeller):
                 return
         elif kind is ast.alias or kind is ast.Constant:
             return
+        elif kind is ast.AnnAssign and self.watched_names:
+            self.annotated(node, scope)  # type: ignore[arg-type]
         fields = _VISITED_FIELDS.get(kind)
         if fields is None:
             fields = _VISITED_FIELDS[kind] = tuple(

@@ -20,6 +20,7 @@ import ast
 import sys
 from collections import deque
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ambidex._callgraph import Call, CallGraph, CallKind, Class, Function, own_calls
@@ -354,8 +355,8 @@ class Planner:
                     self.acquired_locks.add(self.lock_identity(call.node.func.value, function))
 
     def lock_identity(self, expr: ast.expr, function: Function) -> tuple[str, str, str]:
-        """Which lock an expression names: a ``self.`` attribute (by the class
-        that binds it), a local, a module global; else one of its own."""
+        """Which lock (or callable) an expression names: a ``self.`` attribute
+        (by the class that binds it), a local, a module global; else one of its own."""
         args = function.node.args.args
         if (
             isinstance(expr, ast.Attribute)
@@ -364,12 +365,7 @@ class Planner:
             and args
             and expr.value.id == args[0].arg
         ):
-            owner = function.cls
-            for klass in self.graph.resolver.mro(function.cls):
-                if expr.attr in klass.attrs:
-                    owner = klass
-                    break
-            return ("attr", owner.key, expr.attr)
+            return self.attr_identity(function.cls, expr.attr)
         if isinstance(expr, ast.Name):
             scope: Function | None = function
             while scope is not None:
@@ -378,6 +374,47 @@ class Planner:
                 scope = scope.parent
             return ("global", function.module.path, expr.id)
         return ("expr", str(id(expr)), "")
+
+    def attr_identity(self, cls: Class, name: str) -> tuple[str, str, str]:
+        """An attribute of ``cls``'s instances, by the class that binds it
+        (``cls`` when none in its MRO does)."""
+        owner = cls
+        for klass in self.graph.resolver.mro(cls):
+            if name in klass.attrs:
+                owner = klass
+                break
+        return ("attr", owner.key, name)
+
+    def goes_async(self, call: Call) -> bool:
+        """A call whose callee the port made async: awaited where its caller is."""
+        return id(call.node) in self.awaited_sites or any(
+            self.is_async(c) and not c.is_generator for c in call.runs
+        )
+
+    @cached_property
+    def awaited_callables(self) -> frozenset[tuple[str, str, str]]:
+        """What the port's awaited calls call through a name or a ``self.``
+        attribute (``await reader(buf)``, ``await self._reader(buf)``), by
+        :meth:`lock_identity`: an annotation of one as ``Callable[[A], R]``
+        must say ``Awaitable[R]`` (asked once the plan is made)."""
+        found: set[tuple[str, str, str]] = set()
+        for function in self.graph.functions.values():
+            if not (function.is_async or self.is_async(function)):
+                continue
+            for call in function.calls:
+                node = call.node
+                if (
+                    call.kind is CallKind.CALL
+                    and isinstance(node, ast.Call)
+                    and isinstance(node.func, (ast.Name, ast.Attribute))
+                    and not (call.type_checking or call.offloaded)
+                    and call.lambda_node is None
+                    and self.goes_async(call)
+                ):
+                    ident = self.lock_identity(node.func, function)
+                    if ident[0] != "expr":
+                        found.add(ident)
+        return frozenset(found)
 
     def block_awaits(self, site: Call) -> bool:
         """Whether the block of this ``with lock:`` awaits anything after the port."""
