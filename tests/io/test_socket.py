@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
+import inspect
 import socket
+import sys
 import time
+import warnings
+from typing import Any
 
 import pytest
 
@@ -217,3 +222,98 @@ async def test_a_cancelled_close_still_closes(silent_listener):
         await task
     assert sock.fileno() == -1
     await sock.close()
+
+
+def test_create_connection_takes_every_parameter_of_the_stdlibs() -> None:
+    # The port hands AsyncSocket.create_connection whatever its input handed
+    # socket.create_connection: each parameter of the stdlib's (all_errors
+    # from 3.11) is one of the twin's, with the same name, kind and default.
+    ours = inspect.signature(AsyncSocket.create_connection).parameters
+    for name, theirs in inspect.signature(socket.create_connection).parameters.items():
+        assert name in ours, name
+        assert ours[name].kind is theirs.kind, name
+        if theirs.default is not inspect.Parameter.empty:
+            assert ours[name].default == theirs.default, name
+    assert "all_errors" in ours  # on 3.10 too: the to-sync port maps it back as it was
+
+
+async def test_create_connection_takes_what_the_stdlibs_clients_hand_it() -> None:
+    # imaplib: `socket.create_connection((None or host, port), timeout)`;
+    # smtplib and ftplib: `((host, port), timeout, source_address)` with the
+    # user's source_address, often ("", 0) or a bytes host; http.client:
+    # `((host, port), socket._GLOBAL_DEFAULT_TIMEOUT, None)`; a service given
+    # as a string. Each form connects where socket.create_connection does.
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        (((None, port), 5.0), {}),
+        ((("127.0.0.1", str(port)),), {}),
+        ((("127.0.0.1", port), 5.0, ("", 0)), {}),
+        ((("127.0.0.1", port), 5.0, (b"127.0.0.1", 0)), {}),
+        ((("127.0.0.1", port), 5.0, (bytearray(b"127.0.0.1"), 0)), {}),
+        ((("127.0.0.1", port), socket._GLOBAL_DEFAULT_TIMEOUT, None), {}),  # type: ignore[attr-defined]
+        ((("127.0.0.1", port),), {"source_address": ("127.0.0.1", 0), "timeout": 5}),
+        ((("localhost", port),), {"all_errors": False}),
+    ]
+    async with server:
+        for args, kwargs in calls:
+            if "all_errors" in kwargs and sys.version_info < (3, 11):
+                kwargs = {}
+            blocking = await asyncio.to_thread(socket.create_connection, *args, **kwargs)
+            with blocking:
+                expected = blocking.getpeername()
+            sock = await AsyncSocket.create_connection(*args, **kwargs)
+            try:
+                assert sock.getpeername() == expected, (args, kwargs)
+                if "source_address" in kwargs:
+                    assert sock.getsockname()[0] == "127.0.0.1"
+            finally:
+                await sock.close()
+        # A source port of its own: the socket is bound to it before connecting.
+        free = socket.socket()
+        free.bind(("127.0.0.1", 0))
+        local_port = free.getsockname()[1]
+        free.close()
+        sock = await AsyncSocket.create_connection(
+            ("127.0.0.1", port), 5, ("127.0.0.1", local_port)
+        )
+        assert sock.getsockname() == ("127.0.0.1", local_port)
+        await sock.close()
+
+
+async def test_create_connection_raises_what_socket_create_connection_raises() -> None:
+    # all_errors=True (3.11+): every attempt's error, in an ExceptionGroup, as
+    # socket.create_connection raises them; without it, the last error alone.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    refused = listener.getsockname()
+    listener.close()
+    with pytest.raises(ConnectionRefusedError):
+        await AsyncSocket.create_connection(refused, 5)
+    if sys.version_info >= (3, 11):
+        with pytest.raises(ExceptionGroup) as raised:  # noqa: F821 (3.11+)
+            await AsyncSocket.create_connection(refused, 5, all_errors=True)
+        assert raised.value.message == "create_connection failed"
+        assert [type(e) for e in raised.value.exceptions] == [ConnectionRefusedError]
+        with pytest.raises(ExceptionGroup, match="create_connection failed"):  # noqa: F821
+            socket.create_connection(refused, 5, all_errors=True)
+    else:
+        with pytest.raises(TypeError, match="all_errors"):
+            await AsyncSocket.create_connection(refused, 5, all_errors=True)
+
+
+async def test_a_cancelled_or_timed_out_create_connection_leaves_no_socket_open(full_backlog):
+    # Each address is tried on a socket of the walk's own: cancelled or timed
+    # out mid-connect, that socket is closed, not left to the collector.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        task = asyncio.create_task(AsyncSocket.create_connection(full_backlog))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        with pytest.raises(TimeoutError):
+            await AsyncSocket.create_connection(full_backlog, timeout=0.1)
+        del task
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []

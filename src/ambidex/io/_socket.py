@@ -37,6 +37,7 @@ import errno
 import os
 import socket
 import ssl as _ssl
+import sys
 import weakref
 from collections.abc import Coroutine
 from types import TracebackType
@@ -58,6 +59,9 @@ _FAMILIES = (
 T = TypeVar("T")
 
 _CLOSE_TIMEOUT = 5.0
+
+_DEFAULT_TIMEOUT: object = getattr(socket, "_GLOBAL_DEFAULT_TIMEOUT", object())
+"""socket.create_connection's default timeout: the socket's default one."""
 
 
 class AsyncSocket:
@@ -131,20 +135,33 @@ class AsyncSocket:
     @classmethod
     async def create_connection(
         cls,
-        address: tuple[str, int],
-        timeout: float | object | None = None,
-        source_address: tuple[str, int] | None = None,
+        address: tuple[str | None, bytes | str | int | None],
+        timeout: float | object | None = _DEFAULT_TIMEOUT,
+        source_address: tuple[Any, ...] | str | bytes | bytearray | None = None,
+        *,
+        all_errors: bool = False,
     ) -> AsyncSocket:
-        """Connect to ``address`` and return the socket; ``timeout`` bounds the
-        connect and becomes the socket's timeout (as in ``socket.create_connection``)."""
+        """Connect to ``address`` and return the socket, as
+        :func:`socket.create_connection` does, with its parameters: the host may
+        be ``None`` (the loopback), the port a service name; each address the
+        name resolves to is tried in turn, bound to ``source_address`` first
+        when given (``("", 0)``, a bytes host); ``timeout`` bounds the connect
+        and becomes the socket's timeout (left out: the default timeout).
+        When every address fails the last error is raised, or with
+        ``all_errors=True`` (Python 3.11+) an ``ExceptionGroup`` of them all."""
+        if all_errors and sys.version_info < (3, 11):
+            raise TypeError(
+                "create_connection(all_errors=True) needs Python 3.11 (ExceptionGroup), as "
+                "socket.create_connection's all_errors does"
+            )
         sock = cls()
         # The stdlib's clients pass socket._GLOBAL_DEFAULT_TIMEOUT through: "the
         # default", as socket.create_connection reads it.
-        if timeout is getattr(socket, "_GLOBAL_DEFAULT_TIMEOUT", None):
+        if timeout is _DEFAULT_TIMEOUT:
             sock.settimeout(socket.getdefaulttimeout())
         else:
             sock.settimeout(cast("float | None", timeout))
-        await sock._connect(address, source_address)
+        await sock._connect(address, source_address, all_errors)
         return sock
 
     async def connect(self, address: Any) -> None:
@@ -427,15 +444,17 @@ class AsyncSocket:
     # --- internals -------------------------------------------------------------
 
     async def _connect(
-        self, address: tuple[str, int], source_address: tuple[str, int] | None
+        self,
+        address: tuple[str | None, bytes | str | int | None],
+        source_address: tuple[Any, ...] | str | bytes | bytearray | None,
+        all_errors: bool,
     ) -> None:
         if self._closed:
             raise OSError(errno.EBADF, os.strerror(errno.EBADF))
         if self._writer is not None:
             raise OSError(errno.EISCONN, os.strerror(errno.EISCONN))
-        host, port = address[0], address[1]
         self._reader, self._writer = await self._timed(
-            asyncio.open_connection(host, port, local_addr=source_address), "connect"
+            _open_first(address, source_address, all_errors), "connect"
         )
         # Any family the name resolves to, as socket.create_connection tries them.
         self.family = socket.AddressFamily(self._socket().family)
@@ -575,6 +594,44 @@ class _TLSLayer:
         writer.write(self.outgoing.read())
         await writer.drain()
         return self.incoming.read()
+
+
+async def _open_first(
+    address: tuple[str | None, bytes | str | int | None],
+    source_address: tuple[Any, ...] | str | bytes | bytearray | None,
+    all_errors: bool,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """socket.create_connection's walk: each address the name resolves to, in
+    turn, on a socket bound to ``source_address`` first (by ``bind``, which
+    reads ``("", 0)`` and bytes hosts as the stdlib does: asyncio's
+    ``local_addr`` resolves the host and fails on ``""``); the first that
+    connects is the stream. A failure, timeout or cancellation closes every
+    socket made on the way."""
+    host, port = address
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    errors: list[OSError] = []
+    for family, type_, proto, _, sockaddr in infos:
+        raw = socket.socket(family, type_, proto)
+        try:
+            raw.setblocking(False)
+            if source_address is not None:
+                raw.bind(source_address)
+            await loop.sock_connect(raw, sockaddr)
+            return await asyncio.open_connection(sock=raw)
+        except OSError as exc:
+            raw.close()
+            if not all_errors:
+                errors.clear()  # only the last error is raised
+            errors.append(exc)
+        except BaseException:
+            raw.close()
+            raise
+    if not errors:
+        raise OSError("getaddrinfo returns an empty list")
+    if all_errors and sys.version_info >= (3, 11):
+        raise ExceptionGroup("create_connection failed", errors)  # noqa: F821 (3.11+)
+    raise errors[0]
 
 
 def _no_flags(flags: int, what: str) -> None:
