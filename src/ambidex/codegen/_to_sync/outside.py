@@ -27,7 +27,7 @@ import importlib.machinery
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ambidex._names import import_bindings, module_name_for
 from ambidex.codegen._to_sync.futures import FUTURE_TYPES, annotated_name
@@ -47,6 +47,11 @@ class Definition:
     returns: str | None
     """For a plain ``def``: the awaitable type its return annotation names
     (``typing.Awaitable``, ``asyncio.Future``, ...), else None."""
+    refuses: bool = False
+    """A plain ``def`` whose body only raises (aiohttp's ``ClientSession.__enter__``:
+    ``raise TypeError("Use async with instead")``): there to refuse, not to serve
+    (not ``raise NotImplementedError``, nor an ``@abstractmethod``: a subclass
+    may fill those)."""
 
 
 def _is_generator(function: ast.AsyncFunctionDef) -> bool:
@@ -59,6 +64,30 @@ def _is_generator(function: ast.AsyncFunctionDef) -> bool:
                                  ast.Lambda)):
             todo.extend(ast.iter_child_nodes(node))
     return False
+
+
+def only_raises(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the body of ``function`` is one ``raise`` (after a docstring): a
+    guard that refuses its caller (``def __enter__(self): raise TypeError("Use
+    async with instead")``), never one that serves it."""
+    body = function.body
+    if len(body) > 1 and isinstance(body[0], ast.Expr) \
+            and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+        body = body[1:]
+    return len(body) == 1 and isinstance(body[0], ast.Raise)
+
+
+def _refuses(function: ast.FunctionDef) -> bool:
+    """A method there only to refuse its caller: its body only raises, and not
+    a placeholder a subclass may fill (``raise NotImplementedError``, or
+    ``@abstractmethod``): an instance the port knows by a base's name may be of
+    such a subclass."""
+    if not only_raises(function) or function.decorator_list:
+        return False
+    raised = function.body[-1]
+    assert isinstance(raised, ast.Raise)
+    exception = raised.exc.func if isinstance(raised.exc, ast.Call) else raised.exc
+    return not (isinstance(exception, ast.Name) and exception.id == "NotImplementedError")
 
 
 def _is_coroutine(statement: ast.stmt) -> bool:
@@ -441,6 +470,7 @@ class OutsideReader:
     def _outside_class(self, dotted: str,
                        imported: Callable[[str], object | None] | None) -> OutsideClass | None:
         methods: dict[str, Definition | None] = {}
+        owners: dict[str, str] = {}
         classes: list[object] = []
         unread: list[str] = []
         seen: set[str] = set()
@@ -479,7 +509,7 @@ class OutsideReader:
                         said = Definition(path, not _is_generator(statement), None)
                     elif isinstance(statement, ast.FunctionDef):
                         said = Definition(path, False, self._awaitable_type(
-                            statement.returns, tree, module, package))
+                            statement.returns, tree, module, package), _refuses(statement))
                     elif type(statement) is ast.Assign and type(statement.value) in (
                         ast.Name, ast.Attribute  # an alias: read = _read; not timeout = 5
                     ):
@@ -503,7 +533,8 @@ class OutsideReader:
                         pending.append(named)
             for name, said in own.items():
                 methods.setdefault(name, said)
-        return OutsideClass(dotted, methods, tuple(classes), tuple(unread))
+                owners.setdefault(name, current)
+        return OutsideClass(dotted, methods, tuple(classes), tuple(unread), owners)
 
     def _base_name(self, base: ast.expr, module: str, tree: ast.Module,
                    package: bool) -> str | None:
@@ -585,6 +616,9 @@ class OutsideClass:
     unread: tuple[str, ...]
     """Bases that could not be read (not found, not source, not a name): a
     name neither :attr:`methods` nor :attr:`imported` has may come from one."""
+    owners: Mapping[str, str] = field(default_factory=dict)
+    """For each name in :attr:`methods`: the dotted name of the class (this one
+    or a base) whose definition it is."""
 
     def has(self, name: str) -> bool:
         """Whether the class is known to have a method ``name``."""
@@ -592,4 +626,5 @@ class OutsideClass:
             callable(getattr(cls, name, None)) for cls in self.imported)
 
 
-__all__ = ["AsyncDefinition", "Definition", "OutsideClass", "OutsideReader", "source_on_sys_path"]
+__all__ = ["AsyncDefinition", "Definition", "OutsideClass", "OutsideReader", "only_raises",
+           "source_on_sys_path"]

@@ -22,7 +22,7 @@ from ambidex.codegen._imports import already_imported, place_imports, remove_ali
 from ambidex.codegen._source import python_tokens
 from ambidex.codegen._to_sync.flavour import FlavourPlanner
 from ambidex.codegen._to_sync.futures import FUTURE_CALLS, ReturnedFutures
-from ambidex.codegen._to_sync.outside import OutsideReader
+from ambidex.codegen._to_sync.outside import OutsideClass, OutsideReader
 from ambidex.codegen._to_sync.resolve import imported_name
 from ambidex.codegen._to_sync.threads import (
     PortClasses,
@@ -99,6 +99,17 @@ def _lacks(dotted_type: str, name: str) -> bool:
 
 
 #: ``cast(T, value)``: the value, said to be a ``T``.
+def _typed_as(receiver: str, makers: list[tuple[str, str]]) -> str:
+    """How the port knows the class of ``receiver``: "conn is annotated pkg.Conn",
+    "self._pool is made by pkg.Pool()", ..."""
+    spelled = {"made": ("made by ", "()"), "annotated": ("annotated ", ""),
+               "returned": ("returned as ", "")}
+    return f"{receiver} is " + " or ".join(
+        spelled[how][0] + " or ".join(f"{q}{spelled[how][1]}"
+                                      for q in sorted({q for h, q in makers if h == how}))
+        for how in spelled if any(h == how for h, _ in makers))
+
+
 def _target_names(target: ast.expr) -> Iterator[str]:
     """The names an assignment target binds: ``a``, ``a, *b``; not the object
     of ``a.x = ...`` or ``a[0] = ...``, which stays what it was."""
@@ -399,31 +410,100 @@ class SyncWalker(FlavourPlanner):
             self._check_outside_protocol(node.iter, "for", "__iter__")
         self.generic_visit(node)
 
-    def _check_outside_protocol(self, value: ast.expr, statement: str, needed: str) -> None:
+    def _check_outside_protocol(self, value: ast.expr, statement: str, needed: str,
+                                becomes: str | None = None) -> None:
         """``async with pkg.Conn()`` / ``async for x in pkg.Rows()``, the value made
         by a class from outside the port (or returned by a function whose
         annotation names such classes), read from its source: the sync
         ``with`` / ``for`` calls ``needed``, which the class may lack (it has
-        ``__aenter__``, not ``__enter__``): refused; a base that cannot be read
-        may have it: said with its place."""
+        ``__aenter__``, not ``__enter__``) or define only to refuse (its body only
+        raises: aiohttp's ClientSession): refused; a base that cannot be read may
+        have it: said with its place. Likewise a value the port knows the type
+        of (``async with self.lock``, ``self.lock = anyio.Lock()``), and what a
+        method of such a value gives (:meth:`_check_protocol_of_method`).
+        ``becomes``: how the statement changes (``await
+        stack.enter_async_context(cm)``), for the message."""
+        becomes = becomes or f"`async {statement}` over {ast.unparse(value)} becomes " \
+            f"`{statement}`"
         makers = self._maker(value, returned=True)
-        if not makers or any(how not in ("made", "returned") or self._table_type(q)
+        if makers is None:
+            typed = self._typed_value(value)
+            if typed is None and isinstance(value, ast.Call) \
+                    and isinstance(value.func, ast.Attribute):
+                typed = self._typed_value(value.func.value)
+                if typed is not None:
+                    self._check_protocol_of_method(value, value.func, *typed, needed, becomes)
+                return
+            makers = typed[1] if typed is not None else None
+        if not makers or any(how not in ("made", "returned", "annotated") or self._table_type(q)
                              for how, q in makers):
             return
         for _, dotted in makers:
             found = self.outside.outside_class(dotted) if self._outside_name(dotted) else None
-            if found is None or found.has(needed):
+            if found is not None and self._lacks_protocol(value, dotted, found, needed, becomes):
+                return
+
+    def _lacks_protocol(self, value: ast.expr, dotted: str, found: OutsideClass, needed: str,
+                        becomes: str) -> bool:
+        """Whether the outside class ``dotted`` (``found``) lacks ``needed``, or has
+        it only to refuse (its body only raises): said at ``value``."""
+        method = found.methods.get(needed)
+        refuses = method is not None and method.refuses
+        if found.has(needed) and not refuses:
+            return False
+        said = f"{becomes}, which calls {needed}, and " + (
+            f"{found.owners.get(needed, dotted)}.{needed} only raises (it refuses sync use)"
+            if refuses else f"{dotted} has no {needed}")
+        advice = f"port its module too, or name its sync twin with --rename {dotted}=..."
+        if found.unread and not refuses:
+            self.report(value, f"{said} as far as its source says (it may come from "
+                        f"{', '.join(found.unread)}, which cannot be read), from outside "
+                        f"the port and the rule table; {advice}", error=False)
+        else:
+            self.report(value, f"{said} (read from its source, outside the port and the "
+                        f"rule table): the sync code fails there; {advice}")
+        return True
+
+    def _check_protocol_of_method(self, value: ast.Call, func: ast.Attribute, receiver: str,
+                                  makers: list[tuple[str, str]], needed: str,
+                                  becomes: str) -> None:
+        """``async with conn.m(...)`` where every value of ``conn`` is an instance of
+        a class from outside the port (databases 0.9.0's ``self._connection``, an
+        aiosqlite.Connection): an ``async def`` ``m`` is refused at the call
+        (:meth:`_check_unawaited_outside_method`); a plain ``def`` whose return
+        annotation names classes the port can read is checked as ``async with
+        pkg.Conn()`` is; anything else is a located "cannot tell": the sync
+        ``with`` calls ``needed`` on what ``m`` gives, which nothing here reads."""
+        if any(how not in ("made", "returned", "annotated") or self._table_type(q)
+               for how, q in makers):
+            return
+        for dotted in sorted({q for _, q in makers}):
+            found = self.outside.outside_class(dotted) if self._outside_name(dotted) else None
+            owner = found.owners.get(func.attr) if found is not None else None
+            if owner is not None and self.outside.async_definition(
+                    f"{owner}.{func.attr}") is not None:
+                return  # said at the call
+            returned = self.outside.returned_class(f"{owner}.{func.attr}") \
+                if owner is not None else None
+            classes = returned[1] if returned is not None else None
+            readable = [(c, self.outside.outside_class(c)) for c in classes or ()
+                        if self._outside_name(c)]
+            if classes and len(readable) == len(classes) \
+                    and all(r is not None for _, r in readable):
+                for name, cls in readable:
+                    assert cls is not None
+                    if self._lacks_protocol(value, name, cls, needed, becomes):
+                        return
                 continue
-            said = f"`async {statement}` over {ast.unparse(value)} becomes `{statement}`, " \
-                f"which calls {needed}, and {dotted} has no {needed}"
-            advice = f"port its module too, or name its sync twin with --rename {dotted}=..."
-            if found.unread:
-                self.report(value, f"{said} as far as its source says (it may come from "
-                            f"{', '.join(found.unread)}, which cannot be read), from outside "
-                            f"the port and the rule table; {advice}", error=False)
-            else:
-                self.report(value, f"{said} (read from its source, outside the port and the "
-                            f"rule table): the sync code fails there; {advice}")
+            what = "a name the port cannot read" if found is None else (
+                f"{owner}.{func.attr}, whose return annotation names no class the port can "
+                "read" if owner is not None else f"no method of {dotted} the port can read")
+            self.report(value, f"{becomes}, which calls {needed} on what "
+                        f"`{ast.unparse(func)}(...)` gives: {_typed_as(receiver, makers)}, "
+                        "from outside the port and the rule table, and "
+                        f"`{func.attr}` is {what}: the port cannot tell whether it has "
+                        f"{needed}; port its module too, or name its sync twin with "
+                        f"--rename {dotted}=...", error=False)
             return
 
     def visit_Await(self, node: ast.Await) -> None:
@@ -1091,12 +1171,17 @@ class SyncWalker(FlavourPlanner):
         qualified = self.qualified_name(node.func)
         reported = False
         if qualified is None and not self.in_target and isinstance(node.func, ast.Attribute):
-            if self.made_outside:
-                self._check_method_of_made_attribute(node)
-            if self.functions and isinstance(node.func.value, ast.Name):
-                self._check_method_of_typed_local(node)
+            typed = self._typed_value(node.func.value)
+            if typed is not None:
+                self._check_method_of_typed(node, *typed)
             elif isinstance(node.func.value, ast.Call) and id(node) in self.awaited:
                 self._check_method_of_made_outside(node, node.func.value)
+            if node.args and self.tables.attributes.get(node.func.attr) == "enter_context":
+                # await stack.enter_async_context(cm) -> stack.enter_context(cm)
+                self._check_outside_protocol(
+                    node.args[0], "with", "__enter__",
+                    f"`{ast.unparse(node.func)}({ast.unparse(node.args[0])})` becomes "
+                    f"`{ast.unparse(node.func.value)}.enter_context(...)`")
             if node.func.attr in self.tables.loop_methods \
                     and node.func.attr not in self.port_methods:
                 self._report_loop_method(node, node.func)
@@ -1122,39 +1207,27 @@ class SyncWalker(FlavourPlanner):
             self.awaited.update(id(keyword.value) for keyword in node.keywords)
         super().visit_Call(node)
 
-    def _check_method_of_made_attribute(self, node: ast.Call) -> None:
-        """``self.x.m(...)`` where every ``self.x = Q(...)`` of the class makes ``x``:
-
-        * with a class from outside the port (httpx's ``self._pool =
-          httpcore.AsyncConnectionPool(...)``), and the call is awaited: ``m``
-          stays that class's method, and the sync code calls it without await
-          (a warning: nothing here knows what ``m`` is);
-        * with a call the table rewrites (``asyncio.Semaphore(3)`` ->
-          ``threading.Semaphore(3)``), and the sync type has no ``m``
-          (``locked()``): an error, as towards async.
-        """
-        func = node.func
-        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute)
-                and isinstance(func.value.value, ast.Name) and func.value.value.id == "self"):
-            return
-        makers = self.made_outside[-1].get(func.value.attr)
-        if makers:
-            self._check_method_of_typed(node, f"self.{func.value.attr}", makers)
-
-    def _check_method_of_typed_local(self, node: ast.Call) -> None:
-        """``x.m(...)`` where ``x`` is a local or a parameter of the function whose
-        type is known (:meth:`_typed_locals`): the same checks as ``self.x``'s."""
+    def _typed_value(self, value: ast.expr) -> tuple[str, list[tuple[str, str]]] | None:
+        """(its spelling, its makers, as :meth:`_check_method_of_typed` takes them)
+        for a value whose type the port knows by name: ``self.x`` where every
+        ``self.x = ...`` of the class says it (:meth:`_attributes_made_outside`:
+        httpx's ``self._pool = httpcore.AsyncConnectionPool(...)``, ``self.lock =
+        asyncio.Lock()``), or a local or a parameter of the function
+        (:meth:`_typed_locals`); else None."""
+        if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) \
+                and value.value.id == "self":
+            makers = self.made_outside[-1].get(value.attr) if self.made_outside else None
+            return (f"self.{value.attr}", makers) if makers else None
+        if not isinstance(value, ast.Name) or not self.functions:
+            return None
         function = self.functions[-1]
-        func = node.func
-        assert isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
         if function is None:
-            return
+            return None
         typed = self._typed_locals_cache.get(id(function))
         if typed is None:
             typed = self._typed_locals_cache[id(function)] = self._typed_locals(function)
-        makers = typed.get(func.value.id)
-        if makers:
-            self._check_method_of_typed(node, func.value.id, makers)
+        makers = typed.get(value.id)
+        return (value.id, makers) if makers else None
 
     def _check_method_of_made_outside(self, node: ast.Call, made: ast.Call) -> None:
         """``await pkg.Client(...).m()``: a method of an instance of a class from
@@ -1262,7 +1335,10 @@ class SyncWalker(FlavourPlanner):
           whose sync type has no ``m`` (``locked()``): an error, as towards async;
         * a class from outside the port (httpx's ``httpcore.AsyncConnectionPool``),
           and the call is awaited: ``m`` stays that class's method and the sync
-          code calls it without await (a warning: nothing here knows what ``m`` is).
+          code calls it without await (a warning: nothing here knows what ``m`` is);
+        * the same, the call not awaited (``async with conn.execute(q)``, ``async
+          for r in conn.rows()``, ``c = conn.fetch()``): refused when ``m`` is an
+          ``async def`` there (:meth:`_check_unawaited_outside_method`).
         """
         func = node.func
         assert isinstance(func, ast.Attribute)
@@ -1282,6 +1358,9 @@ class SyncWalker(FlavourPlanner):
                     return
             return
         if id(node) not in self.awaited:
+            known = [(how, q) for how, q in makers if how not in _KEPT_FROM_CALLS]
+            self._check_unawaited_outside_method(node, _typed_as(receiver, known),
+                                                 sorted({q for _, q in known}))
             return
         known = [(how, q) for how, q in makers if how not in _KEPT_FROM_CALLS]
         if not known:
@@ -1290,15 +1369,41 @@ class SyncWalker(FlavourPlanner):
             how, maker = min(makers, key=lambda m: (m[1], m[0]))
             self._check_method_of_returned(node, maker, receiver, how)
             return
-        makers = known
-        spelled = {"made": ("made by ", "()"), "annotated": ("annotated ", ""),
-                   "returned": ("returned as ", "")}
-        made = " or ".join(
-            spelled[how][0] + " or ".join(f"{q}{spelled[how][1]}"
-                                          for q in sorted({q for h, q in makers if h == how}))
-            for how in spelled if any(h == how for h, _ in makers))
-        self._check_outside_method(node, f"{receiver} is {made}",
-                                   sorted({q for _, q in makers}))
+        self._check_outside_method(node, _typed_as(receiver, known),
+                                   sorted({q for _, q in known}))
+
+    def _check_unawaited_outside_method(self, node: ast.Call, said: str,
+                                        classes: list[str]) -> None:
+        """``x.m(...)`` not awaited, ``x`` an instance of one of ``classes`` from
+        outside the port (``said``: how the port knows), whose ``m`` (read from source, in the
+        class or a base: :meth:`OutsideReader.async_definition`) is an ``async
+        def``: the sync code calls it and gets a coroutine, an async generator or
+        an async context manager it cannot use (databases 0.9.0's ``async with
+        self._connection.execute(q)`` on an aiosqlite.Connection became ``with
+        ...``), what an outside async def called without await is refused for
+        (:meth:`_check_unawaited_from_outside`). Under a decorator the port does
+        not know, what the call gives is said with its place."""
+        func = node.func
+        assert isinstance(func, ast.Attribute)
+        for dotted in classes:
+            found = self.outside.outside_class(dotted) if self._outside_name(dotted) else None
+            owner = found.owners.get(func.attr) if found is not None else None
+            method = self.outside.async_definition(f"{owner}.{func.attr}") \
+                if owner is not None else None
+            if method is None:
+                continue
+            what = f"`{ast.unparse(func)}(...)`: {said}, from outside the port and the rule " \
+                f"table, and {owner}.{func.attr} is {method.what}"
+            advice = f"port its module too, or name its sync twin with --rename {dotted}=..."
+            if method.gives is None:
+                self.report(node, f"{what} (in {method.path}), called without await: the port "
+                            "cannot tell what its call gives (a coroutine the sync code never "
+                            f"runs?); {advice}", error=False)
+            else:
+                self.report(node, f"{what} (async def in {method.path}), called without await: "
+                            f"the sync code gets {method.gives}, which only async code can "
+                            f"use; {advice}")
+            return
 
     def _check_outside_method(self, node: ast.Call, said: str, classes: list[str]) -> None:
         """``x.m(...)`` awaited, where every value of ``x`` is an instance of one
