@@ -373,7 +373,8 @@ def to_sync(
         if output[:1] in ("\n", "\r") and text[:1] not in ("\n", "\r"):
             output = output.lstrip("\r\n")  # a dropped first statement left its blank lines
         outputs[path] = output
-        skips[path] = walker.plan.skip
+        # A method the rename of another replaces is not left out: its name stays.
+        skips[path] = walker.plan.skip - walker.renamed_over
         used_rules.update(walker.used_rules)
         explanations.extend(walker.explanations)
     # What the markers left out is named by no code kept (.leftout).

@@ -22,7 +22,7 @@ from ambidex.codegen._imports import already_imported, place_imports, remove_ali
 from ambidex.codegen._source import python_tokens
 from ambidex.codegen._to_sync.flavour import FlavourPlanner
 from ambidex.codegen._to_sync.futures import FUTURE_CALLS, ReturnedFutures
-from ambidex.codegen._to_sync.outside import OutsideClass, OutsideReader
+from ambidex.codegen._to_sync.outside import OutsideClass, OutsideReader, only_raises
 from ambidex.codegen._to_sync.resolve import imported_name
 from ambidex.codegen._to_sync.threads import (
     PortClasses,
@@ -99,6 +99,18 @@ def _lacks(dotted_type: str, name: str) -> bool:
 
 
 #: ``cast(T, value)``: the value, said to be a ``T``.
+def _refuses_or_does_nothing(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether ``function`` only raises, or does nothing (``pass``, ``...``, a
+    docstring, ``return`` / ``return None``)."""
+    if only_raises(function):
+        return True
+    body = [s for s in function.body if not (
+        isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)))]
+    return not body or (len(body) == 1 and isinstance(body[0], ast.Return) and (
+        body[0].value is None or (isinstance(body[0].value, ast.Constant)
+                                  and body[0].value.value is None)))
+
+
 def _typed_as(receiver: str, makers: list[tuple[str, str]]) -> str:
     """How the port knows the class of ``receiver``: "conn is annotated pkg.Conn",
     "self._pool is made by pkg.Pool()", ..."""
@@ -274,6 +286,7 @@ class SyncWalker(FlavourPlanner):
         })
         if not self.in_target:
             self._check_awaitable_class(node)
+            self._renamed_onto_defined(node)
         if self.source is self._module_source and "run_in_executor" in self.source.text:
             drops, calls, passes, why = offload_attributes(self, node)
             self.loop_drops.update(id(statement) for statement in drops)
@@ -288,6 +301,84 @@ class SyncWalker(FlavourPlanner):
         self.made_outside.pop()
         self.scope.pop()
         self.class_coroutines.pop()
+
+    def _renamed_onto_defined(self, node: ast.ClassDef) -> None:
+        """A method the rename gives a name the class body already defines
+        (``async def __aenter__`` -> ``def __enter__`` beside a ``def __enter__``:
+        motor 3.7.1's sessions, aiobotocore 3.10.0's streaming bodies): the output
+        would define it twice and the later would win. Never both:
+
+        * one only hands its call to the other, as the sync code reads (``async
+          def aclose(self): self.close()``, which would call itself, whatever
+          decorates it; redis 8.1.0's ``@deprecated_function(...) async def
+          close(self): await self.aclose()``; ``def close(self): self.aclose()``
+          in an ``else:`` of ``if not _IS_SYNC:``): it goes, the renamed one first;
+        * one without a decorator only refuses the other colour (its body only
+          raises, ``raise AttributeError("use async with")``) or does nothing
+          (``pass``): it goes, the one already there first (the renamed method
+          takes its place);
+        * else refused at the renamed method, naming both lines."""
+        defined: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
+        for statement in node.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                    and id(statement) not in self.plan.skip:
+                becomes = self.renames.attribute(statement.name) or statement.name
+                defined.setdefault(becomes, []).append(statement)
+        for name, functions in defined.items():
+            if len({f.name for f in functions}) < 2:
+                continue  # one name written twice (@overload, a property's setter)
+            renamed = [f for f in functions if f.name != name]
+            kept = [f for f in functions if f.name == name]
+            where = f"{'.'.join([*self.scope, node.name])}.{name}"
+            if len(renamed) == 1 and len(kept) == 1:
+                fresh, existing = renamed[0], kept[0]
+                choices = [
+                    (fresh, existing, "only calls", self._hands_over(fresh, name)),
+                    (existing, fresh, "only calls", self._hands_over(existing, name)),
+                    (existing, fresh, "only refuses or does nothing, beside",
+                     not existing.decorator_list and _refuses_or_does_nothing(existing)),
+                    (fresh, existing, "only refuses or does nothing, beside",
+                     not fresh.decorator_list and _refuses_or_does_nothing(fresh))]
+                chosen = next(((g, o, w) for g, o, w, fits in choices if fits), None)
+                if chosen is not None:
+                    gone, other, why = chosen
+                    self._drop(gone)
+                    self.renamed_over.add(id(gone))
+                    self.explanations.append(
+                        f"{self.path}:{gone.lineno}:{gone.col_offset + 1}: {where}: "
+                        f"{gone.name} left out of the sync class: it {why} the {other.name} "
+                        f"of line {other.lineno}, which becomes {name}")
+                    continue
+            lines = ", ".join(f"`{'async def' if isinstance(f, ast.AsyncFunctionDef) else 'def'}"
+                              f" {f.name}` (line {f.lineno})" for f in functions)
+            for function in renamed:
+                self.report(function, f"{function.name} becomes {name}, which the sync class "
+                            f"would then define {len(functions)} times ({lines}), the last one "
+                            "winning; the port cannot tell which the sync class wants: give the "
+                            "sync code one (mark the other '# ambidex: async-only'), or rename "
+                            "one of them")
+
+    def _hands_over(self, function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+        """Whether ``function``'s body (after a docstring), as the sync code reads
+        it (a branch the flags decide is the branch kept), only calls
+        ``self.m(...)`` (awaited or not, returned or not), ``m`` being ``name`` in
+        the sync code."""
+        kept = {id(r[2]): r[3] for r in self.plan.replacements if r[2] is not None}
+        body = [s for s in function.body if id(s) not in self.plan.skip]
+        if len(body) > 1 and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            body = body[1:]  # the docstring
+        while len(body) == 1 and isinstance(body[0], ast.If) and id(body[0]) in kept:
+            body = [s for s in kept[id(body[0])] if id(s) not in self.plan.skip]
+        if len(body) != 1 or not isinstance(body[0], (ast.Expr, ast.Return)):
+            return False
+        value = body[0].value
+        if isinstance(value, ast.Await):
+            value = value.value
+        return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+            and isinstance(value.func.value, ast.Name) and value.func.value.id == "self" \
+            and (self.renames.attribute(value.func.attr) or value.func.attr) == name
 
     def _check_awaitable_class(self, node: ast.ClassDef) -> None:
         """A class whose instances are awaited (it defines ``__await__`` or derives
@@ -1918,6 +2009,9 @@ class SyncWalker(FlavourPlanner):
         self.loop_passes: set[int] = set()
         self.loop_attributes: dict[int, dict[str, str]] = {}
         """Per class: why each ``self.<attr>`` it offloads on is not known to be the loop."""
+        self.renamed_over: set[int] = set()
+        """Methods left out because the other of a pair becomes their name
+        (:meth:`_renamed_onto_defined`): the name stays defined."""
         self.make_plan()
         for statement in self.tree.body:
             self.visit(statement)
