@@ -173,6 +173,12 @@ def test_an_async_only_object_from_a_typed_outside_receiver_in_async_with_is_ref
     assert "`self._connection.execute(...)`: self._connection is annotated " \
         "outsideasync.Connection" in by_line[12][2]
     assert "decorated with @_result" in by_line[12][2] and "cannot tell" in by_line[12][2]
+    # What the item binds is what its __aenter__ gives: its awaited methods are a
+    # located "cannot tell" too (on `self.x` as on a parameter).
+    assert by_line[13][:2] == (26, False), found
+    assert "cursor is what entering outsideasync.Connection.execute() gives" in by_line[13][2]
+    assert by_line[17][:2] == (26, False), found
+    assert "cursor is what entering outsideasync.Connection.cursor() gives" in by_line[17][2]
     # A plain def whose return annotation names a class without __enter__.
     assert by_line[16][:2] == (20, True), found
     assert "outsideasync.Cursor has no __enter__" in by_line[16][2]
@@ -188,7 +194,7 @@ def test_an_async_only_object_from_a_typed_outside_receiver_in_async_with_is_ref
     assert by_line[30][:2] == (26, True) and "an async generator" in by_line[30][2]
     assert by_line[32][:2] == (20, False) and "cannot tell" in by_line[32][2]
     assert by_line[34][:2] == (19, True) and "a coroutine" in by_line[34][2]
-    assert sorted(by_line) == [12, 16, 20, 25, 28, 30, 32, 34], found
+    assert sorted(by_line) == [12, 13, 16, 17, 20, 25, 28, 30, 32, 34], found
 
 
 CONVERTED_CLEANLY = '''\

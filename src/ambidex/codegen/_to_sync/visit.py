@@ -437,7 +437,8 @@ class SyncWalker(FlavourPlanner):
                 # annotated with a class from outside the port): that type.
                 typed = self._typed_locals_cache.get(id(owner))
                 if typed is None:
-                    typed = self._typed_locals_cache[id(owner)] = self._typed_locals(owner)
+                    # Not kept: the walk reads it again, knowing this class's `self.x`.
+                    typed = self._typed_locals(owner, attributes=False)
                 named = typed.get(value.id)
                 if named and all(how in ("made", "annotated", "returned")
                                  and self._table_type(q) is None and q not in _NO_TYPE
@@ -1532,18 +1533,22 @@ class SyncWalker(FlavourPlanner):
                     f"sync twin with --rename {classes[0]}=...", error=False)
 
     def _typed_locals(self, function: ast.FunctionDef | ast.AsyncFunctionDef,
-                      ) -> dict[str, list[tuple[str, str]]]:
+                      attributes: bool = True) -> dict[str, list[tuple[str, str]]]:
         """The locals and parameters of ``function`` whose every binding says their
         type by name: ``x = Q(...)``, ``with Q(...) as x`` (a class from outside
         the port only: a table type's ``__aenter__`` may give something else),
         ``x = make()`` with ``def make() -> Q`` in the module, ``x: Q`` and a
         parameter annotated ``Q`` (or ``Q | None``), where ``Q`` is from outside
         the port or a type the table rewrites; ``(x := Q(...))`` too, anywhere in
-        the function's expressions. Reads the function's statements
-        only; any other binding of a name (a loop, a second kind of value, an
-        import, ``global``) leaves it out."""
+        the function's expressions. ``with conn.m(...) as x``, ``conn`` a
+        parameter, a local or (with ``attributes``) a ``self.conn`` whose class
+        from outside the port is known: ("entered", that class's ``m``), which
+        nothing here reads. Reads the function's statements only; any other
+        binding of a name (a loop, a second kind of value, an import,
+        ``global``) leaves it out."""
         made: dict[str, list[tuple[str, str]]] = {}
         other: set[str] = set()
+        entered: list[tuple[str, ast.Attribute]] = []
         arguments = function.args
         for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
                     *([arguments.vararg] if arguments.vararg else []),
@@ -1585,6 +1590,12 @@ class SyncWalker(FlavourPlanner):
                     maker = self._maker(item.context_expr) \
                         or self._entered(item.context_expr)
                     target = item.optional_vars
+                    value = item.context_expr
+                    if maker is None and isinstance(target, ast.Name) \
+                            and isinstance(value, ast.Call) \
+                            and isinstance(value.func, ast.Attribute):
+                        entered.append((target.id, value.func))  # read below
+                        continue
                     if isinstance(target, ast.Name) and maker is not None \
                             and all(self._table_type(q) is None for _, q in maker):
                         made.setdefault(target.id, []).extend(maker)
@@ -1615,6 +1626,22 @@ class SyncWalker(FlavourPlanner):
                 made.setdefault(target.id, []).extend(maker)
             else:
                 other.add(target.id)
+        for name, func in entered:
+            receiver = func.value
+            known: list[tuple[str, str]] | None = None
+            if isinstance(receiver, ast.Name) and receiver.id not in other:
+                known = made.get(receiver.id)
+            elif attributes and self.made_outside and isinstance(receiver, ast.Attribute) \
+                    and isinstance(receiver.value, ast.Name) and receiver.value.id == "self":
+                known = self.made_outside[-1].get(receiver.attr)
+            if not known or any(how not in ("made", "annotated", "returned")
+                                or self._table_type(q) for how, q in known):
+                other.add(name)
+                continue
+            for dotted in sorted({q for _, q in known}):
+                found = self.outside.outside_class(dotted) if self._outside_name(dotted) else None
+                owner = found.owners.get(func.attr, dotted) if found is not None else dotted
+                made.setdefault(name, []).append(("entered", f"{owner}.{func.attr}"))
         typed_locals: dict[str, list[tuple[str, str]]] = {}
         for name, makers in made.items():
             if name in other:
