@@ -179,3 +179,61 @@ async def test_streams_of_both_colours_say_whether_they_speak_tls(serve, tls: TL
 def test_speaks_tls_refuses_what_is_not_a_connection() -> None:
     with pytest.raises(TypeError, match="speaks_tls"):
         speaks_tls(ssl.create_default_context())
+
+
+def secret_echo(tls: TLS) -> Callable[[socket.socket], None]:
+    """TLS from the first byte; echoes one line, prefixed."""
+
+    def handler(conn: socket.socket) -> None:
+        secure = tls.server.wrap_socket(conn, server_side=True)
+        secure.sendall(b"secret " + read_line(secure))
+        secure.close()
+
+    return handler
+
+
+async def test_a_socket_wrapped_before_it_connects_shakes_hands_when_it_connects(
+    tls: TLS,
+) -> None:
+    # pymemcache's Client._connect wraps the socket, then connects it: an
+    # ssl.SSLSocket does the handshake in connect(). The port writes
+    # `sock = await wrap_socket(ctx, sock, server_hostname=host)` then
+    # `await sock.connect(addr)`; wrap_socket raised ENOTCONN there (exit 0
+    # from the port, every TLS connection refused at run time).
+    with thread_server(secret_echo(tls)) as address:
+        blocking = socket.socket()
+        blocking.settimeout(5)
+        blocking = tls.client.wrap_socket(blocking, server_hostname=tls.hostname)
+        blocking.connect(address)
+        blocking.sendall(b"hi\n")
+        expected = read_line(blocking)
+        blocking.close()
+        assert expected == b"secret hi\n"
+
+        sock = AsyncSocket()
+        sock.settimeout(5)
+        assert await wrap_socket(tls.client, sock, server_hostname=tls.hostname) is sock
+        assert not speaks_tls(sock)  # no handshake yet, as an unconnected SSLSocket
+        await sock.connect(address)
+        assert speaks_tls(sock)
+        await sock.sendall(b"hi\n")
+        f = sock.makefile("rb")
+        assert await f.readline() == expected
+        f.close()
+        await sock.close()
+
+
+async def test_a_failed_handshake_of_a_socket_wrapped_before_it_connects_closes_it(
+    tls: TLS,
+) -> None:
+    # The server's certificate is not trusted: connect() raises the handshake's
+    # error, as an SSLSocket's connect() does, and the socket is closed.
+    with thread_server(secret_echo(tls)) as address:
+        sock = await wrap_socket(
+            ssl.create_default_context(), AsyncSocket(), server_hostname=tls.hostname
+        )
+        sock.settimeout(5)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await sock.connect(address)
+        with pytest.raises(OSError):
+            await sock.sendall(b"hi\n")

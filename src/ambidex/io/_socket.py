@@ -131,6 +131,9 @@ class AsyncSocket:
         self._clear = b""
         """Clear bytes that arrived right behind the peer's TLS close: ``unwrap``
         found them, the next read returns them first."""
+        self._tls_on_connect: tuple[_ssl.SSLContext, str | None] | None = None
+        """:func:`wrap_socket` of the unconnected socket: the handshake ``connect``
+        does once connected, as an ``ssl.SSLSocket``'s ``connect`` does."""
 
     @classmethod
     async def create_connection(
@@ -169,7 +172,9 @@ class AsyncSocket:
         socket's timeout.
 
         A failure, timeout or cancellation leaves the socket unconnected
-        (nothing half open); it may be connected again.
+        (nothing half open); it may be connected again. A socket given to
+        :func:`wrap_socket` before it connected does the TLS handshake here,
+        once connected; a failed one closes it.
         """
         self._check_unconnected()
         raw = self._raw_socket()
@@ -186,6 +191,11 @@ class AsyncSocket:
             raise
         self._raw = None
         self._reader, self._writer = streams
+        if self._tls_on_connect is not None:
+            context, server_hostname = self._tls_on_connect
+            self._tls_on_connect = None
+            # A failed, timed-out or cancelled handshake closes the socket.
+            await self.start_tls(context, server_hostname=server_hostname)
 
     async def start_tls(
         self, ssl_context: _ssl.SSLContext, *, server_hostname: str | None = None
@@ -656,9 +666,11 @@ async def wrap_socket(
     server_hostname=h)``: the context moves into the first argument, the
     other arguments keep their names and order. The connection is upgraded
     in place (see :meth:`AsyncSocket.start_tls`) and the same socket is
-    returned, now speaking TLS. Only the client side of a connected socket,
-    with the handshake done at once, has a twin: other arguments raise
-    ``ValueError`` rather than do something else quietly.
+    returned, now speaking TLS. A socket not connected yet is returned as it
+    is, and its ``connect`` does the handshake once connected, as an
+    ``ssl.SSLSocket``'s does. Only the client side, with the handshake done
+    at once, has a twin: other arguments raise ``ValueError`` rather than do
+    something else quietly.
     """
     if server_side:
         raise ValueError("wrap_socket: AsyncSocket is a client socket (server_side=True)")
@@ -667,4 +679,11 @@ async def wrap_socket(
     if session is not None:
         raise ValueError("wrap_socket: TLS session reuse is not supported (session=...)")
     del suppress_ragged_eofs  # asyncio's TLS treats a ragged EOF as end of file
+    if sock._writer is None and not sock._closed:
+        # Not connected yet (pymemcache wraps, then connects): as with an
+        # ssl.SSLSocket, the handshake comes with connect().
+        if sock._tls_on_connect is not None:
+            raise ValueError("wrap_socket: the socket is wrapped already")
+        sock._tls_on_connect = (ssl_context, server_hostname)
+        return sock
     return await sock.start_tls(ssl_context, server_hostname=server_hostname)
