@@ -55,6 +55,14 @@ PLAIN = [
     "[ a . 'b' . \"c\" ]  # spaced\nk = -0\nl = +1_000\nm = ''\n",
     "# only a comment",
     "",
+    # Dotted keys: ruff's `lint.select` under [tool.ruff], tables made on the way,
+    # added to by the same table's later lines, and a header below them.
+    '[tool.ruff]\nline-length = 100\nlint.select = ["E", "F"]\nlint.ignore = []\n'
+    'lint.isort.known-first-party = ["x"]\n[tool.ruff.lint.per-file-ignores]\n'
+    '"tests/*" = ["S101"]\n',
+    "a.b.c = 1\na . 'b' . \"d\" = 2\na.e = { f = 3 }\n[x]\ny.z = []\n",
+    "[a.b.c]\n[a]\nb.d = 1\n",  # into a table a header made on its way
+    "[[t]]\nx.y = 1\n[[t]]\nx.y = 2\n[t.x.z]\n",
 ]
 
 
@@ -71,7 +79,16 @@ BEYOND = [
     "a = []\n[[a]]\n",  # into a static array
     "[[a]]\n[a]\n",
     "[a.b]\n[[a]]\n",
-    "a.b = 1\n",  # dotted keys: beyond
+    "a = { b.c = 1 }\n",  # a dotted key in an inline table: beyond
+    "[a]\nb.c = 1\n[a.b]\n",  # a table its dotted keys defined, defined again
+    "a.b = 1\n[a]\n",
+    "[a.b.c]\n[a]\nb.d = 1\n[a.b]\n",
+    "[a.b]\nc = 1\n[a]\nb.d = 2\n",  # into a table a header defined
+    "[a]\nb.c = 1\n[x]\n[a]\n",
+    "a.b = 1\na.b.c = 2\n", "a = 1\na.b = 2\n", "a.b = 1\na = 2\n",
+    "a = { x = 1 }\na.y = 2\n",  # into an inline table
+    "a.b = 1\na.b = 2\n",
+    "[[t.a]]\n[t]\na.b = 1\n",  # through an array of tables
     "a = 1.5\n", "a = 1e3\n", "a = 0x1f\n", "a = inf\n", "a = 1979-05-27\n",
     "a = 01\n", "a = 1__0\n", "a = 1_\n", "a = True\n",
     'a = """x"""\n', "a = '''x'''\n", 'a = "\\u00e9"\n', 'a = "\\e"\n', 'a = "\\/"\n',
@@ -126,3 +143,21 @@ _lines = st.tuples(
        st.sampled_from(["", "\n"]))
 def test_every_answer_is_tomllibs(lines: list[str], end: str, last: str) -> None:
     agrees(end.join(lines) + last)
+
+
+_names = st.sampled_from(["a", "b", "'a'", '"b"', "a . b"])
+_paths = st.lists(_names, min_size=1, max_size=3).map(".".join)
+_dotted_lines = st.one_of(
+    _paths.map("[{}]".format),
+    _paths.map("[[{}]]".format),
+    st.tuples(_paths, st.sampled_from(["1", "{}", "[]", "{ a = 1 }", "[{ b = 2 }]"])).map(
+        " = ".join),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_dotted_lines, max_size=8))
+def test_dotted_keys_among_headers_are_read_as_tomllib_reads_them(lines: list[str]) -> None:
+    # Few names, so dotted keys, headers and arrays of tables keep meeting:
+    # a table made by dotted keys, defined again, added to from another table.
+    agrees("\n".join(lines) + "\n")

@@ -9,10 +9,19 @@ imported.
 
 :func:`loads` is exact or silent: it returns what ``tomllib.loads`` returns,
 or None for any text it is not sure of, invalid or merely beyond its part
-(floats, dates, multi-line strings, dotted keys, escapes other than the
-common ones, a table defined twice, a key given twice, a carriage return or
-another control character anywhere). None means "ask tomllib", which then
-reads the text, or says exactly what is wrong with it.
+(floats, dates, multi-line strings, dotted keys inside an inline table,
+escapes other than the common ones, a table defined twice, a key given
+twice, a carriage return or another control character anywhere). None
+means "ask tomllib", which then reads the text, or says exactly what is
+wrong with it.
+
+A dotted key (``lint.select = [...]`` under ``[tool.ruff]``) is read as
+tomllib reads it: it makes (or goes into) tables below the current one,
+which later lines of the same table may add to; once the next header
+starts, those tables count as defined (no header may define them again, no
+dotted key of another table may go into them), as a header's own table
+does. A dotted key through an array of tables, an inline value or a
+value is beyond.
 """
 
 from __future__ import annotations
@@ -57,6 +66,9 @@ class _Reader:
         self.defined: set[int] = set()
         self.table_arrays: set[int] = set()
         self.inline: set[int] = set()
+        # Tables the current table's dotted keys made or went into: defined
+        # from the next header on (tomllib's pending EXPLICIT_NEST).
+        self.dotted: set[int] = set()
 
     # -- the document ----------------------------------------------------------
 
@@ -75,15 +87,22 @@ class _Reader:
                 self.skip_comment()
                 continue
             if char == "[":
+                self.defined |= self.dotted
+                self.dotted.clear()
                 current = self.header()
             else:
                 key = self.key()
                 self.skip_space()
+                table = current
+                while text[self.pos] == ".":
+                    self.pos += 1
+                    table = self.dotted_table(table, key)
+                    key = self.spaced_key()
                 self.expect("=")
                 self.skip_space()
-                if key in current:
+                if key in table:
                     raise _Beyond  # a key given twice (or a table's name as a key)
-                current[key] = self.value()
+                table[key] = self.value()
             self.end_of_line()
 
     def header(self) -> dict[str, Any]:
@@ -130,6 +149,18 @@ class _Reader:
             raise _Beyond
         return found
 
+    def dotted_table(self, table: dict[str, Any], name: str) -> dict[str, Any]:
+        """The table ``name`` of ``table`` on a dotted key's way (made if
+        missing): not one a header defined (nor an earlier table's dotted
+        keys), not an inline value, not an array of tables."""
+        found = table.get(name)
+        if found is None:
+            found = table[name] = {}
+        elif type(found) is not dict or id(found) in self.defined or id(found) in self.inline:
+            raise _Beyond
+        self.dotted.add(id(found))
+        return found
+
     def end_of_line(self) -> None:
         self.skip_space()
         if self.pos < len(self.text):
@@ -160,7 +191,7 @@ class _Reader:
             if self.pos == start:
                 raise _Beyond
             key = text[start : self.pos]
-        return key  # (a dotted key outside a header then fails to find its "=")
+        return key  # (a dotted key in an inline table then fails to find its "=")
 
     # -- values ------------------------------------------------------------------
 

@@ -137,6 +137,13 @@ NOT_CURRENT = {
     "async_prefix towards async": _edit("pyproject.toml", 'to = "async"',
                                         'to = "async"\nasync_prefix = true'),
     "a bad flag": _edit("pyproject.toml", 'to = "async"', 'to = "async"\nflags = { X = "a" }'),
+    "a bad flag by a dotted key": _edit("pyproject.toml", 'to = "async"',
+                                        'to = "async"\nflags.X = "a"'),
+    "a rename added by a dotted key": _edit("pyproject.toml", 'to = "async"',
+                                            'to = "async"\nrename.a = "b"'),
+    "a table a dotted key made, defined again": _edit(
+        "pyproject.toml", 'to = "async"\n',
+        'to = "async"\n\n[tool.ruff]\nlint.select = ["E"]\n[tool.ruff.lint]\n'),
 }
 
 # Edits after which the full command still does nothing: the check may say so
@@ -149,6 +156,11 @@ STILL_CURRENT = {
     "a non-Python file in the source": _write("pkg/_async/notes.txt", "x"),
     "another table after the rows": _edit("pyproject.toml", 'to = "async"\n',
                                           'to = "async"\n\n[tool.other]\nx = [1, 2]\n'),
+    "a ruff table with dotted keys": _edit(
+        "pyproject.toml", 'to = "async"\n',
+        'to = "async"\n\n[tool.ruff]\nline-length = 100\nlint.select = ["E", "ASYNC"]\n'
+        'lint.isort.known-first-party = ["pkg"]\n[tool.ruff.lint.per-file-ignores]\n'
+        '"tests/*" = ["S101"]\n'),
 }
 # ... of which these the check leaves to the command.
 LEFT_TO_THE_COMMAND = {
