@@ -36,11 +36,12 @@ from __future__ import annotations
 import ast
 import bisect
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ambidex._callgraph import (
     Call,
+    CallFilter,
     CallGraph,
     CallKind,
     Evaluator,
@@ -186,36 +187,59 @@ def find_unawaited(
     return _Checker(graph, table, set(async_names), lenient).run()
 
 
-def calls_worth_checking(table: RuleTable) -> Callable[[Call, Evaluator], bool]:
+def calls_worth_checking(table: RuleTable) -> CallFilter:
     """Which calls :func:`find_unawaited` (``lenient``, no ``async_names``: the
     lint's way) can say anything about: a call it checks that runs analysed
     code, has a row or a twin for a receiver, or is ``contextlib.closing(x)``.
     Any other call yields no finding and cannot make its caller return a
     coroutine; the lint's resolution keeps only these (half the calls of a
-    site-packages, whose records it need not hold). ``table`` is the one given
-    to :func:`find_unawaited` (its sync side). It mirrors what
+    site-packages, whose records it need not hold, nor make). ``table`` is
+    the one given to :func:`find_unawaited` (its sync side). It mirrors what
     :meth:`_Checker.check` and the rounds of :meth:`_Checker.run` read of a
     call when ``lenient``: a new reason to look at a call goes here too
     (tests/detect/test_lint_shortcuts.py compares the findings with and
     without it)."""
-    twins = set(twin_types(table).values())
+    return _WorthChecking(frozenset(twin_types(table).values()))
 
-    def worth_checking(call: Call, resolver: Evaluator) -> bool:
-        if call.kind is not CallKind.CALL or call.type_checking:
+
+class _WorthChecking:
+    """:func:`calls_worth_checking`'s answer (a :class:`CallFilter`)."""
+
+    def __init__(self, twins: frozenset[str]) -> None:
+        self.twins = twins
+
+    def __call__(self, call: Call, resolver: Evaluator) -> bool:
+        if call.kind is not CallKind.CALL:
             return False  # run() never looks at them
-        if call.callees or call.overrides or call.rule is not None:
-            return True
-        if call.instance_type is not None and call.instance_type in twins:
-            return True
         node = call.node
-        # closed_without_await's question, from the value the resolution remembers.
-        return (
-            isinstance(node, ast.Call)
-            and bool(node.args)
-            and dotted_of(resolver.eval(node.func, call.caller)) == "contextlib.closing"
+        assert isinstance(node, ast.Call)
+        return self.wants_call(
+            call.caller, node, call.callees, call.overrides, call.rule, call.instance_type,
+            call.type_checking, resolver,
         )
 
-    return worth_checking
+    def wants_call(
+        self,
+        caller: Function,
+        node: ast.Call,
+        callees: tuple[Function, ...],
+        overrides: tuple[Function, ...],
+        rule: Rule | None,
+        instance_type: str | None,
+        type_checking: bool,
+        resolver: Evaluator,
+    ) -> bool:
+        if type_checking:
+            return False  # run() never looks at them
+        if callees or overrides or rule is not None:
+            return True
+        if instance_type is not None and instance_type in self.twins:
+            return True
+        # closed_without_await's question, from the value the resolution remembers.
+        return (
+            bool(node.args)
+            and dotted_of(resolver.eval(node.func, caller)) == "contextlib.closing"
+        )
 
 
 class _Checker:

@@ -15,8 +15,11 @@ import ast
 import asyncio
 import textwrap
 from pathlib import Path
+from typing import Any
 
-from ambidex._callgraph import CallKind, build, resolve_again
+import pytest
+
+from ambidex._callgraph import Call, CallKind, _resolve, build, resolve_again
 from ambidex._rules import DEFAULT_TABLE
 from ambidex._unawaited import Unawaited, async_side, calls_worth_checking, find_unawaited
 
@@ -203,3 +206,48 @@ def test_the_never_awaited_check_finds_the_same_without_the_calls_slots() -> Non
     assert with_slots > 0  # the tree calls what it was handed (factories, callbacks)
     assert resolved(slots=False) == (found, 0)
     assert found
+
+
+def _call_fields(key: str, c: Call) -> tuple[object, ...]:
+    return (
+        key, c.kind, c.line, c.col, c.name, [f.key for f in c.callees],
+        [f.key for f in c.overrides], c.rule, c.instance_type, c.through_self, c.slot,
+    )
+
+
+def test_the_lint_resolution_makes_no_plain_call_it_does_not_keep(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # calls_worth_checking is asked before a plain call's Call is made: on a
+    # site-packages ~100k of ~170k are not kept, and were made for nothing.
+    modules = {**_modules(), "reasons.py": _REASONS}
+    keep = calls_worth_checking(DEFAULT_TABLE)
+    every = resolve_again(
+        build(modules, DEFAULT_TABLE, keep_sites=True), async_side(DEFAULT_TABLE),
+        (CallKind.CALL,),
+    )
+    expected = [
+        _call_fields(f.key, c)
+        for f in every.functions.values()
+        for c in f.calls
+        if keep(c, every.resolver)
+    ]
+    graph = build(modules, DEFAULT_TABLE, keep_sites=True)
+    made: list[Call] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Call:
+        call = Call(*args, **kwargs)
+        made.append(call)
+        return call
+
+    monkeypatch.setattr(_resolve, "Call", counted)
+    kept_graph = resolve_again(graph, async_side(DEFAULT_TABLE), (CallKind.CALL,), keep=keep)
+    kept = [
+        _call_fields(f.key, c)
+        for f in kept_graph.functions.values()
+        for c in f.calls
+    ]
+    assert kept == expected  # the same calls as asking each Call made
+    assert len(expected) > 10
+    # (next(it) is looked at as a step of a loop first: a FOR record, made.)
+    assert sum(call.kind is CallKind.CALL for call in made) == len(kept)

@@ -50,6 +50,7 @@ from ambidex._callgraph._model import (
     OFFLOAD_METHODS,
     SITE_KINDS,
     Call,
+    CallFilter,
     CallGraph,
     CallKind,
     Class,
@@ -85,6 +86,7 @@ __all__ = [
     "OFFLOAD_CALLS",
     "OFFLOAD_METHODS",
     "Call",
+    "CallFilter",
     "CallGraph",
     "CallKind",
     "Class",
@@ -331,7 +333,7 @@ def resolve_again(
     graph: CallGraph,
     table: RuleTable,
     kinds: Collection[CallKind] = tuple(CallKind),
-    keep: Callable[[Call, Evaluator], bool] | None = None,
+    keep: CallFilter | Callable[[Call, Evaluator], bool] | None = None,
     *,
     slots: bool = True,
 ) -> CallGraph:
@@ -340,7 +342,8 @@ def resolve_again(
     reads calls only: references, ``with`` and ``for`` sites are left out).
     With ``keep``, a function's ``calls`` hold only the calls it accepts (asked
     as each is resolved, with the resolver): the lint's never-awaited check
-    says nothing about most calls, and holds only those it can report.
+    says nothing about most calls, and holds only those it can report. With
+    a :class:`CallFilter`, a plain call it does not keep is never made.
     ``slots=False`` leaves every call's :attr:`Call.slot` None: the slot a
     call of a handed callable goes through is the blocking check's and the
     generator's question, not the never-awaited check's, and deciding it
@@ -391,7 +394,7 @@ def _resolved(
     keep_sites: bool,
     kinds: Collection[CallKind] = tuple(CallKind),
     sites: list[tuple[Function, ast.Call]] | None = None,
-    keep: Callable[[Call, Evaluator], bool] | None = None,
+    keep: CallFilter | Callable[[Call, Evaluator], bool] | None = None,
     names: tuple[dict[str, Module], dict[str, list[Module]]] | None = None,
     callers: dict[str, list[tuple[Function, ast.Call]]] | None = None,
     slots: bool = True,
@@ -400,6 +403,9 @@ def _resolved(
     ``table``; ``slots``: whether calls record their slot (:func:`resolve_again`)."""
     resolver = _Resolver(modules, functions, classes, table, sites, names, callers)
     resolver.slots = slots
+    if isinstance(keep, CallFilter):
+        resolver.keep = keep  # (the resolver returns None for a call it does not keep)
+        keep = None
     every = len(kinds) == len(CallKind)
     site_kinds = SITE_KINDS
     for function in functions.values():

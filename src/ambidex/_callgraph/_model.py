@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
-from typing import Any, Protocol, overload
+from typing import Any, Protocol, overload, runtime_checkable
 
 from ambidex._callgraph._slim import CONSTANTS
 from ambidex._modulecalls import unused_results
@@ -360,6 +360,31 @@ class Evaluator(Protocol):
     def resolve(self, fn: Function, sites: Sequence[Site], index: int) -> Call | None: ...
 
     def may_be_function(self, node: ast.AST, fn: Function) -> bool: ...
+
+
+@runtime_checkable
+class CallFilter(Protocol):
+    """Which resolved calls a resolution keeps (:func:`ambidex._callgraph.resolve_again`'s
+    ``keep``): asked of each :class:`Call` made, and, for a plain call
+    (:attr:`CallKind.CALL`), of what decides it before its :class:`Call` is made
+    (a site-packages resolves ~170k calls and the lint keeps ~70k: the
+    others are never made). Both must give the same answer for the same call."""
+
+    def __call__(self, call: Call, resolver: Evaluator) -> bool: ...
+
+    def wants_call(
+        self,
+        caller: Function,
+        node: ast.Call,
+        callees: tuple[Function, ...],
+        overrides: tuple[Function, ...],
+        rule: Rule | None,
+        instance_type: str | None,
+        type_checking: bool,
+        resolver: Evaluator,
+    ) -> bool:
+        """The answer for a call of kind :attr:`CallKind.CALL` with these fields."""
+        ...
 
 
 @dataclass

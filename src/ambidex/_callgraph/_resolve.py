@@ -31,6 +31,7 @@ from ambidex._callgraph._model import (
     GENERATOR_OF,
     SITE_KINDS,
     Call,
+    CallFilter,
     CallKind,
     Class,
     Function,
@@ -114,6 +115,9 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
         # Whether a call that runs nothing known records the slot it goes
         # through (Call.slot; see ambidex._callgraph.resolve_again).
         self.slots = True
+        # Which calls the resolution keeps, when it keeps only some: a plain
+        # call it does not keep is never made (see ambidex._callgraph.resolve_again).
+        self.keep: CallFilter | None = None
         self._by_argument: dict[str, list[Rule]] = {}
         for rule in table.rules:
             if rule.match_arg is not None and rule.sync is not None:
@@ -206,68 +210,16 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
                         common,
                     )
                     if step.callees:
-                        return step
+                        return self._kept(step)
             # Only getattr(...)(...) is dispatched: no call for the other sites.
             dispatched = self.dispatched(fn, node) if isinstance(node.func, ast.Call) else None
             if dispatched is not None:
                 name, methods = dispatched
-                return Call(
+                return self._kept(Call(
                     CallKind.CALL, node, fn, node.lineno, node.col_offset, name,
                     tuple(methods), common=common,
-                )
-            call = self.call_site(fn, CallKind.CALL, node, node, callee, receiver, common)
-            bound = self.bound_functions(fn, node.func)
-            if len(bound) > 1 or (bound and not call.callees):
-                # reader = partial(_readsegment, ...) if x else _readline; reader(...)
-                call.callees = tuple(bound)
-            if (
-                call.rule is None
-                and not call.callees
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in self._by_argument
-                and node.args
-            ):
-                first = self.eval(node.args[0], fn)
-                for rule in self._by_argument[node.func.attr]:
-                    if first is not None and first.instance == rule.match_arg:
-                        call.rule, call.name = rule, rule.sync
-                        break
-            own = self.own_class(fn, node.func)
-            if own is not None:
-                # self.m() / cls.m(): the instance may be of any analysed subclass.
-                assert isinstance(node.func, ast.Attribute)
-                call.through_self = True
-                if (
-                    callee is None
-                    and not call.callees
-                    and call.rule is None
-                    and not any(node.func.attr in c.attrs for c in self.mro(own))
-                ):
-                    # m is not the class's: each subclass's own or inherited one
-                    # (a mixin calling what a sibling base supplies).
-                    runs = self.dispatch(own, node.func.attr)
-                    if runs:
-                        call.name = f"{own.dotted}.{node.func.attr}"
-                        call.overrides = tuple(runs)
-            if (
-                callee is not None
-                and callee.function is not None
-                and callee.function.cls is not None
-                and call.callees
-            ):
-                cls = own
-                if cls is None and receiver is not None:
-                    cls = self.classes.get(receiver)
-                if cls is not None:
-                    # self.m() may run an override of m in a subclass: all are callees.
-                    call.overrides = tuple(
-                        m
-                        for m in self.dispatch(cls, callee.function.name)
-                        if m is not callee.function
-                    )
-            if self.slots and not call.callees and not call.overrides and call.rule is None:
-                call.slot = self.slot(fn, node.func)
-            return call
+                ))
+            return self._plain_call(fn, node, callee, receiver, common)
         if kind is CallKind.REF:
             assert isinstance(node, (ast.Name, ast.Attribute))
             value = self.eval(node, fn)
@@ -287,13 +239,13 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
             if offload_parent is not None:
                 ref.passed_to = self.receiver(fn, offload_parent, node)
                 ref.argument_of = offload_parent
-            return ref
+            return self._kept(ref)
         if kind is CallKind.WITH:
             assert isinstance(node, ast.withitem)
             value = self.eval(node.context_expr, fn)
             if value is None or value.instance is None:
                 return None
-            return self.protocol(
+            return self._kept(self.protocol(
                 fn,
                 CallKind.WITH,
                 node,
@@ -301,7 +253,7 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
                 value.instance,
                 ("__enter__", "__exit__"),
                 common,
-            )
+            ))
         assert isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension))
         iterated = node.iter
         if isinstance(iterated, ast.Call):
@@ -327,13 +279,106 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
                             for m in self.dispatch(own, callee.function.name)
                             if m is not callee.function
                         )
-                    return loop
+                    return self._kept(loop)
         value = self.eval(iterated, fn)
         if value is None or value.instance is None:
             return None
-        return self.protocol(
+        return self._kept(self.protocol(
             fn, CallKind.FOR, node, iterated, value.instance, ("__iter__", "__next__"), common
+        ))
+
+    def _plain_call(
+        self, fn: Function, node: ast.Call, callee: _Val | None, receiver: str | None,
+        common: _Common,
+    ) -> Call | None:
+        """The :class:`Call` of a plain call site (``f(x)``, ``obj.m(x)``), decided
+        field by field and made only when :attr:`keep` keeps it (None if not):
+        what :meth:`call_site` makes, with callees of held functions, rows
+        picked by an argument's type, overrides and the slot decided on it."""
+        name: str | None = None
+        callees: tuple[Function, ...] = ()
+        made: Class | None = None
+        rule: Rule | None = None
+        instance_type: str | None = None
+        if callee is not None:
+            if callee.function is not None:
+                name, callees, instance_type = (
+                    callee.function.dotted, callee.function.alone, receiver
+                )
+            elif callee.cls is not None:
+                init = self.method(callee.cls, "__init__")
+                name, made = callee.cls.dotted, callee.cls
+                callees = init.alone if init is not None else ()
+            else:
+                name, instance_type = callee.dotted, receiver
+                rule = self.table.by_sync.get(name) if name is not None else None
+        bound = self.bound_functions(fn, node.func)
+        if len(bound) > 1 or (bound and not callees):
+            # reader = partial(_readsegment, ...) if x else _readline; reader(...)
+            callees = tuple(bound)
+        if (
+            rule is None
+            and not callees
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in self._by_argument
+            and node.args
+        ):
+            first = self.eval(node.args[0], fn)
+            for row in self._by_argument[node.func.attr]:
+                if first is not None and first.instance == row.match_arg:
+                    rule, name = row, row.sync
+                    break
+        overrides: tuple[Function, ...] = ()
+        own = self.own_class(fn, node.func)
+        if own is not None:
+            # self.m() / cls.m(): the instance may be of any analysed subclass.
+            assert isinstance(node.func, ast.Attribute)
+            if (
+                callee is None
+                and not callees
+                and rule is None
+                and not any(node.func.attr in c.attrs for c in self.mro(own))
+            ):
+                # m is not the class's: each subclass's own or inherited one
+                # (a mixin calling what a sibling base supplies).
+                runs = self.dispatch(own, node.func.attr)
+                if runs:
+                    name = f"{own.dotted}.{node.func.attr}"
+                    overrides = tuple(runs)
+        if (
+            callee is not None
+            and callee.function is not None
+            and callee.function.cls is not None
+            and callees
+        ):
+            cls = own
+            if cls is None and receiver is not None:
+                cls = self.classes.get(receiver)
+            if cls is not None:
+                # self.m() may run an override of m in a subclass: all are callees.
+                overrides = tuple(
+                    m
+                    for m in self.dispatch(cls, callee.function.name)
+                    if m is not callee.function
+                )
+        slot = None
+        if self.slots and not callees and not overrides and rule is None:
+            slot = self.slot(fn, node.func)
+        keep = self.keep
+        if keep is not None and not keep.wants_call(
+            fn, node, callees, overrides, rule, instance_type, common.type_checking, self
+        ):
+            return None
+        return Call(
+            CallKind.CALL, node, fn, node.lineno, node.col_offset, name, callees, made, rule,
+            instance_type, common, slot, overrides, own is not None,
         )
+
+    def _kept(self, call: Call | None) -> Call | None:
+        """``call`` if :attr:`keep` keeps it (or keeps every call), else None."""
+        if call is None or self.keep is None or self.keep(call, self):
+            return call
+        return None
 
     @staticmethod
     def own_class(fn: Function, func: ast.expr) -> Class | None:
@@ -401,48 +446,4 @@ class _Resolver(_Bindings, _Classes, _Expressions, _Items, _Params, _Callables):
             rule=self.table.by_sync.get(name),
             instance_type=type_,
             common=common,
-        )
-
-    def call_site(
-        self,
-        fn: Function,
-        kind: CallKind,
-        node: ast.Call,
-        at: ast.expr,
-        callee: _Val | None,
-        receiver: str | None,
-        common: _Common,
-    ) -> Call:
-        line, col = at.lineno, at.col_offset
-        if callee is None:
-            return Call(kind, node, fn, line, col, None, common=common)
-        if callee.function is not None:
-            return Call(
-                kind,
-                node,
-                fn,
-                line,
-                col,
-                callee.function.dotted,
-                callee.function.alone,
-                instance_type=receiver,
-                common=common,
-            )
-        if callee.cls is not None:
-            init = self.method(callee.cls, "__init__")
-            return Call(
-                kind,
-                node,
-                fn,
-                line,
-                col,
-                callee.cls.dotted,
-                init.alone if init is not None else (),
-                cls=callee.cls,
-                common=common,
-            )
-        name = callee.dotted
-        rule = self.table.by_sync.get(name) if name is not None else None
-        return Call(
-            kind, node, fn, line, col, name, rule=rule, instance_type=receiver, common=common
         )
