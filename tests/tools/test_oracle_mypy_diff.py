@@ -78,6 +78,26 @@ def test_a_coroutine_type_is_never_put_down_to_a_renamed_type() -> None:
     assert oracle.match(before, after) == (after, [])
 
 
+def test_a_renamed_type_keeps_the_attribute_it_lacks() -> None:
+    # ftplib's port: the input's `self.sock.sendall` on `socket | None` is the
+    # output's on `AsyncSocket | None` (renamed), while `self.sock.unwrap()`
+    # is new (the input's isinstance(sock, ssl.SSLSocket) narrowed it; the
+    # output asks speaks_tls). Masking the attribute too paired the unwrap
+    # with the input's sendall and reported the renamed sendall instead.
+    oracle = _oracle()
+    before = oracle.parse(
+        'ftplib.py:802:13: error: Item "None" of "socket | None" has no attribute "sendall"'
+        "  [union-attr]\n")
+    after = oracle.parse(
+        'ftplib.py:771:31: error: Item "None" of "AsyncSocket | None" has no attribute'
+        ' "unwrap"  [union-attr]\n'
+        'ftplib.py:808:19: error: Item "None" of "AsyncSocket | None" has no attribute'
+        ' "sendall"  [union-attr]\n')
+    suspects, retyped = oracle.match(before, after)
+    assert [e.line for e in suspects] == [771]
+    assert [e.line for e in retyped] == [808]
+
+
 def test_a_suspect_on_a_call_the_port_warned_of_is_told_apart() -> None:
     oracle = _oracle()
     messages = oracle.port_messages(

@@ -58,7 +58,9 @@ MYPY_FLAGS = (
 _LINE = re.compile(r"^(?P<path>[^:\n]+):(?P<line>\d+):(?P<col>\d+): error: "
                    r"(?P<message>.*?)(?:  \[(?P<code>[a-z0-9-]+)\])?$")
 _LINE_NUMBER = re.compile(r"\bline \d+\b")
-_QUOTED = re.compile(r'"[^"]*"')
+# A quoted name or type, but not the attribute an error says is missing
+# (`has no attribute "unwrap"`): a renamed type lacks the same attribute.
+_QUOTED = re.compile(r'(?<!attribute )"[^"]*"')
 _MESSAGE = re.compile(r"^(?P<path>[^:\n]+):(?P<line>\d+):(?P<col>\d+): (?P<text>.*)$")
 _CALL = re.compile(r"`([^`]+?)(\(\.\.\.\)|\(\))?`")
 # mypy's override error names the method: 'Return type "..." of "read" incompatible ...'.
@@ -86,9 +88,10 @@ class MypyError:
 
     @property
     def shape(self) -> tuple[str, str, str, bool]:
-        """The key with every quoted name or type masked, and whether a
-        quoted type is awaitable: an error of the same shape is the input's
-        own error with its types renamed (``socket`` -> ``AsyncSocket``)."""
+        """The key with every quoted name or type masked (but a missing
+        attribute's name), and whether a quoted type is awaitable: an error of
+        the same shape is the input's own error with its types renamed
+        (``socket`` -> ``AsyncSocket``)."""
         path, code, message = self.key
         quoted = _QUOTED.findall(message)
         return (path, code, _QUOTED.sub('"_"', message),
