@@ -740,3 +740,47 @@ def test_an_attribute_annotated_callable_whose_calls_are_now_awaited_returns_an_
     assert "        data = await self._reader(self.sock) + await LOADER(self.sock)\n" in output
     assert "            await self._closer()\n" in output
     assert "        self._hook: Callable[[], Awaitable[None]] | None = self._close\n" in output
+
+
+def test_a_type_named_in_a_string_annotation_is_renamed_as_a_plain_one_is() -> None:
+    # A forward reference (`sock: "socket.socket"`) kept the blocking type while
+    # the value became its twin (mypy on the output: every `await sock.recv()`
+    # an await of bytes). The string is parsed and the names in it renamed; a
+    # lock that stays a threading lock keeps its string too; Literal's strings,
+    # strings with escapes or prefixes and other strings are left.
+    output = async_of('''
+        from __future__ import annotations
+
+        import socket
+        import threading
+        from typing import Literal, Optional
+
+
+        class Client:
+            _lock: "threading.Lock"
+            _kept: 'threading.Lock'
+
+            def __init__(self, sock: "socket.socket", mode: Literal["socket.socket"]) -> None:
+                self.sock: "Optional[socket.socket]" = sock
+                self._lock = threading.Lock()
+                self._kept = threading.Lock()
+                self.label = "socket.socket"
+
+            def fetch(self) -> "bytes":
+                with self._kept:
+                    pass
+                with self._lock:
+                    assert self.sock is not None
+                    return self.sock.recv(10)
+
+            def peer(self) -> "list[socket.socket]":
+                return [self.sock] if self.sock else []
+    ''')
+    assert "    _lock: \"asyncio.Lock\"\n" in output
+    assert "    _kept: 'threading.Lock'\n" in output
+    assert (
+        "    def __init__(self, sock: \"AsyncSocket\", mode: Literal[\"socket.socket\"]) -> None:\n"
+    ) in output
+    assert "        self.sock: \"Optional[AsyncSocket]\" = sock\n" in output
+    assert "        self.label = \"socket.socket\"\n" in output
+    assert "    def peer(self) -> \"list[AsyncSocket]\":\n" in output

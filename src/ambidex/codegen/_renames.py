@@ -240,7 +240,7 @@ class Renames:
         return parts
 
 
-def _string_body(source: SourceText, node: ast.Constant) -> tuple[int, int] | None:
+def string_body(source: SourceText, node: ast.Constant) -> tuple[int, int] | None:
     """Offsets of a plain string literal's content, or None when it is not plain."""
     if not isinstance(node.value, str):
         return None
@@ -447,7 +447,7 @@ class RenameWalker(ast.NodeVisitor):
 
     def rename_in_string_expression(self, node: ast.Constant) -> None:
         """Rename inside a string that holds an expression (a forward reference)."""
-        body = _string_body(self.source, node)
+        body = string_body(self.source, node)
         if body is None:
             return
         text = self.source.text[body[0]:body[1]]
@@ -477,7 +477,7 @@ class RenameWalker(ast.NodeVisitor):
         new = (self.renames.attribute if attribute else self.renames.identifier)(node.value)
         if new is None or new == node.value:
             return
-        body = _string_body(self.source, node)
+        body = string_body(self.source, node)
         if body is not None:
             self.edits.replace(body[0], body[1], new)
 

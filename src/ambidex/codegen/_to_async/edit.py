@@ -19,6 +19,7 @@ from ambidex._callgraph import Call, CallKind, Class, Function, Module, dotted_o
 from ambidex._callgraph._model import branch_parents
 from ambidex._modulecalls import child_nodes
 from ambidex._rules import Kind, Rule, RuleTable
+from ambidex.codegen._renames import string_body
 from ambidex.codegen._source import Diagnostic, Edits, SourceText
 from ambidex.codegen._to_async.imports import ImportSpeller
 from ambidex.codegen._to_async.plan import Planner
@@ -44,6 +45,12 @@ _ITERATOR_TWINS = {
     "collections.abc.Generator": "collections.abc.AsyncGenerator",
 }
 _CONTEXTMANAGER = {"contextlib.contextmanager": "contextlib.asynccontextmanager"}
+
+#: Subscripts whose strings are values, not types: left as written.
+_VALUE_SUBSCRIPTS = frozenset(
+    {"typing.Literal", "typing_extensions.Literal", "typing.Annotated",
+     "typing_extensions.Annotated"}
+)
 
 _LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
 """Fields that hold only leaves no type is named in (``Load``, ``Add``, ``Eq``):
@@ -150,6 +157,8 @@ class ModuleEditor(ImportSpeller):
         """Per outermost function node: :func:`branch_parents` of it (:meth:`parent_in`)."""
         self._statement_parents: dict[int, dict[int, ast.AST]] = {}
         """Per outermost function node: :func:`statement_parents` of it (:meth:`parent_in`)."""
+        self.in_string = False
+        """:meth:`rewrite_types` is editing the parse of a string annotation."""
 
     @cached_property
     def parents(self) -> dict[int, ast.AST]:
@@ -753,6 +762,7 @@ class ModuleEditor(ImportSpeller):
             for child in node.decorator_list:
                 self.rewrite_types(child, scope)
             if node.returns is not None:
+                self.rewrite_string_annotations(node.returns, scope)
                 self.rewrite_types(node.returns, scope)
             for child in getattr(node, "type_params", ()):
                 self.rewrite_types(child, scope)
@@ -766,8 +776,15 @@ class ModuleEditor(ImportSpeller):
                 return
         elif kind is ast.alias or kind is ast.Constant:
             return
-        elif kind is ast.AnnAssign and self.watched_names:
-            self.annotated(node, scope)  # type: ignore[arg-type]
+        elif kind is ast.AnnAssign:
+            assert isinstance(node, ast.AnnAssign)
+            if self.watched_names:
+                self.annotated(node, scope)
+            self.rewrite_string_annotations(node.annotation, scope)
+        elif kind is ast.arg:
+            assert isinstance(node, ast.arg)
+            if node.annotation is not None:
+                self.rewrite_string_annotations(node.annotation, scope)
         fields = _VISITED_FIELDS.get(kind)
         if fields is None:
             fields = _VISITED_FIELDS[kind] = tuple(
@@ -787,6 +804,55 @@ class ModuleEditor(ImportSpeller):
                 self.rewrite_name(value, scope)
             elif isinstance(value, ast.AST) and type(value) is not ast.Constant:
                 self.rewrite_types(value, scope)
+
+    def rewrite_string_annotations(self, node: ast.expr, scope: Function | Module) -> None:
+        """The types named in an annotation's strings (``sock: "socket.socket"``,
+        ``Optional["socket.socket"]``) renamed as plain ones are: the string is
+        parsed, :meth:`rewrite_types` edits the parse, and the string's body is
+        replaced. A string with an escape or a prefix, a ``Literal``'s or an
+        ``Annotated``'s strings, and a string the plan keeps (a threading lock's
+        annotation) are left as written."""
+        kind = type(node)
+        if kind is ast.Constant:
+            assert isinstance(node, ast.Constant)
+            if isinstance(node.value, str) and id(node) not in self.done:
+                self.rewrite_string_annotation(node, scope)
+        elif kind is ast.BinOp:
+            assert isinstance(node, ast.BinOp)
+            self.rewrite_string_annotations(node.left, scope)
+            self.rewrite_string_annotations(node.right, scope)
+        elif kind is ast.Subscript:
+            assert isinstance(node, ast.Subscript)
+            if self.graph.dotted_name(node.value, scope) in _VALUE_SUBSCRIPTS:
+                return
+            self.rewrite_string_annotations(node.slice, scope)
+        elif kind is ast.Tuple or kind is ast.List:
+            assert isinstance(node, (ast.Tuple, ast.List))
+            for element in node.elts:
+                self.rewrite_string_annotations(element, scope)
+
+    def rewrite_string_annotation(self, node: ast.Constant, scope: Function | Module) -> None:
+        body = string_body(self.source, node)
+        if body is None:
+            return
+        text = self.source.text[body[0] : body[1]]
+        if text != text.strip() or "\n" in text:
+            return
+        try:
+            expression = ast.parse(text, mode="eval").body
+        except SyntaxError:
+            return
+        self.done.add(id(node))
+        outer_source, outer_edits = self.source, self.edits
+        inner_source = SourceText(text)
+        inner_edits = Edits(inner_source)
+        self.source, self.edits, self.in_string = inner_source, inner_edits, True
+        try:
+            self.rewrite_types(expression, scope)
+        finally:
+            self.source, self.edits, self.in_string = outer_source, outer_edits, False
+        if len(inner_edits):
+            self.edits.replace(body[0], body[1], inner_edits.apply())
 
     def rewrite_name(self, node: ast.Name, scope: Function | Module) -> None:
         """:meth:`rewrite_types` of a name (nothing is below it)."""
@@ -852,6 +918,7 @@ class ModuleEditor(ImportSpeller):
         twin_module, _, twin_name = twin.rpartition(".")
         if (
             isinstance(node, ast.Name)
+            and not self.in_string  # (the import's edit is the module's, not the string's)
             and sync_module == twin_module
             and node.id == sync_name
             and self.module.imported_as(node.id) == dotted
