@@ -22,6 +22,7 @@ import pytest
 from ambidex._callgraph import Call, CallKind, _resolve, build, resolve_again
 from ambidex._rules import DEFAULT_TABLE
 from ambidex._unawaited import Unawaited, async_side, calls_worth_checking, find_unawaited
+from tests.detect.conftest import parsed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,7 +73,8 @@ def _modules() -> dict[str, str]:
 
 
 def test_a_name_whose_bindings_cannot_give_a_function_never_evaluates_to_one() -> None:
-    graph = build(_modules(), DEFAULT_TABLE, keep_sites=True, lazy=True)
+    modules = _modules()
+    graph = build(modules, DEFAULT_TABLE, trees=parsed(modules), keep_sites=True, lazy=True)
     resolver = graph.resolver
     skipped = kept = 0
     told: dict[str, bool] = {}
@@ -108,7 +110,7 @@ def test_the_lazy_graph_hands_over_the_functions_a_resolved_graph_does() -> None
     modules = _modules()
 
     def handed(lazy: bool) -> list[tuple[str, int, int, str, str]]:
-        graph = build(modules, DEFAULT_TABLE, keep_sites=True, lazy=lazy)
+        graph = build(modules, DEFAULT_TABLE, trees=parsed(modules), keep_sites=True, lazy=lazy)
         found = []
         for call in graph.passed_references():
             assert call.passed_to is not None
@@ -161,7 +163,8 @@ _REASONS = textwrap.dedent("""
 def _never_awaited(modules: dict[str, str], keep: bool) -> tuple[list[Unawaited], int]:
     """The lint's never-awaited findings, and how many calls the graph held."""
     graph = resolve_again(
-        build(modules, DEFAULT_TABLE, keep_sites=True), async_side(DEFAULT_TABLE),
+        build(modules, DEFAULT_TABLE, trees=parsed(modules), keep_sites=True),
+        async_side(DEFAULT_TABLE),
         (CallKind.CALL,), keep=calls_worth_checking(DEFAULT_TABLE) if keep else None,
     )
     found = find_unawaited(modules, DEFAULT_TABLE, lenient=True, graph=graph)
@@ -195,8 +198,8 @@ def test_the_never_awaited_check_finds_the_same_without_the_calls_slots() -> Non
 
     def resolved(slots: bool) -> tuple[list[Unawaited], int]:
         graph = resolve_again(
-            build(modules, DEFAULT_TABLE, keep_sites=True), async_side(DEFAULT_TABLE),
-            (CallKind.CALL,), slots=slots,
+            build(modules, DEFAULT_TABLE, trees=parsed(modules), keep_sites=True),
+            async_side(DEFAULT_TABLE), (CallKind.CALL,), slots=slots,
         )
         found = find_unawaited(modules, DEFAULT_TABLE, lenient=True, graph=graph)
         held = sum(call.slot is not None for f in graph.functions.values() for call in f.calls)

@@ -37,6 +37,7 @@ from ambidex._sourcefiles import SourceFiles
 from ambidex._unawaited import async_side
 from ambidex.detect import _lint
 from ambidex.detect._lint import _analyse, lint_paths, lint_sources
+from tests.detect.conftest import parsed
 
 ROOT = Path(__file__).resolve().parents[2]
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -111,14 +112,14 @@ def _calls(graph: CallGraph) -> list[tuple[object, ...]]:
 def test_the_call_graph_of_slim_trees_resolves_every_call_as_that_of_parsed_trees() -> None:
     modules = _modules()
     slim = build(modules, DEFAULT_TABLE, keep_sites=True, slim=True)
-    parsed = build(modules, DEFAULT_TABLE, keep_sites=True)
-    slim_calls, parsed_calls = _calls(slim), _calls(parsed)
+    whole = build(modules, DEFAULT_TABLE, trees=parsed(modules), keep_sites=True)
+    slim_calls, parsed_calls = _calls(slim), _calls(whole)
     assert len(slim_calls) > 5_000
     assert slim_calls == parsed_calls
     # ... and through the table's async side, as the never-awaited check reads them.
     side = async_side(DEFAULT_TABLE)
     slim_calls = _calls(resolve_again(slim, side, kinds=(CallKind.CALL,)))
-    parsed_calls = _calls(resolve_again(parsed, side, kinds=(CallKind.CALL,)))
+    parsed_calls = _calls(resolve_again(whole, side, kinds=(CallKind.CALL,)))
     assert len(slim_calls) > 5_000
     assert slim_calls == parsed_calls
 
@@ -156,7 +157,7 @@ def test_the_lints_graph_keeps_no_text_only_the_lines_the_never_awaited_check_re
                for name in ("streams", "base_events"))
     assert graph.modules["stdlib/poplib.py"].lines_of_async_and_for() == ([], [])
     # A graph that keeps its texts answers the same from the text.
-    kept = build(modules, DEFAULT_TABLE)
+    kept = build(modules, DEFAULT_TABLE, trees=parsed(modules))
     assert all(kept.modules[p].text == modules[p] and kept.modules[p].async_lines is None
                for p in modules)
     assert all(kept.modules[p].lines_of_async_and_for() == graph.modules[p].async_lines
