@@ -165,13 +165,25 @@ class Stream:
 
     async def _flush(self):
         pass
+
+
+class Forced:
+    async def aclose(self):
+        self.close(force=True)
+
+    def close(self, force=False):
+        self.forced = force
 '''
 
 
 def test_a_rename_landing_on_a_method_that_serves_is_refused_naming_both_lines() -> None:
     # Neither is a guard nor a hand-over: the port cannot tell which the sync twin
-    # wants. Before, the later definition (the plain close) silently won.
+    # wants. Before, the later definition (the plain close) silently won. A call
+    # that changes the arguments (`self.close(force=True)`) is no hand-over: the
+    # sync `close()` would lose what `aclose()` meant.
     result = to_sync({"stream.py": CONFLICTING}, table=DEFAULT_TABLE, renames={})
     found = [(d.line, d.col, d.error, d.message) for d in result.diagnostics]
-    assert [(line, col, error) for line, col, error, _ in found] == [(2, 5, True)], found
+    assert [(line, col, error) for line, col, error, _ in found] == [
+        (2, 5, True), (14, 5, True)], found
     assert "close" in found[0][3] and "line 6" in found[0][3], found[0][3]
+    assert "line 17" in found[1][3], found[1][3]

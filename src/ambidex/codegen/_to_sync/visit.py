@@ -362,7 +362,8 @@ class SyncWalker(FlavourPlanner):
         """Whether ``function``'s body (after a docstring), as the sync code reads
         it (a branch the flags decide is the branch kept), only calls
         ``self.m(...)`` (awaited or not, returned or not), ``m`` being ``name`` in
-        the sync code."""
+        the sync code, handing on its own parameters, each as it came and no
+        other value (``self.close(force=True)`` changes what the call means)."""
         kept = {id(r[2]): r[3] for r in self.plan.replacements if r[2] is not None}
         body = [s for s in function.body if id(s) not in self.plan.skip]
         if len(body) > 1 and isinstance(body[0], ast.Expr) \
@@ -376,9 +377,20 @@ class SyncWalker(FlavourPlanner):
         value = body[0].value
         if isinstance(value, ast.Await):
             value = value.value
-        return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
-            and isinstance(value.func.value, ast.Name) and value.func.value.id == "self" \
-            and (self.renames.attribute(value.func.attr) or value.func.attr) == name
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+                and isinstance(value.func.value, ast.Name) and value.func.value.id == "self"
+                and (self.renames.attribute(value.func.attr) or value.func.attr) == name):
+            return False
+        arguments = function.args
+        own = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                               *([arguments.vararg] if arguments.vararg else []),
+                               *([arguments.kwarg] if arguments.kwarg else []))][1:]
+        handed = [a.value if isinstance(a, ast.Starred) else a for a in value.args]
+        handed += [k.value for k in value.keywords]
+        names = [a.id for a in handed if isinstance(a, ast.Name)]
+        return len(names) == len(handed) and sorted(names) == sorted(own) \
+            and all(k.arg is None or k.arg == k.value.id for k in value.keywords
+                    if isinstance(k.value, ast.Name))
 
     def _check_awaitable_class(self, node: ast.ClassDef) -> None:
         """A class whose instances are awaited (it defines ``__await__`` or derives
