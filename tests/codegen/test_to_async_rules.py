@@ -784,3 +784,36 @@ def test_a_type_named_in_a_string_annotation_is_renamed_as_a_plain_one_is() -> N
     assert "        self.sock: \"Optional[AsyncSocket]\" = sock\n" in output
     assert "        self.label = \"socket.socket\"\n" in output
     assert "    def peer(self) -> \"list[AsyncSocket]\":\n" in output
+
+
+def test_a_callable_in_a_string_annotation_whose_calls_are_now_awaited_returns_an_awaitable() -> (
+    None
+):
+    # 9bd1ecd's Awaitable[R] for an attribute annotated Callable[[A], R] whose
+    # calls are awaited, and 9060b74's renames inside string annotations: an
+    # attribute annotated with a string (`"Callable[[socket.socket], bytes]"`)
+    # gets both; one whose calls stay plain is left.
+    output = async_of('''
+        import socket
+        from typing import Callable
+
+
+        class Client:
+            _reader: "Callable[[socket.socket], bytes]"
+            _sizer: "Callable[[bytes], int]"
+
+            def __init__(self, sock: socket.socket) -> None:
+                self.sock = sock
+                self._reader = self._recv
+                self._sizer = len
+
+            def _recv(self, sock: socket.socket) -> bytes:
+                return sock.recv(10)
+
+            def talk(self) -> int:
+                return self._sizer(self._reader(self.sock))
+    ''')
+    assert '    _reader: "Callable[[AsyncSocket], Awaitable[bytes]]"\n' in output
+    assert '    _sizer: "Callable[[bytes], int]"\n' in output
+    assert "        return self._sizer(await self._reader(self.sock))\n" in output
+    assert "from collections.abc import Awaitable\n" in output

@@ -159,6 +159,8 @@ class ModuleEditor(ImportSpeller):
         """Per outermost function node: :func:`statement_parents` of it (:meth:`parent_in`)."""
         self.in_string = False
         """:meth:`rewrite_types` is editing the parse of a string annotation."""
+        self.awaited_strings: set[int] = set()
+        """ids of string annotations of callables whose calls are awaited (:meth:`annotated`)."""
 
     @cached_property
     def parents(self) -> dict[int, ast.AST]:
@@ -341,7 +343,10 @@ class ModuleEditor(ImportSpeller):
         if ident in self.planner.sync_locks:
             self.done.add(id(node.annotation))
         elif ident in self.planner.awaited_callables:
-            self.await_callable_return(node.annotation, scope)
+            if isinstance(node.annotation, ast.Constant):  # its parse: rewrite_string_annotation
+                self.awaited_strings.add(id(node.annotation))
+            else:
+                self.await_callable_return(node.annotation, scope)
 
     def goes_async(self, call: Call) -> bool:
         """A call whose callee the port made async: awaited where its caller is."""
@@ -849,6 +854,8 @@ class ModuleEditor(ImportSpeller):
         self.source, self.edits, self.in_string = inner_source, inner_edits, True
         try:
             self.rewrite_types(expression, scope)
+            if id(node) in self.awaited_strings:
+                self.await_callable_return(expression, scope)
         finally:
             self.source, self.edits, self.in_string = outer_source, outer_edits, False
         if len(inner_edits):
