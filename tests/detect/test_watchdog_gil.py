@@ -300,7 +300,7 @@ def test_a_busy_uvloop_loop_is_not_taken_for_a_c_call_that_keeps_the_gil() -> No
     # On a loop written in C the watcher takes any stack of a running loop's thread
     # that keeps the GIL against a request: Python code lets it go at once, so a
     # loop that only runs short callbacks (sleep(0), a socket's ping-pong) gives none.
-    async def main() -> dict[str, int]:
+    async def main() -> tuple[dict[str, int], list[ambidex.detect.BlockingReport]]:
         detector = watchdog_only()
         watch = detector._watchdogs[asyncio.get_running_loop()]._gil
         assert watch is not None
@@ -326,10 +326,12 @@ def test_a_busy_uvloop_loop_is_not_taken_for_a_c_call_that_keeps_the_gil() -> No
                 await server.wait_closed()
         finally:
             detector.uninstall()
-        return watch.counts()
+        return watch.counts(), detector.reports
 
-    counts = run_on_uvloop(main)
-    assert counts["captures"] == 0, counts
+    counts, reports = run_on_uvloop(main)
+    # Seen once at load ~8 (session 13): one capture. What was taken says whether it
+    # was a real block of the test's (a garbage collection is one) or a false one.
+    assert counts["captures"] == 0, (counts, [(r.duration, r.stack) for r in reports])
 
 
 def test_the_native_watcher_is_built_where_the_extensions_are() -> None:
