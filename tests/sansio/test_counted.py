@@ -257,6 +257,30 @@ def test_read_gives_the_same_frames_and_error_whatever_the_split_of_the_bytes(
             assert error is not None and error.split(":")[0] == whole[2].split(":")[0], cut
 
 
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("limit", [0, 9, 10, 99])
+def test_a_length_with_more_digits_than_the_limit_is_the_same_error_whatever_the_split(
+        spec: dict[str, bytes], limit: int) -> None:
+    # Found by the test above (session 13): with max_payload=0, b"$001" read whole
+    # was LimitExceeded, and b"$00" then b"1" a RemoteProtocolError: the verdict
+    # hung on how many digits the peek window happened to hold.
+    framing = CountedFraming(**spec, max_payload=limit)
+    for digits in (b"0" * 6, b"0" * 5 + b"1", b"00" + b"9" * 4, b"9" * 6):
+        data = spec["marker"] + digits + spec["separator"]
+        kinds = set()
+        for cut in range(len(data) + 1):
+            buf = ReceiveBuffer(max_buffer=None)
+            try:
+                for piece in (data[:cut], data[cut:]):
+                    buf.feed(piece)
+                    assert framing.read(buf) is NEED_DATA
+            except RemoteProtocolError as exc:
+                kinds.add(type(exc).__name__)
+            else:
+                kinds.add("no error")
+        assert len(kinds) == 1, (digits, kinds)
+
+
 _items = st.lists(st.one_of(st.binary(max_size=40), st.text(max_size=20), st.integers(),
                             st.integers(min_value=2**62, max_value=2**70),
                             st.integers(max_value=-(2**62), min_value=-(2**70))), max_size=20)

@@ -287,11 +287,15 @@ class CountedFraming(_Splitter):  # type: ignore[misc]
         rest = held[len(marker):]
         count = len(rest) - len(rest.lstrip(b"0123456789"))
         digits, after = rest[:count], rest[count:]
-        if count > digits_max or (digits and int(digits) > limit):
-            if int(digits) > limit:
-                raise LimitExceeded("max_payload", int(digits), limit, "announced payload length")
+        # Judged on at most one digit more than the limit has: how many the
+        # window holds depends on how the bytes arrived, and the verdict must not.
+        judged = digits[:digits_max + 1]
+        if judged and int(judged) > limit:
+            raise LimitExceeded("max_payload", int(judged), limit, "announced payload length")
+        if count > digits_max:
             raise RemoteProtocolError(
-                f"a length of {count} digits ({digits!r}), more than max_payload={limit} has")
+                f"a length of more than {digits_max} digits ({judged!r}...), "
+                f"more than max_payload={limit} has")
         if not separator.startswith(after[:len(separator)]):
             raise RemoteProtocolError(f"bad length {rest[:count + 1]!r} in a frame header")
         if len(after) < len(separator):
